@@ -1,0 +1,330 @@
+//! Which crash is it: the family (AGX driver, Metal stack, other), a signature that groups the
+//! same crash across machines and runs, the location and the trigger.
+//!
+//! Only the crashed thread's frames are evidence. Every Metal process has the AGX driver
+//! *loaded*, and register descriptions name AGX classes (`OBJC_CLASS_$_AGXG15XFamilyCommandBuffer`
+//! in `x14`) whenever a driver object was nearby; neither says the driver crashed.
+
+pub mod normalize;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::report::{Frame, Report, image_name_of};
+
+/// How many meaningful frames from the top of the crashed thread decide the family.
+const FAMILY_WINDOW: usize = 3;
+/// How many meaningful frames make the signature.
+const SIGNATURE_FRAMES: usize = 5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Family {
+    /// A crash inside Apple's GPU driver.
+    Agx,
+    /// A crash inside Metal, Metal Performance Shaders or IOGPU.
+    Metal,
+    Other,
+}
+
+impl Family {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::Agx => "agx",
+            Family::Metal => "metal",
+            Family::Other => "other",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Classification {
+    pub family: Family,
+    /// Id of the rule that matched.
+    pub rule: String,
+    pub title: String,
+    /// Whether the crash is one the team already knows about.
+    pub known: bool,
+    /// Why this family: which frame decided it.
+    pub reason: String,
+    /// Stable across ASLR, function offsets, driver generations and thread numbering.
+    pub signature: String,
+    /// The first 16 hex digits of the signature's SHA-256, for file names and grouping keys.
+    pub signature_id: String,
+    /// The first meaningful frame, `symbol + offset`.
+    pub location: Option<String>,
+    /// The program's own code nearest to the crash and what it called:
+    /// `gatherViewTensor -> dispatchThreads`.
+    pub trigger: Option<String>,
+    /// The GPU driver image loaded in the process, when there is one.
+    pub driver: Option<Driver>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Driver {
+    pub name: String,
+    pub version: Option<String>,
+    pub uuid: Option<String>,
+}
+
+/// Frames that only report a crash decided elsewhere: the abort and exception machinery. They are
+/// skipped when looking for where the crash happened.
+const SENTINELS: &[&str] = &[
+    "__pthread_kill",
+    "pthread_kill",
+    "abort",
+    "__abort",
+    "abort_with_payload",
+    "__abort_with_payload",
+    "abort_with_reason",
+    "__assert_rtn",
+    "__stack_chk_fail",
+    "__chk_fail",
+    "_sigtramp",
+    "raise",
+    "objc_exception_throw",
+    "objc_exception_rethrow",
+    "__exceptionPreprocess",
+    "_objc_terminate()",
+    "std::__terminate",
+    "std::terminate()",
+    "__cxa_throw",
+    "__cxa_rethrow",
+    "abort_message",
+    "demangling_terminate_handler()",
+    "__cxxabiv1::",
+    "+[NSException raise:format:]",
+    "-[NSAssertionHandler handleFailure",
+    "_os_crash",
+    "__os_crash",
+    "os_crash",
+    "_dispatch_assert_queue_fail",
+    "MTLReportFailure",
+    "_MTLMessageContextEnd",
+    "__MTLReportFailure",
+];
+
+fn is_sentinel(report: &Report, frame: &Frame) -> bool {
+    match frame.symbol.as_deref() {
+        Some(symbol) => {
+            let symbol = symbol.trim();
+            SENTINELS.iter().any(|s| {
+                symbol == *s
+                    || symbol.strip_prefix(s).is_some_and(|rest| {
+                        rest.starts_with('(')
+                            || rest.starts_with(".cold")
+                            || s.ends_with("::")
+                            || s.ends_with("Failure")
+                    })
+            })
+        }
+        // An address in no known image and without a symbol (`???`) says nothing.
+        None => image_name_of(report, frame).is_none(),
+    }
+}
+
+fn frame_image<'a>(report: &'a Report, frame: &'a Frame) -> (Option<&'a str>, Option<&'a str>) {
+    let image = report.image(frame);
+    (
+        image_name_of(report, frame),
+        image.and_then(|i| i.path.as_deref()),
+    )
+}
+
+/// The family one frame belongs to, if it belongs to the GPU stack.
+fn frame_family(report: &Report, frame: &Frame) -> Option<Family> {
+    let (name, path) = frame_image(report, frame);
+    if normalize::is_agx_image(name, path) {
+        Some(Family::Agx)
+    } else if normalize::is_metal_image(name, path) {
+        Some(Family::Metal)
+    } else {
+        None
+    }
+}
+
+/// `image!normalised_symbol`, or `image+0xoffset` for an unnamed frame.
+fn signature_part(report: &Report, frame: &Frame) -> String {
+    let image = image_name_of(report, frame).map_or(Cow::Borrowed("???"), normalize::image_token);
+    match (&frame.symbol, frame.image_offset) {
+        (Some(symbol), _) => format!("{image}!{}", normalize::symbol(symbol)),
+        (None, Some(offset)) => format!("{image}+{offset:#x}"),
+        (None, None) => format!("{image}!???"),
+    }
+}
+
+use std::borrow::Cow;
+
+fn describe(report: &Report, frame: &Frame) -> String {
+    match (&frame.symbol, frame.symbol_offset, frame.image_offset) {
+        (Some(symbol), Some(off), _) => format!("{} + {off}", normalize::symbol(symbol)),
+        (Some(symbol), None, _) => normalize::symbol(symbol),
+        (None, _, Some(off)) => format!(
+            "{} + {off:#x}",
+            image_name_of(report, frame).unwrap_or("???")
+        ),
+        (None, _, None) => image_name_of(report, frame).unwrap_or("???").to_owned(),
+    }
+}
+
+fn short(frame: &Frame, report: &Report) -> String {
+    match &frame.symbol {
+        Some(symbol) => normalize::short_name(symbol),
+        None => describe(report, frame),
+    }
+}
+
+/// Classifies a crash report. Reports of other kinds (jetsam, panics) are not crashes of a
+/// process and get no classification.
+pub fn classify(report: &Report) -> Option<Classification> {
+    if !report.kind.is_crash() {
+        return None;
+    }
+    let driver = report
+        .images
+        .iter()
+        .find(|i| normalize::is_agx_image(i.name.as_deref(), i.path.as_deref()))
+        .map(|i| Driver {
+            name: i.name.clone().unwrap_or_else(|| "AGX".into()),
+            version: i.bundle_version.clone(),
+            uuid: i.uuid.clone(),
+        });
+    let loaded_note = || match &driver {
+        Some(d) => format!(
+            " (the GPU driver {} is loaded, but not on the crashing path)",
+            d.name
+        ),
+        None => String::new(),
+    };
+
+    let Some(thread) = report.crashed() else {
+        let exception = report
+            .exception
+            .as_ref()
+            .and_then(|e| e.r#type.clone())
+            .unwrap_or_else(|| "unknown exception".into());
+        let signature = format!("no-crashed-thread!{exception}");
+        return Some(Classification {
+            family: Family::Other,
+            rule: "other".into(),
+            title: "Other crash".into(),
+            known: false,
+            reason: format!(
+                "the report does not say which thread crashed, so no frame can be blamed{}",
+                loaded_note()
+            ),
+            signature_id: signature_id(&signature),
+            signature,
+            location: None,
+            trigger: None,
+            driver,
+        });
+    };
+
+    let meaningful: Vec<(usize, &Frame)> = thread
+        .frames
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| !is_sentinel(report, f))
+        .collect();
+
+    let mut family = Family::Other;
+    let mut reason = format!(
+        "none of the crashed thread's top {FAMILY_WINDOW} frames is in the AGX driver or Metal{}",
+        loaded_note()
+    );
+    if meaningful.is_empty() {
+        reason = format!(
+            "the crashed thread has no frames that name code{}",
+            loaded_note()
+        );
+    }
+    // The driver outranks Metal: a driver frame under a Metal frame is still a driver crash.
+    for wanted in [Family::Agx, Family::Metal] {
+        if let Some((i, f)) = meaningful
+            .iter()
+            .take(FAMILY_WINDOW)
+            .find(|(_, f)| frame_family(report, f) == Some(wanted))
+        {
+            family = wanted;
+            reason = format!(
+                "frame {i} ({}) of the crashed thread is in {}",
+                describe(report, f),
+                image_name_of(report, f).unwrap_or("???")
+            );
+            break;
+        }
+    }
+
+    let signature = if meaningful.is_empty() {
+        format!(
+            "no-frames!{}",
+            report
+                .exception
+                .as_ref()
+                .and_then(|e| e.r#type.as_deref())
+                .unwrap_or("unknown")
+        )
+    } else {
+        meaningful
+            .iter()
+            .take(SIGNATURE_FRAMES)
+            .map(|(_, f)| signature_part(report, f))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    let location = meaningful.first().map(|(_, f)| describe(report, f));
+    let trigger = trigger(report, &thread.frames, meaningful.first().map(|(i, _)| *i));
+    let (rule, title) = match family {
+        Family::Agx => ("agx-other", "Other AGX driver fault"),
+        Family::Metal => ("metal-other", "Other Metal / MPS / IOGPU fault"),
+        Family::Other => ("other", "Other crash"),
+    };
+    Some(Classification {
+        family,
+        rule: rule.into(),
+        title: title.into(),
+        known: false,
+        reason,
+        signature_id: signature_id(&signature),
+        signature,
+        location,
+        trigger,
+        driver,
+    })
+}
+
+/// The nearest caller outside the driver and the system, and what it called:
+/// `gatherViewTensor -> dispatchThreads`.
+fn trigger(report: &Report, frames: &[Frame], location: Option<usize>) -> Option<String> {
+    let start = location?;
+    let is_program = |f: &Frame| {
+        let (name, path) = frame_image(report, f);
+        name.is_some() && !normalize::is_system_image(name, path)
+    };
+    let caller_index = (start..frames.len()).find(|&i| frames.get(i).is_some_and(is_program))?;
+    let caller = frames.get(caller_index)?;
+    if caller_index > start {
+        let callee = frames.get(caller_index - 1)?;
+        Some(format!(
+            "{} -> {}",
+            short(caller, report),
+            short(callee, report)
+        ))
+    } else {
+        // The crash is in the program itself: show who called it.
+        match frames.get(caller_index + 1) {
+            Some(parent) => Some(format!(
+                "{} -> {}",
+                short(parent, report),
+                short(caller, report)
+            )),
+            None => Some(short(caller, report)),
+        }
+    }
+}
+
+fn signature_id(signature: &str) -> String {
+    let digest = Sha256::digest(signature.as_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,341 @@
+//! Normalising frame symbols and image names so that the same crash reads the same everywhere.
+//!
+//! The same driver function is spelled differently across GPUs, OS releases and tools:
+//! `AGX::ComputeContext<AGX::G16::Encoders, AGX::G16::Classes, AGX::G16::ObjClasses>::prepareForEnqueue(bool)`
+//! in a report, without the spaces in `nm` output, inside `AGXMetalG16X` on an M4 and
+//! `AGXMetalG13X` on an M1, and ObjC classes carry the GPU generation
+//! (`-[AGXG16XFamilyComputeContext ...]`). Matching and grouping use the normalised form.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// Reports cut symbol names for privacy: "the function name is sometimes limited to the first
+/// 100 characters" (Apple, *Examining the fields in a crash report*). Templated AGX names are
+/// longer than that, so a 100-character symbol is treated as a prefix.
+pub const SYMBOL_LIMIT: usize = 100;
+
+static AGX_FAMILY_CLASS: LazyLock<Regex> = LazyLock::new(|| {
+    // AGXG16XFamilyComputeContext, AGXG15GFamilyCommandBuffer, AGXGPUFamilyCommandBuffer.
+    Regex::new(r"\bAGX[A-Za-z0-9_]*?Family").unwrap_or_else(|e| panic!("built-in pattern: {e}"))
+});
+static RUST_HASH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"::h[0-9a-f]{16}\b").unwrap_or_else(|e| panic!("built-in pattern: {e}"))
+});
+
+/// Whether an image is Apple's GPU driver. Legacy text reports name images by bundle id
+/// (`com.apple.AGXMetal...`).
+pub fn is_agx_image(name: Option<&str>, path: Option<&str>) -> bool {
+    let name = name.unwrap_or_default();
+    let name = name.strip_prefix("com.apple.").unwrap_or(name);
+    name.starts_with("AGX") || path.is_some_and(|p| p.starts_with("/System/Library/Extensions/AGX"))
+}
+
+/// Whether an image is part of Apple's Metal stack above the driver: Metal, Metal Performance
+/// Shaders (MPS, MPSGraph and their sub-frameworks), IOGPU / IOAccelerator.
+pub fn is_metal_image(name: Option<&str>, path: Option<&str>) -> bool {
+    let name = name.unwrap_or_default();
+    let name = name.strip_prefix("com.apple.").unwrap_or(name);
+    let name = name.strip_prefix("framework.").unwrap_or(name);
+    name.starts_with("Metal")
+        || name.starts_with("MPS")
+        || name.starts_with("IOGPU")
+        || name.starts_with("IOAccel")
+        || name.contains("Metal")
+        || path.is_some_and(|p| {
+            [
+                "/Metal.framework/",
+                "/MetalPerformanceShaders",
+                "/IOGPU.framework/",
+                "/MPSCore.framework/",
+            ]
+            .iter()
+            .any(|f| p.contains(f))
+        })
+}
+
+/// Whether an image belongs to the operating system rather than to the program: used to find
+/// the program's own frames ("the trigger").
+pub fn is_system_image(name: Option<&str>, path: Option<&str>) -> bool {
+    if is_agx_image(name, path) || is_metal_image(name, path) {
+        return true;
+    }
+    if let Some(p) = path {
+        return p.starts_with("/System/") || p.starts_with("/usr/lib/");
+    }
+    let name = name.unwrap_or_default();
+    name.starts_with("libsystem_")
+        || name.starts_with("libdispatch")
+        || name.starts_with("libobjc")
+        || name.starts_with("libc++")
+        || name.starts_with("com.apple.")
+        || matches!(
+            name,
+            "dyld"
+                | "CoreFoundation"
+                | "Foundation"
+                | "AppKit"
+                | "UIKitCore"
+                | "QuartzCore"
+                | "IOKit"
+                | "CoreGraphics"
+                | "libxpc.dylib"
+                | "libswiftCore.dylib"
+                | "SkyLight"
+                | "HIToolbox"
+                | "CoreML"
+                | "Espresso"
+        )
+}
+
+/// The family token for a driver image: `AGXMetalG16X`, `AGXMetal13_3`, `AGXMetalG15G_C0` all
+/// become `AGXMetal`.
+pub fn image_token(name: &str) -> Cow<'_, str> {
+    let bare = name.strip_prefix("com.apple.").unwrap_or(name);
+    if bare.starts_with("AGXMetal") {
+        Cow::Borrowed("AGXMetal")
+    } else {
+        Cow::Borrowed(name)
+    }
+}
+
+/// Normalises a symbol: template arguments stripped (balanced), whitespace collapsed, driver
+/// family class names mapped to one token, Rust hashes dropped. Objective-C method names are kept
+/// whole apart from the family token.
+pub fn symbol(raw: &str) -> String {
+    let stripped = strip_templates(raw.trim());
+    let collapsed = stripped.split_whitespace().collect::<Vec<_>>().join(" ");
+    let family = AGX_FAMILY_CLASS.replace_all(&collapsed, "AGXFamily");
+    RUST_HASH.replace_all(&family, "").into_owned()
+}
+
+/// Whether a symbol may have been cut at Apple's 100-character limit.
+pub fn maybe_truncated(raw: &str) -> bool {
+    raw.chars().count() >= SYMBOL_LIMIT || unbalanced(raw)
+}
+
+fn unbalanced(s: &str) -> bool {
+    let mut paren = 0i64;
+    let mut angle = 0i64;
+    for c in s.chars() {
+        match c {
+            '(' => paren += 1,
+            ')' => paren -= 1,
+            '<' => angle += 1,
+            '>' => angle -= 1,
+            _ => {}
+        }
+    }
+    paren != 0 || (angle > 0)
+}
+
+/// Removes `<...>` groups, keeping `operator<`, `operator<<`, `operator->` and friends. An
+/// unterminated group (a symbol cut mid-template) is dropped to the end.
+pub fn strip_templates(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut depth = 0usize;
+    let mut chars = s.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '<' if depth == 0 && is_operator_before(s, i) => {
+                out.push(c);
+                // `operator<<` and `operator<=`.
+                if let Some(&(_, next)) = chars.peek()
+                    && (next == '<' || next == '=')
+                {
+                    out.push(next);
+                    chars.next();
+                }
+            }
+            '<' => depth += 1,
+            '>' if depth > 0 => {
+                // `->` inside a template argument is part of the argument.
+                if !s.get(..i).is_some_and(|b| b.ends_with('-')) {
+                    depth -= 1;
+                }
+            }
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn is_operator_before(s: &str, i: usize) -> bool {
+    s.get(..i)
+        .is_some_and(|b| b.trim_end().ends_with("operator") || b.ends_with("operator<"))
+}
+
+/// The short name of a function, for the one-line trigger: `gatherViewTensor` for
+/// `at::native::mps::gatherViewTensor(at::Tensor const&, at::Tensor&)`, `dispatchThreads` for
+/// `-[AGXG16XFamilyComputeContext dispatchThreads:threadsPerThreadgroup:]`, and the function a
+/// block was defined in for `invocation function for block in ...`.
+pub fn short_name(raw: &str) -> String {
+    let mut s = raw.trim();
+    for prefix in [
+        "invocation function for block in ",
+        "partial apply for ",
+        "closure #1 in ",
+    ] {
+        while let Some(rest) = s.strip_prefix(prefix) {
+            s = rest;
+        }
+    }
+    if let Some(method) = s.strip_prefix("-[").or_else(|| s.strip_prefix("+[")) {
+        let selector = method.split_whitespace().nth(1).unwrap_or(method);
+        let first = selector
+            .trim_end_matches(']')
+            .split(':')
+            .next()
+            .unwrap_or(selector);
+        return first.to_owned();
+    }
+    let no_templates = strip_templates(s);
+    // Drop the argument list: the last top-level `(...)` group and what follows it (` const`).
+    let mut depth = 0usize;
+    let mut cut = no_templates.len();
+    for (i, c) in no_templates.char_indices() {
+        match c {
+            '(' => {
+                if depth == 0 {
+                    cut = i;
+                }
+                depth += 1;
+            }
+            ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    let name = no_templates.get(..cut).unwrap_or(&no_templates).trim();
+    let last = name.rsplit("::").next().unwrap_or(name);
+    if last.is_empty() {
+        name.to_owned()
+    } else {
+        last.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_are_stripped_with_or_without_spaces() {
+        let spaced = "AGX::ComputeContext<AGX::G16::Encoders, AGX::G16::Classes, AGX::G16::ObjClasses>::prepareForEnqueue(bool)";
+        let tight = "AGX::ComputeContext<AGX::HAL200::Encoders,AGX::HAL200::Classes,AGX::HAL200::ObjClasses>::prepareForEnqueue(bool)";
+        assert_eq!(
+            symbol(spaced),
+            "AGX::ComputeContext::prepareForEnqueue(bool)"
+        );
+        assert_eq!(symbol(spaced), symbol(tight));
+        assert_eq!(
+            symbol("AGX::SpillInfoGen3<...>::allocateUSCSpillBuffer"),
+            "AGX::SpillInfoGen3::allocateUSCSpillBuffer"
+        );
+    }
+
+    #[test]
+    fn nested_and_operator_templates() {
+        assert_eq!(
+            strip_templates("std::vector<std::pair<int, int>>::push_back(int)"),
+            "std::vector::push_back(int)"
+        );
+        assert_eq!(
+            strip_templates("operator<<(std::ostream&, Foo<int> const&)"),
+            "operator<<(std::ostream&, Foo const&)"
+        );
+        assert_eq!(strip_templates("Foo::operator->()"), "Foo::operator->()");
+        assert_eq!(strip_templates("f<std::function<void () -> int>>()"), "f()");
+    }
+
+    #[test]
+    fn a_symbol_cut_mid_template_keeps_its_prefix() {
+        // 100 characters, cut inside the template arguments.
+        let cut = "AGX::ComputeContext<AGX::G16::Encoders, AGX::G16::Classes, AGX::G16::ObjClasses>::prepareForEnqu";
+        assert!(maybe_truncated(cut));
+        let cut_in_args = "AGX::ComputeContext<AGX::G16::Encoders, AGX::G16::Cl";
+        assert_eq!(symbol(cut_in_args), "AGX::ComputeContext");
+        assert!(maybe_truncated(cut_in_args));
+        assert!(!maybe_truncated("main"));
+    }
+
+    #[test]
+    fn driver_family_names_become_one_token() {
+        assert_eq!(
+            symbol("-[AGXG16XFamilyComputeContext dispatchThreads:threadsPerThreadgroup:]"),
+            symbol("-[AGXG13XFamilyComputeContext dispatchThreads:threadsPerThreadgroup:]")
+        );
+        assert_eq!(
+            symbol("-[AGXG15GFamilyCommandBuffer commit]"),
+            "-[AGXFamilyCommandBuffer commit]"
+        );
+        for image in [
+            "AGXMetalG16X",
+            "AGXMetal13_3",
+            "AGXMetalG15G_C0",
+            "com.apple.AGXMetalG13X",
+        ] {
+            assert_eq!(image_token(image), "AGXMetal", "{image}");
+        }
+        assert_eq!(image_token("Metal"), "Metal");
+    }
+
+    #[test]
+    fn whitespace_and_rust_hashes() {
+        assert_eq!(symbol("  foo(int,   int)  "), "foo(int, int)");
+        assert_eq!(
+            symbol("metal::obj_drop::h9806d9295c5745e4"),
+            "metal::obj_drop"
+        );
+    }
+
+    #[test]
+    fn short_names() {
+        assert_eq!(
+            short_name("at::native::mps::gatherViewTensor(at::Tensor const&, at::Tensor&)"),
+            "gatherViewTensor"
+        );
+        assert_eq!(
+            short_name("-[AGXG16XFamilyComputeContext dispatchThreads:threadsPerThreadgroup:]"),
+            "dispatchThreads"
+        );
+        assert_eq!(
+            short_name("invocation function for block in exec_binary_kernel"),
+            "exec_binary_kernel"
+        );
+        assert_eq!(
+            short_name("AGX::ComputeContext<A, B>::prepareForEnqueue(bool) const"),
+            "prepareForEnqueue"
+        );
+        assert_eq!(short_name("-[_MTLCommandBuffer commit]"), "commit");
+        assert_eq!(short_name("main"), "main");
+    }
+
+    #[test]
+    fn image_kinds() {
+        assert!(is_agx_image(Some("AGXMetalG16X"), None));
+        assert!(is_agx_image(
+            None,
+            Some("/System/Library/Extensions/AGXMetal13_3.bundle/Contents/MacOS/AGXMetal13_3")
+        ));
+        assert!(!is_agx_image(Some("Metal"), None));
+        for metal in [
+            "Metal",
+            "MetalPerformanceShaders",
+            "MetalPerformanceShadersGraph",
+            "MPSNDArray",
+            "IOGPU",
+            "com.apple.Metal",
+            "com.apple.IOAccelerator",
+        ] {
+            assert!(is_metal_image(Some(metal), None), "{metal}");
+        }
+        assert!(!is_metal_image(Some("libtorch_cpu.dylib"), None));
+        assert!(is_system_image(Some("libsystem_kernel.dylib"), None));
+        assert!(!is_system_image(
+            Some("libtorch_cpu.dylib"),
+            Some("/opt/homebrew/lib/libtorch_cpu.dylib")
+        ));
+    }
+}

@@ -1,0 +1,132 @@
+//! Reading what a command names: files, folders (recursively) and `-` for standard input.
+//!
+//! Inputs are produced one at a time so that a folder of thousands of reports is never held in
+//! memory at once.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+/// Apple caps the largest crash-like log types at 10 MB (`limit` in `submissionConfig`); the
+/// largest real report in the corpus is a 1.9 MB panic. Anything beyond this is not a report,
+/// and reading it whole would let one file exhaust memory.
+pub const MAX_REPORT_BYTES: u64 = 64 * 1024 * 1024;
+
+#[derive(Debug, Error)]
+pub enum InputError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: io::Error },
+    #[error(
+        "{path} is {size} bytes, over the {limit}-byte limit for a report; crash reports are at most a few MB"
+    )]
+    TooLarge {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
+    #[error("cannot read standard input: {0}")]
+    Stdin(io::Error),
+    #[error("cannot list {path}: {source}")]
+    Walk {
+        path: PathBuf,
+        source: walkdir::Error,
+    },
+}
+
+/// One input: its display name and its bytes (or why they could not be read).
+pub struct Input {
+    pub name: String,
+    pub bytes: Result<Vec<u8>, InputError>,
+}
+
+/// Reads one file, refusing files over [`MAX_REPORT_BYTES`] before allocating for them.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, InputError> {
+    let err = |source| InputError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let file = File::open(path).map_err(err)?;
+    let size = file.metadata().map_err(err)?.len();
+    if size > MAX_REPORT_BYTES {
+        return Err(InputError::TooLarge {
+            path: path.to_owned(),
+            size,
+            limit: MAX_REPORT_BYTES,
+        });
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    // `take` guards against a file that grows while it is read.
+    file.take(MAX_REPORT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(err)?;
+    if bytes.len() as u64 > MAX_REPORT_BYTES {
+        return Err(InputError::TooLarge {
+            path: path.to_owned(),
+            size: bytes.len() as u64,
+            limit: MAX_REPORT_BYTES,
+        });
+    }
+    Ok(bytes)
+}
+
+fn read_stdin() -> Result<Vec<u8>, InputError> {
+    let mut bytes = Vec::new();
+    io::stdin()
+        .lock()
+        .take(MAX_REPORT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(InputError::Stdin)?;
+    if bytes.len() as u64 > MAX_REPORT_BYTES {
+        return Err(InputError::TooLarge {
+            path: "-".into(),
+            size: bytes.len() as u64,
+            limit: MAX_REPORT_BYTES,
+        });
+    }
+    Ok(bytes)
+}
+
+/// Every input named by `paths`, in order; folders are walked recursively in file-name order,
+/// skipping hidden files (`.DS_Store`).
+pub fn inputs(paths: &[PathBuf]) -> impl Iterator<Item = Input> + '_ {
+    paths
+        .iter()
+        .flat_map(|path| -> Box<dyn Iterator<Item = Input>> {
+            if path.as_os_str() == "-" {
+                return Box::new(std::iter::once(Input {
+                    name: "-".into(),
+                    bytes: read_stdin(),
+                }));
+            }
+            if path.is_dir() {
+                let walk = walkdir::WalkDir::new(path)
+                    .follow_links(false)
+                    .sort_by_file_name()
+                    .into_iter()
+                    .filter_entry(|e| {
+                        e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.')
+                    })
+                    .filter_map(|entry| match entry {
+                        Ok(e) if e.file_type().is_file() => Some(Input {
+                            name: e.path().display().to_string(),
+                            bytes: read_file(e.path()),
+                        }),
+                        Ok(_) => None,
+                        Err(source) => {
+                            let at = source.path().unwrap_or(Path::new("?")).to_owned();
+                            Some(Input {
+                                name: at.display().to_string(),
+                                bytes: Err(InputError::Walk { path: at, source }),
+                            })
+                        }
+                    });
+                return Box::new(walk);
+            }
+            Box::new(std::iter::once(Input {
+                name: path.display().to_string(),
+                bytes: read_file(path),
+            }))
+        })
+}

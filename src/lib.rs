@@ -1,0 +1,13 @@
+//! crashdelta: read macOS crash reports, say which crash each one is, and tell what a run added.
+//!
+//! Layers (lower never import upper):
+//! - [`report`]: the data model and the parsers (bytes in, typed report out);
+//! - [`classify`]: families, signatures, location and trigger;
+//! - [`render`]: human, JSON and other writers;
+//! - [`input`]: reading the files, folders and stdin a command names;
+//! - [`cli`]: the command line and exit codes.
+
+pub mod classify;
+pub mod input;
+pub mod render;
+pub mod report;

@@ -1,0 +1,353 @@
+//! Renderings for people: `show` (one report) and the `classify` table.
+
+use std::fmt::Write as _;
+
+use comfy_table::{ContentArrangement, Table, presets};
+
+use super::json::{Outcome, Status, non_crash_reason};
+use crate::classify::Classification;
+use crate::report::{Container, Frame, Report, SourceFormat, image_name_of};
+
+/// How many frames of the crashed thread `show` prints before eliding.
+const SHOW_FRAMES: usize = 40;
+
+fn format_name(report: &Report) -> String {
+    let format = match report.format {
+        SourceFormat::Ips => "JSON .ips",
+        SourceFormat::IpsBodyOnly => "JSON .ips body without header",
+        SourceFormat::IpsHeaderWithText => ".ips header + text report",
+        SourceFormat::Text => "text report",
+    };
+    match &report.container {
+        Container::Plain => format.to_owned(),
+        Container::TranslatedComposite => format!("{format}, from a Translated Report composite"),
+        Container::Embedded { line } => format!("{format}, embedded at line {line}"),
+    }
+}
+
+fn name_pid(name: Option<&str>, pid: Option<u64>) -> Option<String> {
+    match (name, pid) {
+        (Some(n), Some(p)) => Some(format!("{n} [{p}]")),
+        (Some(n), None) => Some(n.to_owned()),
+        (None, Some(p)) => Some(format!("[{p}]")),
+        (None, None) => None,
+    }
+}
+
+fn frame_line(report: &Report, index: usize, frame: &Frame) -> String {
+    let image = image_name_of(report, frame).unwrap_or("???");
+    let address = frame
+        .address
+        .map_or_else(|| "-".repeat(18), |a| format!("{a:#018x}"));
+    let what = match (&frame.symbol, frame.symbol_offset, frame.image_offset) {
+        (Some(s), Some(off), _) => format!("{s} + {off}"),
+        (Some(s), None, _) => s.clone(),
+        (None, _, Some(off)) => format!("{image} + {off:#x} (no symbol)"),
+        (None, _, None) => "???".to_owned(),
+    };
+    let mut line = format!("{index:<4}{image:<30} {address} {what}");
+    if let (Some(file), Some(l)) = (&frame.source_file, frame.source_line) {
+        let _ = write!(line, " ({file}:{l})");
+    }
+    if frame.inline {
+        line.push_str(" [inlined]");
+    }
+    line
+}
+
+/// The `show` rendering of one input.
+pub fn show(outcome: &Outcome) -> String {
+    let mut out = String::new();
+    let field = |out: &mut String, key: &str, value: Option<String>| {
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            let _ = writeln!(out, "{:<15}{v}", format!("{key}:"));
+        }
+    };
+    field(&mut out, "Report", Some(outcome.path.clone()));
+    let (report, class) = match &outcome.result {
+        Ok((report, class)) => (report, class),
+        Err(_) => {
+            field(
+                &mut out,
+                "Status",
+                Some(outcome.status().as_str().to_owned()),
+            );
+            field(&mut out, "Reason", outcome.reason());
+            return out;
+        }
+    };
+    field(&mut out, "Format", Some(format_name(report)));
+    let kind = match (&report.bug_type, &report.bug_type_name) {
+        (Some(bt), Some(n)) => format!("{} (bug_type {bt}, {n})", report.kind.as_str()),
+        (Some(bt), None) => format!("{} (bug_type {bt})", report.kind.as_str()),
+        _ => report.kind.as_str().to_owned(),
+    };
+    field(&mut out, "Kind", Some(kind));
+    field(&mut out, "Incident", report.incident_id.clone());
+    let p = &report.process;
+    field(&mut out, "Process", name_pid(p.name.as_deref(), p.pid));
+    field(&mut out, "Path", p.path.clone());
+    field(&mut out, "Identifier", p.identifier.clone());
+    field(
+        &mut out,
+        "Parent",
+        name_pid(p.parent_name.as_deref(), p.parent_pid),
+    );
+    field(
+        &mut out,
+        "Responsible",
+        name_pid(p.responsible_name.as_deref(), p.responsible_pid),
+    );
+    let os = match (&report.os.train, &report.os.build) {
+        (Some(t), Some(b)) => Some(format!("{t} ({b})")),
+        (Some(t), None) => Some(t.clone()),
+        (None, Some(b)) => Some(b.clone()),
+        (None, None) => None,
+    };
+    field(&mut out, "OS", os);
+    field(&mut out, "Hardware", report.hardware_model.clone());
+    field(
+        &mut out,
+        "Time",
+        report
+            .capture_time
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S%.f %z").to_string()),
+    );
+
+    if !report.kind.is_crash() {
+        field(
+            &mut out,
+            "Status",
+            Some(Status::NotACrash.as_str().to_owned()),
+        );
+        field(&mut out, "Reason", Some(non_crash_reason(report)));
+        warnings(&mut out, report);
+        return out;
+    }
+
+    out.push('\n');
+    if let Some(e) = &report.exception {
+        let mut text = e.r#type.clone().unwrap_or_else(|| "(no type)".into());
+        if let Some(sig) = e
+            .signal
+            .as_deref()
+            .filter(|s| Some(*s) != e.r#type.as_deref())
+        {
+            let _ = write!(text, " ({sig})");
+        }
+        if let Some(sub) = &e.subtype {
+            let _ = write!(text, " {sub}");
+        }
+        field(&mut out, "Exception", Some(text));
+        field(
+            &mut out,
+            "Fault address",
+            e.address.map(|a| format!("{a:#x}")),
+        );
+        field(&mut out, "Message", e.message.clone());
+    } else {
+        field(&mut out, "Exception", Some("(none in the report)".into()));
+    }
+    if let Some(t) = &report.termination {
+        let mut text = t.namespace.clone().unwrap_or_default();
+        if let Some(code) = t.code {
+            let _ = write!(text, ", code {code}");
+        }
+        if let Some(ind) = &t.indicator {
+            let _ = write!(text, " ({ind})");
+        }
+        field(&mut out, "Termination", Some(text));
+    }
+    field(&mut out, "Assertion", report.app_specific.assertion.clone());
+    field(
+        &mut out,
+        "Exception reason",
+        report.app_specific.exception_reason.clone(),
+    );
+    for m in report.app_specific.messages.iter().take(8) {
+        let who = if m.image.is_empty() {
+            String::new()
+        } else {
+            format!("{}: ", m.image)
+        };
+        field(&mut out, "App message", Some(format!("{who}{}", m.text)));
+    }
+
+    if let Some(c) = class {
+        classification(&mut out, c);
+    }
+
+    out.push('\n');
+    match report.crashed() {
+        Some(t) => {
+            let mut head = format!("Crashed thread {}", t.index);
+            if let Some(n) = &t.name {
+                let _ = write!(head, " \"{n}\"");
+            }
+            if let Some(q) = &t.queue {
+                let _ = write!(head, ", queue {q}");
+            }
+            let _ = writeln!(out, "{head}:");
+            for (i, f) in t.frames.iter().enumerate().take(SHOW_FRAMES) {
+                let _ = writeln!(out, "  {}", frame_line(report, i, f));
+            }
+            if t.frames.len() > SHOW_FRAMES {
+                let _ = writeln!(out, "  ... {} more frames", t.frames.len() - SHOW_FRAMES);
+            }
+            if t.frames.is_empty() {
+                let _ = writeln!(out, "  (no frames)");
+            }
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "Crashed thread: not identified by the report ({} threads)",
+                report.threads.len()
+            );
+        }
+    }
+    warnings(&mut out, report);
+    out
+}
+
+fn classification(out: &mut String, c: &Classification) {
+    let _ = writeln!(out);
+    let line = |out: &mut String, key: &str, value: &str| {
+        let _ = writeln!(out, "{:<15}{value}", format!("{key}:"));
+    };
+    line(out, "Family", c.family.as_str());
+    line(
+        out,
+        "Rule",
+        &format!(
+            "{} ({}){}",
+            c.rule,
+            c.title,
+            if c.known { ", known" } else { "" }
+        ),
+    );
+    line(out, "Why", &c.reason);
+    line(
+        out,
+        "Location",
+        c.location.as_deref().unwrap_or("(unknown)"),
+    );
+    line(
+        out,
+        "Trigger",
+        c.trigger
+            .as_deref()
+            .unwrap_or("(no caller outside the system libraries)"),
+    );
+    line(
+        out,
+        "Signature",
+        &format!("{} [{}]", c.signature, c.signature_id),
+    );
+    if let Some(d) = &c.driver {
+        let mut text = d.name.clone();
+        if let Some(v) = &d.version {
+            let _ = write!(text, " {v}");
+        }
+        if let Some(u) = &d.uuid {
+            let _ = write!(text, " ({u})");
+        }
+        line(out, "GPU driver", &text);
+    }
+}
+
+fn warnings(out: &mut String, report: &Report) {
+    if report.warnings.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nWarnings ({}):", report.warnings.len());
+    for w in &report.warnings {
+        let _ = writeln!(out, "  {}: {}", w.at, w.message);
+    }
+}
+
+/// Collects `classify` rows; rows are short strings, not reports.
+pub struct ClassifyTable {
+    table: Table,
+}
+
+impl Default for ClassifyTable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ClassifyTable {
+    pub fn new() -> Self {
+        let mut table = Table::new();
+        table
+            .load_style(presets::UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_header([
+                "file",
+                "status",
+                "process",
+                "exception",
+                "family",
+                "rule",
+                "location / reason",
+            ]);
+        ClassifyTable { table }
+    }
+
+    /// A fixed width makes the rendering independent of the terminal (tests, pipes).
+    pub fn with_width(mut self, width: u16) -> Self {
+        self.table.set_width(width);
+        self
+    }
+
+    pub fn push(&mut self, outcome: &Outcome) {
+        let status = outcome.status().as_str().to_owned();
+        let file = outcome.path.clone();
+        match &outcome.result {
+            Ok((report, Some(c))) => {
+                let process = name_pid(report.process.name.as_deref(), report.process.pid)
+                    .unwrap_or_default();
+                let exception = report
+                    .exception
+                    .as_ref()
+                    .map(|e| match (&e.r#type, &e.signal) {
+                        (Some(t), Some(s)) if t != s => format!("{t} ({s})"),
+                        (Some(t), _) => t.clone(),
+                        (None, Some(s)) => s.clone(),
+                        (None, None) => String::new(),
+                    })
+                    .unwrap_or_default();
+                self.table.add_row([
+                    file,
+                    status,
+                    process,
+                    exception,
+                    c.family.as_str().to_owned(),
+                    c.rule.clone(),
+                    c.location.clone().unwrap_or_default(),
+                ]);
+            }
+            _ => {
+                let process = match &outcome.result {
+                    Ok((report, _)) => name_pid(report.process.name.as_deref(), report.process.pid)
+                        .unwrap_or_default(),
+                    Err(_) => String::new(),
+                };
+                self.table.add_row([
+                    file,
+                    status,
+                    process,
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    outcome.reason().unwrap_or_default(),
+                ]);
+            }
+        }
+    }
+
+    pub fn render(&self) -> String {
+        self.table.to_string()
+    }
+}

@@ -1,0 +1,415 @@
+//! The JSON documents crashdelta prints. Field names are a public interface documented in
+//! `docs/json.md`; change them only with a new `schema` version.
+//!
+//! Addresses are hex strings (`"0x98"`): JSON numbers above 2^53 lose precision in most readers,
+//! and arm64 addresses with pointer-authentication bits are far above that.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::classify::Classification;
+use crate::report::{
+    Container, Exception, Frame, NotAReport, ParseError, Report, ReportKind, SourceFormat,
+    SymbolSource, Warning,
+};
+
+pub const CLASSIFY_SCHEMA: &str = "crashdelta.classify/1";
+
+/// What became of one input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Crash,
+    NotACrash,
+    Error,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Crash => "crash",
+            Status::NotACrash => "not-a-crash",
+            Status::Error => "error",
+        }
+    }
+}
+
+/// The outcome of reading one input, ready to render.
+pub struct Outcome {
+    pub path: String,
+    pub result: Result<(Report, Option<Classification>), OutcomeError>,
+}
+
+/// An input that produced no report.
+pub enum OutcomeError {
+    Parse(ParseError),
+    /// The input could not be read; the message names the path and the cause.
+    Read(String),
+}
+
+impl Outcome {
+    pub fn status(&self) -> Status {
+        match &self.result {
+            Ok((report, _)) if report.kind.is_crash() => Status::Crash,
+            Ok(_) => Status::NotACrash,
+            Err(OutcomeError::Parse(e)) if e.is_not_a_report() => Status::NotACrash,
+            Err(_) => Status::Error,
+        }
+    }
+
+    /// Why the input is not a crash, or why it failed.
+    pub fn reason(&self) -> Option<String> {
+        match &self.result {
+            Ok((report, _)) if !report.kind.is_crash() => Some(non_crash_reason(report)),
+            Ok(_) => None,
+            Err(OutcomeError::Parse(e)) => Some(e.to_string()),
+            Err(OutcomeError::Read(message)) => Some(message.clone()),
+        }
+    }
+}
+
+pub fn non_crash_reason(report: &Report) -> String {
+    let bug_type = match (&report.bug_type, &report.bug_type_name) {
+        (Some(bt), Some(name)) => format!("bug_type {bt} ({name})"),
+        (Some(bt), None) => format!("bug_type {bt}"),
+        _ => "this report".into(),
+    };
+    let what = match report.kind {
+        ReportKind::NonFatal => "a non-fatal fault report: the process kept running",
+        ReportKind::Panic => "a kernel panic report, not a process crash",
+        ReportKind::Jetsam => "a jetsam (memory pressure) report, not a crash of one process",
+        ReportKind::Stackshot => "a stackshot of the system, not a crash",
+        ReportKind::Resource => "a resource-use report; the process was not killed for it",
+        ReportKind::Hang => "a hang report, not a crash",
+        ReportKind::Other | ReportKind::Crash => "a diagnostic report that is not a crash",
+    };
+    match &report.summary {
+        Some(summary) if !summary.is_empty() => {
+            format!("not a crash report: {bug_type} is {what} ({summary})")
+        }
+        _ => format!("not a crash report: {bug_type} is {what}"),
+    }
+}
+
+fn hex(v: u64) -> String {
+    format!("{v:#x}")
+}
+
+#[derive(Serialize)]
+struct ProcessOut<'a> {
+    name: Option<&'a str>,
+    pid: Option<u64>,
+    path: Option<&'a str>,
+    identifier: Option<&'a str>,
+    parent: Option<NamePid<'a>>,
+    responsible: Option<NamePid<'a>>,
+}
+
+#[derive(Serialize)]
+struct NamePid<'a> {
+    name: Option<&'a str>,
+    pid: Option<u64>,
+}
+
+fn name_pid(name: &Option<String>, pid: Option<u64>) -> Option<NamePid<'_>> {
+    (name.is_some() || pid.is_some()).then(|| NamePid {
+        name: name.as_deref(),
+        pid,
+    })
+}
+
+#[derive(Serialize)]
+struct OsOut<'a> {
+    train: Option<&'a str>,
+    build: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ExceptionOut<'a> {
+    r#type: Option<&'a str>,
+    signal: Option<&'a str>,
+    subtype: Option<&'a str>,
+    codes: Option<&'a str>,
+    message: Option<&'a str>,
+    address: Option<String>,
+    pac_failure: bool,
+}
+
+impl<'a> From<&'a Exception> for ExceptionOut<'a> {
+    fn from(e: &'a Exception) -> Self {
+        ExceptionOut {
+            r#type: e.r#type.as_deref(),
+            signal: e.signal.as_deref(),
+            subtype: e.subtype.as_deref(),
+            codes: e.codes.as_deref(),
+            message: e.message.as_deref(),
+            address: e.address.map(hex),
+            pac_failure: e.pac_failure,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct TerminationOut<'a> {
+    namespace: Option<&'a str>,
+    code: Option<u64>,
+    indicator: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+pub struct FrameOut<'a> {
+    index: usize,
+    image: Option<&'a str>,
+    symbol: Option<&'a str>,
+    /// Offset into the function (`symbolLocation`).
+    offset: Option<u64>,
+    image_offset: Option<String>,
+    address: Option<String>,
+    inline: bool,
+    source_file: Option<&'a str>,
+    source_line: Option<u64>,
+    symbolicated_by: SymbolSource,
+}
+
+pub fn frame_out<'a>(report: &'a Report, index: usize, f: &'a Frame) -> FrameOut<'a> {
+    FrameOut {
+        index,
+        image: crate::report::image_name_of(report, f),
+        symbol: f.symbol.as_deref(),
+        offset: f.symbol_offset,
+        image_offset: f.image_offset.map(hex),
+        address: f.address.map(hex),
+        inline: f.inline,
+        source_file: f.source_file.as_deref(),
+        source_line: f.source_line,
+        symbolicated_by: f.symbolicated_by,
+    }
+}
+
+#[derive(Serialize)]
+struct ThreadOut<'a> {
+    index: usize,
+    id: Option<u64>,
+    name: Option<&'a str>,
+    queue: Option<&'a str>,
+    frames: Vec<FrameOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct ClassificationOut<'a> {
+    rule: &'a str,
+    title: &'a str,
+    family: &'a str,
+    known: bool,
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct DriverOut<'a> {
+    name: &'a str,
+    version: Option<&'a str>,
+    uuid: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct AppSpecificOut<'a> {
+    messages: Vec<&'a str>,
+    assertion: Option<&'a str>,
+    exception_reason: Option<&'a str>,
+}
+
+/// One input's object in `reports[]`.
+#[derive(Serialize)]
+pub struct ReportOut<'a> {
+    path: &'a str,
+    status: Status,
+    reason: Option<String>,
+    not_a_report: Option<NotAReport>,
+    format: Option<SourceFormat>,
+    container: Option<&'a Container>,
+    kind: Option<ReportKind>,
+    bug_type: Option<&'a str>,
+    bug_type_name: Option<&'a str>,
+    incident_id: Option<&'a str>,
+    process: Option<ProcessOut<'a>>,
+    os: Option<OsOut<'a>>,
+    hardware_model: Option<&'a str>,
+    capture_time: Option<String>,
+    exception: Option<ExceptionOut<'a>>,
+    termination: Option<TerminationOut<'a>>,
+    app_specific: Option<AppSpecificOut<'a>>,
+    crashed_thread: Option<ThreadOut<'a>>,
+    classification: Option<ClassificationOut<'a>>,
+    signature: Option<&'a str>,
+    signature_id: Option<&'a str>,
+    location: Option<&'a str>,
+    trigger: Option<&'a str>,
+    driver: Option<DriverOut<'a>>,
+    warnings: &'a [Warning],
+}
+
+impl<'a> ReportOut<'a> {
+    pub fn new(outcome: &'a Outcome) -> Self {
+        let mut out = ReportOut {
+            path: &outcome.path,
+            status: outcome.status(),
+            reason: outcome.reason(),
+            not_a_report: None,
+            format: None,
+            container: None,
+            kind: None,
+            bug_type: None,
+            bug_type_name: None,
+            incident_id: None,
+            process: None,
+            os: None,
+            hardware_model: None,
+            capture_time: None,
+            exception: None,
+            termination: None,
+            app_specific: None,
+            crashed_thread: None,
+            classification: None,
+            signature: None,
+            signature_id: None,
+            location: None,
+            trigger: None,
+            driver: None,
+            warnings: &[],
+        };
+        let (report, class) = match &outcome.result {
+            Ok((report, class)) => (report, class.as_ref()),
+            Err(OutcomeError::Parse(ParseError::NotAReport { what, .. })) => {
+                out.not_a_report = Some(*what);
+                return out;
+            }
+            Err(_) => return out,
+        };
+        let p = &report.process;
+        out.format = Some(report.format);
+        out.container = Some(&report.container);
+        out.kind = Some(report.kind);
+        out.bug_type = report.bug_type.as_deref();
+        out.bug_type_name = report.bug_type_name.as_deref();
+        out.incident_id = report.incident_id.as_deref();
+        out.process = Some(ProcessOut {
+            name: p.name.as_deref(),
+            pid: p.pid,
+            path: p.path.as_deref(),
+            identifier: p.identifier.as_deref(),
+            parent: name_pid(&p.parent_name, p.parent_pid),
+            responsible: name_pid(&p.responsible_name, p.responsible_pid),
+        });
+        out.os = Some(OsOut {
+            train: report.os.train.as_deref(),
+            build: report.os.build.as_deref(),
+        });
+        out.hardware_model = report.hardware_model.as_deref();
+        out.capture_time = report.capture_time.map(|t| t.to_rfc3339());
+        out.exception = report.exception.as_ref().map(ExceptionOut::from);
+        out.termination = report.termination.as_ref().map(|t| TerminationOut {
+            namespace: t.namespace.as_deref(),
+            code: t.code,
+            indicator: t.indicator.as_deref(),
+        });
+        let a = &report.app_specific;
+        if !a.messages.is_empty() || a.exception_reason.is_some() {
+            out.app_specific = Some(AppSpecificOut {
+                messages: a.messages.iter().map(|m| m.text.as_str()).collect(),
+                assertion: a.assertion.as_deref(),
+                exception_reason: a.exception_reason.as_deref(),
+            });
+        }
+        out.crashed_thread = report.crashed().map(|t| ThreadOut {
+            index: t.index,
+            id: t.id,
+            name: t.name.as_deref(),
+            queue: t.queue.as_deref(),
+            frames: t
+                .frames
+                .iter()
+                .enumerate()
+                .map(|(i, f)| frame_out(report, i, f))
+                .collect(),
+        });
+        if let Some(c) = class {
+            out.classification = Some(ClassificationOut {
+                rule: &c.rule,
+                title: &c.title,
+                family: c.family.as_str(),
+                known: c.known,
+                reason: &c.reason,
+            });
+            out.signature = Some(&c.signature);
+            out.signature_id = Some(&c.signature_id);
+            out.location = c.location.as_deref();
+            out.trigger = c.trigger.as_deref();
+            out.driver = c.driver.as_ref().map(|d| DriverOut {
+                name: &d.name,
+                version: d.version.as_deref(),
+                uuid: d.uuid.as_deref(),
+            });
+        }
+        out.warnings = &report.warnings;
+        out
+    }
+}
+
+#[derive(Serialize, Default, Debug, Clone, Copy)]
+pub struct Summary {
+    pub inputs: u64,
+    pub crashes: u64,
+    pub not_a_crash: u64,
+    pub errors: u64,
+}
+
+impl Summary {
+    pub fn add(&mut self, status: Status) {
+        self.inputs += 1;
+        match status {
+            Status::Crash => self.crashes += 1,
+            Status::NotACrash => self.not_a_crash += 1,
+            Status::Error => self.errors += 1,
+        }
+    }
+}
+
+/// Writes the classify document one report at a time, so a folder of thousands of reports is
+/// never held in memory.
+pub struct ClassifyWriter<W: Write> {
+    out: W,
+    first: bool,
+    pub summary: Summary,
+}
+
+impl<W: Write> ClassifyWriter<W> {
+    pub fn start(mut out: W) -> io::Result<Self> {
+        write!(
+            out,
+            "{{\"schema\":\"{CLASSIFY_SCHEMA}\",\"tool\":{{\"name\":\"crashdelta\",\"version\":\"{}\"}},\"reports\":[",
+            env!("CARGO_PKG_VERSION")
+        )?;
+        Ok(ClassifyWriter {
+            out,
+            first: true,
+            summary: Summary::default(),
+        })
+    }
+
+    pub fn push(&mut self, outcome: &Outcome) -> io::Result<()> {
+        self.summary.add(outcome.status());
+        self.out
+            .write_all(if self.first { b"\n" } else { b",\n" })?;
+        self.first = false;
+        serde_json::to_writer(&mut self.out, &ReportOut::new(outcome)).map_err(io::Error::other)
+    }
+
+    pub fn finish(mut self) -> io::Result<Summary> {
+        write!(self.out, "\n],\"summary\":")?;
+        serde_json::to_writer(&mut self.out, &self.summary).map_err(io::Error::other)?;
+        self.out.write_all(b"}\n")?;
+        self.out.flush()?;
+        Ok(self.summary)
+    }
+}

@@ -1,0 +1,642 @@
+//! The JSON `.ips` format: a one-line JSON header, then the body as the *first* JSON value of the
+//! rest (real files carry trailing text: a `System Profile:` section, a Markdown fence).
+
+use serde_json::Value;
+
+use super::bugtype;
+use super::lenient::{Lenient, LenientMap, LenientVec, lenient_struct};
+use super::model::*;
+use super::util::{Warnings, parse_os_version, parse_time, subtype_address};
+
+lenient_struct! {
+    /// The metadata line. Apple documents `name`, `bug_type`, `bundleID`, `build_version`,
+    /// `incident_id`, `platform`, `timestamp`; the rest are real but undocumented.
+    pub struct RawHeader {
+        "bug_type" => bug_type: Lenient<String>,
+        "name" => name: Lenient<String>,
+        "app_name" => app_name: Lenient<String>,
+        "app_version" => app_version: Lenient<String>,
+        "incident_id" => incident_id: Lenient<String>,
+        "os_version" => os_version: Lenient<String>,
+        "timestamp" => timestamp: Lenient<String>,
+        "bundleID" => bundle_id: Lenient<String>,
+        "platform" => platform: Lenient<u64>,
+    }
+}
+
+impl RawHeader {
+    /// A header line is an object with a `bug_type`; nothing else is required (OSAnalytics itself
+    /// tolerates renamed and missing keys).
+    pub fn is_header(&self) -> bool {
+        self.wrong.is_none() && self.bug_type.ok().is_some()
+    }
+}
+
+lenient_struct! {
+    pub struct RawOsVersion {
+        "train" => train: Lenient<String>,
+        "build" => build: Lenient<String>,
+        "releaseType" => release_type: Lenient<String>,
+    }
+}
+
+lenient_struct! {
+    pub struct RawBundleInfo {
+        "CFBundleIdentifier" => id: Lenient<String>,
+        "CFBundleShortVersionString" => short_version: Lenient<String>,
+        "CFBundleVersion" => version: Lenient<String>,
+    }
+}
+
+lenient_struct! {
+    pub struct RawException {
+        "type" => r#type: Lenient<String>,
+        "signal" => signal: Lenient<String>,
+        "subtype" => subtype: Lenient<String>,
+        "codes" => codes: Lenient<String>,
+        "rawCodes" => raw_codes: LenientVec<Lenient<u64>>,
+        "message" => message: Lenient<String>,
+    }
+}
+
+lenient_struct! {
+    pub struct RawExceptionReason {
+        "composed_message" => composed_message: Lenient<String>,
+        "name" => name: Lenient<String>,
+        "reason" => reason: Lenient<String>,
+    }
+}
+
+lenient_struct! {
+    pub struct RawTermination {
+        "namespace" => namespace: Lenient<String>,
+        "code" => code: Lenient<u64>,
+        "indicator" => indicator: Lenient<String>,
+        "byProc" => by_proc: Lenient<String>,
+        "byPid" => by_pid: Lenient<u64>,
+        "reasons" => reasons: LenientVec<Lenient<String>>,
+        "details" => details: LenientVec<Lenient<String>>,
+    }
+}
+
+lenient_struct! {
+    pub struct RawFrame {
+        "imageIndex" => image_index: Lenient<u64>,
+        "imageOffset" => image_offset: Lenient<u64>,
+        "symbol" => symbol: Lenient<String>,
+        "symbolLocation" => symbol_location: Lenient<u64>,
+        "sourceFile" => source_file: Lenient<String>,
+        "sourceLine" => source_line: Lenient<u64>,
+        "inline" => inline: Lenient<bool>,
+    }
+}
+
+lenient_struct! {
+    pub struct RawThread {
+        "id" => id: Lenient<u64>,
+        "triggered" => triggered: Lenient<bool>,
+        "name" => name: Lenient<String>,
+        "queue" => queue: Lenient<String>,
+        "frames" => frames: LenientVec<RawFrame>,
+        "threadState" => thread_state: Option<Value>,
+    }
+}
+
+lenient_struct! {
+    pub struct RawImage {
+        "name" => name: Lenient<String>,
+        "path" => path: Lenient<String>,
+        "uuid" => uuid: Lenient<String>,
+        "base" => base: Lenient<u64>,
+        "size" => size: Lenient<u64>,
+        "arch" => arch: Lenient<String>,
+        "source" => source: Lenient<String>,
+        "CFBundleIdentifier" => bundle_id: Lenient<String>,
+        "CFBundleShortVersionString" => bundle_version: Lenient<String>,
+        "CFBundleVersion" => bundle_build: Lenient<String>,
+    }
+}
+
+lenient_struct! {
+    pub struct RawThreadTriggered {
+        "name" => name: Lenient<String>,
+        "queue" => queue: Lenient<String>,
+    }
+}
+
+lenient_struct! {
+    pub struct RawLegacyInfo {
+        "threadTriggered" => thread_triggered: RawThreadTriggered,
+    }
+}
+
+lenient_struct! {
+    /// The report body. Keys not listed here are kept in `extra`, untouched.
+    pub struct RawBody {
+        "bug_type" => bug_type: Lenient<String>,
+        "incident" => incident: Lenient<String>,
+        "procName" => proc_name: Lenient<String>,
+        "procPath" => proc_path: Lenient<String>,
+        "pid" => pid: Lenient<u64>,
+        "parentProc" => parent_proc: Lenient<String>,
+        "parentPid" => parent_pid: Lenient<u64>,
+        "responsibleProc" => responsible_proc: Lenient<String>,
+        "responsiblePid" => responsible_pid: Lenient<u64>,
+        "userID" => user_id: Lenient<u64>,
+        "cpuType" => cpu_type: Lenient<String>,
+        "translated" => translated: Lenient<bool>,
+        "procLaunch" => proc_launch: Lenient<String>,
+        "captureTime" => capture_time: Lenient<String>,
+        "modelCode" => model_code: Lenient<String>,
+        "osVersion" => os_version: RawOsVersion,
+        "bundleInfo" => bundle_info: RawBundleInfo,
+        "isNonFatal" => is_non_fatal: Lenient<bool>,
+        "isSimulated" => is_simulated: Lenient<bool>,
+        "exception" => exception: Option<RawException>,
+        "exceptionReason" => exception_reason: Option<RawExceptionReason>,
+        "termination" => termination: Option<RawTermination>,
+        "asi" => asi: LenientMap<LenientVec<Lenient<String>>>,
+        "faultingThread" => faulting_thread: Lenient<u64>,
+        "threads" => threads: LenientVec<RawThread>,
+        "lastExceptionBacktrace" => last_exception_backtrace: LenientVec<RawFrame>,
+        "usedImages" => used_images: LenientVec<RawImage>,
+        "legacyInfo" => legacy_info: RawLegacyInfo,
+        "version" => version: Lenient<u64>,
+        // Non-crash bodies (panics, jetsam) describe themselves with these.
+        "panicString" => panic_string: Lenient<String>,
+        "string" => string: Lenient<String>,
+        "product" => product: Lenient<String>,
+        "build" => build: Lenient<String>,
+        "largestProcess" => largest_process: Lenient<String>,
+    }
+    extra => extra
+}
+
+impl RawBody {
+    /// Whether a JSON object looks like a report body rather than a header line.
+    pub fn has_body_keys(&self) -> bool {
+        self.wrong.is_none()
+            && (self.proc_name.ok().is_some()
+                || self.threads.0.ok().is_some()
+                || self.exception.is_some()
+                || self.used_images.0.ok().is_some()
+                || self.panic_string.ok().is_some()
+                || self.pid.ok().is_some())
+    }
+}
+
+/// Reads the first JSON value of `text` as a report body. Returns the body and how many bytes it
+/// took (so the caller can tell whether text follows it).
+/// `None` when `text` holds nothing but whitespace.
+pub fn read_body(text: &str) -> Option<Result<(RawBody, usize), serde_json::Error>> {
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<RawBody>();
+    let first = stream.next()?;
+    Some(first.map(|body| (body, stream.byte_offset())))
+}
+
+/// Reads a header line. `None` when the line is not a JSON object with a `bug_type`.
+pub fn read_header(line: &str) -> Option<RawHeader> {
+    let header: RawHeader = serde_json::from_str(line.trim()).ok()?;
+    header.is_header().then_some(header)
+}
+
+/// Builds the report from a header (absent for body-only files) and a body.
+pub fn build(
+    header: Option<&RawHeader>,
+    body: RawBody,
+    format: SourceFormat,
+    container: Container,
+    mut warnings: Warnings,
+) -> Report {
+    let w = &mut warnings;
+    let bug_type = w
+        .take(
+            header.map_or(&Lenient::Missing, |h| &h.bug_type),
+            "header.bug_type",
+        )
+        .or_else(|| w.take(&body.bug_type, "bug_type"));
+    let non_fatal = w.take(&body.is_non_fatal, "isNonFatal") == Some(true)
+        || w.take(&body.is_simulated, "isSimulated") == Some(true);
+    let kind = match bug_type.as_deref() {
+        Some(bt) => match bugtype::kind(bt) {
+            ReportKind::Crash if non_fatal => ReportKind::NonFatal,
+            k => k,
+        },
+        None => {
+            w.push(
+                "bug_type",
+                "no bug_type in header or body: assumed to be a crash (309)",
+            );
+            if non_fatal {
+                ReportKind::NonFatal
+            } else {
+                ReportKind::Crash
+            }
+        }
+    };
+    if let Some(version) = body.version.ok()
+        && *version < 2
+        && body.threads.0.ok().is_some()
+    {
+        w.push(
+            "version",
+            format!(
+                "body schema version {version} (before macOS 12); frames and images may be missing"
+            ),
+        );
+    }
+
+    for (found, at) in [
+        (body.bundle_info.wrong, "bundleInfo"),
+        (body.exception.as_ref().and_then(|e| e.wrong), "exception"),
+        (
+            body.exception_reason.as_ref().and_then(|e| e.wrong),
+            "exceptionReason",
+        ),
+        (
+            body.termination.as_ref().and_then(|t| t.wrong),
+            "termination",
+        ),
+        (body.legacy_info.wrong, "legacyInfo"),
+        (
+            body.legacy_info.thread_triggered.wrong,
+            "legacyInfo.threadTriggered",
+        ),
+    ] {
+        if let Some(found) = found {
+            w.push(at, format!("expected an object, found {found}"));
+        }
+    }
+
+    let images: Vec<Image> = body
+        .used_images
+        .items()
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| image(raw, &format!("usedImages[{i}]"), w))
+        .collect();
+    w.wrong(&body.used_images.0, "usedImages");
+
+    let mut threads: Vec<Thread> = Vec::with_capacity(body.threads.items().len());
+    for (i, raw) in body.threads.items().iter().enumerate() {
+        let at = format!("threads[{i}]");
+        if let Some(found) = raw.wrong {
+            w.push(&at, format!("expected an object, found {found}"));
+        }
+        let frames = frames(raw.frames.items(), &images, &format!("{at}.frames"), w);
+        w.wrong(&raw.frames.0, &format!("{at}.frames"));
+        threads.push(Thread {
+            index: i,
+            id: w.take(&raw.id, &format!("{at}.id")),
+            name: w.take(&raw.name, &format!("{at}.name")),
+            queue: w.take(&raw.queue, &format!("{at}.queue")),
+            triggered: w.take(&raw.triggered, &format!("{at}.triggered")) == Some(true),
+            frames,
+            state: raw.thread_state.as_ref().and_then(thread_state),
+        });
+    }
+    w.wrong(&body.threads.0, "threads");
+
+    // `faultingThread` is an index into `threads`, not a thread id. Older and some third-party
+    // writers omit it; the thread with `triggered: true` is the crashed one then.
+    let crashed_thread = match w.take(&body.faulting_thread, "faultingThread") {
+        Some(i) if (i as usize) < threads.len() && i <= usize::MAX as u64 => Some(i as usize),
+        Some(i) => {
+            w.push(
+                "faultingThread",
+                format!("points at thread {i}, but the report has {} threads; using the triggered thread", threads.len()),
+            );
+            threads.iter().position(|t| t.triggered)
+        }
+        None => threads.iter().position(|t| t.triggered),
+    };
+    if let Some(i) = crashed_thread
+        && let Some(t) = threads.get_mut(i)
+    {
+        let legacy = &body.legacy_info.thread_triggered;
+        if t.name.is_none() {
+            t.name = legacy.name.ok().cloned();
+        }
+        if t.queue.is_none() {
+            t.queue = legacy.queue.ok().cloned();
+        }
+    }
+
+    let last_exception_backtrace = frames(
+        body.last_exception_backtrace.items(),
+        &images,
+        "lastExceptionBacktrace",
+        w,
+    );
+
+    let exception = body.exception.as_ref().map(|raw| {
+        let mut e = Exception {
+            r#type: w.take(&raw.r#type, "exception.type"),
+            signal: w.take(&raw.signal, "exception.signal"),
+            subtype: w.take(&raw.subtype, "exception.subtype"),
+            codes: w.take(&raw.codes, "exception.codes"),
+            raw_codes: raw
+                .raw_codes
+                .items()
+                .iter()
+                .filter_map(|c| c.ok().copied())
+                .collect(),
+            message: w.take(&raw.message, "exception.message"),
+            address: None,
+            pac_failure: false,
+        };
+        let crashed = crashed_thread.and_then(|i| threads.get(i));
+        fill_address(&mut e, crashed);
+        e
+    });
+
+    let termination = body.termination.as_ref().map(|raw| Termination {
+        namespace: w.take(&raw.namespace, "termination.namespace"),
+        code: w.take(&raw.code, "termination.code"),
+        indicator: w.take(&raw.indicator, "termination.indicator"),
+        by_proc: w.take(&raw.by_proc, "termination.byProc"),
+        by_pid: w.take(&raw.by_pid, "termination.byPid"),
+        reasons: strings(raw.reasons.items()),
+        details: strings(raw.details.items()),
+    });
+
+    let mut app_specific = AppSpecific::default();
+    for (image, messages) in body.asi.entries() {
+        for text in messages.items().iter().filter_map(|m| m.ok()) {
+            app_specific.messages.push(AppMessage {
+                image: image.clone(),
+                text: text.clone(),
+            });
+        }
+    }
+    w.wrong(&body.asi.0, "asi");
+    if let Some(reason) = &body.exception_reason {
+        app_specific.exception_reason = reason
+            .composed_message
+            .ok()
+            .or_else(|| reason.reason.ok())
+            .cloned();
+    }
+    app_specific.assertion = super::util::find_assertion(
+        app_specific
+            .messages
+            .iter()
+            .map(|m| m.text.as_str())
+            .chain(app_specific.exception_reason.as_deref()),
+    );
+
+    let header_name = header.and_then(|h| h.name.ok().or_else(|| h.app_name.ok()).cloned());
+    let process = Process {
+        name: w.take(&body.proc_name, "procName").or(header_name),
+        pid: w.take(&body.pid, "pid"),
+        path: w.take(&body.proc_path, "procPath"),
+        identifier: w
+            .take(&body.bundle_info.id, "bundleInfo.CFBundleIdentifier")
+            .or_else(|| header.and_then(|h| h.bundle_id.ok().cloned())),
+        version: w
+            .take(
+                &body.bundle_info.short_version,
+                "bundleInfo.CFBundleShortVersionString",
+            )
+            .or_else(|| header.and_then(|h| h.app_version.ok().filter(|v| !v.is_empty()).cloned())),
+        parent_name: w.take(&body.parent_proc, "parentProc"),
+        parent_pid: w.take(&body.parent_pid, "parentPid"),
+        responsible_name: w.take(&body.responsible_proc, "responsibleProc"),
+        responsible_pid: w.take(&body.responsible_pid, "responsiblePid"),
+        user_id: w.take(&body.user_id, "userID"),
+        cpu_type: w.take(&body.cpu_type, "cpuType"),
+        translated: w.take(&body.translated, "translated"),
+        launch_time: time(w.take(&body.proc_launch, "procLaunch"), "procLaunch", w),
+    };
+
+    let mut os = OsVersion {
+        train: w
+            .take(&body.os_version.train, "osVersion.train")
+            .filter(|s| !s.is_empty()),
+        build: w
+            .take(&body.os_version.build, "osVersion.build")
+            .filter(|s| !s.is_empty()),
+        release_type: w
+            .take(&body.os_version.release_type, "osVersion.releaseType")
+            .filter(|s| !s.is_empty()),
+    };
+    if let Some(found) = body.os_version.wrong {
+        w.push("osVersion", format!("expected an object, found {found}"));
+    }
+    if let Some(text) = header.and_then(|h| h.os_version.ok()) {
+        let parsed = parse_os_version(text);
+        os.train = os.train.or(parsed.train);
+        os.build = os.build.or(parsed.build);
+    }
+    if os.build.is_none() {
+        os.build = body.build.ok().cloned();
+    }
+
+    let capture_time =
+        time(w.take(&body.capture_time, "captureTime"), "captureTime", w).or_else(|| {
+            // The header timestamp is when the log was written, not when the process crashed; it is
+            // the best we have when the body has no captureTime.
+            header
+                .and_then(|h| h.timestamp.ok())
+                .and_then(|t| parse_time(t))
+        });
+
+    let summary = match kind {
+        ReportKind::Crash | ReportKind::NonFatal => None,
+        _ => body
+            .panic_string
+            .ok()
+            .or_else(|| body.string.ok())
+            .map(|s| s.lines().next().unwrap_or_default().trim().to_owned())
+            .or_else(|| {
+                body.largest_process
+                    .ok()
+                    .map(|p| format!("largest process: {p}"))
+            }),
+    };
+
+    Report {
+        format,
+        container,
+        kind,
+        bug_type_name: bug_type
+            .as_deref()
+            .and_then(bugtype::name)
+            .map(str::to_owned),
+        bug_type,
+        incident_id: w
+            .take(&body.incident, "incident")
+            .or_else(|| header.and_then(|h| h.incident_id.ok().cloned())),
+        process,
+        os,
+        hardware_model: w
+            .take(&body.model_code, "modelCode")
+            .or_else(|| body.product.ok().cloned()),
+        capture_time,
+        exception,
+        termination,
+        app_specific,
+        crashed_thread,
+        threads,
+        last_exception_backtrace,
+        images,
+        warnings: warnings.into_vec(),
+        summary,
+        extra: body
+            .extra
+            .into_iter()
+            .map(|(k, v)| (k, Box::<str>::from(v)))
+            .collect(),
+    }
+}
+
+fn strings(items: &[Lenient<String>]) -> Vec<String> {
+    items.iter().filter_map(|s| s.ok().cloned()).collect()
+}
+
+fn time(
+    text: Option<String>,
+    at: &str,
+    w: &mut Warnings,
+) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    let text = text?;
+    let parsed = parse_time(&text);
+    if parsed.is_none() {
+        w.push(at, format!("unrecognised time {text:?}"));
+    }
+    parsed
+}
+
+fn image(raw: &RawImage, at: &str, w: &mut Warnings) -> Image {
+    if let Some(found) = raw.wrong {
+        // The pre-macOS-12 (version 1) layout stored images as `[uuid, base]` arrays.
+        w.push(at, format!("expected an object, found {found}"));
+    }
+    Image {
+        name: w.take(&raw.name, &format!("{at}.name")),
+        path: w.take(&raw.path, &format!("{at}.path")),
+        uuid: w
+            .take(&raw.uuid, &format!("{at}.uuid"))
+            .map(|u| u.to_ascii_lowercase()),
+        base: w.take(&raw.base, &format!("{at}.base")),
+        size: w.take(&raw.size, &format!("{at}.size")),
+        arch: w.take(&raw.arch, &format!("{at}.arch")),
+        bundle_id: w.take(&raw.bundle_id, &format!("{at}.CFBundleIdentifier")),
+        bundle_version: w.take(
+            &raw.bundle_version,
+            &format!("{at}.CFBundleShortVersionString"),
+        ),
+        bundle_build: w.take(&raw.bundle_build, &format!("{at}.CFBundleVersion")),
+        source: w.take(&raw.source, &format!("{at}.source")),
+    }
+}
+
+fn frames(raw: &[RawFrame], images: &[Image], at: &str, w: &mut Warnings) -> Vec<Frame> {
+    raw.iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let at = format!("{at}[{i}]");
+            if let Some(found) = f.wrong {
+                w.push(&at, format!("expected an object, found {found}"));
+            }
+            let image_index = match w.take(&f.image_index, &format!("{at}.imageIndex")) {
+                Some(idx) if (idx as usize) < images.len() && idx <= usize::MAX as u64 => {
+                    Some(idx as usize)
+                }
+                Some(idx) => {
+                    w.push(
+                        format!("{at}.imageIndex"),
+                        format!(
+                            "image {idx} does not exist (the report lists {} images)",
+                            images.len()
+                        ),
+                    );
+                    None
+                }
+                None => None,
+            };
+            let image = image_index.and_then(|i| images.get(i));
+            let image_offset = w.take(&f.image_offset, &format!("{at}.imageOffset"));
+            let symbol = w.take(&f.symbol, &format!("{at}.symbol"));
+            Frame {
+                image_index,
+                image: image.and_then(|i| i.name.clone()),
+                symbolicated_by: if symbol.is_some() {
+                    SymbolSource::Report
+                } else {
+                    SymbolSource::None
+                },
+                symbol,
+                symbol_offset: w.take(&f.symbol_location, &format!("{at}.symbolLocation")),
+                address: image
+                    .and_then(|i| i.base)
+                    .zip(image_offset)
+                    .and_then(|(base, off)| base.checked_add(off)),
+                image_offset,
+                inline: w.take(&f.inline, &format!("{at}.inline")) == Some(true),
+                source_file: w.take(&f.source_file, &format!("{at}.sourceFile")),
+                source_line: w.take(&f.source_line, &format!("{at}.sourceLine")),
+            }
+        })
+        .collect()
+}
+
+/// Registers from `threadState`: `x` is an array of 29 registers on arm64; the others are named
+/// objects `{value, symbol?, symbolLocation?, description?}`.
+fn thread_state(state: &Value) -> Option<ThreadState> {
+    let map = state.as_object()?;
+    let mut out = ThreadState {
+        flavor: map.get("flavor").and_then(Value::as_str).map(str::to_owned),
+        registers: Vec::new(),
+    };
+    let register = |name: String, v: &Value| -> Option<Register> {
+        let obj = v.as_object()?;
+        Some(Register {
+            name,
+            value: obj.get("value").and_then(Value::as_u64)?,
+            symbol: obj.get("symbol").and_then(Value::as_str).map(str::to_owned),
+            description: obj
+                .get("description")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        })
+    };
+    for (key, value) in map {
+        match value {
+            Value::Array(xs) if key == "x" => {
+                out.registers.extend(
+                    xs.iter()
+                        .enumerate()
+                        .filter_map(|(i, v)| register(format!("x{i}"), v)),
+                );
+            }
+            Value::Object(_) => out.registers.extend(register(key.clone(), value)),
+            _ => {}
+        }
+    }
+    Some(out)
+}
+
+/// The faulting address, for memory-access exceptions only: `far` (arm64) or `cr2` (x86) from the
+/// crashed thread's registers is exact; the subtype text is the fallback.
+pub fn fill_address(e: &mut Exception, crashed: Option<&Thread>) {
+    let subtype = e.subtype.as_deref().unwrap_or_default();
+    e.pac_failure = subtype.contains("pointer authentication");
+    let is_memory = matches!(e.r#type.as_deref(), Some(t) if t.starts_with("EXC_BAD_ACCESS"))
+        || matches!(e.signal.as_deref(), Some("SIGSEGV" | "SIGBUS"));
+    if !is_memory {
+        return;
+    }
+    let register = crashed
+        .and_then(|t| t.state.as_ref())
+        .and_then(|s| {
+            s.registers
+                .iter()
+                .find(|r| r.name == "far" || r.name == "cr2")
+        })
+        .map(|r| r.value);
+    e.address = register.or_else(|| subtype_address(subtype));
+    if e.address.is_none() && e.raw_codes.len() >= 2 {
+        e.address = e.raw_codes.get(1).copied();
+    }
+}

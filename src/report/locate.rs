@@ -1,0 +1,398 @@
+//! Finding the report inside an input, choosing the parser, and naming what is not a report.
+
+use super::ips::{self, RawBody};
+use super::model::*;
+use super::util::Warnings;
+use super::{NotAReport, ParseError, bugtype, text};
+
+/// How many `{` lines are tried as the start of a JSON report. Real inputs have the header within
+/// the first few; the bound keeps a pasted JSON fragment with thousands of `{` lines linear.
+const MAX_JSON_CANDIDATES: usize = 64;
+
+struct Line<'a> {
+    /// 0-based line number.
+    number: usize,
+    /// Byte offset of the line start in the text.
+    start: usize,
+    /// Byte offset just past the line's newline.
+    end: usize,
+    text: &'a str,
+}
+
+fn lines(text: &str) -> impl Iterator<Item = Line<'_>> {
+    let mut start = 0;
+    text.split_inclusive('\n')
+        .enumerate()
+        .map(move |(number, raw)| {
+            let line = Line {
+                number,
+                start,
+                end: start + raw.len(),
+                text: raw.trim_end_matches(['\n', '\r']),
+            };
+            start += raw.len();
+            line
+        })
+}
+
+pub fn parse_text(text: &str, bytes: &[u8]) -> Result<Report, ParseError> {
+    if text.trim().is_empty() {
+        return Err(not_a_report(NotAReport::Empty, "the input is empty"));
+    }
+    if let Some(reason) = binary_reason(bytes) {
+        return Err(not_a_report(NotAReport::Binary, reason));
+    }
+
+    let full_report = full_report_marker(text);
+    let translated = text
+        .lines()
+        .take(400)
+        .any(|l| l.trim() == "Translated Report (Full Report Below)");
+
+    // The JSON part is preferred: it is what macOS wrote; the translated text is a rendering.
+    let json_from = full_report.unwrap_or(0);
+    let json_text = text.get(json_from..).unwrap_or_default();
+    let before_json = text.get(..json_from).unwrap_or_default();
+    let line_offset = before_json.matches('\n').count();
+    let mut json_failure: Option<ParseError> = None;
+    match find_json(json_text, line_offset, before_json) {
+        Some(Ok(mut report)) => {
+            if full_report.is_some() || translated {
+                report.container = Container::TranslatedComposite;
+            }
+            return Ok(report);
+        }
+        Some(Err(e)) => json_failure = Some(e),
+        None => {}
+    }
+
+    if let Some(report) = find_text_report(text, translated) {
+        let mut report = report;
+        if let Some(ParseError::Incomplete(why)) = &json_failure {
+            report.warnings.insert(
+                0,
+                Warning {
+                    at: "Full Report".into(),
+                    message: format!("the JSON part could not be used ({why}); the translated text was read instead"),
+                },
+            );
+        }
+        return Ok(report);
+    }
+    if let Some(e) = json_failure {
+        return Err(e);
+    }
+    Err(diagnose(text))
+}
+
+/// The byte offset just after a `Full Report` banner (a line of dashes, `Full Report`, dashes).
+fn full_report_marker(text: &str) -> Option<usize> {
+    let mut previous_rule = false;
+    for line in lines(text) {
+        let t = line.text.trim();
+        if t == "Full Report" && previous_rule {
+            return Some(line.end);
+        }
+        previous_rule = !t.is_empty() && t.chars().all(|c| c == '-');
+    }
+    None
+}
+
+fn is_candidate(line: &str) -> bool {
+    let indent = line.len() - line.trim_start().len();
+    let t = line.trim_start();
+    // Top-level JSON starts in column 0; pasted copies may be indented a little. Deeper `{` lines
+    // are nested objects of a pretty-printed body.
+    t.starts_with('{') && (indent == 0 || (indent <= 4 && t.starts_with("{\"")))
+}
+
+/// Looks for a JSON `.ips` report: a header line (then a JSON or text body), or a body alone.
+fn find_json(text: &str, line_offset: usize, before: &str) -> Option<Result<Report, ParseError>> {
+    let mut tried = 0;
+    for line in lines(text) {
+        if !is_candidate(line.text) {
+            continue;
+        }
+        tried += 1;
+        if tried > MAX_JSON_CANDIDATES {
+            break;
+        }
+        let number = line.number + line_offset;
+        let container = |number: usize| {
+            if before.trim().is_empty()
+                && text.get(..line.start).is_some_and(|b| b.trim().is_empty())
+            {
+                Container::Plain
+            } else {
+                Container::Embedded {
+                    line: number as u64 + 1,
+                }
+            }
+        };
+        if let Some(header) = ips::read_header(line.text) {
+            let rest = text.get(line.end..).unwrap_or_default();
+            return Some(after_header(&header, rest, number, container(number)));
+        }
+        let from_here = text.get(line.start..).unwrap_or_default();
+        match ips::read_body(from_here) {
+            Some(Ok((body, used))) if body.has_body_keys() => {
+                let mut w = Warnings::default();
+                w.push(
+                    "header",
+                    "no header line: the JSON body was read alone (bug_type, name and incident come from the body)",
+                );
+                trailing(from_here, used, &mut w);
+                return Some(Ok(ips::build(
+                    None,
+                    body,
+                    SourceFormat::IpsBodyOnly,
+                    container(number),
+                    w,
+                )));
+            }
+            Some(Err(e)) if e.is_eof() && line.text.trim() == "{" && line.start == 0 => {
+                return Some(Err(ParseError::Incomplete(format!(
+                    "a JSON report body without a header line starts at line {} but ends before it is complete \
+                     (the file is truncated or still being written)",
+                    number + 1
+                ))));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Reads what follows a header line: a JSON body, a text report, or nothing yet.
+fn after_header(
+    header: &ips::RawHeader,
+    rest: &str,
+    header_line: usize,
+    container: Container,
+) -> Result<Report, ParseError> {
+    let body_start = rest.len() - rest.trim_start().len();
+    let body = rest.get(body_start..).unwrap_or_default();
+    let body_line = header_line
+        + 2
+        + rest
+            .get(..body_start)
+            .unwrap_or_default()
+            .matches('\n')
+            .count();
+    let bug_type = header.bug_type.ok().cloned().unwrap_or_default();
+    if body.is_empty() || body.starts_with("```") {
+        return Err(ParseError::Incomplete(format!(
+            "only the header line (bug_type {bug_type}) is there, the report body is missing \
+             (the file is truncated or still being written)"
+        )));
+    }
+    if !body.starts_with('{') {
+        // A header followed by a plain-text report: embedded crashes (109), resource reports
+        // (145, 202), and Xcode's copies of older reports.
+        let mut report = text::parse(body, body_line - 1, container);
+        report.format = SourceFormat::IpsHeaderWithText;
+        report.kind = bugtype::kind(&bug_type);
+        report.bug_type_name = bugtype::name(&bug_type).map(str::to_owned);
+        report.bug_type = Some(bug_type);
+        if report.incident_id.is_none() {
+            report.incident_id = header.incident_id.ok().cloned();
+        }
+        if report.process.name.is_none() {
+            report.process.name = header.name.ok().or(header.app_name.ok()).cloned();
+        }
+        if !report.kind.is_crash() {
+            report.summary = body
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("Event:"))
+                .map(|e| e.trim().to_owned());
+            // Text-report completeness checks are about crash reports.
+            report.warnings.retain(|w| w.at != "report");
+        }
+        return Ok(report);
+    }
+    let mut w = Warnings::default();
+    match ips::read_body(body) {
+        Some(Ok((raw, used))) => {
+            if container == Container::Plain {
+                trailing(body, used, &mut w);
+            }
+            Ok(ips::build(
+                Some(header),
+                raw,
+                SourceFormat::Ips,
+                container,
+                w,
+            ))
+        }
+        Some(Err(e)) if e.is_eof() => Err(ParseError::Incomplete(format!(
+            "the JSON body that starts at line {body_line} ends at line {} before it is complete \
+             (the file is truncated or still being written)",
+            body_line + e.line().saturating_sub(1)
+        ))),
+        Some(Err(e)) => {
+            // Not valid JSON, and not because it is cut short: a hand-edited or templated file.
+            // The header still says what crashed.
+            w.push(
+                format!("line {}", body_line + e.line().saturating_sub(1)),
+                format!("the JSON body is not valid JSON ({e}); only the header line was read"),
+            );
+            Ok(ips::build(
+                Some(header),
+                RawBody::default(),
+                SourceFormat::Ips,
+                container,
+                w,
+            ))
+        }
+        None => Err(ParseError::Incomplete("the report body is missing".into())),
+    }
+}
+
+fn trailing(text: &str, used: usize, w: &mut Warnings) {
+    let rest = text.get(used..).unwrap_or_default().trim();
+    if !rest.is_empty() {
+        w.push(
+            "body",
+            format!(
+                "{} bytes of text after the JSON body were ignored",
+                rest.len()
+            ),
+        );
+    }
+}
+
+/// The line keys a text report can start with.
+const TEXT_STARTS: &[&str] = &["Process:", "Incident Identifier:", "Hardware Model:"];
+
+fn find_text_report(text: &str, translated: bool) -> Option<Report> {
+    let start = lines(text).find(|l| {
+        let t = l.text.trim_start();
+        TEXT_STARTS.iter().any(|k| t.starts_with(k))
+    })?;
+    let body = text.get(start.start..)?;
+    // One `Process:` line in prose is not a report: ask for a second header key.
+    if text::header_key_count(body) < 2 {
+        return None;
+    }
+    let before = text.get(..start.start).unwrap_or_default();
+    let container = if translated {
+        Container::TranslatedComposite
+    } else if before
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim().chars().all(|c| c == '-'))
+    {
+        Container::Plain
+    } else {
+        Container::Embedded {
+            line: start.number as u64 + 1,
+        }
+    };
+    Some(text::parse(body, start.number, container))
+}
+
+fn not_a_report(what: NotAReport, reason: impl Into<String>) -> ParseError {
+    ParseError::NotAReport {
+        what,
+        reason: reason.into(),
+    }
+}
+
+fn binary_reason(bytes: &[u8]) -> Option<String> {
+    let head = bytes.get(..8192).unwrap_or(bytes);
+    let control = head
+        .iter()
+        .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c))
+        .count();
+    // Text reports have none; allow a few stray bytes before calling it binary.
+    (control * 100 > head.len().max(1) * 2).then(|| {
+        format!("binary data ({control} control bytes in the first {} bytes), not a text or JSON report", head.len())
+    })
+}
+
+/// Names what an input without a report is.
+fn diagnose(text: &str) -> ParseError {
+    let first = |pred: &dyn Fn(&str) -> bool| {
+        text.lines()
+            .map(str::trim)
+            .find(|l| pred(l))
+            .map(str::to_owned)
+    };
+    let clip = |s: String| -> String {
+        if s.chars().count() > 80 {
+            format!("{}...", s.chars().take(80).collect::<String>())
+        } else {
+            s
+        }
+    };
+
+    if let Some(line) = first(&|l| l.starts_with("panic(cpu ")) {
+        return not_a_report(
+            NotAReport::KernelPanic,
+            format!(
+                "a kernel panic log ({}): the kernel stopped, not one process",
+                clip(line)
+            ),
+        );
+    }
+    if text.contains("Data Source:") && (text.contains("Stackshots") || text.contains("Steps:")) {
+        let source = first(&|l| l.starts_with("Data Source:")).unwrap_or_default();
+        return not_a_report(
+            NotAReport::Spindump,
+            format!(
+                "a spindump or stackshot report ({}): samples of a running or hung process, not a crash",
+                source.split_whitespace().collect::<Vec<_>>().join(" ")
+            ),
+        );
+    }
+    if let Some(line) =
+        first(&|l| l.trim_start_matches("* ").starts_with("thread #") && l.contains("stop reason"))
+    {
+        return not_a_report(
+            NotAReport::LldbBacktrace,
+            format!(
+                "an lldb backtrace ({}), not a report written by macOS",
+                clip(line)
+            ),
+        );
+    }
+    let thread_lines = text
+        .lines()
+        .filter(|l| text::looks_like_thread_line(l))
+        .count();
+    if text.contains("First throw call stack") && thread_lines == 0 {
+        return not_a_report(
+            NotAReport::ExceptionBacktrace,
+            "an uncaught-exception backtrace (\"First throw call stack\") without the crash report around it",
+        );
+    }
+    let json_keys = [
+        "\"imageOffset\"",
+        "\"threads\"",
+        "\"usedImages\"",
+        "\"faultingThread\"",
+        "\"threadState\"",
+    ];
+    if json_keys.iter().any(|k| text.contains(k)) {
+        return not_a_report(
+            NotAReport::JsonFragment,
+            "a fragment of an .ips JSON body: it has report keys but no header line and no complete JSON \
+             object (cut from a larger report)",
+        );
+    }
+    if thread_lines > 0 {
+        let sample = first(&|l| text::looks_like_thread_line(l))
+            .map(clip)
+            .unwrap_or_default();
+        return not_a_report(
+            NotAReport::TextFragment,
+            format!(
+                "a fragment of a crash report: {thread_lines} backtrace line(s) (first: \"{sample}\") \
+                 but no report header (no `Process:` line and no .ips header line)"
+            ),
+        );
+    }
+    not_a_report(
+        NotAReport::Unrecognised,
+        "no .ips header line, no JSON report body and no `Process:` header were found",
+    )
+}

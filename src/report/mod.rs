@@ -1,0 +1,91 @@
+//! The report model and its parsers: bytes in, a typed [`Report`] out.
+//!
+//! This layer knows nothing of files, terminals or exit codes. [`parse`] accepts whatever a user
+//! may hand over — a `.ips` file, a legacy `.crash`, Console's "Translated Report" composite, a
+//! report pasted into a Markdown issue, a log with lines before the report — finds the report
+//! inside, and either returns it or says specifically why there is none. It never panics on
+//! input.
+
+pub mod bugtype;
+pub mod lenient;
+pub mod model;
+
+mod ips;
+mod locate;
+mod text;
+mod util;
+
+pub use model::*;
+
+use thiserror::Error;
+
+/// Why no report came out of an input.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ParseError {
+    /// The input is something else: a spindump, a kernel panic log, an lldb backtrace, a
+    /// fragment. Not an error in the input; an answer.
+    #[error("not a crash report: {reason}")]
+    NotAReport { what: NotAReport, reason: String },
+    /// The report is cut short. A report that is still being written looks like this; reading it
+    /// again later may succeed.
+    #[error("incomplete report: {0}")]
+    Incomplete(String),
+}
+
+impl ParseError {
+    pub fn is_not_a_report(&self) -> bool {
+        matches!(self, ParseError::NotAReport { .. })
+    }
+}
+
+/// What an input that is not a crash report is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NotAReport {
+    Empty,
+    Binary,
+    KernelPanic,
+    Spindump,
+    LldbBacktrace,
+    ExceptionBacktrace,
+    /// Part of a text report without its header.
+    TextFragment,
+    /// Part of a JSON `.ips` body without its beginning.
+    JsonFragment,
+    Unrecognised,
+}
+
+impl NotAReport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotAReport::Empty => "empty",
+            NotAReport::Binary => "binary",
+            NotAReport::KernelPanic => "kernel-panic",
+            NotAReport::Spindump => "spindump",
+            NotAReport::LldbBacktrace => "lldb-backtrace",
+            NotAReport::ExceptionBacktrace => "exception-backtrace",
+            NotAReport::TextFragment => "text-fragment",
+            NotAReport::JsonFragment => "json-fragment",
+            NotAReport::Unrecognised => "unrecognised",
+        }
+    }
+}
+
+/// Parses one input. See the module documentation for what is accepted.
+pub fn parse(bytes: &[u8]) -> Result<Report, ParseError> {
+    let text = String::from_utf8_lossy(bytes);
+    let lossy = matches!(text, std::borrow::Cow::Owned(_));
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let mut report = locate::parse_text(text, bytes)?;
+    if lossy {
+        report.warnings.insert(
+            0,
+            Warning {
+                at: "input".into(),
+                message: "the input is not valid UTF-8; invalid bytes were replaced with U+FFFD"
+                    .into(),
+            },
+        );
+    }
+    Ok(report)
+}
