@@ -104,7 +104,30 @@ const SENTINELS: &[&str] = &[
     "__MTLReportFailure",
 ];
 
+/// Libraries that make up the abort path. When a report of an abort has no symbols for them,
+/// their frames are the same `__pthread_kill`/`abort`/`std::terminate` machinery, unnamed.
+const ABORT_PATH_IMAGES: &[&str] = &[
+    "libsystem_kernel.dylib",
+    "libsystem_pthread.dylib",
+    "libsystem_c.dylib",
+    "libc++abi.dylib",
+    "libobjc.A.dylib",
+];
+
+fn is_abort(report: &Report) -> bool {
+    report.exception.as_ref().is_some_and(|e| {
+        e.signal.as_deref() == Some("SIGABRT")
+            || (e.r#type.as_deref() == Some("EXC_CRASH") && e.signal.is_none())
+    })
+}
+
 fn is_sentinel(report: &Report, frame: &Frame) -> bool {
+    if frame.symbol.is_none()
+        && is_abort(report)
+        && image_name_of(report, frame).is_some_and(|name| ABORT_PATH_IMAGES.contains(&name))
+    {
+        return true;
+    }
     match frame.symbol.as_deref() {
         Some(symbol) => {
             let symbol = symbol.trim();
@@ -209,10 +232,18 @@ pub fn classify(report: &Report) -> Option<Classification> {
             rule: "other".into(),
             title: "Other crash".into(),
             known: false,
-            reason: format!(
-                "the report does not say which thread crashed, so no frame can be blamed{}",
-                loaded_note()
-            ),
+            reason: if report.threads.is_empty() {
+                format!(
+                    "the report has no thread backtraces, so no frame can be blamed{}",
+                    loaded_note()
+                )
+            } else {
+                format!(
+                    "the report does not identify a crashed thread among its {} threads (truncated?), so no frame can be blamed{}",
+                    report.threads.len(),
+                    loaded_note()
+                )
+            },
             signature_id: signature_id(&signature),
             signature,
             location: None,
@@ -312,8 +343,8 @@ fn trigger(report: &Report, frames: &[Frame], location: Option<usize>) -> Option
             short(callee, report)
         ))
     } else {
-        // The crash is in the program itself: show who called it.
-        match frames.get(caller_index + 1) {
+        // The crash is in the program itself: show the program's own caller of it.
+        match frames.iter().skip(caller_index + 1).find(|f| is_program(f)) {
             Some(parent) => Some(format!(
                 "{} -> {}",
                 short(parent, report),

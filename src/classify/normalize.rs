@@ -172,7 +172,8 @@ fn is_operator_before(s: &str, i: usize) -> bool {
 /// `-[AGXG16XFamilyComputeContext dispatchThreads:threadsPerThreadgroup:]`, and the function a
 /// block was defined in for `invocation function for block in ...`.
 pub fn short_name(raw: &str) -> String {
-    let mut s = raw.trim();
+    let without_hash = RUST_HASH.replace_all(raw.trim(), "");
+    let mut s = without_hash.as_ref();
     for prefix in [
         "invocation function for block in ",
         "partial apply for ",

@@ -66,6 +66,11 @@ pub fn parse_text(text: &str, bytes: &[u8]) -> Result<Report, ParseError> {
         None => {}
     }
 
+    // Spindumps list `Process:` sections for every sampled process; they must not be read as a
+    // crash of the first one.
+    if is_spindump(text) {
+        return Err(diagnose(text));
+    }
     if let Some(report) = find_text_report(text, translated) {
         let mut report = report;
         if let Some(ParseError::Incomplete(why)) = &json_failure {
@@ -309,6 +314,15 @@ fn binary_reason(bytes: &[u8]) -> Option<String> {
     })
 }
 
+fn is_spindump(text: &str) -> bool {
+    let head = text.get(..text.len().min(4096)).unwrap_or(text);
+
+    head.lines().any(|l| {
+        let l = l.trim();
+        l.starts_with("Data Source:") && l.contains("tackshots")
+    }) && !head.contains("Exception Type:")
+}
+
 /// Names what an input without a report is.
 fn diagnose(text: &str) -> ParseError {
     let first = |pred: &dyn Fn(&str) -> bool| {
@@ -334,7 +348,7 @@ fn diagnose(text: &str) -> ParseError {
             ),
         );
     }
-    if text.contains("Data Source:") && (text.contains("Stackshots") || text.contains("Steps:")) {
+    if is_spindump(text) {
         let source = first(&|l| l.starts_with("Data Source:")).unwrap_or_default();
         return not_a_report(
             NotAReport::Spindump,
@@ -359,7 +373,7 @@ fn diagnose(text: &str) -> ParseError {
         .lines()
         .filter(|l| text::looks_like_thread_line(l))
         .count();
-    if text.contains("First throw call stack") && thread_lines == 0 {
+    if text.contains("First throw call stack") {
         return not_a_report(
             NotAReport::ExceptionBacktrace,
             "an uncaught-exception backtrace (\"First throw call stack\") without the crash report around it",
