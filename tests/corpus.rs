@@ -1,0 +1,422 @@
+//! Every report in `testdata/` keeps what it is: the process that crashed and the family, or the
+//! specific reason it is not a crash report. Origins are in `testdata/README.md`.
+
+use std::path::Path;
+
+use crashdelta::classify::{self, Family};
+use crashdelta::report::{self, NotAReport, ParseError, ReportKind};
+
+#[derive(Debug)]
+enum Expect {
+    Crash {
+        process: &'static str,
+        pid: Option<u64>,
+        exception: Option<&'static str>,
+        family: Family,
+    },
+    /// A report of another kind (panic, resource report), parsed.
+    Kind(ReportKind),
+    /// Not a report at all.
+    Not(NotAReport),
+}
+
+use Expect::*;
+
+fn crash(
+    process: &'static str,
+    pid: Option<u64>,
+    exception: Option<&'static str>,
+    family: Family,
+) -> Expect {
+    Crash {
+        process,
+        pid,
+        exception,
+        family,
+    }
+}
+
+fn expectations() -> Vec<(&'static str, Expect)> {
+    vec![
+        // A reconstruction by its author: placeholders for the pid and the crashed thread.
+        (
+            "real/crash/dml__crash_log.txt",
+            crash("python3", None, Some("EXC_CRASH"), Family::Other),
+        ),
+        (
+            "real/crash/electronsym__crash.txt",
+            crash("Slack", Some(2214), Some("EXC_BAD_ACCESS"), Family::Other),
+        ),
+        (
+            "real/crash/ips2crashlog__target.txt",
+            crash(
+                "Transit",
+                Some(27589),
+                Some("EXC_BREAKPOINT"),
+                Family::Other,
+            ),
+        ),
+        (
+            "real/crash/macsym__ios-crash-with-json-header.crash",
+            crash(
+                "iOSCrashingTest",
+                Some(455),
+                Some("EXC_BREAKPOINT"),
+                Family::Other,
+            ),
+        ),
+        (
+            "real/crash/macsym__ios-crash-without-json-header.crash",
+            crash(
+                "iOSCrashingTest",
+                Some(455),
+                Some("EXC_BREAKPOINT"),
+                Family::Other,
+            ),
+        ),
+        (
+            "real/crash/mysqlwb__README.md",
+            crash(
+                "MySQLWorkbench",
+                Some(842),
+                Some("EXC_BAD_ACCESS"),
+                Family::Other,
+            ),
+        ),
+        ("real/crash/ocefi__panic.txt", Not(NotAReport::KernelPanic)),
+        (
+            "real/crash/pandora__panic.txt",
+            Not(NotAReport::KernelPanic),
+        ),
+        // AGXMetalG16G_B0 is loaded; the crash is a Qt/ONNX abort.
+        (
+            "real/crash/photoguru__crash.txt",
+            crash(
+                "PhotoGuruViewer",
+                Some(41331),
+                Some("EXC_CRASH"),
+                Family::Other,
+            ),
+        ),
+        (
+            "real/crash/sentryacrp__XCDYouTubeKit-54.txt",
+            crash("iTubeDownloader", Some(590), Some("SIGSEGV"), Family::Other),
+        ),
+        // A 734-byte head: the header only.
+        (
+            "real/crash/sentryacrp__xcode16.txt",
+            crash("TouchCanvas", Some(1052), None, Family::Other),
+        ),
+        (
+            "real/crash/sixlayer__METAL_TELEMETRY_TEXTEDITOR_CRASH_RADAR.md",
+            Not(NotAReport::ExceptionBacktrace),
+        ),
+        (
+            "real/crash/smartinbox__3-failed-ui-start.pl",
+            crash(
+                "TrashMailPanda",
+                Some(79622),
+                Some("EXC_CRASH"),
+                Family::Other,
+            ),
+        ),
+        (
+            "real/crash/suzuki2__README.md",
+            crash("Python", Some(20761), Some("EXC_CRASH"), Family::Other),
+        ),
+        (
+            "real/crash/tinyjuice-slice01__input.log",
+            crash(
+                "OpenHuman",
+                Some(90825),
+                Some("EXC_BAD_ACCESS"),
+                Family::Other,
+            ),
+        ),
+        (
+            "real/crash/tinyjuice-slice10__input.log",
+            crash(
+                "OpenHuman",
+                Some(90825),
+                Some("EXC_BAD_ACCESS"),
+                Family::Other,
+            ),
+        ),
+        ("real/ips/applekeystore__panic.ips", Kind(ReportKind::Panic)),
+        (
+            "real/ips/ips2crashlog__source.ips",
+            crash(
+                "Transit",
+                Some(27589),
+                Some("EXC_BREAKPOINT"),
+                Family::Other,
+            ),
+        ),
+        (
+            "real/ips/ipsw-test__diskwrites-145.ips",
+            Kind(ReportKind::Resource),
+        ),
+        // An lldb test template: placeholders make the body invalid JSON; the header still names
+        // the process.
+        (
+            "real/ips/llvm-lldb__a.out.ips",
+            crash("json.test.tmp.out", None, None, Family::Other),
+        ),
+        (
+            "real/ips/llvm-lldb__multithread-test.ips",
+            crash(
+                "multithread-test",
+                Some(22511),
+                Some("EXC_BAD_ACCESS"),
+                Family::Other,
+            ),
+        ),
+        (
+            "real/ips/macsym__ios-crash-in-ips-format.ips",
+            crash(
+                "iOSCrashingTest",
+                Some(455),
+                Some("EXC_BREAKPOINT"),
+                Family::Other,
+            ),
+        ),
+        (
+            "real/ips/sanfer__report.ips",
+            crash(
+                "SanferEventsApp",
+                Some(2996),
+                Some("EXC_CRASH"),
+                Family::Other,
+            ),
+        ),
+        (
+            "real/issue_text/coppermind-doc__candle-known-issues.md",
+            Not(NotAReport::TextFragment),
+        ),
+        (
+            "real/issue_text/gh-2ship2harkinian-1778-turn0.txt",
+            Not(NotAReport::TextFragment),
+        ),
+        (
+            "real/issue_text/gh-3d-game-shaders-28-turn2.txt",
+            Not(NotAReport::TextFragment),
+        ),
+        (
+            "real/issue_text/gh-argmax-oss-swift-264-turn0.txt",
+            Not(NotAReport::JsonFragment),
+        ),
+        // The report head survived the paste; the crashed thread's frames were cut.
+        (
+            "real/issue_text/gh-cute_framework-286-desc.txt",
+            crash(
+                "draw_to_texture",
+                Some(88854),
+                Some("EXC_CRASH"),
+                Family::Other,
+            ),
+        ),
+        (
+            "real/issue_text/gh-exo-1348-turn1.txt",
+            Not(NotAReport::TextFragment),
+        ),
+        (
+            "real/issue_text/gh-golde-23-turn0.txt",
+            Not(NotAReport::JsonFragment),
+        ),
+        (
+            "real/issue_text/gh-goldendict-ng-1591-turn7.txt",
+            Not(NotAReport::JsonFragment),
+        ),
+        (
+            "real/issue_text/gh-invokeai-2336-turn3.txt",
+            Not(NotAReport::JsonFragment),
+        ),
+        (
+            "real/issue_text/gh-isoul-31-turn3.txt",
+            Not(NotAReport::TextFragment),
+        ),
+        (
+            "real/issue_text/gh-mpv-13231-turn2.txt",
+            Not(NotAReport::TextFragment),
+        ),
+        (
+            "real/issue_text/gh-muesli-344-turn4.txt",
+            Not(NotAReport::JsonFragment),
+        ),
+        (
+            "real/issue_text/gh-pcsx2-9718-turn2.txt",
+            Not(NotAReport::TextFragment),
+        ),
+        (
+            "real/issue_text/gh-pytorch-166746-turn0.txt",
+            Not(NotAReport::TextFragment),
+        ),
+        (
+            "real/issue_text/gh-pytorch-77818-turn0.txt",
+            Not(NotAReport::TextFragment),
+        ),
+        (
+            "real/issue_text/gh-pytorch-91878-turn0.txt",
+            Not(NotAReport::JsonFragment),
+        ),
+        (
+            "real/issue_text/gh-telegramswift-442-turn0.txt",
+            Not(NotAReport::TextFragment),
+        ),
+        (
+            "real/issue_text/gh-wgpu-7816-turn0-lldb.txt",
+            Not(NotAReport::LldbBacktrace),
+        ),
+        (
+            "real/other/electronsym__spindump.txt",
+            Not(NotAReport::Spindump),
+        ),
+        (
+            "derived/agx-prepareForEnqueue-0x98.ips",
+            crash("Python", Some(81920), Some("EXC_BAD_ACCESS"), Family::Agx),
+        ),
+        (
+            "derived/python-abort-agx-loaded.ips",
+            crash("Python", Some(82011), Some("EXC_CRASH"), Family::Other),
+        ),
+    ]
+}
+
+fn testdata() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata"))
+}
+
+#[test]
+fn every_testdata_report_is_read_as_what_it_is() {
+    let mut failures = Vec::new();
+    for (file, expect) in expectations() {
+        let bytes = std::fs::read(testdata().join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let parsed = report::parse(&bytes);
+        let ok = match (&expect, &parsed) {
+            (
+                Crash {
+                    process,
+                    pid,
+                    exception,
+                    family,
+                },
+                Ok(r),
+            ) => {
+                let c = classify::classify(r);
+                r.kind == ReportKind::Crash
+                    && r.process.name.as_deref() == Some(*process)
+                    && r.process.pid == *pid
+                    && r.exception.as_ref().and_then(|e| e.r#type.as_deref()) == *exception
+                    && c.as_ref().map(|c| c.family) == Some(*family)
+            }
+            (Kind(kind), Ok(r)) => r.kind == *kind && classify::classify(r).is_none(),
+            (Not(what), Err(ParseError::NotAReport { what: got, reason })) => {
+                got == what && reason.len() > 20
+            }
+            _ => false,
+        };
+        if !ok {
+            failures.push(format!("{file}: expected {expect:?}, got {parsed:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn every_file_in_testdata_has_an_expectation() {
+    let listed: Vec<String> = expectations().iter().map(|(f, _)| f.to_string()).collect();
+    for entry in walk(testdata()) {
+        let rel = entry
+            .strip_prefix(testdata())
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        let data_file = !(rel.ends_with(".md") && !rel.contains("__")
+            || rel.ends_with(".py")
+            || rel.ends_with(".tsv"));
+        if data_file {
+            assert!(
+                listed.contains(&rel),
+                "{rel} has no expectation in tests/corpus.rs"
+            );
+        }
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn the_known_race_reads_like_the_hand_written_reports() {
+    // reference/000_19a3cf7323aac993.txt: "Exception: EXC_BAD_ACCESS - KERN_INVALID_ADDRESS at
+    // 0x98 / Location: AGX::ComputeContext::prepareForEnqueue(bool) + 1268 / Trigger:
+    // gatherViewTensor -> dispatchThreads".
+    let bytes = std::fs::read(testdata().join("derived/agx-prepareForEnqueue-0x98.ips")).unwrap();
+    let r = report::parse(&bytes).unwrap();
+    let c = classify::classify(&r).unwrap();
+    assert_eq!(r.exception.as_ref().unwrap().address, Some(0x98));
+    assert_eq!(
+        c.location.as_deref(),
+        Some("AGX::ComputeContext::prepareForEnqueue(bool) + 1268")
+    );
+    assert_eq!(
+        c.trigger.as_deref(),
+        Some("gatherViewTensor -> dispatchThreads")
+    );
+    assert_eq!(
+        r.crashed().unwrap().name.as_deref(),
+        Some("Thread-8 (worker)")
+    );
+    let driver = c.driver.unwrap();
+    assert_eq!(
+        (driver.name.as_str(), driver.version.as_deref()),
+        ("AGXMetalG16X", Some("329.2"))
+    );
+}
+
+#[test]
+fn a_driver_symbol_in_a_register_does_not_make_an_agx_crash() {
+    let bytes = std::fs::read(testdata().join("derived/python-abort-agx-loaded.ips")).unwrap();
+    let r = report::parse(&bytes).unwrap();
+    let in_register = r
+        .crashed()
+        .unwrap()
+        .state
+        .as_ref()
+        .unwrap()
+        .registers
+        .iter()
+        .any(|reg| reg.symbol.as_deref() == Some("OBJC_CLASS_$_AGXG16XFamilyCommandBuffer"));
+    assert!(in_register, "the trap is not in the test report any more");
+    let c = classify::classify(&r).unwrap();
+    assert_eq!(c.family, Family::Other);
+    assert!(
+        c.reason.contains("loaded, but not on the crashing path"),
+        "{}",
+        c.reason
+    );
+    assert_eq!(c.location.as_deref(), Some("os_abort + 12"));
+}
+
+#[test]
+fn the_same_crash_shifted_by_aslr_has_the_same_signature() {
+    let text =
+        std::fs::read_to_string(testdata().join("derived/agx-prepareForEnqueue-0x98.ips")).unwrap();
+    // Every image slides by the same amount; offsets within images stay.
+    let shifted = text.replace("\"base\": 4845862912", "\"base\": 4912971776");
+    assert_ne!(text, shifted);
+    let a = classify::classify(&report::parse(text.as_bytes()).unwrap()).unwrap();
+    let b = classify::classify(&report::parse(shifted.as_bytes()).unwrap()).unwrap();
+    assert_eq!(a.signature, b.signature);
+    assert_eq!(a.signature_id, b.signature_id);
+}
