@@ -13,8 +13,16 @@ fn testdata(rel: &str) -> String {
 
 #[test]
 fn classify_a_folder_reads_every_file_and_exits_0() {
-    let out = crashdelta().args(["classify", "--format", "json", &testdata("real")]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = crashdelta()
+        .args(["classify", "--format", "json", &testdata("real")])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["schema"], "crashdelta.classify/1");
     let reports = doc["reports"].as_array().unwrap();
@@ -27,11 +35,27 @@ fn classify_a_folder_reads_every_file_and_exits_0() {
         let status = r["status"].as_str().unwrap();
         assert!(["crash", "not-a-crash"].contains(&status), "{r}");
         if status == "crash" {
-            for field in ["bug_type", "incident_id", "process", "exception", "crashed_thread", "classification", "signature", "location", "trigger"] {
+            for field in [
+                "bug_type",
+                "incident_id",
+                "process",
+                "exception",
+                "crashed_thread",
+                "classification",
+                "signature",
+                "location",
+                "trigger",
+            ] {
                 assert!(r.get(field).is_some(), "{field} missing in {r}");
             }
         } else {
-            assert!(r["reason"].as_str().unwrap().starts_with("not a crash report: "), "{r}");
+            assert!(
+                r["reason"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("not a crash report: "),
+                "{r}"
+            );
         }
     }
 }
@@ -39,7 +63,12 @@ fn classify_a_folder_reads_every_file_and_exits_0() {
 #[test]
 fn json_fields_of_an_agx_crash() {
     let out = crashdelta()
-        .args(["classify", "--format", "json", &testdata("derived/agx-prepareForEnqueue-0x98.ips")])
+        .args([
+            "classify",
+            "--format",
+            "json",
+            &testdata("derived/agx-prepareForEnqueue-0x98.ips"),
+        ])
         .output()
         .unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -60,7 +89,10 @@ fn json_fields_of_an_agx_crash() {
     assert_eq!(frame0["symbolicated_by"], "report");
     assert_eq!(r["classification"]["family"], "agx");
     assert_eq!(r["classification"]["known"], false);
-    assert_eq!(r["location"], "AGX::ComputeContext::prepareForEnqueue(bool) + 1268");
+    assert_eq!(
+        r["location"],
+        "AGX::ComputeContext::prepareForEnqueue(bool) + 1268"
+    );
     assert_eq!(r["trigger"], "gatherViewTensor -> dispatchThreads");
     assert_eq!(r["driver"]["version"], "329.2");
 }
@@ -69,12 +101,18 @@ fn json_fields_of_an_agx_crash() {
 fn one_unreadable_input_does_not_stop_the_others_and_exits_1() {
     let missing = testdata("no-such-report.ips");
     crashdelta()
-        .args(["classify", &missing, &testdata("derived/agx-prepareForEnqueue-0x98.ips")])
+        .args([
+            "classify",
+            &missing,
+            &testdata("derived/agx-prepareForEnqueue-0x98.ips"),
+        ])
         .assert()
         .code(1)
         .stdout(predicate::str::contains("agx-other"))
         .stdout(predicate::str::contains("cannot read"))
-        .stdout(predicate::str::contains("1 crash report(s), 0 not a crash, 1 error(s)"));
+        .stdout(predicate::str::contains(
+            "1 crash report(s), 0 not a crash, 1 error(s)",
+        ));
 }
 
 #[test]
@@ -115,15 +153,27 @@ fn a_non_crash_is_an_answer_not_an_error() {
 fn bad_arguments_exit_125_and_help_exits_0() {
     crashdelta().args(["classify"]).assert().code(125);
     crashdelta().args(["frobnicate"]).assert().code(125);
-    crashdelta().args(["classify", "--format", "xml", "x"]).assert().code(125);
-    crashdelta().args(["--help"]).assert().code(0).stdout(predicate::str::contains("Exit codes"));
+    crashdelta()
+        .args(["classify", "--format", "xml", "x"])
+        .assert()
+        .code(125);
+    crashdelta()
+        .args(["--help"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("Exit codes"));
     crashdelta().args(["--version"]).assert().code(0);
 }
 
 #[test]
 fn show_json_is_the_classify_document_for_one_report() {
     let out = crashdelta()
-        .args(["show", "--format", "json", &testdata("real/crash/mysqlwb__README.md")])
+        .args([
+            "show",
+            "--format",
+            "json",
+            &testdata("real/crash/mysqlwb__README.md"),
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));

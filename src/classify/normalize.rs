@@ -149,12 +149,9 @@ pub fn strip_templates(s: &str) -> String {
                 }
             }
             '<' => depth += 1,
-            '>' if depth > 0 => {
-                // `->` inside a template argument is part of the argument.
-                if !s.get(..i).is_some_and(|b| b.ends_with('-')) {
-                    depth -= 1;
-                }
-            }
+            // `->` inside a template argument is part of the argument.
+            '>' if depth > 0 && !s.get(..i).is_some_and(|b| b.ends_with('-')) => depth -= 1,
+            '>' if depth > 0 => {}
             _ if depth == 0 => out.push(c),
             _ => {}
         }
@@ -252,9 +249,11 @@ mod tests {
 
     #[test]
     fn a_symbol_cut_mid_template_keeps_its_prefix() {
-        // 100 characters, cut inside the template arguments.
-        let cut = "AGX::ComputeContext<AGX::G16::Encoders, AGX::G16::Classes, AGX::G16::ObjClasses>::prepareForEnqu";
-        assert!(maybe_truncated(cut));
+        // Cut at Apple's 100-character limit, inside the function name.
+        let full = "AGX::ComputeContext<AGX::G16::Encoders, AGX::G16::Classes, AGX::G16::ObjClasses>::prepareForEnqueue(bool)";
+        let cut: String = full.chars().take(SYMBOL_LIMIT).collect();
+        assert!(symbol(full).starts_with(&symbol(&cut)));
+        assert!(maybe_truncated(&cut));
         let cut_in_args = "AGX::ComputeContext<AGX::G16::Encoders, AGX::G16::Cl";
         assert_eq!(symbol(cut_in_args), "AGX::ComputeContext");
         assert!(maybe_truncated(cut_in_args));

@@ -113,7 +113,7 @@ struct NamePid<'a> {
 }
 
 fn name_pid(name: &Option<String>, pid: Option<u64>) -> Option<NamePid<'_>> {
-    (name.is_some() || pid.is_some()).then(|| NamePid {
+    (name.is_some() || pid.is_some()).then_some(NamePid {
         name: name.as_deref(),
         pid,
     })

@@ -79,7 +79,7 @@ impl FromJsonScalar for u64 {
     }
     fn from_f64(v: f64) -> Option<Self> {
         // Integral floats such as `5.0` are accepted; anything else would be a made-up number.
-        (v.fract() == 0.0 && v >= 0.0 && v < 18_446_744_073_709_551_616.0).then_some(v as u64)
+        (v.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&v)).then_some(v as u64)
     }
     fn from_bool(v: bool) -> Option<Self> {
         Some(u64::from(v))

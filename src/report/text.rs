@@ -395,7 +395,7 @@ impl Parser {
                 // on the second.
                 if value.starts_with("0x") && value.contains(',') {
                     self.exception.raw_codes =
-                        value.split(',').filter_map(|c| parse_u64_text(c)).collect();
+                        value.split(',').filter_map(parse_u64_text).collect();
                     self.exception.codes = Some(value.to_owned());
                 } else if self.exception.subtype.is_none() {
                     self.exception.subtype = Some(value.to_owned());
@@ -425,16 +425,8 @@ impl Parser {
                 self.section = Some(Section::AppSpecific);
             }
             "Model" if self.hardware_model.is_none() => {
-                self.hardware_model =
-                    value
-                        .split([',', ' '])
-                        .next()
-                        .map(str::to_owned)
-                        .and_then(|m| {
-                            // `Model: MacBookPro12,1, BootROM ...` in the System Profile.
-                            let full: String = value.split(", ").next().unwrap_or(&m).to_owned();
-                            Some(full)
-                        });
+                // `Model: MacBookPro12,1, BootROM ...` in the System Profile.
+                self.hardware_model = value.split(", ").next().map(str::to_owned);
             }
             _ => return false,
         }
