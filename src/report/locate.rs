@@ -410,3 +410,138 @@ fn diagnose(text: &str) -> ParseError {
         "no .ips header line, no JSON report body and no `Process:` header were found",
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse;
+    use super::*;
+
+    const HEADER: &str = r#"{"app_name":"Python","timestamp":"2025-12-23 16:41:07.00 -0800","bug_type":"309","os_version":"macOS 15.7.3 (24G419)","name":"Python","incident_id":"5E0C2B1A-7F3D-4A9B-8C6E-1D2F3A4B5C6D"}"#;
+    const BODY: &str = r#"{"procName":"Python","pid":81920,"exception":{"type":"EXC_BAD_ACCESS","signal":"SIGSEGV","subtype":"KERN_INVALID_ADDRESS at 0x0000000000000098"},"faultingThread":0,"threads":[{"triggered":true,"frames":[{"imageOffset":227352,"imageIndex":0,"symbol":"f","symbolLocation":4}]}],"usedImages":[{"name":"AGXMetalG16X","base":4845862912,"size":6291456,"uuid":"0CE453FF-9F17-321F-BC18-383573A48221"}]}"#;
+
+    #[test]
+    fn header_and_body() {
+        let r = parse(format!("{HEADER}\n{BODY}\n").as_bytes()).unwrap();
+        assert_eq!(
+            (r.format, &r.container),
+            (SourceFormat::Ips, &Container::Plain)
+        );
+        assert_eq!(r.process.pid, Some(81920));
+        assert_eq!(
+            r.images[0].uuid.as_deref(),
+            Some("0ce453ff-9f17-321f-bc18-383573a48221")
+        );
+        assert_eq!(
+            r.crashed().unwrap().frames[0].address,
+            Some(4845862912 + 227352)
+        );
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    }
+
+    #[test]
+    fn a_header_alone_is_incomplete() {
+        let e = parse(format!("{HEADER}\n").as_bytes()).unwrap_err();
+        assert!(matches!(e, ParseError::Incomplete(_)), "{e:?}");
+    }
+
+    #[test]
+    fn a_body_without_header_is_read_and_said() {
+        let r = parse(BODY.as_bytes()).unwrap();
+        assert_eq!(r.format, SourceFormat::IpsBodyOnly);
+        assert_eq!(r.kind, ReportKind::Crash);
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.at == "header" && w.message.contains("no header line"))
+        );
+    }
+
+    #[test]
+    fn trailing_text_is_ignored_with_a_warning() {
+        let r = parse(format!("{HEADER}\n{BODY}\nSystem Profile:\nModel: Mac16,5\n").as_bytes())
+            .unwrap();
+        assert_eq!(r.process.name.as_deref(), Some("Python"));
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.message.contains("after the JSON body"))
+        );
+    }
+
+    #[test]
+    fn a_report_in_a_markdown_fence_is_embedded() {
+        let text = format!("The app crashed:\n\n```\n{HEADER}\n{BODY}\n```\nThanks!\n");
+        let r = parse(text.as_bytes()).unwrap();
+        assert_eq!(r.container, Container::Embedded { line: 4 });
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    }
+
+    #[test]
+    fn jetsam_and_non_fatal_reports_are_not_crashes() {
+        let jetsam = r#"{"bug_type":"298","timestamp":"2025-12-23 16:41:07.00 -0800","os_version":"macOS 15.7.3 (24G419)","incident_id":"1A2B"}
+{"crashReporterKey":"x","product":"Mac16,5","incident":"1A2B","largestProcess":"Python","processes":[{"pid":1,"name":"launchd"}]}"#;
+        let r = parse(jetsam.as_bytes()).unwrap();
+        assert_eq!(r.kind, ReportKind::Jetsam);
+        assert_eq!(r.summary.as_deref(), Some("largest process: Python"));
+
+        let fault = format!("{}\n{BODY}", HEADER.replace("\"309\"", "\"308\""));
+        assert_eq!(parse(fault.as_bytes()).unwrap().kind, ReportKind::NonFatal);
+        let simulated = format!("{HEADER}\n{}", BODY.replacen('{', "{\"isSimulated\":1,", 1));
+        assert_eq!(
+            parse(simulated.as_bytes()).unwrap().kind,
+            ReportKind::NonFatal
+        );
+    }
+
+    #[test]
+    fn a_syntax_error_keeps_the_header() {
+        let r = parse(format!("{HEADER}\n{{\"procName\": @NAME@}}\n").as_bytes()).unwrap();
+        assert_eq!(r.process.name.as_deref(), Some("Python"));
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.message.contains("not valid JSON"))
+        );
+    }
+
+    #[test]
+    fn wrong_types_become_warnings() {
+        let body = BODY
+            .replace("\"pid\":81920", "\"pid\":{\"x\":1}")
+            .replace("\"imageIndex\":0", "\"imageIndex\":7");
+        let r = parse(format!("{HEADER}\n{body}").as_bytes()).unwrap();
+        assert_eq!(r.process.pid, None);
+        let at: Vec<&str> = r.warnings.iter().map(|w| w.at.as_str()).collect();
+        assert!(at.contains(&"pid"), "{at:?}");
+        assert!(at.contains(&"threads[0].frames[0].imageIndex"), "{at:?}");
+    }
+
+    #[test]
+    fn empty_and_binary_inputs() {
+        assert!(matches!(
+            parse(b"  \n\n"),
+            Err(ParseError::NotAReport {
+                what: NotAReport::Empty,
+                ..
+            })
+        ));
+        let binary: Vec<u8> = (0..4096u32).map(|i| (i % 7) as u8).collect();
+        assert!(matches!(
+            parse(&binary),
+            Err(ParseError::NotAReport {
+                what: NotAReport::Binary,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn faulting_thread_absent_falls_back_to_triggered() {
+        // Older and third-party writers omit `faultingThread`; `triggered` marks the thread then.
+        let body = BODY
+            .replace("\"faultingThread\":0,", "\"threads\":[{\"frames\":[]},")
+            .replacen("\"threads\":[{\"triggered\"", "{\"triggered\"", 1);
+        let r = parse(format!("{HEADER}\n{body}").as_bytes()).unwrap();
+        assert_eq!(r.crashed_thread, Some(1));
+    }
+}

@@ -656,22 +656,22 @@ fn is_arch(s: &str) -> bool {
 
 /// 32 hex digits or a hyphenated UUID, to lower-case hyphenated form.
 pub fn normalise_uuid(s: &str) -> String {
-    let hex: String = s
+    let hex: Vec<char> = s
         .chars()
         .filter(char::is_ascii_hexdigit)
-        .collect::<String>()
-        .to_ascii_lowercase();
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
     if hex.len() != 32 {
         return s.to_ascii_lowercase();
     }
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    let mut out = String::with_capacity(36);
+    for (i, c) in hex.into_iter().enumerate() {
+        if matches!(i, 8 | 12 | 16 | 20) {
+            out.push('-');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Whether a line is a thread header or a frame line: evidence of crash-report text.
