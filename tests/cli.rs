@@ -87,7 +87,8 @@ fn json_fields_of_an_agx_crash() {
     assert_eq!(frame0["address"], "0x120d97818");
     assert_eq!(frame0["symbolicated_by"], "report");
     assert_eq!(r["classification"]["family"], "agx");
-    assert_eq!(r["classification"]["known"], false);
+    assert_eq!(r["classification"]["known"], true);
+    assert_eq!(r["classification"]["rule"], "agx-prepare-for-enqueue-race");
     assert_eq!(
         r["location"],
         "AGX::ComputeContext::prepareForEnqueue(bool) + 1268"
@@ -107,7 +108,7 @@ fn one_unreadable_input_does_not_stop_the_others_and_exits_1() {
         ])
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("agx-other"))
+        .stdout(predicate::str::contains("agx-prepare-for-enqueue-race"))
         .stdout(predicate::str::contains("cannot read"))
         .stdout(predicate::str::contains(
             "1 crash report(s), 0 not a crash, 1 error(s)",

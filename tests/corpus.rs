@@ -13,6 +13,7 @@ enum Expect {
         pid: Option<u64>,
         exception: Option<&'static str>,
         family: Family,
+        rule: &'static str,
     },
     /// A report of another kind (panic, resource report), parsed.
     Kind(ReportKind),
@@ -22,26 +23,56 @@ enum Expect {
 
 use Expect::*;
 
+/// A crash that only the catch-all rule of its family matches.
 fn crash(
     process: &'static str,
     pid: Option<u64>,
     exception: Option<&'static str>,
     family: Family,
 ) -> Expect {
+    let rule = match family {
+        Family::Agx => "agx-other",
+        Family::Metal => "metal-other",
+        Family::Other => "other",
+    };
     Crash {
         process,
         pid,
         exception,
         family,
+        rule,
+    }
+}
+
+fn crash_rule(
+    process: &'static str,
+    pid: Option<u64>,
+    exception: Option<&'static str>,
+    family: Family,
+    rule: &'static str,
+) -> Expect {
+    Crash {
+        process,
+        pid,
+        exception,
+        family,
+        rule,
     }
 }
 
 fn expectations() -> Vec<(&'static str, Expect)> {
     vec![
-        // A reconstruction by its author: placeholders for the pid and the crashed thread.
+        // A reconstruction by its author: placeholders for the pid and the crashed thread; the
+        // assertion in its Application Specific Information names the crash.
         (
             "real/crash/dml__crash_log.txt",
-            crash("python3", None, Some("EXC_CRASH"), Family::Other),
+            crash_rule(
+                "python3",
+                None,
+                Some("EXC_CRASH"),
+                Family::Agx,
+                "agx-encoder-already-encoding",
+            ),
         ),
         (
             "real/crash/electronsym__crash.txt",
@@ -273,7 +304,13 @@ fn expectations() -> Vec<(&'static str, Expect)> {
         ),
         (
             "derived/agx-prepareForEnqueue-0x98.ips",
-            crash("Python", Some(81920), Some("EXC_BAD_ACCESS"), Family::Agx),
+            crash_rule(
+                "Python",
+                Some(81920),
+                Some("EXC_BAD_ACCESS"),
+                Family::Agx,
+                "agx-prepare-for-enqueue-race",
+            ),
         ),
         (
             "derived/python-abort-agx-loaded.ips",
@@ -299,17 +336,19 @@ fn every_testdata_report_is_read_as_what_it_is() {
                     pid,
                     exception,
                     family,
+                    rule,
                 },
                 Ok(r),
             ) => {
-                let c = classify::classify(r);
+                let c = classify::classify(r, &rules());
                 r.kind == ReportKind::Crash
                     && r.process.name.as_deref() == Some(*process)
                     && r.process.pid == *pid
                     && r.exception.as_ref().and_then(|e| e.r#type.as_deref()) == *exception
                     && c.as_ref().map(|c| c.family) == Some(*family)
+                    && c.as_ref().map(|c| c.rule.as_str()) == Some(*rule)
             }
-            (Kind(kind), Ok(r)) => r.kind == *kind && classify::classify(r).is_none(),
+            (Kind(kind), Ok(r)) => r.kind == *kind && classify::classify(r, &rules()).is_none(),
             (Not(what), Err(ParseError::NotAReport { what: got, reason })) => {
                 got == what && reason.len() > 20
             }
@@ -363,7 +402,7 @@ fn the_known_race_reads_like_the_hand_written_reports() {
     // gatherViewTensor -> dispatchThreads".
     let bytes = std::fs::read(testdata().join("derived/agx-prepareForEnqueue-0x98.ips")).unwrap();
     let r = report::parse(&bytes).unwrap();
-    let c = classify::classify(&r).unwrap();
+    let c = classify::classify(&r, &rules()).unwrap();
     assert_eq!(r.exception.as_ref().unwrap().address, Some(0x98));
     assert_eq!(
         c.location.as_deref(),
@@ -398,7 +437,7 @@ fn a_driver_symbol_in_a_register_does_not_make_an_agx_crash() {
         .iter()
         .any(|reg| reg.symbol.as_deref() == Some("OBJC_CLASS_$_AGXG16XFamilyCommandBuffer"));
     assert!(in_register, "the trap is not in the test report any more");
-    let c = classify::classify(&r).unwrap();
+    let c = classify::classify(&r, &rules()).unwrap();
     assert_eq!(c.family, Family::Other);
     assert!(
         c.reason.contains("loaded, but not on the crashing path"),
@@ -415,8 +454,12 @@ fn the_same_crash_shifted_by_aslr_has_the_same_signature() {
     // Every image slides by the same amount; offsets within images stay.
     let shifted = text.replace("\"base\": 4845862912", "\"base\": 4912971776");
     assert_ne!(text, shifted);
-    let a = classify::classify(&report::parse(text.as_bytes()).unwrap()).unwrap();
-    let b = classify::classify(&report::parse(shifted.as_bytes()).unwrap()).unwrap();
+    let a = classify::classify(&report::parse(text.as_bytes()).unwrap(), &rules()).unwrap();
+    let b = classify::classify(&report::parse(shifted.as_bytes()).unwrap(), &rules()).unwrap();
     assert_eq!(a.signature, b.signature);
     assert_eq!(a.signature_id, b.signature_id);
+}
+
+fn rules() -> classify::RuleSet {
+    classify::RuleSet::builtin().unwrap()
 }

@@ -22,7 +22,7 @@ fn load(rel: &str) -> Vec<u8> {
 
 fn parse_and_classify(bytes: &[u8]) {
     if let Ok(r) = report::parse(bytes) {
-        let _ = classify::classify(&r);
+        let _ = classify::classify(&r, &rules());
     }
 }
 
@@ -80,4 +80,8 @@ proptest! {
             other => prop_assert!(false, "cut at {end}: {other:?}"),
         }
     }
+}
+
+fn rules() -> classify::RuleSet {
+    classify::RuleSet::builtin().unwrap()
 }

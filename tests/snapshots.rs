@@ -11,7 +11,10 @@ fn show(rel: &str) -> String {
         name: format!("testdata/{rel}"),
         bytes: crashdelta::input::read_file(&path),
     };
-    human::show(&render::outcome(input))
+    human::show(&render::outcome(
+        input,
+        &crashdelta::classify::RuleSet::builtin().unwrap(),
+    ))
 }
 
 macro_rules! snapshot {

@@ -5,7 +5,12 @@
 //! *loaded*, and register descriptions name AGX classes (`OBJC_CLASS_$_AGXG15XFamilyCommandBuffer`
 //! in `x14`) whenever a driver object was nearby; neither says the driver crashed.
 
+pub mod gate;
 pub mod normalize;
+pub mod rules;
+pub mod triage;
+
+pub use rules::{RuleSet, RulesError};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -45,8 +50,11 @@ pub struct Classification {
     pub title: String,
     /// Whether the crash is one the team already knows about.
     pub known: bool,
-    /// Why this family: which frame decided it.
+    pub links: Vec<String>,
+    /// Why this rule: the facts that matched, one sentence.
     pub reason: String,
+    /// The same facts, one per entry.
+    pub why: Vec<String>,
     /// Stable across ASLR, function offsets, driver generations and thread numbering.
     pub signature: String,
     /// The first 16 hex digits of the signature's SHA-256, for file names and grouping keys.
@@ -154,18 +162,6 @@ fn frame_image<'a>(report: &'a Report, frame: &'a Frame) -> (Option<&'a str>, Op
     )
 }
 
-/// The family one frame belongs to, if it belongs to the GPU stack.
-fn frame_family(report: &Report, frame: &Frame) -> Option<Family> {
-    let (name, path) = frame_image(report, frame);
-    if normalize::is_agx_image(name, path) {
-        Some(Family::Agx)
-    } else if normalize::is_metal_image(name, path) {
-        Some(Family::Metal)
-    } else {
-        None
-    }
-}
-
 /// `image!normalised_symbol`, or `image+0xoffset` for an unnamed frame.
 fn signature_part(report: &Report, frame: &Frame) -> String {
     let image = image_name_of(report, frame).map_or(Cow::Borrowed("???"), normalize::image_token);
@@ -197,9 +193,9 @@ fn short(frame: &Frame, report: &Report) -> String {
     }
 }
 
-/// Classifies a crash report. Reports of other kinds (jetsam, panics) are not crashes of a
-/// process and get no classification.
-pub fn classify(report: &Report) -> Option<Classification> {
+/// Classifies a crash report with a rule set. Reports of other kinds (jetsam, panics) are not
+/// crashes of a process and get no classification.
+pub fn classify(report: &Report, rules: &RuleSet) -> Option<Classification> {
     if !report.kind.is_crash() {
         return None;
     }
@@ -212,87 +208,96 @@ pub fn classify(report: &Report) -> Option<Classification> {
             version: i.bundle_version.clone(),
             uuid: i.uuid.clone(),
         });
-    let loaded_note = || match &driver {
-        Some(d) => format!(
-            " (the GPU driver {} is loaded, but not on the crashing path)",
-            d.name
-        ),
-        None => String::new(),
-    };
 
-    let Some(thread) = report.crashed() else {
-        let exception = report
-            .exception
-            .as_ref()
-            .and_then(|e| e.r#type.clone())
-            .unwrap_or_else(|| "unknown exception".into());
-        let signature = format!("no-crashed-thread!{exception}");
-        return Some(Classification {
-            family: Family::Other,
-            rule: "other".into(),
-            title: "Other crash".into(),
-            known: false,
-            reason: if report.threads.is_empty() {
-                format!(
-                    "the report has no thread backtraces, so no frame can be blamed{}",
-                    loaded_note()
-                )
-            } else {
-                format!(
-                    "the report does not identify a crashed thread among its {} threads (truncated?), so no frame can be blamed{}",
-                    report.threads.len(),
-                    loaded_note()
-                )
-            },
-            signature_id: signature_id(&signature),
-            signature,
-            location: None,
-            trigger: None,
-            driver,
-        });
-    };
-
-    let meaningful: Vec<(usize, &Frame)> = thread
-        .frames
+    let frames: &[Frame] = report.crashed().map_or(&[], |t| t.frames.as_slice());
+    let meaningful_idx: Vec<usize> = frames
         .iter()
         .enumerate()
         .filter(|(_, f)| !is_sentinel(report, f))
+        .map(|(i, _)| i)
         .collect();
-
-    let mut family = Family::Other;
-    let mut reason = format!(
-        "none of the crashed thread's top {FAMILY_WINDOW} frames is in the AGX driver or Metal{}",
-        loaded_note()
-    );
-    if meaningful.is_empty() {
-        reason = format!(
-            "the crashed thread has no frames that name code{}",
-            loaded_note()
-        );
-    }
-    // The driver outranks Metal: a driver frame under a Metal frame is still a driver crash.
-    for wanted in [Family::Agx, Family::Metal] {
-        if let Some((i, f)) = meaningful
+    let exception = report.exception.as_ref();
+    let a = &report.app_specific;
+    let facts = rules::Facts {
+        exception_type: exception.and_then(|e| e.r#type.as_deref()),
+        signal: exception.and_then(|e| e.signal.as_deref()),
+        address: exception.and_then(|e| e.address),
+        process: report.process.name.as_deref(),
+        messages: a
+            .assertion
+            .as_deref()
+            .into_iter()
+            .chain(a.messages.iter().map(|m| m.text.as_str()))
+            .chain(a.exception_reason.as_deref())
+            .chain(exception.and_then(|e| e.message.as_deref()))
+            .collect(),
+        meaningful: meaningful_idx
             .iter()
-            .take(FAMILY_WINDOW)
-            .find(|(_, f)| frame_family(report, f) == Some(wanted))
-        {
-            family = wanted;
-            reason = format!(
-                "frame {i} ({}) of the crashed thread is in {}",
-                describe(report, f),
-                image_name_of(report, f).unwrap_or("???")
-            );
-            break;
+            .filter_map(|&i| frames.get(i).map(|f| view(report, i, f)))
+            .collect(),
+        all: frames
+            .iter()
+            .enumerate()
+            .map(|(i, f)| view(report, i, f))
+            .collect(),
+    };
+
+    let (rule, title, family, known, links, mut why) = match rules.first_match(&facts) {
+        Some(m) => (
+            m.rule.id.clone(),
+            m.rule.title.clone(),
+            m.rule.family,
+            m.rule.known,
+            m.rule.links.clone(),
+            m.why,
+        ),
+        None => (
+            "unmatched".into(),
+            "No rule matched".into(),
+            Family::Other,
+            false,
+            Vec::new(),
+            Vec::new(),
+        ),
+    };
+    if family == Family::Other {
+        why.push(if report.crashed().is_none() {
+            if report.threads.is_empty() {
+                "the report has no thread backtraces, so no frame can be blamed".to_owned()
+            } else {
+                format!(
+                    "the report does not identify a crashed thread among its {} threads (truncated?), so no frame can be blamed",
+                    report.threads.len()
+                )
+            }
+        } else if facts.meaningful.is_empty() {
+            "the crashed thread has no frames that name code".to_owned()
+        } else {
+            format!("none of the crashed thread's top {FAMILY_WINDOW} frames is in the AGX driver or Metal")
+        });
+        if let Some(d) = &driver {
+            why.push(format!(
+                "the GPU driver {} is loaded, but not on the crashing path",
+                d.name
+            ));
         }
     }
 
-    let signature = if meaningful.is_empty() {
+    let meaningful: Vec<&Frame> = meaningful_idx
+        .iter()
+        .filter_map(|&i| frames.get(i))
+        .collect();
+    let signature = if report.crashed().is_none() {
+        format!(
+            "no-crashed-thread!{}",
+            exception
+                .and_then(|e| e.r#type.as_deref())
+                .unwrap_or("unknown")
+        )
+    } else if meaningful.is_empty() {
         format!(
             "no-frames!{}",
-            report
-                .exception
-                .as_ref()
+            exception
                 .and_then(|e| e.r#type.as_deref())
                 .unwrap_or("unknown")
         )
@@ -300,29 +305,37 @@ pub fn classify(report: &Report) -> Option<Classification> {
         meaningful
             .iter()
             .take(SIGNATURE_FRAMES)
-            .map(|(_, f)| signature_part(report, f))
+            .map(|f| signature_part(report, f))
             .collect::<Vec<_>>()
             .join(" | ")
     };
-    let location = meaningful.first().map(|(_, f)| describe(report, f));
-    let trigger = trigger(report, &thread.frames, meaningful.first().map(|(i, _)| *i));
-    let (rule, title) = match family {
-        Family::Agx => ("agx-other", "Other AGX driver fault"),
-        Family::Metal => ("metal-other", "Other Metal / MPS / IOGPU fault"),
-        Family::Other => ("other", "Other crash"),
-    };
+    let location = meaningful.first().map(|f| describe(report, f));
+    let trigger = trigger(report, frames, meaningful_idx.first().copied());
     Some(Classification {
         family,
-        rule: rule.into(),
-        title: title.into(),
-        known: false,
-        reason,
+        rule,
+        title,
+        known,
+        links,
+        reason: why.join("; "),
+        why,
         signature_id: signature_id(&signature),
         signature,
         location,
         trigger,
         driver,
     })
+}
+
+fn view<'a>(report: &'a Report, index: usize, f: &'a Frame) -> rules::FrameView<'a> {
+    let (image, path) = frame_image(report, f);
+    rules::FrameView {
+        index,
+        image,
+        path,
+        raw_symbol: f.symbol.as_deref(),
+        symbol: f.symbol.as_deref().map(normalize::symbol),
+    }
 }
 
 /// The nearest caller outside the driver and the system, and what it called:

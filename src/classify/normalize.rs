@@ -115,6 +115,24 @@ pub fn maybe_truncated(raw: &str) -> bool {
     raw.chars().count() >= SYMBOL_LIMIT || unbalanced(raw)
 }
 
+/// Whether a symbol was cut at the 100-character limit inside the function's own name or
+/// arguments (so its normalised form is a prefix of the full normalised name), rather than inside
+/// a class's template arguments (where the method name is lost).
+pub fn cut_in_name(raw: &str) -> bool {
+    if raw.chars().count() < SYMBOL_LIMIT {
+        return false;
+    }
+    let mut depth = 0i64;
+    for c in raw.chars() {
+        match c {
+            '<' => depth += 1,
+            '>' => depth -= 1,
+            _ => {}
+        }
+    }
+    depth <= 0
+}
+
 fn unbalanced(s: &str) -> bool {
     let mut paren = 0i64;
     let mut angle = 0i64;

@@ -266,88 +266,137 @@ fn warnings(out: &mut String, report: &Report) {
     }
 }
 
-/// Collects `classify` rows; rows are short strings, not reports.
-pub struct ClassifyTable {
+/// The `classify` table: one row per input, then the crashes grouped by signature. Rows are
+/// short strings, not reports.
+pub struct TableSink<W: std::io::Write> {
+    out: W,
+    width: Option<u16>,
     table: Table,
 }
 
-impl Default for ClassifyTable {
-    fn default() -> Self {
-        Self::new()
+fn new_table(width: Option<u16>, header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(header.to_vec());
+    if let Some(w) = width {
+        table.set_width(w);
     }
+    table
 }
 
-impl ClassifyTable {
-    pub fn new() -> Self {
-        let mut table = Table::new();
-        table
-            .load_style(presets::UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_header([
+impl<W: std::io::Write> TableSink<W> {
+    /// `width`: a fixed width makes the rendering independent of the terminal (pipes, tests).
+    pub fn new(out: W, width: Option<u16>) -> Self {
+        let table = new_table(
+            width,
+            &[
                 "file",
                 "status",
                 "process",
                 "exception",
-                "family",
                 "rule",
                 "location / reason",
-            ]);
-        ClassifyTable { table }
+            ],
+        );
+        TableSink { out, width, table }
     }
+}
 
-    /// A fixed width makes the rendering independent of the terminal (tests, pipes).
-    pub fn with_width(mut self, width: u16) -> Self {
-        self.table.set_width(width);
-        self
-    }
-
-    pub fn push(&mut self, outcome: &Outcome) {
-        let status = outcome.status().as_str().to_owned();
+impl<W: std::io::Write> super::Sink for TableSink<W> {
+    fn entry(&mut self, entry: &super::Entry) -> std::io::Result<()> {
+        let outcome = entry.outcome;
+        let mut status = outcome.status().as_str().to_owned();
+        if entry.gate_failure.is_some() {
+            status.push_str(" (fails gate)");
+        }
         let file = outcome.path.clone();
         match &outcome.result {
             Ok((report, Some(c))) => {
-                let process = name_pid(report.process.name.as_deref(), report.process.pid)
-                    .unwrap_or_default();
-                let exception = report
-                    .exception
-                    .as_ref()
-                    .map(|e| match (&e.r#type, &e.signal) {
-                        (Some(t), Some(s)) if t != s => format!("{t} ({s})"),
-                        (Some(t), _) => t.clone(),
-                        (None, Some(s)) => s.clone(),
-                        (None, None) => String::new(),
-                    })
-                    .unwrap_or_default();
+                let known = if c.known { ", known" } else { "" };
                 self.table.add_row([
                     file,
                     status,
-                    process,
-                    exception,
-                    c.family.as_str().to_owned(),
-                    c.rule.clone(),
+                    super::process_label(report),
+                    super::exception_short(report),
+                    format!("{} ({}{known})", c.rule, c.family.as_str()),
                     c.location.clone().unwrap_or_default(),
                 ]);
             }
             _ => {
                 let process = match &outcome.result {
-                    Ok((report, _)) => name_pid(report.process.name.as_deref(), report.process.pid)
-                        .unwrap_or_default(),
+                    Ok((report, _)) => super::process_label(report),
                     Err(_) => String::new(),
                 };
-                self.table.add_row([
-                    file,
-                    status,
-                    process,
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    outcome.reason().unwrap_or_default(),
-                ]);
+                let reason = outcome.reason().unwrap_or_default();
+                let reason = reason
+                    .strip_prefix("not a crash report: ")
+                    .unwrap_or(&reason)
+                    .to_owned();
+                self.table
+                    .add_row([file, status, process, String::new(), String::new(), reason]);
             }
         }
+        Ok(())
     }
 
-    pub fn render(&self) -> String {
-        self.table.to_string()
+    fn finish(&mut self, totals: &super::Totals) -> std::io::Result<()> {
+        writeln!(self.out, "{}", self.table)?;
+        if !totals.groups.is_empty() {
+            let mut groups = new_table(
+                self.width,
+                &[
+                    "count",
+                    "rule",
+                    "known",
+                    "processes",
+                    "OS builds",
+                    "drivers",
+                    "first / last seen",
+                    "location",
+                ],
+            );
+            for g in &totals.groups {
+                let seen = match (g.first_seen, g.last_seen) {
+                    (Some(f), Some(l)) if f == l => f.format("%Y-%m-%d %H:%M").to_string(),
+                    (Some(f), Some(l)) => format!(
+                        "{} / {}",
+                        f.format("%Y-%m-%d %H:%M"),
+                        l.format("%Y-%m-%d %H:%M")
+                    ),
+                    _ => String::new(),
+                };
+                let join = |set: &std::collections::BTreeSet<String>| {
+                    set.iter().cloned().collect::<Vec<_>>().join(", ")
+                };
+                groups.add_row([
+                    g.count.to_string(),
+                    format!("{} ({})", g.rule, g.family.as_str()),
+                    if g.known { "yes".into() } else { "no".into() },
+                    join(&g.processes),
+                    join(&g.os_builds),
+                    join(&g.driver_versions),
+                    seen,
+                    g.location.clone().unwrap_or_default(),
+                ]);
+            }
+            writeln!(self.out, "\nCrashes by signature:\n{groups}")?;
+        }
+        let s = totals.summary;
+        writeln!(
+            self.out,
+            "{} input(s): {} crash report(s), {} not a crash, {} error(s)",
+            s.inputs, s.crashes, s.not_a_crash, s.errors
+        )?;
+        if totals.gate.fail_on != crate::classify::gate::FailOn::None {
+            writeln!(
+                self.out,
+                "Gate (--fail-on {}): {}",
+                totals.gate.fail_on.as_str(),
+                totals.gate.reason
+            )?;
+        }
+        self.out.flush()
     }
 }

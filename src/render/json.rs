@@ -202,7 +202,9 @@ struct ClassificationOut<'a> {
     title: &'a str,
     family: &'a str,
     known: bool,
+    links: &'a [String],
     reason: &'a str,
+    why: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -246,6 +248,8 @@ pub struct ReportOut<'a> {
     location: Option<&'a str>,
     trigger: Option<&'a str>,
     driver: Option<DriverOut<'a>>,
+    /// Why this crash fails the gate (`--fail-on`), when it does.
+    gate_failure: Option<&'a str>,
     warnings: &'a [Warning],
 }
 
@@ -276,6 +280,7 @@ impl<'a> ReportOut<'a> {
             location: None,
             trigger: None,
             driver: None,
+            gate_failure: None,
             warnings: &[],
         };
         let (report, class) = match &outcome.result {
@@ -339,7 +344,9 @@ impl<'a> ReportOut<'a> {
                 title: &c.title,
                 family: c.family.as_str(),
                 known: c.known,
+                links: &c.links,
                 reason: &c.reason,
+                why: &c.why,
             });
             out.signature = Some(&c.signature);
             out.signature_id = Some(&c.signature_id);
@@ -377,39 +384,40 @@ impl Summary {
 
 /// Writes the classify document one report at a time, so a folder of thousands of reports is
 /// never held in memory.
-pub struct ClassifyWriter<W: Write> {
+pub struct JsonSink<W: Write> {
     out: W,
     first: bool,
-    pub summary: Summary,
 }
 
-impl<W: Write> ClassifyWriter<W> {
+impl<W: Write> JsonSink<W> {
     pub fn start(mut out: W) -> io::Result<Self> {
         write!(
             out,
             "{{\"schema\":\"{CLASSIFY_SCHEMA}\",\"tool\":{{\"name\":\"crashdelta\",\"version\":\"{}\"}},\"reports\":[",
             env!("CARGO_PKG_VERSION")
         )?;
-        Ok(ClassifyWriter {
-            out,
-            first: true,
-            summary: Summary::default(),
-        })
+        Ok(JsonSink { out, first: true })
     }
+}
 
-    pub fn push(&mut self, outcome: &Outcome) -> io::Result<()> {
-        self.summary.add(outcome.status());
+impl<W: Write> super::Sink for JsonSink<W> {
+    fn entry(&mut self, entry: &super::Entry) -> io::Result<()> {
         self.out
             .write_all(if self.first { b"\n" } else { b",\n" })?;
         self.first = false;
-        serde_json::to_writer(&mut self.out, &ReportOut::new(outcome)).map_err(io::Error::other)
+        let mut out = ReportOut::new(entry.outcome);
+        out.gate_failure = entry.gate_failure;
+        serde_json::to_writer(&mut self.out, &out).map_err(io::Error::other)
     }
 
-    pub fn finish(mut self) -> io::Result<Summary> {
+    fn finish(&mut self, totals: &super::Totals) -> io::Result<()> {
         write!(self.out, "\n],\"summary\":")?;
-        serde_json::to_writer(&mut self.out, &self.summary).map_err(io::Error::other)?;
+        serde_json::to_writer(&mut self.out, &totals.summary).map_err(io::Error::other)?;
+        write!(self.out, ",\"groups\":")?;
+        serde_json::to_writer(&mut self.out, &totals.groups).map_err(io::Error::other)?;
+        write!(self.out, ",\"gate\":")?;
+        serde_json::to_writer(&mut self.out, totals.gate).map_err(io::Error::other)?;
         self.out.write_all(b"}\n")?;
-        self.out.flush()?;
-        Ok(self.summary)
+        self.out.flush()
     }
 }

@@ -1,20 +1,31 @@
-//! Writers: human renderings and the JSON documents.
+//! Writers: human renderings, JSON, Markdown and JUnit.
+//!
+//! Every writer is a [`Sink`]: it is handed one input at a time and the totals at the end, so
+//! that no writer needs every report in memory (JSON streams; the others keep a line or a small
+//! block per crash).
 
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod markdown;
 
-pub use json::{Outcome, OutcomeError, Status};
+use std::io;
 
-use crate::classify;
+pub use json::{Outcome, OutcomeError, Status, Summary};
+use serde::Serialize;
+
+use crate::classify::gate::FailOn;
+use crate::classify::triage::Group;
+use crate::classify::{self, RuleSet};
 use crate::input::Input;
 use crate::report;
 
 /// Parses and classifies one input into an [`Outcome`].
-pub fn outcome(input: Input) -> Outcome {
+pub fn outcome(input: Input, rules: &RuleSet) -> Outcome {
     let result = match input.bytes {
         Ok(bytes) => report::parse(&bytes)
             .map(|r| {
-                let c = classify::classify(&r);
+                let c = classify::classify(&r, rules);
                 (r, c)
             })
             .map_err(OutcomeError::Parse),
@@ -23,5 +34,84 @@ pub fn outcome(input: Input) -> Outcome {
     Outcome {
         path: input.name,
         result,
+    }
+}
+
+/// One input as the writers see it.
+pub struct Entry<'a> {
+    pub outcome: &'a Outcome,
+    /// Why this crash fails the gate, when it does.
+    pub gate_failure: Option<&'a str>,
+}
+
+/// The gate's verdict over all inputs.
+#[derive(Debug, Clone, Serialize)]
+pub struct GateResult {
+    pub fail_on: FailOn,
+    pub allow: Vec<String>,
+    pub passed: bool,
+    /// How many crashes failed the gate.
+    pub failures: u64,
+    pub reason: String,
+}
+
+/// What the writers get at the end.
+pub struct Totals<'a> {
+    pub summary: Summary,
+    pub groups: Vec<&'a Group>,
+    pub gate: &'a GateResult,
+}
+
+pub trait Sink {
+    fn entry(&mut self, entry: &Entry) -> io::Result<()>;
+    fn finish(&mut self, totals: &Totals) -> io::Result<()>;
+}
+
+/// `EXC_BAD_ACCESS (SIGSEGV)`, or what there is of it.
+pub fn exception_short(report: &report::Report) -> String {
+    report
+        .exception
+        .as_ref()
+        .map(|e| match (&e.r#type, &e.signal) {
+            (Some(t), Some(s)) if t != s => format!("{t} ({s})"),
+            (Some(t), _) => t.clone(),
+            (None, Some(s)) => s.clone(),
+            (None, None) => String::new(),
+        })
+        .unwrap_or_default()
+}
+
+/// The exception the way the hand-written analyses put it:
+/// `EXC_BAD_ACCESS - KERN_INVALID_ADDRESS at 0x98`.
+pub fn exception_line(report: &report::Report) -> String {
+    let Some(e) = &report.exception else {
+        return "(no exception in the report)".into();
+    };
+    let mut line = e
+        .r#type
+        .clone()
+        .or_else(|| e.signal.clone())
+        .unwrap_or_default();
+    if let Some(sub) = &e.subtype {
+        // `KERN_INVALID_ADDRESS at 0x0000000000000098` reads better with the short address.
+        let sub = match (e.address, sub.split_once(" at ")) {
+            (Some(a), Some((kind, _))) if !e.pac_failure => format!("{kind} at {a:#x}"),
+            _ => sub.clone(),
+        };
+        line.push_str(" - ");
+        line.push_str(&sub);
+    } else if let Some(a) = e.address {
+        line.push_str(&format!(" at {a:#x}"));
+    }
+    line
+}
+
+/// `Python [81920]`.
+pub fn process_label(report: &report::Report) -> String {
+    match (&report.process.name, report.process.pid) {
+        (Some(n), Some(p)) => format!("{n} [{p}]"),
+        (Some(n), None) => n.clone(),
+        (None, Some(p)) => format!("[{p}]"),
+        (None, None) => "(unknown process)".into(),
     }
 }

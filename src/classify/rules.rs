@@ -1,0 +1,500 @@
+//! Rules as data: which crash a report is.
+//!
+//! A rule names a crash (id, title, family, whether the team already knows it, links) and says
+//! when a report is that crash: exception type or signal, fault address, the crashed thread's top
+//! frames, caller frames further down, the assertion or other application-specific message, the
+//! process name. The built-in rules live in `builtin-rules.toml` beside this file; a user's
+//! `--rules FILE` is read the same way, its rules are tried first, and a user rule with a built-in
+//! rule's id replaces it. The first rule that matches wins.
+
+use std::fmt;
+
+use regex::Regex;
+use serde::Deserialize;
+use thiserror::Error;
+
+use super::Family;
+use super::normalize;
+
+/// The built-in rules, compiled into the binary.
+pub const BUILTIN: &str = include_str!("builtin-rules.toml");
+
+/// A mistake in a rules file, naming the file, the rule and the field.
+#[derive(Debug, Error)]
+#[error("{source_name}: {location}: {message}")]
+pub struct RulesError {
+    pub source_name: String,
+    /// `rule 3 (my-rule), field when.frames[0].symbol`, or `line 4` for TOML syntax.
+    pub location: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageKind {
+    /// Apple's GPU driver (`AGXMetal*`).
+    Agx,
+    /// Metal, MPS, MPSGraph, IOGPU.
+    Metal,
+    /// The driver or Metal.
+    Gpu,
+    /// Any operating-system library.
+    System,
+    /// Not an operating-system library: the program and its own libraries.
+    Program,
+}
+
+impl ImageKind {
+    fn parse(s: &str) -> Option<ImageKind> {
+        Some(match s {
+            "agx" => ImageKind::Agx,
+            "metal" => ImageKind::Metal,
+            "gpu" => ImageKind::Gpu,
+            "system" => ImageKind::System,
+            "program" => ImageKind::Program,
+            _ => return None,
+        })
+    }
+}
+
+/// One frame as the rules see it.
+pub struct FrameView<'a> {
+    /// Position in the crashed thread.
+    pub index: usize,
+    pub image: Option<&'a str>,
+    pub path: Option<&'a str>,
+    /// The symbol as the report spells it.
+    pub raw_symbol: Option<&'a str>,
+    pub symbol: Option<String>,
+}
+
+impl FrameView<'_> {
+    fn kind_is(&self, kind: ImageKind) -> bool {
+        let agx = normalize::is_agx_image(self.image, self.path);
+        let metal = !agx && normalize::is_metal_image(self.image, self.path);
+        match kind {
+            ImageKind::Agx => agx,
+            ImageKind::Metal => metal,
+            ImageKind::Gpu => agx || metal,
+            ImageKind::System => normalize::is_system_image(self.image, self.path),
+            ImageKind::Program => {
+                self.image.is_some() && !normalize::is_system_image(self.image, self.path)
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} in {}",
+            self.symbol.as_deref().unwrap_or("an unnamed function"),
+            self.image.unwrap_or("an unknown image")
+        )
+    }
+}
+
+/// What a rule looks at in a report, prepared once per report.
+pub struct Facts<'a> {
+    pub exception_type: Option<&'a str>,
+    pub signal: Option<&'a str>,
+    pub address: Option<u64>,
+    pub process: Option<&'a str>,
+    /// Assertion, `asi` messages, exception reason and message.
+    pub messages: Vec<&'a str>,
+    /// The crashed thread's frames without the abort/exception machinery, top first.
+    pub meaningful: Vec<FrameView<'a>>,
+    /// Every frame of the crashed thread, top first.
+    pub all: Vec<FrameView<'a>>,
+}
+
+#[derive(Debug)]
+struct FrameMatcher {
+    image: Option<Regex>,
+    image_kind: Option<ImageKind>,
+    symbol: Option<Regex>,
+    function: Option<String>,
+    at: Option<usize>,
+    within: usize,
+}
+
+impl FrameMatcher {
+    fn matches(&self, f: &FrameView) -> bool {
+        if let Some(kind) = self.image_kind
+            && !f.kind_is(kind)
+        {
+            return false;
+        }
+        if let Some(re) = &self.image
+            && !f.image.is_some_and(|i| re.is_match(i))
+        {
+            return false;
+        }
+        if let Some(re) = &self.symbol
+            && !f.symbol.as_deref().is_some_and(|s| re.is_match(s))
+        {
+            return false;
+        }
+        if let Some(function) = &self.function {
+            let Some(symbol) = f.symbol.as_deref() else {
+                return false;
+            };
+            // A name cut at Apple's 100-character limit matches by prefix, but only when the cut
+            // fell in the function's own name or arguments: a cut inside the class's template
+            // arguments leaves only the class, which would match every method.
+            let cut_in_name = f.raw_symbol.is_some_and(normalize::cut_in_name);
+            let matched = symbol == function
+                || (cut_in_name && symbol.len() >= 16 && function.starts_with(symbol));
+            if !matched {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+#[derive(Debug)]
+struct Conditions {
+    exception: Vec<String>,
+    address: Option<(u64, u64)>,
+    process: Option<Regex>,
+    message: Option<Regex>,
+    frames: Vec<FrameMatcher>,
+    callers: Vec<FrameMatcher>,
+}
+
+#[derive(Debug)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub family: Family,
+    pub known: bool,
+    pub links: Vec<String>,
+    /// Why the rule exists: the real reports or threads it was written from.
+    pub evidence: Option<String>,
+    /// `built-in` or the rules file it came from.
+    pub source: String,
+    when: Conditions,
+}
+
+/// A rule that matched, and the facts that made it match.
+pub struct Match<'r> {
+    pub rule: &'r Rule,
+    pub why: Vec<String>,
+}
+
+impl Rule {
+    /// Whether the rule matches; `Some(reasons)` when it does.
+    pub fn check(&self, facts: &Facts) -> Option<Vec<String>> {
+        let c = &self.when;
+        let mut why = Vec::new();
+        if !c.exception.is_empty() {
+            let hit = c.exception.iter().find(|e| {
+                Some(e.as_str()) == facts.exception_type || Some(e.as_str()) == facts.signal
+            })?;
+            why.push(format!("exception {hit}"));
+        }
+        if let Some((min, max)) = c.address {
+            let address = facts.address.filter(|a| (min..=max).contains(a))?;
+            why.push(format!("fault address {address:#x} in {min:#x}..={max:#x}"));
+        }
+        if let Some(re) = &c.process {
+            let name = facts.process.filter(|p| re.is_match(p))?;
+            why.push(format!("process {name}"));
+        }
+        if let Some(re) = &c.message {
+            let message = facts.messages.iter().find(|m| re.is_match(m))?;
+            why.push(format!("message \"{}\"", clip(message, 120)));
+        }
+        let mut deepest: Option<usize> = None;
+        for m in &c.frames {
+            let candidates: Box<dyn Iterator<Item = (usize, &FrameView)>> = match m.at {
+                Some(n) => Box::new(facts.meaningful.get(n).map(|f| (n, f)).into_iter()),
+                None => Box::new(facts.meaningful.iter().enumerate().take(m.within)),
+            };
+            let (n, f) = candidates.into_iter().find(|(_, f)| m.matches(f))?;
+            deepest = Some(deepest.map_or(f.index, |d| d.max(f.index)));
+            why.push(format!("frame {n} is {}", f.describe()));
+        }
+        for m in &c.callers {
+            let start = deepest.map_or(0, |d| d + 1);
+            let f = facts
+                .all
+                .iter()
+                .skip(start)
+                .take(m.within)
+                .find(|f| m.matches(f))?;
+            why.push(format!(
+                "called from {} (thread frame {})",
+                f.describe(),
+                f.index
+            ));
+        }
+        Some(why)
+    }
+}
+
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() > n {
+        format!("{}...", s.chars().take(n).collect::<String>())
+    } else {
+        s.to_owned()
+    }
+}
+
+/// An ordered set of rules: user rules first, then the built-in ones they did not replace.
+#[derive(Debug)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+}
+
+impl RuleSet {
+    /// The built-in rules.
+    pub fn builtin() -> Result<RuleSet, RulesError> {
+        Ok(RuleSet {
+            rules: parse(BUILTIN, "built-in rules")?,
+        })
+    }
+
+    /// The built-in rules with a user's rules in front; a user rule replaces the built-in rule
+    /// with the same id.
+    pub fn with_user(mut self, text: &str, source_name: &str) -> Result<RuleSet, RulesError> {
+        let user = parse(text, source_name)?;
+        self.rules.retain(|b| !user.iter().any(|u| u.id == b.id));
+        let mut rules = user;
+        rules.append(&mut self.rules);
+        Ok(RuleSet { rules })
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The first rule that matches.
+    pub fn first_match(&self, facts: &Facts) -> Option<Match<'_>> {
+        self.rules
+            .iter()
+            .find_map(|rule| rule.check(facts).map(|why| Match { rule, why }))
+    }
+}
+
+/// Checks a rules file and returns its rules.
+pub fn parse(text: &str, source_name: &str) -> Result<Vec<Rule>, RulesError> {
+    let err = |location: String, message: String| RulesError {
+        source_name: source_name.to_owned(),
+        location,
+        message,
+    };
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct File {
+        #[serde(default)]
+        rule: Vec<toml::Table>,
+    }
+    let file: File = toml::from_str(text).map_err(|e| {
+        let location = e
+            .span()
+            .map(|s| {
+                format!(
+                    "line {}",
+                    text.get(..s.start).unwrap_or("").matches('\n').count() + 1
+                )
+            })
+            .unwrap_or_else(|| "file".into());
+        err(location, e.message().to_owned())
+    })?;
+    let mut rules: Vec<Rule> = Vec::with_capacity(file.rule.len());
+    for (i, table) in file.rule.into_iter().enumerate() {
+        let id_hint = table.get("id").and_then(|v| v.as_str()).map(str::to_owned);
+        let at = |field: &str| match &id_hint {
+            Some(id) => format!("rule {} ({id}), field {field}", i + 1),
+            None => format!("rule {}, field {field}", i + 1),
+        };
+        let raw: RawRule = RawRule::deserialize(toml::Value::Table(table))
+            .map_err(|e| err(at(&field_of(e.message())), e.message().to_owned()))?;
+        if raw.id.trim().is_empty() {
+            return Err(err(at("id"), "the id is empty".into()));
+        }
+        if rules.iter().any(|r| r.id == raw.id) {
+            return Err(err(
+                at("id"),
+                format!("the id {} is used by an earlier rule", raw.id),
+            ));
+        }
+        let family = match raw.family.as_str() {
+            "agx" => Family::Agx,
+            "metal" => Family::Metal,
+            "other" => Family::Other,
+            other => {
+                return Err(err(
+                    at("family"),
+                    format!("unknown family {other:?}; use agx, metal or other"),
+                ));
+            }
+        };
+        let regex = |field: &str, pattern: &Option<String>| -> Result<Option<Regex>, RulesError> {
+            pattern
+                .as_deref()
+                .map(|p| {
+                    Regex::new(p).map_err(|e| err(at(field), format!("invalid regex {p:?}: {e}")))
+                })
+                .transpose()
+        };
+        let frame = |field: String,
+                     f: &RawFrame,
+                     default_within: usize|
+         -> Result<FrameMatcher, RulesError> {
+            let image_kind = match f.image_kind.as_deref() {
+                None => None,
+                Some(k) => Some(ImageKind::parse(k).ok_or_else(|| {
+                    err(
+                        at(&format!("{field}.image_kind")),
+                        format!("unknown image kind {k:?}; use agx, metal, gpu, system or program"),
+                    )
+                })?),
+            };
+            if f.image.is_none()
+                && image_kind.is_none()
+                && f.symbol.is_none()
+                && f.function.is_none()
+            {
+                return Err(err(
+                    at(&field),
+                    "a frame condition needs image, image_kind, symbol or function".into(),
+                ));
+            }
+            if f.at.is_some() && f.within.is_some() {
+                return Err(err(at(&field), "give `at` or `within`, not both".into()));
+            }
+            if f.within == Some(0) {
+                return Err(err(
+                    at(&format!("{field}.within")),
+                    "within must be at least 1".into(),
+                ));
+            }
+            Ok(FrameMatcher {
+                image: regex(&format!("{field}.image"), &f.image)?,
+                image_kind,
+                symbol: regex(&format!("{field}.symbol"), &f.symbol)?,
+                function: f.function.as_deref().map(normalize::symbol),
+                at: f.at,
+                within: f.within.unwrap_or(default_within),
+            })
+        };
+        let w = &raw.when;
+        let address = match &w.address {
+            None => None,
+            Some(a) => {
+                let (min, max) = match (a.equals, a.min, a.max) {
+                    (Some(e), None, None) => (e, e),
+                    (None, min, max) if min.is_some() || max.is_some() => {
+                        (min.unwrap_or(0), max.unwrap_or(u64::MAX))
+                    }
+                    _ => {
+                        return Err(err(
+                            at("when.address"),
+                            "give `equals`, or `min` and/or `max`".into(),
+                        ));
+                    }
+                };
+                if min > max {
+                    return Err(err(
+                        at("when.address"),
+                        format!("min {min:#x} is above max {max:#x}"),
+                    ));
+                }
+                Some((min, max))
+            }
+        };
+        let when = Conditions {
+            exception: w.exception.clone(),
+            address,
+            process: regex("when.process", &w.process)?,
+            message: regex("when.message", &w.message)?,
+            frames: w
+                .frames
+                .iter()
+                .enumerate()
+                .map(|(j, f)| frame(format!("when.frames[{j}]"), f, 1))
+                .collect::<Result<_, _>>()?,
+            callers: w
+                .callers
+                .iter()
+                .enumerate()
+                .map(|(j, f)| frame(format!("when.callers[{j}]"), f, 64))
+                .collect::<Result<_, _>>()?,
+        };
+        rules.push(Rule {
+            id: raw.id,
+            title: raw.title,
+            family,
+            known: raw.known,
+            links: raw.links,
+            evidence: raw.evidence,
+            source: source_name.to_owned(),
+            when,
+        });
+    }
+    Ok(rules)
+}
+
+/// serde names the offending field in its message (`unknown field `symbl``, `missing field
+/// `id``); pull it out for the location.
+fn field_of(message: &str) -> String {
+    message
+        .split('`')
+        .nth(1)
+        .filter(|f| !f.is_empty())
+        .map_or_else(|| "?".to_owned(), str::to_owned)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    id: String,
+    title: String,
+    family: String,
+    #[serde(default)]
+    known: bool,
+    #[serde(default)]
+    links: Vec<String>,
+    evidence: Option<String>,
+    #[serde(default)]
+    when: RawWhen,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawWhen {
+    #[serde(default)]
+    exception: Vec<String>,
+    address: Option<RawAddress>,
+    process: Option<String>,
+    message: Option<String>,
+    #[serde(default)]
+    frames: Vec<RawFrame>,
+    #[serde(default)]
+    callers: Vec<RawFrame>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAddress {
+    equals: Option<u64>,
+    min: Option<u64>,
+    max: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFrame {
+    image: Option<String>,
+    image_kind: Option<String>,
+    symbol: Option<String>,
+    function: Option<String>,
+    at: Option<usize>,
+    within: Option<usize>,
+}
+
+impl fmt::Display for Family {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,126 @@
+//! JUnit XML: one test case per crash report (failed when it fails the gate) and one per input
+//! that could not be read (an error), for CI test-report viewers.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use super::{Entry, Sink, Status, Totals};
+
+pub struct JunitSink<W: Write> {
+    out: W,
+    cases: Vec<String>,
+    failures: u64,
+    errors: u64,
+}
+
+impl<W: Write> JunitSink<W> {
+    pub fn new(out: W) -> Self {
+        JunitSink {
+            out,
+            cases: Vec::new(),
+            failures: 0,
+            errors: 0,
+        }
+    }
+}
+
+/// Escapes text for XML attributes and content; drops characters XML 1.0 cannot carry.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl<W: Write> Sink for JunitSink<W> {
+    fn entry(&mut self, entry: &Entry) -> io::Result<()> {
+        let o = entry.outcome;
+        let mut case = String::new();
+        match &o.result {
+            Ok((report, Some(c))) => {
+                let name = format!(
+                    "{} crashed: {} ({})",
+                    super::process_label(report),
+                    c.title,
+                    o.path
+                );
+                let _ = write!(
+                    case,
+                    "  <testcase classname=\"crashdelta.{}.{}\" name=\"{}\" file=\"{}\">",
+                    c.family.as_str(),
+                    escape(&c.rule),
+                    escape(&name),
+                    escape(&o.path)
+                );
+                let body = format!(
+                    "Exception: {}\nLocation: {}\nTrigger: {}\nRule: {} ({}{})\nSignature: {}\nWhy: {}",
+                    super::exception_line(report),
+                    c.location.as_deref().unwrap_or("(unknown)"),
+                    c.trigger.as_deref().unwrap_or("(none)"),
+                    c.rule,
+                    c.family.as_str(),
+                    if c.known { ", known" } else { "" },
+                    c.signature,
+                    c.reason
+                );
+                match entry.gate_failure {
+                    Some(why) => {
+                        self.failures += 1;
+                        let _ = write!(
+                            case,
+                            "\n    <failure message=\"{}\" type=\"{}\">{}</failure>\n  ",
+                            escape(why),
+                            escape(&c.rule),
+                            escape(&body)
+                        );
+                    }
+                    None => {
+                        let _ =
+                            write!(case, "\n    <system-out>{}</system-out>\n  ", escape(&body));
+                    }
+                }
+                case.push_str("</testcase>\n");
+            }
+            _ if o.status() == Status::Error => {
+                self.errors += 1;
+                let reason = o.reason().unwrap_or_default();
+                let _ = write!(
+                    case,
+                    "  <testcase classname=\"crashdelta.input\" name=\"{}\" file=\"{}\">\n    <error message=\"{}\"/>\n  </testcase>\n",
+                    escape(&format!("read {}", o.path)),
+                    escape(&o.path),
+                    escape(&reason)
+                );
+            }
+            _ => return Ok(()),
+        }
+        self.cases.push(case);
+        Ok(())
+    }
+
+    fn finish(&mut self, _totals: &Totals) -> io::Result<()> {
+        writeln!(self.out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>")?;
+        writeln!(
+            self.out,
+            "<testsuites name=\"crashdelta\" tests=\"{n}\" failures=\"{f}\" errors=\"{e}\">\n<testsuite name=\"crash reports\" tests=\"{n}\" failures=\"{f}\" errors=\"{e}\" skipped=\"0\">",
+            n = self.cases.len(),
+            f = self.failures,
+            e = self.errors
+        )?;
+        for c in &self.cases {
+            self.out.write_all(c.as_bytes())?;
+        }
+        writeln!(self.out, "</testsuite>\n</testsuites>")?;
+        self.out.flush()
+    }
+}
