@@ -204,3 +204,238 @@ fn table_output_is_stable_for_snapshots() {
     let text = String::from_utf8(out.stdout).unwrap();
     insta::assert_snapshot!("classify_table_derived", text);
 }
+
+fn in_root() -> Command {
+    let mut c = crashdelta();
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+#[test]
+fn the_gate_fails_with_86_on_what_it_is_told_to() {
+    let race = "testdata/derived/agx-prepareForEnqueue-0x98.ips";
+    let abort = "testdata/derived/python-abort-agx-loaded.ips";
+    in_root()
+        .args(["classify", "--fail-on", "agx", race])
+        .assert()
+        .code(86);
+    in_root()
+        .args(["classify", "--fail-on", "agx", abort])
+        .assert()
+        .code(0);
+    in_root()
+        .args(["classify", "--fail-on", "any", abort])
+        .assert()
+        .code(86);
+    // The race is known: `unknown` does not fail on it, but does on the abort.
+    in_root()
+        .args(["classify", "--fail-on", "unknown", race])
+        .assert()
+        .code(0);
+    in_root()
+        .args(["classify", "--fail-on", "unknown", abort])
+        .assert()
+        .code(86);
+    in_root()
+        .args([
+            "classify",
+            "--fail-on",
+            "any",
+            "--allow",
+            "agx-prepare-for-enqueue-race",
+            race,
+        ])
+        .assert()
+        .code(0);
+    // No gate by default: crashes are reported, not failed on.
+    in_root().args(["classify", race]).assert().code(0);
+    // A gate failure outranks an unreadable input.
+    in_root()
+        .args(["classify", "--fail-on", "any", race, "no-such-file"])
+        .assert()
+        .code(86);
+    in_root()
+        .args(["classify", "--fail-on", "agx", abort, "no-such-file"])
+        .assert()
+        .code(1);
+    in_root()
+        .args(["classify", "--allow", "no-such-rule", race])
+        .assert()
+        .code(125)
+        .stderr(predicate::str::contains("no rule has this id"));
+    in_root()
+        .args(["classify", "--fail-on", "sometimes", race])
+        .assert()
+        .code(125);
+}
+
+#[test]
+fn gate_verdicts_are_in_the_json() {
+    let out = in_root()
+        .args([
+            "classify",
+            "--format",
+            "json",
+            "--fail-on",
+            "agx",
+            "testdata/derived",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(86));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["gate"]["passed"], false);
+    assert_eq!(doc["gate"]["fail_on"], "agx");
+    assert_eq!(doc["gate"]["failures"], 9);
+    assert!(
+        doc["gate"]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("failed: 9 crashes")
+    );
+    let failing: Vec<&serde_json::Value> = doc["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !r["gate_failure"].is_null())
+        .collect();
+    assert_eq!(failing.len(), 9);
+    assert!(
+        failing
+            .iter()
+            .all(|r| r["classification"]["family"] == "agx")
+    );
+    // Grouped by signature: the two Python aborts (one with the race's frames on another thread)
+    // have the same crashed-thread stack; the two prepareForEnqueue crashes differ below the
+    // driver frames.
+    let groups = doc["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 15);
+    assert_eq!(groups[0]["count"], 2);
+    assert_eq!(groups[0]["rule"], "other");
+}
+
+#[test]
+fn rules_are_listed_and_checked() {
+    crashdelta()
+        .args(["rules"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("agx-prepare-for-enqueue-race"))
+        .stdout(predicate::str::contains("the first that matches wins"));
+    let out = crashdelta()
+        .args(["rules", "--format", "json"])
+        .output()
+        .unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list[0]["id"], "agx-prepare-for-enqueue-race");
+    assert_eq!(list[0]["known"], true);
+
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("team.toml");
+    std::fs::write(
+        &good,
+        "[[rule]]\nid = \"agx-other\"\ntitle = \"Driver fault we track in FB1234\"\nfamily = \"agx\"\nknown = true\n[rule.when]\nframes = [{ image_kind = \"agx\", within = 3 }]\n",
+    )
+    .unwrap();
+    crashdelta()
+        .args(["rules", "check", good.to_str().unwrap()])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("1 rule(s), valid"))
+        .stdout(predicate::str::contains(
+            "replaces built-in rule(s): agx-other",
+        ));
+    // The user's rule wins: the endRenderPassCommon crash is now known.
+    let out = in_root()
+        .args([
+            "classify",
+            "--format",
+            "json",
+            "--rules",
+            good.to_str().unwrap(),
+        ])
+        .arg("testdata/derived/agx-other-endRenderPassCommon.ips")
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        doc["reports"][0]["classification"]["title"],
+        "Driver fault we track in FB1234"
+    );
+    assert_eq!(doc["reports"][0]["classification"]["known"], true);
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[rule]]\nid = \"x\"\ntitle = \"t\"\nfamily = \"agx\"\n[rule.when]\nmessage = \"[\"\n",
+    )
+    .unwrap();
+    crashdelta()
+        .args(["rules", "check", bad.to_str().unwrap()])
+        .assert()
+        .code(125)
+        .stderr(predicate::str::contains(
+            "bad.toml: rule 1 (x), field when.message: invalid regex",
+        ));
+    in_root()
+        .args([
+            "classify",
+            "--rules",
+            bad.to_str().unwrap(),
+            "testdata/derived",
+        ])
+        .assert()
+        .code(125);
+}
+
+#[test]
+fn markdown_and_junit_renderings() {
+    let files = [
+        "testdata/derived/agx-prepareForEnqueue-0x98.ips",
+        "testdata/derived/metal-committed-twice.ips",
+        "testdata/derived/python-abort-agx-loaded.ips",
+        "testdata/real/other/electronsym__spindump.txt",
+    ];
+    let md = in_root()
+        .args(["classify", "--format", "markdown", "--fail-on", "agx"])
+        .args(files)
+        .output()
+        .unwrap();
+    assert_eq!(md.status.code(), Some(86));
+    let md = String::from_utf8(md.stdout).unwrap();
+    assert!(md.contains("Exception: EXC_BAD_ACCESS - KERN_INVALID_ADDRESS at 0x98\nLocation: AGX::ComputeContext::prepareForEnqueue(bool) + 1268\nTrigger: gatherViewTensor -> dispatchThreads"));
+    insta::assert_snapshot!("classify_markdown", md);
+
+    let xml = in_root()
+        .args(["classify", "--format", "junit", "--fail-on", "agx"])
+        .args(files)
+        .output()
+        .unwrap();
+    let xml = String::from_utf8(xml.stdout).unwrap();
+    assert!(
+        xml.contains("tests=\"3\" failures=\"1\" errors=\"0\""),
+        "{xml}"
+    );
+    insta::assert_snapshot!("classify_junit", xml);
+}
+
+#[test]
+fn output_goes_to_a_file_and_the_summary_to_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("crashes.json");
+    in_root()
+        .args([
+            "classify",
+            "--format",
+            "json",
+            "--output",
+            out_file.to_str().unwrap(),
+            "testdata/derived",
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("17 input(s), 16 crash report(s)"));
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(out_file).unwrap()).unwrap();
+    assert_eq!(doc["summary"]["crashes"], 16);
+}

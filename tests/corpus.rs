@@ -313,6 +313,129 @@ fn expectations() -> Vec<(&'static str, Expect)> {
             ),
         ),
         (
+            "derived/agx-setComputePipelineState-0x5c8.ips",
+            crash_rule(
+                "Python",
+                Some(81920),
+                Some("EXC_BAD_ACCESS"),
+                Family::Agx,
+                "agx-set-compute-pipeline-state-null",
+            ),
+        ),
+        (
+            "derived/agx-allocateUSCSpillBuffer-0x184.ips",
+            crash_rule(
+                "Python",
+                Some(82101),
+                Some("EXC_BAD_ACCESS"),
+                Family::Agx,
+                "agx-allocate-usc-spill-buffer",
+            ),
+        ),
+        (
+            "derived/agx-dispatchThreads-0x5f4.ips",
+            crash_rule(
+                "Python",
+                Some(82250),
+                Some("EXC_BAD_ACCESS"),
+                Family::Agx,
+                "agx-dispatch-threads-fault",
+            ),
+        ),
+        (
+            "derived/agx-setBuffer-0x3b90.ips",
+            crash_rule(
+                "Python",
+                Some(82311),
+                Some("EXC_BAD_ACCESS"),
+                Family::Agx,
+                "agx-set-buffer-fault",
+            ),
+        ),
+        (
+            "derived/agx-ResourceGroupUsage-0x1e0.ips",
+            crash_rule(
+                "Python",
+                Some(82402),
+                Some("EXC_BAD_ACCESS"),
+                Family::Agx,
+                "agx-resource-group-usage-fault",
+            ),
+        ),
+        (
+            "derived/objc-msgSend-uaf-pac.ips",
+            crash_rule(
+                "Python",
+                Some(82533),
+                Some("EXC_BAD_ACCESS"),
+                Family::Metal,
+                "objc-use-after-free-gpu",
+            ),
+        ),
+        (
+            "derived/agx-encoder-already-encoding.ips",
+            crash_rule(
+                "Python",
+                Some(82644),
+                Some("EXC_CRASH"),
+                Family::Agx,
+                "agx-encoder-already-encoding",
+            ),
+        ),
+        (
+            "derived/metal-committed-twice.ips",
+            crash_rule(
+                "Python",
+                Some(82755),
+                Some("EXC_CRASH"),
+                Family::Metal,
+                "metal-command-buffer-committed-twice",
+            ),
+        ),
+        (
+            "derived/metal-completed-handler-after-commit.ips",
+            crash_rule(
+                "Python",
+                Some(82866),
+                Some("EXC_CRASH"),
+                Family::Metal,
+                "metal-completed-handler-after-commit",
+            ),
+        ),
+        (
+            "derived/metal-commit-uncommitted-encoder.ips",
+            crash_rule(
+                "Python",
+                Some(82977),
+                Some("EXC_CRASH"),
+                Family::Metal,
+                "metal-commit-with-uncommitted-encoder",
+            ),
+        ),
+        (
+            "derived/agx-other-endRenderPassCommon.ips",
+            crash("Python", Some(83088), Some("EXC_BAD_ACCESS"), Family::Agx),
+        ),
+        (
+            "derived/metal-other-mpsgraph-assert.ips",
+            crash("Python", Some(83199), Some("EXC_CRASH"), Family::Metal),
+        ),
+        (
+            "derived/agx-prepareForEnqueue-moltenvk.ips",
+            crash_rule(
+                "Python",
+                Some(83300),
+                Some("EXC_BAD_ACCESS"),
+                Family::Agx,
+                "agx-prepare-for-enqueue-other-caller",
+            ),
+        ),
+        // The race's frames on a thread that did not crash are not the race.
+        (
+            "derived/race-frames-on-another-thread.ips",
+            crash("Python", Some(83411), Some("EXC_CRASH"), Family::Other),
+        ),
+        (
             "derived/python-abort-agx-loaded.ips",
             crash("Python", Some(82011), Some("EXC_CRASH"), Family::Other),
         ),
@@ -462,4 +585,54 @@ fn the_same_crash_shifted_by_aslr_has_the_same_signature() {
 
 fn rules() -> classify::RuleSet {
     classify::RuleSet::builtin().unwrap()
+}
+
+#[test]
+fn every_built_in_rule_has_a_test_report() {
+    let rules = rules();
+    let mut matched = std::collections::BTreeSet::new();
+    for (file, _) in expectations() {
+        let bytes = std::fs::read(testdata().join(file)).unwrap();
+        if let Ok(r) = report::parse(&bytes)
+            && let Some(c) = classify::classify(&r, &rules)
+        {
+            matched.insert(c.rule);
+        }
+    }
+    let missing: Vec<&str> = rules
+        .rules()
+        .iter()
+        .map(|r| r.id.as_str())
+        .filter(|id| !matched.contains(*id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "built-in rules without a test report: {missing:?}"
+    );
+}
+
+#[test]
+fn a_symbol_cut_at_100_characters_still_matches_the_race() {
+    // Reports may cut function names at 100 characters for privacy (Apple, "Examining the fields
+    // in a crash report"); templated driver names are longer than that.
+    let in_report = "AGX::ComputeContext<AGX::HAL200::Encoders, AGX::HAL200::Classes, AGX::HAL200::ObjClasses, AGX::HAL200::EncoderComputeServiceClasses>::prepareForEnqueue(bool)";
+    let text =
+        std::fs::read_to_string(testdata().join("derived/agx-prepareForEnqueue-0x98.ips")).unwrap();
+    assert!(text.contains(in_report));
+    let classify_with = |symbol: &str| {
+        let r = report::parse(text.replace(in_report, symbol).as_bytes()).unwrap();
+        classify::classify(&r, &rules()).unwrap()
+    };
+    // Three template arguments (the G16 spelling): the cut falls after the method name, in its
+    // argument list, and the name is matched by prefix.
+    let three = "AGX::ComputeContext<AGX::G16::Encoders, AGX::G16::Classes, AGX::G16::ObjClasses>::prepareForEnqueue(bool)";
+    let cut: String = three.chars().take(100).collect();
+    assert!(cut.ends_with("::prepareForEnqueue("), "{cut}");
+    let c = classify_with(&cut);
+    assert_eq!(c.rule, "agx-prepare-for-enqueue-race", "{}", c.reason);
+    // Four template arguments: the cut falls inside them and the method name is lost; matching
+    // the class alone would claim every ComputeContext method, so it is only "other AGX".
+    let cut: String = in_report.chars().take(100).collect();
+    assert!(!cut.contains("prepareForEnqueue"));
+    assert_eq!(classify_with(&cut).rule, "agx-other");
 }

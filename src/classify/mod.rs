@@ -186,6 +186,25 @@ fn describe(report: &Report, frame: &Frame) -> String {
     }
 }
 
+/// `MPSStream::commit`, `-[_MTLCommandBuffer commit]`: a short name with its class.
+fn qualified(frame: &Frame, report: &Report) -> String {
+    match &frame.symbol {
+        Some(symbol) if symbol.starts_with("-[") || symbol.starts_with("+[") => {
+            normalize::symbol(symbol)
+        }
+        Some(symbol) => {
+            let name = normalize::symbol(symbol);
+            let name = name.split('(').next().unwrap_or(&name);
+            let parts: Vec<&str> = name.rsplitn(3, "::").collect();
+            match parts.as_slice() {
+                [method, class, ..] => format!("{class}::{method}"),
+                _ => name.to_owned(),
+            }
+        }
+        None => describe(report, frame),
+    }
+}
+
 fn short(frame: &Frame, report: &Report) -> String {
     match &frame.symbol {
         Some(symbol) => normalize::short_name(symbol),
@@ -350,6 +369,15 @@ fn trigger(report: &Report, frames: &[Frame], location: Option<usize>) -> Option
     let caller = frames.get(caller_index)?;
     if caller_index > start {
         let callee = frames.get(caller_index - 1)?;
+        let (a, b) = (short(caller, report), short(callee, report));
+        if a == b {
+            // `MPSStream::commit -> commit` says nothing; qualify both.
+            return Some(format!(
+                "{} -> {}",
+                qualified(caller, report),
+                qualified(callee, report)
+            ));
+        }
         Some(format!(
             "{} -> {}",
             short(caller, report),

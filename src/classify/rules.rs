@@ -498,3 +498,82 @@ impl fmt::Display for Family {
         f.write_str(self.as_str())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(text: &str) -> String {
+        parse(text, "my-rules.toml").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn the_built_in_rules_parse_and_end_with_a_catch_all() {
+        let set = RuleSet::builtin().unwrap();
+        let last = set.rules().last().unwrap();
+        assert_eq!(last.id, "other");
+        assert!(set.rules().iter().filter(|r| r.known).count() >= 1);
+        assert!(
+            set.rules().iter().all(|r| r.evidence.is_some()),
+            "every built-in rule cites its evidence"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_file_the_rule_and_the_field() {
+        let e = error(
+            "[[rule]]\nid = \"mine\"\ntitle = \"t\"\nfamily = \"agx\"\n[rule.when]\nframes = [{ symbol = \"(unclosed\" }]\n",
+        );
+        assert!(
+            e.starts_with(
+                "my-rules.toml: rule 1 (mine), field when.frames[0].symbol: invalid regex"
+            ),
+            "{e}"
+        );
+
+        let e = error(
+            "[[rule]]\nid = \"mine\"\ntitle = \"t\"\nfamily = \"agx\"\n[rule.when]\nsymbl = \"x\"\n",
+        );
+        assert!(e.contains("rule 1 (mine), field symbl"), "{e}");
+        assert!(e.contains("unknown field `symbl`"), "{e}");
+
+        let e = error("[[rule]]\nid = \"mine\"\ntitle = \"t\"\nfamily = \"gpu\"\n");
+        assert!(e.contains("field family: unknown family \"gpu\""), "{e}");
+
+        let e = error("[[rule]]\ntitle = \"t\"\nfamily = \"agx\"\n");
+        assert!(e.contains("rule 1, field id: missing field `id`"), "{e}");
+
+        let e = error(
+            "[[rule]]\nid = \"a\"\ntitle = \"t\"\nfamily = \"agx\"\n[[rule]]\nid = \"a\"\ntitle = \"t\"\nfamily = \"agx\"\n",
+        );
+        assert!(
+            e.contains("rule 2 (a), field id: the id a is used by an earlier rule"),
+            "{e}"
+        );
+
+        let e = error("[[rule]\n");
+        assert!(e.starts_with("my-rules.toml: line 1:"), "{e}");
+
+        let e = error(
+            "[[rule]]\nid = \"a\"\ntitle = \"t\"\nfamily = \"agx\"\n[rule.when]\naddress = { min = 16, max = 8 }\n",
+        );
+        assert!(
+            e.contains("field when.address: min 0x10 is above max 0x8"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn user_rules_come_first_and_replace_built_ins_by_id() {
+        let user = "[[rule]]\nid = \"other\"\ntitle = \"Ours\"\nfamily = \"other\"\n\n[[rule]]\nid = \"team-known\"\ntitle = \"Team\"\nfamily = \"metal\"\nknown = true\n[rule.when]\nprocess = \"^MyApp$\"\n";
+        let set = RuleSet::builtin()
+            .unwrap()
+            .with_user(user, "team.toml")
+            .unwrap();
+        let ids: Vec<&str> = set.rules().iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(&ids[..2], &["other", "team-known"]);
+        assert_eq!(ids.iter().filter(|i| **i == "other").count(), 1);
+        assert_eq!(set.rules()[0].title, "Ours");
+        assert_eq!(set.rules()[0].source, "team.toml");
+    }
+}

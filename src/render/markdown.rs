@@ -129,16 +129,14 @@ impl<W: Write> Sink for MarkdownSink<W> {
             )?;
         }
         if totals.gate.fail_on != crate::classify::gate::FailOn::None {
-            let verdict = if totals.gate.passed {
-                "passed"
-            } else {
-                "**failed**"
+            let reason = match totals.gate.reason.strip_prefix("failed: ") {
+                Some(rest) => format!("**failed**: {rest}"),
+                None => totals.gate.reason.clone(),
             };
             writeln!(
                 self.out,
-                "Gate (`--fail-on {}`): {verdict}: {}\n",
-                totals.gate.fail_on.as_str(),
-                totals.gate.reason
+                "Gate (`--fail-on {}`): {reason}\n",
+                totals.gate.fail_on.as_str()
             )?;
         }
         if !self.rows.is_empty() {

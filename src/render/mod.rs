@@ -87,17 +87,19 @@ pub fn exception_line(report: &report::Report) -> String {
     let Some(e) = &report.exception else {
         return "(no exception in the report)".into();
     };
-    let mut line = e
-        .r#type
-        .clone()
-        .or_else(|| e.signal.clone())
-        .unwrap_or_default();
+    let mut line = exception_short(report);
     if let Some(sub) = &e.subtype {
         // `KERN_INVALID_ADDRESS at 0x0000000000000098` reads better with the short address.
         let sub = match (e.address, sub.split_once(" at ")) {
             (Some(a), Some((kind, _))) if !e.pac_failure => format!("{kind} at {a:#x}"),
             _ => sub.clone(),
         };
+        // The hand-written analyses leave the signal out when a subtype says more.
+        line = e
+            .r#type
+            .clone()
+            .or_else(|| e.signal.clone())
+            .unwrap_or_default();
         line.push_str(" - ");
         line.push_str(&sub);
     } else if let Some(a) = e.address {

@@ -41,7 +41,27 @@ LIBC = {"source": "P", "arch": "arm64e", "base": 6582435840, "size": 516096,
         "uuid": "c3d4e5f6-a7b8-3c9d-8e0f-1a2b3c4d5e6f", "path": "/usr/lib/system/libsystem_c.dylib",
         "name": "libsystem_c.dylib"}
 
-IMAGES = [PYTHON, TORCH, AGX, METAL, DISPATCH, PTHREAD, KERNEL, LIBC]
+OBJC = {"source": "P", "arch": "arm64e", "base": 6576324608, "size": 274432,
+        "uuid": "d4e5f6a7-b8c9-3d0e-9f1a-2b3c4d5e6f70", "path": "/usr/lib/libobjc.A.dylib",
+        "name": "libobjc.A.dylib"}
+IOGPU = {"source": "P", "arch": "arm64e", "base": 7034880000, "size": 368640,
+         "uuid": "ea6c7de2-55da-3056-8b03-439ae1bf175f",
+         "path": "/System/Library/PrivateFrameworks/IOGPU.framework/Versions/A/IOGPU", "name": "IOGPU",
+         "CFBundleIdentifier": "com.apple.IOGPU", "CFBundleShortVersionString": "104.6.3",
+         "CFBundleVersion": "104.6.3"}
+MLX = {"source": "P", "arch": "arm64", "base": 4903141376, "size": 25165824,
+       "uuid": "3f2a1b0c-9d8e-3f7a-a6b5-c4d3e2f1a0b9",
+       "path": "/Users/USER/*/site-packages/mlx/lib/libmlx.dylib", "name": "libmlx.dylib"}
+MPSGRAPH = {"source": "P", "arch": "arm64e", "base": 8530165760, "size": 14680064,
+            "uuid": "5a6b7c8d-9e0f-3a1b-8c2d-3e4f5a6b7c8d",
+            "path": "/System/Library/Frameworks/MetalPerformanceShadersGraph.framework/Versions/A/MetalPerformanceShadersGraph",
+            "name": "MetalPerformanceShadersGraph", "CFBundleIdentifier": "com.apple.MetalPerformanceShadersGraph",
+            "CFBundleShortVersionString": "5.4.11", "CFBundleVersion": "5.4.11"}
+MOLTENVK = {"source": "P", "arch": "arm64", "base": 4379901952, "size": 4194304,
+            "uuid": "7b8c9d0e-1f2a-3b4c-9d5e-6f7a8b9c0d1e",
+            "path": "/usr/local/lib/libMoltenVK.dylib", "name": "libMoltenVK.dylib"}
+
+IMAGES = [PYTHON, TORCH, AGX, METAL, DISPATCH, PTHREAD, KERNEL, LIBC, OBJC, IOGPU, MLX, MPSGRAPH, MOLTENVK]
 IDX = {img["name"]: i for i, img in enumerate(IMAGES)}
 
 
@@ -53,7 +73,7 @@ def frame(image, offset, symbol=None, location=None):
     return f
 
 
-def regs(far, extra_symbol=None):
+def regs(far, extra_symbol=None, esr=2449473542, esr_text="(Data Abort) byte read Translation fault"):
     x = [{"value": v} for v in [6080283000, 320, 0, 3, 0, 0, 1024, 9144, 0, 0, 17904, 0, 0, 31328]]
     x.append({"value": 360287990092284185, "symbolLocation": 360287970189639681,
               "symbol": extra_symbol} if extra_symbol else {"value": 71302262251569184})
@@ -61,7 +81,7 @@ def regs(far, extra_symbol=None):
                                   8297822848, 5771952128, 22, 22, 0]]
     return {"x": x, "flavor": "ARM_THREAD_STATE64", "lr": {"value": 4844502844},
             "cpsr": {"value": 2147483648}, "fp": {"value": 6271520528}, "sp": {"value": 6271520336},
-            "esr": {"value": 2449473542, "description": "(Data Abort) byte read Translation fault"},
+            "esr": {"value": esr, "description": esr_text},
             "pc": {"value": 4846090264, "matchesCrashFrame": 1}, "far": {"value": far}}
 
 
@@ -117,7 +137,7 @@ SEGV_TERM = {"flags": 0, "code": 11, "namespace": "SIGNAL", "indicator": "Segmen
 # gatherViewTensor -> dispatchThreads (reference/000_19a3cf7323aac993.txt, dml crash_summary.json:
 # 95 of 274 crashes faulted at 0x98 in AGX::ComputeContext<AGX::HAL200::...>).
 race_frames = [
-    frame("AGXMetalG16X", 227352, "AGX::ComputeContext<AGX::HAL200::Encoders, AGX::HAL200::Classes, AGX::HAL200::ObjClasses>::prepareForEnqueue(bool)", 1268),
+    frame("AGXMetalG16X", 227352, "AGX::ComputeContext<AGX::HAL200::Encoders, AGX::HAL200::Classes, AGX::HAL200::ObjClasses, AGX::HAL200::EncoderComputeServiceClasses>::prepareForEnqueue(bool)", 1268),
     frame("AGXMetalG16X", 231828, "AGX::ComputeContext<AGX::HAL200::Encoders, AGX::HAL200::Classes, AGX::HAL200::ObjClasses>::performEnqueueKernel(AGX::HAL200::ComputeEncoderState const&, unsigned int, bool)", 2148),
     frame("AGXMetalG16X", 229716, "AGX::ComputeContext<AGX::HAL200::Encoders, AGX::HAL200::Classes, AGX::HAL200::ObjClasses>::executeKernelWithThreadsPerGridImpl(MTLSize, MTLSize, bool)", 528),
     frame("AGXMetalG16X", 1198884, "-[AGXG16XFamilyComputeContext dispatchThreads:threadsPerThreadgroup:]", 292),
@@ -162,3 +182,183 @@ write("python-abort-agx-loaded.ips",
            {"flags": 0, "code": 6, "namespace": "SIGNAL", "indicator": "Abort trap: 6",
             "byProc": "Python", "byPid": 82011},
            abort_threads, 0, asi={"libsystem_c.dylib": ["abort() called"]}))
+
+
+# --- One report per built-in rule, each from the facts named beside it. -----------------------
+
+def segv(address, subtype=None):
+    return {"codes": f"0x0000000000000001, {address:#018x}", "rawCodes": [1, address],
+            "type": "EXC_BAD_ACCESS", "signal": "SIGSEGV",
+            "subtype": subtype or f"KERN_INVALID_ADDRESS at {address:#018x}"}
+
+
+def segv_term(pid):
+    return {"flags": 0, "code": 11, "namespace": "SIGNAL", "indicator": "Segmentation fault: 11",
+            "byProc": "exc handler", "byPid": pid}
+
+
+def abort_exc():
+    return {"codes": "0x0000000000000000, 0x0000000000000000", "rawCodes": [0, 0], "type": "EXC_CRASH",
+            "signal": "SIGABRT"}
+
+
+def abort_term(pid):
+    return {"flags": 0, "code": 6, "namespace": "SIGNAL", "indicator": "Abort trap: 6",
+            "byProc": "Python", "byPid": pid}
+
+
+TAIL = [frame("Python", 1843200, "_PyEval_EvalFrameDefault", 468),
+        frame("libsystem_pthread.dylib", 28780, "_pthread_start", 136),
+        frame("libsystem_pthread.dylib", 7724, "thread_start", 8)]
+ABORT_TOP = [frame("libsystem_kernel.dylib", 37768, "__pthread_kill", 8),
+             frame("libsystem_pthread.dylib", 26696, "pthread_kill", 296),
+             frame("libsystem_c.dylib", 494140, "abort", 124),
+             frame("libsystem_c.dylib", 490520, "__assert_rtn", 284),
+             frame("Metal", 1276080, "MTLReportFailure.cold.1", 48),
+             frame("Metal", 1100144, "MTLReportFailure", 576)]
+
+
+def one(name, incident, minute, pid, exception, termination, frames, far=0, asi=None,
+        thread_name="Thread-8 (worker)", queue="metal gpu stream 8", esr=(2449473542, "(Data Abort) byte read Translation fault")):
+    threads = [waiting_thread(3300000 + i) for i in range(5)]
+    crashed = {"triggered": True, "id": 3300005, "name": thread_name, "queue": queue,
+               "threadState": regs(far, esr=esr[0], esr_text=esr[1]), "frames": frames + TAIL}
+    threads.append({k: v for k, v in crashed.items() if v is not None})
+    write(name, header("Python", incident, f"2025-12-20 17:{minute:02d}:19.00 -0800"),
+          body(incident, f"2025-12-20 17:{minute:02d}:18.2862 -0800", pid, exception, termination,
+               threads, 5, asi=asi))
+
+
+# dml__CRASH_ANALYSIS_2025-12-20_173618.md: setComputePipelineState: + 32 at 0x5c8, byte read.
+one("agx-setComputePipelineState-0x5c8.ips", "79BC4A1F-C45B-45D9-BB21-94FE1DDC55A9", 36, 81920,
+    segv(0x5c8), segv_term(81920),
+    [frame("AGXMetalG16X", 1197056, "-[AGXG16XFamilyComputeContext setComputePipelineState:]", 32),
+     frame("libtorch_cpu.dylib", 81263420, "invocation function for block in at::native::mps::MetalShaderLibrary::exec_binary_kernel(at::TensorIteratorBase&, std::__1::basic_string<char, std::__1::char_traits<char>, std::__1::allocator<char>> const&, std::__1::optional<c10::Scalar>, std::__1::optional<c10::ScalarType>)", 444),
+     frame("libdispatch.dylib", 15316, "_dispatch_client_callout", 16),
+     frame("libdispatch.dylib", 73432, "_dispatch_lane_barrier_sync_invoke_and_complete", 56),
+     frame("libtorch_cpu.dylib", 81254128, "at::native::mps::dispatch_sync_with_rethrow(NSObject<OS_dispatch_queue>*, void () block_pointer)", 124),
+     frame("libtorch_cpu.dylib", 81262004, "at::native::mps::MetalShaderLibrary::exec_binary_kernel(at::TensorIteratorBase&, std::__1::basic_string<char, std::__1::char_traits<char>, std::__1::allocator<char>> const&, std::__1::optional<c10::Scalar>, std::__1::optional<c10::ScalarType>)", 2124),
+     frame("libtorch_cpu.dylib", 81270000, "at::native::mul_mps_kernel(at::TensorIteratorBase&)", 88)],
+    far=0x5c8, queue="metal gpu stream 1", thread_name="Thread-2 (worker)")
+
+# dml__CRASH_ANALYSIS_2025-12-20_174241.md: allocateUSCSpillBuffer + 192 at 0x184, byte write.
+one("agx-allocateUSCSpillBuffer-0x184.ips", "9B1CCC47-4DA8-4734-BCF1-3BFA26420074", 42, 82101,
+    segv(0x184), segv_term(82101),
+    [frame("AGXMetalG16X", 5574680, "AGX::SpillInfoGen3<AGX::HAL200::Encoders, AGX::HAL200::Classes, AGX::HAL200::ObjClasses>::allocateUSCSpillBuffer(AGX::HAL200::Device*, unsigned int)", 192),
+     frame("AGXMetalG16X", 231828, "AGX::ComputeContext<AGX::HAL200::Encoders, AGX::HAL200::Classes, AGX::HAL200::ObjClasses, AGX::HAL200::EncoderComputeServiceClasses>::performEnqueueKernel(AGX::HAL200::ComputeEncoderState const&, unsigned int, bool)", 2148),
+     frame("AGXMetalG16X", 229716, "AGX::ComputeContext<AGX::HAL200::Encoders, AGX::HAL200::Classes, AGX::HAL200::ObjClasses, AGX::HAL200::EncoderComputeServiceClasses>::executeKernelWithThreadsPerGridImpl(MTLSize, MTLSize, bool)", 528),
+     frame("AGXMetalG16X", 1198884, "-[AGXG16XFamilyComputeContext dispatchThreads:threadsPerThreadgroup:]", 292),
+     frame("libtorch_cpu.dylib", 81263420, "invocation function for block in at::native::mps::MetalShaderLibrary::exec_binary_kernel(at::TensorIteratorBase&, std::__1::basic_string<char, std::__1::char_traits<char>, std::__1::allocator<char>> const&, std::__1::optional<c10::Scalar>, std::__1::optional<c10::ScalarType>)", 1180),
+     frame("libdispatch.dylib", 15316, "_dispatch_client_callout", 16)],
+    far=0x184, esr=(2449473606, "(Data Abort) byte write Translation fault"))
+
+# dml__crash_summary.json: dispatchThreads:threadsPerThreadgroup: + 296 at 0x5f4.
+one("agx-dispatchThreads-0x5f4.ips", "1C2D3E4F-5A6B-4C7D-8E9F-0A1B2C3D4E5F", 44, 82250,
+    segv(0x5f4), segv_term(82250),
+    [frame("AGXMetalG16X", 1198888, "-[AGXG16XFamilyComputeContext dispatchThreads:threadsPerThreadgroup:]", 296),
+     frame("libtorch_cpu.dylib", 81263420, "invocation function for block in at::native::mps::MetalShaderLibrary::exec_binary_kernel(at::TensorIteratorBase&, std::__1::basic_string<char, std::__1::char_traits<char>, std::__1::allocator<char>> const&, std::__1::optional<c10::Scalar>, std::__1::optional<c10::ScalarType>)", 1180)],
+    far=0x5f4)
+
+# dml__crash_summary.json: setBuffer:offset:atIndex: + 56 at 0x3b90.
+one("agx-setBuffer-0x3b90.ips", "2D3E4F5A-6B7C-4D8E-9F0A-1B2C3D4E5F6A", 45, 82311,
+    segv(0x3b90), segv_term(82311),
+    [frame("AGXMetalG16X", 1196544, "-[AGXG16XFamilyComputeContext setBuffer:offset:atIndex:]", 56),
+     frame("libtorch_cpu.dylib", 81263000, "invocation function for block in at::native::mps::MetalShaderLibrary::exec_unary_kernel(at::TensorIteratorBase&, std::__1::basic_string<char, std::__1::char_traits<char>, std::__1::allocator<char>> const&, std::__1::optional<c10::Scalar>, std::__1::optional<c10::ScalarType>)", 312)],
+    far=0x3b90)
+
+# dml__crash_summary.json: ResourceGroupUsage<...>::bindResource(...) + 32 at 0x1e0.
+one("agx-ResourceGroupUsage-0x1e0.ips", "3E4F5A6B-7C8D-4E9F-8A0B-2C3D4E5F6A7B", 46, 82402,
+    segv(0x1e0), segv_term(82402),
+    [frame("AGXMetalG16X", 2310144, "AGX::ResourceGroupUsage<AGX::HAL200::Encoders, AGX::HAL200::Classes, AGX::HAL200::ObjClasses>::bindResource(_IOGPUMetalResource const*, ResourceGroupBindingType, unsigned int, unsigned int)", 32),
+     frame("AGXMetalG16X", 1196544, "-[AGXG16XFamilyComputeContext setBuffer:offset:atIndex:]", 148),
+     frame("libtorch_cpu.dylib", 81263000, "invocation function for block in at::native::mps::MetalShaderLibrary::exec_unary_kernel(at::TensorIteratorBase&, std::__1::basic_string<char, std::__1::char_traits<char>, std::__1::allocator<char>> const&, std::__1::optional<c10::Scalar>, std::__1::optional<c10::ScalarType>)", 312)],
+    far=0x1e0)
+
+# dml__crash_summary.json: objc_msgSend + 32, "KERN_INVALID_ADDRESS at 0x00009ba36e2f2650 ->
+# 0x00001ba36e2f2650 (possible pointer authentication failure)", 73 crashes of this shape.
+one("objc-msgSend-uaf-pac.ips", "4F5A6B7C-8D9E-4F0A-9B1C-3D4E5F6A7B8C", 47, 82533,
+    segv(0x00009ba36e2f2650, "KERN_INVALID_ADDRESS at 0x00009ba36e2f2650 -> 0x00001ba36e2f2650 (possible pointer authentication failure)"),
+    segv_term(82533),
+    [frame("libobjc.A.dylib", 28704, "objc_msgSend", 32),
+     frame("Metal", 845312, "-[_MTLCommandBuffer didCompleteWithStartTime:endTime:error:]", 600),
+     frame("IOGPU", 93492, "-[IOGPUMetalCommandBuffer didCompleteWithStartTime:endTime:error:]", 220),
+     frame("Metal", 844800, "-[_MTLCommandQueue commandBufferDidComplete:startTime:completionTime:error:]", 136),
+     frame("libdispatch.dylib", 15316, "_dispatch_client_callout", 16)],
+    far=0x00009ba36e2f2650, queue="com.Metal.CompletionQueueDispatch", thread_name=None)
+
+# corpus crash/dml__crash_log.txt (MLX on an M4 Max, macOS 15.7.2): the AGX coalescing assertion.
+one("agx-encoder-already-encoding.ips", "5A6B7C8D-9E0F-4A1B-8C2D-4E5F6A7B8C9D", 48, 82644,
+    abort_exc(), abort_term(82644),
+    ABORT_TOP + [
+        frame("AGXMetalG16X", 1456128, "-[AGXG16XFamilyCommandBuffer tryCoalescingPreviousComputeCommandEncoderWithConfig:nextEncoderClass:]", 1091),
+        frame("AGXMetalG16X", 1460224, "-[AGXG16XFamilyCommandBuffer computeCommandEncoderWithDescriptor:]", 340),
+        frame("libmlx.dylib", 8392704, "mlx::core::metal::CommandEncoder::CommandEncoder(MTL::CommandBuffer*)", 96),
+        frame("libmlx.dylib", 8396800, "mlx::core::metal::Device::get_command_encoder(int)", 212)],
+    asi={"Metal": ["-[AGXG16XFamilyCommandBuffer tryCoalescingPreviousComputeCommandEncoderWithConfig:nextEncoderClass:]:1091: failed assertion `A command encoder is already encoding to this command buffer'"]},
+    queue=None)
+
+# Public PyTorch MPS threads: -[IOGPUMetalCommandBuffer validate]:214 `commit an already committed
+# command buffer'.
+one("metal-committed-twice.ips", "6B7C8D9E-0F1A-4B2C-9D3E-5F6A7B8C9D0E", 49, 82755,
+    abort_exc(), abort_term(82755),
+    ABORT_TOP + [
+        frame("IOGPU", 91136, "-[IOGPUMetalCommandBuffer validate]", 620),
+        frame("Metal", 843776, "-[_MTLCommandBuffer commit]", 112),
+        frame("libtorch_cpu.dylib", 81200000, "at::mps::MPSStream::commit()", 72)],
+    asi={"libsystem_c.dylib": ["-[IOGPUMetalCommandBuffer validate]:214: failed assertion `commit an already committed command buffer'"]},
+    queue="metal gpu stream 3")
+
+# Public MLX threads: -[_MTLCommandBuffer addCompletedHandler:]:1011.
+one("metal-completed-handler-after-commit.ips", "7C8D9E0F-1A2B-4C3D-8E4F-6A7B8C9D0E1F", 50, 82866,
+    abort_exc(), abort_term(82866),
+    ABORT_TOP + [
+        frame("Metal", 846848, "-[_MTLCommandBuffer addCompletedHandler:]", 140),
+        frame("libmlx.dylib", 8400896, "mlx::core::gpu::eval(mlx::core::array&)", 388)],
+    asi={"libsystem_c.dylib": ["-[_MTLCommandBuffer addCompletedHandler:]:1011: failed assertion `Completed handler provided after commit call'"]},
+    queue=None)
+
+# Public MPS threads: -[_MTLCommandBuffer commit]:691 `commit command buffer with uncommitted encoder'.
+one("metal-commit-uncommitted-encoder.ips", "8D9E0F1A-2B3C-4D4E-9F5A-7B8C9D0E1F2A", 51, 82977,
+    abort_exc(), abort_term(82977),
+    ABORT_TOP + [
+        frame("Metal", 843776, "-[_MTLCommandBuffer commit]", 244),
+        frame("libtorch_cpu.dylib", 81200000, "at::mps::MPSStream::commit()", 72)],
+    asi={"libsystem_c.dylib": ["-[_MTLCommandBuffer commit]:691: failed assertion `commit command buffer with uncommitted encoder'"]},
+    queue="metal gpu stream 2")
+
+# wgpu#7816 (lldb backtrace of a real crash): AGX::RenderContext<...>::endRenderPassCommon at 0x20.
+one("agx-other-endRenderPassCommon.ips", "9E0F1A2B-3C4D-4E5F-8A6B-8C9D0E1F2A3B", 52, 83088,
+    segv(0x20), segv_term(83088),
+    [frame("AGXMetalG16X", 3149176, "AGX::RenderContext<AGX::HAL200::Encoders, AGX::HAL200::Classes, AGX::HAL200::ObjClasses>::endRenderPassCommon(bool, bool, bool, bool, bool)", 376),
+     frame("AGXMetalG16X", 3256908, "-[AGXG16XFamilyRenderContext deferredEndEncoding:]", 632),
+     frame("AGXMetalG16X", 2195824, "-[AGXG16XFamilyCommandBuffer dealloc]", 96)],
+    far=0x20, queue="com.apple.main-thread", thread_name=None)
+
+# pytorch#166746: an MPSGraph assertion through MTLReportFailure, no driver frame: other Metal.
+one("metal-other-mpsgraph-assert.ips", "0F1A2B3C-4D5E-4F6A-9B7C-9D0E1F2A3B4C", 53, 83199,
+    abort_exc(), abort_term(83199),
+    ABORT_TOP + [
+        frame("MetalPerformanceShadersGraph", 1209160, "-[MPSGraphExecutable commonPostInit:]", 912),
+        frame("MetalPerformanceShadersGraph", 1213208, "-[MPSGraphExecutable initWithGraph:device:feeds:targetTensors:targetOperations:executableDescriptor:]", 1900),
+        frame("libtorch_cpu.dylib", 81300000, "at::native::mps::MPSGraphCache::CreateCachedGraph(std::__1::basic_string<char, std::__1::char_traits<char>, std::__1::allocator<char>> const&, std::__1::function<at::native::mps::MPSCachedGraph* ()>)", 96)],
+    queue="metal gpu stream")
+
+# The race's driver frame reached from MoltenVK (Vulkan on Metal), not from MPS.
+one("agx-prepareForEnqueue-moltenvk.ips", "1A2B3C4D-5E6F-4A7B-8C9D-0E1F2A3B4C5D", 54, 83300,
+    segv(0x98), segv_term(83300),
+    [frame("AGXMetalG16X", 227352, "AGX::ComputeContext<AGX::HAL200::Encoders, AGX::HAL200::Classes, AGX::HAL200::ObjClasses, AGX::HAL200::EncoderComputeServiceClasses>::prepareForEnqueue(bool)", 1268),
+     frame("AGXMetalG16X", 231828, "AGX::ComputeContext<AGX::HAL200::Encoders, AGX::HAL200::Classes, AGX::HAL200::ObjClasses, AGX::HAL200::EncoderComputeServiceClasses>::performEnqueueKernel(AGX::HAL200::ComputeEncoderState const&, unsigned int, bool)", 2148),
+     frame("AGXMetalG16X", 1199104, "-[AGXG16XFamilyComputeContext dispatchThreadgroups:threadsPerThreadgroup:]", 212),
+     frame("libMoltenVK.dylib", 1310720, "MVKCmdDispatch::encode(MVKCommandEncoder*)", 164),
+     frame("libMoltenVK.dylib", 1314816, "MVKCommandEncoder::encode(id<MTLCommandBuffer>, MVKCommandEncodingContext*)", 332)],
+    far=0x98, thread_name=None, queue=None)
+
+# Trap: the race's frames on a thread that did not crash; the crashed thread is a Python abort.
+trap_threads = [{"triggered": True, "id": 3400000, "queue": "com.apple.main-thread",
+                 "threadState": regs(0), "frames": abort_frames}]
+trap_threads.append({"id": 3400001, "name": "Thread-3 (worker)", "queue": "metal gpu stream 4",
+                     "frames": race_frames})
+write("race-frames-on-another-thread.ips",
+      header("Python", "2B3C4D5E-6F7A-4B8C-9D0E-1F2A3B4C5D6E", "2025-12-20 17:55:19.00 -0800"),
+      body("2B3C4D5E-6F7A-4B8C-9D0E-1F2A3B4C5D6E", "2025-12-20 17:55:18.2862 -0800", 83411,
+           abort_exc(), abort_term(83411), trap_threads, 0, asi={"libsystem_c.dylib": ["abort() called"]}))
