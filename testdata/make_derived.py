@@ -4,12 +4,12 @@
 Each report is built from facts in ../shared/reference/dml/ (real AGX crash analyses from an MPS
 stress campaign on an M4 Max): process, OS build, driver image name, UUID and version, frames,
 fault address, registers. They are not copies of real files; testdata/README.md marks them derived.
-Run: python3 testdata/derived/make_derived.py
+Run: python3 testdata/make_derived.py
 """
 import json
 import os
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "derived")
 
 AGX = {"source": "P", "arch": "arm64e", "base": 4845862912, "size": 6291456,
        "uuid": "0ce453ff-9f17-321f-bc18-383573a48221",
