@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use comfy_table::{ContentArrangement, Table, presets};
 
 use super::json::{Outcome, Status, non_crash_reason};
+use super::name_pid;
 use crate::classify::Classification;
 use crate::report::{Container, Frame, Report, SourceFormat, image_name_of};
 
@@ -22,15 +23,6 @@ fn format_name(report: &Report) -> String {
         Container::Plain => format.to_owned(),
         Container::TranslatedComposite => format!("{format}, from a Translated Report composite"),
         Container::Embedded { line } => format!("{format}, embedded at line {line}"),
-    }
-}
-
-fn name_pid(name: Option<&str>, pid: Option<u64>) -> Option<String> {
-    match (name, pid) {
-        (Some(n), Some(p)) => Some(format!("{n} [{p}]")),
-        (Some(n), None) => Some(n.to_owned()),
-        (None, Some(p)) => Some(format!("[{p}]")),
-        (None, None) => None,
     }
 }
 
@@ -239,6 +231,9 @@ fn classification(out: &mut String, c: &Classification) {
             .as_deref()
             .unwrap_or("(no caller outside the system libraries)"),
     );
+    for link in &c.links {
+        line(out, "See", link);
+    }
     line(
         out,
         "Signature",

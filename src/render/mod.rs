@@ -110,10 +110,16 @@ pub fn exception_line(report: &report::Report) -> String {
 
 /// `Python [81920]`.
 pub fn process_label(report: &report::Report) -> String {
-    match (&report.process.name, report.process.pid) {
-        (Some(n), Some(p)) => format!("{n} [{p}]"),
-        (Some(n), None) => n.clone(),
-        (None, Some(p)) => format!("[{p}]"),
-        (None, None) => "(unknown process)".into(),
+    name_pid(report.process.name.as_deref(), report.process.pid)
+        .unwrap_or_else(|| "(unknown process)".into())
+}
+
+/// `zsh [33696]`, `zsh`, `[33696]`.
+pub fn name_pid(name: Option<&str>, pid: Option<u64>) -> Option<String> {
+    match (name, pid) {
+        (Some(n), Some(p)) => Some(format!("{n} [{p}]")),
+        (Some(n), None) => Some(n.to_owned()),
+        (None, Some(p)) => Some(format!("[{p}]")),
+        (None, None) => None,
     }
 }

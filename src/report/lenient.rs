@@ -228,21 +228,7 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for VecVisitor<T> {
     fn visit_unit<E>(self) -> Result<Self::Value, E> {
         Ok(LenientVec(Lenient::Missing))
     }
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(LenientVec(Lenient::Wrong("integer")))
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(LenientVec(Lenient::Wrong("integer")))
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(LenientVec(Lenient::Wrong("number")))
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(LenientVec(Lenient::Wrong("boolean")))
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(LenientVec(Lenient::Wrong("string")))
-    }
+    scalars_are_wrong!(found => LenientVec(Lenient::Wrong(found)));
 }
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for LenientVec<T> {
@@ -289,21 +275,7 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for MapVisitor<T> {
     fn visit_unit<E>(self) -> Result<Self::Value, E> {
         Ok(LenientMap(Lenient::Missing))
     }
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(LenientMap(Lenient::Wrong("integer")))
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(LenientMap(Lenient::Wrong("integer")))
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(LenientMap(Lenient::Wrong("number")))
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(LenientMap(Lenient::Wrong("boolean")))
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(LenientMap(Lenient::Wrong("string")))
-    }
+    scalars_are_wrong!(found => LenientMap(Lenient::Wrong(found)));
 }
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for LenientMap<T> {
@@ -350,6 +322,35 @@ impl<'de> Deserialize<'de> for Key<'de> {
         d.deserialize_str(KeyVisitor)
     }
 }
+
+/// The `visit_*` methods for the scalar JSON types, for visitors that expect a container: each
+/// turns the found type's name into the visitor's "wrong type" value.
+macro_rules! scalars_are_wrong {
+    ($found:ident => $wrong:expr) => {
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            let $found = "integer";
+            Ok($wrong)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            let $found = "integer";
+            Ok($wrong)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            let $found = "number";
+            Ok($wrong)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            let $found = "boolean";
+            Ok($wrong)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            let $found = "string";
+            Ok($wrong)
+        }
+    };
+}
+
+pub(crate) use scalars_are_wrong;
 
 /// Declares a struct of lenient fields and its `Deserialize` impl.
 ///
@@ -400,21 +401,7 @@ macro_rules! lenient_struct {
                         while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
                         Ok($name { wrong: Some("array"), ..Default::default() })
                     }
-                    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                        Ok($name { wrong: Some("integer"), ..Default::default() })
-                    }
-                    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                        Ok($name { wrong: Some("integer"), ..Default::default() })
-                    }
-                    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                        Ok($name { wrong: Some("number"), ..Default::default() })
-                    }
-                    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                        Ok($name { wrong: Some("boolean"), ..Default::default() })
-                    }
-                    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-                        Ok($name { wrong: Some("string"), ..Default::default() })
-                    }
+                    $crate::report::lenient::scalars_are_wrong!(found => $name { wrong: Some(found), ..Default::default() });
                     fn visit_unit<E>(self) -> Result<Self::Value, E> {
                         Ok($name::default())
                     }
