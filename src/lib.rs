@@ -9,5 +9,7 @@
 
 pub mod classify;
 pub mod input;
+pub mod inventory;
 pub mod render;
 pub mod report;
+pub mod watch;

@@ -12,10 +12,12 @@ pub mod model;
 
 mod ips;
 mod locate;
+pub mod peek;
 mod text;
 mod util;
 
 pub use model::*;
+pub use util::parse_time;
 
 use thiserror::Error;
 

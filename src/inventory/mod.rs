@@ -1,0 +1,369 @@
+//! Inventories of the report folders: every report file with its identity, and the difference
+//! between two inventories.
+//!
+//! A report's identity is its incident id (Apple: "two reports never share the same identifier"),
+//! else its path, size and modification time. Counting files is wrong: macOS moves reports into
+//! `Retired/` and deletes old ones by rotation, and other programs crash meanwhile. "New" is the
+//! set difference of identities, never `after - before`.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::report::peek::{PEEK_BYTES, Peek, PeekKind, peek};
+
+pub const SCHEMA: &str = "crashdelta.inventory/1";
+
+#[derive(Debug, Error)]
+pub enum InventoryError {
+    #[error(
+        "none of the report folders exists: {}. On macOS they are ~/Library/Logs/DiagnosticReports and \
+         /Library/Logs/DiagnosticReports; elsewhere name one with --reports-dir",
+        .0.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    NoFolder(Vec<PathBuf>),
+    #[error("cannot read the report folder {path}: {source}")]
+    Unreadable { path: PathBuf, source: io::Error },
+    #[error("cannot read inventory {path}: {source}")]
+    ReadInventory { path: PathBuf, source: io::Error },
+    #[error("{path} is not a crashdelta inventory: {message}")]
+    BadInventory { path: PathBuf, message: String },
+}
+
+/// The default folders: the user's and the system's DiagnosticReports (their `Retired/`
+/// subfolders are inside them and are walked too).
+pub fn default_folders() -> Vec<PathBuf> {
+    let mut folders = Vec::new();
+    if let Some(home) = std::env::var_os("HOME") {
+        folders.push(Path::new(&home).join("Library/Logs/DiagnosticReports"));
+    }
+    folders.push(PathBuf::from("/Library/Logs/DiagnosticReports"));
+    folders
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Folder {
+    pub path: String,
+    pub exists: bool,
+}
+
+/// One file in a report folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub path: String,
+    pub size: u64,
+    /// Modification time, nanoseconds since the Unix epoch (exact, for identity).
+    pub mtime_ns: i128,
+    /// What the head of the file says; `None` for a file that is not (yet) a report.
+    pub peek: Option<Peek>,
+    /// Set when the file could not be read.
+    pub error: Option<String>,
+}
+
+impl Entry {
+    /// The identity that survives a move into `Retired/`.
+    pub fn identity(&self) -> String {
+        match self.peek.as_ref().and_then(|p| p.incident_id.as_deref()) {
+            Some(id) => format!("incident:{}", id.to_ascii_uppercase()),
+            None => format!("file:{}|{}|{}", self.path, self.size, self.mtime_ns),
+        }
+    }
+
+    pub fn is_crash(&self) -> bool {
+        self.peek
+            .as_ref()
+            .is_some_and(|p| p.kind == PeekKind::Crash)
+    }
+
+    pub fn is_report(&self) -> bool {
+        self.peek.is_some()
+    }
+
+    pub fn in_retired(&self) -> bool {
+        Path::new(&self.path)
+            .components()
+            .any(|c| c.as_os_str() == "Retired")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Inventory {
+    pub schema: String,
+    pub taken_at: DateTime<Utc>,
+    pub folders: Vec<Folder>,
+    pub entries: Vec<Entry>,
+}
+
+impl Inventory {
+    pub fn crash_count(&self) -> usize {
+        self.entries.iter().filter(|e| e.is_crash()).count()
+    }
+
+    pub fn read(path: &Path) -> Result<Inventory, InventoryError> {
+        let bytes = std::fs::read(path).map_err(|source| InventoryError::ReadInventory {
+            path: path.into(),
+            source,
+        })?;
+        let inv: Inventory =
+            serde_json::from_slice(&bytes).map_err(|e| InventoryError::BadInventory {
+                path: path.into(),
+                message: e.to_string(),
+            })?;
+        if inv.schema != SCHEMA {
+            return Err(InventoryError::BadInventory {
+                path: path.into(),
+                message: format!("schema {:?}, expected {SCHEMA:?}", inv.schema),
+            });
+        }
+        Ok(inv)
+    }
+}
+
+fn mtime_ns(meta: &std::fs::Metadata) -> i128 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as i128)
+}
+
+/// Reads one file's entry: its metadata and the head of its contents.
+pub fn entry_for(path: &Path) -> Entry {
+    let mut entry = Entry {
+        path: path.display().to_string(),
+        size: 0,
+        mtime_ns: 0,
+        peek: None,
+        error: None,
+    };
+    let read = (|| -> io::Result<()> {
+        let file = File::open(path)?;
+        let meta = file.metadata()?;
+        entry.size = meta.len();
+        entry.mtime_ns = mtime_ns(&meta);
+        let mut head = Vec::with_capacity(PEEK_BYTES);
+        file.take(PEEK_BYTES as u64).read_to_end(&mut head)?;
+        entry.peek = peek(&head);
+        Ok(())
+    })();
+    if let Err(e) = read {
+        entry.error = Some(e.to_string());
+    }
+    entry
+}
+
+/// Takes the inventory of `folders`. A folder that does not exist is recorded as such; it is an
+/// error when none exists, or when one that exists cannot be read (never an empty pass).
+pub fn scan(folders: &[PathBuf]) -> Result<Inventory, InventoryError> {
+    let taken_at = Utc::now();
+    let mut out = Vec::new();
+    let mut listed = Vec::new();
+    for folder in folders {
+        let exists = folder.is_dir();
+        listed.push(Folder {
+            path: folder.display().to_string(),
+            exists,
+        });
+        if !exists {
+            continue;
+        }
+        std::fs::read_dir(folder).map_err(|source| InventoryError::Unreadable {
+            path: folder.clone(),
+            source,
+        })?;
+        for item in walkdir::WalkDir::new(folder)
+            .follow_links(false)
+            .sort_by_file_name()
+        {
+            match item {
+                Ok(e) if e.file_type().is_file() => {
+                    if e.file_name().to_string_lossy().starts_with('.') {
+                        continue;
+                    }
+                    out.push(entry_for(e.path()));
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    // A file that vanished between listing and reading is rotation at work;
+                    // anything else (a subfolder that cannot be listed) is recorded, not hidden.
+                    if err
+                        .io_error()
+                        .is_some_and(|io| io.kind() == io::ErrorKind::NotFound)
+                    {
+                        continue;
+                    }
+                    if err.depth() == 0 {
+                        let source = err
+                            .into_io_error()
+                            .unwrap_or_else(|| io::Error::other("walk failed"));
+                        return Err(InventoryError::Unreadable {
+                            path: folder.clone(),
+                            source,
+                        });
+                    }
+                    out.push(Entry {
+                        path: err.path().map_or_else(
+                            || folder.display().to_string(),
+                            |p| p.display().to_string(),
+                        ),
+                        size: 0,
+                        mtime_ns: 0,
+                        peek: None,
+                        error: Some(err.to_string()),
+                    });
+                }
+            }
+        }
+    }
+    if !listed.iter().any(|f| f.exists) {
+        return Err(InventoryError::NoFolder(folders.to_vec()));
+    }
+    Ok(Inventory {
+        schema: SCHEMA.into(),
+        taken_at,
+        folders: listed,
+        entries: out,
+    })
+}
+
+/// What changed between two inventories.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Delta {
+    /// Crash reports counted before and after (not all files).
+    pub before: usize,
+    pub after: usize,
+    /// Report files whose identity was not there before: crash reports and other kinds.
+    pub new: Vec<Entry>,
+    /// Reports that moved (into `Retired/`): same identity, new path.
+    pub retired: Vec<Entry>,
+    /// Reports that were there before and are gone (rotation).
+    pub removed: Vec<Entry>,
+    /// Files that could not be read in the after-inventory.
+    pub unreadable: Vec<Entry>,
+}
+
+impl Delta {
+    pub fn new_crashes(&self) -> impl Iterator<Item = &Entry> {
+        self.new.iter().filter(|e| e.is_crash())
+    }
+}
+
+pub fn diff(before: &Inventory, after: &Inventory) -> Delta {
+    let before_ids: HashMap<String, &Entry> =
+        before.entries.iter().map(|e| (e.identity(), e)).collect();
+    let after_ids: HashSet<String> = after.entries.iter().map(Entry::identity).collect();
+    let mut delta = Delta {
+        before: before.crash_count(),
+        after: after.crash_count(),
+        ..Delta::default()
+    };
+    for e in &after.entries {
+        if e.error.is_some() {
+            delta.unreadable.push(e.clone());
+            continue;
+        }
+        match before_ids.get(&e.identity()) {
+            None if e.is_report() => delta.new.push(e.clone()),
+            None => {}
+            Some(old) if old.path != e.path => delta.retired.push(e.clone()),
+            Some(_) => {}
+        }
+    }
+    for e in &before.entries {
+        if e.is_report() && !after_ids.contains(&e.identity()) {
+            delta.removed.push(e.clone());
+        }
+    }
+    delta
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn header(incident: &str) -> String {
+        format!(
+            "{{\"bug_type\":\"309\",\"name\":\"Python\",\"incident_id\":\"{incident}\"}}\n{{}}\n"
+        )
+    }
+
+    #[test]
+    fn new_is_the_set_difference_not_after_minus_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(d, "a.ips", &header("A"));
+        let old = write(d, "b.ips", &header("B"));
+        write(
+            d,
+            "JetsamEvent.ips",
+            "{\"bug_type\":\"298\",\"incident_id\":\"J\"}\n{}\n",
+        );
+        let before = scan(&[d.to_path_buf()]).unwrap();
+        assert_eq!(before.crash_count(), 2);
+
+        // Rotation deletes b; a moves into Retired; c is new: 2 before, 2 after, 1 new.
+        std::fs::remove_file(old).unwrap();
+        std::fs::create_dir(d.join("Retired")).unwrap();
+        std::fs::rename(d.join("a.ips"), d.join("Retired/a.ips")).unwrap();
+        write(d, "c.ips", &header("C"));
+        let after = scan(&[d.to_path_buf()]).unwrap();
+        let delta = diff(&before, &after);
+        assert_eq!((delta.before, delta.after), (2, 2));
+        assert_eq!(delta.new.len(), 1);
+        assert!(delta.new[0].path.ends_with("c.ips"));
+        assert_eq!(delta.retired.len(), 1);
+        assert!(delta.retired[0].in_retired());
+        assert_eq!(delta.removed.len(), 1);
+    }
+
+    #[test]
+    fn missing_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("nope");
+        let e = scan(std::slice::from_ref(&gone)).unwrap_err();
+        assert!(
+            e.to_string().contains("none of the report folders exists"),
+            "{e}"
+        );
+        // One existing folder is enough; the missing one is recorded.
+        let inv = scan(&[gone, dir.path().to_path_buf()]).unwrap();
+        assert_eq!(inv.folders.iter().filter(|f| f.exists).count(), 1);
+    }
+
+    #[test]
+    fn identity_falls_back_to_path_size_mtime() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            dir.path(),
+            "x.crash",
+            "Process: a [1]\nException Type: EXC_CRASH\n",
+        );
+        let e = entry_for(&p);
+        assert!(e.is_crash());
+        assert!(e.identity().starts_with("file:"));
+    }
+
+    #[test]
+    fn inventories_round_trip_as_json() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a.ips", &header("A"));
+        let inv = scan(&[dir.path().to_path_buf()]).unwrap();
+        let path = dir.path().join("inv.json");
+        std::fs::write(&path, serde_json::to_vec(&inv).unwrap()).unwrap();
+        assert_eq!(Inventory::read(&path).unwrap(), inv);
+        std::fs::write(&path, "{\"schema\":\"other\"}").unwrap();
+        assert!(Inventory::read(&path).is_err());
+    }
+}

@@ -1,0 +1,128 @@
+//! A quick look at the head of a report file: what kind it is, its incident id and process,
+//! without parsing the body. Inventories of folders with thousands of reports read only the
+//! first few kilobytes of each file.
+
+use serde::{Deserialize, Serialize};
+
+use super::model::ReportKind;
+use super::{bugtype, ips};
+
+/// How many bytes of a file [`peek`] needs.
+pub const PEEK_BYTES: usize = 4096;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Peek {
+    pub kind: PeekKind,
+    pub bug_type: Option<String>,
+    pub incident_id: Option<String>,
+    pub process: Option<String>,
+}
+
+/// [`ReportKind`] as far as the head tells; serialisable for inventories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PeekKind {
+    Crash,
+    NonFatal,
+    Panic,
+    Jetsam,
+    Stackshot,
+    Resource,
+    Hang,
+    Other,
+}
+
+impl From<ReportKind> for PeekKind {
+    fn from(k: ReportKind) -> Self {
+        match k {
+            ReportKind::Crash => PeekKind::Crash,
+            ReportKind::NonFatal => PeekKind::NonFatal,
+            ReportKind::Panic => PeekKind::Panic,
+            ReportKind::Jetsam => PeekKind::Jetsam,
+            ReportKind::Stackshot => PeekKind::Stackshot,
+            ReportKind::Resource => PeekKind::Resource,
+            ReportKind::Hang => PeekKind::Hang,
+            ReportKind::Other => PeekKind::Other,
+        }
+    }
+}
+
+/// Looks at the first bytes of a file. `None` when the head shows no report at all (an empty or
+/// half-created file, a `.DS_Store`, a log).
+pub fn peek(head: &[u8]) -> Option<Peek> {
+    let text = String::from_utf8_lossy(head.get(..head.len().min(PEEK_BYTES)).unwrap_or(head));
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let first = text.lines().find(|l| !l.trim().is_empty())?;
+    if first.trim_start().starts_with('{') {
+        // A complete header line: it ends before PEEK_BYTES in every real report.
+        let header = ips::read_header(first)?;
+        let bug_type = header.bug_type.ok().cloned();
+        return Some(Peek {
+            kind: bug_type
+                .as_deref()
+                .map_or(PeekKind::Other, |bt| bugtype::kind(bt).into()),
+            incident_id: header.incident_id.ok().cloned(),
+            process: header.name.ok().or(header.app_name.ok()).cloned(),
+            bug_type,
+        });
+    }
+    // A legacy text report: `Process:` within the first lines; iOS puts `Incident Identifier:`
+    // first.
+    let mut process = None;
+    let mut incident = None;
+    for line in text.lines().take(60) {
+        let line = line.trim();
+        if let Some(v) = line.strip_prefix("Process:") {
+            process = Some(v.split('[').next().unwrap_or(v).trim().to_owned());
+        } else if let Some(v) = line.strip_prefix("Incident Identifier:") {
+            incident = Some(v.trim().to_owned());
+        } else if line.starts_with("Data Source:") && line.contains("tackshots") {
+            return Some(Peek {
+                kind: PeekKind::Hang,
+                bug_type: None,
+                incident_id: incident,
+                process,
+            });
+        }
+    }
+    process.as_ref()?;
+    Some(Peek {
+        kind: PeekKind::Crash,
+        bug_type: None,
+        incident_id: incident,
+        process,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heads() {
+        let ips = br#"{"bug_type":"309","name":"Python","incident_id":"5E0C"}
+{ "a" : 1"#;
+        let p = peek(ips).unwrap();
+        assert_eq!(
+            (p.kind, p.incident_id.as_deref(), p.process.as_deref()),
+            (PeekKind::Crash, Some("5E0C"), Some("Python"))
+        );
+        let jetsam = br#"{"bug_type":"298","incident_id":"1A"}"#;
+        assert_eq!(peek(jetsam).unwrap().kind, PeekKind::Jetsam);
+        let text = b"Incident Identifier: 6156848E\nProcess:   TouchCanvas [1052]\n";
+        let p = peek(text).unwrap();
+        assert_eq!(
+            (p.kind, p.process.as_deref(), p.incident_id.as_deref()),
+            (PeekKind::Crash, Some("TouchCanvas"), Some("6156848E"))
+        );
+        assert_eq!(
+            peek(b"Date/Time: x\nData Source:      Stackshots\nProcess: Slack [1]\n")
+                .unwrap()
+                .kind,
+            PeekKind::Hang
+        );
+        assert_eq!(peek(b""), None);
+        assert_eq!(peek(b"{\"half"), None);
+        assert_eq!(peek(b"hello\n"), None);
+    }
+}

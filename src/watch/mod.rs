@@ -1,0 +1,419 @@
+//! `watch`: take the inventory of the report folders, run a command, catch every crash report it
+//! causes (including the ones macOS writes seconds after the command exited), and attribute each
+//! new report to the run or to something else that crashed meanwhile.
+//!
+//! Reports land late: ReportCrash writes them out of process after the crash (WebKit waits at
+//! least 5 s, Chromium's bots slept 90 s, idb waits up to 180 s). After the command exits,
+//! `watch` keeps looking for at least `settle`, and up to `settle_max` when a crash is expected
+//! (the command died by a signal) but its report has not arrived. A report that is still being
+//! written does not parse yet; it is read again until it does. File-system events say when to
+//! look; the inventory taken at the end says what is true.
+
+pub mod attribution;
+pub mod collect;
+pub mod events;
+pub mod process;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use notify::{RecursiveMode, Watcher};
+use thiserror::Error;
+
+pub use attribution::{Attribution, AttributionKind};
+use events::Action;
+pub use process::{Exit, SpawnError};
+
+use crate::classify::{self, Classification, RuleSet};
+use crate::input;
+use crate::inventory::{self, Delta, Entry, Inventory, InventoryError};
+use crate::report::{self, ParseError, Report};
+
+#[derive(Debug, Error)]
+pub enum WatchError {
+    #[error(transparent)]
+    Inventory(#[from] InventoryError),
+    #[error(transparent)]
+    Spawn(#[from] SpawnError),
+    #[error("cannot wait for the command: {0}")]
+    Wait(std::io::Error),
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub folders: Vec<PathBuf>,
+    pub argv: Vec<OsString>,
+    /// Minimum wait after the command exits.
+    pub settle: Duration,
+    /// Ceiling on the wait when a crash is expected but no report arrived.
+    pub settle_max: Duration,
+    /// Use polling instead of file-system events.
+    pub poll: bool,
+}
+
+/// A new crash report, read and classified.
+#[derive(Debug)]
+pub struct NewCrash {
+    pub entry: Entry,
+    pub parsed: Result<(Report, Option<Classification>), ParseError>,
+    pub attribution: Attribution,
+    /// When it was seen, relative to the command's start.
+    pub seen_after: Duration,
+}
+
+/// What `watch` reports to its caller while it runs.
+pub enum LiveEvent<'a> {
+    Crash(&'a NewCrash),
+    Exited(Exit),
+    Waiting {
+        expecting_crash: bool,
+        up_to: Duration,
+    },
+}
+
+#[derive(Debug)]
+pub struct Outcome {
+    pub before: Inventory,
+    pub delta: Delta,
+    /// New crash reports, in the order they were first seen.
+    pub crashes: Vec<NewCrash>,
+    pub exit: Exit,
+    /// The signal that interrupted crashdelta (and was forwarded), if any.
+    pub interrupted: Option<i32>,
+    pub pids: BTreeSet<u32>,
+    pub start: DateTime<Utc>,
+    pub exited: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// How long crashdelta waited after the command exited.
+    pub settle_used: Duration,
+}
+
+struct Tracker<'a> {
+    rules: &'a RuleSet,
+    before: HashSet<String>,
+    /// Identities already turned into a [`NewCrash`].
+    seen: HashMap<String, usize>,
+    /// Crash report files that did not parse yet (still being written).
+    pending: HashSet<PathBuf>,
+    crashes: Vec<NewCrash>,
+    started: Instant,
+}
+
+impl Tracker<'_> {
+    /// Looks at one path; records a new crash when it is one. Returns whether it was new.
+    fn check(
+        &mut self,
+        path: &Path,
+        pids: &BTreeSet<u32>,
+        window: (DateTime<Utc>, Option<DateTime<Utc>>),
+    ) -> Option<usize> {
+        if !path.is_file() {
+            self.pending.remove(path);
+            return None;
+        }
+        let entry = inventory::entry_for(path);
+        let identity = entry.identity();
+        if !entry.is_crash() || self.before.contains(&identity) || self.seen.contains_key(&identity)
+        {
+            return None;
+        }
+        let bytes = match input::read_file(path) {
+            Ok(b) => b,
+            Err(_) => {
+                self.pending.insert(path.to_owned());
+                return None;
+            }
+        };
+        let parsed = match report::parse(&bytes) {
+            Err(ParseError::Incomplete(_)) => {
+                self.pending.insert(path.to_owned());
+                return None;
+            }
+            other => other,
+        };
+        self.pending.remove(path);
+        let attribution = match &parsed {
+            Ok(r) => attribution::attribute(r, pids, window),
+            Err(_) => Attribution::unknown(),
+        };
+        let parsed = parsed.map(|r| {
+            let c = classify::classify(&r, self.rules);
+            (r, c)
+        });
+        self.crashes.push(NewCrash {
+            entry,
+            parsed,
+            attribution,
+            seen_after: self.started.elapsed(),
+        });
+        let index = self.crashes.len() - 1;
+        self.seen.insert(identity, index);
+        Some(index)
+    }
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .collect()
+}
+
+/// Runs the command and watches. `on_event` is called as crashes land and when the command exits.
+pub fn run(
+    opts: &Options,
+    rules: &RuleSet,
+    on_event: &mut dyn FnMut(LiveEvent),
+) -> Result<Outcome, WatchError> {
+    let before = inventory::scan(&opts.folders)?;
+    let existing: Vec<PathBuf> = opts
+        .folders
+        .iter()
+        .filter(|f| f.is_dir())
+        .cloned()
+        .collect();
+
+    let (tx, rx) = mpsc::channel::<notify::Result<notify::Event>>();
+    let mut watcher: Box<dyn Watcher> = if opts.poll {
+        Box::new(poll_watcher(tx.clone())?)
+    } else {
+        match notify::recommended_watcher(tx.clone()) {
+            Ok(w) => Box::new(w),
+            Err(_) => Box::new(poll_watcher(tx.clone())?),
+        }
+    };
+    for folder in &existing {
+        if watcher.watch(folder, RecursiveMode::Recursive).is_err() {
+            // inotify can run out of watches on huge trees: fall back to polling.
+            watcher = Box::new(poll_watcher(tx.clone())?);
+            for f in &existing {
+                let _ = watcher.watch(f, RecursiveMode::Recursive);
+            }
+            break;
+        }
+    }
+
+    // SIGINT and SIGTERM go to the command's process group; crashdelta then reports what it has.
+    let interrupted = Arc::new(AtomicI32::new(0));
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+    ])
+    .map_err(WatchError::Signals)?;
+    let signal_handle = signals.handle();
+
+    let start = Utc::now();
+    let started = Instant::now();
+    let mut child = process::spawn(&opts.argv)?;
+    let leader = child.id();
+    let interrupted2 = interrupted.clone();
+    let forwarder = std::thread::spawn(move || {
+        for signal in signals.forever() {
+            interrupted2.store(signal, Ordering::SeqCst);
+            process::signal_group(leader, signal);
+        }
+    });
+    let recorder = process::PidRecorder::start(leader, Duration::from_millis(100));
+
+    let mut tracker = Tracker {
+        rules,
+        before: before.entries.iter().map(Entry::identity).collect(),
+        seen: HashMap::new(),
+        pending: HashSet::new(),
+        crashes: Vec::new(),
+        started,
+    };
+    let mut last_event = Instant::now();
+    let handle = |action: Action,
+                  tracker: &mut Tracker,
+                  pids: &BTreeSet<u32>,
+                  window,
+                  on_event: &mut dyn FnMut(LiveEvent)| {
+        let paths: Vec<PathBuf> = match action {
+            Action::Check(paths) => paths,
+            Action::Walk(dir) => files_under(&dir),
+            Action::Rescan => existing.iter().flat_map(|f| files_under(f)).collect(),
+            Action::Ignore => Vec::new(),
+        };
+        for p in paths {
+            if let Some(i) = tracker.check(&p, pids, window)
+                && let Some(c) = tracker.crashes.get(i)
+            {
+                on_event(LiveEvent::Crash(c));
+            }
+        }
+    };
+
+    // While the command runs.
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(WatchError::Wait)? {
+            break status;
+        }
+        drain(&rx, Duration::from_millis(50), &mut |action| {
+            last_event = Instant::now();
+            let pids = recorder.snapshot();
+            handle(action, &mut tracker, &pids, (start, None), on_event);
+        });
+    };
+    let exited_at = Instant::now();
+    let exited = Utc::now();
+    let pids = recorder.finish();
+    let exit = Exit::from(status);
+    on_event(LiveEvent::Exited(exit));
+
+    // Late reports. A crash is expected when the command died by a signal; then the wait goes up
+    // to `settle_max` unless a report from this run has arrived.
+    let expecting = exit.signal.is_some();
+    on_event(LiveEvent::Waiting {
+        expecting_crash: expecting,
+        up_to: if expecting {
+            opts.settle_max
+        } else {
+            opts.settle
+        },
+    });
+    let quiet = Duration::from_millis(300);
+    let mut last_retry = Instant::now();
+    loop {
+        let waited = exited_at.elapsed();
+        let found_run_crash = tracker
+            .crashes
+            .iter()
+            .any(|c| c.attribution.kind == AttributionKind::Run);
+        let settled = waited >= opts.settle
+            && tracker.pending.is_empty()
+            && last_event.elapsed() >= quiet
+            && (!expecting || found_run_crash);
+        if settled
+            || waited >= opts.settle_max.max(opts.settle)
+            || interrupted.load(Ordering::SeqCst) != 0
+        {
+            break;
+        }
+        drain(&rx, Duration::from_millis(50), &mut |action| {
+            last_event = Instant::now();
+            handle(action, &mut tracker, &pids, (start, Some(exited)), on_event);
+        });
+        if last_retry.elapsed() >= Duration::from_millis(200) && !tracker.pending.is_empty() {
+            last_retry = Instant::now();
+            let pending: Vec<PathBuf> = tracker.pending.iter().cloned().collect();
+            handle(
+                Action::Check(pending),
+                &mut tracker,
+                &pids,
+                (start, Some(exited)),
+                on_event,
+            );
+        }
+    }
+    let settle_used = exited_at.elapsed();
+    drop(watcher);
+    signal_handle.close();
+    let _ = forwarder.join();
+
+    // The truth: the inventory now. Reports the events missed are read here.
+    let after = inventory::scan(&opts.folders)?;
+    let delta = inventory::diff(&before, &after);
+    for entry in delta.new_crashes() {
+        if !tracker.seen.contains_key(&entry.identity()) {
+            let path = PathBuf::from(&entry.path);
+            if tracker.check(&path, &pids, (start, Some(exited))).is_none()
+                && !tracker.seen.contains_key(&entry.identity())
+            {
+                // Still incomplete at the end of the wait: record it as such.
+                let parsed = match input::read_file(&path) {
+                    Ok(bytes) => report::parse(&bytes).map(|r| {
+                        let c = classify::classify(&r, rules);
+                        (r, c)
+                    }),
+                    Err(e) => Err(ParseError::Incomplete(e.to_string())),
+                };
+                tracker.crashes.push(NewCrash {
+                    entry: entry.clone(),
+                    parsed,
+                    attribution: Attribution::unknown(),
+                    seen_after: started.elapsed(),
+                });
+            }
+        }
+    }
+    // Only what the final inventory holds counts (a file seen live may have been a temporary).
+    let final_ids: HashSet<String> = delta.new_crashes().map(Entry::identity).collect();
+    tracker
+        .crashes
+        .retain(|c| final_ids.contains(&c.entry.identity()));
+    let signal = interrupted.load(Ordering::SeqCst);
+    Ok(Outcome {
+        before,
+        delta,
+        crashes: tracker.crashes,
+        exit,
+        interrupted: (signal != 0).then_some(signal),
+        pids,
+        start,
+        exited,
+        end: Utc::now(),
+        settle_used,
+    })
+}
+
+fn poll_watcher(
+    tx: mpsc::Sender<notify::Result<notify::Event>>,
+) -> Result<notify::PollWatcher, WatchError> {
+    notify::PollWatcher::new(
+        tx,
+        notify::Config::default().with_poll_interval(Duration::from_millis(250)),
+    )
+    .map_err(|e| WatchError::Signals(std::io::Error::other(e.to_string())))
+}
+
+/// Handles the events that arrive within `wait`; an error from the watcher asks for a rescan.
+fn drain(
+    rx: &mpsc::Receiver<notify::Result<notify::Event>>,
+    wait: Duration,
+    f: &mut dyn FnMut(Action),
+) {
+    let deadline = Instant::now() + wait;
+    while let Ok(event) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        match event {
+            Ok(e) => f(events::action(&e)),
+            Err(_) => f(Action::Rescan),
+        }
+        if Instant::now() >= deadline {
+            break;
+        }
+    }
+}
+
+/// `Crash logs: 252 before → 253 after (1 new)`, with retired, removed and concurrent counts
+/// when there are any.
+pub fn delta_line(delta: &Delta, new_crashes: usize, concurrent: usize) -> String {
+    let mut extras = vec![format!("{new_crashes} new")];
+    let retired = delta.retired.iter().filter(|e| e.is_crash()).count();
+    let removed = delta.removed.iter().filter(|e| e.is_crash()).count();
+    if retired > 0 {
+        extras.push(format!("{retired} retired"));
+    }
+    if removed > 0 {
+        extras.push(format!("{removed} removed"));
+    }
+    if concurrent > 0 {
+        extras.push(format!("{concurrent} concurrent, not from this run"));
+    }
+    format!(
+        "Crash logs: {} before → {} after ({})",
+        delta.before,
+        delta.after,
+        extras.join(", ")
+    )
+}

@@ -1,0 +1,171 @@
+//! Running the user's command: started directly (no shell), in its own process group so that
+//! signals can be forwarded to all of it, with its process tree recorded while it runs.
+
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::io;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Child, Command, ExitStatus};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum SpawnError {
+    #[error("command not found: {0}")]
+    NotFound(String),
+    #[error("command cannot be run: {0}: {1}")]
+    NotExecutable(String, io::Error),
+    #[error("cannot start {0}: {1}")]
+    Other(String, io::Error),
+    #[error("no command given after --")]
+    Empty,
+}
+
+/// Starts `argv` with inherited stdio, as the leader of a new process group.
+pub fn spawn(argv: &[OsString]) -> Result<Child, SpawnError> {
+    let (program, args) = argv.split_first().ok_or(SpawnError::Empty)?;
+    let name = program.to_string_lossy().into_owned();
+    Command::new(program)
+        .args(args)
+        .process_group(0)
+        .spawn()
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => SpawnError::NotFound(name),
+            io::ErrorKind::PermissionDenied => SpawnError::NotExecutable(name, e),
+            _ => SpawnError::Other(name, e),
+        })
+}
+
+/// How the command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Exit {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+}
+
+impl From<ExitStatus> for Exit {
+    fn from(s: ExitStatus) -> Self {
+        Exit {
+            code: s.code(),
+            signal: s.signal(),
+        }
+    }
+}
+
+/// Sends `signal` to the command's whole process group.
+pub fn signal_group(leader: u32, signal: i32) {
+    if let Ok(pgid) = i32::try_from(leader) {
+        // SAFETY: kill(2) with a negative pid signals a process group; no memory is involved.
+        unsafe {
+            libc::kill(-pgid, signal);
+        }
+    }
+}
+
+/// Records the pids of a process and its descendants while they run, by polling the process
+/// table. A crash report names the pid of the process that crashed (and its parent); a test
+/// runner's worker that crashed is a descendant of the command, not the command itself.
+pub struct PidRecorder {
+    stop: Arc<AtomicBool>,
+    pids: Arc<Mutex<BTreeSet<u32>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl PidRecorder {
+    pub fn start(root: u32, every: Duration) -> PidRecorder {
+        let stop = Arc::new(AtomicBool::new(false));
+        let pids = Arc::new(Mutex::new(BTreeSet::from([root])));
+        let (stop2, pids2) = (stop.clone(), pids.clone());
+        let thread = std::thread::spawn(move || {
+            let mut system = System::new();
+            while !stop2.load(Ordering::Relaxed) {
+                record_tree(&mut system, &pids2);
+                std::thread::sleep(every);
+            }
+        });
+        PidRecorder {
+            stop,
+            pids,
+            thread: Some(thread),
+        }
+    }
+
+    /// One more look, then stop; returns every pid seen.
+    pub fn finish(mut self) -> BTreeSet<u32> {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.pids.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+
+    pub fn snapshot(&self) -> BTreeSet<u32> {
+        self.pids.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+}
+
+fn record_tree(system: &mut System, pids: &Mutex<BTreeSet<u32>>) {
+    system.refresh_processes_specifics(ProcessesToUpdate::All, true, ProcessRefreshKind::nothing());
+    let Ok(mut known) = pids.lock() else {
+        return;
+    };
+    // Descendants whose parent is already known; repeat until nothing new (grandchildren).
+    loop {
+        let before = known.len();
+        for (pid, process) in system.processes() {
+            if let Some(parent) = process.parent()
+                && known.contains(&parent.as_u32())
+            {
+                known.insert(pid.as_u32());
+            }
+        }
+        if known.len() == before {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_grandchildren() {
+        let mut child = spawn(&[
+            "sh".into(),
+            "-c".into(),
+            "sh -c 'sleep 0.6' & sleep 0.6; wait".into(),
+        ])
+        .unwrap();
+        let recorder = PidRecorder::start(child.id(), Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(300));
+        let pids = recorder.finish();
+        let _ = child.wait();
+        assert!(pids.contains(&child.id()));
+        assert!(
+            pids.len() >= 3,
+            "expected the shell, its sleep and the inner shell: {pids:?}"
+        );
+    }
+
+    #[test]
+    fn spawn_errors() {
+        assert!(matches!(
+            spawn(&["/no/such/command".into()]),
+            Err(SpawnError::NotFound(_))
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let not_executable = dir.path().join("script.sh");
+        std::fs::write(&not_executable, "#!/bin/sh\n").unwrap();
+        assert!(matches!(
+            spawn(&[not_executable.into()]),
+            Err(SpawnError::NotExecutable(..))
+        ));
+        assert!(matches!(spawn(&[]), Err(SpawnError::Empty)));
+    }
+}
