@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for SECONDS each (default 600), seeded from testdata/.
+# MAX_LEN (default 262144) caps input size: smaller inputs run many times faster.
 # Needs cargo-fuzz (`cargo install cargo-fuzz`); RUSTC_BOOTSTRAP lets it use the stable toolchain.
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-600}
+max_len=${MAX_LEN:-262144}
 export RUSTC_BOOTSTRAP=1
 for target in parse_any parse_ips parse_text; do
   mkdir -p "corpus/$target"
@@ -11,6 +13,7 @@ for target in parse_any parse_ips parse_text; do
     -exec cp -n {} "corpus/$target/" \;
 done
 for target in parse_any parse_ips parse_text; do
-  cargo fuzz run -O "$target" "corpus/$target" -- -max_total_time="$seconds" -max_len=262144 -rss_limit_mb=2048 \
-    2>&1 | tail -n 12
+  echo "== $target: ${seconds}s, max_len $max_len"
+  cargo fuzz run -O "$target" "corpus/$target" -- -max_total_time="$seconds" -max_len="$max_len" -rss_limit_mb=2048 \
+    -print_final_stats=1 2>&1 | grep -E '^(==|#[0-9]+ +(INITED|DONE|REDUCE|NEW)|stat::|Done|SUMMARY|ERROR|==[0-9]+==)' | tail -n 20
 done

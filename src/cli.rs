@@ -8,10 +8,12 @@
 //! - 125: crashdelta itself failed: bad arguments, a bad rules file, output that cannot be
 //!   written (the `timeout(1)`/`env(1)` convention).
 
+use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -20,6 +22,9 @@ use crashdelta::classify::gate::{FailOn, Gate};
 use crashdelta::classify::triage::Triage;
 use crashdelta::classify::{RuleSet, rules};
 use crashdelta::input;
+use crashdelta::inventory::{self, Inventory};
+use crashdelta::render::run::{CommandInfo, NewReport, RunReport, Window};
+use crashdelta::watch::{self, Attribution, AttributionKind, LiveEvent, SpawnError};
 use crashdelta::render::{
     self, Entry, GateResult, Sink, Status, Totals, human, json, junit, markdown,
 };
@@ -30,6 +35,12 @@ pub const EXIT_INPUT_ERRORS: u8 = 1;
 /// can tell "the tests failed" from "the crash gate failed".
 pub const EXIT_GATE_FAILED: u8 = 86;
 pub const EXIT_TOOL_ERROR: u8 = 125;
+/// `env(1)`: the command was found but could not be run.
+pub const EXIT_CANNOT_RUN: u8 = 126;
+/// `env(1)`: the command was not found.
+pub const EXIT_NOT_FOUND: u8 = 127;
+/// Interrupted (SIGINT/SIGTERM forwarded to the command): 128 + SIGINT.
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(Parser)]
 #[command(
@@ -87,6 +98,19 @@ enum Command {
         #[command(flatten)]
         rules: RulesArg,
     },
+    /// Run a command, catch the crash reports it causes (late ones too), classify them, print the
+    /// delta and gate: `crashdelta watch -- ./run_tests.sh`
+    Watch(WatchArgs),
+    /// Write the inventory of the report folders as JSON (for CI steps that split before/after)
+    Snapshot {
+        #[command(flatten)]
+        folders: FoldersArg,
+        /// Write to FILE instead of standard output
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// The crash reports added between two inventories, or between one and the folders now
+    Diff(DiffArgs),
     /// List the rules (built-in and from --rules), or check a rules file
     Rules {
         #[command(subcommand)]
@@ -96,6 +120,111 @@ enum Command {
         #[command(flatten)]
         rules: RulesArg,
     },
+}
+
+#[derive(Args)]
+struct FoldersArg {
+    /// A report folder to watch (repeatable); default: ~/Library/Logs/DiagnosticReports and
+    /// /Library/Logs/DiagnosticReports, with their Retired/ subfolders
+    #[arg(long = "reports-dir", value_name = "DIR")]
+    reports_dir: Vec<PathBuf>,
+}
+
+impl FoldersArg {
+    fn folders(&self) -> Vec<PathBuf> {
+        if self.reports_dir.is_empty() { inventory::default_folders() } else { self.reports_dir.clone() }
+    }
+}
+
+#[derive(Args)]
+struct GateArgs {
+    /// What fails the gate (exit 86): any, agx, metal (agx + metal), unknown (no rule marks it
+    /// known), none
+    #[arg(long, value_name = "WHAT", default_value = "any")]
+    fail_on: FailOn,
+    /// A rule id whose crashes never fail the gate (repeatable)
+    #[arg(long, value_name = "RULE_ID")]
+    allow: Vec<String>,
+    /// Which new crashes the gate sees: run (from the command's process tree or window) or any
+    #[arg(long, value_enum, default_value_t = Attribute::Run)]
+    attribute: Attribute,
+}
+
+#[derive(Args)]
+struct OutputArgs {
+    #[arg(long, value_enum, default_value_t = RunFormat::Human)]
+    format: RunFormat,
+    /// Write the chosen format to FILE; the human summary still goes to standard error
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Copy the new crash reports into DIR, with a manifest of their SHA-256 (never moves them)
+    #[arg(long, value_name = "DIR")]
+    collect: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct WatchArgs {
+    #[command(flatten)]
+    folders: FoldersArg,
+    /// Wait at least this long after the command exits for late reports
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration)]
+    settle: Duration,
+    /// Wait up to this long when a crash is expected (the command died by a signal) but its
+    /// report has not arrived
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration)]
+    settle_max: Duration,
+    /// Poll the folders instead of using file-system events
+    #[arg(long)]
+    poll: bool,
+    #[command(flatten)]
+    gate: GateArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+    #[command(flatten)]
+    rules: RulesArg,
+    /// The command and its arguments, after `--`
+    #[arg(last = true, required = true, value_name = "CMD")]
+    command: Vec<OsString>,
+}
+
+#[derive(Args)]
+struct DiffArgs {
+    /// The inventory taken before (`crashdelta snapshot`)
+    before: PathBuf,
+    /// The inventory taken after; default: the report folders now
+    after: Option<PathBuf>,
+    #[command(flatten)]
+    folders: FoldersArg,
+    #[command(flatten)]
+    gate: GateArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+    #[command(flatten)]
+    rules: RulesArg,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Attribute {
+    Run,
+    Any,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RunFormat {
+    Human,
+    Json,
+    Markdown,
+    Junit,
+}
+
+fn duration(s: &str) -> Result<Duration, String> {
+    if let Ok(secs) = s.parse::<f64>()
+        && secs.is_finite()
+        && secs >= 0.0
+    {
+        return Ok(Duration::from_secs_f64(secs));
+    }
+    humantime::parse_duration(s).map_err(|e| format!("{e} (write e.g. 5s, 500ms, 2m)"))
 }
 
 #[derive(Subcommand)]
@@ -176,6 +305,9 @@ fn run(cli: Cli) -> Result<u8> {
             }
             classify(&paths, format, output, Gate { fail_on, allow }, &rules)
         }
+        Command::Watch(args) => watch(args),
+        Command::Snapshot { folders, output } => snapshot(&folders.folders(), output),
+        Command::Diff(args) => diff(args),
         Command::Rules {
             action: Some(RulesAction::Check { file }),
             ..
@@ -237,6 +369,7 @@ fn show(path: PathBuf, format: ShowFormat, rules: &RuleSet) -> Result<u8> {
             sink.entry(&Entry {
                 outcome: &outcome,
                 gate_failure: None,
+                attribution: None,
             })?;
             let mut summary = render::Summary::default();
             summary.add(outcome.status());
@@ -244,6 +377,7 @@ fn show(path: PathBuf, format: ShowFormat, rules: &RuleSet) -> Result<u8> {
                 summary,
                 groups: Vec::new(),
                 gate: &gate,
+                headline: None,
             })?;
         }
     }
@@ -292,6 +426,7 @@ fn classify(
         sink.entry(&Entry {
             outcome: &outcome,
             gate_failure: verdict.as_deref(),
+                attribution: None,
         })
         .context("cannot write the output")?;
     }
@@ -316,6 +451,7 @@ fn classify(
         summary,
         groups: triage.groups(),
         gate: &result,
+                headline: None,
     })
     .context("cannot write the output")?;
     if output.is_some() || !matches!(format, Format::Table) {
@@ -406,4 +542,303 @@ fn check_rules(file: &PathBuf) -> Result<u8> {
         println!("replaces built-in rule(s): {}", replaced.join(", "));
     }
     Ok(EXIT_OK)
+}
+
+/// The gate's verdict in words.
+fn gate_result(gate: &Gate, failures: u64, first_failure: Option<String>) -> GateResult {
+    let reason = match (&first_failure, gate.fail_on) {
+        (_, FailOn::None) => "no gate (--fail-on none)".to_owned(),
+        (Some(first), _) if failures == 1 => format!("failed: {first}"),
+        (Some(first), _) => format!("failed: {failures} crashes, the first {first}"),
+        (None, fail_on) => format!("passed: no crash of the kind --fail-on {} fails on", fail_on.as_str()),
+    };
+    GateResult { fail_on: gate.fail_on, allow: gate.allow.clone(), passed: failures == 0, failures, reason }
+}
+
+fn check_allow(rules: &RuleSet, allow: &[String]) -> Result<()> {
+    for id in allow {
+        if !rules.rules().iter().any(|r| &r.id == id) {
+            bail!("--allow {id}: no rule has this id (`crashdelta rules` lists them)");
+        }
+    }
+    Ok(())
+}
+
+fn snapshot(folders: &[PathBuf], output: Option<PathBuf>) -> Result<u8> {
+    let inv = inventory::scan(folders)?;
+    let text = serde_json::to_vec_pretty(&inv)?;
+    match output {
+        Some(path) => std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?,
+        None => {
+            let mut out = io::stdout().lock();
+            out.write_all(&text)?;
+            writeln!(out)?;
+        }
+    }
+    eprintln!(
+        "crashdelta: {} crash report(s), {} other file(s) in {}",
+        inv.crash_count(),
+        inv.entries.len() - inv.crash_count(),
+        inv.folders.iter().filter(|f| f.exists).map(|f| f.path.as_str()).collect::<Vec<_>>().join(", ")
+    );
+    Ok(EXIT_OK)
+}
+
+/// A new crash report as the run record needs it.
+struct Found {
+    outcome: render::Outcome,
+    attribution: Attribution,
+    incident: Option<String>,
+    path: PathBuf,
+}
+
+/// Applies the gate, builds the record, writes the chosen format and the human summary, collects.
+/// Returns whether the gate passed.
+fn finish_run(
+    found: Vec<Found>,
+    delta: &inventory::Delta,
+    command: Option<CommandInfo>,
+    window: Window,
+    interrupted: Option<i32>,
+    gate: &Gate,
+    attribute: Attribute,
+    output: &OutputArgs,
+) -> Result<bool> {
+    let mut failures = 0u64;
+    let mut first_failure = None;
+    let mut new = Vec::with_capacity(found.len());
+    let mut to_collect = Vec::new();
+    for f in found {
+        let counts = attribute == Attribute::Any || f.attribution.kind == AttributionKind::Run;
+        let gate_failure = match &f.outcome.result {
+            Ok((_, Some(c))) if counts => gate.verdict(c),
+            // A crash report that could not be read is still a crash: `any` fails on it.
+            Err(_) if counts && gate.fail_on == FailOn::Any => Some("a crash report that could not be read".to_owned()),
+            _ => None,
+        };
+        if let Some(why) = &gate_failure {
+            failures += 1;
+            first_failure.get_or_insert_with(|| format!("{}: {why}", f.outcome.path));
+        }
+        to_collect.push((f.path, f.incident));
+        new.push(NewReport { outcome: f.outcome, attribution: f.attribution, gate_failure });
+    }
+    let concurrent = new.iter().filter(|n| n.attribution.kind == AttributionKind::Concurrent).count();
+    let run = RunReport {
+        headline: watch::delta_line(delta, new.len(), concurrent),
+        before: delta.before,
+        after: delta.after,
+        retired: delta.retired.iter().filter(|e| e.is_crash()).count(),
+        removed: delta.removed.iter().filter(|e| e.is_crash()).count(),
+        other_new: delta.new.iter().filter(|e| !e.is_crash()).count(),
+        new,
+        command,
+        window,
+        gate: gate_result(gate, failures, first_failure),
+        interrupted,
+    };
+
+    // The human summary always goes to standard error, so that a CI log shows it.
+    let width = (!io::stderr().is_terminal()).then_some(160);
+    eprint!("{}", render::run::human(&run, width));
+
+    let writer: Option<Box<dyn Write>> = match (&output.output, output.format) {
+        (Some(path), _) => Some(Box::new(io::BufWriter::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        ))),
+        (None, RunFormat::Human) => None,
+        (None, _) => Some(Box::new(io::BufWriter::new(io::stdout().lock()))),
+    };
+    if let Some(mut w) = writer {
+        match output.format {
+            RunFormat::Json => render::run::write_json(&mut w, &run)?,
+            RunFormat::Human => {
+                w.write_all(render::run::human(&run, Some(160)).as_bytes())?;
+                w.flush()?;
+            }
+            RunFormat::Markdown | RunFormat::Junit => {
+                let mut sink: Box<dyn Sink> = match output.format {
+                    RunFormat::Markdown => Box::new(markdown::MarkdownSink::new(w)),
+                    _ => Box::new(junit::JunitSink::new(w)),
+                };
+                let mut summary = render::Summary::default();
+                for n in &run.new {
+                    summary.add(n.outcome.status());
+                    sink.entry(&Entry {
+                        outcome: &n.outcome,
+                        gate_failure: n.gate_failure.as_deref(),
+                        attribution: Some(&n.attribution),
+                    })?;
+                }
+                sink.finish(&Totals { summary, groups: Vec::new(), gate: &run.gate, headline: Some(&run.headline) })?;
+            }
+        }
+    }
+    if let Some(dir) = &output.collect {
+        let copied = watch::collect::collect(dir, &to_collect)?;
+        eprintln!("crashdelta: copied {} report(s) to {} (manifest.json)", copied.len(), dir.display());
+    }
+    Ok(run.gate.passed)
+}
+
+fn watch(args: WatchArgs) -> Result<u8> {
+    let rules = load_rules(&args.rules)?;
+    check_allow(&rules, &args.gate.allow)?;
+    let opts = watch::Options {
+        folders: args.folders.folders(),
+        argv: args.command.clone(),
+        settle: args.settle,
+        settle_max: args.settle_max.max(args.settle),
+        poll: args.poll,
+    };
+    let mut on_event = |event: LiveEvent| match event {
+        LiveEvent::Crash(c) => {
+            let from = match c.attribution.kind {
+                AttributionKind::Run => "this run",
+                AttributionKind::Concurrent => "concurrent, not from this run",
+            };
+            match &c.parsed {
+                Ok((r, Some(class))) => eprintln!(
+                    "crashdelta: new crash report after {:.1}s: {} {} {} at {} ({from}): {}",
+                    c.seen_after.as_secs_f64(),
+                    render::process_label(r),
+                    class.family.as_str(),
+                    class.rule,
+                    class.location.as_deref().unwrap_or("?"),
+                    c.entry.path
+                ),
+                _ => eprintln!("crashdelta: new crash report: {} ({from})", c.entry.path),
+            }
+        }
+        LiveEvent::Exited(exit) => match (exit.code, exit.signal) {
+            (_, Some(sig)) => eprintln!("crashdelta: the command was killed by signal {sig}"),
+            (Some(code), None) => eprintln!("crashdelta: the command exited with code {code}"),
+            _ => {}
+        },
+        LiveEvent::Waiting { expecting_crash, up_to } => {
+            if expecting_crash {
+                eprintln!("crashdelta: waiting up to {:.0}s for its crash report", up_to.as_secs_f64());
+            } else {
+                eprintln!("crashdelta: waiting {:.1}s for late crash reports", up_to.as_secs_f64());
+            }
+        }
+    };
+    let outcome = match watch::run(&opts, &rules, &mut on_event) {
+        Ok(o) => o,
+        Err(watch::WatchError::Spawn(e)) => {
+            eprintln!("crashdelta: error: {e}");
+            return Ok(match e {
+                SpawnError::NotFound(_) => EXIT_NOT_FOUND,
+                SpawnError::NotExecutable(..) => EXIT_CANNOT_RUN,
+                _ => EXIT_TOOL_ERROR,
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let found = outcome
+        .crashes
+        .into_iter()
+        .map(|c| Found {
+            incident: c.entry.peek.as_ref().and_then(|p| p.incident_id.clone()),
+            path: PathBuf::from(&c.entry.path),
+            outcome: render::Outcome { path: c.entry.path.clone(), result: c.parsed.map_err(render::OutcomeError::Parse) },
+            attribution: c.attribution,
+        })
+        .collect();
+    let command = CommandInfo {
+        argv: args.command.iter().map(|a| a.to_string_lossy().into_owned()).collect(),
+        exit: outcome.exit.code,
+        signal: outcome.exit.signal,
+        pids: outcome.pids.iter().copied().collect(),
+    };
+    let window = Window {
+        start: outcome.start,
+        end: outcome.exited,
+        settled: outcome.end,
+        settle_used_ms: u64::try_from(outcome.settle_used.as_millis()).unwrap_or(u64::MAX),
+    };
+    let passed = finish_run(
+        found,
+        &outcome.delta,
+        Some(command),
+        window,
+        outcome.interrupted,
+        &Gate { fail_on: args.gate.fail_on, allow: args.gate.allow.clone() },
+        args.gate.attribute,
+        &args.output,
+    )?;
+    Ok(if outcome.interrupted.is_some() {
+        EXIT_INTERRUPTED
+    } else if !passed {
+        EXIT_GATE_FAILED
+    } else if let Some(sig) = outcome.exit.signal {
+        u8::try_from(128 + sig).unwrap_or(EXIT_TOOL_ERROR)
+    } else {
+        outcome.exit.code.and_then(|c| u8::try_from(c).ok()).unwrap_or(EXIT_TOOL_ERROR)
+    })
+}
+
+fn diff(args: DiffArgs) -> Result<u8> {
+    let rules = load_rules(&args.rules)?;
+    check_allow(&rules, &args.gate.allow)?;
+    let before = Inventory::read(&args.before)?;
+    let after = match &args.after {
+        Some(path) => Inventory::read(path)?,
+        None => {
+            // The folders the before-inventory looked at, unless told otherwise.
+            let folders = if args.folders.reports_dir.is_empty() {
+                before.folders.iter().map(|f| PathBuf::from(&f.path)).collect()
+            } else {
+                args.folders.folders()
+            };
+            inventory::scan(&folders)?
+        }
+    };
+    let delta = inventory::diff(&before, &after);
+    let window = (before.taken_at, Some(after.taken_at));
+    let found: Vec<Found> = delta
+        .new_crashes()
+        .map(|entry| {
+            let path = PathBuf::from(&entry.path);
+            let parsed = input::read_file(&path).map_err(|e| render::OutcomeError::Read(e.to_string())).and_then(|bytes| {
+                crashdelta::report::parse(&bytes).map_err(render::OutcomeError::Parse)
+            });
+            // No process tree is known across CI steps: the capture time decides.
+            let attribution = match &parsed {
+                Ok(r) => watch::attribution::attribute_by_time(r, window),
+                Err(_) => Attribution::unknown(),
+            };
+            let result = parsed.map(|r| {
+                let c = crashdelta::classify::classify(&r, &rules);
+                (r, c)
+            });
+            Found {
+                incident: entry.peek.as_ref().and_then(|p| p.incident_id.clone()),
+                path,
+                outcome: render::Outcome { path: entry.path.clone(), result },
+                attribution,
+            }
+        })
+        .collect();
+    let window = Window {
+        start: before.taken_at,
+        end: after.taken_at,
+        settled: after.taken_at,
+        settle_used_ms: 0,
+    };
+    let passed = finish_run(
+        found,
+        &delta,
+        None,
+        window,
+        None,
+        &Gate { fail_on: args.gate.fail_on, allow: args.gate.allow.clone() },
+        args.gate.attribute,
+        &args.output,
+    )?;
+    let unreadable = delta.unreadable.len();
+    if unreadable > 0 {
+        eprintln!("crashdelta: {unreadable} file(s) in the report folders could not be read");
+    }
+    Ok(if !passed { EXIT_GATE_FAILED } else if unreadable > 0 { EXIT_INPUT_ERRORS } else { EXIT_OK })
 }

@@ -254,6 +254,10 @@ pub struct ReportOut<'a> {
 }
 
 impl<'a> ReportOut<'a> {
+    pub fn set_gate_failure(&mut self, why: Option<&'a str>) {
+        self.gate_failure = why;
+    }
+
     pub fn new(outcome: &'a Outcome) -> Self {
         let mut out = ReportOut {
             path: &outcome.path,

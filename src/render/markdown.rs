@@ -92,6 +92,9 @@ impl<W: Write> Sink for MarkdownSink<W> {
                         report.hardware_model.as_deref().unwrap_or("unknown model")
                     );
                 }
+                if let Some(a) = entry.attribution {
+                    let _ = writeln!(b, "- Attribution: {} ({})", if a.kind == crate::watch::AttributionKind::Run { "this run" } else { "concurrent, not from this run" }, a.reason);
+                }
                 let _ = writeln!(b, "- Signature: `{}`", c.signature_id);
                 let _ = writeln!(b, "- Report: `{}`", o.path);
                 if let Some(why) = entry.gate_failure {
@@ -116,11 +119,12 @@ impl<W: Write> Sink for MarkdownSink<W> {
 
     fn finish(&mut self, totals: &Totals) -> io::Result<()> {
         let s = totals.summary;
-        writeln!(
-            self.out,
-            "## crashdelta: {} crash report(s) in {} input(s)\n",
-            s.crashes, s.inputs
-        )?;
+        match totals.headline {
+            Some(line) => writeln!(self.out, "## {line}
+")?,
+            None => writeln!(self.out, "## crashdelta: {} crash report(s) in {} input(s)
+", s.crashes, s.inputs)?,
+        }
         if s.not_a_crash > 0 || s.errors > 0 {
             writeln!(
                 self.out,

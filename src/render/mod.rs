@@ -8,6 +8,7 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod run;
 
 use std::io;
 
@@ -18,6 +19,7 @@ use crate::classify::gate::FailOn;
 use crate::classify::triage::Group;
 use crate::classify::{self, RuleSet};
 use crate::input::Input;
+use crate::watch::Attribution;
 use crate::report;
 
 /// Parses and classifies one input into an [`Outcome`].
@@ -42,6 +44,8 @@ pub struct Entry<'a> {
     pub outcome: &'a Outcome,
     /// Why this crash fails the gate, when it does.
     pub gate_failure: Option<&'a str>,
+    /// For `watch` and `diff`: whether the crash comes from the run.
+    pub attribution: Option<&'a Attribution>,
 }
 
 /// The gate's verdict over all inputs.
@@ -60,6 +64,8 @@ pub struct Totals<'a> {
     pub summary: Summary,
     pub groups: Vec<&'a Group>,
     pub gate: &'a GateResult,
+    /// For `watch` and `diff`: `Crash logs: 252 before → 253 after (1 new)`.
+    pub headline: Option<&'a str>,
 }
 
 pub trait Sink {

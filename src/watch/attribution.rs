@@ -66,6 +66,12 @@ pub fn attribute(
             reason: format!("{name} [{pid}] is not in the command's process tree"),
         };
     }
+    attribute_by_time(report, window)
+}
+
+/// For a report whose pid cannot be checked (no pid in it, or no process tree recorded, as in
+/// `diff` across CI steps): from the run when its capture time is inside the window.
+pub fn attribute_by_time(report: &Report, window: (DateTime<Utc>, Option<DateTime<Utc>>)) -> Attribution {
     let (start, end) = window;
     let slack = Duration::seconds(SLACK_SECONDS);
     match report.capture_time {
@@ -76,7 +82,7 @@ pub fn attribute(
             if after_start && before_end {
                 Attribution {
                     kind: AttributionKind::Run,
-                    reason: "the report names no pid; its capture time is inside the run".into(),
+                    reason: "its capture time is inside the run".into(),
                 }
             } else {
                 Attribution {
@@ -89,7 +95,7 @@ pub fn attribute(
         }
         None => Attribution {
             kind: AttributionKind::Run,
-            reason: "the report names no pid and no time; it appeared during the run".into(),
+            reason: "the report names no time; it appeared during the run".into(),
         },
     }
 }

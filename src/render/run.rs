@@ -1,0 +1,183 @@
+//! The record of a `watch` run (or a `diff`): the delta, each new crash with its attribution,
+//! the command, the window and the gate; as JSON, and as the human summary.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use chrono::{DateTime, Utc};
+use comfy_table::{ContentArrangement, Table, presets};
+use serde::Serialize;
+
+use super::json::ReportOut;
+use super::{GateResult, Outcome};
+use crate::watch::{Attribution, AttributionKind};
+
+pub const WATCH_SCHEMA: &str = "crashdelta.watch/1";
+
+/// One new crash report.
+pub struct NewReport {
+    pub outcome: Outcome,
+    pub attribution: Attribution,
+    pub gate_failure: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CommandInfo {
+    pub argv: Vec<String>,
+    /// The exit code, when the command exited.
+    pub exit: Option<i32>,
+    /// The signal that killed it, when one did.
+    pub signal: Option<i32>,
+    /// Every pid seen in its process tree.
+    pub pids: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Window {
+    pub start: DateTime<Utc>,
+    /// When the command exited (for `diff`: when the after-inventory was taken).
+    pub end: DateTime<Utc>,
+    /// When crashdelta stopped waiting for late reports.
+    pub settled: DateTime<Utc>,
+    pub settle_used_ms: u64,
+}
+
+pub struct RunReport {
+    pub headline: String,
+    pub before: usize,
+    pub after: usize,
+    pub new: Vec<NewReport>,
+    /// Crash reports moved into `Retired/` and removed by rotation.
+    pub retired: usize,
+    pub removed: usize,
+    /// New reports that are not crashes (jetsam, resource reports...).
+    pub other_new: usize,
+    pub command: Option<CommandInfo>,
+    pub window: Window,
+    pub gate: GateResult,
+    pub interrupted: Option<i32>,
+}
+
+impl RunReport {
+    pub fn concurrent(&self) -> usize {
+        self.new.iter().filter(|n| n.attribution.kind == AttributionKind::Concurrent).count()
+    }
+}
+
+#[derive(Serialize)]
+struct NewOut<'a> {
+    #[serde(flatten)]
+    report: ReportOut<'a>,
+    attribution: &'a Attribution,
+}
+
+#[derive(Serialize)]
+struct Doc<'a> {
+    schema: &'static str,
+    delta: &'a str,
+    before: usize,
+    after: usize,
+    new: Vec<NewOut<'a>>,
+    retired: usize,
+    removed: usize,
+    concurrent: usize,
+    other_new: usize,
+    command: Option<&'a CommandInfo>,
+    window: &'a Window,
+    gate: &'a GateResult,
+    interrupted: Option<i32>,
+}
+
+pub fn write_json(out: &mut dyn Write, run: &RunReport) -> io::Result<()> {
+    let new = run
+        .new
+        .iter()
+        .map(|n| {
+            let mut report = ReportOut::new(&n.outcome);
+            report.set_gate_failure(n.gate_failure.as_deref());
+            NewOut { report, attribution: &n.attribution }
+        })
+        .collect();
+    let doc = Doc {
+        schema: WATCH_SCHEMA,
+        delta: &run.headline,
+        before: run.before,
+        after: run.after,
+        new,
+        retired: run.retired,
+        removed: run.removed,
+        concurrent: run.concurrent(),
+        other_new: run.other_new,
+        command: run.command.as_ref(),
+        window: &run.window,
+        gate: &run.gate,
+        interrupted: run.interrupted,
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
+    writeln!(out)?;
+    out.flush()
+}
+
+/// The human summary: the delta line, a table of the new crashes, then each crash's details in
+/// the shape of the hand-written analyses.
+pub fn human(run: &RunReport, width: Option<u16>) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "{}", run.headline);
+    if !run.new.is_empty() {
+        let mut table = Table::new();
+        table
+            .load_style(presets::UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_header(["process", "from", "exception", "rule", "known", "location"]);
+        if let Some(w) = width {
+            table.set_width(w);
+        }
+        for n in &run.new {
+            let from = match n.attribution.kind {
+                AttributionKind::Run => "this run",
+                AttributionKind::Concurrent => "concurrent",
+            };
+            match &n.outcome.result {
+                Ok((report, Some(c))) => {
+                    table.add_row([
+                        super::process_label(report),
+                        from.to_owned(),
+                        super::exception_short(report),
+                        c.rule.clone(),
+                        if c.known { "yes".into() } else { "no".into() },
+                        c.location.clone().unwrap_or_default(),
+                    ]);
+                }
+                _ => {
+                    table.add_row([
+                        n.outcome.path.clone(),
+                        from.to_owned(),
+                        String::new(),
+                        String::new(),
+                        String::new(),
+                        n.outcome.reason().unwrap_or_default(),
+                    ]);
+                }
+            }
+        }
+        let _ = writeln!(s, "{table}");
+        for n in &run.new {
+            let Ok((report, Some(c))) = &n.outcome.result else {
+                continue;
+            };
+            let _ = writeln!(s);
+            let known = if c.known { ", known" } else { "" };
+            let _ = writeln!(s, "{}: {} ({}{known})", super::process_label(report), c.title, c.rule);
+            let _ = writeln!(s, "  Exception: {}", super::exception_line(report));
+            let _ = writeln!(s, "  Location:  {}", c.location.as_deref().unwrap_or("(unknown)"));
+            let _ = writeln!(s, "  Trigger:   {}", c.trigger.as_deref().unwrap_or("(no caller outside the system libraries)"));
+            let _ = writeln!(s, "  From:      {}", n.attribution.reason);
+            let _ = writeln!(s, "  Report:    {}", n.outcome.path);
+        }
+    }
+    if run.other_new > 0 {
+        let _ = writeln!(s, "{} new report(s) of other kinds (not crashes).", run.other_new);
+    }
+    let _ = writeln!(s, "Gate (--fail-on {}): {}", run.gate.fail_on.as_str(), run.gate.reason);
+    s
+}
