@@ -24,10 +24,10 @@ use crashdelta::classify::{RuleSet, rules};
 use crashdelta::input;
 use crashdelta::inventory::{self, Inventory};
 use crashdelta::render::run::{CommandInfo, NewReport, RunReport, Window};
-use crashdelta::watch::{self, Attribution, AttributionKind, LiveEvent, SpawnError};
 use crashdelta::render::{
     self, Entry, GateResult, Sink, Status, Totals, human, json, junit, markdown,
 };
+use crashdelta::watch::{self, Attribution, AttributionKind, LiveEvent, SpawnError};
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_INPUT_ERRORS: u8 = 1;
@@ -132,7 +132,11 @@ struct FoldersArg {
 
 impl FoldersArg {
     fn folders(&self) -> Vec<PathBuf> {
-        if self.reports_dir.is_empty() { inventory::default_folders() } else { self.reports_dir.clone() }
+        if self.reports_dir.is_empty() {
+            inventory::default_folders()
+        } else {
+            self.reports_dir.clone()
+        }
     }
 }
 
@@ -426,7 +430,7 @@ fn classify(
         sink.entry(&Entry {
             outcome: &outcome,
             gate_failure: verdict.as_deref(),
-                attribution: None,
+            attribution: None,
         })
         .context("cannot write the output")?;
     }
@@ -451,7 +455,7 @@ fn classify(
         summary,
         groups: triage.groups(),
         gate: &result,
-                headline: None,
+        headline: None,
     })
     .context("cannot write the output")?;
     if output.is_some() || !matches!(format, Format::Table) {
@@ -550,9 +554,18 @@ fn gate_result(gate: &Gate, failures: u64, first_failure: Option<String>) -> Gat
         (_, FailOn::None) => "no gate (--fail-on none)".to_owned(),
         (Some(first), _) if failures == 1 => format!("failed: {first}"),
         (Some(first), _) => format!("failed: {failures} crashes, the first {first}"),
-        (None, fail_on) => format!("passed: no crash of the kind --fail-on {} fails on", fail_on.as_str()),
+        (None, fail_on) => format!(
+            "passed: no crash of the kind --fail-on {} fails on",
+            fail_on.as_str()
+        ),
     };
-    GateResult { fail_on: gate.fail_on, allow: gate.allow.clone(), passed: failures == 0, failures, reason }
+    GateResult {
+        fail_on: gate.fail_on,
+        allow: gate.allow.clone(),
+        passed: failures == 0,
+        failures,
+        reason,
+    }
 }
 
 fn check_allow(rules: &RuleSet, allow: &[String]) -> Result<()> {
@@ -568,7 +581,8 @@ fn snapshot(folders: &[PathBuf], output: Option<PathBuf>) -> Result<u8> {
     let inv = inventory::scan(folders)?;
     let text = serde_json::to_vec_pretty(&inv)?;
     match output {
-        Some(path) => std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => std::fs::write(&path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
         None => {
             let mut out = io::stdout().lock();
             out.write_all(&text)?;
@@ -579,7 +593,12 @@ fn snapshot(folders: &[PathBuf], output: Option<PathBuf>) -> Result<u8> {
         "crashdelta: {} crash report(s), {} other file(s) in {}",
         inv.crash_count(),
         inv.entries.len() - inv.crash_count(),
-        inv.folders.iter().filter(|f| f.exists).map(|f| f.path.as_str()).collect::<Vec<_>>().join(", ")
+        inv.folders
+            .iter()
+            .filter(|f| f.exists)
+            .map(|f| f.path.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     Ok(EXIT_OK)
 }
@@ -606,24 +625,52 @@ fn finish_run(
 ) -> Result<bool> {
     let mut failures = 0u64;
     let mut first_failure = None;
-    let mut new = Vec::with_capacity(found.len());
+    // Files that appeared and cannot be read may be crash reports: shown, and failed on by `any`.
+    let found = found
+        .into_iter()
+        .chain(delta.unreadable.iter().map(|e| Found {
+            outcome: render::Outcome {
+                path: e.path.clone(),
+                result: Err(render::OutcomeError::Read(format!(
+                    "cannot read {}: {}",
+                    e.path,
+                    e.error.as_deref().unwrap_or("unknown error")
+                ))),
+            },
+            attribution: Attribution::unknown(),
+            incident: None,
+            path: PathBuf::from(&e.path),
+        }));
+    let mut new = Vec::new();
     let mut to_collect = Vec::new();
     for f in found {
         let counts = attribute == Attribute::Any || f.attribution.kind == AttributionKind::Run;
         let gate_failure = match &f.outcome.result {
             Ok((_, Some(c))) if counts => gate.verdict(c),
             // A crash report that could not be read is still a crash: `any` fails on it.
-            Err(_) if counts && gate.fail_on == FailOn::Any => Some("a crash report that could not be read".to_owned()),
+            Err(_) if counts && gate.fail_on == FailOn::Any => {
+                Some("a crash report that could not be read".to_owned())
+            }
             _ => None,
         };
         if let Some(why) = &gate_failure {
             failures += 1;
             first_failure.get_or_insert_with(|| format!("{}: {why}", f.outcome.path));
         }
-        to_collect.push((f.path, f.incident));
-        new.push(NewReport { outcome: f.outcome, attribution: f.attribution, gate_failure });
+        // A file that could not be read cannot be copied either.
+        if !matches!(f.outcome.result, Err(render::OutcomeError::Read(_))) {
+            to_collect.push((f.path, f.incident));
+        }
+        new.push(NewReport {
+            outcome: f.outcome,
+            attribution: f.attribution,
+            gate_failure,
+        });
     }
-    let concurrent = new.iter().filter(|n| n.attribution.kind == AttributionKind::Concurrent).count();
+    let concurrent = new
+        .iter()
+        .filter(|n| n.attribution.kind == AttributionKind::Concurrent)
+        .count();
     let run = RunReport {
         headline: watch::delta_line(delta, new.len(), concurrent),
         before: delta.before,
@@ -670,13 +717,22 @@ fn finish_run(
                         attribution: Some(&n.attribution),
                     })?;
                 }
-                sink.finish(&Totals { summary, groups: Vec::new(), gate: &run.gate, headline: Some(&run.headline) })?;
+                sink.finish(&Totals {
+                    summary,
+                    groups: Vec::new(),
+                    gate: &run.gate,
+                    headline: Some(&run.headline),
+                })?;
             }
         }
     }
     if let Some(dir) = &output.collect {
         let copied = watch::collect::collect(dir, &to_collect)?;
-        eprintln!("crashdelta: copied {} report(s) to {} (manifest.json)", copied.len(), dir.display());
+        eprintln!(
+            "crashdelta: copied {} report(s) to {} (manifest.json)",
+            copied.len(),
+            dir.display()
+        );
     }
     Ok(run.gate.passed)
 }
@@ -715,11 +771,20 @@ fn watch(args: WatchArgs) -> Result<u8> {
             (Some(code), None) => eprintln!("crashdelta: the command exited with code {code}"),
             _ => {}
         },
-        LiveEvent::Waiting { expecting_crash, up_to } => {
+        LiveEvent::Waiting {
+            expecting_crash,
+            up_to,
+        } => {
             if expecting_crash {
-                eprintln!("crashdelta: waiting up to {:.0}s for its crash report", up_to.as_secs_f64());
+                eprintln!(
+                    "crashdelta: waiting up to {:.0}s for its crash report",
+                    up_to.as_secs_f64()
+                );
             } else {
-                eprintln!("crashdelta: waiting {:.1}s for late crash reports", up_to.as_secs_f64());
+                eprintln!(
+                    "crashdelta: waiting {:.1}s for late crash reports",
+                    up_to.as_secs_f64()
+                );
             }
         }
     };
@@ -741,12 +806,19 @@ fn watch(args: WatchArgs) -> Result<u8> {
         .map(|c| Found {
             incident: c.entry.peek.as_ref().and_then(|p| p.incident_id.clone()),
             path: PathBuf::from(&c.entry.path),
-            outcome: render::Outcome { path: c.entry.path.clone(), result: c.parsed.map_err(render::OutcomeError::Parse) },
+            outcome: render::Outcome {
+                path: c.entry.path.clone(),
+                result: c.parsed.map_err(render::OutcomeError::Parse),
+            },
             attribution: c.attribution,
         })
         .collect();
     let command = CommandInfo {
-        argv: args.command.iter().map(|a| a.to_string_lossy().into_owned()).collect(),
+        argv: args
+            .command
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
         exit: outcome.exit.code,
         signal: outcome.exit.signal,
         pids: outcome.pids.iter().copied().collect(),
@@ -763,7 +835,10 @@ fn watch(args: WatchArgs) -> Result<u8> {
         Some(command),
         window,
         outcome.interrupted,
-        &Gate { fail_on: args.gate.fail_on, allow: args.gate.allow.clone() },
+        &Gate {
+            fail_on: args.gate.fail_on,
+            allow: args.gate.allow.clone(),
+        },
         args.gate.attribute,
         &args.output,
     )?;
@@ -774,7 +849,11 @@ fn watch(args: WatchArgs) -> Result<u8> {
     } else if let Some(sig) = outcome.exit.signal {
         u8::try_from(128 + sig).unwrap_or(EXIT_TOOL_ERROR)
     } else {
-        outcome.exit.code.and_then(|c| u8::try_from(c).ok()).unwrap_or(EXIT_TOOL_ERROR)
+        outcome
+            .exit
+            .code
+            .and_then(|c| u8::try_from(c).ok())
+            .unwrap_or(EXIT_TOOL_ERROR)
     })
 }
 
@@ -787,7 +866,11 @@ fn diff(args: DiffArgs) -> Result<u8> {
         None => {
             // The folders the before-inventory looked at, unless told otherwise.
             let folders = if args.folders.reports_dir.is_empty() {
-                before.folders.iter().map(|f| PathBuf::from(&f.path)).collect()
+                before
+                    .folders
+                    .iter()
+                    .map(|f| PathBuf::from(&f.path))
+                    .collect()
             } else {
                 args.folders.folders()
             };
@@ -800,9 +883,11 @@ fn diff(args: DiffArgs) -> Result<u8> {
         .new_crashes()
         .map(|entry| {
             let path = PathBuf::from(&entry.path);
-            let parsed = input::read_file(&path).map_err(|e| render::OutcomeError::Read(e.to_string())).and_then(|bytes| {
-                crashdelta::report::parse(&bytes).map_err(render::OutcomeError::Parse)
-            });
+            let parsed = input::read_file(&path)
+                .map_err(|e| render::OutcomeError::Read(e.to_string()))
+                .and_then(|bytes| {
+                    crashdelta::report::parse(&bytes).map_err(render::OutcomeError::Parse)
+                });
             // No process tree is known across CI steps: the capture time decides.
             let attribution = match &parsed {
                 Ok(r) => watch::attribution::attribute_by_time(r, window),
@@ -815,7 +900,10 @@ fn diff(args: DiffArgs) -> Result<u8> {
             Found {
                 incident: entry.peek.as_ref().and_then(|p| p.incident_id.clone()),
                 path,
-                outcome: render::Outcome { path: entry.path.clone(), result },
+                outcome: render::Outcome {
+                    path: entry.path.clone(),
+                    result,
+                },
                 attribution,
             }
         })
@@ -832,13 +920,12 @@ fn diff(args: DiffArgs) -> Result<u8> {
         None,
         window,
         None,
-        &Gate { fail_on: args.gate.fail_on, allow: args.gate.allow.clone() },
+        &Gate {
+            fail_on: args.gate.fail_on,
+            allow: args.gate.allow.clone(),
+        },
         args.gate.attribute,
         &args.output,
     )?;
-    let unreadable = delta.unreadable.len();
-    if unreadable > 0 {
-        eprintln!("crashdelta: {unreadable} file(s) in the report folders could not be read");
-    }
-    Ok(if !passed { EXIT_GATE_FAILED } else if unreadable > 0 { EXIT_INPUT_ERRORS } else { EXIT_OK })
+    Ok(if !passed { EXIT_GATE_FAILED } else { EXIT_OK })
 }

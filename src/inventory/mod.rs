@@ -243,7 +243,7 @@ pub struct Delta {
     pub retired: Vec<Entry>,
     /// Reports that were there before and are gone (rotation).
     pub removed: Vec<Entry>,
-    /// Files that could not be read in the after-inventory.
+    /// Files that could not be read in the after-inventory (and were not already unreadable).
     pub unreadable: Vec<Entry>,
 }
 
@@ -264,7 +264,11 @@ pub fn diff(before: &Inventory, after: &Inventory) -> Delta {
     };
     for e in &after.entries {
         if e.error.is_some() {
-            delta.unreadable.push(e.clone());
+            // A file that cannot be read may be a crash report: it is reported, never skipped.
+            // One that was already unreadable before is not news.
+            if !before_ids.contains_key(&e.identity()) {
+                delta.unreadable.push(e.clone());
+            }
             continue;
         }
         match before_ids.get(&e.identity()) {

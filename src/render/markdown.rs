@@ -93,7 +93,16 @@ impl<W: Write> Sink for MarkdownSink<W> {
                     );
                 }
                 if let Some(a) = entry.attribution {
-                    let _ = writeln!(b, "- Attribution: {} ({})", if a.kind == crate::watch::AttributionKind::Run { "this run" } else { "concurrent, not from this run" }, a.reason);
+                    let _ = writeln!(
+                        b,
+                        "- Attribution: {} ({})",
+                        if a.kind == crate::watch::AttributionKind::Run {
+                            "this run"
+                        } else {
+                            "concurrent, not from this run"
+                        },
+                        a.reason
+                    );
                 }
                 let _ = writeln!(b, "- Signature: `{}`", c.signature_id);
                 let _ = writeln!(b, "- Report: `{}`", o.path);
@@ -120,10 +129,17 @@ impl<W: Write> Sink for MarkdownSink<W> {
     fn finish(&mut self, totals: &Totals) -> io::Result<()> {
         let s = totals.summary;
         match totals.headline {
-            Some(line) => writeln!(self.out, "## {line}
-")?,
-            None => writeln!(self.out, "## crashdelta: {} crash report(s) in {} input(s)
-", s.crashes, s.inputs)?,
+            Some(line) => writeln!(
+                self.out,
+                "## {line}
+"
+            )?,
+            None => writeln!(
+                self.out,
+                "## crashdelta: {} crash report(s) in {} input(s)
+",
+                s.crashes, s.inputs
+            )?,
         }
         if s.not_a_crash > 0 || s.errors > 0 {
             writeln!(

@@ -19,8 +19,8 @@ use crate::classify::gate::FailOn;
 use crate::classify::triage::Group;
 use crate::classify::{self, RuleSet};
 use crate::input::Input;
-use crate::watch::Attribution;
 use crate::report;
+use crate::watch::Attribution;
 
 /// Parses and classifies one input into an [`Outcome`].
 pub fn outcome(input: Input, rules: &RuleSet) -> Outcome {

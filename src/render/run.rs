@@ -60,7 +60,10 @@ pub struct RunReport {
 
 impl RunReport {
     pub fn concurrent(&self) -> usize {
-        self.new.iter().filter(|n| n.attribution.kind == AttributionKind::Concurrent).count()
+        self.new
+            .iter()
+            .filter(|n| n.attribution.kind == AttributionKind::Concurrent)
+            .count()
     }
 }
 
@@ -95,7 +98,10 @@ pub fn write_json(out: &mut dyn Write, run: &RunReport) -> io::Result<()> {
         .map(|n| {
             let mut report = ReportOut::new(&n.outcome);
             report.set_gate_failure(n.gate_failure.as_deref());
-            NewOut { report, attribution: &n.attribution }
+            NewOut {
+                report,
+                attribution: &n.attribution,
+            }
         })
         .collect();
     let doc = Doc {
@@ -167,17 +173,42 @@ pub fn human(run: &RunReport, width: Option<u16>) -> String {
             };
             let _ = writeln!(s);
             let known = if c.known { ", known" } else { "" };
-            let _ = writeln!(s, "{}: {} ({}{known})", super::process_label(report), c.title, c.rule);
+            let _ = writeln!(
+                s,
+                "{}: {} ({}{known})",
+                super::process_label(report),
+                c.title,
+                c.rule
+            );
             let _ = writeln!(s, "  Exception: {}", super::exception_line(report));
-            let _ = writeln!(s, "  Location:  {}", c.location.as_deref().unwrap_or("(unknown)"));
-            let _ = writeln!(s, "  Trigger:   {}", c.trigger.as_deref().unwrap_or("(no caller outside the system libraries)"));
+            let _ = writeln!(
+                s,
+                "  Location:  {}",
+                c.location.as_deref().unwrap_or("(unknown)")
+            );
+            let _ = writeln!(
+                s,
+                "  Trigger:   {}",
+                c.trigger
+                    .as_deref()
+                    .unwrap_or("(no caller outside the system libraries)")
+            );
             let _ = writeln!(s, "  From:      {}", n.attribution.reason);
             let _ = writeln!(s, "  Report:    {}", n.outcome.path);
         }
     }
     if run.other_new > 0 {
-        let _ = writeln!(s, "{} new report(s) of other kinds (not crashes).", run.other_new);
+        let _ = writeln!(
+            s,
+            "{} new report(s) of other kinds (not crashes).",
+            run.other_new
+        );
     }
-    let _ = writeln!(s, "Gate (--fail-on {}): {}", run.gate.fail_on.as_str(), run.gate.reason);
+    let _ = writeln!(
+        s,
+        "Gate (--fail-on {}): {}",
+        run.gate.fail_on.as_str(),
+        run.gate.reason
+    );
     s
 }

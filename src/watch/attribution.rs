@@ -71,7 +71,10 @@ pub fn attribute(
 
 /// For a report whose pid cannot be checked (no pid in it, or no process tree recorded, as in
 /// `diff` across CI steps): from the run when its capture time is inside the window.
-pub fn attribute_by_time(report: &Report, window: (DateTime<Utc>, Option<DateTime<Utc>>)) -> Attribution {
+pub fn attribute_by_time(
+    report: &Report,
+    window: (DateTime<Utc>, Option<DateTime<Utc>>),
+) -> Attribution {
     let (start, end) = window;
     let slack = Duration::seconds(SLACK_SECONDS);
     match report.capture_time {

@@ -350,13 +350,15 @@ pub fn run(
     // Only what the final inventory holds counts, at the path it has now (a report seen live may
     // have been renamed or moved since).
     let finals: HashMap<String, &Entry> = delta.new_crashes().map(|e| (e.identity(), e)).collect();
-    tracker.crashes.retain_mut(|c| match finals.get(&c.entry.identity()) {
-        Some(e) => {
-            c.entry = (*e).clone();
-            true
-        }
-        None => false,
-    });
+    tracker
+        .crashes
+        .retain_mut(|c| match finals.get(&c.entry.identity()) {
+            Some(e) => {
+                c.entry = (*e).clone();
+                true
+            }
+            None => false,
+        });
     let signal = interrupted.load(Ordering::SeqCst);
     Ok(Outcome {
         before,
