@@ -613,16 +613,25 @@ struct Found {
 
 /// Applies the gate, builds the record, writes the chosen format and the human summary, collects.
 /// Returns whether the gate passed.
-fn finish_run(
-    found: Vec<Found>,
-    delta: &inventory::Delta,
+/// What the run record says about the command, besides its crashes.
+struct RunContext {
     command: Option<CommandInfo>,
     window: Window,
     interrupted: Option<i32>,
-    gate: &Gate,
-    attribute: Attribute,
+}
+
+fn finish_run(
+    found: Vec<Found>,
+    delta: &inventory::Delta,
+    ctx: RunContext,
+    gate_args: &GateArgs,
     output: &OutputArgs,
 ) -> Result<bool> {
+    let gate = Gate {
+        fail_on: gate_args.fail_on,
+        allow: gate_args.allow.clone(),
+    };
+    let attribute = gate_args.attribute;
     let mut failures = 0u64;
     let mut first_failure = None;
     // Files that appeared and cannot be read may be crash reports: shown, and failed on by `any`.
@@ -679,10 +688,10 @@ fn finish_run(
         removed: delta.removed.iter().filter(|e| e.is_crash()).count(),
         other_new: delta.new.iter().filter(|e| !e.is_crash()).count(),
         new,
-        command,
-        window,
-        gate: gate_result(gate, failures, first_failure),
-        interrupted,
+        command: ctx.command,
+        window: ctx.window,
+        gate: gate_result(&gate, failures, first_failure),
+        interrupted: ctx.interrupted,
     };
 
     // The human summary always goes to standard error, so that a CI log shows it.
@@ -829,19 +838,12 @@ fn watch(args: WatchArgs) -> Result<u8> {
         settled: outcome.end,
         settle_used_ms: u64::try_from(outcome.settle_used.as_millis()).unwrap_or(u64::MAX),
     };
-    let passed = finish_run(
-        found,
-        &outcome.delta,
-        Some(command),
+    let ctx = RunContext {
+        command: Some(command),
         window,
-        outcome.interrupted,
-        &Gate {
-            fail_on: args.gate.fail_on,
-            allow: args.gate.allow.clone(),
-        },
-        args.gate.attribute,
-        &args.output,
-    )?;
+        interrupted: outcome.interrupted,
+    };
+    let passed = finish_run(found, &outcome.delta, ctx, &args.gate, &args.output)?;
     Ok(if outcome.interrupted.is_some() {
         EXIT_INTERRUPTED
     } else if !passed {
@@ -914,18 +916,11 @@ fn diff(args: DiffArgs) -> Result<u8> {
         settled: after.taken_at,
         settle_used_ms: 0,
     };
-    let passed = finish_run(
-        found,
-        &delta,
-        None,
+    let ctx = RunContext {
+        command: None,
         window,
-        None,
-        &Gate {
-            fail_on: args.gate.fail_on,
-            allow: args.gate.allow.clone(),
-        },
-        args.gate.attribute,
-        &args.output,
-    )?;
+        interrupted: None,
+    };
+    let passed = finish_run(found, &delta, ctx, &args.gate, &args.output)?;
     Ok(if !passed { EXIT_GATE_FAILED } else { EXIT_OK })
 }

@@ -90,9 +90,7 @@ pub fn attribute_by_time(
             } else {
                 Attribution {
                     kind: AttributionKind::Concurrent,
-                    reason: format!(
-                        "the report names no pid; its capture time {t} is outside the run"
-                    ),
+                    reason: format!("its capture time {t} is outside the run"),
                 }
             }
         }

@@ -1,0 +1,493 @@
+//! `watch`, `snapshot` and `diff` end to end on Linux: temp report folders, and a fake
+//! ReportCrash (a background process of the command, or a thread of the test standing for
+//! another app) that writes reports the way macOS does: late, in pieces, renamed into place.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use assert_cmd::Command;
+
+const RACE: &str = "testdata/derived/agx-prepareForEnqueue-0x98.ips";
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn race_report(pid: &str) -> String {
+    std::fs::read_to_string(root().join(RACE))
+        .unwrap()
+        .replace("\"pid\": 81920", &format!("\"pid\": {pid}"))
+}
+
+struct Folder {
+    _dir: tempfile::TempDir,
+    reports: PathBuf,
+}
+
+fn folder() -> Folder {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("DiagnosticReports");
+    std::fs::create_dir(&reports).unwrap();
+    // History: an older crash that must not count as new.
+    std::fs::copy(
+        root().join("testdata/derived/python-abort-agx-loaded.ips"),
+        reports.join("Python-2025-12-23-170244.ips"),
+    )
+    .unwrap();
+    Folder { _dir: dir, reports }
+}
+
+/// Runs `crashdelta watch` with a short settle, the command a shell script.
+fn watch(f: &Folder, extra: &[&str], script: &str) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_crashdelta"));
+    cmd.current_dir(root())
+        .env("REPORTS", &f.reports)
+        .env("RACE", root().join(RACE))
+        .args([
+            "watch",
+            "--reports-dir",
+            f.reports.to_str().unwrap(),
+            "--settle",
+            "1s",
+            "--settle-max",
+            "8s",
+        ])
+        .args(extra)
+        .args(["--", "sh", "-c", script]);
+    cmd.timeout(Duration::from_secs(60)).output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A fake ReportCrash in the command's background: writes the race report for the shell's pid
+/// `$1` seconds after the shell exits, by `$2` (`direct`, `pieces` or `rename`).
+const FAKE_REPORTCRASH: &str = r#"
+write_report() {
+  crashed=$$
+  ( sleep "$1"
+    sed "s/\"pid\": 81920/\"pid\": $crashed/" "$RACE" > "$REPORTS/.report.tmp"
+    case "$2" in
+      direct) cp "$REPORTS/.report.tmp" "$REPORTS/Python-2025-12-23-164107.ips" ;;
+      pieces) head -c 4000 "$REPORTS/.report.tmp" > "$REPORTS/Python-2025-12-23-164107.ips"; sleep 1;
+              tail -c +4001 "$REPORTS/.report.tmp" >> "$REPORTS/Python-2025-12-23-164107.ips" ;;
+      rename) mv "$REPORTS/.report.tmp" "$REPORTS/Python-2025-12-23-164107.ips" ;;
+    esac
+    rm -f "$REPORTS/.report.tmp" ) &
+}
+"#;
+
+#[test]
+fn a_report_that_lands_after_the_command_exits_is_caught() {
+    let f = folder();
+    // The report lands 0.7 s after the command has exited, inside the 1 s settle time.
+    let out = watch(
+        &f,
+        &["--format", "json"],
+        &format!("{FAKE_REPORTCRASH}\nwrite_report 0.7 direct; sleep 0.3; exit 0"),
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(86), "{err}");
+    assert!(
+        err.contains("Crash logs: 1 before → 2 after (1 new)"),
+        "{err}"
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["schema"], "crashdelta.watch/1");
+    assert_eq!(
+        (doc["before"].as_u64(), doc["after"].as_u64()),
+        (Some(1), Some(2))
+    );
+    let new = &doc["new"][0];
+    assert_eq!(new["attribution"]["kind"], "run");
+    assert_eq!(
+        new["classification"]["rule"],
+        "agx-prepare-for-enqueue-race"
+    );
+    assert_eq!(doc["command"]["exit"], 0);
+    assert_eq!(doc["gate"]["passed"], false);
+    assert!(doc["window"]["settle_used_ms"].as_u64().unwrap() >= 1000);
+    assert!(
+        doc["command"]["pids"].as_array().unwrap().len() >= 2,
+        "the shell and its background writer"
+    );
+}
+
+#[test]
+fn a_report_written_in_two_pieces_is_read_when_complete() {
+    let f = folder();
+    let out = watch(
+        &f,
+        &["--format", "json"],
+        &format!("{FAKE_REPORTCRASH}\nwrite_report 0.3 pieces; sleep 0.5; exit 0"),
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(86), "{err}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["new"][0]["status"], "crash", "{err}");
+    assert_eq!(
+        doc["new"][0]["location"],
+        "AGX::ComputeContext::prepareForEnqueue(bool) + 1268"
+    );
+}
+
+#[test]
+fn a_report_renamed_into_place_is_caught_once() {
+    let f = folder();
+    let out = watch(
+        &f,
+        &["--format", "json"],
+        &format!("{FAKE_REPORTCRASH}\nwrite_report 0.5 rename; exit 0"),
+    );
+    let err = stderr(&out);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["new"].as_array().unwrap().len(), 1, "{err}");
+    assert!(
+        doc["new"][0]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("/Python-2025-12-23-164107.ips")
+    );
+    assert_eq!(err.matches("new crash report after").count(), 1, "{err}");
+}
+
+#[test]
+fn retired_and_removed_reports_are_not_new_and_do_not_hide_new_ones() {
+    let f = folder();
+    std::fs::copy(
+        root().join("testdata/derived/metal-committed-twice.ips"),
+        f.reports.join("Python-2025-12-20-174918.ips"),
+    )
+    .unwrap();
+    let script = format!(
+        "{FAKE_REPORTCRASH}\nmkdir -p \"$REPORTS/Retired\"; mv \"$REPORTS/Python-2025-12-23-170244.ips\" \"$REPORTS/Retired/\"; \
+         rm \"$REPORTS/Python-2025-12-20-174918.ips\"; write_report 0.2 direct; sleep 0.5; exit 0"
+    );
+    let out = watch(&f, &[], &script);
+    let err = stderr(&out);
+    // Two crash reports before; one retired (still there), one removed, one new: after = 2.
+    assert!(
+        err.contains("Crash logs: 2 before → 2 after (1 new, 1 retired, 1 removed)"),
+        "{err}"
+    );
+    assert_eq!(out.status.code(), Some(86));
+}
+
+#[test]
+fn an_unrelated_crash_is_concurrent_shown_and_not_gated() {
+    let f = folder();
+    let reports = f.reports.clone();
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(400));
+        // Another app: a pid that is not in the command's tree.
+        std::fs::write(
+            reports.join("Other-2025-12-23-164107.ips"),
+            race_report("4194000"),
+        )
+        .unwrap();
+    });
+    let out = watch(&f, &["--format", "json"], "sleep 1; exit 0");
+    writer.join().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("(1 new, 1 concurrent, not from this run)"),
+        "{err}"
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["new"][0]["attribution"]["kind"], "concurrent");
+    assert_eq!(doc["concurrent"], 1);
+
+    // --attribute any puts it under the gate.
+    let reports = f.reports.clone();
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(400));
+        std::fs::write(
+            reports.join("Other-2025-12-23-164200.ips"),
+            race_report("4194001").replace("5E0C2B1A", "5E0C2B1B"),
+        )
+        .unwrap();
+    });
+    let out = watch(&f, &["--attribute", "any"], "sleep 1; exit 0");
+    writer.join().unwrap();
+    assert_eq!(out.status.code(), Some(86), "{}", stderr(&out));
+}
+
+#[test]
+fn a_non_crash_report_is_counted_apart() {
+    let f = folder();
+    let script = "printf '%s\\n%s\\n' '{\"bug_type\":\"298\",\"incident_id\":\"JETSAM-1\"}' '{\"largestProcess\":\"Python\"}' > \"$REPORTS/JetsamEvent-2025-12-23-164107.ips\"; exit 0";
+    let out = watch(&f, &[], script);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("Crash logs: 1 before → 1 after (0 new)"),
+        "{err}"
+    );
+    assert!(err.contains("1 new report(s) of other kinds"), "{err}");
+}
+
+#[test]
+fn the_commands_own_exit_code_passes_through_when_the_gate_passes() {
+    let f = folder();
+    assert_eq!(watch(&f, &[], "exit 3").status.code(), Some(3));
+    assert_eq!(watch(&f, &[], "exit 0").status.code(), Some(0));
+}
+
+#[test]
+fn a_command_killed_by_a_signal_maps_to_128_plus_n() {
+    let f = folder();
+    // No report arrives: the wait runs to --settle-max.
+    let out = Command::new(env!("CARGO_BIN_EXE_crashdelta"))
+        .args([
+            "watch",
+            "--reports-dir",
+            f.reports.to_str().unwrap(),
+            "--settle",
+            "0.5s",
+            "--settle-max",
+            "2s",
+        ])
+        .args(["--", "sh", "-c", "kill -SEGV $$"])
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(128 + 11), "{err}");
+    assert!(err.contains("killed by signal 11"), "{err}");
+    assert!(
+        err.contains("waiting up to 2s for its crash report"),
+        "{err}"
+    );
+}
+
+#[test]
+fn tool_errors_follow_env() {
+    let f = folder();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_crashdelta"))
+            .args([
+                "watch",
+                "--reports-dir",
+                f.reports.to_str().unwrap(),
+                "--settle",
+                "0.2s",
+                "--",
+            ])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["/no/such/command"]);
+    assert_eq!(out.status.code(), Some(127));
+    assert!(stderr(&out).contains("command not found: /no/such/command"));
+    let script = f.reports.parent().unwrap().join("not-executable.sh");
+    std::fs::write(&script, "#!/bin/sh\n").unwrap();
+    assert_eq!(run(&[script.to_str().unwrap()]).status.code(), Some(126));
+
+    // A report folder that does not exist: an error, never a pass.
+    let out = Command::new(env!("CARGO_BIN_EXE_crashdelta"))
+        .args([
+            "watch",
+            "--reports-dir",
+            "/no/such/DiagnosticReports",
+            "--",
+            "true",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("none of the report folders exists"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn ctrl_c_is_forwarded_and_exits_130() {
+    let f = folder();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_crashdelta"))
+        .args([
+            "watch",
+            "--reports-dir",
+            f.reports.to_str().unwrap(),
+            "--settle",
+            "0.2s",
+            "--",
+            "sleep",
+            "30",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    // SAFETY: kill(2) on our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let start = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "the command was not interrupted"
+    );
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+}
+
+#[test]
+fn an_unreadable_new_file_is_not_a_pass() {
+    // As root every file is readable: drop to `nobody` with setpriv for this test.
+    let root_user = unsafe { libc::geteuid() } == 0;
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    std::fs::create_dir(&reports).unwrap();
+    let bin = dir.path().join("crashdelta");
+    std::fs::copy(env!("CARGO_BIN_EXE_crashdelta"), &bin).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    for p in [dir.path(), reports.as_path()] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    let script = "printf x > \"$REPORTS/Python-2025-12-23-164107.ips\"; chmod 000 \"$REPORTS/Python-2025-12-23-164107.ips\"";
+    let mut cmd = if root_user {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&bin);
+        c
+    } else {
+        Command::new(&bin)
+    };
+    let out = cmd
+        .env("REPORTS", &reports)
+        .args([
+            "watch",
+            "--reports-dir",
+            reports.to_str().unwrap(),
+            "--settle",
+            "0.5s",
+            "--",
+            "sh",
+            "-c",
+            script,
+        ])
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(86), "{err}");
+    assert!(err.contains("cannot read"), "{err}");
+}
+
+#[test]
+fn collect_copies_byte_identical_reports_with_a_manifest() {
+    let f = folder();
+    let collect = f.reports.parent().unwrap().join("artifacts");
+    let out = watch(
+        &f,
+        &["--collect", collect.to_str().unwrap(), "--fail-on", "none"],
+        &format!("{FAKE_REPORTCRASH}\nwrite_report 0.2 direct; sleep 0.5; exit 0"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let original = std::fs::read(f.reports.join("Python-2025-12-23-164107.ips")).unwrap();
+    assert_eq!(
+        std::fs::read(collect.join("Python-2025-12-23-164107.ips")).unwrap(),
+        original
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(collect.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest[0]["size"], original.len());
+    assert_eq!(
+        manifest[0]["incident_id"],
+        "5E0C2B1A-7F3D-4A9B-8C6E-1D2F3A4B5C6D"
+    );
+    assert_eq!(manifest[0]["sha256"].as_str().unwrap().len(), 64);
+}
+
+#[test]
+fn snapshot_then_diff_across_steps() {
+    let f = folder();
+    let dir = f.reports.parent().unwrap().to_path_buf();
+    let before = dir.join("before.json");
+    Command::new(env!("CARGO_BIN_EXE_crashdelta"))
+        .args([
+            "snapshot",
+            "--reports-dir",
+            f.reports.to_str().unwrap(),
+            "--output",
+            before.to_str().unwrap(),
+        ])
+        .assert()
+        .code(0);
+    // Between the steps: a crash of the tests (captured now), and rotation moving the old report.
+    let now = chrono::Utc::now()
+        .format("%Y-%m-%d %H:%M:%S%.3f +0000")
+        .to_string();
+    let report = race_report("81920").replace("2025-12-23 16:41:06.5512 -0800", &now);
+    std::fs::write(f.reports.join("Python-2025-12-23-164107.ips"), report).unwrap();
+    std::fs::create_dir(f.reports.join("Retired")).unwrap();
+    std::fs::rename(
+        f.reports.join("Python-2025-12-23-170244.ips"),
+        f.reports.join("Retired/Python-2025-12-23-170244.ips"),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_crashdelta"))
+        .args([
+            "diff",
+            before.to_str().unwrap(),
+            "--format",
+            "markdown",
+            "--fail-on",
+            "agx",
+        ])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(86), "{err}");
+    assert!(
+        err.contains("Crash logs: 1 before → 2 after (1 new, 1 retired)"),
+        "{err}"
+    );
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        md.starts_with("## Crash logs: 1 before → 2 after (1 new, 1 retired)"),
+        "{md}"
+    );
+    assert!(md.contains("Location: AGX::ComputeContext::prepareForEnqueue(bool) + 1268"));
+
+    // Two saved inventories.
+    let after = dir.join("after.json");
+    Command::new(env!("CARGO_BIN_EXE_crashdelta"))
+        .args([
+            "snapshot",
+            "--reports-dir",
+            f.reports.to_str().unwrap(),
+            "-o",
+            after.to_str().unwrap(),
+        ])
+        .assert()
+        .code(0);
+    Command::new(env!("CARGO_BIN_EXE_crashdelta"))
+        .args([
+            "diff",
+            before.to_str().unwrap(),
+            after.to_str().unwrap(),
+            "--fail-on",
+            "none",
+        ])
+        .assert()
+        .code(0);
+    // Not an inventory: a clear error.
+    let out = Command::new(env!("CARGO_BIN_EXE_crashdelta"))
+        .args(["diff", RACE])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("is not a crashdelta inventory"),
+        "{}",
+        stderr(&out)
+    );
+}
