@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The main job, on any machine: `crashdelta watch` around a test run that crashes in Apple's GPU
+# driver, against a reports folder with a realistic history.
+#
+# 1. Builds crashdelta.
+# 2. Makes a DiagnosticReports folder in a temporary directory and fills it with ~250 prior
+#    reports generated from the real and derived reports in testdata/ (new incident ids and
+#    names, spread over two weeks, some already moved to Retired/, some not crashes at all).
+# 3. Runs demo/mps_stress_test.sh under `crashdelta watch`: a stand-in for a PyTorch MPS stress
+#    test whose worker dies in the AGX driver; like macOS's ReportCrash, a background writer
+#    puts the crash report in the folder about two seconds after the test has finished.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --quiet
+bin=target/debug/crashdelta
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/crashdelta-demo.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+reports="$work/DiagnosticReports"
+mkdir -p "$reports/Retired"
+
+# Prior history: every .ips source, again and again, each copy a distinct report.
+sources=(testdata/derived/*.ips testdata/real/ips/*.ips)
+n=0
+for round in $(seq 1 16); do
+  for src in "${sources[@]}"; do
+    n=$((n + 1))
+    day=$(( (n % 14) + 1 ))
+    stamp=$(printf '2025-12-%02d-%02d%02d%02d' "$day" $(( n % 24 )) $(( n % 60 )) $(( (n * 7) % 60 )))
+    name=$(basename "$src" .ips)
+    incident=$(printf 'DE%06X-0000-4000-8000-%012X' "$n" "$n")
+    dest="$reports"
+    [ $((n % 9)) -eq 0 ] && dest="$reports/Retired"
+    # Real reports carry their incident id in the header and the body: rewrite both.
+    sed -E "s/\"incident_id\":\"[^\"]*\"/\"incident_id\":\"$incident\"/; s/\"incident\" ?: ?\"[^\"]*\"/\"incident\" : \"$incident\"/" \
+      "$src" > "$dest/$name-$stamp.ips"
+    touch -d "2025-12-$(printf %02d "$day") 12:00" "$dest/$name-$stamp.ips"
+  done
+done
+echo "demo: $(find "$reports" -type f | wc -l | tr -d ' ') prior reports in $reports"
+echo "demo: running: crashdelta watch --reports-dir $reports -- demo/mps_stress_test.sh"
+echo
+
+set +e
+REPORTS="$reports" "$bin" watch --reports-dir "$reports" --settle 4s -- demo/mps_stress_test.sh
+code=$?
+set -e
+echo
+case $code in
+  86) echo "demo: crashdelta exited 86: the gate failed on the AGX driver crash, although the test itself passed (exit 0)." ;;
+  *) echo "demo: crashdelta exited $code (expected 86: the gate failing on the driver crash)"; exit 1 ;;
+esac
