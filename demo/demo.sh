@@ -19,24 +19,7 @@ trap 'rm -rf "$work"' EXIT
 reports="$work/DiagnosticReports"
 mkdir -p "$reports/Retired"
 
-# Prior history: every .ips source, again and again, each copy a distinct report.
-sources=(testdata/derived/*.ips testdata/real/ips/*.ips)
-n=0
-for round in $(seq 1 16); do
-  for src in "${sources[@]}"; do
-    n=$((n + 1))
-    day=$(( (n % 14) + 1 ))
-    stamp=$(printf '2025-12-%02d-%02d%02d%02d' "$day" $(( n % 24 )) $(( n % 60 )) $(( (n * 7) % 60 )))
-    name=$(basename "$src" .ips)
-    incident=$(printf 'DE%06X-0000-4000-8000-%012X' "$n" "$n")
-    dest="$reports"
-    [ $((n % 9)) -eq 0 ] && dest="$reports/Retired"
-    # Real reports carry their incident id in the header and the body: rewrite both.
-    sed -E "s/\"incident_id\":\"[^\"]*\"/\"incident_id\":\"$incident\"/; s/\"incident\" ?: ?\"[^\"]*\"/\"incident\" : \"$incident\"/" \
-      "$src" > "$dest/$name-$stamp.ips"
-    touch -d "2025-12-$(printf %02d "$day") 12:00" "$dest/$name-$stamp.ips"
-  done
-done
+bash demo/make_history.sh "$reports" 16
 echo "demo: $(find "$reports" -type f | wc -l | tr -d ' ') prior reports in $reports"
 echo "demo: running: crashdelta watch --reports-dir $reports -- demo/mps_stress_test.sh"
 echo
