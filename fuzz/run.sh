@@ -15,5 +15,5 @@ done
 for target in parse_any parse_ips parse_text; do
   echo "== $target: ${seconds}s, max_len $max_len"
   cargo fuzz run -O "$target" "corpus/$target" -- -max_total_time="$seconds" -max_len="$max_len" -rss_limit_mb=2048 \
-    -print_final_stats=1 2>&1 | grep -E '^(==|#[0-9]+ +(INITED|DONE|REDUCE|NEW)|stat::|Done|SUMMARY|ERROR|==[0-9]+==)' | tail -n 20
+    -print_final_stats=1 2>&1 | grep -E '^(==|#[0-9]+ +(INITED|DONE|REDUCE|NEW)|stat::|Done|SUMMARY|ERROR|==[0-9]+==)' | tail -n 20 || true
 done

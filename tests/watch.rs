@@ -380,6 +380,34 @@ fn an_unreadable_new_file_is_not_a_pass() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(86), "{err}");
     assert!(err.contains("cannot read"), "{err}");
+
+    // A report folder that cannot be read at all: an error, never a pass.
+    std::fs::set_permissions(&reports, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let mut cmd = if root_user {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&bin);
+        c
+    } else {
+        Command::new(&bin)
+    };
+    let out = cmd
+        .args([
+            "watch",
+            "--reports-dir",
+            reports.to_str().unwrap(),
+            "--",
+            "true",
+        ])
+        .output()
+        .unwrap();
+    std::fs::set_permissions(&reports, std::fs::Permissions::from_mode(0o777)).unwrap();
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot read the report folder"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -491,5 +519,21 @@ fn snapshot_then_diff_across_steps() {
         stderr(&out).contains("is not a crashdelta inventory"),
         "{}",
         stderr(&out)
+    );
+}
+
+#[test]
+fn polling_finds_reports_too() {
+    let f = folder();
+    let out = watch(
+        &f,
+        &["--poll", "--format", "json"],
+        &format!("{FAKE_REPORTCRASH}\nwrite_report 0.3 rename; sleep 0.2; exit 0"),
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(86), "{err}");
+    assert!(
+        err.contains("new crash report after"),
+        "the poller did not see it live: {err}"
     );
 }

@@ -116,7 +116,9 @@ impl Tracker<'_> {
     ) -> Option<usize> {
         // Hidden files are temporaries (a report written under a dot-name and renamed into
         // place); the inventory skips them too.
-        let hidden = path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        let hidden = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
         if hidden || !path.is_file() {
             self.pending.remove(path);
             return None;
