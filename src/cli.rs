@@ -11,13 +11,14 @@
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crashdelta::analyze::Analyzer;
 use crashdelta::classify::gate::{FailOn, Gate};
 use crashdelta::classify::triage::Triage;
 use crashdelta::classify::{RuleSet, rules};
@@ -27,6 +28,7 @@ use crashdelta::render::run::{CommandInfo, NewReport, RunReport, Window};
 use crashdelta::render::{
     self, Entry, GateResult, Sink, Status, Totals, human, json, junit, markdown,
 };
+use crashdelta::symbols::{self, SymbolIndex};
 use crashdelta::watch::{self, Attribution, AttributionKind, LiveEvent, SpawnError};
 
 pub const EXIT_OK: u8 = 0;
@@ -77,6 +79,8 @@ enum Command {
         format: ShowFormat,
         #[command(flatten)]
         rules: RulesArg,
+        #[command(flatten)]
+        symbols: SymbolsArg,
     },
     /// Parse and classify reports: files, folders (recursively) or `-` for standard input
     Classify {
@@ -97,6 +101,21 @@ enum Command {
         allow: Vec<String>,
         #[command(flatten)]
         rules: RulesArg,
+        #[command(flatten)]
+        symbols: SymbolsArg,
+    },
+    /// Fill in missing frame symbols from Mach-O binaries and dSYMs whose UUID matches, and write
+    /// the report back out (as .ips JSON by default)
+    Symbolicate {
+        /// The report: a file, or `-` for standard input
+        path: PathBuf,
+        #[command(flatten)]
+        symbols: SymbolsArg,
+        #[arg(long, value_enum, default_value_t = SymbolicateFormat::Ips)]
+        format: SymbolicateFormat,
+        /// Write to FILE instead of standard output
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// Run a command, catch the crash reports it causes (late ones too), classify them, print the
     /// delta and gate: `crashdelta watch -- ./run_tests.sh`
@@ -120,6 +139,17 @@ enum Command {
         #[command(flatten)]
         rules: RulesArg,
     },
+}
+
+#[derive(Args)]
+struct SymbolsArg {
+    /// Mach-O binaries (thin or universal), dSYM bundles, or folders of them (searched
+    /// recursively), to name unnamed frames whose image UUID matches (repeatable)
+    #[arg(long, value_name = "PATH")]
+    symbols: Vec<PathBuf>,
+    /// Where symbol caches are kept (default: the platform's cache folder, crashdelta/symcache)
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -186,6 +216,8 @@ struct WatchArgs {
     output: OutputArgs,
     #[command(flatten)]
     rules: RulesArg,
+    #[command(flatten)]
+    symbols: SymbolsArg,
     /// The command and its arguments, after `--`
     #[arg(last = true, required = true, value_name = "CMD")]
     command: Vec<OsString>,
@@ -205,6 +237,18 @@ struct DiffArgs {
     output: OutputArgs,
     #[command(flatten)]
     rules: RulesArg,
+    #[command(flatten)]
+    symbols: SymbolsArg,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SymbolicateFormat {
+    /// The report as .ips JSON (header line + body) with the symbols filled in
+    Ips,
+    /// The `show` rendering
+    Text,
+    /// The classify JSON document
+    Json,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -292,7 +336,8 @@ fn run(cli: Cli) -> Result<u8> {
             path,
             format,
             rules,
-        } => show(path, format, &load_rules(&rules)?),
+            symbols,
+        } => show(path, format, &load_analyzer(&rules, &symbols)?),
         Command::Classify {
             paths,
             format,
@@ -300,15 +345,18 @@ fn run(cli: Cli) -> Result<u8> {
             fail_on,
             allow,
             rules,
+            symbols,
         } => {
-            let rules = load_rules(&rules)?;
-            for id in &allow {
-                if !rules.rules().iter().any(|r| &r.id == id) {
-                    bail!("--allow {id}: no rule has this id (`crashdelta rules` lists them)");
-                }
-            }
-            classify(&paths, format, output, Gate { fail_on, allow }, &rules)
+            let analyzer = load_analyzer(&rules, &symbols)?;
+            check_allow(&analyzer.rules, &allow)?;
+            classify(&paths, format, output, Gate { fail_on, allow }, &analyzer)
         }
+        Command::Symbolicate {
+            path,
+            symbols,
+            format,
+            output,
+        } => symbolicate(path, &symbols, format, output),
         Command::Watch(args) => watch(args),
         Command::Snapshot { folders, output } => snapshot(&folders.folders(), output),
         Command::Diff(args) => diff(args),
@@ -337,6 +385,38 @@ fn load_rules(arg: &RulesArg) -> Result<RuleSet> {
     }
 }
 
+fn load_analyzer(rules: &RulesArg, symbols: &SymbolsArg) -> Result<Analyzer> {
+    let rules = load_rules(rules)?;
+    let extensions = Path::new(symbols::SYSTEM_EXTENSIONS);
+    let extensions = extensions.is_dir().then_some(extensions);
+    let index = if symbols.symbols.is_empty() && extensions.is_none() {
+        None
+    } else {
+        let cache = symbols
+            .cache_dir
+            .clone()
+            .or_else(symbols::default_cache_dir);
+        let cache = match cache {
+            Some(dir) => match symbols::ensure_cache_dir(&dir) {
+                Ok(()) => Some(dir),
+                Err(e) if symbols.cache_dir.is_some() => return Err(e.into()),
+                // The default cache folder is a convenience: without it, symcaches stay in memory.
+                Err(_) => None,
+            },
+            None => None,
+        };
+        let index = SymbolIndex::build(&symbols.symbols, extensions, cache)?;
+        for problem in &index.problems {
+            eprintln!("crashdelta: warning: {problem}");
+        }
+        if !symbols.symbols.is_empty() && index.is_empty() {
+            eprintln!("crashdelta: warning: no Mach-O binaries or dSYMs found under --symbols");
+        }
+        Some(index)
+    };
+    Ok(Analyzer::new(rules, index))
+}
+
 fn exit_for(errors: u64) -> u8 {
     if errors > 0 {
         EXIT_INPUT_ERRORS
@@ -345,7 +425,7 @@ fn exit_for(errors: u64) -> u8 {
     }
 }
 
-fn show(path: PathBuf, format: ShowFormat, rules: &RuleSet) -> Result<u8> {
+fn show(path: PathBuf, format: ShowFormat, analyzer: &Analyzer) -> Result<u8> {
     let paths = [path];
     let mut inputs = input::inputs(&paths);
     let Some(first) = inputs.next() else {
@@ -357,7 +437,7 @@ fn show(path: PathBuf, format: ShowFormat, rules: &RuleSet) -> Result<u8> {
             paths[0].display()
         );
     }
-    let outcome = render::outcome(first, rules);
+    let outcome = render::outcome(first, analyzer);
     let mut out = io::stdout().lock();
     match format {
         ShowFormat::Text => out.write_all(human::show(&outcome).as_bytes())?,
@@ -394,7 +474,7 @@ fn classify(
     format: Format,
     output: Option<PathBuf>,
     gate: Gate,
-    rules: &RuleSet,
+    analyzer: &Analyzer,
 ) -> Result<u8> {
     let writer: Box<dyn Write> = match &output {
         Some(path) => Box::new(io::BufWriter::new(
@@ -414,7 +494,7 @@ fn classify(
     let mut failures = 0u64;
     let mut first_failure: Option<String> = None;
     for input in input::inputs(paths) {
-        let outcome = render::outcome(input, rules);
+        let outcome = render::outcome(input, analyzer);
         summary.add(outcome.status());
         let verdict = match &outcome.result {
             Ok((report, Some(c))) => {
@@ -747,8 +827,8 @@ fn finish_run(
 }
 
 fn watch(args: WatchArgs) -> Result<u8> {
-    let rules = load_rules(&args.rules)?;
-    check_allow(&rules, &args.gate.allow)?;
+    let analyzer = load_analyzer(&args.rules, &args.symbols)?;
+    check_allow(&analyzer.rules, &args.gate.allow)?;
     let opts = watch::Options {
         folders: args.folders.folders(),
         argv: args.command.clone(),
@@ -797,7 +877,7 @@ fn watch(args: WatchArgs) -> Result<u8> {
             }
         }
     };
-    let outcome = match watch::run(&opts, &rules, &mut on_event) {
+    let outcome = match watch::run(&opts, &analyzer, &mut on_event) {
         Ok(o) => o,
         Err(watch::WatchError::Spawn(e)) => {
             eprintln!("crashdelta: error: {e}");
@@ -860,8 +940,8 @@ fn watch(args: WatchArgs) -> Result<u8> {
 }
 
 fn diff(args: DiffArgs) -> Result<u8> {
-    let rules = load_rules(&args.rules)?;
-    check_allow(&rules, &args.gate.allow)?;
+    let analyzer = load_analyzer(&args.rules, &args.symbols)?;
+    check_allow(&analyzer.rules, &args.gate.allow)?;
     let before = Inventory::read(&args.before)?;
     let after = match &args.after {
         Some(path) => Inventory::read(path)?,
@@ -885,20 +965,18 @@ fn diff(args: DiffArgs) -> Result<u8> {
         .new_crashes()
         .map(|entry| {
             let path = PathBuf::from(&entry.path);
-            let parsed = input::read_file(&path)
+            let result = input::read_file(&path)
                 .map_err(|e| render::OutcomeError::Read(e.to_string()))
                 .and_then(|bytes| {
-                    crashdelta::report::parse(&bytes).map_err(render::OutcomeError::Parse)
+                    analyzer
+                        .analyze(&bytes)
+                        .map_err(render::OutcomeError::Parse)
                 });
             // No process tree is known across CI steps: the capture time decides.
-            let attribution = match &parsed {
-                Ok(r) => watch::attribution::attribute_by_time(r, window),
+            let attribution = match &result {
+                Ok((r, _)) => watch::attribution::attribute_by_time(r, window),
                 Err(_) => Attribution::unknown(),
             };
-            let result = parsed.map(|r| {
-                let c = crashdelta::classify::classify(&r, &rules);
-                (r, c)
-            });
             Found {
                 incident: entry.peek.as_ref().and_then(|p| p.incident_id.clone()),
                 path,
@@ -923,4 +1001,89 @@ fn diff(args: DiffArgs) -> Result<u8> {
     };
     let passed = finish_run(found, &delta, ctx, &args.gate, &args.output)?;
     Ok(if !passed { EXIT_GATE_FAILED } else { EXIT_OK })
+}
+
+fn symbolicate(
+    path: PathBuf,
+    symbols_arg: &SymbolsArg,
+    format: SymbolicateFormat,
+    output: Option<PathBuf>,
+) -> Result<u8> {
+    let analyzer = load_analyzer(&RulesArg { rules: None }, symbols_arg)?;
+    let bytes = if path.as_os_str() == "-" {
+        input::inputs(std::slice::from_ref(&path))
+            .next()
+            .map(|i| i.bytes)
+            .context("no input")??
+    } else {
+        input::read_file(&path)?
+    };
+    let mut report = crashdelta::report::parse(&bytes)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let named = analyzer.symbolicate(&mut report);
+    let symbol_warnings: Vec<String> = report
+        .warnings
+        .iter()
+        .filter(|w| w.at == "symbols")
+        .map(|w| w.message.clone())
+        .collect();
+    let text = match format {
+        SymbolicateFormat::Ips => crashdelta::symbols::rewrite::ips_with_symbols(&bytes, &report)
+            .with_context(|| {
+            format!(
+                "{} cannot be written back as .ips (use --format text or json)",
+                path.display()
+            )
+        })?,
+        SymbolicateFormat::Text | SymbolicateFormat::Json => {
+            let class = crashdelta::classify::classify(&report, &analyzer.rules);
+            let outcome = render::Outcome {
+                path: path.display().to_string(),
+                result: Ok((report, class)),
+            };
+            match format {
+                SymbolicateFormat::Text => human::show(&outcome),
+                _ => {
+                    let mut buf = Vec::new();
+                    let gate = gate_result(
+                        &Gate {
+                            fail_on: FailOn::None,
+                            allow: Vec::new(),
+                        },
+                        0,
+                        None,
+                    );
+                    let mut sink = json::JsonSink::start(&mut buf)?;
+                    sink.entry(&Entry {
+                        outcome: &outcome,
+                        gate_failure: None,
+                        attribution: None,
+                    })?;
+                    let mut summary = render::Summary::default();
+                    summary.add(outcome.status());
+                    sink.finish(&Totals {
+                        summary,
+                        groups: Vec::new(),
+                        gate: &gate,
+                        headline: None,
+                    })?;
+                    String::from_utf8_lossy(&buf).into_owned()
+                }
+            }
+        }
+    };
+    match output {
+        Some(out) => {
+            std::fs::write(&out, text).with_context(|| format!("cannot write {}", out.display()))?
+        }
+        None => io::stdout()
+            .lock()
+            .write_all(text.as_bytes())
+            .context("cannot write to standard output")?,
+    }
+    eprintln!("crashdelta: named {named} frame(s)");
+    for w in symbol_warnings {
+        eprintln!("crashdelta: {w}");
+    }
+    Ok(EXIT_OK)
 }

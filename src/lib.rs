@@ -7,9 +7,11 @@
 //! - [`input`]: reading the files, folders and stdin a command names;
 //! - [`cli`]: the command line and exit codes.
 
+pub mod analyze;
 pub mod classify;
 pub mod input;
 pub mod inventory;
 pub mod render;
 pub mod report;
+pub mod symbols;
 pub mod watch;

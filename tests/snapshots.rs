@@ -11,10 +11,9 @@ fn show(rel: &str) -> String {
         name: format!("testdata/{rel}"),
         bytes: crashdelta::input::read_file(&path),
     };
-    human::show(&render::outcome(
-        input,
-        &crashdelta::classify::RuleSet::builtin().unwrap(),
-    ))
+    let analyzer =
+        crashdelta::analyze::Analyzer::new(crashdelta::classify::RuleSet::builtin().unwrap(), None);
+    human::show(&render::outcome(input, &analyzer))
 }
 
 macro_rules! snapshot {

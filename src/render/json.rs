@@ -170,6 +170,7 @@ pub struct FrameOut<'a> {
     source_file: Option<&'a str>,
     source_line: Option<u64>,
     symbolicated_by: SymbolSource,
+    symbol_file: Option<&'a str>,
 }
 
 pub fn frame_out<'a>(report: &'a Report, index: usize, f: &'a Frame) -> FrameOut<'a> {
@@ -184,6 +185,7 @@ pub fn frame_out<'a>(report: &'a Report, index: usize, f: &'a Frame) -> FrameOut
         source_file: f.source_file.as_deref(),
         source_line: f.source_line,
         symbolicated_by: f.symbolicated_by,
+        symbol_file: f.symbol_file.as_deref(),
     }
 }
 

@@ -15,22 +15,17 @@ use std::io;
 pub use json::{Outcome, OutcomeError, Status, Summary};
 use serde::Serialize;
 
+use crate::analyze::Analyzer;
 use crate::classify::gate::FailOn;
 use crate::classify::triage::Group;
-use crate::classify::{self, RuleSet};
 use crate::input::Input;
 use crate::report;
 use crate::watch::Attribution;
 
 /// Parses and classifies one input into an [`Outcome`].
-pub fn outcome(input: Input, rules: &RuleSet) -> Outcome {
+pub fn outcome(input: Input, analyzer: &Analyzer) -> Outcome {
     let result = match input.bytes {
-        Ok(bytes) => report::parse(&bytes)
-            .map(|r| {
-                let c = classify::classify(&r, rules);
-                (r, c)
-            })
-            .map_err(OutcomeError::Parse),
+        Ok(bytes) => analyzer.analyze(&bytes).map_err(OutcomeError::Parse),
         Err(e) => Err(OutcomeError::Read(e.to_string())),
     };
     Outcome {

@@ -566,6 +566,7 @@ fn frames(raw: &[RawFrame], images: &[Image], at: &str, w: &mut Warnings) -> Vec
                 } else {
                     SymbolSource::None
                 },
+                symbol_file: None,
                 symbol,
                 symbol_offset: w.take(&f.symbol_location, &format!("{at}.symbolLocation")),
                 address: image

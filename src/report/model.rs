@@ -159,6 +159,10 @@ pub struct AppMessage {
 pub enum SymbolSource {
     /// The report carried it.
     Report,
+    /// crashdelta named it from a symbol file whose UUID matches (`--symbols`).
+    Symbols,
+    /// crashdelta named it with `atos`, on the OS build that wrote the report.
+    Atos,
     /// Nobody named the frame.
     None,
 }
@@ -181,6 +185,8 @@ pub struct Frame {
     pub source_file: Option<String>,
     pub source_line: Option<u64>,
     pub symbolicated_by: SymbolSource,
+    /// For frames crashdelta named: the symbol file (or `atos` command) it used.
+    pub symbol_file: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -137,6 +137,7 @@ fn frame_from_line(caps: &regex::Captures) -> Option<(u64, Frame)> {
         source_file: None,
         source_line: None,
         symbolicated_by: SymbolSource::None,
+        symbol_file: None,
     };
     if let Some(c) = UNSYMBOLICATED.captures(rest) {
         // `0x1fdbc0000 + 2103068`: image base + offset, no symbol.

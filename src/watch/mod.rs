@@ -29,10 +29,11 @@ pub use attribution::{Attribution, AttributionKind};
 use events::Action;
 pub use process::{Exit, SpawnError};
 
-use crate::classify::{self, Classification, RuleSet};
+use crate::analyze::Analyzer;
+use crate::classify::Classification;
 use crate::input;
 use crate::inventory::{self, Delta, Entry, Inventory, InventoryError};
-use crate::report::{self, ParseError, Report};
+use crate::report::{ParseError, Report};
 
 #[derive(Debug, Error)]
 pub enum WatchError {
@@ -96,7 +97,7 @@ pub struct Outcome {
 }
 
 struct Tracker<'a> {
-    rules: &'a RuleSet,
+    analyzer: &'a Analyzer,
     before: HashSet<String>,
     /// Identities already turned into a [`NewCrash`].
     seen: HashMap<String, usize>,
@@ -136,7 +137,7 @@ impl Tracker<'_> {
                 return None;
             }
         };
-        let parsed = match report::parse(&bytes) {
+        let parsed = match self.analyzer.analyze(&bytes) {
             Err(ParseError::Incomplete(_)) => {
                 self.pending.insert(path.to_owned());
                 return None;
@@ -145,13 +146,9 @@ impl Tracker<'_> {
         };
         self.pending.remove(path);
         let attribution = match &parsed {
-            Ok(r) => attribution::attribute(r, pids, window),
+            Ok((r, _)) => attribution::attribute(r, pids, window),
             Err(_) => Attribution::unknown(),
         };
-        let parsed = parsed.map(|r| {
-            let c = classify::classify(&r, self.rules);
-            (r, c)
-        });
         self.crashes.push(NewCrash {
             entry,
             parsed,
@@ -177,7 +174,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 /// Runs the command and watches. `on_event` is called as crashes land and when the command exits.
 pub fn run(
     opts: &Options,
-    rules: &RuleSet,
+    analyzer: &Analyzer,
     on_event: &mut dyn FnMut(LiveEvent),
 ) -> Result<Outcome, WatchError> {
     let before = inventory::scan(&opts.folders)?;
@@ -231,7 +228,7 @@ pub fn run(
     let recorder = process::PidRecorder::start(leader, Duration::from_millis(100));
 
     let mut tracker = Tracker {
-        rules,
+        analyzer,
         before: before.entries.iter().map(Entry::identity).collect(),
         seen: HashMap::new(),
         pending: HashSet::new(),
@@ -337,10 +334,7 @@ pub fn run(
             {
                 // Still incomplete at the end of the wait: record it as such.
                 let parsed = match input::read_file(&path) {
-                    Ok(bytes) => report::parse(&bytes).map(|r| {
-                        let c = classify::classify(&r, rules);
-                        (r, c)
-                    }),
+                    Ok(bytes) => analyzer.analyze(&bytes),
                     Err(e) => Err(ParseError::Incomplete(e.to_string())),
                 };
                 tracker.crashes.push(NewCrash {

@@ -1,0 +1,440 @@
+//! Naming unnamed frames from Mach-O binaries and dSYMs.
+//!
+//! Reports usually carry symbols, but not always (`AGXMetal13_3  0x1fddc171c 0x1fdbc0000 +
+//! 2103068`), and an unnamed driver frame is exactly where the known race hides. `--symbols`
+//! points at binaries (thin or universal), dSYM bundles and their DWARF files; they are indexed
+//! by UUID and architecture, and a frame is named only when its image's UUID matches. A UUID
+//! mismatch names nothing and says so: a wrong symbol is worse than none.
+//!
+//! Lookups go through symcaches (symbolic-symcache), built once per UUID and architecture and
+//! kept on disk, keyed by the source file's path, size and modification time so that a rebuilt
+//! file is cached anew.
+
+pub mod atos;
+pub mod rewrite;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use symbolic_common::{ByteView, Name};
+use symbolic_debuginfo::{Archive, FileFormat, Object};
+use symbolic_demangle::{Demangle, DemangleOptions};
+use symbolic_symcache::{SymCache, SymCacheConverter};
+use thiserror::Error;
+
+use crate::report::{Frame, Report, SymbolSource, Warning};
+
+#[derive(Debug, Error)]
+pub enum SymbolsError {
+    #[error("cannot read symbols path {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot create the symbol cache folder {path}: {source}")]
+    Cache {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// One object (one architecture of one file) in the index.
+#[derive(Debug, Clone, Serialize)]
+pub struct IndexedObject {
+    /// Lower-case hyphenated UUID, as reports write it.
+    pub uuid: String,
+    pub arch: String,
+    /// The file that holds it: a binary, or the DWARF file inside a dSYM bundle.
+    pub path: PathBuf,
+    pub has_debug_info: bool,
+    pub has_symbols: bool,
+    /// The image name it is for (`AGXMetalG16X` for `AGXMetalG16X.arm64` or
+    /// `AGXMetalG16X.dSYM/.../AGXMetalG16X`), to say which UUIDs were found when none matches.
+    pub image: String,
+    /// The driver version, from the bundle's Info.plist, when the file is in a bundle.
+    pub bundle_version: Option<String>,
+    size: u64,
+    mtime_ns: u128,
+}
+
+/// Every symbol file found under the `--symbols` paths (and the system's AGX bundles).
+#[derive(Debug, Default)]
+pub struct SymbolIndex {
+    objects: Vec<IndexedObject>,
+    /// Files that looked like Mach-O but could not be read: reported, never fatal.
+    pub problems: Vec<String>,
+    cache_dir: Option<PathBuf>,
+    /// Symcaches in memory, by cache key.
+    loaded: Mutex<HashMap<String, Option<Vec<u8>>>>,
+}
+
+/// The image name a symbol file stands for.
+fn image_name_of(path: &Path) -> String {
+    // `X.dSYM/Contents/Resources/DWARF/X` names X; `AGXMetalG16X.arm64` names AGXMetalG16X.
+    let file = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    file.split('.').next().unwrap_or(&file).to_owned()
+}
+
+fn is_macho(head: &[u8]) -> bool {
+    matches!(
+        head.get(..4),
+        Some(
+            [0xcf, 0xfa, 0xed, 0xfe]
+                | [0xce, 0xfa, 0xed, 0xfe]
+                | [0xca, 0xfe, 0xba, 0xbe]
+                | [0xfe, 0xed, 0xfa, 0xcf]
+        )
+    )
+}
+
+/// The version in the Info.plist of the bundle a file sits in (`X.bundle/Contents/MacOS/X` or
+/// `X.dSYM/Contents/Resources/DWARF/X`).
+fn bundle_version(path: &Path) -> Option<String> {
+    let contents = path
+        .ancestors()
+        .find(|a| a.file_name().is_some_and(|n| n == "Contents"))?;
+    let value = plist::Value::from_file(contents.join("Info.plist")).ok()?;
+    let dict = value.as_dictionary()?;
+    dict.get("CFBundleShortVersionString")
+        .or_else(|| dict.get("CFBundleVersion"))?
+        .as_string()
+        .map(str::to_owned)
+}
+
+impl SymbolIndex {
+    /// Indexes `paths` (files or folders, searched recursively) and, when it exists,
+    /// `extensions` (`/System/Library/Extensions` on a Mac: the installed AGX driver bundles).
+    pub fn build(
+        paths: &[PathBuf],
+        extensions: Option<&Path>,
+        cache_dir: Option<PathBuf>,
+    ) -> Result<SymbolIndex, SymbolsError> {
+        let mut index = SymbolIndex {
+            cache_dir,
+            ..SymbolIndex::default()
+        };
+        for path in paths {
+            if !path.exists() {
+                return Err(SymbolsError::Read {
+                    path: path.clone(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "no such file or folder",
+                    ),
+                });
+            }
+            index.add_tree(path);
+        }
+        if let Some(ext) = extensions
+            && let Ok(dir) = std::fs::read_dir(ext)
+        {
+            for entry in dir.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.starts_with("AGX") && name.ends_with(".bundle") {
+                    index.add_tree(&entry.path().join("Contents/MacOS"));
+                }
+            }
+        }
+        Ok(index)
+    }
+
+    fn add_tree(&mut self, root: &Path) {
+        for entry in walkdir::WalkDir::new(root)
+            .follow_links(true)
+            .into_iter()
+            .filter_map(Result::ok)
+        {
+            if entry.file_type().is_file() {
+                self.add_file(entry.path());
+            }
+        }
+    }
+
+    fn add_file(&mut self, path: &Path) {
+        let Ok(meta) = std::fs::metadata(path) else {
+            return;
+        };
+        let mut head = [0u8; 4];
+        let Ok(mut f) = std::fs::File::open(path) else {
+            return;
+        };
+        if std::io::Read::read_exact(&mut f, &mut head).is_err() || !is_macho(&head) {
+            return;
+        }
+        let view = match ByteView::open(path) {
+            Ok(v) => v,
+            Err(e) => return self.problems.push(format!("{}: {e}", path.display())),
+        };
+        if Archive::peek(&view) != FileFormat::MachO {
+            return self
+                .problems
+                .push(format!("{}: not a readable Mach-O file", path.display()));
+        }
+        let archive = match Archive::parse(&view) {
+            Ok(a) => a,
+            Err(e) => {
+                return self
+                    .problems
+                    .push(format!("{}: corrupt Mach-O file: {e}", path.display()));
+            }
+        };
+        let mtime_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        let version = bundle_version(path);
+        for object in archive.objects() {
+            match object {
+                Ok(o) => self.objects.push(IndexedObject {
+                    uuid: o.debug_id().uuid().hyphenated().to_string(),
+                    arch: o.arch().to_string(),
+                    path: path.to_owned(),
+                    has_debug_info: o.has_debug_info(),
+                    has_symbols: o.has_symbols(),
+                    image: image_name_of(path),
+                    bundle_version: version.clone(),
+                    size: meta.len(),
+                    mtime_ns,
+                }),
+                Err(e) => self
+                    .problems
+                    .push(format!("{}: corrupt Mach-O slice: {e}", path.display())),
+            }
+        }
+    }
+
+    pub fn objects(&self) -> &[IndexedObject] {
+        &self.objects
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+
+    /// The best object for a UUID: debug info (a dSYM) over a symbol table.
+    fn best(&self, uuid: &str) -> Option<&IndexedObject> {
+        let uuid = uuid.to_ascii_lowercase();
+        self.objects
+            .iter()
+            .filter(|o| o.uuid == uuid)
+            .max_by_key(|o| (o.has_debug_info, o.has_symbols))
+    }
+
+    fn cache_key(o: &IndexedObject) -> String {
+        let digest =
+            Sha256::digest(format!("{}|{}|{}", o.path.display(), o.size, o.mtime_ns).as_bytes());
+        let stamp: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        format!("{}-{}-{stamp}", o.uuid, o.arch)
+    }
+
+    /// The symcache bytes for an object: from memory, from the disk cache, or built now.
+    fn symcache(&self, o: &IndexedObject) -> Option<Vec<u8>> {
+        let key = Self::cache_key(o);
+        if let Ok(loaded) = self.loaded.lock()
+            && let Some(found) = loaded.get(&key)
+        {
+            return found.clone();
+        }
+        let on_disk = self
+            .cache_dir
+            .as_ref()
+            .map(|d| d.join(format!("{key}.symcache")));
+        let bytes = on_disk
+            .as_ref()
+            .and_then(|p| std::fs::read(p).ok())
+            .filter(|b| SymCache::parse(b).is_ok())
+            .or_else(|| {
+                let built = build_symcache(o)?;
+                if let Some(path) = &on_disk {
+                    // Written to a temporary name and renamed: a concurrent reader never sees half.
+                    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+                    if std::fs::write(&tmp, &built).is_ok() {
+                        let _ = std::fs::rename(&tmp, path);
+                    }
+                }
+                Some(built)
+            });
+        if let Ok(mut loaded) = self.loaded.lock() {
+            loaded.insert(key, bytes.clone());
+        }
+        bytes
+    }
+
+    /// Names the unnamed frames of every thread whose image UUID is indexed. Returns how many
+    /// frames were named; mismatches and problems become report warnings.
+    pub fn symbolicate(&self, report: &mut Report) -> usize {
+        let mut named = 0;
+        let mut mismatched: BTreeSet<usize> = BTreeSet::new();
+        let images = report.images.clone();
+        let mut warnings: Vec<Warning> = Vec::new();
+        for thread in &mut report.threads {
+            let frames = std::mem::take(&mut thread.frames);
+            let mut out = Vec::with_capacity(frames.len());
+            for (position, frame) in frames.into_iter().enumerate() {
+                if frame.symbol.is_some() {
+                    out.push(frame);
+                    continue;
+                }
+                let image = frame.image_index.and_then(|i| images.get(i));
+                let (Some(image), Some(offset)) = (image, frame.image_offset) else {
+                    out.push(frame);
+                    continue;
+                };
+                let Some(object) = image.uuid.as_deref().and_then(|u| self.best(u)) else {
+                    if let Some(i) = frame.image_index {
+                        mismatched.insert(i);
+                    }
+                    out.push(frame);
+                    continue;
+                };
+                // The symbol table's last symbol matches every higher address: bound lookups by
+                // the image's size.
+                if image.size.is_some_and(|size| offset >= size) {
+                    out.push(frame);
+                    continue;
+                }
+                match self.lookup(object, offset, position > 0) {
+                    Some(resolved) => {
+                        named += 1;
+                        let file = object.path.display().to_string();
+                        for r in resolved {
+                            out.push(Frame {
+                                symbol: Some(r.name),
+                                symbol_offset: r.offset,
+                                inline: r.inline || frame.inline,
+                                source_file: r.file.or_else(|| frame.source_file.clone()),
+                                source_line: r.line.or(frame.source_line),
+                                symbolicated_by: SymbolSource::Symbols,
+                                symbol_file: Some(file.clone()),
+                                ..frame.clone()
+                            });
+                        }
+                    }
+                    None => out.push(frame),
+                }
+            }
+            thread.frames = out;
+        }
+        for i in mismatched {
+            let Some(image) = images.get(i) else { continue };
+            let name = image.name.as_deref().unwrap_or("?");
+            let others: BTreeSet<String> = self
+                .objects
+                .iter()
+                .filter(|o| o.image == name)
+                .map(|o| format!("{} ({})", o.uuid, o.arch))
+                .collect();
+            if !others.is_empty() {
+                warnings.push(Warning {
+                    at: "symbols".into(),
+                    message: format!(
+                        "{name} {}: symbols found only for {}; its frames stay unnamed (a wrong symbol is worse than none)",
+                        image.uuid.as_deref().unwrap_or("(no uuid)"),
+                        others.into_iter().collect::<Vec<_>>().join(", ")
+                    ),
+                });
+            }
+        }
+        report.warnings.extend(warnings);
+        named
+    }
+
+    /// The frames at an image offset: inlined functions first (innermost first), then the
+    /// function that contains them.
+    fn lookup(
+        &self,
+        object: &IndexedObject,
+        offset: u64,
+        return_address: bool,
+    ) -> Option<Vec<Resolved>> {
+        let bytes = self.symcache(object)?;
+        let cache = SymCache::parse(&bytes).ok()?;
+        // Frames above the crashing one hold return addresses, which point just after the call:
+        // look up the call instruction itself for the right function, line and inline context.
+        let probe = if return_address {
+            offset.saturating_sub(1)
+        } else {
+            offset
+        };
+        let locations: Vec<_> = cache.lookup(probe).collect();
+        let last = locations.len().checked_sub(1)?;
+        Some(
+            locations
+                .iter()
+                .enumerate()
+                .map(|(i, loc)| {
+                    let function = loc.function();
+                    let outermost = i == last;
+                    // Inlined symcache frames carry no entry address (entry_pc is u32::MAX):
+                    // only the outermost function has an offset.
+                    let entry = u64::from(function.entry_pc());
+                    Resolved {
+                        name: demangle(function.name_for_demangling()),
+                        offset: (outermost && function.entry_pc() != u32::MAX)
+                            .then(|| offset.saturating_sub(entry)),
+                        inline: !outermost,
+                        file: loc.file().map(|f| f.full_path()).filter(|p| !p.is_empty()),
+                        line: (loc.line() > 0).then(|| u64::from(loc.line())),
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    /// Names one address, for the benchmark and the `symbolicate` command's own use.
+    pub fn name_at(&self, uuid: &str, offset: u64) -> Option<String> {
+        let object = self.best(uuid)?;
+        self.lookup(object, offset, false)?.pop().map(|r| r.name)
+    }
+}
+
+struct Resolved {
+    name: String,
+    offset: Option<u64>,
+    inline: bool,
+    file: Option<String>,
+    line: Option<u64>,
+}
+
+fn demangle(name: Name<'_>) -> String {
+    name.try_demangle(DemangleOptions::complete()).into_owned()
+}
+
+fn build_symcache(o: &IndexedObject) -> Option<Vec<u8>> {
+    let view = ByteView::open(&o.path).ok()?;
+    let archive = Archive::parse(&view).ok()?;
+    let object: Object = archive.objects().filter_map(Result::ok).find(|obj| {
+        obj.debug_id().uuid().hyphenated().to_string() == o.uuid && obj.arch().to_string() == o.arch
+    })?;
+    let mut converter = SymCacheConverter::new();
+    converter.process_object(&object).ok()?;
+    let mut out = Vec::new();
+    converter
+        .serialize(&mut std::io::Cursor::new(&mut out))
+        .ok()?;
+    Some(out)
+}
+
+/// The default symbol-cache folder: the platform's cache folder (`~/Library/Caches` on macOS,
+/// `$XDG_CACHE_HOME` or `~/.cache` elsewhere) + `crashdelta/symcache`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    dirs::cache_dir().map(|d| d.join("crashdelta").join("symcache"))
+}
+
+/// Makes sure a cache folder exists.
+pub fn ensure_cache_dir(dir: &Path) -> Result<(), SymbolsError> {
+    std::fs::create_dir_all(dir).map_err(|source| SymbolsError::Cache {
+        path: dir.to_owned(),
+        source,
+    })
+}
+
+/// The extensions folder of a Mac, where the AGX driver bundles are installed.
+pub const SYSTEM_EXTENSIONS: &str = "/System/Library/Extensions";
