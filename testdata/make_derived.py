@@ -362,3 +362,26 @@ write("race-frames-on-another-thread.ips",
       header("Python", "2B3C4D5E-6F7A-4B8C-9D0E-1F2A3B4C5D6E", "2025-12-20 17:55:19.00 -0800"),
       body("2B3C4D5E-6F7A-4B8C-9D0E-1F2A3B4C5D6E", "2025-12-20 17:55:18.2862 -0800", 83411,
            abort_exc(), abort_term(83411), trap_threads, 0, asi={"libsystem_c.dylib": ["abort() called"]}))
+
+# --- Unnamed driver frames, for symbolication (testdata/symbols/out holds the matching image). ---
+# The race as a report without driver symbols: the AGX image is the stand-in driver built by
+# testdata/symbols/make.sh (arm64, UUID a1b2c3d4-0001-4000-8000-000000000a64); frame offsets
+# point into its prepareForEnqueue (0x360), performEnqueueKernel (0x398) and
+# executeKernelWithThreadsPerGridImpl (0x40c).
+FIXTURE = dict(AGX, uuid="a1b2c3d4-0001-4000-8000-000000000a64", arch="arm64", size=16384)
+IMAGES_FIXTURE = [FIXTURE if img is AGX else img for img in IMAGES]
+
+
+def unnamed(offset):
+    return {"imageOffset": offset, "imageIndex": IDX["AGXMetalG16X"]}
+
+
+unnamed_frames = [unnamed(0x384), unnamed(0x3D8), unnamed(0x42C)] + race_frames[4:]
+threads = [waiting_thread(3500000 + i) for i in range(3)]
+threads.append({"triggered": True, "id": 3500003, "name": "Thread-5 (worker)", "queue": "metal gpu stream 5",
+                "threadState": regs(152), "frames": unnamed_frames})
+b = body("6C7D8E9F-0A1B-4C2D-8E3F-4A5B6C7D8E9F", "2025-12-23 17:30:06.5512 -0800", 84001, SEGV,
+         segv_term(84001), threads, 3)
+b["usedImages"] = IMAGES_FIXTURE
+write("agx-unsymbolicated-0x98.ips",
+      header("Python", "6C7D8E9F-0A1B-4C2D-8E3F-4A5B6C7D8E9F", "2025-12-23 17:30:07.00 -0800"), b)

@@ -286,12 +286,12 @@ fn gate_verdicts_are_in_the_json() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["gate"]["passed"], false);
     assert_eq!(doc["gate"]["fail_on"], "agx");
-    assert_eq!(doc["gate"]["failures"], 9);
+    assert_eq!(doc["gate"]["failures"], 10);
     assert!(
         doc["gate"]["reason"]
             .as_str()
             .unwrap()
-            .starts_with("failed: 9 crashes")
+            .starts_with("failed: 10 crashes")
     );
     let failing: Vec<&serde_json::Value> = doc["reports"]
         .as_array()
@@ -299,7 +299,7 @@ fn gate_verdicts_are_in_the_json() {
         .iter()
         .filter(|r| !r["gate_failure"].is_null())
         .collect();
-    assert_eq!(failing.len(), 9);
+    assert_eq!(failing.len(), 10);
     assert!(
         failing
             .iter()
@@ -309,7 +309,7 @@ fn gate_verdicts_are_in_the_json() {
     // have the same crashed-thread stack; the two prepareForEnqueue crashes differ below the
     // driver frames.
     let groups = doc["groups"].as_array().unwrap();
-    assert_eq!(groups.len(), 15);
+    assert_eq!(groups.len(), 16);
     assert_eq!(groups[0]["count"], 2);
     assert_eq!(groups[0]["rule"], "other");
 }
@@ -435,7 +435,7 @@ fn output_goes_to_a_file_and_the_summary_to_stderr() {
         .assert()
         .code(0)
         .stdout(predicate::str::is_empty())
-        .stderr(predicate::str::contains("16 input(s), 16 crash report(s)"));
+        .stderr(predicate::str::contains("17 input(s), 17 crash report(s)"));
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(out_file).unwrap()).unwrap();
-    assert_eq!(doc["summary"]["crashes"], 16);
+    assert_eq!(doc["summary"]["crashes"], 17);
 }

@@ -430,6 +430,12 @@ fn expectations() -> Vec<(&'static str, Expect)> {
                 "agx-prepare-for-enqueue-other-caller",
             ),
         ),
+        // The race with its driver frames unnamed: without --symbols, only "some AGX fault"
+        // (tests/symbols.rs names them).
+        (
+            "derived/agx-unsymbolicated-0x98.ips",
+            crash("Python", Some(84001), Some("EXC_BAD_ACCESS"), Family::Agx),
+        ),
         // The race's frames on a thread that did not crash are not the race.
         (
             "derived/race-frames-on-another-thread.ips",

@@ -1,0 +1,372 @@
+//! Symbolication against real Mach-O files built on Linux (testdata/symbols/make.sh): thin
+//! arm64 and x86_64 dylibs, a universal one, a stripped one, and their dSYMs.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use crashdelta::report::SymbolSource;
+use crashdelta::symbols::SymbolIndex;
+
+const ARM64: &str = "a1b2c3d4-0001-4000-8000-000000000a64";
+const X86_64: &str = "a1b2c3d4-0002-4000-8000-000000008664";
+const STRIPPED: &str = "a1b2c3d4-0003-4000-8000-000000000a64";
+const PREPARE: &str = "AGX::ComputeContext<AGX::HAL200::Encoders, AGX::HAL200::Classes, AGX::HAL200::ObjClasses, AGX::HAL200::EncoderComputeServiceClasses>::prepareForEnqueue(bool)";
+const UNNAMED: &str = "testdata/derived/agx-unsymbolicated-0x98.ips";
+
+fn out() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/symbols/out")
+}
+
+fn index(paths: &[PathBuf]) -> SymbolIndex {
+    SymbolIndex::build(paths, None, None).unwrap()
+}
+
+fn crashdelta() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_crashdelta"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+#[test]
+fn binaries_and_dsyms_are_indexed_by_uuid_and_arch() {
+    let idx = index(&[out()]);
+    let mut found: Vec<(String, String, bool)> = idx
+        .objects()
+        .iter()
+        .map(|o| (o.uuid.clone(), o.arch.clone(), o.has_debug_info))
+        .collect();
+    found.sort();
+    // Universal binary (2) + 3 thin binaries + universal dSYM (2) + 3 thin dSYMs.
+    assert_eq!(found.len(), 10, "{found:?}");
+    assert_eq!(
+        found
+            .iter()
+            .filter(|(u, a, _)| u == ARM64 && a == "arm64")
+            .count(),
+        4
+    );
+    assert_eq!(
+        found
+            .iter()
+            .filter(|(u, a, _)| u == X86_64 && a == "x86_64")
+            .count(),
+        4
+    );
+    assert_eq!(
+        found
+            .iter()
+            .filter(|(u, _, dbg)| u == STRIPPED && *dbg)
+            .count(),
+        1
+    );
+    assert!(idx.problems.is_empty(), "{:?}", idx.problems);
+}
+
+#[test]
+fn every_flavour_names_the_driver_function() {
+    // Thin arm64, its dSYM, the universal binary: prepareForEnqueue is at 0x360 in arm64.
+    for path in [
+        "AGXMetalG16X.arm64",
+        "AGXMetalG16X.arm64.dSYM",
+        "AGXMetalG16X",
+        "AGXMetalG16X.dSYM",
+    ] {
+        let idx = index(&[out().join(path)]);
+        assert_eq!(
+            idx.name_at(ARM64, 0x384).as_deref(),
+            Some(PREPARE),
+            "{path}"
+        );
+    }
+    // The x86_64 slice of the universal binary: at 0x400 there.
+    let idx = index(&[out().join("AGXMetalG16X")]);
+    assert_eq!(idx.name_at(X86_64, 0x410).as_deref(), Some(PREPARE));
+    // Stripped: only its dSYM knows the name (the binary keeps only agx_c_entry).
+    let idx = index(&[out().join("AGXMetalG16X.stripped.arm64.dSYM")]);
+    assert_eq!(idx.name_at(STRIPPED, 0x280).as_deref(), Some(PREPARE));
+}
+
+#[test]
+fn a_stripped_binary_without_its_dsym_names_nothing_wrongly() {
+    let idx = index(&[out().join("AGXMetalG16X.stripped.arm64")]);
+    // Below the only remaining symbol: nothing, rather than a neighbour's name.
+    assert_eq!(idx.name_at(STRIPPED, 0x280), None);
+}
+
+#[test]
+fn the_report_is_symbolicated_then_classified() {
+    // Without symbols the driver frames are unnamed: only "some AGX fault".
+    crashdelta()
+        .args(["classify", "--format", "json", UNNAMED])
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains("\"rule\":\"agx-other\""));
+    let cache = tempfile::tempdir().unwrap();
+    let out_json = crashdelta()
+        .args([
+            "classify",
+            "--format",
+            "json",
+            "--symbols",
+            "testdata/symbols/out",
+            "--cache-dir",
+        ])
+        .arg(cache.path())
+        .arg(UNNAMED)
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out_json.stdout).unwrap();
+    let r = &doc["reports"][0];
+    assert_eq!(r["classification"]["rule"], "agx-prepare-for-enqueue-race");
+    let f0 = &r["crashed_thread"]["frames"][0];
+    assert_eq!(f0["symbol"], PREPARE);
+    assert_eq!(f0["offset"], 0x24);
+    assert_eq!(f0["symbolicated_by"], "symbols");
+    assert!(
+        f0["symbol_file"]
+            .as_str()
+            .unwrap()
+            .contains("testdata/symbols/out")
+    );
+    assert_eq!(f0["source_file"], "agx.cpp");
+    // Frames the report named keep saying so.
+    assert_eq!(
+        r["crashed_thread"]["frames"][3]["symbolicated_by"],
+        "report"
+    );
+    // The symcache is on disk, keyed by UUID and arch.
+    let cached: Vec<String> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        cached
+            .iter()
+            .any(|n| n.starts_with(&format!("{ARM64}-arm64-")) && n.ends_with(".symcache")),
+        "{cached:?}"
+    );
+}
+
+#[test]
+fn inlined_functions_become_frames_of_their_own() {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(UNNAMED)).unwrap();
+    // 0x370 is inside agx_mix, inlined into prepareForEnqueue (0x36c..0x380).
+    let text = text.replacen("\"imageOffset\": 900,", "\"imageOffset\": 880,", 1);
+    let mut report = crashdelta::report::parse(text.as_bytes()).unwrap();
+    let idx = index(&[out().join("AGXMetalG16X.arm64.dSYM")]);
+    assert_eq!(idx.symbolicate(&mut report), 3);
+    let frames = &report.crashed().unwrap().frames;
+    assert_eq!(frames[0].symbol.as_deref(), Some("AGX::agx_mix(int, int)"));
+    assert!(frames[0].inline);
+    assert_eq!(
+        frames[0].symbol_offset, None,
+        "inlined frames have no function start"
+    );
+    assert_eq!(frames[1].symbol.as_deref(), Some(PREPARE));
+    assert!(!frames[1].inline);
+    assert_eq!(frames[1].symbol_offset, Some(0x10));
+    assert_eq!(frames[0].address, frames[1].address);
+    assert_eq!(frames[1].symbolicated_by, SymbolSource::Symbols);
+}
+
+#[test]
+fn a_uuid_mismatch_names_nothing_and_says_so() {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(UNNAMED)).unwrap();
+    let text = text.replace(ARM64, "0ce453ff-9f17-321f-bc18-383573a48221");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mismatch.ips");
+    std::fs::write(&path, text).unwrap();
+    let out = crashdelta()
+        .args(["show", "--symbols", "testdata/symbols/out"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("Rule:          agx-other"), "{stdout}");
+    assert!(
+        stdout.contains("AGXMetalG16X 0ce453ff-9f17-321f-bc18-383573a48221: symbols found only for a1b2c3d4-0001-4000-8000-000000000a64 (arm64)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn symbolicate_writes_the_report_back_with_the_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let written = dir.path().join("named.ips");
+    crashdelta()
+        .args([
+            "symbolicate",
+            UNNAMED,
+            "--symbols",
+            "testdata/symbols/out",
+            "--output",
+        ])
+        .arg(&written)
+        .assert()
+        .code(0)
+        .stderr(predicates::str::contains("named 3 frame(s)"));
+    let original =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(UNNAMED)).unwrap();
+    let new = std::fs::read_to_string(&written).unwrap();
+    // The header line is kept byte for byte.
+    assert_eq!(original.lines().next(), new.lines().next());
+    // Every other key is kept: only the named frames changed.
+    let body = |s: &str| -> serde_json::Value {
+        serde_json::from_str(s.split_once('\n').unwrap().1).unwrap()
+    };
+    let (mut a, mut b) = (body(&original), body(&new));
+    let fa = a["threads"][3]["frames"].take();
+    let fb = b["threads"][3]["frames"].take();
+    assert_eq!(a, b);
+    assert_eq!(fb[0]["symbol"], PREPARE);
+    assert_eq!(fb[0]["symbolLocation"], 36);
+    assert_eq!(fb[0]["imageOffset"], fa[0]["imageOffset"]);
+    assert_eq!(fb[3], fa[3]);
+    // And it now classifies as the race without --symbols.
+    crashdelta()
+        .args(["classify", "--format", "json"])
+        .arg(&written)
+        .assert()
+        .stdout(predicates::str::contains("agx-prepare-for-enqueue-race"));
+}
+
+#[test]
+fn the_cache_is_rebuilt_when_the_symbol_file_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("AGXMetalG16X.arm64");
+    std::fs::copy(out().join("AGXMetalG16X.arm64"), &copy).unwrap();
+    let cache = dir.path().join("cache");
+    std::fs::create_dir(&cache).unwrap();
+    let names = || -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let idx = SymbolIndex::build(std::slice::from_ref(&copy), None, Some(cache.clone())).unwrap();
+    assert!(idx.name_at(ARM64, 0x384).is_some());
+    assert_eq!(names().len(), 1);
+    // The same file again: the cache is reused, not rebuilt.
+    let idx = SymbolIndex::build(std::slice::from_ref(&copy), None, Some(cache.clone())).unwrap();
+    assert!(idx.name_at(ARM64, 0x384).is_some());
+    assert_eq!(names().len(), 1);
+    // A newer file: a new cache entry.
+    let f = std::fs::File::options().append(true).open(&copy).unwrap();
+    f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
+        .unwrap();
+    drop(f);
+    let idx = SymbolIndex::build(std::slice::from_ref(&copy), None, Some(cache.clone())).unwrap();
+    assert!(idx.name_at(ARM64, 0x384).is_some());
+    assert_eq!(names().len(), 2);
+}
+
+#[test]
+fn the_systems_agx_bundles_are_found_without_flags() {
+    // A Mac's /System/Library/Extensions, laid out in a temporary folder.
+    let ext = tempfile::tempdir().unwrap();
+    let contents = ext.path().join("AGXMetalG16X.bundle/Contents");
+    std::fs::create_dir_all(contents.join("MacOS")).unwrap();
+    std::fs::copy(
+        out().join("AGXMetalG16X"),
+        contents.join("MacOS/AGXMetalG16X"),
+    )
+    .unwrap();
+    std::fs::write(
+        contents.join("Info.plist"),
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0"><dict>
+<key>CFBundleIdentifier</key><string>com.apple.AGXMetalG16X</string>
+<key>CFBundleShortVersionString</key><string>329.2</string>
+</dict></plist>"#,
+    )
+    .unwrap();
+    let idx = SymbolIndex::build(&[], Some(ext.path()), None).unwrap();
+    assert_eq!(idx.objects().len(), 2);
+    assert!(
+        idx.objects()
+            .iter()
+            .all(|o| o.bundle_version.as_deref() == Some("329.2"))
+    );
+    assert_eq!(idx.name_at(ARM64, 0x384).as_deref(), Some(PREPARE));
+}
+
+#[test]
+fn a_corrupt_macho_file_is_a_warning_not_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        out().join("AGXMetalG16X.arm64"),
+        dir.path().join("good.arm64"),
+    )
+    .unwrap();
+    let mut bad = std::fs::read(out().join("AGXMetalG16X.arm64")).unwrap();
+    bad.truncate(200);
+    std::fs::write(dir.path().join("AGXMetalG16X.corrupt"), &bad).unwrap();
+    std::fs::write(
+        dir.path().join("fat.corrupt"),
+        [0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 9, 1, 2],
+    )
+    .unwrap();
+    let out = crashdelta()
+        .args(["classify", "--format", "json", "--symbols"])
+        .arg(dir.path())
+        .arg(UNNAMED)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning:") && stderr.contains("corrupt"),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("agx-prepare-for-enqueue-race"));
+}
+
+#[test]
+fn atos_is_used_for_the_os_build_that_wrote_the_report() {
+    // Fake `atos` and `sw_vers` on the PATH, as a Mac would have them.
+    let bin = tempfile::tempdir().unwrap();
+    let write = |name: &str, script: &str| {
+        use std::os::unix::fs::PermissionsExt;
+        let p = bin.path().join(name);
+        std::fs::write(&p, script).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    write(
+        "atos",
+        &format!(
+            "#!/bin/sh\n# -arch A -o PATH -l BASE ADDR...\nshift 6\nfor a in \"$@\"; do echo '{PREPARE} (in AGXMetalG16X) + 36'; done\n"
+        ),
+    );
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap()
+    );
+    for (build, rule) in [
+        ("24G419", "agx-prepare-for-enqueue-race"),
+        ("25A100", "agx-other"),
+    ] {
+        write("sw_vers", &format!("#!/bin/sh\necho {build}\n"));
+        let out = crashdelta()
+            .env("PATH", &path)
+            .args(["classify", "--format", "json", UNNAMED])
+            .output()
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            doc["reports"][0]["classification"]["rule"], rule,
+            "system build {build}"
+        );
+        if build == "24G419" {
+            assert_eq!(
+                doc["reports"][0]["crashed_thread"]["frames"][0]["symbolicated_by"],
+                "atos"
+            );
+        }
+    }
+}
