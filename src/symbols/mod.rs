@@ -15,7 +15,7 @@ pub mod rewrite;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -56,8 +56,9 @@ pub struct IndexedObject {
     pub image: String,
     /// The driver version, from the bundle's Info.plist, when the file is in a bundle.
     pub bundle_version: Option<String>,
-    size: u64,
-    mtime_ns: u128,
+    /// The symcache's key: UUID, arch, and a digest of the file's path, size and mtime.
+    #[serde(skip)]
+    key: String,
 }
 
 /// Every symbol file found under the `--symbols` paths (and the system's AGX bundles).
@@ -67,8 +68,8 @@ pub struct SymbolIndex {
     /// Files that looked like Mach-O but could not be read: reported, never fatal.
     pub problems: Vec<String>,
     cache_dir: Option<PathBuf>,
-    /// Symcaches in memory, by cache key.
-    loaded: Mutex<HashMap<String, Option<Vec<u8>>>>,
+    /// Symcaches in memory, by cache key (shared, not copied, by each lookup).
+    loaded: Mutex<HashMap<String, Option<Arc<[u8]>>>>,
 }
 
 /// The image name a symbol file stands for.
@@ -192,17 +193,20 @@ impl SymbolIndex {
         let version = bundle_version(path);
         for object in archive.objects() {
             match object {
-                Ok(o) => self.objects.push(IndexedObject {
-                    uuid: o.debug_id().uuid().hyphenated().to_string(),
-                    arch: o.arch().to_string(),
-                    path: path.to_owned(),
-                    has_debug_info: o.has_debug_info(),
-                    has_symbols: o.has_symbols(),
-                    image: image_name_of(path),
-                    bundle_version: version.clone(),
-                    size: meta.len(),
-                    mtime_ns,
-                }),
+                Ok(o) => {
+                    let uuid = o.debug_id().uuid().hyphenated().to_string();
+                    let arch = o.arch().to_string();
+                    self.objects.push(IndexedObject {
+                        key: cache_key(&uuid, &arch, path, meta.len(), mtime_ns),
+                        uuid,
+                        arch,
+                        path: path.to_owned(),
+                        has_debug_info: o.has_debug_info(),
+                        has_symbols: o.has_symbols(),
+                        image: image_name_of(path),
+                        bundle_version: version.clone(),
+                    });
+                }
                 Err(e) => self
                     .problems
                     .push(format!("{}: corrupt Mach-O slice: {e}", path.display())),
@@ -227,18 +231,11 @@ impl SymbolIndex {
             .max_by_key(|o| (o.has_debug_info, o.has_symbols))
     }
 
-    fn cache_key(o: &IndexedObject) -> String {
-        let digest =
-            Sha256::digest(format!("{}|{}|{}", o.path.display(), o.size, o.mtime_ns).as_bytes());
-        let stamp: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-        format!("{}-{}-{stamp}", o.uuid, o.arch)
-    }
-
     /// The symcache bytes for an object: from memory, from the disk cache, or built now.
-    fn symcache(&self, o: &IndexedObject) -> Option<Vec<u8>> {
-        let key = Self::cache_key(o);
+    fn symcache(&self, o: &IndexedObject) -> Option<Arc<[u8]>> {
+        let key = &o.key;
         if let Ok(loaded) = self.loaded.lock()
-            && let Some(found) = loaded.get(&key)
+            && let Some(found) = loaded.get(key)
         {
             return found.clone();
         }
@@ -260,9 +257,10 @@ impl SymbolIndex {
                     }
                 }
                 Some(built)
-            });
+            })
+            .map(Arc::from);
         if let Ok(mut loaded) = self.loaded.lock() {
-            loaded.insert(key, bytes.clone());
+            loaded.insert(key.clone(), bytes.clone());
         }
         bytes
     }
@@ -401,6 +399,13 @@ struct Resolved {
     inline: bool,
     file: Option<String>,
     line: Option<u64>,
+}
+
+/// A file rebuilt in place gets a new key, so its cache is rebuilt.
+fn cache_key(uuid: &str, arch: &str, path: &Path, size: u64, mtime_ns: u128) -> String {
+    let digest = Sha256::digest(format!("{}|{size}|{mtime_ns}", path.display()).as_bytes());
+    let stamp: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("{uuid}-{arch}-{stamp}")
 }
 
 fn demangle(name: Name<'_>) -> String {

@@ -1,0 +1,53 @@
+//! Symbolication cost on the Mach-O fixtures (testdata/symbols/out):
+//! - building the index and the symcache of the stand-in driver's dSYM (a cold start);
+//! - naming frames with a warm cache: a whole report (3 unnamed driver frames) and single
+//!   lookups.
+//!
+//! Run: `cargo bench --bench symbolicate`.
+
+use std::path::Path;
+
+use crashdelta::symbols::SymbolIndex;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+const ARM64: &str = "a1b2c3d4-0001-4000-8000-000000000a64";
+
+fn bench(c: &mut Criterion) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dsym = root.join("testdata/symbols/out/AGXMetalG16X.arm64.dSYM");
+    let report_bytes =
+        std::fs::read(root.join("testdata/derived/agx-unsymbolicated-0x98.ips")).unwrap();
+    let report = crashdelta::report::parse(&report_bytes).unwrap();
+
+    let mut cold = c.benchmark_group("cold");
+    cold.bench_function("index the dSYM", |b| {
+        b.iter(|| SymbolIndex::build(std::slice::from_ref(&dsym), None, None).unwrap())
+    });
+    cold.bench_function("index + build the symcache + 1 lookup", |b| {
+        b.iter(|| {
+            let idx = SymbolIndex::build(std::slice::from_ref(&dsym), None, None).unwrap();
+            idx.name_at(ARM64, 0x384).unwrap()
+        })
+    });
+    cold.finish();
+
+    let idx = SymbolIndex::build(std::slice::from_ref(&dsym), None, None).unwrap();
+    assert!(idx.name_at(ARM64, 0x384).is_some());
+    let mut warm = c.benchmark_group("warm");
+    warm.throughput(Throughput::Elements(3));
+    warm.bench_function("symbolicate a report (3 driver frames)", |b| {
+        b.iter_batched(
+            || report.clone(),
+            |mut r| assert_eq!(idx.symbolicate(&mut r), 3),
+            criterion::BatchSize::SmallInput,
+        )
+    });
+    warm.throughput(Throughput::Elements(1));
+    warm.bench_function("one frame (lookup + demangle)", |b| {
+        b.iter(|| idx.name_at(ARM64, 0x3d8).unwrap())
+    });
+    warm.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
