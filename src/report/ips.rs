@@ -131,7 +131,8 @@ lenient_struct! {
 }
 
 lenient_struct! {
-    /// The report body. Keys not listed here are kept in `extra`, untouched.
+    /// The report body. Keys not listed here are kept in `extra`, untouched. `wrong` is set when
+    /// the body is not a JSON object.
     pub struct RawBody {
         "bug_type" => bug_type: Lenient<String>,
         "incident" => incident: Lenient<String>,

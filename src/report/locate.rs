@@ -191,7 +191,7 @@ fn after_header(
              (the file is truncated or still being written)"
         )));
     }
-    if !body.starts_with('{') {
+    if !body.starts_with(['{', '[']) {
         // A header followed by a plain-text report: embedded crashes (109), resource reports
         // (145, 202), and Xcode's copies of older reports.
         let mut report = text::parse(body, body_line - 1, container);
@@ -220,6 +220,9 @@ fn after_header(
         Some(Ok((raw, used))) => {
             if container == Container::Plain {
                 trailing(body, used, &mut w);
+            }
+            if let Some(found) = raw.wrong {
+                w.push("body", format!("the report body is a JSON {found}, not an object; only the header line was read"));
             }
             Ok(ips::build(
                 Some(header),

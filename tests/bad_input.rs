@@ -1,0 +1,271 @@
+//! The bad-input matrix: each row a kind of input nobody controls, checked for its specific
+//! message and for every other file still being processed. Rows covered elsewhere: an unreadable
+//! file and folder (tests/watch.rs), a rules file with a bad regex (tests/cli.rs), a symbols
+//! folder with a corrupt Mach-O (tests/symbols.rs).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+const GOOD: &str = "testdata/derived/agx-prepareForEnqueue-0x98.ips";
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Classifies a folder holding `name` (with `bytes`) and a good report; returns the bad file's
+/// report object, after checking that the good one was classified.
+fn classify_beside_good(name: &str, write: impl FnOnce(&Path)) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(root().join(GOOD), dir.path().join("good.ips")).unwrap();
+    write(&dir.path().join(name));
+    let start = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_crashdelta"))
+        .args(["classify", "--format", "json"])
+        .arg(dir.path())
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(30),
+        "{name} took {:?}",
+        start.elapsed()
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{name}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let reports = doc["reports"].as_array().unwrap();
+    let good = reports
+        .iter()
+        .find(|r| r["path"].as_str().unwrap().ends_with("good.ips"))
+        .expect("the good report is missing");
+    assert_eq!(
+        good["classification"]["rule"], "agx-prepare-for-enqueue-race",
+        "{name} stopped the good report"
+    );
+    reports
+        .iter()
+        .find(|r| !r["path"].as_str().unwrap().ends_with("good.ips"))
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+#[test]
+fn an_empty_file() {
+    let r = classify_beside_good("empty.ips", |p| std::fs::write(p, b"").unwrap());
+    assert_eq!(r["status"], "not-a-crash");
+    assert_eq!(r["reason"], "not a crash report: the input is empty");
+}
+
+#[test]
+fn binary_garbage() {
+    let r = classify_beside_good("garbage.ips", |p| {
+        let bytes: Vec<u8> = (0..65536u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
+        std::fs::write(p, bytes).unwrap()
+    });
+    assert_eq!(r["status"], "not-a-crash");
+    assert!(r["reason"].as_str().unwrap().contains("binary data"), "{r}");
+}
+
+#[test]
+fn a_2_gb_sparse_file_is_refused_without_reading_it() {
+    let r = classify_beside_good("huge.ips", |p| {
+        let f = std::fs::File::create(p).unwrap();
+        f.set_len(2 << 30).unwrap();
+    });
+    assert_eq!(r["status"], "error");
+    let reason = r["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("is 2147483648 bytes, over the 67108864-byte limit"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn json_nested_100_000_deep() {
+    let header = "{\"bug_type\":\"309\",\"name\":\"Deep\",\"incident_id\":\"D\"}\n";
+    // A complete body 100 000 arrays deep: skipped without recursion; the header says what
+    // crashed.
+    let r = classify_beside_good("deep.ips", |p| {
+        std::fs::write(
+            p,
+            format!("{header}{}{}", "[".repeat(100_000), "]".repeat(100_000)),
+        )
+        .unwrap()
+    });
+    assert_eq!(r["status"], "crash");
+    assert_eq!(r["process"]["name"], "Deep");
+    assert!(
+        r["warnings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("is a JSON array, not an object"),
+        "{r}"
+    );
+    // Deep nesting where a value is kept (thread state): serde_json's depth limit, not a stack
+    // overflow; the header is still read.
+    let r = classify_beside_good("deep-state.ips", |p| {
+        let body = format!(
+            "{{\"threads\":[{{\"threadState\":{}{}}}]}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        std::fs::write(p, format!("{header}{body}")).unwrap()
+    });
+    assert_eq!(r["status"], "crash");
+    assert!(
+        r["warnings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("recursion limit exceeded"),
+        "{r}"
+    );
+    // Never closed: a report cut short.
+    let r = classify_beside_good("deep-open.ips", |p| {
+        std::fs::write(p, format!("{header}{}", "[".repeat(100_000))).unwrap()
+    });
+    assert_eq!(r["status"], "error");
+    assert!(
+        r["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("incomplete report"),
+        "{r}"
+    );
+    // Without a header: no report at all.
+    let r = classify_beside_good("deep-body.ips", |p| {
+        std::fs::write(p, "{\"a\":".repeat(100_000)).unwrap()
+    });
+    assert_eq!(r["status"], "not-a-crash");
+}
+
+#[test]
+fn invalid_utf8_in_a_symbol() {
+    let r = classify_beside_good("utf8.ips", |p| {
+        let mut bytes = std::fs::read(root().join(GOOD)).unwrap();
+        let at = bytes
+            .windows(17)
+            .position(|w| w == b"prepareForEnqueue")
+            .unwrap();
+        bytes[at + 3] = 0xff;
+        bytes[at + 4] = 0xfe;
+        std::fs::write(p, bytes).unwrap()
+    });
+    assert_eq!(r["status"], "crash");
+    assert!(
+        r["warnings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not valid UTF-8"),
+        "{r}"
+    );
+    assert!(
+        r["crashed_thread"]["frames"][0]["symbol"]
+            .as_str()
+            .unwrap()
+            .contains("pre\u{fffd}\u{fffd}reForEnqueue")
+    );
+}
+
+#[test]
+fn a_symlink_loop_in_a_reports_folder() {
+    let r = classify_beside_good("loop", |p| {
+        std::fs::create_dir(p).unwrap();
+        std::os::unix::fs::symlink(p, p.join("again")).unwrap();
+        std::os::unix::fs::symlink("self", p.join("self")).unwrap();
+    });
+    // Links are not followed: nothing to report, and no endless walk.
+    assert_eq!(r, Value::Null);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(root().join(GOOD), dir.path().join("good.ips")).unwrap();
+    std::os::unix::fs::symlink(dir.path(), dir.path().join("loop")).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_crashdelta"))
+        .args(["snapshot", "--reports-dir"])
+        .arg(dir.path())
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .code(0)
+        .stderr(predicates::str::contains("1 crash report(s)"));
+}
+
+#[test]
+fn a_file_name_with_a_newline() {
+    let r = classify_beside_good("crash\nreport.ips", |p| {
+        std::fs::copy(root().join(GOOD), p).map(|_| ()).unwrap()
+    });
+    assert_eq!(r["status"], "crash");
+    assert!(r["path"].as_str().unwrap().ends_with("crash\nreport.ips"));
+    // --collect makes the name safe.
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    std::fs::create_dir(&reports).unwrap();
+    let collect = dir.path().join("collected");
+    let out = Command::new(env!("CARGO_BIN_EXE_crashdelta"))
+        .env("SRC", root().join(GOOD))
+        .env("REPORTS", &reports)
+        .args([
+            "watch",
+            "--settle",
+            "0.3s",
+            "--fail-on",
+            "none",
+            "--reports-dir",
+        ])
+        .arg(&reports)
+        .arg("--collect")
+        .arg(&collect)
+        .args([
+            "--",
+            "sh",
+            "-c",
+            "cp \"$SRC\" \"$REPORTS/crash\nreport.ips\"",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(collect.join("crash_report.ips").is_file());
+}
+
+#[test]
+fn a_file_that_vanishes_between_listing_and_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gone.ips");
+    // Listed by the walk, then removed by rotation before it is read.
+    let entry = crashdelta::inventory::entry_for(&path);
+    assert!(
+        entry.error.as_deref().unwrap().contains("No such file"),
+        "{entry:?}"
+    );
+    let e = crashdelta::input::read_file(&path).unwrap_err().to_string();
+    assert!(
+        e.starts_with(&format!("cannot read {}", path.display())),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_reports_folder_deleted_during_watch() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    std::fs::create_dir(&reports).unwrap();
+    std::fs::copy(root().join(GOOD), reports.join("old.ips")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_crashdelta"))
+        .env("REPORTS", &reports)
+        .args(["watch", "--settle", "0.3s", "--reports-dir"])
+        .arg(&reports)
+        .args(["--", "sh", "-c", "rm -rf \"$REPORTS\""])
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    // Never a pass: the after-inventory cannot be taken.
+    assert_eq!(out.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("none of the report folders exists"));
+}
