@@ -7,12 +7,18 @@ cd "$(dirname "$0")"
 seconds=${1:-600}
 max_len=${MAX_LEN:-262144}
 export RUSTC_BOOTSTRAP=1
+targets=${TARGETS:-parse_any parse_ips parse_text rules_file inventory_json}
 for target in parse_any parse_ips parse_text; do
   mkdir -p "corpus/$target"
   find ../testdata/real ../testdata/derived -type f ! -name '*.py' ! -name MANIFEST.tsv \
     -exec cp -n {} "corpus/$target/" \;
 done
-for target in parse_any parse_ips parse_text; do
+mkdir -p corpus/rules_file corpus/inventory_json
+cp -n ../src/classify/builtin-rules.toml corpus/rules_file/ 2>/dev/null || true
+if [ ! -s corpus/inventory_json/seed.json ] && command -v cargo >/dev/null; then
+  (cd .. && cargo run --quiet -- snapshot --reports-dir testdata/derived --output fuzz/corpus/inventory_json/seed.json) || true
+fi
+for target in $targets; do
   echo "== $target: ${seconds}s, max_len $max_len"
   cargo fuzz run -O "$target" "corpus/$target" -- -max_total_time="$seconds" -max_len="$max_len" -rss_limit_mb=2048 \
     -print_final_stats=1 2>&1 | grep -E '^(==|#[0-9]+ +(INITED|DONE|REDUCE|NEW)|stat::|Done|SUMMARY|ERROR|==[0-9]+==)' | tail -n 20 || true

@@ -493,8 +493,7 @@ fn classify(
     let mut triage = Triage::default();
     let mut failures = 0u64;
     let mut first_failure: Option<String> = None;
-    for input in input::inputs(paths) {
-        let outcome = render::outcome(input, analyzer);
+    render::for_each_outcome(input::inputs(paths), analyzer, |outcome| -> Result<()> {
         summary.add(outcome.status());
         let verdict = match &outcome.result {
             Ok((report, Some(c))) => {
@@ -512,8 +511,8 @@ fn classify(
             gate_failure: verdict.as_deref(),
             attribution: None,
         })
-        .context("cannot write the output")?;
-    }
+        .context("cannot write the output")
+    })?;
     let passed = failures == 0;
     let reason = match (&first_failure, gate.fail_on) {
         (_, FailOn::None) => "no gate (--fail-on none)".to_owned(),

@@ -34,6 +34,60 @@ pub fn outcome(input: Input, analyzer: &Analyzer) -> Outcome {
     }
 }
 
+/// How many inputs are read and analysed together by [`for_each_outcome`]: the memory held at
+/// once is one chunk of reports, never the whole folder.
+const CHUNK: usize = 64;
+
+/// Analyses `inputs` on all cores and hands the outcomes to `emit` in input order. Reports are
+/// independent, so a folder of thousands is classified in parallel; only one chunk of them is in
+/// memory at a time.
+pub fn for_each_outcome<E>(
+    inputs: impl Iterator<Item = Input>,
+    analyzer: &Analyzer,
+    mut emit: impl FnMut(Outcome) -> Result<(), E>,
+) -> Result<(), E> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .max(1);
+    let mut inputs = inputs.peekable();
+    while inputs.peek().is_some() {
+        let chunk: Vec<Input> = inputs.by_ref().take(CHUNK).collect();
+        if threads == 1 || chunk.len() == 1 {
+            for input in chunk {
+                emit(outcome(input, analyzer))?;
+            }
+            continue;
+        }
+        let mut slots: Vec<Vec<(usize, Input)>> = (0..threads).map(|_| Vec::new()).collect();
+        for (i, input) in chunk.into_iter().enumerate() {
+            if let Some(slot) = slots.get_mut(i % threads) {
+                slot.push((i, input));
+            }
+        }
+        let mut done: Vec<(usize, Outcome)> = std::thread::scope(|scope| {
+            let workers: Vec<_> = slots
+                .into_iter()
+                .map(|slot| {
+                    scope.spawn(move || {
+                        slot.into_iter()
+                            .map(|(i, input)| (i, outcome(input, analyzer)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap_or_default())
+                .collect()
+        });
+        done.sort_by_key(|(i, _)| *i);
+        for (_, o) in done {
+            emit(o)?;
+        }
+    }
+    Ok(())
+}
+
 /// One input as the writers see it.
 pub struct Entry<'a> {
     pub outcome: &'a Outcome,

@@ -274,7 +274,7 @@ pub fn build(
         .items()
         .iter()
         .enumerate()
-        .map(|(i, raw)| image(raw, &format!("usedImages[{i}]"), w))
+        .map(|(i, raw)| image(raw, At("usedImages", i), w))
         .collect();
     w.wrong(&body.used_images.0, "usedImages");
 
@@ -288,10 +288,10 @@ pub fn build(
         w.wrong(&raw.frames.0, &format!("{at}.frames"));
         threads.push(Thread {
             index: i,
-            id: w.take(&raw.id, &format!("{at}.id")),
-            name: w.take(&raw.name, &format!("{at}.name")),
-            queue: w.take(&raw.queue, &format!("{at}.queue")),
-            triggered: w.take(&raw.triggered, &format!("{at}.triggered")) == Some(true),
+            id: w.take_at(&raw.id, || format!("{at}.id")),
+            name: w.take_at(&raw.name, || format!("{at}.name")),
+            queue: w.take_at(&raw.queue, || format!("{at}.queue")),
+            triggered: w.take_at(&raw.triggered, || format!("{at}.triggered")) == Some(true),
             frames,
             state: raw.thread_state.as_ref().and_then(thread_state),
         });
@@ -508,27 +508,36 @@ fn time(
     parsed
 }
 
-fn image(raw: &RawImage, at: &str, w: &mut Warnings) -> Image {
+fn image(raw: &RawImage, at: At, w: &mut Warnings) -> Image {
     if let Some(found) = raw.wrong {
         // The pre-macOS-12 (version 1) layout stored images as `[uuid, base]` arrays.
-        w.push(at, format!("expected an object, found {found}"));
+        w.push(at.to_string(), format!("expected an object, found {found}"));
     }
     Image {
-        name: w.take(&raw.name, &format!("{at}.name")),
-        path: w.take(&raw.path, &format!("{at}.path")),
+        name: w.take_at(&raw.name, || format!("{at}.name")),
+        path: w.take_at(&raw.path, || format!("{at}.path")),
         uuid: w
-            .take(&raw.uuid, &format!("{at}.uuid"))
+            .take_at(&raw.uuid, || format!("{at}.uuid"))
             .map(|u| u.to_ascii_lowercase()),
-        base: w.take(&raw.base, &format!("{at}.base")),
-        size: w.take(&raw.size, &format!("{at}.size")),
-        arch: w.take(&raw.arch, &format!("{at}.arch")),
-        bundle_id: w.take(&raw.bundle_id, &format!("{at}.CFBundleIdentifier")),
-        bundle_version: w.take(
-            &raw.bundle_version,
-            &format!("{at}.CFBundleShortVersionString"),
-        ),
-        bundle_build: w.take(&raw.bundle_build, &format!("{at}.CFBundleVersion")),
-        source: w.take(&raw.source, &format!("{at}.source")),
+        base: w.take_at(&raw.base, || format!("{at}.base")),
+        size: w.take_at(&raw.size, || format!("{at}.size")),
+        arch: w.take_at(&raw.arch, || format!("{at}.arch")),
+        bundle_id: w.take_at(&raw.bundle_id, || format!("{at}.CFBundleIdentifier")),
+        bundle_version: w.take_at(&raw.bundle_version, || {
+            format!("{at}.CFBundleShortVersionString")
+        }),
+        bundle_build: w.take_at(&raw.bundle_build, || format!("{at}.CFBundleVersion")),
+        source: w.take_at(&raw.source, || format!("{at}.source")),
+    }
+}
+
+/// `threads[3].frames[7]`, formatted only when a warning needs it.
+#[derive(Clone, Copy)]
+struct At<'a>(&'a str, usize);
+
+impl std::fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "{}[{}]", self.0, self.1)
     }
 }
 
@@ -536,11 +545,11 @@ fn frames(raw: &[RawFrame], images: &[Image], at: &str, w: &mut Warnings) -> Vec
     raw.iter()
         .enumerate()
         .map(|(i, f)| {
-            let at = format!("{at}[{i}]");
+            let at = At(at, i);
             if let Some(found) = f.wrong {
-                w.push(&at, format!("expected an object, found {found}"));
+                w.push(at.to_string(), format!("expected an object, found {found}"));
             }
-            let image_index = match w.take(&f.image_index, &format!("{at}.imageIndex")) {
+            let image_index = match w.take_at(&f.image_index, || format!("{at}.imageIndex")) {
                 Some(idx) if (idx as usize) < images.len() && idx <= usize::MAX as u64 => {
                     Some(idx as usize)
                 }
@@ -557,8 +566,8 @@ fn frames(raw: &[RawFrame], images: &[Image], at: &str, w: &mut Warnings) -> Vec
                 None => None,
             };
             let image = image_index.and_then(|i| images.get(i));
-            let image_offset = w.take(&f.image_offset, &format!("{at}.imageOffset"));
-            let symbol = w.take(&f.symbol, &format!("{at}.symbol"));
+            let image_offset = w.take_at(&f.image_offset, || format!("{at}.imageOffset"));
+            let symbol = w.take_at(&f.symbol, || format!("{at}.symbol"));
             Frame {
                 image_index,
                 image: image.and_then(|i| i.name.clone()),
@@ -569,15 +578,15 @@ fn frames(raw: &[RawFrame], images: &[Image], at: &str, w: &mut Warnings) -> Vec
                 },
                 symbol_file: None,
                 symbol,
-                symbol_offset: w.take(&f.symbol_location, &format!("{at}.symbolLocation")),
+                symbol_offset: w.take_at(&f.symbol_location, || format!("{at}.symbolLocation")),
                 address: image
                     .and_then(|i| i.base)
                     .zip(image_offset)
                     .and_then(|(base, off)| base.checked_add(off)),
                 image_offset,
-                inline: w.take(&f.inline, &format!("{at}.inline")) == Some(true),
-                source_file: w.take(&f.source_file, &format!("{at}.sourceFile")),
-                source_line: w.take(&f.source_line, &format!("{at}.sourceLine")),
+                inline: w.take_at(&f.inline, || format!("{at}.inline")) == Some(true),
+                source_file: w.take_at(&f.source_file, || format!("{at}.sourceFile")),
+                source_line: w.take_at(&f.source_line, || format!("{at}.sourceLine")),
             }
         })
         .collect()

@@ -43,11 +43,16 @@ pub fn parse_text(text: &str, bytes: &[u8]) -> Result<Report, ParseError> {
         return Err(not_a_report(NotAReport::Binary, reason));
     }
 
-    let full_report = full_report_marker(text);
-    let translated = text
-        .lines()
-        .take(400)
-        .any(|l| l.trim() == "Translated Report (Full Report Below)");
+    // A substring search first: the line-by-line look is only needed when the words are there.
+    let full_report = text
+        .contains("Full Report")
+        .then(|| full_report_marker(text))
+        .flatten();
+    let translated = text.contains("Translated Report (Full Report Below)")
+        && text
+            .lines()
+            .take(400)
+            .any(|l| l.trim() == "Translated Report (Full Report Below)");
 
     // The JSON part is preferred: it is what macOS wrote; the translated text is a rendering.
     let json_from = full_report.unwrap_or(0);

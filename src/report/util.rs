@@ -39,6 +39,20 @@ impl Warnings {
         }
     }
 
+    /// Like [`Warnings::take`], with the location built only when there is a warning: report
+    /// bodies have thousands of frames, and formatting a path for each field of each would cost
+    /// more than parsing them.
+    pub fn take_at<T: Clone>(&mut self, v: &Lenient<T>, at: impl FnOnce() -> String) -> Option<T> {
+        match v {
+            Lenient::Ok(v) => Some(v.clone()),
+            Lenient::Missing => None,
+            Lenient::Wrong(found) => {
+                self.push(at(), format!("unexpected {found}; value ignored"));
+                None
+            }
+        }
+    }
+
     /// A warning when a container had the wrong type.
     pub fn wrong<T>(&mut self, v: &Lenient<T>, at: &str) {
         if let Some(found) = v.wrong() {
