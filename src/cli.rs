@@ -441,29 +441,7 @@ fn show(path: PathBuf, format: ShowFormat, analyzer: &Analyzer) -> Result<u8> {
     let mut out = io::stdout().lock();
     match format {
         ShowFormat::Text => out.write_all(human::show(&outcome).as_bytes())?,
-        ShowFormat::Json => {
-            let gate = GateResult {
-                fail_on: FailOn::None,
-                allow: Vec::new(),
-                passed: true,
-                failures: 0,
-                reason: "no gate".into(),
-            };
-            let mut sink = json::JsonSink::start(&mut out)?;
-            sink.entry(&Entry {
-                outcome: &outcome,
-                gate_failure: None,
-                attribution: None,
-            })?;
-            let mut summary = render::Summary::default();
-            summary.add(outcome.status());
-            sink.finish(&Totals {
-                summary,
-                groups: Vec::new(),
-                gate: &gate,
-                headline: None,
-            })?;
-        }
+        ShowFormat::Json => json::write_one(&mut out, &outcome)?,
     }
     out.flush().context("cannot write to standard output")?;
     Ok(exit_for(u64::from(outcome.status() == Status::Error)))
@@ -513,23 +491,8 @@ fn classify(
         })
         .context("cannot write the output")
     })?;
-    let passed = failures == 0;
-    let reason = match (&first_failure, gate.fail_on) {
-        (_, FailOn::None) => "no gate (--fail-on none)".to_owned(),
-        (Some(first), _) if failures == 1 => format!("failed: {first}"),
-        (Some(first), _) => format!("failed: {failures} crashes, the first {first}"),
-        (None, fail_on) => format!(
-            "passed: no crash of the kind --fail-on {} fails on",
-            fail_on.as_str()
-        ),
-    };
-    let result = GateResult {
-        fail_on: gate.fail_on,
-        allow: gate.allow.clone(),
-        passed,
-        failures,
-        reason,
-    };
+    let result = gate_result(&gate, failures, first_failure);
+    let passed = result.passed;
     sink.finish(&Totals {
         summary,
         groups: triage.groups(),
@@ -1044,28 +1007,7 @@ fn symbolicate(
                 SymbolicateFormat::Text => human::show(&outcome),
                 _ => {
                     let mut buf = Vec::new();
-                    let gate = gate_result(
-                        &Gate {
-                            fail_on: FailOn::None,
-                            allow: Vec::new(),
-                        },
-                        0,
-                        None,
-                    );
-                    let mut sink = json::JsonSink::start(&mut buf)?;
-                    sink.entry(&Entry {
-                        outcome: &outcome,
-                        gate_failure: None,
-                        attribution: None,
-                    })?;
-                    let mut summary = render::Summary::default();
-                    summary.add(outcome.status());
-                    sink.finish(&Totals {
-                        summary,
-                        groups: Vec::new(),
-                        gate: &gate,
-                        headline: None,
-                    })?;
+                    json::write_one(&mut buf, &outcome)?;
                     String::from_utf8_lossy(&buf).into_owned()
                 }
             }

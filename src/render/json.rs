@@ -427,3 +427,29 @@ impl<W: Write> super::Sink for JsonSink<W> {
         self.out.flush()
     }
 }
+
+/// The classify document for one input (`show --format json`, `symbolicate --format json`).
+pub fn write_one(out: &mut dyn Write, outcome: &Outcome) -> io::Result<()> {
+    use super::Sink;
+    let gate = super::GateResult {
+        fail_on: crate::classify::gate::FailOn::None,
+        allow: Vec::new(),
+        passed: true,
+        failures: 0,
+        reason: "no gate (--fail-on none)".into(),
+    };
+    let mut sink = JsonSink::start(out)?;
+    sink.entry(&super::Entry {
+        outcome,
+        gate_failure: None,
+        attribution: None,
+    })?;
+    let mut summary = Summary::default();
+    summary.add(outcome.status());
+    sink.finish(&super::Totals {
+        summary,
+        groups: Vec::new(),
+        gate: &gate,
+        headline: None,
+    })
+}
