@@ -21,6 +21,6 @@ for _ in $(seq 1 "$rounds"); do
     [ $((n % 9)) -eq 0 ] && dest="$reports/Retired"
     sed -E "s/\"incident_id\":\"[^\"]*\"/\"incident_id\":\"$incident\"/; s/\"incident\" ?: ?\"[^\"]*\"/\"incident\" : \"$incident\"/" \
       "$src" > "$dest/$name-$stamp.ips"
-    touch -d "2025-12-$(printf %02d "$day") 12:00" "$dest/$name-$stamp.ips"
+    touch -t "202512$(printf %02d "$day")1200" "$dest/$name-$stamp.ips"   # GNU and BSD touch
   done
 done
