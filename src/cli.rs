@@ -975,7 +975,7 @@ fn symbolicate(
     let bytes = if path.as_os_str() == "-" {
         input::inputs(std::slice::from_ref(&path))
             .next()
-            .map(|i| i.bytes)
+            .map(input::Input::read)
             .context("no input")??
     } else {
         input::read_file(&path)?

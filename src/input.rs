@@ -35,10 +35,33 @@ pub enum InputError {
     },
 }
 
-/// One input: its display name and its bytes (or why they could not be read).
+/// One input: its display name and where its bytes come from.
 pub struct Input {
     pub name: String,
-    pub bytes: Result<Vec<u8>, InputError>,
+    pub source: Source,
+}
+
+/// A file is read when [`Input::read`] is called, so that the reading happens in whichever
+/// thread analyses it; standard input and listing errors are already settled.
+pub enum Source {
+    File(PathBuf),
+    Read(Result<Vec<u8>, InputError>),
+}
+
+impl Input {
+    pub fn from_bytes(name: impl Into<String>, bytes: Result<Vec<u8>, InputError>) -> Input {
+        Input {
+            name: name.into(),
+            source: Source::Read(bytes),
+        }
+    }
+
+    pub fn read(self) -> Result<Vec<u8>, InputError> {
+        match self.source {
+            Source::File(path) => read_file(&path),
+            Source::Read(bytes) => bytes,
+        }
+    }
 }
 
 /// Reads one file, refusing files over [`MAX_REPORT_BYTES`] before allocating for them.
@@ -97,7 +120,7 @@ pub fn inputs(paths: &[PathBuf]) -> impl Iterator<Item = Input> + '_ {
             if path.as_os_str() == "-" {
                 return Box::new(std::iter::once(Input {
                     name: "-".into(),
-                    bytes: read_stdin(),
+                    source: Source::Read(read_stdin()),
                 }));
             }
             if path.is_dir() {
@@ -111,14 +134,14 @@ pub fn inputs(paths: &[PathBuf]) -> impl Iterator<Item = Input> + '_ {
                     .filter_map(|entry| match entry {
                         Ok(e) if e.file_type().is_file() => Some(Input {
                             name: e.path().display().to_string(),
-                            bytes: read_file(e.path()),
+                            source: Source::File(e.path().to_owned()),
                         }),
                         Ok(_) => None,
                         Err(source) => {
                             let at = source.path().unwrap_or(Path::new("?")).to_owned();
                             Some(Input {
                                 name: at.display().to_string(),
-                                bytes: Err(InputError::Walk { path: at, source }),
+                                source: Source::Read(Err(InputError::Walk { path: at, source })),
                             })
                         }
                     });
@@ -126,7 +149,7 @@ pub fn inputs(paths: &[PathBuf]) -> impl Iterator<Item = Input> + '_ {
             }
             Box::new(std::iter::once(Input {
                 name: path.display().to_string(),
-                bytes: read_file(path),
+                source: Source::File(path.clone()),
             }))
         })
 }

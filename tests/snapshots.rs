@@ -7,10 +7,10 @@ use crashdelta::render::{self, human};
 
 fn show(rel: &str) -> String {
     let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata")).join(rel);
-    let input = Input {
-        name: format!("testdata/{rel}"),
-        bytes: crashdelta::input::read_file(&path),
-    };
+    let input = Input::from_bytes(
+        format!("testdata/{rel}"),
+        crashdelta::input::read_file(&path),
+    );
     let analyzer =
         crashdelta::analyze::Analyzer::new(crashdelta::classify::RuleSet::builtin().unwrap(), None);
     human::show(&render::outcome(input, &analyzer))

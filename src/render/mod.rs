@@ -24,14 +24,12 @@ use crate::watch::Attribution;
 
 /// Parses and classifies one input into an [`Outcome`].
 pub fn outcome(input: Input, analyzer: &Analyzer) -> Outcome {
-    let result = match input.bytes {
+    let name = input.name.clone();
+    let result = match input.read() {
         Ok(bytes) => analyzer.analyze(&bytes).map_err(OutcomeError::Parse),
         Err(e) => Err(OutcomeError::Read(e.to_string())),
     };
-    Outcome {
-        path: input.name,
-        result,
-    }
+    Outcome { path: name, result }
 }
 
 /// How many inputs are read and analysed together by [`for_each_outcome`]: the memory held at
