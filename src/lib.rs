@@ -13,5 +13,6 @@ pub mod input;
 pub mod inventory;
 pub mod render;
 pub mod report;
+pub mod stats;
 pub mod symbols;
 pub mod watch;
