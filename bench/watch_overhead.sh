@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What `watch` adds to a command that does not crash, measured side by side with hyperfine
-# (apt-get install hyperfine). The folder holds ~370 prior reports (demo/make_history.sh).
+# (apt-get install hyperfine). The folder holds ~380 prior reports (demo/make_history.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet

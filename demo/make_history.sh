@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make_history.sh DIR [ROUNDS]: fills DIR (a DiagnosticReports folder) with prior reports
-# generated from the .ips reports in testdata/: ROUNDS copies of each (default 16, ~370 files),
+# generated from the .ips reports in testdata/: ROUNDS copies of each (default 16, ~380 files),
 # each a distinct report (new incident id in header and body, new name), dated over two weeks,
 # every ninth one already moved to Retired/.
 set -euo pipefail
