@@ -157,11 +157,55 @@ pub fn entry_for(path: &Path) -> Entry {
     entry
 }
 
+/// A listed file, or an entry already settled by a listing error.
+enum Pending {
+    File(PathBuf),
+    Done(Entry),
+}
+
+/// Reads the heads of the listed files on all cores, keeping the listing's order.
+fn read_heads(listed: Vec<Pending>) -> Vec<Entry> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, 8);
+    let resolve = |p: Pending| match p {
+        Pending::File(path) => entry_for(&path),
+        Pending::Done(entry) => entry,
+    };
+    if threads == 1 || listed.len() < 64 {
+        return listed.into_iter().map(resolve).collect();
+    }
+    let per = listed.len().div_ceil(threads);
+    let mut parts: Vec<Vec<Pending>> = Vec::new();
+    let mut rest = listed.into_iter();
+    loop {
+        let part: Vec<Pending> = rest.by_ref().take(per).collect();
+        if part.is_empty() {
+            break;
+        }
+        parts.push(part);
+    }
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = parts
+            .into_iter()
+            .map(|part| scope.spawn(move || part.into_iter().map(resolve).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
 /// Takes the inventory of `folders`. A folder that does not exist is recorded as such; it is an
 /// error when none exists, or when one that exists cannot be read (never an empty pass).
 pub fn scan(folders: &[PathBuf]) -> Result<Inventory, InventoryError> {
     let taken_at = Utc::now();
-    let mut out = Vec::new();
+    // The walk lists; the heads are read afterwards, on all cores (thousands of small reads).
+    let mut out: Vec<Pending> = Vec::new();
     let mut listed = Vec::new();
     for folder in folders {
         let exists = folder.is_dir();
@@ -185,7 +229,7 @@ pub fn scan(folders: &[PathBuf]) -> Result<Inventory, InventoryError> {
                     if e.file_name().to_string_lossy().starts_with('.') {
                         continue;
                     }
-                    out.push(entry_for(e.path()));
+                    out.push(Pending::File(e.into_path()));
                 }
                 Ok(_) => {}
                 Err(err) => {
@@ -206,7 +250,7 @@ pub fn scan(folders: &[PathBuf]) -> Result<Inventory, InventoryError> {
                             source,
                         });
                     }
-                    out.push(Entry {
+                    out.push(Pending::Done(Entry {
                         path: err.path().map_or_else(
                             || folder.display().to_string(),
                             |p| p.display().to_string(),
@@ -215,7 +259,7 @@ pub fn scan(folders: &[PathBuf]) -> Result<Inventory, InventoryError> {
                         mtime_ns: 0,
                         peek: None,
                         error: Some(err.to_string()),
-                    });
+                    }));
                 }
             }
         }
@@ -223,6 +267,7 @@ pub fn scan(folders: &[PathBuf]) -> Result<Inventory, InventoryError> {
     if !listed.iter().any(|f| f.exists) {
         return Err(InventoryError::NoFolder(folders.to_vec()));
     }
+    let out = read_heads(out);
     Ok(Inventory {
         schema: SCHEMA.into(),
         taken_at,

@@ -75,7 +75,10 @@ pub fn for_each_outcome<E>(
                 .collect();
             workers
                 .into_iter()
-                .flat_map(|w| w.join().unwrap_or_default())
+                .flat_map(|w| {
+                    w.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
                 .collect()
         });
         done.sort_by_key(|(i, _)| *i);
