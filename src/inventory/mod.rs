@@ -16,7 +16,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::report::peek::{PEEK_BYTES, Peek, PeekKind, peek};
+use crate::report::ReportKind;
+use crate::report::peek::{PEEK_BYTES, Peek, peek};
 
 pub const SCHEMA: &str = "crashdelta.inventory/1";
 
@@ -78,7 +79,7 @@ impl Entry {
     pub fn is_crash(&self) -> bool {
         self.peek
             .as_ref()
-            .is_some_and(|p| p.kind == PeekKind::Crash)
+            .is_some_and(|p| p.kind == ReportKind::Crash)
     }
 
     pub fn is_report(&self) -> bool {

@@ -55,19 +55,9 @@ impl<W: Write> Sink for MarkdownSink<W> {
                     c.title
                 );
                 let _ = writeln!(b, "```");
-                let _ = writeln!(b, "Exception: {}", super::exception_line(report));
-                let _ = writeln!(
-                    b,
-                    "Location: {}",
-                    c.location.as_deref().unwrap_or("(unknown)")
-                );
-                let _ = writeln!(
-                    b,
-                    "Trigger: {}",
-                    c.trigger
-                        .as_deref()
-                        .unwrap_or("(no caller outside the system libraries)")
-                );
+                for (label, value) in super::crash_lines(report, c) {
+                    let _ = writeln!(b, "{label}: {value}");
+                }
                 let _ = writeln!(b, "```\n");
                 let known = if c.known { ", known" } else { "" };
                 let _ = writeln!(

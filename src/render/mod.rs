@@ -164,6 +164,27 @@ pub fn exception_line(report: &report::Report) -> String {
     line
 }
 
+/// The three lines of the hand-written crash analyses, with the words every writer uses when a
+/// value is missing: `[("Exception", ...), ("Location", ...), ("Trigger", ...)]`.
+pub fn crash_lines(
+    report: &report::Report,
+    c: &crate::classify::Classification,
+) -> [(&'static str, String); 3] {
+    [
+        ("Exception", exception_line(report)),
+        (
+            "Location",
+            c.location.clone().unwrap_or_else(|| "(unknown)".into()),
+        ),
+        (
+            "Trigger",
+            c.trigger
+                .clone()
+                .unwrap_or_else(|| "(no caller outside the system libraries)".into()),
+        ),
+    ]
+}
+
 /// `Python [81920]`.
 pub fn process_label(report: &report::Report) -> String {
     name_pid(report.process.name.as_deref(), report.process.pid)

@@ -180,19 +180,9 @@ pub fn human(run: &RunReport, width: Option<u16>) -> String {
                 c.title,
                 c.rule
             );
-            let _ = writeln!(s, "  Exception: {}", super::exception_line(report));
-            let _ = writeln!(
-                s,
-                "  Location:  {}",
-                c.location.as_deref().unwrap_or("(unknown)")
-            );
-            let _ = writeln!(
-                s,
-                "  Trigger:   {}",
-                c.trigger
-                    .as_deref()
-                    .unwrap_or("(no caller outside the system libraries)")
-            );
+            for (label, value) in super::crash_lines(report, c) {
+                let _ = writeln!(s, "  {:<11}{value}", format!("{label}:"));
+            }
             let _ = writeln!(s, "  From:      {}", n.attribution.reason);
             let _ = writeln!(s, "  Report:    {}", n.outcome.path);
         }

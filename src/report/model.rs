@@ -6,10 +6,10 @@
 //! with PAC bits and kernel addresses exceed `i64::MAX`.
 
 use chrono::{DateTime, FixedOffset};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Which kind of report this is. Only [`ReportKind::Crash`] is a process crash.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ReportKind {
     /// A process crash (bug_type 309, 409, 509; legacy 109 and 9; legacy text crash reports).

@@ -12,39 +12,11 @@ pub const PEEK_BYTES: usize = 4096;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Peek {
-    pub kind: PeekKind,
+    /// As far as the head tells.
+    pub kind: ReportKind,
     pub bug_type: Option<String>,
     pub incident_id: Option<String>,
     pub process: Option<String>,
-}
-
-/// [`ReportKind`] as far as the head tells; serialisable for inventories.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum PeekKind {
-    Crash,
-    NonFatal,
-    Panic,
-    Jetsam,
-    Stackshot,
-    Resource,
-    Hang,
-    Other,
-}
-
-impl From<ReportKind> for PeekKind {
-    fn from(k: ReportKind) -> Self {
-        match k {
-            ReportKind::Crash => PeekKind::Crash,
-            ReportKind::NonFatal => PeekKind::NonFatal,
-            ReportKind::Panic => PeekKind::Panic,
-            ReportKind::Jetsam => PeekKind::Jetsam,
-            ReportKind::Stackshot => PeekKind::Stackshot,
-            ReportKind::Resource => PeekKind::Resource,
-            ReportKind::Hang => PeekKind::Hang,
-            ReportKind::Other => PeekKind::Other,
-        }
-    }
 }
 
 /// Looks at the first bytes of a file. `None` when the head shows no report at all (an empty or
@@ -58,9 +30,7 @@ pub fn peek(head: &[u8]) -> Option<Peek> {
         let header = ips::read_header(first)?;
         let bug_type = header.bug_type.ok().cloned();
         return Some(Peek {
-            kind: bug_type
-                .as_deref()
-                .map_or(PeekKind::Other, |bt| bugtype::kind(bt).into()),
+            kind: bug_type.as_deref().map_or(ReportKind::Other, bugtype::kind),
             incident_id: header.incident_id.ok().cloned(),
             process: header.name.ok().or(header.app_name.ok()).cloned(),
             bug_type,
@@ -78,7 +48,7 @@ pub fn peek(head: &[u8]) -> Option<Peek> {
             incident = Some(v.trim().to_owned());
         } else if line.starts_with("Data Source:") && line.contains("tackshots") {
             return Some(Peek {
-                kind: PeekKind::Hang,
+                kind: ReportKind::Hang,
                 bug_type: None,
                 incident_id: incident,
                 process,
@@ -87,7 +57,7 @@ pub fn peek(head: &[u8]) -> Option<Peek> {
     }
     process.as_ref()?;
     Some(Peek {
-        kind: PeekKind::Crash,
+        kind: ReportKind::Crash,
         bug_type: None,
         incident_id: incident,
         process,
@@ -105,21 +75,21 @@ mod tests {
         let p = peek(ips).unwrap();
         assert_eq!(
             (p.kind, p.incident_id.as_deref(), p.process.as_deref()),
-            (PeekKind::Crash, Some("5E0C"), Some("Python"))
+            (ReportKind::Crash, Some("5E0C"), Some("Python"))
         );
         let jetsam = br#"{"bug_type":"298","incident_id":"1A"}"#;
-        assert_eq!(peek(jetsam).unwrap().kind, PeekKind::Jetsam);
+        assert_eq!(peek(jetsam).unwrap().kind, ReportKind::Jetsam);
         let text = b"Incident Identifier: 6156848E\nProcess:   TouchCanvas [1052]\n";
         let p = peek(text).unwrap();
         assert_eq!(
             (p.kind, p.process.as_deref(), p.incident_id.as_deref()),
-            (PeekKind::Crash, Some("TouchCanvas"), Some("6156848E"))
+            (ReportKind::Crash, Some("TouchCanvas"), Some("6156848E"))
         );
         assert_eq!(
             peek(b"Date/Time: x\nData Source:      Stackshots\nProcess: Slack [1]\n")
                 .unwrap()
                 .kind,
-            PeekKind::Hang
+            ReportKind::Hang
         );
         assert_eq!(peek(b""), None);
         assert_eq!(peek(b"{\"half"), None);
