@@ -250,10 +250,7 @@ pub fn classify(report: &Report, rules: &RuleSet) -> Option<Classification> {
             .chain(a.exception_reason.as_deref())
             .chain(exception.and_then(|e| e.message.as_deref()))
             .collect(),
-        meaningful: meaningful_idx
-            .iter()
-            .filter_map(|&i| frames.get(i).map(|f| view(report, i, f)))
-            .collect(),
+        meaningful: meaningful_idx.clone(),
         all: frames
             .iter()
             .enumerate()
@@ -348,13 +345,7 @@ pub fn classify(report: &Report, rules: &RuleSet) -> Option<Classification> {
 
 fn view<'a>(report: &'a Report, index: usize, f: &'a Frame) -> rules::FrameView<'a> {
     let (image, path) = frame_image(report, f);
-    rules::FrameView {
-        index,
-        image,
-        path,
-        raw_symbol: f.symbol.as_deref(),
-        symbol: f.symbol.as_deref().map(normalize::symbol),
-    }
+    rules::FrameView::new(index, image, path, f.symbol.as_deref())
 }
 
 /// The nearest caller outside the driver and the system, and what it called:

@@ -104,10 +104,37 @@ pub fn image_token(name: &str) -> Cow<'_, str> {
 /// family class names mapped to one token, Rust hashes dropped. Objective-C method names are kept
 /// whole apart from the family token.
 pub fn symbol(raw: &str) -> String {
-    let stripped = strip_templates(raw.trim());
-    let collapsed = stripped.split_whitespace().collect::<Vec<_>>().join(" ");
-    let family = AGX_FAMILY_CLASS.replace_all(&collapsed, "AGXFamily");
-    RUST_HASH.replace_all(&family, "").into_owned()
+    // Each step is skipped when its input cannot need it: most symbols are plain C or ObjC
+    // names, and classification normalises thousands of them per folder.
+    let trimmed = raw.trim();
+    let stripped = if trimmed.contains('<') {
+        Cow::Owned(strip_templates(trimmed))
+    } else {
+        Cow::Borrowed(trimmed)
+    };
+    let needs_collapse = stripped.contains("  ")
+        || stripped.starts_with(' ')
+        || stripped.ends_with(' ')
+        || stripped.contains(|c: char| c.is_whitespace() && c != ' ');
+    let collapsed = if needs_collapse {
+        Cow::Owned(stripped.split_whitespace().collect::<Vec<_>>().join(" "))
+    } else {
+        stripped
+    };
+    let family = if collapsed.contains("Family") {
+        Cow::Owned(
+            AGX_FAMILY_CLASS
+                .replace_all(&collapsed, "AGXFamily")
+                .into_owned(),
+        )
+    } else {
+        collapsed
+    };
+    if family.contains("::h") {
+        RUST_HASH.replace_all(&family, "").into_owned()
+    } else {
+        family.into_owned()
+    }
 }
 
 /// Whether a symbol may have been cut at Apple's 100-character limit.
@@ -234,6 +261,38 @@ pub fn short_name(raw: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// The plain pipeline that `symbol` short-cuts: the fast paths must not change a result.
+    fn symbol_reference(raw: &str) -> String {
+        let stripped = strip_templates(raw.trim());
+        let collapsed = stripped.split_whitespace().collect::<Vec<_>>().join(" ");
+        let family = AGX_FAMILY_CLASS.replace_all(&collapsed, "AGXFamily");
+        RUST_HASH.replace_all(&family, "").into_owned()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_paths_agree_with_the_full_pipeline(
+            raw in "[ a-zA-Z0-9_:<>()&,*\\-\t\u{a0}\u{3000}]{0,60}",
+        ) {
+            proptest::prop_assert_eq!(symbol(&raw), symbol_reference(&raw));
+        }
+    }
+
+    #[test]
+    fn fast_paths_agree_on_real_shapes() {
+        for raw in [
+            "AGX::ComputeContext<AGX::G16::Encoders, AGX::G16::Classes, AGX::G16::ObjClasses>::prepareForEnqueue(bool)",
+            "-[AGXG16XFamilyComputeContext dispatchThreads:threadsPerThreadgroup:]",
+            "core::panicking::panic::h0123456789abcdef",
+            "foo <bar> ",
+            "a\tb",
+            "  spaced   out  ",
+            "operator<<(std::ostream&, int)",
+        ] {
+            assert_eq!(symbol(raw), symbol_reference(raw), "{raw}");
+        }
+    }
+
     use super::*;
 
     #[test]

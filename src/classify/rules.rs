@@ -64,10 +64,33 @@ pub struct FrameView<'a> {
     pub path: Option<&'a str>,
     /// The symbol as the report spells it.
     pub raw_symbol: Option<&'a str>,
-    pub symbol: Option<String>,
+    /// Normalised on first use: rules look at a few frames of threads that have hundreds.
+    symbol: std::cell::OnceCell<Option<String>>,
 }
 
-impl FrameView<'_> {
+impl<'a> FrameView<'a> {
+    pub fn new(
+        index: usize,
+        image: Option<&'a str>,
+        path: Option<&'a str>,
+        raw_symbol: Option<&'a str>,
+    ) -> Self {
+        FrameView {
+            index,
+            image,
+            path,
+            raw_symbol,
+            symbol: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The normalised symbol.
+    pub fn symbol(&self) -> Option<&str> {
+        self.symbol
+            .get_or_init(|| self.raw_symbol.map(normalize::symbol))
+            .as_deref()
+    }
+
     fn kind_is(&self, kind: ImageKind) -> bool {
         let agx = normalize::is_agx_image(self.image, self.path);
         let metal = !agx && normalize::is_metal_image(self.image, self.path);
@@ -85,7 +108,7 @@ impl FrameView<'_> {
     fn describe(&self) -> String {
         format!(
             "{} in {}",
-            self.symbol.as_deref().unwrap_or("an unnamed function"),
+            self.symbol().unwrap_or("an unnamed function"),
             self.image.unwrap_or("an unknown image")
         )
     }
@@ -99,10 +122,18 @@ pub struct Facts<'a> {
     pub process: Option<&'a str>,
     /// Assertion, `asi` messages, exception reason and message.
     pub messages: Vec<&'a str>,
-    /// The crashed thread's frames without the abort/exception machinery, top first.
-    pub meaningful: Vec<FrameView<'a>>,
+    /// The crashed thread's frames without the abort/exception machinery, top first: indexes
+    /// into `all`.
+    pub meaningful: Vec<usize>,
     /// Every frame of the crashed thread, top first.
     pub all: Vec<FrameView<'a>>,
+}
+
+impl Facts<'_> {
+    /// The `n`th meaningful frame.
+    pub fn meaningful_frame(&self, n: usize) -> Option<&FrameView<'_>> {
+        self.meaningful.get(n).and_then(|&i| self.all.get(i))
+    }
 }
 
 #[derive(Debug)]
@@ -128,12 +159,12 @@ impl FrameMatcher {
             return false;
         }
         if let Some(re) = &self.symbol
-            && !f.symbol.as_deref().is_some_and(|s| re.is_match(s))
+            && !f.symbol().is_some_and(|s| re.is_match(s))
         {
             return false;
         }
         if let Some(function) = &self.function {
-            let Some(symbol) = f.symbol.as_deref() else {
+            let Some(symbol) = f.symbol() else {
                 return false;
             };
             // A name cut at Apple's 100-character limit matches by prefix, but only when the cut
@@ -206,8 +237,11 @@ impl Rule {
         let mut deepest: Option<usize> = None;
         for m in &c.frames {
             let candidates: Box<dyn Iterator<Item = (usize, &FrameView)>> = match m.at {
-                Some(n) => Box::new(facts.meaningful.get(n).map(|f| (n, f)).into_iter()),
-                None => Box::new(facts.meaningful.iter().enumerate().take(m.within)),
+                Some(n) => Box::new(facts.meaningful_frame(n).map(|f| (n, f)).into_iter()),
+                None => Box::new(
+                    (0..m.within.min(facts.meaningful.len()))
+                        .filter_map(|n| facts.meaningful_frame(n).map(|f| (n, f))),
+                ),
             };
             let (n, f) = candidates.into_iter().find(|(_, f)| m.matches(f))?;
             deepest = Some(deepest.map_or(f.index, |d| d.max(f.index)));

@@ -147,9 +147,19 @@ pub fn entry_for(path: &Path) -> Entry {
         let meta = file.metadata()?;
         entry.size = meta.len();
         entry.mtime_ns = mtime_ns(&meta);
-        let mut head = Vec::with_capacity(PEEK_BYTES);
-        file.take(PEEK_BYTES as u64).read_to_end(&mut head)?;
-        entry.peek = peek(&head);
+        // On the stack: an inventory reads thousands of heads, and each is dropped at once.
+        let mut head = [0u8; PEEK_BYTES];
+        let mut filled = 0;
+        let mut file = file;
+        while let Some(rest) = head.get_mut(filled..).filter(|r| !r.is_empty()) {
+            match file.read(rest) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        entry.peek = peek(head.get(..filled).unwrap_or_default());
         Ok(())
     })();
     if let Err(e) = read {

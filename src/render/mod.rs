@@ -32,61 +32,93 @@ pub fn outcome(input: Input, analyzer: &Analyzer) -> Outcome {
     Outcome { path: name, result }
 }
 
-/// How many inputs are read and analysed together by [`for_each_outcome`]: the memory held at
-/// once is one chunk of reports, never the whole folder.
-const CHUNK: usize = 64;
+/// How many inputs may be between reading and writing at once: the memory held is at most this
+/// many reports, never the whole folder.
+const WINDOW: usize = 64;
 
 /// Analyses `inputs` on all cores and hands the outcomes to `emit` in input order. Reports are
-/// independent, so a folder of thousands is classified in parallel; only one chunk of them is in
-/// memory at a time.
+/// independent, so a folder of thousands is classified in parallel: workers take inputs from a
+/// queue while this thread writes the finished ones, and at most [`WINDOW`] are in flight.
 pub fn for_each_outcome<E>(
     inputs: impl Iterator<Item = Input>,
     analyzer: &Analyzer,
     mut emit: impl FnMut(Outcome) -> Result<(), E>,
 ) -> Result<(), E> {
+    use std::collections::BTreeMap;
+    use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+    use std::sync::{Mutex, mpsc};
+
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .max(1);
     let mut inputs = inputs.peekable();
-    while inputs.peek().is_some() {
-        let chunk: Vec<Input> = inputs.by_ref().take(CHUNK).collect();
-        if threads == 1 || chunk.len() == 1 {
-            for input in chunk {
-                emit(outcome(input, analyzer))?;
-            }
-            continue;
+    if threads == 1 {
+        for input in inputs {
+            emit(outcome(input, analyzer))?;
         }
-        let mut slots: Vec<Vec<(usize, Input)>> = (0..threads).map(|_| Vec::new()).collect();
-        for (i, input) in chunk.into_iter().enumerate() {
-            if let Some(slot) = slots.get_mut(i % threads) {
-                slot.push((i, input));
-            }
-        }
-        let mut done: Vec<(usize, Outcome)> = std::thread::scope(|scope| {
-            let workers: Vec<_> = slots
-                .into_iter()
-                .map(|slot| {
-                    scope.spawn(move || {
-                        slot.into_iter()
-                            .map(|(i, input)| (i, outcome(input, analyzer)))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|w| {
-                    w.join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                })
-                .collect()
-        });
-        done.sort_by_key(|(i, _)| *i);
-        for (_, o) in done {
-            emit(o)?;
-        }
+        return Ok(());
     }
-    Ok(())
+    type Done = (usize, std::thread::Result<Outcome>);
+    let (job_tx, job_rx) = mpsc::sync_channel::<(usize, Input)>(WINDOW);
+    let (done_tx, done_rx) = mpsc::channel::<Done>();
+    let job_rx = Mutex::new(job_rx);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let (job_rx, done_tx) = (&job_rx, done_tx.clone());
+            scope.spawn(move || {
+                loop {
+                    // The lock is held only to take the next job, never while working on it.
+                    let job = match job_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((seq, input)) = job else { return };
+                    // A panic is carried to the writing thread and raised there, so that a bug
+                    // is never a silently missing report.
+                    let result = catch_unwind(AssertUnwindSafe(|| outcome(input, analyzer)));
+                    if done_tx.send((seq, result)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let (mut sent, mut next) = (0usize, 0usize);
+        let mut ready: BTreeMap<usize, Outcome> = BTreeMap::new();
+        let result = loop {
+            while sent - next < WINDOW {
+                let Some(input) = inputs.next() else { break };
+                if job_tx.send((sent, input)).is_err() {
+                    break;
+                }
+                sent += 1;
+            }
+            if next == sent {
+                break Ok(());
+            }
+            let Ok((seq, result)) = done_rx.recv() else {
+                break Ok(());
+            };
+            match result {
+                Ok(o) => ready.insert(seq, o),
+                Err(panic) => resume_unwind(panic),
+            };
+            let mut failed = None;
+            while let Some(o) = ready.remove(&next) {
+                next += 1;
+                if let Err(e) = emit(o) {
+                    failed = Some(e);
+                    break;
+                }
+            }
+            if let Some(e) = failed {
+                break Err(e);
+            }
+        };
+        // Closing the queue ends the workers.
+        drop(job_tx);
+        result
+    })
 }
 
 /// One input as the writers see it.

@@ -1,8 +1,6 @@
 //! The JSON `.ips` format: a one-line JSON header, then the body as the *first* JSON value of the
 //! rest (real files carry trailing text: a `System Profile:` section, a Markdown fence).
 
-use serde_json::Value;
-
 use super::bugtype;
 use super::lenient::{Lenient, LenientMap, LenientVec, lenient_struct};
 use super::model::*;
@@ -98,7 +96,81 @@ lenient_struct! {
         "name" => name: Lenient<String>,
         "queue" => queue: Lenient<String>,
         "frames" => frames: LenientVec<RawFrame>,
-        "threadState" => thread_state: Option<Value>,
+        // Kept as text and read only for the crashed thread: older reports carry the registers of
+        // every thread, and nothing uses the others.
+        "threadState" => thread_state: Option<Box<serde_json::value::RawValue>>,
+    }
+}
+
+lenient_struct! {
+    /// `{value, symbol?, symbolLocation?, description?}`: one register of `threadState`. A
+    /// register that is not an object has no value and is left out, without a warning.
+    #[allow(dead_code, reason = "`wrong` is not reported for registers")]
+    pub struct RawRegister {
+        "value" => value: Lenient<u64>,
+        "symbol" => symbol: Lenient<String>,
+        "description" => description: Lenient<String>,
+    }
+}
+
+/// A value of `threadState`: the `flavor` string, the `x` array of arm64 registers, or one named
+/// register. Read into these shapes directly: a generic JSON tree of ~35 small objects per thread
+/// cost more than the rest of the body.
+#[derive(Debug, Clone, Default)]
+pub enum RawStateValue {
+    Text(String),
+    Registers(Vec<RawRegister>),
+    Register(RawRegister),
+    #[default]
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for RawStateValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawStateValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a register, a list of registers, or a string")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(RawStateValue::Text(v.to_owned()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(r) = seq.next_element::<RawRegister>()? {
+                    out.push(r);
+                }
+                Ok(RawStateValue::Registers(out))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                use serde::Deserialize;
+                RawRegister::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(RawStateValue::Register)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(RawStateValue::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(RawStateValue::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(RawStateValue::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(RawStateValue::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(RawStateValue::Other)
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -204,7 +276,7 @@ pub fn read_header(line: &str) -> Option<RawHeader> {
 /// Builds the report from a header (absent for body-only files) and a body.
 pub fn build(
     header: Option<&RawHeader>,
-    body: RawBody,
+    mut body: RawBody,
     format: SourceFormat,
     container: Container,
     mut warnings: Warnings,
@@ -269,34 +341,36 @@ pub fn build(
         }
     }
 
-    let images: Vec<Image> = body
-        .used_images
-        .items()
-        .iter()
+    w.wrong(&body.used_images.0, "usedImages");
+    let images: Vec<Image> = std::mem::take(&mut body.used_images)
+        .into_items()
+        .into_iter()
         .enumerate()
         .map(|(i, raw)| image(raw, At("usedImages", i), w))
         .collect();
-    w.wrong(&body.used_images.0, "usedImages");
 
-    let mut threads: Vec<Thread> = Vec::with_capacity(body.threads.items().len());
-    for (i, raw) in body.threads.items().iter().enumerate() {
+    w.wrong(&body.threads.0, "threads");
+    let raw_threads = std::mem::take(&mut body.threads).into_items();
+    let mut threads: Vec<Thread> = Vec::with_capacity(raw_threads.len());
+    let mut states = Vec::with_capacity(raw_threads.len());
+    for (i, raw) in raw_threads.into_iter().enumerate() {
         let at = format!("threads[{i}]");
         if let Some(found) = raw.wrong {
             w.push(&at, format!("expected an object, found {found}"));
         }
-        let frames = frames(raw.frames.items(), &images, &format!("{at}.frames"), w);
         w.wrong(&raw.frames.0, &format!("{at}.frames"));
+        let frames = frames(raw.frames.into_items(), &images, &format!("{at}.frames"), w);
         threads.push(Thread {
             index: i,
-            id: w.take_at(&raw.id, || format!("{at}.id")),
-            name: w.take_at(&raw.name, || format!("{at}.name")),
-            queue: w.take_at(&raw.queue, || format!("{at}.queue")),
-            triggered: w.take_at(&raw.triggered, || format!("{at}.triggered")) == Some(true),
+            id: w.own_at(raw.id, || format!("{at}.id")),
+            name: w.own_at(raw.name, || format!("{at}.name")),
+            queue: w.own_at(raw.queue, || format!("{at}.queue")),
+            triggered: w.own_at(raw.triggered, || format!("{at}.triggered")) == Some(true),
             frames,
-            state: raw.thread_state.as_ref().and_then(thread_state),
+            state: None,
         });
+        states.push(raw.thread_state);
     }
-    w.wrong(&body.threads.0, "threads");
 
     // `faultingThread` is an index into `threads`, not a thread id. Older and some third-party
     // writers omit it; the thread with `triggered: true` is the crashed one then.
@@ -321,10 +395,20 @@ pub fn build(
         if t.queue.is_none() {
             t.queue = legacy.queue.ok().cloned();
         }
+        if let Some(raw) = states.get(i).and_then(Option::as_deref) {
+            match serde_json::from_str::<LenientMap<RawStateValue>>(raw.get()) {
+                Ok(state) => t.state = thread_state(&state),
+                // Valid JSON that serde_json will not read, such as nesting past its depth limit.
+                Err(e) => w.push(
+                    format!("threads[{i}].threadState"),
+                    format!("the registers could not be read ({e})"),
+                ),
+            }
+        }
     }
 
     let last_exception_backtrace = frames(
-        body.last_exception_backtrace.items(),
+        std::mem::take(&mut body.last_exception_backtrace).into_items(),
         &images,
         "lastExceptionBacktrace",
         w,
@@ -508,26 +592,26 @@ fn time(
     parsed
 }
 
-fn image(raw: &RawImage, at: At, w: &mut Warnings) -> Image {
+fn image(raw: RawImage, at: At, w: &mut Warnings) -> Image {
     if let Some(found) = raw.wrong {
         // The pre-macOS-12 (version 1) layout stored images as `[uuid, base]` arrays.
         w.push(at.to_string(), format!("expected an object, found {found}"));
     }
     Image {
-        name: w.take_at(&raw.name, || format!("{at}.name")),
-        path: w.take_at(&raw.path, || format!("{at}.path")),
+        name: w.own_at(raw.name, || format!("{at}.name")),
+        path: w.own_at(raw.path, || format!("{at}.path")),
         uuid: w
-            .take_at(&raw.uuid, || format!("{at}.uuid"))
+            .own_at(raw.uuid, || format!("{at}.uuid"))
             .map(|u| u.to_ascii_lowercase()),
-        base: w.take_at(&raw.base, || format!("{at}.base")),
-        size: w.take_at(&raw.size, || format!("{at}.size")),
-        arch: w.take_at(&raw.arch, || format!("{at}.arch")),
-        bundle_id: w.take_at(&raw.bundle_id, || format!("{at}.CFBundleIdentifier")),
-        bundle_version: w.take_at(&raw.bundle_version, || {
+        base: w.own_at(raw.base, || format!("{at}.base")),
+        size: w.own_at(raw.size, || format!("{at}.size")),
+        arch: w.own_at(raw.arch, || format!("{at}.arch")),
+        bundle_id: w.own_at(raw.bundle_id, || format!("{at}.CFBundleIdentifier")),
+        bundle_version: w.own_at(raw.bundle_version, || {
             format!("{at}.CFBundleShortVersionString")
         }),
-        bundle_build: w.take_at(&raw.bundle_build, || format!("{at}.CFBundleVersion")),
-        source: w.take_at(&raw.source, || format!("{at}.source")),
+        bundle_build: w.own_at(raw.bundle_build, || format!("{at}.CFBundleVersion")),
+        source: w.own_at(raw.source, || format!("{at}.source")),
     }
 }
 
@@ -541,15 +625,15 @@ impl std::fmt::Display for At<'_> {
     }
 }
 
-fn frames(raw: &[RawFrame], images: &[Image], at: &str, w: &mut Warnings) -> Vec<Frame> {
-    raw.iter()
+fn frames(raw: Vec<RawFrame>, images: &[Image], at: &str, w: &mut Warnings) -> Vec<Frame> {
+    raw.into_iter()
         .enumerate()
         .map(|(i, f)| {
             let at = At(at, i);
             if let Some(found) = f.wrong {
                 w.push(at.to_string(), format!("expected an object, found {found}"));
             }
-            let image_index = match w.take_at(&f.image_index, || format!("{at}.imageIndex")) {
+            let image_index = match w.own_at(f.image_index, || format!("{at}.imageIndex")) {
                 Some(idx) if (idx as usize) < images.len() && idx <= usize::MAX as u64 => {
                     Some(idx as usize)
                 }
@@ -566,8 +650,8 @@ fn frames(raw: &[RawFrame], images: &[Image], at: &str, w: &mut Warnings) -> Vec
                 None => None,
             };
             let image = image_index.and_then(|i| images.get(i));
-            let image_offset = w.take_at(&f.image_offset, || format!("{at}.imageOffset"));
-            let symbol = w.take_at(&f.symbol, || format!("{at}.symbol"));
+            let image_offset = w.own_at(f.image_offset, || format!("{at}.imageOffset"));
+            let symbol = w.own_at(f.symbol, || format!("{at}.symbol"));
             Frame {
                 image_index,
                 image: image.and_then(|i| i.name.clone()),
@@ -578,15 +662,15 @@ fn frames(raw: &[RawFrame], images: &[Image], at: &str, w: &mut Warnings) -> Vec
                 },
                 symbol_file: None,
                 symbol,
-                symbol_offset: w.take_at(&f.symbol_location, || format!("{at}.symbolLocation")),
+                symbol_offset: w.own_at(f.symbol_location, || format!("{at}.symbolLocation")),
                 address: image
                     .and_then(|i| i.base)
                     .zip(image_offset)
                     .and_then(|(base, off)| base.checked_add(off)),
                 image_offset,
-                inline: w.take_at(&f.inline, || format!("{at}.inline")) == Some(true),
-                source_file: w.take_at(&f.source_file, || format!("{at}.sourceFile")),
-                source_line: w.take_at(&f.source_line, || format!("{at}.sourceLine")),
+                inline: w.own_at(f.inline, || format!("{at}.inline")) == Some(true),
+                source_file: w.own_at(f.source_file, || format!("{at}.sourceFile")),
+                source_line: w.own_at(f.source_line, || format!("{at}.sourceLine")),
             }
         })
         .collect()
@@ -594,34 +678,29 @@ fn frames(raw: &[RawFrame], images: &[Image], at: &str, w: &mut Warnings) -> Vec
 
 /// Registers from `threadState`: `x` is an array of 29 registers on arm64; the others are named
 /// objects `{value, symbol?, symbolLocation?, description?}`.
-fn thread_state(state: &Value) -> Option<ThreadState> {
-    let map = state.as_object()?;
-    let mut out = ThreadState {
-        flavor: map.get("flavor").and_then(Value::as_str).map(str::to_owned),
-        registers: Vec::new(),
-    };
-    let register = |name: String, v: &Value| -> Option<Register> {
-        let obj = v.as_object()?;
+fn thread_state(state: &LenientMap<RawStateValue>) -> Option<ThreadState> {
+    let entries = state.0.ok()?;
+    let register = |name: String, r: &RawRegister| -> Option<Register> {
         Some(Register {
             name,
-            value: obj.get("value").and_then(Value::as_u64)?,
-            symbol: obj.get("symbol").and_then(Value::as_str).map(str::to_owned),
-            description: obj
-                .get("description")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
+            value: *r.value.ok()?,
+            symbol: r.symbol.ok().cloned(),
+            description: r.description.ok().cloned(),
         })
     };
-    for (key, value) in map {
+    let mut out = ThreadState {
+        flavor: None,
+        registers: Vec::with_capacity(entries.len() + 28),
+    };
+    for (key, value) in entries {
         match value {
-            Value::Array(xs) if key == "x" => {
-                out.registers.extend(
-                    xs.iter()
-                        .enumerate()
-                        .filter_map(|(i, v)| register(format!("x{i}"), v)),
-                );
-            }
-            Value::Object(_) => out.registers.extend(register(key.clone(), value)),
+            RawStateValue::Text(flavor) if key == "flavor" => out.flavor = Some(flavor.clone()),
+            RawStateValue::Registers(xs) if key == "x" => out.registers.extend(
+                xs.iter()
+                    .enumerate()
+                    .filter_map(|(i, r)| register(format!("x{i}"), r)),
+            ),
+            RawStateValue::Register(r) => out.registers.extend(register(key.clone(), r)),
             _ => {}
         }
     }

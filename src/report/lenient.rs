@@ -203,6 +203,11 @@ impl<T> LenientVec<T> {
     pub fn items(&self) -> &[T] {
         self.0.ok().map_or(&[], Vec::as_slice)
     }
+
+    /// The items, moved out.
+    pub fn into_items(self) -> Vec<T> {
+        self.0.into_ok().unwrap_or_default()
+    }
 }
 
 struct VecVisitor<T>(PhantomData<T>);

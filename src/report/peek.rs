@@ -22,7 +22,17 @@ pub struct Peek {
 /// Looks at the first bytes of a file. `None` when the head shows no report at all (an empty or
 /// half-created file, a `.DS_Store`, a log).
 pub fn peek(head: &[u8]) -> Option<Peek> {
-    let text = String::from_utf8_lossy(head.get(..head.len().min(PEEK_BYTES)).unwrap_or(head));
+    let head = head.get(..head.len().min(PEEK_BYTES)).unwrap_or(head);
+    // A head cut at PEEK_BYTES often ends inside a multi-byte character; the whole characters
+    // before it are used as they are, without the slower lossy copy.
+    let text = match std::str::from_utf8(head) {
+        Ok(t) => std::borrow::Cow::Borrowed(t),
+        Err(e) if e.error_len().is_none() => head
+            .get(..e.valid_up_to())
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .map_or_else(|| String::from_utf8_lossy(head), std::borrow::Cow::Borrowed),
+        Err(_) => String::from_utf8_lossy(head),
+    };
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let first = text.lines().find(|l| !l.trim().is_empty())?;
     if first.trim_start().starts_with('{') {
@@ -94,5 +104,18 @@ mod tests {
         assert_eq!(peek(b""), None);
         assert_eq!(peek(b"{\"half"), None);
         assert_eq!(peek(b"hello\n"), None);
+    }
+
+    #[test]
+    fn a_head_cut_inside_a_character_or_with_bad_bytes_still_peeks() {
+        // The inventory reads PEEK_BYTES and no more: the cut may fall inside a UTF-8 sequence.
+        let mut head =
+            b"{\"bug_type\":\"309\",\"name\":\"Pr\xc3\xa9view\",\"incident_id\":\"AB\"}".to_vec();
+        head.extend_from_slice(b"\n{\"x\": \"\xe6\x97");
+        let p = peek(&head).unwrap();
+        assert_eq!(p.process.as_deref(), Some("Pr\u{e9}view"));
+        // Invalid bytes in the middle fall back to the lossy reading.
+        let bad = b"{\"bug_type\":\"309\",\"name\":\"a\xffb\",\"incident_id\":\"C\"}\n{";
+        assert_eq!(peek(bad).unwrap().process.as_deref(), Some("a\u{fffd}b"));
     }
 }

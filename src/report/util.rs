@@ -39,12 +39,12 @@ impl Warnings {
         }
     }
 
-    /// Like [`Warnings::take`], with the location built only when there is a warning: report
-    /// bodies have thousands of frames, and formatting a path for each field of each would cost
-    /// more than parsing them.
-    pub fn take_at<T: Clone>(&mut self, v: &Lenient<T>, at: impl FnOnce() -> String) -> Option<T> {
+    /// Like [`Warnings::take`], moving the value out instead of copying it, with the location
+    /// built only when there is a warning: report bodies have thousands of frames, and formatting
+    /// a path for each field of each would cost more than parsing them.
+    pub fn own_at<T>(&mut self, v: Lenient<T>, at: impl FnOnce() -> String) -> Option<T> {
         match v {
-            Lenient::Ok(v) => Some(v.clone()),
+            Lenient::Ok(v) => Some(v),
             Lenient::Missing => None,
             Lenient::Wrong(found) => {
                 self.push(at(), format!("unexpected {found}; value ignored"));
