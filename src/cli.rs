@@ -31,6 +31,8 @@ use crashdelta::render::{
 use crashdelta::symbols::{self, SymbolIndex};
 use crashdelta::watch::{self, Attribution, AttributionKind, LiveEvent, SpawnError};
 
+mod campaign;
+
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_INPUT_ERRORS: u8 = 1;
 /// Test runners do not use it (pytest 0-5, go test 1-2, cargo test 101, nextest 100), so a CI log
@@ -130,6 +132,12 @@ enum Command {
     },
     /// The crash reports added between two inventories, or between one and the folders now
     Diff(DiffArgs),
+    /// Run a command in two configurations, alternately, N times each, and tell whether they
+    /// crash at different rates: `crashdelta compare --runs 8 --b-env FIX=1 -- ./stress.sh`
+    Compare(campaign::CompareArgs),
+    /// Crashes grouped by signature × OS build × driver version × hardware model, over report
+    /// folders and run records
+    Stats(campaign::StatsArgs),
     /// List the rules (built-in and from --rules), or check a rules file
     Rules {
         #[command(subcommand)]
@@ -170,7 +178,7 @@ impl FoldersArg {
     }
 }
 
-#[derive(Args)]
+#[derive(Args, Clone)]
 struct GateArgs {
     /// What fails the gate (exit 86): any, agx, metal (agx + metal), unknown (no rule marks it
     /// known), none
@@ -191,7 +199,8 @@ struct OutputArgs {
     /// Write the chosen format to FILE; the human summary still goes to standard error
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Copy the new crash reports into DIR, with a manifest of their SHA-256 (never moves them)
+    /// Copy the new crash reports into DIR, with a manifest of their SHA-256 (never moves them);
+    /// campaigns copy each run's into DIR/run-NNN
     #[arg(long, value_name = "DIR")]
     collect: Option<PathBuf>,
 }
@@ -200,7 +209,26 @@ struct OutputArgs {
 struct WatchArgs {
     #[command(flatten)]
     folders: FoldersArg,
-    /// Wait at least this long after the command exits for late reports
+    #[command(flatten)]
+    timing: TimingArgs,
+    #[command(flatten)]
+    gate: GateArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+    #[command(flatten)]
+    rules: RulesArg,
+    #[command(flatten)]
+    symbols: SymbolsArg,
+    #[command(flatten)]
+    campaign: CampaignArgs,
+    /// The command and its arguments, after `--`
+    #[arg(last = true, required = true, value_name = "CMD")]
+    command: Vec<OsString>,
+}
+
+#[derive(Args, Clone)]
+struct TimingArgs {
+    /// Wait at least this long after the command (each run) exits for late reports
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration)]
     settle: Duration,
     /// Wait up to this long when a crash is expected (the command died by a signal) but its
@@ -210,17 +238,16 @@ struct WatchArgs {
     /// Poll the folders instead of using file-system events
     #[arg(long)]
     poll: bool,
-    #[command(flatten)]
-    gate: GateArgs,
-    #[command(flatten)]
-    output: OutputArgs,
-    #[command(flatten)]
-    rules: RulesArg,
-    #[command(flatten)]
-    symbols: SymbolsArg,
-    /// The command and its arguments, after `--`
-    #[arg(last = true, required = true, value_name = "CMD")]
-    command: Vec<OsString>,
+}
+
+#[derive(Args)]
+struct CampaignArgs {
+    /// Run the command N times, each run its own window, and report the crash rate
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    repeat: Option<u64>,
+    /// Stop at the first run that crashes (with --repeat: at most N runs)
+    #[arg(long)]
+    until_crash: bool,
 }
 
 #[derive(Args)]
@@ -257,12 +284,14 @@ enum Attribute {
     Any,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum RunFormat {
     Human,
     Json,
     Markdown,
     Junit,
+    /// One self-contained page with charts (campaigns)
+    Html,
 }
 
 fn duration(s: &str) -> Result<Duration, String> {
@@ -360,6 +389,8 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Watch(args) => watch(args),
         Command::Snapshot { folders, output } => snapshot(&folders.folders(), output),
         Command::Diff(args) => diff(args),
+        Command::Compare(args) => campaign::compare(args),
+        Command::Stats(args) => campaign::stats(args),
         Command::Rules {
             action: Some(RulesAction::Check { file }),
             ..
@@ -669,6 +700,34 @@ fn finish_run(
     gate_args: &GateArgs,
     output: &OutputArgs,
 ) -> Result<bool> {
+    let (run, to_collect) = build_run(found, delta, ctx, gate_args);
+    // The human summary always goes to standard error, so that a CI log shows it.
+    let width = (!io::stderr().is_terminal()).then_some(160);
+    eprint!("{}", render::run::human(&run, width));
+    write_run(&run, output)?;
+    if let Some(dir) = &output.collect {
+        collect_into(dir, &to_collect)?;
+    }
+    Ok(run.gate.passed)
+}
+
+fn collect_into(dir: &Path, to_collect: &[(PathBuf, Option<String>)]) -> Result<()> {
+    let copied = watch::collect::collect(dir, to_collect)?;
+    eprintln!(
+        "crashdelta: copied {} report(s) to {} (manifest.json)",
+        copied.len(),
+        dir.display()
+    );
+    Ok(())
+}
+
+/// Applies the gate and builds the run record; also returns the files `--collect` copies.
+fn build_run(
+    found: Vec<Found>,
+    delta: &inventory::Delta,
+    ctx: RunContext,
+    gate_args: &GateArgs,
+) -> (RunReport, Vec<(PathBuf, Option<String>)>) {
     let gate = Gate {
         fail_on: gate_args.fail_on,
         allow: gate_args.allow.clone(),
@@ -735,11 +794,14 @@ fn finish_run(
         gate: gate_result(&gate, failures, first_failure),
         interrupted: ctx.interrupted,
     };
+    (run, to_collect)
+}
 
-    // The human summary always goes to standard error, so that a CI log shows it.
-    let width = (!io::stderr().is_terminal()).then_some(160);
-    eprint!("{}", render::run::human(&run, width));
-
+/// Writes a run record in the chosen format to `--output` or standard output.
+fn write_run(run: &RunReport, output: &OutputArgs) -> Result<()> {
+    if output.format == RunFormat::Html {
+        bail!("HTML pages are written for campaigns: use watch --repeat N, compare, or stats");
+    }
     let writer: Option<Box<dyn Write>> = match (&output.output, output.format) {
         (Some(path), _) => Some(Box::new(io::BufWriter::new(
             File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
@@ -749,12 +811,12 @@ fn finish_run(
     };
     if let Some(mut w) = writer {
         match output.format {
-            RunFormat::Json => render::run::write_json(&mut w, &run)?,
+            RunFormat::Json => render::run::write_json(&mut w, run)?,
             RunFormat::Human => {
-                w.write_all(render::run::human(&run, Some(160)).as_bytes())?;
+                w.write_all(render::run::human(run, Some(160)).as_bytes())?;
                 w.flush()?;
             }
-            RunFormat::Markdown | RunFormat::Junit => {
+            RunFormat::Markdown | RunFormat::Junit | RunFormat::Html => {
                 let mut sink: Box<dyn Sink> = match output.format {
                     RunFormat::Markdown => Box::new(markdown::MarkdownSink::new(w)),
                     _ => Box::new(junit::JunitSink::new(w)),
@@ -777,28 +839,88 @@ fn finish_run(
             }
         }
     }
-    if let Some(dir) = &output.collect {
-        let copied = watch::collect::collect(dir, &to_collect)?;
-        eprintln!(
-            "crashdelta: copied {} report(s) to {} (manifest.json)",
-            copied.len(),
-            dir.display()
-        );
-    }
-    Ok(run.gate.passed)
+    Ok(())
 }
 
 fn watch(args: WatchArgs) -> Result<u8> {
+    if args.campaign.repeat.is_some()
+        || args.campaign.until_crash
+        || args.output.format == RunFormat::Html
+    {
+        return campaign::repeat(args);
+    }
     let analyzer = load_analyzer(&args.rules, &args.symbols)?;
     check_allow(&analyzer.rules, &args.gate.allow)?;
-    let opts = watch::Options {
-        folders: args.folders.folders(),
-        argv: args.command.clone(),
-        settle: args.settle,
-        settle_max: args.settle_max.max(args.settle),
-        poll: args.poll,
+    let opts = watch_options(
+        args.folders.folders(),
+        args.command.clone(),
+        Vec::new(),
+        &args.timing,
+    );
+    let (run, to_collect, exit, interrupted) = match watch_once(&opts, &analyzer, &args.gate)? {
+        Once::Ran {
+            run,
+            to_collect,
+            exit,
+            interrupted,
+        } => (run, to_collect, exit, interrupted),
+        Once::CannotRun(code) => return Ok(code),
     };
-    let mut on_event = |event: LiveEvent| match event {
+    // The human summary always goes to standard error, so that a CI log shows it.
+    let width = (!io::stderr().is_terminal()).then_some(160);
+    eprint!("{}", render::run::human(&run, width));
+    write_run(&run, &args.output)?;
+    if let Some(dir) = &args.output.collect {
+        collect_into(dir, &to_collect)?;
+    }
+    Ok(run_exit_code(run.gate.passed, exit, interrupted))
+}
+
+fn watch_options(
+    folders: Vec<PathBuf>,
+    argv: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+    timing: &TimingArgs,
+) -> watch::Options {
+    watch::Options {
+        folders,
+        argv,
+        env,
+        settle: timing.settle,
+        settle_max: timing.settle_max.max(timing.settle),
+        poll: timing.poll,
+    }
+}
+
+/// The exit code of one watched run: interrupted, then the gate, then the command's own.
+fn run_exit_code(passed: bool, exit: watch::Exit, interrupted: Option<i32>) -> u8 {
+    if interrupted.is_some() {
+        EXIT_INTERRUPTED
+    } else if !passed {
+        EXIT_GATE_FAILED
+    } else if let Some(sig) = exit.signal {
+        u8::try_from(128 + sig).unwrap_or(EXIT_TOOL_ERROR)
+    } else {
+        exit.code
+            .and_then(|c| u8::try_from(c).ok())
+            .unwrap_or(EXIT_TOOL_ERROR)
+    }
+}
+
+/// One watched run, or the exit code when the command could not be started.
+enum Once {
+    Ran {
+        run: Box<RunReport>,
+        to_collect: Vec<(PathBuf, Option<String>)>,
+        exit: watch::Exit,
+        interrupted: Option<i32>,
+    },
+    CannotRun(u8),
+}
+
+/// Prints what happens during a run, as it happens, on standard error.
+fn print_live(event: LiveEvent) {
+    match event {
         LiveEvent::Crash(c) => {
             let from = match c.attribution.kind {
                 AttributionKind::Run => "this run",
@@ -838,16 +960,19 @@ fn watch(args: WatchArgs) -> Result<u8> {
                 );
             }
         }
-    };
-    let outcome = match watch::run(&opts, &analyzer, &mut on_event) {
+    }
+}
+
+fn watch_once(opts: &watch::Options, analyzer: &Analyzer, gate: &GateArgs) -> Result<Once> {
+    let outcome = match watch::run(opts, analyzer, &mut print_live) {
         Ok(o) => o,
         Err(watch::WatchError::Spawn(e)) => {
             eprintln!("crashdelta: error: {e}");
-            return Ok(match e {
+            return Ok(Once::CannotRun(match e {
                 SpawnError::NotFound(_) => EXIT_NOT_FOUND,
                 SpawnError::NotExecutable(..) => EXIT_CANNOT_RUN,
                 _ => EXIT_TOOL_ERROR,
-            });
+            }));
         }
         Err(e) => return Err(e.into()),
     };
@@ -865,8 +990,8 @@ fn watch(args: WatchArgs) -> Result<u8> {
         })
         .collect();
     let command = CommandInfo {
-        argv: args
-            .command
+        argv: opts
+            .argv
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect(),
@@ -885,19 +1010,12 @@ fn watch(args: WatchArgs) -> Result<u8> {
         window,
         interrupted: outcome.interrupted,
     };
-    let passed = finish_run(found, &outcome.delta, ctx, &args.gate, &args.output)?;
-    Ok(if outcome.interrupted.is_some() {
-        EXIT_INTERRUPTED
-    } else if !passed {
-        EXIT_GATE_FAILED
-    } else if let Some(sig) = outcome.exit.signal {
-        u8::try_from(128 + sig).unwrap_or(EXIT_TOOL_ERROR)
-    } else {
-        outcome
-            .exit
-            .code
-            .and_then(|c| u8::try_from(c).ok())
-            .unwrap_or(EXIT_TOOL_ERROR)
+    let (run, to_collect) = build_run(found, &outcome.delta, ctx, gate);
+    Ok(Once::Ran {
+        run: Box::new(run),
+        to_collect,
+        exit: outcome.exit,
+        interrupted: outcome.interrupted,
     })
 }
 

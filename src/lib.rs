@@ -8,6 +8,7 @@
 //! - [`cli`]: the command line and exit codes.
 
 pub mod analyze;
+pub mod campaign;
 pub mod classify;
 pub mod input;
 pub mod inventory;

@@ -4,6 +4,8 @@
 //! that no writer needs every report in memory (JSON streams; the others keep a line or a small
 //! block per crash).
 
+pub mod campaign;
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;

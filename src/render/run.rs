@@ -92,6 +92,17 @@ struct Doc<'a> {
 }
 
 pub fn write_json(out: &mut dyn Write, run: &RunReport) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &doc(run)).map_err(io::Error::other)?;
+    writeln!(out)?;
+    out.flush()
+}
+
+/// The run record as a JSON value: a campaign holds one per run.
+pub fn to_value(run: &RunReport) -> serde_json::Value {
+    serde_json::to_value(doc(run)).unwrap_or(serde_json::Value::Null)
+}
+
+fn doc(run: &RunReport) -> Doc<'_> {
     let new = run
         .new
         .iter()
@@ -104,7 +115,7 @@ pub fn write_json(out: &mut dyn Write, run: &RunReport) -> io::Result<()> {
             }
         })
         .collect();
-    let doc = Doc {
+    Doc {
         schema: WATCH_SCHEMA,
         delta: &run.headline,
         before: run.before,
@@ -118,10 +129,7 @@ pub fn write_json(out: &mut dyn Write, run: &RunReport) -> io::Result<()> {
         window: &run.window,
         gate: &run.gate,
         interrupted: run.interrupted,
-    };
-    serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
-    writeln!(out)?;
-    out.flush()
+    }
 }
 
 /// The human summary: the delta line, a table of the new crashes, then each crash's details in

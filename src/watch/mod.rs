@@ -51,6 +51,8 @@ pub enum WatchError {
 pub struct Options {
     pub folders: Vec<PathBuf>,
     pub argv: Vec<OsString>,
+    /// Variables added to the command's environment (a campaign's configuration).
+    pub env: Vec<(OsString, OsString)>,
     /// Minimum wait after the command exits.
     pub settle: Duration,
     /// Ceiling on the wait when a crash is expected but no report arrived.
@@ -216,7 +218,7 @@ pub fn run(
 
     let start = Utc::now();
     let started = Instant::now();
-    let mut child = process::spawn(&opts.argv)?;
+    let mut child = process::spawn(&opts.argv, &opts.env)?;
     let leader = child.id();
     let interrupted2 = interrupted.clone();
     let forwarder = std::thread::spawn(move || {

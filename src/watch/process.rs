@@ -27,11 +27,12 @@ pub enum SpawnError {
 }
 
 /// Starts `argv` with inherited stdio, as the leader of a new process group.
-pub fn spawn(argv: &[OsString]) -> Result<Child, SpawnError> {
+pub fn spawn(argv: &[OsString], env: &[(OsString, OsString)]) -> Result<Child, SpawnError> {
     let (program, args) = argv.split_first().ok_or(SpawnError::Empty)?;
     let name = program.to_string_lossy().into_owned();
     Command::new(program)
         .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .process_group(0)
         .spawn()
         .map_err(|e| match e.kind() {
@@ -136,11 +137,14 @@ mod tests {
 
     #[test]
     fn records_grandchildren() {
-        let mut child = spawn(&[
-            "sh".into(),
-            "-c".into(),
-            "sh -c 'sleep 0.6' & sleep 0.6; wait".into(),
-        ])
+        let mut child = spawn(
+            &[
+                "sh".into(),
+                "-c".into(),
+                "sh -c 'sleep 0.6' & sleep 0.6; wait".into(),
+            ],
+            &[],
+        )
         .unwrap();
         let recorder = PidRecorder::start(child.id(), Duration::from_millis(50));
         std::thread::sleep(Duration::from_millis(300));
@@ -156,16 +160,16 @@ mod tests {
     #[test]
     fn spawn_errors() {
         assert!(matches!(
-            spawn(&["/no/such/command".into()]),
+            spawn(&["/no/such/command".into()], &[]),
             Err(SpawnError::NotFound(_))
         ));
         let dir = tempfile::tempdir().unwrap();
         let not_executable = dir.path().join("script.sh");
         std::fs::write(&not_executable, "#!/bin/sh\n").unwrap();
         assert!(matches!(
-            spawn(&[not_executable.into()]),
+            spawn(&[not_executable.into()], &[]),
             Err(SpawnError::NotExecutable(..))
         ));
-        assert!(matches!(spawn(&[]), Err(SpawnError::Empty)));
+        assert!(matches!(spawn(&[], &[]), Err(SpawnError::Empty)));
     }
 }

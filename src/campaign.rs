@@ -1,0 +1,571 @@
+//! Stress campaigns: the same command run many times (`watch --repeat`), or two configurations
+//! run alternately (`compare`), and what the counts do and do not prove.
+//!
+//! A run "crashed" when at least one new crash report was attributed to it (its process tree, or
+//! with `--attribute any` any new crash). The command's own exit status is recorded beside it:
+//! the race this tool was built for kills a worker while the test suite still passes, so a pass
+//! is not "no crash", and a failing test is not a crash either.
+//!
+//! This layer is pure: the runs come in as [`RunSummary`] values, the statistics go out as
+//! [`ConfigStats`] and [`Comparison`]. Running the commands is `watch`'s business.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::stats;
+
+/// One new crash of a run, as a campaign counts it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunCrash {
+    pub rule: String,
+    pub title: String,
+    pub known: bool,
+    pub signature_id: String,
+    pub signature: String,
+    pub location: Option<String>,
+    pub process: Option<String>,
+    pub path: String,
+}
+
+/// One run of a campaign.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunSummary {
+    /// 1-based, in the order the runs happened (A and B interleaved in a comparison).
+    pub index: usize,
+    /// Which configuration ran: 0 (A, or the only one) or 1 (B).
+    pub config: usize,
+    pub exit: Option<i32>,
+    pub signal: Option<i32>,
+    pub start: DateTime<Utc>,
+    /// How long the command ran (the wait for late reports not included).
+    pub duration_ms: u64,
+    /// New crash reports attributed to the run.
+    pub crashes: Vec<RunCrash>,
+    /// Crash reports written by something else while the run went on.
+    pub concurrent: usize,
+    /// New files that may be crash reports and could not be read.
+    pub unreadable: usize,
+}
+
+impl RunSummary {
+    pub fn crashed(&self) -> bool {
+        !self.crashes.is_empty()
+    }
+
+    /// The command succeeded: exit code 0, no signal.
+    pub fn passed(&self) -> bool {
+        self.exit == Some(0) && self.signal.is_none()
+    }
+}
+
+/// How often a signature was seen in a configuration's runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SignatureCount {
+    pub signature_id: String,
+    pub signature: String,
+    /// Where the first crash with this signature happened: `function + offset`.
+    pub location: Option<String>,
+    pub rule: String,
+    pub title: String,
+    pub known: bool,
+    /// Crash reports with this signature.
+    pub reports: u64,
+    /// Runs with at least one.
+    pub runs: u64,
+}
+
+/// The numbers of one configuration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConfigStats {
+    pub name: String,
+    pub runs: u64,
+    pub crashed_runs: u64,
+    /// `crashed_runs / runs`.
+    pub rate: Option<f64>,
+    /// Wilson's 95% interval for the rate, `[low, high]`.
+    pub interval: Option<[f64; 2]>,
+    /// When no run crashed: the highest rate still consistent with that (95%).
+    pub upper_bound_if_none: Option<f64>,
+    /// New crash reports attributed to the runs (a run may write several).
+    pub new_crash_logs: u64,
+    /// Runs whose command succeeded (exit 0).
+    pub passed_runs: u64,
+    pub by_signature: Vec<SignatureCount>,
+    /// The rate in words: "3/8 runs crashed (38%, 95% interval 14%–69%)".
+    pub words: String,
+}
+
+/// The statistics of the runs of configuration `config`.
+pub fn config_stats(name: &str, config: usize, runs: &[RunSummary]) -> ConfigStats {
+    let mine: Vec<&RunSummary> = runs.iter().filter(|r| r.config == config).collect();
+    let n = mine.len() as u64;
+    let k = mine.iter().filter(|r| r.crashed()).count() as u64;
+    let mut by: BTreeMap<&str, SignatureCount> = BTreeMap::new();
+    for run in &mine {
+        let mut seen_in_run: Vec<&str> = Vec::new();
+        for c in &run.crashes {
+            let entry = by
+                .entry(c.signature_id.as_str())
+                .or_insert_with(|| SignatureCount {
+                    signature_id: c.signature_id.clone(),
+                    signature: c.signature.clone(),
+                    location: c.location.clone(),
+                    rule: c.rule.clone(),
+                    title: c.title.clone(),
+                    known: c.known,
+                    reports: 0,
+                    runs: 0,
+                });
+            entry.reports += 1;
+            if !seen_in_run.contains(&c.signature_id.as_str()) {
+                seen_in_run.push(&c.signature_id);
+                entry.runs += 1;
+            }
+        }
+    }
+    let mut by_signature: Vec<SignatureCount> = by.into_values().collect();
+    by_signature.sort_by(|a, b| {
+        b.reports
+            .cmp(&a.reports)
+            .then(a.signature_id.cmp(&b.signature_id))
+    });
+    let interval = stats::wilson(k, n).map(|(lo, hi)| [lo, hi]);
+    let upper = if k == 0 {
+        stats::upper_bound_if_none(n)
+    } else {
+        None
+    };
+    ConfigStats {
+        name: name.to_owned(),
+        runs: n,
+        crashed_runs: k,
+        rate: (n > 0).then(|| k as f64 / n as f64),
+        interval,
+        upper_bound_if_none: upper,
+        new_crash_logs: mine.iter().map(|r| r.crashes.len() as u64).sum(),
+        passed_runs: mine.iter().filter(|r| r.passed()).count() as u64,
+        by_signature,
+        words: rate_words(k, n),
+    }
+}
+
+/// A percentage for people: no decimals from 10% up, one below.
+pub fn percent(x: f64) -> String {
+    let p = x * 100.0;
+    if p == 0.0 || p >= 9.95 {
+        format!("{p:.0}%")
+    } else {
+        format!("{p:.1}%")
+    }
+}
+
+/// "3/8 runs crashed (38%, 95% interval 14%–69%)", or for none, "0/8 runs crashed: the crash
+/// rate may still be as high as 31% (95% upper bound)".
+pub fn rate_words(k: u64, n: u64) -> String {
+    if n == 0 {
+        return "no runs".to_owned();
+    }
+    let runs = if n == 1 { "run" } else { "runs" };
+    if k == 0 {
+        let upper = stats::upper_bound_if_none(n).unwrap_or(1.0);
+        return format!(
+            "0/{n} {runs} crashed: the crash rate may still be as high as {} (95% upper bound)",
+            percent(upper)
+        );
+    }
+    let (lo, hi) = stats::wilson(k, n).unwrap_or((0.0, 1.0));
+    format!(
+        "{k}/{n} {runs} crashed ({}, 95% interval {}–{})",
+        percent(k as f64 / n as f64),
+        percent(lo),
+        percent(hi)
+    )
+}
+
+/// A and B side by side, with Fisher's exact test.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    pub a: ConfigStats,
+    pub b: ConfigStats,
+    /// Two-sided p-value of Fisher's exact test for "A and B crash at different rates".
+    pub p_value: Option<f64>,
+    /// Whether the difference is significant at 5%.
+    pub significant: bool,
+    /// What the numbers say, in words a reader can act on.
+    pub verdict: String,
+}
+
+/// The significance level the verdict uses.
+pub const ALPHA: f64 = 0.05;
+
+pub fn compare(a: ConfigStats, b: ConfigStats) -> Comparison {
+    let p = stats::fisher_exact(a.crashed_runs, a.runs, b.crashed_runs, b.runs);
+    let significant = p.is_some_and(|p| p < ALPHA);
+    let verdict = verdict(&a, &b, p);
+    Comparison {
+        a,
+        b,
+        p_value: p,
+        significant,
+        verdict,
+    }
+}
+
+fn p_words(p: f64) -> String {
+    if p < 0.001 {
+        "p < 0.001".to_owned()
+    } else {
+        format!("p = {p:.3}")
+    }
+}
+
+fn verdict(a: &ConfigStats, b: &ConfigStats, p: Option<f64>) -> String {
+    let Some(p) = p else {
+        return "Not enough runs to compare.".to_owned();
+    };
+    let counts = format!(
+        "{} crashed in {}/{} runs, {} in {}/{}",
+        a.name, a.crashed_runs, a.runs, b.name, b.crashed_runs, b.runs
+    );
+    if a.crashed_runs == 0 && b.crashed_runs == 0 {
+        let bound =
+            |s: &ConfigStats| stats::upper_bound_if_none(s.runs).map_or_else(String::new, percent);
+        return format!(
+            "Neither configuration crashed ({counts}). The runs say nothing about a difference: \
+             the race may simply not have fired. Rates up to {} ({}) and {} ({}) are still \
+             possible; run more, or make the race likelier.",
+            bound(a),
+            a.name,
+            bound(b),
+            b.name
+        );
+    }
+    let rate = |s: &ConfigStats| s.rate.unwrap_or(0.0);
+    let (higher, lower) = if rate(a) >= rate(b) { (a, b) } else { (b, a) };
+    if p < ALPHA {
+        let mut s = format!(
+            "{} crashes more often than {} ({counts}; Fisher's exact test, {}). A difference this \
+             large would arise by chance less than 5% of the time if both crashed equally often.",
+            higher.name,
+            lower.name,
+            p_words(p)
+        );
+        if lower.crashed_runs == 0 {
+            s.push_str(&format!(
+                " {} did not crash, but its rate may still be as high as {}.",
+                lower.name,
+                stats::upper_bound_if_none(lower.runs).map_or_else(String::new, percent)
+            ));
+        }
+        s
+    } else {
+        format!(
+            "No evidence of a difference ({counts}; Fisher's exact test, {}): a split at least \
+             this uneven happens by chance {} of the time when both crash equally often. Do not \
+             read this as \"{} fixes it\"; run more to tell.",
+            p_words(p),
+            percent(p),
+            lower.name
+        )
+    }
+}
+
+/// The runs of a campaign in order, each with its configuration's name: for timelines.
+pub fn timeline<'a>(
+    runs: &'a [RunSummary],
+    names: &'a [String],
+) -> impl Iterator<Item = (&'a RunSummary, &'a str)> {
+    runs.iter()
+        .map(move |r| (r, names.get(r.config).map_or("", String::as_str)))
+}
+
+/// The facts of one crash that `stats` groups by.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CrashFacts {
+    pub signature_id: String,
+    pub signature: String,
+    pub rule: String,
+    pub title: String,
+    pub known: bool,
+    pub os_build: Option<String>,
+    pub driver_version: Option<String>,
+    pub hardware_model: Option<String>,
+    pub time: Option<DateTime<chrono::FixedOffset>>,
+}
+
+/// Crashes grouped by signature × OS build × driver version × hardware model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BreakdownRow {
+    pub signature_id: String,
+    pub signature: String,
+    pub rule: String,
+    pub title: String,
+    pub known: bool,
+    pub os_build: Option<String>,
+    pub driver_version: Option<String>,
+    pub hardware_model: Option<String>,
+    pub count: u64,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+}
+
+type BreakdownKey = (String, Option<String>, Option<String>, Option<String>);
+
+#[derive(Debug, Default)]
+pub struct Breakdown {
+    rows: BTreeMap<BreakdownKey, Tally>,
+}
+
+/// The first crash of a group (for its names), how many, and the first and last capture times.
+type Tally = (
+    CrashFacts,
+    u64,
+    Option<DateTime<chrono::FixedOffset>>,
+    Option<DateTime<chrono::FixedOffset>>,
+);
+
+impl Breakdown {
+    pub fn add(&mut self, f: CrashFacts) {
+        let key = (
+            f.signature_id.clone(),
+            f.os_build.clone(),
+            f.driver_version.clone(),
+            f.hardware_model.clone(),
+        );
+        let time = f.time;
+        let row = self.rows.entry(key).or_insert_with(|| (f, 0, None, None));
+        row.1 += 1;
+        if let Some(t) = time {
+            row.2 = Some(row.2.map_or(t, |x| x.min(t)));
+            row.3 = Some(row.3.map_or(t, |x| x.max(t)));
+        }
+    }
+
+    /// Rows by signature (most crashes first), then by first appearance: a crash that started
+    /// with one OS build shows as rows whose first-seen times begin there.
+    pub fn rows(&self) -> Vec<BreakdownRow> {
+        let mut per_signature: BTreeMap<&str, u64> = BTreeMap::new();
+        for ((sig, ..), (_, n, ..)) in &self.rows {
+            *per_signature.entry(sig).or_default() += n;
+        }
+        let mut rows: Vec<BreakdownRow> = self
+            .rows
+            .values()
+            .map(|(f, n, first, last)| BreakdownRow {
+                signature_id: f.signature_id.clone(),
+                signature: f.signature.clone(),
+                rule: f.rule.clone(),
+                title: f.title.clone(),
+                known: f.known,
+                os_build: f.os_build.clone(),
+                driver_version: f.driver_version.clone(),
+                hardware_model: f.hardware_model.clone(),
+                count: *n,
+                first_seen: first.map(|t| t.to_rfc3339()),
+                last_seen: last.map(|t| t.to_rfc3339()),
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            let total = |r: &BreakdownRow| {
+                per_signature
+                    .get(r.signature_id.as_str())
+                    .copied()
+                    .unwrap_or(0)
+            };
+            total(b)
+                .cmp(&total(a))
+                .then(a.signature_id.cmp(&b.signature_id))
+                .then(a.first_seen.cmp(&b.first_seen))
+                .then(a.os_build.cmp(&b.os_build))
+        });
+        rows
+    }
+
+    pub fn total(&self) -> u64 {
+        self.rows.values().map(|r| r.1).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(index: usize, config: usize, crashes: &[&str]) -> RunSummary {
+        RunSummary {
+            index,
+            config,
+            exit: Some(0),
+            signal: None,
+            start: DateTime::<Utc>::from_timestamp(1_700_000_000 + index as i64, 0).unwrap(),
+            duration_ms: 1000,
+            crashes: crashes
+                .iter()
+                .map(|sig| RunCrash {
+                    rule: "agx-prepare-for-enqueue-race".into(),
+                    title: "race".into(),
+                    known: true,
+                    signature_id: (*sig).into(),
+                    signature: format!("AGXMetal!{sig}"),
+                    location: None,
+                    process: Some("Python".into()),
+                    path: "x.ips".into(),
+                })
+                .collect(),
+            concurrent: 0,
+            unreadable: 0,
+        }
+    }
+
+    #[test]
+    fn no_crash_in_eight_runs_still_allows_thirty_one_percent() {
+        let runs: Vec<RunSummary> = (1..=8).map(|i| run(i, 0, &[])).collect();
+        let s = config_stats("complete_story", 0, &runs);
+        assert_eq!((s.runs, s.crashed_runs, s.rate), (8, 0, Some(0.0)));
+        assert_eq!(
+            s.words,
+            "0/8 runs crashed: the crash rate may still be as high as 31% (95% upper bound)"
+        );
+        let upper = s.upper_bound_if_none.unwrap();
+        assert!((upper - 0.3123).abs() < 1e-4, "{upper}");
+        let [lo, hi] = s.interval.unwrap();
+        assert_eq!(lo, 0.0);
+        assert!((hi - 0.3244).abs() < 1e-3, "{hi}");
+    }
+
+    #[test]
+    fn counts_runs_and_reports_by_signature() {
+        let runs = vec![
+            run(1, 0, &["a", "a"]),
+            run(2, 0, &[]),
+            run(3, 0, &["b"]),
+            run(4, 0, &["a"]),
+        ];
+        let s = config_stats("x", 0, &runs);
+        assert_eq!((s.crashed_runs, s.new_crash_logs), (3, 4));
+        let a = s
+            .by_signature
+            .iter()
+            .find(|c| c.signature_id == "a")
+            .unwrap();
+        assert_eq!((a.reports, a.runs), (3, 2));
+        assert_eq!(s.words, "3/4 runs crashed (75%, 95% interval 30%–95%)");
+    }
+
+    #[test]
+    fn a_clear_difference_is_called_one() {
+        // 7/8 against 0/8: Fisher's two-sided p = 0.0014.
+        let runs: Vec<RunSummary> = (0..16)
+            .map(|i| {
+                run(
+                    i + 1,
+                    i % 2,
+                    if i % 2 == 0 && i < 14 { &["a"] } else { &[] },
+                )
+            })
+            .collect();
+        let c = compare(
+            config_stats("without fix", 0, &runs),
+            config_stats("with fix", 1, &runs),
+        );
+        assert_eq!((c.a.crashed_runs, c.b.crashed_runs), (7, 0));
+        assert!(
+            (c.p_value.unwrap() - 0.001_398).abs() < 1e-5,
+            "{:?}",
+            c.p_value
+        );
+        assert!(c.significant);
+        assert!(
+            c.verdict
+                .starts_with("without fix crashes more often than with fix"),
+            "{}",
+            c.verdict
+        );
+        assert!(
+            c.verdict.contains("may still be as high as 31%"),
+            "{}",
+            c.verdict
+        );
+    }
+
+    #[test]
+    fn one_crash_against_none_is_not_evidence() {
+        // The hand-written "1 new crash without the fix, 0 with it".
+        let runs = vec![run(1, 0, &["a"]), run(2, 1, &[])];
+        let c = compare(config_stats("A", 0, &runs), config_stats("B", 1, &runs));
+        assert_eq!(c.p_value, Some(1.0));
+        assert!(!c.significant);
+        assert!(
+            c.verdict.starts_with("No evidence of a difference"),
+            "{}",
+            c.verdict
+        );
+        assert!(
+            c.verdict.contains("Do not read this as \"B fixes it\""),
+            "{}",
+            c.verdict
+        );
+    }
+
+    #[test]
+    fn neither_crashing_says_nothing() {
+        let runs = vec![run(1, 0, &[]), run(2, 1, &[])];
+        let c = compare(config_stats("A", 0, &runs), config_stats("B", 1, &runs));
+        assert!(
+            c.verdict.starts_with("Neither configuration crashed"),
+            "{}",
+            c.verdict
+        );
+        assert!(!c.significant);
+    }
+
+    #[test]
+    fn breakdown_groups_by_signature_os_driver_and_model() {
+        let facts = |sig: &str, build: &str, t: &str| CrashFacts {
+            signature_id: sig.into(),
+            signature: sig.into(),
+            rule: "r".into(),
+            os_build: Some(build.into()),
+            driver_version: Some("342.3".into()),
+            hardware_model: Some("Mac16,5".into()),
+            time: DateTime::parse_from_rfc3339(t).ok(),
+            ..Default::default()
+        };
+        let mut b = Breakdown::default();
+        b.add(facts("a", "25B78", "2025-12-23T16:41:07+01:00"));
+        b.add(facts("a", "25B78", "2025-12-22T10:00:00+01:00"));
+        b.add(facts("a", "25C56", "2026-01-10T10:00:00+01:00"));
+        b.add(facts("z", "25B78", "2025-12-01T10:00:00+01:00"));
+        let rows = b.rows();
+        assert_eq!(b.total(), 4);
+        assert_eq!(rows.len(), 3);
+        // The signature with most crashes first, its rows by first appearance.
+        assert_eq!(
+            rows.iter()
+                .map(|r| (r.signature_id.as_str(), r.os_build.as_deref(), r.count))
+                .collect::<Vec<_>>(),
+            [
+                ("a", Some("25B78"), 2),
+                ("a", Some("25C56"), 1),
+                ("z", Some("25B78"), 1)
+            ]
+        );
+        assert_eq!(
+            rows[0].first_seen.as_deref(),
+            Some("2025-12-22T10:00:00+01:00")
+        );
+        assert_eq!(
+            rows[0].last_seen.as_deref(),
+            Some("2025-12-23T16:41:07+01:00")
+        );
+    }
+
+    #[test]
+    fn percentages_read_well() {
+        assert_eq!(percent(0.3123), "31%");
+        assert_eq!(percent(0.0531), "5.3%");
+        assert_eq!(percent(0.0), "0%");
+        assert_eq!(percent(1.0), "100%");
+    }
+}

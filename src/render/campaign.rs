@@ -1,0 +1,697 @@
+//! Campaign records (`watch --repeat`, `compare`) and `stats` breakdowns: JSON, human, Markdown,
+//! JUnit and HTML.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use comfy_table::{ContentArrangement, Table, presets};
+use serde::Serialize;
+
+use super::{html, junit::escape as xml};
+use crate::campaign::{BreakdownRow, Comparison, ConfigStats, RunSummary, percent};
+
+pub const CAMPAIGN_SCHEMA: &str = "crashdelta.campaign/1";
+pub const STATS_SCHEMA: &str = "crashdelta.stats/1";
+
+/// One configuration of a campaign.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfigInfo {
+    pub name: String,
+    /// `NAME=VALUE` added to the command's environment.
+    pub env: Vec<String>,
+}
+
+/// The statistics of a campaign: one configuration, or two compared.
+#[derive(Debug, Clone)]
+pub enum CampaignSummary {
+    Repeat(ConfigStats),
+    Compare(Box<Comparison>),
+}
+
+#[derive(Debug, Clone)]
+pub struct CampaignReport {
+    pub command: Vec<String>,
+    pub configs: Vec<ConfigInfo>,
+    pub runs: Vec<RunSummary>,
+    /// The watch record of each run (`crashdelta.watch/1`), in run order.
+    pub records: Vec<serde_json::Value>,
+    pub summary: CampaignSummary,
+    /// Why the campaign ended before its last run, if it did.
+    pub stopped: Option<String>,
+}
+
+impl CampaignReport {
+    fn names(&self) -> Vec<String> {
+        self.configs.iter().map(|c| c.name.clone()).collect()
+    }
+
+    fn stats(&self) -> Vec<&ConfigStats> {
+        match &self.summary {
+            CampaignSummary::Repeat(s) => vec![s],
+            CampaignSummary::Compare(c) => vec![&c.a, &c.b],
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+const TOOL: Tool = Tool {
+    name: "crashdelta",
+    version: env!("CARGO_PKG_VERSION"),
+};
+
+#[derive(Serialize)]
+struct CompareOut<'a> {
+    a: &'a ConfigStats,
+    b: &'a ConfigStats,
+    p_value: Option<f64>,
+    significant: bool,
+    verdict: &'a str,
+}
+
+pub fn write_json(out: &mut dyn Write, c: &CampaignReport) -> io::Result<()> {
+    let runs: Vec<serde_json::Value> = c
+        .runs
+        .iter()
+        .zip(&c.records)
+        .map(|(r, record)| {
+            let mut record = record.clone();
+            if let Some(map) = record.as_object_mut() {
+                map.insert(
+                    "run".into(),
+                    serde_json::json!({
+                        "index": r.index,
+                        "config": c.configs.get(r.config).map(|x| x.name.as_str()),
+                        "crashed": r.crashed(),
+                        "duration_ms": r.duration_ms,
+                        "crashes": r.crashes,
+                    }),
+                );
+            }
+            record
+        })
+        .collect();
+    let summary = match &c.summary {
+        CampaignSummary::Repeat(s) => serde_json::to_value(s),
+        CampaignSummary::Compare(cmp) => serde_json::to_value(CompareOut {
+            a: &cmp.a,
+            b: &cmp.b,
+            p_value: cmp.p_value,
+            significant: cmp.significant,
+            verdict: &cmp.verdict,
+        }),
+    }
+    .map_err(io::Error::other)?;
+    let doc = serde_json::json!({
+        "schema": CAMPAIGN_SCHEMA,
+        "tool": TOOL,
+        "kind": match c.summary { CampaignSummary::Repeat(_) => "repeat", CampaignSummary::Compare(_) => "compare" },
+        "command": c.command,
+        "configs": c.configs,
+        "stopped": c.stopped,
+        "runs": runs,
+        "summary": summary,
+    });
+    serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
+    writeln!(out)?;
+    out.flush()
+}
+
+fn run_crashes(r: &RunSummary) -> String {
+    if r.crashes.is_empty() {
+        return "—".to_owned();
+    }
+    let mut rules: Vec<(String, usize)> = Vec::new();
+    for c in &r.crashes {
+        match rules.iter_mut().find(|(rule, _)| *rule == c.rule) {
+            Some((_, n)) => *n += 1,
+            None => rules.push((c.rule.clone(), 1)),
+        }
+    }
+    rules
+        .iter()
+        .map(|(rule, n)| {
+            if *n > 1 {
+                format!("{n}× {rule}")
+            } else {
+                rule.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn exit_text(r: &RunSummary) -> String {
+    match (r.exit, r.signal) {
+        (_, Some(sig)) => format!("signal {sig}"),
+        (Some(code), None) => code.to_string(),
+        _ => "?".to_owned(),
+    }
+}
+
+fn seconds(ms: u64) -> String {
+    format!("{:.1}s", ms as f64 / 1000.0)
+}
+
+/// Per-run rows and the summary, for the terminal.
+pub fn human(c: &CampaignReport, width: Option<u16>) -> String {
+    let names = c.names();
+    let compare = matches!(c.summary, CampaignSummary::Compare(_));
+    let mut s = String::new();
+    let mut table = Table::new();
+    table
+        .load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    if let Some(w) = width {
+        table.set_width(w);
+    }
+    let mut header = vec!["run"];
+    if compare {
+        header.push("config");
+    }
+    header.extend(["exit", "duration", "new crashes (by rule)", "concurrent"]);
+    table.set_header(header);
+    for r in &c.runs {
+        let mut row = vec![r.index.to_string()];
+        if compare {
+            row.push(names.get(r.config).cloned().unwrap_or_default());
+        }
+        row.extend([
+            exit_text(r),
+            seconds(r.duration_ms),
+            run_crashes(r),
+            r.concurrent.to_string(),
+        ]);
+        table.add_row(row);
+    }
+    let _ = writeln!(s, "{table}");
+    if let Some(why) = &c.stopped {
+        let _ = writeln!(s, "Stopped early: {why}.");
+    }
+    for st in c.stats() {
+        let _ = writeln!(s, "{}: {}", st.name, st.words);
+        let _ = writeln!(
+            s,
+            "  {} new crash log(s); the command passed in {}/{} runs",
+            st.new_crash_logs, st.passed_runs, st.runs
+        );
+        for sig in &st.by_signature {
+            let _ = writeln!(
+                s,
+                "  {}× in {} run(s): {} ({}{}; signature {})",
+                sig.reports,
+                sig.runs,
+                sig.location.as_deref().unwrap_or(&sig.signature),
+                sig.rule,
+                if sig.known { ", known" } else { "" },
+                sig.signature_id
+            );
+        }
+    }
+    if let CampaignSummary::Compare(cmp) = &c.summary {
+        let _ = writeln!(s, "{}", cmp.verdict);
+    }
+    s
+}
+
+fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+fn interval_text(st: &ConfigStats) -> String {
+    match (st.interval, st.upper_bound_if_none) {
+        (_, Some(upper)) => format!("0%–{} (95% upper bound)", percent(upper)),
+        (Some([lo, hi]), None) => format!("{}–{}", percent(lo), percent(hi)),
+        _ => "—".to_owned(),
+    }
+}
+
+/// Markdown ready to paste into a report or an issue.
+pub fn markdown(c: &CampaignReport) -> String {
+    let mut s = String::new();
+    let title = match &c.summary {
+        CampaignSummary::Repeat(_) => "Stress campaign",
+        CampaignSummary::Compare(_) => "A/B comparison",
+    };
+    let _ = writeln!(s, "## {title}: `{}`\n", md_cell(&c.command.join(" ")));
+    if let CampaignSummary::Compare(cmp) = &c.summary {
+        let _ = writeln!(s, "> {}\n", cmp.verdict);
+        for cfg in &c.configs {
+            let env = if cfg.env.is_empty() {
+                "no change".to_owned()
+            } else {
+                cfg.env
+                    .iter()
+                    .map(|e| format!("`{}`", md_cell(e)))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            let _ = writeln!(s, "- **{}**: {env}", md_cell(&cfg.name));
+        }
+        s.push('\n');
+    }
+    let _ = writeln!(
+        s,
+        "| configuration | runs | crashed runs | rate | 95% interval | new crash logs | command passed |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---|---:|---:|");
+    for st in c.stats() {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {}/{} |",
+            md_cell(&st.name),
+            st.runs,
+            st.crashed_runs,
+            st.rate.map_or_else(|| "—".to_owned(), percent),
+            interval_text(st),
+            st.new_crash_logs,
+            st.passed_runs,
+            st.runs
+        );
+    }
+    s.push('\n');
+    for st in c.stats() {
+        let _ = writeln!(s, "**{}**: {}\n", md_cell(&st.name), st.words);
+    }
+    let sigs: Vec<(&str, &crate::campaign::SignatureCount)> = c
+        .stats()
+        .into_iter()
+        .flat_map(|st| st.by_signature.iter().map(move |g| (st.name.as_str(), g)))
+        .collect();
+    if !sigs.is_empty() {
+        let _ = writeln!(
+            s,
+            "| configuration | signature | rule | known | reports | runs |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---:|---:|");
+        for (name, g) in sigs {
+            let _ = writeln!(
+                s,
+                "| {} | `{}` | {} | {} | {} | {} |",
+                md_cell(name),
+                md_cell(&g.signature),
+                md_cell(&g.rule),
+                if g.known { "yes" } else { "no" },
+                g.reports,
+                g.runs
+            );
+        }
+        s.push('\n');
+    }
+    let names = c.names();
+    let _ = writeln!(
+        s,
+        "<details><summary>{} runs</summary>\n\n| run | configuration | exit | duration | new crashes |\n|---:|---|---|---:|---|",
+        c.runs.len()
+    );
+    for r in &c.runs {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} |",
+            r.index,
+            md_cell(names.get(r.config).map_or("", String::as_str)),
+            exit_text(r),
+            seconds(r.duration_ms),
+            md_cell(&run_crashes(r))
+        );
+    }
+    let _ = writeln!(s, "\n</details>");
+    if let Some(why) = &c.stopped {
+        let _ = writeln!(s, "\nStopped early: {why}.");
+    }
+    s
+}
+
+/// JUnit: one test case per run, failed when the run crashed.
+pub fn junit(c: &CampaignReport) -> String {
+    let names = c.names();
+    let crashed = c.runs.iter().filter(|r| r.crashed()).count();
+    let mut s = String::new();
+    let _ = writeln!(s, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
+    let _ = writeln!(
+        s,
+        "<testsuites name=\"crashdelta\" tests=\"{}\" failures=\"{crashed}\">\n  <testsuite name=\"{}\" tests=\"{}\" failures=\"{crashed}\">",
+        c.runs.len(),
+        xml(&c.command.join(" ")),
+        c.runs.len()
+    );
+    for r in &c.runs {
+        let config = names.get(r.config).map_or("", String::as_str);
+        let _ = write!(
+            s,
+            "    <testcase classname=\"crashdelta.campaign\" name=\"run {} ({})\" time=\"{:.3}\"",
+            r.index,
+            xml(config),
+            r.duration_ms as f64 / 1000.0
+        );
+        if r.crashed() {
+            let detail: Vec<String> = r
+                .crashes
+                .iter()
+                .map(|x| {
+                    format!(
+                        "{}: {} at {} ({})",
+                        x.rule,
+                        x.title,
+                        x.location.as_deref().unwrap_or("an unknown location"),
+                        x.path
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                s,
+                ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
+                xml(&run_crashes(r)),
+                xml(&detail.join("\n"))
+            );
+        } else {
+            let _ = writeln!(s, "/>");
+        }
+    }
+    let _ = writeln!(s, "  </testsuite>\n</testsuites>");
+    s
+}
+
+/// One self-contained page: crash rates with their intervals, the timeline of runs, the tables.
+pub fn html_page(c: &CampaignReport, generated: &str) -> String {
+    let names = c.names();
+    let mut body = String::new();
+    if let CampaignSummary::Compare(cmp) = &c.summary {
+        let _ = writeln!(
+            body,
+            "<div class=\"verdict{}\">{}</div>",
+            if cmp.significant { " strong" } else { "" },
+            html::escape(&cmp.verdict)
+        );
+    }
+    let stats = c.stats();
+    let bars: Vec<html::RateBar> = stats
+        .iter()
+        .map(|st| html::RateBar {
+            label: &st.name,
+            rate: st.rate.unwrap_or(0.0),
+            interval: st.upper_bound_if_none.map(|u| [0.0, u]).or(st.interval),
+            text: format!(
+                "{}/{} ({})",
+                st.crashed_runs,
+                st.runs,
+                st.rate.map_or_else(|| "—".to_owned(), percent)
+            ),
+        })
+        .collect();
+    let _ = writeln!(
+        body,
+        "<h2>Crash rate</h2>\n<p>Bars: runs with a new crash report. Whiskers: the 95% interval \
+         (Wilson; with no crash, the one-sided 95% upper bound).</p>\n{}",
+        html::rate_chart(&bars)
+    );
+    for st in &stats {
+        let _ = writeln!(
+            body,
+            "<p><b>{}</b>: {}</p>",
+            html::escape(&st.name),
+            html::escape(&st.words)
+        );
+    }
+    let cells: Vec<html::Cell> = c
+        .runs
+        .iter()
+        .map(|r| html::Cell {
+            row: r.config,
+            index: r.index,
+            crashed: r.crashed(),
+            command_failed: !r.passed(),
+            tooltip: format!(
+                "run {} ({}): exit {}, {}; {}",
+                r.index,
+                names.get(r.config).map_or("", String::as_str),
+                exit_text(r),
+                seconds(r.duration_ms),
+                run_crashes(r)
+            ),
+        })
+        .collect();
+    let rows: Vec<&str> = names.iter().map(String::as_str).collect();
+    let _ = writeln!(
+        body,
+        "<h2>Timeline</h2>\n<p>Each square is one run, in the order they ran.</p>\n{}",
+        html::timeline(&rows, &cells)
+    );
+    let _ = writeln!(
+        body,
+        "<h2>Configurations</h2>\n<table><tr><th>configuration</th><th>environment</th><th>runs</th>\
+         <th>crashed runs</th><th>rate</th><th>95% interval</th><th>new crash logs</th><th>command passed</th></tr>"
+    );
+    for (st, cfg) in stats.iter().zip(&c.configs) {
+        let _ = writeln!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}/{}</td></tr>",
+            html::escape(&st.name),
+            if cfg.env.is_empty() {
+                "(as is)".to_owned()
+            } else {
+                html::escape(&cfg.env.join(" "))
+            },
+            st.runs,
+            st.crashed_runs,
+            st.rate.map_or_else(|| "—".to_owned(), percent),
+            html::escape(&interval_text(st)),
+            st.new_crash_logs,
+            st.passed_runs,
+            st.runs
+        );
+    }
+    body.push_str("</table>\n");
+    let any_signature = stats.iter().any(|st| !st.by_signature.is_empty());
+    if any_signature {
+        body.push_str(
+            "<h2>Signatures</h2>\n<table><tr><th>configuration</th><th>location</th><th>signature</th>\
+             <th>rule</th><th>known</th><th>reports</th><th>runs</th></tr>\n",
+        );
+        for st in &stats {
+            for g in &st.by_signature {
+                let _ = writeln!(
+                    body,
+                    "<tr><td>{}</td><td><code>{}</code></td><td><code title=\"{}\">{}</code></td><td>{}</td><td>{}</td>\
+                     <td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                    html::escape(&st.name),
+                    html::escape(g.location.as_deref().unwrap_or("?")),
+                    html::escape(&g.signature),
+                    html::escape(&g.signature_id),
+                    html::escape(&g.rule),
+                    if g.known { "yes" } else { "no" },
+                    g.reports,
+                    g.runs
+                );
+            }
+        }
+        body.push_str("</table>\n");
+    }
+    body.push_str(
+        "<h2>Runs</h2>\n<table><tr><th>run</th><th>configuration</th><th>exit</th><th>duration</th>\
+         <th>new crashes</th><th>concurrent</th></tr>\n",
+    );
+    for r in &c.runs {
+        let _ = writeln!(
+            body,
+            "<tr><td class=\"n\">{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
+            r.index,
+            html::escape(names.get(r.config).map_or("", String::as_str)),
+            html::escape(&exit_text(r)),
+            seconds(r.duration_ms),
+            html::escape(&run_crashes(r)),
+            r.concurrent
+        );
+    }
+    body.push_str("</table>\n");
+    if let Some(why) = &c.stopped {
+        let _ = writeln!(body, "<p>Stopped early: {}.</p>", html::escape(why));
+    }
+    let title = match &c.summary {
+        CampaignSummary::Repeat(_) => "crashdelta: stress campaign",
+        CampaignSummary::Compare(_) => "crashdelta: A/B comparison",
+    };
+    html::page(
+        title,
+        &format!(
+            "<code>{}</code> · {} runs · {}",
+            html::escape(&c.command.join(" ")),
+            c.runs.len(),
+            html::escape(generated)
+        ),
+        &body,
+    )
+}
+
+/// A `stats` breakdown.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatsReport {
+    pub inputs: u64,
+    pub crashes: u64,
+    /// Inputs that were not crash reports or could not be read.
+    pub skipped: u64,
+    pub rows: Vec<BreakdownRow>,
+}
+
+pub fn stats_json(out: &mut dyn Write, r: &StatsReport) -> io::Result<()> {
+    let doc = serde_json::json!({
+        "schema": STATS_SCHEMA,
+        "tool": TOOL,
+        "inputs": r.inputs,
+        "crashes": r.crashes,
+        "skipped": r.skipped,
+        "rows": r.rows,
+    });
+    serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
+    writeln!(out)?;
+    out.flush()
+}
+
+fn opt(s: &Option<String>) -> &str {
+    s.as_deref().unwrap_or("?")
+}
+
+fn day(s: &Option<String>) -> &str {
+    s.as_deref().and_then(|t| t.get(..10)).unwrap_or("?")
+}
+
+pub fn stats_human(r: &StatsReport, width: Option<u16>) -> String {
+    let mut table = Table::new();
+    table
+        .load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header([
+            "crashes",
+            "signature",
+            "rule",
+            "OS build",
+            "driver",
+            "model",
+            "first",
+            "last",
+        ]);
+    if let Some(w) = width {
+        table.set_width(w);
+    }
+    for row in &r.rows {
+        table.add_row([
+            row.count.to_string(),
+            row.signature.clone(),
+            row.rule.clone(),
+            opt(&row.os_build).to_owned(),
+            opt(&row.driver_version).to_owned(),
+            opt(&row.hardware_model).to_owned(),
+            day(&row.first_seen).to_owned(),
+            day(&row.last_seen).to_owned(),
+        ]);
+    }
+    format!(
+        "{table}\n{} crash(es) in {} input(s); {} skipped (not crash reports or unreadable)\n",
+        r.crashes, r.inputs, r.skipped
+    )
+}
+
+pub fn stats_markdown(r: &StatsReport) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "## Crashes by signature, OS build, driver and model\n\n{} crash(es) in {} input(s).\n",
+        r.crashes, r.inputs
+    );
+    let _ = writeln!(
+        s,
+        "| crashes | signature | rule | OS build | driver | model | first seen | last seen |\n|---:|---|---|---|---|---|---|---|"
+    );
+    for row in &r.rows {
+        let _ = writeln!(
+            s,
+            "| {} | `{}` | {} | {} | {} | {} | {} | {} |",
+            row.count,
+            md_cell(&row.signature),
+            md_cell(&row.rule),
+            md_cell(opt(&row.os_build)),
+            md_cell(opt(&row.driver_version)),
+            md_cell(opt(&row.hardware_model)),
+            day(&row.first_seen),
+            day(&row.last_seen)
+        );
+    }
+    s
+}
+
+pub fn stats_html(r: &StatsReport, generated: &str) -> String {
+    let mut groups: Vec<&str> = Vec::new();
+    let bars: Vec<html::CountBar> = r
+        .rows
+        .iter()
+        .map(|row| {
+            let group = match groups.iter().position(|g| *g == row.signature_id) {
+                Some(i) => i,
+                None => {
+                    groups.push(&row.signature_id);
+                    groups.len() - 1
+                }
+            };
+            html::CountBar {
+                label: format!(
+                    "{} · {} · {} · {}",
+                    row.rule,
+                    opt(&row.os_build),
+                    opt(&row.driver_version),
+                    opt(&row.hardware_model)
+                ),
+                count: row.count,
+                group,
+                tooltip: format!(
+                    "{}: {} crash(es) on {} (driver {}, {}), {} to {}",
+                    row.signature,
+                    row.count,
+                    opt(&row.os_build),
+                    opt(&row.driver_version),
+                    opt(&row.hardware_model),
+                    day(&row.first_seen),
+                    day(&row.last_seen)
+                ),
+            }
+        })
+        .collect();
+    let mut body = format!(
+        "<h2>Crashes by signature × OS build × driver × model</h2>\n<p>One bar per combination, \
+         coloured by signature; a crash that started with one OS build shows as a new bar there.</p>\n{}\n",
+        html::count_chart(&bars)
+    );
+    body.push_str(
+        "<table><tr><th>crashes</th><th>signature</th><th>rule</th><th>OS build</th><th>driver</th>\
+         <th>model</th><th>first seen</th><th>last seen</th></tr>\n",
+    );
+    for row in &r.rows {
+        let _ = writeln!(
+            body,
+            "<tr><td class=\"n\">{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            row.count,
+            html::escape(&row.signature),
+            html::escape(&row.rule),
+            html::escape(opt(&row.os_build)),
+            html::escape(opt(&row.driver_version)),
+            html::escape(opt(&row.hardware_model)),
+            day(&row.first_seen),
+            day(&row.last_seen)
+        );
+    }
+    body.push_str("</table>\n");
+    html::page(
+        "crashdelta: crash statistics",
+        &format!(
+            "{} crash(es) in {} input(s) · {}",
+            r.crashes,
+            r.inputs,
+            html::escape(generated)
+        ),
+        &body,
+    )
+}
