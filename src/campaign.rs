@@ -286,6 +286,7 @@ pub fn timeline<'a>(
 pub struct CrashFacts {
     pub signature_id: String,
     pub signature: String,
+    pub location: Option<String>,
     pub rule: String,
     pub title: String,
     pub known: bool,
@@ -300,6 +301,8 @@ pub struct CrashFacts {
 pub struct BreakdownRow {
     pub signature_id: String,
     pub signature: String,
+    /// `function + offset` of the group's first crash.
+    pub location: Option<String>,
     pub rule: String,
     pub title: String,
     pub known: bool,
@@ -356,6 +359,7 @@ impl Breakdown {
             .map(|(f, n, first, last)| BreakdownRow {
                 signature_id: f.signature_id.clone(),
                 signature: f.signature.clone(),
+                location: f.location.clone(),
                 rule: f.rule.clone(),
                 title: f.title.clone(),
                 known: f.known,

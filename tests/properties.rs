@@ -85,3 +85,30 @@ proptest! {
 fn rules() -> classify::RuleSet {
     classify::RuleSet::builtin().unwrap()
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// The campaign statistics stay meaningful for any count: the interval holds the observed rate
+    /// inside [0, 1], the zero-event bound is a rate, and Fisher's p-value is a probability that
+    /// does not depend on which configuration is called A (this found an underflow when A had
+    /// more crashes than B had runs).
+    #[test]
+    fn campaign_statistics_are_probabilities(n in 1u64..3000, k_frac in 0.0f64..=1.0, m in 1u64..3000, j_frac in 0.0f64..=1.0) {
+        use crashdelta::stats;
+        let k = ((n as f64) * k_frac).floor() as u64;
+        let j = ((m as f64) * j_frac).floor() as u64;
+        let (lo, hi) = stats::wilson(k, n).unwrap();
+        let rate = k as f64 / n as f64;
+        prop_assert!((0.0..=1.0).contains(&lo) && (0.0..=1.0).contains(&hi));
+        prop_assert!(lo <= rate + 1e-12 && rate <= hi + 1e-12, "{lo} {rate} {hi}");
+        let upper = stats::upper_bound_if_none(n).unwrap();
+        prop_assert!(upper > 0.0 && upper < 1.0);
+        let p = stats::fisher_exact(k, n, j, m).unwrap();
+        prop_assert!((0.0..=1.0).contains(&p), "{p}");
+        let swapped = stats::fisher_exact(j, m, k, n).unwrap();
+        prop_assert!((p - swapped).abs() < 1e-9, "{p} {swapped}");
+        // The same rate in both has nothing to explain.
+        prop_assert!(stats::fisher_exact(k, n, k, n).unwrap() > 0.999);
+    }
+}

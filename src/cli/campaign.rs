@@ -451,6 +451,7 @@ fn record_crashes(doc: &serde_json::Value) -> Option<Vec<CrashFacts>> {
                 Some(CrashFacts {
                     signature_id: text(e, &["signature_id"])?,
                     signature: text(e, &["signature"]).unwrap_or_default(),
+                    location: text(e, &["location"]),
                     rule: text(e, &["classification", "rule"]).unwrap_or_default(),
                     title: text(e, &["classification", "title"]).unwrap_or_default(),
                     known: e
@@ -499,6 +500,7 @@ pub(super) fn stats(args: StatsArgs) -> Result<u8> {
             Ok((report, Some(c))) => breakdown.add(CrashFacts {
                 signature_id: c.signature_id.clone(),
                 signature: c.signature.clone(),
+                location: c.location.clone(),
                 rule: c.rule.clone(),
                 title: c.title.clone(),
                 known: c.known,

@@ -581,7 +581,8 @@ pub fn stats_human(r: &StatsReport, width: Option<u16>) -> String {
     for row in &r.rows {
         table.add_row([
             row.count.to_string(),
-            row.signature.clone(),
+            opt(&row.location).to_owned(),
+            row.signature_id.clone(),
             row.rule.clone(),
             opt(&row.os_build).to_owned(),
             opt(&row.driver_version).to_owned(),
@@ -605,14 +606,15 @@ pub fn stats_markdown(r: &StatsReport) -> String {
     );
     let _ = writeln!(
         s,
-        "| crashes | signature | rule | OS build | driver | model | first seen | last seen |\n|---:|---|---|---|---|---|---|---|"
+        "| crashes | location | signature | rule | OS build | driver | model | first seen | last seen |\n|---:|---|---|---|---|---|---|---|---|"
     );
     for row in &r.rows {
         let _ = writeln!(
             s,
-            "| {} | `{}` | {} | {} | {} | {} | {} | {} |",
+            "| {} | `{}` | `{}` | {} | {} | {} | {} | {} | {} |",
             row.count,
-            md_cell(&row.signature),
+            md_cell(opt(&row.location)),
+            md_cell(&row.signature_id),
             md_cell(&row.rule),
             md_cell(opt(&row.os_build)),
             md_cell(opt(&row.driver_version)),
@@ -666,15 +668,18 @@ pub fn stats_html(r: &StatsReport, generated: &str) -> String {
         html::count_chart(&bars)
     );
     body.push_str(
-        "<table><tr><th>crashes</th><th>signature</th><th>rule</th><th>OS build</th><th>driver</th>\
-         <th>model</th><th>first seen</th><th>last seen</th></tr>\n",
+        "<table><tr><th>crashes</th><th>location</th><th>signature</th><th>rule</th><th>OS build</th>\
+         <th>driver</th><th>model</th><th>first seen</th><th>last seen</th></tr>\n",
     );
     for row in &r.rows {
         let _ = writeln!(
             body,
-            "<tr><td class=\"n\">{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td class=\"n\">{}</td><td><code>{}</code></td><td><code title=\"{}\">{}</code></td><td>{}</td>\
+             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             row.count,
+            html::escape(opt(&row.location)),
             html::escape(&row.signature),
+            html::escape(&row.signature_id),
             html::escape(&row.rule),
             html::escape(opt(&row.os_build)),
             html::escape(opt(&row.driver_version)),

@@ -1,0 +1,166 @@
+//! The campaign and stats renderings (human, Markdown, JUnit, HTML, JSON) as insta snapshots, from
+//! a fixed campaign: what a reader sees is reviewed like code.
+
+use chrono::{DateTime, Utc};
+use crashdelta::campaign::{BreakdownRow, RunCrash, RunSummary, compare, config_stats};
+use crashdelta::render::campaign::{
+    CampaignReport, CampaignSummary, ConfigInfo, StatsReport, html_page, human, junit, markdown,
+    stats_html, stats_human, stats_markdown, write_json,
+};
+
+fn run(index: usize, config: usize, crashed: bool, exit: i32) -> RunSummary {
+    RunSummary {
+        index,
+        config,
+        exit: Some(exit),
+        signal: None,
+        start: DateTime::<Utc>::from_timestamp(1_766_500_000 + 60 * index as i64, 0).unwrap(),
+        duration_ms: 41_000 + 100 * index as u64,
+        crashes: if crashed {
+            vec![RunCrash {
+                rule: "agx-prepare-for-enqueue-race".into(),
+                title: "AGX prepareForEnqueue null dereference (MPS encoding race)".into(),
+                known: true,
+                signature_id: "25ad5093bba0f34e".into(),
+                signature: "AGXMetal!AGX::ComputeContext::prepareForEnqueue(bool) | ...".into(),
+                location: Some("AGX::ComputeContext::prepareForEnqueue(bool) + 1268".into()),
+                process: Some("Python".into()),
+                path: format!("/Users/ci/Library/Logs/DiagnosticReports/Python-{index}.ips"),
+            }]
+        } else {
+            Vec::new()
+        },
+        concurrent: usize::from(index == 3),
+        unreadable: 0,
+    }
+}
+
+fn comparison() -> CampaignReport {
+    // A crashes on runs 1, 3, 5, 9; B never; B's run 8 fails its tests.
+    let runs: Vec<RunSummary> = (1..=10)
+        .map(|i| {
+            let config = (i + 1) % 2;
+            run(
+                i,
+                config,
+                config == 0 && [1, 3, 5, 9].contains(&i),
+                if i == 8 { 1 } else { 0 },
+            )
+        })
+        .collect();
+    let cmp = compare(
+        config_stats("without fix", 0, &runs),
+        config_stats("with fix", 1, &runs),
+    );
+    CampaignReport {
+        command: vec![
+            "python".into(),
+            "-m".into(),
+            "pytest".into(),
+            "tests/mps".into(),
+        ],
+        configs: vec![
+            ConfigInfo {
+                name: "without fix".into(),
+                env: vec![],
+            },
+            ConfigInfo {
+                name: "with fix".into(),
+                env: vec!["PYTORCH_MPS_FIX=1".into()],
+            },
+        ],
+        records: runs
+            .iter()
+            .map(|_| serde_json::json!({"schema": "crashdelta.watch/1"}))
+            .collect(),
+        runs,
+        summary: CampaignSummary::Compare(Box::new(cmp)),
+        stopped: None,
+    }
+}
+
+fn repeat_none() -> CampaignReport {
+    let runs: Vec<RunSummary> = (1..=8).map(|i| run(i, 0, false, 0)).collect();
+    CampaignReport {
+        command: vec!["./complete_story.sh".into()],
+        configs: vec![ConfigInfo {
+            name: "complete_story".into(),
+            env: vec![],
+        }],
+        records: runs
+            .iter()
+            .map(|_| serde_json::json!({"schema": "crashdelta.watch/1"}))
+            .collect(),
+        summary: CampaignSummary::Repeat(config_stats("complete_story", 0, &runs)),
+        runs,
+        stopped: None,
+    }
+}
+
+#[test]
+fn comparison_human() {
+    insta::assert_snapshot!(human(&comparison(), Some(120)));
+}
+
+#[test]
+fn comparison_markdown() {
+    insta::assert_snapshot!(markdown(&comparison()));
+}
+
+#[test]
+fn comparison_junit() {
+    insta::assert_snapshot!(junit(&comparison()));
+}
+
+#[test]
+fn comparison_html() {
+    insta::assert_snapshot!(html_page(&comparison(), "2026-11-26 12:00:00 +0000"));
+}
+
+#[test]
+fn comparison_json() {
+    let mut out = Vec::new();
+    write_json(&mut out, &comparison()).unwrap();
+    insta::assert_snapshot!(String::from_utf8(out).unwrap());
+}
+
+#[test]
+fn repeat_without_a_crash_markdown() {
+    insta::assert_snapshot!(markdown(&repeat_none()));
+}
+
+fn breakdown() -> StatsReport {
+    let row = |build: &str, n: u64, first: &str| BreakdownRow {
+        signature_id: "25ad5093bba0f34e".into(),
+        signature: "AGXMetal!AGX::ComputeContext::prepareForEnqueue(bool) | ...".into(),
+        location: Some("AGX::ComputeContext::prepareForEnqueue(bool) + 1268".into()),
+        rule: "agx-prepare-for-enqueue-race".into(),
+        title: "AGX prepareForEnqueue null dereference".into(),
+        known: true,
+        os_build: Some(build.into()),
+        driver_version: Some("342.3".into()),
+        hardware_model: Some("Mac16,5".into()),
+        count: n,
+        first_seen: Some(first.into()),
+        last_seen: Some(first.into()),
+    };
+    StatsReport {
+        inputs: 9,
+        crashes: 7,
+        skipped: 2,
+        rows: vec![
+            row("24G419", 2, "2025-12-20T10:00:00-08:00"),
+            row("25B78", 5, "2026-01-05T10:00:00-08:00"),
+        ],
+    }
+}
+
+#[test]
+fn stats_renderings() {
+    insta::assert_snapshot!("stats_table", stats_human(&breakdown(), Some(140)));
+    insta::assert_snapshot!("stats_markdown", stats_markdown(&breakdown()));
+    insta::assert_snapshot!(
+        "stats_html",
+        stats_html(&breakdown(), "2026-11-26 12:00:00 +0000")
+    );
+}
