@@ -245,7 +245,7 @@ struct CampaignArgs {
     /// Run the command N times, each run its own window, and report the crash rate
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000))]
     repeat: Option<u64>,
-    /// Stop at the first run that crashes (with --repeat: at most N runs)
+    /// Stop at the first run that crashes (with --repeat N: after at most N runs; alone: 100)
     #[arg(long)]
     until_crash: bool,
 }
