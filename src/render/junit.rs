@@ -62,11 +62,13 @@ impl<W: Write> Sink for JunitSink<W> {
                     escape(&name),
                     escape(&o.path)
                 );
+                // The same Exception / Location / Trigger lines as the other writers.
+                let lines: String = super::crash_lines(report, c)
+                    .iter()
+                    .map(|(label, value)| format!("{label}: {value}\n"))
+                    .collect();
                 let body = format!(
-                    "Exception: {}\nLocation: {}\nTrigger: {}\nRule: {} ({}{})\nSignature: {}\nWhy: {}",
-                    super::exception_line(report),
-                    c.location.as_deref().unwrap_or("(unknown)"),
-                    c.trigger.as_deref().unwrap_or("(none)"),
+                    "{lines}Rule: {} ({}{})\nSignature: {}\nWhy: {}",
                     c.rule,
                     c.family.as_str(),
                     if c.known { ", known" } else { "" },
