@@ -417,6 +417,18 @@ fn stats_groups_reports_and_run_records_by_os_build() {
         .unwrap();
     let page = String::from_utf8(html.stdout).unwrap();
     assert!(page.contains("aria-label=\"crash counts\"") && page.contains("25B78"));
+
+    // A missing input is reported and exits 1, after the others were read.
+    let out = Command::new(env!("CARGO_BIN_EXE_crashdelta"))
+        .args(["stats", "--format", "json"])
+        .arg(dir.path())
+        .arg(dir.path().join("missing.ips"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["crashes"], 3);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.ips"));
 }
 
 #[test]

@@ -21,9 +21,9 @@ use crashdelta::render::run::RunReport;
 use crashdelta::watch::AttributionKind;
 
 use super::{
-    Attribute, EXIT_GATE_FAILED, EXIT_INTERRUPTED, EXIT_OK, FoldersArg, GateArgs, Once, OutputArgs,
-    RulesArg, RunFormat, SymbolsArg, TimingArgs, WatchArgs, check_allow, collect_into,
-    load_analyzer, run_exit_code, watch_once, watch_options,
+    Attribute, EXIT_GATE_FAILED, EXIT_INPUT_ERRORS, EXIT_INTERRUPTED, EXIT_OK, FoldersArg,
+    GateArgs, Once, OutputArgs, RulesArg, RunFormat, SymbolsArg, TimingArgs, WatchArgs,
+    check_allow, collect_into, load_analyzer, run_exit_code, watch_once, watch_options,
 };
 
 #[derive(Args)]
@@ -474,7 +474,7 @@ fn record_crashes(doc: &serde_json::Value) -> Option<Vec<CrashFacts>> {
 pub(super) fn stats(args: StatsArgs) -> Result<u8> {
     let analyzer = load_analyzer(&args.rules, &args.symbols)?;
     let mut breakdown = Breakdown::default();
-    let (mut inputs, mut skipped) = (0u64, 0u64);
+    let (mut inputs, mut skipped, mut unreadable) = (0u64, 0u64, 0u64);
     for item in input::inputs(&args.paths) {
         inputs += 1;
         let name = item.name.clone();
@@ -483,6 +483,7 @@ pub(super) fn stats(args: StatsArgs) -> Result<u8> {
             Err(e) => {
                 eprintln!("crashdelta: {e}");
                 skipped += 1;
+                unreadable += 1;
                 continue;
             }
         };
@@ -532,5 +533,10 @@ pub(super) fn stats(args: StatsArgs) -> Result<u8> {
         StatsFormat::Html => w.write_all(stats_html(&report, &generated()).as_bytes())?,
     }
     w.flush()?;
-    Ok(EXIT_OK)
+    // As `classify`: an input that could not be read is exit 1, after everything else was read.
+    Ok(if unreadable > 0 {
+        EXIT_INPUT_ERRORS
+    } else {
+        EXIT_OK
+    })
 }
