@@ -215,6 +215,9 @@ pub struct Thread {
     pub queue: Option<String>,
     pub triggered: bool,
     pub frames: Vec<Frame>,
+    /// The registers, for the crashed thread only. Text reports print only the crashed thread's;
+    /// `.ips` bodies before macOS 13 carry every thread's, and those are not read (nothing uses
+    /// them, and they cost as much to read as the rest of the report).
     pub state: Option<ThreadState>,
 }
 
