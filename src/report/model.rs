@@ -216,8 +216,9 @@ pub struct Thread {
     pub triggered: bool,
     pub frames: Vec<Frame>,
     /// The registers, for the crashed thread only. Text reports print only the crashed thread's;
-    /// `.ips` bodies before macOS 13 carry every thread's, and those are not read (nothing uses
-    /// them, and they cost as much to read as the rest of the report).
+    /// some `.ips` bodies carry every thread's (testdata has such reports from macOS 15.2 and
+    /// iOS 18.5), and the others are not read: nothing uses them, and they cost as much to read
+    /// as the rest of the report.
     pub state: Option<ThreadState>,
 }
 
