@@ -24,15 +24,18 @@ mk() { # DIR COUNT
 }
 mk "$work/r2000" 2000
 echo "2000 reports: $(du -sh "$work/r2000" | cut -f1)"
-hyperfine --warmup 1 --runs "${RUNS:-10}" --export-markdown "${OUT:-/dev/stdout}" \
+hyperfine --warmup 1 --runs "${RUNS:-10}" --export-markdown "$work/classify.md" \
   -n 'python3 baseline (json.loads, top frame)' "python3 bench/baseline_classify.py $work/r2000 > /dev/null" \
   -n 'crashdelta classify --format json' "$bin classify --format json $work/r2000 > /dev/null" \
   -n 'cat' "cat $work/r2000/* > /dev/null"
 
 mk "$work/r10000" 10000
-hyperfine --warmup 1 --runs "${RUNS:-10}" --export-markdown "${OUT2:-/dev/stdout}" \
+hyperfine --warmup 1 --runs "${RUNS:-10}" --export-markdown "$work/snapshot.md" \
   -n 'find -printf (size, mtime)' "find $work/r10000 -type f -printf '%s %T@\n' > /dev/null" \
   -n 'crashdelta snapshot' "$bin snapshot --reports-dir $work/r10000 --output /dev/null"
+
+# The tables last: hyperfine's own export to /dev/stdout would truncate a redirected output file.
+cat "$work/classify.md" "$work/snapshot.md"
 
 # Peak memory over the 2000-report folder.
 /usr/bin/time -v "$bin" classify --format json "$work/r2000" 2>&1 >/dev/null | grep 'Maximum resident'
