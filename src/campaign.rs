@@ -272,15 +272,6 @@ fn verdict(a: &ConfigStats, b: &ConfigStats, p: Option<f64>) -> String {
     }
 }
 
-/// The runs of a campaign in order, each with its configuration's name: for timelines.
-pub fn timeline<'a>(
-    runs: &'a [RunSummary],
-    names: &'a [String],
-) -> impl Iterator<Item = (&'a RunSummary, &'a str)> {
-    runs.iter()
-        .map(move |r| (r, names.get(r.config).map_or("", String::as_str)))
-}
-
 /// The facts of one crash that `stats` groups by.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CrashFacts {
