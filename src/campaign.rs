@@ -14,6 +14,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::classify::Classification;
+use crate::report::Report;
 use crate::stats;
 
 /// One new crash of a run, as a campaign counts it.
@@ -27,6 +29,21 @@ pub struct RunCrash {
     pub location: Option<String>,
     pub process: Option<String>,
     pub path: String,
+}
+
+impl RunCrash {
+    pub fn new(report: &Report, c: &Classification, path: &str) -> Self {
+        RunCrash {
+            rule: c.rule.clone(),
+            title: c.title.clone(),
+            known: c.known,
+            signature_id: c.signature_id.clone(),
+            signature: c.signature.clone(),
+            location: c.location.clone(),
+            process: report.process.name.clone(),
+            path: path.to_owned(),
+        }
+    }
 }
 
 /// One run of a campaign.
@@ -285,6 +302,23 @@ pub struct CrashFacts {
     pub driver_version: Option<String>,
     pub hardware_model: Option<String>,
     pub time: Option<DateTime<chrono::FixedOffset>>,
+}
+
+impl CrashFacts {
+    pub fn new(report: &Report, c: &Classification) -> Self {
+        CrashFacts {
+            signature_id: c.signature_id.clone(),
+            signature: c.signature.clone(),
+            location: c.location.clone(),
+            rule: c.rule.clone(),
+            title: c.title.clone(),
+            known: c.known,
+            os_build: report.os.build.clone(),
+            driver_version: c.driver.as_ref().and_then(|d| d.version.clone()),
+            hardware_model: report.hardware_model.clone(),
+            time: report.capture_time,
+        }
+    }
 }
 
 /// Crashes grouped by signature × OS build × driver version × hardware model.

@@ -130,16 +130,7 @@ fn summary_of(run: &RunReport, index: usize, config: usize, attribute: Attribute
             continue;
         }
         match &n.outcome.result {
-            Ok((report, Some(c))) => crashes.push(RunCrash {
-                rule: c.rule.clone(),
-                title: c.title.clone(),
-                known: c.known,
-                signature_id: c.signature_id.clone(),
-                signature: c.signature.clone(),
-                location: c.location.clone(),
-                process: report.process.name.clone(),
-                path: n.outcome.path.clone(),
-            }),
+            Ok((report, Some(c))) => crashes.push(RunCrash::new(report, c, &n.outcome.path)),
             Ok(_) => {}
             Err(_) => unreadable += 1,
         }
@@ -498,18 +489,7 @@ pub(super) fn stats(args: StatsArgs) -> Result<u8> {
             continue;
         }
         match analyzer.analyze(&bytes) {
-            Ok((report, Some(c))) => breakdown.add(CrashFacts {
-                signature_id: c.signature_id.clone(),
-                signature: c.signature.clone(),
-                location: c.location.clone(),
-                rule: c.rule.clone(),
-                title: c.title.clone(),
-                known: c.known,
-                os_build: report.os.build.clone(),
-                driver_version: c.driver.as_ref().and_then(|d| d.version.clone()),
-                hardware_model: report.hardware_model.clone(),
-                time: report.capture_time,
-            }),
+            Ok((report, Some(c))) => breakdown.add(CrashFacts::new(&report, &c)),
             _ => skipped += 1,
         }
     }
