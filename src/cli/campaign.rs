@@ -271,19 +271,20 @@ fn emit(report: &CampaignReport, format: RunFormat, output: Option<&Path>) -> Re
     Ok(())
 }
 
+/// The report of a campaign; the runs and their records move into it, uncopied.
 fn campaign_report(
     argv: &[OsString],
     configs: &[Config],
-    ran: &Ran,
+    ran: Ran,
     summary: CampaignSummary,
 ) -> CampaignReport {
     CampaignReport {
         command: argv_strings(argv),
         configs: configs.iter().map(|c| c.info.clone()).collect(),
-        runs: ran.runs.clone(),
-        records: ran.records.clone(),
+        runs: ran.runs,
+        records: ran.records,
         summary,
-        stopped: ran.stopped.clone(),
+        stopped: ran.stopped,
     }
 }
 
@@ -327,14 +328,10 @@ pub(super) fn repeat(args: WatchArgs) -> Result<u8> {
         Err(code) => return Ok(code),
     };
     let stats = config_stats(&name, 0, &ran.runs);
-    let report = campaign_report(
-        &args.command,
-        &configs,
-        &ran,
-        CampaignSummary::Repeat(stats),
-    );
+    let exit = campaign_exit(&ran);
+    let report = campaign_report(&args.command, &configs, ran, CampaignSummary::Repeat(stats));
     emit(&report, args.output.format, args.output.output.as_deref())?;
-    Ok(campaign_exit(&ran))
+    Ok(exit)
 }
 
 fn config_name(given: Option<&str>, env: &[(String, String)], fallback: &str) -> String {
@@ -398,18 +395,19 @@ pub(super) fn compare(args: CompareArgs) -> Result<u8> {
         config_stats(&a.info.name, 0, &ran.runs),
         config_stats(&b.info.name, 1, &ran.runs),
     );
-    let report = campaign_report(
-        &args.command,
-        &configs,
-        &ran,
-        CampaignSummary::Compare(Box::new(comparison)),
-    );
-    emit(&report, args.output.format, args.output.output.as_deref())?;
-    Ok(if ran.interrupted {
+    let exit = if ran.interrupted {
         EXIT_INTERRUPTED
     } else {
         EXIT_OK
-    })
+    };
+    let report = campaign_report(
+        &args.command,
+        &configs,
+        ran,
+        CampaignSummary::Compare(Box::new(comparison)),
+    );
+    emit(&report, args.output.format, args.output.output.as_deref())?;
+    Ok(exit)
 }
 
 /// The crashes a run record (`crashdelta.watch/1`, `.campaign/1`, `.classify/1`) lists.

@@ -8,7 +8,7 @@ use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 
 use super::{html, junit::escape as xml};
-use crate::campaign::{BreakdownRow, Comparison, ConfigStats, RunSummary, percent};
+use crate::campaign::{BreakdownRow, Comparison, ConfigStats, RunCrash, RunSummary, percent};
 
 pub const CAMPAIGN_SCHEMA: &str = "crashdelta.campaign/1";
 pub const STATS_SCHEMA: &str = "crashdelta.stats/1";
@@ -73,49 +73,82 @@ struct CompareOut<'a> {
     verdict: &'a str,
 }
 
+/// A run's watch record with the campaign's `run` object added after its fields.
+#[derive(Serialize)]
+struct RunOut<'a> {
+    #[serde(flatten)]
+    record: &'a serde_json::Value,
+    run: RunMeta<'a>,
+}
+
+#[derive(Serialize)]
+struct RunMeta<'a> {
+    index: usize,
+    config: Option<&'a str>,
+    crashed: bool,
+    duration_ms: u64,
+    crashes: &'a [RunCrash],
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum SummaryOut<'a> {
+    Repeat(&'a ConfigStats),
+    Compare(CompareOut<'a>),
+}
+
+#[derive(Serialize)]
+struct CampaignDoc<'a> {
+    schema: &'static str,
+    tool: Tool,
+    kind: &'static str,
+    command: &'a [String],
+    configs: &'a [ConfigInfo],
+    stopped: Option<&'a str>,
+    runs: Vec<RunOut<'a>>,
+    summary: SummaryOut<'a>,
+}
+
+/// Streams the document: the run records are written as they are, not copied into a new tree.
 pub fn write_json(out: &mut dyn Write, c: &CampaignReport) -> io::Result<()> {
-    let runs: Vec<serde_json::Value> = c
+    let runs = c
         .runs
         .iter()
         .zip(&c.records)
-        .map(|(r, record)| {
-            let mut record = record.clone();
-            if let Some(map) = record.as_object_mut() {
-                map.insert(
-                    "run".into(),
-                    serde_json::json!({
-                        "index": r.index,
-                        "config": c.configs.get(r.config).map(|x| x.name.as_str()),
-                        "crashed": r.crashed(),
-                        "duration_ms": r.duration_ms,
-                        "crashes": r.crashes,
-                    }),
-                );
-            }
-            record
+        .map(|(r, record)| RunOut {
+            record,
+            run: RunMeta {
+                index: r.index,
+                config: c.configs.get(r.config).map(|x| x.name.as_str()),
+                crashed: r.crashed(),
+                duration_ms: r.duration_ms,
+                crashes: &r.crashes,
+            },
         })
         .collect();
-    let summary = match &c.summary {
-        CampaignSummary::Repeat(s) => serde_json::to_value(s),
-        CampaignSummary::Compare(cmp) => serde_json::to_value(CompareOut {
-            a: &cmp.a,
-            b: &cmp.b,
-            p_value: cmp.p_value,
-            significant: cmp.significant,
-            verdict: &cmp.verdict,
-        }),
-    }
-    .map_err(io::Error::other)?;
-    let doc = serde_json::json!({
-        "schema": CAMPAIGN_SCHEMA,
-        "tool": TOOL,
-        "kind": match c.summary { CampaignSummary::Repeat(_) => "repeat", CampaignSummary::Compare(_) => "compare" },
-        "command": c.command,
-        "configs": c.configs,
-        "stopped": c.stopped,
-        "runs": runs,
-        "summary": summary,
-    });
+    let (kind, summary) = match &c.summary {
+        CampaignSummary::Repeat(s) => ("repeat", SummaryOut::Repeat(s)),
+        CampaignSummary::Compare(cmp) => (
+            "compare",
+            SummaryOut::Compare(CompareOut {
+                a: &cmp.a,
+                b: &cmp.b,
+                p_value: cmp.p_value,
+                significant: cmp.significant,
+                verdict: &cmp.verdict,
+            }),
+        ),
+    };
+    let doc = CampaignDoc {
+        schema: CAMPAIGN_SCHEMA,
+        tool: TOOL,
+        kind,
+        command: &c.command,
+        configs: &c.configs,
+        stopped: c.stopped.as_deref(),
+        runs,
+        summary,
+    };
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
     writeln!(out)?;
     out.flush()
