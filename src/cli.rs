@@ -898,7 +898,14 @@ fn run_exit_code(passed: bool, exit: watch::Exit, interrupted: Option<i32>) -> u
         EXIT_INTERRUPTED
     } else if !passed {
         EXIT_GATE_FAILED
-    } else if let Some(sig) = exit.signal {
+    } else {
+        command_exit_code(exit)
+    }
+}
+
+/// The command's own outcome as an exit code: its code, or 128+N when killed by signal N.
+fn command_exit_code(exit: watch::Exit) -> u8 {
+    if let Some(sig) = exit.signal {
         u8::try_from(128 + sig).unwrap_or(EXIT_TOOL_ERROR)
     } else {
         exit.code

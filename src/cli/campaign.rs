@@ -23,7 +23,7 @@ use crashdelta::watch::AttributionKind;
 use super::{
     Attribute, EXIT_GATE_FAILED, EXIT_INPUT_ERRORS, EXIT_INTERRUPTED, EXIT_OK, FoldersArg,
     GateArgs, Once, OutputArgs, RulesArg, RunFormat, SymbolsArg, TimingArgs, WatchArgs,
-    check_allow, collect_into, load_analyzer, run_exit_code, watch_once, watch_options,
+    check_allow, collect_into, command_exit_code, load_analyzer, watch_once, watch_options,
 };
 
 #[derive(Args)]
@@ -215,7 +215,7 @@ fn run_all(
         if !run.gate.passed {
             ran.gate_failed = true;
         }
-        let code = run_exit_code(true, exit, None);
+        let code = command_exit_code(exit);
         if code != EXIT_OK && ran.first_failure.is_none() {
             ran.first_failure = Some(code);
         }
