@@ -472,7 +472,7 @@ fn show(path: PathBuf, format: ShowFormat, analyzer: &Analyzer) -> Result<u8> {
     let mut out = io::stdout().lock();
     match format {
         ShowFormat::Text => out.write_all(human::show(&outcome).as_bytes())?,
-        ShowFormat::Json => json::write_one(&mut out, &outcome)?,
+        ShowFormat::Json => json::write_report(&mut out, &outcome)?,
     }
     out.flush().context("cannot write to standard output")?;
     Ok(exit_for(u64::from(outcome.status() == Status::Error)))
@@ -1132,7 +1132,7 @@ fn symbolicate(
                 SymbolicateFormat::Text => human::show(&outcome),
                 _ => {
                     let mut buf = Vec::new();
-                    json::write_one(&mut buf, &outcome)?;
+                    json::write_report(&mut buf, &outcome)?;
                     String::from_utf8_lossy(&buf).into_owned()
                 }
             }

@@ -103,6 +103,8 @@ mod tests {
             location: None,
             trigger: None,
             driver: None,
+            on_top: Default::default(),
+            racing: vec![],
         }
     }
 

@@ -7,10 +7,14 @@
 
 pub mod gate;
 pub mod normalize;
+pub mod racing;
 pub mod rules;
+pub mod site;
 pub mod triage;
 
+pub use racing::Racing;
 pub use rules::{RuleSet, RulesError};
+pub use site::{FrameSource, Handler, Machinery};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -66,6 +70,29 @@ pub struct Classification {
     pub trigger: Option<String>,
     /// The GPU driver image loaded in the process, when there is one.
     pub driver: Option<Driver>,
+    /// What sat on top of the crash and was read past: a signal handler, abort or exception
+    /// machinery, an exception rethrown elsewhere.
+    pub on_top: OnTop,
+    /// Other threads that were inside Metal, MPS or the driver when the crash happened (crashes
+    /// in the GPU stack only): the known GPU crashes are races.
+    pub racing: Vec<Racing>,
+}
+
+/// What the crash was read past, and what that means for the facts.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct OnTop {
+    /// A signal handler that ran on the crashed thread above `_sigtramp`.
+    pub handler: Option<Handler>,
+    /// Abort, panic or exception machinery above the location.
+    pub machinery: Option<Machinery>,
+    /// Where the location, trigger and signature were read: the crashed thread or the Last
+    /// Exception Backtrace.
+    pub frames_from: Option<FrameSource>,
+    /// Index of the first frame read in that source (below `_sigtramp` when a handler ran).
+    pub first_frame: usize,
+    /// Why the fault address is unknown when it is: the signal was re-raised, so the report's
+    /// exception is the handler's, not the fault's.
+    pub address_unknown: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -73,85 +100,6 @@ pub struct Driver {
     pub name: String,
     pub version: Option<String>,
     pub uuid: Option<String>,
-}
-
-/// Frames that only report a crash decided elsewhere: the abort and exception machinery. They are
-/// skipped when looking for where the crash happened.
-const SENTINELS: &[&str] = &[
-    "__pthread_kill",
-    "pthread_kill",
-    "abort",
-    "__abort",
-    "abort_with_payload",
-    "__abort_with_payload",
-    "abort_with_reason",
-    "__assert_rtn",
-    "__stack_chk_fail",
-    "__chk_fail",
-    "_sigtramp",
-    "raise",
-    "objc_exception_throw",
-    "objc_exception_rethrow",
-    "__exceptionPreprocess",
-    "_objc_terminate()",
-    "std::__terminate",
-    "std::terminate()",
-    "__cxa_throw",
-    "__cxa_rethrow",
-    "abort_message",
-    "demangling_terminate_handler()",
-    "__cxxabiv1::",
-    "+[NSException raise:format:]",
-    "-[NSAssertionHandler handleFailure",
-    "_os_crash",
-    "__os_crash",
-    "os_crash",
-    "_dispatch_assert_queue_fail",
-    "MTLReportFailure",
-    "_MTLMessageContextEnd",
-    "__MTLReportFailure",
-];
-
-/// Libraries that make up the abort path. When a report of an abort has no symbols for them,
-/// their frames are the same `__pthread_kill`/`abort`/`std::terminate` machinery, unnamed.
-const ABORT_PATH_IMAGES: &[&str] = &[
-    "libsystem_kernel.dylib",
-    "libsystem_pthread.dylib",
-    "libsystem_c.dylib",
-    "libc++abi.dylib",
-    "libobjc.A.dylib",
-];
-
-fn is_abort(report: &Report) -> bool {
-    report.exception.as_ref().is_some_and(|e| {
-        e.signal.as_deref() == Some("SIGABRT")
-            || (e.r#type.as_deref() == Some("EXC_CRASH") && e.signal.is_none())
-    })
-}
-
-fn is_sentinel(report: &Report, frame: &Frame) -> bool {
-    if frame.symbol.is_none()
-        && is_abort(report)
-        && image_name_of(report, frame).is_some_and(|name| ABORT_PATH_IMAGES.contains(&name))
-    {
-        return true;
-    }
-    match frame.symbol.as_deref() {
-        Some(symbol) => {
-            let symbol = symbol.trim();
-            SENTINELS.iter().any(|s| {
-                symbol == *s
-                    || symbol.strip_prefix(s).is_some_and(|rest| {
-                        rest.starts_with('(')
-                            || rest.starts_with(".cold")
-                            || s.ends_with("::")
-                            || s.ends_with("Failure")
-                    })
-            })
-        }
-        // An address in no known image and without a symbol (`???`) says nothing.
-        None => image_name_of(report, frame).is_none(),
-    }
 }
 
 fn frame_image<'a>(report: &'a Report, frame: &'a Frame) -> (Option<&'a str>, Option<&'a str>) {
@@ -228,19 +176,32 @@ pub fn classify(report: &Report, rules: &RuleSet) -> Option<Classification> {
             uuid: i.uuid.clone(),
         });
 
-    let frames: &[Frame] = report.crashed().map_or(&[], |t| t.frames.as_slice());
-    let meaningful_idx: Vec<usize> = frames
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| !is_sentinel(report, f))
-        .map(|(i, _)| i)
-        .collect();
+    let site = site::site(report);
+    let frames = site.frames;
     let exception = report.exception.as_ref();
+    // A handler's re-raise is what the report's exception describes: `EXC_CRASH (SIGSEGV)` from
+    // `pthread_kill`, with no fault address, or a fault of the handler's own.
+    let address_unknown = site.handler.as_ref().map(|h| {
+        let what = if h.reraised {
+            "re-raised the signal"
+        } else {
+            "was running on the crashed thread"
+        };
+        format!(
+            "{} ({}) {what}, so the report's exception is the handler's: the address of the original fault is not in the report",
+            h.name, h.frame
+        )
+    });
     let a = &report.app_specific;
     let facts = rules::Facts {
         exception_type: exception.and_then(|e| e.r#type.as_deref()),
         signal: exception.and_then(|e| e.signal.as_deref()),
-        address: exception.and_then(|e| e.address),
+        address: if address_unknown.is_some() {
+            None
+        } else {
+            exception.and_then(|e| e.address)
+        },
+        address_unknown: address_unknown.as_deref(),
         process: report.process.name.as_deref(),
         messages: a
             .assertion
@@ -250,11 +211,11 @@ pub fn classify(report: &Report, rules: &RuleSet) -> Option<Classification> {
             .chain(a.exception_reason.as_deref())
             .chain(exception.and_then(|e| e.message.as_deref()))
             .collect(),
-        meaningful: meaningful_idx.clone(),
+        meaningful: site.meaningful.clone(),
         all: frames
             .iter()
             .enumerate()
-            .map(|(i, f)| view(report, i, f))
+            .map(|(i, f)| view(report, site.offset + i, f))
             .collect(),
     };
 
@@ -276,13 +237,39 @@ pub fn classify(report: &Report, rules: &RuleSet) -> Option<Classification> {
             Vec::new(),
         ),
     };
+    if let Some(h) = &site.handler {
+        why.insert(
+            0,
+            format!(
+                "{} ({}) {} above _sigtramp (frame {}); the crash is read below it",
+                h.name,
+                h.frame,
+                if h.reraised {
+                    "caught the signal and re-raised it"
+                } else {
+                    "was running"
+                },
+                h.sigtramp_frame
+            ),
+        );
+    }
+    if site.source == FrameSource::LastExceptionBacktrace {
+        why.insert(
+            0,
+            "the crashed thread rethrew an uncaught exception; the crash is read from the Last Exception Backtrace, where it was thrown".to_owned(),
+        );
+    }
     if family == Family::Other {
         why.push(if report.crashed().is_none() {
             if report.threads.is_empty() {
                 "the report has no thread backtraces, so no frame can be blamed".to_owned()
+            } else if let Some(cut) = &report.cut {
+                format!(
+                    "the report's crashed thread is not in it ({cut}), so no frame can be blamed"
+                )
             } else {
                 format!(
-                    "the report does not identify a crashed thread among its {} threads (truncated?), so no frame can be blamed",
+                    "the report does not identify a crashed thread among its {} threads, so no frame can be blamed",
                     report.threads.len()
                 )
             }
@@ -299,24 +286,27 @@ pub fn classify(report: &Report, rules: &RuleSet) -> Option<Classification> {
         }
     }
 
-    let meaningful: Vec<&Frame> = meaningful_idx
+    let meaningful: Vec<&Frame> = site
+        .meaningful
         .iter()
         .filter_map(|&i| frames.get(i))
         .collect();
+    // Without frames to read, the process and the exception are what is known: two unrelated cut
+    // reports must not group as one crash.
+    let fallback = |what: &str| {
+        format!(
+            "{what}!{}!{}",
+            report.process.name.as_deref().unwrap_or("unknown-process"),
+            exception
+                .and_then(|e| e.r#type.as_deref())
+                .filter(|t| !t.is_empty())
+                .unwrap_or("unknown")
+        )
+    };
     let signature = if report.crashed().is_none() {
-        format!(
-            "no-crashed-thread!{}",
-            exception
-                .and_then(|e| e.r#type.as_deref())
-                .unwrap_or("unknown")
-        )
+        fallback("no-crashed-thread")
     } else if meaningful.is_empty() {
-        format!(
-            "no-frames!{}",
-            exception
-                .and_then(|e| e.r#type.as_deref())
-                .unwrap_or("unknown")
-        )
+        fallback("no-frames")
     } else {
         meaningful
             .iter()
@@ -326,7 +316,12 @@ pub fn classify(report: &Report, rules: &RuleSet) -> Option<Classification> {
             .join(" | ")
     };
     let location = meaningful.first().map(|f| describe(report, f));
-    let trigger = trigger(report, frames, meaningful_idx.first().copied());
+    let trigger = trigger(report, frames, site.meaningful.first().copied());
+    let racing = if family == Family::Other {
+        Vec::new()
+    } else {
+        racing::racing(report)
+    };
     Some(Classification {
         family,
         rule,
@@ -340,6 +335,14 @@ pub fn classify(report: &Report, rules: &RuleSet) -> Option<Classification> {
         location,
         trigger,
         driver,
+        on_top: OnTop {
+            handler: site.handler,
+            machinery: site.machinery,
+            frames_from: report.crashed().map(|_| site.source),
+            first_frame: site.offset,
+            address_unknown,
+        },
+        racing,
     })
 }
 
@@ -349,19 +352,38 @@ fn view<'a>(report: &'a Report, index: usize, f: &'a Frame) -> rules::FrameView<
 }
 
 /// The nearest caller outside the driver and the system, and what it called:
-/// `gatherViewTensor -> dispatchThreads`.
+/// `gatherViewTensor -> dispatchThreads`. Plumbing (libdispatch, `dispatch_sync_with_rethrow` and
+/// its block, `std::function`) is passed over on both sides, and so is a block or lambda of the
+/// caller's own function (it would read `gatherViewTensor -> gatherViewTensor`).
 fn trigger(report: &Report, frames: &[Frame], location: Option<usize>) -> Option<String> {
     let start = location?;
     let is_program = |f: &Frame| {
         let (name, path) = frame_image(report, f);
-        name.is_some() && !normalize::is_system_image(name, path)
+        name.is_some()
+            && !normalize::is_system_image(name, path)
+            && !site::is_plumbing(report, f)
+            && site::machinery_kind(report, f).is_none()
     };
     let caller_index = (start..frames.len()).find(|&i| frames.get(i).is_some_and(is_program))?;
     let caller = frames.get(caller_index)?;
+    let caller_name = short(caller, report);
+    // A block or lambda of the caller's own function is the caller, not what it called.
+    let function = |f: &Frame| f.symbol.as_deref().map(normalize::function_name);
+    let caller_function = function(caller);
+    let doing = |f: &&Frame| {
+        !site::is_plumbing(report, f)
+            && site::machinery_kind(report, f).is_none()
+            && (caller_function.is_none() || function(f) != caller_function)
+    };
     if caller_index > start {
-        let callee = frames.get(caller_index - 1)?;
-        let (a, b) = (short(caller, report), short(callee, report));
-        if a == b {
+        let callee = frames
+            .get(start..caller_index)?
+            .iter()
+            .rev()
+            .find(doing)
+            .or_else(|| frames.get(caller_index - 1))?;
+        let callee_name = short(callee, report);
+        if caller_name == callee_name {
             // `MPSStream::commit -> commit` says nothing; qualify both.
             return Some(format!(
                 "{} -> {}",
@@ -369,20 +391,16 @@ fn trigger(report: &Report, frames: &[Frame], location: Option<usize>) -> Option
                 qualified(callee, report)
             ));
         }
-        Some(format!(
-            "{} -> {}",
-            short(caller, report),
-            short(callee, report)
-        ))
+        Some(format!("{caller_name} -> {callee_name}"))
     } else {
         // The crash is in the program itself: show the program's own caller of it.
-        match frames.iter().skip(caller_index + 1).find(|f| is_program(f)) {
-            Some(parent) => Some(format!(
-                "{} -> {}",
-                short(parent, report),
-                short(caller, report)
-            )),
-            None => Some(short(caller, report)),
+        match frames
+            .iter()
+            .skip(caller_index + 1)
+            .find(|f| is_program(f) && doing(f))
+        {
+            Some(parent) => Some(format!("{} -> {caller_name}", short(parent, report))),
+            None => Some(caller_name),
         }
     }
 }

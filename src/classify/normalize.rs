@@ -20,6 +20,10 @@ static AGX_FAMILY_CLASS: LazyLock<Regex> = LazyLock::new(|| {
     // AGXG16XFamilyComputeContext, AGXG15GFamilyCommandBuffer, AGXGPUFamilyCommandBuffer.
     Regex::new(r"\bAGX[A-Za-z0-9_]*?Family").unwrap_or_else(|e| panic!("built-in pattern: {e}"))
 });
+static BLOCK_INVOKE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^_{2,3}\d*(.+?)_block_invoke(?:[._]\d+)*$")
+        .unwrap_or_else(|e| panic!("built-in pattern: {e}"))
+});
 static RUST_HASH: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"::h[0-9a-f]{16}\b").unwrap_or_else(|e| panic!("built-in pattern: {e}"))
 });
@@ -214,18 +218,8 @@ fn is_operator_before(s: &str, i: usize) -> bool {
 /// `-[AGXG16XFamilyComputeContext dispatchThreads:threadsPerThreadgroup:]`, and the function a
 /// block was defined in for `invocation function for block in ...`.
 pub fn short_name(raw: &str) -> String {
-    let without_hash = RUST_HASH.replace_all(raw.trim(), "");
-    let mut s = without_hash.as_ref();
-    for prefix in [
-        "invocation function for block in ",
-        "partial apply for ",
-        "closure #1 in ",
-    ] {
-        while let Some(rest) = s.strip_prefix(prefix) {
-            s = rest;
-        }
-    }
-    if let Some(method) = s.strip_prefix("-[").or_else(|| s.strip_prefix("+[")) {
+    let name = function_name(raw);
+    if let Some(method) = name.strip_prefix("-[").or_else(|| name.strip_prefix("+[")) {
         let selector = method.split_whitespace().nth(1).unwrap_or(method);
         let first = selector
             .trim_end_matches(']')
@@ -233,6 +227,54 @@ pub fn short_name(raw: &str) -> String {
             .next()
             .unwrap_or(selector);
         return first.to_owned();
+    }
+    let last = name.rsplit("::").next().unwrap_or(&name);
+    if last.is_empty() {
+        name.clone()
+    } else {
+        last.to_owned()
+    }
+}
+
+/// The function a frame is in, qualified and without its arguments: `at::native::mps::gatherViewTensor`
+/// for its block or lambda as for itself, `-[MPSGraph encodeToCommandBuffer:feeds:]` for a method.
+pub fn function_name(raw: &str) -> String {
+    let without_hash = RUST_HASH.replace_all(raw.trim(), "");
+    let mut s = without_hash.as_ref();
+    loop {
+        let before = s;
+        for prefix in [
+            "invocation function for block in ",
+            "partial apply for ",
+            "closure #1 in ",
+            "closure #2 in ",
+            "implicit closure #1 in ",
+            "specialized ",
+            "merged ",
+        ] {
+            while let Some(rest) = s.strip_prefix(prefix) {
+                s = rest;
+            }
+        }
+        if s == before {
+            break;
+        }
+    }
+    // A lambda is named after the function it is written in: `f(int)::$_0::operator()() const`,
+    // `f(int)::{lambda()#1}::operator()() const`, `f(int)::'lambda'()::operator()() const`.
+    for marker in ["::$_", "::{lambda(", "::'lambda", "::{{closure}}"] {
+        if let Some(at) = s.find(marker) {
+            s = s.get(..at).unwrap_or(s);
+        }
+    }
+    // An Objective-C or C block: `__38-[MPSGraph encode:]_block_invoke_2`, `__main_block_invoke`.
+    if let Some(caps) = BLOCK_INVOKE.captures(s)
+        && let Some(inner) = caps.get(1)
+    {
+        s = inner.as_str();
+    }
+    if s.starts_with("-[") || s.starts_with("+[") {
+        return symbol(s);
     }
     let no_templates = strip_templates(s);
     // Drop the argument list: the last top-level `(...)` group and what follows it (` const`).
@@ -251,12 +293,13 @@ pub fn short_name(raw: &str) -> String {
         }
     }
     let name = no_templates.get(..cut).unwrap_or(&no_templates).trim();
-    let last = name.rsplit("::").next().unwrap_or(name);
-    if last.is_empty() {
-        name.to_owned()
+    let name = if name.ends_with("operator") {
+        // `operator()`: the call operator's own parentheses were taken for the arguments.
+        no_templates.get(..cut + 2).unwrap_or(name)
     } else {
-        last.to_owned()
-    }
+        name
+    };
+    symbol(name)
 }
 
 #[cfg(test)]
@@ -387,6 +430,26 @@ mod tests {
         );
         assert_eq!(short_name("-[_MTLCommandBuffer commit]"), "commit");
         assert_eq!(short_name("main"), "main");
+        // A lambda or a block is named after its function, never as a bare `operator()`.
+        assert_eq!(
+            short_name(
+                "at::native::mps::gatherViewTensor(at::Tensor const&, at::Tensor&)::$_0::operator()() const"
+            ),
+            "gatherViewTensor"
+        );
+        assert_eq!(
+            short_name("at::native::foo(int)::{lambda()#1}::operator()() const"),
+            "foo"
+        );
+        assert_eq!(
+            short_name("__38-[MPSGraph encodeToCommandBuffer:feeds:]_block_invoke_2"),
+            "encodeToCommandBuffer"
+        );
+        assert_eq!(short_name("__main_block_invoke"), "main");
+        assert_eq!(
+            short_name("closure #1 in closure #1 in ContentView.body.getter"),
+            "ContentView.body.getter"
+        );
     }
 
     #[test]

@@ -119,6 +119,9 @@ pub struct Facts<'a> {
     pub exception_type: Option<&'a str>,
     pub signal: Option<&'a str>,
     pub address: Option<u64>,
+    /// Why the fault address is unknown, when the report cannot have it (a signal handler
+    /// re-raised the signal): an address condition is then not checked, rather than failed.
+    pub address_unknown: Option<&'a str>,
     pub process: Option<&'a str>,
     /// Assertion, `asi` messages, exception reason and message.
     pub messages: Vec<&'a str>,
@@ -223,8 +226,15 @@ impl Rule {
             why.push(format!("exception {hit}"));
         }
         if let Some((min, max)) = c.address {
-            let address = facts.address.filter(|a| (min..=max).contains(a))?;
-            why.push(format!("fault address {address:#x} in {min:#x}..={max:#x}"));
+            match (facts.address, facts.address_unknown) {
+                (Some(address), _) if (min..=max).contains(&address) => {
+                    why.push(format!("fault address {address:#x} in {min:#x}..={max:#x}"));
+                }
+                (None, Some(_)) => why.push(format!(
+                    "fault address not checked ({min:#x}..={max:#x}): unknown, the signal was re-raised"
+                )),
+                _ => return None,
+            }
         }
         if let Some(re) = &c.process {
             let name = facts.process.filter(|p| re.is_match(p))?;

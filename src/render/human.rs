@@ -131,10 +131,16 @@ pub fn show(outcome: &Outcome) -> String {
             let _ = write!(text, " {sub}");
         }
         field(&mut out, "Exception", Some(text));
+        let unknown = class
+            .as_ref()
+            .and_then(|c| c.on_top.address_unknown.as_deref());
         field(
             &mut out,
             "Fault address",
-            e.address.map(|a| format!("{a:#x}")),
+            match unknown {
+                Some(why) => Some(format!("unknown: {why}")),
+                None => e.address.map(|a| format!("{a:#x}")),
+            },
         );
         field(&mut out, "Message", e.message.clone());
     } else {
@@ -151,6 +157,15 @@ pub fn show(outcome: &Outcome) -> String {
         field(&mut out, "Termination", Some(text));
     }
     field(&mut out, "Assertion", report.app_specific.assertion.clone());
+    field(
+        &mut out,
+        "Exception",
+        report
+            .app_specific
+            .exception_name
+            .as_ref()
+            .map(|n| format!("{n} (uncaught)")),
+    );
     field(
         &mut out,
         "Exception reason",
@@ -170,6 +185,7 @@ pub fn show(outcome: &Outcome) -> String {
     }
 
     out.push('\n');
+    let handler = class.as_ref().and_then(|c| c.on_top.handler.as_ref());
     match report.crashed() {
         Some(t) => {
             let mut head = format!("Crashed thread {}", t.index);
@@ -180,26 +196,77 @@ pub fn show(outcome: &Outcome) -> String {
                 let _ = write!(head, ", queue {q}");
             }
             let _ = writeln!(out, "{head}:");
-            for (i, f) in t.frames.iter().enumerate().take(SHOW_FRAMES) {
-                let _ = writeln!(out, "  {}", frame_line(report, i, f));
-            }
-            if t.frames.len() > SHOW_FRAMES {
-                let _ = writeln!(out, "  ... {} more frames", t.frames.len() - SHOW_FRAMES);
-            }
+            // Around `_sigtramp`, at least the frames on both sides of it are shown.
+            let shown = handler.map_or(SHOW_FRAMES, |h| SHOW_FRAMES.max(h.sigtramp_frame + 8));
+            frames(&mut out, report, &t.frames, shown, |i| {
+                handler.is_some_and(|h| h.sigtramp_frame == i).then(|| {
+                    format!(
+                        "---- above: {} (the signal handler); below: the code it interrupted ----",
+                        handler.map_or("", |h| h.name)
+                    )
+                })
+            });
             if t.frames.is_empty() {
                 let _ = writeln!(out, "  (no frames)");
             }
         }
-        None => {
-            let _ = writeln!(
-                out,
-                "Crashed thread: not identified by the report ({} threads)",
-                report.threads.len()
-            );
-        }
+        None => match &report.cut {
+            Some(cut) if !report.threads.is_empty() => {
+                let _ = writeln!(
+                    out,
+                    "Crashed thread: not in the report, which was cut: {cut} ({} threads were read)",
+                    report.threads.len()
+                );
+            }
+            _ => {
+                let _ = writeln!(
+                    out,
+                    "Crashed thread: not identified by the report ({} threads)",
+                    report.threads.len()
+                );
+            }
+        },
+    }
+    if class.as_ref().is_some_and(|c| {
+        c.on_top.frames_from == Some(crate::classify::FrameSource::LastExceptionBacktrace)
+    }) {
+        let _ = writeln!(
+            out,
+            "\nLast Exception Backtrace (where the exception was thrown):"
+        );
+        frames(
+            &mut out,
+            report,
+            &report.last_exception_backtrace,
+            SHOW_FRAMES,
+            |_| None,
+        );
     }
     warnings(&mut out, report);
     out
+}
+
+/// Prints frames with the report's own numbers, eliding after `limit`; `mark(i)` may put a line
+/// after frame `i`.
+fn frames(
+    out: &mut String,
+    report: &Report,
+    frames: &[Frame],
+    limit: usize,
+    mark: impl Fn(usize) -> Option<String>,
+) {
+    for (i, f) in frames.iter().enumerate().take(limit) {
+        let number = f
+            .number
+            .map_or(i, |n| usize::try_from(n).unwrap_or(usize::MAX));
+        let _ = writeln!(out, "  {}", frame_line(report, number, f));
+        if let Some(line) = mark(i) {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    if frames.len() > limit {
+        let _ = writeln!(out, "  ... {} more frames", frames.len() - limit);
+    }
 }
 
 fn classification(out: &mut String, c: &Classification) {
@@ -231,6 +298,37 @@ fn classification(out: &mut String, c: &Classification) {
             .as_deref()
             .unwrap_or("(no caller outside the system libraries)"),
     );
+    if let Some(h) = super::handler_line(c) {
+        line(out, "Handler", &h);
+    }
+    // A plain abort or assertion needs no saying; a panic or an exception does, because its
+    // machinery hides where it went wrong.
+    let machinery = c.on_top.machinery.as_ref().and_then(|m| {
+        let what = match m.kind {
+            "rust-panic" => "a Rust panic",
+            "cxx-exception" => "an uncaught C++ exception",
+            "objc-exception" => "an uncaught Objective-C exception",
+            "swift-runtime-failure" => "a Swift runtime failure",
+            _ => return None,
+        };
+        Some((m, what))
+    });
+    if let Some((m, what)) = machinery {
+        let mut text = format!(
+            "{what}: {} frame(s) of its machinery above the location",
+            m.frames
+        );
+        if let Some(message) = &m.message {
+            let _ = write!(text, " ({message})");
+        }
+        line(out, "On top", &text);
+    }
+    if let Some(r) = super::read_from_line(c) {
+        line(out, "Read from", &r);
+    }
+    for r in &c.racing {
+        line(out, "Racing", &super::racing_line(r, false));
+    }
     for link in &c.links {
         line(out, "See", link);
     }

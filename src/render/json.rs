@@ -8,13 +8,14 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::classify::Classification;
+use crate::classify::{Classification, OnTop, Racing};
 use crate::report::{
-    Container, Exception, Frame, NotAReport, ParseError, Report, ReportKind, SourceFormat,
-    SymbolSource, Warning,
+    Container, Cut, Exception, Frame, Image, NotAReport, ParseError, Report, ReportKind,
+    SourceFormat, SymbolSource, Thread, Warning,
 };
 
 pub const CLASSIFY_SCHEMA: &str = "crashdelta.classify/1";
+pub const REPORT_SCHEMA: &str = "crashdelta.report/1";
 
 /// What became of one input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -102,8 +103,13 @@ struct ProcessOut<'a> {
     pid: Option<u64>,
     path: Option<&'a str>,
     identifier: Option<&'a str>,
+    version: Option<&'a str>,
     parent: Option<NamePid<'a>>,
     responsible: Option<NamePid<'a>>,
+    user_id: Option<u64>,
+    cpu_type: Option<&'a str>,
+    translated: Option<bool>,
+    launch_time: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -123,6 +129,7 @@ fn name_pid(name: &Option<String>, pid: Option<u64>) -> Option<NamePid<'_>> {
 struct OsOut<'a> {
     train: Option<&'a str>,
     build: Option<&'a str>,
+    release_type: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -155,10 +162,15 @@ struct TerminationOut<'a> {
     namespace: Option<&'a str>,
     code: Option<u64>,
     indicator: Option<&'a str>,
+    by_proc: Option<&'a str>,
+    by_pid: Option<u64>,
+    reasons: &'a [String],
+    details: &'a [String],
 }
 
 #[derive(Serialize)]
 pub struct FrameOut<'a> {
+    /// The frame's number: the report's own for text reports, else its position.
     index: usize,
     image: Option<&'a str>,
     symbol: Option<&'a str>,
@@ -175,7 +187,9 @@ pub struct FrameOut<'a> {
 
 pub fn frame_out<'a>(report: &'a Report, index: usize, f: &'a Frame) -> FrameOut<'a> {
     FrameOut {
-        index,
+        index: f
+            .number
+            .map_or(index, |n| usize::try_from(n).unwrap_or(usize::MAX)),
         image: crate::report::image_name_of(report, f),
         symbol: f.symbol.as_deref(),
         offset: f.symbol_offset,
@@ -195,7 +209,98 @@ struct ThreadOut<'a> {
     id: Option<u64>,
     name: Option<&'a str>,
     queue: Option<&'a str>,
+    /// Whether this is the thread that crashed (only in the whole-report document).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    crashed: Option<bool>,
     frames: Vec<FrameOut<'a>>,
+}
+
+impl<'a> ThreadOut<'a> {
+    fn new(report: &'a Report, t: &'a Thread) -> Self {
+        ThreadOut {
+            index: t.index,
+            id: t.id,
+            name: t.name.as_deref(),
+            queue: t.queue.as_deref(),
+            crashed: None,
+            frames: frames_out(report, &t.frames),
+        }
+    }
+}
+
+fn frames_out<'a>(report: &'a Report, frames: &'a [Frame]) -> Vec<FrameOut<'a>> {
+    frames
+        .iter()
+        .enumerate()
+        .map(|(i, f)| frame_out(report, i, f))
+        .collect()
+}
+
+#[derive(Serialize)]
+struct ImageOut<'a> {
+    index: usize,
+    name: Option<&'a str>,
+    path: Option<&'a str>,
+    uuid: Option<&'a str>,
+    base: Option<String>,
+    size: Option<u64>,
+    arch: Option<&'a str>,
+    bundle_id: Option<&'a str>,
+    bundle_version: Option<&'a str>,
+    bundle_build: Option<&'a str>,
+    source: Option<&'a str>,
+}
+
+impl<'a> ImageOut<'a> {
+    fn new(index: usize, i: &'a Image) -> Self {
+        ImageOut {
+            index,
+            name: i.name.as_deref(),
+            path: i.path.as_deref(),
+            uuid: i.uuid.as_deref(),
+            base: i.base.map(hex),
+            size: i.size,
+            arch: i.arch.as_deref(),
+            bundle_id: i.bundle_id.as_deref(),
+            bundle_version: i.bundle_version.as_deref(),
+            bundle_build: i.bundle_build.as_deref(),
+            source: i.source.as_deref(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct RegisterOut<'a> {
+    name: &'a str,
+    value: String,
+    symbol: Option<&'a str>,
+    description: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct StateOut<'a> {
+    flavor: Option<&'a str>,
+    registers: Vec<RegisterOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct MessageOut<'a> {
+    image: &'a str,
+    text: &'a str,
+}
+
+/// What only the whole-report document (`crashdelta.report/1`) has.
+#[derive(Serialize)]
+struct DetailOut<'a> {
+    threads: Vec<ThreadOut<'a>>,
+    /// The crashed thread's registers.
+    registers: Option<StateOut<'a>>,
+    last_exception_backtrace: Vec<FrameOut<'a>>,
+    /// The `asi` / Application Specific Information messages with the image that wrote each.
+    asi: Vec<MessageOut<'a>>,
+    images: Vec<ImageOut<'a>>,
+    /// Top-level `.ips` body keys crashdelta does not model, by name.
+    other_keys: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -220,6 +325,7 @@ struct DriverOut<'a> {
 struct AppSpecificOut<'a> {
     messages: Vec<&'a str>,
     assertion: Option<&'a str>,
+    exception_name: Option<&'a str>,
     exception_reason: Option<&'a str>,
 }
 
@@ -250,9 +356,18 @@ pub struct ReportOut<'a> {
     location: Option<&'a str>,
     trigger: Option<&'a str>,
     driver: Option<DriverOut<'a>>,
+    /// What the crash was read past: a signal handler, abort or exception machinery.
+    on_top: Option<&'a OnTop>,
+    /// Other threads inside Metal, MPS or the driver at crash time (GPU crashes).
+    racing: Option<&'a [Racing]>,
+    /// Where a text report that was cut short ends.
+    cut: Option<&'a Cut>,
     /// Why this crash fails the gate (`--fail-on`), when it does.
     gate_failure: Option<&'a str>,
     warnings: &'a [Warning],
+    /// The whole report (`show --format json` only).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    detail: Option<DetailOut<'a>>,
 }
 
 impl<'a> ReportOut<'a> {
@@ -286,8 +401,12 @@ impl<'a> ReportOut<'a> {
             location: None,
             trigger: None,
             driver: None,
+            on_top: None,
+            racing: None,
+            cut: None,
             gate_failure: None,
             warnings: &[],
+            detail: None,
         };
         let (report, class) = match &outcome.result {
             Ok((report, class)) => (report, class.as_ref()),
@@ -309,12 +428,18 @@ impl<'a> ReportOut<'a> {
             pid: p.pid,
             path: p.path.as_deref(),
             identifier: p.identifier.as_deref(),
+            version: p.version.as_deref(),
             parent: name_pid(&p.parent_name, p.parent_pid),
             responsible: name_pid(&p.responsible_name, p.responsible_pid),
+            user_id: p.user_id,
+            cpu_type: p.cpu_type.as_deref(),
+            translated: p.translated,
+            launch_time: p.launch_time.map(|t| t.to_rfc3339()),
         });
         out.os = Some(OsOut {
             train: report.os.train.as_deref(),
             build: report.os.build.as_deref(),
+            release_type: report.os.release_type.as_deref(),
         });
         out.hardware_model = report.hardware_model.as_deref();
         out.capture_time = report.capture_time.map(|t| t.to_rfc3339());
@@ -323,27 +448,22 @@ impl<'a> ReportOut<'a> {
             namespace: t.namespace.as_deref(),
             code: t.code,
             indicator: t.indicator.as_deref(),
+            by_proc: t.by_proc.as_deref(),
+            by_pid: t.by_pid,
+            reasons: &t.reasons,
+            details: &t.details,
         });
         let a = &report.app_specific;
-        if !a.messages.is_empty() || a.exception_reason.is_some() {
+        if !a.messages.is_empty() || a.exception_reason.is_some() || a.exception_name.is_some() {
             out.app_specific = Some(AppSpecificOut {
                 messages: a.messages.iter().map(|m| m.text.as_str()).collect(),
                 assertion: a.assertion.as_deref(),
+                exception_name: a.exception_name.as_deref(),
                 exception_reason: a.exception_reason.as_deref(),
             });
         }
-        out.crashed_thread = report.crashed().map(|t| ThreadOut {
-            index: t.index,
-            id: t.id,
-            name: t.name.as_deref(),
-            queue: t.queue.as_deref(),
-            frames: t
-                .frames
-                .iter()
-                .enumerate()
-                .map(|(i, f)| frame_out(report, i, f))
-                .collect(),
-        });
+        out.crashed_thread = report.crashed().map(|t| ThreadOut::new(report, t));
+        out.cut = report.cut.as_ref();
         if let Some(c) = class {
             out.classification = Some(ClassificationOut {
                 rule: &c.rule,
@@ -363,10 +483,92 @@ impl<'a> ReportOut<'a> {
                 version: d.version.as_deref(),
                 uuid: d.uuid.as_deref(),
             });
+            out.on_top = Some(&c.on_top);
+            out.racing = Some(&c.racing);
         }
         out.warnings = &report.warnings;
         out
     }
+
+    /// The report object with the whole report: every thread, the images, the crashed thread's
+    /// registers, the exception backtrace, the `asi` messages.
+    pub fn full(outcome: &'a Outcome) -> Self {
+        let mut out = ReportOut::new(outcome);
+        if let Ok((report, _)) = &outcome.result {
+            out.detail = Some(DetailOut {
+                threads: report
+                    .threads
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| ThreadOut {
+                        crashed: Some(report.crashed_thread == Some(i)),
+                        ..ThreadOut::new(report, t)
+                    })
+                    .collect(),
+                registers: report
+                    .crashed()
+                    .and_then(|t| t.state.as_ref())
+                    .map(|s| StateOut {
+                        flavor: s.flavor.as_deref(),
+                        registers: s
+                            .registers
+                            .iter()
+                            .map(|r| RegisterOut {
+                                name: &r.name,
+                                value: hex(r.value),
+                                symbol: r.symbol.as_deref(),
+                                description: r.description.as_deref(),
+                            })
+                            .collect(),
+                    }),
+                last_exception_backtrace: frames_out(report, &report.last_exception_backtrace),
+                asi: report
+                    .app_specific
+                    .messages
+                    .iter()
+                    .map(|m| MessageOut {
+                        image: &m.image,
+                        text: &m.text,
+                    })
+                    .collect(),
+                images: report
+                    .images
+                    .iter()
+                    .enumerate()
+                    .map(|(i, image)| ImageOut::new(i, image))
+                    .collect(),
+                other_keys: report.extra.iter().map(|(k, _)| k.as_str()).collect(),
+            });
+        }
+        out
+    }
+}
+
+/// The whole-report document (`crashdelta.report/1`) for one input: `show --format json` and
+/// `symbolicate --format json`.
+pub fn write_report(out: &mut dyn Write, outcome: &Outcome) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        schema: &'static str,
+        tool: Tool,
+        report: ReportOut<'a>,
+    }
+    #[derive(Serialize)]
+    struct Tool {
+        name: &'static str,
+        version: &'static str,
+    }
+    let doc = Doc {
+        schema: REPORT_SCHEMA,
+        tool: Tool {
+            name: "crashdelta",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        report: ReportOut::full(outcome),
+    };
+    serde_json::to_writer(&mut *out, &doc).map_err(io::Error::other)?;
+    out.write_all(b"\n")?;
+    out.flush()
 }
 
 #[derive(Serialize, Default, Debug, Clone, Copy)]
@@ -426,30 +628,4 @@ impl<W: Write> super::Sink for JsonSink<W> {
         self.out.write_all(b"}\n")?;
         self.out.flush()
     }
-}
-
-/// The classify document for one input (`show --format json`, `symbolicate --format json`).
-pub fn write_one(out: &mut dyn Write, outcome: &Outcome) -> io::Result<()> {
-    use super::Sink;
-    let gate = super::GateResult {
-        fail_on: crate::classify::gate::FailOn::None,
-        allow: Vec::new(),
-        passed: true,
-        failures: 0,
-        reason: "no gate (--fail-on none)".into(),
-    };
-    let mut sink = JsonSink::start(out)?;
-    sink.entry(&super::Entry {
-        outcome,
-        gate_failure: None,
-        attribution: None,
-    })?;
-    let mut summary = Summary::default();
-    summary.add(outcome.status());
-    sink.finish(&super::Totals {
-        summary,
-        groups: Vec::new(),
-        gate: &gate,
-        headline: None,
-    })
 }

@@ -198,14 +198,19 @@ pub fn exception_line(report: &report::Report) -> String {
     line
 }
 
-/// The three lines of the hand-written crash analyses, with the words every writer uses when a
-/// value is missing: `[("Exception", ...), ("Location", ...), ("Trigger", ...)]`.
+/// The lines of the hand-written crash analyses, with the words every writer uses when a value
+/// is missing: Exception, Location, Trigger; then, when they apply, what sat on top of the crash
+/// (a signal handler, an exception thrown elsewhere) and the threads it raced with.
 pub fn crash_lines(
     report: &report::Report,
     c: &crate::classify::Classification,
-) -> [(&'static str, String); 3] {
-    [
-        ("Exception", exception_line(report)),
+) -> Vec<(&'static str, String)> {
+    let mut exception = exception_line(report);
+    if c.on_top.address_unknown.is_some() {
+        exception.push_str(", fault address unknown (the signal was re-raised)");
+    }
+    let mut lines = vec![
+        ("Exception", exception),
         (
             "Location",
             c.location.clone().unwrap_or_else(|| "(unknown)".into()),
@@ -216,7 +221,78 @@ pub fn crash_lines(
                 .clone()
                 .unwrap_or_else(|| "(no caller outside the system libraries)".into()),
         ),
-    ]
+    ];
+    if let Some(line) = handler_line(c) {
+        lines.push(("Handler", line));
+    }
+    if let Some(line) = read_from_line(c) {
+        lines.push(("Read from", line));
+    }
+    for r in c.racing.iter().take(RACING_LINES) {
+        lines.push(("Racing", racing_line(r, false)));
+    }
+    if c.racing.len() > RACING_LINES {
+        lines.push((
+            "Racing",
+            format!("and {} more threads", c.racing.len() - RACING_LINES),
+        ));
+    }
+    lines
+}
+
+/// How many racing threads the one-block writers list before counting the rest.
+pub const RACING_LINES: usize = 4;
+
+/// `Python's faulthandler (faulthandler_fatal_error) caught the signal above _sigtramp and
+/// re-raised it; the crash is read below it`.
+pub fn handler_line(c: &crate::classify::Classification) -> Option<String> {
+    let h = c.on_top.handler.as_ref()?;
+    Some(if h.reraised {
+        format!(
+            "{} ({}) caught the signal above _sigtramp (frame {}) and re-raised it; the crash is read below it",
+            h.name, h.frame, h.sigtramp_frame
+        )
+    } else {
+        format!(
+            "{} ({}) was running above _sigtramp (frame {}) when the process died; the crash is read below it",
+            h.name, h.frame, h.sigtramp_frame
+        )
+    })
+}
+
+/// When the crash is read from the Last Exception Backtrace.
+pub fn read_from_line(c: &crate::classify::Classification) -> Option<String> {
+    (c.on_top.frames_from == Some(crate::classify::FrameSource::LastExceptionBacktrace)).then(|| {
+        "the Last Exception Backtrace: the crashed thread rethrew an uncaught exception thrown there"
+            .to_owned()
+    })
+}
+
+/// `thread 7 "Thread-3 (worker)", queue metal gpu stream 2: in -[MPSGraph encode...] from
+/// at::native::mps::binaryOpTensor`. `code` quotes function names for Markdown.
+pub fn racing_line(r: &crate::classify::Racing, code: bool) -> String {
+    let q = |s: &str| {
+        if code {
+            format!("`{}`", s.replace('`', "'"))
+        } else {
+            s.to_owned()
+        }
+    };
+    let mut who = format!("thread {}", r.thread);
+    if let Some(name) = &r.name {
+        who.push_str(&format!(" \"{name}\""));
+    }
+    if let Some(queue) = &r.queue {
+        who.push_str(&format!(", queue {queue}"));
+    }
+    let mut line = format!("{who}: in {}", q(&r.gpu_frame));
+    if let Some(program) = &r.program_frame {
+        line.push_str(&format!(" from {}", q(program)));
+    }
+    if let Some(wait) = &r.waiting_in {
+        line.push_str(&format!(" (waiting in {wait})"));
+    }
+    line
 }
 
 /// `Python [81920]`.

@@ -87,6 +87,40 @@ lenient_struct! {
         "sourceLine" => source_line: Lenient<u64>,
         "inline" => inline: Lenient<bool>,
     }
+    seq => compact_frame
+}
+
+/// The compact frame spelling: `[imageIndex, imageOffset]` (version 1 crash bodies before
+/// macOS 12, panic and stackshot bodies, and tools that write the short form).
+fn compact_frame<'de, A: serde::de::SeqAccess<'de>>(mut seq: A) -> Result<RawFrame, A::Error> {
+    let mut frame = RawFrame {
+        image_index: seq.next_element()?.unwrap_or_default(),
+        image_offset: seq.next_element()?.unwrap_or_default(),
+        ..RawFrame::default()
+    };
+    // Anything after the two numbers is unknown to every documented writer: skipped.
+    while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+    if frame.image_index.ok().is_none() && frame.image_offset.ok().is_none() {
+        frame.wrong = Some("array");
+    }
+    Ok(frame)
+}
+
+/// The compact image spelling: `[uuid, base]` or `[uuid, base, source]` (version 1 crash
+/// bodies, panics and stackshots); the names of version 1 images are in
+/// `legacyInfo.imageExtraInfo`.
+fn compact_image<'de, A: serde::de::SeqAccess<'de>>(mut seq: A) -> Result<RawImage, A::Error> {
+    let mut image = RawImage {
+        uuid: seq.next_element()?.unwrap_or_default(),
+        base: seq.next_element()?.unwrap_or_default(),
+        source: seq.next_element()?.unwrap_or_default(),
+        ..RawImage::default()
+    };
+    while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+    if image.uuid.ok().is_none() && image.base.ok().is_none() {
+        image.wrong = Some("array");
+    }
+    Ok(image)
 }
 
 lenient_struct! {
@@ -187,6 +221,18 @@ lenient_struct! {
         "CFBundleShortVersionString" => bundle_version: Lenient<String>,
         "CFBundleVersion" => bundle_build: Lenient<String>,
     }
+    seq => compact_image
+}
+
+lenient_struct! {
+    /// `legacyInfo.imageExtraInfo[i]` of a version 1 body: the name and path of `usedImages[i]`.
+    #[allow(dead_code, reason = "an entry of another shape is skipped, not reported")]
+    pub struct RawImageExtra {
+        "name" => name: Lenient<String>,
+        "path" => path: Lenient<String>,
+        "arch" => arch: Lenient<String>,
+        "size" => size: Lenient<u64>,
+    }
 }
 
 lenient_struct! {
@@ -199,6 +245,7 @@ lenient_struct! {
 lenient_struct! {
     pub struct RawLegacyInfo {
         "threadTriggered" => thread_triggered: RawThreadTriggered,
+        "imageExtraInfo" => image_extra_info: LenientVec<RawImageExtra>,
     }
 }
 
@@ -234,6 +281,8 @@ lenient_struct! {
         "lastExceptionBacktrace" => last_exception_backtrace: LenientVec<RawFrame>,
         "usedImages" => used_images: LenientVec<RawImage>,
         "legacyInfo" => legacy_info: RawLegacyInfo,
+        // Version 1 bodies keep the crashed thread's registers at the top level.
+        "threadState" => thread_state: Option<Box<serde_json::value::RawValue>>,
         "version" => version: Lenient<u64>,
         // Non-crash bodies (panics, jetsam) describe themselves with these.
         "panicString" => panic_string: Lenient<String>,
@@ -314,7 +363,7 @@ pub fn build(
         w.push(
             "version",
             format!(
-                "body schema version {version} (before macOS 12); frames and images may be missing"
+                "body schema version {version} (before macOS 12): read in its compact form; some fields may be missing"
             ),
         );
     }
@@ -342,11 +391,30 @@ pub fn build(
     }
 
     w.wrong(&body.used_images.0, "usedImages");
+    let extra_info = std::mem::take(&mut body.legacy_info.image_extra_info).into_items();
     let images: Vec<Image> = std::mem::take(&mut body.used_images)
         .into_items()
         .into_iter()
         .enumerate()
-        .map(|(i, raw)| image(raw, At("usedImages", i), w))
+        .map(|(i, raw)| {
+            let mut image = image(raw, At("usedImages", i), w);
+            if let Some(extra) = extra_info.get(i) {
+                image.name = image.name.or_else(|| extra.name.ok().cloned());
+                image.path = image.path.or_else(|| extra.path.ok().cloned());
+                image.arch = image.arch.or_else(|| extra.arch.ok().cloned());
+                image.size = image.size.or_else(|| extra.size.ok().copied());
+            }
+            if image.name.is_none() {
+                // A name from the path, as the text reports print it.
+                image.name = image
+                    .path
+                    .as_deref()
+                    .and_then(|p| p.rsplit('/').next())
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_owned);
+            }
+            image
+        })
         .collect();
 
     w.wrong(&body.threads.0, "threads");
@@ -395,7 +463,11 @@ pub fn build(
         if t.queue.is_none() {
             t.queue = legacy.queue.ok().cloned();
         }
-        if let Some(raw) = states.get(i).and_then(Option::as_deref) {
+        if let Some(raw) = states
+            .get(i)
+            .and_then(Option::as_deref)
+            .or(body.thread_state.as_deref())
+        {
             match serde_json::from_str::<LenientMap<RawStateValue>>(raw.get()) {
                 Ok(state) => t.state = thread_state(&state),
                 // Valid JSON that serde_json will not read, such as nesting past its depth limit.
@@ -461,6 +533,15 @@ pub fn build(
             .ok()
             .or_else(|| reason.reason.ok())
             .cloned();
+        app_specific.exception_name = reason.name.ok().cloned();
+    }
+    if app_specific.exception_reason.is_none()
+        && let Some((name, reason)) = super::util::find_exception_reason(
+            app_specific.messages.iter().map(|m| m.text.as_str()),
+        )
+    {
+        app_specific.exception_reason = reason;
+        app_specific.exception_name = app_specific.exception_name.take().or(name);
     }
     app_specific.assertion = super::util::find_assertion(
         app_specific
@@ -566,6 +647,7 @@ pub fn build(
         last_exception_backtrace,
         images,
         warnings: warnings.into_vec(),
+        cut: None,
         summary,
         extra: body
             .extra
@@ -594,7 +676,6 @@ fn time(
 
 fn image(raw: RawImage, at: At, w: &mut Warnings) -> Image {
     if let Some(found) = raw.wrong {
-        // The pre-macOS-12 (version 1) layout stored images as `[uuid, base]` arrays.
         w.push(at.to_string(), format!("expected an object, found {found}"));
     }
     Image {
@@ -653,6 +734,7 @@ fn frames(raw: Vec<RawFrame>, images: &[Image], at: &str, w: &mut Warnings) -> V
             let image_offset = w.own_at(f.image_offset, || format!("{at}.imageOffset"));
             let symbol = w.own_at(f.symbol, || format!("{at}.symbol"));
             Frame {
+                number: None,
                 image_index,
                 image: image.and_then(|i| i.name.clone()),
                 symbolicated_by: if symbol.is_some() {
@@ -712,8 +794,13 @@ fn thread_state(state: &LenientMap<RawStateValue>) -> Option<ThreadState> {
 pub fn fill_address(e: &mut Exception, crashed: Option<&Thread>) {
     let subtype = e.subtype.as_deref().unwrap_or_default();
     e.pac_failure = subtype.contains("pointer authentication");
+    // `EXC_CRASH (SIGSEGV)` is a signal that was *sent* (by a handler's re-raise, `kill`): the
+    // process did not fault, so it has no fault address, and its registers' `far` is whatever
+    // the thread last faulted on. Only a fault, or a bare-signal report (PLCrashReporter writes
+    // `SIGSEGV` alone), has one.
+    let bare_signal = e.r#type.is_none() || e.r#type == e.signal;
     let is_memory = matches!(e.r#type.as_deref(), Some(t) if t.starts_with("EXC_BAD_ACCESS"))
-        || matches!(e.signal.as_deref(), Some("SIGSEGV" | "SIGBUS"));
+        || (bare_signal && matches!(e.signal.as_deref(), Some("SIGSEGV" | "SIGBUS")));
     if !is_memory {
         return;
     }

@@ -368,6 +368,7 @@ macro_rules! lenient_struct {
             $( $json:literal => $field:ident : $ty:ty ),* $(,)?
         }
         $( extra => $extra:ident )?
+        $( seq => $seqfn:path )?
     ) => {
         $(#[$meta])*
         #[derive(Debug, Default, Clone)]
@@ -400,11 +401,10 @@ macro_rules! lenient_struct {
                         }
                         Ok(out)
                     }
-                    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A)
+                    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A)
                         -> Result<Self::Value, A::Error>
                     {
-                        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                        Ok($name { wrong: Some("array"), ..Default::default() })
+                        lenient_struct!(@seq $name, seq $(, $seqfn)?)
                     }
                     $crate::report::lenient::scalars_are_wrong!(found => $name { wrong: Some(found), ..Default::default() });
                     fn visit_unit<E>(self) -> Result<Self::Value, E> {
@@ -414,6 +414,14 @@ macro_rules! lenient_struct {
                 d.deserialize_any(V)
             }
         }
+    };
+    (@seq $name:ident, $seq:ident) => {{
+        let mut seq = $seq;
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok($name { wrong: Some("array"), ..Default::default() })
+    }};
+    (@seq $name:ident, $seq:ident, $seqfn:path) => {
+        $seqfn($seq)
     };
     (@unknown $map:ident, $out:ident, $key:ident) => {
         $map.next_value::<serde::de::IgnoredAny>()?;

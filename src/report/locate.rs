@@ -3,7 +3,7 @@
 use super::ips::{self, RawBody};
 use super::model::*;
 use super::util::Warnings;
-use super::{NotAReport, ParseError, bugtype, text};
+use super::{NotAReport, ParseError, bugtype, markup, text};
 
 /// How many `{` lines are tried as the start of a JSON report. Real inputs have the header within
 /// the first few; the bound keeps a pasted JSON fragment with thousands of `{` lines linear.
@@ -42,7 +42,45 @@ pub fn parse_text(text: &str, bytes: &[u8]) -> Result<Report, ParseError> {
     if let Some(reason) = binary_reason(bytes) {
         return Err(not_a_report(NotAReport::Binary, reason));
     }
+    let raw = find_report(text);
+    // What macOS writes starts with its JSON header line and is never cleaned. A paste may carry
+    // HTML or have lost its line breaks: when the text as it is gives no crashed thread, the
+    // cleaned text is tried, and kept when it reads better.
+    if text.trim_start().starts_with('{') || readability(&raw) == 3 {
+        return raw;
+    }
+    let Some((cleaned, undone)) = markup::clean(text) else {
+        return raw;
+    };
+    let again = find_report(&cleaned);
+    if readability(&again) <= readability(&raw) {
+        return raw;
+    }
+    let mut report = again?;
+    for (i, what) in undone.into_iter().enumerate() {
+        report.warnings.insert(
+            i,
+            Warning {
+                at: "input".into(),
+                message: format!("{what} before reading; line numbers are of the cleaned text"),
+            },
+        );
+    }
+    Ok(report)
+}
 
+/// How much of a crash a reading gives: nothing, a cut report, a report without its crashed
+/// thread, a crashed thread.
+fn readability(result: &Result<Report, ParseError>) -> u8 {
+    match result {
+        Err(ParseError::NotAReport { .. }) => 0,
+        Err(ParseError::Incomplete(_)) => 1,
+        Ok(r) if r.crashed().is_none() => 2,
+        Ok(_) => 3,
+    }
+}
+
+fn find_report(text: &str) -> Result<Report, ParseError> {
     // A substring search first: the line-by-line look is only needed when the words are there.
     let full_report = text
         .contains("Full Report")
@@ -76,8 +114,8 @@ pub fn parse_text(text: &str, bytes: &[u8]) -> Result<Report, ParseError> {
     if is_spindump(text) {
         return Err(diagnose(text));
     }
-    if let Some(report) = find_text_report(text, translated) {
-        let mut report = report;
+    if let Some(found) = find_text_report(text, translated) {
+        let mut report = found?;
         if let Some(ParseError::Incomplete(why)) = &json_failure {
             report.warnings.insert(
                 0,
@@ -202,14 +240,14 @@ fn after_header(
         let mut report = text::parse(body, body_line - 1, container);
         report.format = SourceFormat::IpsHeaderWithText;
         report.kind = bugtype::kind(&bug_type);
-        report.bug_type_name = bugtype::name(&bug_type).map(str::to_owned);
-        report.bug_type = Some(bug_type);
         if report.incident_id.is_none() {
             report.incident_id = header.incident_id.ok().cloned();
         }
         if report.process.name.is_none() {
             report.process.name = header.name.ok().or(header.app_name.ok()).cloned();
         }
+        report.bug_type_name = bugtype::name(&bug_type).map(str::to_owned);
+        report.bug_type = Some(bug_type);
         if !report.kind.is_crash() {
             report.summary = body
                 .lines()
@@ -217,8 +255,9 @@ fn after_header(
                 .map(|e| e.trim().to_owned());
             // Text-report completeness checks are about crash reports.
             report.warnings.retain(|w| w.at != "report");
+            report.cut = None;
         }
-        return Ok(report);
+        return complete_text(report);
     }
     let mut w = Warnings::default();
     match ips::read_body(body) {
@@ -277,16 +316,22 @@ fn trailing(text: &str, used: usize, w: &mut Warnings) {
 /// The line keys a text report can start with.
 const TEXT_STARTS: &[&str] = &["Process:", "Incident Identifier:", "Hardware Model:"];
 
-fn find_text_report(text: &str, translated: bool) -> Option<Report> {
+/// A line with its paste debris (a stray backtick, a `{`, a block-quote `>`) taken off the front.
+fn key_text(line: &str) -> &str {
+    line.trim_start_matches(|c: char| c.is_whitespace() || matches!(c, '`' | '{' | '>'))
+}
+
+fn find_text_report(text: &str, translated: bool) -> Option<Result<Report, ParseError>> {
     let start = lines(text).find(|l| {
-        let t = l.text.trim_start();
+        let t = key_text(l.text);
         TEXT_STARTS.iter().any(|k| t.starts_with(k))
-    })?;
-    let body = text.get(start.start..)?;
+    });
     // One `Process:` line in prose is not a report: ask for a second header key.
-    if text::header_key_count(body) < 2 {
-        return None;
-    }
+    let start = match start {
+        Some(start) if text::header_key_count(text.get(start.start..)?) >= 2 => start,
+        _ => return partial_report(text),
+    };
+    let body = text.get(start.start..)?;
     let before = text.get(..start.start).unwrap_or_default();
     let container = if translated {
         Container::TranslatedComposite
@@ -300,7 +345,102 @@ fn find_text_report(text: &str, translated: bool) -> Option<Report> {
             line: start.number as u64 + 1,
         }
     };
-    Some(text::parse(body, start.number, container))
+    Some(complete_text(text::parse(body, start.number, container)))
+}
+
+/// A paste that starts below the header (`Exception Type:` down to the crashed thread, or only
+/// the crashed thread and the exception lines): no `Process:` line, but what the user pasted it
+/// for, the crash, is there. Read it when it has an exception and a crashed thread with frames.
+fn partial_report(text: &str) -> Option<Result<Report, ParseError>> {
+    let exception = lines(text).find(|l| key_text(l.text).starts_with("Exception Type:"))?;
+    // Start at the first header line of the block the exception line is in.
+    let start = lines(text)
+        .take_while(|l| l.number <= exception.number)
+        .filter(|l| text::is_header_line(key_text(l.text)))
+        .find(|l| {
+            text.get(l.start..exception.start)
+                .is_some_and(|between| !between.contains("\n\n\n"))
+        })
+        .unwrap_or(exception);
+    let body = text.get(start.start..)?;
+    let mut report = text::parse(
+        body,
+        start.number,
+        Container::Embedded {
+            line: start.number as u64 + 1,
+        },
+    );
+    report.exception.as_ref()?;
+    let first = key_text(start.text)
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    if report.threads.is_empty() {
+        // The exception lines alone, cut at both ends: incomplete when they are a block of the
+        // report's header (three keys or more), a fragment when they are lines quoted in prose.
+        return (text::header_key_count(body) >= 3).then(|| complete_text(report));
+    }
+    // The crashed thread with its frames, or the threads of a report cut before the crashed one.
+    let has_frames = report.crashed().is_some_and(|t| !t.frames.is_empty());
+    if !has_frames && report.cut.is_none() {
+        return None;
+    }
+    report.warnings.insert(
+        0,
+        Warning {
+            at: format!("line {}", start.number + 1),
+            message: format!(
+                "a partial report: no `Process:` line, the text starts at `{first}:`; the process that crashed is unknown"
+            ),
+        },
+    );
+    Some(Ok(report))
+}
+
+/// A text crash report cut before its thread section is incomplete, as a cut JSON body is: the
+/// frames that say which crash it is are not there.
+fn complete_text(report: Report) -> Result<Report, ParseError> {
+    if !report.kind.is_crash() || !report.threads.is_empty() {
+        return Ok(report);
+    }
+    let process = match (&report.process.name, report.process.pid) {
+        (Some(name), Some(pid)) => format!(" of {name} [{pid}]"),
+        (Some(name), None) => format!(" of {name}"),
+        _ => String::new(),
+    };
+    let exception = report
+        .exception
+        .as_ref()
+        .and_then(|e| e.r#type.as_deref())
+        .map(|t| format!(" ({t})"))
+        .unwrap_or_default();
+    let cut = report
+        .cut
+        .as_ref()
+        .map_or_else(|| "the text ends".to_owned(), ToString::to_string);
+    // What the head says may be all the user has; say it rather than only "cut".
+    let head_says = report
+        .app_specific
+        .assertion
+        .as_deref()
+        .or(report.app_specific.exception_reason.as_deref())
+        .map(|m| format!("; its head says: {}", clip(m, 160)))
+        .unwrap_or_default();
+    Err(ParseError::Incomplete(format!(
+        "the text report{process}{exception} has no thread backtraces: {cut} (cut when it was \
+         copied, or still being written); the crashed thread's frames are needed to say which \
+         crash it is{head_says}"
+    )))
+}
+
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() > n {
+        format!("{}...", s.chars().take(n).collect::<String>())
+    } else {
+        s.to_owned()
+    }
 }
 
 fn not_a_report(what: NotAReport, reason: impl Into<String>) -> ParseError {
@@ -322,13 +462,25 @@ fn binary_reason(bytes: &[u8]) -> Option<String> {
     })
 }
 
-fn is_spindump(text: &str) -> bool {
-    let head = text.get(..text.len().min(4096)).unwrap_or(text);
+/// `Thread 0x1aee    DispatchQueue "com.apple.main-thread"(1)    1001 samples (1-1001)`: a thread
+/// of a spindump or of Activity Monitor's "Sample Process".
+static SAMPLED_THREAD: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"(?m)^\s*Thread 0x[0-9a-fA-F]+\s.*\b\d+ samples?\b")
+        .unwrap_or_else(|e| panic!("built-in pattern: {e}"))
+});
 
+/// A spindump, a stackshot or a sample report, whole or as pasted per-process sections (which
+/// have `Process:` lines of their own and must not be read as a crash of that process).
+fn is_spindump(text: &str) -> bool {
+    if text.contains("Exception Type:") {
+        return false;
+    }
+    let head = text.get(..text.len().min(4096)).unwrap_or(text);
     head.lines().any(|l| {
         let l = l.trim();
         l.starts_with("Data Source:") && l.contains("tackshots")
-    }) && !head.contains("Exception Type:")
+    }) || text.contains("Num samples:")
+        || SAMPLED_THREAD.is_match(text)
 }
 
 /// Names what an input without a report is.
@@ -339,31 +491,34 @@ fn diagnose(text: &str) -> ParseError {
             .find(|l| pred(l))
             .map(str::to_owned)
     };
-    let clip = |s: String| -> String {
-        if s.chars().count() > 80 {
-            format!("{}...", s.chars().take(80).collect::<String>())
-        } else {
-            s
-        }
-    };
 
     if let Some(line) = first(&|l| l.starts_with("panic(cpu ")) {
         return not_a_report(
             NotAReport::KernelPanic,
             format!(
                 "a kernel panic log ({}): the kernel stopped, not one process",
-                clip(line)
+                clip(&line, 80)
             ),
         );
     }
     if is_spindump(text) {
-        let source = first(&|l| l.starts_with("Data Source:")).unwrap_or_default();
-        return not_a_report(
-            NotAReport::Spindump,
-            format!(
-                "a spindump or stackshot report ({}): samples of a running or hung process, not a crash",
+        let what = match first(&|l| l.starts_with("Data Source:")) {
+            Some(source) => format!(
+                "a spindump or stackshot report ({})",
                 source.split_whitespace().collect::<Vec<_>>().join(" ")
             ),
+            None => {
+                let process = first(&|l| l.starts_with("Process:"))
+                    .map(|l| format!(" of {}", l.trim_start_matches("Process:").trim()))
+                    .unwrap_or_default();
+                format!(
+                    "a spindump or sample section{process} (threads with sample counts, no spindump header)"
+                )
+            }
+        };
+        return not_a_report(
+            NotAReport::Spindump,
+            format!("{what}: samples of a running or hung process, not a crash"),
         );
     }
     if let Some(line) =
@@ -373,7 +528,7 @@ fn diagnose(text: &str) -> ParseError {
             NotAReport::LldbBacktrace,
             format!(
                 "an lldb backtrace ({}), not a report written by macOS",
-                clip(line)
+                clip(&line, 80)
             ),
         );
     }
@@ -401,9 +556,30 @@ fn diagnose(text: &str) -> ParseError {
              object (cut from a larger report)",
         );
     }
+    if thread_lines == 0
+        && let Some(line) = first(&|l| {
+            [
+                "Exception Type:",
+                "Termination Reason:",
+                "Crashed Thread:",
+                "Exception Codes:",
+            ]
+            .iter()
+            .any(|k| text::strip_debris(l).starts_with(k))
+        })
+    {
+        return not_a_report(
+            NotAReport::TextFragment,
+            format!(
+                "a fragment of a crash report: header lines (first: \"{}\") but no `Process:` line and \
+                 no thread backtraces",
+                clip(text::strip_debris(&line), 80)
+            ),
+        );
+    }
     if thread_lines > 0 {
         let sample = first(&|l| text::looks_like_thread_line(l))
-            .map(clip)
+            .map(|l| clip(&l, 80))
             .unwrap_or_default();
         return not_a_report(
             NotAReport::TextFragment,
@@ -541,6 +717,35 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn the_compact_spelling_of_images_and_frames() {
+        // Version 1 bodies (before macOS 12), panics and stackshots, and tools that write the
+        // short form: images `[uuid, base, source]` named in `legacyInfo.imageExtraInfo`,
+        // frames `[imageIndex, imageOffset]`, registers at the top level.
+        let body = r#"{"version":1,"procName":"Python","pid":5,"exception":{"type":"EXC_BAD_ACCESS","signal":"SIGSEGV"},"faultingThread":0,"threads":[{"triggered":true,"frames":[[0,227352],[1,100],[7,1]]}],"usedImages":[["0CE453FF-9F17-321F-BC18-383573A48221",4845862912,"P"],["b8898079-5424-3e89-92b0-33022c3be1bb",6000000000]],"legacyInfo":{"imageExtraInfo":[{"name":"AGXMetalG16X"},{"path":"/usr/lib/system/libsystem_kernel.dylib"}]},"threadState":{"flavor":"ARM_THREAD_STATE64","far":{"value":152}}}"#;
+        let r = parse(format!("{HEADER}\n{body}").as_bytes()).unwrap();
+        let names: Vec<_> = r.images.iter().map(|i| i.name.as_deref()).collect();
+        assert_eq!(
+            names,
+            [Some("AGXMetalG16X"), Some("libsystem_kernel.dylib")]
+        );
+        assert_eq!(r.images[0].source.as_deref(), Some("P"));
+        assert_eq!(
+            r.images[0].uuid.as_deref(),
+            Some("0ce453ff-9f17-321f-bc18-383573a48221")
+        );
+        let frames = &r.crashed().unwrap().frames;
+        assert_eq!(frames.len(), 3, "no frame is dropped");
+        assert_eq!(frames[0].image.as_deref(), Some("AGXMetalG16X"));
+        assert_eq!(frames[0].address, Some(4845862912 + 227352));
+        assert_eq!(frames[1].image_offset, Some(100));
+        assert_eq!(
+            frames[2].image_index, None,
+            "a dangling index is kept as a frame"
+        );
+        assert_eq!(r.exception.unwrap().address, Some(0x98));
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod model;
 
 mod ips;
 mod locate;
+mod markup;
 pub mod peek;
 mod text;
 mod util;

@@ -140,8 +140,12 @@ pub struct AppSpecific {
     /// Messages by the image that wrote them (`libsystem_c.dylib: abort() called`); text
     /// reports, which do not say who wrote a line, use an empty image name.
     pub messages: Vec<AppMessage>,
-    /// An uncaught Objective-C exception (`exceptionReason`), composed.
+    /// The reason of an uncaught exception: `exceptionReason` in `.ips` bodies, or the
+    /// `reason: '...'` of `*** Terminating app due to uncaught exception` (Objective-C) and the
+    /// message of `terminating due to uncaught exception of type ...: ...` (C++) in the messages.
     pub exception_reason: Option<String>,
+    /// The uncaught exception's class: `NSRangeException`, `std::runtime_error`, `c10::Error`.
+    pub exception_name: Option<String>,
     /// The text of a failed assertion found in the messages (`A command encoder is already
     /// encoding to this command buffer`).
     pub assertion: Option<String>,
@@ -169,6 +173,10 @@ pub enum SymbolSource {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Frame {
+    /// The frame's number as a text report printed it. Text pastes skip frames (`...`) and
+    /// renumbering would make frame 40 read as frame 6; `.ips` frames have no number of their
+    /// own (their position is it).
+    pub number: Option<u64>,
     /// Index into [`Report::images`], when the frame's image is known.
     pub image_index: Option<usize>,
     /// Image name as the report spells it (`AGXMetalG16X`, `libsystem_c.dylib`).
@@ -248,6 +256,25 @@ pub struct Warning {
     pub message: String,
 }
 
+/// Where a text report that was cut short ends (a paste that stopped, a copy of part of a file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cut {
+    /// The last line of the input that held part of the report (1-based).
+    pub line: u64,
+    /// What that line was: `the \`Termination Reason:\` line`, `frame 12 of thread 3`.
+    pub after: String,
+}
+
+impl std::fmt::Display for Cut {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(
+            f,
+            "the text ends at line {}, after {}",
+            self.line, self.after
+        )
+    }
+}
+
 /// One report, whatever format it came from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
@@ -273,6 +300,8 @@ pub struct Report {
     pub last_exception_backtrace: Vec<Frame>,
     pub images: Vec<Image>,
     pub warnings: Vec<Warning>,
+    /// Set when a text report stops before its end: what is missing is unknown, not absent.
+    pub cut: Option<Cut>,
     /// For non-crash kinds: a short description of what the report is about (the panic string,
     /// `Event: disk writes`), when the report has one.
     pub summary: Option<String>,

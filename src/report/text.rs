@@ -12,7 +12,7 @@ use regex::Regex;
 
 use super::lenient::parse_u64_text;
 use super::model::*;
-use super::util::{Warnings, find_assertion, parse_os_version, parse_time};
+use super::util::{Warnings, find_assertion, find_exception_reason, parse_os_version, parse_time};
 
 static THREAD_HEADER: LazyLock<Regex> = LazyLock::new(|| {
     // `Thread 0::  Dispatch queue: com.apple.main-thread` (macOS 12+, double colon),
@@ -22,17 +22,34 @@ static THREAD_HEADER: LazyLock<Regex> = LazyLock::new(|| {
 static THREAD_NAME: LazyLock<Regex> = LazyLock::new(|| re(r"^Thread\s+(\d+)\s+name:\s*(.*)$"));
 static THREAD_STATE: LazyLock<Regex> =
     LazyLock::new(|| re(r"^Thread\s+(\d+)\s+crashed\s+with\s+(.*?)\s*:\s*$"));
-/// `3   multithread-test   0x100ec5b3c main + 160 (multithread-test.cpp:31)`: index, image
-/// (may contain spaces), address, then what is known about the address.
-static FRAME: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^\s*(\d+)\s+(.+?)\s+(0x[0-9a-fA-F]+)\s+(.*?)\s*$"));
+/// A frame line as a thread section holds it: a frame number, then the rest. What the rest holds
+/// (image, address, symbol) is read by [`frame_from_line`], which never gives up on a line: a
+/// frame that is only partly readable is kept with what is known, so frames are never lost or
+/// renumbered.
+static FRAME_START: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*(\d+)\s+(\S.*?)\s*$"));
+/// Evidence of backtrace text (for telling fragments apart): a number, an image, an address.
+static FRAME_LIKE: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*\d+\s+\S.*?\s0x[0-9a-fA-F]+(\s|$)"));
 static UNSYMBOLICATED: LazyLock<Regex> =
     LazyLock::new(|| re(r"^(0x[0-9a-fA-F]+|\d+)\s+\+\s+(\d+)$"));
 static SYMBOLICATED: LazyLock<Regex> =
     LazyLock::new(|| re(r"^(.*?)\s+\+\s+(\d+)(?:\s+\(([^()]*)\))?(\s+\[inlined\])?$"));
+/// The second half of a frame whose symbol ended in a newline: ` + 0 [inlined]`,
+/// ` + 12 (File.swift:3)`.
+static CONTINUATION: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^\+\s*(\d+)(?:\s+\(([^()]*)\))?(\s+\[inlined\])?$"));
+/// `(Foo.m:23)` or `(file.c:31:5)` at the end of a symbol printed without an offset.
+static SOURCE_SUFFIX: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^(.*?)\s+\(([^()\s]+:\d+(?::\d+)?)\)$"));
 static IMAGE: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"^\s*(0x[0-9a-fA-F]+)\s*-\s*(0x[0-9a-fA-F]+|\?\?\?)?\s+(.*?)\s*<([0-9a-fA-F-]{32,36})>\s*(.*?)\s*$",
+        // `start - end name (version) <uuid> path`; the UUID may be missing or short (lldb's
+        // parser tests have `<01234>` and lines with only a path).
+        r"^\s*(0x[0-9a-fA-F]+)\s*-\s*(0x[0-9a-fA-F]+|\?\?\?)?\s+(.*?)\s*(?:<([0-9a-fA-F-]+)>\s*(.*?)|\s((?:/|~/|\?\?\?).*?))?\s*$",
+    )
+});
+static TERMINATION: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"^(?:Namespace\s+)?([A-Z][A-Z0-9_]*)\s*,?\s*(?:Code\s+)?(?:\[?(0x[0-9a-fA-F]+|\d+)\]?)?\s*,?\s*(.*)$",
     )
 });
 static NAME_PID: LazyLock<Regex> = LazyLock::new(|| re(r"^(.*?)\s*\[([^\]]*)\]\s*$"));
@@ -81,11 +98,11 @@ pub fn parse(text: &str, first_line: usize, container: Container) -> Report {
     let mut line_no = first_line;
     for raw_line in text.lines() {
         line_no += 1;
-        let line = raw_line.trim_end();
-        if line.trim_start().starts_with("```") {
+        if is_fence(raw_line) {
             // The end of a Markdown code fence around a pasted report.
             break;
         }
+        let line = strip_debris(raw_line.trim_end());
         if line.trim() == "Full Report" && p.last_was_rule {
             break;
         }
@@ -93,6 +110,48 @@ pub fn parse(text: &str, first_line: usize, container: Container) -> Report {
         p.line(line, line_no);
     }
     p.finish(container)
+}
+
+/// A Markdown code fence line: ```` ``` ```` or ```` ```text ````, nothing after the language.
+fn is_fence(line: &str) -> bool {
+    let t = line.trim();
+    t.strip_prefix("```").is_some_and(|rest| {
+        let rest = rest.trim_start_matches('`');
+        !rest.contains(char::is_whitespace) && !rest.contains(':')
+    })
+}
+
+/// Takes off what a paste leaves around a report line: a block quote's `>`, an inline code span's
+/// backticks, a fence glued to the first line (```` ```Process: ````), a stray `{`.
+pub fn strip_debris(line: &str) -> &str {
+    let start = line.trim_start();
+    let mut t = start;
+    let mut backtick = false;
+    loop {
+        let before = t;
+        t = t.strip_prefix('>').map_or(t, str::trim_start);
+        if let Some(rest) = t.strip_prefix('`') {
+            t = rest.trim_start_matches('`');
+            backtick = true;
+        }
+        if let Some(rest) = t.strip_prefix('{')
+            && rest.starts_with(|c: char| c.is_ascii_alphabetic())
+        {
+            t = rest;
+        }
+        if t == before {
+            break;
+        }
+    }
+    if backtick {
+        t = t.trim_end().trim_end_matches('`');
+    }
+    if t.len() == start.len() {
+        // Nothing taken off: keep the indentation that frame and register lines are read with.
+        line
+    } else {
+        t
+    }
 }
 
 #[derive(Default)]
@@ -118,50 +177,234 @@ struct Parser {
     images: Vec<Image>,
     saw_images: bool,
     header_keys: usize,
+    /// The last line that held something, and what: where a cut report ends.
+    last: (usize, Last),
 }
 
-/// A frame before its image is resolved.
-fn frame_from_line(caps: &regex::Captures) -> Option<(u64, Frame)> {
-    let index = caps.get(1)?.as_str().parse().ok()?;
-    let image = caps.get(2)?.as_str().trim().to_owned();
-    let address = parse_u64_text(caps.get(3)?.as_str());
-    let rest = caps.get(4).map_or("", |m| m.as_str());
+/// What a line of the report was, for saying where a cut report ends.
+#[derive(Debug, Clone, Default)]
+enum Last {
+    #[default]
+    Nothing,
+    Key(String),
+    ThreadHeader(u64),
+    Frame {
+        thread: Option<u64>,
+        number: Option<u64>,
+    },
+    ExceptionBacktrace,
+    Registers,
+    Images,
+    AppSpecific,
+    Section(&'static str),
+}
+
+impl Last {
+    fn describe(&self) -> String {
+        match self {
+            Last::Nothing => "nothing readable".into(),
+            Last::Key(key) => format!("the `{key}:` line"),
+            Last::ThreadHeader(n) => format!("the `Thread {n}` line, before its first frame"),
+            Last::Frame {
+                thread: Some(t),
+                number: Some(n),
+            } => format!("frame {n} of thread {t}"),
+            Last::Frame {
+                thread: Some(t), ..
+            } => format!("a frame of thread {t}"),
+            Last::Frame { .. } | Last::ExceptionBacktrace => "the exception backtrace".into(),
+            Last::Registers => "the thread state (registers)".into(),
+            Last::Images => "the Binary Images list".into(),
+            Last::AppSpecific => "the Application Specific Information".into(),
+            Last::Section(name) => format!("the `{name}` section"),
+        }
+    }
+}
+
+/// Splits the part of a frame line after its number into image, address token and the rest.
+///
+/// Apple writes `image<TAB>address what`, padding the image column with spaces; pastes often turn
+/// the tab into spaces, and image names may contain spaces (`Google Chrome Framework`) and even
+/// words that look like addresses (`He 0x1`, from lldb's parser tests). So: the text before a
+/// tab is the image when an address follows the tab; else the address is the first `0x` token
+/// with at least 8 hex digits (Apple prints addresses zero-padded or at their full width), else
+/// the first `0x` token at all (`0x0` for a jump to NULL).
+fn split_frame(body: &str) -> (&str, Option<&str>, &str) {
+    if let Some((left, right)) = body.split_once('\t') {
+        let right = right.trim_start();
+        let token = right.split_whitespace().next().unwrap_or_default();
+        if token.starts_with("0x") && !left.trim().is_empty() {
+            let rest = right.get(token.len()..).unwrap_or_default().trim();
+            return (left.trim(), Some(token), rest);
+        }
+    }
+    let mut tokens = Vec::new();
+    let mut from = 0;
+    for token in body.split_whitespace() {
+        let start = body
+            .get(from..)
+            .and_then(|s| s.find(token))
+            .map_or(from, |p| p + from);
+        tokens.push((start, token));
+        from = start + token.len();
+    }
+    let hex_digits = |t: &str| {
+        t.strip_prefix("0x")
+            .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .map(str::len)
+    };
+    let pick = tokens
+        .iter()
+        .skip(1)
+        .find(|(_, t)| hex_digits(t).is_some_and(|n| n >= 8))
+        .or_else(|| tokens.iter().skip(1).find(|(_, t)| hex_digits(t).is_some()))
+        // An address that is not a number (`0x1f3G`, `0x`): still where the address was.
+        .or_else(|| tokens.iter().skip(1).find(|(_, t)| t.starts_with("0x")));
+    match pick {
+        Some(&(at, token)) => (
+            body.get(..at).unwrap_or_default().trim(),
+            Some(token),
+            body.get(at + token.len()..).unwrap_or_default().trim(),
+        ),
+        None => {
+            // No address at all: the image is the first word.
+            let (image, rest) = body.split_once(char::is_whitespace).unwrap_or((body, ""));
+            (image, None, rest.trim())
+        }
+    }
+}
+
+/// Reads what follows the address: `symbol + offset (file:line) [inlined]`, `base + offset`,
+/// `???`, a symbol without an offset, or nothing.
+fn read_what(frame: &mut Frame, rest: &str) {
+    if rest.is_empty() || rest == "???" {
+        return;
+    }
+    if let Some(c) = UNSYMBOLICATED.captures(rest) {
+        // `0x1fdbc0000 + 2103068`: image base + offset, no symbol.
+        frame.image_offset = c.get(2).and_then(|m| m.as_str().parse().ok());
+        return;
+    }
+    if let Some(c) = SYMBOLICATED.captures(rest) {
+        set_symbol(frame, c.get(1).map_or("", |m| m.as_str()));
+        frame.symbol_offset = c.get(2).and_then(|m| m.as_str().parse().ok());
+        if let Some(src) = c.get(3) {
+            set_source(frame, src.as_str());
+        }
+        frame.inline = c.get(4).is_some();
+        return;
+    }
+    // A symbol without an offset, as symbolicatecrash and atos print them:
+    // `-[AppDelegate application:didFinishLaunchingWithOptions:] (AppDelegate.m:20)`.
+    let mut symbol = rest;
+    if let Some(s) = symbol.strip_suffix("[inlined]") {
+        frame.inline = true;
+        symbol = s.trim_end();
+    }
+    if let Some(c) = SOURCE_SUFFIX.captures(symbol) {
+        if let Some(src) = c.get(2) {
+            set_source(frame, src.as_str());
+        }
+        symbol = c.get(1).map_or(symbol, |m| m.as_str());
+    }
+    if let Some((s, _image)) = symbol.rsplit_once(" (in ") {
+        symbol = s;
+    }
+    set_symbol(frame, symbol);
+}
+
+fn set_symbol(frame: &mut Frame, symbol: &str) {
+    let symbol = symbol.trim();
+    if symbol.is_empty() || symbol == "???" {
+        return;
+    }
+    // Markdown turns `__pthread_kill` into bold and back into `**pthread_kill` when an issue is
+    // converted; no real symbol starts with `**`.
+    let mut symbol = match symbol.strip_prefix("**") {
+        Some(rest) => format!("__{rest}"),
+        None => symbol.to_owned(),
+    };
+    if let Some(rest) = symbol.strip_suffix("**") {
+        symbol = format!("{rest}__");
+    }
+    frame.symbol = Some(symbol);
+    frame.symbolicated_by = SymbolSource::Report;
+}
+
+/// `file.swift:231` or `file.c:31:5`.
+fn set_source(frame: &mut Frame, src: &str) {
+    let mut parts = src.splitn(3, ':');
+    frame.source_file = parts
+        .next()
+        .map(|f| f.trim().to_owned())
+        .filter(|f| !f.is_empty());
+    frame.source_line = parts.next().and_then(|l| l.trim().parse().ok());
+}
+
+/// A frame from a frame line, or `None` when the line is not one (no frame number). Everything
+/// else is kept: a line the reader cannot fully understand becomes a frame with what is known,
+/// and `problem` says what was not.
+fn frame_from_line(line: &str) -> Option<(Frame, Option<String>)> {
+    let caps = FRAME_START.captures(line)?;
+    let number: u64 = caps.get(1)?.as_str().parse().ok()?;
+    let body = caps.get(2)?.as_str();
+    let (image, address, rest) = split_frame(body);
+    let mut problem = None;
+    let address = match address {
+        Some(token) => {
+            let parsed = parse_u64_text(token);
+            if parsed.is_none() {
+                problem = Some(format!("frame {number}: address {token:?} is not a number"));
+            }
+            parsed
+        }
+        None => {
+            problem = Some(format!("frame {number}: no address"));
+            None
+        }
+    };
+    // `MyApp Pro arm64`: some writers put the architecture after the image name.
+    let image = match image.rsplit_once(char::is_whitespace) {
+        Some((name, arch)) if is_arch(arch) => name.trim_end(),
+        _ => image,
+    };
     let mut frame = Frame {
+        number: Some(number),
+        image: (!image.is_empty() && image != "???").then(|| image.to_owned()),
+        address,
+        ..unknown_frame()
+    };
+    read_what(&mut frame, rest);
+    Some((frame, problem))
+}
+
+fn unknown_frame() -> Frame {
+    Frame {
+        number: None,
         image_index: None,
-        image: (image != "???").then_some(image),
+        image: None,
         symbol: None,
         symbol_offset: None,
         image_offset: None,
-        address,
+        address: None,
         inline: false,
         source_file: None,
         source_line: None,
         symbolicated_by: SymbolSource::None,
         symbol_file: None,
-    };
-    if let Some(c) = UNSYMBOLICATED.captures(rest) {
-        // `0x1fdbc0000 + 2103068`: image base + offset, no symbol.
-        frame.image_offset = c.get(2).and_then(|m| m.as_str().parse().ok());
-    } else if let Some(c) = SYMBOLICATED.captures(rest) {
-        let symbol = c.get(1).map_or("", |m| m.as_str()).trim();
-        if !symbol.is_empty() && symbol != "???" {
-            frame.symbol = Some(symbol.to_owned());
-            frame.symbolicated_by = SymbolSource::Report;
-        }
-        frame.symbol_offset = c.get(2).and_then(|m| m.as_str().parse().ok());
-        if let Some(src) = c.get(3) {
-            let src = src.as_str();
-            // `file.swift:231` or `file.c:31:5`.
-            let mut parts = src.splitn(3, ':');
-            frame.source_file = parts.next().map(str::to_owned);
-            frame.source_line = parts.next().and_then(|l| l.trim().parse().ok());
-        }
-        frame.inline = c.get(4).is_some();
-    } else if !rest.is_empty() && rest != "???" {
-        frame.symbol = Some(rest.to_owned());
-        frame.symbolicated_by = SymbolSource::Report;
     }
-    Some((index, frame))
+}
+
+/// The old `Last Exception Backtrace:` spelling: one parenthesised line of return addresses,
+/// `(0x18d2c6e38 0x18c52bf78 ...)`.
+fn address_list(line: &str) -> Option<Vec<u64>> {
+    let inner = line.trim().strip_prefix('(')?;
+    let inner = inner.strip_suffix(')').unwrap_or(inner);
+    let addresses: Option<Vec<u64>> = inner
+        .split_whitespace()
+        .map(|t| t.starts_with("0x").then(|| parse_u64_text(t)).flatten())
+        .collect();
+    addresses.filter(|a| !a.is_empty())
 }
 
 impl Parser {
@@ -183,6 +426,7 @@ impl Parser {
             return;
         }
         if let Some(c) = THREAD_STATE.captures(trimmed) {
+            self.last = (line_no, Last::Registers);
             let n = c.get(1).and_then(|m| m.as_str().parse().ok());
             self.state_for = n;
             if let Some(n) = n {
@@ -221,6 +465,7 @@ impl Parser {
             if crashed && self.crashed_number.is_none() {
                 self.crashed_number = Some(number);
             }
+            self.last = (line_no, Last::ThreadHeader(number));
             self.threads.push(thread);
             self.section = Some(Section::Thread);
             return;
@@ -229,33 +474,58 @@ impl Parser {
             || trimmed.starts_with("Application Specific Backtrace")
         {
             self.section = Some(Section::LastException);
+            self.last = (line_no, Last::ExceptionBacktrace);
             return;
         }
         if trimmed.starts_with("Binary Images") {
             self.saw_images = true;
             self.section = Some(Section::Images);
+            self.last = (line_no, Last::Images);
             return;
         }
-        if SKIPPED_SECTIONS.iter().any(|s| trimmed.starts_with(s)) {
+        if let Some(section) = SKIPPED_SECTIONS.iter().find(|s| trimmed.starts_with(**s)) {
             self.section = Some(Section::Other);
+            self.last = (line_no, Last::Section(section));
             return;
         }
         match self.section.unwrap_or(Section::Header) {
             Section::Thread | Section::LastException => {
-                if let Some((_, frame)) = FRAME.captures(line).as_ref().and_then(frame_from_line) {
-                    if self.section == Some(Section::Thread) {
-                        if let Some(t) = self.threads.last_mut() {
-                            t.frames.push(frame);
-                        }
-                    } else {
-                        self.leb.push(frame);
+                if let Some((frame, problem)) = frame_from_line(line) {
+                    if let Some(problem) = problem {
+                        self.w.push(format!("line {line_no}"), problem);
                     }
+                    self.last.0 = line_no;
+                    self.last.1 = match self.section {
+                        Some(Section::Thread) => Last::Frame {
+                            thread: self.threads.last().map(|t| t.index as u64),
+                            number: frame.number,
+                        },
+                        _ => Last::ExceptionBacktrace,
+                    };
+                    self.push_frame(frame, line_no);
+                    return;
+                }
+                if self.continue_frame(trimmed) {
+                    self.last.0 = line_no;
+                    return;
+                }
+                if self.section == Some(Section::LastException)
+                    && let Some(addresses) = address_list(trimmed)
+                {
+                    self.last = (line_no, Last::ExceptionBacktrace);
+                    self.leb
+                        .extend(addresses.into_iter().enumerate().map(|(i, a)| Frame {
+                            number: Some(i as u64),
+                            address: Some(a),
+                            ..unknown_frame()
+                        }));
                     return;
                 }
                 // Not a frame: perhaps the header resumes (pastes reorder sections).
                 self.header_line(trimmed, line_no);
             }
             Section::State => {
+                self.last = (line_no, Last::Registers);
                 let registers = &mut self
                     .states
                     .entry(self.state_for.unwrap_or(u64::MAX))
@@ -286,6 +556,7 @@ impl Parser {
             }
             Section::Images => {
                 if let Some(c) = IMAGE.captures(line) {
+                    self.last = (line_no, Last::Images);
                     self.images.push(image_from_line(&c));
                 } else if !trimmed.is_empty() {
                     self.section = Some(Section::Other);
@@ -294,6 +565,7 @@ impl Parser {
             }
             Section::AppSpecific => {
                 if !self.header_line(trimmed, line_no) {
+                    self.last = (line_no, Last::AppSpecific);
                     self.messages.push(AppMessage {
                         image: String::new(),
                         text: trimmed.to_owned(),
@@ -304,6 +576,82 @@ impl Parser {
                 self.header_line(trimmed, line_no);
             }
         }
+    }
+
+    fn push_frame(&mut self, frame: Frame, line_no: usize) {
+        let frames = match self.section {
+            Some(Section::Thread) => match self.threads.last_mut() {
+                Some(t) => &mut t.frames,
+                None => return,
+            },
+            _ => &mut self.leb,
+        };
+        // Keep the report's own numbers, and say where a paste skipped frames.
+        let expected = frames.last().and_then(|f| f.number).map_or(0, |n| n + 1);
+        if let Some(n) = frame.number
+            && n != expected
+        {
+            let message = match frames.last() {
+                None => format!(
+                    "the backtrace starts at frame {n}: frames 0 to {} are missing",
+                    n - 1
+                ),
+                Some(_) if n > expected => format!(
+                    "frames {expected} to {} are missing: the text skips from frame {} to frame {n}",
+                    n - 1,
+                    expected - 1
+                ),
+                Some(_) => format!(
+                    "frame {n} follows frame {}: the frames are out of order",
+                    expected - 1
+                ),
+            };
+            self.w.push(format!("line {line_no}"), message);
+        }
+        frames.push(frame);
+    }
+
+    /// Apple prints a symbol that ends in a newline as it is, so ` + 0 [inlined]` (and the rest of
+    /// the frame) lands on the next line: it belongs to the frame above.
+    fn continue_frame(&mut self, trimmed: &str) -> bool {
+        let frames = match self.section {
+            Some(Section::Thread) => self.threads.last_mut().map(|t| &mut t.frames),
+            _ => Some(&mut self.leb),
+        };
+        let Some(frame) = frames.and_then(|f| f.last_mut()) else {
+            return false;
+        };
+        if frame.symbol_offset.is_some() || frame.image_offset.is_some() {
+            return false;
+        }
+        if let Some(c) = CONTINUATION.captures(trimmed) {
+            frame.symbol_offset = c.get(1).and_then(|m| m.as_str().parse().ok());
+            if let Some(src) = c.get(2) {
+                set_source(frame, src.as_str());
+            }
+            frame.inline = c.get(3).is_some();
+            return true;
+        }
+        // A symbol with a newline in its middle: the line holds the rest of it and the offset.
+        if frame.symbol.is_some()
+            && !HEADER_KEY.is_match(trimmed)
+            && let Some(c) = SYMBOLICATED.captures(trimmed)
+        {
+            let tail = c.get(1).map_or("", |m| m.as_str()).trim();
+            if let Some(symbol) = frame.symbol.as_mut()
+                && !tail.is_empty()
+            {
+                symbol.push(' ');
+                symbol.push_str(tail);
+            }
+            frame.symbol_offset = c.get(2).and_then(|m| m.as_str().parse().ok());
+            if let Some(src) = c.get(3) {
+                set_source(frame, src.as_str());
+            }
+            frame.inline = c.get(4).is_some();
+            return true;
+        }
+        false
     }
 
     /// Reads `Key: value`. Returns whether the line was a known header key.
@@ -432,6 +780,7 @@ impl Parser {
             _ => return false,
         }
         self.header_keys += 1;
+        self.last = (line_no, Last::Key(key.to_owned()));
         true
     }
 
@@ -466,19 +815,48 @@ impl Parser {
         }
         self.leb.iter_mut().for_each(resolve);
 
+        let cut_here = Cut {
+            line: self.last.0 as u64,
+            after: self.last.1.describe(),
+        };
+        let mut cut = None;
+        let marker = self.threads.iter().position(|t| t.triggered);
         let crashed_thread = match self.crashed_number {
-            Some(n) => {
-                let found = self.threads.iter().position(|t| t.index as u64 == n);
-                if found.is_none() && !self.threads.is_empty() {
-                    self.w
-                        .push("Crashed Thread", format!("thread {n} is not in the report"));
-                }
-                found
-            }
-            None => self.threads.iter().position(|t| t.triggered),
+            Some(n) => match self.threads.iter().position(|t| t.index as u64 == n) {
+                Some(i) => Some(i),
+                None if self.threads.is_empty() => None,
+                None => match marker {
+                    // The header and the thread list disagree (a paste of two reports, or a
+                    // hand-edited header): the `Crashed` marker is on the thread itself.
+                    Some(m) => {
+                        let marked = self.threads.get(m).map_or(0, |t| t.index);
+                        self.w.push(
+                            "Crashed Thread",
+                            format!(
+                                "the header names thread {n}, which is not in the report; thread {marked} is marked `Crashed` and is used"
+                            ),
+                        );
+                        Some(m)
+                    }
+                    None => {
+                        self.w.push(
+                            "Crashed Thread",
+                            format!(
+                                "the header names thread {n} as the crashed thread, but the report has no thread {n}: {cut_here}"
+                            ),
+                        );
+                        cut = Some(cut_here.clone());
+                        None
+                    }
+                },
+            },
+            None => marker,
         };
         if let Some(t) = crashed_thread.and_then(|i| self.threads.get_mut(i)) {
             t.triggered = true;
+        }
+        if self.threads.is_empty() {
+            cut = Some(cut_here.clone());
         }
 
         let mut exception = self.has_exception.then_some(self.exception);
@@ -488,8 +866,9 @@ impl Parser {
         if !self.threads.is_empty() && !self.saw_images {
             self.w.push(
                 "report",
-                "no Binary Images section: the report looks truncated; image paths and UUIDs are unknown",
+                format!("no Binary Images section: the report looks truncated ({cut_here}); image paths and UUIDs are unknown"),
             );
+            cut.get_or_insert(cut_here);
         }
         if self.threads.is_empty() && exception.is_none() {
             self.w.push(
@@ -497,10 +876,14 @@ impl Parser {
                 "the report has a header but no exception and no threads: it looks truncated",
             );
         }
+        let (exception_name, exception_reason) =
+            find_exception_reason(self.messages.iter().map(|m| m.text.as_str()))
+                .unwrap_or_default();
         let app_specific = AppSpecific {
             assertion: find_assertion(self.messages.iter().map(|m| m.text.as_str())),
             messages: self.messages,
-            exception_reason: None,
+            exception_reason,
+            exception_name,
         };
         Report {
             format: SourceFormat::Text,
@@ -521,6 +904,7 @@ impl Parser {
             last_exception_backtrace: self.leb,
             images: self.images,
             warnings: self.w.into_vec(),
+            cut,
             summary: None,
             extra: Vec::new(),
         }
@@ -539,6 +923,13 @@ pub fn header_key_count(text: &str) -> usize {
         p.header_line(t, i + 1);
     }
     p.header_keys
+}
+
+/// Whether a line is one of the header lines a report has (`Exception Type: ...`,
+/// `Crashed Thread: 3`): where a partial paste starts.
+pub fn is_header_line(line: &str) -> bool {
+    let mut p = Parser::default();
+    p.header_line(line.trim(), 0)
 }
 
 /// `Dispatch queue: com.apple.main-thread` is a queue; anything else after the colon is a name.
@@ -572,26 +963,21 @@ fn name_and_pid(value: &str) -> (Option<String>, Option<u64>) {
     }
 }
 
-/// `Namespace SIGNAL, Code 11 Segmentation fault: 11` or `Namespace SIGNAL, Code 11, ...`.
+/// `Namespace SIGNAL, Code 11 Segmentation fault: 11` (macOS), `Namespace SIGNAL, Code 11, ...`,
+/// `SIGNAL 5 Trace/BPT trap: 5` (iOS writes no `Namespace`/`Code` words), `Namespace SPRINGBOARD,
+/// Code 0x8badf00d`, `FRONTBOARD 2343432205 <RBSTerminateContext...>`.
 fn parse_termination_reason(t: &mut Termination, value: &str) {
-    let rest = value.strip_prefix("Namespace ").unwrap_or(value);
-    let (namespace, rest) = rest.split_once(',').unwrap_or((rest, ""));
-    t.namespace = Some(namespace.trim().to_owned());
-    let rest = rest.trim();
-    if let Some(code) = rest.strip_prefix("Code ") {
-        let token: String = code
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect();
-        t.code = parse_u64_text(&token);
-        let indicator = code
-            .get(token.len()..)
-            .unwrap_or("")
-            .trim_start_matches(',')
-            .trim();
-        if !indicator.is_empty() {
-            t.indicator = Some(indicator.to_owned());
+    let Some(c) = TERMINATION.captures(value.trim()) else {
+        if !value.trim().is_empty() {
+            t.indicator = Some(value.trim().to_owned());
         }
+        return;
+    };
+    t.namespace = c.get(1).map(|m| m.as_str().to_owned());
+    t.code = c.get(2).and_then(|m| parse_u64_text(m.as_str()));
+    let indicator = c.get(3).map_or("", |m| m.as_str()).trim();
+    if !indicator.is_empty() {
+        t.indicator = Some(indicator.to_owned());
     }
 }
 
@@ -609,6 +995,7 @@ fn image_from_line(c: &regex::Captures) -> Image {
         uuid: c.get(4).map(|m| normalise_uuid(m.as_str())),
         path: c
             .get(5)
+            .or_else(|| c.get(6))
             .map(|m| m.as_str().to_owned())
             .filter(|p| !p.is_empty() && p != "???"),
         ..Image::default()
@@ -678,7 +1065,7 @@ pub fn normalise_uuid(s: &str) -> String {
 /// Whether a line is a thread header or a frame line: evidence of crash-report text.
 pub fn looks_like_thread_line(line: &str) -> bool {
     let t = line.trim();
-    THREAD_HEADER.is_match(t) || FRAME.is_match(line)
+    THREAD_HEADER.is_match(t) || FRAME_LIKE.is_match(line)
 }
 
 #[cfg(test)]
@@ -686,8 +1073,129 @@ mod tests {
     use super::*;
 
     fn frame(line: &str) -> Frame {
-        let caps = FRAME.captures(line).unwrap();
-        frame_from_line(&caps).unwrap().1
+        frame_from_line(line).unwrap().0
+    }
+
+    fn report(text: &str) -> Report {
+        parse(text, 0, Container::Plain)
+    }
+
+    #[test]
+    fn no_frame_line_is_dropped() {
+        // A jump to NULL, an address and nothing else, an address that is not a number.
+        let f = frame("0   ???                           \t               0x0 ???");
+        assert_eq!((f.image, f.address, f.symbol), (None, Some(0), None));
+        let f = frame("1  a.out  0x100003f79");
+        assert_eq!(
+            (f.image.as_deref(), f.address),
+            (Some("a.out"), Some(0x1_0000_3f79))
+        );
+        let (f, problem) = frame_from_line("2   libfoo.dylib   0x1f3G foo + 3").unwrap();
+        assert_eq!(
+            (f.image.as_deref(), f.address),
+            (Some("libfoo.dylib"), None)
+        );
+        assert_eq!(
+            (f.symbol.as_deref(), f.symbol_offset),
+            (Some("foo"), Some(3))
+        );
+        assert!(problem.unwrap().contains("is not a number"));
+        let (f, problem) = frame_from_line("7   libbar.dylib").unwrap();
+        assert_eq!(
+            (f.number, f.image.as_deref()),
+            (Some(7), Some("libbar.dylib"))
+        );
+        assert!(problem.unwrap().contains("no address"));
+    }
+
+    #[test]
+    fn image_names_that_look_like_addresses_or_carry_an_arch() {
+        // lldb's parser_text.test: `He 0x1` is an image name, not an address.
+        let f = frame("3   He 0x1    \t0x000000019b0db3a8 foo + 72");
+        assert_eq!(f.image.as_deref(), Some("He 0x1"));
+        assert_eq!(f.address, Some(0x19b0db3a8));
+        assert_eq!(
+            (f.symbol.as_deref(), f.symbol_offset),
+            (Some("foo"), Some(72))
+        );
+        // Without the tab (a paste), the address is the first token of 8 or more hex digits.
+        let f = frame("3   He 0x1      0x000000019b0db3a8 foo + 72");
+        assert_eq!(f.image.as_deref(), Some("He 0x1"));
+        let f = frame("2   MyApp Pro arm64    \t0x000000019b0db3a8 foo + 72");
+        assert_eq!(f.image.as_deref(), Some("MyApp Pro"));
+    }
+
+    #[test]
+    fn symbols_without_offsets_keep_their_source() {
+        let f = frame(
+            "3   MyApp   0x0000000100f8c1e0 -[AppDelegate application:didFinishLaunchingWithOptions:] (AppDelegate.m:20)",
+        );
+        assert_eq!(
+            f.symbol.as_deref(),
+            Some("-[AppDelegate application:didFinishLaunchingWithOptions:]")
+        );
+        assert_eq!(
+            (f.source_file.as_deref(), f.source_line),
+            (Some("AppDelegate.m"), Some(20))
+        );
+        let f = frame("0   libsystem_kernel.dylib   0x0000000180a5e600 **pthread_kill + 8");
+        assert_eq!(f.symbol.as_deref(), Some("__pthread_kill"));
+    }
+
+    #[test]
+    fn a_symbol_ending_in_a_newline_continues_on_the_next_line() {
+        let r = report(
+            "Process: a [1]\nException Type: EXC_BREAKPOINT (SIGTRAP)\n\nThread 0 Crashed:\n\
+             0   libswiftCore.dylib  0x00000001a1b2c3d4 Swift runtime failure: Unexpectedly found nil\n\
+             \x20+ 0 [inlined]\n\
+             1   a   0x0000000100003f79 main + 12\n",
+        );
+        let frames = &r.crashed().unwrap().frames;
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[0].symbol_offset, Some(0));
+        assert!(frames[0].inline);
+        assert_eq!(frames[1].symbol.as_deref(), Some("main"));
+    }
+
+    #[test]
+    fn frame_numbers_are_kept_and_gaps_said() {
+        let r = report(
+            "Process: a [1]\nException Type: EXC_CRASH (SIGABRT)\n\nThread 0 Crashed:\n\
+             0   a   0x0000000100003f79 f + 1\n1   a   0x0000000100003f80 g + 2\n\
+             40  a   0x0000000100003f90 main + 3\n",
+        );
+        let numbers: Vec<_> = r
+            .crashed()
+            .unwrap()
+            .frames
+            .iter()
+            .map(|f| f.number)
+            .collect();
+        assert_eq!(numbers, [Some(0), Some(1), Some(40)]);
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.message.contains("frames 2 to 39 are missing")),
+            "{:?}",
+            r.warnings
+        );
+    }
+
+    #[test]
+    fn the_old_exception_backtrace_address_list() {
+        let r = report(
+            "Process: a [1]\nException Type: EXC_CRASH (SIGABRT)\n\nLast Exception Backtrace:\n\
+             (0x18d2c6e38 0x18c52bf78 0x18d1a4ef4)\n\nThread 0 Crashed:\n0   a   0x0000000100003f79 f + 1\n",
+        );
+        let addresses: Vec<_> = r
+            .last_exception_backtrace
+            .iter()
+            .map(|f| f.address)
+            .collect();
+        assert_eq!(
+            addresses,
+            [Some(0x18d2c6e38), Some(0x18c52bf78), Some(0x18d1a4ef4)]
+        );
     }
 
     #[test]
@@ -759,6 +1267,31 @@ mod tests {
             "               0x0 - 0xffffffffffffffff ??? (*) <00000000-0000-0000-0000-000000000000> ???",
         );
         assert_eq!((i.name, i.path, i.size), (None, None, None));
+
+        // lldb's parser_text.test: no UUID, a short UUID, spaces in names and paths.
+        let i = img(
+            "0x7fff63f20000 - 0x7fff63f77ff7  libc++.1.dylib (400.9.4) /usr/lib/libc++.1.dylib",
+        );
+        assert_eq!(i.name.as_deref(), Some("libc++.1.dylib"));
+        assert_eq!(i.bundle_version.as_deref(), Some("400.9.4"));
+        assert_eq!(
+            (i.uuid, i.path.as_deref()),
+            (None, Some("/usr/lib/libc++.1.dylib"))
+        );
+        let i = img("0x1111111 - 0x22222 +MyApp Pro arm64  <01234> /tmp/MyApp Pro.app/MyApp Pro");
+        assert_eq!(
+            (i.name.as_deref(), i.arch.as_deref()),
+            (Some("MyApp Pro"), Some("arm64"))
+        );
+        assert_eq!(i.path.as_deref(), Some("/tmp/MyApp Pro.app/MyApp Pro"));
+        let i = img(
+            "0x104591000 - 0x1055cfff7 +llvm-dwarfdump (0) <B104CFA1-046A-36A6-8EB4-07DDD7CC2DF3> /Users/USER 1/Documents/*/llvm-dwarfdump",
+        );
+        assert_eq!(
+            i.path.as_deref(),
+            Some("/Users/USER 1/Documents/*/llvm-dwarfdump")
+        );
+        assert_eq!(i.bundle_version.as_deref(), Some("0"));
     }
 
     #[test]
@@ -771,6 +1304,32 @@ mod tests {
         let mut t = Termination::default();
         parse_termination_reason(&mut t, "Namespace SIGNAL, Code 11, Segmentation fault: 11");
         assert_eq!(t.indicator.as_deref(), Some("Segmentation fault: 11"));
+        // iOS: no `Namespace`, no `Code`.
+        let mut t = Termination::default();
+        parse_termination_reason(&mut t, "SIGNAL 5 Trace/BPT trap: 5");
+        assert_eq!(
+            (t.namespace.as_deref(), t.code, t.indicator.as_deref()),
+            (Some("SIGNAL"), Some(5), Some("Trace/BPT trap: 5"))
+        );
+        let mut t = Termination::default();
+        parse_termination_reason(&mut t, "Namespace SPRINGBOARD, Code 0x8badf00d");
+        assert_eq!(
+            (t.namespace.as_deref(), t.code, t.indicator),
+            (Some("SPRINGBOARD"), Some(0x8bad_f00d), None)
+        );
+        let mut t = Termination::default();
+        parse_termination_reason(
+            &mut t,
+            "FRONTBOARD 2343432205 <RBSTerminateContext| domain:10>",
+        );
+        assert_eq!(
+            (t.namespace.as_deref(), t.code),
+            (Some("FRONTBOARD"), Some(2_343_432_205))
+        );
+        assert_eq!(
+            t.indicator.as_deref(),
+            Some("<RBSTerminateContext| domain:10>")
+        );
     }
 
     #[test]

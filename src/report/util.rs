@@ -154,6 +154,62 @@ pub fn find_assertion<'a>(messages: impl IntoIterator<Item = &'a str>) -> Option
     None
 }
 
+/// The class and reason of an uncaught exception, from application-specific messages:
+/// `*** Terminating app due to uncaught exception 'NSRangeException', reason: '*** -[__NSArrayI
+/// objectAtIndex:]: index 5 beyond bounds [0 .. 2]'` (Objective-C; the reason may run over several
+/// lines until its closing quote) and `libc++abi: terminating due to uncaught exception of type
+/// std::runtime_error: boom` (C++; older libc++abi says `terminating with`).
+pub fn find_exception_reason<'a>(
+    messages: impl IntoIterator<Item = &'a str>,
+) -> Option<(Option<String>, Option<String>)> {
+    let mut lines = messages.into_iter().flat_map(str::lines);
+    while let Some(line) = lines.next() {
+        if let Some(pos) = line.find("uncaught exception '") {
+            let rest = line
+                .get(pos + "uncaught exception '".len()..)
+                .unwrap_or_default();
+            let (name, after) = rest.split_once('\'').unwrap_or((rest, ""));
+            let name = (!name.trim().is_empty()).then(|| name.trim().to_owned());
+            let Some(reason_start) = after.find("reason: '") else {
+                return Some((name, None));
+            };
+            let mut reason = after
+                .get(reason_start + "reason: '".len()..)
+                .unwrap_or_default()
+                .to_owned();
+            // The reason ends at the last quote; a reason with newlines goes on below.
+            let mut more = 0;
+            while !reason.trim_end().ends_with('\'') && more < 40 {
+                let Some(next) = lines.next() else { break };
+                reason.push('\n');
+                reason.push_str(next);
+                more += 1;
+            }
+            let reason = reason.trim_end();
+            let reason = reason.strip_suffix('\'').unwrap_or(reason).trim();
+            return Some((name, (!reason.is_empty()).then(|| reason.to_owned())));
+        }
+        for marker in ["uncaught exception of type "] {
+            if let Some(pos) = line.find(marker) {
+                let rest = line.get(pos + marker.len()..).unwrap_or_default().trim();
+                // `std::runtime_error: boom`; a type name has no `: ` in it.
+                let (name, reason) = match rest.split_once(": ") {
+                    Some((n, r)) => (n.trim(), Some(r.trim())),
+                    None => (rest, None),
+                };
+                if name.is_empty() {
+                    continue;
+                }
+                return Some((
+                    Some(name.to_owned()),
+                    reason.filter(|r| !r.is_empty()).map(str::to_owned),
+                ));
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,6 +256,37 @@ mod tests {
         );
         assert_eq!(subtype_address("SEGV_MAPERR at 0x8"), Some(8));
         assert_eq!(subtype_address("KERN_PROTECTION_FAILURE"), None);
+    }
+
+    #[test]
+    fn uncaught_exception_reasons() {
+        let objc = [
+            "*** Terminating app due to uncaught exception 'NSRangeException', reason: '*** -[__NSArrayI objectAtIndex:]: index 5 beyond bounds [0 .. 2]'",
+            "terminating with uncaught exception of type NSException",
+            "abort() called",
+        ];
+        assert_eq!(
+            find_exception_reason(objc),
+            Some((
+                Some("NSRangeException".into()),
+                Some("*** -[__NSArrayI objectAtIndex:]: index 5 beyond bounds [0 .. 2]".into())
+            ))
+        );
+        let multi = [
+            "*** Terminating app due to uncaught exception 'NSInternalInconsistencyException', reason: 'first line",
+            "second line'",
+        ];
+        assert_eq!(
+            find_exception_reason(multi).unwrap().1.as_deref(),
+            Some("first line\nsecond line")
+        );
+        let cxx =
+            ["libc++abi: terminating due to uncaught exception of type std::runtime_error: boom"];
+        assert_eq!(
+            find_exception_reason(cxx),
+            Some((Some("std::runtime_error".into()), Some("boom".into())))
+        );
+        assert_eq!(find_exception_reason(["abort() called"]), None);
     }
 
     #[test]

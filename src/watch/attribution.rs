@@ -131,6 +131,7 @@ mod tests {
             last_exception_backtrace: vec![],
             images: vec![],
             warnings: vec![],
+            cut: None,
             summary: None,
             extra: vec![],
         }

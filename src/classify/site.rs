@@ -1,0 +1,666 @@
+//! Where the program went wrong: the frames a crash is read from, and what sat on top of them.
+//!
+//! The top of a crashed thread is often not the crash. Three kinds of machinery sit there:
+//!
+//! - **A signal handler that ran on the crashed thread.** The kernel delivers the signal of a
+//!   fault to the faulting thread: `_sigtramp` (libsystem_platform) calls the handler on top of the
+//!   interrupted code. pytest turns on Python's `faulthandler` by default (since pytest 5.0), and
+//!   PyTorch's test suites enable it too; it prints the Python traceback, restores the default
+//!   action and re-raises the signal, so the report of an AGX fault in a test worker reads
+//!   `__pthread_kill`, `pthread_kill`, `raise`, `faulthandler_fatal_error`, `_sigtramp`, and only
+//!   then `AGX::ComputeContext::prepareForEnqueue(bool)`. The exception is then `EXC_CRASH
+//!   (SIGSEGV)`: the process died of a signal *sent* by `pthread_kill`, so the report has no fault
+//!   address. Crash reporters (Sentry, Crashlytics, PLCrashReporter, KSCrash, Breakpad, Crashpad,
+//!   Bugsnag), the JVM, Mono and Rust's stack-overflow guard install such handlers too. Frames
+//!   above the deepest `_sigtramp` are the handler's; the crash is read below it.
+//! - **Abort, panic and exception-throwing paths.** `abort()`, `__assert_rtn`, Rust's
+//!   `std::panicking::*` and `core::panicking::*` down to `abort_internal`, C++ `__cxa_throw` and
+//!   `std::terminate`, Objective-C `objc_exception_throw` and `_CFThrowFormattedException`, Swift's
+//!   `Swift runtime failure: ...` traps and `_assertionFailure`. They report a decision made in the
+//!   frame below them, which is the location.
+//! - **An uncaught Objective-C or C++ exception rethrown elsewhere.** AppKit catches exceptions in
+//!   its run loop and crashes in `-[NSApplication _crashOnException:]`; the crashed thread then
+//!   shows where the exception was *rethrown*, and the report's Last Exception Backtrace shows
+//!   where it was *thrown*. The crash is read from the exception backtrace then.
+//!
+//! The trigger, the program's own operation, also skips plumbing: libdispatch, PyTorch's
+//! `dispatch_sync_with_rethrow` and the block or lambda it runs, `std::function` and `std::__invoke`
+//! wrappers. A block (`invocation function for block in f`, `__18-[C m]_block_invoke`) or a lambda
+//! (`f()::$_0::operator()() const`) is named after the function it is written in, never as a
+//! bare `operator()`.
+
+use serde::Serialize;
+
+use super::normalize;
+use crate::report::{Frame, Report, image_name_of};
+
+/// A signal handler that ran on top of the crash.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Handler {
+    /// `python-faulthandler`, `sentry`, `crashlytics`, `plcrashreporter`, `kscrash`, `breakpad`,
+    /// `crashpad`, `bugsnag`, `rust-stack-overflow`, `jvm`, `mono`, or `unknown`.
+    pub kind: &'static str,
+    /// In words: `Python's faulthandler`.
+    pub name: &'static str,
+    /// The handler's entry frame, the one `_sigtramp` called (`faulthandler_fatal_error`).
+    pub frame: String,
+    /// The handler sent the signal again to end the process (`raise`, `pthread_kill`, `abort`);
+    /// false when the process died while the handler was still running.
+    pub reraised: bool,
+    /// Index of `_sigtramp` in the crashed thread: the crash is read from the frame below.
+    pub sigtramp_frame: usize,
+}
+
+/// The abort, panic or exception machinery on top of the crash.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Machinery {
+    /// `rust-panic`, `cxx-exception`, `objc-exception`, `swift-runtime-failure`, `assertion` or
+    /// `abort`.
+    pub kind: &'static str,
+    /// How many frames of it were skipped.
+    pub frames: usize,
+    /// What it said, when a frame says it: `Swift runtime failure: Unexpectedly found nil ...`.
+    pub message: Option<String>,
+}
+
+/// Where the crash frames come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FrameSource {
+    CrashedThread,
+    /// The report's Last Exception Backtrace: where an uncaught exception was thrown.
+    LastExceptionBacktrace,
+}
+
+/// The frames a crash is read from, and what was skipped to get there.
+pub struct Site<'r> {
+    /// The frames to read, top first: the crashed thread below any handler, or the exception
+    /// backtrace.
+    pub frames: &'r [Frame],
+    /// Index of `frames[0]` in its source (the crashed thread or the exception backtrace).
+    pub offset: usize,
+    pub source: FrameSource,
+    pub handler: Option<Handler>,
+    /// Indexes into `frames` of the frames that did something: without the machinery and
+    /// without frames that name nothing.
+    pub meaningful: Vec<usize>,
+    pub machinery: Option<Machinery>,
+}
+
+/// Finds where the program went wrong in `report`'s crashed thread.
+pub fn site(report: &Report) -> Site<'_> {
+    let thread: &[Frame] = report.crashed().map_or(&[], |t| t.frames.as_slice());
+    let handler = handler(report, thread);
+    let offset = handler.as_ref().map_or(0, |h| h.sigtramp_frame + 1);
+    let frames = thread.get(offset..).unwrap_or_default();
+    let mut site = Site {
+        frames,
+        offset,
+        source: FrameSource::CrashedThread,
+        handler,
+        meaningful: meaningful(report, frames),
+        machinery: machinery(report, frames),
+    };
+    // An exception rethrown by a run loop or a terminate handler: the throw site is in the
+    // exception backtrace. An exception thrown on the crashed thread itself (its machinery has
+    // the throw) is read where it is: the backtrace says the same, often less well symbolicated.
+    let rethrown = site
+        .machinery
+        .as_ref()
+        .is_some_and(|m| matches!(m.kind, "objc-exception" | "cxx-exception"))
+        && !frames
+            .iter()
+            .take(site.machinery.as_ref().map_or(0, |m| m.frames))
+            .any(|f| {
+                f.symbol
+                    .as_deref()
+                    .is_some_and(|s| THROWS.iter().any(|t| matches_prefix(s.trim(), t)))
+            });
+    let backtrace = &report.last_exception_backtrace;
+    if rethrown
+        && backtrace
+            .iter()
+            .any(|f| f.symbol.is_some() || f.image.is_some())
+    {
+        let thread_machinery = site.machinery.take();
+        site = Site {
+            frames: backtrace,
+            offset: 0,
+            source: FrameSource::LastExceptionBacktrace,
+            handler: site.handler,
+            meaningful: meaningful(report, backtrace),
+            machinery: machinery(report, backtrace).or(thread_machinery),
+        };
+    }
+    site
+}
+
+impl Site<'_> {
+    /// The `n`th meaningful frame.
+    pub fn meaningful_frame(&self, n: usize) -> Option<&Frame> {
+        self.meaningful.get(n).and_then(|&i| self.frames.get(i))
+    }
+}
+
+/// Frames that throw an exception where they are (as opposed to rethrowing one caught elsewhere).
+const THROWS: &[&str] = &[
+    "objc_exception_throw",
+    "__cxa_throw",
+    "_CFThrowFormattedException",
+    "+[NSException raise:format:",
+    "-[NSException raise]",
+    "std::__throw_",
+    "std::__1::__throw_",
+];
+
+/// Handlers by their frames: a symbol prefix or an image name, and what to call them.
+const HANDLERS: &[(&str, &str, &[&str], &[&str])] = &[
+    (
+        "python-faulthandler",
+        "Python's faulthandler",
+        &["faulthandler_fatal_error", "faulthandler_"],
+        &[],
+    ),
+    (
+        "sentry",
+        "Sentry's crash handler",
+        &["sentrycrash", "SentryCrash", "sentry_"],
+        &["Sentry"],
+    ),
+    (
+        "crashlytics",
+        "Crashlytics' crash handler",
+        &["FIRCLS", "CLS"],
+        &["FirebaseCrashlytics", "Crashlytics"],
+    ),
+    (
+        "plcrashreporter",
+        "PLCrashReporter's signal handler",
+        &["plcrash_", "PLCrash"],
+        &["CrashReporter"],
+    ),
+    (
+        "kscrash",
+        "KSCrash's signal handler",
+        &["kscrash", "KSCrash", "kssighandler", "handleSignal"],
+        &["KSCrash"],
+    ),
+    (
+        "bugsnag",
+        "Bugsnag's signal handler",
+        &["bsg_", "BSG"],
+        &["Bugsnag"],
+    ),
+    (
+        "breakpad",
+        "Breakpad's exception handler",
+        &["google_breakpad::"],
+        &[],
+    ),
+    (
+        "crashpad",
+        "Crashpad's signal handler",
+        &["crashpad::"],
+        &[],
+    ),
+    (
+        "rust-stack-overflow",
+        "Rust's stack-overflow handler",
+        &[
+            "std::sys::pal::unix::stack_overflow::",
+            "std::sys::unix::stack_overflow::",
+        ],
+        &[],
+    ),
+    (
+        "jvm",
+        "the Java VM's signal handler",
+        &["JVM_handle_bsd_signal", "signalHandler", "VMError::"],
+        &["libjvm.dylib"],
+    ),
+    (
+        "mono",
+        "Mono's signal handler",
+        &["mono_chain_signal", "mono_sigsegv_signal_handler", "mono_"],
+        &[],
+    ),
+];
+
+fn is_sigtramp(frame: &Frame) -> bool {
+    frame
+        .symbol
+        .as_deref()
+        .is_some_and(|s| s.trim() == "_sigtramp")
+}
+
+/// The handler above the deepest `_sigtramp` that has the interrupted code below it.
+fn handler(report: &Report, frames: &[Frame]) -> Option<Handler> {
+    let sigtramp = frames
+        .iter()
+        .enumerate()
+        .rev()
+        .skip(1)
+        .find(|(_, f)| is_sigtramp(f))
+        .map(|(i, _)| i)?;
+    let above = frames.get(..sigtramp)?;
+    let named = |f: &&Frame| f.symbol.is_some();
+    // The handler's entry: the frame `_sigtramp` called, or the nearest named one above it.
+    let entry = above.iter().rev().find(named);
+    let (kind, name) = above
+        .iter()
+        .find_map(|f| {
+            let symbol = f.symbol.as_deref().unwrap_or_default();
+            let image = image_name_of(report, f).unwrap_or_default();
+            HANDLERS
+                .iter()
+                .find(|(_, _, symbols, images)| {
+                    symbols.iter().any(|p| symbol.starts_with(p))
+                        || images.contains(&image)
+                })
+                .map(|(kind, name, _, _)| (*kind, *name))
+        })
+        .unwrap_or(("unknown", "a signal handler"));
+    // Re-raised: the handler's top frames send a signal.
+    let reraised = above
+        .iter()
+        .take_while(|f| f.symbol.is_none() || machinery_kind(report, f).is_some())
+        .any(|f| {
+            matches!(
+                f.symbol.as_deref().map(str::trim),
+                Some(
+                    "__pthread_kill"
+                        | "pthread_kill"
+                        | "raise"
+                        | "__kill"
+                        | "kill"
+                        | "abort"
+                        | "__abort"
+                        | "abort_with_payload"
+                        | "__abort_with_payload"
+                )
+            )
+        });
+    Some(Handler {
+        kind,
+        name,
+        frame: entry
+            .and_then(|f| f.symbol.as_deref())
+            .map(normalize::symbol)
+            .unwrap_or_else(|| "an unnamed function".into()),
+        reraised,
+        sigtramp_frame: sigtramp,
+    })
+}
+
+/// Frames that only report a crash decided elsewhere, by kind. Matched against the symbol as the
+/// report spells it: equal, or a prefix followed by an argument list, `.cold.N`, or anything for
+/// the prefixes that end in `::` or `_`.
+const MACHINERY: &[(&str, &[&str])] = &[
+    (
+        "abort",
+        &[
+            "__pthread_kill",
+            "pthread_kill",
+            "abort",
+            "__abort",
+            "abort_with_payload",
+            "__abort_with_payload",
+            "abort_with_reason",
+            "raise",
+            "__kill",
+            "kill",
+            "_sigtramp",
+            "__stack_chk_fail",
+            "__chk_fail",
+            "__chk_fail_overflow",
+            "_os_crash",
+            "__os_crash",
+            "os_crash",
+            "_os_crash_fmt",
+            "malloc_vreport",
+            "malloc_report",
+            "malloc_zone_error",
+            "___BUG_IN_CLIENT_OF_LIBMALLOC_",
+            "Py_FatalError",
+            "_Py_FatalErrorFunc",
+            "_Py_FatalErrorFormat",
+            "fatal_error",
+            "fatal_error_exit",
+            "_dispatch_assert_queue_fail",
+        ],
+    ),
+    (
+        "assertion",
+        &[
+            "__assert_rtn",
+            "__assert_fail",
+            "MTLReportFailure",
+            "__MTLReportFailure",
+            "_MTLMessageContextEnd",
+            "-[NSAssertionHandler handleFailure",
+            "c10::detail::torchCheckFail",
+            "c10::detail::torchInternalAssertFail",
+        ],
+    ),
+    (
+        "rust-panic",
+        &[
+            "std::panicking::",
+            "core::panicking::",
+            "std::panic::",
+            "core::option::unwrap_failed",
+            "core::option::expect_failed",
+            "core::result::unwrap_failed",
+            "core::slice::index::",
+            "core::str::slice_error_fail",
+            "std::process::abort",
+            "std::sys::pal::unix::abort_internal",
+            "std::sys::unix::abort_internal",
+            "std::sys::abort_internal",
+            "panic_abort::",
+            "__rust_start_panic",
+            "rust_panic",
+            "__rust_abort",
+            "rust_begin_unwind",
+            "__rustc::rust_begin_unwind",
+            "__rust_end_short_backtrace",
+            "std::sys::backtrace::__rust_end_short_backtrace",
+            "std::sys_common::backtrace::__rust_end_short_backtrace",
+            "alloc::alloc::handle_alloc_error",
+            "std::alloc::rust_oom",
+            "__rg_oom",
+            "__rdl_oom",
+            "alloc::raw_vec::capacity_overflow",
+            "alloc::raw_vec::handle_error",
+            "core::cell::panic_already_borrowed",
+            "core::cell::panic_already_mutably_borrowed",
+        ],
+    ),
+    (
+        "cxx-exception",
+        &[
+            "__cxa_throw",
+            "__cxa_rethrow",
+            "__cxa_bad_cast",
+            "__cxa_bad_typeid",
+            "std::__terminate",
+            "std::terminate()",
+            "std::__1::__terminate",
+            "demangling_terminate_handler()",
+            "default_terminate_handler()",
+            "abort_message",
+            "__cxxabiv1::",
+            "__clang_call_terminate",
+            "std::rethrow_exception",
+            "std::__1::rethrow_exception",
+            "std::__throw_",
+            "std::__1::__throw_",
+            "_Unwind_RaiseException",
+            "_Unwind_Resume",
+        ],
+    ),
+    (
+        "objc-exception",
+        &[
+            "objc_exception_throw",
+            "objc_exception_rethrow",
+            "_objc_terminate()",
+            "__exceptionPreprocess",
+            "_CFThrowFormattedException",
+            "+[NSException raise:format:",
+            "+[NSException raise:format:]",
+            "-[NSException raise]",
+            "_NSExceptionRaise",
+            "-[NSObject(NSObject) doesNotRecognizeSelector:]",
+            "___forwarding___",
+            "_CF_forwarding_prep_0",
+            "-[NSApplication _crashOnException:]",
+            "-[NSApplication reportException:]",
+        ],
+    ),
+    (
+        "swift-runtime-failure",
+        &[
+            "Swift runtime failure: ",
+            "_assertionFailure(",
+            "Swift._assertionFailure(",
+            "_fatalErrorMessage(",
+            "Swift._fatalErrorMessage(",
+            "_preconditionFailure(",
+            "swift::fatalError",
+            "swift::fatalErrorv",
+            "swift_unexpectedError",
+            "swift_deletedMethodError",
+            "swift::swift_abortRetainUnowned",
+            "swift_dynamicCastFailure",
+            "swift::swift_dynamicCastFailure",
+            "$ss17_assertionFailure",
+            "$ss18_fatalErrorMessage",
+            "$ss20_preconditionFailure",
+            "closure #1 in closure #1 in closure #1 in _assertionFailure(",
+            "closure #1 in closure #1 in _assertionFailure(",
+            "closure #1 in _assertionFailure(",
+        ],
+    ),
+];
+
+/// Libraries that make up the abort path. When a report of an abort has no symbols for them,
+/// their frames are the same `__pthread_kill`/`abort`/`std::terminate` machinery, unnamed.
+const ABORT_PATH_IMAGES: &[&str] = &[
+    "libsystem_kernel.dylib",
+    "libsystem_pthread.dylib",
+    "libsystem_c.dylib",
+    "libc++abi.dylib",
+    "libobjc.A.dylib",
+];
+
+fn is_abort(report: &Report) -> bool {
+    report.exception.as_ref().is_some_and(|e| {
+        e.signal.as_deref() == Some("SIGABRT")
+            || (e.r#type.as_deref() == Some("EXC_CRASH") && e.signal.is_none())
+    })
+}
+
+/// Which machinery a frame belongs to, if any.
+pub fn machinery_kind(report: &Report, frame: &Frame) -> Option<&'static str> {
+    let Some(symbol) = frame.symbol.as_deref() else {
+        let unnamed_abort = is_abort(report)
+            && image_name_of(report, frame).is_some_and(|n| ABORT_PATH_IMAGES.contains(&n));
+        return unnamed_abort.then_some("abort");
+    };
+    let symbol = symbol.trim();
+    MACHINERY.iter().find_map(|(kind, prefixes)| {
+        prefixes
+            .iter()
+            .any(|p| matches_prefix(symbol, p))
+            .then_some(*kind)
+    })
+}
+
+fn matches_prefix(symbol: &str, prefix: &str) -> bool {
+    if symbol == prefix {
+        return true;
+    }
+    let Some(rest) = symbol.strip_prefix(prefix) else {
+        return false;
+    };
+    prefix.ends_with("::")
+        || prefix.ends_with('_')
+        || prefix.ends_with(' ')
+        || prefix.ends_with('(')
+        || prefix.ends_with(':')
+        || rest.starts_with('(')
+        || rest.starts_with(".cold")
+        || rest.starts_with("::h")
+        || rest.starts_with("::{{closure}}")
+        || rest.starts_with('<')
+        || rest.starts_with('[')
+        // `std::__throw_out_of_range[abi:ue170006](char const*)`, `core::panicking::panic_fmt`.
+        || (prefix.ends_with("__throw_") && !rest.is_empty())
+}
+
+/// Frames that did something: not machinery, not a `_sigtramp` left over, not an address in no
+/// known image, and not the `.cold` half of the function below it.
+fn meaningful(report: &Report, frames: &[Frame]) -> Vec<usize> {
+    frames
+        .iter()
+        .enumerate()
+        .filter(|(i, f)| {
+            if machinery_kind(report, f).is_some() {
+                return false;
+            }
+            if f.symbol.is_none() && image_name_of(report, f).is_none() {
+                // `???`: an address in no known image says nothing.
+                return false;
+            }
+            !is_cold_half(f, frames.get(i + 1))
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// `-[__NSArrayI objectAtIndex:].cold.1` above `-[__NSArrayI objectAtIndex:]`: the compiler's
+/// outlined cold path of the same function.
+fn is_cold_half(frame: &Frame, next: Option<&Frame>) -> bool {
+    let (Some(symbol), Some(next)) = (
+        frame.symbol.as_deref(),
+        next.and_then(|n| n.symbol.as_deref()),
+    ) else {
+        return false;
+    };
+    symbol
+        .split_once(".cold.")
+        .is_some_and(|(base, n)| base == next && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The machinery at the top of `frames`: the kind of its most telling frame and how many frames
+/// it took.
+fn machinery(report: &Report, frames: &[Frame]) -> Option<Machinery> {
+    let mut kinds = Vec::new();
+    let mut count = 0;
+    let mut message = None;
+    for f in frames {
+        match machinery_kind(report, f) {
+            Some(kind) => {
+                kinds.push(kind);
+                count += 1;
+                if kind == "swift-runtime-failure"
+                    && let Some(text) = f
+                        .symbol
+                        .as_deref()
+                        .filter(|s| s.starts_with("Swift runtime failure: "))
+                {
+                    message = Some(text.trim().to_owned());
+                }
+            }
+            None if f.symbol.is_none() && image_name_of(report, f).is_none() => count += 1,
+            None => break,
+        }
+    }
+    // The most specific kind wins: a Rust panic ends in `abort`, an exception in `terminate`.
+    let kind = [
+        "swift-runtime-failure",
+        "rust-panic",
+        "objc-exception",
+        "cxx-exception",
+        "assertion",
+        "abort",
+    ]
+    .into_iter()
+    .find(|k| kinds.contains(k))?;
+    Some(Machinery {
+        kind,
+        frames: count,
+        message,
+    })
+}
+
+/// Frames that pass work along without doing it: dispatch queues, PyTorch's
+/// `dispatch_sync_with_rethrow` and its block, `std::function` and `std::__invoke`.
+pub fn is_plumbing(report: &Report, frame: &Frame) -> bool {
+    if image_name_of(report, frame).is_some_and(|i| i.starts_with("libdispatch")) {
+        return true;
+    }
+    let Some(symbol) = frame.symbol.as_deref() else {
+        return false;
+    };
+    symbol.contains("dispatch_sync_with_rethrow")
+        || symbol.starts_with("_dispatch_")
+        || symbol.starts_with("dispatch_")
+        || symbol.starts_with("std::__1::__function::")
+        || symbol.starts_with("std::__function::")
+        || symbol.starts_with("std::__1::__invoke")
+        || symbol.starts_with("std::__invoke")
+        || symbol.starts_with("decltype(std::declval")
+        || symbol.starts_with("void std::__1::__invoke_void_return_wrapper")
+        || symbol.starts_with("std::__1::__invoke_void_return_wrapper")
+        || symbol.starts_with("std::__1::function<")
+        || symbol.starts_with("std::function<")
+        || symbol.starts_with("c10::function_ref<")
+        || symbol.starts_with("__invoke")
+        || symbol.starts_with("thunk for ")
+        || symbol.starts_with("reabstraction thunk")
+        || symbol.starts_with("partial apply for thunk for ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn machinery_prefixes() {
+        for (symbol, kind) in [
+            ("__pthread_kill", "abort"),
+            ("abort", "abort"),
+            (
+                "std::panicking::rust_panic_with_hook::h1234567890abcdef",
+                "rust-panic",
+            ),
+            ("core::panicking::panic_fmt", "rust-panic"),
+            (
+                "std::sys::pal::unix::abort_internal::h0123456789abcdef",
+                "rust-panic",
+            ),
+            ("core::option::unwrap_failed", "rust-panic"),
+            ("__cxa_throw", "cxx-exception"),
+            (
+                "std::__1::__throw_out_of_range[abi:ue170006](char const*)",
+                "cxx-exception",
+            ),
+            ("std::__terminate(void (*)())", "cxx-exception"),
+            ("objc_exception_throw", "objc-exception"),
+            ("_CFThrowFormattedException", "objc-exception"),
+            (
+                "Swift runtime failure: Unexpectedly found nil while unwrapping an Optional value",
+                "swift-runtime-failure",
+            ),
+            (
+                "_assertionFailure(_:_:file:line:flags:)",
+                "swift-runtime-failure",
+            ),
+            ("MTLReportFailure.cold.1", "assertion"),
+        ] {
+            assert!(
+                MACHINERY
+                    .iter()
+                    .any(|(k, ps)| *k == kind && ps.iter().any(|p| matches_prefix(symbol, p))),
+                "{symbol} is not {kind}"
+            );
+        }
+        for not in [
+            "abortive",
+            "raise_error",
+            "killall",
+            "std::panicking_helper",
+            "main",
+            "os_abort",
+        ] {
+            assert!(
+                !MACHINERY
+                    .iter()
+                    .any(|(_, ps)| ps.iter().any(|p| matches_prefix(not, p))),
+                "{not} is not machinery"
+            );
+        }
+    }
+}
