@@ -385,3 +385,137 @@ b = body("6C7D8E9F-0A1B-4C2D-8E3F-4A5B6C7D8E9F", "2025-12-23 17:30:06.5512 -0800
 b["usedImages"] = IMAGES_FIXTURE
 write("agx-unsymbolicated-0x98.ips",
       header("Python", "6C7D8E9F-0A1B-4C2D-8E3F-4A5B6C7D8E9F", "2025-12-23 17:30:07.00 -0800"), b)
+
+# --- The known race as pytest leaves it (issue 11). ---------------------------------------------
+# pytest enables Python's faulthandler; when a worker faults in the driver, faulthandler prints
+# the Python traceback and re-raises the signal, so the crashed thread reads __pthread_kill,
+# pthread_kill, raise, faulthandler_fatal_error, _sigtramp, then the race. The frames above
+# _sigtramp and their offsets are those of a real report of this shape (jundot/omlx#1548, in
+# testdata/field/signal-handlers/01-*); the exception is EXC_CRASH (SIGSEGV): the process died of
+# the re-raised signal, so the report has no fault address (codes 0, 0).
+PLATFORM = {"source": "P", "arch": "arm64e", "base": 6584066048, "size": 32768,
+            "uuid": "f1e2d3c4-b5a6-3978-8a9b-0c1d2e3f4a5b", "path": "/usr/lib/system/libsystem_platform.dylib",
+            "name": "libsystem_platform.dylib"}
+IMAGES_FH = IMAGES + [PLATFORM]
+FAULTHANDLER_TOP = [frame("libsystem_kernel.dylib", 37768, "__pthread_kill", 8),
+                    frame("libsystem_pthread.dylib", 26696, "pthread_kill", 296),
+                    frame("libsystem_c.dylib", 143380, "raise", 32),
+                    frame("Python", 2651212, "faulthandler_fatal_error", 368),
+                    {"imageOffset": 18244, "imageIndex": len(IMAGES), "symbol": "_sigtramp", "symbolLocation": 56}]
+RERAISED = {"codes": "0x0000000000000000, 0x0000000000000000", "rawCodes": [0, 0],
+            "type": "EXC_CRASH", "signal": "SIGSEGV"}
+
+
+def reraised_term(pid):
+    return {"flags": 0, "code": 11, "namespace": "SIGNAL", "indicator": "Segmentation fault: 11",
+            "byProc": "Python", "byPid": pid}
+
+
+# Two other threads inside the GPU stack at crash time: one encoding (a binary op on another
+# stream reaching the driver), one blocked in waitUntilCompleted. The frame shapes are the
+# dispatch_sync_with_rethrow pattern of the race and of exec_binary_kernel in
+# dml__CRASH_ANALYSIS_2025-12-20_173618.md.
+racing_thread = {"id": 3600013, "name": "Thread-3 (worker)", "queue": "metal gpu stream 4",
+                 "frames": [
+                     frame("AGXMetalG16X", 1197056, "-[AGXG16XFamilyComputeContext setComputePipelineState:]", 96),
+                     frame("libtorch_cpu.dylib", 81263420, "invocation function for block in at::native::mps::binaryOpTensor(at::Tensor const&, at::Tensor const&, at::Tensor const&, std::__1::basic_string<char, std::__1::char_traits<char>, std::__1::allocator<char>>, void (at::native::mps::BinaryOpCachedGraph*, MPSGraphTensor*, MPSGraphTensor*) block_pointer)", 612),
+                     frame("libdispatch.dylib", 15316, "_dispatch_client_callout", 16),
+                     frame("libdispatch.dylib", 73432, "_dispatch_lane_barrier_sync_invoke_and_complete", 56),
+                     frame("libtorch_cpu.dylib", 81254128, "at::native::mps::dispatch_sync_with_rethrow(NSObject<OS_dispatch_queue>*, void () block_pointer)", 124),
+                     frame("libtorch_cpu.dylib", 81258000, "at::native::mps::binaryOpTensor(at::Tensor const&, at::Tensor const&, at::Tensor const&, std::__1::basic_string<char, std::__1::char_traits<char>, std::__1::allocator<char>>, void (at::native::mps::BinaryOpCachedGraph*, MPSGraphTensor*, MPSGraphTensor*) block_pointer)", 1836)] + TAIL}
+waiting_gpu_thread = {"id": 3600014, "name": "Thread-4 (worker)", "queue": "metal gpu stream 5",
+                      "frames": [
+                          frame("libsystem_kernel.dylib", 16772, "__psynch_cvwait", 8),
+                          frame("libsystem_pthread.dylib", 28892, "_pthread_cond_wait", 984),
+                          frame("IOGPU", 96000, "-[IOGPUMetalCommandBuffer waitUntilCompleted]", 88),
+                          frame("libtorch_cpu.dylib", 81205000, "at::mps::MPSStream::commitAndWait()", 120),
+                          frame("libtorch_cpu.dylib", 81205400, "at::mps::MPSStream::synchronize(at::mps::SyncType)", 96)] + TAIL}
+
+
+def race_report(name, incident, pid, frames, extra_threads):
+    threads = [waiting_thread(3600000 + i) for i in range(11)]
+    threads.append({"triggered": True, "id": 3600011, "name": "Thread-8 (worker)",
+                    "queue": "metal gpu stream 8", "threadState": regs(0), "frames": frames})
+    threads += extra_threads
+    b = body(incident, "2026-11-20 10:12:41.3307 -0800", pid, RERAISED, reraised_term(pid), threads, 11)
+    b["usedImages"] = IMAGES_FH
+    # A pytest-xdist worker: its parent is the pytest controller, another Python.
+    b["parentProc"] = "Python"
+    b["parentPid"] = pid - 7
+    hdr = header("Python", incident, "2026-11-20 10:12:42.00 -0800")
+    write(name, hdr, b)
+    return hdr, b
+
+
+fh_hdr, fh_body = race_report("agx-prepareForEnqueue-faulthandler.ips", "A3F0C2D1-6B7E-4C8D-9E0F-1A2B3C4D5E6F",
+                              86120, FAULTHANDLER_TOP + race_frames, [racing_thread, waiting_gpu_thread])
+
+# The same report as the text Console shows and users paste ("Translated Report"): the text parser
+# must find the same handler, location, trigger and racing threads.
+def translated(hdr, b):
+    images = b["usedImages"]
+    lines = [
+        "-------------------------------------",
+        "Translated Report (Full Report Below)",
+        "-------------------------------------",
+        "",
+        f"Process:               {b['procName']} [{b['pid']}]",
+        f"Path:                  {b['procPath']}",
+        f"Identifier:            {b['bundleInfo']['CFBundleIdentifier']}",
+        f"Version:               {b['bundleInfo']['CFBundleShortVersionString']} ({b['bundleInfo']['CFBundleVersion']})",
+        "Code Type:             ARM-64 (Native)",
+        f"Parent Process:        {b['parentProc']} [{b['parentPid']}]",
+        f"Responsible:           {b['responsibleProc']} [{b['responsiblePid']}]",
+        f"User ID:               {b['userID']}",
+        "",
+        f"Date/Time:             {b['captureTime']}",
+        f"OS Version:            {hdr['os_version']}",
+        "Report Version:        12",
+        f"Anonymous UUID:        {b['crashReporterKey']}",
+        "",
+        f"Crashed Thread:        {b['faultingThread']}  Dispatch queue: {b['threads'][b['faultingThread']]['queue']}",
+        "",
+        f"Exception Type:        {b['exception']['type']} ({b['exception']['signal']})",
+        f"Exception Codes:       {b['exception']['codes']}",
+        "",
+        f"Termination Reason:    Namespace {b['termination']['namespace']}, Code {b['termination']['code']} {b['termination']['indicator']}",
+        f"Terminating Process:   {b['termination']['byProc']} [{b['termination']['byPid']}]",
+        "",
+    ]
+    for i, t in enumerate(b["threads"]):
+        crashed = " Crashed" if i == b["faultingThread"] else ""
+        head = f"Thread {i}{crashed}::"
+        if t.get("name"):
+            head += f"  {t['name']}"
+        if t.get("queue"):
+            head += f"  Dispatch queue: {t['queue']}"
+        lines.append(head)
+        for n, f in enumerate(t["frames"]):
+            img = images[f["imageIndex"]]
+            addr = img["base"] + f["imageOffset"]
+            lines.append(f"{n:<4}{img['name']:<30}\t{addr:#18x} {f['symbol']} + {f['symbolLocation']}")
+        lines.append("")
+    lines.append("Binary Images:")
+    for img in images:
+        end = img["base"] + img["size"] - 1
+        ident = img.get("CFBundleIdentifier", img["name"])
+        version = img.get("CFBundleShortVersionString", "*")
+        lines.append(f"{img['base']:#18x} - {end:#18x} {ident} ({version}) <{img['uuid']}> {img['path']}")
+    return "\n".join(lines) + "\n"
+
+
+with open(os.path.join(HERE, "agx-prepareForEnqueue-faulthandler-translated.txt"), "w") as f:
+    f.write(translated(fh_hdr, fh_body))
+
+# The race reached through dispatch_sync_with_rethrow running a lambda instead of a block: the
+# trigger must still read gatherViewTensor -> dispatchThreads, never a bare operator().
+lambda_frames = race_frames[:4] + [
+    frame("libtorch_cpu.dylib", 81263420, "at::native::mps::gatherViewTensor(at::Tensor const&, at::Tensor&)::$_0::operator()() const", 1180),
+    frame("libtorch_cpu.dylib", 81254300, "invocation function for block in at::native::mps::dispatch_sync_with_rethrow(NSObject<OS_dispatch_queue>*, void () block_pointer)", 64),
+    frame("libdispatch.dylib", 15316, "_dispatch_client_callout", 16),
+    frame("libdispatch.dylib", 73432, "_dispatch_lane_barrier_sync_invoke_and_complete", 56),
+    frame("libtorch_cpu.dylib", 81254128, "at::native::mps::dispatch_sync_with_rethrow(NSObject<OS_dispatch_queue>*, void () block_pointer)", 124),
+    frame("libtorch_cpu.dylib", 81262004, "at::native::mps::gatherViewTensor(at::Tensor const&, at::Tensor&)", 1508),
+] + TAIL
+race_report("agx-prepareForEnqueue-faulthandler-lambda.ips", "B4A1D3E2-7C8F-4D9E-8F1A-2B3C4D5E6F70",
+            86240, FAULTHANDLER_TOP + lambda_frames, [])

@@ -431,6 +431,37 @@ fn expectations() -> Vec<(&'static str, Expect)> {
                 "agx-prepare-for-enqueue-other-caller",
             ),
         ),
+        // The race as pytest leaves it: faulthandler re-raised the signal on top of it.
+        (
+            "derived/agx-prepareForEnqueue-faulthandler.ips",
+            crash_rule(
+                "Python",
+                Some(86120),
+                Some("EXC_CRASH"),
+                Family::Agx,
+                "agx-prepare-for-enqueue-race",
+            ),
+        ),
+        (
+            "derived/agx-prepareForEnqueue-faulthandler-translated.txt",
+            crash_rule(
+                "Python",
+                Some(86120),
+                Some("EXC_CRASH"),
+                Family::Agx,
+                "agx-prepare-for-enqueue-race",
+            ),
+        ),
+        (
+            "derived/agx-prepareForEnqueue-faulthandler-lambda.ips",
+            crash_rule(
+                "Python",
+                Some(86240),
+                Some("EXC_CRASH"),
+                Family::Agx,
+                "agx-prepare-for-enqueue-race",
+            ),
+        ),
         // The race with its driver frames unnamed: without --symbols, only "some AGX fault"
         // (tests/symbols.rs names them).
         (
@@ -606,6 +637,95 @@ fn the_same_crash_shifted_by_aslr_has_the_same_signature() {
     let b = classify::classify(&report::parse(shifted.as_bytes()).unwrap(), &rules()).unwrap();
     assert_eq!(a.signature, b.signature);
     assert_eq!(a.signature_id, b.signature_id);
+}
+
+#[test]
+fn the_race_under_faulthandler_is_the_race() {
+    // pytest's faulthandler re-raised the signal: the report says EXC_CRASH (SIGSEGV) with no
+    // fault address, and its crashed thread starts with the handler. Read below _sigtramp, it is
+    // the known race, with the same location, trigger and signature as the plain report.
+    let plain = std::fs::read(testdata().join("derived/agx-prepareForEnqueue-0x98.ips")).unwrap();
+    let plain = classify::classify(&report::parse(&plain).unwrap(), &rules()).unwrap();
+    for file in [
+        "derived/agx-prepareForEnqueue-faulthandler.ips",
+        "derived/agx-prepareForEnqueue-faulthandler-translated.txt",
+    ] {
+        let bytes = std::fs::read(testdata().join(file)).unwrap();
+        let r = report::parse(&bytes).unwrap();
+        let e = r.exception.as_ref().unwrap();
+        assert_eq!(
+            (e.r#type.as_deref(), e.signal.as_deref(), e.address),
+            (Some("EXC_CRASH"), Some("SIGSEGV"), None),
+            "{file}: a re-raised signal has no fault address, and none is guessed"
+        );
+        let c = classify::classify(&r, &rules()).unwrap();
+        assert_eq!(
+            c.rule, "agx-prepare-for-enqueue-race",
+            "{file}: {}",
+            c.reason
+        );
+        assert_eq!(c.signature, plain.signature, "{file}");
+        assert_eq!(c.location, plain.location, "{file}");
+        assert_eq!(
+            c.trigger.as_deref(),
+            Some("gatherViewTensor -> dispatchThreads"),
+            "{file}"
+        );
+        let h = c.on_top.handler.as_ref().unwrap();
+        assert_eq!(
+            (h.kind, h.frame.as_str(), h.reraised, h.sigtramp_frame),
+            ("python-faulthandler", "faulthandler_fatal_error", true, 4),
+            "{file}"
+        );
+        assert_eq!(c.on_top.first_frame, 5, "{file}");
+        assert!(
+            c.on_top
+                .address_unknown
+                .as_deref()
+                .unwrap()
+                .contains("re-raised the signal"),
+            "{file}"
+        );
+        assert!(
+            c.why
+                .iter()
+                .any(|w| w.starts_with("fault address not checked")),
+            "{file}: {:?}",
+            c.why
+        );
+        // The threads it raced with: one encoding on another stream, one waiting in Metal.
+        let racing: Vec<(usize, &str, Option<&str>)> = c
+            .racing
+            .iter()
+            .map(|t| (t.thread, t.state, t.program_frame.as_deref()))
+            .collect();
+        assert_eq!(
+            racing,
+            [
+                (12, "working", Some("at::native::mps::binaryOpTensor")),
+                (13, "waiting", Some("at::mps::MPSStream::commitAndWait")),
+            ],
+            "{file}"
+        );
+        assert_eq!(
+            c.racing[0].gpu_frame,
+            "-[AGXG16XFamilyComputeContext setComputePipelineState:]"
+        );
+    }
+}
+
+#[test]
+fn a_lambda_run_by_dispatch_sync_with_rethrow_is_not_the_trigger() {
+    let bytes =
+        std::fs::read(testdata().join("derived/agx-prepareForEnqueue-faulthandler-lambda.ips"))
+            .unwrap();
+    let c = classify::classify(&report::parse(&bytes).unwrap(), &rules()).unwrap();
+    assert_eq!(c.rule, "agx-prepare-for-enqueue-race");
+    assert_eq!(
+        c.trigger.as_deref(),
+        Some("gatherViewTensor -> dispatchThreads")
+    );
+    assert!(c.racing.is_empty(), "{:?}", c.racing);
 }
 
 fn rules() -> classify::RuleSet {

@@ -130,7 +130,14 @@ fn describe(report: &Report, frame: &Frame) -> String {
             "{} + {off:#x}",
             image_name_of(report, frame).unwrap_or("???")
         ),
-        (None, _, None) => image_name_of(report, frame).unwrap_or("???").to_owned(),
+        // A text report without its Binary Images knows the address, not the offset.
+        (None, _, None) => match frame.address {
+            Some(address) => format!(
+                "{} {address:#x}",
+                image_name_of(report, frame).unwrap_or("???")
+            ),
+            None => image_name_of(report, frame).unwrap_or("???").to_owned(),
+        },
     }
 }
 
@@ -171,7 +178,11 @@ pub fn classify(report: &Report, rules: &RuleSet) -> Option<Classification> {
         .iter()
         .find(|i| normalize::is_agx_image(i.name.as_deref(), i.path.as_deref()))
         .map(|i| Driver {
-            name: i.name.clone().unwrap_or_else(|| "AGX".into()),
+            // Text reports name bundles by their identifier (`com.apple.AGXMetalG16X`).
+            name: i.name.as_deref().map_or_else(
+                || "AGX".into(),
+                |n| n.strip_prefix("com.apple.").unwrap_or(n).to_owned(),
+            ),
             version: i.bundle_version.clone(),
             uuid: i.uuid.clone(),
         });
@@ -359,7 +370,10 @@ fn trigger(report: &Report, frames: &[Frame], location: Option<usize>) -> Option
     let start = location?;
     let is_program = |f: &Frame| {
         let (name, path) = frame_image(report, f);
-        name.is_some()
+        // A frame with an image name and nothing else (cut by a paste) names nothing.
+        let known = f.symbol.is_some() || f.address.is_some() || f.image_offset.is_some();
+        known
+            && name.is_some()
             && !normalize::is_system_image(name, path)
             && !site::is_plumbing(report, f)
             && site::machinery_kind(report, f).is_none()

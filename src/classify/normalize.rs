@@ -73,6 +73,11 @@ pub fn is_system_image(name: Option<&str>, path: Option<&str>) -> bool {
         || name.starts_with("libdispatch")
         || name.starts_with("libobjc")
         || name.starts_with("libc++")
+        || name.starts_with("libdyld")
+        || name.starts_with("libswift")
+        || name.starts_with("libicucore")
+        || name.starts_with("libnetwork")
+        || name.starts_with("libunwind")
         || name.starts_with("com.apple.")
         || matches!(
             name,
@@ -273,8 +278,20 @@ pub fn function_name(raw: &str) -> String {
     {
         s = inner.as_str();
     }
+    // The compiler's outlined cold path is the same function: `uw_init_context_1.cold.1`.
+    if let Some(at) = s.find(".cold") {
+        let suffix = s.get(at + ".cold".len()..).unwrap_or_default();
+        if suffix.is_empty()
+            || suffix
+                .strip_prefix('.')
+                .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        {
+            s = s.get(..at).unwrap_or(s);
+        }
+    }
     if s.starts_with("-[") || s.starts_with("+[") {
-        return symbol(s);
+        // As the report spells it: a person reads `-[AGXG16XFamilyComputeContext ...]`.
+        return s.trim().to_owned();
     }
     let no_templates = strip_templates(s);
     // Drop the argument list: the last top-level `(...)` group and what follows it (` const`).

@@ -243,9 +243,8 @@ fn handler(report: &Report, frames: &[Frame]) -> Option<Handler> {
         .find(|(_, f)| is_sigtramp(f))
         .map(|(i, _)| i)?;
     let above = frames.get(..sigtramp)?;
-    let named = |f: &&Frame| f.symbol.is_some();
-    // The handler's entry: the frame `_sigtramp` called, or the nearest named one above it.
-    let entry = above.iter().rev().find(named);
+    // The handler's entry: the frame `_sigtramp` called.
+    let entry = above.last();
     let (kind, name) = above
         .iter()
         .find_map(|f| {
@@ -254,8 +253,7 @@ fn handler(report: &Report, frames: &[Frame]) -> Option<Handler> {
             HANDLERS
                 .iter()
                 .find(|(_, _, symbols, images)| {
-                    symbols.iter().any(|p| symbol.starts_with(p))
-                        || images.contains(&image)
+                    symbols.iter().any(|p| symbol.starts_with(p)) || images.contains(&image)
                 })
                 .map(|(kind, name, _, _)| (*kind, *name))
         })
@@ -283,10 +281,17 @@ fn handler(report: &Report, frames: &[Frame]) -> Option<Handler> {
     Some(Handler {
         kind,
         name,
-        frame: entry
-            .and_then(|f| f.symbol.as_deref())
-            .map(normalize::symbol)
-            .unwrap_or_else(|| "an unnamed function".into()),
+        frame: entry.map_or_else(
+            || "an unnamed function".into(),
+            |f| match (&f.symbol, f.image_offset) {
+                (Some(symbol), _) => normalize::symbol(symbol),
+                (None, Some(offset)) => format!(
+                    "{} + {offset:#x}",
+                    image_name_of(report, f).unwrap_or("???")
+                ),
+                (None, None) => image_name_of(report, f).unwrap_or("???").to_owned(),
+            },
+        ),
         reraised,
         sigtramp_frame: sigtramp,
     })
@@ -354,6 +359,7 @@ const MACHINERY: &[(&str, &[&str])] = &[
             "core::slice::index::",
             "core::str::slice_error_fail",
             "std::process::abort",
+            "std::sys_common::util::abort",
             "std::sys::pal::unix::abort_internal",
             "std::sys::unix::abort_internal",
             "std::sys::abort_internal",
@@ -384,11 +390,15 @@ const MACHINERY: &[(&str, &[&str])] = &[
             "__cxa_bad_cast",
             "__cxa_bad_typeid",
             "std::__terminate",
-            "std::terminate()",
+            "std::terminate",
             "std::__1::__terminate",
-            "demangling_terminate_handler()",
-            "default_terminate_handler()",
+            "_objc_terminate",
+            "default_terminate",
+            "safe_handler_caller",
+            "demangling_terminate_handler",
+            "default_terminate_handler",
             "abort_message",
+            "__abort_message",
             "__cxxabiv1::",
             "__clang_call_terminate",
             "std::rethrow_exception",
@@ -404,7 +414,6 @@ const MACHINERY: &[(&str, &[&str])] = &[
         &[
             "objc_exception_throw",
             "objc_exception_rethrow",
-            "_objc_terminate()",
             "__exceptionPreprocess",
             "_CFThrowFormattedException",
             "+[NSException raise:format:",
@@ -414,8 +423,10 @@ const MACHINERY: &[(&str, &[&str])] = &[
             "-[NSObject(NSObject) doesNotRecognizeSelector:]",
             "___forwarding___",
             "_CF_forwarding_prep_0",
+            "__forwarding_prep_",
             "-[NSApplication _crashOnException:]",
             "-[NSApplication reportException:]",
+            "NSApplicationUncaughtExceptionHandler",
         ],
     ),
     (
@@ -499,12 +510,16 @@ fn matches_prefix(symbol: &str, prefix: &str) -> bool {
         || (prefix.ends_with("__throw_") && !rest.is_empty())
 }
 
-/// Frames that did something: not machinery, not a `_sigtramp` left over, not an address in no
-/// known image, and not the `.cold` half of the function below it.
+/// Frames that did something: below the machinery on top (a crash reporter's frames count as
+/// machinery there, and only there: its swizzled methods run under every app call), not
+/// machinery anywhere else, not an address in no known image, not a frame of which nothing is
+/// known, and not the `.cold` half of the function below it.
 fn meaningful(report: &Report, frames: &[Frame]) -> Vec<usize> {
+    let (top, _, _) = top_run(report, frames);
     frames
         .iter()
         .enumerate()
+        .skip(top)
         .filter(|(i, f)| {
             if machinery_kind(report, f).is_some() {
                 return false;
@@ -513,10 +528,41 @@ fn meaningful(report: &Report, frames: &[Frame]) -> Vec<usize> {
                 // `???`: an address in no known image says nothing.
                 return false;
             }
+            if f.symbol.is_none() && f.address.is_none() && f.image_offset.is_none() {
+                // An image name and nothing else (a line cut by a paste).
+                return false;
+            }
             !is_cold_half(f, frames.get(i + 1))
         })
         .map(|(i, _)| i)
         .collect()
+}
+
+/// Crash reporters' own frames, which sit on top of an exception they intercept
+/// (`+[SentryUncaughtNSExceptions capture:]`, `FIRCLSExceptionRecord`).
+const CRASH_REPORTER_IMAGES: &[&str] = &[
+    "Sentry",
+    "FirebaseCrashlytics",
+    "Crashlytics",
+    "Bugsnag",
+    "KSCrash",
+    "CrashReporter",
+];
+const CRASH_REPORTER_SYMBOLS: &[&str] = &[
+    "sentrycrash",
+    "SentryCrash",
+    "FIRCLS",
+    "bsg_",
+    "kscrash",
+    "plcrash",
+];
+
+fn is_crash_reporter(report: &Report, frame: &Frame) -> bool {
+    image_name_of(report, frame).is_some_and(|i| CRASH_REPORTER_IMAGES.contains(&i))
+        || frame
+            .symbol
+            .as_deref()
+            .is_some_and(|s| CRASH_REPORTER_SYMBOLS.iter().any(|p| s.starts_with(p)))
 }
 
 /// `-[__NSArrayI objectAtIndex:].cold.1` above `-[__NSArrayI objectAtIndex:]`: the compiler's
@@ -533,17 +579,23 @@ fn is_cold_half(frame: &Frame, next: Option<&Frame>) -> bool {
         .is_some_and(|(base, n)| base == next && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// The machinery at the top of `frames`: the kind of its most telling frame and how many frames
-/// it took.
-fn machinery(report: &Report, frames: &[Frame]) -> Option<Machinery> {
+/// The run of machinery at the top of `frames`: how many frames, their kinds, and what a Swift
+/// runtime failure said. Crash reporters' frames and unknown frames (`???`) count in it; so do
+/// the Swift standard library's inlined checks under a `Swift runtime failure` frame
+/// (`$sSa15_checkSubscript...`, `Swift.Array.subscript.getter`).
+fn top_run(report: &Report, frames: &[Frame]) -> (usize, Vec<&'static str>, Option<String>) {
     let mut kinds = Vec::new();
     let mut count = 0;
     let mut message = None;
     for f in frames {
+        let swift_check = kinds.contains(&"swift-runtime-failure")
+            && f.inline
+            && f.symbol.as_deref().is_some_and(|s| {
+                s.starts_with("$ss") || s.starts_with("$sS") || s.starts_with("Swift.")
+            });
         match machinery_kind(report, f) {
             Some(kind) => {
                 kinds.push(kind);
-                count += 1;
                 if kind == "swift-runtime-failure"
                     && let Some(text) = f
                         .symbol
@@ -553,10 +605,19 @@ fn machinery(report: &Report, frames: &[Frame]) -> Option<Machinery> {
                     message = Some(text.trim().to_owned());
                 }
             }
-            None if f.symbol.is_none() && image_name_of(report, f).is_none() => count += 1,
+            None if swift_check || is_crash_reporter(report, f) => {}
+            None if f.symbol.is_none() && image_name_of(report, f).is_none() => {}
             None => break,
         }
+        count += 1;
     }
+    (count, kinds, message)
+}
+
+/// The machinery at the top of `frames`: the kind of its most telling frame and how many frames
+/// it took.
+fn machinery(report: &Report, frames: &[Frame]) -> Option<Machinery> {
+    let (count, kinds, message) = top_run(report, frames);
     // The most specific kind wins: a Rust panic ends in `abort`, an exception in `terminate`.
     let kind = [
         "swift-runtime-failure",

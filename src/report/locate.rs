@@ -46,14 +46,16 @@ pub fn parse_text(text: &str, bytes: &[u8]) -> Result<Report, ParseError> {
     // What macOS writes starts with its JSON header line and is never cleaned. A paste may carry
     // HTML or have lost its line breaks: when the text as it is gives no crashed thread, the
     // cleaned text is tried, and kept when it reads better.
-    if text.trim_start().starts_with('{') || readability(&raw) == 3 {
+    if text.trim_start().starts_with('{') {
         return raw;
     }
     let Some((cleaned, undone)) = markup::clean(text) else {
         return raw;
     };
+    // Undoing damage that is there reads at least as well; a cleaning that reads worse undid
+    // something that was not damage.
     let again = find_report(&cleaned);
-    if readability(&again) <= readability(&raw) {
+    if readability(&again) < readability(&raw) {
         return raw;
     }
     let mut report = again?;

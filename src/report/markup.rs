@@ -46,6 +46,10 @@ const GLUE_RUN: usize = 20;
 /// The text with HTML wrappers removed, `<br>` turned back into line breaks, entities decoded
 /// and glued lines split; `None` when there is nothing to undo.
 pub fn clean(text: &str) -> Option<(String, Vec<&'static str>)> {
+    // A JSON report inside the text (a "Full Report" part) is left as it is: it is read by a JSON
+    // parser, and its strings may hold anything.
+    let json_at = json_start(text);
+    let (text, json) = text.split_at(json_at);
     let html = has_html(text);
     let glued = text.lines().any(|l| glue_point(l).is_some());
     if !html && !glued {
@@ -72,7 +76,20 @@ pub fn clean(text: &str) -> Option<(String, Vec<&'static str>)> {
         out.push_str(rest);
         out.push('\n');
     }
+    out.push_str(json);
     Some((out, undone))
+}
+
+/// Where the first line that starts a JSON object (`{"...`) begins, or the end of the text.
+fn json_start(text: &str) -> usize {
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        if line.trim_start().starts_with("{\"") {
+            return at;
+        }
+        at += line.len();
+    }
+    text.len()
 }
 
 fn has_html(text: &str) -> bool {
@@ -165,24 +182,19 @@ fn glue_point(line: &str) -> Option<usize> {
     None
 }
 
-/// A header key (`Exception Codes:`), a thread line (`Thread 3 Crashed:`) or a frame
-/// (`2   QuartzCore   0x1a4a73e84 ...`).
+/// A header line crashdelta reads (`Exception Codes: ...`), a thread line (`Thread 3 Crashed:`)
+/// or a frame (`2   QuartzCore   0x1a4a73e84 ...`): not a column of a table (`__CTF   824   1`).
 fn starts_report_line(s: &str) -> bool {
-    if s.starts_with("Thread ") || s.starts_with("Binary Images") {
-        return true;
-    }
-    if let Some((key, _)) = s.split_once(": ")
-        && key.len() <= 40
-        && key.starts_with(|c: char| c.is_ascii_uppercase())
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphabetic() || c == ' ' || c == '/')
-    {
-        return true;
-    }
-    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
-    digits > 0 && digits < 5 && s.get(digits..).is_some_and(|r| r.starts_with("  "))
+    s.starts_with("Thread ")
+        || s.starts_with("Binary Images")
+        || super::text::is_header_line(s)
+        || FRAME.is_match(s)
 }
+
+static FRAME: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"^\d{1,4}\s{2,}[A-Za-z?+_]")
+        .unwrap_or_else(|e| panic!("built-in pattern: {e}"))
+});
 
 #[cfg(test)]
 mod tests {
@@ -191,6 +203,9 @@ mod tests {
     #[test]
     fn nothing_to_undo() {
         assert!(clean("Process: a [1]\nException Type: EXC_CRASH (SIGABRT)\n").is_none());
+        // The VM region table's columns are not lines run together.
+        let table = "REGION TYPE                        SIZE    COUNT (non-coalesced)\n__CTF                               824        1 \n";
+        assert!(clean(table).is_none());
         // Column padding is not a lost line break.
         let frame = "0   libsystem_kernel.dylib        \t       0x19cc40b84 __ulock_wait + 8\n";
         assert!(clean(frame).is_none());

@@ -37,6 +37,9 @@ static SYMBOLICATED: LazyLock<Regex> =
 /// ` + 12 (File.swift:3)`.
 static CONTINUATION: LazyLock<Regex> =
     LazyLock::new(|| re(r"^\+\s*(\d+)(?:\s+\(([^()]*)\))?(\s+\[inlined\])?$"));
+/// The offset of a frame wrapped after its `+`: `10`, `92 (file.c:3)`.
+static WRAPPED_OFFSET: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^(\d+)(?:\s+\(([^()]*)\))?(\s+\[inlined\])?$"));
 /// `(Foo.m:23)` or `(file.c:31:5)` at the end of a symbol printed without an offset.
 static SOURCE_SUFFIX: LazyLock<Regex> =
     LazyLock::new(|| re(r"^(.*?)\s+\(([^()\s]+:\d+(?::\d+)?)\)$"));
@@ -253,11 +256,14 @@ fn split_frame(body: &str) -> (&str, Option<&str>, &str) {
             .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
             .map(str::len)
     };
+    // Old reports print a NULL address without its `0x`: `3   ???   000000000000000000 0 + 0`.
+    let bare_hex = |t: &str| t.len() >= 8 && t.bytes().all(|b| b.is_ascii_hexdigit());
     let pick = tokens
         .iter()
         .skip(1)
         .find(|(_, t)| hex_digits(t).is_some_and(|n| n >= 8))
         .or_else(|| tokens.iter().skip(1).find(|(_, t)| hex_digits(t).is_some()))
+        .or_else(|| tokens.iter().skip(1).find(|(_, t)| bare_hex(t)))
         // An address that is not a number (`0x1f3G`, `0x`): still where the address was.
         .or_else(|| tokens.iter().skip(1).find(|(_, t)| t.starts_with("0x")));
     match pick {
@@ -267,9 +273,18 @@ fn split_frame(body: &str) -> (&str, Option<&str>, &str) {
             body.get(at + token.len()..).unwrap_or_default().trim(),
         ),
         None => {
-            // No address at all: the image is the first word.
+            // No address at all: the image is the first word. A lone number after it is what is
+            // left of an address cut off at the end of a paste (`5   libsystem_pthread.dylib  0`).
             let (image, rest) = body.split_once(char::is_whitespace).unwrap_or((body, ""));
-            (image, None, rest.trim())
+            let rest = rest.trim();
+            let cut_address = !rest.is_empty()
+                && !rest.contains(char::is_whitespace)
+                && rest.bytes().all(|b| b.is_ascii_hexdigit() || b == b'x');
+            if cut_address {
+                (image, Some(rest), "")
+            } else {
+                (image, None, rest)
+            }
         }
     }
 }
@@ -277,12 +292,26 @@ fn split_frame(body: &str) -> (&str, Option<&str>, &str) {
 /// Reads what follows the address: `symbol + offset (file:line) [inlined]`, `base + offset`,
 /// `???`, a symbol without an offset, or nothing.
 fn read_what(frame: &mut Frame, rest: &str) {
-    if rest.is_empty() || rest == "???" {
+    // Sentry's export writes `[inlined] name (file:line)` for inlined frames.
+    let rest = match rest.strip_prefix("[inlined] ") {
+        Some(r) => {
+            frame.inline = true;
+            r.trim_start()
+        }
+        None => rest,
+    };
+    // Placeholders for a symbol nobody has: `???`, Sentry's `<unknown>`, iOS's `<redacted>`.
+    if rest.is_empty() || matches!(rest, "???" | "<unknown>" | "<redacted>") {
         return;
     }
     if let Some(c) = UNSYMBOLICATED.captures(rest) {
         // `0x1fdbc0000 + 2103068`: image base + offset, no symbol.
         frame.image_offset = c.get(2).and_then(|m| m.as_str().parse().ok());
+        return;
+    }
+    if let Some(symbol) = rest.strip_suffix(" +") {
+        // The line was wrapped after the `+`: the offset is on the next line.
+        set_symbol(frame, symbol);
         return;
     }
     if let Some(c) = SYMBOLICATED.captures(rest) {
@@ -309,6 +338,9 @@ fn read_what(frame: &mut Frame, rest: &str) {
     }
     if let Some((s, _image)) = symbol.rsplit_once(" (in ") {
         symbol = s;
+    }
+    if matches!(symbol, "<unknown>" | "<redacted>") {
+        return;
     }
     set_symbol(frame, symbol);
 }
@@ -352,7 +384,7 @@ fn frame_from_line(line: &str) -> Option<(Frame, Option<String>)> {
     let mut problem = None;
     let address = match address {
         Some(token) => {
-            let parsed = parse_u64_text(token);
+            let parsed = parse_u64_text(token).or_else(|| u64::from_str_radix(token, 16).ok());
             if parsed.is_none() {
                 problem = Some(format!("frame {number}: address {token:?} is not a number"));
             }
@@ -411,6 +443,12 @@ impl Parser {
     fn line(&mut self, line: &str, line_no: usize) {
         let trimmed = line.trim();
         if trimmed.is_empty() {
+            // A blank line right after a thread's header (pastes add one) does not end it.
+            if self.section == Some(Section::Thread)
+                && self.threads.last().is_some_and(|t| t.frames.is_empty())
+            {
+                return;
+            }
             // A blank line ends the short blocks; thread and image lists also end there.
             if matches!(
                 self.section,
@@ -623,6 +661,26 @@ impl Parser {
         };
         if frame.symbol_offset.is_some() || frame.image_offset.is_some() {
             return false;
+        }
+        // A line wrapped by a paste at a fixed width: the offset alone (after `symbol +`), or the
+        // whole `symbol + offset` (after the address).
+        if frame.symbol.is_some()
+            && let Some(c) = WRAPPED_OFFSET.captures(trimmed)
+        {
+            frame.symbol_offset = c.get(1).and_then(|m| m.as_str().parse().ok());
+            if let Some(src) = c.get(2) {
+                set_source(frame, src.as_str());
+            }
+            frame.inline = c.get(3).is_some();
+            return true;
+        }
+        if frame.symbol.is_none()
+            && frame.address.is_some()
+            && !HEADER_KEY.is_match(trimmed)
+            && (SYMBOLICATED.is_match(trimmed) || UNSYMBOLICATED.is_match(trimmed))
+        {
+            read_what(frame, trimmed);
+            return true;
         }
         if let Some(c) = CONTINUATION.captures(trimmed) {
             frame.symbol_offset = c.get(1).and_then(|m| m.as_str().parse().ok());
@@ -1106,6 +1164,35 @@ mod tests {
             (Some(7), Some("libbar.dylib"))
         );
         assert!(problem.unwrap().contains("no address"));
+    }
+
+    #[test]
+    fn sentry_export_spellings() {
+        // KhronosGroup/MoltenVK#2319 (testdata/field/gpu-threads/10-*): Sentry's stack export.
+        let f = frame("3   Metal                           0x19ddf9194         <unknown>");
+        assert_eq!((f.image.as_deref(), f.symbol), (Some("Metal"), None));
+        let f = frame(
+            "9   libMoltenVK.dylib               0x107cccf7c         [inlined] MVKCommandEncoder::encodeCommandsImpl (MVKCommandBuffer.mm:379)",
+        );
+        assert!(f.inline);
+        assert_eq!(
+            f.symbol.as_deref(),
+            Some("MVKCommandEncoder::encodeCommandsImpl")
+        );
+        assert_eq!(
+            (f.source_file.as_deref(), f.source_line),
+            (Some("MVKCommandBuffer.mm"), Some(379))
+        );
+    }
+
+    #[test]
+    fn a_null_address_printed_without_0x() {
+        // ianyh/Amethyst#89 (testdata/field/cut-pastes/12-*): a jump to NULL under a handler.
+        let f = frame("3   ???                             000000000000000000 0 + 0");
+        assert_eq!(
+            (f.image, f.address, f.image_offset, f.symbol),
+            (None, Some(0), Some(0), None)
+        );
     }
 
     #[test]
