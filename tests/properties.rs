@@ -86,6 +86,84 @@ fn rules() -> classify::RuleSet {
     classify::RuleSet::builtin().unwrap()
 }
 
+/// An image column as reports and pastes spell it: plain names, bundle ids, names with spaces,
+/// with a hex-looking word (lldb's parser tests), with the architecture after them, `???`.
+fn image() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("libsystem_kernel.dylib".to_owned()),
+        Just("AGXMetalG16X".to_owned()),
+        Just("com.apple.AppKit".to_owned()),
+        Just("Google Chrome Framework".to_owned()),
+        Just("He 0x1".to_owned()),
+        Just("MyApp Pro arm64".to_owned()),
+        Just("???".to_owned()),
+        "[A-Za-z_][A-Za-z0-9_.+-]{0,20}( [A-Za-z0-9_.+-]{1,8}){0,2}",
+    ]
+}
+
+/// An address: zero-padded or not, `0x0` for a jump to NULL, the old spelling without `0x`, a
+/// number cut short, or something that is not a number at all.
+fn address() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "0x[0-9a-f]{8,16}",
+        Just("0x0".to_owned()),
+        Just("000000000000000000".to_owned()),
+        "0x[0-9a-f]{1,7}",
+        Just("0x1f3G".to_owned()),
+        Just("0x".to_owned()),
+    ]
+}
+
+/// What follows the address: a symbol and offset (with a source file, `[inlined]`, a `+` in the
+/// name), a base and offset, `???`, Sentry's `<unknown>`, a bare symbol, or nothing.
+fn what() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(String::new()),
+        Just("???".to_owned()),
+        Just("<unknown>".to_owned()),
+        Just("0x1fdbc0000 + 2103068".to_owned()),
+        Just("0 + 4599289520".to_owned()),
+        Just("operator+(int, int) + 12".to_owned()),
+        Just("main + 160 (main.cpp:31)".to_owned()),
+        Just("Swift runtime failure: Index out of range + 0 [inlined]".to_owned()),
+        Just("[inlined] MVKCommandEncoder::encode (MVKCommandBuffer.mm:379)".to_owned()),
+        Just(
+            "-[AppDelegate application:didFinishLaunchingWithOptions:] (AppDelegate.m:20)"
+                .to_owned()
+        ),
+        "[A-Za-z_:<>(), ]{1,40} \\+ [0-9]{1,5}",
+        "[A-Za-z_][A-Za-z0-9_:]{0,30}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// Every frame line the text reader sees becomes a frame, in order, with the report's own
+    /// number: nothing is dropped or renumbered, whatever the line holds.
+    #[test]
+    fn every_frame_line_is_a_frame(
+        lines in proptest::collection::vec((image(), 1usize..12, address(), what(), any::<bool>()), 1..40),
+        first in 0u64..50,
+    ) {
+        let mut text = String::from(
+            "Process:               a [1]\nCode Type:             ARM-64\n\
+             Exception Type:        EXC_BAD_ACCESS (SIGSEGV)\n\nThread 0 Crashed:\n",
+        );
+        for (i, (image, pad, address, what, tab)) in lines.iter().enumerate() {
+            let number = first + i as u64;
+            let gap = if *tab { format!("{}\t", " ".repeat(*pad)) } else { " ".repeat(*pad + 1) };
+            text.push_str(&format!("{number:<4}{image}{gap}{address} {what}\n"));
+        }
+        let r = report::parse(text.as_bytes()).unwrap();
+        let frames = &r.crashed().unwrap().frames;
+        prop_assert_eq!(frames.len(), lines.len(), "{}", text);
+        for (i, f) in frames.iter().enumerate() {
+            prop_assert_eq!(f.number, Some(first + i as u64), "{}", text);
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1000))]
 

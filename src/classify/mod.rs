@@ -252,15 +252,14 @@ pub fn classify(report: &Report, rules: &RuleSet) -> Option<Classification> {
         why.insert(
             0,
             format!(
-                "{} ({}) {} above _sigtramp (frame {}); the crash is read below it",
+                "read below _sigtramp (frame {}): {} {}",
+                h.sigtramp_frame,
                 h.name,
-                h.frame,
                 if h.reraised {
-                    "caught the signal and re-raised it"
+                    "re-raised the signal"
                 } else {
-                    "was running"
-                },
-                h.sigtramp_frame
+                    "was running on top"
+                }
             ),
         );
     }

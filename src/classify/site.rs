@@ -342,7 +342,7 @@ const MACHINERY: &[(&str, &[&str])] = &[
             "MTLReportFailure",
             "__MTLReportFailure",
             "_MTLMessageContextEnd",
-            "-[NSAssertionHandler handleFailure",
+            "-[NSAssertionHandler handleFailure*",
             "c10::detail::torchCheckFail",
             "c10::detail::torchInternalAssertFail",
         ],
@@ -416,6 +416,7 @@ const MACHINERY: &[(&str, &[&str])] = &[
             "objc_exception_rethrow",
             "__exceptionPreprocess",
             "_CFThrowFormattedException",
+            "__boundsFail",
             "+[NSException raise:format:",
             "+[NSException raise:format:]",
             "-[NSException raise]",
@@ -491,6 +492,10 @@ pub fn machinery_kind(report: &Report, frame: &Frame) -> Option<&'static str> {
 fn matches_prefix(symbol: &str, prefix: &str) -> bool {
     if symbol == prefix {
         return true;
+    }
+    // `name*`: anything that starts with `name`.
+    if let Some(stem) = prefix.strip_suffix('*') {
+        return symbol.starts_with(stem);
     }
     let Some(rest) = symbol.strip_prefix(prefix) else {
         return false;

@@ -16,12 +16,17 @@ use super::util::{Warnings, find_assertion, find_exception_reason, parse_os_vers
 
 static THREAD_HEADER: LazyLock<Regex> = LazyLock::new(|| {
     // `Thread 0::  Dispatch queue: com.apple.main-thread` (macOS 12+, double colon),
-    // `Thread 2 Crashed:`, `Thread 12 Crashed:: GS`, `Thread 11:`.
-    re(r"^Thread\s+(\d+)(\s+Crashed)?\s*::?\s*(.*)$")
+    // `Thread 2 Crashed:`, `Thread 12 Crashed:: GS`, `Thread 11:`, `Thread 0 (id: 1234):`.
+    re(r"^Thread\s+(\d+)(?:\s+\(id:[^)]*\))?(\s+Crashed)?\s*::?\s*(.*)$")
 });
 static THREAD_NAME: LazyLock<Regex> = LazyLock::new(|| re(r"^Thread\s+(\d+)\s+name:\s*(.*)$"));
-static THREAD_STATE: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^Thread\s+(\d+)\s+crashed\s+with\s+(.*?)\s*:\s*$"));
+/// `Thread 0 crashed with ARM Thread State (64-bit):`, or a bare `Thread State:` (lldb's tests):
+/// the crashed thread's registers.
+static THREAD_STATE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"^(?:Thread\s+(\d+)\s+crashed\s+with\s+(.*?)|(?:\S.*\s)?Thread State(?:\s\(.*\))?)\s*:?\s*$",
+    )
+});
 /// A frame line as a thread section holds it: a frame number, then the rest. What the rest holds
 /// (image, address, symbol) is read by [`frame_from_line`], which never gives up on a line: a
 /// frame that is only partly readable is kept with what is known, so frames are never lost or
@@ -29,10 +34,12 @@ static THREAD_STATE: LazyLock<Regex> =
 static FRAME_START: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*(\d+)\s+(\S.*?)\s*$"));
 /// Evidence of backtrace text (for telling fragments apart): a number, an image, an address.
 static FRAME_LIKE: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*\d+\s+\S.*?\s0x[0-9a-fA-F]+(\s|$)"));
+/// `0x1fdbc0000 + 2103068`: base + offset (the offset in decimal, or in hex in some tools').
 static UNSYMBOLICATED: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^(0x[0-9a-fA-F]+|\d+)\s+\+\s+(\d+)$"));
-static SYMBOLICATED: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^(.*?)\s+\+\s+(\d+)(?:\s+\(([^()]*)\))?(\s+\[inlined\])?$"));
+    LazyLock::new(|| re(r"^(0x[0-9a-fA-F]+|\d+)\s+\+\s+(0x[0-9a-fA-F]+|\d+)$"));
+static SYMBOLICATED: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"^(.*?)\s+\+\s+(0x[0-9a-fA-F]+|\d+)(?:\s+\(([^()]*)\))?(\s+\[inlined\])?$")
+});
 /// The second half of a frame whose symbol ended in a newline: ` + 0 [inlined]`,
 /// ` + 12 (File.swift:3)`.
 static CONTINUATION: LazyLock<Regex> =
@@ -236,7 +243,12 @@ fn split_frame(body: &str) -> (&str, Option<&str>, &str) {
     if let Some((left, right)) = body.split_once('\t') {
         let right = right.trim_start();
         let token = right.split_whitespace().next().unwrap_or_default();
-        if token.starts_with("0x") && !left.trim().is_empty() {
+        // After the tab comes the address column, even when what stands there is not a number
+        // (lldb's test templates put `@foo@` there).
+        let address_column = token.starts_with("0x")
+            || token.starts_with('@')
+            || (token.len() >= 8 && token.bytes().all(|b| b.is_ascii_hexdigit()));
+        if address_column && !left.trim().is_empty() {
             let rest = right.get(token.len()..).unwrap_or_default().trim();
             return (left.trim(), Some(token), rest);
         }
@@ -306,7 +318,7 @@ fn read_what(frame: &mut Frame, rest: &str) {
     }
     if let Some(c) = UNSYMBOLICATED.captures(rest) {
         // `0x1fdbc0000 + 2103068`: image base + offset, no symbol.
-        frame.image_offset = c.get(2).and_then(|m| m.as_str().parse().ok());
+        frame.image_offset = c.get(2).and_then(|m| parse_u64_text(m.as_str()));
         return;
     }
     if let Some(symbol) = rest.strip_suffix(" +") {
@@ -315,12 +327,29 @@ fn read_what(frame: &mut Frame, rest: &str) {
         return;
     }
     if let Some(c) = SYMBOLICATED.captures(rest) {
-        set_symbol(frame, c.get(1).map_or("", |m| m.as_str()));
-        frame.symbol_offset = c.get(2).and_then(|m| m.as_str().parse().ok());
+        let offset = c.get(2).and_then(|m| parse_u64_text(m.as_str()));
+        let mut symbol = c.get(1).map_or("", |m| m.as_str()).trim();
+        // Newer reports write an unnamed frame as `Image + offset`: an offset into the image.
+        if frame.image.as_deref() == Some(symbol) {
+            frame.image_offset = offset;
+            return;
+        }
+        // `name (in Image) (File.swift:76) + 1445248`: atos's spelling inside the symbol.
+        if let Some(sc) = SOURCE_SUFFIX.captures(symbol)
+            && let (Some(name), Some(src)) = (sc.get(1), sc.get(2))
+        {
+            set_source(frame, src.as_str());
+            symbol = name.as_str();
+        }
+        if let Some((name, _image)) = symbol.rsplit_once(" (in ") {
+            symbol = name;
+        }
+        set_symbol(frame, symbol);
+        frame.symbol_offset = offset;
         if let Some(src) = c.get(3) {
             set_source(frame, src.as_str());
         }
-        frame.inline = c.get(4).is_some();
+        frame.inline = frame.inline || c.get(4).is_some();
         return;
     }
     // A symbol without an offset, as symbolicatecrash and atos print them:
@@ -465,13 +494,19 @@ impl Parser {
         }
         if let Some(c) = THREAD_STATE.captures(trimmed) {
             self.last = (line_no, Last::Registers);
-            let n = c.get(1).and_then(|m| m.as_str().parse().ok());
+            let n = c
+                .get(1)
+                .and_then(|m| m.as_str().parse().ok())
+                .or(self.crashed_number);
             self.state_for = n;
             if let Some(n) = n {
                 self.states.insert(
                     n,
                     ThreadState {
-                        flavor: c.get(2).map(|m| m.as_str().to_owned()),
+                        flavor: c
+                            .get(2)
+                            .map(|m| m.as_str().to_owned())
+                            .or_else(|| Some(trimmed.trim_end_matches(':').to_owned())),
                         registers: Vec::new(),
                     },
                 );
@@ -1167,6 +1202,26 @@ mod tests {
     }
 
     #[test]
+    fn unnamed_frames_as_image_plus_offset_and_hex_offsets() {
+        // MacSymbolicator's StackFrameTests: `Image + offset` is an offset into the image, and
+        // some tools write offsets in hex.
+        let f = frame("3   CrashingTest  0x000000010bbb1de3 CrashingTest + 15800");
+        assert_eq!((f.symbol, f.image_offset), (None, Some(15800)));
+        let f = frame("3  iOSCrashingTest  0x1028261ec 0x102820000 + 0x5d83");
+        assert_eq!(f.image_offset, Some(0x5d83));
+        // atos's `(in Image) (File.swift:76)` inside the symbol.
+        let f = frame(
+            "1   ContextApp   0x0000000102f2f000 closure #1 in BackgroundTaskManager.add(id:operation:) (in ContextApp) (BackgroundTaskManagerProtocol.swift:76) + 1445248",
+        );
+        assert_eq!(
+            f.symbol.as_deref(),
+            Some("closure #1 in BackgroundTaskManager.add(id:operation:)")
+        );
+        assert_eq!(f.source_line, Some(76));
+        assert_eq!(f.symbol_offset, Some(1_445_248));
+    }
+
+    #[test]
     fn sentry_export_spellings() {
         // KhronosGroup/MoltenVK#2319 (testdata/field/gpu-threads/10-*): Sentry's stack export.
         let f = frame("3   Metal                           0x19ddf9194         <unknown>");
@@ -1429,6 +1484,7 @@ mod tests {
         assert_eq!(t.name.as_deref(), Some("tokio-runtime-worker"));
         assert!(THREAD_HEADER.is_match("Thread 12 Crashed:: GS"));
         assert!(THREAD_HEADER.is_match("Thread 0 Crashed:"));
+        assert!(THREAD_HEADER.is_match("Thread 0 (id: 1a2b):"));
         assert!(!THREAD_HEADER.is_match("Thread 2 crashed with ARM Thread State (64-bit):"));
     }
 }
