@@ -466,6 +466,24 @@ fn markdown_and_junit_renderings() {
     assert!(md.contains("Exception: EXC_BAD_ACCESS - KERN_INVALID_ADDRESS at 0x98\nLocation: AGX::ComputeContext::prepareForEnqueue(bool) + 1268\nTrigger: gatherViewTensor -> dispatchThreads"));
     insta::assert_snapshot!("classify_markdown", md);
 
+    // The race as pytest leaves it: the handler and the racing threads in the Markdown block.
+    let md = in_root()
+        .args([
+            "classify",
+            "--format",
+            "markdown",
+            "testdata/derived/agx-prepareForEnqueue-faulthandler.ips",
+        ])
+        .output()
+        .unwrap();
+    let md = String::from_utf8(md.stdout).unwrap();
+    assert!(md.contains("Exception: EXC_CRASH (SIGSEGV), fault address unknown (the signal was re-raised)
+Location: AGX::ComputeContext::prepareForEnqueue(bool) + 1268
+Trigger: gatherViewTensor -> dispatchThreads
+Handler: Python's faulthandler (faulthandler_fatal_error) caught the signal above _sigtramp (frame 4) and re-raised it"), "{md}");
+    assert!(md.contains("Racing: thread 12 \"Thread-3 (worker)\", queue metal gpu stream 4: in -[AGXG16XFamilyComputeContext setComputePipelineState:] from at::native::mps::binaryOpTensor\n"), "{md}");
+    insta::assert_snapshot!("classify_markdown_faulthandler", md);
+
     let xml = in_root()
         .args(["classify", "--format", "junit", "--fail-on", "agx"])
         .args(files)

@@ -715,6 +715,36 @@ fn the_race_under_faulthandler_is_the_race() {
 }
 
 #[test]
+fn a_fault_address_next_to_a_reraise_is_the_original_fault() {
+    // Some macOS versions keep the original EXC_BAD_ACCESS and its address under a handler that
+    // re-raised (a re-raise never faults): the address is then checked as usual.
+    let text =
+        std::fs::read_to_string(testdata().join("derived/agx-prepareForEnqueue-faulthandler.ips"))
+            .unwrap();
+    let reraised = r#""codes" : "0x0000000000000000, 0x0000000000000000","#;
+    let text = text.replace(
+        "\"type\": \"EXC_CRASH\",",
+        "\"type\": \"EXC_BAD_ACCESS\", \"subtype\": \"KERN_INVALID_ADDRESS at 0x0000000000000098\",",
+    );
+    assert!(
+        text.contains("KERN_INVALID_ADDRESS at 0x0000000000000098"),
+        "{reraised}"
+    );
+    let r = report::parse(text.as_bytes()).unwrap();
+    assert_eq!(r.exception.as_ref().unwrap().address, Some(0x98));
+    let c = classify::classify(&r, &rules()).unwrap();
+    assert_eq!(c.rule, "agx-prepare-for-enqueue-race");
+    assert_eq!(c.on_top.address_unknown, None);
+    assert!(
+        c.why
+            .iter()
+            .any(|w| w == "fault address 0x98 in 0x0..=0xffff"),
+        "{:?}",
+        c.why
+    );
+}
+
+#[test]
 fn a_lambda_run_by_dispatch_sync_with_rethrow_is_not_the_trigger() {
     let bytes =
         std::fs::read(testdata().join("derived/agx-prepareForEnqueue-faulthandler-lambda.ips"))

@@ -76,3 +76,28 @@ snapshot!(
 );
 snapshot!(derived_agx_race, "derived/agx-prepareForEnqueue-0x98.ips");
 snapshot!(derived_python_abort, "derived/python-abort-agx-loaded.ips");
+// What sits on top of a crash, and the threads it raced with (docs/reading.md).
+snapshot!(
+    derived_agx_race_under_faulthandler,
+    "derived/agx-prepareForEnqueue-faulthandler.ips"
+);
+snapshot!(
+    derived_agx_race_under_faulthandler_translated,
+    "derived/agx-prepareForEnqueue-faulthandler-translated.txt"
+);
+snapshot!(
+    lldb_leb_rethrown_exception,
+    "field/parser-suites/lldb__leb.txt"
+);
+snapshot!(
+    amethyst_handler_over_null_jump,
+    "field/cut-pastes/12-4-amethyst-bold-kill-no-fence.txt"
+);
+snapshot!(
+    stats_cut_before_crashed_thread,
+    "field/cut-pastes/16-4-stats-details-summary-p-crashed-thread-7.txt"
+);
+snapshot!(
+    keepassium_swift_runtime_failure,
+    "field/abort-paths/14-keepassium-swift-runtime-failure-iuo.txt"
+);

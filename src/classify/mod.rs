@@ -190,18 +190,23 @@ pub fn classify(report: &Report, rules: &RuleSet) -> Option<Classification> {
     let site = site::site(report);
     let frames = site.frames;
     let exception = report.exception.as_ref();
-    // A handler's re-raise is what the report's exception describes: `EXC_CRASH (SIGSEGV)` from
-    // `pthread_kill`, with no fault address, or a fault of the handler's own.
-    let address_unknown = site.handler.as_ref().map(|h| {
-        let what = if h.reraised {
-            "re-raised the signal"
-        } else {
-            "was running on the crashed thread"
+    // Under a handler, the report's exception may be the handler's: `EXC_CRASH (SIGSEGV)` from
+    // its re-raise (a signal sent, so no fault address), or a fault of the handler's own when it
+    // was still running. A re-raise never faults, so a fault address next to a re-raise is the
+    // original fault's (some macOS versions report it so) and is kept.
+    let report_address = exception.and_then(|e| e.address);
+    let address_unknown = site.handler.as_ref().and_then(|h| {
+        let why = match (h.reraised, report_address) {
+            (true, Some(_)) => return None,
+            (true, None) => "re-raised the signal, so the report's exception is the re-raise's",
+            (false, _) => {
+                "was running on the crashed thread, so the report's exception may be the handler's own"
+            }
         };
-        format!(
-            "{} ({}) {what}, so the report's exception is the handler's: the address of the original fault is not in the report",
+        Some(format!(
+            "{} ({}) {why}: the address of the original fault is not in the report",
             h.name, h.frame
-        )
+        ))
     });
     let a = &report.app_specific;
     let facts = rules::Facts {

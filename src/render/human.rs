@@ -159,16 +159,12 @@ pub fn show(outcome: &Outcome) -> String {
     field(&mut out, "Assertion", report.app_specific.assertion.clone());
     field(
         &mut out,
-        "Exception",
-        report
-            .app_specific
-            .exception_name
-            .as_ref()
-            .map(|n| format!("{n} (uncaught)")),
+        "Uncaught",
+        report.app_specific.exception_name.clone(),
     );
     field(
         &mut out,
-        "Exception reason",
+        "Reason",
         report.app_specific.exception_reason.clone(),
     );
     for m in report.app_specific.messages.iter().take(8) {
@@ -201,8 +197,8 @@ pub fn show(outcome: &Outcome) -> String {
             frames(&mut out, report, &t.frames, shown, |i| {
                 handler.is_some_and(|h| h.sigtramp_frame == i).then(|| {
                     format!(
-                        "---- above: {} (the signal handler); below: the code it interrupted ----",
-                        handler.map_or("", |h| h.name)
+                        "---- above: {}; below: the code it interrupted ----",
+                        handler.map_or("the signal handler", |h| h.name)
                     )
                 })
             });
@@ -212,10 +208,13 @@ pub fn show(outcome: &Outcome) -> String {
         }
         None => match &report.cut {
             Some(cut) if !report.threads.is_empty() => {
+                let read = match report.threads.len() {
+                    1 => "1 thread was read".to_owned(),
+                    n => format!("{n} threads were read"),
+                };
                 let _ = writeln!(
                     out,
-                    "Crashed thread: not in the report, which was cut: {cut} ({} threads were read)",
-                    report.threads.len()
+                    "Crashed thread: not in the report, which was cut: {cut} ({read})"
                 );
             }
             _ => {

@@ -804,7 +804,15 @@ pub fn fill_address(e: &mut Exception, crashed: Option<&Thread>) {
     if !is_memory {
         return;
     }
+    // After a signal handler ran on the thread (a `_sigtramp` frame), its registers are the
+    // handler's, taken when the process died, not the fault's: the exception's own address is.
+    let handler_ran = crashed.is_some_and(|t| {
+        t.frames
+            .iter()
+            .any(|f| f.symbol.as_deref().map(str::trim) == Some("_sigtramp"))
+    });
     let register = crashed
+        .filter(|_| !handler_ran)
         .and_then(|t| t.state.as_ref())
         .and_then(|s| {
             s.registers
