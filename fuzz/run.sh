@@ -10,7 +10,7 @@ export RUSTC_BOOTSTRAP=1
 targets=${TARGETS:-parse_any parse_ips parse_text rules_file inventory_json}
 for target in parse_any parse_ips parse_text; do
   mkdir -p "corpus/$target"
-  find ../testdata/real ../testdata/derived -type f ! -name '*.py' ! -name MANIFEST.tsv \
+  find ../testdata/real ../testdata/derived ../testdata/field -type f ! -name '*.py' ! -name '*.tsv' ! -name '*.md' \
     -exec cp -n {} "corpus/$target/" \;
 done
 mkdir -p corpus/rules_file corpus/inventory_json

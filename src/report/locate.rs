@@ -44,8 +44,8 @@ pub fn parse_text(text: &str, bytes: &[u8]) -> Result<Report, ParseError> {
     }
     let raw = find_report(text);
     // What macOS writes starts with its JSON header line and is never cleaned. A paste may carry
-    // HTML or have lost its line breaks: when the text as it is gives no crashed thread, the
-    // cleaned text is tried, and kept when it reads better.
+    // HTML or have lost its line breaks: when it does, the cleaned text is read too, and kept
+    // unless it reads worse than the text as it was.
     if text.trim_start().starts_with('{') {
         return raw;
     }
