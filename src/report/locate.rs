@@ -722,6 +722,57 @@ mod tests {
     }
 
     #[test]
+    fn markdown_around_a_paste_is_tolerated() {
+        let report = "Process:               Python [81920]\nCode Type:             ARM-64\n\n\
+                      Exception Type:        EXC_BAD_ACCESS (SIGSEGV)\n\n\
+                      Thread 0 Crashed::  Dispatch queue: com.apple.main-thread\n\
+                      0   libsystem_kernel.dylib        \t       0x19cc40b84 __pthread_kill + 8\n\
+                      1   Python                        \t       0x102000000 main + 12\n";
+        let read = |text: String| {
+            let r = parse(text.as_bytes()).unwrap_or_else(|e| panic!("{e}\n{text}"));
+            assert_eq!(r.process.pid, Some(81920), "{text}");
+            let frames = &r.crashed().unwrap().frames;
+            assert_eq!(frames.len(), 2, "{text}");
+            assert_eq!(
+                frames[0].symbol.as_deref(),
+                Some("__pthread_kill"),
+                "{text}"
+            );
+        };
+        // Every line an inline code span.
+        read(
+            report
+                .lines()
+                .map(|l| {
+                    if l.is_empty() {
+                        String::new()
+                    } else {
+                        format!("`{l}`")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+        // A block quote.
+        read(
+            report
+                .lines()
+                .map(|l| format!("> {l}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+        // A fence glued to the first line, a stray backtick before it, a leading `{`.
+        read(format!("Here it is:\n```{report}```\n"));
+        read(format!("`{report}"));
+        read(format!("{{{report}"));
+        // HTML: `<br>` for line ends inside a `<details>` block.
+        read(format!(
+            "<details><summary>crash</summary><pre>{}</pre></details>",
+            report.replace('\n', "<br>")
+        ));
+    }
+
+    #[test]
     fn the_compact_spelling_of_images_and_frames() {
         // Version 1 bodies (before macOS 12), panics and stackshots, and tools that write the
         // short form: images `[uuid, base, source]` named in `legacyInfo.imageExtraInfo`,
