@@ -3,7 +3,7 @@
 # driver, against a reports folder with a realistic history.
 #
 # 1. Builds crashdelta.
-# 2. Makes a DiagnosticReports folder in a temporary directory and fills it with ~250 prior
+# 2. Makes a DiagnosticReports folder in a temporary directory and fills it with ~380 prior
 #    reports generated from the real and derived reports in testdata/ (new incident ids and
 #    names, spread over two weeks, some already moved to Retired/, some not crashes at all).
 # 3. Runs demo/mps_stress_test.sh under `crashdelta watch`: a stand-in for a PyTorch MPS stress
