@@ -18,7 +18,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crashdelta::analyze::Analyzer;
+use crashdelta::analyze::{Analysis, AnalysisError, Analyzer, pipeline};
 use crashdelta::classify::gate::{FailOn, Gate};
 use crashdelta::classify::triage::Triage;
 use crashdelta::classify::{RuleSet, rules};
@@ -468,7 +468,7 @@ fn show(path: PathBuf, format: ShowFormat, analyzer: &Analyzer) -> Result<u8> {
             paths[0].display()
         );
     }
-    let outcome = render::outcome(first, analyzer);
+    let outcome = pipeline::analyze_input(first, analyzer);
     let mut out = io::stdout().lock();
     match format {
         ShowFormat::Text => out.write_all(human::show(&outcome).as_bytes())?,
@@ -502,15 +502,12 @@ fn classify(
     let mut triage = Triage::default();
     let mut failures = 0u64;
     let mut first_failure: Option<String> = None;
-    render::for_each_outcome(input::inputs(paths), analyzer, |outcome| -> Result<()> {
+    pipeline::for_each(input::inputs(paths), analyzer, |outcome| -> Result<()> {
         summary.add(outcome.status());
-        let verdict = match &outcome.result {
-            Ok((report, Some(c))) => {
-                triage.add(report, c);
-                gate.verdict(c)
-            }
-            _ => None,
-        };
+        let verdict = outcome.crash().and_then(|(report, c)| {
+            triage.add(report, c);
+            gate.verdict(c)
+        });
         if let Some(why) = &verdict {
             failures += 1;
             first_failure.get_or_insert_with(|| format!("{}: {why}", outcome.path));
@@ -678,7 +675,7 @@ fn snapshot(folders: &[PathBuf], output: Option<PathBuf>) -> Result<u8> {
 
 /// A new crash report as the run record needs it.
 struct Found {
-    outcome: render::Outcome,
+    outcome: Analysis,
     attribution: Attribution,
     incident: Option<String>,
     path: PathBuf,
@@ -739,9 +736,9 @@ fn build_run(
     let found = found
         .into_iter()
         .chain(delta.unreadable.iter().map(|e| Found {
-            outcome: render::Outcome {
+            outcome: Analysis {
                 path: e.path.clone(),
-                result: Err(render::OutcomeError::Read(format!(
+                result: Err(AnalysisError::Read(format!(
                     "cannot read {}: {}",
                     e.path,
                     e.error.as_deref().unwrap_or("unknown error")
@@ -755,10 +752,10 @@ fn build_run(
     let mut to_collect = Vec::new();
     for f in found {
         let counts = attribute == Attribute::Any || f.attribution.kind == AttributionKind::Run;
-        let gate_failure = match &f.outcome.result {
-            Ok((_, Some(c))) if counts => gate.verdict(c),
+        let gate_failure = match (&f.outcome.result, f.outcome.crash()) {
+            (_, Some((_, c))) if counts => gate.verdict(c),
             // A crash report that could not be read is still a crash: `any` fails on it.
-            Err(_) if counts && gate.fail_on == FailOn::Any => {
+            (Err(_), _) if counts && gate.fail_on == FailOn::Any => {
                 Some("a crash report that could not be read".to_owned())
             }
             _ => None,
@@ -768,7 +765,7 @@ fn build_run(
             first_failure.get_or_insert_with(|| format!("{}: {why}", f.outcome.path));
         }
         // A file that could not be read cannot be copied either.
-        if !matches!(f.outcome.result, Err(render::OutcomeError::Read(_))) {
+        if !matches!(f.outcome.result, Err(AnalysisError::Read(_))) {
             to_collect.push((f.path, f.incident));
         }
         new.push(NewReport {
@@ -933,8 +930,13 @@ fn print_live(event: LiveEvent) {
                 AttributionKind::Run => "this run",
                 AttributionKind::Concurrent => "concurrent, not from this run",
             };
-            match &c.parsed {
-                Ok((r, Some(class))) => eprintln!(
+            match c
+                .parsed
+                .as_ref()
+                .ok()
+                .and_then(|a| Some((&a.report, a.classification.as_ref()?)))
+            {
+                Some((r, class)) => eprintln!(
                     "crashdelta: new crash report after {:.1}s: {} {} {} at {} ({from}): {}",
                     c.seen_after.as_secs_f64(),
                     render::process_label(r),
@@ -989,9 +991,9 @@ fn watch_once(opts: &watch::Options, analyzer: &Analyzer, gate: &GateArgs) -> Re
         .map(|c| Found {
             incident: c.entry.peek.as_ref().and_then(|p| p.incident_id.clone()),
             path: PathBuf::from(&c.entry.path),
-            outcome: render::Outcome {
+            outcome: Analysis {
                 path: c.entry.path.clone(),
-                result: c.parsed.map_err(render::OutcomeError::Parse),
+                result: c.parsed.map_err(AnalysisError::Parse),
             },
             attribution: c.attribution,
         })
@@ -1053,21 +1055,17 @@ fn diff(args: DiffArgs) -> Result<u8> {
         .map(|entry| {
             let path = PathBuf::from(&entry.path);
             let result = input::read_file(&path)
-                .map_err(|e| render::OutcomeError::Read(e.to_string()))
-                .and_then(|bytes| {
-                    analyzer
-                        .analyze(&bytes)
-                        .map_err(render::OutcomeError::Parse)
-                });
+                .map_err(|e| AnalysisError::Read(e.to_string()))
+                .and_then(|bytes| analyzer.analyze(&bytes).map_err(AnalysisError::Parse));
             // No process tree is known across CI steps: the capture time decides.
             let attribution = match &result {
-                Ok((r, _)) => watch::attribution::attribute_by_time(r, window),
+                Ok(a) => watch::attribution::attribute_by_time(&a.report, window),
                 Err(_) => Attribution::unknown(),
             };
             Found {
                 incident: entry.peek.as_ref().and_then(|p| p.incident_id.clone()),
                 path,
-                outcome: render::Outcome {
+                outcome: Analysis {
                     path: entry.path.clone(),
                     result,
                 },
@@ -1123,10 +1121,9 @@ fn symbolicate(
             )
         })?,
         SymbolicateFormat::Text | SymbolicateFormat::Json => {
-            let class = crashdelta::classify::classify(&report, &analyzer.rules);
-            let outcome = render::Outcome {
+            let outcome = Analysis {
                 path: path.display().to_string(),
-                result: Ok((report, class)),
+                result: Ok(analyzer.classify(report)),
             };
             match format {
                 SymbolicateFormat::Text => human::show(&outcome),

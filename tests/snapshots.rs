@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crashdelta::input::Input;
-use crashdelta::render::{self, human};
+use crashdelta::render::human;
 
 fn show(rel: &str) -> String {
     let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata")).join(rel);
@@ -13,7 +13,9 @@ fn show(rel: &str) -> String {
     );
     let analyzer =
         crashdelta::analyze::Analyzer::new(crashdelta::classify::RuleSet::builtin().unwrap(), None);
-    human::show(&render::outcome(input, &analyzer))
+    human::show(&crashdelta::analyze::pipeline::analyze_input(
+        input, &analyzer,
+    ))
 }
 
 macro_rules! snapshot {

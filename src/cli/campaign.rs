@@ -129,10 +129,10 @@ fn summary_of(run: &RunReport, index: usize, config: usize, attribute: Attribute
         if !counts(n.attribution.kind) {
             continue;
         }
-        match &n.outcome.result {
-            Ok((report, Some(c))) => crashes.push(RunCrash::new(report, c, &n.outcome.path)),
-            Ok(_) => {}
-            Err(_) => unreadable += 1,
+        match (&n.outcome.result, n.outcome.crash()) {
+            (_, Some((report, c))) => crashes.push(RunCrash::new(report, c, &n.outcome.path)),
+            (Ok(_), None) => {}
+            (Err(_), None) => unreadable += 1,
         }
     }
     let command = run.command.as_ref();
@@ -487,7 +487,10 @@ pub(super) fn stats(args: StatsArgs) -> Result<u8> {
             continue;
         }
         match analyzer.analyze(&bytes) {
-            Ok((report, Some(c))) => breakdown.add(CrashFacts::new(&report, &c)),
+            Ok(crashdelta::analyze::Analyzed {
+                report,
+                classification: Some(c),
+            }) => breakdown.add(CrashFacts::new(&report, &c)),
             _ => skipped += 1,
         }
     }

@@ -174,41 +174,23 @@ enum Pending {
     Done(Entry),
 }
 
-/// Reads the heads of the listed files on all cores, keeping the listing's order.
+/// Reads the heads of the listed files on all cores, keeping the listing's order: many small
+/// reads go to a worker at a time, so the queue costs less than the reads.
 fn read_heads(listed: Vec<Pending>) -> Vec<Entry> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .clamp(1, 8);
     let resolve = |p: Pending| match p {
         Pending::File(path) => entry_for(&path),
         Pending::Done(entry) => entry,
     };
-    if threads == 1 || listed.len() < 64 {
-        return listed.into_iter().map(resolve).collect();
+    let mut out = Vec::with_capacity(listed.len());
+    let done: Result<(), std::convert::Infallible> =
+        crate::parallel::ordered(listed.into_iter(), 64, resolve, |e| {
+            out.push(e);
+            Ok(())
+        });
+    match done {
+        Ok(()) => out,
+        Err(never) => match never {},
     }
-    let per = listed.len().div_ceil(threads);
-    let mut parts: Vec<Vec<Pending>> = Vec::new();
-    let mut rest = listed.into_iter();
-    loop {
-        let part: Vec<Pending> = rest.by_ref().take(per).collect();
-        if part.is_empty() {
-            break;
-        }
-        parts.push(part);
-    }
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = parts
-            .into_iter()
-            .map(|part| scope.spawn(move || part.into_iter().map(resolve).collect::<Vec<_>>()))
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| {
-                w.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    })
 }
 
 /// Takes the inventory of `folders`. A folder that does not exist is recorded as such; it is an

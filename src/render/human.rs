@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 
 use comfy_table::{ContentArrangement, Table, presets};
 
-use super::json::{Outcome, Status, non_crash_reason};
 use super::name_pid;
+use crate::analyze::{Analysis, Status, non_crash_reason};
 use crate::classify::Classification;
 use crate::report::{Container, Frame, Report, SourceFormat, image_name_of};
 
@@ -48,7 +48,7 @@ fn frame_line(report: &Report, index: usize, frame: &Frame) -> String {
 }
 
 /// The `show` rendering of one input.
-pub fn show(outcome: &Outcome) -> String {
+pub fn show(outcome: &Analysis) -> String {
     let mut out = String::new();
     let field = |out: &mut String, key: &str, value: Option<String>| {
         if let Some(v) = value.filter(|v| !v.is_empty()) {
@@ -57,7 +57,7 @@ pub fn show(outcome: &Outcome) -> String {
     };
     field(&mut out, "Report", Some(outcome.path.clone()));
     let (report, class) = match &outcome.result {
-        Ok((report, class)) => (report, class),
+        Ok(a) => (&a.report, &a.classification),
         Err(_) => {
             field(
                 &mut out,
@@ -404,8 +404,8 @@ impl<W: std::io::Write> super::Sink for TableSink<W> {
             status.push_str(" (fails gate)");
         }
         let file = outcome.path.clone();
-        match &outcome.result {
-            Ok((report, Some(c))) => {
+        match outcome.crash() {
+            Some((report, c)) => {
                 let known = if c.known { ", known" } else { "" };
                 self.table.add_row([
                     file,
@@ -417,10 +417,10 @@ impl<W: std::io::Write> super::Sink for TableSink<W> {
                 ]);
             }
             _ => {
-                let process = match &outcome.result {
-                    Ok((report, _)) => super::process_label(report),
-                    Err(_) => String::new(),
-                };
+                let process = outcome
+                    .report()
+                    .map(super::process_label)
+                    .unwrap_or_default();
                 let reason = outcome.reason().unwrap_or_default();
                 let reason = reason
                     .strip_prefix("not a crash report: ")

@@ -8,7 +8,8 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::classify::{Classification, OnTop, Racing};
+pub use crate::analyze::{Analysis, AnalysisError, Status, Summary, non_crash_reason};
+use crate::classify::{OnTop, Racing};
 use crate::report::{
     Container, Cut, Exception, Frame, Image, NotAReport, ParseError, Report, ReportKind,
     SourceFormat, SymbolSource, Thread, Warning,
@@ -16,82 +17,6 @@ use crate::report::{
 
 pub const CLASSIFY_SCHEMA: &str = "crashdelta.classify/1";
 pub const REPORT_SCHEMA: &str = "crashdelta.report/1";
-
-/// What became of one input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Status {
-    Crash,
-    NotACrash,
-    Error,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Crash => "crash",
-            Status::NotACrash => "not-a-crash",
-            Status::Error => "error",
-        }
-    }
-}
-
-/// The outcome of reading one input, ready to render.
-pub struct Outcome {
-    pub path: String,
-    pub result: Result<(Report, Option<Classification>), OutcomeError>,
-}
-
-/// An input that produced no report.
-pub enum OutcomeError {
-    Parse(ParseError),
-    /// The input could not be read; the message names the path and the cause.
-    Read(String),
-}
-
-impl Outcome {
-    pub fn status(&self) -> Status {
-        match &self.result {
-            Ok((report, _)) if report.kind.is_crash() => Status::Crash,
-            Ok(_) => Status::NotACrash,
-            Err(OutcomeError::Parse(e)) if e.is_not_a_report() => Status::NotACrash,
-            Err(_) => Status::Error,
-        }
-    }
-
-    /// Why the input is not a crash, or why it failed.
-    pub fn reason(&self) -> Option<String> {
-        match &self.result {
-            Ok((report, _)) if !report.kind.is_crash() => Some(non_crash_reason(report)),
-            Ok(_) => None,
-            Err(OutcomeError::Parse(e)) => Some(e.to_string()),
-            Err(OutcomeError::Read(message)) => Some(message.clone()),
-        }
-    }
-}
-
-pub fn non_crash_reason(report: &Report) -> String {
-    let bug_type = match (&report.bug_type, &report.bug_type_name) {
-        (Some(bt), Some(name)) => format!("bug_type {bt} ({name})"),
-        (Some(bt), None) => format!("bug_type {bt}"),
-        _ => "this report".into(),
-    };
-    let what = match report.kind {
-        ReportKind::NonFatal => "a non-fatal fault report: the process kept running",
-        ReportKind::Panic => "a kernel panic report, not a process crash",
-        ReportKind::Jetsam => "a jetsam (memory pressure) report, not a crash of one process",
-        ReportKind::Stackshot => "a stackshot of the system, not a crash",
-        ReportKind::Resource => "a resource-use report; the process was not killed for it",
-        ReportKind::Hang => "a hang report, not a crash",
-        ReportKind::Other | ReportKind::Crash => "a diagnostic report that is not a crash",
-    };
-    match &report.summary {
-        Some(summary) if !summary.is_empty() => {
-            format!("not a crash report: {bug_type} is {what} ({summary})")
-        }
-        _ => format!("not a crash report: {bug_type} is {what}"),
-    }
-}
 
 fn hex(v: u64) -> String {
     format!("{v:#x}")
@@ -375,7 +300,7 @@ impl<'a> ReportOut<'a> {
         self.gate_failure = why;
     }
 
-    pub fn new(outcome: &'a Outcome) -> Self {
+    pub fn new(outcome: &'a Analysis) -> Self {
         let mut out = ReportOut {
             path: &outcome.path,
             status: outcome.status(),
@@ -409,8 +334,8 @@ impl<'a> ReportOut<'a> {
             detail: None,
         };
         let (report, class) = match &outcome.result {
-            Ok((report, class)) => (report, class.as_ref()),
-            Err(OutcomeError::Parse(ParseError::NotAReport { what, .. })) => {
+            Ok(a) => (&a.report, a.classification.as_ref()),
+            Err(AnalysisError::Parse(ParseError::NotAReport { what, .. })) => {
                 out.not_a_report = Some(*what);
                 return out;
             }
@@ -492,9 +417,9 @@ impl<'a> ReportOut<'a> {
 
     /// The report object with the whole report: every thread, the images, the crashed thread's
     /// registers, the exception backtrace, the `asi` messages.
-    pub fn full(outcome: &'a Outcome) -> Self {
+    pub fn full(outcome: &'a Analysis) -> Self {
         let mut out = ReportOut::new(outcome);
-        if let Ok((report, _)) = &outcome.result {
+        if let Some(report) = outcome.report() {
             out.detail = Some(DetailOut {
                 threads: report
                     .threads
@@ -546,7 +471,7 @@ impl<'a> ReportOut<'a> {
 
 /// The whole-report document (`crashdelta.report/1`) for one input: `show --format json` and
 /// `symbolicate --format json`.
-pub fn write_report(out: &mut dyn Write, outcome: &Outcome) -> io::Result<()> {
+pub fn write_report(out: &mut dyn Write, outcome: &Analysis) -> io::Result<()> {
     #[derive(Serialize)]
     struct Doc<'a> {
         schema: &'static str,
@@ -569,25 +494,6 @@ pub fn write_report(out: &mut dyn Write, outcome: &Outcome) -> io::Result<()> {
     serde_json::to_writer(&mut *out, &doc).map_err(io::Error::other)?;
     out.write_all(b"\n")?;
     out.flush()
-}
-
-#[derive(Serialize, Default, Debug, Clone, Copy)]
-pub struct Summary {
-    pub inputs: u64,
-    pub crashes: u64,
-    pub not_a_crash: u64,
-    pub errors: u64,
-}
-
-impl Summary {
-    pub fn add(&mut self, status: Status) {
-        self.inputs += 1;
-        match status {
-            Status::Crash => self.crashes += 1,
-            Status::NotACrash => self.not_a_crash += 1,
-            Status::Error => self.errors += 1,
-        }
-    }
 }
 
 /// Writes the classify document one report at a time, so a folder of thousands of reports is

@@ -46,8 +46,8 @@ impl<W: Write> Sink for JunitSink<W> {
     fn entry(&mut self, entry: &Entry) -> io::Result<()> {
         let o = entry.outcome;
         let mut case = String::new();
-        match &o.result {
-            Ok((report, Some(c))) => {
+        match o.crash() {
+            Some((report, c)) => {
                 let name = format!(
                     "{} crashed: {} ({})",
                     super::process_label(report),

@@ -32,8 +32,8 @@ fn cell(s: &str) -> String {
 impl<W: Write> Sink for MarkdownSink<W> {
     fn entry(&mut self, entry: &Entry) -> io::Result<()> {
         let o = entry.outcome;
-        match &o.result {
-            Ok((report, Some(c))) => {
+        match o.crash() {
+            Some((report, c)) => {
                 let gate = if entry.gate_failure.is_some() {
                     "fails"
                 } else {

@@ -14,118 +14,17 @@ pub mod run;
 
 use std::io;
 
-pub use json::{Outcome, OutcomeError, Status, Summary};
+pub use crate::analyze::{Analysis, AnalysisError, Status, Summary};
 use serde::Serialize;
 
-use crate::analyze::Analyzer;
 use crate::classify::gate::FailOn;
 use crate::classify::triage::Group;
-use crate::input::Input;
 use crate::report;
 use crate::watch::Attribution;
 
-/// Parses and classifies one input into an [`Outcome`].
-pub fn outcome(input: Input, analyzer: &Analyzer) -> Outcome {
-    let name = input.name.clone();
-    let result = match input.read() {
-        Ok(bytes) => analyzer.analyze(&bytes).map_err(OutcomeError::Parse),
-        Err(e) => Err(OutcomeError::Read(e.to_string())),
-    };
-    Outcome { path: name, result }
-}
-
-/// How many inputs may be between reading and writing at once: the memory held is at most this
-/// many reports, never the whole folder.
-const WINDOW: usize = 64;
-
-/// Analyses `inputs` on all cores and hands the outcomes to `emit` in input order. Reports are
-/// independent, so a folder of thousands is classified in parallel: workers take inputs from a
-/// queue while this thread writes the finished ones, and at most [`WINDOW`] are in flight.
-pub fn for_each_outcome<E>(
-    inputs: impl Iterator<Item = Input>,
-    analyzer: &Analyzer,
-    mut emit: impl FnMut(Outcome) -> Result<(), E>,
-) -> Result<(), E> {
-    use std::collections::BTreeMap;
-    use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-    use std::sync::{Mutex, mpsc};
-
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .max(1);
-    let mut inputs = inputs.peekable();
-    if threads == 1 {
-        for input in inputs {
-            emit(outcome(input, analyzer))?;
-        }
-        return Ok(());
-    }
-    type Done = (usize, std::thread::Result<Outcome>);
-    let (job_tx, job_rx) = mpsc::sync_channel::<(usize, Input)>(WINDOW);
-    let (done_tx, done_rx) = mpsc::channel::<Done>();
-    let job_rx = Mutex::new(job_rx);
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            let (job_rx, done_tx) = (&job_rx, done_tx.clone());
-            scope.spawn(move || {
-                loop {
-                    // The lock is held only to take the next job, never while working on it.
-                    let job = match job_rx.lock() {
-                        Ok(rx) => rx.recv(),
-                        Err(_) => return,
-                    };
-                    let Ok((seq, input)) = job else { return };
-                    // A panic is carried to the writing thread and raised there, so that a bug
-                    // is never a silently missing report.
-                    let result = catch_unwind(AssertUnwindSafe(|| outcome(input, analyzer)));
-                    if done_tx.send((seq, result)).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-        drop(done_tx);
-        let (mut sent, mut next) = (0usize, 0usize);
-        let mut ready: BTreeMap<usize, Outcome> = BTreeMap::new();
-        let result = loop {
-            while sent - next < WINDOW {
-                let Some(input) = inputs.next() else { break };
-                if job_tx.send((sent, input)).is_err() {
-                    break;
-                }
-                sent += 1;
-            }
-            if next == sent {
-                break Ok(());
-            }
-            let Ok((seq, result)) = done_rx.recv() else {
-                break Ok(());
-            };
-            match result {
-                Ok(o) => ready.insert(seq, o),
-                Err(panic) => resume_unwind(panic),
-            };
-            let mut failed = None;
-            while let Some(o) = ready.remove(&next) {
-                next += 1;
-                if let Err(e) = emit(o) {
-                    failed = Some(e);
-                    break;
-                }
-            }
-            if let Some(e) = failed {
-                break Err(e);
-            }
-        };
-        // Closing the queue ends the workers.
-        drop(job_tx);
-        result
-    })
-}
-
 /// One input as the writers see it.
 pub struct Entry<'a> {
-    pub outcome: &'a Outcome,
+    pub outcome: &'a Analysis,
     /// Why this crash fails the gate, when it does.
     pub gate_failure: Option<&'a str>,
     /// For `watch` and `diff`: whether the crash comes from the run.

@@ -8,15 +8,16 @@ use chrono::{DateTime, Utc};
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 
+use super::GateResult;
 use super::json::ReportOut;
-use super::{GateResult, Outcome};
+use crate::analyze::Analysis;
 use crate::watch::{Attribution, AttributionKind};
 
 pub const WATCH_SCHEMA: &str = "crashdelta.watch/1";
 
 /// One new crash report.
 pub struct NewReport {
-    pub outcome: Outcome,
+    pub outcome: Analysis,
     pub attribution: Attribution,
     pub gate_failure: Option<String>,
 }
@@ -151,8 +152,8 @@ pub fn human(run: &RunReport, width: Option<u16>) -> String {
                 AttributionKind::Run => "this run",
                 AttributionKind::Concurrent => "concurrent",
             };
-            match &n.outcome.result {
-                Ok((report, Some(c))) => {
+            match n.outcome.crash() {
+                Some((report, c)) => {
                     table.add_row([
                         super::process_label(report),
                         from.to_owned(),
@@ -176,7 +177,7 @@ pub fn human(run: &RunReport, width: Option<u16>) -> String {
         }
         let _ = writeln!(s, "{table}");
         for n in &run.new {
-            let Ok((report, Some(c))) = &n.outcome.result else {
+            let Some((report, c)) = n.outcome.crash() else {
                 continue;
             };
             let _ = writeln!(s);

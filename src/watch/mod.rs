@@ -29,11 +29,10 @@ pub use attribution::{Attribution, AttributionKind};
 use events::Action;
 pub use process::{Exit, SpawnError};
 
-use crate::analyze::Analyzer;
-use crate::classify::Classification;
+use crate::analyze::{Analyzed, Analyzer};
 use crate::input;
 use crate::inventory::{self, Delta, Entry, Inventory, InventoryError};
-use crate::report::{ParseError, Report};
+use crate::report::ParseError;
 
 #[derive(Debug, Error)]
 pub enum WatchError {
@@ -65,7 +64,7 @@ pub struct Options {
 #[derive(Debug)]
 pub struct NewCrash {
     pub entry: Entry,
-    pub parsed: Result<(Report, Option<Classification>), ParseError>,
+    pub parsed: Result<Analyzed, ParseError>,
     pub attribution: Attribution,
     /// When it was seen, relative to the command's start.
     pub seen_after: Duration,
@@ -148,7 +147,7 @@ impl Tracker<'_> {
         };
         self.pending.remove(path);
         let attribution = match &parsed {
-            Ok((r, _)) => attribution::attribute(r, pids, window),
+            Ok(a) => attribution::attribute(&a.report, pids, window),
             Err(_) => Attribution::unknown(),
         };
         self.crashes.push(NewCrash {

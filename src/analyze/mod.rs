@@ -1,0 +1,179 @@
+//! One report, from bytes to a classified crash, and the record of what became of one input.
+//!
+//! [`Analyzer::analyze`] parses, names the unnamed frames (`--symbols`, the system's AGX bundles,
+//! `atos`), then classifies: classification runs after symbolication, so a frame named here can
+//! match a rule. [`Analysis`] is what every command hands to its writers: the input's name and
+//! either the report with its classification, or why there is none. [`pipeline`] runs analyses
+//! on all cores, in input order.
+
+pub mod pipeline;
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::classify::{self, Classification, RuleSet};
+use crate::report::{self, ParseError, Report, ReportKind};
+use crate::symbols::{SymbolIndex, atos};
+
+pub struct Analyzer {
+    pub rules: RuleSet,
+    pub symbols: Option<SymbolIndex>,
+    /// `atos` and the running OS build, when both are there (macOS).
+    pub atos: Option<(PathBuf, String)>,
+}
+
+/// A report and its classification (none for reports that are not crashes).
+#[derive(Debug, Clone)]
+pub struct Analyzed {
+    pub report: Report,
+    pub classification: Option<Classification>,
+}
+
+impl Analyzer {
+    pub fn new(rules: RuleSet, symbols: Option<SymbolIndex>) -> Analyzer {
+        let atos = atos::which("atos").zip(atos::system_build());
+        Analyzer {
+            rules,
+            symbols,
+            atos,
+        }
+    }
+
+    /// Parses `bytes` and returns the report with its classification.
+    pub fn analyze(&self, bytes: &[u8]) -> Result<Analyzed, ParseError> {
+        let mut report = report::parse(bytes)?;
+        self.symbolicate(&mut report);
+        Ok(self.classify(report))
+    }
+
+    /// Classifies a report already read (and symbolicated).
+    pub fn classify(&self, report: Report) -> Analyzed {
+        let classification = classify::classify(&report, &self.rules);
+        Analyzed {
+            report,
+            classification,
+        }
+    }
+
+    /// Names what can be named; returns how many frames were named.
+    pub fn symbolicate(&self, report: &mut Report) -> usize {
+        let mut named = 0;
+        if let Some(index) = &self.symbols {
+            named += index.symbolicate(report);
+        }
+        if let Some((path, build)) = &self.atos {
+            named += atos::symbolicate(report, path, build);
+        }
+        named
+    }
+}
+
+/// What became of one input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Crash,
+    NotACrash,
+    Error,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Crash => "crash",
+            Status::NotACrash => "not-a-crash",
+            Status::Error => "error",
+        }
+    }
+}
+
+/// One input: its name, and its report with the classification, or why there is none.
+pub struct Analysis {
+    /// The input as named (a path, `-` for standard input).
+    pub path: String,
+    pub result: Result<Analyzed, AnalysisError>,
+}
+
+/// An input that produced no report.
+pub enum AnalysisError {
+    Parse(ParseError),
+    /// The input could not be read; the message names the path and the cause.
+    Read(String),
+}
+
+impl Analysis {
+    pub fn status(&self) -> Status {
+        match &self.result {
+            Ok(a) if a.report.kind.is_crash() => Status::Crash,
+            Ok(_) => Status::NotACrash,
+            Err(AnalysisError::Parse(e)) if e.is_not_a_report() => Status::NotACrash,
+            Err(_) => Status::Error,
+        }
+    }
+
+    /// Why the input is not a crash, or why it failed.
+    pub fn reason(&self) -> Option<String> {
+        match &self.result {
+            Ok(a) if !a.report.kind.is_crash() => Some(non_crash_reason(&a.report)),
+            Ok(_) => None,
+            Err(AnalysisError::Parse(e)) => Some(e.to_string()),
+            Err(AnalysisError::Read(message)) => Some(message.clone()),
+        }
+    }
+
+    /// The report, when one was read.
+    pub fn report(&self) -> Option<&Report> {
+        self.result.as_ref().ok().map(|a| &a.report)
+    }
+
+    /// The report and its classification, for a crash.
+    pub fn crash(&self) -> Option<(&Report, &Classification)> {
+        let a = self.result.as_ref().ok()?;
+        Some((&a.report, a.classification.as_ref()?))
+    }
+}
+
+/// `not a crash report: bug_type 298 (JetsamEvent) is a jetsam (memory pressure) report, ...`.
+pub fn non_crash_reason(report: &Report) -> String {
+    let bug_type = match (&report.bug_type, &report.bug_type_name) {
+        (Some(bt), Some(name)) => format!("bug_type {bt} ({name})"),
+        (Some(bt), None) => format!("bug_type {bt}"),
+        _ => "this report".into(),
+    };
+    let what = match report.kind {
+        ReportKind::NonFatal => "a non-fatal fault report: the process kept running",
+        ReportKind::Panic => "a kernel panic report, not a process crash",
+        ReportKind::Jetsam => "a jetsam (memory pressure) report, not a crash of one process",
+        ReportKind::Stackshot => "a stackshot of the system, not a crash",
+        ReportKind::Resource => "a resource-use report; the process was not killed for it",
+        ReportKind::Hang => "a hang report, not a crash",
+        ReportKind::Other | ReportKind::Crash => "a diagnostic report that is not a crash",
+    };
+    match &report.summary {
+        Some(summary) if !summary.is_empty() => {
+            format!("not a crash report: {bug_type} is {what} ({summary})")
+        }
+        _ => format!("not a crash report: {bug_type} is {what}"),
+    }
+}
+
+/// How many inputs were crashes, not crashes, errors.
+#[derive(Serialize, Default, Debug, Clone, Copy)]
+pub struct Summary {
+    pub inputs: u64,
+    pub crashes: u64,
+    pub not_a_crash: u64,
+    pub errors: u64,
+}
+
+impl Summary {
+    pub fn add(&mut self, status: Status) {
+        self.inputs += 1;
+        match status {
+            Status::Crash => self.crashes += 1,
+            Status::NotACrash => self.not_a_crash += 1,
+            Status::Error => self.errors += 1,
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! An ordered parallel map: work on all cores, results in input order, a bounded window in
+//! flight.
+//!
+//! Reports are independent, so a folder of thousands is read and analysed in parallel; writers
+//! need them in the order the inputs were named, and memory must not grow with the folder. Workers
+//! take chunks of items from a bounded queue while the calling thread hands finished chunks to
+//! `emit` in order; at most [`WINDOW`] chunks are between reading and emitting. A panicking worker
+//! is re-raised on the calling thread: a bug is never a silently missing result.
+//!
+//! Used by the analysis pipeline (one report per chunk: reports are large) and by the inventory's
+//! head reader (many small reads per chunk: the channel costs more than one read).
+
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::{Mutex, mpsc};
+
+/// How many chunks may be between reading and emitting at once.
+pub const WINDOW: usize = 64;
+
+/// Applies `work` to every item on all cores and hands the results to `emit` in input order.
+/// `chunk` items go to a worker at a time. Stops at the first error `emit` returns.
+pub fn ordered<I, T, E>(
+    items: impl Iterator<Item = I>,
+    chunk: usize,
+    work: impl Fn(I) -> T + Sync,
+    mut emit: impl FnMut(T) -> Result<(), E>,
+) -> Result<(), E>
+where
+    I: Send,
+    T: Send,
+{
+    let chunk = chunk.max(1);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .max(1);
+    let mut items = items.peekable();
+    if threads == 1 {
+        for item in items {
+            emit(work(item))?;
+        }
+        return Ok(());
+    }
+    type Done<T> = (usize, std::thread::Result<Vec<T>>);
+    let (job_tx, job_rx) = mpsc::sync_channel::<(usize, Vec<I>)>(WINDOW);
+    let (done_tx, done_rx) = mpsc::channel::<Done<T>>();
+    let job_rx = Mutex::new(job_rx);
+    let work = &work;
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let (job_rx, done_tx) = (&job_rx, done_tx.clone());
+            scope.spawn(move || {
+                loop {
+                    // The lock is held only to take the next job, never while working on it.
+                    let job = match job_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((seq, batch)) = job else { return };
+                    let result = catch_unwind(AssertUnwindSafe(|| {
+                        batch.into_iter().map(work).collect::<Vec<T>>()
+                    }));
+                    if done_tx.send((seq, result)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let (mut sent, mut next) = (0usize, 0usize);
+        let mut ready: BTreeMap<usize, Vec<T>> = BTreeMap::new();
+        let result = loop {
+            while sent - next < WINDOW {
+                let batch: Vec<I> = items.by_ref().take(chunk).collect();
+                if batch.is_empty() || job_tx.send((sent, batch)).is_err() {
+                    break;
+                }
+                sent += 1;
+            }
+            if next == sent {
+                break Ok(());
+            }
+            let Ok((seq, result)) = done_rx.recv() else {
+                break Ok(());
+            };
+            match result {
+                Ok(done) => ready.insert(seq, done),
+                Err(panic) => resume_unwind(panic),
+            };
+            let mut failed = None;
+            'emit: while let Some(done) = ready.remove(&next) {
+                next += 1;
+                for t in done {
+                    if let Err(e) = emit(t) {
+                        failed = Some(e);
+                        break 'emit;
+                    }
+                }
+            }
+            if let Some(e) = failed {
+                break Err(e);
+            }
+        };
+        // Closing the queue ends the workers.
+        drop(job_tx);
+        result
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_come_in_input_order() {
+        for chunk in [1, 7, 64] {
+            let mut out = Vec::new();
+            ordered(
+                0..1000u32,
+                chunk,
+                |i| i * 2,
+                |x| {
+                    out.push(x);
+                    Ok::<(), ()>(())
+                },
+            )
+            .unwrap();
+            assert_eq!(
+                out,
+                (0..1000).map(|i| i * 2).collect::<Vec<_>>(),
+                "chunk {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_emit_error_stops_the_map() {
+        let mut seen = 0;
+        let result = ordered(
+            0..10_000u32,
+            1,
+            |i| i,
+            |x| {
+                seen += 1;
+                if x == 100 { Err(x) } else { Ok(()) }
+            },
+        );
+        assert_eq!(result, Err(100));
+        assert_eq!(seen, 101);
+    }
+
+    #[test]
+    #[should_panic(expected = "worker bug")]
+    fn a_worker_panic_is_raised_again() {
+        let _ = ordered(
+            0..100u32,
+            1,
+            |i| {
+                if i == 50 {
+                    panic!("worker bug");
+                }
+                i
+            },
+            |_| Ok::<(), ()>(()),
+        );
+    }
+}
