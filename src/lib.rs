@@ -15,6 +15,6 @@ pub mod inventory;
 pub mod parallel;
 pub mod render;
 pub mod report;
-pub mod stats;
+pub mod run;
 pub mod symbols;
 pub mod watch;

@@ -10,7 +10,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use assert_cmd::Command;
-use crashdelta::stats;
+use crashdelta::campaign::statistics as stats;
 
 const RACE: &str = "testdata/derived/agx-prepareForEnqueue-0x98.ips";
 

@@ -2,10 +2,12 @@
 //! a fixed campaign: what a reader sees is reviewed like code.
 
 use chrono::{DateTime, Utc};
-use crashdelta::campaign::{BreakdownRow, RunCrash, RunSummary, compare, config_stats};
+use crashdelta::campaign::breakdown::{BreakdownRow, StatsReport};
+use crashdelta::campaign::{
+    CampaignReport, CampaignSummary, ConfigInfo, RunCrash, RunSummary, compare, config_stats,
+};
 use crashdelta::render::campaign::{
-    CampaignReport, CampaignSummary, ConfigInfo, StatsReport, html_page, human, junit, markdown,
-    stats_html, stats_human, stats_markdown, write_json,
+    html_page, human, junit, markdown, stats_html, stats_human, stats_markdown, write_json,
 };
 
 fn run(index: usize, config: usize, crashed: bool, exit: i32) -> RunSummary {

@@ -178,6 +178,63 @@ fn bad_arguments_exit_125_and_help_exits_0() {
     crashdelta().args(["--version"]).assert().code(0);
 }
 
+/// `--help` is a contract too: its exit-code table is the one docs/exit-codes.md documents (the
+/// binary's unit tests walk the page against the same table), and every command's `--format`
+/// values are the formats its document supports. A snapshot shows any change in review.
+#[test]
+fn the_help_says_what_the_docs_say() {
+    let help = |args: &[&str]| {
+        let out = crashdelta().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let top = help(&["--help"]);
+    let docs =
+        std::fs::read_to_string(format!("{}/docs/exit-codes.md", env!("CARGO_MANIFEST_DIR")))
+            .unwrap();
+    for code in ["0", "1", "86", "125", "126", "127", "128+N", "130"] {
+        assert!(
+            top.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{code} "))),
+            "--help lists no exit code {code}"
+        );
+        assert!(
+            docs.contains(&format!("| {code} |")),
+            "docs/exit-codes.md: {code}"
+        );
+    }
+    insta::assert_snapshot!("help", top);
+    insta::assert_snapshot!("help_watch", help(&["watch", "--help"]));
+    insta::assert_snapshot!("help_diff", help(&["diff", "--help"]));
+}
+
+/// A format the command's document cannot be written in is refused before anything runs: no
+/// inventory is read, no command is started.
+#[test]
+fn an_unsupported_format_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    crashdelta()
+        .args(["diff", "/nonexistent/before.json", "--format", "html"])
+        .assert()
+        .code(125)
+        .stderr(predicate::str::contains("invalid value 'html'"))
+        .stderr(predicate::str::contains("/nonexistent").not());
+    crashdelta()
+        .args(["watch", "--format", "html", "--reports-dir"])
+        .arg(dir.path())
+        .args(["--", "touch"])
+        .arg(&marker)
+        .assert()
+        .code(125)
+        .stderr(predicate::str::contains("add --repeat N"));
+    assert!(!marker.exists(), "the command ran");
+    crashdelta()
+        .args(["stats", "x", "--format", "junit"])
+        .assert()
+        .code(125);
+}
+
 #[test]
 fn show_json_is_the_whole_report() {
     let out = crashdelta()

@@ -173,7 +173,7 @@ proptest! {
     /// more crashes than B had runs).
     #[test]
     fn campaign_statistics_are_probabilities(n in 1u64..3000, k_frac in 0.0f64..=1.0, m in 1u64..3000, j_frac in 0.0f64..=1.0) {
-        use crashdelta::stats;
+        use crashdelta::campaign::statistics as stats;
         let k = ((n as f64) * k_frac).floor() as u64;
         let j = ((m as f64) * j_frac).floor() as u64;
         let (lo, hi) = stats::wilson(k, n).unwrap();

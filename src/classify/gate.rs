@@ -1,4 +1,10 @@
-//! The gate: which crashes fail a CI job.
+//! The gate: which crashes fail a CI job, and the verdict over a run or a folder.
+//!
+//! This is the CI contract in one place. A [`GatePolicy`] says what fails (`--fail-on`), which
+//! rules are exempt (`--allow`) and which new crashes the gate sees (`--attribute`: the run's, or
+//! any); [`GatePolicy::judge`] decides one input; a [`Tally`] counts the failures and words the
+//! [`GateResult`] every writer prints and every JSON document carries. Exit codes are the
+//! binary's; the verdict they follow is made here.
 
 use std::str::FromStr;
 
@@ -52,14 +58,68 @@ impl FailOn {
     }
 }
 
+/// Which new crash reports the gate sees in a watched run or a diff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scope {
+    /// Crashes attributed to the run (its process tree, or its window when no pid is known).
+    Run,
+    /// Every new crash, concurrent ones too.
+    Any,
+}
+
+impl Scope {
+    /// Whether a new report is in scope, given whether it was attributed to the run.
+    pub fn includes(self, from_the_run: bool) -> bool {
+        self == Scope::Any || from_the_run
+    }
+}
+
+/// What fails the gate.
 #[derive(Debug, Clone)]
-pub struct Gate {
+pub struct GatePolicy {
     pub fail_on: FailOn,
     /// Rule ids that never fail the gate.
     pub allow: Vec<String>,
+    pub scope: Scope,
 }
 
-impl Gate {
+/// One input as the gate sees it.
+pub enum Judged<'a> {
+    /// A crash report, classified.
+    Crash(&'a Classification),
+    /// A new file in a report folder that could not be read: it may be a crash report.
+    Unreadable,
+    /// A report that is not a crash, or an input that is not a report.
+    Other,
+}
+
+impl GatePolicy {
+    /// A policy that fails on nothing (a measurement, a `classify` without `--fail-on`).
+    pub fn none() -> GatePolicy {
+        GatePolicy {
+            fail_on: FailOn::None,
+            allow: Vec::new(),
+            scope: Scope::Run,
+        }
+    }
+
+    /// Whether an input fails the gate, and why in words. `in_scope` says whether the gate sees
+    /// it at all (a crash from another program is outside a `run` scope).
+    pub fn judge(&self, input: Judged, in_scope: bool) -> Option<String> {
+        if !in_scope {
+            return None;
+        }
+        match input {
+            Judged::Crash(c) => self.verdict(c),
+            // A crash report that could not be read is still a crash: `any` fails on it.
+            Judged::Unreadable if self.fail_on == FailOn::Any => {
+                Some("a crash report that could not be read".to_owned())
+            }
+            Judged::Unreadable | Judged::Other => None,
+        }
+    }
+
     /// Whether this crash fails the gate, and why in words.
     pub fn verdict(&self, c: &Classification) -> Option<String> {
         if self.allow.contains(&c.rule) {
@@ -82,6 +142,62 @@ impl Gate {
             };
             format!("{what} ({}: {})", c.rule, c.title)
         })
+    }
+}
+
+/// The gate's verdict over all inputs: what every writer prints and every JSON document carries.
+#[derive(Debug, Clone, Serialize)]
+pub struct GateResult {
+    pub fail_on: FailOn,
+    pub allow: Vec<String>,
+    pub passed: bool,
+    /// How many crashes failed the gate.
+    pub failures: u64,
+    pub reason: String,
+}
+
+/// Counts the inputs that failed the gate, and remembers the first.
+pub struct Tally<'a> {
+    policy: &'a GatePolicy,
+    failures: u64,
+    first: Option<String>,
+}
+
+impl<'a> Tally<'a> {
+    pub fn new(policy: &'a GatePolicy) -> Self {
+        Tally {
+            policy,
+            failures: 0,
+            first: None,
+        }
+    }
+
+    /// Counts one input's verdict (`None`: it passes).
+    pub fn add(&mut self, path: &str, verdict: Option<&str>) {
+        if let Some(why) = verdict {
+            self.failures += 1;
+            self.first.get_or_insert_with(|| format!("{path}: {why}"));
+        }
+    }
+
+    /// The verdict in words.
+    pub fn result(self) -> GateResult {
+        let reason = match (&self.first, self.policy.fail_on) {
+            (_, FailOn::None) => "no gate (--fail-on none)".to_owned(),
+            (Some(first), _) if self.failures == 1 => format!("failed: {first}"),
+            (Some(first), _) => format!("failed: {} crashes, the first {first}", self.failures),
+            (None, fail_on) => format!(
+                "passed: no crash of the kind --fail-on {} fails on",
+                fail_on.as_str()
+            ),
+        };
+        GateResult {
+            fail_on: self.policy.fail_on,
+            allow: self.policy.allow.clone(),
+            passed: self.failures == 0,
+            failures: self.failures,
+            reason,
+        }
     }
 }
 
@@ -113,9 +229,10 @@ mod tests {
         let agx = class(Family::Agx, "agx-prepare-for-enqueue-race", true);
         let metal = class(Family::Metal, "metal-other", false);
         let other = class(Family::Other, "other", false);
-        let gate = |fail_on| Gate {
+        let gate = |fail_on| GatePolicy {
             fail_on,
             allow: vec![],
+            scope: Scope::Run,
         };
         assert!(gate(FailOn::Any).verdict(&other).is_some());
         assert!(gate(FailOn::Agx).verdict(&agx).is_some());
@@ -125,11 +242,53 @@ mod tests {
         assert!(gate(FailOn::Unknown).verdict(&agx).is_none());
         assert!(gate(FailOn::Unknown).verdict(&other).is_some());
         assert!(gate(FailOn::None).verdict(&agx).is_none());
-        let allowed = Gate {
+        let allowed = GatePolicy {
             fail_on: FailOn::Any,
             allow: vec!["agx-prepare-for-enqueue-race".into()],
+            scope: Scope::Run,
         };
         assert!(allowed.verdict(&agx).is_none());
         assert!(allowed.verdict(&other).is_some());
+    }
+
+    #[test]
+    fn judging_and_the_tally() {
+        let other = class(Family::Other, "other", false);
+        let any = GatePolicy {
+            fail_on: FailOn::Any,
+            allow: vec![],
+            scope: Scope::Run,
+        };
+        // Out of scope: never a failure.
+        assert!(any.judge(Judged::Crash(&other), false).is_none());
+        // An unreadable new report fails `any`, and only `any` (today's rule).
+        assert!(any.judge(Judged::Unreadable, true).is_some());
+        let agx = GatePolicy {
+            fail_on: FailOn::Agx,
+            ..any.clone()
+        };
+        assert!(agx.judge(Judged::Unreadable, true).is_none());
+        assert!(any.judge(Judged::Other, true).is_none());
+
+        let mut tally = Tally::new(&any);
+        tally.add("a.ips", None);
+        let passed = Tally::new(&any).result();
+        assert!(passed.passed);
+        assert_eq!(
+            passed.reason,
+            "passed: no crash of the kind --fail-on any fails on"
+        );
+        tally.add("b.ips", Some("a crash (other: Other crash)"));
+        tally.add("c.ips", Some("a crash (other: Other crash)"));
+        let failed = tally.result();
+        assert_eq!((failed.passed, failed.failures), (false, 2));
+        assert_eq!(
+            failed.reason,
+            "failed: 2 crashes, the first b.ips: a crash (other: Other crash)"
+        );
+        assert_eq!(
+            Tally::new(&GatePolicy::none()).result().reason,
+            "no gate (--fail-on none)"
+        );
     }
 }

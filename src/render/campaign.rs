@@ -4,54 +4,16 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 
-use super::{html, junit::escape as xml};
-use crate::campaign::{BreakdownRow, Comparison, ConfigStats, RunCrash, RunSummary, percent};
+use super::{html, junit::escape as xml, markdown};
+use crate::campaign::breakdown::StatsReport;
+use crate::campaign::{
+    CampaignReport, CampaignSummary, ConfigInfo, ConfigStats, RunCrash, RunSummary, percent,
+};
 
 pub const CAMPAIGN_SCHEMA: &str = "crashdelta.campaign/1";
 pub const STATS_SCHEMA: &str = "crashdelta.stats/1";
-
-/// One configuration of a campaign.
-#[derive(Debug, Clone, Serialize)]
-pub struct ConfigInfo {
-    pub name: String,
-    /// `NAME=VALUE` added to the command's environment.
-    pub env: Vec<String>,
-}
-
-/// The statistics of a campaign: one configuration, or two compared.
-#[derive(Debug, Clone)]
-pub enum CampaignSummary {
-    Repeat(ConfigStats),
-    Compare(Box<Comparison>),
-}
-
-#[derive(Debug, Clone)]
-pub struct CampaignReport {
-    pub command: Vec<String>,
-    pub configs: Vec<ConfigInfo>,
-    pub runs: Vec<RunSummary>,
-    /// The watch record of each run (`crashdelta.watch/1`), in run order.
-    pub records: Vec<serde_json::Value>,
-    pub summary: CampaignSummary,
-    /// Why the campaign ended before its last run, if it did.
-    pub stopped: Option<String>,
-}
-
-impl CampaignReport {
-    fn names(&self) -> Vec<String> {
-        self.configs.iter().map(|c| c.name.clone()).collect()
-    }
-
-    fn stats(&self) -> Vec<&ConfigStats> {
-        match &self.summary {
-            CampaignSummary::Repeat(s) => vec![s],
-            CampaignSummary::Compare(c) => vec![&c.a, &c.b],
-        }
-    }
-}
 
 #[derive(Serialize)]
 struct Tool {
@@ -195,19 +157,12 @@ pub fn human(c: &CampaignReport, width: Option<u16>) -> String {
     let names = c.names();
     let compare = matches!(c.summary, CampaignSummary::Compare(_));
     let mut s = String::new();
-    let mut table = Table::new();
-    table
-        .load_style(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic);
-    if let Some(w) = width {
-        table.set_width(w);
-    }
     let mut header = vec!["run"];
     if compare {
         header.push("config");
     }
     header.extend(["exit", "duration", "new crashes (by rule)", "concurrent"]);
-    table.set_header(header);
+    let mut table = super::table(width, &header);
     for r in &c.runs {
         let mut row = vec![r.index.to_string()];
         if compare {
@@ -251,10 +206,6 @@ pub fn human(c: &CampaignReport, width: Option<u16>) -> String {
     s
 }
 
-fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
-}
-
 fn interval_text(st: &ConfigStats) -> String {
     match (st.interval, st.upper_bound_if_none) {
         (_, Some(upper)) => format!("0%–{} (95% upper bound)", percent(upper)),
@@ -270,7 +221,11 @@ pub fn markdown(c: &CampaignReport) -> String {
         CampaignSummary::Repeat(_) => "Stress campaign",
         CampaignSummary::Compare(_) => "A/B comparison",
     };
-    let _ = writeln!(s, "## {title}: `{}`\n", md_cell(&c.command.join(" ")));
+    let _ = writeln!(
+        s,
+        "## {title}: `{}`\n",
+        markdown::cell(&c.command.join(" "))
+    );
     if let CampaignSummary::Compare(cmp) = &c.summary {
         let _ = writeln!(s, "> {}\n", cmp.verdict);
         for cfg in &c.configs {
@@ -279,11 +234,11 @@ pub fn markdown(c: &CampaignReport) -> String {
             } else {
                 cfg.env
                     .iter()
-                    .map(|e| format!("`{}`", md_cell(e)))
+                    .map(|e| format!("`{}`", markdown::cell(e)))
                     .collect::<Vec<_>>()
                     .join(" ")
             };
-            let _ = writeln!(s, "- **{}**: {env}", md_cell(&cfg.name));
+            let _ = writeln!(s, "- **{}**: {env}", markdown::cell(&cfg.name));
         }
         s.push('\n');
     }
@@ -296,7 +251,7 @@ pub fn markdown(c: &CampaignReport) -> String {
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} | {} | {} | {}/{} |",
-            md_cell(&st.name),
+            markdown::cell(&st.name),
             st.runs,
             st.crashed_runs,
             st.rate.map_or_else(|| "—".to_owned(), percent),
@@ -308,7 +263,7 @@ pub fn markdown(c: &CampaignReport) -> String {
     }
     s.push('\n');
     for st in c.stats() {
-        let _ = writeln!(s, "**{}**: {}\n", md_cell(&st.name), st.words);
+        let _ = writeln!(s, "**{}**: {}\n", markdown::cell(&st.name), st.words);
     }
     let sigs: Vec<(&str, &crate::campaign::SignatureCount)> = c
         .stats()
@@ -325,9 +280,9 @@ pub fn markdown(c: &CampaignReport) -> String {
             let _ = writeln!(
                 s,
                 "| {} | `{}` | {} | {} | {} | {} |",
-                md_cell(name),
-                md_cell(&g.signature),
-                md_cell(&g.rule),
+                markdown::cell(name),
+                markdown::cell(&g.signature),
+                markdown::cell(&g.rule),
                 if g.known { "yes" } else { "no" },
                 g.reports,
                 g.runs
@@ -346,10 +301,10 @@ pub fn markdown(c: &CampaignReport) -> String {
             s,
             "| {} | {} | {} | {} | {} |",
             r.index,
-            md_cell(names.get(r.config).map_or("", String::as_str)),
+            markdown::cell(names.get(r.config).map_or("", String::as_str)),
             exit_text(r),
             seconds(r.duration_ms),
-            md_cell(&run_crashes(r))
+            markdown::cell(&run_crashes(r))
         );
     }
     let _ = writeln!(s, "\n</details>");
@@ -561,16 +516,6 @@ pub fn html_page(c: &CampaignReport, generated: &str) -> String {
     )
 }
 
-/// A `stats` breakdown.
-#[derive(Debug, Clone, Serialize)]
-pub struct StatsReport {
-    pub inputs: u64,
-    pub crashes: u64,
-    /// Inputs that were not crash reports or could not be read.
-    pub skipped: u64,
-    pub rows: Vec<BreakdownRow>,
-}
-
 pub fn stats_json(out: &mut dyn Write, r: &StatsReport) -> io::Result<()> {
     let doc = serde_json::json!({
         "schema": STATS_SCHEMA,
@@ -594,11 +539,9 @@ fn day(s: &Option<String>) -> &str {
 }
 
 pub fn stats_human(r: &StatsReport, width: Option<u16>) -> String {
-    let mut table = Table::new();
-    table
-        .load_style(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header([
+    let mut table = super::table(
+        width,
+        &[
             "crashes",
             "signature",
             "rule",
@@ -607,10 +550,8 @@ pub fn stats_human(r: &StatsReport, width: Option<u16>) -> String {
             "model",
             "first",
             "last",
-        ]);
-    if let Some(w) = width {
-        table.set_width(w);
-    }
+        ],
+    );
     for row in &r.rows {
         table.add_row([
             row.count.to_string(),
@@ -646,12 +587,12 @@ pub fn stats_markdown(r: &StatsReport) -> String {
             s,
             "| {} | `{}` | `{}` | {} | {} | {} | {} | {} | {} |",
             row.count,
-            md_cell(opt(&row.location)),
-            md_cell(&row.signature_id),
-            md_cell(&row.rule),
-            md_cell(opt(&row.os_build)),
-            md_cell(opt(&row.driver_version)),
-            md_cell(opt(&row.hardware_model)),
+            markdown::cell(opt(&row.location)),
+            markdown::cell(&row.signature_id),
+            markdown::cell(&row.rule),
+            markdown::cell(opt(&row.os_build)),
+            markdown::cell(opt(&row.driver_version)),
+            markdown::cell(opt(&row.hardware_model)),
             day(&row.first_seen),
             day(&row.last_seen)
         );

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use comfy_table::{ContentArrangement, Table, presets};
+use comfy_table::Table;
 
 use super::name_pid;
 use crate::analyze::{Analysis, Status, non_crash_reason};
@@ -366,22 +366,10 @@ pub struct TableSink<W: std::io::Write> {
     table: Table,
 }
 
-fn new_table(width: Option<u16>, header: &[&str]) -> Table {
-    let mut table = Table::new();
-    table
-        .load_style(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(header.to_vec());
-    if let Some(w) = width {
-        table.set_width(w);
-    }
-    table
-}
-
 impl<W: std::io::Write> TableSink<W> {
     /// `width`: a fixed width makes the rendering independent of the terminal (pipes, tests).
     pub fn new(out: W, width: Option<u16>) -> Self {
-        let table = new_table(
+        let table = super::table(
             width,
             &[
                 "file",
@@ -397,7 +385,7 @@ impl<W: std::io::Write> TableSink<W> {
 }
 
 impl<W: std::io::Write> super::Sink for TableSink<W> {
-    fn entry(&mut self, entry: &super::Entry) -> std::io::Result<()> {
+    fn entry(&mut self, entry: &super::Item) -> std::io::Result<()> {
         let outcome = entry.outcome;
         let mut status = outcome.status().as_str().to_owned();
         if entry.gate_failure.is_some() {
@@ -436,7 +424,7 @@ impl<W: std::io::Write> super::Sink for TableSink<W> {
     fn finish(&mut self, totals: &super::Totals) -> std::io::Result<()> {
         writeln!(self.out, "{}", self.table)?;
         if !totals.groups.is_empty() {
-            let mut groups = new_table(
+            let mut groups = super::table(
                 self.width,
                 &[
                     "count",

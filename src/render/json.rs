@@ -515,7 +515,7 @@ impl<W: Write> JsonSink<W> {
 }
 
 impl<W: Write> super::Sink for JsonSink<W> {
-    fn entry(&mut self, entry: &super::Entry) -> io::Result<()> {
+    fn entry(&mut self, entry: &super::Item) -> io::Result<()> {
         self.out
             .write_all(if self.first { b"\n" } else { b",\n" })?;
         self.first = false;

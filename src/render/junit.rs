@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::{Entry, Sink, Status, Totals};
+use super::{Item, Sink, Status, Totals};
 
 pub struct JunitSink<W: Write> {
     out: W,
@@ -43,7 +43,7 @@ pub fn escape(s: &str) -> String {
 }
 
 impl<W: Write> Sink for JunitSink<W> {
-    fn entry(&mut self, entry: &Entry) -> io::Result<()> {
+    fn entry(&mut self, entry: &Item) -> io::Result<()> {
         let o = entry.outcome;
         let mut case = String::new();
         match o.crash() {

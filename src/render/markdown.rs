@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::{Entry, Sink, Totals};
+use super::{Item, Sink, Totals};
 
 pub struct MarkdownSink<W: Write> {
     out: W,
@@ -25,12 +25,13 @@ impl<W: Write> MarkdownSink<W> {
 }
 
 /// Table cells must not break the table.
-fn cell(s: &str) -> String {
+/// A Markdown table cell: a `|` would end it and a line break would end the row.
+pub fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
 impl<W: Write> Sink for MarkdownSink<W> {
-    fn entry(&mut self, entry: &Entry) -> io::Result<()> {
+    fn entry(&mut self, entry: &Item) -> io::Result<()> {
         let o = entry.outcome;
         match o.crash() {
             Some((report, c)) => {

@@ -5,41 +5,35 @@
 //! block per crash).
 
 pub mod campaign;
+pub mod document;
 pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod rules;
 pub mod run;
 
 use std::io;
 
-pub use crate::analyze::{Analysis, AnalysisError, Status, Summary};
-use serde::Serialize;
+use comfy_table::{ContentArrangement, Table, presets};
 
-use crate::classify::gate::FailOn;
+pub use document::{Document, Format, STREAM_FORMATS, Style, Symbolicated, stream};
+
+pub use crate::analyze::{Analysis, AnalysisError, Status, Summary};
+
+pub use crate::classify::gate::GateResult;
 use crate::classify::triage::Group;
 use crate::report;
 use crate::watch::Attribution;
 
 /// One input as the writers see it.
-pub struct Entry<'a> {
+pub struct Item<'a> {
     pub outcome: &'a Analysis,
     /// Why this crash fails the gate, when it does.
     pub gate_failure: Option<&'a str>,
     /// For `watch` and `diff`: whether the crash comes from the run.
     pub attribution: Option<&'a Attribution>,
-}
-
-/// The gate's verdict over all inputs.
-#[derive(Debug, Clone, Serialize)]
-pub struct GateResult {
-    pub fail_on: FailOn,
-    pub allow: Vec<String>,
-    pub passed: bool,
-    /// How many crashes failed the gate.
-    pub failures: u64,
-    pub reason: String,
 }
 
 /// What the writers get at the end.
@@ -52,7 +46,7 @@ pub struct Totals<'a> {
 }
 
 pub trait Sink {
-    fn entry(&mut self, entry: &Entry) -> io::Result<()>;
+    fn entry(&mut self, item: &Item) -> io::Result<()>;
     fn finish(&mut self, totals: &Totals) -> io::Result<()>;
 }
 
@@ -208,4 +202,17 @@ pub fn name_pid(name: Option<&str>, pid: Option<u64>) -> Option<String> {
         (None, Some(p)) => Some(format!("[{p}]")),
         (None, None) => None,
     }
+}
+
+/// The tables every human rendering draws: one style; `width` as [`Style::width`].
+pub fn table(width: Option<u16>, header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(header.to_vec());
+    if let Some(w) = width {
+        table.set_width(w);
+    }
+    table
 }

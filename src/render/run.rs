@@ -1,72 +1,17 @@
-//! The record of a `watch` run (or a `diff`): the delta, each new crash with its attribution,
-//! the command, the window and the gate; as JSON, and as the human summary.
+//! The record of a `watch` run (or a `diff`, made by `crate::run`): the delta, each new crash
+//! with its attribution, the command, the window and the gate; as JSON, and as the human summary.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use chrono::{DateTime, Utc};
-use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 
-use super::GateResult;
 use super::json::ReportOut;
-use crate::analyze::Analysis;
+use super::{GateResult, Item, Sink, Summary, Totals};
+use crate::run::{CommandInfo, RunReport, Window};
 use crate::watch::{Attribution, AttributionKind};
 
 pub const WATCH_SCHEMA: &str = "crashdelta.watch/1";
-
-/// One new crash report.
-pub struct NewReport {
-    pub outcome: Analysis,
-    pub attribution: Attribution,
-    pub gate_failure: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct CommandInfo {
-    pub argv: Vec<String>,
-    /// The exit code, when the command exited.
-    pub exit: Option<i32>,
-    /// The signal that killed it, when one did.
-    pub signal: Option<i32>,
-    /// Every pid seen in its process tree.
-    pub pids: Vec<u32>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Window {
-    pub start: DateTime<Utc>,
-    /// When the command exited (for `diff`: when the after-inventory was taken).
-    pub end: DateTime<Utc>,
-    /// When crashdelta stopped waiting for late reports.
-    pub settled: DateTime<Utc>,
-    pub settle_used_ms: u64,
-}
-
-pub struct RunReport {
-    pub headline: String,
-    pub before: usize,
-    pub after: usize,
-    pub new: Vec<NewReport>,
-    /// Crash reports moved into `Retired/` and removed by rotation.
-    pub retired: usize,
-    pub removed: usize,
-    /// New reports that are not crashes (jetsam, resource reports...).
-    pub other_new: usize,
-    pub command: Option<CommandInfo>,
-    pub window: Window,
-    pub gate: GateResult,
-    pub interrupted: Option<i32>,
-}
-
-impl RunReport {
-    pub fn concurrent(&self) -> usize {
-        self.new
-            .iter()
-            .filter(|n| n.attribution.kind == AttributionKind::Concurrent)
-            .count()
-    }
-}
 
 #[derive(Serialize)]
 struct NewOut<'a> {
@@ -108,7 +53,7 @@ fn doc(run: &RunReport) -> Doc<'_> {
         .new
         .iter()
         .map(|n| {
-            let mut report = ReportOut::new(&n.outcome);
+            let mut report = ReportOut::new(&n.analysis);
             report.set_gate_failure(n.gate_failure.as_deref());
             NewOut {
                 report,
@@ -139,20 +84,16 @@ pub fn human(run: &RunReport, width: Option<u16>) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "{}", run.headline);
     if !run.new.is_empty() {
-        let mut table = Table::new();
-        table
-            .load_style(presets::UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_header(["process", "from", "exception", "rule", "known", "location"]);
-        if let Some(w) = width {
-            table.set_width(w);
-        }
+        let mut table = super::table(
+            width,
+            &["process", "from", "exception", "rule", "known", "location"],
+        );
         for n in &run.new {
             let from = match n.attribution.kind {
                 AttributionKind::Run => "this run",
                 AttributionKind::Concurrent => "concurrent",
             };
-            match n.outcome.crash() {
+            match n.analysis.crash() {
                 Some((report, c)) => {
                     table.add_row([
                         super::process_label(report),
@@ -165,19 +106,19 @@ pub fn human(run: &RunReport, width: Option<u16>) -> String {
                 }
                 _ => {
                     table.add_row([
-                        n.outcome.path.clone(),
+                        n.analysis.path.clone(),
                         from.to_owned(),
                         String::new(),
                         String::new(),
                         String::new(),
-                        n.outcome.reason().unwrap_or_default(),
+                        n.analysis.reason().unwrap_or_default(),
                     ]);
                 }
             }
         }
         let _ = writeln!(s, "{table}");
         for n in &run.new {
-            let Some((report, c)) = n.outcome.crash() else {
+            let Some((report, c)) = n.analysis.crash() else {
                 continue;
             };
             let _ = writeln!(s);
@@ -193,7 +134,7 @@ pub fn human(run: &RunReport, width: Option<u16>) -> String {
                 let _ = writeln!(s, "  {:<11}{value}", format!("{label}:"));
             }
             let _ = writeln!(s, "  From:      {}", n.attribution.reason);
-            let _ = writeln!(s, "  Report:    {}", n.outcome.path);
+            let _ = writeln!(s, "  Report:    {}", n.analysis.path);
         }
     }
     if run.other_new > 0 {
@@ -210,4 +151,23 @@ pub fn human(run: &RunReport, width: Option<u16>) -> String {
         run.gate.reason
     );
     s
+}
+
+/// Writes the run's new reports, then its totals, through a stream writer (Markdown, JUnit).
+pub fn write_to(run: &RunReport, sink: &mut dyn Sink) -> io::Result<()> {
+    let mut summary = Summary::default();
+    for n in &run.new {
+        summary.add(n.analysis.status());
+        sink.entry(&Item {
+            outcome: &n.analysis,
+            gate_failure: n.gate_failure.as_deref(),
+            attribution: Some(&n.attribution),
+        })?;
+    }
+    sink.finish(&Totals {
+        summary,
+        groups: Vec::new(),
+        gate: &run.gate,
+        headline: Some(&run.headline),
+    })
 }

@@ -6,8 +6,16 @@
 //! the race this tool was built for kills a worker while the test suite still passes, so a pass
 //! is not "no crash", and a failing test is not a crash either.
 //!
-//! This layer is pure: the runs come in as [`RunSummary`] values, the statistics go out as
-//! [`ConfigStats`] and [`Comparison`]. Running the commands is `watch`'s business.
+//! - [`runner`] runs the plan: one watched run after another, each its own window, stopping at
+//!   the first crash when asked to;
+//! - this module turns the runs ([`RunSummary`]) into the statistics ([`ConfigStats`],
+//!   [`Comparison`]) and the campaign's record ([`CampaignReport`]);
+//! - [`statistics`] is the maths (Wilson's interval, Fisher's exact test);
+//! - [`breakdown`] is `stats`: crashes grouped over time, OS builds and driver versions.
+
+pub mod breakdown;
+pub mod runner;
+pub mod statistics;
 
 use std::collections::BTreeMap;
 
@@ -16,7 +24,6 @@ use serde::Serialize;
 
 use crate::classify::Classification;
 use crate::report::Report;
-use crate::stats;
 
 /// One new crash of a run, as a campaign counts it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -114,6 +121,58 @@ pub struct ConfigStats {
     pub words: String,
 }
 
+/// One configuration of a campaign.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfigInfo {
+    /// What tables and charts call it.
+    pub name: String,
+    /// `NAME=VALUE` added to the command's environment.
+    pub env: Vec<String>,
+}
+
+/// The statistics of a campaign: one configuration, or two compared.
+#[derive(Debug, Clone)]
+pub enum CampaignSummary {
+    /// `watch --repeat`: one configuration.
+    Repeat(ConfigStats),
+    /// `compare`: A against B.
+    Compare(Box<Comparison>),
+}
+
+/// The record of a campaign (`crashdelta.campaign/1`).
+#[derive(Debug, Clone)]
+pub struct CampaignReport {
+    /// The command, as given after `--`.
+    pub command: Vec<String>,
+    /// The configurations, A first.
+    pub configs: Vec<ConfigInfo>,
+    /// Every run, in the order they happened.
+    pub runs: Vec<RunSummary>,
+    /// The watch record of each run (`crashdelta.watch/1`), in run order. Kept as JSON, written
+    /// as each run ends, so that a long campaign holds a compact record of each run instead of
+    /// every report it read.
+    pub records: Vec<serde_json::Value>,
+    /// The statistics.
+    pub summary: CampaignSummary,
+    /// Why the campaign ended before its last run, if it did.
+    pub stopped: Option<String>,
+}
+
+impl CampaignReport {
+    /// The configurations' names, A first.
+    pub fn names(&self) -> Vec<String> {
+        self.configs.iter().map(|c| c.name.clone()).collect()
+    }
+
+    /// The statistics of each configuration, A first.
+    pub fn stats(&self) -> Vec<&ConfigStats> {
+        match &self.summary {
+            CampaignSummary::Repeat(s) => vec![s],
+            CampaignSummary::Compare(c) => vec![&c.a, &c.b],
+        }
+    }
+}
+
 /// The statistics of the runs of configuration `config`.
 pub fn config_stats(name: &str, config: usize, runs: &[RunSummary]) -> ConfigStats {
     let mine: Vec<&RunSummary> = runs.iter().filter(|r| r.config == config).collect();
@@ -148,9 +207,9 @@ pub fn config_stats(name: &str, config: usize, runs: &[RunSummary]) -> ConfigSta
             .cmp(&a.reports)
             .then(a.signature_id.cmp(&b.signature_id))
     });
-    let interval = stats::wilson(k, n).map(|(lo, hi)| [lo, hi]);
+    let interval = statistics::wilson(k, n).map(|(lo, hi)| [lo, hi]);
     let upper = if k == 0 {
-        stats::upper_bound_if_none(n)
+        statistics::upper_bound_if_none(n)
     } else {
         None
     };
@@ -186,13 +245,13 @@ pub fn rate_words(k: u64, n: u64) -> String {
     }
     let runs = if n == 1 { "run" } else { "runs" };
     if k == 0 {
-        let upper = stats::upper_bound_if_none(n).unwrap_or(1.0);
+        let upper = statistics::upper_bound_if_none(n).unwrap_or(1.0);
         return format!(
             "0/{n} {runs} crashed: the crash rate may still be as high as {} (95% upper bound)",
             percent(upper)
         );
     }
-    let (lo, hi) = stats::wilson(k, n).unwrap_or((0.0, 1.0));
+    let (lo, hi) = statistics::wilson(k, n).unwrap_or((0.0, 1.0));
     format!(
         "{k}/{n} {runs} crashed ({}, 95% interval {}–{})",
         percent(k as f64 / n as f64),
@@ -218,7 +277,7 @@ pub struct Comparison {
 pub const ALPHA: f64 = 0.05;
 
 pub fn compare(a: ConfigStats, b: ConfigStats) -> Comparison {
-    let p = stats::fisher_exact(a.crashed_runs, a.runs, b.crashed_runs, b.runs);
+    let p = statistics::fisher_exact(a.crashed_runs, a.runs, b.crashed_runs, b.runs);
     let significant = p.is_some_and(|p| p < ALPHA);
     let verdict = verdict(&a, &b, p);
     Comparison {
@@ -247,8 +306,9 @@ fn verdict(a: &ConfigStats, b: &ConfigStats, p: Option<f64>) -> String {
         a.name, a.crashed_runs, a.runs, b.name, b.crashed_runs, b.runs
     );
     if a.crashed_runs == 0 && b.crashed_runs == 0 {
-        let bound =
-            |s: &ConfigStats| stats::upper_bound_if_none(s.runs).map_or_else(String::new, percent);
+        let bound = |s: &ConfigStats| {
+            statistics::upper_bound_if_none(s.runs).map_or_else(String::new, percent)
+        };
         return format!(
             "Neither configuration crashed ({counts}). The runs say nothing about a difference: \
              the race may simply not have fired. Rates up to {} ({}) and {} ({}) are still \
@@ -273,7 +333,7 @@ fn verdict(a: &ConfigStats, b: &ConfigStats, p: Option<f64>) -> String {
             s.push_str(&format!(
                 " {} did not crash, but its rate may still be as high as {}.",
                 lower.name,
-                stats::upper_bound_if_none(lower.runs).map_or_else(String::new, percent)
+                statistics::upper_bound_if_none(lower.runs).map_or_else(String::new, percent)
             ));
         }
         s
@@ -286,134 +346,6 @@ fn verdict(a: &ConfigStats, b: &ConfigStats, p: Option<f64>) -> String {
             percent(p),
             lower.name
         )
-    }
-}
-
-/// The facts of one crash that `stats` groups by.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct CrashFacts {
-    pub signature_id: String,
-    pub signature: String,
-    pub location: Option<String>,
-    pub rule: String,
-    pub title: String,
-    pub known: bool,
-    pub os_build: Option<String>,
-    pub driver_version: Option<String>,
-    pub hardware_model: Option<String>,
-    pub time: Option<DateTime<chrono::FixedOffset>>,
-}
-
-impl CrashFacts {
-    pub fn new(report: &Report, c: &Classification) -> Self {
-        CrashFacts {
-            signature_id: c.signature_id.clone(),
-            signature: c.signature.clone(),
-            location: c.location.clone(),
-            rule: c.rule.clone(),
-            title: c.title.clone(),
-            known: c.known,
-            os_build: report.os.build.clone(),
-            driver_version: c.driver.as_ref().and_then(|d| d.version.clone()),
-            hardware_model: report.hardware_model.clone(),
-            time: report.capture_time,
-        }
-    }
-}
-
-/// Crashes grouped by signature × OS build × driver version × hardware model.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BreakdownRow {
-    pub signature_id: String,
-    pub signature: String,
-    /// `function + offset` of the group's first crash.
-    pub location: Option<String>,
-    pub rule: String,
-    pub title: String,
-    pub known: bool,
-    pub os_build: Option<String>,
-    pub driver_version: Option<String>,
-    pub hardware_model: Option<String>,
-    pub count: u64,
-    pub first_seen: Option<String>,
-    pub last_seen: Option<String>,
-}
-
-type BreakdownKey = (String, Option<String>, Option<String>, Option<String>);
-
-#[derive(Debug, Default)]
-pub struct Breakdown {
-    rows: BTreeMap<BreakdownKey, Tally>,
-}
-
-/// The first crash of a group (for its names), how many, and the first and last capture times.
-type Tally = (
-    CrashFacts,
-    u64,
-    Option<DateTime<chrono::FixedOffset>>,
-    Option<DateTime<chrono::FixedOffset>>,
-);
-
-impl Breakdown {
-    pub fn add(&mut self, f: CrashFacts) {
-        let key = (
-            f.signature_id.clone(),
-            f.os_build.clone(),
-            f.driver_version.clone(),
-            f.hardware_model.clone(),
-        );
-        let time = f.time;
-        let row = self.rows.entry(key).or_insert_with(|| (f, 0, None, None));
-        row.1 += 1;
-        if let Some(t) = time {
-            row.2 = Some(row.2.map_or(t, |x| x.min(t)));
-            row.3 = Some(row.3.map_or(t, |x| x.max(t)));
-        }
-    }
-
-    /// Rows by signature (most crashes first), then by first appearance: a crash that started
-    /// with one OS build shows as rows whose first-seen times begin there.
-    pub fn rows(&self) -> Vec<BreakdownRow> {
-        let mut per_signature: BTreeMap<&str, u64> = BTreeMap::new();
-        for ((sig, ..), (_, n, ..)) in &self.rows {
-            *per_signature.entry(sig).or_default() += n;
-        }
-        let mut rows: Vec<BreakdownRow> = self
-            .rows
-            .values()
-            .map(|(f, n, first, last)| BreakdownRow {
-                signature_id: f.signature_id.clone(),
-                signature: f.signature.clone(),
-                location: f.location.clone(),
-                rule: f.rule.clone(),
-                title: f.title.clone(),
-                known: f.known,
-                os_build: f.os_build.clone(),
-                driver_version: f.driver_version.clone(),
-                hardware_model: f.hardware_model.clone(),
-                count: *n,
-                first_seen: first.map(|t| t.to_rfc3339()),
-                last_seen: last.map(|t| t.to_rfc3339()),
-            })
-            .collect();
-        rows.sort_by(|a, b| {
-            let total = |r: &BreakdownRow| {
-                per_signature
-                    .get(r.signature_id.as_str())
-                    .copied()
-                    .unwrap_or(0)
-            };
-            total(b)
-                .cmp(&total(a))
-                .then(a.signature_id.cmp(&b.signature_id))
-                .then(a.first_seen.cmp(&b.first_seen))
-                .then(a.os_build.cmp(&b.os_build))
-        });
-        rows
-    }
-
-    pub fn total(&self) -> u64 {
-        self.rows.values().map(|r| r.1).sum()
     }
 }
 
@@ -547,47 +479,6 @@ mod tests {
             c.verdict
         );
         assert!(!c.significant);
-    }
-
-    #[test]
-    fn breakdown_groups_by_signature_os_driver_and_model() {
-        let facts = |sig: &str, build: &str, t: &str| CrashFacts {
-            signature_id: sig.into(),
-            signature: sig.into(),
-            rule: "r".into(),
-            os_build: Some(build.into()),
-            driver_version: Some("342.3".into()),
-            hardware_model: Some("Mac16,5".into()),
-            time: DateTime::parse_from_rfc3339(t).ok(),
-            ..Default::default()
-        };
-        let mut b = Breakdown::default();
-        b.add(facts("a", "25B78", "2025-12-23T16:41:07+01:00"));
-        b.add(facts("a", "25B78", "2025-12-22T10:00:00+01:00"));
-        b.add(facts("a", "25C56", "2026-01-10T10:00:00+01:00"));
-        b.add(facts("z", "25B78", "2025-12-01T10:00:00+01:00"));
-        let rows = b.rows();
-        assert_eq!(b.total(), 4);
-        assert_eq!(rows.len(), 3);
-        // The signature with most crashes first, its rows by first appearance.
-        assert_eq!(
-            rows.iter()
-                .map(|r| (r.signature_id.as_str(), r.os_build.as_deref(), r.count))
-                .collect::<Vec<_>>(),
-            [
-                ("a", Some("25B78"), 2),
-                ("a", Some("25C56"), 1),
-                ("z", Some("25B78"), 1)
-            ]
-        );
-        assert_eq!(
-            rows[0].first_seen.as_deref(),
-            Some("2025-12-22T10:00:00+01:00")
-        );
-        assert_eq!(
-            rows[0].last_seen.as_deref(),
-            Some("2025-12-23T16:41:07+01:00")
-        );
     }
 
     #[test]

@@ -1,0 +1,369 @@
+//! `stats`: crashes grouped by signature × OS build × driver version × hardware model, over
+//! report folders and the run records crashdelta wrote before.
+//!
+//! The question this answers is "did it start with that OS update?": a driver race shows as one
+//! signature whose rows begin at one build or driver version. The inputs are crash reports (read
+//! and classified as `classify` does) and crashdelta's own JSON records (`crashdelta.watch/1`,
+//! `.classify/1`, `.campaign/1`), whose crashes are taken as recorded: a CI job's artifacts can
+//! be pooled without the reports themselves.
+
+use std::collections::BTreeMap;
+
+use chrono::DateTime;
+use serde::Serialize;
+
+use crate::analyze::{Analyzed, Analyzer};
+use crate::classify::Classification;
+use crate::input::{Input, InputError};
+use crate::report::Report;
+
+/// The facts of one crash that `stats` groups by.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CrashFacts {
+    pub signature_id: String,
+    pub signature: String,
+    pub location: Option<String>,
+    pub rule: String,
+    pub title: String,
+    pub known: bool,
+    pub os_build: Option<String>,
+    pub driver_version: Option<String>,
+    pub hardware_model: Option<String>,
+    pub time: Option<DateTime<chrono::FixedOffset>>,
+}
+
+impl CrashFacts {
+    pub fn new(report: &Report, c: &Classification) -> Self {
+        CrashFacts {
+            signature_id: c.signature_id.clone(),
+            signature: c.signature.clone(),
+            location: c.location.clone(),
+            rule: c.rule.clone(),
+            title: c.title.clone(),
+            known: c.known,
+            os_build: report.os.build.clone(),
+            driver_version: c.driver.as_ref().and_then(|d| d.version.clone()),
+            hardware_model: report.hardware_model.clone(),
+            time: report.capture_time,
+        }
+    }
+}
+
+/// Crashes grouped by signature × OS build × driver version × hardware model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BreakdownRow {
+    pub signature_id: String,
+    pub signature: String,
+    /// `function + offset` of the group's first crash.
+    pub location: Option<String>,
+    pub rule: String,
+    pub title: String,
+    pub known: bool,
+    pub os_build: Option<String>,
+    pub driver_version: Option<String>,
+    pub hardware_model: Option<String>,
+    pub count: u64,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+}
+
+type BreakdownKey = (String, Option<String>, Option<String>, Option<String>);
+
+#[derive(Debug, Default)]
+pub struct Breakdown {
+    rows: BTreeMap<BreakdownKey, Tally>,
+}
+
+/// The first crash of a group (for its names), how many, and the first and last capture times.
+type Tally = (
+    CrashFacts,
+    u64,
+    Option<DateTime<chrono::FixedOffset>>,
+    Option<DateTime<chrono::FixedOffset>>,
+);
+
+impl Breakdown {
+    pub fn add(&mut self, f: CrashFacts) {
+        let key = (
+            f.signature_id.clone(),
+            f.os_build.clone(),
+            f.driver_version.clone(),
+            f.hardware_model.clone(),
+        );
+        let time = f.time;
+        let row = self.rows.entry(key).or_insert_with(|| (f, 0, None, None));
+        row.1 += 1;
+        if let Some(t) = time {
+            row.2 = Some(row.2.map_or(t, |x| x.min(t)));
+            row.3 = Some(row.3.map_or(t, |x| x.max(t)));
+        }
+    }
+
+    /// Rows by signature (most crashes first), then by first appearance: a crash that started
+    /// with one OS build shows as rows whose first-seen times begin there.
+    pub fn rows(&self) -> Vec<BreakdownRow> {
+        let mut per_signature: BTreeMap<&str, u64> = BTreeMap::new();
+        for ((sig, ..), (_, n, ..)) in &self.rows {
+            *per_signature.entry(sig).or_default() += n;
+        }
+        let mut rows: Vec<BreakdownRow> = self
+            .rows
+            .values()
+            .map(|(f, n, first, last)| BreakdownRow {
+                signature_id: f.signature_id.clone(),
+                signature: f.signature.clone(),
+                location: f.location.clone(),
+                rule: f.rule.clone(),
+                title: f.title.clone(),
+                known: f.known,
+                os_build: f.os_build.clone(),
+                driver_version: f.driver_version.clone(),
+                hardware_model: f.hardware_model.clone(),
+                count: *n,
+                first_seen: first.map(|t| t.to_rfc3339()),
+                last_seen: last.map(|t| t.to_rfc3339()),
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            let total = |r: &BreakdownRow| {
+                per_signature
+                    .get(r.signature_id.as_str())
+                    .copied()
+                    .unwrap_or(0)
+            };
+            total(b)
+                .cmp(&total(a))
+                .then(a.signature_id.cmp(&b.signature_id))
+                .then(a.first_seen.cmp(&b.first_seen))
+                .then(a.os_build.cmp(&b.os_build))
+        });
+        rows
+    }
+
+    pub fn total(&self) -> u64 {
+        self.rows.values().map(|r| r.1).sum()
+    }
+}
+
+/// A `stats` breakdown.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatsReport {
+    /// Inputs read: files, and standard input.
+    pub inputs: u64,
+    /// Crashes counted, from reports and from records.
+    pub crashes: u64,
+    /// Inputs that were not crash reports or could not be read.
+    pub skipped: u64,
+    /// The groups, the signature with most crashes first.
+    pub rows: Vec<BreakdownRow>,
+}
+
+/// Reads every input (a crash report, or a run record whose crashes are taken as recorded) and
+/// groups the crashes. `on_unreadable` hears each input that could not be read; the others are
+/// still counted. Returns the breakdown and how many inputs could not be read.
+pub fn read(
+    inputs: impl Iterator<Item = Input>,
+    analyzer: &Analyzer,
+    mut on_unreadable: impl FnMut(&InputError),
+) -> (StatsReport, u64) {
+    let mut breakdown = Breakdown::default();
+    let (mut count, mut skipped, mut unreadable) = (0u64, 0u64, 0u64);
+    for item in inputs {
+        count += 1;
+        let is_json = item.name.ends_with(".json");
+        let bytes = match item.read() {
+            Ok(b) => b,
+            Err(e) => {
+                on_unreadable(&e);
+                skipped += 1;
+                unreadable += 1;
+                continue;
+            }
+        };
+        // A run record is JSON whose schema names crashdelta; anything else is read as a report.
+        if is_json
+            && let Ok(doc) = serde_json::from_slice::<serde_json::Value>(&bytes)
+            && let Some(crashes) = record_crashes(&doc)
+        {
+            for c in crashes {
+                breakdown.add(c);
+            }
+            continue;
+        }
+        match analyzer.analyze(&bytes) {
+            Ok(Analyzed {
+                report,
+                classification: Some(c),
+            }) => breakdown.add(CrashFacts::new(&report, &c)),
+            _ => skipped += 1,
+        }
+    }
+    let report = StatsReport {
+        inputs: count,
+        crashes: breakdown.total(),
+        skipped,
+        rows: breakdown.rows(),
+    };
+    (report, unreadable)
+}
+
+/// The crashes a run record (`crashdelta.watch/1`, `.campaign/1`, `.classify/1`) lists; `None`
+/// when the JSON is not one of them.
+pub fn record_crashes(doc: &serde_json::Value) -> Option<Vec<CrashFacts>> {
+    let schema = doc.get("schema")?.as_str()?;
+    let entries: Vec<&serde_json::Value> = match schema {
+        "crashdelta.watch/1" => doc.get("new")?.as_array()?.iter().collect(),
+        "crashdelta.classify/1" => doc.get("reports")?.as_array()?.iter().collect(),
+        "crashdelta.campaign/1" => doc
+            .get("runs")?
+            .as_array()?
+            .iter()
+            .filter_map(|r| r.get("new").and_then(|n| n.as_array()))
+            .flatten()
+            .collect(),
+        _ => return None,
+    };
+    let text = |v: &serde_json::Value, path: &[&str]| -> Option<String> {
+        let mut cur = v;
+        for key in path {
+            cur = cur.get(*key)?;
+        }
+        cur.as_str().map(str::to_owned)
+    };
+    Some(
+        entries
+            .into_iter()
+            .filter(|e| e.get("status").and_then(|s| s.as_str()) == Some("crash"))
+            .filter_map(|e| {
+                Some(CrashFacts {
+                    signature_id: text(e, &["signature_id"])?,
+                    signature: text(e, &["signature"]).unwrap_or_default(),
+                    location: text(e, &["location"]),
+                    rule: text(e, &["classification", "rule"]).unwrap_or_default(),
+                    title: text(e, &["classification", "title"]).unwrap_or_default(),
+                    known: e
+                        .get("classification")
+                        .and_then(|c| c.get("known"))
+                        .and_then(|k| k.as_bool())
+                        .unwrap_or(false),
+                    os_build: text(e, &["os", "build"]),
+                    driver_version: text(e, &["driver", "version"]),
+                    hardware_model: text(e, &["hardware_model"]),
+                    time: text(e, &["capture_time"])
+                        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok()),
+                })
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn breakdown_groups_by_signature_os_driver_and_model() {
+        let facts = |sig: &str, build: &str, t: &str| CrashFacts {
+            signature_id: sig.into(),
+            signature: sig.into(),
+            rule: "r".into(),
+            os_build: Some(build.into()),
+            driver_version: Some("342.3".into()),
+            hardware_model: Some("Mac16,5".into()),
+            time: DateTime::parse_from_rfc3339(t).ok(),
+            ..Default::default()
+        };
+        let mut b = Breakdown::default();
+        b.add(facts("a", "25B78", "2025-12-23T16:41:07+01:00"));
+        b.add(facts("a", "25B78", "2025-12-22T10:00:00+01:00"));
+        b.add(facts("a", "25C56", "2026-01-10T10:00:00+01:00"));
+        b.add(facts("z", "25B78", "2025-12-01T10:00:00+01:00"));
+        let rows = b.rows();
+        assert_eq!(b.total(), 4);
+        assert_eq!(rows.len(), 3);
+        // The signature with most crashes first, its rows by first appearance.
+        assert_eq!(
+            rows.iter()
+                .map(|r| (r.signature_id.as_str(), r.os_build.as_deref(), r.count))
+                .collect::<Vec<_>>(),
+            [
+                ("a", Some("25B78"), 2),
+                ("a", Some("25C56"), 1),
+                ("z", Some("25B78"), 1)
+            ]
+        );
+        assert_eq!(
+            rows[0].first_seen.as_deref(),
+            Some("2025-12-22T10:00:00+01:00")
+        );
+        assert_eq!(
+            rows[0].last_seen.as_deref(),
+            Some("2025-12-23T16:41:07+01:00")
+        );
+    }
+
+    #[test]
+    fn a_record_lists_its_crashes_and_anything_else_is_not_a_record() {
+        let watch = serde_json::json!({
+            "schema": "crashdelta.watch/1",
+            "new": [
+                {"status": "crash", "signature_id": "abc", "signature": "f!g",
+                 "classification": {"rule": "agx-race", "title": "T", "known": true},
+                 "os": {"build": "25B78"}, "driver": {"version": "342.3"},
+                 "capture_time": "2025-12-23T16:41:07+01:00"},
+                {"status": "error", "signature_id": "ignored"},
+                {"status": "crash"}
+            ]
+        });
+        let crashes = record_crashes(&watch).unwrap_or_default();
+        // The error is not a crash; a crash without a signature id cannot be grouped.
+        assert_eq!(crashes.len(), 1);
+        let c = &crashes[0];
+        assert_eq!(
+            (c.signature_id.as_str(), c.rule.as_str(), c.known),
+            ("abc", "agx-race", true)
+        );
+        assert_eq!(c.os_build.as_deref(), Some("25B78"));
+        assert_eq!(c.driver_version.as_deref(), Some("342.3"));
+        assert!(c.time.is_some());
+
+        let campaign = serde_json::json!({
+            "schema": "crashdelta.campaign/1",
+            "runs": [{"new": [{"status": "crash", "signature_id": "a"}]},
+                     {"new": [{"status": "crash", "signature_id": "b"}]}, {}]
+        });
+        assert_eq!(record_crashes(&campaign).map(|c| c.len()), Some(2));
+        assert!(record_crashes(&serde_json::json!({"schema": "other/1"})).is_none());
+        assert!(record_crashes(&serde_json::json!({"new": []})).is_none());
+    }
+
+    #[test]
+    fn inputs_that_cannot_be_read_are_counted_and_the_rest_still_read() {
+        let rules = crate::classify::RuleSet::builtin().unwrap_or_else(|e| panic!("{e}"));
+        let analyzer = Analyzer::new(rules, None);
+        let race = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/derived/agx-prepareForEnqueue-0x98.ips"
+        ))
+        .unwrap_or_default();
+        let inputs = vec![
+            Input::from_bytes("race.ips", Ok(race)),
+            Input::from_bytes(
+                "gone.ips",
+                Err(InputError::TooLarge {
+                    path: "gone.ips".into(),
+                    size: 1,
+                    limit: 0,
+                }),
+            ),
+            Input::from_bytes("notes.txt", Ok(b"hello".to_vec())),
+        ];
+        let mut heard = Vec::new();
+        let (report, unreadable) =
+            read(inputs.into_iter(), &analyzer, |e| heard.push(e.to_string()));
+        assert_eq!((report.inputs, report.crashes, report.skipped), (3, 1, 2));
+        assert_eq!(unreadable, 1);
+        assert_eq!(heard.len(), 1);
+        assert_eq!(report.rows.len(), 1);
+    }
+}

@@ -1,0 +1,570 @@
+//! Running a campaign: one watched run after another, each its own window.
+//!
+//! A [`Plan`] says which configuration each run uses, in order (`0 0 0 ...` for `watch --repeat`,
+//! `0 1 0 1 ...` for `compare`, so that drift over time hits A and B alike), how each run is
+//! watched and gated, and whether to stop at the first crash. [`run`] carries it out and tells
+//! its caller what happens as it happens ([`Event`]): the caller prints, keeps each run's record
+//! for the campaign's JSON, or shows a progress bar; the runner itself prints nothing.
+//!
+//! A run counts as crashed when a new crash report in the plan's scope was attributed to it
+//! ([`summary_of`]); the command's exit status is kept beside it, never mistaken for it. A
+//! command that cannot be started ends the campaign before its first run: no run of it could
+//! happen.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+use super::{
+    CampaignReport, CampaignSummary, ConfigInfo, RunCrash, RunSummary, compare, config_stats,
+};
+use crate::analyze::Analyzer;
+use crate::classify::gate::{FailOn, GatePolicy, Scope};
+use crate::run::{self, RunReport, Timing, Watched};
+use crate::watch::collect::{self, CollectError};
+use crate::watch::{self, AttributionKind, LiveEvent, SpawnError, WatchError};
+
+/// One configuration: its name and the variables it adds to the command's environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// How tables and the campaign's record name it.
+    pub info: ConfigInfo,
+    /// Added to the command's environment for each of its runs.
+    pub env: Vec<(OsString, OsString)>,
+}
+
+impl Config {
+    /// A configuration named `name` that adds `env` (`NAME`, `VALUE` pairs).
+    pub fn new(name: String, env: &[(String, String)]) -> Config {
+        Config {
+            info: ConfigInfo {
+                name,
+                env: env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            },
+            env: env
+                .iter()
+                .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+                .collect(),
+        }
+    }
+}
+
+/// How each run of a campaign is watched: the same for every run.
+#[derive(Debug, Clone)]
+pub struct Watching {
+    /// The report folders.
+    pub folders: Vec<PathBuf>,
+    /// How long to wait for late reports.
+    pub timing: Timing,
+    /// Copy each run's new reports into `DIR/run-NNN` (`--collect DIR`).
+    pub collect: Option<PathBuf>,
+}
+
+/// What a campaign runs.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The command and its arguments.
+    pub argv: Vec<OsString>,
+    /// The configurations, A first.
+    pub configs: Vec<Config>,
+    /// Which configuration each run uses, in the order they run (indexes into `configs`).
+    pub order: Vec<usize>,
+    /// Stop after the first run that crashes.
+    pub until_crash: bool,
+    /// How each run is watched.
+    pub watching: Watching,
+    /// What fails the gate in a run, and which crashes count for it.
+    pub policy: GatePolicy,
+}
+
+impl Plan {
+    /// `watch --repeat N [--until-crash]`: the command as given, `runs` times.
+    pub fn repeat(
+        argv: Vec<OsString>,
+        runs: usize,
+        until_crash: bool,
+        watching: Watching,
+        policy: GatePolicy,
+    ) -> Plan {
+        let name = argv
+            .iter()
+            .map(|a| a.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" ");
+        Plan {
+            argv,
+            configs: vec![Config::new(name, &[])],
+            order: vec![0; runs],
+            until_crash,
+            watching,
+            policy,
+        }
+    }
+
+    /// `compare`: A and B alternately (A B A B ...), `runs_each` times each. A comparison
+    /// measures; it does not gate: only the scope of the crashes it counts is kept.
+    pub fn compare(
+        argv: Vec<OsString>,
+        a: Config,
+        b: Config,
+        runs_each: usize,
+        watching: Watching,
+        scope: Scope,
+    ) -> Plan {
+        Plan {
+            argv,
+            configs: vec![a, b],
+            order: (0..runs_each.saturating_mul(2)).map(|i| i % 2).collect(),
+            until_crash: false,
+            watching,
+            policy: GatePolicy {
+                fail_on: FailOn::None,
+                allow: Vec::new(),
+                scope,
+            },
+        }
+    }
+}
+
+/// What happens during a campaign, as it happens.
+pub enum Event<'a> {
+    /// Run `index` (1-based) of `total` is about to start.
+    Starting {
+        /// 1-based.
+        index: usize,
+        /// How many runs the plan has (an until-crash campaign may stop sooner).
+        total: usize,
+        /// The run's configuration.
+        config: &'a ConfigInfo,
+    },
+    /// Something happened inside the current run: a report landed, the command exited, the wait.
+    Live(LiveEvent<'a>),
+    /// Run `index` ended: its record and how the campaign counts it.
+    Finished {
+        /// 1-based.
+        index: usize,
+        /// The run's configuration.
+        config: &'a ConfigInfo,
+        /// The run's full record (`crashdelta.watch/1`).
+        run: &'a RunReport,
+        /// How the campaign counts it.
+        summary: &'a RunSummary,
+    },
+    /// The run's new reports were copied (`--collect`).
+    Collected {
+        /// 1-based.
+        index: usize,
+        /// Where they went.
+        dir: &'a Path,
+        /// How many.
+        count: usize,
+    },
+}
+
+/// The runs of a campaign, and how it ended.
+#[derive(Debug, Clone, Default)]
+pub struct Ran {
+    /// Every run that happened, in order.
+    pub runs: Vec<RunSummary>,
+    /// At least one run's gate failed.
+    pub gate_failed: bool,
+    /// The command's exit in the first run where it failed (a non-zero code or a signal).
+    pub first_failure: Option<watch::Exit>,
+    /// The campaign was interrupted (SIGINT or SIGTERM).
+    pub interrupted: bool,
+    /// Why the campaign ended before its last run, if it did.
+    pub stopped: Option<String>,
+}
+
+impl Ran {
+    /// The statistics: of the one configuration, or of A against B.
+    pub fn summary(&self, plan: &Plan) -> CampaignSummary {
+        let stats = |i: usize| {
+            let name = plan.configs.get(i).map_or("", |c| c.info.name.as_str());
+            config_stats(name, i, &self.runs)
+        };
+        if plan.configs.len() == 2 {
+            CampaignSummary::Compare(Box::new(compare(stats(0), stats(1))))
+        } else {
+            CampaignSummary::Repeat(stats(0))
+        }
+    }
+
+    /// The campaign's record; `records` are the runs' own records, in run order.
+    pub fn into_report(self, plan: &Plan, records: Vec<serde_json::Value>) -> CampaignReport {
+        let summary = self.summary(plan);
+        CampaignReport {
+            command: plan
+                .argv
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
+            configs: plan.configs.iter().map(|c| c.info.clone()).collect(),
+            runs: self.runs,
+            records,
+            summary,
+            stopped: self.stopped,
+        }
+    }
+}
+
+/// How a campaign ended.
+pub enum Ended {
+    /// Its runs (all of them, or up to the first crash or the interruption).
+    Ran(Ran),
+    /// The command cannot be started: no run of the campaign can be.
+    CannotRun(SpawnError),
+}
+
+/// Why a campaign could not go on.
+#[derive(Debug, Error)]
+pub enum CampaignError {
+    /// Watching a run failed (a report folder cannot be read, signals cannot be installed).
+    #[error(transparent)]
+    Watch(#[from] WatchError),
+    /// A run's reports could not be copied (`--collect`).
+    #[error(transparent)]
+    Collect(#[from] CollectError),
+}
+
+/// How the campaign counts one run: the new crash reports in `scope`, and the command's exit.
+pub fn summary_of(run: &RunReport, index: usize, config: usize, scope: Scope) -> RunSummary {
+    let mut crashes = Vec::new();
+    let mut unreadable = 0;
+    for n in &run.new {
+        if !scope.includes(n.attribution.kind == AttributionKind::Run) {
+            continue;
+        }
+        match (&n.analysis.result, n.analysis.crash()) {
+            (_, Some((report, c))) => crashes.push(RunCrash::new(report, c, &n.analysis.path)),
+            (Err(_), None) => unreadable += 1,
+            (Ok(_), None) => {}
+        }
+    }
+    let command = run.command.as_ref();
+    RunSummary {
+        index,
+        config,
+        exit: command.and_then(|c| c.exit),
+        signal: command.and_then(|c| c.signal),
+        start: run.window.start,
+        duration_ms: u64::try_from((run.window.end - run.window.start).num_milliseconds())
+            .unwrap_or(0),
+        crashes,
+        concurrent: run.concurrent(),
+        unreadable,
+    }
+}
+
+/// Whether a command's exit is a failure: a non-zero code, a signal, or no status at all.
+fn failed(exit: watch::Exit) -> bool {
+    exit.signal.is_some() || exit.code != Some(0)
+}
+
+/// Runs the plan. `on_event` hears each run start and end, and what happens inside it.
+pub fn run(
+    plan: &Plan,
+    analyzer: &Analyzer,
+    on_event: &mut dyn FnMut(Event),
+) -> Result<Ended, CampaignError> {
+    let mut ran = Ran::default();
+    let total = plan.order.len();
+    for (i, &config) in plan.order.iter().enumerate() {
+        let index = i + 1;
+        let Some(cfg) = plan.configs.get(config) else {
+            continue;
+        };
+        on_event(Event::Starting {
+            index,
+            total,
+            config: &cfg.info,
+        });
+        let opts = plan.watching.timing.options(
+            plan.watching.folders.clone(),
+            plan.argv.clone(),
+            cfg.env.clone(),
+        );
+        let watched = run::watch(&opts, analyzer, &plan.policy, &mut |e| {
+            on_event(Event::Live(e))
+        })?;
+        let (run, to_collect, exit, interrupted) = match watched {
+            Watched::Ran(w) => (w.run, w.to_collect, w.exit, w.interrupted),
+            Watched::CannotRun(e) => return Ok(Ended::CannotRun(e)),
+        };
+        let summary = summary_of(&run, index, config, plan.policy.scope);
+        on_event(Event::Finished {
+            index,
+            config: &cfg.info,
+            run: &run,
+            summary: &summary,
+        });
+        if let Some(dir) = &plan.watching.collect
+            && !to_collect.is_empty()
+        {
+            let dir = dir.join(format!("run-{index:03}"));
+            let copied = collect::collect(&dir, &to_collect)?;
+            on_event(Event::Collected {
+                index,
+                dir: &dir,
+                count: copied.len(),
+            });
+        }
+        ran.gate_failed |= !run.gate.passed;
+        if failed(exit) && ran.first_failure.is_none() {
+            ran.first_failure = Some(exit);
+        }
+        let crashed = summary.crashed();
+        ran.runs.push(summary);
+        if interrupted.is_some() {
+            ran.interrupted = true;
+            ran.stopped = Some(format!("interrupted during run {index}"));
+            break;
+        }
+        if plan.until_crash && crashed {
+            if index < total {
+                ran.stopped = Some(format!("run {index} crashed (--until-crash)"));
+            }
+            break;
+        }
+    }
+    Ok(Ended::Ran(ran))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::classify::RuleSet;
+
+    const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+    fn analyzer() -> Analyzer {
+        Analyzer::new(RuleSet::builtin().unwrap_or_else(|e| panic!("{e}")), None)
+    }
+
+    /// A report folder and a command that writes the AGX race report into it (as its own pid,
+    /// after a short delay, renamed into place) on the runs listed in `crash_on`, and fails with
+    /// exit 3 on the runs listed in `fail_on`. The run number is counted in a file.
+    struct Lab {
+        dir: tempfile::TempDir,
+    }
+
+    impl Lab {
+        fn new() -> Lab {
+            let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+            std::fs::create_dir(dir.path().join("reports")).unwrap_or_else(|e| panic!("{e}"));
+            Lab { dir }
+        }
+
+        fn reports(&self) -> PathBuf {
+            self.dir.path().join("reports")
+        }
+
+        fn argv(&self, crash_on: &str, fail_on: &str) -> Vec<OsString> {
+            let script = format!(
+                r#"n=$(cat "$D/count" 2>/dev/null || echo 0); n=$((n + 1)); echo $n > "$D/count"
+                case " {crash_on} " in *" $n "*)
+                  sed -e "s/\"pid\": 81920/\"pid\": $$/" \
+                      -e "s/5E0C2B1A-7F3D-4A9B-8C6E-1D2F3A4B5C6D/5E0C2B1A-7F3D-4A9B-8C6E-00000000000$n/g" \
+                      "{ROOT}/testdata/derived/agx-prepareForEnqueue-0x98.ips" > "$D/reports/.r$n.tmp"
+                  mv "$D/reports/.r$n.tmp" "$D/reports/Python-$n.ips";;
+                esac
+                case " {fail_on} " in *" $n "*) exit 3;; esac
+                exit 0"#
+            );
+            vec!["sh".into(), "-c".into(), script.into()]
+        }
+
+        fn watching(&self) -> Watching {
+            Watching {
+                folders: vec![self.reports()],
+                timing: Timing {
+                    settle: Duration::from_millis(300),
+                    settle_max: Duration::from_secs(5),
+                    poll: true,
+                },
+                collect: None,
+            }
+        }
+
+        fn plan(&self, plan: Plan) -> Plan {
+            let mut plan = plan;
+            plan.configs
+                .iter_mut()
+                .for_each(|c| c.env.push(("D".into(), self.dir.path().into())));
+            plan
+        }
+    }
+
+    fn any() -> GatePolicy {
+        GatePolicy {
+            fail_on: FailOn::Any,
+            allow: Vec::new(),
+            scope: Scope::Run,
+        }
+    }
+
+    fn run_plan(plan: &Plan) -> (Ran, Vec<String>) {
+        let mut heard = Vec::new();
+        let ended = run(plan, &analyzer(), &mut |e| match e {
+            Event::Starting { index, total, .. } => heard.push(format!("start {index}/{total}")),
+            Event::Finished { index, summary, .. } => {
+                heard.push(format!("end {index} crashed={}", summary.crashed()))
+            }
+            Event::Collected { index, count, .. } => {
+                heard.push(format!("collected {index} {count}"))
+            }
+            Event::Live(_) => {}
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        match ended {
+            Ended::Ran(ran) => (ran, heard),
+            Ended::CannotRun(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn until_crash_stops_at_the_first_crashing_run() {
+        let lab = Lab::new();
+        let plan = lab.plan(Plan::repeat(
+            lab.argv("2", ""),
+            5,
+            true,
+            lab.watching(),
+            any(),
+        ));
+        let (ran, heard) = run_plan(&plan);
+        assert_eq!(
+            heard,
+            [
+                "start 1/5",
+                "end 1 crashed=false",
+                "start 2/5",
+                "end 2 crashed=true"
+            ]
+        );
+        assert_eq!(ran.runs.len(), 2);
+        assert_eq!(
+            ran.stopped.as_deref(),
+            Some("run 2 crashed (--until-crash)")
+        );
+        assert!(ran.gate_failed);
+        // The command itself never failed: a crash is not a failing test, and the other way round.
+        assert!(ran.first_failure.is_none());
+        let crash = &ran.runs[1].crashes[0];
+        assert_eq!(crash.rule, "agx-prepare-for-enqueue-race");
+        let CampaignSummary::Repeat(stats) = ran.summary(&plan) else {
+            panic!("a repeat has one configuration");
+        };
+        assert_eq!((stats.runs, stats.crashed_runs), (2, 1));
+    }
+
+    #[test]
+    fn a_failing_command_is_kept_apart_from_the_crashes_and_collect_copies_per_run() {
+        let lab = Lab::new();
+        let mut watching = lab.watching();
+        let collect = lab.dir.path().join("collected");
+        watching.collect = Some(collect.clone());
+        let plan = lab.plan(Plan::repeat(
+            lab.argv("3", "2"),
+            3,
+            false,
+            watching,
+            GatePolicy::none(),
+        ));
+        let (ran, heard) = run_plan(&plan);
+        assert_eq!(ran.runs.len(), 3);
+        assert!(!ran.gate_failed, "fail-on none never fails the gate");
+        assert_eq!(
+            ran.first_failure.map(|e| (e.code, e.signal)),
+            Some((Some(3), None))
+        );
+        assert_eq!(
+            ran.runs.iter().map(RunSummary::crashed).collect::<Vec<_>>(),
+            [false, false, true]
+        );
+        assert!(heard.contains(&"collected 3 1".to_owned()), "{heard:?}");
+        assert!(collect.join("run-003").join("manifest.json").is_file());
+        assert!(
+            !collect.join("run-001").exists(),
+            "a run without reports copies nothing"
+        );
+    }
+
+    #[test]
+    fn a_comparison_alternates_and_never_gates() {
+        let lab = Lab::new();
+        let plan = lab.plan(Plan::compare(
+            lab.argv("1 3", ""),
+            Config::new("A".into(), &[]),
+            Config::new("B".into(), &[("FIX".into(), "1".into())]),
+            2,
+            lab.watching(),
+            Scope::Run,
+        ));
+        assert_eq!(plan.order, [0, 1, 0, 1]);
+        assert_eq!(plan.configs[1].info.env, ["FIX=1"]);
+        let (ran, _) = run_plan(&plan);
+        assert!(!ran.gate_failed);
+        assert_eq!(
+            ran.runs.iter().map(|r| r.config).collect::<Vec<_>>(),
+            [0, 1, 0, 1]
+        );
+        let report = ran.into_report(&plan, Vec::new());
+        let CampaignSummary::Compare(c) = &report.summary else {
+            panic!("a comparison has two configurations");
+        };
+        // Runs 1 and 3 are A's: A crashed twice in two runs, B never.
+        assert_eq!((c.a.crashed_runs, c.b.crashed_runs), (2, 0));
+        assert_eq!(report.configs.len(), 2);
+    }
+
+    #[test]
+    fn a_command_that_cannot_start_ends_the_campaign_before_its_first_run() {
+        let lab = Lab::new();
+        let plan = Plan::repeat(
+            vec!["/nonexistent/crashdelta-test-command".into()],
+            3,
+            false,
+            lab.watching(),
+            any(),
+        );
+        let mut starts = 0;
+        let ended = run(&plan, &analyzer(), &mut |e| {
+            if let Event::Starting { .. } = e {
+                starts += 1;
+            }
+        });
+        assert!(matches!(
+            ended,
+            Ok(Ended::CannotRun(SpawnError::NotFound(_)))
+        ));
+        assert_eq!(starts, 1);
+    }
+
+    #[test]
+    fn a_crash_outside_the_scope_is_not_the_runs() {
+        let lab = Lab::new();
+        // The report lands with another pid: a concurrent crash, not the run's.
+        let argv: Vec<OsString> = vec![
+            "sh".into(),
+            "-c".into(),
+            format!(
+                "cp {ROOT}/testdata/derived/agx-prepareForEnqueue-0x98.ips \"$D/reports/.t\" && mv \"$D/reports/.t\" \"$D/reports/Python-x.ips\""
+            )
+            .into(),
+        ];
+        let run_scope = lab.plan(Plan::repeat(argv.clone(), 1, false, lab.watching(), any()));
+        let (ran, _) = run_plan(&run_scope);
+        assert!(!ran.runs[0].crashed());
+        assert_eq!(ran.runs[0].concurrent, 1);
+        std::fs::remove_file(lab.reports().join("Python-x.ips")).unwrap_or_else(|e| panic!("{e}"));
+        let mut any_scope = any();
+        any_scope.scope = Scope::Any;
+        let any_scope = lab.plan(Plan::repeat(argv, 1, false, lab.watching(), any_scope));
+        let (ran, _) = run_plan(&any_scope);
+        assert!(ran.runs[0].crashed());
+    }
+}

@@ -1,0 +1,525 @@
+//! The command line's arguments: every clap type, in this one file, and their conversion into
+//! the library's own types.
+//!
+//! Parsing has two stages, as in ripgrep: clap reads the words into these structs, then
+//! [`Cli::check`] refuses the combinations clap cannot see (`watch --format html` without
+//! `--repeat`), still before anything runs. Each command's `--format` values come from what its
+//! document supports ([`crashdelta::render::Document::FORMATS`]), so `diff --format html` is a
+//! parse error. The library never sees a clap type: `--fail-on`/`--allow`/`--attribute` become a
+//! [`GatePolicy`], `--settle`/`--settle-max`/`--poll` a [`Timing`] (the way nextest converts its
+//! value enums into runner types).
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+
+use crashdelta::analyze::Analysis;
+use crashdelta::campaign::CampaignReport;
+use crashdelta::campaign::breakdown::StatsReport;
+use crashdelta::classify::RuleSet;
+use crashdelta::classify::gate::{FailOn, GatePolicy, Scope};
+use crashdelta::inventory;
+use crashdelta::render::{Document, Format, STREAM_FORMATS, Symbolicated};
+use crashdelta::run::{RunReport, Timing};
+
+/// A `--format` parser that takes the formats in `allowed` (and their aliases), and lists them
+/// in `--help`.
+fn formats(allowed: &'static [Format]) -> impl TypedValueParser<Value = Format> {
+    PossibleValuesParser::new(allowed.iter().map(|f| {
+        PossibleValue::new(f.name())
+            .aliases(f.aliases().iter().copied())
+            .help(f.about())
+    }))
+    // The parser only lets through a name or alias of a format in `allowed`.
+    .map(|name| Format::from_name(&name).unwrap_or(Format::Human))
+}
+
+#[derive(Parser)]
+#[command(
+    name = "crashdelta",
+    version,
+    about = "Read macOS crash reports and say which crash each one is",
+    long_about = "Read macOS crash reports (.ips JSON, legacy text, reports pasted into issues) and say \
+                  which crash each one is: a known crash in Apple's GPU driver (AGX), another driver or \
+                  Metal fault, or something else. Run a command and catch the crash reports it causes \
+                  (watch), or run it many times and tell whether a fix changed its crash rate \
+                  (watch --repeat, compare).",
+    after_long_help = super::exit::help()
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Show one report: header, exception, crashed thread, and the classification with its reasons
+    Show(ShowArgs),
+    /// Parse and classify reports: files, folders (recursively) or `-` for standard input
+    Classify(ClassifyArgs),
+    /// Fill in missing frame symbols from Mach-O binaries and dSYMs whose UUID matches, and write
+    /// the report back out (as .ips JSON by default)
+    Symbolicate(SymbolicateArgs),
+    /// Run a command, catch the crash reports it causes (late ones too), classify them, print the
+    /// delta and gate: `crashdelta watch -- ./run_tests.sh`
+    Watch(WatchArgs),
+    /// Write the inventory of the report folders as JSON (for CI steps that split before/after)
+    Snapshot(SnapshotArgs),
+    /// The crash reports added between two inventories, or between one and the folders now
+    Diff(DiffArgs),
+    /// Run a command in two configurations, alternately, N times each, and tell whether they
+    /// crash at different rates: `crashdelta compare --runs 8 --b-env FIX=1 -- ./stress.sh`
+    Compare(CompareArgs),
+    /// Crashes grouped by signature × OS build × driver version × hardware model, over report
+    /// folders and run records
+    Stats(StatsArgs),
+    /// List the rules (built-in and from --rules), or check a rules file
+    Rules(RulesArgs),
+}
+
+#[derive(Args)]
+pub struct ShowArgs {
+    /// The report: a file, or `-` for standard input
+    pub path: PathBuf,
+    #[arg(long, value_name = "FORMAT", default_value = "human",
+          value_parser = formats(Analysis::FORMATS))]
+    pub format: Format,
+    #[command(flatten)]
+    pub rules: RulesArg,
+    #[command(flatten)]
+    pub symbols: SymbolsArg,
+}
+
+#[derive(Args)]
+pub struct ClassifyArgs {
+    /// Files and folders to read; `-` reads standard input
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    #[arg(long, value_name = "FORMAT", default_value = "human",
+          value_parser = formats(STREAM_FORMATS))]
+    pub format: Format,
+    /// Write the chosen format to FILE instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Fail (exit 86) when a crash of this kind is found: any, agx, metal (agx + metal),
+    /// unknown (no rule marks it known), none
+    #[arg(long, value_name = "WHAT", default_value = "none")]
+    pub fail_on: FailOn,
+    /// A rule id whose crashes never fail the gate (repeatable)
+    #[arg(long, value_name = "RULE_ID")]
+    pub allow: Vec<String>,
+    #[command(flatten)]
+    pub rules: RulesArg,
+    #[command(flatten)]
+    pub symbols: SymbolsArg,
+}
+
+#[derive(Args)]
+pub struct SymbolicateArgs {
+    /// The report: a file, or `-` for standard input
+    pub path: PathBuf,
+    #[command(flatten)]
+    pub symbols: SymbolsArg,
+    #[arg(long, value_name = "FORMAT", default_value = "ips",
+          value_parser = formats(Symbolicated::FORMATS))]
+    pub format: Format,
+    /// Write to FILE instead of standard output
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct SnapshotArgs {
+    #[command(flatten)]
+    pub folders: FoldersArg,
+    /// Write to FILE instead of standard output
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct RulesArgs {
+    #[command(subcommand)]
+    pub action: Option<RulesAction>,
+    #[arg(long, value_name = "FORMAT", default_value = "human",
+          value_parser = formats(RuleSet::FORMATS))]
+    pub format: Format,
+    #[command(flatten)]
+    pub rules: RulesArg,
+}
+
+#[derive(Subcommand)]
+pub enum RulesAction {
+    /// Check a rules file: every error names the file, the rule and the field
+    Check {
+        /// The rules file (TOML)
+        file: PathBuf,
+    },
+}
+
+#[derive(Args)]
+pub struct RulesArg {
+    /// A rules file (TOML) whose rules are tried before the built-in ones; a rule with a built-in
+    /// rule's id replaces it (docs/rules.md)
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct SymbolsArg {
+    /// Mach-O binaries (thin or universal), dSYM bundles, or folders of them (searched
+    /// recursively), to name unnamed frames whose image UUID matches (repeatable)
+    #[arg(long, value_name = "PATH")]
+    pub symbols: Vec<PathBuf>,
+    /// Where symbol caches are kept (default: the platform's cache folder, crashdelta/symcache)
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct FoldersArg {
+    /// A report folder to watch (repeatable); default: ~/Library/Logs/DiagnosticReports and
+    /// /Library/Logs/DiagnosticReports, with their Retired/ subfolders
+    #[arg(long = "reports-dir", value_name = "DIR")]
+    pub reports_dir: Vec<PathBuf>,
+}
+
+impl FoldersArg {
+    /// The folders named, or the default ones.
+    pub fn folders(&self) -> Vec<PathBuf> {
+        if self.reports_dir.is_empty() {
+            inventory::default_folders()
+        } else {
+            self.reports_dir.clone()
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct GateArgs {
+    /// What fails the gate (exit 86): any, agx, metal (agx + metal), unknown (no rule marks it
+    /// known), none
+    #[arg(long, value_name = "WHAT", default_value = "any")]
+    pub fail_on: FailOn,
+    /// A rule id whose crashes never fail the gate (repeatable)
+    #[arg(long, value_name = "RULE_ID")]
+    pub allow: Vec<String>,
+    /// Which new crashes the gate sees: run (from the command's process tree or window) or any
+    #[arg(long, value_enum, default_value_t = Attribute::Run)]
+    pub attribute: Attribute,
+}
+
+/// `--attribute`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Attribute {
+    /// Crashes of the command's process tree (or its window, when no pid is known)
+    Run,
+    /// Every new crash, concurrent ones too
+    Any,
+}
+
+impl From<Attribute> for Scope {
+    fn from(a: Attribute) -> Scope {
+        match a {
+            Attribute::Run => Scope::Run,
+            Attribute::Any => Scope::Any,
+        }
+    }
+}
+
+impl From<&GateArgs> for GatePolicy {
+    fn from(g: &GateArgs) -> GatePolicy {
+        GatePolicy {
+            fail_on: g.fail_on,
+            allow: g.allow.clone(),
+            scope: g.attribute.into(),
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct TimingArgs {
+    /// Wait at least this long after the command (each run) exits for late reports
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration)]
+    pub settle: Duration,
+    /// Wait up to this long when a crash is expected (the command died by a signal) but its
+    /// report has not arrived
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration)]
+    pub settle_max: Duration,
+    /// Poll the folders instead of using file-system events
+    #[arg(long)]
+    pub poll: bool,
+}
+
+impl From<&TimingArgs> for Timing {
+    fn from(t: &TimingArgs) -> Timing {
+        Timing {
+            settle: t.settle,
+            settle_max: t.settle_max,
+            poll: t.poll,
+        }
+    }
+}
+
+fn duration(s: &str) -> Result<Duration, String> {
+    if let Ok(secs) = s.parse::<f64>()
+        && secs.is_finite()
+        && secs >= 0.0
+    {
+        return Ok(Duration::from_secs_f64(secs));
+    }
+    humantime::parse_duration(s).map_err(|e| format!("{e} (write e.g. 5s, 500ms, 2m)"))
+}
+
+/// Where a run's or a campaign's record goes, and its reports.
+#[derive(Args)]
+pub struct RecordArgs {
+    /// Write the chosen format to FILE; the human summary still goes to standard error
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Copy the new crash reports into DIR, with a manifest of their SHA-256 (never moves them);
+    /// campaigns copy each run's into DIR/run-NNN
+    #[arg(long, value_name = "DIR")]
+    pub collect: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub folders: FoldersArg,
+    #[command(flatten)]
+    pub timing: TimingArgs,
+    #[command(flatten)]
+    pub gate: GateArgs,
+    /// The record's format; html is written for campaigns (--repeat)
+    #[arg(long, value_name = "FORMAT", default_value = "human",
+          value_parser = formats(CampaignReport::FORMATS))]
+    pub format: Format,
+    #[command(flatten)]
+    pub record: RecordArgs,
+    #[command(flatten)]
+    pub rules: RulesArg,
+    #[command(flatten)]
+    pub symbols: SymbolsArg,
+    #[command(flatten)]
+    pub campaign: CampaignArgs,
+    /// The command and its arguments, after `--`
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<OsString>,
+}
+
+impl WatchArgs {
+    /// A campaign (`--repeat`, `--until-crash`) rather than one run.
+    pub fn is_campaign(&self) -> bool {
+        self.campaign.repeat.is_some() || self.campaign.until_crash
+    }
+}
+
+#[derive(Args)]
+pub struct CampaignArgs {
+    /// Run the command N times, each run its own window, and report the crash rate
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub repeat: Option<u64>,
+    /// Stop at the first run that crashes (with --repeat N: after at most N runs; alone: 100)
+    #[arg(long)]
+    pub until_crash: bool,
+}
+
+#[derive(Args)]
+pub struct DiffArgs {
+    /// The inventory taken before (`crashdelta snapshot`)
+    pub before: PathBuf,
+    /// The inventory taken after; default: the report folders now
+    pub after: Option<PathBuf>,
+    #[command(flatten)]
+    pub folders: FoldersArg,
+    #[command(flatten)]
+    pub gate: GateArgs,
+    #[arg(long, value_name = "FORMAT", default_value = "human",
+          value_parser = formats(RunReport::FORMATS))]
+    pub format: Format,
+    #[command(flatten)]
+    pub record: RecordArgs,
+    #[command(flatten)]
+    pub rules: RulesArg,
+    #[command(flatten)]
+    pub symbols: SymbolsArg,
+}
+
+#[derive(Args)]
+pub struct CompareArgs {
+    /// Runs of each configuration; A and B alternate (A B A B ...) so that drift hits both
+    #[arg(long, value_name = "N", default_value_t = 8,
+          value_parser = clap::value_parser!(u64).range(1..=50_000))]
+    pub runs: u64,
+    /// A variable for configuration A only, NAME=VALUE (repeatable)
+    #[arg(long = "a-env", value_name = "NAME=VALUE", value_parser = env_pair)]
+    pub a_env: Vec<(String, String)>,
+    /// A variable for configuration B only, NAME=VALUE (repeatable); for an injected library,
+    /// DYLD_INSERT_LIBRARIES=/path/to/lib.dylib
+    #[arg(long = "b-env", value_name = "NAME=VALUE", value_parser = env_pair)]
+    pub b_env: Vec<(String, String)>,
+    /// What to call A in tables and charts [default: its variables, or "A (as is)"]
+    #[arg(long = "a-name", value_name = "NAME")]
+    pub a_name: Option<String>,
+    /// What to call B [default: its variables, or "B"]
+    #[arg(long = "b-name", value_name = "NAME")]
+    pub b_name: Option<String>,
+    #[command(flatten)]
+    pub folders: FoldersArg,
+    #[command(flatten)]
+    pub timing: TimingArgs,
+    /// Which new crashes count for a run: run (from its process tree or window) or any
+    #[arg(long, value_enum, default_value_t = Attribute::Run)]
+    pub attribute: Attribute,
+    #[arg(long, value_name = "FORMAT", default_value = "human",
+          value_parser = formats(CampaignReport::FORMATS))]
+    pub format: Format,
+    #[command(flatten)]
+    pub record: RecordArgs,
+    #[command(flatten)]
+    pub rules: RulesArg,
+    #[command(flatten)]
+    pub symbols: SymbolsArg,
+    /// The command and its arguments, after `--`
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<OsString>,
+}
+
+fn env_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("expected NAME=VALUE, got {s:?}")),
+    }
+}
+
+#[derive(Args)]
+pub struct StatsArgs {
+    /// Report files and folders, and run records (`watch`, `compare` or `classify` JSON)
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    #[arg(long, value_name = "FORMAT", default_value = "human",
+          value_parser = formats(StatsReport::FORMATS))]
+    pub format: Format,
+    /// Write the chosen format to FILE instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub rules: RulesArg,
+    #[command(flatten)]
+    pub symbols: SymbolsArg,
+}
+
+impl Cli {
+    /// The second stage: what clap cannot check, refused before anything runs.
+    pub fn check(&self) -> Result<(), clap::Error> {
+        if let Command::Watch(w) = &self.command
+            && w.format == Format::Html
+            && !w.is_campaign()
+        {
+            return Err(Cli::command().error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "`watch --format html` is a campaign's page: add --repeat N (--repeat 1 for one run)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_arguments_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(args).and_then(|c| c.check().map(|()| c))
+    }
+
+    #[test]
+    fn a_format_a_command_cannot_write_is_refused_when_parsing() {
+        let refused = |args: &[&str]| parse(args).err().map(|e| e.kind());
+        assert_eq!(
+            refused(&["crashdelta", "diff", "before.json", "--format", "html"]),
+            Some(clap::error::ErrorKind::InvalidValue)
+        );
+        assert_eq!(
+            refused(&["crashdelta", "classify", "x", "--format", "html"]),
+            Some(clap::error::ErrorKind::InvalidValue)
+        );
+        assert_eq!(
+            refused(&["crashdelta", "watch", "--format", "html", "--", "true"]),
+            Some(clap::error::ErrorKind::ArgumentConflict)
+        );
+        assert!(
+            parse(&[
+                "crashdelta",
+                "watch",
+                "--repeat",
+                "2",
+                "--format",
+                "html",
+                "--",
+                "true"
+            ])
+            .is_ok()
+        );
+        assert!(parse(&["crashdelta", "stats", "x", "--format", "junit"]).is_err());
+        assert!(parse(&["crashdelta", "show", "x", "--format", "markdown"]).is_err());
+    }
+
+    #[test]
+    fn the_names_earlier_versions_used_still_work() {
+        let format = |args: &[&str]| match parse(args).map(|c| c.command) {
+            Ok(Command::Classify(a)) => Some(a.format),
+            Ok(Command::Show(a)) => Some(a.format),
+            Ok(Command::Stats(a)) => Some(a.format),
+            _ => None,
+        };
+        assert_eq!(
+            format(&["crashdelta", "classify", "x", "--format", "table"]),
+            Some(Format::Human)
+        );
+        assert_eq!(
+            format(&["crashdelta", "show", "x", "--format", "text"]),
+            Some(Format::Human)
+        );
+        assert_eq!(format(&["crashdelta", "stats", "x"]), Some(Format::Human));
+        assert_eq!(
+            format(&["crashdelta", "classify", "x", "--format", "junit"]),
+            Some(Format::Junit)
+        );
+    }
+
+    #[test]
+    fn gate_arguments_become_the_librarys_policy() {
+        let Ok(Command::Watch(w)) = parse(&[
+            "crashdelta",
+            "watch",
+            "--fail-on",
+            "agx",
+            "--allow",
+            "r1",
+            "--attribute",
+            "any",
+            "--settle",
+            "2",
+            "--",
+            "true",
+        ])
+        .map(|c| c.command) else {
+            panic!("watch parses");
+        };
+        let policy = GatePolicy::from(&w.gate);
+        assert_eq!(policy.fail_on, FailOn::Agx);
+        assert_eq!(policy.allow, ["r1"]);
+        assert_eq!(policy.scope, Scope::Any);
+        assert_eq!(Timing::from(&w.timing).settle, Duration::from_secs(2));
+    }
+}

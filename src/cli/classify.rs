@@ -1,0 +1,70 @@
+//! `classify PATH...`: every input read and classified, in input order, streamed to the chosen
+//! format; the gate over all of them.
+
+use anyhow::{Context, Result};
+
+use crashdelta::analyze::pipeline;
+use crashdelta::classify::gate::{GatePolicy, Scope, Tally};
+use crashdelta::classify::triage::Triage;
+use crashdelta::input;
+use crashdelta::render::{self, Format, Item, Totals};
+
+use super::args::ClassifyArgs;
+use super::exit::{Ending, Exit};
+use super::output::Output;
+use super::setup::{check_allow, load_analyzer};
+
+/// `classify`.
+pub fn classify(args: ClassifyArgs) -> Result<Exit> {
+    let analyzer = load_analyzer(&args.rules, &args.symbols)?;
+    check_allow(&analyzer.rules, &args.allow)?;
+    let gate = GatePolicy {
+        fail_on: args.fail_on,
+        allow: args.allow,
+        // Every input of `classify` is judged: there is no run to attribute it to.
+        scope: Scope::Any,
+    };
+    let output = Output::new(args.output);
+    let mut sink = render::stream(args.format, output.open()?, &output.style())?;
+    let mut summary = render::Summary::default();
+    let mut triage = Triage::default();
+    let mut tally = Tally::new(&gate);
+    pipeline::for_each(
+        input::inputs(&args.paths),
+        &analyzer,
+        |outcome| -> Result<()> {
+            summary.add(outcome.status());
+            let verdict = outcome.crash().and_then(|(report, c)| {
+                triage.add(report, c);
+                gate.verdict(c)
+            });
+            tally.add(&outcome.path, verdict.as_deref());
+            sink.entry(&Item {
+                outcome: &outcome,
+                gate_failure: verdict.as_deref(),
+                attribution: None,
+            })
+            .context("cannot write the output")
+        },
+    )?;
+    let result = tally.result();
+    sink.finish(&Totals {
+        summary,
+        groups: triage.groups(),
+        gate: &result,
+        headline: None,
+    })
+    .context("cannot write the output")?;
+    if output.path().is_some() || args.format != Format::Human {
+        // The chosen format went to a file or a pipe; a person reading the log still sees this.
+        eprintln!(
+            "crashdelta: {} input(s), {} crash report(s), {} not a crash, {} error(s); gate: {}",
+            summary.inputs, summary.crashes, summary.not_a_crash, summary.errors, result.reason
+        );
+    }
+    Ok(Exit::of(Ending {
+        gate_failed: !result.passed,
+        unreadable: summary.errors > 0,
+        ..Ending::default()
+    }))
+}

@@ -1,0 +1,320 @@
+//! Exit codes: one type, one precedence, one table.
+//!
+//! A CI job reads crashdelta's exit code without parsing any output, so every command ends in
+//! an [`Exit`] made here and nowhere else: [`Exit::of`] applies the documented precedence
+//! (interrupted, then the gate, then the watched command's own code, then unreadable inputs,
+//! then success), [`Exit::of_error`] maps crashdelta's own failures, [`Exit::cannot_run`] follows
+//! `env(1)`. [`TABLE`] is what `--help` prints; a test walks docs/exit-codes.md against it, so
+//! the help, the docs and the code cannot drift apart.
+
+use std::io;
+use std::process::ExitCode;
+
+use crashdelta::watch::{self, SpawnError};
+
+/// How a crashdelta command ended, as its exit code says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: every input was read and the gate (if any) passed.
+    Ok,
+    /// 1: an input could not be read or was an incomplete report; the others were processed.
+    InputErrors,
+    /// 86: the gate failed. Test runners do not use it (pytest 0-5, go test 1-2, cargo test 101,
+    /// nextest 100), so a CI log tells "the crash gate failed" from "the tests failed".
+    GateFailed,
+    /// 125: crashdelta itself failed (the `timeout(1)`/`env(1)` convention).
+    ToolError,
+    /// 126: the command was found but cannot be run (`env(1)`).
+    CannotRun,
+    /// 127: the command was not found (`env(1)`).
+    NotFound,
+    /// 130: interrupted (SIGINT or SIGTERM, forwarded to the command): 128 + SIGINT.
+    Interrupted,
+    /// The watched command's own failure: its exit code, or 128+N when signal N killed it.
+    Command(u8),
+}
+
+/// What `--help` says about exit codes, and what docs/exit-codes.md documents, row for row.
+pub const TABLE: &[(&str, &str)] = &[
+    (
+        "0",
+        "all inputs read, the gate passed (watch: the command succeeded)",
+    ),
+    (
+        "1",
+        "an input could not be read or was incomplete; the others were still processed",
+    ),
+    ("86", "the gate (--fail-on) failed"),
+    (
+        "125",
+        "crashdelta failed: bad arguments, a bad rules file, unwritable output",
+    ),
+    ("126", "watch: the command cannot be run"),
+    ("127", "watch: the command was not found"),
+    (
+        "128+N",
+        "watch: the command was killed by signal N (other codes of its own pass through)",
+    ),
+    (
+        "130",
+        "interrupted (SIGINT or SIGTERM); what was found so far is reported",
+    ),
+];
+
+/// The `--help` section on exit codes, from [`TABLE`].
+pub fn help() -> String {
+    let mut s = String::from("Exit codes (docs/exit-codes.md):\n");
+    for (code, meaning) in TABLE {
+        s.push_str(&format!("  {code:<6} {meaning}\n"));
+    }
+    s.push_str(
+        "Precedence: interrupted (130), then the gate (86), then the command's own code, then \
+         unreadable inputs (1).",
+    );
+    s
+}
+
+/// What a command found, before the precedence picks the exit code.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ending {
+    /// crashdelta was interrupted (and forwarded the signal).
+    pub interrupted: bool,
+    /// The gate failed.
+    pub gate_failed: bool,
+    /// The watched command's exit (for a campaign: the first run's that failed).
+    pub command: Option<watch::Exit>,
+    /// An input could not be read, or was an incomplete report.
+    pub unreadable: bool,
+}
+
+impl Exit {
+    /// The documented precedence: interrupted > gate failed > the command's own failure >
+    /// unreadable inputs > ok.
+    pub fn of(e: Ending) -> Exit {
+        let command = e.command.map_or(Exit::Ok, Exit::of_command);
+        if e.interrupted {
+            Exit::Interrupted
+        } else if e.gate_failed {
+            Exit::GateFailed
+        } else if command != Exit::Ok {
+            command
+        } else if e.unreadable {
+            Exit::InputErrors
+        } else {
+            Exit::Ok
+        }
+    }
+
+    /// The watched command's outcome: its code, or 128+N when killed by signal N. A status with
+    /// neither (which a wait cannot return) or out of range is crashdelta's failure to tell.
+    pub fn of_command(exit: watch::Exit) -> Exit {
+        let code = match (exit.signal, exit.code) {
+            (Some(sig), _) => u8::try_from(128 + i64::from(sig)).ok(),
+            (None, Some(code)) => u8::try_from(code).ok(),
+            (None, None) => None,
+        };
+        match code {
+            Some(0) => Exit::Ok,
+            Some(c) => Exit::Command(c),
+            None => Exit::ToolError,
+        }
+    }
+
+    /// A command that cannot be started, as `env(1)` says it.
+    pub fn cannot_run(e: &SpawnError) -> Exit {
+        match e {
+            SpawnError::NotFound(_) => Exit::NotFound,
+            SpawnError::NotExecutable(..) => Exit::CannotRun,
+            _ => Exit::ToolError,
+        }
+    }
+
+    /// crashdelta's own failure; a closed output pipe (`crashdelta classify DIR | head`) is not
+    /// one.
+    pub fn of_error(e: &anyhow::Error) -> Exit {
+        if e.chain().any(|c| {
+            c.downcast_ref::<io::Error>()
+                .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+        }) {
+            Exit::Ok
+        } else {
+            Exit::ToolError
+        }
+    }
+
+    /// The number.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::InputErrors => 1,
+            Exit::GateFailed => 86,
+            Exit::ToolError => 125,
+            Exit::CannotRun => 126,
+            Exit::NotFound => 127,
+            Exit::Interrupted => 130,
+            Exit::Command(c) => c,
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOCS: &str = include_str!("../../docs/exit-codes.md");
+
+    /// Every first cell of every table row in docs/exit-codes.md, split at `/`.
+    fn documented_codes() -> Vec<String> {
+        DOCS.lines()
+            .filter(|l| l.starts_with('|') && !l.starts_with("|---"))
+            .filter_map(|l| l.split('|').nth(1))
+            .map(str::trim)
+            .filter(|c| *c != "code")
+            .flat_map(|c| c.split('/').map(|s| s.trim().to_owned()))
+            .collect()
+    }
+
+    /// What a documented code is: a number, or the watched command's own.
+    fn exit_for(doc_code: &str) -> Option<Exit> {
+        Some(match doc_code {
+            "0" => Exit::Ok,
+            "1" => Exit::InputErrors,
+            "86" => Exit::GateFailed,
+            "125" => Exit::ToolError,
+            "126" => Exit::CannotRun,
+            "127" => Exit::NotFound,
+            "130" => Exit::Interrupted,
+            "128+N" | "the command's" | "the first failing run's" => Exit::Command(128 + 9),
+            _ => return None,
+        })
+    }
+
+    #[test]
+    fn every_code_in_the_docs_is_an_exit_and_in_the_help_and_the_other_way_round() {
+        let documented = documented_codes();
+        assert!(documented.len() >= 12, "{documented:?}");
+        let help = help();
+        for code in &documented {
+            let exit = exit_for(code)
+                .unwrap_or_else(|| panic!("docs/exit-codes.md documents {code:?}: no Exit is"));
+            if let Exit::Command(_) = exit {
+                assert!(help.contains("128+N"), "{help}");
+            } else {
+                let n = exit.code().to_string();
+                assert!(
+                    TABLE.iter().any(|(c, _)| *c == n),
+                    "{code} is documented but not in --help"
+                );
+            }
+        }
+        for (code, _) in TABLE {
+            assert!(
+                documented.iter().any(|d| d == code),
+                "--help lists {code}; docs/exit-codes.md does not"
+            );
+        }
+    }
+
+    #[test]
+    fn the_precedence_is_the_documented_one() {
+        // The order docs/exit-codes.md gives, as a numbered list under "## Precedence".
+        let section = DOCS
+            .split("## Precedence")
+            .nth(1)
+            .unwrap_or_else(|| panic!("docs/exit-codes.md has no Precedence section"));
+        let order: Vec<&str> = section
+            .lines()
+            .take_while(|l| !l.starts_with("## "))
+            .filter_map(|l| l.split_once(". ").filter(|(n, _)| n.parse::<u8>().is_ok()))
+            .map(|(_, rest)| rest)
+            .collect();
+        assert_eq!(order.len(), 5, "{order:?}");
+        let crashed = watch::Exit {
+            code: None,
+            signal: Some(11),
+        };
+        // Each step of the list, as the ending that makes it true.
+        let steps = [
+            (
+                "interrupted",
+                Ending {
+                    interrupted: true,
+                    ..Default::default()
+                },
+                Exit::Interrupted,
+            ),
+            (
+                "the gate failed",
+                Ending {
+                    gate_failed: true,
+                    ..Default::default()
+                },
+                Exit::GateFailed,
+            ),
+            (
+                "the watched command failed",
+                Ending {
+                    command: Some(crashed),
+                    ..Default::default()
+                },
+                Exit::Command(139),
+            ),
+            (
+                "could not be read",
+                Ending {
+                    unreadable: true,
+                    ..Default::default()
+                },
+                Exit::InputErrors,
+            ),
+            ("otherwise 0", Ending::default(), Exit::Ok),
+        ];
+        for (i, (word, _, _)) in steps.iter().enumerate() {
+            assert!(
+                order.get(i).is_some_and(|l| l.contains(word)),
+                "step {} of the documented precedence should be about {word:?}: {order:?}",
+                i + 1
+            );
+        }
+        // Every pair: the earlier step wins.
+        for (i, (_, a, want)) in steps.iter().enumerate() {
+            for (_, b, _) in steps.iter().skip(i + 1) {
+                let both = Ending {
+                    interrupted: a.interrupted || b.interrupted,
+                    gate_failed: a.gate_failed || b.gate_failed,
+                    command: a.command.or(b.command),
+                    unreadable: a.unreadable || b.unreadable,
+                };
+                assert_eq!(Exit::of(both), *want, "{both:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_commands_own_code_passes_through() {
+        let exit = |code, signal| Exit::of_command(watch::Exit { code, signal });
+        assert_eq!(exit(Some(0), None), Exit::Ok);
+        assert_eq!(exit(Some(3), None), Exit::Command(3));
+        assert_eq!(exit(None, Some(9)).code(), 137);
+        assert_eq!(exit(Some(1000), None), Exit::ToolError);
+        assert_eq!(exit(None, None), Exit::ToolError);
+        assert_eq!(
+            Exit::cannot_run(&SpawnError::NotFound("x".into())).code(),
+            127
+        );
+    }
+
+    #[test]
+    fn a_closed_pipe_is_not_an_error() {
+        let pipe = anyhow::Error::new(io::Error::from(io::ErrorKind::BrokenPipe))
+            .context("cannot write the output");
+        assert_eq!(Exit::of_error(&pipe), Exit::Ok);
+        assert_eq!(Exit::of_error(&anyhow::anyhow!("bad")), Exit::ToolError);
+    }
+}

@@ -1,0 +1,189 @@
+//! The campaign commands: `watch --repeat N [--until-crash]` and `compare`. Each turns its
+//! arguments into a [`Plan`], lets the library's runner carry it out while printing what happens,
+//! and writes the campaign's record.
+
+use anyhow::{Result, bail};
+
+use crashdelta::analyze::Analyzer;
+use crashdelta::campaign::runner::{self, Config, Ended, Event, Plan, Watching};
+use crashdelta::render::{self, Format};
+use crashdelta::run::Timing;
+
+use super::args::{CompareArgs, FoldersArg, RecordArgs, TimingArgs, WatchArgs};
+use super::exit::{Ending, Exit};
+use super::output::{self, Output};
+use super::setup::{check_allow, load_analyzer};
+use super::watch::{collected, print_live};
+
+/// How many runs `--until-crash` makes without `--repeat`.
+const UNTIL_CRASH_RUNS: u64 = 100;
+
+fn watching(folders: &FoldersArg, timing: &TimingArgs, record: &RecordArgs) -> Watching {
+    Watching {
+        folders: folders.folders(),
+        timing: Timing::from(timing),
+        collect: record.collect.clone(),
+    }
+}
+
+/// `watch --repeat N [--until-crash]`.
+pub fn repeat(args: WatchArgs) -> Result<Exit> {
+    let analyzer = load_analyzer(&args.rules, &args.symbols)?;
+    check_allow(&analyzer.rules, &args.gate.allow)?;
+    let n = args
+        .campaign
+        .repeat
+        .unwrap_or(if args.campaign.until_crash {
+            UNTIL_CRASH_RUNS
+        } else {
+            1
+        });
+    let plan = Plan::repeat(
+        args.command,
+        usize::try_from(n).unwrap_or(usize::MAX),
+        args.campaign.until_crash,
+        watching(&args.folders, &args.timing, &args.record),
+        (&args.gate).into(),
+    );
+    Ok(
+        match run_plan(
+            &plan,
+            &analyzer,
+            args.format,
+            Output::new(args.record.output),
+        )? {
+            Ok(ending) => Exit::of(ending),
+            Err(exit) => exit,
+        },
+    )
+}
+
+/// `--a-name`, or the variables, or the fallback.
+fn config_name(given: Option<&str>, env: &[(String, String)], fallback: &str) -> String {
+    match given {
+        Some(name) => name.to_owned(),
+        None if env.is_empty() => fallback.to_owned(),
+        None => env
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
+/// `compare`: A and B alternated, Fisher's exact test on their crash counts.
+pub fn compare(args: CompareArgs) -> Result<Exit> {
+    if args.a_env.is_empty() && args.b_env.is_empty() {
+        bail!(
+            "A and B are the same: give the variables that differ with --a-env and/or --b-env \
+             (for example --b-env PYTORCH_ENABLE_MPS_FALLBACK=1)"
+        );
+    }
+    let analyzer = load_analyzer(&args.rules, &args.symbols)?;
+    let mut a_name = config_name(args.a_name.as_deref(), &args.a_env, "A (as is)");
+    let b_name = config_name(args.b_name.as_deref(), &args.b_env, "B");
+    if a_name == b_name {
+        a_name = format!("A: {a_name}");
+    }
+    let plan = Plan::compare(
+        args.command,
+        Config::new(a_name, &args.a_env),
+        Config::new(b_name, &args.b_env),
+        usize::try_from(args.runs).unwrap_or(usize::MAX),
+        watching(&args.folders, &args.timing, &args.record),
+        args.attribute.into(),
+    );
+    // A comparison measures; it does not gate, and its runs' exit codes are data.
+    Ok(
+        match run_plan(
+            &plan,
+            &analyzer,
+            args.format,
+            Output::new(args.record.output),
+        )? {
+            Ok(ending) => Exit::of(Ending {
+                interrupted: ending.interrupted,
+                ..Ending::default()
+            }),
+            Err(exit) => exit,
+        },
+    )
+}
+
+/// Runs the plan, printing each run as it goes, then writes the campaign: the human summary
+/// on standard error, the chosen format to `--output` or standard output. Returns how the runs
+/// ended, or `Err(exit)` when the command could not be started.
+fn run_plan(
+    plan: &Plan,
+    analyzer: &Analyzer,
+    format: Format,
+    output: Output,
+) -> Result<Result<Ending, Exit>> {
+    let labelled = plan.configs.len() > 1;
+    let mut records = Vec::new();
+    let ended = runner::run(plan, analyzer, &mut |event| match event {
+        Event::Starting {
+            index,
+            total,
+            config,
+        } => eprintln!(
+            "crashdelta: run {index} of {total}{}",
+            label(labelled, &config.name)
+        ),
+        Event::Live(e) => print_live(e),
+        Event::Finished {
+            index,
+            config,
+            run,
+            summary,
+        } => {
+            eprintln!(
+                "crashdelta: run {index}{}: {}; {}",
+                label(labelled, &config.name),
+                run.headline,
+                if summary.crashed() {
+                    format!(
+                        "crashed ({} new crash report(s) from the run)",
+                        summary.crashes.len()
+                    )
+                } else {
+                    "no crash from the run".to_owned()
+                }
+            );
+            records.push(render::run::to_value(run));
+        }
+        Event::Collected { dir, count, .. } => collected(dir, count),
+    })?;
+    let ran = match ended {
+        Ended::Ran(ran) => ran,
+        Ended::CannotRun(e) => {
+            // The command cannot be started: no run of the campaign can be.
+            eprintln!("crashdelta: error: {e}");
+            return Ok(Err(Exit::cannot_run(&e)));
+        }
+    };
+    let ending = Ending {
+        interrupted: ran.interrupted,
+        gate_failed: ran.gate_failed,
+        command: ran.first_failure,
+        unreadable: false,
+    };
+    let report = ran.into_report(plan, records);
+    eprint!(
+        "{}",
+        render::campaign::human(&report, output::stderr_style().width)
+    );
+    if format != Format::Human || output.path().is_some() {
+        output.write(&report, format)?;
+    }
+    Ok(Ok(ending))
+}
+
+/// ` (A (as is))` when a campaign has several configurations.
+fn label(labelled: bool, name: &str) -> String {
+    if labelled {
+        format!(" ({name})")
+    } else {
+        String::new()
+    }
+}

@@ -1,0 +1,33 @@
+//! `rules`: the rule list in the order rules are tried, or `rules check FILE`.
+
+use anyhow::{Context, Result};
+
+use crashdelta::classify::{RuleSet, rules};
+
+use super::args::{RulesAction, RulesArgs};
+use super::exit::Exit;
+use super::output::Output;
+use super::setup::load_rules;
+
+/// `rules [check FILE]`.
+pub fn rules(args: RulesArgs) -> Result<Exit> {
+    match args.action {
+        Some(RulesAction::Check { file }) => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read rules file {}", file.display()))?;
+            let parsed = rules::parse(&text, &file.display().to_string())?;
+            let builtin = RuleSet::builtin()?;
+            let replaced: Vec<&str> = parsed
+                .iter()
+                .filter(|r| builtin.rules().iter().any(|b| b.id == r.id))
+                .map(|r| r.id.as_str())
+                .collect();
+            println!("{}: {} rule(s), valid", file.display(), parsed.len());
+            if !replaced.is_empty() {
+                println!("replaces built-in rule(s): {}", replaced.join(", "));
+            }
+        }
+        None => Output::new(None).write(&load_rules(&args.rules)?, args.format)?,
+    }
+    Ok(Exit::Ok)
+}

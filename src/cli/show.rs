@@ -1,0 +1,87 @@
+//! `show` (one report, whole) and `symbolicate` (one report, its symbols filled in).
+
+use std::io::Write;
+
+use anyhow::{Context, Result, bail};
+
+use crashdelta::analyze::{Analysis, Status, pipeline};
+use crashdelta::input;
+use crashdelta::render::Symbolicated;
+
+use super::args::{RulesArg, ShowArgs, SymbolicateArgs};
+use super::exit::{Ending, Exit};
+use super::output::Output;
+use super::setup::load_analyzer;
+
+/// `show PATH`.
+pub fn show(args: ShowArgs) -> Result<Exit> {
+    let analyzer = load_analyzer(&args.rules, &args.symbols)?;
+    let paths = [args.path];
+    let mut inputs = input::inputs(&paths);
+    let Some(first) = inputs.next() else {
+        bail!("{} holds no files to show", paths[0].display());
+    };
+    if inputs.next().is_some() {
+        bail!(
+            "`show` takes one report; {} is a folder with several (use `classify`)",
+            paths[0].display()
+        );
+    }
+    let analysis = pipeline::analyze_input(first, &analyzer);
+    Output::new(None).write(&analysis, args.format)?;
+    Ok(Exit::of(Ending {
+        unreadable: analysis.status() == Status::Error,
+        ..Ending::default()
+    }))
+}
+
+/// `symbolicate PATH`.
+pub fn symbolicate(args: SymbolicateArgs) -> Result<Exit> {
+    let analyzer = load_analyzer(&RulesArg { rules: None }, &args.symbols)?;
+    let path = args.path;
+    let bytes = if path.as_os_str() == "-" {
+        input::inputs(std::slice::from_ref(&path))
+            .next()
+            .map(input::Input::read)
+            .context("no input")??
+    } else {
+        input::read_file(&path)?
+    };
+    let mut report = crashdelta::report::parse(&bytes)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let named = analyzer.symbolicate(&mut report);
+    let symbol_warnings: Vec<String> = report
+        .warnings
+        .iter()
+        .filter(|w| w.at == "symbols")
+        .map(|w| w.message.clone())
+        .collect();
+    let analysis = Analysis {
+        path: path.display().to_string(),
+        result: Ok(analyzer.classify(report)),
+    };
+    let doc = Symbolicated {
+        original: &bytes,
+        analysis: &analysis,
+    };
+    // Rendered whole before the output file is created: a report that cannot be written back
+    // as .ips leaves no empty file behind.
+    let mut text = Vec::new();
+    crashdelta::render::Document::write(&doc, args.format, &mut text, &Default::default())
+        .with_context(|| {
+            format!(
+                "{} cannot be written back as .ips (use --format text or json)",
+                path.display()
+            )
+        })?;
+    let output = Output::new(args.output);
+    let mut out = output.open()?;
+    out.write_all(&text)
+        .and_then(|()| out.flush())
+        .with_context(|| output.what())?;
+    eprintln!("crashdelta: named {named} frame(s)");
+    for w in symbol_warnings {
+        eprintln!("crashdelta: {w}");
+    }
+    Ok(Exit::Ok)
+}

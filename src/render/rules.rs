@@ -1,0 +1,54 @@
+//! The rule list (`crashdelta rules`): a table in the order rules are tried, or JSON.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::classify::RuleSet;
+
+#[derive(Serialize)]
+struct RuleOut<'a> {
+    id: &'a str,
+    title: &'a str,
+    family: &'a str,
+    known: bool,
+    links: &'a [String],
+    evidence: Option<&'a str>,
+    source: &'a str,
+}
+
+/// The rules as a JSON array, in the order they are tried.
+pub fn write_json(out: &mut dyn Write, rules: &RuleSet) -> io::Result<()> {
+    let list: Vec<RuleOut> = rules
+        .rules()
+        .iter()
+        .map(|r| RuleOut {
+            id: &r.id,
+            title: &r.title,
+            family: r.family.as_str(),
+            known: r.known,
+            links: &r.links,
+            evidence: r.evidence.as_deref(),
+            source: &r.source,
+        })
+        .collect();
+    serde_json::to_writer_pretty(&mut *out, &list).map_err(io::Error::other)?;
+    writeln!(out)?;
+    out.flush()
+}
+
+/// The rules as a table, in the order they are tried.
+pub fn human(rules: &RuleSet, width: Option<u16>) -> String {
+    let mut table = super::table(width, &["#", "id", "family", "known", "title", "source"]);
+    for (i, r) in rules.rules().iter().enumerate() {
+        table.add_row([
+            (i + 1).to_string(),
+            r.id.clone(),
+            r.family.as_str().to_owned(),
+            if r.known { "yes".into() } else { "no".into() },
+            r.title.clone(),
+            r.source.clone(),
+        ]);
+    }
+    format!("{table}\nRules are tried in this order; the first that matches wins.\n")
+}

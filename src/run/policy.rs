@@ -1,0 +1,40 @@
+//! How long a run waits for late reports, and how it watches: the library's side of `--settle`,
+//! `--settle-max` and `--poll` (the gate's side is `classify::gate::GatePolicy`).
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::watch;
+
+/// When a run may stop waiting for late crash reports.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// Wait at least this long after the command exits.
+    pub settle: Duration,
+    /// Wait up to this long when a crash is expected (the command died by a signal) but its
+    /// report has not arrived.
+    pub settle_max: Duration,
+    /// Poll the folders instead of using file-system events.
+    pub poll: bool,
+}
+
+impl Timing {
+    /// The watch of `argv` (with `env` added) over `folders`.
+    pub fn options(
+        &self,
+        folders: Vec<PathBuf>,
+        argv: Vec<OsString>,
+        env: Vec<(OsString, OsString)>,
+    ) -> watch::Options {
+        watch::Options {
+            folders,
+            argv,
+            env,
+            settle: self.settle,
+            // A ceiling below the floor means the floor.
+            settle_max: self.settle_max.max(self.settle),
+            poll: self.poll,
+        }
+    }
+}
