@@ -5,6 +5,8 @@
 //!
 //! Run: `cargo bench --bench symbolicate`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use std::path::Path;
 
 use crashdelta::symbols::SymbolIndex;

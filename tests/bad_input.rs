@@ -3,6 +3,12 @@
 //! file and folder (tests/watch.rs), a rules file with a bad regex (tests/cli.rs), a symbols
 //! folder with a corrupt Mach-O (tests/symbols.rs).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use common::root;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -10,10 +16,6 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 const GOOD: &str = "testdata/derived/agx-prepareForEnqueue-0x98.ips";
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// Classifies a folder holding `name` (with `bytes`) and a good report; returns the bad file's
 /// report object, after checking that the good one was classified.

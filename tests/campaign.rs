@@ -5,18 +5,18 @@
 //! The fake test logs each decision ("run N crashed or not"), so the assertions compare
 //! crashdelta's counts with what really happened rather than with a number baked into the test.
 
-use std::path::{Path, PathBuf};
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use common::{RACE, root, stderr};
+
+use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
 use assert_cmd::Command;
 use crashdelta::campaign::statistics as stats;
-
-const RACE: &str = "testdata/derived/agx-prepareForEnqueue-0x98.ips";
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// demo/flaky_stress_test.sh: crashes with probability $CRASH_P (never with $STRESS_FIX), seeded.
 const FAKE_TEST: &str = "demo/flaky_stress_test.sh";
@@ -68,10 +68,6 @@ fn crashdelta(lab: &Lab, seed: u32, p: f64, args: &[&str]) -> Output {
         .args(args)
         .args(["--", "sh", FAKE_TEST]);
     cmd.timeout(Duration::from_secs(120)).output().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// The `--output` file of a run: standard output carries the command's own output.

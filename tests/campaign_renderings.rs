@@ -1,6 +1,8 @@
 //! The campaign and stats renderings (human, Markdown, JUnit, HTML, JSON) as insta snapshots, from
 //! a fixed campaign: what a reader sees is reviewed like code.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use chrono::{DateTime, Utc};
 use crashdelta::campaign::breakdown::{BreakdownRow, StatsReport};
 use crashdelta::campaign::{

@@ -1,11 +1,10 @@
 //! The real binary: commands, formats, stdin, exit codes.
 
-use assert_cmd::Command;
-use predicates::prelude::*;
+mod common;
 
-fn crashdelta() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_crashdelta"))
-}
+use common::crashdelta;
+
+use predicates::prelude::*;
 
 fn testdata(rel: &str) -> String {
     format!("{}/testdata/{rel}", env!("CARGO_MANIFEST_DIR"))
@@ -317,38 +316,32 @@ fn table_output_is_stable_for_snapshots() {
     insta::assert_snapshot!("classify_table_derived", text);
 }
 
-fn in_root() -> Command {
-    let mut c = crashdelta();
-    c.current_dir(env!("CARGO_MANIFEST_DIR"));
-    c
-}
-
 #[test]
 fn the_gate_fails_with_86_on_what_it_is_told_to() {
     let race = "testdata/derived/agx-prepareForEnqueue-0x98.ips";
     let abort = "testdata/derived/python-abort-agx-loaded.ips";
-    in_root()
+    crashdelta()
         .args(["classify", "--fail-on", "agx", race])
         .assert()
         .code(86);
-    in_root()
+    crashdelta()
         .args(["classify", "--fail-on", "agx", abort])
         .assert()
         .code(0);
-    in_root()
+    crashdelta()
         .args(["classify", "--fail-on", "any", abort])
         .assert()
         .code(86);
     // The race is known: `unknown` does not fail on it, but does on the abort.
-    in_root()
+    crashdelta()
         .args(["classify", "--fail-on", "unknown", race])
         .assert()
         .code(0);
-    in_root()
+    crashdelta()
         .args(["classify", "--fail-on", "unknown", abort])
         .assert()
         .code(86);
-    in_root()
+    crashdelta()
         .args([
             "classify",
             "--fail-on",
@@ -360,22 +353,22 @@ fn the_gate_fails_with_86_on_what_it_is_told_to() {
         .assert()
         .code(0);
     // No gate by default: crashes are reported, not failed on.
-    in_root().args(["classify", race]).assert().code(0);
+    crashdelta().args(["classify", race]).assert().code(0);
     // A gate failure outranks an unreadable input.
-    in_root()
+    crashdelta()
         .args(["classify", "--fail-on", "any", race, "no-such-file"])
         .assert()
         .code(86);
-    in_root()
+    crashdelta()
         .args(["classify", "--fail-on", "agx", abort, "no-such-file"])
         .assert()
         .code(1);
-    in_root()
+    crashdelta()
         .args(["classify", "--allow", "no-such-rule", race])
         .assert()
         .code(125)
         .stderr(predicate::str::contains("no rule has this id"));
-    in_root()
+    crashdelta()
         .args(["classify", "--fail-on", "sometimes", race])
         .assert()
         .code(125);
@@ -383,7 +376,7 @@ fn the_gate_fails_with_86_on_what_it_is_told_to() {
 
 #[test]
 fn gate_verdicts_are_in_the_json() {
-    let out = in_root()
+    let out = crashdelta()
         .args([
             "classify",
             "--format",
@@ -463,7 +456,7 @@ fn rules_are_listed_and_checked() {
             "replaces built-in rule(s): agx-other",
         ));
     // The user's rule wins: the endRenderPassCommon crash is now known.
-    let out = in_root()
+    let out = crashdelta()
         .args([
             "classify",
             "--format",
@@ -494,7 +487,7 @@ fn rules_are_listed_and_checked() {
         .stderr(predicate::str::contains(
             "bad.toml: rule 1 (x), field when.message: invalid regex",
         ));
-    in_root()
+    crashdelta()
         .args([
             "classify",
             "--rules",
@@ -513,7 +506,7 @@ fn markdown_and_junit_renderings() {
         "testdata/derived/python-abort-agx-loaded.ips",
         "testdata/real/other/electronsym__spindump.txt",
     ];
-    let md = in_root()
+    let md = crashdelta()
         .args(["classify", "--format", "markdown", "--fail-on", "agx"])
         .args(files)
         .output()
@@ -524,7 +517,7 @@ fn markdown_and_junit_renderings() {
     insta::assert_snapshot!("classify_markdown", md);
 
     // The race as pytest leaves it: the handler and the racing threads in the Markdown block.
-    let md = in_root()
+    let md = crashdelta()
         .args([
             "classify",
             "--format",
@@ -541,7 +534,7 @@ Handler: Python's faulthandler (faulthandler_fatal_error) caught the signal abov
     assert!(md.contains("Racing: thread 12 \"Thread-3 (worker)\", queue metal gpu stream 4: in -[AGXG16XFamilyComputeContext setComputePipelineState:] from at::native::mps::binaryOpTensor\n"), "{md}");
     insta::assert_snapshot!("classify_markdown_faulthandler", md);
 
-    let xml = in_root()
+    let xml = crashdelta()
         .args(["classify", "--format", "junit", "--fail-on", "agx"])
         .args(files)
         .output()
@@ -558,7 +551,7 @@ Handler: Python's faulthandler (faulthandler_fatal_error) caught the signal abov
 fn output_goes_to_a_file_and_the_summary_to_stderr() {
     let dir = tempfile::tempdir().unwrap();
     let out_file = dir.path().join("crashes.json");
-    in_root()
+    crashdelta()
         .args([
             "classify",
             "--format",

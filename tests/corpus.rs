@@ -1,6 +1,12 @@
 //! Every report in `testdata/` keeps what it is: the process that crashed and the family, or the
 //! specific reason it is not a crash report. Origins are in `testdata/README.md`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use common::{rules, testdata};
+
 use std::path::Path;
 
 use crashdelta::classify::{self, Family};
@@ -480,10 +486,6 @@ fn expectations() -> Vec<(&'static str, Expect)> {
     ]
 }
 
-fn testdata() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata"))
-}
-
 #[test]
 fn every_testdata_report_is_read_as_what_it_is() {
     let mut failures = Vec::new();
@@ -756,10 +758,6 @@ fn a_lambda_run_by_dispatch_sync_with_rethrow_is_not_the_trigger() {
         Some("gatherViewTensor -> dispatchThreads")
     );
     assert!(c.racing.is_empty(), "{:?}", c.racing);
-}
-
-fn rules() -> classify::RuleSet {
-    classify::RuleSet::builtin().unwrap()
 }
 
 #[test]

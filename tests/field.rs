@@ -9,7 +9,11 @@
 //! Other projects' own assertions about their fixtures (`parser-suites/EXPECTATIONS.md`) are
 //! tests of their own below.
 
-use std::path::Path;
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use common::{read, rules, testdata};
 
 use crashdelta::classify::{self, Classification};
 use crashdelta::report::{self, NotAReport, ParseError, Report};
@@ -605,18 +609,6 @@ fn expectations() -> Vec<(&'static str, Expect)> {
             Not(TextFragment),
         ),
     ]
-}
-
-fn testdata() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata"))
-}
-
-fn read(rel: &str) -> Vec<u8> {
-    std::fs::read(testdata().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
-fn rules() -> classify::RuleSet {
-    classify::RuleSet::builtin().unwrap()
 }
 
 fn on_top(c: &Classification) -> Option<&'static str> {

@@ -1,6 +1,12 @@
 //! Invariants over arbitrary input: the parsers never panic, and a report cut anywhere inside its
 //! JSON body is "incomplete" (what `watch` relies on to re-read a half-written file).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use common::{read, rules};
+
 use crashdelta::classify;
 use crashdelta::report::{self, ParseError};
 use proptest::prelude::*;
@@ -15,10 +21,6 @@ const REAL: &[&str] = &[
     "real/issue_text/gh-golde-23-turn0.txt",
     "derived/agx-prepareForEnqueue-0x98.ips",
 ];
-
-fn load(rel: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/testdata/{rel}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
 
 fn parse_and_classify(bytes: &[u8]) {
     if let Ok(r) = report::parse(bytes) {
@@ -56,14 +58,14 @@ proptest! {
 
     #[test]
     fn any_truncation_of_a_real_report_never_panics(which in 0..REAL.len(), cut in 0.0f64..1.0) {
-        let bytes = load(REAL[which]);
+        let bytes = read(REAL[which]);
         let end = (bytes.len() as f64 * cut) as usize;
         parse_and_classify(&bytes[..end]);
     }
 
     #[test]
     fn any_bit_flip_in_a_real_report_never_panics(which in 0..REAL.len(), at in 0.0f64..1.0, bit in 0u8..8) {
-        let mut bytes = load(REAL[which]);
+        let mut bytes = read(REAL[which]);
         let i = ((bytes.len() - 1) as f64 * at) as usize;
         bytes[i] ^= 1 << bit;
         parse_and_classify(&bytes);
@@ -71,7 +73,7 @@ proptest! {
 
     #[test]
     fn an_ips_cut_inside_its_body_is_incomplete(cut in 0.0f64..1.0) {
-        let bytes = load("derived/agx-prepareForEnqueue-0x98.ips");
+        let bytes = read("derived/agx-prepareForEnqueue-0x98.ips");
         let header_end = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
         let body_end = bytes.iter().rposition(|&b| b == b'}').unwrap();
         let end = header_end + ((body_end - header_end) as f64 * cut) as usize;
@@ -80,10 +82,6 @@ proptest! {
             other => prop_assert!(false, "cut at {end}: {other:?}"),
         }
     }
-}
-
-fn rules() -> classify::RuleSet {
-    classify::RuleSet::builtin().unwrap()
 }
 
 /// An image column as reports and pastes spell it: plain names, bundle ids, names with spaces,

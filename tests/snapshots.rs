@@ -1,21 +1,17 @@
 //! The `show` rendering of every crash report in testdata, as insta snapshots.
 
-use std::path::Path;
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use crashdelta::input::Input;
+mod common;
+
+use common::{analyzer, testdata};
+use crashdelta::analyze::pipeline::analyze_input;
+use crashdelta::input::{Input, read_file};
 use crashdelta::render::human;
 
 fn show(rel: &str) -> String {
-    let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata")).join(rel);
-    let input = Input::from_bytes(
-        format!("testdata/{rel}"),
-        crashdelta::input::read_file(&path),
-    );
-    let analyzer =
-        crashdelta::analyze::Analyzer::new(crashdelta::classify::RuleSet::builtin().unwrap(), None);
-    human::show(&crashdelta::analyze::pipeline::analyze_input(
-        input, &analyzer,
-    ))
+    let input = Input::from_bytes(format!("testdata/{rel}"), read_file(&testdata().join(rel)));
+    human::show(&analyze_input(input, &analyzer()))
 }
 
 macro_rules! snapshot {

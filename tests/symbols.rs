@@ -1,9 +1,14 @@
 //! Symbolication against real Mach-O files built on Linux (testdata/symbols/make.sh): thin
 //! arm64 and x86_64 dylibs, a universal one, a stripped one, and their dSYMs.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use common::crashdelta;
+
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use crashdelta::report::SymbolSource;
 use crashdelta::symbols::SymbolIndex;
 
@@ -19,12 +24,6 @@ fn out() -> PathBuf {
 
 fn index(paths: &[PathBuf]) -> SymbolIndex {
     SymbolIndex::build(paths, None, None).unwrap()
-}
-
-fn crashdelta() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_crashdelta"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"));
-    c
 }
 
 #[test]

@@ -2,17 +2,17 @@
 //! ReportCrash (a background process of the command, or a thread of the test standing for
 //! another app) that writes reports the way macOS does: late, in pieces, renamed into place.
 
-use std::path::{Path, PathBuf};
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use common::{RACE, root, stderr};
+
+use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
 use assert_cmd::Command;
-
-const RACE: &str = "testdata/derived/agx-prepareForEnqueue-0x98.ips";
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn race_report(pid: &str) -> String {
     std::fs::read_to_string(root().join(RACE))
@@ -56,10 +56,6 @@ fn watch(f: &Folder, extra: &[&str], script: &str) -> Output {
         .args(extra)
         .args(["--", "sh", "-c", script]);
     cmd.timeout(Duration::from_secs(60)).output().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// A fake ReportCrash in the command's background: writes the race report for the shell's pid
