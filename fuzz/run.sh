@@ -18,8 +18,23 @@ cp -n ../src/classify/builtin-rules.toml corpus/rules_file/ 2>/dev/null || true
 if [ ! -s corpus/inventory_json/seed.json ] && command -v cargo >/dev/null; then
   (cd .. && cargo run --quiet -- snapshot --reports-dir testdata/derived --output fuzz/corpus/inventory_json/seed.json) || true
 fi
+# A build error fails the script; each run's whole output is kept in logs/TARGET.log, a summary
+# (with any panic message and the artifact path) is printed, and a finding is a non-zero exit.
+mkdir -p logs
+status=0
 for target in $targets; do
   echo "== $target: ${seconds}s, max_len $max_len"
+  cargo fuzz build -O "$target"
+  set +e
   cargo fuzz run -O "$target" "corpus/$target" -- -max_total_time="$seconds" -max_len="$max_len" -rss_limit_mb=2048 \
-    -print_final_stats=1 2>&1 | grep -E '^(==|#[0-9]+ +(INITED|DONE|REDUCE|NEW)|stat::|Done|SUMMARY|ERROR|==[0-9]+==)' | tail -n 20 || true
+    -print_final_stats=1 > "logs/$target.log" 2>&1
+  code=$?
+  set -e
+  grep -E '^(#[0-9]+[[:space:]]+(INITED|DONE)|stat::|SUMMARY|ERROR|==[0-9]+==|.*panicked at|.*Test unit written to)' \
+    "logs/$target.log" | tail -n 20 || true
+  if [ "$code" -ne 0 ]; then
+    echo "== $target: libFuzzer exited $code; the whole output is in fuzz/logs/$target.log"
+    status=1
+  fi
 done
+exit "$status"

@@ -12,7 +12,7 @@ pub mod campaign;
 pub mod classify;
 pub mod input;
 pub mod inventory;
-pub mod parallel;
+mod parallel;
 pub mod render;
 pub mod report;
 pub mod run;

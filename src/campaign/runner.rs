@@ -20,10 +20,10 @@ use super::{
     CampaignReport, CampaignSummary, ConfigInfo, RunCrash, RunSummary, compare, config_stats,
 };
 use crate::analyze::Analyzer;
-use crate::classify::gate::{FailOn, GatePolicy, Scope};
+use crate::classify::{FailOn, GatePolicy, Scope};
 use crate::run::{self, RunReport, Timing, Watched};
-use crate::watch::collect::{self, CollectError};
 use crate::watch::{self, AttributionKind, LiveEvent, SpawnError, WatchError};
+use crate::watch::{CollectError, collect};
 
 /// One configuration: its name and the variables it adds to the command's environment.
 #[derive(Debug, Clone)]
@@ -303,7 +303,7 @@ pub fn run(
             && !to_collect.is_empty()
         {
             let dir = dir.join(format!("run-{index:03}"));
-            let copied = collect::collect(&dir, &to_collect)?;
+            let copied = collect(&dir, &to_collect)?;
             on_event(Event::Collected {
                 index,
                 dir: &dir,

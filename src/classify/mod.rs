@@ -5,16 +5,18 @@
 //! *loaded*, and register descriptions name AGX classes (`OBJC_CLASS_$_AGXG15XFamilyCommandBuffer`
 //! in `x14`) whenever a driver object was nearby; neither says the driver crashed.
 
-pub mod gate;
-pub mod normalize;
-pub mod racing;
-pub mod rules;
-pub mod site;
-pub mod triage;
+mod gate;
+mod normalize;
+mod racing;
+mod rules;
+mod site;
+mod triage;
 
+pub use gate::{FailOn, GatePolicy, GateResult, Judged, Scope, Tally};
 pub use racing::Racing;
-pub use rules::{RuleSet, RulesError};
+pub use rules::{BUILTIN as BUILTIN_RULES, Rule, RuleSet, RulesError, parse as parse_rules};
 pub use site::{FrameSource, Handler, Machinery};
+pub use triage::{Group, Triage};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};

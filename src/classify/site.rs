@@ -135,13 +135,6 @@ pub fn site(report: &Report) -> Site<'_> {
     site
 }
 
-impl Site<'_> {
-    /// The `n`th meaningful frame.
-    pub fn meaningful_frame(&self, n: usize) -> Option<&Frame> {
-        self.meaningful.get(n).and_then(|&i| self.frames.get(i))
-    }
-}
-
 /// Frames that throw an exception where they are (as opposed to rethrowing one caught elsewhere).
 const THROWS: &[&str] = &[
     "objc_exception_throw",

@@ -20,7 +20,7 @@ use crashdelta::analyze::Analysis;
 use crashdelta::campaign::CampaignReport;
 use crashdelta::campaign::breakdown::StatsReport;
 use crashdelta::classify::RuleSet;
-use crashdelta::classify::gate::{FailOn, GatePolicy, Scope};
+use crashdelta::classify::{FailOn, GatePolicy, Scope};
 use crashdelta::inventory;
 use crashdelta::render::{Document, Format, STREAM_FORMATS, Symbolicated};
 use crashdelta::run::{RunReport, Timing};

@@ -3,9 +3,9 @@
 
 use anyhow::{Context, Result};
 
-use crashdelta::analyze::pipeline;
-use crashdelta::classify::gate::{GatePolicy, Scope, Tally};
-use crashdelta::classify::triage::Triage;
+use crashdelta::analyze::{Summary, pipeline};
+use crashdelta::classify::Triage;
+use crashdelta::classify::{GatePolicy, Scope, Tally};
 use crashdelta::input;
 use crashdelta::render::{self, Format, Item, Totals};
 
@@ -26,7 +26,7 @@ pub fn classify(args: ClassifyArgs) -> Result<Exit> {
     };
     let output = Output::new(args.output);
     let mut sink = render::stream(args.format, output.open()?, &output.style())?;
-    let mut summary = render::Summary::default();
+    let mut summary = Summary::default();
     let mut triage = Triage::default();
     let mut tally = Tally::new(&gate);
     pipeline::for_each(

@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 
-use crashdelta::classify::{RuleSet, rules};
+use crashdelta::classify::{RuleSet, parse_rules};
 
 use super::args::{RulesAction, RulesArgs};
 use super::exit::Exit;
@@ -15,7 +15,7 @@ pub fn rules(args: RulesArgs) -> Result<Exit> {
         Some(RulesAction::Check { file }) => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read rules file {}", file.display()))?;
-            let parsed = rules::parse(&text, &file.display().to_string())?;
+            let parsed = parse_rules(&text, &file.display().to_string())?;
             let builtin = RuleSet::builtin()?;
             let replaced: Vec<&str> = parsed
                 .iter()

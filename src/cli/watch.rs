@@ -71,7 +71,7 @@ pub fn report_run(
 
 /// Copies the new reports into `dir`, with their manifest.
 pub fn collect_into(dir: &Path, to_collect: &ToCollect) -> Result<()> {
-    let copied = collect::collect(dir, to_collect)?;
+    let copied = collect(dir, to_collect)?;
     collected(dir, copied.len());
     Ok(())
 }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::report::ReportKind;
-use crate::report::peek::{PEEK_BYTES, Peek, peek};
+use crate::report::{PEEK_BYTES, Peek, peek};
 
 pub const SCHEMA: &str = "crashdelta.inventory/1";
 

@@ -186,7 +186,7 @@ impl Document for Symbolicated<'_> {
                 let report = self.analysis.report().ok_or_else(|| {
                     io::Error::new(io::ErrorKind::InvalidInput, "the report did not parse")
                 })?;
-                let text = crate::symbols::rewrite::ips_with_symbols(self.original, report)
+                let text = crate::symbols::ips_with_symbols(self.original, report)
                     .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
                 write_str(out, &text)
             }

@@ -469,7 +469,7 @@ impl<W: std::io::Write> super::Sink for TableSink<W> {
             "{} input(s): {} crash report(s), {} not a crash, {} error(s)",
             s.inputs, s.crashes, s.not_a_crash, s.errors
         )?;
-        if totals.gate.fail_on != crate::classify::gate::FailOn::None {
+        if totals.gate.fail_on != crate::classify::FailOn::None {
             writeln!(
                 self.out,
                 "Gate (--fail-on {}): {}",

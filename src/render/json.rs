@@ -8,7 +8,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-pub use crate::analyze::{Analysis, AnalysisError, Status, Summary, non_crash_reason};
+use crate::analyze::{Analysis, AnalysisError, Status};
 use crate::classify::{OnTop, Racing};
 use crate::report::{
     Container, Cut, Exception, Frame, Image, NotAReport, ParseError, Report, ReportKind,

@@ -4,7 +4,8 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::{Item, Sink, Status, Totals};
+use super::{Item, Sink, Totals};
+use crate::analyze::Status;
 
 pub struct JunitSink<W: Write> {
     out: W,

@@ -105,7 +105,7 @@ impl<W: Write> Sink for MarkdownSink<W> {
                 }
                 self.blocks.push(b);
             }
-            _ if o.status() == super::Status::Error => {
+            _ if o.status() == crate::analyze::Status::Error => {
                 self.problems.push(format!(
                     "- `{}`: {}",
                     o.path,
@@ -139,7 +139,7 @@ impl<W: Write> Sink for MarkdownSink<W> {
                 s.not_a_crash, s.errors
             )?;
         }
-        if totals.gate.fail_on != crate::classify::gate::FailOn::None {
+        if totals.gate.fail_on != crate::classify::FailOn::None {
             let reason = match totals.gate.reason.strip_prefix("failed: ") {
                 Some(rest) => format!("**failed**: {rest}"),
                 None => totals.gate.reason.clone(),

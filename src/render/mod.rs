@@ -5,13 +5,13 @@
 //! block per crash).
 
 pub mod campaign;
-pub mod document;
-pub mod html;
+mod document;
+mod html;
 pub mod human;
 pub mod json;
 pub mod junit;
 pub mod markdown;
-pub mod rules;
+mod rules;
 pub mod run;
 
 use std::io;
@@ -20,10 +20,8 @@ use comfy_table::{ContentArrangement, Table, presets};
 
 pub use document::{Document, Format, STREAM_FORMATS, Style, Symbolicated, stream};
 
-pub use crate::analyze::{Analysis, AnalysisError, Status, Summary};
-
-pub use crate::classify::gate::GateResult;
-use crate::classify::triage::Group;
+use crate::analyze::{Analysis, Summary};
+use crate::classify::{GateResult, Group};
 use crate::report;
 use crate::watch::Attribution;
 

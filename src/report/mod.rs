@@ -6,18 +6,18 @@
 //! inside, and either returns it or says specifically why there is none. It never panics on
 //! input.
 
-pub mod bugtype;
-pub mod lenient;
-pub mod model;
-
+mod bugtype;
 mod ips;
+mod lenient;
 mod locate;
 mod markup;
-pub mod peek;
+mod model;
+mod peek;
 mod text;
 mod util;
 
 pub use model::*;
+pub use peek::{PEEK_BYTES, Peek, peek};
 pub use util::parse_time;
 
 use thiserror::Error;

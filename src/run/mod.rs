@@ -6,7 +6,7 @@
 //! gate policy to every new report (an unreadable new file included: it may be a crash) and lists
 //! the files `--collect` copies. Writers (`render::run`) print records; they never make them.
 
-pub mod policy;
+mod policy;
 
 use std::path::PathBuf;
 
@@ -16,7 +16,7 @@ use serde::Serialize;
 pub use policy::Timing;
 
 use crate::analyze::{Analysis, AnalysisError, Analyzer};
-use crate::classify::gate::{GatePolicy, GateResult, Judged, Tally};
+use crate::classify::{GatePolicy, GateResult, Judged, Tally};
 use crate::input;
 use crate::inventory::{self, Delta, Inventory};
 use crate::watch::{self, Attribution, AttributionKind, LiveEvent, SpawnError};
@@ -259,7 +259,7 @@ pub fn diff(
                 .map_err(|e| AnalysisError::Read(e.to_string()))
                 .and_then(|bytes| analyzer.analyze(&bytes).map_err(AnalysisError::Parse));
             let attribution = match &result {
-                Ok(a) => watch::attribution::attribute_by_time(&a.report, window),
+                Ok(a) => watch::attribute_by_time(&a.report, window),
                 Err(_) => Attribution::unknown(),
             };
             Found {

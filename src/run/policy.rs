@@ -1,5 +1,5 @@
 //! How long a run waits for late reports, and how it watches: the library's side of `--settle`,
-//! `--settle-max` and `--poll` (the gate's side is `classify::gate::GatePolicy`).
+//! `--settle-max` and `--poll` (the gate's side is `classify::GatePolicy`).
 
 use std::ffi::OsString;
 use std::path::PathBuf;

@@ -11,7 +11,9 @@
 //! file is cached anew.
 
 pub mod atos;
-pub mod rewrite;
+mod rewrite;
+
+pub use rewrite::{RewriteError, ips_with_symbols};
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};

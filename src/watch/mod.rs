@@ -9,10 +9,10 @@
 //! written does not parse yet; it is read again until it does. File-system events say when to
 //! look; the inventory taken at the end says what is true.
 
-pub mod attribution;
-pub mod collect;
-pub mod events;
-pub mod process;
+mod attribution;
+mod collect;
+mod events;
+mod process;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ffi::OsString;
@@ -25,7 +25,8 @@ use chrono::{DateTime, Utc};
 use notify::{RecursiveMode, Watcher};
 use thiserror::Error;
 
-pub use attribution::{Attribution, AttributionKind};
+pub use attribution::{Attribution, AttributionKind, attribute_by_time};
+pub use collect::{CollectError, Collected, collect, safe_name};
 use events::Action;
 pub use process::{Exit, SpawnError};
 
