@@ -14,41 +14,65 @@ use thiserror::Error;
 /// and reading it whole would let one file exhaust memory.
 pub const MAX_REPORT_BYTES: u64 = 64 * 1024 * 1024;
 
+/// Why an input's bytes could not be had. Each input fails on its own: the others are still
+/// read.
 #[derive(Debug, Error)]
 pub enum InputError {
+    /// A file could not be opened or read.
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: io::Error },
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: io::Error,
+    },
+    /// A file, or standard input, over [`MAX_REPORT_BYTES`]: not a report, and not read whole.
     #[error(
         "{path} is {size} bytes, over the {limit}-byte limit for a report; crash reports are at most a few MB"
     )]
     TooLarge {
+        /// The file; `-` for standard input.
         path: PathBuf,
+        /// The file's size in bytes; for standard input, or a file that grew while it was read,
+        /// how many bytes were read before reading stopped (the limit plus one).
         size: u64,
+        /// The limit, [`MAX_REPORT_BYTES`].
         limit: u64,
     },
+    /// Standard input (`-`) could not be read.
     #[error("cannot read standard input: {0}")]
     Stdin(io::Error),
+    /// A folder named on the command line, or a folder inside it, could not be listed.
     #[error("cannot list {path}: {source}")]
     Walk {
+        /// The entry that could not be listed.
         path: PathBuf,
+        /// The error met while walking the folder.
         source: walkdir::Error,
     },
 }
 
 /// One input: its display name and where its bytes come from.
 pub struct Input {
+    /// How output names the input: the path as given on the command line or found in a folder,
+    /// `-` for standard input.
     pub name: String,
+    /// Where its bytes come from.
     pub source: Source,
 }
 
 /// A file is read when [`Input::read`] is called, so that the reading happens in whichever
 /// thread analyses it; standard input and listing errors are already settled.
 pub enum Source {
+    /// A file, not yet read.
     File(PathBuf),
+    /// Bytes already at hand (standard input, [`Input::from_bytes`]), or the error that settled
+    /// the input (a folder that could not be listed).
     Read(Result<Vec<u8>, InputError>),
 }
 
 impl Input {
+    /// An input whose bytes, or whose error, are already at hand.
     pub fn from_bytes(name: impl Into<String>, bytes: Result<Vec<u8>, InputError>) -> Input {
         Input {
             name: name.into(),
@@ -56,6 +80,8 @@ impl Input {
         }
     }
 
+    /// The input's bytes: a file is read now, with the [`MAX_REPORT_BYTES`] limit of
+    /// [`read_file`]; settled inputs return what they hold.
     pub fn read(self) -> Result<Vec<u8>, InputError> {
         match self.source {
             Source::File(path) => read_file(&path),

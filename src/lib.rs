@@ -1,11 +1,29 @@
 //! crashdelta: read macOS crash reports, say which crash each one is, and tell what a run added.
 //!
-//! Layers (lower never import upper):
-//! - [`report`]: the data model and the parsers (bytes in, typed report out);
-//! - [`classify`]: families, signatures, location and trigger;
-//! - [`render`]: human, JSON and other writers;
-//! - [`input`]: reading the files, folders and stdin a command names;
-//! - [`cli`]: the command line and exit codes.
+//! The library does everything but the command line: it reads, classifies, watches, runs
+//! campaigns and writes documents; it never prints, exits or parses arguments (the `crashdelta`
+//! binary does, in `src/cli/`). Its modules are layers, and a lower one never uses an upper one
+//! (`tests/layers.rs` holds this; `docs/architecture.md` draws it):
+//!
+//! - [`report`]: bytes in, a typed [`report::Report`] out: `.ips` JSON, legacy text, composites,
+//!   pastes in Markdown or HTML, cut reports. Knows no files, terminals or exit codes.
+//! - [`input`]: the files, folders and standard input a command names, size-capped.
+//! - [`classify`]: which crash it is: family, rules, crash site (a signal handler or an exception
+//!   on top), racing threads, signature, location, trigger; and the gate ([`classify::GatePolicy`]).
+//! - [`symbols`]: names for unnamed frames, from Mach-O binaries and dSYMs whose UUID matches.
+//! - [`inventory`]: what the report folders hold, and what changed between two looks.
+//! - [`analyze`]: one input in, its [`analyze::Analysis`] out (parsed, symbolicated, classified,
+//!   or why not); the ordered parallel pipeline over many.
+//! - [`watch`]: run a command, catch every crash report it causes (late ones too), attribute each.
+//! - [`run`]: the record of a watched run or a diff, with its gate verdict.
+//! - [`campaign`]: many runs (`watch --repeat`, `compare`), their statistics, and `stats`.
+//! - [`render`]: writers only: one [`render::Format`], one [`render::Document`] trait.
+//!
+//! One report goes `input` → `analyze` (`report::parse`, `symbols`, `classify`) → `render`; one
+//! watched run goes `watch` (an `inventory` before, events, the wait, an `inventory` after) →
+//! `analyze` for each new report → `run` (the gate) → `render`.
+
+#![warn(missing_docs)]
 
 pub mod analyze;
 pub mod campaign;

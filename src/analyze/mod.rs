@@ -16,8 +16,14 @@ use crate::classify::{self, Classification, RuleSet};
 use crate::report::{self, ParseError, Report, ReportKind};
 use crate::symbols::{SymbolIndex, atos};
 
+/// What turns a report's bytes into a classified crash: the rules, and the sources of symbols that
+/// name unnamed frames first. A command makes one and shares it with every worker.
 pub struct Analyzer {
+    /// The rules classification tries, in order: the `--rules` files first, then the built-in
+    /// rules.
     pub rules: RuleSet,
+    /// The symbol files found under `--symbols` and in the system's AGX driver bundles; `None` when
+    /// there are neither.
     pub symbols: Option<SymbolIndex>,
     /// `atos` and the running OS build, when both are there (macOS).
     pub atos: Option<(PathBuf, String)>,
@@ -26,11 +32,16 @@ pub struct Analyzer {
 /// A report and its classification (none for reports that are not crashes).
 #[derive(Debug, Clone)]
 pub struct Analyzed {
+    /// The report as parsed, its frames named by the symbols found.
     pub report: Report,
+    /// The rule that matched (`unmatched` when none did), the signature and the facts read; `None`
+    /// exactly when the report is not a crash.
     pub classification: Option<Classification>,
 }
 
 impl Analyzer {
+    /// An analyzer with `rules` and `symbols`; `atos` is used as well when it is on the `PATH` and
+    /// `sw_vers` gives the running OS build (that is, on macOS).
     pub fn new(rules: RuleSet, symbols: Option<SymbolIndex>) -> Analyzer {
         let atos = atos::which("atos").zip(atos::system_build());
         Analyzer {
@@ -73,12 +84,17 @@ impl Analyzer {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
+    /// A crash report, read and classified.
     Crash,
+    /// Another kind of report (panic, jetsam, resource report, non-fatal fault) or no report at all
+    /// (a spindump, an lldb backtrace, a fragment): an answer, not an error.
     NotACrash,
+    /// The input could not be read, or is an incomplete report (cut short, or still being written).
     Error,
 }
 
 impl Status {
+    /// The name the JSON `status` field and the human table use: `crash`, `not-a-crash`, `error`.
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Crash => "crash",
@@ -92,17 +108,21 @@ impl Status {
 pub struct Analysis {
     /// The input as named (a path, `-` for standard input).
     pub path: String,
+    /// The report with its classification, or why the input gave none.
     pub result: Result<Analyzed, AnalysisError>,
 }
 
 /// An input that produced no report.
 pub enum AnalysisError {
+    /// The bytes were read but hold no whole report: another kind of input
+    /// (`ParseError::NotAReport`, status `not-a-crash`) or an incomplete report (status `error`).
     Parse(ParseError),
     /// The input could not be read; the message names the path and the cause.
     Read(String),
 }
 
 impl Analysis {
+    /// What became of the input, as the JSON `status` field says it.
     pub fn status(&self) -> Status {
         match &self.result {
             Ok(a) if a.report.kind.is_crash() => Status::Crash,
@@ -161,13 +181,19 @@ pub fn non_crash_reason(report: &Report) -> String {
 /// How many inputs were crashes, not crashes, errors.
 #[derive(Serialize, Default, Debug, Clone, Copy)]
 pub struct Summary {
+    /// Inputs processed, whatever became of them.
     pub inputs: u64,
+    /// Inputs that were crash reports.
     pub crashes: u64,
+    /// Inputs that were another kind of report, or no report at all (status `not-a-crash`).
     pub not_a_crash: u64,
+    /// Inputs that could not be read or were incomplete reports (status `error`): any makes
+    /// `classify` exit 1.
     pub errors: u64,
 }
 
 impl Summary {
+    /// Counts one input whose status is `status`.
     pub fn add(&mut self, status: Status) {
         self.inputs += 1;
         match status {

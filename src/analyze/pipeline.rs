@@ -1,5 +1,5 @@
 //! Inputs to analyses: read each input in the worker that analyses it, on all cores, in input
-//! order (see [`crate::parallel`]): a folder of thousands of reports is never held in memory.
+//! order (see `crate::parallel`): a folder of thousands of reports is never held in memory.
 
 use super::{Analysis, AnalysisError, Analyzer};
 use crate::input::Input;

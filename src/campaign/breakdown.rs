@@ -20,19 +20,31 @@ use crate::report::Report;
 /// The facts of one crash that `stats` groups by.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CrashFacts {
+    /// 16 hex digits of the signature's SHA-256: the first of the grouping keys.
     pub signature_id: String,
+    /// The crashed thread's first meaningful frames as `image!symbol` (or `image+0xoffset`), joined
+    /// by ` | `.
     pub signature: String,
+    /// The first frame that is not abort or exception machinery, `function + offset`.
     pub location: Option<String>,
+    /// Id of the rule that matched (`unmatched` when none did).
     pub rule: String,
+    /// The rule's title.
     pub title: String,
+    /// Whether the rule marks the crash as one the team already knows.
     pub known: bool,
+    /// The OS build the crash happened on (`24G419`), as the report gives it.
     pub os_build: Option<String>,
+    /// The version of the AGX driver bundle loaded in the crashed process, when one was.
     pub driver_version: Option<String>,
+    /// The Mac's model identifier (`Mac16,5`), as the report gives it.
     pub hardware_model: Option<String>,
+    /// When the report was captured, with its own UTC offset.
     pub time: Option<DateTime<chrono::FixedOffset>>,
 }
 
 impl CrashFacts {
+    /// The facts of a crash report and its classification.
     pub fn new(report: &Report, c: &Classification) -> Self {
         CrashFacts {
             signature_id: c.signature_id.clone(),
@@ -52,23 +64,40 @@ impl CrashFacts {
 /// Crashes grouped by signature × OS build × driver version × hardware model.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BreakdownRow {
+    /// 16 hex digits of the signature's SHA-256.
     pub signature_id: String,
+    /// The crashed thread's first meaningful frames as `image!symbol` (or `image+0xoffset`), joined
+    /// by ` | `.
     pub signature: String,
     /// `function + offset` of the group's first crash.
     pub location: Option<String>,
+    /// Id of the rule the group's first crash matched.
     pub rule: String,
+    /// That rule's title.
     pub title: String,
+    /// Whether that rule marks the crash as known.
     pub known: bool,
+    /// The OS build (`24G419`); `None` for crashes whose report does not say.
     pub os_build: Option<String>,
+    /// The version of the AGX driver loaded in the process; `None` when none was, or the report
+    /// does not say.
     pub driver_version: Option<String>,
+    /// The Mac's model identifier (`Mac16,5`); `None` when the report does not say.
     pub hardware_model: Option<String>,
+    /// How many crashes the group holds.
     pub count: u64,
+    /// The earliest capture time in the group, RFC 3339 with that report's own UTC offset; `None`
+    /// when no crash in it has one.
     pub first_seen: Option<String>,
+    /// The latest capture time in the group, as `first_seen`.
     pub last_seen: Option<String>,
 }
 
 type BreakdownKey = (String, Option<String>, Option<String>, Option<String>);
 
+/// Crashes counted by signature × OS build × driver version × hardware model, as they are read.
+/// Each group keeps its first crash (for the names), a count, and the first and last capture
+/// times: never every crash.
 #[derive(Debug, Default)]
 pub struct Breakdown {
     rows: BTreeMap<BreakdownKey, Tally>,
@@ -83,6 +112,7 @@ type Tally = (
 );
 
 impl Breakdown {
+    /// Counts one crash in its group; the group's first crash gives it its names.
     pub fn add(&mut self, f: CrashFacts) {
         let key = (
             f.signature_id.clone(),
@@ -140,6 +170,7 @@ impl Breakdown {
         rows
     }
 
+    /// How many crashes were counted, in every group.
     pub fn total(&self) -> u64 {
         self.rows.values().map(|r| r.1).sum()
     }

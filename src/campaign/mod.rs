@@ -28,17 +28,29 @@ use crate::report::Report;
 /// One new crash of a run, as a campaign counts it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunCrash {
+    /// Id of the rule that matched (`unmatched` when none did).
     pub rule: String,
+    /// The rule's title: the crash in words.
     pub title: String,
+    /// Whether the rule marks the crash as one the team already knows.
     pub known: bool,
+    /// 16 hex digits of the signature's SHA-256: what the campaign groups crashes by.
     pub signature_id: String,
+    /// The crashed thread's first meaningful frames as `image!symbol` (or `image+0xoffset`),
+    /// joined by ` | `: stable across ASLR, function offsets and thread numbering.
     pub signature: String,
+    /// The first frame that is not abort or exception machinery, `function + offset`; `None` when
+    /// there is no such frame.
     pub location: Option<String>,
+    /// The name of the process that crashed, when the report gives it.
     pub process: Option<String>,
+    /// The crash report's path, where the run found it.
     pub path: String,
 }
 
 impl RunCrash {
+    /// The facts of one crash: the process from `report`, the rule, signature and location from
+    /// `c`; `path` is the report's.
     pub fn new(report: &Report, c: &Classification, path: &str) -> Self {
         RunCrash {
             rule: c.rule.clone(),
@@ -60,12 +72,16 @@ pub struct RunSummary {
     pub index: usize,
     /// Which configuration ran: 0 (A, or the only one) or 1 (B).
     pub config: usize,
+    /// The command's exit code, when it exited by itself; `None` when a signal killed it.
     pub exit: Option<i32>,
+    /// The signal that killed the command, when one did.
     pub signal: Option<i32>,
+    /// When the command was started.
     pub start: DateTime<Utc>,
     /// How long the command ran (the wait for late reports not included).
     pub duration_ms: u64,
-    /// New crash reports attributed to the run.
+    /// New crash reports the campaign counts for the run: attributed to it, or with
+    /// `--attribute any` every new one.
     pub crashes: Vec<RunCrash>,
     /// Crash reports written by something else while the run went on.
     pub concurrent: usize,
@@ -74,6 +90,8 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
+    /// Whether the run crashed: at least one new crash report was counted for it (see `crashes`).
+    /// The command's exit has no part in it.
     pub fn crashed(&self) -> bool {
         !self.crashes.is_empty()
     }
@@ -87,12 +105,18 @@ impl RunSummary {
 /// How often a signature was seen in a configuration's runs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SignatureCount {
+    /// 16 hex digits of the signature's SHA-256.
     pub signature_id: String,
+    /// The crashed thread's first meaningful frames as `image!symbol` (or `image+0xoffset`),
+    /// joined by ` | `.
     pub signature: String,
     /// Where the first crash with this signature happened: `function + offset`.
     pub location: Option<String>,
+    /// Id of the rule the first crash with this signature matched.
     pub rule: String,
+    /// That rule's title.
     pub title: String,
+    /// Whether that rule marks the crash as known.
     pub known: bool,
     /// Crash reports with this signature.
     pub reports: u64,
@@ -103,8 +127,12 @@ pub struct SignatureCount {
 /// The numbers of one configuration.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ConfigStats {
+    /// The configuration's name: A's or B's in a comparison, the command line for `watch --repeat`.
     pub name: String,
+    /// Runs of this configuration that happened (fewer than planned when the campaign stopped
+    /// early).
     pub runs: u64,
+    /// Runs with at least one crash report counted for them.
     pub crashed_runs: u64,
     /// `crashed_runs / runs`.
     pub rate: Option<f64>,
@@ -112,10 +140,12 @@ pub struct ConfigStats {
     pub interval: Option<[f64; 2]>,
     /// When no run crashed: the highest rate still consistent with that (95%).
     pub upper_bound_if_none: Option<f64>,
-    /// New crash reports attributed to the runs (a run may write several).
+    /// New crash reports counted for the runs (attributed to them, or every new one with
+    /// `--attribute any`); a run may write several.
     pub new_crash_logs: u64,
     /// Runs whose command succeeded (exit 0).
     pub passed_runs: u64,
+    /// The crashes by signature, most crash reports first.
     pub by_signature: Vec<SignatureCount>,
     /// The rate in words: "3/8 runs crashed (38%, 95% interval 14%–69%)".
     pub words: String,
@@ -263,7 +293,9 @@ pub fn rate_words(k: u64, n: u64) -> String {
 /// A and B side by side, with Fisher's exact test.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Comparison {
+    /// Configuration A's statistics.
     pub a: ConfigStats,
+    /// Configuration B's statistics.
     pub b: ConfigStats,
     /// Two-sided p-value of Fisher's exact test for "A and B crash at different rates".
     pub p_value: Option<f64>,
@@ -276,6 +308,8 @@ pub struct Comparison {
 /// The significance level the verdict uses.
 pub const ALPHA: f64 = 0.05;
 
+/// Compares A's and B's crashed runs with Fisher's exact test (two-sided) and says in words what
+/// the result shows and what it does not. The p-value is `None` when neither ran at all.
 pub fn compare(a: ConfigStats, b: ConfigStats) -> Comparison {
     let p = statistics::fisher_exact(a.crashed_runs, a.runs, b.crashed_runs, b.runs);
     let significant = p.is_some_and(|p| p < ALPHA);

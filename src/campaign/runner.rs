@@ -2,9 +2,9 @@
 //!
 //! A [`Plan`] says which configuration each run uses, in order (`0 0 0 ...` for `watch --repeat`,
 //! `0 1 0 1 ...` for `compare`, so that drift over time hits A and B alike), how each run is
-//! watched and gated, and whether to stop at the first crash. [`run`] carries it out and tells
-//! its caller what happens as it happens ([`Event`]): the caller prints, keeps each run's record
-//! for the campaign's JSON, or shows a progress bar; the runner itself prints nothing.
+//! watched and gated, and whether to stop at the first crash. [`run`](run()) carries it out and
+//! tells its caller what happens as it happens ([`Event`]): the caller prints, keeps each run's
+//! record for the campaign's JSON, or shows a progress bar; the runner itself prints nothing.
 //!
 //! A run counts as crashed when a new crash report in the plan's scope was attributed to it
 //! ([`summary_of`]); the command's exit status is kept beside it, never mistaken for it. A

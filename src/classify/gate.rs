@@ -47,6 +47,8 @@ impl FromStr for FailOn {
 }
 
 impl FailOn {
+    /// The value as `--fail-on` takes it and the JSON output writes it (`any`, `agx`, `metal`,
+    /// `unknown`, `none`).
     pub fn as_str(self) -> &'static str {
         match self {
             FailOn::Any => "any",
@@ -78,9 +80,11 @@ impl Scope {
 /// What fails the gate.
 #[derive(Debug, Clone)]
 pub struct GatePolicy {
+    /// Which crashes fail (`--fail-on`).
     pub fail_on: FailOn,
     /// Rule ids that never fail the gate.
     pub allow: Vec<String>,
+    /// Which new crashes the gate sees (`--attribute`).
     pub scope: Scope,
 }
 
@@ -148,11 +152,16 @@ impl GatePolicy {
 /// The gate's verdict over all inputs: what every writer prints and every JSON document carries.
 #[derive(Debug, Clone, Serialize)]
 pub struct GateResult {
+    /// The policy's `--fail-on`, so that the verdict says what it was judged by.
     pub fail_on: FailOn,
+    /// The policy's exempt rule ids (`--allow`).
     pub allow: Vec<String>,
+    /// Whether no input failed the gate: the exit code follows it.
     pub passed: bool,
     /// How many crashes failed the gate.
     pub failures: u64,
+    /// The verdict in one line: `passed: ...`, `failed: ...` naming the first failure and its
+    /// rule, or `no gate (--fail-on none)`.
     pub reason: String,
 }
 
@@ -164,6 +173,7 @@ pub struct Tally<'a> {
 }
 
 impl<'a> Tally<'a> {
+    /// An empty tally under `policy`.
     pub fn new(policy: &'a GatePolicy) -> Self {
         Tally {
             policy,

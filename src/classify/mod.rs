@@ -28,6 +28,8 @@ const FAMILY_WINDOW: usize = 3;
 /// How many meaningful frames make the signature.
 const SIGNATURE_FRAMES: usize = 5;
 
+/// Where in the GPU stack a crash happened, read from the top meaningful frames of the crashed
+/// thread. Each rule names the family of the crashes it matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Family {
@@ -35,10 +37,13 @@ pub enum Family {
     Agx,
     /// A crash inside Metal, Metal Performance Shaders or IOGPU.
     Metal,
+    /// Anywhere else, or nowhere known: no rule matched, or the crashed thread could not be read.
     Other,
 }
 
 impl Family {
+    /// The family's name as the JSON output and the rules files spell it (`agx`, `metal`,
+    /// `other`).
     pub fn as_str(self) -> &'static str {
         match self {
             Family::Agx => "agx",
@@ -48,14 +53,21 @@ impl Family {
     }
 }
 
+/// Which crash a report is: the rule that matched, the signature that groups it with the same
+/// crash elsewhere, and the facts behind both.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Classification {
+    /// The matching rule's family; [`Family::Other`] when no rule matched.
     pub family: Family,
     /// Id of the rule that matched.
     pub rule: String,
+    /// The matching rule's title, one line for people (`AGX prepareForEnqueue null dereference
+    /// (the MPS encoding race)`); `No rule matched` otherwise.
     pub title: String,
     /// Whether the crash is one the team already knows about.
     pub known: bool,
+    /// The matching rule's `links`: URLs about the crash (issue threads, Feedback Assistant
+    /// reports); empty when no rule matched.
     pub links: Vec<String>,
     /// Why this rule: the facts that matched, one sentence.
     pub reason: String,
@@ -97,10 +109,17 @@ pub struct OnTop {
     pub address_unknown: Option<String>,
 }
 
+/// The AGX driver image loaded in the crashed process: which GPU family's driver, and which
+/// build of it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Driver {
+    /// The image name without a `com.apple.` prefix (`AGXMetalG16X`, `AGXMetal13_3`); `AGX` when
+    /// the report gives the image no name.
     pub name: String,
+    /// The driver's version: the image's `CFBundleShortVersionString` (`327.5`), the
+    /// parenthesised version of a text report's `Binary Images` line.
     pub version: Option<String>,
+    /// The image's UUID, lower-case and hyphenated: the key for finding its symbols.
     pub uuid: Option<String>,
 }
 

@@ -19,7 +19,9 @@ use crate::report::{Frame, Report, image_name_of};
 pub struct Racing {
     /// "Thread N" of the report.
     pub thread: usize,
+    /// The thread's name, when the report gives one (`Thread-12 (mlx_worker)`).
     pub name: Option<String>,
+    /// The dispatch queue it was running (`metal gpu stream 12`), when the report gives one.
     pub queue: Option<String>,
     /// `working`, or `waiting` when its top frame is a wait in the kernel.
     pub state: &'static str,

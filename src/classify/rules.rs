@@ -23,9 +23,11 @@ pub const BUILTIN: &str = include_str!("builtin-rules.toml");
 #[derive(Debug, Error)]
 #[error("{source_name}: {location}: {message}")]
 pub struct RulesError {
+    /// The rules file as named to the user (its path), or `built-in rules`.
     pub source_name: String,
     /// `rule 3 (my-rule), field when.frames[0].symbol`, or `line 4` for TOML syntax.
     pub location: String,
+    /// What is wrong there (`unknown family "gpu"; use agx, metal or other`).
     pub message: String,
 }
 
@@ -194,12 +196,21 @@ struct Conditions {
     callers: Vec<FrameMatcher>,
 }
 
+/// One checked rule: a named crash and the conditions (`[rule.when]`) under which a report is
+/// that crash. The conditions are private; [`Rule::check`] applies them.
 #[derive(Debug)]
 pub struct Rule {
+    /// The rule's unique id (`agx-prepare-for-enqueue-race`): what classifications name, what
+    /// `--allow` takes, and what a user rule uses to replace a built-in one.
     pub id: String,
+    /// One line for people, shown with every crash the rule matches.
     pub title: String,
+    /// The family of the crashes it matches (`family = "agx"`).
     pub family: Family,
+    /// Whether the crash is one the team already knows (`known = true`; false when not given):
+    /// `--fail-on unknown` passes it.
     pub known: bool,
+    /// URLs about the crash (`links`): issue threads, Feedback Assistant reports.
     pub links: Vec<String>,
     /// Why the rule exists: the real reports or threads it was written from.
     pub evidence: Option<String>,
@@ -307,6 +318,7 @@ impl RuleSet {
         Ok(RuleSet { rules })
     }
 
+    /// The rules in the order they are tried.
     pub fn rules(&self) -> &[Rule] {
         &self.rules
     }

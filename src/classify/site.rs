@@ -67,6 +67,7 @@ pub struct Machinery {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FrameSource {
+    /// The crashed thread's backtrace, below any signal handler.
     CrashedThread,
     /// The report's Last Exception Backtrace: where an uncaught exception was thrown.
     LastExceptionBacktrace,

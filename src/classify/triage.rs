@@ -10,29 +10,50 @@ use serde::Serialize;
 use super::{Classification, Family};
 use crate::report::Report;
 
+/// The crashes that share one signature: one line of a triage table.
+///
+/// The rule, title, family, known flag and location are those of the first crash added to the
+/// group.
 #[derive(Debug, Clone, Serialize)]
 pub struct Group {
+    /// The signature's short id ([`Classification::signature_id`]): the group's key.
     pub signature_id: String,
+    /// The full signature the group shares.
     pub signature: String,
+    /// How many crash reports have it.
     pub count: u64,
+    /// The family of the rule that matched.
     pub family: Family,
+    /// Id of the rule that matched (`unmatched` when none did).
     pub rule: String,
+    /// The rule's title.
     pub title: String,
+    /// Whether the rule marks the crash as known.
     pub known: bool,
+    /// The first meaningful frame (`symbol + offset`), when there is one.
     pub location: Option<String>,
+    /// The names of the processes that crashed so, sorted.
     pub processes: BTreeSet<String>,
+    /// The OS builds the reports were written on (`24G90`), sorted.
     pub os_builds: BTreeSet<String>,
+    /// The AGX drivers loaded in those processes, `name version` (`AGXMetalG16X 327.5`), or the
+    /// name alone when the version is unknown.
     pub driver_versions: BTreeSet<String>,
+    /// The earliest crash time among the reports that have one.
     pub first_seen: Option<DateTime<FixedOffset>>,
+    /// The latest crash time among the reports that have one.
     pub last_seen: Option<DateTime<FixedOffset>>,
 }
 
+/// Crash classifications gathered by signature, for a folder's worth of reports.
 #[derive(Debug, Default)]
 pub struct Triage {
     groups: BTreeMap<String, Group>,
 }
 
 impl Triage {
+    /// Counts one classified crash into its signature's group, with its process, OS build,
+    /// driver and capture time.
     pub fn add(&mut self, report: &Report, c: &Classification) {
         let g = self
             .groups

@@ -1,29 +1,33 @@
-//! The command line's arguments: every clap type, in this one file, and their conversion into
-//! the library's own types.
+//! The command line's arguments: every clap type lives in this module (the commands here, the
+//! argument groups they share in `args/groups.rs`), with their conversion into the library's own
+//! types.
 //!
 //! Parsing has two stages, as in ripgrep: clap reads the words into these structs, then
 //! [`Cli::check`] refuses the combinations clap cannot see (`watch --format html` without
 //! `--repeat`), still before anything runs. Each command's `--format` values come from what its
 //! document supports ([`crashdelta::render::Document::FORMATS`]), so `diff --format html` is a
 //! parse error. The library never sees a clap type: `--fail-on`/`--allow`/`--attribute` become a
-//! [`GatePolicy`], `--settle`/`--settle-max`/`--poll` a [`Timing`] (the way nextest converts its
+//! `GatePolicy`, `--settle`/`--settle-max`/`--poll` a `Timing` (the way nextest converts its
 //! value enums into runner types).
 
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crashdelta::analyze::Analysis;
 use crashdelta::campaign::CampaignReport;
 use crashdelta::campaign::breakdown::StatsReport;
-use crashdelta::classify::RuleSet;
-use crashdelta::classify::{FailOn, GatePolicy, Scope};
-use crashdelta::inventory;
+use crashdelta::classify::{FailOn, RuleSet};
 use crashdelta::render::{Document, Format, STREAM_FORMATS, Symbolicated};
-use crashdelta::run::{RunReport, Timing};
+use crashdelta::run::RunReport;
+
+mod groups;
+
+pub use groups::{
+    Attribute, FoldersArg, GateArgs, RecordArgs, RulesArg, SymbolsArg, TimingArgs, env_pair,
+};
 
 /// A `--format` parser that takes the formats in `allowed` (and their aliases), and lists them
 /// in `--help`.
@@ -161,132 +165,6 @@ pub enum RulesAction {
 }
 
 #[derive(Args)]
-pub struct RulesArg {
-    /// A rules file (TOML) whose rules are tried before the built-in ones; a rule with a built-in
-    /// rule's id replaces it (docs/rules.md)
-    #[arg(long, value_name = "FILE")]
-    pub rules: Option<PathBuf>,
-}
-
-#[derive(Args)]
-pub struct SymbolsArg {
-    /// Mach-O binaries (thin or universal), dSYM bundles, or folders of them (searched
-    /// recursively), to name unnamed frames whose image UUID matches (repeatable)
-    #[arg(long, value_name = "PATH")]
-    pub symbols: Vec<PathBuf>,
-    /// Where symbol caches are kept (default: the platform's cache folder, crashdelta/symcache)
-    #[arg(long, value_name = "DIR")]
-    pub cache_dir: Option<PathBuf>,
-}
-
-#[derive(Args)]
-pub struct FoldersArg {
-    /// A report folder to watch (repeatable); default: ~/Library/Logs/DiagnosticReports and
-    /// /Library/Logs/DiagnosticReports, with their Retired/ subfolders
-    #[arg(long = "reports-dir", value_name = "DIR")]
-    pub reports_dir: Vec<PathBuf>,
-}
-
-impl FoldersArg {
-    /// The folders named, or the default ones.
-    pub fn folders(&self) -> Vec<PathBuf> {
-        if self.reports_dir.is_empty() {
-            inventory::default_folders()
-        } else {
-            self.reports_dir.clone()
-        }
-    }
-}
-
-#[derive(Args)]
-pub struct GateArgs {
-    /// What fails the gate (exit 86): any, agx, metal (agx + metal), unknown (no rule marks it
-    /// known), none
-    #[arg(long, value_name = "WHAT", default_value = "any")]
-    pub fail_on: FailOn,
-    /// A rule id whose crashes never fail the gate (repeatable)
-    #[arg(long, value_name = "RULE_ID")]
-    pub allow: Vec<String>,
-    /// Which new crashes the gate sees: run (from the command's process tree or window) or any
-    #[arg(long, value_enum, default_value_t = Attribute::Run)]
-    pub attribute: Attribute,
-}
-
-/// `--attribute`.
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Attribute {
-    /// Crashes of the command's process tree (or its window, when no pid is known)
-    Run,
-    /// Every new crash, concurrent ones too
-    Any,
-}
-
-impl From<Attribute> for Scope {
-    fn from(a: Attribute) -> Scope {
-        match a {
-            Attribute::Run => Scope::Run,
-            Attribute::Any => Scope::Any,
-        }
-    }
-}
-
-impl From<&GateArgs> for GatePolicy {
-    fn from(g: &GateArgs) -> GatePolicy {
-        GatePolicy {
-            fail_on: g.fail_on,
-            allow: g.allow.clone(),
-            scope: g.attribute.into(),
-        }
-    }
-}
-
-#[derive(Args)]
-pub struct TimingArgs {
-    /// Wait at least this long after the command (each run) exits for late reports
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration)]
-    pub settle: Duration,
-    /// Wait up to this long when a crash is expected (the command died by a signal) but its
-    /// report has not arrived
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration)]
-    pub settle_max: Duration,
-    /// Poll the folders instead of using file-system events
-    #[arg(long)]
-    pub poll: bool,
-}
-
-impl From<&TimingArgs> for Timing {
-    fn from(t: &TimingArgs) -> Timing {
-        Timing {
-            settle: t.settle,
-            settle_max: t.settle_max,
-            poll: t.poll,
-        }
-    }
-}
-
-fn duration(s: &str) -> Result<Duration, String> {
-    if let Ok(secs) = s.parse::<f64>()
-        && secs.is_finite()
-        && secs >= 0.0
-    {
-        return Ok(Duration::from_secs_f64(secs));
-    }
-    humantime::parse_duration(s).map_err(|e| format!("{e} (write e.g. 5s, 500ms, 2m)"))
-}
-
-/// Where a run's or a campaign's record goes, and its reports.
-#[derive(Args)]
-pub struct RecordArgs {
-    /// Write the chosen format to FILE; the human summary still goes to standard error
-    #[arg(long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Copy the new crash reports into DIR, with a manifest of their SHA-256 (never moves them);
-    /// campaigns copy each run's into DIR/run-NNN
-    #[arg(long, value_name = "DIR")]
-    pub collect: Option<PathBuf>,
-}
-
-#[derive(Args)]
 pub struct WatchArgs {
     #[command(flatten)]
     pub folders: FoldersArg,
@@ -389,13 +267,6 @@ pub struct CompareArgs {
     pub command: Vec<OsString>,
 }
 
-fn env_pair(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
-        _ => Err(format!("expected NAME=VALUE, got {s:?}")),
-    }
-}
-
 #[derive(Args)]
 pub struct StatsArgs {
     /// Report files and folders, and run records (`watch`, `compare` or `classify` JSON)
@@ -430,96 +301,4 @@ impl Cli {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_arguments_are_consistent() {
-        Cli::command().debug_assert();
-    }
-
-    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
-        Cli::try_parse_from(args).and_then(|c| c.check().map(|()| c))
-    }
-
-    #[test]
-    fn a_format_a_command_cannot_write_is_refused_when_parsing() {
-        let refused = |args: &[&str]| parse(args).err().map(|e| e.kind());
-        assert_eq!(
-            refused(&["crashdelta", "diff", "before.json", "--format", "html"]),
-            Some(clap::error::ErrorKind::InvalidValue)
-        );
-        assert_eq!(
-            refused(&["crashdelta", "classify", "x", "--format", "html"]),
-            Some(clap::error::ErrorKind::InvalidValue)
-        );
-        assert_eq!(
-            refused(&["crashdelta", "watch", "--format", "html", "--", "true"]),
-            Some(clap::error::ErrorKind::ArgumentConflict)
-        );
-        assert!(
-            parse(&[
-                "crashdelta",
-                "watch",
-                "--repeat",
-                "2",
-                "--format",
-                "html",
-                "--",
-                "true"
-            ])
-            .is_ok()
-        );
-        assert!(parse(&["crashdelta", "stats", "x", "--format", "junit"]).is_err());
-        assert!(parse(&["crashdelta", "show", "x", "--format", "markdown"]).is_err());
-    }
-
-    #[test]
-    fn the_names_earlier_versions_used_still_work() {
-        let format = |args: &[&str]| match parse(args).map(|c| c.command) {
-            Ok(Command::Classify(a)) => Some(a.format),
-            Ok(Command::Show(a)) => Some(a.format),
-            Ok(Command::Stats(a)) => Some(a.format),
-            _ => None,
-        };
-        assert_eq!(
-            format(&["crashdelta", "classify", "x", "--format", "table"]),
-            Some(Format::Human)
-        );
-        assert_eq!(
-            format(&["crashdelta", "show", "x", "--format", "text"]),
-            Some(Format::Human)
-        );
-        assert_eq!(format(&["crashdelta", "stats", "x"]), Some(Format::Human));
-        assert_eq!(
-            format(&["crashdelta", "classify", "x", "--format", "junit"]),
-            Some(Format::Junit)
-        );
-    }
-
-    #[test]
-    fn gate_arguments_become_the_librarys_policy() {
-        let Ok(Command::Watch(w)) = parse(&[
-            "crashdelta",
-            "watch",
-            "--fail-on",
-            "agx",
-            "--allow",
-            "r1",
-            "--attribute",
-            "any",
-            "--settle",
-            "2",
-            "--",
-            "true",
-        ])
-        .map(|c| c.command) else {
-            panic!("watch parses");
-        };
-        let policy = GatePolicy::from(&w.gate);
-        assert_eq!(policy.fail_on, FailOn::Agx);
-        assert_eq!(policy.allow, ["r1"]);
-        assert_eq!(policy.scope, Scope::Any);
-        assert_eq!(Timing::from(&w.timing).settle, Duration::from_secs(2));
-    }
-}
+mod tests;

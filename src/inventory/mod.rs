@@ -19,8 +19,10 @@ use thiserror::Error;
 use crate::report::ReportKind;
 use crate::report::{PEEK_BYTES, Peek, peek};
 
+/// The `schema` an inventory file carries; [`Inventory::read`] refuses any other.
 pub const SCHEMA: &str = "crashdelta.inventory/1";
 
+/// Why an inventory could not be taken or read.
 #[derive(Debug, Error)]
 pub enum InventoryError {
     #[error(
@@ -28,13 +30,35 @@ pub enum InventoryError {
          /Library/Logs/DiagnosticReports; elsewhere name one with --reports-dir",
         .0.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
     )]
+    /// None of the folders to scan exists (the folders are listed): a scan of nothing would
+    /// find no crash whatever happened.
     NoFolder(Vec<PathBuf>),
+    /// A report folder that exists could not be listed (permissions): an empty result would
+    /// hide crashes.
     #[error("cannot read the report folder {path}: {source}")]
-    Unreadable { path: PathBuf, source: io::Error },
+    Unreadable {
+        /// The folder.
+        path: PathBuf,
+        /// The operating system's error.
+        source: io::Error,
+    },
+    /// A saved inventory file could not be read.
     #[error("cannot read inventory {path}: {source}")]
-    ReadInventory { path: PathBuf, source: io::Error },
+    ReadInventory {
+        /// The inventory file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: io::Error,
+    },
+    /// A file read as an inventory is not one: not JSON of the right shape, or another
+    /// [`SCHEMA`].
     #[error("{path} is not a crashdelta inventory: {message}")]
-    BadInventory { path: PathBuf, message: String },
+    BadInventory {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it: the JSON error, or the schema found.
+        message: String,
+    },
 }
 
 /// The default folders: the user's and the system's DiagnosticReports (their `Retired/`
@@ -48,16 +72,22 @@ pub fn default_folders() -> Vec<PathBuf> {
     folders
 }
 
+/// A report folder the inventory looked at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Folder {
+    /// The folder's path, as displayed.
     pub path: String,
+    /// Whether it existed when the inventory was taken; a missing folder is recorded, not an
+    /// error, as long as another exists.
     pub exists: bool,
 }
 
 /// One file in a report folder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
+    /// The file's path, as displayed (under `Retired/` once macOS has moved it there).
     pub path: String,
+    /// The file's size in bytes; 0 when the file could not be opened or its metadata read.
     pub size: u64,
     /// Modification time, nanoseconds since the Unix epoch (exact, for identity).
     pub mtime_ns: i128,
@@ -76,16 +106,22 @@ impl Entry {
         }
     }
 
+    /// Whether the head says this is a process crash report ([`ReportKind::Crash`]). Only the
+    /// head is read: a 309 whose body says `isNonFatal` counts here, though parsing it gives
+    /// [`ReportKind::NonFatal`].
     pub fn is_crash(&self) -> bool {
         self.peek
             .as_ref()
             .is_some_and(|p| p.kind == ReportKind::Crash)
     }
 
+    /// Whether the head shows a report of any kind (a crash, a jetsam event, a resource report).
     pub fn is_report(&self) -> bool {
         self.peek.is_some()
     }
 
+    /// Whether the file is inside a `Retired` folder, where macOS moves reports it has
+    /// processed.
     pub fn in_retired(&self) -> bool {
         Path::new(&self.path)
             .components()
@@ -93,19 +129,28 @@ impl Entry {
     }
 }
 
+/// Every file in the report folders at one moment; saved as JSON to compare with a later one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Inventory {
+    /// [`SCHEMA`], so that a saved inventory is recognised as one.
     pub schema: String,
+    /// When the scan started.
     pub taken_at: DateTime<Utc>,
+    /// The folders scanned, in the order given, with whether each existed.
     pub folders: Vec<Folder>,
+    /// Every file under the folders except hidden ones (`Retired/` included), reports or not,
+    /// in walk order (file-name order within each folder); a subfolder that could not be listed
+    /// is an entry carrying its error.
     pub entries: Vec<Entry>,
 }
 
 impl Inventory {
+    /// How many entries are crash reports, as far as their heads tell ([`Entry::is_crash`]).
     pub fn crash_count(&self) -> usize {
         self.entries.iter().filter(|e| e.is_crash()).count()
     }
 
+    /// Reads an inventory saved as JSON, refusing a file with another [`SCHEMA`].
     pub fn read(path: &Path) -> Result<Inventory, InventoryError> {
         let bytes = std::fs::read(path).map_err(|source| InventoryError::ReadInventory {
             path: path.into(),
@@ -274,6 +319,8 @@ pub fn scan(folders: &[PathBuf]) -> Result<Inventory, InventoryError> {
 pub struct Delta {
     /// Crash reports counted before and after (not all files).
     pub before: usize,
+    /// Crash reports counted in the later inventory. `after - before` is not the number of new
+    /// crashes: see [`Delta::new`].
     pub after: usize,
     /// Report files whose identity was not there before: crash reports and other kinds.
     pub new: Vec<Entry>,
@@ -286,11 +333,14 @@ pub struct Delta {
 }
 
 impl Delta {
+    /// The new files that are crash reports, as far as their heads tell.
     pub fn new_crashes(&self) -> impl Iterator<Item = &Entry> {
         self.new.iter().filter(|e| e.is_crash())
     }
 }
 
+/// Compares two inventories by identity ([`Entry::identity`]): what is new, what moved, what
+/// is gone, and what cannot be read now.
 pub fn diff(before: &Inventory, after: &Inventory) -> Delta {
     let before_ids: HashMap<String, &Entry> =
         before.entries.iter().map(|e| (e.identity(), e)).collect();

@@ -12,7 +12,9 @@ use crate::campaign::{
     CampaignReport, CampaignSummary, ConfigInfo, ConfigStats, RunCrash, RunSummary, percent,
 };
 
+/// The `schema` of the campaign document (`watch --repeat`, `compare`).
 pub const CAMPAIGN_SCHEMA: &str = "crashdelta.campaign/1";
+/// The `schema` of the `stats --format json` document.
 pub const STATS_SCHEMA: &str = "crashdelta.stats/1";
 
 #[derive(Serialize)]
@@ -516,6 +518,8 @@ pub fn html_page(c: &CampaignReport, generated: &str) -> String {
     )
 }
 
+/// Writes the `crashdelta.stats/1` JSON document of a breakdown, pretty-printed, with a trailing
+/// newline.
 pub fn stats_json(out: &mut dyn Write, r: &StatsReport) -> io::Result<()> {
     let doc = serde_json::json!({
         "schema": STATS_SCHEMA,
@@ -538,11 +542,14 @@ fn day(s: &Option<String>) -> &str {
     s.as_deref().and_then(|t| t.get(..10)).unwrap_or("?")
 }
 
+/// The breakdown for the terminal: a table with a row per group (dates without times, `?` for what
+/// a report does not say), then the totals; `width` as [`Style::width`](super::Style::width).
 pub fn stats_human(r: &StatsReport, width: Option<u16>) -> String {
     let mut table = super::table(
         width,
         &[
             "crashes",
+            "location",
             "signature",
             "rule",
             "OS build",
@@ -571,6 +578,8 @@ pub fn stats_human(r: &StatsReport, width: Option<u16>) -> String {
     )
 }
 
+/// The breakdown as a Markdown section: a heading with the totals, then a table with a row per
+/// group.
 pub fn stats_markdown(r: &StatsReport) -> String {
     let mut s = String::new();
     let _ = writeln!(
@@ -600,6 +609,8 @@ pub fn stats_markdown(r: &StatsReport) -> String {
     s
 }
 
+/// The breakdown as one self-contained HTML page: a bar per group, coloured by signature, then the
+/// table; `generated` (when it was made) is printed under the title.
 pub fn stats_html(r: &StatsReport, generated: &str) -> String {
     let mut groups: Vec<&str> = Vec::new();
     let bars: Vec<html::CountBar> = r

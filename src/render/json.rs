@@ -15,7 +15,9 @@ use crate::report::{
     SourceFormat, SymbolSource, Thread, Warning,
 };
 
+/// The `schema` of the `classify --format json` document.
 pub const CLASSIFY_SCHEMA: &str = "crashdelta.classify/1";
+/// The `schema` of the whole-report document (`show --format json`, `symbolicate --format json`).
 pub const REPORT_SCHEMA: &str = "crashdelta.report/1";
 
 fn hex(v: u64) -> String {
@@ -93,6 +95,8 @@ struct TerminationOut<'a> {
     details: &'a [String],
 }
 
+/// One frame as the JSON documents write it (`crashed_thread.frames[]`, `threads[].frames[]`,
+/// `last_exception_backtrace[]`), addresses as hex strings.
 #[derive(Serialize)]
 pub struct FrameOut<'a> {
     /// The frame's number: the report's own for text reports, else its position.
@@ -110,6 +114,8 @@ pub struct FrameOut<'a> {
     symbol_file: Option<&'a str>,
 }
 
+/// Frame `f` of `report`, at position `index` in its list, as JSON writes it; a text report's own
+/// frame number takes the place of `index`.
 pub fn frame_out<'a>(report: &'a Report, index: usize, f: &'a Frame) -> FrameOut<'a> {
     FrameOut {
         index: f
@@ -296,10 +302,13 @@ pub struct ReportOut<'a> {
 }
 
 impl<'a> ReportOut<'a> {
+    /// Sets why this crash fails the gate (`gate_failure`), as the run record decided it.
     pub fn set_gate_failure(&mut self, why: Option<&'a str>) {
         self.gate_failure = why;
     }
 
+    /// The report object of `docs/json.md` for one input: what the input is, and for a report its
+    /// facts and classification, without the whole-report detail. `gate_failure` is left unset.
     pub fn new(outcome: &'a Analysis) -> Self {
         let mut out = ReportOut {
             path: &outcome.path,
@@ -504,6 +513,8 @@ pub struct JsonSink<W: Write> {
 }
 
 impl<W: Write> JsonSink<W> {
+    /// Writes the document's opening (`schema`, `tool` and the start of `reports`) to `out`; the
+    /// reports follow one at a time, and [`Sink::finish`](super::Sink::finish) writes the rest.
     pub fn start(mut out: W) -> io::Result<Self> {
         write!(
             out,

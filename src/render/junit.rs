@@ -7,6 +7,10 @@ use std::io::{self, Write};
 use super::{Item, Sink, Totals};
 use crate::analyze::Status;
 
+/// Writes the `classify` stream, or a run record's new reports, as JUnit XML: a test case per crash
+/// report (failed when it fails the gate) and an erroring one per input that could not be read;
+/// other inputs get none. The cases are kept until [`Sink::finish`], which writes the counts before
+/// them.
 pub struct JunitSink<W: Write> {
     out: W,
     cases: Vec<String>,
@@ -15,6 +19,7 @@ pub struct JunitSink<W: Write> {
 }
 
 impl<W: Write> JunitSink<W> {
+    /// A writer to `out`; nothing is written before [`Sink::finish`].
     pub fn new(out: W) -> Self {
         JunitSink {
             out,

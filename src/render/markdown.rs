@@ -6,6 +6,10 @@ use std::io::{self, Write};
 
 use super::{Item, Sink, Totals};
 
+/// Writes the `classify` stream, or a run record's new reports, as GitHub Markdown: a heading (the
+/// run's delta line, or the counts), the gate (unless `--fail-on none`), a table of the crashes, a
+/// block per crash in the Exception / Location / Trigger shape, and the inputs that could not be
+/// read. Rows and blocks are kept until [`Sink::finish`].
 pub struct MarkdownSink<W: Write> {
     out: W,
     rows: Vec<String>,
@@ -14,6 +18,7 @@ pub struct MarkdownSink<W: Write> {
 }
 
 impl<W: Write> MarkdownSink<W> {
+    /// A writer to `out`; nothing is written before [`Sink::finish`].
     pub fn new(out: W) -> Self {
         MarkdownSink {
             out,
@@ -24,7 +29,6 @@ impl<W: Write> MarkdownSink<W> {
     }
 }
 
-/// Table cells must not break the table.
 /// A Markdown table cell: a `|` would end it and a line break would end the row.
 pub fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")

@@ -1,8 +1,11 @@
-//! Writers: human renderings, JSON, Markdown and JUnit.
+//! Writers, and only writers: human renderings, JSON, Markdown, JUnit and HTML.
 //!
-//! Every writer is a [`Sink`]: it is handed one input at a time and the totals at the end, so
-//! that no writer needs every report in memory (JSON streams; the others keep a line or a small
-//! block per crash).
+//! Every document a command writes implements [`Document`] (`document.rs`): it names the
+//! [`Format`]s it can be written in, and the command line offers exactly those. `classify`'s
+//! stream is written through a [`Sink`]: it is handed one input at a time and the totals at the
+//! end, so that no writer needs every report in memory (JSON streams; the others keep a line or
+//! a small block per crash). Records are made elsewhere (`run`, `campaign`); nothing here decides
+//! what a crash is or whether the gate passed.
 
 pub mod campaign;
 mod document;
@@ -27,6 +30,7 @@ use crate::watch::Attribution;
 
 /// One input as the writers see it.
 pub struct Item<'a> {
+    /// The input's analysis: its name, and the report with its classification or why there is none.
     pub outcome: &'a Analysis,
     /// Why this crash fails the gate, when it does.
     pub gate_failure: Option<&'a str>,
@@ -36,15 +40,25 @@ pub struct Item<'a> {
 
 /// What the writers get at the end.
 pub struct Totals<'a> {
+    /// How many inputs were crashes, not crashes and errors.
     pub summary: Summary,
+    /// The crashes grouped by signature, the most frequent first (empty for a run record, whose
+    /// writers do not group).
     pub groups: Vec<&'a Group>,
+    /// The gate's verdict over all the inputs.
     pub gate: &'a GateResult,
     /// For `watch` and `diff`: `Crash logs: 252 before → 253 after (1 new)`.
     pub headline: Option<&'a str>,
 }
 
+/// A writer of the `classify` stream, and of a run record's new reports (through
+/// [`run::write_to`]): handed one input at a time, then the totals, so that it never needs every
+/// report in memory.
 pub trait Sink {
+    /// Writes one input, or keeps the little it needs of it until [`Sink::finish`].
     fn entry(&mut self, item: &Item) -> io::Result<()>;
+    /// Writes what comes after the inputs (the totals, the groups, the gate, and whatever the
+    /// writer kept back) and flushes the output.
     fn finish(&mut self, totals: &Totals) -> io::Result<()>;
 }
 

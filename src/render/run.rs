@@ -11,6 +11,8 @@ use super::{GateResult, Item, Sink, Summary, Totals};
 use crate::run::{CommandInfo, RunReport, Window};
 use crate::watch::{Attribution, AttributionKind};
 
+/// The `schema` of the run record (`watch --format json`, `diff --format json`), and of each run
+/// inside a campaign's record.
 pub const WATCH_SCHEMA: &str = "crashdelta.watch/1";
 
 #[derive(Serialize)]
@@ -37,6 +39,8 @@ struct Doc<'a> {
     interrupted: Option<i32>,
 }
 
+/// Writes the run record as the `crashdelta.watch/1` JSON document, pretty-printed, with a trailing
+/// newline.
 pub fn write_json(out: &mut dyn Write, run: &RunReport) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, &doc(run)).map_err(io::Error::other)?;
     writeln!(out)?;

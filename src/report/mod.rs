@@ -28,7 +28,13 @@ pub enum ParseError {
     /// The input is something else: a spindump, a kernel panic log, an lldb backtrace, a
     /// fragment. Not an error in the input; an answer.
     #[error("not a crash report: {reason}")]
-    NotAReport { what: NotAReport, reason: String },
+    NotAReport {
+        /// What the input is instead.
+        what: NotAReport,
+        /// What was found and why it is not a crash report, as a sentence for the user
+        /// (`a kernel panic log (panic(cpu 0 caller ...)): the kernel stopped, not one process`).
+        reason: String,
+    },
     /// The report is cut short. A report that is still being written looks like this; reading it
     /// again later may succeed.
     #[error("incomplete report: {0}")]
@@ -36,6 +42,8 @@ pub enum ParseError {
 }
 
 impl ParseError {
+    /// Whether the input is something other than a crash report (an answer about the input), as
+    /// opposed to a report cut short (which may parse once it is complete).
     pub fn is_not_a_report(&self) -> bool {
         matches!(self, ParseError::NotAReport { .. })
     }
@@ -45,20 +53,29 @@ impl ParseError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum NotAReport {
+    /// Nothing, or only whitespace.
     Empty,
+    /// Binary data: more than 2% control characters in the first 8 KiB.
     Binary,
+    /// A kernel panic log (`panic(cpu 0 caller ...)`): the kernel stopped, not one process.
     KernelPanic,
+    /// A spindump, stackshot or sample report (`Data Source: Stackshots`, threads with sample
+    /// counts): samples of a running or hung process, not a crash.
     Spindump,
+    /// An lldb backtrace (`* thread #1, ... stop reason = ...`), not a report macOS wrote.
     LldbBacktrace,
+    /// An uncaught-exception backtrace (`First throw call stack`) without the report around it.
     ExceptionBacktrace,
     /// Part of a text report without its header.
     TextFragment,
     /// Part of a JSON `.ips` body without its beginning.
     JsonFragment,
+    /// None of the above: no `.ips` header line, no JSON report body, no `Process:` line.
     Unrecognised,
 }
 
 impl NotAReport {
+    /// The name as the JSON output spells it (`kernel-panic`, `text-fragment`).
     pub fn as_str(self) -> &'static str {
         match self {
             NotAReport::Empty => "empty",

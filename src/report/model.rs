@@ -32,10 +32,13 @@ pub enum ReportKind {
 }
 
 impl ReportKind {
+    /// Whether this is a process crash. Only [`ReportKind::Crash`] is: a non-fatal fault left
+    /// the process running, and the other kinds are not the crash of one process.
     pub fn is_crash(self) -> bool {
         self == ReportKind::Crash
     }
 
+    /// The kind's name as the JSON output spells it (`crash`, `non-fatal`, `jetsam`).
     pub fn as_str(self) -> &'static str {
         match self {
             ReportKind::Crash => "crash",
@@ -75,46 +78,85 @@ pub enum Container {
     TranslatedComposite,
     /// The report sits inside other text (a Markdown code fence, an issue, a log); `line` is the
     /// 1-based line where it starts.
-    Embedded { line: u64 },
+    Embedded {
+        /// The 1-based line of the input where the report starts.
+        line: u64,
+    },
 }
 
+/// The process the report is about: the one that crashed, for a crash report.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Process {
+    /// The process name: `procName` in `.ips` bodies (else the header's `name` or `app_name`),
+    /// the name in `Process: python3.12 [4242]` (or `Command:`) in text reports.
     pub name: Option<String>,
+    /// The process id: `pid` in `.ips`, the bracketed number of `Process:` (or a `PID:` line) in
+    /// text.
     pub pid: Option<u64>,
+    /// The executable's path (`procPath`, `Path:`), with the privacy placeholders Apple writes
+    /// into it (`/Users/USER/*/multithread-test`).
     pub path: Option<String>,
+    /// The bundle identifier: `bundleInfo.CFBundleIdentifier` (else the header's `bundleID`) in
+    /// `.ips`, which plain executables do not have; `Identifier:` in text, where a plain
+    /// executable's name stands in.
     pub identifier: Option<String>,
+    /// The program's version: `bundleInfo.CFBundleShortVersionString` (else the header's
+    /// `app_version` when not empty) in `.ips`; `Version:` as written in text (`1.0 (1)`, `???`).
     pub version: Option<String>,
+    /// The parent process's name (`parentProc`, `Parent Process:`): `zsh`, `launchd`.
     pub parent_name: Option<String>,
+    /// The parent process's id (`parentPid`, the bracketed number of `Parent Process:`).
     pub parent_pid: Option<u64>,
+    /// The process macOS holds responsible for this one (`responsibleProc`, `Responsible:`):
+    /// the app that launched a helper, `Terminal` for a command started in a terminal.
     pub responsible_name: Option<String>,
+    /// The responsible process's id (`responsiblePid`, the bracketed number of `Responsible:`).
     pub responsible_pid: Option<u64>,
+    /// The numeric user id the process ran as (`userID`, `User ID:`).
     pub user_id: Option<u64>,
+    /// The process's CPU type: `cpuType` in `.ips` (`ARM-64`, `X86-64`), the first word of
+    /// `Code Type:` in text.
     pub cpu_type: Option<String>,
     /// Running under Rosetta.
     pub translated: Option<bool>,
+    /// When the process started (`procLaunch`, `Launch Time:`), with the report's UTC offset.
     pub launch_time: Option<DateTime<FixedOffset>>,
 }
 
+/// The operating system that wrote the report: `osVersion` in `.ips` bodies, completed from the
+/// header's `os_version` string (`macOS 15.6.1 (24G90)`); `OS Version:` in text reports.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct OsVersion {
     /// `macOS 15.6.1`, `iPhone OS 16.0`, `Mac OS X 10.11.3`.
     pub train: Option<String>,
     /// `24G90`.
     pub build: Option<String>,
+    /// `User` or `Beta` (`osVersion.releaseType`, a `Release Type:` line in text); most text
+    /// reports do not say. An empty `releaseType` is read as absent.
     pub release_type: Option<String>,
 }
 
+/// The exception the process died of: `exception` in `.ips` bodies; the `Exception Type:`,
+/// `Exception Codes:` and `Exception Subtype:` lines in text reports.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Exception {
     /// Mach exception type: `EXC_BAD_ACCESS`, `EXC_CRASH`, ...; a bare signal name in
     /// PLCrashReporter-style reports.
     pub r#type: Option<String>,
+    /// The BSD signal the exception was delivered as (`SIGSEGV`, `SIGABRT`): `exception.signal`,
+    /// or the parenthesised name in `Exception Type: EXC_BAD_ACCESS (SIGSEGV)`.
     pub signal: Option<String>,
     /// `KERN_INVALID_ADDRESS at 0x0000000000000098`.
     pub subtype: Option<String>,
+    /// The exception codes as the report prints them (`0x0000000000000001,
+    /// 0x0000000000000098`): `exception.codes`, or the numeric `Exception Codes:` line in text.
     pub codes: Option<String>,
+    /// The same codes as numbers (`rawCodes` in `.ips`; parsed from the numeric `Exception
+    /// Codes:` line in text). For `EXC_BAD_ACCESS` the second is the faulting address.
     pub raw_codes: Vec<u64>,
+    /// A note on the exception: `exception.message` in `.ips`; in text, `Exception Message:` or
+    /// `Exception Reason:`, or a parenthesised note that is not a signal name
+    /// (`EXC_BAD_ACCESS (Code Signature Invalid)`).
     pub message: Option<String>,
     /// The faulting data address: the `far`/`cr2` register when present, else the address in the
     /// subtype or codes. Only set for memory-access exceptions.
@@ -123,14 +165,29 @@ pub struct Exception {
     pub pac_failure: bool,
 }
 
+/// How the process was ended: `termination` in `.ips` bodies; the `Termination Reason:` and
+/// `Terminating Process:` lines in text reports.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Termination {
+    /// Which subsystem ended the process: `SIGNAL`, `DYLD`, `CODESIGNING`, `SPRINGBOARD`, ...
     pub namespace: Option<String>,
+    /// The namespace's code: the signal number for `SIGNAL` (11 for `SIGSEGV`), `0x8badf00d`
+    /// for a watchdog kill in `SPRINGBOARD`.
     pub code: Option<u64>,
+    /// The code in words: `Segmentation fault: 11`, `Abort trap: 6`, `Library missing`. In text,
+    /// what follows the namespace and code on the `Termination Reason:` line (the whole line
+    /// when it has neither).
     pub indicator: Option<String>,
+    /// The process that ended it (`byProc`, the name of `Terminating Process:`): `exc handler`
+    /// for a hardware fault.
     pub by_proc: Option<String>,
+    /// That process's id (`byPid`, the bracketed number of `Terminating Process:`).
     pub by_pid: Option<u64>,
+    /// `termination.reasons` (`.ips` only): dyld's explanation of a launch failure,
+    /// `Library not loaded: ...`, `Referenced from: ...`, `Reason: tried: ...`.
     pub reasons: Vec<String>,
+    /// `termination.details` (`.ips` only): notes such as `(terminated at launch; ignore
+    /// backtrace)`.
     pub details: Vec<String>,
 }
 
@@ -151,9 +208,14 @@ pub struct AppSpecific {
     pub assertion: Option<String>,
 }
 
+/// One Application Specific Information message and the image that wrote it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AppMessage {
+    /// The image that wrote it, the key of `asi` in `.ips` (`libsystem_c.dylib`); empty for
+    /// text reports, which do not say.
     pub image: String,
+    /// The message (`abort() called`): one string of the `asi` array, or one line of the text
+    /// section.
     pub text: String,
 }
 
@@ -171,6 +233,9 @@ pub enum SymbolSource {
     None,
 }
 
+/// One frame of a backtrace (a thread's, or the Last Exception Backtrace). Frame 0 of a thread
+/// is where it stopped; the frames under it hold return addresses, which point just after the
+/// call.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Frame {
     /// The frame's number as a text report printed it. Text pastes skip frames (`...`) and
@@ -181,6 +246,11 @@ pub struct Frame {
     pub image_index: Option<usize>,
     /// Image name as the report spells it (`AGXMetalG16X`, `libsystem_c.dylib`).
     pub image: Option<String>,
+    /// The function's name (`symbol` in `.ips`, the text before `+ N` in text), demangled as
+    /// the report or the symbolicator wrote it:
+    /// `-[AGXG16XFamilyComputeContext setComputePipelineState:]`,
+    /// `AGX::ComputeContext<...>::prepareForEnqueue(bool)`. Apple may cut a name at 100
+    /// characters. `None` when nobody named the frame.
     pub symbol: Option<String>,
     /// Byte offset of the address into the function (`symbolLocation`, the "+ N" in text).
     pub symbol_offset: Option<u64>,
@@ -190,38 +260,64 @@ pub struct Frame {
     pub address: Option<u64>,
     /// A synthetic frame for an inlined function; it shares the address of the next frame.
     pub inline: bool,
+    /// The source file of the address, when debug information named it (`sourceFile`, the
+    /// `(file.cpp:31)` of a text frame).
     pub source_file: Option<String>,
+    /// The line in [`Frame::source_file`] (`sourceLine`).
     pub source_line: Option<u64>,
+    /// Who named the frame: the report itself, or crashdelta and with what.
     pub symbolicated_by: SymbolSource,
     /// For frames crashdelta named: the symbol file (or `atos` command) it used.
     pub symbol_file: Option<String>,
 }
 
+/// One register of the crashed thread's state.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Register {
+    /// The register's name as the report writes it: `x0` to `x28`, `fp`, `lr`, `sp`, `pc`,
+    /// `cpsr`, `far`, `esr` on arm64 (the `.ips` array `x` is numbered here); `rip`, `rsp`,
+    /// `cr2`, ... on x86.
     pub name: String,
+    /// The value. A `u64`: PAC-signed pointers in `lr` and the `x` registers exceed `i64::MAX`.
     pub value: u64,
     /// The symbol the register value points into, as the report says. Never evidence of where
     /// the crash happened: registers hold pointers to whatever classes were nearby.
     pub symbol: Option<String>,
+    /// The report's explanation of the value: `description` in `.ips`, the text after `esr:` in
+    /// text (`(Data Abort) byte write Translation fault`).
     pub description: Option<String>,
 }
 
+/// A thread's registers when it stopped: `threadState` in `.ips` (at the top level of version 1
+/// bodies), the `Thread N crashed with ARM Thread State (64-bit):` section in text.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ThreadState {
+    /// The state's flavour: `ARM_THREAD_STATE64`, `x86_THREAD_STATE` in `.ips`; the section's
+    /// own words in text (`ARM Thread State (64-bit)`).
     pub flavor: Option<String>,
+    /// The registers in the report's order.
     pub registers: Vec<Register>,
 }
 
+/// One thread of the report and its backtrace.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Thread {
     /// Position in the report's thread list (what "Thread N" means in text).
     pub index: usize,
     /// Kernel thread id (JSON `id`); not an index.
     pub id: Option<u64>,
+    /// The thread's name (`name`; `Thread N name:`, or what follows `Thread N::` that is not a
+    /// queue, in text): `Thread-12 (mlx_worker)`.
     pub name: Option<String>,
+    /// The dispatch queue the thread was running (`queue`; `Dispatch queue:` in text):
+    /// `com.apple.main-thread`, `metal gpu stream 12`.
     pub queue: Option<String>,
+    /// Whether the report marks this thread as the one that crashed: `triggered: true` in
+    /// `.ips`, `Thread N Crashed:` in text (where the thread named by `Crashed Thread:` is also
+    /// marked). [`Report::crashed_thread`] is the authority.
     pub triggered: bool,
+    /// The backtrace, innermost frame first. Empty in some real reports (dyld launch failures)
+    /// and in pastes cut short.
     pub frames: Vec<Frame>,
     /// The registers, for the crashed thread only. Text reports print only the crashed thread's;
     /// some `.ips` bodies carry every thread's (testdata has such reports from macOS 15.2 and
@@ -230,15 +326,29 @@ pub struct Thread {
     pub state: Option<ThreadState>,
 }
 
+/// One binary image loaded in the process: an entry of `usedImages` in `.ips`, a line of
+/// `Binary Images:` in text.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Image {
+    /// The image's name: `name` in `.ips` (else the last component of its path), the column
+    /// after the address range in text (`AGXMetalG16X`, `libsystem_c.dylib`; older macOS text
+    /// reports name bundles by identifier, `com.apple.AGXMetalG16X`).
     pub name: Option<String>,
+    /// Where the image was loaded from (`path`, the last column in text), with Apple's privacy
+    /// placeholders; `None` when the report prints `???`.
     pub path: Option<String>,
     /// Lower-case hyphenated UUID.
     pub uuid: Option<String>,
+    /// The load address (`base`, the start of the range in text): a frame's address is `base` +
+    /// [`Frame::image_offset`].
     pub base: Option<u64>,
+    /// The size in bytes (`size`; in text, end − start + 1, as the printed end is inclusive).
     pub size: Option<u64>,
+    /// The architecture slice (`arm64e`, `arm64`, `x86_64`): `arch` in `.ips`, a column after
+    /// the name in some text reports.
     pub arch: Option<String>,
+    /// `CFBundleIdentifier` of a bundle (`com.apple.AGXMetalG16X`); `.ips` only, and only on
+    /// bundles.
     pub bundle_id: Option<String>,
     /// CFBundleShortVersionString (`327.5` for an AGX driver).
     pub bundle_version: Option<String>,
@@ -253,6 +363,7 @@ pub struct Image {
 pub struct Warning {
     /// Where: a JSON path (`threads[3].frames[0].imageIndex`) or `line N`.
     pub at: String,
+    /// What was odd and what the parser made of it, as a sentence for the user.
     pub message: String,
 }
 
@@ -278,27 +389,50 @@ impl std::fmt::Display for Cut {
 /// One report, whatever format it came from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
+    /// The format the report was read from.
     pub format: SourceFormat,
+    /// What the report was found in.
     pub container: Container,
+    /// What kind of report this is: from `bug_type` and `isNonFatal`/`isSimulated`; legacy text
+    /// reports are crashes.
     pub kind: ReportKind,
     /// `bug_type` as written (a string: some types are not numbers).
     pub bug_type: Option<String>,
     /// Apple's name for the bug type (`Crash`, `OSFault`, `SymptomsIO`).
     pub bug_type_name: Option<String>,
+    /// The report's own id, an upper-case UUID in real reports: `incident` in the body, else the
+    /// header's `incident_id`; `Incident Identifier:` in text, which macOS text reports do not
+    /// have. Apple: "two reports never share the same identifier".
     pub incident_id: Option<String>,
+    /// The process the report is about.
     pub process: Process,
+    /// The operating system that wrote the report.
     pub os: OsVersion,
+    /// The machine's model identifier (`MacBookPro18,2`): `modelCode` in `.ips` (`product` in
+    /// panic and jetsam bodies), `Hardware Model:` or the System Profile's `Model:` in text.
     pub hardware_model: Option<String>,
+    /// When the crash happened, in the reporting machine's local time and UTC offset:
+    /// `captureTime` in `.ips` (else the header's `timestamp`, which is when the log was
+    /// written), `Date/Time:` in text.
     pub capture_time: Option<DateTime<FixedOffset>>,
+    /// The exception the process died of; `None` when the report names none (most non-crash
+    /// kinds, pastes cut before the exception lines).
     pub exception: Option<Exception>,
+    /// How the process was ended; `None` when the report does not say.
     pub termination: Option<Termination>,
+    /// Application Specific Information; empty when the report has none.
     pub app_specific: AppSpecific,
     /// Index into [`Report::threads`] of the thread that crashed.
     pub crashed_thread: Option<usize>,
+    /// The threads in the report's order (`threads`, the `Thread N:` sections).
     pub threads: Vec<Thread>,
     /// The backtrace of an uncaught exception (`lastExceptionBacktrace`), when present.
     pub last_exception_backtrace: Vec<Frame>,
+    /// The binary images (`usedImages`, `Binary Images:`) in the report's order; frames point
+    /// here by [`Frame::image_index`]. Some reports list only the images their backtraces use:
+    /// an image missing here may still have been loaded.
     pub images: Vec<Image>,
+    /// What the parser (and later symbolication) met and got past; empty for a clean report.
     pub warnings: Vec<Warning>,
     /// Set when a text report stops before its end: what is missing is unknown, not absent.
     pub cut: Option<Cut>,
@@ -313,10 +447,12 @@ pub struct Report {
 }
 
 impl Report {
+    /// The thread that crashed; `None` when the report names none or lacks it (a cut paste).
     pub fn crashed(&self) -> Option<&Thread> {
         self.threads.get(self.crashed_thread?)
     }
 
+    /// The image `frame` is in, when its [`Frame::image_index`] is known.
     pub fn image(&self, frame: &Frame) -> Option<&Image> {
         self.images.get(frame.image_index?)
     }

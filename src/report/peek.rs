@@ -10,12 +10,19 @@ use super::{bugtype, ips};
 /// How many bytes of a file [`peek`] needs.
 pub const PEEK_BYTES: usize = 4096;
 
+/// What the head of a report file says: enough to count reports and tell them apart, without
+/// parsing the body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Peek {
     /// As far as the head tells.
     pub kind: ReportKind,
+    /// The header line's `bug_type`; `None` for legacy text reports.
     pub bug_type: Option<String>,
+    /// The header's `incident_id`, or the `Incident Identifier:` of a text report (iOS-style
+    /// reports have one; macOS text reports do not).
     pub incident_id: Option<String>,
+    /// The process name: the header's `name` (else `app_name`), or the name on a text report's
+    /// `Process:` line.
     pub process: Option<String>,
 }
 

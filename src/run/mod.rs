@@ -1,10 +1,10 @@
 //! A run record: what a watched command (or a `diff` between two inventories) added to the
 //! report folders, each new crash classified and attributed, and the gate's verdict.
 //!
-//! [`watch`] runs one command under `watch::run` and makes its record; [`diff`] makes the record
-//! of two inventories taken in separate CI steps; both go through [`build`], which applies the
-//! gate policy to every new report (an unreadable new file included: it may be a crash) and lists
-//! the files `--collect` copies. Writers (`render::run`) print records; they never make them.
+//! [`watch`](watch()) runs one command under `watch::run` and makes its record; [`diff`] makes the
+//! record of two inventories taken in separate CI steps; both go through [`build`], which applies
+//! the gate policy to every new report (an unreadable new file included: it may be a crash) and
+//! lists the files `--collect` copies. Writers (`render::run`) print records; they never make them.
 
 mod policy;
 
@@ -23,7 +23,11 @@ use crate::watch::{self, Attribution, AttributionKind, LiveEvent, SpawnError};
 
 /// One new report of a run, with what the gate made of it.
 pub struct NewReport {
+    /// The report as read and classified, or why it could not be (a new file that could not be read
+    /// is a new report too).
     pub analysis: Analysis,
+    /// Whether it comes from the run or from another program; the gate sees the latter only with
+    /// `--attribute any`.
     pub attribution: Attribution,
     /// Why it fails the gate, when it does.
     pub gate_failure: Option<String>,
@@ -32,6 +36,7 @@ pub struct NewReport {
 /// The command a run watched.
 #[derive(Debug, Clone, Serialize)]
 pub struct CommandInfo {
+    /// The command and its arguments as given after `--` (converted to UTF-8, lossily).
     pub argv: Vec<String>,
     /// The exit code, when the command exited.
     pub exit: Option<i32>,
@@ -44,11 +49,14 @@ pub struct CommandInfo {
 /// When the run started, ended, and when crashdelta stopped waiting for late reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct Window {
+    /// When the command was started (for `diff`: when the before-inventory was taken).
     pub start: DateTime<Utc>,
     /// When the command exited (for `diff`: when the after-inventory was taken).
     pub end: DateTime<Utc>,
     /// When crashdelta stopped waiting for late reports.
     pub settled: DateTime<Utc>,
+    /// How long crashdelta waited for late reports after the command exited, in milliseconds (0 for
+    /// `diff`).
     pub settle_used_ms: u64,
 }
 
@@ -56,16 +64,24 @@ pub struct Window {
 pub struct RunReport {
     /// `Crash logs: 252 before → 253 after (1 new)`.
     pub headline: String,
+    /// Crash reports in the report folders before the run (crash reports, not files).
     pub before: usize,
+    /// Crash reports in the report folders after the wait.
     pub after: usize,
+    /// The new crash reports, each with its attribution and what the gate made of it: in the order
+    /// they were first seen, then the new files that could not be read.
     pub new: Vec<NewReport>,
-    /// Crash reports moved into `Retired/` and removed by rotation.
+    /// Crash reports that moved (into `Retired/`): the same report under a new path.
     pub retired: usize,
+    /// Crash reports that were there before and are gone (deleted by rotation).
     pub removed: usize,
     /// New reports that are not crashes (jetsam, resource reports...).
     pub other_new: usize,
+    /// The command that ran; `None` for `diff`, which runs none.
     pub command: Option<CommandInfo>,
+    /// When the run started and ended, and how long it waited for late reports.
     pub window: Window,
+    /// The gate's verdict over the new reports (`--fail-on`, `--allow`, `--attribute`).
     pub gate: GateResult,
     /// The signal that interrupted crashdelta, when one did.
     pub interrupted: Option<i32>,
@@ -83,17 +99,23 @@ impl RunReport {
 
 /// A new report as a watch or a diff found it, before the gate.
 pub struct Found {
+    /// The report as read and classified, or why it could not be.
     pub analysis: Analysis,
+    /// Whether it comes from the run: by process tree for `watch`, by capture time for `diff`.
     pub attribution: Attribution,
     /// The report's incident id, for `--collect`'s manifest.
     pub incident: Option<String>,
+    /// The report's file, which `--collect` copies.
     pub path: PathBuf,
 }
 
 /// What the run record says about the command, besides its crashes.
 pub struct RunContext {
+    /// The command that ran; `None` for `diff`.
     pub command: Option<CommandInfo>,
+    /// When the run started and ended, and how long it waited for late reports.
     pub window: Window,
+    /// The signal that interrupted crashdelta, when one did.
     pub interrupted: Option<i32>,
 }
 
@@ -284,4 +306,149 @@ pub fn diff(
         interrupted: None,
     };
     build(found, &delta, ctx, policy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::{FailOn, RuleSet, Scope};
+    use crate::inventory::{Entry, scan};
+
+    const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+    fn analyzer() -> Analyzer {
+        Analyzer::new(RuleSet::builtin().unwrap_or_else(|e| panic!("{e}")), None)
+    }
+
+    fn policy(fail_on: FailOn, scope: Scope) -> GatePolicy {
+        GatePolicy {
+            fail_on,
+            allow: Vec::new(),
+            scope,
+        }
+    }
+
+    fn copy(from: &str, dir: &std::path::Path, name: &str) {
+        std::fs::copy(format!("{ROOT}/testdata/{from}"), dir.join(name))
+            .unwrap_or_else(|e| panic!("{from}: {e}"));
+    }
+
+    /// A folder with one old crash report; then the AGX race report lands, and a new file that
+    /// cannot be read (as the inventory records one: an entry with an error).
+    fn before_and_after() -> (tempfile::TempDir, Inventory, Inventory) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        copy("derived/metal-committed-twice.ips", dir.path(), "old.ips");
+        let before = scan(&[dir.path().to_path_buf()]).unwrap_or_else(|e| panic!("{e}"));
+        copy(
+            "derived/agx-prepareForEnqueue-0x98.ips",
+            dir.path(),
+            "Python-1.ips",
+        );
+        let mut after = scan(&[dir.path().to_path_buf()]).unwrap_or_else(|e| panic!("{e}"));
+        after.entries.push(Entry {
+            path: dir.path().join("Python-2.ips").display().to_string(),
+            size: 10,
+            mtime_ns: 1,
+            peek: None,
+            error: Some("Permission denied (os error 13)".into()),
+        });
+        (dir, before, after)
+    }
+
+    #[test]
+    fn a_diff_judges_every_new_report_an_unreadable_one_too() {
+        let (_dir, before, after) = before_and_after();
+        let (run, to_collect) = diff(
+            &before,
+            &after,
+            &analyzer(),
+            &policy(FailOn::Any, Scope::Any),
+        );
+        assert_eq!(run.new.len(), 2, "the race report and the unreadable file");
+        let failures: Vec<Option<&str>> =
+            run.new.iter().map(|n| n.gate_failure.as_deref()).collect();
+        assert!(
+            failures[0].is_some_and(|f| f.contains("agx-prepare-for-enqueue-race")),
+            "{failures:?}"
+        );
+        assert_eq!(failures[1], Some("a crash report that could not be read"));
+        assert!(!run.gate.passed);
+        // The unreadable file cannot be copied; the race report is.
+        assert_eq!(to_collect.len(), 1);
+        assert!(to_collect[0].0.ends_with("Python-1.ips"));
+        assert!(
+            to_collect[0].1.is_some(),
+            "the incident id goes into the manifest"
+        );
+        assert_eq!((run.before, run.other_new), (1, 0));
+        assert!(run.command.is_none(), "a diff watched no command");
+    }
+
+    /// A diff knows no process tree: the capture time attributes. The race report was captured
+    /// in 2025, long before the window of these two inventories: another program's crash, which
+    /// the run scope does not gate and the any scope does.
+    #[test]
+    fn a_diff_attributes_by_capture_time_and_the_scope_decides() {
+        let (_dir, before, after) = before_and_after();
+        let (run, _) = diff(
+            &before,
+            &after,
+            &analyzer(),
+            &policy(FailOn::Agx, Scope::Run),
+        );
+        let race = &run.new[0];
+        assert_eq!(race.attribution.kind, AttributionKind::Concurrent);
+        assert_eq!(race.gate_failure, None);
+        assert_eq!(run.concurrent(), 1);
+        assert!(run.gate.passed, "{}", run.gate.reason);
+        let (run, _) = diff(
+            &before,
+            &after,
+            &analyzer(),
+            &policy(FailOn::Agx, Scope::Any),
+        );
+        assert!(!run.gate.passed);
+        // `agx` does not fail on a file it cannot read: only `any` does.
+        assert_eq!(run.new[1].gate_failure, None);
+    }
+
+    #[test]
+    fn an_allowed_rule_and_fail_on_none_pass() {
+        let (_dir, before, after) = before_and_after();
+        let mut allow = policy(FailOn::Metal, Scope::Any);
+        allow.allow.push("agx-prepare-for-enqueue-race".into());
+        let (run, _) = diff(&before, &after, &analyzer(), &allow);
+        assert!(run.gate.passed, "{}", run.gate.reason);
+        let (run, _) = diff(&before, &after, &analyzer(), &GatePolicy::none());
+        assert!(run.gate.passed);
+        assert!(run.new.iter().all(|n| n.gate_failure.is_none()));
+    }
+
+    #[test]
+    fn build_counts_retired_removed_and_other_kinds_apart() {
+        let delta = Delta {
+            before: 3,
+            after: 3,
+            new: Vec::new(),
+            retired: Vec::new(),
+            removed: Vec::new(),
+            unreadable: Vec::new(),
+        };
+        let now = Utc::now();
+        let ctx = RunContext {
+            command: None,
+            window: Window {
+                start: now,
+                end: now,
+                settled: now,
+                settle_used_ms: 0,
+            },
+            interrupted: Some(2),
+        };
+        let (run, to_collect) = build(Vec::new(), &delta, ctx, &GatePolicy::none());
+        assert!(run.new.is_empty() && to_collect.is_empty());
+        assert_eq!(run.interrupted, Some(2));
+        assert!(run.gate.passed);
+        assert!(run.headline.contains("3 before"), "{}", run.headline);
+    }
 }

@@ -29,16 +29,24 @@ use thiserror::Error;
 
 use crate::report::{Frame, Report, SymbolSource, Warning};
 
+/// Why symbols could not be set up. A file that looks like Mach-O but cannot be read is not an
+/// error: it is listed in [`SymbolIndex::problems`].
 #[derive(Debug, Error)]
 pub enum SymbolsError {
+    /// A `--symbols` path does not exist.
     #[error("cannot read symbols path {path}: {source}")]
     Read {
+        /// The path as given.
         path: PathBuf,
+        /// The operating system's error.
         source: std::io::Error,
     },
+    /// The symcache folder could not be created.
     #[error("cannot create the symbol cache folder {path}: {source}")]
     Cache {
+        /// The folder.
         path: PathBuf,
+        /// The operating system's error.
         source: std::io::Error,
     },
 }
@@ -48,10 +56,14 @@ pub enum SymbolsError {
 pub struct IndexedObject {
     /// Lower-case hyphenated UUID, as reports write it.
     pub uuid: String,
+    /// The slice's architecture as symbolic names it (`arm64e`, `arm64`, `x86_64`).
     pub arch: String,
     /// The file that holds it: a binary, or the DWARF file inside a dSYM bundle.
     pub path: PathBuf,
+    /// Whether it carries debug information, as a dSYM's DWARF file does: inlined functions and
+    /// source lines as well as names. Preferred over a bare symbol table for the same UUID.
     pub has_debug_info: bool,
+    /// Whether it has a symbol table: function names only.
     pub has_symbols: bool,
     /// The image name it is for (`AGXMetalG16X` for `AGXMetalG16X.arm64` or
     /// `AGXMetalG16X.dSYM/.../AGXMetalG16X`), to say which UUIDs were found when none matches.
@@ -216,10 +228,12 @@ impl SymbolIndex {
         }
     }
 
+    /// Every object indexed, in the order found.
     pub fn objects(&self) -> &[IndexedObject] {
         &self.objects
     }
 
+    /// Whether no object was indexed: nothing can be named.
     pub fn is_empty(&self) -> bool {
         self.objects.is_empty()
     }

@@ -8,12 +8,17 @@ use thiserror::Error;
 
 use crate::report::{Container, Frame, Report, SourceFormat, SymbolSource};
 
+/// Why a report cannot be written back as `.ips`.
 #[derive(Debug, Error)]
 pub enum RewriteError {
+    /// The report is not a plain `.ips` file (a header line and a JSON body, nothing around
+    /// them): legacy text, a body without its header, a Console composite, a pasted excerpt.
+    /// The string says what it is instead.
     #[error(
         "only a plain .ips file (a header line and a JSON body) can be written back; this is {0}"
     )]
     NotPlainIps(String),
+    /// The original JSON body does not parse as JSON, or could not be written out again.
     #[error("the JSON body does not parse: {0}")]
     Body(serde_json::Error),
 }

@@ -12,16 +12,28 @@ use serde::Serialize;
 
 use crate::report::Report;
 
+/// Where a new crash report comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum AttributionKind {
+    /// From the run: the process that crashed, or its parent, was in the command's process tree;
+    /// or, when that cannot be checked (no pid in the report, or no tree recorded, as in `diff`),
+    /// the report was captured inside the run's window or names no time. A report that could not
+    /// be read is counted here too.
     Run,
+    /// From another program that crashed meanwhile: shown, never dropped, and outside the gate
+    /// unless `--attribute any`.
     Concurrent,
 }
 
+/// Whether a new crash report comes from the run, and why crashdelta thinks so (the JSON
+/// `attribution` object of each new report).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Attribution {
+    /// From the run, or concurrent.
     pub kind: AttributionKind,
+    /// The evidence in words, for the reader: `Python [81920] is in the command's process tree`,
+    /// `its capture time 2025-12-23 16:41:07 UTC is outside the run`.
     pub reason: String,
 }
 

@@ -9,28 +9,53 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+/// Why `--collect` could not copy the new reports. The copies made before the failure stay, but
+/// `manifest.json` is written only when every copy succeeded.
 #[derive(Debug, Error)]
 pub enum CollectError {
+    /// The collect folder could not be created.
     #[error("cannot create the collect folder {path}: {source}")]
-    Folder { path: PathBuf, source: io::Error },
-    #[error("cannot copy {from} to {to}: {source}")]
-    Copy {
-        from: PathBuf,
-        to: PathBuf,
+    Folder {
+        /// The collect folder (`DIR`, or `DIR/run-NNN` in a campaign).
+        path: PathBuf,
+        /// Why it could not be created.
         source: io::Error,
     },
+    /// A report could not be copied: it could not be read (it may have been rotated away
+    /// meanwhile), or the copy could not be written. A copy never overwrites a file.
+    #[error("cannot copy {from} to {to}: {source}")]
+    Copy {
+        /// The report in its report folder.
+        from: PathBuf,
+        /// Where its copy was to go, inside the collect folder.
+        to: PathBuf,
+        /// The error from opening, reading, creating, writing or syncing.
+        source: io::Error,
+    },
+    /// `manifest.json` could not be written; the copies themselves were made.
     #[error("cannot write the manifest {path}: {source}")]
-    Manifest { path: PathBuf, source: io::Error },
+    Manifest {
+        /// The manifest: `manifest.json` in the collect folder.
+        path: PathBuf,
+        /// Why it could not be written.
+        source: io::Error,
+    },
 }
 
+/// One copied report: an entry of `manifest.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Collected {
     /// Where the report was.
     pub source: String,
     /// Its copy, relative to the collect folder.
     pub file: String,
+    /// Bytes copied.
     pub size: u64,
+    /// The SHA-256 of the bytes copied, as 64 lowercase hex digits: what the copy (and the
+    /// original, while it exists) can be checked against.
     pub sha256: String,
+    /// The report's incident id (read from the head of the file), when it has one: the id that
+    /// stays the same when macOS moves the report into `Retired/`.
     pub incident_id: Option<String>,
 }
 

@@ -35,21 +35,38 @@ use crate::input;
 use crate::inventory::{self, Delta, Entry, Inventory, InventoryError};
 use crate::report::ParseError;
 
+/// Why a `watch` could not be carried out. No run record is made: the binary exits 125, or 126 or
+/// 127 for a command that cannot be started (as `env(1)`).
 #[derive(Debug, Error)]
 pub enum WatchError {
+    /// A report folder could not be inventoried, before the command started or after the wait: none
+    /// of them exists, or one cannot be read.
     #[error(transparent)]
     Inventory(#[from] InventoryError),
+    /// The command could not be started: not found, not executable, or nothing after `--`.
     #[error(transparent)]
     Spawn(#[from] SpawnError),
+    /// Waiting for the command (`try_wait`) failed: how it ended is unknown.
     #[error("cannot wait for the command: {0}")]
     Wait(std::io::Error),
+    /// The SIGINT and SIGTERM handlers, which forward those signals to the command's process group,
+    /// could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
+    /// Neither file-system events nor polling could be set up to watch the report folders.
+    #[error("cannot watch the report folders: {0}")]
+    Watcher(notify::Error),
 }
 
+/// What one `watch` runs and where it looks. Campaigns make one per run with
+/// [`Timing::options`](crate::run::Timing::options).
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// The report folders to inventory and watch, their subfolders (`Retired/`) included. A folder
+    /// that does not exist is skipped; when none exists, [`WatchError::Inventory`].
     pub folders: Vec<PathBuf>,
+    /// The command and its arguments, the program first: started directly (no shell), as the leader
+    /// of a new process group.
     pub argv: Vec<OsString>,
     /// Variables added to the command's environment (a campaign's configuration).
     pub env: Vec<(OsString, OsString)>,
@@ -64,8 +81,16 @@ pub struct Options {
 /// A new crash report, read and classified.
 #[derive(Debug)]
 pub struct NewCrash {
+    /// The report's file. In [`Outcome::crashes`] it is the final inventory's entry, at the path
+    /// the report has then (it may have been renamed or moved into `Retired/` since it was first
+    /// seen).
     pub entry: Entry,
+    /// The report, read and classified; or why it was not: `ParseError::Incomplete` for a report
+    /// still incomplete when the wait ended (a file that could not be read at all is recorded so
+    /// too).
     pub parsed: Result<Analyzed, ParseError>,
+    /// Whether the report comes from the run or from another program; a report that could not be
+    /// read counts as the run's ([`Attribution::unknown`]).
     pub attribution: Attribution,
     /// When it was seen, relative to the command's start.
     pub seen_after: Duration,
@@ -73,26 +98,45 @@ pub struct NewCrash {
 
 /// What `watch` reports to its caller while it runs.
 pub enum LiveEvent<'a> {
+    /// A new crash report landed and was read. A report still being written is announced once it
+    /// parses; one found only by the final inventory is not announced.
     Crash(&'a NewCrash),
+    /// The command exited, or was killed by a signal; the wait for late reports begins.
     Exited(Exit),
+    /// The wait for late reports has begun.
     Waiting {
+        /// The command died by a signal, so a crash report is expected: the wait goes on until one
+        /// from the run arrives, or until `up_to` has passed.
         expecting_crash: bool,
+        /// The longest the wait is planned to last: `settle_max` when a crash is expected, else
+        /// `settle` (a report still being written can stretch it up to `settle_max`).
         up_to: Duration,
     },
 }
 
+/// What a watched run found: the change in the report folders, the new crash reports, how the
+/// command ended, and the run's window.
 #[derive(Debug)]
 pub struct Outcome {
+    /// The inventory taken before the command started.
     pub before: Inventory,
+    /// From that inventory to the one taken after the wait: the new, retired, removed and
+    /// unreadable files, and how many crash reports there were before and after.
     pub delta: Delta,
     /// New crash reports, in the order they were first seen.
     pub crashes: Vec<NewCrash>,
+    /// How the command ended: its exit code, or the signal that killed it.
     pub exit: Exit,
     /// The signal that interrupted crashdelta (and was forwarded), if any.
     pub interrupted: Option<i32>,
+    /// Every pid seen in the command's process tree while it ran, the command's own included. The
+    /// tree is polled every 100 ms: a process that lived less long may be missing.
     pub pids: BTreeSet<u32>,
+    /// When the command was started (after the before-inventory was taken).
     pub start: DateTime<Utc>,
+    /// When crashdelta saw the command exit.
     pub exited: DateTime<Utc>,
+    /// When the watch ended: after the wait for late reports and the final inventory.
     pub end: DateTime<Utc>,
     /// How long crashdelta waited after the command exited.
     pub settle_used: Duration,
@@ -110,7 +154,8 @@ struct Tracker<'a> {
 }
 
 impl Tracker<'_> {
-    /// Looks at one path; records a new crash when it is one. Returns whether it was new.
+    /// Looks at one path; records a new crash when it is one. Returns the new crash's index in
+    /// `crashes`, or `None` when the path is not a new crash (yet).
     fn check(
         &mut self,
         path: &Path,
@@ -387,7 +432,7 @@ fn poll_watcher(
         tx,
         notify::Config::default().with_poll_interval(POLL_INTERVAL),
     )
-    .map_err(|e| WatchError::Signals(std::io::Error::other(e.to_string())))
+    .map_err(WatchError::Watcher)
 }
 
 /// Handles the events that arrive within `wait`; an error from the watcher asks for a rescan.

@@ -14,14 +14,21 @@ use std::time::Duration;
 use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System};
 use thiserror::Error;
 
+/// Why the command could not be started. `watch` exits as `env(1)` does: 127 when it is not found,
+/// 126 when it cannot be run, 125 otherwise.
 #[derive(Debug, Error)]
 pub enum SpawnError {
+    /// No such program: the program as given.
     #[error("command not found: {0}")]
     NotFound(String),
+    /// The program exists but may not be run (permission denied): the program as given, and the
+    /// error.
     #[error("command cannot be run: {0}: {1}")]
     NotExecutable(String, io::Error),
+    /// Any other failure to start it: the program as given, and the error.
     #[error("cannot start {0}: {1}")]
     Other(String, io::Error),
+    /// `argv` is empty: there was nothing after `--`.
     #[error("no command given after --")]
     Empty,
 }
@@ -45,7 +52,9 @@ pub fn spawn(argv: &[OsString], env: &[(OsString, OsString)]) -> Result<Child, S
 /// How the command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Exit {
+    /// The exit code, when the command exited by itself; `None` when a signal killed it.
     pub code: Option<i32>,
+    /// The signal that killed the command (11 for `SIGSEGV`), when one did.
     pub signal: Option<i32>,
 }
 
@@ -96,12 +105,15 @@ impl PidRecorder {
         }
     }
 
-    /// One more look, then stop; returns every pid seen.
+    /// One more look, then stop; returns every pid seen. The last look catches a descendant
+    /// started after the poller's last round that is still alive (one that was its own parent's
+    /// child while the parent lives).
     pub fn finish(mut self) -> BTreeSet<u32> {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+        record_tree(&mut System::new(), &self.pids);
         self.pids.lock().map(|p| p.clone()).unwrap_or_default()
     }
 

@@ -1,0 +1,145 @@
+//! The argument groups several commands share (`--rules`, `--symbols`, `--reports-dir`, the gate,
+//! the timing, where a record goes) and their conversion into the library's policy types.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use crashdelta::classify::{FailOn, GatePolicy, Scope};
+use crashdelta::inventory;
+use crashdelta::run::Timing;
+
+#[derive(Args)]
+pub struct RulesArg {
+    /// A rules file (TOML) whose rules are tried before the built-in ones; a rule with a built-in
+    /// rule's id replaces it (docs/rules.md)
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct SymbolsArg {
+    /// Mach-O binaries (thin or universal), dSYM bundles, or folders of them (searched
+    /// recursively), to name unnamed frames whose image UUID matches (repeatable)
+    #[arg(long, value_name = "PATH")]
+    pub symbols: Vec<PathBuf>,
+    /// Where symbol caches are kept (default: the platform's cache folder, crashdelta/symcache)
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct FoldersArg {
+    /// A report folder to watch (repeatable); default: ~/Library/Logs/DiagnosticReports and
+    /// /Library/Logs/DiagnosticReports, with their Retired/ subfolders
+    #[arg(long = "reports-dir", value_name = "DIR")]
+    pub reports_dir: Vec<PathBuf>,
+}
+
+impl FoldersArg {
+    /// The folders named, or the default ones.
+    pub fn folders(&self) -> Vec<PathBuf> {
+        if self.reports_dir.is_empty() {
+            inventory::default_folders()
+        } else {
+            self.reports_dir.clone()
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct GateArgs {
+    /// What fails the gate (exit 86): any, agx, metal (agx + metal), unknown (no rule marks it
+    /// known), none
+    #[arg(long, value_name = "WHAT", default_value = "any")]
+    pub fail_on: FailOn,
+    /// A rule id whose crashes never fail the gate (repeatable)
+    #[arg(long, value_name = "RULE_ID")]
+    pub allow: Vec<String>,
+    /// Which new crashes the gate sees: run (from the command's process tree or window) or any
+    #[arg(long, value_enum, default_value_t = Attribute::Run)]
+    pub attribute: Attribute,
+}
+
+/// `--attribute`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Attribute {
+    /// Crashes of the command's process tree (or its window, when no pid is known)
+    Run,
+    /// Every new crash, concurrent ones too
+    Any,
+}
+
+impl From<Attribute> for Scope {
+    fn from(a: Attribute) -> Scope {
+        match a {
+            Attribute::Run => Scope::Run,
+            Attribute::Any => Scope::Any,
+        }
+    }
+}
+
+impl From<&GateArgs> for GatePolicy {
+    fn from(g: &GateArgs) -> GatePolicy {
+        GatePolicy {
+            fail_on: g.fail_on,
+            allow: g.allow.clone(),
+            scope: g.attribute.into(),
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct TimingArgs {
+    /// Wait at least this long after the command (each run) exits for late reports
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration)]
+    pub settle: Duration,
+    /// Wait up to this long when a crash is expected (the command died by a signal) but its
+    /// report has not arrived
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration)]
+    pub settle_max: Duration,
+    /// Poll the folders instead of using file-system events
+    #[arg(long)]
+    pub poll: bool,
+}
+
+impl From<&TimingArgs> for Timing {
+    fn from(t: &TimingArgs) -> Timing {
+        Timing {
+            settle: t.settle,
+            settle_max: t.settle_max,
+            poll: t.poll,
+        }
+    }
+}
+
+fn duration(s: &str) -> Result<Duration, String> {
+    if let Ok(secs) = s.parse::<f64>()
+        && secs.is_finite()
+        && secs >= 0.0
+    {
+        return Ok(Duration::from_secs_f64(secs));
+    }
+    humantime::parse_duration(s).map_err(|e| format!("{e} (write e.g. 5s, 500ms, 2m)"))
+}
+
+/// Where a run's or a campaign's record goes, and its reports.
+#[derive(Args)]
+pub struct RecordArgs {
+    /// Write the chosen format to FILE; the human summary still goes to standard error
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Copy the new crash reports into DIR, with a manifest of their SHA-256 (never moves them);
+    /// campaigns copy each run's into DIR/run-NNN
+    #[arg(long, value_name = "DIR")]
+    pub collect: Option<PathBuf>,
+}
+
+/// `--a-env`/`--b-env NAME=VALUE`.
+pub fn env_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("expected NAME=VALUE, got {s:?}")),
+    }
+}
