@@ -92,6 +92,40 @@ fn a_stripped_binary_without_its_dsym_names_nothing_wrongly() {
     assert_eq!(idx.name_at(STRIPPED, 0x280), None);
 }
 
+/// When the crashed thread rethrew an uncaught exception, classification reads the crash from
+/// the Last Exception Backtrace: its frames are named too (they hold return addresses only).
+#[test]
+fn the_last_exception_backtrace_is_symbolicated_too() {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(UNNAMED)).unwrap();
+    let (header, body) = text.split_once('\n').unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(body).unwrap();
+    let crashed = doc["faultingThread"].as_u64().unwrap_or(0) as usize;
+    let frames = doc["threads"][crashed]["frames"].clone();
+    doc["lastExceptionBacktrace"] = frames;
+    let bytes = format!("{header}\n{doc}").into_bytes();
+    let mut report = crashdelta::report::parse(&bytes).unwrap();
+    assert!(report.last_exception_backtrace[0].symbol.is_none());
+    let named = index(&[out().join("AGXMetalG16X.arm64.dSYM")]).symbolicate(&mut report);
+    let leb = &report.last_exception_backtrace;
+    assert_eq!(leb[0].symbol.as_deref(), Some(PREPARE));
+    assert_eq!(leb[0].symbolicated_by, SymbolSource::Symbols);
+    let thread_named = report.threads[crashed]
+        .frames
+        .iter()
+        .filter(|f| f.symbolicated_by == SymbolSource::Symbols)
+        .count();
+    let leb_named = leb
+        .iter()
+        .filter(|f| f.symbolicated_by == SymbolSource::Symbols)
+        .count();
+    assert!(leb_named > 0 && thread_named > 0);
+    assert!(
+        named >= leb_named,
+        "{named} counts the backtrace's frames too"
+    );
+}
+
 #[test]
 fn the_report_is_symbolicated_then_classified() {
     // Without symbols the driver frames are unnamed: only "some AGX fault".

@@ -100,11 +100,11 @@ type BreakdownKey = (String, Option<String>, Option<String>, Option<String>);
 /// times: never every crash.
 #[derive(Debug, Default)]
 pub struct Breakdown {
-    rows: BTreeMap<BreakdownKey, Tally>,
+    rows: BTreeMap<BreakdownKey, Seen>,
 }
 
 /// The first crash of a group (for its names), how many, and the first and last capture times.
-type Tally = (
+type Seen = (
     CrashFacts,
     u64,
     Option<DateTime<chrono::FixedOffset>>,
@@ -136,9 +136,25 @@ impl Breakdown {
         for ((sig, ..), (_, n, ..)) in &self.rows {
             *per_signature.entry(sig).or_default() += n;
         }
-        let mut rows: Vec<BreakdownRow> = self
-            .rows
-            .values()
+        // Sorted by the instants, not by their text: reports from machines in different time
+        // zones keep their own UTC offsets, and "2026-01-05T09:00+09:00" is earlier than
+        // "2026-01-05T08:00+00:00".
+        let mut groups: Vec<&Seen> = self.rows.values().collect();
+        groups.sort_by(|(a, an, a_first, _), (b, bn, b_first, _)| {
+            let total = |f: &CrashFacts, n: u64| {
+                per_signature
+                    .get(f.signature_id.as_str())
+                    .copied()
+                    .unwrap_or(n)
+            };
+            total(b, *bn)
+                .cmp(&total(a, *an))
+                .then(a.signature_id.cmp(&b.signature_id))
+                .then(a_first.cmp(b_first))
+                .then(a.os_build.cmp(&b.os_build))
+        });
+        groups
+            .into_iter()
             .map(|(f, n, first, last)| BreakdownRow {
                 signature_id: f.signature_id.clone(),
                 signature: f.signature.clone(),
@@ -153,21 +169,7 @@ impl Breakdown {
                 first_seen: first.map(|t| t.to_rfc3339()),
                 last_seen: last.map(|t| t.to_rfc3339()),
             })
-            .collect();
-        rows.sort_by(|a, b| {
-            let total = |r: &BreakdownRow| {
-                per_signature
-                    .get(r.signature_id.as_str())
-                    .copied()
-                    .unwrap_or(0)
-            };
-            total(b)
-                .cmp(&total(a))
-                .then(a.signature_id.cmp(&b.signature_id))
-                .then(a.first_seen.cmp(&b.first_seen))
-                .then(a.os_build.cmp(&b.os_build))
-        });
-        rows
+            .collect()
     }
 
     /// How many crashes were counted, in every group.
@@ -331,6 +333,23 @@ mod tests {
             rows[0].last_seen.as_deref(),
             Some("2025-12-23T16:41:07+01:00")
         );
+    }
+
+    #[test]
+    fn rows_follow_the_instant_not_the_text_of_the_first_capture() {
+        let facts = |build: &str, t: &str| CrashFacts {
+            signature_id: "a".into(),
+            os_build: Some(build.into()),
+            time: DateTime::parse_from_rfc3339(t).ok(),
+            ..Default::default()
+        };
+        let mut b = Breakdown::default();
+        // 08:00 UTC, and 00:00 UTC written in Tokyo's offset: the Tokyo one came first, though
+        // its text sorts after.
+        b.add(facts("25B78", "2026-01-05T08:00:00+00:00"));
+        b.add(facts("25C56", "2026-01-05T09:00:00+09:00"));
+        let builds: Vec<Option<String>> = b.rows().into_iter().map(|r| r.os_build).collect();
+        assert_eq!(builds, [Some("25C56".to_owned()), Some("25B78".to_owned())]);
     }
 
     #[test]

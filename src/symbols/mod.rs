@@ -27,7 +27,7 @@ use symbolic_demangle::{Demangle, DemangleOptions};
 use symbolic_symcache::{SymCache, SymCacheConverter};
 use thiserror::Error;
 
-use crate::report::{Frame, Report, SymbolSource, Warning};
+use crate::report::{Frame, Image, Report, SymbolSource, Warning};
 
 /// Why symbols could not be set up. A file that looks like Mach-O but cannot be read is not an
 /// error: it is listed in [`SymbolIndex::problems`].
@@ -281,8 +281,10 @@ impl SymbolIndex {
         bytes
     }
 
-    /// Names the unnamed frames of every thread whose image UUID is indexed. Returns how many
-    /// frames were named; mismatches and problems become report warnings.
+    /// Names the unnamed frames of every thread, and of the Last Exception Backtrace, whose image
+    /// UUID is indexed. Returns how many frames were named; mismatches and problems become
+    /// report warnings. The Last Exception Backtrace matters: when the crashed thread rethrew an
+    /// uncaught exception, classification reads the crash from there.
     pub fn symbolicate(&self, report: &mut Report) -> usize {
         let mut named = 0;
         let mut mismatched: BTreeSet<usize> = BTreeSet::new();
@@ -290,52 +292,14 @@ impl SymbolIndex {
         let mut warnings: Vec<Warning> = Vec::new();
         for thread in &mut report.threads {
             let frames = std::mem::take(&mut thread.frames);
-            let mut out = Vec::with_capacity(frames.len());
-            for (position, frame) in frames.into_iter().enumerate() {
-                if frame.symbol.is_some() {
-                    out.push(frame);
-                    continue;
-                }
-                let image = frame.image_index.and_then(|i| images.get(i));
-                let (Some(image), Some(offset)) = (image, frame.image_offset) else {
-                    out.push(frame);
-                    continue;
-                };
-                let Some(object) = image.uuid.as_deref().and_then(|u| self.best(u)) else {
-                    if let Some(i) = frame.image_index {
-                        mismatched.insert(i);
-                    }
-                    out.push(frame);
-                    continue;
-                };
-                // The symbol table's last symbol matches every higher address: bound lookups by
-                // the image's size.
-                if image.size.is_some_and(|size| offset >= size) {
-                    out.push(frame);
-                    continue;
-                }
-                match self.lookup(object, offset, position > 0) {
-                    Some(resolved) => {
-                        named += 1;
-                        let file = object.path.display().to_string();
-                        for r in resolved {
-                            out.push(Frame {
-                                symbol: Some(r.name),
-                                symbol_offset: r.offset,
-                                inline: r.inline || frame.inline,
-                                source_file: r.file.or_else(|| frame.source_file.clone()),
-                                source_line: r.line.or(frame.source_line),
-                                symbolicated_by: SymbolSource::Symbols,
-                                symbol_file: Some(file.clone()),
-                                ..frame.clone()
-                            });
-                        }
-                    }
-                    None => out.push(frame),
-                }
-            }
-            thread.frames = out;
+            // The top frame of a thread holds the address it stopped at; every other frame, a
+            // return address.
+            thread.frames = self.name_frames(frames, &images, true, &mut named, &mut mismatched);
         }
+        // A backtrace captured when the exception was thrown holds return addresses only.
+        let leb = std::mem::take(&mut report.last_exception_backtrace);
+        report.last_exception_backtrace =
+            self.name_frames(leb, &images, false, &mut named, &mut mismatched);
         for i in mismatched {
             let Some(image) = images.get(i) else { continue };
             let name = image.name.as_deref().unwrap_or("?");
@@ -358,6 +322,65 @@ impl SymbolIndex {
         }
         report.warnings.extend(warnings);
         named
+    }
+
+    /// Names what it can of `frames`; counts the named ones in `named` and the images whose UUID
+    /// matched no indexed object in `mismatched`. `first_is_pc`: the first frame holds the
+    /// address execution stopped at rather than a return address.
+    fn name_frames(
+        &self,
+        frames: Vec<Frame>,
+        images: &[Image],
+        first_is_pc: bool,
+        named: &mut usize,
+        mismatched: &mut BTreeSet<usize>,
+    ) -> Vec<Frame> {
+        let mut out = Vec::with_capacity(frames.len());
+        for (position, frame) in frames.into_iter().enumerate() {
+            if frame.symbol.is_some() {
+                out.push(frame);
+                continue;
+            }
+            let image = frame.image_index.and_then(|i| images.get(i));
+            let (Some(image), Some(offset)) = (image, frame.image_offset) else {
+                out.push(frame);
+                continue;
+            };
+            let Some(object) = image.uuid.as_deref().and_then(|u| self.best(u)) else {
+                if let Some(i) = frame.image_index {
+                    mismatched.insert(i);
+                }
+                out.push(frame);
+                continue;
+            };
+            // The symbol table's last symbol matches every higher address: bound lookups by
+            // the image's size.
+            if image.size.is_some_and(|size| offset >= size) {
+                out.push(frame);
+                continue;
+            }
+            let return_address = position > 0 || !first_is_pc;
+            match self.lookup(object, offset, return_address) {
+                Some(resolved) => {
+                    *named += 1;
+                    let file = object.path.display().to_string();
+                    for r in resolved {
+                        out.push(Frame {
+                            symbol: Some(r.name),
+                            symbol_offset: r.offset,
+                            inline: r.inline || frame.inline,
+                            source_file: r.file.or_else(|| frame.source_file.clone()),
+                            source_line: r.line.or(frame.source_line),
+                            symbolicated_by: SymbolSource::Symbols,
+                            symbol_file: Some(file.clone()),
+                            ..frame.clone()
+                        });
+                    }
+                }
+                None => out.push(frame),
+            }
+        }
+        out
     }
 
     /// The frames at an image offset: inlined functions first (innermost first), then the
