@@ -1,13 +1,11 @@
 //! What several commands load before they run: the rules (built-in, and `--rules FILE`) and the
 //! symbol index (`--symbols`), made into one analyzer; and the check that `--allow` names a rule.
 
-use std::path::Path;
-
 use anyhow::{Context, Result, bail};
 
 use crashdelta::analyze::Analyzer;
 use crashdelta::classify::RuleSet;
-use crashdelta::symbols::{self, SymbolIndex};
+use crashdelta::symbols;
 
 use super::args::{RulesArg, SymbolsArg};
 
@@ -28,33 +26,15 @@ pub fn load_rules(arg: &RulesArg) -> Result<RuleSet> {
 /// The rules and the symbol index; problems with single symbol files are warnings.
 pub fn load_analyzer(rules: &RulesArg, symbols: &SymbolsArg) -> Result<Analyzer> {
     let rules = load_rules(rules)?;
-    let extensions = Path::new(symbols::SYSTEM_EXTENSIONS);
-    let extensions = extensions.is_dir().then_some(extensions);
-    let index = if symbols.symbols.is_empty() && extensions.is_none() {
-        None
-    } else {
-        let cache = symbols
-            .cache_dir
-            .clone()
-            .or_else(symbols::default_cache_dir);
-        let cache = match cache {
-            Some(dir) => match symbols::ensure_cache_dir(&dir) {
-                Ok(()) => Some(dir),
-                Err(e) if symbols.cache_dir.is_some() => return Err(e.into()),
-                // The default cache folder is a convenience: without it, symcaches stay in memory.
-                Err(_) => None,
-            },
-            None => None,
-        };
-        let index = SymbolIndex::build(&symbols.symbols, extensions, cache)?;
+    let index = symbols::index_for(&symbols.symbols, symbols.cache_dir.as_deref())?;
+    if let Some(index) = &index {
         for problem in &index.problems {
             eprintln!("crashdelta: warning: {problem}");
         }
         if !symbols.symbols.is_empty() && index.is_empty() {
             eprintln!("crashdelta: warning: no Mach-O binaries or dSYMs found under --symbols");
         }
-        Some(index)
-    };
+    }
     Ok(Analyzer::new(rules, index))
 }
 

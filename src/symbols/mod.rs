@@ -466,6 +466,30 @@ fn build_symcache(o: &IndexedObject) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// The index a command works with: the symbol files under `paths`, plus the AGX driver bundles
+/// in [`SYSTEM_EXTENSIONS`] when this is a Mac; `None` when there is nothing to index. Symbol
+/// caches go to `cache_dir`, which must be usable when given; without one, to
+/// [`default_cache_dir`] when it can be made, else they stay in memory (the default folder is a
+/// convenience, not a requirement).
+pub fn index_for(
+    paths: &[PathBuf],
+    cache_dir: Option<&Path>,
+) -> Result<Option<SymbolIndex>, SymbolsError> {
+    let extensions = Path::new(SYSTEM_EXTENSIONS);
+    let extensions = extensions.is_dir().then_some(extensions);
+    if paths.is_empty() && extensions.is_none() {
+        return Ok(None);
+    }
+    let cache = match cache_dir {
+        Some(dir) => {
+            ensure_cache_dir(dir)?;
+            Some(dir.to_owned())
+        }
+        None => default_cache_dir().filter(|dir| ensure_cache_dir(dir).is_ok()),
+    };
+    SymbolIndex::build(paths, extensions, cache).map(Some)
+}
+
 /// The default symbol-cache folder: the platform's cache folder (`~/Library/Caches` on macOS,
 /// `$XDG_CACHE_HOME` or `~/.cache` elsewhere) + `crashdelta/symcache`.
 pub fn default_cache_dir() -> Option<PathBuf> {
