@@ -123,6 +123,7 @@ pub struct Driver {
     pub uuid: Option<String>,
 }
 
+/// A frame's image name and path.
 fn frame_image<'a>(report: &'a Report, frame: &'a Frame) -> (Option<&'a str>, Option<&'a str>) {
     let image = report.image(frame);
     (
@@ -143,23 +144,41 @@ fn signature_part(report: &Report, frame: &Frame) -> String {
 
 use std::borrow::Cow;
 
+/// A frame without a symbol: `image + 0xoffset`, or the image alone.
+fn unnamed(report: &Report, frame: &Frame) -> String {
+    let image = image_name_of(report, frame).unwrap_or("???");
+    match frame.image_offset {
+        Some(offset) => format!("{image} + {offset:#x}"),
+        None => image.to_owned(),
+    }
+}
+
 fn describe(report: &Report, frame: &Frame) -> String {
-    match (&frame.symbol, frame.symbol_offset, frame.image_offset) {
-        (Some(symbol), Some(off), _) => format!("{} + {off}", normalize::symbol(symbol)),
-        (Some(symbol), None, _) => normalize::symbol(symbol),
-        (None, _, Some(off)) => format!(
-            "{} + {off:#x}",
+    match (
+        &frame.symbol,
+        frame.symbol_offset,
+        frame.image_offset,
+        frame.address,
+    ) {
+        (Some(symbol), Some(off), _, _) => format!("{} + {off}", normalize::symbol(symbol)),
+        (Some(symbol), None, _, _) => normalize::symbol(symbol),
+        // A text report without its Binary Images knows the address, not the offset.
+        (None, _, None, Some(address)) => format!(
+            "{} {address:#x}",
             image_name_of(report, frame).unwrap_or("???")
         ),
-        // A text report without its Binary Images knows the address, not the offset.
-        (None, _, None) => match frame.address {
-            Some(address) => format!(
-                "{} {address:#x}",
-                image_name_of(report, frame).unwrap_or("???")
-            ),
-            None => image_name_of(report, frame).unwrap_or("???").to_owned(),
-        },
+        (None, ..) => unnamed(report, frame),
     }
+}
+
+/// A frame of the program's own code: in a known image that is not the system's, and neither
+/// plumbing nor abort, panic or exception machinery.
+fn is_program_code(report: &Report, frame: &Frame) -> bool {
+    let (name, path) = frame_image(report, frame);
+    name.is_some()
+        && !normalize::is_system_image(name, path)
+        && !site::is_plumbing(report, frame)
+        && site::machinery_kind(report, frame).is_none()
 }
 
 /// `MPSStream::commit`, `-[_MTLCommandBuffer commit]`: a short name with its class.
@@ -394,14 +413,9 @@ fn view<'a>(report: &'a Report, index: usize, f: &'a Frame) -> rules::FrameView<
 fn trigger(report: &Report, frames: &[Frame], location: Option<usize>) -> Option<String> {
     let start = location?;
     let is_program = |f: &Frame| {
-        let (name, path) = frame_image(report, f);
         // A frame with an image name and nothing else (cut by a paste) names nothing.
         let known = f.symbol.is_some() || f.address.is_some() || f.image_offset.is_some();
-        known
-            && name.is_some()
-            && !normalize::is_system_image(name, path)
-            && !site::is_plumbing(report, f)
-            && site::machinery_kind(report, f).is_none()
+        known && is_program_code(report, f)
     };
     let caller_index = (start..frames.len()).find(|&i| frames.get(i).is_some_and(is_program))?;
     let caller = frames.get(caller_index)?;

@@ -11,7 +11,7 @@
 
 use serde::Serialize;
 
-use super::{normalize, site};
+use super::normalize;
 use crate::report::{Frame, Report, image_name_of};
 
 /// Another thread inside the GPU stack when the crash happened.
@@ -65,11 +65,7 @@ const WAITS: &[&str] = &[
 ];
 
 fn is_gpu(report: &Report, frame: &Frame) -> bool {
-    let image = report.image(frame);
-    let (name, path) = (
-        image_name_of(report, frame),
-        image.and_then(|i| i.path.as_deref()),
-    );
+    let (name, path) = super::frame_image(report, frame);
     normalize::is_agx_image(name, path) || normalize::is_metal_image(name, path)
 }
 
@@ -92,16 +88,11 @@ pub fn racing(report: &Report) -> Vec<Racing> {
                 .map(str::trim)
                 .filter(|s| WAITS.contains(s))
                 .map(str::to_owned);
-            let program = t.frames.iter().skip(gpu_at + 1).find(|f| {
-                let image = report.image(f);
-                image_name_of(report, f).is_some()
-                    && !normalize::is_system_image(
-                        image_name_of(report, f),
-                        image.and_then(|i| i.path.as_deref()),
-                    )
-                    && !site::is_plumbing(report, f)
-                    && site::machinery_kind(report, f).is_none()
-            });
+            let program = t
+                .frames
+                .iter()
+                .skip(gpu_at + 1)
+                .find(|f| super::is_program_code(report, f));
             Some(Racing {
                 thread: t.index,
                 name: t.name.clone(),
@@ -124,12 +115,8 @@ pub fn racing(report: &Report) -> Vec<Racing> {
 
 /// A frame's function, or `image + 0xoffset` when it has no symbol.
 fn name_of(report: &Report, frame: &Frame) -> String {
-    match (&frame.symbol, frame.image_offset) {
-        (Some(symbol), _) => normalize::function_name(symbol),
-        (None, Some(offset)) => format!(
-            "{} + {offset:#x}",
-            image_name_of(report, frame).unwrap_or("???")
-        ),
-        (None, None) => image_name_of(report, frame).unwrap_or("???").to_owned(),
+    match &frame.symbol {
+        Some(symbol) => normalize::function_name(symbol),
+        None => super::unnamed(report, frame),
     }
 }

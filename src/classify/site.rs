@@ -94,13 +94,14 @@ pub fn site(report: &Report) -> Site<'_> {
     let handler = handler(report, thread);
     let offset = handler.as_ref().map_or(0, |h| h.sigtramp_frame + 1);
     let frames = thread.get(offset..).unwrap_or_default();
+    let (meaningful, machinery) = read(report, frames);
     let mut site = Site {
         frames,
         offset,
         source: FrameSource::CrashedThread,
         handler,
-        meaningful: meaningful(report, frames),
-        machinery: machinery(report, frames),
+        meaningful,
+        machinery,
     };
     // An exception rethrown by a run loop or a terminate handler: the throw site is in the
     // exception backtrace. An exception thrown on the crashed thread itself (its machinery has
@@ -124,13 +125,14 @@ pub fn site(report: &Report) -> Site<'_> {
             .any(|f| f.symbol.is_some() || f.image.is_some())
     {
         let thread_machinery = site.machinery.take();
+        let (meaningful, machinery) = read(report, backtrace);
         site = Site {
             frames: backtrace,
             offset: 0,
             source: FrameSource::LastExceptionBacktrace,
             handler: site.handler,
-            meaningful: meaningful(report, backtrace),
-            machinery: machinery(report, backtrace).or(thread_machinery),
+            meaningful,
+            machinery: machinery.or(thread_machinery),
         };
     }
     site
@@ -257,39 +259,38 @@ fn handler(report: &Report, frames: &[Frame]) -> Option<Handler> {
         .iter()
         .take_while(|f| f.symbol.is_none() || machinery_kind(report, f).is_some())
         .any(|f| {
-            matches!(
-                f.symbol.as_deref().map(str::trim),
-                Some(
-                    "__pthread_kill"
-                        | "pthread_kill"
-                        | "raise"
-                        | "__kill"
-                        | "kill"
-                        | "abort"
-                        | "__abort"
-                        | "abort_with_payload"
-                        | "__abort_with_payload"
-                )
-            )
+            f.symbol
+                .as_deref()
+                .is_some_and(|s| SENDS_SIGNAL.contains(&s.trim()))
         });
     Some(Handler {
         kind,
         name,
         frame: entry.map_or_else(
             || "an unnamed function".into(),
-            |f| match (&f.symbol, f.image_offset) {
-                (Some(symbol), _) => normalize::symbol(symbol),
-                (None, Some(offset)) => format!(
-                    "{} + {offset:#x}",
-                    image_name_of(report, f).unwrap_or("???")
-                ),
-                (None, None) => image_name_of(report, f).unwrap_or("???").to_owned(),
+            |f| match &f.symbol {
+                Some(symbol) => normalize::symbol(symbol),
+                None => super::unnamed(report, f),
             },
         ),
         reraised,
         sigtramp_frame: sigtramp,
     })
 }
+
+/// The abort path's frames that send the process a signal: a handler whose top frames are these
+/// re-raised the signal. They are `abort` machinery too (tried before [`MACHINERY`]).
+const SENDS_SIGNAL: &[&str] = &[
+    "__pthread_kill",
+    "pthread_kill",
+    "raise",
+    "__kill",
+    "kill",
+    "abort",
+    "__abort",
+    "abort_with_payload",
+    "__abort_with_payload",
+];
 
 /// Frames that only report a crash decided elsewhere, by kind. Matched against the symbol as the
 /// report spells it: equal, or a prefix followed by an argument list, `.cold.N`, or anything for
@@ -298,16 +299,7 @@ const MACHINERY: &[(&str, &[&str])] = &[
     (
         "abort",
         &[
-            "__pthread_kill",
-            "pthread_kill",
-            "abort",
-            "__abort",
-            "abort_with_payload",
-            "__abort_with_payload",
             "abort_with_reason",
-            "raise",
-            "__kill",
-            "kill",
             "_sigtramp",
             "__stack_chk_fail",
             "__chk_fail",
@@ -474,7 +466,14 @@ pub fn machinery_kind(report: &Report, frame: &Frame) -> Option<&'static str> {
             && image_name_of(report, frame).is_some_and(|n| ABORT_PATH_IMAGES.contains(&n));
         return unnamed_abort.then_some("abort");
     };
-    let symbol = symbol.trim();
+    symbol_kind(symbol.trim())
+}
+
+/// Which machinery a symbol names, if any.
+fn symbol_kind(symbol: &str) -> Option<&'static str> {
+    if SENDS_SIGNAL.iter().any(|p| matches_prefix(symbol, p)) {
+        return Some("abort");
+    }
     MACHINERY.iter().find_map(|(kind, prefixes)| {
         prefixes
             .iter()
@@ -513,8 +512,7 @@ fn matches_prefix(symbol: &str, prefix: &str) -> bool {
 /// machinery there, and only there: its swizzled methods run under every app call), not
 /// machinery anywhere else, not an address in no known image, not a frame of which nothing is
 /// known, and not the `.cold` half of the function below it.
-fn meaningful(report: &Report, frames: &[Frame]) -> Vec<usize> {
-    let (top, _, _) = top_run(report, frames);
+fn meaningful(report: &Report, frames: &[Frame], top: usize) -> Vec<usize> {
     frames
         .iter()
         .enumerate()
@@ -613,10 +611,18 @@ fn top_run(report: &Report, frames: &[Frame]) -> (usize, Vec<&'static str>, Opti
     (count, kinds, message)
 }
 
-/// The machinery at the top of `frames`: the kind of its most telling frame and how many frames
-/// it took.
-fn machinery(report: &Report, frames: &[Frame]) -> Option<Machinery> {
+/// The frames of `frames` that did something, and the machinery on top of them: one pass over
+/// the top run serves both.
+fn read(report: &Report, frames: &[Frame]) -> (Vec<usize>, Option<Machinery>) {
     let (count, kinds, message) = top_run(report, frames);
+    (
+        meaningful(report, frames, count),
+        machinery(count, &kinds, message),
+    )
+}
+
+/// The machinery of a top run: the kind of its most telling frame and how many frames it took.
+fn machinery(count: usize, kinds: &[&'static str], message: Option<String>) -> Option<Machinery> {
     // The most specific kind wins: a Rust panic ends in `abort`, an exception in `terminate`.
     let kind = [
         "swift-runtime-failure",
@@ -700,12 +706,7 @@ mod tests {
             ),
             ("MTLReportFailure.cold.1", "assertion"),
         ] {
-            assert!(
-                MACHINERY
-                    .iter()
-                    .any(|(k, ps)| *k == kind && ps.iter().any(|p| matches_prefix(symbol, p))),
-                "{symbol} is not {kind}"
-            );
+            assert_eq!(symbol_kind(symbol), Some(kind), "{symbol} is not {kind}");
         }
         for not in [
             "abortive",
@@ -715,12 +716,7 @@ mod tests {
             "main",
             "os_abort",
         ] {
-            assert!(
-                !MACHINERY
-                    .iter()
-                    .any(|(_, ps)| ps.iter().any(|p| matches_prefix(not, p))),
-                "{not} is not machinery"
-            );
+            assert_eq!(symbol_kind(not), None, "{not} is not machinery");
         }
     }
 }
