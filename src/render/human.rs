@@ -255,10 +255,7 @@ fn frames(
     mark: impl Fn(usize) -> Option<String>,
 ) {
     for (i, f) in frames.iter().enumerate().take(limit) {
-        let number = f
-            .number
-            .map_or(i, |n| usize::try_from(n).unwrap_or(usize::MAX));
-        let _ = writeln!(out, "  {}", frame_line(report, number, f));
+        let _ = writeln!(out, "  {}", frame_line(report, f.number_or(i), f));
         if let Some(line) = mark(i) {
             let _ = writeln!(out, "  {line}");
         }

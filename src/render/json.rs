@@ -118,9 +118,7 @@ pub struct FrameOut<'a> {
 /// frame number takes the place of `index`.
 pub fn frame_out<'a>(report: &'a Report, index: usize, f: &'a Frame) -> FrameOut<'a> {
     FrameOut {
-        index: f
-            .number
-            .map_or(index, |n| usize::try_from(n).unwrap_or(usize::MAX)),
+        index: f.number_or(index),
         image: crate::report::image_name_of(report, f),
         symbol: f.symbol.as_deref(),
         offset: f.symbol_offset,

@@ -271,6 +271,15 @@ pub struct Frame {
     pub symbol_file: Option<String>,
 }
 
+impl Frame {
+    /// The frame's number as the report printed it, or `position` (its place in its list) when
+    /// the report numbers none.
+    pub fn number_or(&self, position: usize) -> usize {
+        self.number
+            .map_or(position, |n| usize::try_from(n).unwrap_or(usize::MAX))
+    }
+}
+
 /// One register of the crashed thread's state.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Register {

@@ -335,15 +335,7 @@ fn read_what(frame: &mut Frame, rest: &str) {
             return;
         }
         // `name (in Image) (File.swift:76) + 1445248`: atos's spelling inside the symbol.
-        if let Some(sc) = SOURCE_SUFFIX.captures(symbol)
-            && let (Some(name), Some(src)) = (sc.get(1), sc.get(2))
-        {
-            set_source(frame, src.as_str());
-            symbol = name.as_str();
-        }
-        if let Some((name, _image)) = symbol.rsplit_once(" (in ") {
-            symbol = name;
-        }
+        symbol = symbol_part(frame, symbol);
         set_symbol(frame, symbol);
         frame.symbol_offset = offset;
         if let Some(src) = c.get(3) {
@@ -359,19 +351,41 @@ fn read_what(frame: &mut Frame, rest: &str) {
         frame.inline = true;
         symbol = s.trim_end();
     }
-    if let Some(c) = SOURCE_SUFFIX.captures(symbol) {
-        if let Some(src) = c.get(2) {
-            set_source(frame, src.as_str());
-        }
-        symbol = c.get(1).map_or(symbol, |m| m.as_str());
-    }
-    if let Some((s, _image)) = symbol.rsplit_once(" (in ") {
-        symbol = s;
-    }
+    let symbol = symbol_part(frame, symbol);
     if matches!(symbol, "<unknown>" | "<redacted>") {
         return;
     }
     set_symbol(frame, symbol);
+}
+
+/// The symbol of `name (File.swift:76)` and atos's `name (in Image)`; the source line goes to
+/// the frame.
+fn symbol_part<'a>(frame: &mut Frame, symbol: &'a str) -> &'a str {
+    let mut symbol = symbol;
+    if let Some(c) = SOURCE_SUFFIX.captures(symbol)
+        && let (Some(name), Some(src)) = (c.get(1), c.get(2))
+    {
+        set_source(frame, src.as_str());
+        symbol = name.as_str();
+    }
+    match symbol.rsplit_once(" (in ") {
+        Some((name, _image)) => name,
+        None => symbol,
+    }
+}
+
+/// What a continuation line gives the frame above it: its offset, source line and `[inlined]`.
+fn continue_with(
+    frame: &mut Frame,
+    offset: Option<regex::Match>,
+    source: Option<regex::Match>,
+    inlined: bool,
+) {
+    frame.symbol_offset = offset.and_then(|m| m.as_str().parse().ok());
+    if let Some(src) = source {
+        set_source(frame, src.as_str());
+    }
+    frame.inline = inlined;
 }
 
 fn set_symbol(frame: &mut Frame, symbol: &str) {
@@ -702,11 +716,7 @@ impl Parser {
         if frame.symbol.is_some()
             && let Some(c) = WRAPPED_OFFSET.captures(trimmed)
         {
-            frame.symbol_offset = c.get(1).and_then(|m| m.as_str().parse().ok());
-            if let Some(src) = c.get(2) {
-                set_source(frame, src.as_str());
-            }
-            frame.inline = c.get(3).is_some();
+            continue_with(frame, c.get(1), c.get(2), c.get(3).is_some());
             return true;
         }
         if frame.symbol.is_none()
@@ -718,11 +728,7 @@ impl Parser {
             return true;
         }
         if let Some(c) = CONTINUATION.captures(trimmed) {
-            frame.symbol_offset = c.get(1).and_then(|m| m.as_str().parse().ok());
-            if let Some(src) = c.get(2) {
-                set_source(frame, src.as_str());
-            }
-            frame.inline = c.get(3).is_some();
+            continue_with(frame, c.get(1), c.get(2), c.get(3).is_some());
             return true;
         }
         // A symbol with a newline in its middle: the line holds the rest of it and the offset.
@@ -737,11 +743,7 @@ impl Parser {
                 symbol.push(' ');
                 symbol.push_str(tail);
             }
-            frame.symbol_offset = c.get(2).and_then(|m| m.as_str().parse().ok());
-            if let Some(src) = c.get(3) {
-                set_source(frame, src.as_str());
-            }
-            frame.inline = c.get(4).is_some();
+            continue_with(frame, c.get(2), c.get(3), c.get(4).is_some());
             return true;
         }
         false

@@ -90,11 +90,14 @@ pub struct RunReport {
 impl RunReport {
     /// How many new crashes come from other programs than the run's.
     pub fn concurrent(&self) -> usize {
-        self.new
-            .iter()
-            .filter(|n| n.attribution.kind == AttributionKind::Concurrent)
-            .count()
+        concurrent(&self.new)
     }
+}
+
+fn concurrent(new: &[NewReport]) -> usize {
+    new.iter()
+        .filter(|n| n.attribution.kind == AttributionKind::Concurrent)
+        .count()
 }
 
 /// A new report as a watch or a diff found it, before the gate.
@@ -167,12 +170,8 @@ pub fn build(
             gate_failure,
         });
     }
-    let concurrent = new
-        .iter()
-        .filter(|n| n.attribution.kind == AttributionKind::Concurrent)
-        .count();
     let run = RunReport {
-        headline: watch::delta_line(delta, new.len(), concurrent),
+        headline: watch::delta_line(delta, new.len(), concurrent(&new)),
         before: delta.before,
         after: delta.after,
         retired: delta.retired.iter().filter(|e| e.is_crash()).count(),
