@@ -13,6 +13,7 @@ mod locate;
 mod markup;
 mod model;
 mod peek;
+mod surrogate;
 mod text;
 mod util;
 
@@ -100,7 +101,21 @@ pub fn parse(bytes: &[u8]) -> Result<Report, ParseError> {
     };
     let lossy = matches!(text, std::borrow::Cow::Owned(_));
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let repaired = surrogate::repair(text);
+    let text = repaired.as_ref().map_or(text, |(fixed, _)| fixed.as_str());
     let mut report = locate::parse_text(text, bytes)?;
+    if let Some((_, count)) = repaired {
+        report.warnings.insert(
+            0,
+            Warning {
+                at: "input".into(),
+                message: format!(
+                    "{count} lone UTF-16 surrogate escape(s) (\\ud800) replaced with U+FFFD; \
+                     strict JSON readers refuse the report"
+                ),
+            },
+        );
+    }
     if lossy {
         report.warnings.insert(
             0,
