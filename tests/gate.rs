@@ -118,3 +118,93 @@ fn the_gate_fails_on_a_race_report_with_a_cut_emoji_in_a_thread_name() {
     assert_eq!(out.status.code(), Some(86), "{stdout}{}", stderr(&out));
     assert!(stdout.contains("agx-prepare-for-enqueue-race"), "{stdout}");
 }
+
+/// A reports folder with no report in it yet.
+fn reports_folder() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("DiagnosticReports");
+    std::fs::create_dir(&reports).unwrap();
+    (dir, reports)
+}
+
+/// `crashdelta watch` over `reports`, the command a shell script that has `$REPORTS` and `$RACE`.
+/// A cut report waits for the rest of it until `settle_max`.
+fn watch(
+    reports: &std::path::Path,
+    settle_max: &str,
+    extra: &[&str],
+    script: &str,
+) -> std::process::Output {
+    crashdelta()
+        .env("REPORTS", reports)
+        .env("RACE", common::root().join(RACE))
+        .args(["watch", "--reports-dir"])
+        .arg(reports)
+        .args(["--settle", "0.5s", "--settle-max", settle_max])
+        .args(extra)
+        .args(["--", "sh", "-c", script])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap()
+}
+
+/// A new report cut inside its body (ReportCrash killed, a full disk) cannot be classified; it
+/// might be the race itself. Before, `--fail-on agx` passed it (exit 0); now every gate but
+/// `none` fails on it, and `--allow unreadable` is the named way to accept that.
+#[test]
+fn a_cut_new_report_fails_the_agx_gate() {
+    let (_dir, reports) = reports_folder();
+    let script = r#"head -c 3000 "$RACE" > "$REPORTS/Python-2025-12-23-164107.ips"; exit 0"#;
+    let out = watch(
+        &reports,
+        "2s",
+        &["--fail-on", "agx", "--format", "json"],
+        script,
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(86), "{err}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reason = doc["gate"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("unreadable new crash report: incomplete report"),
+        "{reason}"
+    );
+    let (_dir, reports) = reports_folder();
+    let out = watch(
+        &reports,
+        "2s",
+        &["--fail-on", "metal", "--allow", "unreadable"],
+        r#"head -c 3000 "$RACE" > "$REPORTS/Python-2025-12-23-164108.ips"; exit 0"#,
+    );
+    // Exempt, the run passes (watch exits with the command's code); the summary still shows it.
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("incomplete report"), "{err}");
+}
+
+/// A new file with a crash report's head but over the 64 MiB limit is settled at once as too
+/// large: before, it stayed "being written" until `--settle-max` (20 s here) ran out, and then
+/// passed `--fail-on agx`.
+#[test]
+fn an_oversized_new_report_is_settled_at_once_and_fails_the_gate() {
+    let (_dir, reports) = reports_folder();
+    let script = r#"head -n 1 "$RACE" > "$REPORTS/Python-2025-12-23-164107.ips"
+truncate -s 70M "$REPORTS/Python-2025-12-23-164107.ips"; exit 0"#;
+    let started = std::time::Instant::now();
+    let out = watch(
+        &reports,
+        "20s",
+        &["--fail-on", "agx", "--format", "json"],
+        script,
+    );
+    let took = started.elapsed();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(86), "{err}");
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "waited {took:?}: {err}"
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reason = doc["gate"]["reason"].as_str().unwrap();
+    assert!(reason.contains("over the 67108864-byte limit"), "{reason}");
+}

@@ -113,6 +113,7 @@ pub struct Analysis {
 }
 
 /// An input that produced no report.
+#[derive(Debug)]
 pub enum AnalysisError {
     /// The bytes were read but hold no whole report: another kind of input
     /// (`ParseError::NotAReport`, status `not-a-crash`) or an incomplete report (status `error`).

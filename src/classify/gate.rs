@@ -77,6 +77,10 @@ impl Scope {
     }
 }
 
+/// The `--allow` value that exempts new crash reports that could not be read (cut, unreadable,
+/// too large) from the gate. Without it they fail every gate but `--fail-on none`.
+pub const UNREADABLE: &str = "unreadable";
+
 /// What fails the gate.
 #[derive(Debug, Clone)]
 pub struct GatePolicy {
@@ -92,8 +96,9 @@ pub struct GatePolicy {
 pub enum Judged<'a> {
     /// A crash report, classified.
     Crash(&'a Classification),
-    /// A new file in a report folder that could not be read: it may be a crash report.
-    Unreadable,
+    /// A new file in a report folder that could not be read (cut, unreadable, too large), with
+    /// why: it may be a crash report of any kind, the AGX race included.
+    Unreadable(&'a str),
     /// A report that is not a crash, or an input that is not a report.
     Other,
 }
@@ -116,11 +121,18 @@ impl GatePolicy {
         }
         match input {
             Judged::Crash(c) => self.verdict(c),
-            // A crash report that could not be read is still a crash: `any` fails on it.
-            Judged::Unreadable if self.fail_on == FailOn::Any => {
-                Some("a crash report that could not be read".to_owned())
+            // Fail closed: a new crash report nobody can read might be the very crash the gate
+            // is for, so it fails every gate but `none`, unless `--allow unreadable` says the
+            // team accepts that risk. A gate that passed it would pass a cut AGX report.
+            Judged::Unreadable(why)
+                if self.fail_on != FailOn::None && !self.allow.iter().any(|a| a == UNREADABLE) =>
+            {
+                Some(format!(
+                    "unreadable new crash report: {why}; it may be a crash of any kind \
+                     (--allow {UNREADABLE} accepts that risk)"
+                ))
             }
-            Judged::Unreadable | Judged::Other => None,
+            Judged::Unreadable(_) | Judged::Other => None,
         }
     }
 
@@ -271,13 +283,27 @@ mod tests {
         };
         // Out of scope: never a failure.
         assert!(any.judge(Judged::Crash(&other), false).is_none());
-        // An unreadable new report fails `any`, and only `any` (today's rule).
-        assert!(any.judge(Judged::Unreadable, true).is_some());
-        let agx = GatePolicy {
-            fail_on: FailOn::Agx,
-            ..any.clone()
-        };
-        assert!(agx.judge(Judged::Unreadable, true).is_none());
+        // An unreadable new report may be the AGX race itself: it fails every gate but `none`,
+        // unless `--allow unreadable`; out of scope it is another program's.
+        let cut = Judged::Unreadable("incomplete report: cut inside the JSON body");
+        for fail_on in [FailOn::Any, FailOn::Agx, FailOn::Metal, FailOn::Unknown] {
+            let policy = GatePolicy {
+                fail_on,
+                ..any.clone()
+            };
+            let why = policy.judge(Judged::Unreadable("cut"), true);
+            assert!(
+                why.as_deref().is_some_and(|w| w.contains(": cut;")),
+                "{fail_on:?}: {why:?}"
+            );
+            let allowed = GatePolicy {
+                allow: vec![UNREADABLE.into()],
+                ..policy.clone()
+            };
+            assert!(allowed.judge(Judged::Unreadable("cut"), true).is_none());
+            assert!(policy.judge(Judged::Unreadable("cut"), false).is_none());
+        }
+        assert!(GatePolicy::none().judge(cut, true).is_none());
         assert!(any.judge(Judged::Other, true).is_none());
 
         let mut tally = Tally::new(&any);

@@ -12,7 +12,7 @@ mod rules;
 mod site;
 mod triage;
 
-pub use gate::{FailOn, GatePolicy, GateResult, Judged, Scope, Tally};
+pub use gate::{FailOn, GatePolicy, GateResult, Judged, Scope, Tally, UNREADABLE};
 pub use racing::Racing;
 pub use rules::{BUILTIN as BUILTIN_RULES, Rule, RuleSet, RulesError, parse as parse_rules};
 pub use site::{FrameSource, Handler, Machinery};

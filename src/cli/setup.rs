@@ -4,7 +4,7 @@
 use anyhow::{Context, Result, bail};
 
 use crashdelta::analyze::Analyzer;
-use crashdelta::classify::RuleSet;
+use crashdelta::classify::{RuleSet, UNREADABLE};
 use crashdelta::symbols;
 
 use super::args::{RulesArg, SymbolsArg};
@@ -38,11 +38,15 @@ pub fn load_analyzer(rules: &RulesArg, symbols: &SymbolsArg) -> Result<Analyzer>
     Ok(Analyzer::new(rules, index))
 }
 
-/// Refuses an `--allow` that names no rule: a typo would silently let crashes through.
+/// Refuses an `--allow` that names no rule (or `unreadable`): a typo would silently let crashes
+/// through.
 pub fn check_allow(rules: &RuleSet, allow: &[String]) -> Result<()> {
     for id in allow {
-        if !rules.rules().iter().any(|r| &r.id == id) {
-            bail!("--allow {id}: no rule has this id (`crashdelta rules` lists them)");
+        if id != UNREADABLE && !rules.rules().iter().any(|r| &r.id == id) {
+            bail!(
+                "--allow {id}: no rule has this id (`crashdelta rules` lists them; \
+                 `--allow {UNREADABLE}` exempts reports that cannot be read)"
+            );
         }
     }
     Ok(())

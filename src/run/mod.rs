@@ -153,9 +153,10 @@ pub fn build(
         let in_scope = policy
             .scope
             .includes(f.attribution.kind == AttributionKind::Run);
+        let why = f.analysis.reason();
         let judged = match (&f.analysis.result, f.analysis.crash()) {
             (_, Some((_, c))) => Judged::Crash(c),
-            (Err(_), _) => Judged::Unreadable,
+            (Err(_), _) => Judged::Unreadable(why.as_deref().unwrap_or("unknown error")),
             (Ok(_), None) => Judged::Other,
         };
         let gate_failure = policy.judge(judged, in_scope);
@@ -227,7 +228,7 @@ pub fn watch(
             path: PathBuf::from(&c.entry.path),
             analysis: Analysis {
                 path: c.entry.path.clone(),
-                result: c.parsed.map_err(AnalysisError::Parse),
+                result: c.parsed,
             },
             attribution: c.attribution,
         })
@@ -310,7 +311,7 @@ pub fn diff(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classify::{FailOn, RuleSet, Scope};
+    use crate::classify::{FailOn, RuleSet, Scope, UNREADABLE};
     use crate::inventory::{Entry, scan};
 
     const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -370,7 +371,13 @@ mod tests {
             failures[0].is_some_and(|f| f.contains("agx-prepare-for-enqueue-race")),
             "{failures:?}"
         );
-        assert_eq!(failures[1], Some("a crash report that could not be read"));
+        assert!(
+            failures[1].is_some_and(
+                |f| f.starts_with("unreadable new crash report: cannot read ")
+                    && f.contains("Permission denied")
+            ),
+            "{failures:?}"
+        );
         assert!(!run.gate.passed);
         // The unreadable file cannot be copied; the race report is.
         assert_eq!(to_collect.len(), 1);
@@ -389,12 +396,10 @@ mod tests {
     #[test]
     fn a_diff_attributes_by_capture_time_and_the_scope_decides() {
         let (_dir, before, after) = before_and_after();
-        let (run, _) = diff(
-            &before,
-            &after,
-            &analyzer(),
-            &policy(FailOn::Agx, Scope::Run),
-        );
+        let mut agx_run = policy(FailOn::Agx, Scope::Run);
+        // The unreadable file fails every gate (it is the next test's subject): exempt here.
+        agx_run.allow.push(UNREADABLE.into());
+        let (run, _) = diff(&before, &after, &analyzer(), &agx_run);
         let race = &run.new[0];
         assert_eq!(race.attribution.kind, AttributionKind::Concurrent);
         assert_eq!(race.gate_failure, None);
@@ -407,8 +412,8 @@ mod tests {
             &policy(FailOn::Agx, Scope::Any),
         );
         assert!(!run.gate.passed);
-        // `agx` does not fail on a file it cannot read: only `any` does.
-        assert_eq!(run.new[1].gate_failure, None);
+        // A file nobody can read might be the race itself: `agx` fails on it too.
+        assert!(run.new[1].gate_failure.is_some());
     }
 
     #[test]
@@ -416,6 +421,7 @@ mod tests {
         let (_dir, before, after) = before_and_after();
         let mut allow = policy(FailOn::Metal, Scope::Any);
         allow.allow.push("agx-prepare-for-enqueue-race".into());
+        allow.allow.push(UNREADABLE.into());
         let (run, _) = diff(&before, &after, &analyzer(), &allow);
         assert!(run.gate.passed, "{}", run.gate.reason);
         let (run, _) = diff(&before, &after, &analyzer(), &GatePolicy::none());

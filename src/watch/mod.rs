@@ -30,8 +30,8 @@ pub use collect::{CollectError, Collected, collect, safe_name};
 use events::Action;
 pub use process::{Exit, SpawnError};
 
-use crate::analyze::{Analyzed, Analyzer};
-use crate::input;
+use crate::analyze::{AnalysisError, Analyzed, Analyzer};
+use crate::input::{self, InputError};
 use crate::inventory::{self, Delta, Entry, Inventory, InventoryError};
 use crate::report::ParseError;
 
@@ -86,9 +86,9 @@ pub struct NewCrash {
     /// seen).
     pub entry: Entry,
     /// The report, read and classified; or why it was not: `ParseError::Incomplete` for a report
-    /// still incomplete when the wait ended (a file that could not be read at all is recorded so
-    /// too).
-    pub parsed: Result<Analyzed, ParseError>,
+    /// still incomplete when the wait ended, [`AnalysisError::Read`] for one that could not be
+    /// read (too large, permissions).
+    pub parsed: Result<Analyzed, AnalysisError>,
     /// Whether the report comes from the run or from another program; a report that could not be
     /// read counts as the run's ([`Attribution::unknown`]).
     pub attribution: Attribution,
@@ -177,19 +177,30 @@ impl Tracker<'_> {
         {
             return None;
         }
-        let bytes = match input::read_file(path) {
-            Ok(b) => b,
+        let parsed = match input::read_file(path) {
+            // Too large to be a report, and it will not shrink: settled now, as unreadable, not
+            // waited on until `--settle-max`.
+            Err(e @ InputError::TooLarge { .. }) => Err(AnalysisError::Read(e.to_string())),
+            // Gone (renamed, rotated): the event for its new name, or the final inventory, has it.
+            Err(InputError::Read { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                self.pending.remove(path);
+                return None;
+            }
+            // Perhaps not yet readable (ReportCrash sets the mode after writing): tried again
+            // until the wait ends, then recorded as unreadable.
             Err(_) => {
                 self.pending.insert(path.to_owned());
                 return None;
             }
-        };
-        let parsed = match self.analyzer.analyze(&bytes) {
-            Err(ParseError::Incomplete(_)) => {
-                self.pending.insert(path.to_owned());
-                return None;
-            }
-            other => other,
+            Ok(bytes) => match self.analyzer.analyze(&bytes) {
+                Err(ParseError::Incomplete(_)) => {
+                    self.pending.insert(path.to_owned());
+                    return None;
+                }
+                other => other.map_err(AnalysisError::Parse),
+            },
         };
         self.pending.remove(path);
         let attribution = match &parsed {
@@ -379,10 +390,10 @@ pub fn run(
             if tracker.check(&path, &pids, (start, Some(exited))).is_none()
                 && !tracker.seen.contains_key(&entry.identity())
             {
-                // Still incomplete at the end of the wait: record it as such.
+                // Still incomplete, or still unreadable, at the end of the wait: recorded as such.
                 let parsed = match input::read_file(&path) {
-                    Ok(bytes) => analyzer.analyze(&bytes),
-                    Err(e) => Err(ParseError::Incomplete(e.to_string())),
+                    Ok(bytes) => analyzer.analyze(&bytes).map_err(AnalysisError::Parse),
+                    Err(e) => Err(AnalysisError::Read(e.to_string())),
                 };
                 tracker.crashes.push(NewCrash {
                     entry: entry.clone(),
