@@ -22,7 +22,7 @@ use super::{
 use crate::analyze::Analyzer;
 use crate::classify::{FailOn, GatePolicy, Scope};
 use crate::run::{self, RunReport, Timing, Watched};
-use crate::watch::{self, AttributionKind, LiveEvent, SpawnError, WatchError};
+use crate::watch::{self, AttributionKind, EarlierRun, LiveEvent, SpawnError, WatchError};
 use crate::watch::{CollectError, collect};
 
 /// One configuration: its name and the variables it adds to the command's environment.
@@ -59,6 +59,9 @@ pub struct Watching {
     pub timing: Timing,
     /// Copy each run's new reports into `DIR/run-NNN` (`--collect DIR`).
     pub collect: Option<PathBuf>,
+    /// Runs before the campaign (the state file's), for late reports; each run of the campaign
+    /// is added for the runs after it.
+    pub earlier: Vec<EarlierRun>,
 }
 
 /// What a campaign runs.
@@ -233,7 +236,9 @@ pub fn summary_of(run: &RunReport, index: usize, config: usize, scope: Scope) ->
     let mut crashes = Vec::new();
     let mut unreadable = 0;
     for n in &run.new {
-        if !scope.includes(n.attribution.kind == AttributionKind::Run) {
+        // A late report of an earlier run is that run's crash, not this one's (the runner
+        // gives it to the run it belongs to).
+        if !n.attribution.in_scope(scope) || n.attribution.kind == AttributionKind::Late {
             continue;
         }
         match (&n.analysis.result, n.analysis.crash()) {
@@ -257,6 +262,29 @@ pub fn summary_of(run: &RunReport, index: usize, config: usize, scope: Scope) ->
     }
 }
 
+/// A report of run k that landed during run k+1 (after run k settled) is run k's crash: the
+/// campaign's counts are per run, and the rate is wrong if it is counted in the run that saw it.
+fn give_late_reports_to_their_runs(
+    run: &RunReport,
+    finished: &mut [RunSummary],
+    starts: &[chrono::DateTime<chrono::Utc>],
+) {
+    for n in &run.new {
+        let Some(of) = n.attribution.earlier_run.as_ref() else {
+            continue;
+        };
+        let owner = starts
+            .iter()
+            .position(|s| *s == of.start)
+            .and_then(|i| finished.get_mut(i));
+        if let (Some(owner), Some((report, c))) = (owner, n.analysis.crash()) {
+            owner
+                .crashes
+                .push(RunCrash::new(report, c, &n.analysis.path));
+        }
+    }
+}
+
 /// Whether a command's exit is a failure: a non-zero code, a signal, or no status at all.
 fn failed(exit: watch::Exit) -> bool {
     exit.signal.is_some() || exit.code != Some(0)
@@ -270,6 +298,9 @@ pub fn run(
 ) -> Result<Ended, CampaignError> {
     let mut ran = Ran::default();
     let total = plan.order.len();
+    let mut earlier = plan.watching.earlier.clone();
+    // When each finished run started, parallel to `ran.runs`: a late report names its run so.
+    let mut starts = Vec::new();
     for (i, &config) in plan.order.iter().enumerate() {
         let index = i + 1;
         let Some(cfg) = plan.configs.get(config) else {
@@ -280,11 +311,12 @@ pub fn run(
             total,
             config: &cfg.info,
         });
-        let opts = plan.watching.timing.options(
+        let mut opts = plan.watching.timing.options(
             plan.watching.folders.clone(),
             plan.argv.clone(),
             cfg.env.clone(),
         );
+        opts.earlier = earlier.clone();
         let watched = run::watch(&opts, analyzer, &plan.policy, &mut |e| {
             on_event(Event::Live(e))
         })?;
@@ -293,6 +325,9 @@ pub fn run(
             Watched::CannotRun(e) => return Ok(Ended::CannotRun(e)),
         };
         let summary = summary_of(&run, index, config, plan.policy.scope);
+        give_late_reports_to_their_runs(&run, &mut ran.runs, &starts);
+        starts.extend(run.as_earlier().map(|e| e.start));
+        earlier.extend(run.as_earlier());
         on_event(Event::Finished {
             index,
             config: &cfg.info,
@@ -386,6 +421,7 @@ mod tests {
                     poll: true,
                 },
                 collect: None,
+                earlier: Vec::new(),
             }
         }
 

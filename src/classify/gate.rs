@@ -60,21 +60,19 @@ impl FailOn {
     }
 }
 
-/// Which new crash reports the gate sees in a watched run or a diff.
+/// Which new crash reports the gate sees in a watched run or a diff (`--attribute`). Which
+/// report is in which scope is decided with its attribution (`watch::Attribution::in_scope`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scope {
-    /// Crashes attributed to the run (its process tree, or its window when no pid is known).
+    /// Crashes of the run: placed in it by its process tree or its window, or not placed outside
+    /// it (fail closed); and late reports of an earlier run.
     Run,
+    /// Only crashes placed in the run by evidence: its process tree (or, for `diff`, its capture
+    /// time); reports nothing placed anywhere, and late ones, are shown but not gated.
+    RunStrict,
     /// Every new crash, concurrent ones too.
     Any,
-}
-
-impl Scope {
-    /// Whether a new report is in scope, given whether it was attributed to the run.
-    pub fn includes(self, from_the_run: bool) -> bool {
-        self == Scope::Any || from_the_run
-    }
 }
 
 /// The `--allow` value that exempts new crash reports that could not be read (cut, unreadable,

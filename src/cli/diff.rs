@@ -60,7 +60,13 @@ pub fn diff(args: DiffArgs) -> Result<Exit> {
             inventory::scan(&folders)?
         }
     };
-    let (run, to_collect) = run::diff(&before, &after, &analyzer, &(&args.gate).into());
+    let (run, to_collect) = run::diff(
+        &before,
+        &after,
+        &analyzer,
+        &(&args.gate).into(),
+        &super::watch::earlier_runs(args.record.state.as_deref()),
+    );
     let output = Output::new(args.record.output);
     report_run(
         &run,

@@ -23,6 +23,7 @@ fn watching(folders: &FoldersArg, timing: &TimingArgs, record: &RecordArgs) -> W
         folders: folders.folders(),
         timing: Timing::from(timing),
         collect: record.collect.clone(),
+        earlier: super::watch::earlier_runs(record.state.as_deref()),
     }
 }
 
@@ -51,6 +52,7 @@ pub fn repeat(args: WatchArgs) -> Result<Exit> {
             &analyzer,
             args.format,
             Output::new(args.record.output),
+            args.record.state.as_deref(),
         )? {
             Ok(ending) => Exit::of(ending),
             Err(exit) => exit,
@@ -100,6 +102,7 @@ pub fn compare(args: CompareArgs) -> Result<Exit> {
             &analyzer,
             args.format,
             Output::new(args.record.output),
+            args.record.state.as_deref(),
         )? {
             Ok(ending) => Exit::of(Ending {
                 interrupted: ending.interrupted,
@@ -118,6 +121,7 @@ fn run_plan(
     analyzer: &Analyzer,
     format: Format,
     output: Output,
+    state: Option<&std::path::Path>,
 ) -> Result<Result<Ending, Exit>> {
     let labelled = plan.configs.len() > 1;
     let mut records = Vec::new();
@@ -150,6 +154,7 @@ fn run_plan(
                     "no crash from the run".to_owned()
                 }
             );
+            super::watch::remember(state, run);
             records.push(render::run::to_value(run));
         }
         Event::Collected { dir, count, .. } => collected(dir, count),

@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use crashdelta::render::{self, Format};
 use crashdelta::run::{self, RunReport, Timing, ToCollect, Watched};
-use crashdelta::watch::{AttributionKind, LiveEvent, collect};
+use crashdelta::watch::{self, EarlierRun, LiveEvent, collect};
 
 use super::args::WatchArgs;
 use super::exit::{Ending, Exit};
@@ -21,11 +21,12 @@ pub fn watch(args: WatchArgs) -> Result<Exit> {
     }
     let analyzer = load_analyzer(&args.rules, &args.symbols)?;
     check_allow(&analyzer.rules, &args.gate.allow)?;
-    let opts = Timing::from(&args.timing).options(
+    let mut opts = Timing::from(&args.timing).options(
         args.folders.folders(),
         args.command.clone(),
         Vec::new(),
     );
+    opts.earlier = earlier_runs(args.record.state.as_deref());
     let ran = match run::watch(&opts, &analyzer, &(&args.gate).into(), &mut print_live)? {
         Watched::Ran(ran) => ran,
         Watched::CannotRun(e) => {
@@ -33,6 +34,7 @@ pub fn watch(args: WatchArgs) -> Result<Exit> {
             return Ok(Exit::cannot_run(&e));
         }
     };
+    remember(args.record.state.as_deref(), &ran.run);
     let output = Output::new(args.record.output);
     report_run(
         &ran.run,
@@ -84,14 +86,32 @@ pub fn collected(dir: &Path, count: usize) {
     );
 }
 
+/// The earlier runs of the state file (`--state`); a file that cannot be read is a warning, and
+/// late reports are then not named as such.
+pub fn earlier_runs(state: Option<&Path>) -> Vec<EarlierRun> {
+    let Some(path) = state else {
+        return Vec::new();
+    };
+    watch::state::read(path).unwrap_or_else(|e| {
+        eprintln!("crashdelta: warning: {e}; late reports of earlier runs are not recognised");
+        Vec::new()
+    })
+}
+
+/// Adds a run to the state file (`--state`); a failure is a warning and never changes the gate.
+pub fn remember(state: Option<&Path>, run: &RunReport) {
+    if let (Some(path), Some(earlier)) = (state, run.as_earlier())
+        && let Err(e) = watch::state::record(path, earlier)
+    {
+        eprintln!("crashdelta: warning: {e}; this run is not remembered for late reports");
+    }
+}
+
 /// Prints what happens during a run, as it happens, on standard error.
 pub fn print_live(event: LiveEvent) {
     match event {
         LiveEvent::Crash(c) => {
-            let from = match c.attribution.kind {
-                AttributionKind::Run => "this run",
-                AttributionKind::Concurrent => "concurrent, not from this run",
-            };
+            let from = c.attribution.kind.label();
             match c
                 .parsed
                 .as_ref()

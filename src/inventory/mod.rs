@@ -2,11 +2,17 @@
 //! between two inventories.
 //!
 //! A report's identity is its incident id (Apple: "two reports never share the same identifier"),
-//! else its path, size and modification time. Counting files is wrong: macOS moves reports into
-//! `Retired/` and deletes old ones by rotation, and other programs crash meanwhile. "New" is the
-//! set difference of identities, never `after - before`.
+//! else its file name, size and modification time (what a move into `Retired/` keeps). Counting
+//! files is wrong: macOS moves reports into `Retired/` and deletes old ones by rotation, and other
+//! programs crash meanwhile. "New" is the set difference of identities, never `after - before`.
+//!
+//! Identity must never make a new file disappear. A report at a new path is a move only when its
+//! old path no longer holds it; a copy (the old path still holds the same incident) is new, and
+//! flagged as a duplicate. A folder named twice, a folder and its own `Retired/`, or nested
+//! folders are walked once (by device and inode, and by containment), so that before + new -
+//! removed = after, always.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -80,6 +86,10 @@ pub struct Folder {
     /// Whether it existed when the inventory was taken; a missing folder is recorded, not an
     /// error, as long as another exists.
     pub exists: bool,
+    /// The folder already walked that holds this one (the same folder under another name, or a
+    /// folder it is inside): this one was not walked again, so no report is counted twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within: Option<String>,
 }
 
 /// One file in a report folder.
@@ -98,11 +108,19 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// The identity that survives a move into `Retired/`.
+    /// The identity that survives a move into `Retired/`: the incident id, else (a legacy
+    /// `.crash`, a report without one) the file name, size and modification time, which a rename
+    /// into another folder keeps. A file that could not be read has only its path.
     pub fn identity(&self) -> String {
         match self.peek.as_ref().and_then(|p| p.incident_id.as_deref()) {
             Some(id) => format!("incident:{}", id.to_ascii_uppercase()),
-            None => format!("file:{}|{}|{}", self.path, self.size, self.mtime_ns),
+            None if self.error.is_some() => format!("error:{}", self.path),
+            None => {
+                let name = Path::new(&self.path)
+                    .file_name()
+                    .map_or_else(|| self.path.clone(), |n| n.to_string_lossy().into_owned());
+                format!("file:{name}|{}|{}", self.size, self.mtime_ns)
+            }
         }
     }
 
@@ -245,13 +263,15 @@ pub fn scan(folders: &[PathBuf]) -> Result<Inventory, InventoryError> {
     // The walk lists; the heads are read afterwards, on all cores (thousands of small reads).
     let mut out: Vec<Pending> = Vec::new();
     let mut listed = Vec::new();
-    for folder in folders {
+    let walked = distinct_folders(folders);
+    for (folder, within) in folders.iter().zip(walked) {
         let exists = folder.is_dir();
         listed.push(Folder {
             path: folder.display().to_string(),
             exists,
+            within: within.map(|w| w.display().to_string()),
         });
-        if !exists {
+        if !exists || listed.last().is_some_and(|f| f.within.is_some()) {
             continue;
         }
         std::fs::read_dir(folder).map_err(|source| InventoryError::Unreadable {
@@ -314,6 +334,41 @@ pub fn scan(folders: &[PathBuf]) -> Result<Inventory, InventoryError> {
     })
 }
 
+/// For each folder, the earlier-walked folder that already covers it, if any: the same folder
+/// (same device and inode: named twice, or through a symbolic link or a bind mount), or a folder
+/// it is inside (`DiagnosticReports` and `DiagnosticReports/Retired`). When a folder holds one
+/// named before it, the inner one is the one skipped, whatever the order: the outer walk covers
+/// both.
+fn distinct_folders(folders: &[PathBuf]) -> Vec<Option<PathBuf>> {
+    use std::os::unix::fs::MetadataExt;
+    let ids: Vec<Option<((u64, u64), PathBuf)>> = folders
+        .iter()
+        .map(|f| {
+            let meta = std::fs::metadata(f)
+                .ok()
+                .filter(std::fs::Metadata::is_dir)?;
+            let canonical = std::fs::canonicalize(f).ok()?;
+            Some(((meta.dev(), meta.ino()), canonical))
+        })
+        .collect();
+    ids.iter()
+        .enumerate()
+        .map(|(i, me)| {
+            let (id, path) = me.as_ref()?;
+            ids.iter().enumerate().find_map(|(j, other)| {
+                let (other_id, other_path) = other.as_ref()?;
+                let holds = if other_id == id {
+                    // The same folder twice: the first name is walked.
+                    j < i
+                } else {
+                    path.starts_with(other_path)
+                };
+                holds.then(|| folders.get(j).cloned()).flatten()
+            })
+        })
+        .collect()
+}
+
 /// What changed between two inventories.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Delta {
@@ -330,6 +385,18 @@ pub struct Delta {
     pub removed: Vec<Entry>,
     /// Files that could not be read in the after-inventory (and were not already unreadable).
     pub unreadable: Vec<Entry>,
+    /// New files that are copies of another report: the same incident at a new path while the
+    /// old path still holds it. Each is also in [`Delta::new`]; this says whose copy it is.
+    pub duplicates: Vec<Duplicate>,
+}
+
+/// A new file that holds the same report as another file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    /// The new file.
+    pub path: String,
+    /// The file that held the report already (before, or first among the new copies).
+    pub of: String,
 }
 
 impl Delta {
@@ -341,36 +408,94 @@ impl Delta {
 
 /// Compares two inventories by identity ([`Entry::identity`]): what is new, what moved, what
 /// is gone, and what cannot be read now.
+///
+/// Per identity, the paths that hold it before and after decide: a path in both is unchanged; a
+/// new path is a move (retired) when an old path no longer holds that identity, paired in
+/// order; any further new path is a copy, new and flagged as a duplicate; an old path left
+/// unpaired was removed. So before + new - removed = after for crash reports.
 pub fn diff(before: &Inventory, after: &Inventory) -> Delta {
-    let before_ids: HashMap<String, &Entry> =
-        before.entries.iter().map(|e| (e.identity(), e)).collect();
-    let after_ids: HashSet<String> = after.entries.iter().map(Entry::identity).collect();
+    let mut before_ids: HashMap<String, Vec<&Entry>> = HashMap::new();
+    for e in &before.entries {
+        before_ids.entry(e.identity()).or_default().push(e);
+    }
+    let mut after_ids: HashMap<String, Vec<&Entry>> = HashMap::new();
+    for e in after.entries.iter().filter(|e| e.error.is_none()) {
+        after_ids.entry(e.identity()).or_default().push(e);
+    }
     let mut delta = Delta {
         before: before.crash_count(),
         after: after.crash_count(),
         ..Delta::default()
     };
+    // Old paths whose identity moved away, per identity, consumed as moves are paired.
+    let mut vacated: HashMap<String, Vec<&Entry>> = HashMap::new();
+    for (id, olds) in &before_ids {
+        let now = after_ids.get(id).map(Vec::as_slice).unwrap_or_default();
+        let gone: Vec<&Entry> = olds
+            .iter()
+            .filter(|o| !now.iter().any(|n| n.path == o.path))
+            .copied()
+            .collect();
+        vacated.insert(id.clone(), gone);
+    }
     for e in &after.entries {
+        let id = e.identity();
         if e.error.is_some() {
             // A file that cannot be read may be a crash report: it is reported, never skipped.
             // One that was already unreadable before is not news.
-            if !before_ids.contains_key(&e.identity()) {
+            if !before_ids.contains_key(&id) {
                 delta.unreadable.push(e.clone());
             }
             continue;
         }
-        match before_ids.get(&e.identity()) {
-            None if e.is_report() => delta.new.push(e.clone()),
-            None => {}
-            Some(old) if old.path != e.path => delta.retired.push(e.clone()),
-            Some(_) => {}
+        if !e.is_report() {
+            continue;
         }
-    }
-    for e in &before.entries {
-        if e.is_report() && !after_ids.contains(&e.identity()) {
-            delta.removed.push(e.clone());
+        let olds = before_ids.get(&id).map(Vec::as_slice).unwrap_or_default();
+        if olds.iter().any(|o| o.path == e.path) {
+            continue;
         }
+        let moved_from = vacated.get_mut(&id).and_then(|gone| {
+            let first = gone.first().copied()?;
+            gone.remove(0);
+            Some(first)
+        });
+        if moved_from.is_some() {
+            delta.retired.push(e.clone());
+            continue;
+        }
+        // A copy of a report that is still where it was (or of another new copy): new, never
+        // hidden, and said to be a copy.
+        let original = olds.first().map(|o| o.path.clone()).or_else(|| {
+            delta
+                .new
+                .iter()
+                .find(|n| n.identity() == id)
+                .map(|n| n.path.clone())
+        });
+        if let Some(of) = original {
+            delta.duplicates.push(Duplicate {
+                path: e.path.clone(),
+                of,
+            });
+        }
+        delta.new.push(e.clone());
     }
+    for gone in vacated.into_values() {
+        delta
+            .removed
+            .extend(gone.into_iter().filter(|e| e.is_report()).cloned());
+    }
+    // Walk order, for a stable output.
+    let order: HashMap<&str, usize> = before
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.path.as_str(), i))
+        .collect();
+    delta
+        .removed
+        .sort_by_key(|e| order.get(e.path.as_str()).copied().unwrap_or(usize::MAX));
     delta
 }
 
@@ -418,6 +543,88 @@ mod tests {
         assert_eq!(delta.retired.len(), 1);
         assert!(delta.retired[0].in_retired());
         assert_eq!(delta.removed.len(), 1);
+    }
+
+    /// The numbers add up: every crash report after is one that was there before and stayed or
+    /// moved, or a new one.
+    fn adds_up(delta: &Delta) {
+        let new = delta.new_crashes().count();
+        let removed = delta.removed.iter().filter(|e| e.is_crash()).count();
+        assert_eq!(delta.before + new - removed, delta.after, "{delta:#?}");
+    }
+
+    /// A copy of a report (same incident, new path, the old path still holding it) was called
+    /// "retired" and hidden: `1 before → 2 after (0 new, 1 retired)`. It is new, a duplicate.
+    #[test]
+    fn a_copy_is_new_and_a_duplicate_never_retired() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(d, "a.ips", &header("A"));
+        let before = scan(&[d.to_path_buf()]).unwrap();
+        std::fs::copy(d.join("a.ips"), d.join("a-copy.ips")).unwrap();
+        let delta = diff(&before, &scan(&[d.to_path_buf()]).unwrap());
+        assert_eq!((delta.before, delta.after), (1, 2));
+        assert_eq!(delta.new.len(), 1, "{delta:#?}");
+        assert!(delta.retired.is_empty());
+        assert_eq!(delta.duplicates.len(), 1);
+        assert!(delta.duplicates[0].path.ends_with("a-copy.ips"));
+        assert!(delta.duplicates[0].of.ends_with("a.ips"));
+        adds_up(&delta);
+
+        // Moved and copied at once: one move, one copy.
+        let before = scan(&[d.to_path_buf()]).unwrap();
+        std::fs::create_dir(d.join("Retired")).unwrap();
+        std::fs::rename(d.join("a.ips"), d.join("Retired/a.ips")).unwrap();
+        std::fs::copy(d.join("Retired/a.ips"), d.join("Retired/a-again.ips")).unwrap();
+        let delta = diff(&before, &scan(&[d.to_path_buf()]).unwrap());
+        assert_eq!(delta.retired.len(), 1, "{delta:#?}");
+        assert_eq!(delta.new.len(), 1, "{delta:#?}");
+        assert_eq!(delta.duplicates.len(), 1);
+        adds_up(&delta);
+    }
+
+    /// A legacy `.crash` has no incident id: its identity was its path, so a move into
+    /// `Retired/` was a new report and a removed one. Name, size and mtime survive the move.
+    #[test]
+    fn a_legacy_report_moved_into_retired_is_retired() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(d, "x.crash", "Process: a [1]\nException Type: EXC_CRASH\n");
+        let before = scan(&[d.to_path_buf()]).unwrap();
+        std::fs::create_dir(d.join("Retired")).unwrap();
+        std::fs::rename(d.join("x.crash"), d.join("Retired/x.crash")).unwrap();
+        let delta = diff(&before, &scan(&[d.to_path_buf()]).unwrap());
+        assert!(delta.new.is_empty(), "{delta:#?}");
+        assert!(delta.removed.is_empty(), "{delta:#?}");
+        assert_eq!(delta.retired.len(), 1);
+        adds_up(&delta);
+    }
+
+    /// The same folder twice, through a link, a folder and its own `Retired/`, in either order:
+    /// each report is counted once.
+    #[test]
+    fn overlapping_folders_are_walked_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("DiagnosticReports");
+        write(&d, "a.ips", &header("A"));
+        write(&d, "Retired/b.ips", &header("B"));
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&d, &link).unwrap();
+        for folders in [
+            vec![d.clone(), d.clone()],
+            vec![d.clone(), d.join("Retired")],
+            vec![d.join("Retired"), d.clone()],
+            vec![link.clone(), d.clone()],
+            vec![d.join("Retired"), link.clone(), d.join("."), d.clone()],
+        ] {
+            let inv = scan(&folders).unwrap();
+            assert_eq!(inv.crash_count(), 2, "{folders:?}: {:#?}", inv.entries);
+            assert_eq!(
+                inv.folders.iter().filter(|f| f.within.is_none()).count(),
+                1,
+                "{folders:?}"
+            );
+        }
     }
 
     #[test]

@@ -88,16 +88,7 @@ impl<W: Write> Sink for MarkdownSink<W> {
                     );
                 }
                 if let Some(a) = entry.attribution {
-                    let _ = writeln!(
-                        b,
-                        "- Attribution: {} ({})",
-                        if a.kind == crate::watch::AttributionKind::Run {
-                            "this run"
-                        } else {
-                            "concurrent, not from this run"
-                        },
-                        a.reason
-                    );
+                    let _ = writeln!(b, "- Attribution: {} ({})", a.kind.label(), a.reason);
                 }
                 let _ = writeln!(b, "- Signature: `{}`", c.signature_id);
                 let _ = writeln!(b, "- Report: `{}`", o.path);

@@ -95,6 +95,7 @@ pub fn human(run: &RunReport, width: Option<u16>) -> String {
         for n in &run.new {
             let from = match n.attribution.kind {
                 AttributionKind::Run => "this run",
+                AttributionKind::Late => "earlier run (late)",
                 AttributionKind::Concurrent => "concurrent",
             };
             match n.analysis.crash() {

@@ -19,7 +19,7 @@ use crate::analyze::{Analysis, AnalysisError, Analyzer};
 use crate::classify::{GatePolicy, GateResult, Judged, Tally};
 use crate::input;
 use crate::inventory::{self, Delta, Inventory};
-use crate::watch::{self, Attribution, AttributionKind, LiveEvent, SpawnError};
+use crate::watch::{self, Attribution, AttributionKind, EarlierRun, LiveEvent, SpawnError};
 
 /// One new report of a run, with what the gate made of it.
 pub struct NewReport {
@@ -92,6 +92,18 @@ impl RunReport {
     pub fn concurrent(&self) -> usize {
         concurrent(&self.new)
     }
+
+    /// What the state file keeps of this run, so that a later run names its late reports: the
+    /// command, the window and the process tree. `None` for a `diff`, which ran no command.
+    pub fn as_earlier(&self) -> Option<EarlierRun> {
+        let command = self.command.as_ref()?;
+        Some(EarlierRun {
+            argv: command.argv.clone(),
+            start: self.window.start,
+            settled: self.window.settled,
+            pids: command.pids.clone(),
+        })
+    }
 }
 
 fn concurrent(new: &[NewReport]) -> usize {
@@ -150,9 +162,7 @@ pub fn build(
     let mut new = Vec::new();
     let mut to_collect = Vec::new();
     for f in found.into_iter().chain(unreadable) {
-        let in_scope = policy
-            .scope
-            .includes(f.attribution.kind == AttributionKind::Run);
+        let in_scope = f.attribution.in_scope(policy.scope);
         let why = f.analysis.reason();
         let judged = match (&f.analysis.result, f.analysis.crash()) {
             (_, Some((_, c))) => Judged::Crash(c),
@@ -264,12 +274,14 @@ pub fn watch(
 }
 
 /// The record of the crash reports added between two inventories (CI steps that split "before"
-/// and "after"). No process tree is known across steps: the capture time attributes.
+/// and "after"). No process tree is known across steps: the capture time attributes, and
+/// `earlier` (the state file's runs) names late reports of earlier watched runs.
 pub fn diff(
     before: &Inventory,
     after: &Inventory,
     analyzer: &Analyzer,
     policy: &GatePolicy,
+    earlier: &[EarlierRun],
 ) -> (RunReport, ToCollect) {
     let delta = inventory::diff(before, after);
     let window = (before.taken_at, Some(after.taken_at));
@@ -281,7 +293,7 @@ pub fn diff(
                 .map_err(|e| AnalysisError::Read(e.to_string()))
                 .and_then(|bytes| analyzer.analyze(&bytes).map_err(AnalysisError::Parse));
             let attribution = match &result {
-                Ok(a) => watch::attribute_by_time(&a.report, window),
+                Ok(a) => watch::attribute(&a.report, None, window, earlier),
                 Err(_) => Attribution::unknown(),
             };
             Found {
@@ -363,6 +375,7 @@ mod tests {
             &after,
             &analyzer(),
             &policy(FailOn::Any, Scope::Any),
+            &[],
         );
         assert_eq!(run.new.len(), 2, "the race report and the unreadable file");
         let failures: Vec<Option<&str>> =
@@ -399,7 +412,7 @@ mod tests {
         let mut agx_run = policy(FailOn::Agx, Scope::Run);
         // The unreadable file fails every gate (it is the next test's subject): exempt here.
         agx_run.allow.push(UNREADABLE.into());
-        let (run, _) = diff(&before, &after, &analyzer(), &agx_run);
+        let (run, _) = diff(&before, &after, &analyzer(), &agx_run, &[]);
         let race = &run.new[0];
         assert_eq!(race.attribution.kind, AttributionKind::Concurrent);
         assert_eq!(race.gate_failure, None);
@@ -410,6 +423,7 @@ mod tests {
             &after,
             &analyzer(),
             &policy(FailOn::Agx, Scope::Any),
+            &[],
         );
         assert!(!run.gate.passed);
         // A file nobody can read might be the race itself: `agx` fails on it too.
@@ -422,9 +436,9 @@ mod tests {
         let mut allow = policy(FailOn::Metal, Scope::Any);
         allow.allow.push("agx-prepare-for-enqueue-race".into());
         allow.allow.push(UNREADABLE.into());
-        let (run, _) = diff(&before, &after, &analyzer(), &allow);
+        let (run, _) = diff(&before, &after, &analyzer(), &allow, &[]);
         assert!(run.gate.passed, "{}", run.gate.reason);
-        let (run, _) = diff(&before, &after, &analyzer(), &GatePolicy::none());
+        let (run, _) = diff(&before, &after, &analyzer(), &GatePolicy::none(), &[]);
         assert!(run.gate.passed);
         assert!(run.new.iter().all(|n| n.gate_failure.is_none()));
     }
@@ -438,6 +452,7 @@ mod tests {
             retired: Vec::new(),
             removed: Vec::new(),
             unreadable: Vec::new(),
+            duplicates: Vec::new(),
         };
         let now = Utc::now();
         let ctx = RunContext {

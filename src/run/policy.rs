@@ -35,6 +35,7 @@ impl Timing {
             // A ceiling below the floor means the floor.
             settle_max: self.settle_max.max(self.settle),
             poll: self.poll,
+            earlier: Vec::new(),
         }
     }
 }

@@ -13,6 +13,7 @@ mod attribution;
 mod collect;
 mod events;
 mod process;
+pub mod state;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ffi::OsString;
@@ -25,7 +26,7 @@ use chrono::{DateTime, Utc};
 use notify::{RecursiveMode, Watcher};
 use thiserror::Error;
 
-pub use attribution::{Attribution, AttributionKind, attribute_by_time};
+pub use attribution::{Attribution, AttributionKind, Basis, EarlierRun, Tree, Window, attribute};
 pub use collect::{CollectError, Collected, collect, safe_name};
 use events::Action;
 pub use process::{Exit, SpawnError};
@@ -76,6 +77,9 @@ pub struct Options {
     pub settle_max: Duration,
     /// Use polling instead of file-system events.
     pub poll: bool,
+    /// Earlier runs (from the state file, `--state`), so that a late report of one is named as
+    /// such rather than called concurrent.
+    pub earlier: Vec<EarlierRun>,
 }
 
 /// A new crash report, read and classified.
@@ -144,6 +148,8 @@ pub struct Outcome {
 
 struct Tracker<'a> {
     analyzer: &'a Analyzer,
+    /// The runs of the state file, for late reports.
+    earlier: &'a [EarlierRun],
     before: HashSet<String>,
     /// Identities already turned into a [`NewCrash`].
     seen: HashMap<String, usize>,
@@ -156,12 +162,7 @@ struct Tracker<'a> {
 impl Tracker<'_> {
     /// Looks at one path; records a new crash when it is one. Returns the new crash's index in
     /// `crashes`, or `None` when the path is not a new crash (yet).
-    fn check(
-        &mut self,
-        path: &Path,
-        pids: &BTreeSet<u32>,
-        window: (DateTime<Utc>, Option<DateTime<Utc>>),
-    ) -> Option<usize> {
+    fn check(&mut self, path: &Path, tree: &Tree, window: Window) -> Option<usize> {
         // Hidden files are temporaries (a report written under a dot-name and renamed into
         // place); the inventory skips them too.
         let hidden = path
@@ -204,7 +205,7 @@ impl Tracker<'_> {
         };
         self.pending.remove(path);
         let attribution = match &parsed {
-            Ok(a) => attribution::attribute(&a.report, pids, window),
+            Ok(a) => attribute(&a.report, Some(tree), window, self.earlier),
             Err(_) => Attribution::unknown(),
         };
         self.crashes.push(NewCrash {
@@ -217,6 +218,55 @@ impl Tracker<'_> {
         self.seen.insert(identity, index);
         Some(index)
     }
+
+    /// Reads a new crash report the live look did not turn into a crash, at the end of the wait:
+    /// one still incomplete, still unreadable, missed by the events, or a copy of another.
+    fn read_now(&self, entry: &Entry, tree: &Tree, window: Window) -> NewCrash {
+        let parsed = match input::read_file(Path::new(&entry.path)) {
+            Ok(bytes) => self.analyzer.analyze(&bytes).map_err(AnalysisError::Parse),
+            Err(e) => Err(AnalysisError::Read(e.to_string())),
+        };
+        let attribution = match &parsed {
+            Ok(a) => attribute(&a.report, Some(tree), window, self.earlier),
+            Err(_) => Attribution::unknown(),
+        };
+        NewCrash {
+            entry: entry.clone(),
+            parsed,
+            attribution,
+            seen_after: self.started.elapsed(),
+        }
+    }
+}
+
+/// Matches the crashes seen live with the final inventory's new crash reports: by path, then by
+/// identity (a report renamed or moved since it was seen). A crash whose report is gone is
+/// dropped; a final report no live crash matches (missed by the events, still incomplete, a
+/// copy) is read now by `read_now`.
+fn reconcile<'e>(
+    live: Vec<NewCrash>,
+    finals: impl Iterator<Item = &'e Entry>,
+    mut read_now: impl FnMut(&Entry) -> NewCrash,
+) -> Vec<NewCrash> {
+    let mut finals: Vec<Option<&Entry>> = finals.map(Some).collect();
+    let mut kept = Vec::with_capacity(finals.len());
+    for mut crash in live {
+        let identity = crash.entry.identity();
+        let at = finals
+            .iter()
+            .position(|f| f.is_some_and(|e| e.path == crash.entry.path))
+            .or_else(|| {
+                finals
+                    .iter()
+                    .position(|f| f.is_some_and(|e| e.identity() == identity))
+            });
+        if let Some(entry) = at.and_then(|i| finals.get_mut(i)).and_then(Option::take) {
+            crash.entry = entry.clone();
+            kept.push(crash);
+        }
+    }
+    kept.extend(finals.into_iter().flatten().map(&mut read_now));
+    kept
 }
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
@@ -287,6 +337,7 @@ pub fn run(
 
     let mut tracker = Tracker {
         analyzer,
+        earlier: &opts.earlier,
         before: before.entries.iter().map(Entry::identity).collect(),
         seen: HashMap::new(),
         pending: HashSet::new(),
@@ -296,7 +347,7 @@ pub fn run(
     let mut last_event = Instant::now();
     let handle = |action: Action,
                   tracker: &mut Tracker,
-                  pids: &BTreeSet<u32>,
+                  pids: &Tree,
                   window,
                   on_event: &mut dyn FnMut(LiveEvent)| {
         let paths: Vec<PathBuf> = match action {
@@ -328,6 +379,7 @@ pub fn run(
     let exited_at = Instant::now();
     let exited = Utc::now();
     let pids = recorder.finish();
+    let tree_pids = pids.pids.clone();
     let exit = Exit::from(status);
     on_event(LiveEvent::Exited(exit));
 
@@ -381,49 +433,24 @@ pub fn run(
     signal_handle.close();
     let _ = forwarder.join();
 
-    // The truth: the inventory now. Reports the events missed are read here.
+    // The truth: the inventory now. Only what it holds counts, at the path it has now (a report
+    // seen live may have been renamed or moved since); each of its new crash reports is one
+    // crash, copies included, and reports the events missed are read here.
     let after = inventory::scan(&opts.folders)?;
     let delta = inventory::diff(&before, &after);
-    for entry in delta.new_crashes() {
-        if !tracker.seen.contains_key(&entry.identity()) {
-            let path = PathBuf::from(&entry.path);
-            if tracker.check(&path, &pids, (start, Some(exited))).is_none()
-                && !tracker.seen.contains_key(&entry.identity())
-            {
-                // Still incomplete, or still unreadable, at the end of the wait: recorded as such.
-                let parsed = match input::read_file(&path) {
-                    Ok(bytes) => analyzer.analyze(&bytes).map_err(AnalysisError::Parse),
-                    Err(e) => Err(AnalysisError::Read(e.to_string())),
-                };
-                tracker.crashes.push(NewCrash {
-                    entry: entry.clone(),
-                    parsed,
-                    attribution: Attribution::unknown(),
-                    seen_after: started.elapsed(),
-                });
-            }
-        }
-    }
-    // Only what the final inventory holds counts, at the path it has now (a report seen live may
-    // have been renamed or moved since).
-    let finals: HashMap<String, &Entry> = delta.new_crashes().map(|e| (e.identity(), e)).collect();
-    tracker
-        .crashes
-        .retain_mut(|c| match finals.get(&c.entry.identity()) {
-            Some(e) => {
-                c.entry = (*e).clone();
-                true
-            }
-            None => false,
-        });
+    let crashes = reconcile(
+        std::mem::take(&mut tracker.crashes),
+        delta.new_crashes(),
+        |entry| tracker.read_now(entry, &pids, (start, Some(exited))),
+    );
     let signal = interrupted.load(Ordering::SeqCst);
     Ok(Outcome {
         before,
         delta,
-        crashes: tracker.crashes,
+        crashes,
         exit,
         interrupted: (signal != 0).then_some(signal),
-        pids,
+        pids: tree_pids,
         start,
         exited,
         end: Utc::now(),

@@ -12,6 +12,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System};
+
+use super::attribution::{Outside, Tree};
 use thiserror::Error;
 
 /// Why the command could not be started. `watch` exits as `env(1)` does: 127 when it is not found,
@@ -79,17 +81,22 @@ pub fn signal_group(leader: u32, signal: i32) {
 
 /// Records the pids of a process and its descendants while they run, by polling the process
 /// table. A crash report names the pid of the process that crashed (and its parent); a test
-/// runner's worker that crashed is a descendant of the command, not the command itself.
+/// runner's worker that crashed is a descendant of the command, not the command itself. Every
+/// other process seen meanwhile is recorded too: the evidence that places a report outside the
+/// run (see `attribution`).
 pub struct PidRecorder {
     stop: Arc<AtomicBool>,
-    pids: Arc<Mutex<BTreeSet<u32>>>,
+    pids: Arc<Mutex<Tree>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl PidRecorder {
     pub fn start(root: u32, every: Duration) -> PidRecorder {
         let stop = Arc::new(AtomicBool::new(false));
-        let pids = Arc::new(Mutex::new(BTreeSet::from([root])));
+        let pids = Arc::new(Mutex::new(Tree {
+            pids: BTreeSet::from([root]),
+            ..Tree::default()
+        }));
         let (stop2, pids2) = (stop.clone(), pids.clone());
         let thread = std::thread::spawn(move || {
             let mut system = System::new();
@@ -108,7 +115,7 @@ impl PidRecorder {
     /// One more look, then stop; returns every pid seen. The last look catches a descendant
     /// started after the poller's last round that is still alive (one that was its own parent's
     /// child while the parent lives).
-    pub fn finish(mut self) -> BTreeSet<u32> {
+    pub fn finish(mut self) -> Tree {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -117,28 +124,43 @@ impl PidRecorder {
         self.pids.lock().map(|p| p.clone()).unwrap_or_default()
     }
 
-    pub fn snapshot(&self) -> BTreeSet<u32> {
+    pub fn snapshot(&self) -> Tree {
         self.pids.lock().map(|p| p.clone()).unwrap_or_default()
     }
 }
 
-fn record_tree(system: &mut System, pids: &Mutex<BTreeSet<u32>>) {
+fn record_tree(system: &mut System, tree: &Mutex<Tree>) {
     system.refresh_processes_specifics(ProcessesToUpdate::All, true, ProcessRefreshKind::nothing());
-    let Ok(mut known) = pids.lock() else {
+    let Ok(mut tree) = tree.lock() else {
         return;
     };
     // Descendants whose parent is already known; repeat until nothing new (grandchildren).
     loop {
-        let before = known.len();
+        let before = tree.pids.len();
         for (pid, process) in system.processes() {
             if let Some(parent) = process.parent()
-                && known.contains(&parent.as_u32())
+                && tree.pids.contains(&parent.as_u32())
             {
-                known.insert(pid.as_u32());
+                tree.pids.insert(pid.as_u32());
             }
         }
-        if known.len() == before {
+        if tree.pids.len() == before {
             break;
+        }
+    }
+    for (pid, process) in system.processes() {
+        let pid = pid.as_u32();
+        if tree.pids.contains(&pid) {
+            // A pid first seen outside and now inside was reused by the run: inside wins.
+            tree.outside.remove(&pid);
+        } else {
+            tree.outside.insert(
+                pid,
+                Outside {
+                    parent: process.parent().map(|p| p.as_u32()),
+                    start_secs: process.start_time(),
+                },
+            );
         }
     }
 }
@@ -160,7 +182,7 @@ mod tests {
         .unwrap();
         let recorder = PidRecorder::start(child.id(), Duration::from_millis(50));
         std::thread::sleep(Duration::from_millis(300));
-        let pids = recorder.finish();
+        let pids = recorder.finish().pids;
         let _ = child.wait();
         assert!(pids.contains(&child.id()));
         assert!(

@@ -57,7 +57,9 @@ pub struct GateArgs {
     /// A rule id whose crashes never fail the gate (repeatable)
     #[arg(long, value_name = "RULE_ID")]
     pub allow: Vec<String>,
-    /// Which new crashes the gate sees: run (from the command's process tree or window) or any
+    /// Which new crashes the gate sees: run (the command's process tree, late reports of an earlier
+    /// run, and any crash in its window nothing places elsewhere), run-strict (only those its
+    /// process tree proves), or any
     #[arg(long, value_enum, default_value_t = Attribute::Run)]
     pub attribute: Attribute,
 }
@@ -65,8 +67,10 @@ pub struct GateArgs {
 /// `--attribute`.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Attribute {
-    /// Crashes of the command's process tree (or its window, when no pid is known)
+    /// Crashes of the command's process tree or window, unless something places them elsewhere
     Run,
+    /// Only crashes the command's process tree proves to be the run's
+    RunStrict,
     /// Every new crash, concurrent ones too
     Any,
 }
@@ -75,6 +79,7 @@ impl From<Attribute> for Scope {
     fn from(a: Attribute) -> Scope {
         match a {
             Attribute::Run => Scope::Run,
+            Attribute::RunStrict => Scope::RunStrict,
             Attribute::Any => Scope::Any,
         }
     }
@@ -134,6 +139,10 @@ pub struct RecordArgs {
     /// campaigns copy each run's into DIR/run-NNN
     #[arg(long, value_name = "DIR")]
     pub collect: Option<PathBuf>,
+    /// Remember each run's process tree and window in FILE, and name a crash report that lands
+    /// after an earlier run settled as that run's late report (gated with --attribute run)
+    #[arg(long, value_name = "FILE", env = "CRASHDELTA_STATE")]
+    pub state: Option<PathBuf>,
 }
 
 /// `--a-env`/`--b-env NAME=VALUE`.
