@@ -188,12 +188,12 @@ pub fn attribute(
             Some(format!(
                 "the parent of {label} ({parent}) is in the command's process tree"
             ))
-        } else if let Some(r) = in_tree(responsible).filter(|r| Some(*r) != pid) {
-            Some(format!(
-                "the process responsible for {label} ({r}) is in the command's process tree"
-            ))
         } else {
-            None
+            in_tree(responsible).filter(|r| Some(*r) != pid).map(|r| {
+                format!(
+                    "the process responsible for {label} ({r}) is in the command's process tree"
+                )
+            })
         };
         if let Some(reason) = proven {
             return Attribution::new(AttributionKind::Run, Basis::ProcessTree, reason);
