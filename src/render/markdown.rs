@@ -6,7 +6,7 @@
 //! bring raw HTML (`<img src=x onerror=...>`, `<details>`) into a job summary. Every value goes
 //! through one of three functions, by where it sits: [`inline`] for running text and table
 //! cells, [`code`] (and [`cell_code`] inside a table) for code spans, [`fenced`] for a fenced
-//! block. All three first make control characters [visible](super::escape::visible), as the
+//! block. All three first make control characters [`visible`], as the
 //! human output does, so a newline can neither end a table row nor start a line of the log
 //! that shows the summary. The `campaign` writers use the same three.
 
@@ -48,7 +48,7 @@ impl<W: Write> MarkdownSink<W> {
 /// is); `&` before a letter, digit or `#`, where it could start an entity. A `-`, `+`, `>` or
 /// `=` (and the `.` or `)` of `1. ` or `1) `) is escaped only at the start, the one place a value could make it a
 /// list, a quote or an underline; `(`, `)` and `!` mean nothing without an unescaped `[`.
-/// Control characters are [visible](super::escape::visible) first, so the text stays on
+/// Control characters are [`visible`] first, so the text stays on
 /// its line.
 pub fn inline(s: &str) -> String {
     let text = visible(s);
@@ -125,7 +125,7 @@ pub fn cell_code(s: &str) -> String {
 
 /// `lines` as a fenced code block: the fence is one backtick longer than the longest run of
 /// backticks in them (at least three), so no line can close it; each line is made
-/// [visible](super::escape::visible), so a value cannot add a line of its own. Ends with a
+/// [`visible`], so a value cannot add a line of its own. Ends with a
 /// newline.
 pub fn fenced<I, S>(lines: I) -> String
 where

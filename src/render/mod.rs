@@ -6,6 +6,11 @@
 //! end, so that no writer needs every report in memory (JSON streams; the others keep a line or
 //! a small block per crash). Records are made elsewhere (`run`, `campaign`); nothing here decides
 //! what a crash is or whether the gate passed.
+//!
+//! What a report says is someone else's text: human renderings are built from
+//! [`escape::Lines`] and [`table`] (an [`escape::HumanTable`]), which show control characters
+//! and bidi overrides instead of obeying them; Markdown goes through [`markdown::inline`],
+//! [`markdown::code`] and [`markdown::fenced`]; JSON, JUnit and HTML escape in their own syntax.
 
 pub mod campaign;
 mod document;
