@@ -29,7 +29,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "analyze",
         &["report", "input", "parallel", "classify", "symbols"],
     ),
-    ("watch", &["report", "input", "analyze", "inventory"]),
+    ("watch", &["report", "input", "classify", "analyze", "inventory"]),
     (
         "run",
         &[

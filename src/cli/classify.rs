@@ -11,7 +11,7 @@ use crashdelta::render::{self, Format, Item, Totals};
 
 use super::args::ClassifyArgs;
 use super::exit::{Ending, Exit};
-use super::output::Output;
+use super::output::{Output, say};
 use super::setup::{check_allow, load_analyzer};
 
 /// `classify`.
@@ -57,9 +57,13 @@ pub fn classify(args: ClassifyArgs) -> Result<Exit> {
     .context("cannot write the output")?;
     if output.path().is_some() || args.format != Format::Human {
         // The chosen format went to a file or a pipe; a person reading the log still sees this.
-        eprintln!(
+        say!(
             "crashdelta: {} input(s), {} crash report(s), {} not a crash, {} error(s); gate: {}",
-            summary.inputs, summary.crashes, summary.not_a_crash, summary.errors, result.reason
+            summary.inputs,
+            summary.crashes,
+            summary.not_a_crash,
+            summary.errors,
+            result.reason
         );
     }
     Ok(Exit::of(Ending {

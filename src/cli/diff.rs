@@ -11,7 +11,7 @@ use crashdelta::run;
 
 use super::args::{DiffArgs, SnapshotArgs};
 use super::exit::{Ending, Exit};
-use super::output::Output;
+use super::output::{Output, say};
 use super::setup::{check_allow, load_analyzer};
 use super::watch::report_run;
 
@@ -25,7 +25,7 @@ pub fn snapshot(args: SnapshotArgs) -> Result<Exit> {
         .and_then(|()| writeln!(out))
         .and_then(|()| out.flush())
         .with_context(|| output.what())?;
-    eprintln!(
+    say!(
         "crashdelta: {} crash report(s), {} other file(s) in {}",
         inv.crash_count(),
         inv.entries.len().saturating_sub(inv.crash_count()),

@@ -52,7 +52,8 @@ pub fn main() -> ExitCode {
         Err(e) => {
             let exit = Exit::of_error(&e);
             if exit != Exit::Ok {
-                eprintln!("crashdelta: error: {e:#}");
+                // The error may quote a file name, or what a report said.
+                output::say!("crashdelta: error: {e:#}");
             }
             exit.into()
         }

@@ -5,14 +5,43 @@
 //! [`WIDTH`] columns, so the same input renders the same way on every machine. The human
 //! summary of a run goes to standard error, where a CI log shows it, with the same rule.
 //! crashdelta writes no colour: its output is read in CI logs and pasted into issues.
+//!
+//! Every line the binary writes on standard error goes through [`say!`](crate::cli::output::say)
+//! (one line, escaped whole, since it may quote a file name or a report's process name) or
+//! [`to_stderr`] (a library rendering, escaped field by field when it was made): a report
+//! cannot move the cursor, retitle the terminal or start a CI-log command line through them.
+//! `tests/escaping.rs` fails on a print macro anywhere else in `src/cli`.
 
+use std::fmt;
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use crashdelta::render::escape::visible;
 use crashdelta::render::{Document, Format, Style};
+
+/// Writes one line on standard error, `format!`-style, with everything in it made
+/// [visible](crashdelta::render::escape::visible): `say!("crashdelta: warning: {problem}")`.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::cli::output::say_line(::std::format_args!($($arg)*))
+    };
+}
+pub(crate) use say;
+
+/// What [`say!`] expands to: the line escaped whole, then a newline.
+pub fn say_line(line: fmt::Arguments) {
+    let line = line.to_string();
+    eprintln!("{}", visible(&line));
+}
+
+/// Writes a library rendering for people (the summary of a run or a campaign) on standard
+/// error as it is: its fields were escaped when it was made (`render::escape`).
+pub fn to_stderr(rendering: &str) {
+    eprint!("{rendering}");
+}
 
 /// The table width anywhere but a terminal.
 pub const WIDTH: u16 = 160;

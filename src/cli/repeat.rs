@@ -11,7 +11,7 @@ use crashdelta::run::Timing;
 
 use super::args::{CompareArgs, FoldersArg, RecordArgs, TimingArgs, WatchArgs};
 use super::exit::{Ending, Exit};
-use super::output::{self, Output};
+use super::output::{self, Output, say};
 use super::setup::{check_allow, load_analyzer};
 use super::watch::{collected, print_live};
 
@@ -130,7 +130,7 @@ fn run_plan(
             index,
             total,
             config,
-        } => eprintln!(
+        } => say!(
             "crashdelta: run {index} of {total}{}",
             label(labelled, &config.name)
         ),
@@ -141,7 +141,7 @@ fn run_plan(
             run,
             summary,
         } => {
-            eprintln!(
+            say!(
                 "crashdelta: run {index}{}: {}; {}",
                 label(labelled, &config.name),
                 run.headline,
@@ -163,7 +163,7 @@ fn run_plan(
         Ended::Ran(ran) => ran,
         Ended::CannotRun(e) => {
             // The command cannot be started: no run of the campaign can be.
-            eprintln!("crashdelta: error: {e}");
+            say!("crashdelta: error: {e}");
             return Ok(Err(Exit::cannot_run(&e)));
         }
     };
@@ -174,10 +174,10 @@ fn run_plan(
         unreadable: false,
     };
     let report = ran.into_report(plan, records);
-    eprint!(
-        "{}",
-        render::campaign::human(&report, output::stderr_style().width)
-    );
+    output::to_stderr(&render::campaign::human(
+        &report,
+        output::stderr_style().width,
+    ));
     if format != Format::Human || output.path().is_some() {
         output.write(&report, format)?;
     }

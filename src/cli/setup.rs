@@ -8,6 +8,7 @@ use crashdelta::classify::{RuleSet, UNREADABLE};
 use crashdelta::symbols;
 
 use super::args::{RulesArg, SymbolsArg};
+use super::output::say;
 
 /// The built-in rules, with the `--rules` file's tried first.
 pub fn load_rules(arg: &RulesArg) -> Result<RuleSet> {
@@ -29,10 +30,10 @@ pub fn load_analyzer(rules: &RulesArg, symbols: &SymbolsArg) -> Result<Analyzer>
     let index = symbols::index_for(&symbols.symbols, symbols.cache_dir.as_deref())?;
     if let Some(index) = &index {
         for problem in &index.problems {
-            eprintln!("crashdelta: warning: {problem}");
+            say!("crashdelta: warning: {problem}");
         }
         if !symbols.symbols.is_empty() && index.is_empty() {
-            eprintln!("crashdelta: warning: no Mach-O binaries or dSYMs found under --symbols");
+            say!("crashdelta: warning: no Mach-O binaries or dSYMs found under --symbols");
         }
     }
     Ok(Analyzer::new(rules, index))

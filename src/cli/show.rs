@@ -10,7 +10,7 @@ use crashdelta::render::Symbolicated;
 
 use super::args::{RulesArg, ShowArgs, SymbolicateArgs};
 use super::exit::{Ending, Exit};
-use super::output::Output;
+use super::output::{Output, say};
 use super::setup::load_analyzer;
 
 /// `show PATH`.
@@ -79,9 +79,9 @@ pub fn symbolicate(args: SymbolicateArgs) -> Result<Exit> {
     out.write_all(&text)
         .and_then(|()| out.flush())
         .with_context(|| output.what())?;
-    eprintln!("crashdelta: named {named} frame(s)");
+    say!("crashdelta: named {named} frame(s)");
     for w in symbol_warnings {
-        eprintln!("crashdelta: {w}");
+        say!("crashdelta: {w}");
     }
     Ok(Exit::Ok)
 }

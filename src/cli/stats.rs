@@ -7,14 +7,14 @@ use crashdelta::input;
 
 use super::args::StatsArgs;
 use super::exit::{Ending, Exit};
-use super::output::Output;
+use super::output::{Output, say};
 use super::setup::load_analyzer;
 
 /// `stats`.
 pub fn stats(args: StatsArgs) -> Result<Exit> {
     let analyzer = load_analyzer(&args.rules, &args.symbols)?;
     let (report, unreadable) = breakdown::read(input::inputs(&args.paths), &analyzer, |e| {
-        eprintln!("crashdelta: {e}")
+        say!("crashdelta: {e}")
     });
     Output::new(args.output).write(&report, args.format)?;
     // As `classify`: an input that could not be read is exit 1, after everything else was read.

@@ -11,7 +11,7 @@ use crashdelta::watch::{self, EarlierRun, LiveEvent, collect};
 
 use super::args::WatchArgs;
 use super::exit::{Ending, Exit};
-use super::output::{self, Output};
+use super::output::{self, Output, say};
 use super::setup::{check_allow, load_analyzer};
 
 /// `watch -- CMD` (one run); with `--repeat` or `--until-crash`, a campaign.
@@ -30,7 +30,7 @@ pub fn watch(args: WatchArgs) -> Result<Exit> {
     let ran = match run::watch(&opts, &analyzer, &(&args.gate).into(), &mut print_live)? {
         Watched::Ran(ran) => ran,
         Watched::CannotRun(e) => {
-            eprintln!("crashdelta: error: {e}");
+            say!("crashdelta: error: {e}");
             return Ok(Exit::cannot_run(&e));
         }
     };
@@ -60,7 +60,7 @@ pub fn report_run(
     output: &Output,
     collect: Option<&Path>,
 ) -> Result<()> {
-    eprint!("{}", render::run::human(run, output::stderr_style().width));
+    output::to_stderr(&render::run::human(run, output::stderr_style().width));
     // The human summary is already on standard error; written again only to a file.
     if format != Format::Human || output.path().is_some() {
         output.write(run, format)?;
@@ -80,7 +80,7 @@ pub fn collect_into(dir: &Path, to_collect: &ToCollect) -> Result<()> {
 
 /// Says where the copies went.
 pub fn collected(dir: &Path, count: usize) {
-    eprintln!(
+    say!(
         "crashdelta: copied {count} report(s) to {} (manifest.json)",
         dir.display()
     );
@@ -93,7 +93,7 @@ pub fn earlier_runs(state: Option<&Path>) -> Vec<EarlierRun> {
         return Vec::new();
     };
     watch::state::read(path).unwrap_or_else(|e| {
-        eprintln!("crashdelta: warning: {e}; late reports of earlier runs are not recognised");
+        say!("crashdelta: warning: {e}; late reports of earlier runs are not recognised");
         Vec::new()
     })
 }
@@ -103,11 +103,12 @@ pub fn remember(state: Option<&Path>, run: &RunReport) {
     if let (Some(path), Some(earlier)) = (state, run.as_earlier())
         && let Err(e) = watch::state::record(path, earlier)
     {
-        eprintln!("crashdelta: warning: {e}; this run is not remembered for late reports");
+        say!("crashdelta: warning: {e}; this run is not remembered for late reports");
     }
 }
 
-/// Prints what happens during a run, as it happens, on standard error.
+/// Prints what happens during a run, as it happens, on standard error; each line is escaped
+/// whole (`say!`), since it quotes the report's process name, location and file name.
 pub fn print_live(event: LiveEvent) {
     match event {
         LiveEvent::Crash(c) => {
@@ -118,7 +119,7 @@ pub fn print_live(event: LiveEvent) {
                 .ok()
                 .and_then(|a| Some((&a.report, a.classification.as_ref()?)))
             {
-                Some((r, class)) => eprintln!(
+                Some((r, class)) => say!(
                     "crashdelta: new crash report after {:.1}s: {} {} {} at {} ({from}): {}",
                     c.seen_after.as_secs_f64(),
                     render::process_label(r),
@@ -127,12 +128,12 @@ pub fn print_live(event: LiveEvent) {
                     class.location.as_deref().unwrap_or("?"),
                     c.entry.path
                 ),
-                _ => eprintln!("crashdelta: new crash report: {} ({from})", c.entry.path),
+                _ => say!("crashdelta: new crash report: {} ({from})", c.entry.path),
             }
         }
         LiveEvent::Exited(exit) => match (exit.code, exit.signal) {
-            (_, Some(sig)) => eprintln!("crashdelta: the command was killed by signal {sig}"),
-            (Some(code), None) => eprintln!("crashdelta: the command exited with code {code}"),
+            (_, Some(sig)) => say!("crashdelta: the command was killed by signal {sig}"),
+            (Some(code), None) => say!("crashdelta: the command exited with code {code}"),
             _ => {}
         },
         LiveEvent::Waiting {
@@ -140,12 +141,12 @@ pub fn print_live(event: LiveEvent) {
             up_to,
         } => {
             if expecting_crash {
-                eprintln!(
+                say!(
                     "crashdelta: waiting up to {:.0}s for its crash report",
                     up_to.as_secs_f64()
                 );
             } else {
-                eprintln!(
+                say!(
                     "crashdelta: waiting {:.1}s for late crash reports",
                     up_to.as_secs_f64()
                 );

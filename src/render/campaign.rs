@@ -6,6 +6,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use super::escape::Lines;
 use super::{html, junit::escape as xml, markdown};
 use crate::campaign::breakdown::StatsReport;
 use crate::campaign::{
@@ -154,11 +155,11 @@ fn seconds(ms: u64) -> String {
     format!("{:.1}s", ms as f64 / 1000.0)
 }
 
-/// Per-run rows and the summary, for the terminal.
+/// Per-run rows and the summary, for the terminal; escaped as every human rendering is.
 pub fn human(c: &CampaignReport, width: Option<u16>) -> String {
     let names = c.names();
     let compare = matches!(c.summary, CampaignSummary::Compare(_));
-    let mut s = String::new();
+    let mut s = Lines::new();
     let mut header = vec!["run"];
     if compare {
         header.push("config");
@@ -178,20 +179,18 @@ pub fn human(c: &CampaignReport, width: Option<u16>) -> String {
         ]);
         table.add_row(row);
     }
-    let _ = writeln!(s, "{table}");
+    s.table(&table);
     if let Some(why) = &c.stopped {
-        let _ = writeln!(s, "Stopped early: {why}.");
+        s.line(format_args!("Stopped early: {why}."));
     }
     for st in c.stats() {
-        let _ = writeln!(s, "{}: {}", st.name, st.words);
-        let _ = writeln!(
-            s,
+        s.line(format_args!("{}: {}", st.name, st.words));
+        s.line(format_args!(
             "  {} new crash log(s); the command passed in {}/{} runs",
             st.new_crash_logs, st.passed_runs, st.runs
-        );
+        ));
         for sig in &st.by_signature {
-            let _ = writeln!(
-                s,
+            s.line(format_args!(
                 "  {}× in {} run(s): {} ({}{}; signature {})",
                 sig.reports,
                 sig.runs,
@@ -199,13 +198,13 @@ pub fn human(c: &CampaignReport, width: Option<u16>) -> String {
                 sig.rule,
                 if sig.known { ", known" } else { "" },
                 sig.signature_id
-            );
+            ));
         }
     }
     if let CampaignSummary::Compare(cmp) = &c.summary {
-        let _ = writeln!(s, "{}", cmp.verdict);
+        s.line(&cmp.verdict);
     }
-    s
+    s.into_string()
 }
 
 fn interval_text(st: &ConfigStats) -> String {
@@ -223,24 +222,20 @@ pub fn markdown(c: &CampaignReport) -> String {
         CampaignSummary::Repeat(_) => "Stress campaign",
         CampaignSummary::Compare(_) => "A/B comparison",
     };
-    let _ = writeln!(
-        s,
-        "## {title}: `{}`\n",
-        markdown::cell(&c.command.join(" "))
-    );
+    let _ = writeln!(s, "## {title}: {}\n", markdown::code(&c.command.join(" ")));
     if let CampaignSummary::Compare(cmp) = &c.summary {
-        let _ = writeln!(s, "> {}\n", cmp.verdict);
+        let _ = writeln!(s, "> {}\n", markdown::inline(&cmp.verdict));
         for cfg in &c.configs {
             let env = if cfg.env.is_empty() {
                 "no change".to_owned()
             } else {
                 cfg.env
                     .iter()
-                    .map(|e| format!("`{}`", markdown::cell(e)))
+                    .map(|e| markdown::code(e))
                     .collect::<Vec<_>>()
                     .join(" ")
             };
-            let _ = writeln!(s, "- **{}**: {env}", markdown::cell(&cfg.name));
+            let _ = writeln!(s, "- **{}**: {env}", markdown::inline(&cfg.name));
         }
         s.push('\n');
     }
@@ -253,7 +248,7 @@ pub fn markdown(c: &CampaignReport) -> String {
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} | {} | {} | {}/{} |",
-            markdown::cell(&st.name),
+            markdown::inline(&st.name),
             st.runs,
             st.crashed_runs,
             st.rate.map_or_else(|| "—".to_owned(), percent),
@@ -265,7 +260,12 @@ pub fn markdown(c: &CampaignReport) -> String {
     }
     s.push('\n');
     for st in c.stats() {
-        let _ = writeln!(s, "**{}**: {}\n", markdown::cell(&st.name), st.words);
+        let _ = writeln!(
+            s,
+            "**{}**: {}\n",
+            markdown::inline(&st.name),
+            markdown::inline(&st.words)
+        );
     }
     let sigs: Vec<(&str, &crate::campaign::SignatureCount)> = c
         .stats()
@@ -281,10 +281,10 @@ pub fn markdown(c: &CampaignReport) -> String {
         for (name, g) in sigs {
             let _ = writeln!(
                 s,
-                "| {} | `{}` | {} | {} | {} | {} |",
-                markdown::cell(name),
-                markdown::cell(&g.signature),
-                markdown::cell(&g.rule),
+                "| {} | {} | {} | {} | {} | {} |",
+                markdown::inline(name),
+                markdown::cell_code(&g.signature),
+                markdown::inline(&g.rule),
                 if g.known { "yes" } else { "no" },
                 g.reports,
                 g.runs
@@ -303,15 +303,15 @@ pub fn markdown(c: &CampaignReport) -> String {
             s,
             "| {} | {} | {} | {} | {} |",
             r.index,
-            markdown::cell(names.get(r.config).map_or("", String::as_str)),
+            markdown::inline(names.get(r.config).map_or("", String::as_str)),
             exit_text(r),
             seconds(r.duration_ms),
-            markdown::cell(&run_crashes(r))
+            markdown::inline(&run_crashes(r))
         );
     }
     let _ = writeln!(s, "\n</details>");
     if let Some(why) = &c.stopped {
-        let _ = writeln!(s, "\nStopped early: {why}.");
+        let _ = writeln!(s, "\nStopped early: {}.", markdown::inline(why));
     }
     s
 }
@@ -572,10 +572,13 @@ pub fn stats_human(r: &StatsReport, width: Option<u16>) -> String {
             day(&row.last_seen).to_owned(),
         ]);
     }
-    format!(
-        "{table}\n{} crash(es) in {} input(s); {} skipped (not crash reports or unreadable)\n",
+    let mut s = Lines::new();
+    s.table(&table);
+    s.line(format_args!(
+        "{} crash(es) in {} input(s); {} skipped (not crash reports or unreadable)",
         r.crashes, r.inputs, r.skipped
-    )
+    ));
+    s.into_string()
 }
 
 /// The breakdown as a Markdown section: a heading with the totals, then a table with a row per
@@ -594,14 +597,14 @@ pub fn stats_markdown(r: &StatsReport) -> String {
     for row in &r.rows {
         let _ = writeln!(
             s,
-            "| {} | `{}` | `{}` | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             row.count,
-            markdown::cell(opt(&row.location)),
-            markdown::cell(&row.signature_id),
-            markdown::cell(&row.rule),
-            markdown::cell(opt(&row.os_build)),
-            markdown::cell(opt(&row.driver_version)),
-            markdown::cell(opt(&row.hardware_model)),
+            markdown::cell_code(opt(&row.location)),
+            markdown::cell_code(&row.signature_id),
+            markdown::inline(&row.rule),
+            markdown::inline(opt(&row.os_build)),
+            markdown::inline(opt(&row.driver_version)),
+            markdown::inline(opt(&row.hardware_model)),
             day(&row.first_seen),
             day(&row.last_seen)
         );

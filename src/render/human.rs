@@ -1,9 +1,9 @@
-//! Renderings for people: `show` (one report) and the `classify` table.
+//! Renderings for people: `show` (one report) and the `classify` table. Both are built from
+//! [`Lines`] and [`HumanTable`], which escape what the report says (`escape.rs`).
 
 use std::fmt::Write as _;
 
-use comfy_table::Table;
-
+use super::escape::{HumanTable, Lines, Visible};
 use super::name_pid;
 use crate::analyze::{Analysis, Status, non_crash_reason};
 use crate::classify::Classification;
@@ -49,10 +49,10 @@ fn frame_line(report: &Report, index: usize, frame: &Frame) -> String {
 
 /// The `show` rendering of one input.
 pub fn show(outcome: &Analysis) -> String {
-    let mut out = String::new();
-    let field = |out: &mut String, key: &str, value: Option<String>| {
+    let mut out = Lines::new();
+    let field = |out: &mut Lines, key: &str, value: Option<String>| {
         if let Some(v) = value.filter(|v| !v.is_empty()) {
-            let _ = writeln!(out, "{:<15}{v}", format!("{key}:"));
+            out.line(format_args!("{:<15}{v}", format!("{key}:")));
         }
     };
     field(&mut out, "Report", Some(outcome.path.clone()));
@@ -65,7 +65,7 @@ pub fn show(outcome: &Analysis) -> String {
                 Some(outcome.status().as_str().to_owned()),
             );
             field(&mut out, "Reason", outcome.reason());
-            return out;
+            return out.into_string();
         }
     };
     field(&mut out, "Format", Some(format_name(report)));
@@ -114,10 +114,10 @@ pub fn show(outcome: &Analysis) -> String {
         );
         field(&mut out, "Reason", Some(non_crash_reason(report)));
         warnings(&mut out, report);
-        return out;
+        return out.into_string();
     }
 
-    out.push('\n');
+    out.blank();
     if let Some(e) = &report.exception {
         let mut text = e.r#type.clone().unwrap_or_else(|| "(no type)".into());
         if let Some(sig) = e
@@ -180,7 +180,7 @@ pub fn show(outcome: &Analysis) -> String {
         classification(&mut out, c);
     }
 
-    out.push('\n');
+    out.blank();
     let handler = class.as_ref().and_then(|c| c.on_top.handler.as_ref());
     match report.crashed() {
         Some(t) => {
@@ -191,7 +191,7 @@ pub fn show(outcome: &Analysis) -> String {
             if let Some(q) = &t.queue {
                 let _ = write!(head, ", queue {q}");
             }
-            let _ = writeln!(out, "{head}:");
+            out.line(format_args!("{head}:"));
             // Around `_sigtramp`, at least the frames on both sides of it are shown.
             let shown = handler.map_or(SHOW_FRAMES, |h| SHOW_FRAMES.max(h.sigtramp_frame + 8));
             frames(&mut out, report, &t.frames, shown, |i| {
@@ -203,7 +203,7 @@ pub fn show(outcome: &Analysis) -> String {
                 })
             });
             if t.frames.is_empty() {
-                let _ = writeln!(out, "  (no frames)");
+                out.line("  (no frames)");
             }
         }
         None => match &report.cut {
@@ -212,27 +212,23 @@ pub fn show(outcome: &Analysis) -> String {
                     1 => "1 thread was read".to_owned(),
                     n => format!("{n} threads were read"),
                 };
-                let _ = writeln!(
-                    out,
+                out.line(format_args!(
                     "Crashed thread: not in the report, which was cut: {cut} ({read})"
-                );
+                ));
             }
             _ => {
-                let _ = writeln!(
-                    out,
+                out.line(format_args!(
                     "Crashed thread: not identified by the report ({} threads)",
                     report.threads.len()
-                );
+                ));
             }
         },
     }
     if class.as_ref().is_some_and(|c| {
         c.on_top.frames_from == Some(crate::classify::FrameSource::LastExceptionBacktrace)
     }) {
-        let _ = writeln!(
-            out,
-            "\nLast Exception Backtrace (where the exception was thrown):"
-        );
+        out.blank();
+        out.line("Last Exception Backtrace (where the exception was thrown):");
         frames(
             &mut out,
             report,
@@ -242,33 +238,33 @@ pub fn show(outcome: &Analysis) -> String {
         );
     }
     warnings(&mut out, report);
-    out
+    out.into_string()
 }
 
 /// Prints frames with the report's own numbers, eliding after `limit`; `mark(i)` may put a line
 /// after frame `i`.
 fn frames(
-    out: &mut String,
+    out: &mut Lines,
     report: &Report,
     frames: &[Frame],
     limit: usize,
     mark: impl Fn(usize) -> Option<String>,
 ) {
     for (i, f) in frames.iter().enumerate().take(limit) {
-        let _ = writeln!(out, "  {}", frame_line(report, f.number_or(i), f));
+        out.line(format_args!("  {}", frame_line(report, f.number_or(i), f)));
         if let Some(line) = mark(i) {
-            let _ = writeln!(out, "  {line}");
+            out.line(format_args!("  {line}"));
         }
     }
     if frames.len() > limit {
-        let _ = writeln!(out, "  ... {} more frames", frames.len() - limit);
+        out.line(format_args!("  ... {} more frames", frames.len() - limit));
     }
 }
 
-fn classification(out: &mut String, c: &Classification) {
-    let _ = writeln!(out);
-    let line = |out: &mut String, key: &str, value: &str| {
-        let _ = writeln!(out, "{:<15}{value}", format!("{key}:"));
+fn classification(out: &mut Lines, c: &Classification) {
+    out.blank();
+    let line = |out: &mut Lines, key: &str, value: &str| {
+        out.line(format_args!("{:<15}{value}", format!("{key}:")));
     };
     line(out, "Family", c.family.as_str());
     line(
@@ -345,13 +341,14 @@ fn classification(out: &mut String, c: &Classification) {
     }
 }
 
-fn warnings(out: &mut String, report: &Report) {
+fn warnings(out: &mut Lines, report: &Report) {
     if report.warnings.is_empty() {
         return;
     }
-    let _ = writeln!(out, "\nWarnings ({}):", report.warnings.len());
+    out.blank();
+    out.line(format_args!("Warnings ({}):", report.warnings.len()));
     for w in &report.warnings {
-        let _ = writeln!(out, "  {}: {}", w.at, w.message);
+        out.line(format_args!("  {}: {}", w.at, w.message));
     }
 }
 
@@ -360,7 +357,7 @@ fn warnings(out: &mut String, report: &Report) {
 pub struct TableSink<W: std::io::Write> {
     out: W,
     width: Option<u16>,
-    table: Table,
+    table: HumanTable,
 }
 
 impl<W: std::io::Write> TableSink<W> {
@@ -467,11 +464,12 @@ impl<W: std::io::Write> super::Sink for TableSink<W> {
             s.inputs, s.crashes, s.not_a_crash, s.errors
         )?;
         if totals.gate.fail_on != crate::classify::FailOn::None {
+            // The reason names the inputs that failed: file names, which anyone may choose.
             writeln!(
                 self.out,
                 "Gate (--fail-on {}): {}",
                 totals.gate.fail_on.as_str(),
-                totals.gate.reason
+                Visible(&totals.gate.reason)
             )?;
         }
         self.out.flush()

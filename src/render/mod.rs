@@ -6,9 +6,15 @@
 //! end, so that no writer needs every report in memory (JSON streams; the others keep a line or
 //! a small block per crash). Records are made elsewhere (`run`, `campaign`); nothing here decides
 //! what a crash is or whether the gate passed.
+//!
+//! What a report says is someone else's text: human renderings are built from
+//! [`escape::Lines`] and [`table`] (an [`escape::HumanTable`]), which show control characters
+//! and bidi overrides instead of obeying them; Markdown goes through [`markdown::inline`],
+//! [`markdown::code`] and [`markdown::fenced`]; JSON, JUnit and HTML escape in their own syntax.
 
 pub mod campaign;
 mod document;
+pub mod escape;
 mod html;
 pub mod human;
 pub mod json;
@@ -20,6 +26,8 @@ pub mod run;
 use std::io;
 
 use comfy_table::{ContentArrangement, Table, presets};
+
+use escape::HumanTable;
 
 pub use document::{Document, Format, STREAM_FORMATS, Style, Symbolicated, stream};
 
@@ -216,8 +224,9 @@ pub fn name_pid(name: Option<&str>, pid: Option<u64>) -> Option<String> {
     }
 }
 
-/// The tables every human rendering draws: one style; `width` as [`Style::width`].
-pub fn table(width: Option<u16>, header: &[&str]) -> Table {
+/// The tables every human rendering draws: one style; `width` as [`Style::width`]. Its cells are
+/// escaped as they are added ([`HumanTable`]).
+pub fn table(width: Option<u16>, header: &[&str]) -> HumanTable {
     let mut table = Table::new();
     table
         .load_style(presets::UTF8_FULL_CONDENSED)
@@ -226,5 +235,5 @@ pub fn table(width: Option<u16>, header: &[&str]) -> Table {
     if let Some(w) = width {
         table.set_width(w);
     }
-    table
+    HumanTable::new(table)
 }

@@ -37,7 +37,8 @@ pub fn write_json(out: &mut dyn Write, rules: &RuleSet) -> io::Result<()> {
     out.flush()
 }
 
-/// The rules as a table, in the order they are tried.
+/// The rules as a table, in the order they are tried (a `--rules` file's titles are escaped as
+/// any cell is).
 pub fn human(rules: &RuleSet, width: Option<u16>) -> String {
     let mut table = super::table(width, &["#", "id", "family", "known", "title", "source"]);
     for (i, r) in rules.rules().iter().enumerate() {

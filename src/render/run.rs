@@ -1,11 +1,11 @@
 //! The record of a `watch` run (or a `diff`, made by `crate::run`): the delta, each new crash
 //! with its attribution, the command, the window and the gate; as JSON, and as the human summary.
 
-use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use serde::Serialize;
 
+use super::escape::Lines;
 use super::json::ReportOut;
 use super::{GateResult, Item, Sink, Summary, Totals};
 use crate::run::{CommandInfo, RunReport, Window};
@@ -83,10 +83,11 @@ fn doc(run: &RunReport) -> Doc<'_> {
 }
 
 /// The human summary: the delta line, a table of the new crashes, then each crash's details in
-/// the shape of the hand-written analyses.
+/// the shape of the hand-written analyses. Built from [`Lines`] and a [`super::table`], which
+/// escape what the reports (and their file names) say.
 pub fn human(run: &RunReport, width: Option<u16>) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "{}", run.headline);
+    let mut s = Lines::new();
+    s.line(&run.headline);
     if !run.new.is_empty() {
         let mut table = super::table(
             width,
@@ -121,41 +122,38 @@ pub fn human(run: &RunReport, width: Option<u16>) -> String {
                 }
             }
         }
-        let _ = writeln!(s, "{table}");
+        s.table(&table);
         for n in &run.new {
             let Some((report, c)) = n.analysis.crash() else {
                 continue;
             };
-            let _ = writeln!(s);
+            s.blank();
             let known = if c.known { ", known" } else { "" };
-            let _ = writeln!(
-                s,
+            s.line(format_args!(
                 "{}: {} ({}{known})",
                 super::process_label(report),
                 c.title,
                 c.rule
-            );
+            ));
             for (label, value) in super::crash_lines(report, c) {
-                let _ = writeln!(s, "  {:<11}{value}", format!("{label}:"));
+                s.line(format_args!("  {:<11}{value}", format!("{label}:")));
             }
-            let _ = writeln!(s, "  From:      {}", n.attribution.reason);
-            let _ = writeln!(s, "  Report:    {}", n.analysis.path);
+            s.line(format_args!("  From:      {}", n.attribution.reason));
+            s.line(format_args!("  Report:    {}", n.analysis.path));
         }
     }
     if run.other_new > 0 {
-        let _ = writeln!(
-            s,
+        s.line(format_args!(
             "{} new report(s) of other kinds (not crashes).",
             run.other_new
-        );
+        ));
     }
-    let _ = writeln!(
-        s,
+    s.line(format_args!(
         "Gate (--fail-on {}): {}",
         run.gate.fail_on.as_str(),
         run.gate.reason
-    );
-    s
+    ));
+    s.into_string()
 }
 
 /// Writes the run's new reports, then its totals, through a stream writer (Markdown, JUnit).
