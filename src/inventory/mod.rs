@@ -50,6 +50,10 @@ pub enum InventoryError {
         /// The operating system's error.
         source: io::Error,
     },
+    /// A saved inventory that is not a regular file (`/dev/zero`, a FIFO), or is over
+    /// [`crate::input::MAX_INVENTORY_BYTES`]: refused before it is read.
+    #[error("cannot read inventory: {0}")]
+    Refused(crate::input::InputError),
     /// A file read as an inventory is not one: not JSON of the right shape, or another
     /// [`SCHEMA`].
     #[error("{path} is not a crashdelta inventory: {message}")]
@@ -150,11 +154,15 @@ impl Inventory {
         self.entries.iter().filter(|e| e.is_crash()).count()
     }
 
-    /// Reads an inventory saved as JSON, refusing a file with another [`SCHEMA`].
+    /// Reads an inventory saved as JSON, refusing a file with another [`SCHEMA`]. Only a
+    /// regular file up to [`crate::input::MAX_INVENTORY_BYTES`] is read: the file comes from an
+    /// earlier CI step, and `/dev/zero` or a runaway file must not fill memory.
     pub fn read(path: &Path) -> Result<Inventory, InventoryError> {
-        let bytes = std::fs::read(path).map_err(|source| InventoryError::ReadInventory {
-            path: path.into(),
-            source,
+        let bytes = crate::input::read_capped(path, crate::input::INVENTORY).map_err(|e| match e {
+            crate::input::InputError::Read { path, source } => {
+                InventoryError::ReadInventory { path, source }
+            }
+            other => InventoryError::Refused(other),
         })?;
         let inv: Inventory =
             serde_json::from_slice(&bytes).map_err(|e| InventoryError::BadInventory {
