@@ -294,9 +294,19 @@ fn read_stream(stream: impl Read, cap: Cap) -> Result<Vec<u8>, InputError> {
 /// Every input named by `paths`, in order; folders are walked recursively in file-name order,
 /// skipping hidden files (`.DS_Store`).
 pub fn inputs(paths: &[PathBuf]) -> impl Iterator<Item = Input> + '_ {
+    inputs_skipping(paths, None)
+}
+
+/// [`inputs`], but a file found in a folder with the device and inode `skip` is left out: the
+/// command's own output file, when it is written inside a folder being read, is never read back
+/// as a report.
+pub fn inputs_skipping(
+    paths: &[PathBuf],
+    skip: Option<(u64, u64)>,
+) -> impl Iterator<Item = Input> + '_ {
     paths
         .iter()
-        .flat_map(|path| -> Box<dyn Iterator<Item = Input>> {
+        .flat_map(move |path| -> Box<dyn Iterator<Item = Input>> {
             if path.as_os_str() == "-" {
                 return Box::new(std::iter::once(Input {
                     name: "-".into(),
@@ -311,8 +321,8 @@ pub fn inputs(paths: &[PathBuf]) -> impl Iterator<Item = Input> + '_ {
                     .filter_entry(|e| {
                         e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.')
                     })
-                    .filter_map(|entry| match entry {
-                        Ok(e) if e.file_type().is_file() => Some(Input {
+                    .filter_map(move |entry| match entry {
+                        Ok(e) if e.file_type().is_file() && !is_skipped(&e, skip) => Some(Input {
                             name: e.path().display().to_string(),
                             source: Source::File(e.path().to_owned()),
                         }),
@@ -332,6 +342,12 @@ pub fn inputs(paths: &[PathBuf]) -> impl Iterator<Item = Input> + '_ {
                 source: Source::File(path.clone()),
             }))
         })
+}
+
+/// Whether a walked file is the one with the device and inode `skip`.
+fn is_skipped(e: &walkdir::DirEntry, skip: Option<(u64, u64)>) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    skip.is_some_and(|id| e.metadata().is_ok_and(|m| (m.dev(), m.ino()) == id))
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ pub fn snapshot(args: SnapshotArgs) -> Result<Exit> {
         .and_then(|()| writeln!(out))
         .and_then(|()| out.flush())
         .with_context(|| output.what())?;
+    output.commit()?;
     eprintln!(
         "crashdelta: {} crash report(s), {} other file(s) in {}",
         inv.crash_count(),
