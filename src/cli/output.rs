@@ -96,10 +96,7 @@ impl Output {
         };
         let cannot = || format!("cannot create {}", path.display());
         if path.is_dir() {
-            bail!(
-                "--output {} is a folder: name a file in it",
-                path.display()
-            );
+            bail!("--output {} is a folder: name a file in it", path.display());
         }
         if fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
             // `/dev/stdout`, a FIFO: written as it is, there is no file to keep whole.
@@ -224,7 +221,10 @@ mod tests {
             .refuse_inputs(std::slice::from_ref(&report))
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with("--output ") && e.contains("is the input"), "{e}");
+        assert!(
+            e.starts_with("--output ") && e.contains("is the input"),
+            "{e}"
+        );
         let other = dir.path().join("other.json");
         assert!(Output::new(Some(other)).refuse_inputs(&[report]).is_ok());
     }

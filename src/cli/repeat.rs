@@ -150,6 +150,9 @@ fn run_plan(
                     "no crash from the run".to_owned()
                 }
             );
+            for w in &run.warnings {
+                eprintln!("crashdelta: warning: {w}");
+            }
             records.push(render::run::to_value(run));
         }
         Event::Collected { dir, count, .. } => collected(dir, count),

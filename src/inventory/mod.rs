@@ -158,12 +158,13 @@ impl Inventory {
     /// regular file up to [`crate::input::MAX_INVENTORY_BYTES`] is read: the file comes from an
     /// earlier CI step, and `/dev/zero` or a runaway file must not fill memory.
     pub fn read(path: &Path) -> Result<Inventory, InventoryError> {
-        let bytes = crate::input::read_capped(path, crate::input::INVENTORY).map_err(|e| match e {
-            crate::input::InputError::Read { path, source } => {
-                InventoryError::ReadInventory { path, source }
-            }
-            other => InventoryError::Refused(other),
-        })?;
+        let bytes =
+            crate::input::read_capped(path, crate::input::INVENTORY).map_err(|e| match e {
+                crate::input::InputError::Read { path, source } => {
+                    InventoryError::ReadInventory { path, source }
+                }
+                other => InventoryError::Refused(other),
+            })?;
         let inv: Inventory =
             serde_json::from_slice(&bytes).map_err(|e| InventoryError::BadInventory {
                 path: path.into(),
@@ -177,6 +178,84 @@ impl Inventory {
         }
         Ok(inv)
     }
+}
+
+/// An inventory file is input from an earlier CI step, and may be crafted: an entry could name
+/// any file (`~/.ssh/id_rsa`), which `diff` would read and `--collect` copy into an artifact.
+/// [`Inventory::confine`] and [`check_report_file`] accept only files inside the report folders.
+impl Inventory {
+    /// Drops the entries whose path is not inside one of `folders` (with no `..`, and, for a file
+    /// that exists, once links are resolved); says why for each, for the run's warnings. A file
+    /// that no longer exists is kept when its path is inside lexically: it is a new report that
+    /// cannot be read, which the gate judges.
+    pub fn confine(&mut self, folders: &[PathBuf]) -> Vec<String> {
+        let roots = roots(folders);
+        let mut dropped = Vec::new();
+        self.entries
+            .retain(|e| match inside(Path::new(&e.path), folders, &roots) {
+                Ok(()) => true,
+                Err(why) => {
+                    dropped.push(format!(
+                        "the inventory lists {}, which is ignored: {why}",
+                        e.path
+                    ));
+                    false
+                }
+            });
+        dropped
+    }
+}
+
+fn roots(folders: &[PathBuf]) -> Vec<PathBuf> {
+    folders
+        .iter()
+        .filter_map(|f| f.canonicalize().ok())
+        .collect()
+}
+
+fn inside(path: &Path, folders: &[PathBuf], roots: &[PathBuf]) -> Result<(), String> {
+    if path
+        .components()
+        .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return Err("its path goes up a folder (`..`)".into());
+    }
+    match path.canonicalize() {
+        Ok(real) if roots.iter().any(|r| real.starts_with(r)) => Ok(()),
+        Ok(real) => Err(format!(
+            "it resolves to {}, outside the report folders ({})",
+            real.display(),
+            folders
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        Err(e)
+            if e.kind() == io::ErrorKind::NotFound
+                && folders.iter().any(|f| path.starts_with(f)) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(format!(
+            "it cannot be resolved inside the report folders: {e}"
+        )),
+    }
+}
+
+/// Whether `path` may be copied out of the report folders (`--collect` after `diff`): inside one
+/// of `folders` once links are resolved, a regular file itself (not a link), and a report by its
+/// head. `Err` says why not.
+pub fn check_report_file(path: &Path, folders: &[PathBuf]) -> Result<(), String> {
+    inside(path, folders, &roots(folders))?;
+    let meta = std::fs::symlink_metadata(path).map_err(|e| e.to_string())?;
+    if !meta.file_type().is_file() {
+        return Err("it is not a regular file".into());
+    }
+    if !entry_for(path).is_report() {
+        return Err("its head is not a crash report's".into());
+    }
+    Ok(())
 }
 
 fn mtime_ns(meta: &std::fs::Metadata) -> i128 {

@@ -85,6 +85,9 @@ pub struct RunReport {
     pub gate: GateResult,
     /// The signal that interrupted crashdelta, when one did.
     pub interrupted: Option<i32>,
+    /// Problems that did not change the verdict: reports `--collect` could not copy, a collect
+    /// folder refused. Empty when [`build`] makes the record; the caller adds them.
+    pub warnings: Vec<String>,
 }
 
 impl RunReport {
@@ -182,6 +185,7 @@ pub fn build(
         window: ctx.window,
         gate: tally.result(),
         interrupted: ctx.interrupted,
+        warnings: Vec::new(),
     };
     (run, to_collect)
 }

@@ -26,7 +26,7 @@ use notify::{RecursiveMode, Watcher};
 use thiserror::Error;
 
 pub use attribution::{Attribution, AttributionKind, attribute_by_time};
-pub use collect::{CollectError, Collected, collect, safe_name};
+pub use collect::{CollectError, Collected, Collection, collect, collect_under, safe_name};
 use events::Action;
 pub use process::{Exit, SpawnError};
 
