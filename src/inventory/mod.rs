@@ -99,9 +99,22 @@ pub struct Entry {
     pub peek: Option<Peek>,
     /// Set when the file could not be read.
     pub error: Option<String>,
+    /// The path's exact bytes, escaped ([`escape_path`]), when it is not UTF-8 and `path` is
+    /// therefore lossy; absent otherwise. [`Entry::file`] gives the real path back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_bytes: Option<String>,
 }
 
 impl Entry {
+    /// The file itself: `path`, or, for a name that is not UTF-8, the exact bytes kept in
+    /// `path_bytes`, so that the file can still be read and copied.
+    pub fn file(&self) -> PathBuf {
+        self.path_bytes
+            .as_deref()
+            .and_then(unescape_path)
+            .unwrap_or_else(|| PathBuf::from(&self.path))
+    }
+
     /// The identity that survives a move into `Retired/`.
     pub fn identity(&self) -> String {
         match self.peek.as_ref().and_then(|p| p.incident_id.as_deref()) {
@@ -192,7 +205,7 @@ impl Inventory {
         let roots = roots(folders);
         let mut dropped = Vec::new();
         self.entries
-            .retain(|e| match inside(Path::new(&e.path), folders, &roots) {
+            .retain(|e| match inside(&e.file(), folders, &roots) {
                 Ok(()) => true,
                 Err(why) => {
                     dropped.push(format!(
@@ -265,6 +278,51 @@ fn mtime_ns(meta: &std::fs::Metadata) -> i128 {
         .map_or(0, |d| d.as_nanos() as i128)
 }
 
+/// A path's bytes with `\` as `\\` and every byte that is not printable ASCII as `\xHH`, when
+/// the path is not UTF-8; `None` when it is (its text says it exactly). [`unescape_path`] undoes
+/// it.
+pub fn escape_path(path: &Path) -> Option<String> {
+    use std::fmt::Write as _;
+    use std::os::unix::ffi::OsStrExt;
+    if path.to_str().is_some() {
+        return None;
+    }
+    let mut out = String::new();
+    for &b in path.as_os_str().as_bytes() {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The path [`escape_path`] escaped; `None` when `text` is not such an escape.
+pub fn unescape_path(text: &str) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStringExt;
+    let mut out = Vec::new();
+    let mut bytes = text.bytes();
+    while let Some(b) = bytes.next() {
+        if b != b'\\' {
+            out.push(b);
+            continue;
+        }
+        match bytes.next()? {
+            b'\\' => out.push(b'\\'),
+            b'x' => {
+                let hex = [bytes.next()?, bytes.next()?];
+                let hex = std::str::from_utf8(&hex).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+            }
+            _ => return None,
+        }
+    }
+    Some(PathBuf::from(std::ffi::OsString::from_vec(out)))
+}
+
 /// Reads one file's entry: its metadata and the head of its contents.
 pub fn entry_for(path: &Path) -> Entry {
     let mut entry = Entry {
@@ -273,6 +331,7 @@ pub fn entry_for(path: &Path) -> Entry {
         mtime_ns: 0,
         peek: None,
         error: None,
+        path_bytes: escape_path(path),
     };
     let read = (|| -> io::Result<()> {
         let file = File::open(path)?;
@@ -384,6 +443,7 @@ pub fn scan(folders: &[PathBuf]) -> Result<Inventory, InventoryError> {
                         mtime_ns: 0,
                         peek: None,
                         error: Some(err.to_string()),
+                        path_bytes: err.path().and_then(escape_path),
                     }));
                 }
             }
@@ -464,6 +524,52 @@ pub fn diff(before: &Inventory, after: &Inventory) -> Delta {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_that_is_not_utf8_survives_the_inventory_file() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let name = std::ffi::OsStr::from_bytes(b"Py\xffthon\\x.ips");
+        let path = dir.path().join(name);
+        std::fs::write(&path, "x").unwrap();
+        let entry = entry_for(&path);
+        assert!(entry.path.contains('\u{fffd}'), "{entry:?}");
+        let back: Entry = serde_json::from_str(&serde_json::to_string(&entry).unwrap()).unwrap();
+        assert_eq!(back.file(), path);
+        assert_eq!(escape_path(Path::new("plain.ips")), None);
+        assert_eq!(unescape_path("bad\\q"), None);
+    }
+
+    #[test]
+    fn a_crafted_inventory_is_confined_to_the_report_folders() {
+        let reports = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let secret = write(outside.path(), "id_rsa", "secret");
+        let mut inv = scan(&[reports.path().to_path_buf()]).unwrap();
+        let listed = |p: &Path| Entry {
+            path: p.display().to_string(),
+            size: 6,
+            mtime_ns: 0,
+            peek: None,
+            error: None,
+            path_bytes: None,
+        };
+        let link = reports.path().join("link.ips");
+        std::os::unix::fs::symlink(&secret, &link).unwrap();
+        inv.entries = vec![
+            listed(&secret),
+            listed(&reports.path().join("../x/id_rsa")),
+            listed(&link),
+            listed(&reports.path().join("gone.ips")),
+        ];
+        let dropped = inv.confine(&[reports.path().to_path_buf()]);
+        assert_eq!(dropped.len(), 3, "{dropped:?}");
+        assert_eq!(inv.entries.len(), 1);
+        assert!(check_report_file(&secret, &[reports.path().to_path_buf()]).is_err());
+        let not_report = write(reports.path(), "notes.txt", "hello");
+        let e = check_report_file(&not_report, &[reports.path().to_path_buf()]).unwrap_err();
+        assert!(e.contains("not a crash report"), "{e}");
+    }
 
     fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
         let p = dir.join(rel);

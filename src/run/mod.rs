@@ -148,7 +148,7 @@ pub fn build(
         },
         attribution: Attribution::unknown(),
         incident: None,
-        path: PathBuf::from(&e.path),
+        path: e.file(),
     });
     let mut new = Vec::new();
     let mut to_collect = Vec::new();
@@ -228,7 +228,7 @@ pub fn watch(
         .into_iter()
         .map(|c| Found {
             incident: c.entry.peek.as_ref().and_then(|p| p.incident_id.clone()),
-            path: PathBuf::from(&c.entry.path),
+            path: c.entry.file(),
             analysis: Analysis {
                 path: c.entry.path.clone(),
                 result: c.parsed.map_err(AnalysisError::Parse),
@@ -279,7 +279,7 @@ pub fn diff(
     let found: Vec<Found> = delta
         .new_crashes()
         .map(|entry| {
-            let path = PathBuf::from(&entry.path);
+            let path = entry.file();
             let result = input::read_file(&path)
                 .map_err(|e| AnalysisError::Read(e.to_string()))
                 .and_then(|bytes| analyzer.analyze(&bytes).map_err(AnalysisError::Parse));
@@ -354,6 +354,7 @@ mod tests {
             mtime_ns: 1,
             peek: None,
             error: Some("Permission denied (os error 13)".into()),
+            path_bytes: None,
         });
         (dir, before, after)
     }

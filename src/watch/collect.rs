@@ -29,7 +29,6 @@
 
 use std::fs;
 use std::io::{self, Read, Write};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -38,6 +37,7 @@ use tempfile::NamedTempFile;
 use thiserror::Error;
 
 use crate::input;
+use crate::inventory::escape_path;
 
 /// The manifest's name in the collect folder.
 pub const MANIFEST: &str = "manifest.json";
@@ -141,23 +141,6 @@ pub fn safe_name(name: &str) -> String {
     out
 }
 
-/// A path's bytes with `\` as `\\` and every byte that is not printable ASCII as `\xHH`, when
-/// the path is not UTF-8 (`None` when it is: `source` says it exactly).
-pub fn escaped_bytes(path: &Path) -> Option<String> {
-    if path.to_str().is_some() {
-        return None;
-    }
-    let mut out = String::new();
-    for &b in path.as_os_str().as_bytes() {
-        match b {
-            b'\\' => out.push_str("\\\\"),
-            0x20..=0x7e => out.push(char::from(b)),
-            _ => out.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    Some(out)
-}
-
 /// Copies `files` (path, incident id) into `dir` and writes its manifest (see the module's
 /// essay). `dir` must not be a symbolic link; it is created when missing.
 pub fn collect(
@@ -219,7 +202,7 @@ fn into_folder(
         match copy_one(dir, from) {
             Ok((file, size, sha256)) => copied.push(Collected {
                 source: from.display().to_string(),
-                source_bytes: escaped_bytes(from),
+                source_bytes: escape_path(from),
                 file,
                 size,
                 sha256,
@@ -389,6 +372,7 @@ fn copy_one(dir: &Path, from: &Path) -> io::Result<(String, u64, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::symlink;
 
     #[test]

@@ -375,7 +375,7 @@ pub fn run(
     let delta = inventory::diff(&before, &after);
     for entry in delta.new_crashes() {
         if !tracker.seen.contains_key(&entry.identity()) {
-            let path = PathBuf::from(&entry.path);
+            let path = entry.file();
             if tracker.check(&path, &pids, (start, Some(exited))).is_none()
                 && !tracker.seen.contains_key(&entry.identity())
             {
