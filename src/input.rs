@@ -371,8 +371,11 @@ mod tests {
         let fifo = dir.path().join("p");
         let made = std::process::Command::new("mkfifo").arg(&fifo).status();
         assert!(made.unwrap().success());
+        let socket = dir.path().join("s");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
         for (path, kind) in [
             (fifo.as_path(), "a named pipe (FIFO)"),
+            (socket.as_path(), "a socket"),
             (Path::new("/dev/zero"), "a character device"),
             (dir.path(), "a folder"),
         ] {

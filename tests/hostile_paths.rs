@@ -452,6 +452,30 @@ fn a_fifo_input_is_refused_without_hanging_and_the_rest_are_classified() {
     assert_eq!(got[2].0, "crash", "{got:?}");
 }
 
+#[test]
+fn dev_stdin_as_a_path_is_refused_but_dash_reads_standard_input() {
+    let report = std::fs::read(root().join(RACE)).unwrap();
+    // Piped, /dev/stdin is a pipe: refused by kind, at once.
+    let out = bin()
+        .timeout(Duration::from_secs(10))
+        .args(["classify", "/dev/stdin", "--format", "json"])
+        .write_stdin(report.clone())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reason = doc["reports"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("not a regular file"), "{reason}");
+    assert!(reason.contains("standard input as -"), "{reason}");
+    let out = bin()
+        .timeout(Duration::from_secs(10))
+        .args(["classify", "-", "--format", "json"])
+        .write_stdin(report)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
 // C8: rules files and inventories are capped and must be regular files.
 
 #[test]
