@@ -2,9 +2,19 @@
 //!
 //! Inputs are produced one at a time so that a folder of thousands of reports is never held in
 //! memory at once.
+//!
+//! Only regular files are read. A named pipe (FIFO) blocks its reader until a writer comes, and a
+//! device (`/dev/zero`, a terminal) or a socket may never end: one such path given by mistake, or
+//! planted in a folder, would hang a CI job or fill its memory. [`read_capped`] checks the kind
+//! before opening, opens without blocking (`O_NONBLOCK`: opening a FIFO otherwise waits for a
+//! writer), and checks the opened file again (`fstat`), so that a file swapped for a FIFO between
+//! the two is refused too. Standard input (`-`) is the one stream crashdelta reads, and it is
+//! capped like a file. The same capped reader serves every file crashdelta reads whole: reports,
+//! rules files ([`MAX_RULES_BYTES`]) and inventories ([`MAX_INVENTORY_BYTES`]).
 
-use std::fs::File;
+use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, Read};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
@@ -13,6 +23,43 @@ use thiserror::Error;
 /// largest real report in the corpus is a 1.9 MB panic. Anything beyond this is not a report,
 /// and reading it whole would let one file exhaust memory.
 pub const MAX_REPORT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A rules file is a few kilobytes (the built-in rules are 8 KB); a megabyte is hundreds of
+/// rules. The cap stops `--rules /dev/zero`, or a huge file named by mistake, from being read
+/// until memory runs out.
+pub const MAX_RULES_BYTES: u64 = 1024 * 1024;
+
+/// A saved inventory (`snapshot`) takes about 320 bytes per file in the report folders, 400 with
+/// the long paths of `~/Library/Logs/DiagnosticReports/Retired` (measured: 2,000 reports made a
+/// 633 KB inventory), so 100,000 reports make about 40 MB. 256 MiB leaves room for over half a
+/// million files, far more than macOS keeps (it rotates reports), and still refuses a runaway
+/// file before it is read.
+pub const MAX_INVENTORY_BYTES: u64 = 256 * 1024 * 1024;
+
+/// What a capped read is for: its limit, and how messages name what was expected.
+#[derive(Debug, Clone, Copy)]
+pub struct Cap {
+    /// The most bytes accepted.
+    pub limit: u64,
+    /// What the file should be, for messages: "a report", "a rules file".
+    pub what: &'static str,
+}
+
+/// The cap for a report file or standard input.
+pub const REPORT: Cap = Cap {
+    limit: MAX_REPORT_BYTES,
+    what: "a report (crash reports are at most a few MB)",
+};
+/// The cap for a rules file (`--rules`, `rules check`).
+pub const RULES: Cap = Cap {
+    limit: MAX_RULES_BYTES,
+    what: "a rules file",
+};
+/// The cap for a saved inventory (`diff BEFORE [AFTER]`).
+pub const INVENTORY: Cap = Cap {
+    limit: MAX_INVENTORY_BYTES,
+    what: "an inventory",
+};
 
 /// Why an input's bytes could not be had. Each input fails on its own: the others are still
 /// read.
@@ -26,18 +73,43 @@ pub enum InputError {
         /// The operating system's error.
         source: io::Error,
     },
-    /// A file, or standard input, over [`MAX_REPORT_BYTES`]: not a report, and not read whole.
+    /// A file over [`MAX_REPORT_BYTES`] by its metadata: not a report, and not read at all.
     #[error(
         "{path} is {size} bytes, over the {limit}-byte limit for a report; crash reports are at most a few MB"
     )]
     TooLarge {
         /// The file; `-` for standard input.
         path: PathBuf,
-        /// The file's size in bytes; for standard input, or a file that grew while it was read,
-        /// how many bytes were read before reading stopped (the limit plus one).
+        /// The file's size in bytes, from its metadata.
         size: u64,
         /// The limit, [`MAX_REPORT_BYTES`].
         limit: u64,
+    },
+    /// A stream over its cap: standard input, or a file that grew past it while it was read.
+    /// Its size is not known (reading stopped at the cap), so none is given; also a rules file
+    /// or an inventory over its own cap.
+    #[error("{}", over_limit(name, *size, *limit, what))]
+    OverLimit {
+        /// The file, or "standard input".
+        name: String,
+        /// The size, when known (from the file's metadata).
+        size: Option<u64>,
+        /// The cap.
+        limit: u64,
+        /// What the input should have been, from its [`Cap`].
+        what: &'static str,
+    },
+    /// The path is not a regular file: a folder, a named pipe (FIFO), a device, a socket.
+    /// Reading a FIFO blocks until a writer comes, and a device may never end.
+    #[error(
+        "{path} is {kind}, not a regular file: crashdelta reads only regular files, since a pipe or \
+         a device can block or never end (classify and show read standard input as -)"
+    )]
+    NotRegular {
+        /// The path as given.
+        path: PathBuf,
+        /// What it is: "a named pipe (FIFO)", "a character device", ...
+        kind: &'static str,
     },
     /// Standard input (`-`) could not be read.
     #[error("cannot read standard input: {0}")]
@@ -90,48 +162,130 @@ impl Input {
     }
 }
 
-/// Reads one file, refusing files over [`MAX_REPORT_BYTES`] before allocating for them.
-pub fn read_file(path: &Path) -> Result<Vec<u8>, InputError> {
+fn over_limit(name: &str, size: Option<u64>, limit: u64, what: &str) -> String {
+    match size {
+        Some(size) => format!("{name} is {size} bytes, over the {limit}-byte limit for {what}"),
+        None => format!("{name} is over the {limit}-byte limit for {what}"),
+    }
+}
+
+/// What a file that is not a regular file is, for messages; `None` for a regular file.
+pub fn special_kind(meta: &Metadata) -> Option<&'static str> {
+    let t = meta.file_type();
+    Some(if t.is_file() {
+        return None;
+    } else if t.is_dir() {
+        "a folder"
+    } else if t.is_fifo() {
+        "a named pipe (FIFO)"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "a special file"
+    })
+}
+
+/// Opens `path` for reading only if it is a regular file (links followed: the user named it).
+/// Checked before opening, opened with `O_NONBLOCK` so that a FIFO cannot block the open, and
+/// checked again on the open file, which closes the race with a file swapped in between.
+pub fn open_regular(path: &Path) -> Result<(File, Metadata), InputError> {
     let err = |source| InputError::Read {
         path: path.to_owned(),
         source,
     };
-    let file = File::open(path).map_err(err)?;
-    let size = file.metadata().map_err(err)?.len();
-    if size > MAX_REPORT_BYTES {
+    let refuse = |kind| InputError::NotRegular {
+        path: path.to_owned(),
+        kind,
+    };
+    if let Some(kind) = special_kind(&std::fs::metadata(path).map_err(err)?) {
+        return Err(refuse(kind));
+    }
+    // O_NONBLOCK has no effect on reads from a regular file, which is all this file can be.
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(err)?;
+    let meta = file.metadata().map_err(err)?;
+    if let Some(kind) = special_kind(&meta) {
+        return Err(refuse(kind));
+    }
+    Ok((file, meta))
+}
+
+/// Reads one regular file whole, refusing anything else ([`open_regular`]) and files over
+/// `cap` before allocating for them.
+pub fn read_capped(path: &Path, cap: Cap) -> Result<Vec<u8>, InputError> {
+    let (file, meta) = open_regular(path)?;
+    if meta.len() > cap.limit {
+        return Err(InputError::OverLimit {
+            name: path.display().to_string(),
+            size: Some(meta.len()),
+            limit: cap.limit,
+            what: cap.what,
+        });
+    }
+    read_opened(path, file, meta.len(), cap)
+}
+
+/// Reads one report file, refusing what is not a regular file and files over
+/// [`MAX_REPORT_BYTES`] before allocating for them.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, InputError> {
+    let (file, meta) = open_regular(path)?;
+    if meta.len() > MAX_REPORT_BYTES {
         return Err(InputError::TooLarge {
             path: path.to_owned(),
-            size,
+            size: meta.len(),
             limit: MAX_REPORT_BYTES,
         });
     }
+    read_opened(path, file, meta.len(), REPORT)
+}
+
+/// Reads an opened file of `size` bytes (its metadata's), stopping past the cap.
+fn read_opened(path: &Path, file: File, size: u64, cap: Cap) -> Result<Vec<u8>, InputError> {
     let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
     // `take` guards against a file that grows while it is read.
-    file.take(MAX_REPORT_BYTES + 1)
+    file.take(cap.limit.saturating_add(1))
         .read_to_end(&mut bytes)
-        .map_err(err)?;
-    if bytes.len() as u64 > MAX_REPORT_BYTES {
-        return Err(InputError::TooLarge {
+        .map_err(|source| InputError::Read {
             path: path.to_owned(),
-            size: bytes.len() as u64,
-            limit: MAX_REPORT_BYTES,
+            source,
+        })?;
+    if bytes.len() as u64 > cap.limit {
+        // How big it grew is unknown: reading stopped at the cap.
+        return Err(InputError::OverLimit {
+            name: path.display().to_string(),
+            size: None,
+            limit: cap.limit,
+            what: cap.what,
         });
     }
     Ok(bytes)
 }
 
+/// Reads standard input up to `cap`; beyond it the size is unknown, and the message says only
+/// that it is over the limit.
 fn read_stdin() -> Result<Vec<u8>, InputError> {
+    read_stream(io::stdin().lock(), REPORT)
+}
+
+fn read_stream(stream: impl Read, cap: Cap) -> Result<Vec<u8>, InputError> {
     let mut bytes = Vec::new();
-    io::stdin()
-        .lock()
-        .take(MAX_REPORT_BYTES + 1)
+    stream
+        .take(cap.limit.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(InputError::Stdin)?;
-    if bytes.len() as u64 > MAX_REPORT_BYTES {
-        return Err(InputError::TooLarge {
-            path: "-".into(),
-            size: bytes.len() as u64,
-            limit: MAX_REPORT_BYTES,
+    if bytes.len() as u64 > cap.limit {
+        return Err(InputError::OverLimit {
+            name: "standard input".into(),
+            size: None,
+            limit: cap.limit,
+            what: cap.what,
         });
     }
     Ok(bytes)
@@ -140,9 +294,19 @@ fn read_stdin() -> Result<Vec<u8>, InputError> {
 /// Every input named by `paths`, in order; folders are walked recursively in file-name order,
 /// skipping hidden files (`.DS_Store`).
 pub fn inputs(paths: &[PathBuf]) -> impl Iterator<Item = Input> + '_ {
+    inputs_skipping(paths, None)
+}
+
+/// [`inputs`], but a file found in a folder with the device and inode `skip` is left out: the
+/// command's own output file, when it is written inside a folder being read, is never read back
+/// as a report.
+pub fn inputs_skipping(
+    paths: &[PathBuf],
+    skip: Option<(u64, u64)>,
+) -> impl Iterator<Item = Input> + '_ {
     paths
         .iter()
-        .flat_map(|path| -> Box<dyn Iterator<Item = Input>> {
+        .flat_map(move |path| -> Box<dyn Iterator<Item = Input>> {
             if path.as_os_str() == "-" {
                 return Box::new(std::iter::once(Input {
                     name: "-".into(),
@@ -157,8 +321,8 @@ pub fn inputs(paths: &[PathBuf]) -> impl Iterator<Item = Input> + '_ {
                     .filter_entry(|e| {
                         e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.')
                     })
-                    .filter_map(|entry| match entry {
-                        Ok(e) if e.file_type().is_file() => Some(Input {
+                    .filter_map(move |entry| match entry {
+                        Ok(e) if e.file_type().is_file() && !is_skipped(&e, skip) => Some(Input {
                             name: e.path().display().to_string(),
                             source: Source::File(e.path().to_owned()),
                         }),
@@ -178,4 +342,65 @@ pub fn inputs(paths: &[PathBuf]) -> impl Iterator<Item = Input> + '_ {
                 source: Source::File(path.clone()),
             }))
         })
+}
+
+/// Whether a walked file is the one with the device and inode `skip`.
+fn is_skipped(e: &walkdir::DirEntry, skip: Option<(u64, u64)>) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    skip.is_some_and(|id| e.metadata().is_ok_and(|m| (m.dev(), m.ino()) == id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stdin_over_the_limit_gives_no_made_up_size() {
+        let cap = Cap {
+            limit: 4,
+            what: "a report",
+        };
+        let e = read_stream(&b"12345"[..], cap).unwrap_err().to_string();
+        assert_eq!(e, "standard input is over the 4-byte limit for a report");
+        assert_eq!(read_stream(&b"1234"[..], cap).unwrap(), b"1234");
+    }
+
+    #[test]
+    fn special_files_are_refused_by_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("p");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success());
+        let socket = dir.path().join("s");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        for (path, kind) in [
+            (fifo.as_path(), "a named pipe (FIFO)"),
+            (socket.as_path(), "a socket"),
+            (Path::new("/dev/zero"), "a character device"),
+            (dir.path(), "a folder"),
+        ] {
+            let e = read_file(path).unwrap_err();
+            assert!(
+                matches!(e, InputError::NotRegular { kind: k, .. } if k == kind),
+                "{path:?}: {e}"
+            );
+            assert!(read_capped(path, RULES).is_err());
+        }
+    }
+
+    #[test]
+    fn a_capped_file_over_its_cap_says_its_size_and_what_it_should_be() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rules.toml");
+        std::fs::write(&path, b"0123456789").unwrap();
+        let cap = Cap {
+            limit: 4,
+            what: "a rules file",
+        };
+        let e = read_capped(&path, cap).unwrap_err().to_string();
+        assert!(
+            e.ends_with("rules.toml is 10 bytes, over the 4-byte limit for a rules file"),
+            "{e}"
+        );
+    }
 }

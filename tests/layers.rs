@@ -29,7 +29,10 @@ const LAYERS: &[(&str, &[&str])] = &[
         "analyze",
         &["report", "input", "parallel", "classify", "symbols"],
     ),
-    ("watch", &["report", "input", "classify", "analyze", "inventory"]),
+    (
+        "watch",
+        &["report", "input", "classify", "analyze", "inventory"],
+    ),
     (
         "run",
         &[

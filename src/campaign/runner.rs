@@ -22,8 +22,8 @@ use super::{
 use crate::analyze::Analyzer;
 use crate::classify::{FailOn, GatePolicy, Scope};
 use crate::run::{self, RunReport, Timing, Watched};
+use crate::watch::collect_under;
 use crate::watch::{self, AttributionKind, EarlierRun, LiveEvent, SpawnError, WatchError};
-use crate::watch::{CollectError, collect};
 
 /// One configuration: its name and the variables it adds to the command's environment.
 #[derive(Debug, Clone)]
@@ -226,9 +226,6 @@ pub enum CampaignError {
     /// Watching a run failed (a report folder cannot be read, signals cannot be installed).
     #[error(transparent)]
     Watch(#[from] WatchError),
-    /// A run's reports could not be copied (`--collect`).
-    #[error(transparent)]
-    Collect(#[from] CollectError),
 }
 
 /// How the campaign counts one run: the new crash reports in `scope`, and the command's exit.
@@ -320,10 +317,28 @@ pub fn run(
         let watched = run::watch(&opts, analyzer, &plan.policy, &mut |e| {
             on_event(Event::Live(e))
         })?;
-        let (run, to_collect, exit, interrupted) = match watched {
+        let (mut run, to_collect, exit, interrupted) = match watched {
             Watched::Ran(w) => (w.run, w.to_collect, w.exit, w.interrupted),
             Watched::CannotRun(e) => return Ok(Ended::CannotRun(e)),
         };
+        // Copied before the run's record is told, so that what could not be copied is in the
+        // record; a collection problem never stops the campaign or changes its verdict.
+        if let Some(root) = &plan.watching.collect
+            && !to_collect.is_empty()
+        {
+            let sub = format!("run-{index:03}");
+            match collect_under(root, &sub, &to_collect) {
+                Ok(done) => {
+                    run.warnings.extend(done.warnings);
+                    on_event(Event::Collected {
+                        index,
+                        dir: &root.join(&sub),
+                        count: done.copied.len(),
+                    });
+                }
+                Err(e) => run.warnings.push(format!("--collect: {e}")),
+            }
+        }
         let summary = summary_of(&run, index, config, plan.policy.scope);
         give_late_reports_to_their_runs(&run, &mut ran.runs, &starts);
         starts.extend(run.as_earlier().map(|e| e.start));
@@ -334,17 +349,6 @@ pub fn run(
             run: &run,
             summary: &summary,
         });
-        if let Some(dir) = &plan.watching.collect
-            && !to_collect.is_empty()
-        {
-            let dir = dir.join(format!("run-{index:03}"));
-            let copied = collect(&dir, &to_collect)?;
-            on_event(Event::Collected {
-                index,
-                dir: &dir,
-                count: copied.len(),
-            });
-        }
         ran.gate_failed |= !run.gate.passed;
         if failed(exit) && ran.first_failure.is_none() {
             ran.first_failure = Some(exit);

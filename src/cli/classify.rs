@@ -25,12 +25,13 @@ pub fn classify(args: ClassifyArgs) -> Result<Exit> {
         scope: Scope::Any,
     };
     let output = Output::new(args.output);
+    output.refuse_inputs(&args.paths)?;
     let mut sink = render::stream(args.format, output.open()?, &output.style())?;
     let mut summary = Summary::default();
     let mut triage = Triage::default();
     let mut tally = Tally::new(&gate);
     pipeline::for_each(
-        input::inputs(&args.paths),
+        input::inputs_skipping(&args.paths, output.identity()),
         &analyzer,
         |outcome| -> Result<()> {
             summary.add(outcome.status());
@@ -55,6 +56,7 @@ pub fn classify(args: ClassifyArgs) -> Result<Exit> {
         headline: None,
     })
     .context("cannot write the output")?;
+    output.commit()?;
     if output.path().is_some() || args.format != Format::Human {
         // The chosen format went to a file or a pipe; a person reading the log still sees this.
         say!(

@@ -25,6 +25,7 @@ pub fn snapshot(args: SnapshotArgs) -> Result<Exit> {
         .and_then(|()| writeln!(out))
         .and_then(|()| out.flush())
         .with_context(|| output.what())?;
+    output.commit()?;
     say!(
         "crashdelta: {} crash report(s), {} other file(s) in {}",
         inv.crash_count(),
@@ -39,37 +40,58 @@ pub fn snapshot(args: SnapshotArgs) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// `diff BEFORE [AFTER]`.
+/// `diff BEFORE [AFTER]`. The inventory files may come from anywhere (an earlier CI step, a
+/// pull request): their entries are confined to the report folders, and a file is re-checked
+/// (inside them, a regular file, a report) before `--collect` copies it.
 pub fn diff(args: DiffArgs) -> Result<Exit> {
     let analyzer = load_analyzer(&args.rules, &args.symbols)?;
     check_allow(&analyzer.rules, &args.gate.allow)?;
+    let output = Output::new(args.record.output);
+    let inventories: Vec<PathBuf> = std::iter::once(args.before.clone())
+        .chain(args.after.clone())
+        .collect();
+    output.refuse_inputs(&inventories)?;
     let before = Inventory::read(&args.before)?;
-    let after = match &args.after {
-        Some(path) => Inventory::read(path)?,
+    let mut warnings = Vec::new();
+    // The folders being diffed: named with --reports-dir, else those the inventories looked at.
+    let named = (!args.folders.reports_dir.is_empty()).then(|| args.folders.folders());
+    let (after, folders) = match &args.after {
+        Some(path) => {
+            let mut after = Inventory::read(path)?;
+            let folders = named.unwrap_or_else(|| listed(&after));
+            warnings.extend(after.confine(&folders));
+            (after, folders)
+        }
         None => {
-            // The folders the before-inventory looked at, unless told otherwise.
-            let folders = if args.folders.reports_dir.is_empty() {
-                before
-                    .folders
-                    .iter()
-                    .map(|f| PathBuf::from(&f.path))
-                    .collect()
-            } else {
-                args.folders.folders()
-            };
-            inventory::scan(&folders)?
+            let folders = named.unwrap_or_else(|| listed(&before));
+            // A fresh scan lists only files under the folders, links not followed.
+            (inventory::scan(&folders)?, folders)
         }
     };
-    let (run, to_collect) = run::diff(
+    let (mut run, mut to_collect) = run::diff(
         &before,
         &after,
         &analyzer,
         &(&args.gate).into(),
         &super::watch::earlier_runs(args.record.state.as_deref()),
     );
-    let output = Output::new(args.record.output);
+    if args.record.collect.is_some() {
+        to_collect.retain(
+            |(path, _)| match inventory::check_report_file(path, &folders) {
+                Ok(()) => true,
+                Err(why) => {
+                    warnings.push(format!(
+                        "--collect: {} is not copied: {why}",
+                        path.display()
+                    ));
+                    false
+                }
+            },
+        );
+    }
+    run.warnings.extend(warnings);
     report_run(
-        &run,
+        &mut run,
         &to_collect,
         args.format,
         &output,
@@ -79,4 +101,9 @@ pub fn diff(args: DiffArgs) -> Result<Exit> {
         gate_failed: !run.gate.passed,
         ..Ending::default()
     }))
+}
+
+/// The folders an inventory looked at.
+fn listed(inv: &Inventory) -> Vec<PathBuf> {
+    inv.folders.iter().map(|f| PathBuf::from(&f.path)).collect()
 }

@@ -11,13 +11,28 @@
 //! [`to_stderr`] (a library rendering, escaped field by field when it was made): a report
 //! cannot move the cursor, retitle the terminal or start a CI-log command line through them.
 //! `tests/escaping.rs` fails on a print macro anywhere else in `src/cli`.
+//!
+//! An output file is evidence too, and so are the reports it is written next to:
+//! - It is written to a fresh temporary in its folder (hidden, created exclusively, never through
+//!   a link) and renamed over `FILE` by [`Output::commit`] once complete. A run that is killed or
+//!   fails midway leaves the previous `FILE` whole (and, at worst, a hidden `.FILE.*.tmp`). The
+//!   rename replaces a symbolic link at `FILE` rather than writing through it. An existing `FILE`
+//!   that is not a regular file (`/dev/stdout`, a FIFO) is written directly: it cannot be renamed
+//!   over, and there is nothing in it to keep.
+//! - [`Output::refuse_inputs`] refuses an output that is one of the command's input files (the
+//!   same device and inode: the file itself, a hard link or a symbolic link to it), naming the
+//!   flag, and [`Output::identity`] lets `classify` skip the previous output when it lies inside a
+//!   folder being read, so crashdelta never reads back its own output as a report.
 
+use std::cell::RefCell;
 use std::fmt;
-use std::fs::File;
+use std::fs::{self, File};
 use std::io::{self, IsTerminal, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
+use tempfile::NamedTempFile;
 
 use crashdelta::render::escape::visible;
 use crashdelta::render::{Document, Format, Style};
@@ -49,12 +64,46 @@ pub const WIDTH: u16 = 160;
 /// A command's output target.
 pub struct Output {
     path: Option<PathBuf>,
+    /// The temporary being written, renamed over `path` by [`Output::commit`]; deleted, and
+    /// `path` left as it was, when the output is dropped without a commit.
+    pending: RefCell<Option<NamedTempFile>>,
 }
 
 impl Output {
     /// `--output FILE`, or standard output.
     pub fn new(path: Option<PathBuf>) -> Output {
-        Output { path }
+        Output {
+            path,
+            pending: RefCell::new(None),
+        }
+    }
+
+    /// The device and inode of the file at `--output` (links followed), when it exists.
+    pub fn identity(&self) -> Option<(u64, u64)> {
+        let meta = fs::metadata(self.path.as_deref()?).ok()?;
+        Some((meta.dev(), meta.ino()))
+    }
+
+    /// Refuses an `--output` that is one of `inputs` (the same file, through any hard or
+    /// symbolic link): the output would replace the report it is about. `-` (standard input)
+    /// and inputs that cannot be looked at are left to the command.
+    pub fn refuse_inputs(&self, inputs: &[PathBuf]) -> Result<()> {
+        let (Some(out), Some(id)) = (&self.path, self.identity()) else {
+            return Ok(());
+        };
+        for input in inputs.iter().filter(|p| p.as_os_str() != "-") {
+            if let Ok(meta) = fs::metadata(input)
+                && (meta.dev(), meta.ino()) == id
+            {
+                bail!(
+                    "--output {} is the input {} (the same file): writing the output would \
+                     replace it; choose another output file",
+                    out.display(),
+                    input.display()
+                );
+            }
+        }
+        Ok(())
     }
 
     /// The file, when there is one.
@@ -68,22 +117,63 @@ impl Output {
         style(terminal)
     }
 
-    /// Opens the target (creating the file).
+    /// Opens the target: for a file, a temporary beside it, which [`Output::commit`] renames
+    /// into place once the output is complete.
     pub fn open(&self) -> Result<Box<dyn Write>> {
-        Ok(match &self.path {
-            Some(path) => Box::new(io::BufWriter::new(
-                File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
-            )),
-            None => Box::new(io::BufWriter::new(io::stdout().lock())),
-        })
+        let Some(path) = &self.path else {
+            return Ok(Box::new(io::BufWriter::new(io::stdout().lock())));
+        };
+        let cannot = || format!("cannot create {}", path.display());
+        if path.is_dir() {
+            bail!("--output {} is a folder: name a file in it", path.display());
+        }
+        if fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+            // `/dev/stdout`, a FIFO: written as it is, there is no file to keep whole.
+            return Ok(Box::new(io::BufWriter::new(
+                File::create(path).with_context(cannot)?,
+            )));
+        }
+        let folder = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let name = path
+            .file_name()
+            .with_context(|| format!("--output {}: not a file name", path.display()))?;
+        let temp = tempfile::Builder::new()
+            .prefix(&format!(".{}.", name.to_string_lossy()))
+            .suffix(".tmp")
+            // As `File::create` would: 0666 less the umask (a temporary is 0600 otherwise).
+            .permissions(fs::Permissions::from_mode(0o666))
+            .tempfile_in(folder)
+            .with_context(cannot)?;
+        let file = temp.as_file().try_clone().with_context(cannot)?;
+        *self.pending.borrow_mut() = Some(temp);
+        Ok(Box::new(io::BufWriter::new(file)))
     }
 
-    /// Writes `doc` in `format` here.
+    /// Puts the complete output in place: the temporary written since [`Output::open`] is
+    /// synced and renamed over the file. Call it after the writer has been flushed; without it,
+    /// the file is left as it was. Nothing to do for standard output or a special file.
+    pub fn commit(&self) -> Result<()> {
+        let (Some(path), Some(temp)) = (&self.path, self.pending.borrow_mut().take()) else {
+            return Ok(());
+        };
+        temp.as_file().sync_all().with_context(|| self.what())?;
+        temp.persist(path)
+            .map_err(|e| e.error)
+            .with_context(|| self.what())?;
+        Ok(())
+    }
+
+    /// Writes `doc` in `format` here, and puts it in place.
     pub fn write<D: Document + ?Sized>(&self, doc: &D, format: Format) -> Result<()> {
         let mut out = self.open()?;
         doc.write(format, &mut out, &self.style())
             .and_then(|()| out.flush())
-            .with_context(|| self.what())
+            .with_context(|| self.what())?;
+        drop(out);
+        self.commit()
     }
 
     /// "cannot write FILE", or "cannot write to standard output", for error messages.
@@ -106,5 +196,65 @@ fn style(terminal: bool) -> Style {
         generated: chrono::Local::now()
             .format("%Y-%m-%d %H:%M:%S %z")
             .to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_output_not_committed_leaves_the_old_file_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.json");
+        fs::write(&path, "old, valid\n").unwrap();
+        let output = Output::new(Some(path.clone()));
+        let mut w = output.open().unwrap();
+        w.write_all(b"half of the new").unwrap();
+        w.flush().unwrap();
+        // Midway, the file is still the old one; dropped without a commit (an error, a kill),
+        // it stays so and the temporary goes.
+        assert_eq!(fs::read_to_string(&path).unwrap(), "old, valid\n");
+        drop(w);
+        drop(output);
+        assert_eq!(fs::read_to_string(&path).unwrap(), "old, valid\n");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_committed_output_replaces_the_file_and_a_link_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere.txt");
+        fs::write(&target, "keep").unwrap();
+        let path = dir.path().join("out.json");
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        let output = Output::new(Some(path.clone()));
+        let mut w = output.open().unwrap();
+        w.write_all(b"new").unwrap();
+        w.flush().unwrap();
+        drop(w);
+        output.commit().unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "new");
+        assert!(!fs::symlink_metadata(&path).unwrap().is_symlink());
+        assert_eq!(fs::read_to_string(&target).unwrap(), "keep");
+    }
+
+    #[test]
+    fn an_output_that_is_an_input_is_refused_through_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = dir.path().join("a.ips");
+        fs::write(&report, "report").unwrap();
+        let hard = dir.path().join("hard.ips");
+        fs::hard_link(&report, &hard).unwrap();
+        let e = Output::new(Some(hard))
+            .refuse_inputs(std::slice::from_ref(&report))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("--output ") && e.contains("is the input"),
+            "{e}"
+        );
+        let other = dir.path().join("other.json");
+        assert!(Output::new(Some(other)).refuse_inputs(&[report]).is_ok());
     }
 }

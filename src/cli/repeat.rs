@@ -155,6 +155,9 @@ fn run_plan(
                 }
             );
             super::watch::remember(state, run);
+            for w in &run.warnings {
+                say!("crashdelta: warning: {w}");
+            }
             records.push(render::run::to_value(run));
         }
         Event::Collected { dir, count, .. } => collected(dir, count),

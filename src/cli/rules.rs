@@ -1,20 +1,19 @@
 //! `rules`: the rule list in the order rules are tried, or `rules check FILE`.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crashdelta::classify::{RuleSet, parse_rules};
 
 use super::args::{RulesAction, RulesArgs};
 use super::exit::Exit;
 use super::output::Output;
-use super::setup::load_rules;
+use super::setup::{load_rules, read_rules_file};
 
 /// `rules [check FILE]`.
 pub fn rules(args: RulesArgs) -> Result<Exit> {
     match args.action {
         Some(RulesAction::Check { file }) => {
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("cannot read rules file {}", file.display()))?;
+            let text = read_rules_file(&file)?;
             let parsed = parse_rules(&text, &file.display().to_string())?;
             let builtin = RuleSet::builtin()?;
             let replaced: Vec<&str> = parsed

@@ -1,10 +1,13 @@
 //! What several commands load before they run: the rules (built-in, and `--rules FILE`) and the
 //! symbol index (`--symbols`), made into one analyzer; and the check that `--allow` names a rule.
 
+use std::path::Path;
+
 use anyhow::{Context, Result, bail};
 
 use crashdelta::analyze::Analyzer;
 use crashdelta::classify::{RuleSet, UNREADABLE};
+use crashdelta::input;
 use crashdelta::symbols;
 
 use super::args::{RulesArg, SymbolsArg};
@@ -17,11 +20,24 @@ pub fn load_rules(arg: &RulesArg) -> Result<RuleSet> {
     match &arg.rules {
         None => Ok(builtin),
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read rules file {}", path.display()))?;
+            let text = read_rules_file(path)?;
             Ok(builtin.with_user(&text, &path.display().to_string())?)
         }
     }
+}
+
+/// Reads a rules file: a regular file of at most [`input::MAX_RULES_BYTES`], in UTF-8.
+/// `--rules /dev/zero` (or a FIFO, or a huge file named by mistake) is refused before it can
+/// fill memory or hang.
+pub fn read_rules_file(path: &Path) -> Result<String> {
+    let bytes = input::read_capped(path, input::RULES)
+        .with_context(|| format!("cannot read rules file {}", path.display()))?;
+    String::from_utf8(bytes).with_context(|| {
+        format!(
+            "cannot read rules file {}: it is not UTF-8 text (a rules file is TOML)",
+            path.display()
+        )
+    })
 }
 
 /// The rules and the symbol index; problems with single symbol files are warnings.

@@ -75,10 +75,12 @@ pub fn symbolicate(args: SymbolicateArgs) -> Result<Exit> {
             )
         })?;
     let output = Output::new(args.output);
+    output.refuse_inputs(std::slice::from_ref(&path))?;
     let mut out = output.open()?;
     out.write_all(&text)
         .and_then(|()| out.flush())
         .with_context(|| output.what())?;
+    output.commit()?;
     say!("crashdelta: named {named} frame(s)");
     for w in symbol_warnings {
         say!("crashdelta: {w}");

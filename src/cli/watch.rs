@@ -27,7 +27,7 @@ pub fn watch(args: WatchArgs) -> Result<Exit> {
         Vec::new(),
     );
     opts.earlier = earlier_runs(args.record.state.as_deref());
-    let ran = match run::watch(&opts, &analyzer, &(&args.gate).into(), &mut print_live)? {
+    let mut ran = match run::watch(&opts, &analyzer, &(&args.gate).into(), &mut print_live)? {
         Watched::Ran(ran) => ran,
         Watched::CannotRun(e) => {
             say!("crashdelta: error: {e}");
@@ -37,7 +37,7 @@ pub fn watch(args: WatchArgs) -> Result<Exit> {
     remember(args.record.state.as_deref(), &ran.run);
     let output = Output::new(args.record.output);
     report_run(
-        &ran.run,
+        &mut ran.run,
         &ran.to_collect,
         args.format,
         &output,
@@ -51,31 +51,45 @@ pub fn watch(args: WatchArgs) -> Result<Exit> {
     }))
 }
 
-/// Prints the human summary on standard error (a CI log shows it), writes the chosen format and
-/// copies the new reports (`--collect`).
+/// Copies the new reports (`--collect`), then prints the human summary on standard error (a CI
+/// log shows it) and writes the chosen format. What could not be copied is a warning in the
+/// record, never an error: the gate's exit code stands.
 pub fn report_run(
-    run: &RunReport,
+    run: &mut RunReport,
     to_collect: &ToCollect,
     format: Format,
     output: &Output,
     collect: Option<&Path>,
 ) -> Result<()> {
+    let copied = collect.map(|dir| (dir, collect_into(dir, to_collect, &mut run.warnings)));
     output::to_stderr(&render::run::human(run, output::stderr_style().width));
     // The human summary is already on standard error; written again only to a file.
     if format != Format::Human || output.path().is_some() {
         output.write(run, format)?;
     }
-    if let Some(dir) = collect {
-        collect_into(dir, to_collect)?;
+    if let Some((dir, Some(count))) = copied {
+        collected(dir, count);
     }
     Ok(())
 }
 
-/// Copies the new reports into `dir`, with their manifest.
-pub fn collect_into(dir: &Path, to_collect: &ToCollect) -> Result<()> {
-    let copied = collect(dir, to_collect)?;
-    collected(dir, copied.len());
-    Ok(())
+/// Copies the new reports into `dir`, with their manifest: how many were copied, or `None` when
+/// nothing could be; every problem is added to `warnings`.
+pub fn collect_into(
+    dir: &Path,
+    to_collect: &ToCollect,
+    warnings: &mut Vec<String>,
+) -> Option<usize> {
+    match collect(dir, to_collect) {
+        Ok(done) => {
+            warnings.extend(done.warnings);
+            Some(done.copied.len())
+        }
+        Err(e) => {
+            warnings.push(format!("--collect: {e}"));
+            None
+        }
+    }
 }
 
 /// Says where the copies went.

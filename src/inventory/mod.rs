@@ -56,6 +56,10 @@ pub enum InventoryError {
         /// The operating system's error.
         source: io::Error,
     },
+    /// A saved inventory that is not a regular file (`/dev/zero`, a FIFO), or is over
+    /// [`crate::input::MAX_INVENTORY_BYTES`]: refused before it is read.
+    #[error("cannot read inventory: {0}")]
+    Refused(crate::input::InputError),
     /// A file read as an inventory is not one: not JSON of the right shape, or another
     /// [`SCHEMA`].
     #[error("{path} is not a crashdelta inventory: {message}")]
@@ -105,9 +109,22 @@ pub struct Entry {
     pub peek: Option<Peek>,
     /// Set when the file could not be read.
     pub error: Option<String>,
+    /// The path's exact bytes, escaped ([`escape_path`]), when it is not UTF-8 and `path` is
+    /// therefore lossy; absent otherwise. [`Entry::file`] gives the real path back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_bytes: Option<String>,
 }
 
 impl Entry {
+    /// The file itself: `path`, or, for a name that is not UTF-8, the exact bytes kept in
+    /// `path_bytes`, so that the file can still be read and copied.
+    pub fn file(&self) -> PathBuf {
+        self.path_bytes
+            .as_deref()
+            .and_then(unescape_path)
+            .unwrap_or_else(|| PathBuf::from(&self.path))
+    }
+
     /// The identity that survives a move into `Retired/`: the incident id, else (a legacy
     /// `.crash`, a report without one) the file name, size and modification time, which a rename
     /// into another folder keeps. A file that could not be read has only its path.
@@ -168,12 +185,17 @@ impl Inventory {
         self.entries.iter().filter(|e| e.is_crash()).count()
     }
 
-    /// Reads an inventory saved as JSON, refusing a file with another [`SCHEMA`].
+    /// Reads an inventory saved as JSON, refusing a file with another [`SCHEMA`]. Only a
+    /// regular file up to [`crate::input::MAX_INVENTORY_BYTES`] is read: the file comes from an
+    /// earlier CI step, and `/dev/zero` or a runaway file must not fill memory.
     pub fn read(path: &Path) -> Result<Inventory, InventoryError> {
-        let bytes = std::fs::read(path).map_err(|source| InventoryError::ReadInventory {
-            path: path.into(),
-            source,
-        })?;
+        let bytes =
+            crate::input::read_capped(path, crate::input::INVENTORY).map_err(|e| match e {
+                crate::input::InputError::Read { path, source } => {
+                    InventoryError::ReadInventory { path, source }
+                }
+                other => InventoryError::Refused(other),
+            })?;
         let inv: Inventory =
             serde_json::from_slice(&bytes).map_err(|e| InventoryError::BadInventory {
                 path: path.into(),
@@ -189,11 +211,134 @@ impl Inventory {
     }
 }
 
+/// An inventory file is input from an earlier CI step, and may be crafted: an entry could name
+/// any file (`~/.ssh/id_rsa`), which `diff` would read and `--collect` copy into an artifact.
+/// [`Inventory::confine`] and [`check_report_file`] accept only files inside the report folders.
+impl Inventory {
+    /// Drops the entries whose path is not inside one of `folders` (with no `..`, and, for a file
+    /// that exists, once links are resolved); says why for each, for the run's warnings. A file
+    /// that no longer exists is kept when its path is inside lexically: it is a new report that
+    /// cannot be read, which the gate judges.
+    pub fn confine(&mut self, folders: &[PathBuf]) -> Vec<String> {
+        let roots = roots(folders);
+        let mut dropped = Vec::new();
+        self.entries
+            .retain(|e| match inside(&e.file(), folders, &roots) {
+                Ok(()) => true,
+                Err(why) => {
+                    dropped.push(format!(
+                        "the inventory lists {}, which is ignored: {why}",
+                        e.path
+                    ));
+                    false
+                }
+            });
+        dropped
+    }
+}
+
+fn roots(folders: &[PathBuf]) -> Vec<PathBuf> {
+    folders
+        .iter()
+        .filter_map(|f| f.canonicalize().ok())
+        .collect()
+}
+
+fn inside(path: &Path, folders: &[PathBuf], roots: &[PathBuf]) -> Result<(), String> {
+    if path
+        .components()
+        .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return Err("its path goes up a folder (`..`)".into());
+    }
+    match path.canonicalize() {
+        Ok(real) if roots.iter().any(|r| real.starts_with(r)) => Ok(()),
+        Ok(real) => Err(format!(
+            "it resolves to {}, outside the report folders ({})",
+            real.display(),
+            folders
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        Err(e)
+            if e.kind() == io::ErrorKind::NotFound
+                && folders.iter().any(|f| path.starts_with(f)) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(format!(
+            "it cannot be resolved inside the report folders: {e}"
+        )),
+    }
+}
+
+/// Whether `path` may be copied out of the report folders (`--collect` after `diff`): inside one
+/// of `folders` once links are resolved, a regular file itself (not a link), and a report by its
+/// head. `Err` says why not.
+pub fn check_report_file(path: &Path, folders: &[PathBuf]) -> Result<(), String> {
+    inside(path, folders, &roots(folders))?;
+    let meta = std::fs::symlink_metadata(path).map_err(|e| e.to_string())?;
+    if !meta.file_type().is_file() {
+        return Err("it is not a regular file".into());
+    }
+    if !entry_for(path).is_report() {
+        return Err("its head is not a crash report's".into());
+    }
+    Ok(())
+}
+
 fn mtime_ns(meta: &std::fs::Metadata) -> i128 {
     meta.modified()
         .ok()
         .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_nanos() as i128)
+}
+
+/// A path's bytes with `\` as `\\` and every byte that is not printable ASCII as `\xHH`, when
+/// the path is not UTF-8; `None` when it is (its text says it exactly). [`unescape_path`] undoes
+/// it.
+pub fn escape_path(path: &Path) -> Option<String> {
+    use std::fmt::Write as _;
+    use std::os::unix::ffi::OsStrExt;
+    if path.to_str().is_some() {
+        return None;
+    }
+    let mut out = String::new();
+    for &b in path.as_os_str().as_bytes() {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The path [`escape_path`] escaped; `None` when `text` is not such an escape.
+pub fn unescape_path(text: &str) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStringExt;
+    let mut out = Vec::new();
+    let mut bytes = text.bytes();
+    while let Some(b) = bytes.next() {
+        if b != b'\\' {
+            out.push(b);
+            continue;
+        }
+        match bytes.next()? {
+            b'\\' => out.push(b'\\'),
+            b'x' => {
+                let hex = [bytes.next()?, bytes.next()?];
+                let hex = std::str::from_utf8(&hex).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+            }
+            _ => return None,
+        }
+    }
+    Some(PathBuf::from(std::ffi::OsString::from_vec(out)))
 }
 
 /// Reads one file's entry: its metadata and the head of its contents.
@@ -204,6 +349,7 @@ pub fn entry_for(path: &Path) -> Entry {
         mtime_ns: 0,
         peek: None,
         error: None,
+        path_bytes: escape_path(path),
     };
     let read = (|| -> io::Result<()> {
         let file = File::open(path)?;
@@ -317,6 +463,7 @@ pub fn scan(folders: &[PathBuf]) -> Result<Inventory, InventoryError> {
                         mtime_ns: 0,
                         peek: None,
                         error: Some(err.to_string()),
+                        path_bytes: err.path().and_then(escape_path),
                     }));
                 }
             }
@@ -502,6 +649,52 @@ pub fn diff(before: &Inventory, after: &Inventory) -> Delta {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_that_is_not_utf8_survives_the_inventory_file() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let name = std::ffi::OsStr::from_bytes(b"Py\xffthon\\x.ips");
+        let path = dir.path().join(name);
+        std::fs::write(&path, "x").unwrap();
+        let entry = entry_for(&path);
+        assert!(entry.path.contains('\u{fffd}'), "{entry:?}");
+        let back: Entry = serde_json::from_str(&serde_json::to_string(&entry).unwrap()).unwrap();
+        assert_eq!(back.file(), path);
+        assert_eq!(escape_path(Path::new("plain.ips")), None);
+        assert_eq!(unescape_path("bad\\q"), None);
+    }
+
+    #[test]
+    fn a_crafted_inventory_is_confined_to_the_report_folders() {
+        let reports = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let secret = write(outside.path(), "id_rsa", "secret");
+        let mut inv = scan(&[reports.path().to_path_buf()]).unwrap();
+        let listed = |p: &Path| Entry {
+            path: p.display().to_string(),
+            size: 6,
+            mtime_ns: 0,
+            peek: None,
+            error: None,
+            path_bytes: None,
+        };
+        let link = reports.path().join("link.ips");
+        std::os::unix::fs::symlink(&secret, &link).unwrap();
+        inv.entries = vec![
+            listed(&secret),
+            listed(&reports.path().join("../x/id_rsa")),
+            listed(&link),
+            listed(&reports.path().join("gone.ips")),
+        ];
+        let dropped = inv.confine(&[reports.path().to_path_buf()]);
+        assert_eq!(dropped.len(), 3, "{dropped:?}");
+        assert_eq!(inv.entries.len(), 1);
+        assert!(check_report_file(&secret, &[reports.path().to_path_buf()]).is_err());
+        let not_report = write(reports.path(), "notes.txt", "hello");
+        let e = check_report_file(&not_report, &[reports.path().to_path_buf()]).unwrap_err();
+        assert!(e.contains("not a crash report"), "{e}");
+    }
 
     fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
         let p = dir.join(rel);

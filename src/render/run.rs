@@ -37,6 +37,8 @@ struct Doc<'a> {
     window: &'a Window,
     gate: &'a GateResult,
     interrupted: Option<i32>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    warnings: &'a [String],
 }
 
 /// Writes the run record as the `crashdelta.watch/1` JSON document, pretty-printed, with a trailing
@@ -79,6 +81,7 @@ fn doc(run: &RunReport) -> Doc<'_> {
         window: &run.window,
         gate: &run.gate,
         interrupted: run.interrupted,
+        warnings: &run.warnings,
     }
 }
 
@@ -147,6 +150,9 @@ pub fn human(run: &RunReport, width: Option<u16>) -> String {
             "{} new report(s) of other kinds (not crashes).",
             run.other_new
         ));
+    }
+    for w in &run.warnings {
+        s.line(format_args!("Warning: {w}"));
     }
     s.line(format_args!(
         "Gate (--fail-on {}): {}",

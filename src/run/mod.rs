@@ -85,6 +85,9 @@ pub struct RunReport {
     pub gate: GateResult,
     /// The signal that interrupted crashdelta, when one did.
     pub interrupted: Option<i32>,
+    /// Problems that did not change the verdict: reports `--collect` could not copy, a collect
+    /// folder refused. Empty when [`build`] makes the record; the caller adds them.
+    pub warnings: Vec<String>,
 }
 
 impl RunReport {
@@ -157,7 +160,7 @@ pub fn build(
         },
         attribution: Attribution::unknown(),
         incident: None,
-        path: PathBuf::from(&e.path),
+        path: e.file(),
     });
     let mut new = Vec::new();
     let mut to_collect = Vec::new();
@@ -193,6 +196,7 @@ pub fn build(
         window: ctx.window,
         gate: tally.result(),
         interrupted: ctx.interrupted,
+        warnings: Vec::new(),
     };
     (run, to_collect)
 }
@@ -235,7 +239,7 @@ pub fn watch(
         .into_iter()
         .map(|c| Found {
             incident: c.entry.peek.as_ref().and_then(|p| p.incident_id.clone()),
-            path: PathBuf::from(&c.entry.path),
+            path: c.entry.file(),
             analysis: Analysis {
                 path: c.entry.path.clone(),
                 result: c.parsed,
@@ -288,7 +292,7 @@ pub fn diff(
     let found: Vec<Found> = delta
         .new_crashes()
         .map(|entry| {
-            let path = PathBuf::from(&entry.path);
+            let path = entry.file();
             let result = input::read_file(&path)
                 .map_err(|e| AnalysisError::Read(e.to_string()))
                 .and_then(|bytes| analyzer.analyze(&bytes).map_err(AnalysisError::Parse));
@@ -363,6 +367,7 @@ mod tests {
             mtime_ns: 1,
             peek: None,
             error: Some("Permission denied (os error 13)".into()),
+            path_bytes: None,
         });
         (dir, before, after)
     }

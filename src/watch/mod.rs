@@ -27,7 +27,7 @@ use notify::{RecursiveMode, Watcher};
 use thiserror::Error;
 
 pub use attribution::{Attribution, AttributionKind, Basis, EarlierRun, Tree, Window, attribute};
-pub use collect::{CollectError, Collected, collect, safe_name};
+pub use collect::{CollectError, Collected, Collection, collect, collect_under, safe_name};
 use events::Action;
 pub use process::{Exit, SpawnError};
 
@@ -222,7 +222,7 @@ impl Tracker<'_> {
     /// Reads a new crash report the live look did not turn into a crash, at the end of the wait:
     /// one still incomplete, still unreadable, missed by the events, or a copy of another.
     fn read_now(&self, entry: &Entry, tree: &Tree, window: Window) -> NewCrash {
-        let parsed = match input::read_file(Path::new(&entry.path)) {
+        let parsed = match input::read_file(&entry.file()) {
             Ok(bytes) => self.analyzer.analyze(&bytes).map_err(AnalysisError::Parse),
             Err(e) => Err(AnalysisError::Read(e.to_string())),
         };
