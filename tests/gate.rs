@@ -208,3 +208,198 @@ truncate -s 70M "$REPORTS/Python-2025-12-23-164107.ips"; exit 0"#;
     let reason = doc["gate"]["reason"].as_str().unwrap();
     assert!(reason.contains("over the 67108864-byte limit"), "{reason}");
 }
+
+/// A shell snippet that writes the race report for pid `$1`, parent `$2`, captured and launched
+/// at `$3` (default: now), into `$REPORTS/$4` (default `Python-race.ips`), renamed into place as
+/// ReportCrash does.
+const WRITE_RACE: &str = r#"
+write_race() {
+  when=${3:-$(date -u '+%Y-%m-%d %H:%M:%S.00 +0000')}
+  sed -e "s/\"pid\": 81920/\"pid\": $1/" -e "s/\"parentPid\": 81852/\"parentPid\": $2/" \
+      -e "s/\"responsiblePid\": 1357/\"responsiblePid\": $1/" \
+      -e "s/\"captureTime\": \"[^\"]*\"/\"captureTime\": \"$when\"/" \
+      -e "s/\"procLaunch\": \"[^\"]*\"/\"procLaunch\": \"$when\"/" \
+      "$RACE" > "$REPORTS/.race.tmp"
+  mv "$REPORTS/.race.tmp" "$REPORTS/${4:-Python-race.ips}"
+}
+"#;
+
+/// The process that crashed lived a millisecond, and so did its parent: the 100 ms sampler
+/// never saw either. Before, the report was "concurrent" and `--fail-on any` passed (exit 0).
+/// Nothing places it outside the run, and it was captured inside the window: it is the run's.
+#[test]
+fn a_crash_too_short_lived_for_the_sampler_is_the_runs() {
+    let (_dir, reports) = reports_folder();
+    let script = format!(
+        "{WRITE_RACE}\nset -- $(sh -c 'sh -c \"echo \\$\\$ \\$PPID\"')\nwrite_race $1 $2; exit 0"
+    );
+    let out = watch(&reports, "2s", &["--format", "json"], &script);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(86), "{err}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let attribution = &doc["new"][0]["attribution"];
+    assert_eq!(attribution["kind"], "run", "{attribution}");
+    // Almost always unseen ("unplaced"); when the sampler happened to catch it, the tree proves it.
+    let basis = attribution["basis"].as_str().unwrap();
+    assert!(
+        basis == "unplaced" || basis == "process-tree",
+        "{attribution}"
+    );
+    if basis == "unplaced" {
+        assert!(
+            attribution["reason"]
+                .as_str()
+                .unwrap()
+                .contains("nothing places it outside the run"),
+            "{attribution}"
+        );
+        // `run-strict` gates only what the tree proves: shown, not gated.
+        let (_dir, reports) = reports_folder();
+        let out = watch(
+            &reports,
+            "2s",
+            &["--attribute", "run-strict", "--format", "json"],
+            &script,
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        if doc["new"][0]["attribution"]["basis"] == "unplaced" {
+            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+            assert_eq!(
+                doc["new"].as_array().unwrap().len(),
+                1,
+                "shown all the same"
+            );
+        }
+    }
+}
+
+/// A report that lands after its run settled is seen by the next job, where it was called
+/// "concurrent" and never gated. With `--state`, the next `watch` (and `diff`) names it as the
+/// earlier run's late report, and the gate fails on it.
+#[test]
+fn a_late_report_is_named_as_the_earlier_runs() {
+    let (dir, reports) = reports_folder();
+    let state = dir.path().join("state.json");
+    let facts = dir.path().join("run1");
+    let run1 = format!(
+        "echo $$ $PPID \"$(date -u '+%Y-%m-%d %H:%M:%S.00 +0000')\" > '{}'; exit 0",
+        facts.display()
+    );
+    let state_arg = ["--state", state.to_str().unwrap()];
+    let out = watch(&reports, "2s", &state_arg, &run1);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(state.is_file(), "the run is remembered");
+
+    // The next job: ReportCrash finally writes run 1's report while it runs.
+    let late = format!(
+        "{WRITE_RACE}\nread pid ppid when < '{}'\nwrite_race $pid $ppid \"$when\"; exit 0",
+        facts.display()
+    );
+    let mut args = state_arg.to_vec();
+    args.extend(["--format", "json"]);
+    let out = watch(&reports, "2s", &args, &late);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(86), "{err}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let attribution = &doc["new"][0]["attribution"];
+    assert_eq!(attribution["kind"], "late", "{attribution}");
+    assert!(
+        attribution["reason"]
+            .as_str()
+            .unwrap()
+            .contains("a late report of an earlier run (sh -c echo"),
+        "{attribution}"
+    );
+    assert_eq!(attribution["earlier_run"]["argv"][0], "sh");
+    assert!(err.contains("late, from an earlier run"), "{err}");
+
+    // The same report seen by a `diff` across CI steps.
+    let before = dir.path().join("before.json");
+    std::fs::remove_file(reports.join("Python-race.ips")).unwrap();
+    let snap = crashdelta()
+        .args(["snapshot", "--reports-dir"])
+        .arg(&reports)
+        .arg("--output")
+        .arg(&before)
+        .output()
+        .unwrap();
+    assert!(snap.status.success(), "{}", stderr(&snap));
+    let write = std::process::Command::new("sh")
+        .env("REPORTS", &reports)
+        .env("RACE", common::root().join(RACE))
+        .args(["-c", &late])
+        .status()
+        .unwrap();
+    assert!(write.success());
+    let out = crashdelta()
+        .args(["diff", "--format", "json"])
+        .arg(&before)
+        .args(state_arg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(86), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["new"][0]["attribution"]["kind"], "late");
+}
+
+/// A copy of an existing report (same incident, new path, the old one still there) was called
+/// "retired" and hidden: `1 before → 2 after (0 new, 1 retired)`.
+#[test]
+fn a_copy_of_an_existing_report_is_new_and_said_to_be_a_copy() {
+    let (_dir, reports) = reports_folder();
+    std::fs::copy(common::root().join(RACE), reports.join("Python-old.ips")).unwrap();
+    let out = watch(
+        &reports,
+        "2s",
+        &["--format", "json"],
+        r#"cp "$REPORTS/Python-old.ips" "$REPORTS/Python-copy.ips"; exit 0"#,
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("Crash logs: 1 before → 2 after (1 new, 1 a copy of another report"),
+        "{err}"
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        doc["new"][0]["duplicate_of"]
+            .as_str()
+            .unwrap()
+            .ends_with("Python-old.ips"),
+        "{doc}"
+    );
+    assert_eq!(doc["retired"], 0);
+}
+
+/// The same folder twice, through a link, and a folder with its own `Retired/`: each report
+/// counted once (it was counted once per name).
+#[test]
+fn overlapping_report_folders_count_each_report_once() {
+    let (dir, reports) = reports_folder();
+    std::fs::create_dir(reports.join("Retired")).unwrap();
+    std::fs::copy(
+        common::root().join(RACE),
+        reports.join("Retired/Python-old.ips"),
+    )
+    .unwrap();
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&reports, &link).unwrap();
+    let out = crashdelta()
+        .args(["watch", "--settle", "0s", "--format", "json"])
+        .arg("--reports-dir")
+        .arg(reports.join("Retired"))
+        .arg("--reports-dir")
+        .arg(&reports)
+        .arg("--reports-dir")
+        .arg(&link)
+        .arg("--reports-dir")
+        .arg(&reports)
+        .args(["--", "true"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("Crash logs: 1 before → 1 after (0 new)"),
+        "{err}"
+    );
+}

@@ -20,6 +20,8 @@ struct NewOut<'a> {
     #[serde(flatten)]
     report: ReportOut<'a>,
     attribution: &'a Attribution,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duplicate_of: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -64,6 +66,7 @@ fn doc(run: &RunReport) -> Doc<'_> {
             NewOut {
                 report,
                 attribution: &n.attribution,
+                duplicate_of: n.duplicate_of.as_deref(),
             }
         })
         .collect();
@@ -143,6 +146,9 @@ pub fn human(run: &RunReport, width: Option<u16>) -> String {
             }
             s.line(format_args!("  From:      {}", n.attribution.reason));
             s.line(format_args!("  Report:    {}", n.analysis.path));
+            if let Some(of) = &n.duplicate_of {
+                s.line(format_args!("  Copy of:   {of}"));
+            }
         }
     }
     if run.other_new > 0 {

@@ -31,6 +31,9 @@ pub struct NewReport {
     pub attribution: Attribution,
     /// Why it fails the gate, when it does.
     pub gate_failure: Option<String>,
+    /// When the file is a copy of another report (the same incident, another path that still
+    /// holds it): that path. A copy is new, never hidden; this says whose copy it is.
+    pub duplicate_of: Option<String>,
 }
 
 /// The command a run watched.
@@ -178,10 +181,16 @@ pub fn build(
         if !matches!(f.analysis.result, Err(AnalysisError::Read(_))) {
             to_collect.push((f.path, f.incident));
         }
+        let duplicate_of = delta
+            .duplicates
+            .iter()
+            .find(|d| d.path == f.analysis.path)
+            .map(|d| d.of.clone());
         new.push(NewReport {
             analysis: f.analysis,
             attribution: f.attribution,
             gate_failure,
+            duplicate_of,
         });
     }
     let run = RunReport {

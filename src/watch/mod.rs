@@ -503,6 +503,14 @@ pub fn delta_line(delta: &Delta, new_crashes: usize, concurrent: usize) -> Strin
     if removed > 0 {
         extras.push(format!("{removed} removed"));
     }
+    let copies = delta
+        .duplicates
+        .iter()
+        .filter(|d| delta.new_crashes().any(|e| e.path == d.path))
+        .count();
+    if copies > 0 {
+        extras.push(format!("{copies} a copy of another report"));
+    }
     if concurrent > 0 {
         extras.push(format!("{concurrent} concurrent, not from this run"));
     }
