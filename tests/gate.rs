@@ -403,3 +403,54 @@ fn overlapping_report_folders_count_each_report_once() {
         "{err}"
     );
 }
+
+/// `crashdelta classify --fail-on any DIR | head` exited 0 (the broken pipe was "not an
+/// error") and hid the failed gate; JSON output turned it into exit 125. Now the reader going
+/// away only stops the writing: every input is still judged, and the exit code is the gate's,
+/// for every format, and with standard error closed too.
+#[test]
+fn a_closed_output_pipe_does_not_mask_the_gate() {
+    for format in ["human", "json", "markdown", "junit"] {
+        for close_stderr in [false, true] {
+            // A pipe whose reader is gone before crashdelta writes a byte: the first write fails
+            // with EPIPE, deterministically.
+            let (reader, writer) = std::io::pipe().unwrap();
+            drop(reader);
+            let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_crashdelta"));
+            cmd.current_dir(common::root())
+                .args([
+                    "classify",
+                    "--fail-on",
+                    "any",
+                    "--format",
+                    format,
+                    "testdata/derived",
+                ])
+                .stdout(writer);
+            if close_stderr {
+                let (reader, writer) = std::io::pipe().unwrap();
+                drop(reader);
+                cmd.stderr(writer);
+            } else {
+                cmd.stderr(std::process::Stdio::null());
+            }
+            let status = cmd.status().unwrap();
+            assert_eq!(
+                status.code(),
+                Some(86),
+                "--format {format}, stderr closed: {close_stderr}"
+            );
+        }
+    }
+    // Nothing fails the gate: a closed pipe is still not an error.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_crashdelta"))
+        .current_dir(common::root())
+        .args(["classify", "--format", "json", "testdata/derived"])
+        .stdout(writer)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}

@@ -130,7 +130,8 @@ impl Exit {
     }
 
     /// crashdelta's own failure; a closed output pipe (`crashdelta classify DIR | head`) is not
-    /// one.
+    /// one. (Standard output and `--output` to a pipe absorb a broken pipe, so the command runs to
+    /// its gate; this is for whatever else meets one.)
     pub fn of_error(e: &anyhow::Error) -> Exit {
         if e.chain().any(|c| {
             c.downcast_ref::<io::Error>()

@@ -46,16 +46,67 @@ macro_rules! say {
 }
 pub(crate) use say;
 
-/// What [`say!`] expands to: the line escaped whole, then a newline.
+/// What [`say!`] expands to: the line escaped whole, then a newline. A standard error that
+/// cannot be written (closed by the reader) loses the line; the exit code still says what the
+/// gate found (`eprintln!` would panic instead).
 pub fn say_line(line: fmt::Arguments) {
     let line = line.to_string();
-    eprintln!("{}", visible(&line));
+    let _ = writeln!(io::stderr().lock(), "{}", visible(&line));
 }
 
 /// Writes a library rendering for people (the summary of a run or a campaign) on standard
 /// error as it is: its fields were escaped when it was made (`render::escape`).
 pub fn to_stderr(rendering: &str) {
-    eprint!("{rendering}");
+    let _ = io::stderr().lock().write_all(rendering.as_bytes());
+}
+
+/// A pipe's reader going away (`crashdelta classify DIR | head`) is not a failure, and must not
+/// end the command either: the inputs not yet written still count for the gate, whose verdict is
+/// the exit code. After the first broken-pipe error every write is accepted and dropped, so the
+/// command runs to its end whatever the format (a JSON writer turned the error into its own and
+/// exited 125; the others exited 0 and hid a failed gate).
+struct ReaderMayLeave<W> {
+    inner: W,
+    gone: bool,
+}
+
+impl<W: Write> ReaderMayLeave<W> {
+    fn new(inner: W) -> Self {
+        ReaderMayLeave { inner, gone: false }
+    }
+
+    fn absorb(&mut self, r: io::Result<()>) -> io::Result<()> {
+        match r {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.gone = true;
+                Ok(())
+            }
+            other => other,
+        }
+    }
+}
+
+impl<W: Write> Write for ReaderMayLeave<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.gone {
+            return Ok(buf.len());
+        }
+        match self.inner.write(buf) {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.gone = true;
+                Ok(buf.len())
+            }
+            other => other,
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.gone {
+            return Ok(());
+        }
+        let r = self.inner.flush();
+        self.absorb(r)
+    }
 }
 
 /// The table width anywhere but a terminal.
@@ -121,7 +172,9 @@ impl Output {
     /// into place once the output is complete.
     pub fn open(&self) -> Result<Box<dyn Write>> {
         let Some(path) = &self.path else {
-            return Ok(Box::new(io::BufWriter::new(io::stdout().lock())));
+            return Ok(Box::new(ReaderMayLeave::new(io::BufWriter::new(
+                io::stdout().lock(),
+            ))));
         };
         let cannot = || format!("cannot create {}", path.display());
         if path.is_dir() {
@@ -129,9 +182,9 @@ impl Output {
         }
         if fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
             // `/dev/stdout`, a FIFO: written as it is, there is no file to keep whole.
-            return Ok(Box::new(io::BufWriter::new(
+            return Ok(Box::new(ReaderMayLeave::new(io::BufWriter::new(
                 File::create(path).with_context(cannot)?,
-            )));
+            ))));
         }
         let folder = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,

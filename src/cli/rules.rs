@@ -1,5 +1,7 @@
 //! `rules`: the rule list in the order rules are tried, or `rules check FILE`.
 
+use std::io::Write;
+
 use anyhow::Result;
 
 use crashdelta::classify::{RuleSet, parse_rules};
@@ -21,10 +23,12 @@ pub fn rules(args: RulesArgs) -> Result<Exit> {
                 .filter(|r| builtin.rules().iter().any(|b| b.id == r.id))
                 .map(|r| r.id.as_str())
                 .collect();
-            println!("{}: {} rule(s), valid", file.display(), parsed.len());
+            let mut out = Output::new(None).open()?;
+            writeln!(out, "{}: {} rule(s), valid", file.display(), parsed.len())?;
             if !replaced.is_empty() {
-                println!("replaces built-in rule(s): {}", replaced.join(", "));
+                writeln!(out, "replaces built-in rule(s): {}", replaced.join(", "))?;
             }
+            out.flush()?;
         }
         None => Output::new(None).write(&load_rules(&args.rules)?, args.format)?,
     }
