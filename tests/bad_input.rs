@@ -265,5 +265,38 @@ fn the_reports_folder_deleted_during_watch() {
         .unwrap();
     // Never a pass: the after-inventory cannot be taken.
     assert_eq!(out.status.code(), Some(125));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("none of the report folders exists"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("was replaced or removed during the run"),
+        "{err}"
+    );
+}
+
+/// A reports folder swapped for a link to another folder during the run was followed silently:
+/// the after-inventory looked at another folder. Now it is an error, as deletion is.
+#[test]
+fn the_reports_folder_swapped_for_a_link_during_watch() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    std::fs::create_dir(&reports).unwrap();
+    std::fs::copy(root().join(GOOD), reports.join("old.ips")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_crashdelta"))
+        .env("REPORTS", &reports)
+        .args(["watch", "--settle", "0.3s", "--reports-dir"])
+        .arg(&reports)
+        .args([
+            "--",
+            "sh",
+            "-c",
+            "mv \"$REPORTS\" \"$REPORTS.real\" && mkdir \"$REPORTS.other\" && ln -s \"$REPORTS.other\" \"$REPORTS\"",
+        ])
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(
+        err.contains("was replaced or removed during the run"),
+        "{err}"
+    );
 }

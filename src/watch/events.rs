@@ -22,6 +22,9 @@ pub enum Action {
     Walk(PathBuf),
     /// Events were lost: take the whole inventory again.
     Rescan,
+    /// Look again at files waiting to be read (quiet, or the rest of them written): not a change
+    /// of them, as an event is.
+    Retry(Vec<PathBuf>),
     Ignore,
 }
 

@@ -57,6 +57,14 @@ pub enum WatchError {
     /// Neither file-system events nor polling could be set up to watch the report folders.
     #[error("cannot watch the report folders: {0}")]
     Watcher(notify::Error),
+    /// A report folder is not the folder it was when the run started (replaced by a symbolic
+    /// link or another folder, or removed): the two inventories would compare different folders,
+    /// and a crash could be hidden.
+    #[error(
+        "the report folder {0} was replaced or removed during the run; the inventories cannot be \
+         compared: run again with the folder in place"
+    )]
+    FolderReplaced(PathBuf),
 }
 
 /// What one `watch` runs and where it looks. Campaigns make one per run with
@@ -144,7 +152,17 @@ pub struct Outcome {
     pub end: DateTime<Utc>,
     /// How long crashdelta waited after the command exited.
     pub settle_used: Duration,
+    /// How many times a report file was read and parsed during the watch: a measure of the
+    /// work file events caused (a report written in many small pieces is read a few times, not
+    /// once per write).
+    pub reads: usize,
 }
+
+/// How long a file must go unchanged before a text report (which reads as complete when cut
+/// between two frames) is read, and between two
+/// re-reads of a report still being written: the events of a file written in many small writes
+/// are not each a parse of the whole file.
+const QUIET: Duration = Duration::from_millis(250);
 
 struct Tracker<'a> {
     analyzer: &'a Analyzer,
@@ -153,15 +171,74 @@ struct Tracker<'a> {
     before: HashSet<String>,
     /// Identities already turned into a [`NewCrash`].
     seen: HashMap<String, usize>,
-    /// Crash report files that did not parse yet (still being written).
+    /// The path of each [`NewCrash`], so that a report that changes after it was read is read
+    /// again in place, not announced again.
+    by_path: HashMap<PathBuf, usize>,
+    /// Crash report files that did not parse yet (still being written), or wait for quiet.
     pending: HashSet<PathBuf>,
+    /// When each file last changed, as the events tell.
+    changed: HashMap<PathBuf, Instant>,
     crashes: Vec<NewCrash>,
     started: Instant,
+    /// How many times a report file was read and parsed (a measure of the work the events cause).
+    reads: usize,
 }
 
 impl Tracker<'_> {
+    /// The waiting files to look at again now: at most every 200 ms, and only those quiet since
+    /// their last change.
+    fn due(&self, last_retry: &mut Instant) -> Option<Vec<PathBuf>> {
+        if last_retry.elapsed() < Duration::from_millis(200) || self.pending.is_empty() {
+            return None;
+        }
+        *last_retry = Instant::now();
+        Some(
+            self.pending
+                .iter()
+                .filter(|p| self.quiet(p))
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// Whether `path` has gone [`QUIET`] long without an event.
+    fn quiet(&self, path: &Path) -> bool {
+        self.changed.get(path).is_none_or(|t| t.elapsed() >= QUIET)
+    }
+
+    /// Reads and analyses a report file; `None` while it should wait (being written, not yet
+    /// readable) or is gone.
+    fn analyze_path(&mut self, path: &Path) -> Option<Result<Analyzed, AnalysisError>> {
+        self.reads += 1;
+        match input::read_file(path) {
+            // Too large to be a report, and it will not shrink: settled now, as unreadable, not
+            // waited on until `--settle-max`.
+            Err(e @ InputError::TooLarge { .. }) => Some(Err(AnalysisError::Read(e.to_string()))),
+            // Gone (renamed, rotated): the event for its new name, or the final inventory, has it.
+            Err(InputError::Read { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                self.pending.remove(path);
+                None
+            }
+            // Perhaps not yet readable (ReportCrash sets the mode after writing): tried again
+            // until the wait ends, then recorded as unreadable.
+            Err(_) => {
+                self.pending.insert(path.to_owned());
+                None
+            }
+            Ok(bytes) => match self.analyzer.analyze(&bytes) {
+                Err(ParseError::Incomplete(_)) => {
+                    self.pending.insert(path.to_owned());
+                    None
+                }
+                other => Some(other.map_err(AnalysisError::Parse)),
+            },
+        }
+    }
+
     /// Looks at one path; records a new crash when it is one. Returns the new crash's index in
-    /// `crashes`, or `None` when the path is not a new crash (yet).
+    /// `crashes`, or `None` when the path is not a new crash (yet), or one already announced.
     fn check(&mut self, path: &Path, tree: &Tree, window: Window) -> Option<usize> {
         // Hidden files are temporaries (a report written under a dot-name and renamed into
         // place); the inventory skips them too.
@@ -174,40 +251,41 @@ impl Tracker<'_> {
         }
         let entry = inventory::entry_for(path);
         let identity = entry.identity();
-        if !entry.is_crash() || self.before.contains(&identity) || self.seen.contains_key(&identity)
-        {
+        if !entry.is_crash() || self.before.contains(&identity) {
             return None;
         }
-        let parsed = match input::read_file(path) {
-            // Too large to be a report, and it will not shrink: settled now, as unreadable, not
-            // waited on until `--settle-max`.
-            Err(e @ InputError::TooLarge { .. }) => Err(AnalysisError::Read(e.to_string())),
-            // Gone (renamed, rotated): the event for its new name, or the final inventory, has it.
-            Err(InputError::Read { source, .. })
-                if source.kind() == std::io::ErrorKind::NotFound =>
-            {
-                self.pending.remove(path);
-                return None;
-            }
-            // Perhaps not yet readable (ReportCrash sets the mode after writing): tried again
-            // until the wait ends, then recorded as unreadable.
-            Err(_) => {
-                self.pending.insert(path.to_owned());
-                return None;
-            }
-            Ok(bytes) => match self.analyzer.analyze(&bytes) {
-                Err(ParseError::Incomplete(_)) => {
-                    self.pending.insert(path.to_owned());
-                    return None;
-                }
-                other => other.map_err(AnalysisError::Parse),
-            },
-        };
+        // A text report (no `.ips` header line) reads as complete when cut between two frames:
+        // it is read once its file has gone quiet, and a change after that is read again in
+        // place. A `.ips` says when it is cut (its JSON does not close), so it is read at once.
+        let is_text = entry.peek.as_ref().is_some_and(|p| p.bug_type.is_none());
+        let known = self.by_path.get(path).copied();
+        if known.is_some_and(|i| self.crashes.get(i).is_some_and(|c| c.entry == entry))
+            || (known.is_none() && self.seen.contains_key(&identity))
+        {
+            self.pending.remove(path);
+            return None;
+        }
+        if (known.is_some() || is_text) && !self.quiet(path) {
+            self.pending.insert(path.to_owned());
+            return None;
+        }
+        let parsed = self.analyze_path(path)?;
         self.pending.remove(path);
         let attribution = match &parsed {
             Ok(a) => attribute(&a.report, Some(tree), window, self.earlier),
             Err(_) => Attribution::unknown(),
         };
+        if let Some(crash) = known.and_then(|i| self.crashes.get_mut(i)) {
+            // The file changed after it was announced (a text report written slowly): the
+            // record follows the file; the announcement is not repeated.
+            crash.entry = entry;
+            crash.parsed = parsed;
+            crash.attribution = attribution;
+            if let Some(i) = known {
+                self.seen.insert(identity, i);
+            }
+            return None;
+        }
         self.crashes.push(NewCrash {
             entry,
             parsed,
@@ -216,6 +294,7 @@ impl Tracker<'_> {
         });
         let index = self.crashes.len() - 1;
         self.seen.insert(identity, index);
+        self.by_path.insert(path.to_owned(), index);
         Some(index)
     }
 
@@ -261,7 +340,15 @@ fn reconcile<'e>(
                     .position(|f| f.is_some_and(|e| e.identity() == identity))
             });
         if let Some(entry) = at.and_then(|i| finals.get_mut(i)).and_then(Option::take) {
-            crash.entry = entry.clone();
+            if (entry.size, entry.mtime_ns) == (crash.entry.size, crash.entry.mtime_ns) {
+                crash.entry = entry.clone();
+            } else {
+                // Changed since it was read (written on after a pause): what counts is the file
+                // as it is now.
+                let seen_after = crash.seen_after;
+                crash = read_now(entry);
+                crash.seen_after = seen_after;
+            }
             kept.push(crash);
         }
     }
@@ -286,6 +373,7 @@ pub fn run(
     on_event: &mut dyn FnMut(LiveEvent),
 ) -> Result<Outcome, WatchError> {
     let before = inventory::scan(&opts.folders)?;
+    let folder_ids: Vec<Option<(u64, u64)>> = opts.folders.iter().map(|f| folder_id(f)).collect();
     let existing: Vec<PathBuf> = opts
         .folders
         .iter()
@@ -340,9 +428,12 @@ pub fn run(
         earlier: &opts.earlier,
         before: before.entries.iter().map(Entry::identity).collect(),
         seen: HashMap::new(),
+        by_path: HashMap::new(),
         pending: HashSet::new(),
+        changed: HashMap::new(),
         crashes: Vec::new(),
         started,
+        reads: 0,
     };
     let mut last_event = Instant::now();
     let handle = |action: Action,
@@ -350,13 +441,23 @@ pub fn run(
                   pids: &Tree,
                   window,
                   on_event: &mut dyn FnMut(LiveEvent)| {
+        // A retry of the pending paths is not a change of them.
+        let events = !matches!(action, Action::Retry(_));
         let paths: Vec<PathBuf> = match action {
+            Action::Retry(paths) => paths,
             Action::Check(paths) => paths,
             Action::Walk(dir) => files_under(&dir),
             Action::Rescan => existing.iter().flat_map(|f| files_under(f)).collect(),
             Action::Ignore => Vec::new(),
         };
         for p in paths {
+            if events {
+                tracker.changed.insert(p.clone(), Instant::now());
+                // Waiting for quiet, or for the rest of it: the retry reads it (rate-limited).
+                if tracker.pending.contains(&p) {
+                    continue;
+                }
+            }
             if let Some(i) = tracker.check(&p, pids, window)
                 && let Some(c) = tracker.crashes.get(i)
             {
@@ -366,6 +467,7 @@ pub fn run(
     };
 
     // While the command runs.
+    let mut last_retry = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().map_err(WatchError::Wait)? {
             break status;
@@ -375,6 +477,16 @@ pub fn run(
             let pids = recorder.snapshot();
             handle(action, &mut tracker, &pids, (start, None), on_event);
         });
+        if let Some(due) = tracker.due(&mut last_retry) {
+            let pids = recorder.snapshot();
+            handle(
+                Action::Retry(due),
+                &mut tracker,
+                &pids,
+                (start, None),
+                on_event,
+            );
+        }
     };
     let exited_at = Instant::now();
     let exited = Utc::now();
@@ -395,7 +507,6 @@ pub fn run(
         },
     });
     let quiet = Duration::from_millis(300);
-    let mut last_retry = Instant::now();
     loop {
         let waited = exited_at.elapsed();
         let found_run_crash = tracker
@@ -416,11 +527,9 @@ pub fn run(
             last_event = Instant::now();
             handle(action, &mut tracker, &pids, (start, Some(exited)), on_event);
         });
-        if last_retry.elapsed() >= Duration::from_millis(200) && !tracker.pending.is_empty() {
-            last_retry = Instant::now();
-            let pending: Vec<PathBuf> = tracker.pending.iter().cloned().collect();
+        if let Some(due) = tracker.due(&mut last_retry) {
             handle(
-                Action::Check(pending),
+                Action::Retry(due),
                 &mut tracker,
                 &pids,
                 (start, Some(exited)),
@@ -436,6 +545,11 @@ pub fn run(
     // The truth: the inventory now. Only what it holds counts, at the path it has now (a report
     // seen live may have been renamed or moved since); each of its new crash reports is one
     // crash, copies included, and reports the events missed are read here.
+    for (folder, id) in opts.folders.iter().zip(&folder_ids) {
+        if id.is_some() && folder_id(folder) != *id {
+            return Err(WatchError::FolderReplaced(folder.clone()));
+        }
+    }
     let after = inventory::scan(&opts.folders)?;
     let delta = inventory::diff(&before, &after);
     let crashes = reconcile(
@@ -455,7 +569,17 @@ pub fn run(
         exited,
         end: Utc::now(),
         settle_used,
+        reads: tracker.reads,
     })
+}
+
+/// The device and inode of the folder a path names now (through links), if it is one.
+fn folder_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path)
+        .ok()
+        .filter(std::fs::Metadata::is_dir)
+        .map(|m| (m.dev(), m.ino()))
 }
 
 /// How often the polling fallback looks. A report is printed on average half an interval after
@@ -520,4 +644,91 @@ pub fn delta_line(delta: &Delta, new_crashes: usize, concurrent: usize) -> Strin
         delta.after,
         extras.join(", ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::RuleSet;
+
+    const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+    /// Watches `script` (with `$REPORTS` and `$SOURCE` set) over a fresh folder; returns what
+    /// `watch` announced live, and its outcome.
+    fn watch(script: &str, source: &str) -> (Vec<String>, Outcome, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let reports = dir.path().join("reports");
+        std::fs::create_dir(&reports).unwrap_or_else(|e| panic!("{e}"));
+        let opts = Options {
+            folders: vec![reports.clone()],
+            argv: vec!["sh".into(), "-c".into(), script.into()],
+            env: vec![
+                ("REPORTS".into(), reports.into_os_string()),
+                ("SOURCE".into(), format!("{ROOT}/{source}").into()),
+            ],
+            settle: Duration::from_millis(300),
+            settle_max: Duration::from_secs(5),
+            poll: false,
+            earlier: Vec::new(),
+        };
+        let analyzer = Analyzer::new(RuleSet::builtin().unwrap_or_else(|e| panic!("{e}")), None);
+        let mut announced = Vec::new();
+        let outcome = run(&opts, &analyzer, &mut |e| {
+            if let LiveEvent::Crash(c) = e {
+                announced.push(format!("{} {}", c.entry.path, c.entry.size));
+            }
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        (announced, outcome, dir)
+    }
+
+    /// A legacy text report written slowly was announced once per write, each time from a
+    /// partial file (its identity, name+size+mtime, changed with every write). It is announced
+    /// once, from the whole file, and the record holds the whole report.
+    #[test]
+    fn a_text_report_written_slowly_is_announced_once_from_the_whole_file() {
+        let source = "testdata/real/crash/macsym__ios-crash-without-json-header.crash";
+        // A macOS text report has no incident id: its identity is its name, size and mtime.
+        let text = std::fs::read_to_string(format!("{ROOT}/{source}")).unwrap_or_default();
+        let whole = text
+            .lines()
+            .filter(|l| !l.starts_with("Incident Identifier"))
+            .map(|l| l.len() as u64 + 1)
+            .sum::<u64>();
+        let script = r#"
+            out="$REPORTS/app-2022-09-18.crash"
+            grep -v '^Incident Identifier' "$SOURCE" > "$REPORTS/../source.crash"
+            n=$(wc -l < "$REPORTS/../source.crash"); i=1
+            while [ "$i" -le "$n" ]; do
+              sed -n "${i},$((i + 29))p" "$REPORTS/../source.crash" >> "$out"
+              i=$((i + 30)); sleep 0.08
+            done"#;
+        let (announced, outcome, _dir) = watch(script, source);
+        assert_eq!(announced.len(), 1, "{announced:?}");
+        assert!(
+            announced[0].ends_with(&format!(" {whole}")),
+            "{announced:?} vs {whole}"
+        );
+        assert_eq!(outcome.crashes.len(), 1);
+        assert_eq!(outcome.crashes[0].entry.size, whole);
+    }
+
+    /// A `.ips` written in 60 small pieces was read and parsed once per file event (each a parse
+    /// of the whole file so far): now the reads of a file still being written wait for it to go
+    /// quiet, and are rate-limited.
+    #[test]
+    fn a_report_written_in_many_pieces_is_not_read_once_per_write() {
+        let source = "testdata/derived/agx-prepareForEnqueue-0x98.ips";
+        let script = r#"
+            out="$REPORTS/Python-2025-12-23-164107.ips"
+            size=$(wc -c < "$SOURCE"); step=$((size / 60 + 1)); at=0
+            while [ "$at" -lt "$size" ]; do
+              tail -c +$((at + 1)) "$SOURCE" | head -c "$step" >> "$out"; at=$((at + step)); sleep 0.02
+            done"#;
+        let (announced, outcome, _dir) = watch(script, source);
+        assert_eq!(announced.len(), 1, "{announced:?}");
+        assert_eq!(outcome.crashes.len(), 1);
+        assert!(outcome.crashes[0].parsed.is_ok());
+        assert!(outcome.reads <= 15, "{} reads for 60 writes", outcome.reads);
+    }
 }
