@@ -270,8 +270,16 @@ pub fn run(
 ) -> Result<Ended, CampaignError> {
     let mut ran = Ran::default();
     let total = plan.order.len();
+    // One session over every run: a signal between two runs (while one run's record is made, its
+    // reports copied) stops the campaign here instead of being lost or killing the process.
+    let session = watch::Session::begin().map_err(WatchError::Signals)?;
     for (i, &config) in plan.order.iter().enumerate() {
         let index = i + 1;
+        if session.interrupted().is_some() {
+            ran.interrupted = true;
+            ran.stopped = Some(format!("interrupted before run {index}"));
+            break;
+        }
         let Some(cfg) = plan.configs.get(config) else {
             continue;
         };
@@ -384,6 +392,8 @@ mod tests {
                     settle: Duration::from_millis(300),
                     settle_max: Duration::from_secs(5),
                     poll: true,
+                    kill_after: Duration::from_secs(5),
+                    kill_leftovers: false,
                 },
                 collect: None,
             }

@@ -37,6 +37,7 @@ struct Doc<'a> {
     window: &'a Window,
     gate: &'a GateResult,
     interrupted: Option<i32>,
+    interrupted_name: Option<String>,
 }
 
 /// Writes the run record as the `crashdelta.watch/1` JSON document, pretty-printed, with a trailing
@@ -79,6 +80,7 @@ fn doc(run: &RunReport) -> Doc<'_> {
         window: &run.window,
         gate: &run.gate,
         interrupted: run.interrupted,
+        interrupted_name: run.interrupted.map(crate::watch::signal_name),
     }
 }
 
@@ -148,6 +150,9 @@ pub fn human(run: &RunReport, width: Option<u16>) -> String {
             run.other_new
         );
     }
+    if let Some(c) = &run.command {
+        command_lines(&mut s, c, run.interrupted);
+    }
     let _ = writeln!(
         s,
         "Gate (--fail-on {}): {}",
@@ -155,6 +160,43 @@ pub fn human(run: &RunReport, width: Option<u16>) -> String {
         run.gate.reason
     );
     s
+}
+
+/// What the summary says about how the command ended when it is worth a line: killed after an
+/// interrupt, or processes left running.
+fn command_lines(s: &mut String, c: &CommandInfo, interrupted: Option<i32>) {
+    if c.killed {
+        let by = interrupted.map_or_else(|| "an interrupt".to_owned(), crate::watch::signal_name);
+        let _ = writeln!(
+            s,
+            "The command did not end after {by}: its process group was killed (SIGKILL)."
+        );
+    }
+    if c.leftovers.is_empty() {
+        return;
+    }
+    let list: Vec<String> = c
+        .leftovers
+        .iter()
+        .map(|l| {
+            let how = match (l.in_group, l.killed) {
+                (_, true) => ", killed",
+                (false, false) => ", left its process group",
+                (true, false) => "",
+            };
+            format!("{} {}{how}", l.pid, l.name)
+        })
+        .collect();
+    let advice = if c.leftovers.iter().any(|l| l.in_group && !l.killed) {
+        " (--kill-leftovers kills those of its process group)"
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        s,
+        "Left running by the command: {}{advice}",
+        list.join("; ")
+    );
 }
 
 /// Writes the run's new reports, then its totals, through a stream writer (Markdown, JUnit).
