@@ -206,6 +206,53 @@ fn a_python_style_prompt_gets_its_input() {
     assert!(shown.contains("got typed"), "{shown}");
 }
 
+#[test]
+fn ctrl_z_stops_the_command_and_it_is_continued_where_no_shell_can() {
+    // Under script(1) no job-control shell can continue crashdelta, so crashdelta does not stop
+    // itself for good: it takes the terminal back, then gives it to the command and continues it.
+    let f = folder();
+    let mut args = watch_args(&f, &[]);
+    args.extend(["--", "sh", "-c", "sleep 2; echo done"]);
+    let (status, shown, took) = on_terminal(
+        &args,
+        &[(Duration::from_millis(1000), b"\x1a")],
+        Duration::from_secs(20),
+    );
+    assert!(status.is_some(), "still running after {took:?}\n{shown}");
+    assert_eq!(status.unwrap().code(), Some(0), "{shown}");
+    assert!(shown.contains("stopped by SIGTSTP"), "{shown}");
+    assert!(shown.contains("done"), "{shown}");
+}
+
+#[test]
+fn a_stopped_command_is_reported_and_an_interrupt_still_ends_it() {
+    let f = folder();
+    let pidfile = f.dir.path().join("pid");
+    let script = format!("echo $$ > {}; exec sleep 30", pidfile.display());
+    let mut child = spawn_watch(&f, &["--", "sh", "-c", &script], None);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !pidfile.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // SAFETY: kill(2) on the command this test's crashdelta started.
+    unsafe {
+        libc::kill(pid, libc::SIGSTOP);
+    }
+    std::thread::sleep(Duration::from_millis(600));
+    signal(&child, libc::SIGINT);
+    let (status, took) = wait_for(&mut child, Duration::from_secs(15));
+    let err = stderr_of(&mut child);
+    assert_eq!(status.and_then(|s| s.code()), Some(130), "{took:?} {err}");
+    assert!(took < Duration::from_secs(8), "{took:?} {err}");
+    assert!(err.contains("stopped by SIGSTOP"), "{err}");
+}
+
 // B2: a command that ignores SIGINT and SIGTERM.
 
 const IGNORES: &str = "trap '' INT TERM; sleep 30";
