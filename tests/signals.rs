@@ -78,8 +78,17 @@ fn on_terminal(
         .chain(args.iter().copied())
         .map(shell_quote)
         .collect();
+    on_terminal_line(&line.join(" "), input, limit)
+}
+
+/// `line` run by script(1) on a new pseudo-terminal; as [`on_terminal`].
+fn on_terminal_line(
+    line: &str,
+    input: &[(Duration, &[u8])],
+    limit: Duration,
+) -> (Option<ExitStatus>, String, Duration) {
     let mut child = Command::new("script")
-        .args(["-qec", &line.join(" "), "/dev/null"])
+        .args(["-qec", line, "/dev/null"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -222,6 +231,65 @@ fn ctrl_z_stops_the_command_and_it_is_continued_where_no_shell_can() {
     assert_eq!(status.unwrap().code(), Some(0), "{shown}");
     assert!(shown.contains("stopped by SIGTSTP"), "{shown}");
     assert!(shown.contains("done"), "{shown}");
+}
+
+/// In an interactive bash on a terminal (job control on): `crashdelta watch` started with
+/// `suffix` (`""` in the foreground, `" &"` in the background), then `keys` typed, each after its
+/// delay, then `typed` for the command's `read`, and the exit code echoed.
+fn in_an_interactive_shell(suffix: &str, keys: &[(Duration, &[u8])]) -> String {
+    let f = folder();
+    let mut args = watch_args(&f, &[]);
+    args.extend(["--", "sh", "-c", "read x; echo got $x"]);
+    let line: Vec<String> = std::iter::once(bin())
+        .chain(args.iter().copied())
+        .map(shell_quote)
+        .collect();
+    let start = format!("{}{suffix}\n", line.join(" "));
+    let mut input: Vec<(Duration, &[u8])> = vec![(Duration::from_millis(1000), start.as_bytes())];
+    input.extend_from_slice(keys);
+    input.extend_from_slice(&[
+        (Duration::from_millis(1500), b"typed\n"),
+        (Duration::from_millis(2000), b"echo rc=$?\n"),
+        (Duration::from_millis(500), b"exit\n"),
+    ]);
+    let (status, shown, took) = on_terminal_line(
+        "bash --norc --noprofile -i",
+        &input,
+        Duration::from_secs(30),
+    );
+    assert!(status.is_some(), "still running after {took:?}\n{shown}");
+    shown
+}
+
+#[test]
+fn ctrl_z_and_fg_in_an_interactive_shell_suspend_and_resume_the_run() {
+    let shown = in_an_interactive_shell(
+        "",
+        &[
+            (Duration::from_millis(2000), b"\x1a"),
+            (Duration::from_millis(1500), b"jobs\n"),
+            (Duration::from_millis(1000), b"fg\n"),
+        ],
+    );
+    assert!(shown.contains("Stopped"), "{shown}");
+    assert!(shown.contains("stopped by SIGTSTP"), "{shown}");
+    assert!(shown.contains("got typed"), "{shown}");
+    assert!(shown.contains("rc=0"), "{shown}");
+}
+
+#[test]
+fn in_the_background_a_command_that_reads_the_terminal_waits_for_fg() {
+    let shown = in_an_interactive_shell(
+        " &",
+        &[
+            (Duration::from_millis(2500), b"jobs\n"),
+            (Duration::from_millis(1000), b"fg\n"),
+        ],
+    );
+    assert!(shown.contains("Stopped"), "{shown}");
+    assert!(shown.contains("stopped by SIGTTIN"), "{shown}");
+    assert!(shown.contains("got typed"), "{shown}");
+    assert!(shown.contains("rc=0"), "{shown}");
 }
 
 #[test]

@@ -47,7 +47,7 @@ pub enum WatchError {
     /// The command could not be started: not found, not executable, or nothing after `--`.
     #[error(transparent)]
     Spawn(#[from] SpawnError),
-    /// Waiting for the command (`try_wait`) failed: how it ended is unknown.
+    /// Waiting for the command (`waitpid`) failed: how it ended is unknown.
     #[error("cannot wait for the command: {0}")]
     Wait(std::io::Error),
     /// The SIGINT, SIGTERM, SIGHUP and SIGQUIT handlers, which forward those signals to the

@@ -16,13 +16,18 @@
 //!   holds the terminal therefore counts as an interrupt, as a shell counts it.
 //! - **Stops.** The command is waited for with `waitpid(WUNTRACED)`, so a stop is seen (std's
 //!   `try_wait` does not report them). A command stopped by SIGTSTP (Ctrl-Z), SIGTTIN or SIGTTOU
-//!   wants job control: crashdelta takes the terminal back and stops itself with the same signal,
-//!   so that the shell shows the job as stopped, as `sudo` and `script` do. When the shell
-//!   continues crashdelta (`fg`), crashdelta gives the terminal back to the command, if it is now
-//!   in the foreground, and continues it (SIGCONT). Where nobody can continue crashdelta (no job
-//!   control: the stop is discarded by the kernel) a command stopped by SIGTSTP is continued at
-//!   once, and one stopped by SIGTTIN/SIGTTOU is left stopped and reported (it would only stop
-//!   again). A stop by SIGSTOP is someone's explicit choice: it is reported, not undone.
+//!   wants job control: crashdelta takes the terminal back and, when it leads its own process
+//!   group (a job-control shell's job), stops itself with the same signal, so that the shell shows
+//!   the job as stopped, as `sudo` and `script` do. When the shell continues crashdelta (`fg`),
+//!   crashdelta gives the terminal back to the command, if crashdelta is now in the foreground,
+//!   and continues it (SIGCONT). Where nobody could continue crashdelta (it is not a job of its
+//!   own, or its group is orphaned and the kernel discards the stop), a command stopped by SIGTSTP
+//!   is continued at once, as is one stopped by SIGTTIN/SIGTTOU when crashdelta can give it the
+//!   terminal; otherwise that one is left stopped and reported (continued, it would only stop
+//!   again): crashdelta run in the background (`&`) with a command that reads the terminal stops
+//!   with it, and `fg` continues both. A stop by SIGSTOP is someone's explicit choice: it is
+//!   reported, not undone; an interrupt still ends the command (SIGCONT follows every forwarded
+//!   signal).
 //!
 //! Signals (SIGINT, SIGTERM, SIGHUP, SIGQUIT) are handled while a [`Session`] is open, by a
 //! handler that only counts them and forwards them to the command's group, followed by SIGCONT
@@ -57,7 +62,8 @@ pub const FORWARDED: [i32; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc
 
 /// How many sessions are open; the handler forwards and counts only while one is.
 static SESSIONS: AtomicUsize = AtomicUsize::new(0);
-/// The command's process group while it runs, 0 otherwise.
+/// The process group of the command running now (the last one started, should a program using
+/// the library run several at once), 0 when none runs.
 static GROUP: AtomicI32 = AtomicI32::new(0);
 /// How many forwarded signals arrived during sessions, ever; each watch compares with its start.
 static RECEIVED: AtomicUsize = AtomicUsize::new(0);
@@ -219,7 +225,7 @@ pub enum Polled {
     Exited(Exit),
 }
 
-/// The controlling terminal, when crashdelta is its foreground job.
+/// The controlling terminal, when crashdelta has one.
 #[derive(Debug)]
 struct Terminal {
     fd: i32,
@@ -230,8 +236,8 @@ struct Terminal {
 }
 
 impl Terminal {
-    /// The controlling terminal, if crashdelta has one and is its foreground job.
-    fn foreground() -> Option<Terminal> {
+    /// The controlling terminal, if crashdelta has one (a CI runner usually has none).
+    fn open() -> Option<Terminal> {
         // SAFETY: plain system calls on a path and a descriptor this function owns.
         unsafe {
             let fd = libc::open(
@@ -242,10 +248,6 @@ impl Terminal {
                 return None;
             }
             let ours = libc::getpgrp();
-            if libc::tcgetpgrp(fd) != ours {
-                libc::close(fd);
-                return None;
-            }
             let mut modes: libc::termios = std::mem::zeroed();
             let modes = (libc::tcgetattr(fd, &mut modes) == 0).then_some(modes);
             Some(Terminal { fd, ours, modes })
@@ -317,7 +319,6 @@ pub struct Supervisor {
     killed: bool,
     /// The stop already reported, so that it is reported once.
     stopped: Option<i32>,
-    exited: bool,
 }
 
 impl Supervisor {
@@ -335,13 +336,16 @@ impl Supervisor {
     ) -> Result<Supervisor, StartError> {
         let session = Session::begin().map_err(StartError::Signals)?;
         let (program, args) = argv.split_first().ok_or(SpawnError::Empty)?;
-        let terminal = Terminal::foreground();
+        let terminal = Terminal::open();
+        // The command gets the terminal only when crashdelta is its foreground job (not when it
+        // runs in the background, `crashdelta watch ... &`).
+        let foreground = terminal.as_ref().filter(|t| t.is_foreground(t.ours));
         let mut command = Command::new(program);
         command
             .args(args)
             .envs(env.iter().map(|(k, v)| (k, v)))
             .process_group(0);
-        if let Some(t) = &terminal {
+        if let Some(t) = foreground {
             let fd = t.fd;
             // SAFETY: the closure runs between fork and exec and calls only async-signal-safe
             // functions (setpgid, getpid, give_terminal).
@@ -360,8 +364,13 @@ impl Supervisor {
         // The child is waited for with waitpid(2) below; `Child` is dropped (that neither waits
         // nor kills).
         drop(child);
+        // A signal that arrives from here on is forwarded by the handler; one that arrived before
+        // (counted in `early`) is forwarded below, once.
+        let early = session.received();
         GROUP.store(pid, Ordering::SeqCst);
-        let holds_terminal = terminal.as_ref().is_some_and(|t| t.give(pid));
+        let holds_terminal = terminal
+            .as_ref()
+            .is_some_and(|t| t.is_foreground(t.ours) && t.give(pid));
         let mut supervisor = Supervisor {
             pid,
             session,
@@ -372,10 +381,8 @@ impl Supervisor {
             from_terminal: None,
             killed: false,
             stopped: None,
-            exited: false,
         };
-        // A signal that arrived before the group existed was not forwarded.
-        if supervisor.session.received() > 0 {
+        if early > 0 {
             forward(pid, LAST.load(Ordering::SeqCst));
             supervisor.interrupted_at = Some(Instant::now());
         }
@@ -439,8 +446,7 @@ impl Supervisor {
     }
 
     fn on_exit(&mut self, exit: Exit) {
-        self.exited = true;
-        GROUP.store(0, Ordering::SeqCst);
+        self.stop_forwarding();
         if let Some(t) = &self.terminal
             && self.holds_terminal
         {
@@ -471,8 +477,14 @@ impl Supervisor {
                 self.holds_terminal = false;
             }
             // Stop as the command stopped, so that the shell shows the job stopped; returns when
-            // it is continued, or at once where no job control can continue it.
-            let _ = signal_hook::low_level::raise(signal);
+            // it is continued. Only a process-group leader does: a job-control shell makes each
+            // job's first process one, and only that shell can continue it. A process inside
+            // another job (a script without job control) that stopped itself would hang that
+            // job; and where the group is orphaned the kernel discards the stop anyway.
+            // SAFETY: getpgrp(2) and getpid(2) only read this process's ids.
+            if unsafe { libc::getpgrp() == libc::getpid() } {
+                let _ = signal_hook::low_level::raise(signal);
+            }
             if t.is_foreground(t.ours) {
                 self.holds_terminal = t.give(self.pid);
             }
@@ -518,9 +530,17 @@ impl Supervisor {
     }
 }
 
+impl Supervisor {
+    /// Signals are no longer forwarded to this command's group (unless another command has been
+    /// started since: then to that one).
+    fn stop_forwarding(&self) {
+        let _ = GROUP.compare_exchange(self.pid, 0, Ordering::SeqCst, Ordering::SeqCst);
+    }
+}
+
 impl Drop for Supervisor {
     fn drop(&mut self) {
-        GROUP.store(0, Ordering::SeqCst);
+        self.stop_forwarding();
         if let Some(t) = &self.terminal
             && self.holds_terminal
         {
