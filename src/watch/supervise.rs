@@ -157,22 +157,28 @@ impl Drop for Session {
     }
 }
 
-/// A signal that makes macOS write a crash report when it kills a process: the synchronous
-/// faults and `abort()` (ReportCrash is invoked for the Mach exceptions EXC_BAD_ACCESS,
-/// EXC_BAD_INSTRUCTION, EXC_ARITHMETIC, EXC_BREAKPOINT, EXC_CRASH from SIGABRT, and EXC_CRASH
-/// from a SIGSYS or SIGTRAP that is not caught). A process killed by SIGTERM, SIGKILL, SIGINT,
-/// SIGHUP, SIGPIPE, SIGQUIT or SIGALRM gets no report: those are delivered as plain signals, and
-/// the kernel's crash path (`exit_with_reason` with a crash-report flag) is taken only for
-/// exceptions and for the core-dumping synchronous signals. SIGQUIT dumps core on other Unixes
-/// but makes no ReportCrash report on macOS.
+/// A signal that makes macOS write a crash report when it kills a process. XNU raises EXC_CRASH,
+/// which ReportCrash turns into a report, when a process is terminated by a signal whose default
+/// action dumps core (`proc_prepareexit` in bsd/kern/kern_exit.c: `hassigprop(WTERMSIG(rv),
+/// SA_CORE)`); the signals with `SA_CORE` are SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGEMT, SIGFPE,
+/// SIGBUS, SIGSEGV and SIGSYS (the `sigprop` table in bsd/sys/signalvar.h). SIGQUIT is one of
+/// them: a process killed by Ctrl-\ gets an `EXC_CRASH (SIGQUIT)` report. SIGTERM, SIGKILL,
+/// SIGINT, SIGHUP, SIGPIPE and SIGALRM make none. The kernel also makes one for a SIGKILL it sends
+/// itself for an invalid code signature (`CS_KILLED`) or with an exit reason that asks for a
+/// report; such a report is written at once, and the `settle` floor of the wait catches it.
 pub fn makes_crash_report(signal: i32) -> bool {
+    #[cfg(any(target_os = "macos", target_os = "ios"))]
+    if signal == libc::SIGEMT {
+        return true;
+    }
     [
-        libc::SIGSEGV,
-        libc::SIGBUS,
+        libc::SIGQUIT,
         libc::SIGILL,
-        libc::SIGFPE,
-        libc::SIGABRT,
         libc::SIGTRAP,
+        libc::SIGABRT,
+        libc::SIGFPE,
+        libc::SIGBUS,
+        libc::SIGSEGV,
         libc::SIGSYS,
     ]
     .contains(&signal)
@@ -609,8 +615,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn crash_signals_are_the_synchronous_faults_and_abort() {
-        for s in [libc::SIGSEGV, libc::SIGBUS, libc::SIGABRT, libc::SIGILL] {
+    fn crash_signals_are_those_that_dump_core() {
+        for s in [
+            libc::SIGSEGV,
+            libc::SIGBUS,
+            libc::SIGABRT,
+            libc::SIGILL,
+            libc::SIGFPE,
+            libc::SIGTRAP,
+            libc::SIGSYS,
+            libc::SIGQUIT,
+        ] {
             assert!(makes_crash_report(s), "{s}");
         }
         for s in [
@@ -619,7 +634,8 @@ mod tests {
             libc::SIGINT,
             libc::SIGPIPE,
             libc::SIGHUP,
-            libc::SIGQUIT,
+            libc::SIGALRM,
+            libc::SIGUSR1,
         ] {
             assert!(!makes_crash_report(s), "{s}");
         }

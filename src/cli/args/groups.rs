@@ -96,8 +96,8 @@ pub struct TimingArgs {
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration)]
     pub settle: Duration,
     /// Wait up to this long when a crash is expected (the command died by a signal that makes a
-    /// crash report: SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS) but its report
-    /// has not arrived
+    /// crash report on macOS: SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS, SIGQUIT)
+    /// but its report has not arrived
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration)]
     pub settle_max: Duration,
     /// Poll the folders instead of using file-system events
