@@ -542,6 +542,55 @@ fn sigsegv_still_waits_for_its_crash_report() {
     assert!(err.contains("killed by SIGSEGV"), "{err}");
 }
 
+/// After a watch (the library's `watch::run`), SIGINT terminates the process again: the test runs
+/// in a child process (this test binary, re-run on one test), since the signal is meant to kill it.
+#[test]
+fn sigint_after_a_watch_terminates_the_process() {
+    use std::os::unix::process::ExitStatusExt;
+    let status = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_watches_then_raises_sigint",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env(CHILD, "1")
+        .status()
+        .unwrap();
+    assert_eq!(
+        status.signal(),
+        Some(libc::SIGINT),
+        "SIGINT after the watch did not terminate the process: {status:?}"
+    );
+}
+
+const CHILD: &str = "CRASHDELTA_SIGNALS_CHILD";
+
+#[test]
+#[ignore = "run by sigint_after_a_watch_terminates_the_process, in a child process"]
+fn child_watches_then_raises_sigint() {
+    if std::env::var_os(CHILD).is_none() {
+        return;
+    }
+    let f = folder();
+    let opts = crashdelta::watch::Options {
+        folders: vec![f.reports.clone()],
+        argv: vec!["true".into()],
+        env: Vec::new(),
+        settle: Duration::ZERO,
+        settle_max: Duration::ZERO,
+        poll: true,
+        kill_after: Duration::from_secs(5),
+        kill_leftovers: false,
+    };
+    crashdelta::watch::run(&opts, &common::analyzer(), &mut |_| {}).unwrap();
+    // SAFETY: raise(3) on this (child) process.
+    unsafe {
+        libc::raise(libc::SIGINT);
+    }
+    std::thread::sleep(Duration::from_secs(3));
+}
+
 // B5: durations out of range are argument errors, not panics.
 
 #[test]
