@@ -460,7 +460,12 @@ fn leftover_processes_are_reported_and_killed_on_request() {
         let f = folder();
         let out = f.dir.path().join("record.json");
         let pidfile = f.dir.path().join("pid");
-        let script = format!("sleep 30 & echo $! > {}; exit 0", pidfile.display());
+        // The sleep's output goes elsewhere: it would otherwise hold crashdelta's stderr pipe
+        // open, and reading it would wait for the sleep.
+        let script = format!(
+            "sleep 30 >/dev/null 2>&1 & echo $! > {}; exit 0",
+            pidfile.display()
+        );
         let mut extra = vec![];
         if kill {
             extra.push("--kill-leftovers");
