@@ -185,9 +185,36 @@ fn a_command_that_reads_the_terminal_and_changes_its_modes_finishes() {
 }
 
 #[test]
-fn ctrl_c_on_the_terminal_stops_the_command_and_exits_130() {
+fn the_terminal_modes_are_restored_when_the_command_dies_by_a_signal() {
+    // The command turns echo off and is killed before it can turn it on again; a shell restores
+    // the terminal then, and so does crashdelta.
     let f = folder();
     let mut args = watch_args(&f, &[]);
+    args.extend(["--", "sh", "-c", "stty -echo; kill -TERM $$"]);
+    let line: Vec<String> = std::iter::once(bin())
+        .chain(args.iter().copied())
+        .map(shell_quote)
+        .collect();
+    let (status, shown, took) = on_terminal_line(
+        &format!("{}; stty -a", line.join(" ")),
+        &[],
+        Duration::from_secs(20),
+    );
+    assert!(status.is_some(), "still running after {took:?}\n{shown}");
+    assert!(shown.contains("killed by SIGTERM"), "{shown}");
+    assert!(
+        shown.split_whitespace().any(|w| w == "echo"),
+        "echo is still off after the run:\n{shown}"
+    );
+}
+
+#[test]
+fn ctrl_c_on_the_terminal_stops_the_command_and_exits_130() {
+    let f = folder();
+    let out = f.dir.path().join("record.json");
+    let mut args = watch_args(&f, &["--format", "json", "--output", out.to_str().unwrap()]);
+    // A command that exits 0 on SIGINT would pass on its own code: the record must say
+    // interrupted.
     args.extend(["--", "sleep", "30"]);
     let (status, shown, took) = on_terminal(
         &args,
@@ -197,6 +224,9 @@ fn ctrl_c_on_the_terminal_stops_the_command_and_exits_130() {
     assert!(status.is_some(), "still running after {took:?}\n{shown}");
     assert_eq!(status.unwrap().code(), Some(130), "{shown}");
     assert!(took < Duration::from_secs(15), "{took:?}\n{shown}");
+    let r = record(&out);
+    assert_eq!(r["interrupted"], 2, "{r}");
+    assert_eq!(r["command"]["signal_name"], "SIGINT", "{r}");
 }
 
 #[test]

@@ -346,6 +346,7 @@ impl Supervisor {
         // The command gets the terminal only when crashdelta is its foreground job (not when it
         // runs in the background, `crashdelta watch ... &`).
         let foreground = terminal.as_ref().filter(|t| t.is_foreground(t.ours));
+        let in_foreground = foreground.is_some();
         let mut command = Command::new(program);
         command
             .args(args)
@@ -374,9 +375,13 @@ impl Supervisor {
         // (counted in `early`) is forwarded below, once.
         let early = session.received();
         GROUP.store(pid, Ordering::SeqCst);
-        let holds_terminal = terminal
-            .as_ref()
-            .is_some_and(|t| t.is_foreground(t.ours) && t.give(pid));
+        // The child may have taken the foreground already (then crashdelta is no longer in it, and
+        // giving it again is harmless), or even have ended (then it fails): either way the
+        // command holds the terminal as far as taking it back is concerned.
+        if let Some(t) = terminal.as_ref().filter(|_| in_foreground) {
+            t.give(pid);
+        }
+        let holds_terminal = in_foreground;
         let mut supervisor = Supervisor {
             pid,
             session,
