@@ -582,16 +582,7 @@ fn sigsegv_still_waits_for_its_crash_report() {
 #[test]
 fn sigint_after_a_watch_terminates_the_process() {
     use std::os::unix::process::ExitStatusExt;
-    let status = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_watches_then_raises_sigint",
-            "--ignored",
-            "--nocapture",
-        ])
-        .env(CHILD, "1")
-        .status()
-        .unwrap();
+    let status = child_test("child_watches_then_raises_sigint");
     assert_eq!(
         status.signal(),
         Some(libc::SIGINT),
@@ -600,6 +591,68 @@ fn sigint_after_a_watch_terminates_the_process() {
 }
 
 const CHILD: &str = "CRASHDELTA_SIGNALS_CHILD";
+
+/// Runs one `#[ignore]`d test of this binary in a child process, where a signal may kill it.
+fn child_test(name: &str) -> ExitStatus {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--ignored", "--nocapture"])
+        .env(CHILD, "1")
+        .status()
+        .unwrap()
+}
+
+#[test]
+fn sigint_between_two_runs_of_a_campaign_stops_it_before_the_next() {
+    let status = child_test("child_raises_sigint_between_two_runs");
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+#[ignore = "run by sigint_between_two_runs_of_a_campaign_stops_it_before_the_next, in a child"]
+fn child_raises_sigint_between_two_runs() {
+    use crashdelta::campaign::runner::{self, Ended, Event, Plan, Watching};
+    if std::env::var_os(CHILD).is_none() {
+        return;
+    }
+    let f = folder();
+    let plan = Plan::repeat(
+        vec!["true".into()],
+        3,
+        false,
+        Watching {
+            folders: vec![f.reports.clone()],
+            timing: crashdelta::run::Timing {
+                settle: Duration::ZERO,
+                settle_max: Duration::ZERO,
+                poll: true,
+                kill_after: Duration::from_secs(5),
+                kill_leftovers: false,
+            },
+            collect: None,
+        },
+        crashdelta::classify::GatePolicy {
+            fail_on: crashdelta::classify::FailOn::Any,
+            allow: Vec::new(),
+            scope: crashdelta::classify::Scope::Run,
+        },
+    );
+    let ended = runner::run(&plan, &common::analyzer(), &mut |e| {
+        // After run 1's record is made, before run 2 starts: no watch is running.
+        if let Event::Finished { index: 1, .. } = e {
+            // SAFETY: raise(3) on this (child) process.
+            unsafe {
+                libc::raise(libc::SIGINT);
+            }
+        }
+    })
+    .unwrap();
+    let Ended::Ran(ran) = ended else {
+        panic!("the command could not run");
+    };
+    assert_eq!(ran.runs.len(), 1, "{:?}", ran.stopped);
+    assert!(ran.interrupted);
+    assert_eq!(ran.stopped.as_deref(), Some("interrupted before run 2"));
+}
 
 #[test]
 #[ignore = "run by sigint_after_a_watch_terminates_the_process, in a child process"]
