@@ -592,13 +592,22 @@ fn sigint_after_a_watch_terminates_the_process() {
 
 const CHILD: &str = "CRASHDELTA_SIGNALS_CHILD";
 
-/// Runs one `#[ignore]`d test of this binary in a child process, where a signal may kill it.
+/// Runs one `#[ignore]`d test of this binary in a child process, where a signal may kill it; its
+/// output is shown only when it did not succeed.
 fn child_test(name: &str) -> ExitStatus {
-    Command::new(std::env::current_exe().unwrap())
+    let out = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", name, "--ignored", "--nocapture"])
         .env(CHILD, "1")
-        .status()
-        .unwrap()
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        eprintln!(
+            "{name}:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    out.status
 }
 
 #[test]
