@@ -298,8 +298,16 @@ pub fn run(
     let mut earlier = plan.watching.earlier.clone();
     // When each finished run started, parallel to `ran.runs`: a late report names its run so.
     let mut starts = Vec::new();
+    // One session over every run: a signal between two runs (while one run's record is made, its
+    // reports copied) stops the campaign here instead of being lost or killing the process.
+    let session = watch::Session::begin().map_err(WatchError::Signals)?;
     for (i, &config) in plan.order.iter().enumerate() {
         let index = i + 1;
+        if session.interrupted().is_some() {
+            ran.interrupted = true;
+            ran.stopped = Some(format!("interrupted before run {index}"));
+            break;
+        }
         let Some(cfg) = plan.configs.get(config) else {
             continue;
         };
@@ -423,6 +431,8 @@ mod tests {
                     settle: Duration::from_millis(300),
                     settle_max: Duration::from_secs(5),
                     poll: true,
+                    kill_after: Duration::from_secs(5),
+                    kill_leftovers: false,
                 },
                 collect: None,
                 earlier: Vec::new(),

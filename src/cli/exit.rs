@@ -28,7 +28,9 @@ pub enum Exit {
     CannotRun,
     /// 127: the command was not found (`env(1)`).
     NotFound,
-    /// 130: interrupted (SIGINT or SIGTERM, forwarded to the command): 128 + SIGINT.
+    /// 130: interrupted (SIGINT, SIGTERM, SIGHUP or SIGQUIT, forwarded to the command; or Ctrl-C on
+    /// the terminal the command held): 128 + SIGINT, whichever signal it was, and also when the
+    /// command had to be killed because it did not end.
     Interrupted,
     /// The watched command's own failure: its exit code, or 128+N when signal N killed it.
     Command(u8),
@@ -57,7 +59,7 @@ pub const TABLE: &[(&str, &str)] = &[
     ),
     (
         "130",
-        "interrupted (SIGINT or SIGTERM); what was found so far is reported",
+        "interrupted (SIGINT, SIGTERM, SIGHUP, SIGQUIT); what was found so far is reported",
     ),
 ];
 
@@ -77,7 +79,8 @@ pub fn help() -> String {
 /// What a command found, before the precedence picks the exit code.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Ending {
-    /// crashdelta was interrupted (and forwarded the signal).
+    /// crashdelta was interrupted (and forwarded the signal), or the command died by Ctrl-C on the
+    /// terminal it held; also when the command was then killed because it did not end.
     pub interrupted: bool,
     /// The gate failed.
     pub gate_failed: bool,

@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use crashdelta::render::{self, Format};
 use crashdelta::run::{self, RunReport, Timing, ToCollect, Watched};
-use crashdelta::watch::{self, EarlierRun, LiveEvent, collect};
+use crashdelta::watch::{self, EarlierRun, LiveEvent, Notice, collect, signal_name};
 
 use super::args::WatchArgs;
 use super::exit::{Ending, Exit};
@@ -146,10 +146,11 @@ pub fn print_live(event: LiveEvent) {
             }
         }
         LiveEvent::Exited(exit) => match (exit.code, exit.signal) {
-            (_, Some(sig)) => say!("crashdelta: the command was killed by signal {sig}"),
+            (_, Some(sig)) => say!("crashdelta: the command was killed by {}", signal_name(sig)),
             (Some(code), None) => say!("crashdelta: the command exited with code {code}"),
             _ => {}
         },
+        LiveEvent::Supervision(notice) => print_notice(notice),
         LiveEvent::Waiting {
             expecting_crash,
             up_to,
@@ -166,5 +167,38 @@ pub fn print_live(event: LiveEvent) {
                 );
             }
         }
+    }
+}
+
+/// What the supervisor saw: a stop (Ctrl-Z, a read from the terminal without it), or a command
+/// killed because it did not end after an interrupt.
+fn print_notice(notice: Notice) {
+    match notice {
+        Notice::Stopped {
+            signal,
+            continued: true,
+        } => say!(
+            "crashdelta: the command was stopped by {}; continued it in the terminal's foreground",
+            signal_name(signal)
+        ),
+        Notice::Stopped {
+            signal,
+            continued: false,
+        } if signal == libc::SIGTTIN || signal == libc::SIGTTOU => say!(
+            "crashdelta: the command was stopped by {}: it uses the terminal, which another \
+             process group holds; bring crashdelta to the foreground (fg), give the command \
+             its input (< /dev/null), or interrupt crashdelta (Ctrl-C) to end the run",
+            signal_name(signal)
+        ),
+        Notice::Stopped { signal, .. } => say!(
+            "crashdelta: the command was stopped by {}; waiting for it to be continued \
+             (kill -CONT) or interrupted",
+            signal_name(signal)
+        ),
+        Notice::Killed { after } => say!(
+            "crashdelta: the command did not end {:.1}s after the interrupt; killed its process \
+             group (SIGKILL)",
+            after.as_secs_f64()
+        ),
     }
 }

@@ -145,7 +145,7 @@ fn run_crashes(r: &RunSummary) -> String {
 
 fn exit_text(r: &RunSummary) -> String {
     match (r.exit, r.signal) {
-        (_, Some(sig)) => format!("signal {sig}"),
+        (_, Some(sig)) => crate::watch::signal_name(sig),
         (Some(code), None) => code.to_string(),
         _ => "?".to_owned(),
     }

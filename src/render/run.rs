@@ -39,6 +39,7 @@ struct Doc<'a> {
     window: &'a Window,
     gate: &'a GateResult,
     interrupted: Option<i32>,
+    interrupted_name: Option<String>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     warnings: &'a [String],
 }
@@ -84,6 +85,7 @@ fn doc(run: &RunReport) -> Doc<'_> {
         window: &run.window,
         gate: &run.gate,
         interrupted: run.interrupted,
+        interrupted_name: run.interrupted.map(crate::watch::signal_name),
         warnings: &run.warnings,
     }
 }
@@ -160,12 +162,50 @@ pub fn human(run: &RunReport, width: Option<u16>) -> String {
     for w in &run.warnings {
         s.line(format_args!("Warning: {w}"));
     }
+    if let Some(c) = &run.command {
+        command_lines(&mut s, c, run.interrupted);
+    }
     s.line(format_args!(
         "Gate (--fail-on {}): {}",
         run.gate.fail_on.as_str(),
         run.gate.reason
     ));
     s.into_string()
+}
+
+/// What the summary says about how the command ended when it is worth a line: killed after an
+/// interrupt, or processes left running.
+fn command_lines(s: &mut Lines, c: &CommandInfo, interrupted: Option<i32>) {
+    if c.killed {
+        let by = interrupted.map_or_else(|| "an interrupt".to_owned(), crate::watch::signal_name);
+        s.line(format_args!(
+            "The command did not end after {by}: its process group was killed (SIGKILL)."
+        ));
+    }
+    if c.leftovers.is_empty() {
+        return;
+    }
+    let list: Vec<String> = c
+        .leftovers
+        .iter()
+        .map(|l| {
+            let how = match (l.in_group, l.killed) {
+                (_, true) => ", killed",
+                (false, false) => ", left its process group",
+                (true, false) => "",
+            };
+            format!("{} {}{how}", l.pid, l.name)
+        })
+        .collect();
+    let advice = if c.leftovers.iter().any(|l| l.in_group && !l.killed) {
+        " (--kill-leftovers kills those of its process group)"
+    } else {
+        ""
+    };
+    s.line(format_args!(
+        "Left running by the command: {}{advice}",
+        list.join("; ")
+    ));
 }
 
 /// Writes the run's new reports, then its totals, through a stream writer (Markdown, JUnit).

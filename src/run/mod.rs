@@ -45,8 +45,16 @@ pub struct CommandInfo {
     pub exit: Option<i32>,
     /// The signal that killed it, when one did.
     pub signal: Option<i32>,
+    /// That signal's name (`SIGSEGV`), when one did: the numbers differ between macOS and Linux.
+    pub signal_name: Option<String>,
     /// Every pid seen in its process tree.
     pub pids: Vec<u32>,
+    /// It did not end after crashdelta was interrupted, and crashdelta killed its process group
+    /// (SIGKILL, `--kill-after` or a second interrupt).
+    pub killed: bool,
+    /// What of it still ran when the watch ended: its process group's processes, and those of its
+    /// tree that left the group; each says whether it was killed (`--kill-leftovers`).
+    pub leftovers: Vec<watch::Leftover>,
 }
 
 /// When the run started, ended, and when crashdelta stopped waiting for late reports.
@@ -264,7 +272,10 @@ pub fn watch(
             .collect(),
         exit: outcome.exit.code,
         signal: outcome.exit.signal,
+        signal_name: outcome.exit.signal.map(watch::signal_name),
         pids: outcome.pids.iter().copied().collect(),
+        killed: outcome.killed,
+        leftovers: outcome.leftovers,
     };
     let window = Window {
         start: outcome.start,

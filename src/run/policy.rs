@@ -17,6 +17,11 @@ pub struct Timing {
     pub settle_max: Duration,
     /// Poll the folders instead of using file-system events.
     pub poll: bool,
+    /// How long the command may take to end after an interrupt before its process group is
+    /// killed (`--kill-after`).
+    pub kill_after: Duration,
+    /// Kill what is left of the command's process group when a run ends (`--kill-leftovers`).
+    pub kill_leftovers: bool,
 }
 
 impl Timing {
@@ -36,6 +41,8 @@ impl Timing {
             settle_max: self.settle_max.max(self.settle),
             poll: self.poll,
             earlier: Vec::new(),
+            kill_after: self.kill_after,
+            kill_leftovers: self.kill_leftovers,
         }
     }
 }

@@ -14,12 +14,12 @@ mod collect;
 mod events;
 mod process;
 pub mod state;
+mod supervise;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -30,6 +30,7 @@ pub use attribution::{Attribution, AttributionKind, Basis, EarlierRun, Tree, Win
 pub use collect::{CollectError, Collected, Collection, collect, collect_under, safe_name};
 use events::Action;
 pub use process::{Exit, SpawnError};
+pub use supervise::{Leftover, Notice, Session, makes_crash_report, signal_name};
 
 use crate::analyze::{AnalysisError, Analyzed, Analyzer};
 use crate::input::{self, InputError};
@@ -47,11 +48,11 @@ pub enum WatchError {
     /// The command could not be started: not found, not executable, or nothing after `--`.
     #[error(transparent)]
     Spawn(#[from] SpawnError),
-    /// Waiting for the command (`try_wait`) failed: how it ended is unknown.
+    /// Waiting for the command (`waitpid`) failed: how it ended is unknown.
     #[error("cannot wait for the command: {0}")]
     Wait(std::io::Error),
-    /// The SIGINT and SIGTERM handlers, which forward those signals to the command's process group,
-    /// could not be installed.
+    /// The SIGINT, SIGTERM, SIGHUP and SIGQUIT handlers, which forward those signals to the
+    /// command's process group, could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
     /// Neither file-system events nor polling could be set up to watch the report folders.
@@ -88,6 +89,11 @@ pub struct Options {
     /// Earlier runs (from the state file, `--state`), so that a late report of one is named as
     /// such rather than called concurrent.
     pub earlier: Vec<EarlierRun>,
+    /// How long the command may take to end after an interrupt before its process group is killed
+    /// (SIGKILL); a second interrupt kills it at once.
+    pub kill_after: Duration,
+    /// Kill what is left of the command's process group when the watch ends.
+    pub kill_leftovers: bool,
 }
 
 /// A new crash report, read and classified.
@@ -115,9 +121,12 @@ pub enum LiveEvent<'a> {
     Crash(&'a NewCrash),
     /// The command exited, or was killed by a signal; the wait for late reports begins.
     Exited(Exit),
+    /// The command stopped, was continued, or was killed after an interrupt.
+    Supervision(Notice),
     /// The wait for late reports has begun.
     Waiting {
-        /// The command died by a signal, so a crash report is expected: the wait goes on until one
+        /// The command died by a signal that makes a crash report on macOS
+        /// ([`makes_crash_report`]), so one is expected: the wait goes on until one
         /// from the run arrives, or until `up_to` has passed.
         expecting_crash: bool,
         /// The longest the wait is planned to last: `settle_max` when a crash is expected, else
@@ -139,8 +148,13 @@ pub struct Outcome {
     pub crashes: Vec<NewCrash>,
     /// How the command ended: its exit code, or the signal that killed it.
     pub exit: Exit,
-    /// The signal that interrupted crashdelta (and was forwarded), if any.
+    /// The signal that interrupted crashdelta (and was forwarded), or that reached the command from
+    /// the terminal it held (Ctrl-C), if any.
     pub interrupted: Option<i32>,
+    /// The command did not end after the interrupt, and its process group was killed (SIGKILL).
+    pub killed: bool,
+    /// What of the command still ran when the watch ended (and whether it was killed).
+    pub leftovers: Vec<Leftover>,
     /// Every pid seen in the command's process tree while it ran, the command's own included. The
     /// tree is polled every 100 ms: a process that lived less long may be missing.
     pub pids: BTreeSet<u32>,
@@ -401,26 +415,16 @@ pub fn run(
         }
     }
 
-    // SIGINT and SIGTERM go to the command's process group; crashdelta then reports what it has.
-    let interrupted = Arc::new(AtomicI32::new(0));
-    let mut signals = signal_hook::iterator::Signals::new([
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-    ])
-    .map_err(WatchError::Signals)?;
-    let signal_handle = signals.handle();
-
+    // The command, in the terminal's foreground when crashdelta is; SIGINT, SIGTERM, SIGHUP and
+    // SIGQUIT go to its process group (supervise.rs).
     let start = Utc::now();
     let started = Instant::now();
-    let mut child = process::spawn(&opts.argv, &opts.env)?;
-    let leader = child.id();
-    let interrupted2 = interrupted.clone();
-    let forwarder = std::thread::spawn(move || {
-        for signal in signals.forever() {
-            interrupted2.store(signal, Ordering::SeqCst);
-            process::signal_group(leader, signal);
-        }
-    });
+    let mut supervisor = supervise::Supervisor::start(&opts.argv, &opts.env, opts.kill_after)
+        .map_err(|e| match e {
+            supervise::StartError::Spawn(e) => WatchError::Spawn(e),
+            supervise::StartError::Signals(e) => WatchError::Signals(e),
+        })?;
+    let leader = supervisor.pid();
     let recorder = process::PidRecorder::start(leader, Duration::from_millis(100));
 
     let mut tracker = Tracker {
@@ -468,9 +472,11 @@ pub fn run(
 
     // While the command runs.
     let mut last_retry = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(WatchError::Wait)? {
-            break status;
+    let exit = loop {
+        match supervisor.poll().map_err(WatchError::Wait)? {
+            supervise::Polled::Exited(exit) => break exit,
+            supervise::Polled::Running(Some(notice)) => on_event(LiveEvent::Supervision(notice)),
+            supervise::Polled::Running(None) => {}
         }
         drain(&rx, Duration::from_millis(50), &mut |action| {
             last_event = Instant::now();
@@ -492,12 +498,12 @@ pub fn run(
     let exited = Utc::now();
     let pids = recorder.finish();
     let tree_pids = pids.pids.clone();
-    let exit = Exit::from(status);
     on_event(LiveEvent::Exited(exit));
 
-    // Late reports. A crash is expected when the command died by a signal; then the wait goes up
-    // to `settle_max` unless a report from this run has arrived.
-    let expecting = exit.signal.is_some();
+    // Late reports. A crash is expected when the command died by a signal that makes a crash
+    // report; then the wait goes up to `settle_max` unless a report from this run has arrived.
+    // An interrupt (here or during the wait) ends the wait: the record is written with what came.
+    let expecting = exit.signal.is_some_and(makes_crash_report);
     on_event(LiveEvent::Waiting {
         expecting_crash: expecting,
         up_to: if expecting {
@@ -519,7 +525,7 @@ pub fn run(
             && (!expecting || found_run_crash);
         if settled
             || waited >= opts.settle_max.max(opts.settle)
-            || interrupted.load(Ordering::SeqCst) != 0
+            || supervisor.interrupted().is_some()
         {
             break;
         }
@@ -539,8 +545,9 @@ pub fn run(
     }
     let settle_used = exited_at.elapsed();
     drop(watcher);
-    signal_handle.close();
-    let _ = forwarder.join();
+    let interrupted = supervisor.interrupted();
+    let killed = supervisor.killed();
+    let leftovers = supervisor.finish(&pids.pids, opts.kill_leftovers);
 
     // The truth: the inventory now. Only what it holds counts, at the path it has now (a report
     // seen live may have been renamed or moved since); each of its new crash reports is one
@@ -557,13 +564,14 @@ pub fn run(
         delta.new_crashes(),
         |entry| tracker.read_now(entry, &pids, (start, Some(exited))),
     );
-    let signal = interrupted.load(Ordering::SeqCst);
     Ok(Outcome {
         before,
         delta,
         crashes,
         exit,
-        interrupted: (signal != 0).then_some(signal),
+        interrupted,
+        killed,
+        leftovers,
         pids: tree_pids,
         start,
         exited,
@@ -670,6 +678,8 @@ mod tests {
             settle_max: Duration::from_secs(5),
             poll: false,
             earlier: Vec::new(),
+            kill_after: Duration::from_secs(5),
+            kill_leftovers: false,
         };
         let analyzer = Analyzer::new(RuleSet::builtin().unwrap_or_else(|e| panic!("{e}")), None);
         let mut announced = Vec::new();

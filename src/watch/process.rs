@@ -1,11 +1,9 @@
-//! Running the user's command: started directly (no shell), in its own process group so that
-//! signals can be forwarded to all of it, with its process tree recorded while it runs.
+//! The user's command as a process: why it could not be started, how it ended, and its process
+//! tree, recorded while it runs (starting it and waiting for it is `supervise.rs`'s).
 
 use std::collections::BTreeSet;
-use std::ffi::OsString;
+use std::ffi::OsStr;
 use std::io;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Child, Command, ExitStatus};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -35,20 +33,16 @@ pub enum SpawnError {
     Empty,
 }
 
-/// Starts `argv` with inherited stdio, as the leader of a new process group.
-pub fn spawn(argv: &[OsString], env: &[(OsString, OsString)]) -> Result<Child, SpawnError> {
-    let (program, args) = argv.split_first().ok_or(SpawnError::Empty)?;
-    let name = program.to_string_lossy().into_owned();
-    Command::new(program)
-        .args(args)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .process_group(0)
-        .spawn()
-        .map_err(|e| match e.kind() {
+impl SpawnError {
+    /// Why `program` could not be started, from the error `spawn` gave.
+    pub fn from_io(program: &OsStr, e: io::Error) -> SpawnError {
+        let name = program.to_string_lossy().into_owned();
+        match e.kind() {
             io::ErrorKind::NotFound => SpawnError::NotFound(name),
             io::ErrorKind::PermissionDenied => SpawnError::NotExecutable(name, e),
             _ => SpawnError::Other(name, e),
-        })
+        }
+    }
 }
 
 /// How the command ended.
@@ -56,27 +50,9 @@ pub fn spawn(argv: &[OsString], env: &[(OsString, OsString)]) -> Result<Child, S
 pub struct Exit {
     /// The exit code, when the command exited by itself; `None` when a signal killed it.
     pub code: Option<i32>,
-    /// The signal that killed the command (11 for `SIGSEGV`), when one did.
+    /// The signal that killed the command (11 for `SIGSEGV` on macOS and Linux), when one did;
+    /// [`signal_name`](super::signal_name) names it.
     pub signal: Option<i32>,
-}
-
-impl From<ExitStatus> for Exit {
-    fn from(s: ExitStatus) -> Self {
-        Exit {
-            code: s.code(),
-            signal: s.signal(),
-        }
-    }
-}
-
-/// Sends `signal` to the command's whole process group.
-pub fn signal_group(leader: u32, signal: i32) {
-    if let Ok(pgid) = i32::try_from(leader) {
-        // SAFETY: kill(2) with a negative pid signals a process group; no memory is involved.
-        unsafe {
-            libc::kill(-pgid, signal);
-        }
-    }
 }
 
 /// Records the pids of a process and its descendants while they run, by polling the process
@@ -171,15 +147,10 @@ mod tests {
 
     #[test]
     fn records_grandchildren() {
-        let mut child = spawn(
-            &[
-                "sh".into(),
-                "-c".into(),
-                "sh -c 'sleep 0.6' & sleep 0.6; wait".into(),
-            ],
-            &[],
-        )
-        .unwrap();
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sh -c 'sleep 0.6' & sleep 0.6; wait"])
+            .spawn()
+            .unwrap();
         let recorder = PidRecorder::start(child.id(), Duration::from_millis(50));
         std::thread::sleep(Duration::from_millis(300));
         let pids = recorder.finish().pids;
@@ -189,21 +160,5 @@ mod tests {
             pids.len() >= 3,
             "expected the shell, its sleep and the inner shell: {pids:?}"
         );
-    }
-
-    #[test]
-    fn spawn_errors() {
-        assert!(matches!(
-            spawn(&["/no/such/command".into()], &[]),
-            Err(SpawnError::NotFound(_))
-        ));
-        let dir = tempfile::tempdir().unwrap();
-        let not_executable = dir.path().join("script.sh");
-        std::fs::write(&not_executable, "#!/bin/sh\n").unwrap();
-        assert!(matches!(
-            spawn(&[not_executable.into()], &[]),
-            Err(SpawnError::NotExecutable(..))
-        ));
-        assert!(matches!(spawn(&[], &[]), Err(SpawnError::Empty)));
     }
 }

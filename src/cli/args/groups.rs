@@ -100,13 +100,22 @@ pub struct TimingArgs {
     /// Wait at least this long after the command (each run) exits for late reports
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration)]
     pub settle: Duration,
-    /// Wait up to this long when a crash is expected (the command died by a signal) but its
-    /// report has not arrived
+    /// Wait up to this long when a crash is expected (the command died by a signal that makes a
+    /// crash report on macOS: SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS, SIGQUIT)
+    /// but its report has not arrived
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration)]
     pub settle_max: Duration,
     /// Poll the folders instead of using file-system events
     #[arg(long)]
     pub poll: bool,
+    /// After an interrupt (SIGINT, SIGTERM, SIGHUP, SIGQUIT), kill the command's process group
+    /// (SIGKILL) if it has not ended within this long; a second interrupt kills it at once
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration)]
+    pub kill_after: Duration,
+    /// Kill what the command left running in its process group (`sleep 100 &`) when each run
+    /// ends; without it, leftovers are only reported
+    #[arg(long)]
+    pub kill_leftovers: bool,
 }
 
 impl From<&TimingArgs> for Timing {
@@ -115,18 +124,31 @@ impl From<&TimingArgs> for Timing {
             settle: t.settle,
             settle_max: t.settle_max,
             poll: t.poll,
+            kill_after: t.kill_after,
+            kill_leftovers: t.kill_leftovers,
         }
     }
 }
 
-fn duration(s: &str) -> Result<Duration, String> {
-    if let Ok(secs) = s.parse::<f64>()
-        && secs.is_finite()
-        && secs >= 0.0
-    {
-        return Ok(Duration::from_secs_f64(secs));
+/// The longest duration any flag takes: a week. Longer is a typo (`--settle 1e30`), and a wait
+/// that long is no wait at all.
+pub const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// A duration flag's value: seconds (`2`, `0.5`) or humantime (`5s`, `500ms`, `2m`), from 0 to
+/// [`MAX_DURATION`]. Conversions are checked: a value out of range is an argument error (clap
+/// names the flag), never a panic.
+pub fn duration(s: &str) -> Result<Duration, String> {
+    let range = "accepted: 0 to 7 days, e.g. 5s, 500ms, 2m, 1.5";
+    let parsed = match s.trim().parse::<f64>() {
+        Ok(secs) if secs.is_nan() => return Err(format!("not a number ({range})")),
+        Ok(secs) => Duration::try_from_secs_f64(secs)
+            .map_err(|_| format!("{s} seconds is out of range ({range})"))?,
+        Err(_) => humantime::parse_duration(s).map_err(|e| format!("{e} ({range})"))?,
+    };
+    if parsed > MAX_DURATION {
+        return Err(format!("{s} is too long ({range})"));
     }
-    humantime::parse_duration(s).map_err(|e| format!("{e} (write e.g. 5s, 500ms, 2m)"))
+    Ok(parsed)
 }
 
 /// Where a run's or a campaign's record goes, and its reports.

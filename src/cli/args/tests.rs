@@ -96,3 +96,46 @@ fn gate_arguments_become_the_librarys_policy() {
     assert_eq!(policy.scope, Scope::Any);
     assert_eq!(Timing::from(&w.timing).settle, Duration::from_secs(2));
 }
+
+#[test]
+fn durations_out_of_range_are_argument_errors_that_name_the_flag() {
+    for (flag, value) in [
+        ("--settle", "1e30"),
+        ("--settle-max", "1e30"),
+        ("--kill-after", "1e300"),
+        ("--settle", "18446744073709551616"),
+        ("--settle", "-1"),
+        ("--settle", "NaN"),
+        ("--settle", "inf"),
+        ("--settle", "8d"),
+        ("--settle-max", "1000000000000y"),
+    ] {
+        let arg = format!("{flag}={value}");
+        let err = match parse(&["crashdelta", "watch", &arg, "--", "true"]) {
+            Err(e) => e,
+            Ok(_) => panic!("{arg} was taken"),
+        };
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation, "{arg}");
+        let text = err.to_string();
+        assert!(text.contains(flag), "{arg}: {text}");
+        assert!(text.contains("0 to 7 days"), "{arg}: {text}");
+    }
+    let Ok(Command::Watch(w)) = parse(&[
+        "crashdelta",
+        "watch",
+        "--settle=0.25",
+        "--settle-max=7d",
+        "--kill-after=0",
+        "--kill-leftovers",
+        "--",
+        "true",
+    ])
+    .map(|c| c.command) else {
+        panic!("watch parses");
+    };
+    let t = Timing::from(&w.timing);
+    assert_eq!(t.settle, Duration::from_millis(250));
+    assert_eq!(t.settle_max, super::groups::MAX_DURATION);
+    assert_eq!(t.kill_after, Duration::ZERO);
+    assert!(t.kill_leftovers);
+}

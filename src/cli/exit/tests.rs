@@ -152,3 +152,20 @@ fn a_closed_pipe_is_not_an_error() {
     assert_eq!(Exit::of_error(&pipe), Exit::Ok);
     assert_eq!(Exit::of_error(&anyhow::anyhow!("bad")), Exit::ToolError);
 }
+
+#[test]
+fn a_command_killed_after_an_interrupt_still_exits_130() {
+    // The command ignored SIGINT and was killed with SIGKILL (`--kill-after`, or a second
+    // interrupt): the interrupt, not the SIGKILL (137), is what the exit code says.
+    let killed = watch::Exit {
+        code: None,
+        signal: Some(libc::SIGKILL),
+    };
+    let ending = Ending {
+        interrupted: true,
+        gate_failed: true,
+        command: Some(killed),
+        unreadable: false,
+    };
+    assert_eq!(Exit::of(ending).code(), 130);
+}
