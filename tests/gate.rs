@@ -454,3 +454,36 @@ fn a_closed_output_pipe_does_not_mask_the_gate() {
         .unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+/// An orphan: the command's child starts a grandchild in the background and exits at once, so
+/// the grandchild's parent is gone and it was re-parented to init, outside the command's tree.
+/// As the child subreaper (Linux), crashdelta adopts it: it is in the tree the run record
+/// lists (and a report naming it is the run's by proof, not by the fail-closed rule).
+#[test]
+fn an_orphan_of_the_command_stays_in_its_process_tree() {
+    if !cfg!(target_os = "linux") {
+        eprintln!("skipped: the child subreaper is Linux's (macOS relies on the fail-closed rule)");
+        return;
+    }
+    let (dir, reports) = reports_folder();
+    let pidfile = dir.path().join("orphan.pid");
+    let script = format!(
+        "sh -c 'sh -c \"echo \\$\\$ > {}; sleep 0.4; kill -SEGV \\$\\$\" &'; sleep 0.8; exit 0",
+        pidfile.display()
+    );
+    let out = watch(&reports, "2s", &["--format", "json"], &script);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let orphan: u64 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pids: Vec<u64> = doc["command"]["pids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(serde_json::Value::as_u64)
+        .collect();
+    assert!(pids.contains(&orphan), "orphan {orphan} not in {pids:?}");
+}

@@ -157,6 +157,9 @@ pub struct Tree {
     pub pids: BTreeSet<u32>,
     /// Every other process seen running meanwhile, by pid.
     pub outside: BTreeMap<u32, Outside>,
+    /// Orphans of the command that crashdelta adopted and reaped (Linux, as subreaper), with
+    /// the signal that killed them.
+    pub died: Vec<(u32, i32)>,
 }
 
 /// The run's window: when it started, and when it ended (`None` while the command runs).

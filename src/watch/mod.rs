@@ -417,6 +417,9 @@ pub fn run(
 
     // The command, in the terminal's foreground when crashdelta is; SIGINT, SIGTERM, SIGHUP and
     // SIGQUIT go to its process group (supervise.rs).
+    // Orphans of the command come to crashdelta (Linux), so they stay in the tree however short
+    // their lives; on macOS the fail-closed rule of `attribution` covers them.
+    let subreaper = process::become_subreaper();
     let start = Utc::now();
     let started = Instant::now();
     let mut supervisor = supervise::Supervisor::start(&opts.argv, &opts.env, opts.kill_after)
@@ -425,7 +428,7 @@ pub fn run(
             supervise::StartError::Signals(e) => WatchError::Signals(e),
         })?;
     let leader = supervisor.pid();
-    let recorder = process::PidRecorder::start(leader, Duration::from_millis(100));
+    let recorder = process::PidRecorder::start(leader, Duration::from_millis(100), subreaper);
 
     let mut tracker = Tracker {
         analyzer,
@@ -503,7 +506,11 @@ pub fn run(
     // Late reports. A crash is expected when the command died by a signal that makes a crash
     // report; then the wait goes up to `settle_max` unless a report from this run has arrived.
     // An interrupt (here or during the wait) ends the wait: the record is written with what came.
-    let expecting = exit.signal.is_some_and(makes_crash_report);
+    let expecting = exit.signal.is_some_and(makes_crash_report)
+        || pids
+            .died
+            .iter()
+            .any(|&(_, signal)| makes_crash_report(signal));
     on_event(LiveEvent::Waiting {
         expecting_crash: expecting,
         up_to: if expecting {

@@ -64,20 +64,76 @@ pub struct PidRecorder {
     stop: Arc<AtomicBool>,
     pids: Arc<Mutex<Tree>>,
     thread: Option<JoinHandle<()>>,
+    adoption: Adoption,
+}
+
+/// What the recorder knows of crashdelta's own children: with [`become_subreaper`], an orphan of
+/// the command (its parent exited first) is re-parented to crashdelta, not to init, so it stays
+/// in view however briefly it lives: as a zombie child of crashdelta until reaped here, with the
+/// signal that killed it.
+#[derive(Clone)]
+struct Adoption {
+    /// crashdelta's pid.
+    me: u32,
+    /// The command.
+    leader: u32,
+    /// crashdelta's children from before this run (an earlier run's leftovers): not this run's.
+    earlier: BTreeSet<u32>,
+    /// Whether orphans come to crashdelta, and are to be reaped by it.
+    reap: bool,
+}
+
+/// Makes crashdelta the "child subreaper" of its descendants (Linux, `PR_SET_CHILD_SUBREAPER`):
+/// an orphaned descendant of the command is re-parented to crashdelta instead of init, so a
+/// process whose parent exited first is still seen in the process tree and reaped here with its
+/// signal. Returns whether it is in effect; elsewhere (macOS has no such call) `false`.
+pub fn become_subreaper() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: prctl(2) with PR_SET_CHILD_SUBREAPER takes an integer flag; no memory is
+        // involved.
+        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
+    }
 }
 
 impl PidRecorder {
-    pub fn start(root: u32, every: Duration) -> PidRecorder {
+    /// Starts recording the tree of `root` every `every`; `reap` when crashdelta is the
+    /// subreaper ([`become_subreaper`]).
+    pub fn start(root: u32, every: Duration, reap: bool) -> PidRecorder {
         let stop = Arc::new(AtomicBool::new(false));
         let pids = Arc::new(Mutex::new(Tree {
             pids: BTreeSet::from([root]),
             ..Tree::default()
         }));
-        let (stop2, pids2) = (stop.clone(), pids.clone());
+        let me = std::process::id();
+        let mut system = System::new();
+        system.refresh_processes_specifics(
+            ProcessesToUpdate::All,
+            true,
+            ProcessRefreshKind::nothing(),
+        );
+        let earlier = system
+            .processes()
+            .iter()
+            .filter(|(pid, p)| {
+                pid.as_u32() != root && p.parent().is_some_and(|parent| parent.as_u32() == me)
+            })
+            .map(|(pid, _)| pid.as_u32())
+            .collect();
+        let adoption = Adoption {
+            me,
+            leader: root,
+            earlier,
+            reap,
+        };
+        let (stop2, pids2, adoption2) = (stop.clone(), pids.clone(), adoption.clone());
         let thread = std::thread::spawn(move || {
-            let mut system = System::new();
             while !stop2.load(Ordering::Relaxed) {
-                record_tree(&mut system, &pids2);
+                record_tree(&mut system, &pids2, &adoption2);
                 std::thread::sleep(every);
             }
         });
@@ -85,6 +141,7 @@ impl PidRecorder {
             stop,
             pids,
             thread: Some(thread),
+            adoption,
         }
     }
 
@@ -96,7 +153,7 @@ impl PidRecorder {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
-        record_tree(&mut System::new(), &self.pids);
+        record_tree(&mut System::new(), &self.pids, &self.adoption);
         self.pids.lock().map(|p| p.clone()).unwrap_or_default()
     }
 
@@ -105,11 +162,34 @@ impl PidRecorder {
     }
 }
 
-fn record_tree(system: &mut System, tree: &Mutex<Tree>) {
+fn record_tree(system: &mut System, tree: &Mutex<Tree>, adoption: &Adoption) {
     system.refresh_processes_specifics(ProcessesToUpdate::All, true, ProcessRefreshKind::nothing());
     let Ok(mut tree) = tree.lock() else {
         return;
     };
+    // crashdelta's own children are the command and, as subreaper, the orphans it adopted: the
+    // run's when they are still in the command's process group (crashdelta's other children,
+    // another watch's command in a program that runs several, are not), unless they were there
+    // before the run (an earlier run's).
+    let mut adopted = Vec::new();
+    for (pid, process) in system.processes() {
+        let pid = pid.as_u32();
+        if process.parent().is_some_and(|p| p.as_u32() == adoption.me)
+            && pid != adoption.leader
+            && !adoption.earlier.contains(&pid)
+            && in_group(pid, adoption.leader)
+        {
+            tree.pids.insert(pid);
+            adopted.push(pid);
+        }
+    }
+    if adoption.reap {
+        for pid in adopted {
+            if let Some(signal) = reap(pid) {
+                tree.died.push((pid, signal));
+            }
+        }
+    }
     // Descendants whose parent is already known; repeat until nothing new (grandchildren).
     loop {
         let before = tree.pids.len();
@@ -126,6 +206,9 @@ fn record_tree(system: &mut System, tree: &Mutex<Tree>) {
     }
     for (pid, process) in system.processes() {
         let pid = pid.as_u32();
+        if pid == adoption.me {
+            continue;
+        }
         if tree.pids.contains(&pid) {
             // A pid first seen outside and now inside was reused by the run: inside wins.
             tree.outside.remove(&pid);
@@ -141,6 +224,26 @@ fn record_tree(system: &mut System, tree: &Mutex<Tree>) {
     }
 }
 
+/// Whether `pid` is in the process group `group` (the command's: its leader's pid).
+fn in_group(pid: u32, group: u32) -> bool {
+    let (Ok(pid), Ok(group)) = (libc::pid_t::try_from(pid), libc::pid_t::try_from(group)) else {
+        return false;
+    };
+    // SAFETY: getpgid(2) takes a pid and touches no memory.
+    unsafe { libc::getpgid(pid) == group }
+}
+
+/// Reaps an adopted orphan if it has ended; the signal that killed it, if one did. Only
+/// processes crashdelta adopted as subreaper are waited for here: the command itself is
+/// `supervise.rs`'s, and a child another part of crashdelta waits for is never passed here.
+fn reap(pid: u32) -> Option<i32> {
+    let pid = libc::pid_t::try_from(pid).ok()?;
+    let mut status: libc::c_int = 0;
+    // SAFETY: waitpid(2) on one pid with WNOHANG, writing into a local integer.
+    let done = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+    (done == pid && libc::WIFSIGNALED(status)).then(|| libc::WTERMSIG(status))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,7 +254,7 @@ mod tests {
             .args(["-c", "sh -c 'sleep 0.6' & sleep 0.6; wait"])
             .spawn()
             .unwrap();
-        let recorder = PidRecorder::start(child.id(), Duration::from_millis(50));
+        let recorder = PidRecorder::start(child.id(), Duration::from_millis(50), false);
         std::thread::sleep(Duration::from_millis(300));
         let pids = recorder.finish().pids;
         let _ = child.wait();
