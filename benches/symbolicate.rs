@@ -1,7 +1,10 @@
 //! Symbolication cost on the Mach-O fixtures (testdata/symbols/out):
 //! - building the index and the symcache of the stand-in driver's dSYM (a cold start);
 //! - naming frames with a warm cache: a whole report (3 unnamed driver frames) and single
-//!   lookups.
+//!   lookups;
+//! - indexing a 64 MiB symbol file (the arm64 binary padded with zeros, the size of a big dSYM):
+//!   symbol files are read into memory rather than mapped (a mapped file that shrinks kills the
+//!   process with SIGBUS), and this is what the copy costs.
 //!
 //! Run: `cargo bench --bench symbolicate`.
 
@@ -32,6 +35,22 @@ fn bench(c: &mut Criterion) {
         })
     });
     cold.finish();
+
+    let big_dir = tempfile::tempdir().unwrap();
+    let big = big_dir.path().join("AGXMetalG16X.arm64");
+    let mut padded = std::fs::read(root.join("testdata/symbols/out/AGXMetalG16X.arm64")).unwrap();
+    padded.resize(64 << 20, 0);
+    std::fs::write(&big, &padded).unwrap();
+    let mut large = c.benchmark_group("large");
+    large.sample_size(20);
+    large.throughput(Throughput::Bytes(padded.len() as u64));
+    large.bench_function("index a 64 MiB binary", |b| {
+        b.iter(|| {
+            let idx = SymbolIndex::build(std::slice::from_ref(&big), None, None).unwrap();
+            assert_eq!(idx.objects().len(), 1);
+        })
+    });
+    large.finish();
 
     let idx = SymbolIndex::build(std::slice::from_ref(&dsym), None, None).unwrap();
     assert!(idx.name_at(ARM64, 0x384).is_some());

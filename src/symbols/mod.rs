@@ -9,6 +9,12 @@
 //! Lookups go through symcaches (symbolic-symcache), built once per UUID and architecture and
 //! kept on disk, keyed by the source file's path, size and modification time so that a rebuilt
 //! file is cached anew.
+//!
+//! The cache folder is not trusted: a symcache found there is used only when its own debug id and
+//! architecture are those of the object it stands for (else it is rebuilt, with a warning), and
+//! new ones are written through exclusively created temporaries, never through a predictable name
+//! a symlink could redirect. Symbol files are read into memory, not mapped: a mapped file that
+//! shrinks under us would kill the process with SIGBUS.
 
 pub mod atos;
 mod rewrite;
@@ -182,7 +188,7 @@ impl SymbolIndex {
         if std::io::Read::read_exact(&mut f, &mut head).is_err() || !is_macho(&head) {
             return;
         }
-        let view = match ByteView::open(path) {
+        let view = match read_symbol_file(path) {
             Ok(v) => v,
             Err(e) => return self.problems.push(format!("{}: {e}", path.display())),
         };
@@ -247,30 +253,40 @@ impl SymbolIndex {
             .max_by_key(|o| (o.has_debug_info, o.has_symbols))
     }
 
-    /// The symcache bytes for an object: from memory, from the disk cache, or built now.
-    fn symcache(&self, o: &IndexedObject) -> Option<Arc<[u8]>> {
+    /// The symcache bytes for an object: from memory, from the disk cache, or built now; and,
+    /// the first time, a note when the cached file was not for this object and was rebuilt.
+    fn symcache(&self, o: &IndexedObject) -> (Option<Arc<[u8]>>, Option<String>) {
         let key = &o.key;
         if let Ok(loaded) = self.loaded.lock()
             && let Some(found) = loaded.get(key)
         {
-            return found.clone();
+            return (found.clone(), None);
         }
         let on_disk = self
             .cache_dir
             .as_ref()
             .map(|d| d.join(format!("{key}.symcache")));
-        let bytes = on_disk
+        let mut note = None;
+        let cached = on_disk
             .as_ref()
-            .and_then(|p| std::fs::read(p).ok())
-            .filter(|b| SymCache::parse(b).is_ok())
+            .and_then(|p| std::fs::read(p).ok().map(|bytes| (p, bytes)))
+            .and_then(|(path, bytes)| match cached_fits(&bytes, o) {
+                Ok(()) => Some(bytes),
+                Err(why) => {
+                    note = Some(format!(
+                        "the cached symcache {} {why}; it was rebuilt from {} (a cache folder \
+                         others can write to can plant such files: keep it private)",
+                        path.display(),
+                        o.path.display()
+                    ));
+                    None
+                }
+            });
+        let bytes = cached
             .or_else(|| {
                 let built = build_symcache(o)?;
                 if let Some(path) = &on_disk {
-                    // Written to a temporary name and renamed: a concurrent reader never sees half.
-                    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-                    if std::fs::write(&tmp, &built).is_ok() {
-                        let _ = std::fs::rename(&tmp, path);
-                    }
+                    store(path, &built);
                 }
                 Some(built)
             })
@@ -278,7 +294,7 @@ impl SymbolIndex {
         if let Ok(mut loaded) = self.loaded.lock() {
             loaded.insert(key.clone(), bytes.clone());
         }
-        bytes
+        (bytes, note)
     }
 
     /// Names the unnamed frames of every thread, and of the Last Exception Backtrace, whose image
@@ -290,16 +306,28 @@ impl SymbolIndex {
         let mut mismatched: BTreeSet<usize> = BTreeSet::new();
         let images = report.images.clone();
         let mut warnings: Vec<Warning> = Vec::new();
+        let mut notes = Vec::new();
         for thread in &mut report.threads {
             let frames = std::mem::take(&mut thread.frames);
             // The top frame of a thread holds the address it stopped at; every other frame, a
             // return address.
-            thread.frames = self.name_frames(frames, &images, true, &mut named, &mut mismatched);
+            thread.frames = self.name_frames(
+                frames,
+                &images,
+                true,
+                &mut named,
+                &mut mismatched,
+                &mut notes,
+            );
         }
         // A backtrace captured when the exception was thrown holds return addresses only.
         let leb = std::mem::take(&mut report.last_exception_backtrace);
         report.last_exception_backtrace =
-            self.name_frames(leb, &images, false, &mut named, &mut mismatched);
+            self.name_frames(leb, &images, false, &mut named, &mut mismatched, &mut notes);
+        warnings.extend(notes.into_iter().map(|message| Warning {
+            at: "symbols".into(),
+            message,
+        }));
         for i in mismatched {
             let Some(image) = images.get(i) else { continue };
             let name = image.name.as_deref().unwrap_or("?");
@@ -325,7 +353,7 @@ impl SymbolIndex {
     }
 
     /// Names what it can of `frames`; counts the named ones in `named` and the images whose UUID
-    /// matched no indexed object in `mismatched`. `first_is_pc`: the first frame holds the
+    /// matched no indexed object in `mismatched`; symcache problems go to `notes`. `first_is_pc`: the first frame holds the
     /// address execution stopped at rather than a return address.
     fn name_frames(
         &self,
@@ -334,6 +362,7 @@ impl SymbolIndex {
         first_is_pc: bool,
         named: &mut usize,
         mismatched: &mut BTreeSet<usize>,
+        notes: &mut Vec<String>,
     ) -> Vec<Frame> {
         let mut out = Vec::with_capacity(frames.len());
         for (position, frame) in frames.into_iter().enumerate() {
@@ -360,7 +389,7 @@ impl SymbolIndex {
                 continue;
             }
             let return_address = position > 0 || !first_is_pc;
-            match self.lookup(object, offset, return_address) {
+            match self.lookup(object, offset, return_address, notes) {
                 Some(resolved) => {
                     *named += 1;
                     let file = object.path.display().to_string();
@@ -390,8 +419,11 @@ impl SymbolIndex {
         object: &IndexedObject,
         offset: u64,
         return_address: bool,
+        notes: &mut Vec<String>,
     ) -> Option<Vec<Resolved>> {
-        let bytes = self.symcache(object)?;
+        let (bytes, note) = self.symcache(object);
+        notes.extend(note);
+        let bytes = bytes?;
         let cache = SymCache::parse(&bytes).ok()?;
         // Frames above the crashing one hold return addresses, which point just after the call:
         // look up the call instruction itself for the right function, line and inline context.
@@ -428,7 +460,9 @@ impl SymbolIndex {
     /// Names one address, for the benchmark and the `symbolicate` command's own use.
     pub fn name_at(&self, uuid: &str, offset: u64) -> Option<String> {
         let object = self.best(uuid)?;
-        self.lookup(object, offset, false)?.pop().map(|r| r.name)
+        self.lookup(object, offset, false, &mut Vec::new())?
+            .pop()
+            .map(|r| r.name)
     }
 }
 
@@ -451,8 +485,55 @@ fn demangle(name: Name<'_>) -> String {
     name.try_demangle(DemangleOptions::complete()).into_owned()
 }
 
+/// Whether a symcache read from the cache folder is one for `o`: it parses, is of the current
+/// format, and was built for the same debug id and architecture. The file name alone proves
+/// nothing: anyone who can write to the folder can put any symcache under any name, and a
+/// symcache for another build names frames wrongly, which is worse than not at all.
+fn cached_fits(bytes: &[u8], o: &IndexedObject) -> Result<(), String> {
+    let cache = SymCache::parse(bytes).map_err(|e| format!("does not parse ({e})"))?;
+    if !cache.is_latest() {
+        return Err(format!("is of an old format (version {})", cache.version()));
+    }
+    let uuid = cache.debug_id().uuid().hyphenated().to_string();
+    let arch = cache.arch().to_string();
+    if uuid != o.uuid || arch != o.arch {
+        return Err(format!(
+            "was built for {uuid} ({arch}), not for {} ({})",
+            o.uuid, o.arch
+        ));
+    }
+    Ok(())
+}
+
+/// Writes a symcache into the cache folder. The temporary is created exclusively under a random
+/// name in the same folder (never a predictable name that a planted symlink could redirect to
+/// another file), then renamed over `path`, so a concurrent reader sees the old file or the new
+/// one, never half. A cache that cannot be written is only slower next time: failures are
+/// ignored.
+fn store(path: &Path, bytes: &[u8]) {
+    let Some(dir) = path.parent() else { return };
+    let Ok(mut tmp) = tempfile::Builder::new()
+        .prefix(".symcache-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+    else {
+        return;
+    };
+    if std::io::Write::write_all(&mut tmp, bytes).is_ok() {
+        // On failure the temporary is removed when `tmp` is dropped.
+        let _ = tmp.persist(path);
+    }
+}
+
+/// A symbol file's bytes, read into memory rather than mapped: a mapped file that shrinks while
+/// it is read (a build replacing it, a copy in progress) kills the process with SIGBUS, which no
+/// error handling can catch. Reading costs a copy (measured in docs/symbols.md).
+fn read_symbol_file(path: &Path) -> std::io::Result<ByteView<'static>> {
+    std::fs::read(path).map(ByteView::from_vec)
+}
+
 fn build_symcache(o: &IndexedObject) -> Option<Vec<u8>> {
-    let view = ByteView::open(&o.path).ok()?;
+    let view = read_symbol_file(&o.path).ok()?;
     let archive = Archive::parse(&view).ok()?;
     let object: Object = archive.objects().filter_map(Result::ok).find(|obj| {
         obj.debug_id().uuid().hyphenated().to_string() == o.uuid && obj.arch().to_string() == o.arch
@@ -506,3 +587,27 @@ pub fn ensure_cache_dir(dir: &Path) -> Result<(), SymbolsError> {
 
 /// The extensions folder of a Mac, where the AGX driver bundles are installed.
 pub const SYSTEM_EXTENSIONS: &str = "/System/Library/Extensions";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// C6: a symbol file that shrinks while crashdelta reads it (a build replacing it in place)
+    /// must not kill the process. A mapped file would: touching a page past the new end raises
+    /// SIGBUS, and this test process would die instead of failing an assertion.
+    #[test]
+    fn a_symbol_file_that_shrinks_after_opening_is_still_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("AGXMetalG16X");
+        let content: Vec<u8> = (0..256 * 1024u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &content).unwrap();
+        let view = read_symbol_file(&path).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        assert_eq!(view.as_slice(), content.as_slice());
+    }
+}
