@@ -503,3 +503,79 @@ fn a_cached_symcache_for_another_object_is_rebuilt_with_a_warning() {
             .contains("rebuilt")
     );
 }
+
+/// C7: `symbolicate --format ips` changes nothing but the frames it names. It used to read the
+/// body into a JSON value and print it again: `1e2` became `100.0`, integers beyond 64 bits
+/// became floats, duplicate keys collapsed and the layout was redone.
+#[test]
+fn symbolicate_changes_only_the_frames_it_names() {
+    let original =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(UNNAMED)).unwrap();
+    let (header, body) = original.split_once('\n').unwrap();
+    let body = body.strip_prefix("{\n").unwrap();
+    // Values a re-serialisation changes, odd whitespace, duplicate keys (the last `threads` is the
+    // one the parser reads), a byte-order mark, and text after the body.
+    let odd = format!(
+        "\u{feff}{header}\n{{\n  \"big\" : 123456789012345678901234567890,\n\t\"e\":1e2 ,\"dup\": 1, \"dup\": 2,\r\n  \"threads\": [],\n  \"neg\": -0.0,\n{body}\n"
+    );
+    assert!(odd.ends_with("}\n\n"));
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("odd.ips");
+    std::fs::write(&input, &odd).unwrap();
+    let written = dir.path().join("named.ips");
+    crashdelta()
+        .args([
+            "symbolicate",
+            "--symbols",
+            "testdata/symbols/out",
+            "--format",
+            "ips",
+        ])
+        .arg(&input)
+        .arg("--output")
+        .arg(&written)
+        .assert()
+        .code(0)
+        .stderr(predicates::str::contains("named 3 frame(s)"));
+    let new = std::fs::read_to_string(&written).unwrap();
+    // Where the two differ: after their common beginning and before their common end.
+    let prefix = odd
+        .bytes()
+        .zip(new.bytes())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let suffix = odd
+        .bytes()
+        .rev()
+        .zip(new.bytes().rev())
+        .take_while(|(a, b)| a == b)
+        .count()
+        .min(odd.len() - prefix)
+        .min(new.len() - prefix);
+    // That is inside the crashed thread's frame list, the fourth `"frames"` of the file.
+    let frames_start = odd.match_indices("\"frames\"").nth(3).unwrap().0;
+    let frames_end = frames_start + odd[frames_start..].find(']').unwrap();
+    assert!(
+        prefix >= frames_start && odd.len() - suffix <= frames_end,
+        "the output differs outside the crashed thread's frames: bytes {prefix}..{} of the input \
+         ({frames_start}..{frames_end} are the frames):\n{}",
+        odd.len() - suffix,
+        &new[prefix..new.len() - suffix]
+    );
+    // What changed is the names, in the frames' own layout.
+    let changed = &new[prefix..new.len() - suffix];
+    assert!(
+        changed.contains(&format!("\"symbol\": \"{PREPARE}\"")),
+        "{changed}"
+    );
+    assert!(
+        changed.contains("\n          \"symbolLocation\": 36"),
+        "{changed}"
+    );
+    // The output is still a report that reads as the race without --symbols.
+    crashdelta()
+        .args(["classify", "--format", "json"])
+        .arg(&written)
+        .assert()
+        .stdout(predicates::str::contains("agx-prepare-for-enqueue-race"));
+}
