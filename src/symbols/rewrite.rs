@@ -346,3 +346,61 @@ fn string_end(text: &str, start: usize) -> Option<usize> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named(symbol: &str, offset: Option<u64>, inline: bool) -> Frame {
+        Frame {
+            number: None,
+            image_index: Some(2),
+            image: None,
+            symbol: Some(symbol.into()),
+            symbol_offset: offset,
+            image_offset: Some(900),
+            address: None,
+            inline,
+            source_file: None,
+            source_line: None,
+            symbolicated_by: SymbolSource::Symbols,
+            symbol_file: None,
+        }
+    }
+
+    fn splice(body: &str, model: &[Frame]) -> String {
+        let list: &RawValue = serde_json::from_str(body).unwrap();
+        let mut edits = Vec::new();
+        splice_frames(body, &elements(list), model, &mut edits);
+        apply(body, edits)
+    }
+
+    /// Compact frames stay compact; a key already there is replaced where it is (every time it
+    /// appears), not added again; an empty object gets the keys; compact `[index, offset]`
+    /// frames are left alone (there is nowhere to put a name).
+    #[test]
+    fn names_go_into_each_frame_in_its_own_layout() {
+        let body = r#"[{"imageOffset":900,"symbolLocation":1e0,"imageIndex":2,"symbolLocation":7},{},[2, 900]]"#;
+        let model = [
+            named("f", Some(36), false),
+            named("g", None, false),
+            named("h", Some(1), false),
+        ];
+        assert_eq!(
+            splice(body, &model),
+            r#"[{"imageOffset":900,"symbolLocation":36,"imageIndex":2,"symbolLocation":36,"symbol":"f"},{"symbol":"g"},[2, 900]]"#
+        );
+    }
+
+    /// An inlined function found in a dSYM becomes a frame of its own before the frame that holds
+    /// it, laid out like it.
+    #[test]
+    fn inlined_functions_are_written_before_their_frame() {
+        let body = "[\n  {\n    \"imageOffset\" : 880,\n    \"imageIndex\" : 2\n  }\n]";
+        let model = [named("inner", None, true), named("outer", Some(16), false)];
+        assert_eq!(
+            splice(body, &model),
+            "[\n  {\n    \"imageOffset\" : 880,\n    \"symbol\" : \"inner\",\n    \"imageIndex\" : 2,\n    \"inline\" : true\n  },\n  {\n    \"imageOffset\" : 880,\n    \"imageIndex\" : 2,\n    \"symbol\" : \"outer\",\n    \"symbolLocation\" : 16\n  }\n]"
+        );
+    }
+}
