@@ -579,3 +579,61 @@ fn symbolicate_changes_only_the_frames_it_names() {
         .assert()
         .stdout(predicates::str::contains("agx-prepare-for-enqueue-race"));
 }
+
+/// C6: what sits in the cache folder under a symcache's name may be anything. A FIFO made the
+/// command wait forever for a writer; a symlink to `/dev/zero` would be read until memory ran
+/// out. Neither is read now: the symcache is rebuilt, with a warning, and replaces it.
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_a_symlink_in_place_of_a_cached_symcache_is_not_read() {
+    let dsym = out().join("AGXMetalG16X.arm64.dSYM");
+    let (_first, name) = cache_file_for(&dsym, ARM64, 0x384);
+    let classify = |cache: &Path| -> serde_json::Value {
+        let out = crashdelta()
+            .args(["classify", "--format", "json", "--symbols"])
+            .arg(&dsym)
+            .arg("--cache-dir")
+            .arg(cache)
+            .arg(UNNAMED)
+            .timeout(std::time::Duration::from_secs(30))
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(cache.path().join(&name))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let doc = classify(cache.path());
+    let r = &doc["reports"][0];
+    assert_eq!(
+        r["classification"]["rule"], "agx-prepare-for-enqueue-race",
+        "{doc}"
+    );
+    assert!(
+        r["warnings"].to_string().contains("is not a regular file"),
+        "{}",
+        r["warnings"]
+    );
+    assert!(
+        std::fs::metadata(cache.path().join(&name))
+            .unwrap()
+            .is_file()
+    );
+
+    let cache = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("/dev/zero", cache.path().join(&name)).unwrap();
+    let doc = classify(cache.path());
+    let r = &doc["reports"][0];
+    assert_eq!(
+        r["classification"]["rule"], "agx-prepare-for-enqueue-race",
+        "{doc}"
+    );
+    assert!(
+        r["warnings"].to_string().contains("is a symbolic link"),
+        "{}",
+        r["warnings"]
+    );
+}

@@ -267,21 +267,21 @@ impl SymbolIndex {
             .as_ref()
             .map(|d| d.join(format!("{key}.symcache")));
         let mut note = None;
-        let cached = on_disk
-            .as_ref()
-            .and_then(|p| std::fs::read(p).ok().map(|bytes| (p, bytes)))
-            .and_then(|(path, bytes)| match cached_fits(&bytes, o) {
-                Ok(()) => Some(bytes),
-                Err(why) => {
-                    note = Some(format!(
-                        "the cached symcache {} {why}; it was rebuilt from {} (a cache folder \
-                         others can write to can plant such files: keep it private)",
-                        path.display(),
-                        o.path.display()
-                    ));
-                    None
-                }
+        let cached = on_disk.as_ref().and_then(|path| {
+            let found = read_cached(path).and_then(|bytes| match bytes {
+                Some(bytes) => cached_fits(&bytes, o).map(|()| Some(bytes)),
+                None => Ok(None),
             });
+            found.unwrap_or_else(|why| {
+                note = Some(format!(
+                    "the cached symcache {} {why}; it was rebuilt from {} (a cache folder \
+                     others can write to can plant such files: keep it private)",
+                    path.display(),
+                    o.path.display()
+                ));
+                None
+            })
+        });
         let bytes = cached
             .or_else(|| {
                 let built = build_symcache(o)?;
@@ -483,6 +483,49 @@ fn cache_key(uuid: &str, arch: &str, path: &Path, size: u64, mtime_ns: u128) -> 
 
 fn demangle(name: Name<'_>) -> String {
     name.try_demangle(DemangleOptions::complete()).into_owned()
+}
+
+/// More than any symcache: they are a fraction of their symbol file's size.
+const MAX_CACHED_SYMCACHE: u64 = 1 << 30;
+
+/// A symcache from the cache folder: `None` when there is none; an error saying what is wrong
+/// when what is there is not a regular file of a sane size. Opened without following a symlink
+/// and without waiting on a FIFO, then checked on the open handle: a symlink to `/dev/zero` would
+/// be read forever, a FIFO would block the command, and checking the path first would leave a
+/// window to swap the file.
+fn read_cached(path: &Path) -> Result<Option<Vec<u8>>, String> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let file = match options.open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err("is a symbolic link, which is never followed".into());
+        }
+        Err(e) => return Err(format!("cannot be opened ({e})")),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot be read ({e})"))?;
+    if !meta.is_file() {
+        return Err("is not a regular file".into());
+    }
+    if meta.len() > MAX_CACHED_SYMCACHE {
+        return Err(format!("is {} bytes, more than any symcache", meta.len()));
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(file, MAX_CACHED_SYMCACHE),
+        &mut bytes,
+    )
+    .map_err(|e| format!("cannot be read ({e})"))?;
+    Ok(Some(bytes))
 }
 
 /// Whether a symcache read from the cache folder is one for `o`: it parses, is of the current
