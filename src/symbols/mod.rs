@@ -13,8 +13,9 @@
 //! The cache folder is not trusted: a symcache found there is used only when its own debug id and
 //! architecture are those of the object it stands for (else it is rebuilt, with a warning), and
 //! new ones are written through exclusively created temporaries, never through a predictable name
-//! a symlink could redirect. Symbol files are read into memory, not mapped: a mapped file that
-//! shrinks under us would kill the process with SIGBUS.
+//! a symlink could redirect. Symbol files are never mapped where others can change them: a mapped
+//! file that shrinks under us would kill the process with SIGBUS (small ones are read into
+//! memory, large ones copied to a private temporary first).
 
 pub mod atos;
 mod rewrite;
@@ -188,7 +189,7 @@ impl SymbolIndex {
         if std::io::Read::read_exact(&mut f, &mut head).is_err() || !is_macho(&head) {
             return;
         }
-        let view = match read_symbol_file(path) {
+        let view = match read_symbol_file(path, self.cache_dir.as_deref()) {
             Ok(v) => v,
             Err(e) => return self.problems.push(format!("{}: {e}", path.display())),
         };
@@ -284,7 +285,7 @@ impl SymbolIndex {
         });
         let bytes = cached
             .or_else(|| {
-                let built = build_symcache(o)?;
+                let built = build_symcache(o, self.cache_dir.as_deref())?;
                 if let Some(path) = &on_disk {
                     store(path, &built);
                 }
@@ -568,15 +569,38 @@ fn store(path: &Path, bytes: &[u8]) {
     }
 }
 
-/// A symbol file's bytes, read into memory rather than mapped: a mapped file that shrinks while
+/// Symbol files up to this size are read into memory; larger ones are copied to a private
+/// temporary that is mapped. Measured (docs/symbols.md): reading costs about 0.6 ms per MiB, the
+/// kernel's copy about 0.4 ms per MiB plus some 50 µs to make the temporary; so small files are
+/// cheaper read, large ones copied, and the copy keeps large files out of the process's memory.
+const READ_WHOLE_UP_TO: u64 = 4 << 20;
+
+/// A symbol file's bytes, safe from the file changing under us. A mapped file that shrinks while
 /// it is read (a build replacing it, a copy in progress) kills the process with SIGBUS, which no
-/// error handling can catch. Reading costs a copy (measured in docs/symbols.md).
-fn read_symbol_file(path: &Path) -> std::io::Result<ByteView<'static>> {
-    std::fs::read(path).map(ByteView::from_vec)
+/// error handling can catch; so the original is never mapped. Files up to [`READ_WHOLE_UP_TO`]
+/// are read into memory; a larger one (a big dSYM) is copied, by the kernel where it can, into an
+/// unlinked temporary in `scratch` (the cache folder when there is one: it is on disk, where the
+/// system's temporary folder may be memory) or the system's temporary folder, and the copy, which
+/// has no name another program could open, is mapped: its pages stay reclaimable page cache instead of
+/// gigabytes of the process's own memory.
+fn read_symbol_file(path: &Path, scratch: Option<&Path>) -> std::io::Result<ByteView<'static>> {
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    // Read up to the size it had when opened: a file that keeps growing is not read forever.
+    let mut file = std::io::Read::take(file, size);
+    if size <= READ_WHOLE_UP_TO {
+        return ByteView::read(file);
+    }
+    let mut copy = match scratch {
+        Some(dir) => tempfile::tempfile_in(dir).or_else(|_| tempfile::tempfile())?,
+        None => tempfile::tempfile()?,
+    };
+    std::io::copy(&mut file, &mut copy)?;
+    ByteView::map_file(copy)
 }
 
-fn build_symcache(o: &IndexedObject) -> Option<Vec<u8>> {
-    let view = read_symbol_file(&o.path).ok()?;
+fn build_symcache(o: &IndexedObject, scratch: Option<&Path>) -> Option<Vec<u8>> {
+    let view = read_symbol_file(&o.path, scratch).ok()?;
     let archive = Archive::parse(&view).ok()?;
     let object: Object = archive.objects().filter_map(Result::ok).find(|obj| {
         obj.debug_id().uuid().hyphenated().to_string() == o.uuid && obj.arch().to_string() == o.arch
@@ -644,7 +668,7 @@ mod tests {
         let path = dir.path().join("AGXMetalG16X");
         let content: Vec<u8> = (0..256 * 1024u32).map(|i| (i % 251) as u8).collect();
         std::fs::write(&path, &content).unwrap();
-        let view = read_symbol_file(&path).unwrap();
+        let view = read_symbol_file(&path, None).unwrap();
         std::fs::File::options()
             .write(true)
             .open(&path)
@@ -652,5 +676,25 @@ mod tests {
             .set_len(0)
             .unwrap();
         assert_eq!(view.as_slice(), content.as_slice());
+    }
+
+    /// The same for a file over [`READ_WHOLE_UP_TO`], which is copied and the copy mapped.
+    #[test]
+    fn a_large_symbol_file_that_shrinks_after_opening_is_still_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("AGXMetalG16X.dSYM");
+        let size = usize::try_from(READ_WHOLE_UP_TO).unwrap() + 4096;
+        let content: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &content).unwrap();
+        let view = read_symbol_file(&path, Some(dir.path())).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        assert!(view.as_slice() == content.as_slice());
+        // The copy is unlinked: nothing is left in the scratch folder but the original.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }
