@@ -1,7 +1,11 @@
 //! Symbolication cost on the Mach-O fixtures (testdata/symbols/out):
 //! - building the index and the symcache of the stand-in driver's dSYM (a cold start);
 //! - naming frames with a warm cache: a whole report (3 unnamed driver frames) and single
-//!   lookups.
+//!   lookups;
+//! - indexing 64 MiB and 256 MiB symbol files (the arm64 binary padded with zeros, the size of
+//!   big dSYMs): symbol files are never mapped in place (a mapped file that shrinks kills the
+//!   process with SIGBUS); files this large are copied to a private temporary that is mapped (the
+//!   fixtures, small, are read into memory). This is what that costs.
 //!
 //! Run: `cargo bench --bench symbolicate`.
 
@@ -32,6 +36,26 @@ fn bench(c: &mut Criterion) {
         })
     });
     cold.finish();
+
+    // Above 4 MiB a symbol file is copied to a private temporary and the copy mapped.
+    let big_dir = tempfile::tempdir().unwrap();
+    let binary = std::fs::read(root.join("testdata/symbols/out/AGXMetalG16X.arm64")).unwrap();
+    let mut large = c.benchmark_group("large");
+    large.sample_size(10);
+    for mib in [64usize, 256] {
+        let big = big_dir.path().join(format!("AGXMetalG16X.{mib}.arm64"));
+        let mut padded = binary.clone();
+        padded.resize(mib << 20, 0);
+        std::fs::write(&big, &padded).unwrap();
+        large.throughput(Throughput::Bytes(padded.len() as u64));
+        large.bench_function(format!("index a {mib} MiB binary"), |b| {
+            b.iter(|| {
+                let idx = SymbolIndex::build(std::slice::from_ref(&big), None, None).unwrap();
+                assert_eq!(idx.objects().len(), 1);
+            })
+        });
+    }
+    large.finish();
 
     let idx = SymbolIndex::build(std::slice::from_ref(&dsym), None, None).unwrap();
     assert!(idx.name_at(ARM64, 0x384).is_some());

@@ -9,6 +9,12 @@
 //!
 //! Used by the analysis pipeline (one report per chunk: reports are large) and by the inventory's
 //! head reader (many small reads per chunk: the channel costs more than one read).
+//!
+//! A window counted in chunks does not bound memory when items are large: 64 reports of 64 MiB
+//! are 4 GiB. [`ordered_within`] also weighs each item before it is handed out (a report: its
+//! file's size) and keeps the weight between handing out and emitting under a byte budget
+//! ([`BYTES_IN_FLIGHT`] for reports). One item over the budget still goes, alone: progress is
+//! never blocked, and order and streaming are as before.
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -17,11 +23,33 @@ use std::sync::{Mutex, mpsc};
 /// How many chunks may be between reading and emitting at once.
 pub const WINDOW: usize = 64;
 
+/// The bytes of reports the analysis pipeline keeps between reading and emitting.
+pub const BYTES_IN_FLIGHT: u64 = 256 << 20;
+
 /// Applies `work` to every item on all cores and hands the results to `emit` in input order.
 /// `chunk` items go to a worker at a time. Stops at the first error `emit` returns.
 pub fn ordered<I, T, E>(
     items: impl Iterator<Item = I>,
     chunk: usize,
+    work: impl Fn(I) -> T + Sync,
+    emit: impl FnMut(T) -> Result<(), E>,
+) -> Result<(), E>
+where
+    I: Send,
+    T: Send,
+{
+    ordered_within(items, chunk, u64::MAX, |_| 0, work, emit)
+}
+
+/// [`ordered`], with the items handed out but not yet emitted weighing at most `budget` together,
+/// by `weigh` (a report's size in bytes): an item that would go over waits until earlier ones are
+/// emitted. When nothing is in flight an item goes whatever it weighs, so one item over the
+/// budget is processed alone rather than never.
+pub fn ordered_within<I, T, E>(
+    items: impl Iterator<Item = I>,
+    chunk: usize,
+    budget: u64,
+    weigh: impl Fn(&I) -> u64,
     work: impl Fn(I) -> T + Sync,
     mut emit: impl FnMut(T) -> Result<(), E>,
 ) -> Result<(), E>
@@ -68,12 +96,33 @@ where
         drop(done_tx);
         let (mut sent, mut next) = (0usize, 0usize);
         let mut ready: BTreeMap<usize, Vec<T>> = BTreeMap::new();
+        // The weight of each chunk handed out and not yet emitted, by sequence number, and their
+        // sum; a chunk taken from `items` that did not fit waits in `held`.
+        let mut weights: BTreeMap<usize, u64> = BTreeMap::new();
+        let mut in_flight: u64 = 0;
+        let mut held: Option<(Vec<I>, u64)> = None;
         let result = loop {
             while sent - next < WINDOW {
-                let batch: Vec<I> = items.by_ref().take(chunk).collect();
-                if batch.is_empty() || job_tx.send((sent, batch)).is_err() {
+                let (batch, weight) = match held.take() {
+                    Some(h) => h,
+                    None => {
+                        let batch: Vec<I> = items.by_ref().take(chunk).collect();
+                        let weight = batch.iter().map(&weigh).fold(0u64, u64::saturating_add);
+                        (batch, weight)
+                    }
+                };
+                if batch.is_empty() {
                     break;
                 }
+                if sent > next && in_flight.saturating_add(weight) > budget {
+                    held = Some((batch, weight));
+                    break;
+                }
+                if job_tx.send((sent, batch)).is_err() {
+                    break;
+                }
+                weights.insert(sent, weight);
+                in_flight = in_flight.saturating_add(weight);
                 sent += 1;
             }
             if next == sent {
@@ -88,6 +137,7 @@ where
             };
             let mut failed = None;
             'emit: while let Some(done) = ready.remove(&next) {
+                in_flight = in_flight.saturating_sub(weights.remove(&next).unwrap_or(0));
                 next += 1;
                 for t in done {
                     if let Err(e) = emit(t) {
@@ -130,6 +180,50 @@ mod tests {
                 "chunk {chunk}"
             );
         }
+    }
+
+    /// C8: what is between handing out and emitting stays under the byte budget, however fast
+    /// the workers and slow the first item: it used to be 64 items whatever their size. Weights
+    /// stand for megabytes; one item over the budget still goes, alone.
+    #[test]
+    fn bytes_in_flight_stay_under_the_budget() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let live = AtomicU64::new(0);
+        // The most in flight without the oversize item, and with it.
+        let (peak, peak_oversize) = (AtomicU64::new(0), AtomicU64::new(0));
+        let weight = |i: &u32| if *i == 40 { 100 } else { 10 };
+        let mut out = Vec::new();
+        ordered_within(
+            0..200u32,
+            1,
+            64,
+            weight,
+            |i| {
+                // Counted from the moment a worker holds the item until it is emitted.
+                let now = live.fetch_add(weight(&i), Ordering::SeqCst) + weight(&i);
+                if now >= 100 {
+                    peak_oversize.fetch_max(now, Ordering::SeqCst);
+                } else {
+                    peak.fetch_max(now, Ordering::SeqCst);
+                }
+                if i % 50 == 0 {
+                    // A slow item at the head: the others pile up behind it, in order.
+                    std::thread::sleep(std::time::Duration::from_millis(30));
+                }
+                i
+            },
+            |i| {
+                live.fetch_sub(weight(&i), Ordering::SeqCst);
+                out.push(i);
+                Ok::<(), ()>(())
+            },
+        )
+        .unwrap();
+        assert_eq!(out, (0..200).collect::<Vec<_>>());
+        let (peak, peak_oversize) = (peak.into_inner(), peak_oversize.into_inner());
+        assert!(peak <= 64, "{peak} in flight, over the budget of 64");
+        // The oversize item (100) went, alone.
+        assert_eq!(peak_oversize, 100);
     }
 
     #[test]

@@ -403,3 +403,237 @@ fn atos_is_used_for_the_os_build_that_wrote_the_report() {
         }
     }
 }
+
+/// The one file a cache folder holds after naming `uuid` at `offset` from `symbols`: its name is
+/// the cache key (UUID, arch, digest of the symbol file's path, size and mtime).
+fn cache_file_for(symbols: &Path, uuid: &str, offset: u64) -> (tempfile::TempDir, String) {
+    let cache = tempfile::tempdir().unwrap();
+    let idx =
+        SymbolIndex::build(&[symbols.to_owned()], None, Some(cache.path().to_owned())).unwrap();
+    assert!(idx.name_at(uuid, offset).is_some());
+    let names: Vec<String> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    (cache, names[0].clone())
+}
+
+/// C6: the symcache's temporary used to be `<key>.tmp<pid>`, written with a plain create that
+/// follows symlinks: whoever could write to the cache folder could make crashdelta overwrite any
+/// file its user can write. Temporaries are now created exclusively under random names.
+#[cfg(unix)]
+#[test]
+fn a_symlink_planted_at_the_temporary_name_is_not_followed() {
+    let symbols = out().join("AGXMetalG16X.arm64");
+    let (_first, name) = cache_file_for(&symbols, ARM64, 0x384);
+    let key = name.strip_suffix(".symcache").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    std::fs::create_dir(&cache).unwrap();
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, "precious").unwrap();
+    // The old predictable name (this process is the one writing), and a few neighbours.
+    for pid in [std::process::id(), std::process::id() + 1] {
+        std::os::unix::fs::symlink(&victim, cache.join(format!("{key}.tmp{pid}"))).unwrap();
+    }
+    let idx =
+        SymbolIndex::build(std::slice::from_ref(&symbols), None, Some(cache.clone())).unwrap();
+    assert_eq!(idx.name_at(ARM64, 0x384).as_deref(), Some(PREPARE));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    let written = cache.join(&name);
+    assert!(std::fs::symlink_metadata(&written).unwrap().is_file());
+    assert!(symbolic_symcache::SymCache::parse(&std::fs::read(&written).unwrap()).is_ok());
+}
+
+/// C6: a symcache in the cache folder under the right name but built for another object (planted,
+/// or left by a bug) used to be trusted: the race's frame was named from the wrong binary, and the
+/// report read as `agx-other`. Its debug id and arch are now checked; a mismatch is rebuilt, with
+/// a warning.
+#[test]
+fn a_cached_symcache_for_another_object_is_rebuilt_with_a_warning() {
+    let dsym = out().join("AGXMetalG16X.arm64.dSYM");
+    let (_first, name) = cache_file_for(&dsym, ARM64, 0x384);
+    let (other_cache, other_name) =
+        cache_file_for(&out().join("AGXMetalG16X.x86_64"), X86_64, 0x410);
+    let cache = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        other_cache.path().join(other_name),
+        cache.path().join(&name),
+    )
+    .unwrap();
+    let out_json = crashdelta()
+        .args(["classify", "--format", "json", "--symbols"])
+        .arg(&dsym)
+        .arg("--cache-dir")
+        .arg(cache.path())
+        .arg(UNNAMED)
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out_json.stdout).unwrap();
+    let r = &doc["reports"][0];
+    assert_eq!(
+        r["classification"]["rule"],
+        "agx-prepare-for-enqueue-race",
+        "{}",
+        String::from_utf8_lossy(&out_json.stdout)
+    );
+    let warnings = r["warnings"].to_string();
+    assert!(
+        warnings.contains("was built for") && warnings.contains("rebuilt"),
+        "{warnings}"
+    );
+    // The cache now holds the right symcache: a second run names the frame with no warning.
+    let again = crashdelta()
+        .args(["classify", "--format", "json", "--symbols"])
+        .arg(&dsym)
+        .arg("--cache-dir")
+        .arg(cache.path())
+        .arg(UNNAMED)
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(
+        doc["reports"][0]["classification"]["rule"],
+        "agx-prepare-for-enqueue-race"
+    );
+    assert!(
+        !doc["reports"][0]["warnings"]
+            .to_string()
+            .contains("rebuilt")
+    );
+}
+
+/// C7: `symbolicate --format ips` changes nothing but the frames it names. It used to read the
+/// body into a JSON value and print it again: `1e2` became `100.0`, integers beyond 64 bits
+/// became floats, duplicate keys collapsed and the layout was redone.
+#[test]
+fn symbolicate_changes_only_the_frames_it_names() {
+    let original =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(UNNAMED)).unwrap();
+    let (header, body) = original.split_once('\n').unwrap();
+    let body = body.strip_prefix("{\n").unwrap();
+    // Values a re-serialisation changes, odd whitespace, duplicate keys (the last `threads` is the
+    // one the parser reads), a byte-order mark, and text after the body.
+    let odd = format!(
+        "\u{feff}{header}\n{{\n  \"big\" : 123456789012345678901234567890,\n\t\"e\":1e2 ,\"dup\": 1, \"dup\": 2,\r\n  \"threads\": [],\n  \"neg\": -0.0,\n{body}\n"
+    );
+    assert!(odd.ends_with("}\n\n"));
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("odd.ips");
+    std::fs::write(&input, &odd).unwrap();
+    let written = dir.path().join("named.ips");
+    crashdelta()
+        .args([
+            "symbolicate",
+            "--symbols",
+            "testdata/symbols/out",
+            "--format",
+            "ips",
+        ])
+        .arg(&input)
+        .arg("--output")
+        .arg(&written)
+        .assert()
+        .code(0)
+        .stderr(predicates::str::contains("named 3 frame(s)"));
+    let new = std::fs::read_to_string(&written).unwrap();
+    // Where the two differ: after their common beginning and before their common end.
+    let prefix = odd
+        .bytes()
+        .zip(new.bytes())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let suffix = odd
+        .bytes()
+        .rev()
+        .zip(new.bytes().rev())
+        .take_while(|(a, b)| a == b)
+        .count()
+        .min(odd.len() - prefix)
+        .min(new.len() - prefix);
+    // That is inside the crashed thread's frame list, the fourth `"frames"` of the file.
+    let frames_start = odd.match_indices("\"frames\"").nth(3).unwrap().0;
+    let frames_end = frames_start + odd[frames_start..].find(']').unwrap();
+    assert!(
+        prefix >= frames_start && odd.len() - suffix <= frames_end,
+        "the output differs outside the crashed thread's frames: bytes {prefix}..{} of the input \
+         ({frames_start}..{frames_end} are the frames):\n{}",
+        odd.len() - suffix,
+        &new[prefix..new.len() - suffix]
+    );
+    // What changed is the names, in the frames' own layout.
+    let changed = &new[prefix..new.len() - suffix];
+    assert!(
+        changed.contains(&format!("\"symbol\": \"{PREPARE}\"")),
+        "{changed}"
+    );
+    assert!(
+        changed.contains("\n          \"symbolLocation\": 36"),
+        "{changed}"
+    );
+    // The output is still a report that reads as the race without --symbols.
+    crashdelta()
+        .args(["classify", "--format", "json"])
+        .arg(&written)
+        .assert()
+        .stdout(predicates::str::contains("agx-prepare-for-enqueue-race"));
+}
+
+/// C6: what sits in the cache folder under a symcache's name may be anything. A FIFO made the
+/// command wait forever for a writer; a symlink to `/dev/zero` would be read until memory ran
+/// out. Neither is read now: the symcache is rebuilt, with a warning, and replaces it.
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_a_symlink_in_place_of_a_cached_symcache_is_not_read() {
+    let dsym = out().join("AGXMetalG16X.arm64.dSYM");
+    let (_first, name) = cache_file_for(&dsym, ARM64, 0x384);
+    let classify = |cache: &Path| -> serde_json::Value {
+        let out = crashdelta()
+            .args(["classify", "--format", "json", "--symbols"])
+            .arg(&dsym)
+            .arg("--cache-dir")
+            .arg(cache)
+            .arg(UNNAMED)
+            .timeout(std::time::Duration::from_secs(30))
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(cache.path().join(&name))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let doc = classify(cache.path());
+    let r = &doc["reports"][0];
+    assert_eq!(
+        r["classification"]["rule"], "agx-prepare-for-enqueue-race",
+        "{doc}"
+    );
+    assert!(
+        r["warnings"].to_string().contains("is not a regular file"),
+        "{}",
+        r["warnings"]
+    );
+    assert!(
+        std::fs::metadata(cache.path().join(&name))
+            .unwrap()
+            .is_file()
+    );
+
+    let cache = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("/dev/zero", cache.path().join(&name)).unwrap();
+    let doc = classify(cache.path());
+    let r = &doc["reports"][0];
+    assert_eq!(
+        r["classification"]["rule"], "agx-prepare-for-enqueue-race",
+        "{doc}"
+    );
+    assert!(
+        r["warnings"].to_string().contains("is a symbolic link"),
+        "{}",
+        r["warnings"]
+    );
+}

@@ -6,10 +6,15 @@
 //! process name. The built-in rules live in `builtin-rules.toml` beside this file; a user's
 //! `--rules FILE` is read the same way, its rules are tried first, and a user rule with a built-in
 //! rule's id replaces it. The first rule that matches wins.
+//!
+//! A rules file is input too, and regexes are the one part of it that costs memory out of
+//! proportion to its text: `\w{1000}` is eleven bytes and compiles to megabytes. Each file's
+//! regexes therefore share a budget ([`RegexBudget`]): a size limit per regex, a count, and a
+//! total of their compiled sizes; the error names the rule and field where it ran out.
 
 use std::fmt;
 
-use regex::Regex;
+use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 use thiserror::Error;
 
@@ -331,8 +336,98 @@ impl RuleSet {
     }
 }
 
+/// What the regexes of one rules file may cost together. Without it, thousands of regexes of up
+/// to the regex crate's default 10 MiB each took gigabytes to compile and hold.
+///
+/// The regex crate does not say how big a compiled regex is, only whether it fits a limit; so
+/// each regex is compiled under the smallest of [`Self::TIERS`] it fits and charged that tier (at
+/// most four times its real size). Its lazy DFA's cache, grown while matching, is capped too.
+struct RegexBudget {
+    count: std::cell::Cell<usize>,
+    charged: std::cell::Cell<usize>,
+    /// [`Self::MAX_TOTAL`], smaller in tests.
+    max_total: usize,
+}
+
+impl RegexBudget {
+    /// The size limits a regex is tried under, smallest first; the last is the limit for one
+    /// regex. A plain pattern (`^AGXMetal`, `prepareForEnqueue`) fits the first.
+    const TIERS: [usize; 5] = [4 << 10, 16 << 10, 64 << 10, 256 << 10, Self::MAX_ONE];
+    /// The limit for one regex (the regex crate's default is 10 MiB).
+    const MAX_ONE: usize = 1 << 20;
+    /// The lazy DFA cache of each regex (the regex crate's default is 2 MiB).
+    const DFA_SIZE_LIMIT: usize = 256 << 10;
+    /// How many regexes one file may have: the built-in rules have a dozen.
+    const MAX_COUNT: usize = 1000;
+    /// The total of the tiers charged for one file's regexes: real use is at most this.
+    const MAX_TOTAL: usize = 32 << 20;
+
+    fn new() -> RegexBudget {
+        RegexBudget::with_total(Self::MAX_TOTAL)
+    }
+
+    fn with_total(max_total: usize) -> RegexBudget {
+        RegexBudget {
+            count: std::cell::Cell::new(0),
+            charged: std::cell::Cell::new(0),
+            max_total,
+        }
+    }
+
+    /// Compiles `pattern` within what is left; the error says what is wrong and what to do.
+    fn compile(&self, pattern: &str) -> Result<Regex, String> {
+        let shown = clip(pattern, 80);
+        if self.count.get() >= Self::MAX_COUNT {
+            return Err(format!(
+                "this file has more than {} regexes, the limit for one rules file; merge \
+                 alternatives into one regex, or match exact names with `function`",
+                Self::MAX_COUNT
+            ));
+        }
+        self.count.set(self.count.get() + 1);
+        let left = self.max_total.saturating_sub(self.charged.get());
+        for tier in Self::TIERS {
+            if tier > left {
+                return Err(format!(
+                    "the regexes of this file up to {shown:?} compile to more than {} MiB, the \
+                     limit for one rules file; use fewer or simpler regexes, or `function` for \
+                     exact names",
+                    self.max_total >> 20
+                ));
+            }
+            match RegexBuilder::new(pattern)
+                .size_limit(tier)
+                .dfa_size_limit(Self::DFA_SIZE_LIMIT)
+                .build()
+            {
+                Ok(re) => {
+                    self.charged.set(self.charged.get() + tier);
+                    return Ok(re);
+                }
+                Err(regex::Error::CompiledTooBig(_)) => continue,
+                Err(e) => return Err(format!("invalid regex {shown:?}: {e}")),
+            }
+        }
+        Err(format!(
+            "the regex {shown:?} compiles to more than {} KiB, the limit for one regex; simplify \
+             it: a large counted repetition ({{1000}}) or a Unicode class (\\w, \\d) repeated \
+             multiplies its size, and (?-u) makes classes ASCII-only",
+            Self::MAX_ONE >> 10
+        ))
+    }
+}
+
 /// Checks a rules file and returns its rules.
 pub fn parse(text: &str, source_name: &str) -> Result<Vec<Rule>, RulesError> {
+    parse_within(text, source_name, &RegexBudget::new())
+}
+
+/// [`parse`] with the regexes compiled within `budget`.
+fn parse_within(
+    text: &str,
+    source_name: &str,
+    budget: &RegexBudget,
+) -> Result<Vec<Rule>, RulesError> {
     let err = |location: String, message: String| RulesError {
         source_name: source_name.to_owned(),
         location,
@@ -388,9 +483,7 @@ pub fn parse(text: &str, source_name: &str) -> Result<Vec<Rule>, RulesError> {
         let regex = |field: &str, pattern: &Option<String>| -> Result<Option<Regex>, RulesError> {
             pattern
                 .as_deref()
-                .map(|p| {
-                    Regex::new(p).map_err(|e| err(at(field), format!("invalid regex {p:?}: {e}")))
-                })
+                .map(|p| budget.compile(p).map_err(|message| err(at(field), message)))
                 .transpose()
         };
         let frame = |field: String,
@@ -572,6 +665,64 @@ mod tests {
         assert!(
             set.rules().iter().all(|r| r.evidence.is_some()),
             "every built-in rule cites its evidence"
+        );
+    }
+
+    /// `n` rules, each with a frame condition whose symbol is `pattern(i)`.
+    fn rules_with(n: usize, pattern: impl Fn(usize) -> String) -> String {
+        (0..n)
+            .map(|i| {
+                format!(
+                    "[[rule]]\nid = \"r{i}\"\ntitle = \"t\"\nfamily = \"agx\"\n[rule.when]\nframes = [{{ symbol = '{}' }}]\n",
+                    pattern(i)
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn tiers_charge_a_plain_regex_little_and_a_big_one_much() {
+        let budget = RegexBudget::new();
+        budget.compile("^AGXMetal.*prepareForEnqueue").unwrap();
+        assert_eq!(budget.charged.get(), RegexBudget::TIERS[0]);
+        let budget = RegexBudget::new();
+        budget.compile(r"\w{12}").unwrap();
+        assert_eq!(budget.charged.get(), RegexBudget::MAX_ONE);
+    }
+
+    /// C8: one regex may not compile to more than the limit for one.
+    #[test]
+    fn a_regex_too_big_is_refused_naming_the_rule() {
+        let e = error(&rules_with(1, |_| r"\w{1000}".into()));
+        assert!(
+            e.starts_with("my-rules.toml: rule 1 (r0), field when.frames[0].symbol: the regex \"\\\\w{1000}\" compiles to more than 1024 KiB"),
+            "{e}"
+        );
+    }
+
+    /// C8: the regexes of one file share a budget; the message names where it ran out. Before
+    /// it, each regex could take 10 MiB and a file could have any number of them. (A budget of
+    /// 4 MiB here, to keep the test fast; tests/bounds.rs runs the real one.)
+    #[test]
+    fn a_file_whose_regexes_are_too_big_together_is_refused() {
+        let budget = RegexBudget::with_total(4 << 20);
+        let text = rules_with(10, |i| format!(r"\w{{12}}{i}"));
+        let e = parse_within(&text, "my-rules.toml", &budget)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("my-rules.toml: rule 5 (r4), field when.frames[0].symbol: the regexes of this file up to"),
+            "{e}"
+        );
+        assert!(e.contains("more than 4 MiB"), "{e}");
+        let e = error(&rules_with(RegexBudget::MAX_COUNT + 1, |i| {
+            format!("^f{i}$")
+        }));
+        assert!(
+            e.contains(
+                "(r1000), field when.frames[0].symbol: this file has more than 1000 regexes"
+            ),
+            "{e}"
         );
     }
 

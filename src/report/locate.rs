@@ -9,6 +9,36 @@ use super::{NotAReport, ParseError, bugtype, markup, text};
 /// the first few; the bound keeps a pasted JSON fragment with thousands of `{` lines linear.
 const MAX_JSON_CANDIDATES: usize = 64;
 
+/// How many times the input's size the JSON candidates may parse together. Each candidate that is
+/// not a report is parsed until it fails, which can be the end of the input: 64 crafted `{` lines
+/// in a 64 MiB input parsed 32 times its size (about 2 GiB) before this bound. Real inputs spend
+/// one parse on the report and little on the fragments before it; the floor keeps small inputs
+/// from ever running out.
+const JSON_PARSE_BUDGET_FACTOR: usize = 4;
+const JSON_PARSE_BUDGET_FLOOR: usize = 1 << 20;
+
+/// The bytes the JSON candidates of an input of `len` bytes may parse together.
+fn json_parse_budget(len: usize) -> usize {
+    len.saturating_mul(JSON_PARSE_BUDGET_FACTOR)
+        .max(JSON_PARSE_BUDGET_FLOOR)
+}
+
+/// How far a parse that failed with `e` read into `text`: up to the error, or all of it when the
+/// text ended first.
+fn parsed_until(text: &str, e: &serde_json::Error) -> usize {
+    if e.is_eof() {
+        return text.len();
+    }
+    let line_start = match e.line() {
+        0 | 1 => 0,
+        n => text
+            .match_indices('\n')
+            .nth(n - 2)
+            .map_or(text.len(), |(i, _)| i + 1),
+    };
+    line_start.saturating_add(e.column()).min(text.len())
+}
+
 struct Line<'a> {
     /// 0-based line number.
     number: usize,
@@ -158,13 +188,26 @@ fn is_candidate(line: &str) -> bool {
 
 /// Looks for a JSON `.ips` report: a header line (then a JSON or text body), or a body alone.
 fn find_json(text: &str, line_offset: usize, before: &str) -> Option<Result<Report, ParseError>> {
+    find_json_within(text, line_offset, before, &mut 0)
+}
+
+/// [`find_json`], adding the bytes its candidates parse to `spent`: it gives up when they reach
+/// [`json_parse_budget`] (so at most one input's length past it), and the input is then read as
+/// what else it may be.
+fn find_json_within(
+    text: &str,
+    line_offset: usize,
+    before: &str,
+    spent: &mut usize,
+) -> Option<Result<Report, ParseError>> {
+    let budget = json_parse_budget(text.len());
     let mut tried = 0;
     for line in lines(text) {
         if !is_candidate(line.text) {
             continue;
         }
         tried += 1;
-        if tried > MAX_JSON_CANDIDATES {
+        if tried > MAX_JSON_CANDIDATES || *spent >= budget {
             break;
         }
         let number = line.number + line_offset;
@@ -184,7 +227,13 @@ fn find_json(text: &str, line_offset: usize, before: &str) -> Option<Result<Repo
             return Some(after_header(&header, rest, number, container(number)));
         }
         let from_here = text.get(line.start..).unwrap_or_default();
-        match ips::read_body(from_here) {
+        let read = ips::read_body(from_here);
+        *spent += match &read {
+            Some(Ok((_, used))) => *used,
+            Some(Err(e)) => parsed_until(from_here, e),
+            None => from_here.len(),
+        };
+        match read {
             Some(Ok((body, used))) if body.has_body_keys() => {
                 let mut w = Warnings::default();
                 w.push(
@@ -604,6 +653,55 @@ mod tests {
 
     const HEADER: &str = r#"{"app_name":"Python","timestamp":"2025-12-23 16:41:07.00 -0800","bug_type":"309","os_version":"macOS 15.7.3 (24G419)","name":"Python","incident_id":"5E0C2B1A-7F3D-4A9B-8C6E-1D2F3A4B5C6D"}"#;
     const BODY: &str = r#"{"procName":"Python","pid":81920,"exception":{"type":"EXC_BAD_ACCESS","signal":"SIGSEGV","subtype":"KERN_INVALID_ADDRESS at 0x0000000000000098"},"faultingThread":0,"threads":[{"triggered":true,"frames":[{"imageOffset":227352,"imageIndex":0,"symbol":"f","symbolLocation":4}]}],"usedImages":[{"name":"AGXMetalG16X","base":4845862912,"size":6291456,"uuid":"0CE453FF-9F17-321F-BC18-383573A48221"}]}"#;
+
+    /// An input of `candidates` lines that start a JSON object none of which ends: each parses
+    /// to the end of the input. `size` bytes in all.
+    fn unclosed_candidates(candidates: usize, size: usize) -> String {
+        let filler = "1,".repeat(40) + "\n";
+        let mut text = String::with_capacity(size + 128);
+        for k in 1..=candidates {
+            text.push_str("{\"a\":[\n");
+            while text.len() < k * size / candidates {
+                text.push_str(&filler);
+            }
+        }
+        text
+    }
+
+    /// C8: the JSON candidates of one input parse a bounded number of bytes together, linear in
+    /// the input: 64 unclosed objects used to parse 32 times the input.
+    #[test]
+    fn json_candidates_parse_a_bounded_number_of_bytes() {
+        let text = unclosed_candidates(64, 1 << 20);
+        assert_eq!(text.lines().filter(|l| is_candidate(l)).count(), 64);
+        let mut spent = 0;
+        assert!(find_json_within(&text, 0, "", &mut spent).is_none());
+        assert!(
+            spent <= json_parse_budget(text.len()) + text.len(),
+            "parsed {spent} bytes of a {}-byte input",
+            text.len()
+        );
+        // A report after a few fragments is still found: the budget is for pathological inputs.
+        let mut spent = 0;
+        let fragments = "{\"not\": \"a report\"}\n".repeat(10);
+        let found = find_json_within(&format!("{fragments}{HEADER}\n{BODY}\n"), 0, "", &mut spent);
+        assert!(matches!(found, Some(Ok(_))));
+    }
+
+    #[test]
+    fn parsed_until_points_at_the_error() {
+        let text = "{\n  \"a\": 1,\n  \"b\": x\n}";
+        let e = serde_json::from_str::<serde_json::Value>(text).unwrap_err();
+        assert_eq!(
+            text.get(parsed_until(text, &e) - 1..)
+                .unwrap()
+                .chars()
+                .next(),
+            Some('x')
+        );
+        let e = serde_json::from_str::<serde_json::Value>("{\"a\": [1, 2").unwrap_err();
+        assert_eq!(parsed_until("{\"a\": [1, 2", &e), 11);
+    }
 
     #[test]
     fn header_and_body() {

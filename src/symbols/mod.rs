@@ -9,6 +9,13 @@
 //! Lookups go through symcaches (symbolic-symcache), built once per UUID and architecture and
 //! kept on disk, keyed by the source file's path, size and modification time so that a rebuilt
 //! file is cached anew.
+//!
+//! The cache folder is not trusted: a symcache found there is used only when its own debug id and
+//! architecture are those of the object it stands for (else it is rebuilt, with a warning), and
+//! new ones are written through exclusively created temporaries, never through a predictable name
+//! a symlink could redirect. Symbol files are never mapped where others can change them: a mapped
+//! file that shrinks under us would kill the process with SIGBUS (small ones are read into
+//! memory, large ones copied to a private temporary first).
 
 pub mod atos;
 mod rewrite;
@@ -182,7 +189,7 @@ impl SymbolIndex {
         if std::io::Read::read_exact(&mut f, &mut head).is_err() || !is_macho(&head) {
             return;
         }
-        let view = match ByteView::open(path) {
+        let view = match read_symbol_file(path, self.cache_dir.as_deref()) {
             Ok(v) => v,
             Err(e) => return self.problems.push(format!("{}: {e}", path.display())),
         };
@@ -247,30 +254,40 @@ impl SymbolIndex {
             .max_by_key(|o| (o.has_debug_info, o.has_symbols))
     }
 
-    /// The symcache bytes for an object: from memory, from the disk cache, or built now.
-    fn symcache(&self, o: &IndexedObject) -> Option<Arc<[u8]>> {
+    /// The symcache bytes for an object: from memory, from the disk cache, or built now; and,
+    /// the first time, a note when the cached file was not for this object and was rebuilt.
+    fn symcache(&self, o: &IndexedObject) -> (Option<Arc<[u8]>>, Option<String>) {
         let key = &o.key;
         if let Ok(loaded) = self.loaded.lock()
             && let Some(found) = loaded.get(key)
         {
-            return found.clone();
+            return (found.clone(), None);
         }
         let on_disk = self
             .cache_dir
             .as_ref()
             .map(|d| d.join(format!("{key}.symcache")));
-        let bytes = on_disk
-            .as_ref()
-            .and_then(|p| std::fs::read(p).ok())
-            .filter(|b| SymCache::parse(b).is_ok())
+        let mut note = None;
+        let cached = on_disk.as_ref().and_then(|path| {
+            let found = read_cached(path).and_then(|bytes| match bytes {
+                Some(bytes) => cached_fits(&bytes, o).map(|()| Some(bytes)),
+                None => Ok(None),
+            });
+            found.unwrap_or_else(|why| {
+                note = Some(format!(
+                    "the cached symcache {} {why}; it was rebuilt from {} (a cache folder \
+                     others can write to can plant such files: keep it private)",
+                    path.display(),
+                    o.path.display()
+                ));
+                None
+            })
+        });
+        let bytes = cached
             .or_else(|| {
-                let built = build_symcache(o)?;
+                let built = build_symcache(o, self.cache_dir.as_deref())?;
                 if let Some(path) = &on_disk {
-                    // Written to a temporary name and renamed: a concurrent reader never sees half.
-                    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-                    if std::fs::write(&tmp, &built).is_ok() {
-                        let _ = std::fs::rename(&tmp, path);
-                    }
+                    store(path, &built);
                 }
                 Some(built)
             })
@@ -278,7 +295,7 @@ impl SymbolIndex {
         if let Ok(mut loaded) = self.loaded.lock() {
             loaded.insert(key.clone(), bytes.clone());
         }
-        bytes
+        (bytes, note)
     }
 
     /// Names the unnamed frames of every thread, and of the Last Exception Backtrace, whose image
@@ -290,16 +307,28 @@ impl SymbolIndex {
         let mut mismatched: BTreeSet<usize> = BTreeSet::new();
         let images = report.images.clone();
         let mut warnings: Vec<Warning> = Vec::new();
+        let mut notes = Vec::new();
         for thread in &mut report.threads {
             let frames = std::mem::take(&mut thread.frames);
             // The top frame of a thread holds the address it stopped at; every other frame, a
             // return address.
-            thread.frames = self.name_frames(frames, &images, true, &mut named, &mut mismatched);
+            thread.frames = self.name_frames(
+                frames,
+                &images,
+                true,
+                &mut named,
+                &mut mismatched,
+                &mut notes,
+            );
         }
         // A backtrace captured when the exception was thrown holds return addresses only.
         let leb = std::mem::take(&mut report.last_exception_backtrace);
         report.last_exception_backtrace =
-            self.name_frames(leb, &images, false, &mut named, &mut mismatched);
+            self.name_frames(leb, &images, false, &mut named, &mut mismatched, &mut notes);
+        warnings.extend(notes.into_iter().map(|message| Warning {
+            at: "symbols".into(),
+            message,
+        }));
         for i in mismatched {
             let Some(image) = images.get(i) else { continue };
             let name = image.name.as_deref().unwrap_or("?");
@@ -325,7 +354,7 @@ impl SymbolIndex {
     }
 
     /// Names what it can of `frames`; counts the named ones in `named` and the images whose UUID
-    /// matched no indexed object in `mismatched`. `first_is_pc`: the first frame holds the
+    /// matched no indexed object in `mismatched`; symcache problems go to `notes`. `first_is_pc`: the first frame holds the
     /// address execution stopped at rather than a return address.
     fn name_frames(
         &self,
@@ -334,6 +363,7 @@ impl SymbolIndex {
         first_is_pc: bool,
         named: &mut usize,
         mismatched: &mut BTreeSet<usize>,
+        notes: &mut Vec<String>,
     ) -> Vec<Frame> {
         let mut out = Vec::with_capacity(frames.len());
         for (position, frame) in frames.into_iter().enumerate() {
@@ -360,7 +390,7 @@ impl SymbolIndex {
                 continue;
             }
             let return_address = position > 0 || !first_is_pc;
-            match self.lookup(object, offset, return_address) {
+            match self.lookup(object, offset, return_address, notes) {
                 Some(resolved) => {
                     *named += 1;
                     let file = object.path.display().to_string();
@@ -390,8 +420,11 @@ impl SymbolIndex {
         object: &IndexedObject,
         offset: u64,
         return_address: bool,
+        notes: &mut Vec<String>,
     ) -> Option<Vec<Resolved>> {
-        let bytes = self.symcache(object)?;
+        let (bytes, note) = self.symcache(object);
+        notes.extend(note);
+        let bytes = bytes?;
         let cache = SymCache::parse(&bytes).ok()?;
         // Frames above the crashing one hold return addresses, which point just after the call:
         // look up the call instruction itself for the right function, line and inline context.
@@ -428,7 +461,9 @@ impl SymbolIndex {
     /// Names one address, for the benchmark and the `symbolicate` command's own use.
     pub fn name_at(&self, uuid: &str, offset: u64) -> Option<String> {
         let object = self.best(uuid)?;
-        self.lookup(object, offset, false)?.pop().map(|r| r.name)
+        self.lookup(object, offset, false, &mut Vec::new())?
+            .pop()
+            .map(|r| r.name)
     }
 }
 
@@ -451,8 +486,121 @@ fn demangle(name: Name<'_>) -> String {
     name.try_demangle(DemangleOptions::complete()).into_owned()
 }
 
-fn build_symcache(o: &IndexedObject) -> Option<Vec<u8>> {
-    let view = ByteView::open(&o.path).ok()?;
+/// More than any symcache: they are a fraction of their symbol file's size.
+const MAX_CACHED_SYMCACHE: u64 = 1 << 30;
+
+/// A symcache from the cache folder: `None` when there is none; an error saying what is wrong
+/// when what is there is not a regular file of a sane size. Opened without following a symlink
+/// and without waiting on a FIFO, then checked on the open handle: a symlink to `/dev/zero` would
+/// be read forever, a FIFO would block the command, and checking the path first would leave a
+/// window to swap the file.
+fn read_cached(path: &Path) -> Result<Option<Vec<u8>>, String> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let file = match options.open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err("is a symbolic link, which is never followed".into());
+        }
+        Err(e) => return Err(format!("cannot be opened ({e})")),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot be read ({e})"))?;
+    if !meta.is_file() {
+        return Err("is not a regular file".into());
+    }
+    if meta.len() > MAX_CACHED_SYMCACHE {
+        return Err(format!("is {} bytes, more than any symcache", meta.len()));
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(file, MAX_CACHED_SYMCACHE),
+        &mut bytes,
+    )
+    .map_err(|e| format!("cannot be read ({e})"))?;
+    Ok(Some(bytes))
+}
+
+/// Whether a symcache read from the cache folder is one for `o`: it parses, is of the current
+/// format, and was built for the same debug id and architecture. The file name alone proves
+/// nothing: anyone who can write to the folder can put any symcache under any name, and a
+/// symcache for another build names frames wrongly, which is worse than not at all.
+fn cached_fits(bytes: &[u8], o: &IndexedObject) -> Result<(), String> {
+    let cache = SymCache::parse(bytes).map_err(|e| format!("does not parse ({e})"))?;
+    if !cache.is_latest() {
+        return Err(format!("is of an old format (version {})", cache.version()));
+    }
+    let uuid = cache.debug_id().uuid().hyphenated().to_string();
+    let arch = cache.arch().to_string();
+    if uuid != o.uuid || arch != o.arch {
+        return Err(format!(
+            "was built for {uuid} ({arch}), not for {} ({})",
+            o.uuid, o.arch
+        ));
+    }
+    Ok(())
+}
+
+/// Writes a symcache into the cache folder. The temporary is created exclusively under a random
+/// name in the same folder (never a predictable name that a planted symlink could redirect to
+/// another file), then renamed over `path`, so a concurrent reader sees the old file or the new
+/// one, never half. A cache that cannot be written is only slower next time: failures are
+/// ignored.
+fn store(path: &Path, bytes: &[u8]) {
+    let Some(dir) = path.parent() else { return };
+    let Ok(mut tmp) = tempfile::Builder::new()
+        .prefix(".symcache-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+    else {
+        return;
+    };
+    if std::io::Write::write_all(&mut tmp, bytes).is_ok() {
+        // On failure the temporary is removed when `tmp` is dropped.
+        let _ = tmp.persist(path);
+    }
+}
+
+/// Symbol files up to this size are read into memory; larger ones are copied to a private
+/// temporary that is mapped. Measured (docs/symbols.md): reading costs about 0.6 ms per MiB, the
+/// kernel's copy about 0.4 ms per MiB plus some 50 µs to make the temporary; so small files are
+/// cheaper read, large ones copied, and the copy keeps large files out of the process's memory.
+const READ_WHOLE_UP_TO: u64 = 4 << 20;
+
+/// A symbol file's bytes, safe from the file changing under us. A mapped file that shrinks while
+/// it is read (a build replacing it, a copy in progress) kills the process with SIGBUS, which no
+/// error handling can catch; so the original is never mapped. Files up to [`READ_WHOLE_UP_TO`]
+/// are read into memory; a larger one (a big dSYM) is copied, by the kernel where it can, into an
+/// unlinked temporary in `scratch` (the cache folder when there is one: it is on disk, where the
+/// system's temporary folder may be memory) or the system's temporary folder, and the copy, which
+/// has no name another program could open, is mapped: its pages stay reclaimable page cache instead of
+/// gigabytes of the process's own memory.
+fn read_symbol_file(path: &Path, scratch: Option<&Path>) -> std::io::Result<ByteView<'static>> {
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    // Read up to the size it had when opened: a file that keeps growing is not read forever.
+    let mut file = std::io::Read::take(file, size);
+    if size <= READ_WHOLE_UP_TO {
+        return ByteView::read(file);
+    }
+    let mut copy = match scratch {
+        Some(dir) => tempfile::tempfile_in(dir).or_else(|_| tempfile::tempfile())?,
+        None => tempfile::tempfile()?,
+    };
+    std::io::copy(&mut file, &mut copy)?;
+    ByteView::map_file(copy)
+}
+
+fn build_symcache(o: &IndexedObject, scratch: Option<&Path>) -> Option<Vec<u8>> {
+    let view = read_symbol_file(&o.path, scratch).ok()?;
     let archive = Archive::parse(&view).ok()?;
     let object: Object = archive.objects().filter_map(Result::ok).find(|obj| {
         obj.debug_id().uuid().hyphenated().to_string() == o.uuid && obj.arch().to_string() == o.arch
@@ -506,3 +654,47 @@ pub fn ensure_cache_dir(dir: &Path) -> Result<(), SymbolsError> {
 
 /// The extensions folder of a Mac, where the AGX driver bundles are installed.
 pub const SYSTEM_EXTENSIONS: &str = "/System/Library/Extensions";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// C6: a symbol file that shrinks while crashdelta reads it (a build replacing it in place)
+    /// must not kill the process. A mapped file would: touching a page past the new end raises
+    /// SIGBUS, and this test process would die instead of failing an assertion.
+    #[test]
+    fn a_symbol_file_that_shrinks_after_opening_is_still_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("AGXMetalG16X");
+        let content: Vec<u8> = (0..256 * 1024u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &content).unwrap();
+        let view = read_symbol_file(&path, None).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        assert_eq!(view.as_slice(), content.as_slice());
+    }
+
+    /// The same for a file over [`READ_WHOLE_UP_TO`], which is copied and the copy mapped.
+    #[test]
+    fn a_large_symbol_file_that_shrinks_after_opening_is_still_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("AGXMetalG16X.dSYM");
+        let size = usize::try_from(READ_WHOLE_UP_TO).unwrap() + 4096;
+        let content: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &content).unwrap();
+        let view = read_symbol_file(&path, Some(dir.path())).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        assert!(view.as_slice() == content.as_slice());
+        // The copy is unlinked: nothing is left in the scratch folder but the original.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}
