@@ -487,3 +487,40 @@ fn an_orphan_of_the_command_stays_in_its_process_tree() {
         .collect();
     assert!(pids.contains(&orphan), "orphan {orphan} not in {pids:?}");
 }
+
+/// A campaign whose command cannot be started for run 2 (here it deletes itself in run 1, after
+/// writing run 1's crash report) threw away run 1 and exited 127: the crash the gate had seen was
+/// gone from the record. The finished runs are kept, and the gate's 86 stands.
+#[test]
+fn a_campaign_that_breaks_after_a_crash_keeps_the_crash() {
+    let (dir, reports) = reports_folder();
+    let command = dir.path().join("stress.sh");
+    std::fs::write(
+        &command,
+        format!("#!/bin/sh\n{WRITE_RACE}\nwrite_race $$ $PPID\nrm -f \"$0\"\nexit 0\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &command,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let out = crashdelta()
+        .env("REPORTS", &reports)
+        .env("RACE", common::root().join(RACE))
+        .args([
+            "watch", "--repeat", "3", "--settle", "0.5s", "--format", "json",
+        ])
+        .arg("--reports-dir")
+        .arg(&reports)
+        .arg("--")
+        .arg(&command)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(86), "{err}");
+    assert!(err.contains("run 2 could not be started"), "{err}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["runs"].as_array().map(Vec::len), Some(1), "{doc}");
+}

@@ -61,6 +61,19 @@ fn alive(pid: i32) -> bool {
     !zombie && unsafe { libc::kill(pid, 0) } == 0
 }
 
+/// Whether the terminal tests cannot run here: they need util-linux `script(1)` (`script -qec`)
+/// to make a pseudo-terminal; BSD `script` (macOS) takes other arguments. Says so when skipping.
+fn no_pty() -> bool {
+    let util_linux = Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("util-linux"));
+    if !util_linux {
+        eprintln!("skipped: the terminal tests need util-linux script(1) for a pseudo-terminal");
+    }
+    !util_linux
+}
+
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
@@ -163,6 +176,9 @@ fn record(path: &Path) -> serde_json::Value {
 
 #[test]
 fn a_command_that_reads_the_terminal_and_changes_its_modes_finishes() {
+    if no_pty() {
+        return;
+    }
     let f = folder();
     let mut args = watch_args(&f, &[]);
     args.extend([
@@ -186,6 +202,9 @@ fn a_command_that_reads_the_terminal_and_changes_its_modes_finishes() {
 
 #[test]
 fn the_terminal_modes_are_restored_when_the_command_dies_by_a_signal() {
+    if no_pty() {
+        return;
+    }
     // The command turns echo off and is killed before it can turn it on again; a shell restores
     // the terminal then, and so does crashdelta.
     let f = folder();
@@ -210,6 +229,9 @@ fn the_terminal_modes_are_restored_when_the_command_dies_by_a_signal() {
 
 #[test]
 fn ctrl_c_on_the_terminal_stops_the_command_and_exits_130() {
+    if no_pty() {
+        return;
+    }
     let f = folder();
     let out = f.dir.path().join("record.json");
     let mut args = watch_args(&f, &["--format", "json", "--output", out.to_str().unwrap()]);
@@ -231,6 +253,9 @@ fn ctrl_c_on_the_terminal_stops_the_command_and_exits_130() {
 
 #[test]
 fn a_python_style_prompt_gets_its_input() {
+    if no_pty() {
+        return;
+    }
     // `read` from the terminal with no mode change, the plainest REPL.
     let f = folder();
     let mut args = watch_args(&f, &[]);
@@ -247,6 +272,9 @@ fn a_python_style_prompt_gets_its_input() {
 
 #[test]
 fn ctrl_z_stops_the_command_and_it_is_continued_where_no_shell_can() {
+    if no_pty() {
+        return;
+    }
     // Under script(1) no job-control shell can continue crashdelta, so crashdelta does not stop
     // itself for good: it takes the terminal back, then gives it to the command and continues it.
     let f = folder();
@@ -293,6 +321,9 @@ fn in_an_interactive_shell(suffix: &str, keys: &[(Duration, &[u8])]) -> String {
 
 #[test]
 fn ctrl_z_and_fg_in_an_interactive_shell_suspend_and_resume_the_run() {
+    if no_pty() {
+        return;
+    }
     let shown = in_an_interactive_shell(
         "",
         &[
@@ -309,6 +340,9 @@ fn ctrl_z_and_fg_in_an_interactive_shell_suspend_and_resume_the_run() {
 
 #[test]
 fn in_the_background_a_command_that_reads_the_terminal_waits_for_fg() {
+    if no_pty() {
+        return;
+    }
     let shown = in_an_interactive_shell(
         " &",
         &[

@@ -178,6 +178,9 @@ pub struct Ran {
     pub interrupted: bool,
     /// Why the campaign ended before its last run, if it did.
     pub stopped: Option<String>,
+    /// A run after the first could not be made (the command could not be started, or watching
+    /// failed): why. The runs before it are kept; the campaign is not a pass.
+    pub broken: Option<String>,
 }
 
 impl Ran {
@@ -324,10 +327,24 @@ pub fn run(
         opts.earlier = earlier.clone();
         let watched = run::watch(&opts, analyzer, &plan.policy, &mut |e| {
             on_event(Event::Live(e))
-        })?;
+        });
+        // A run that cannot be made after others were (the command deleted, a report folder
+        // gone) ends the campaign, but the finished runs and their crashes are kept: losing
+        // them would hide a crash the gate had already seen.
         let (mut run, to_collect, exit, interrupted) = match watched {
-            Watched::Ran(w) => (w.run, w.to_collect, w.exit, w.interrupted),
-            Watched::CannotRun(e) => return Ok(Ended::CannotRun(e)),
+            Ok(Watched::Ran(w)) => (w.run, w.to_collect, w.exit, w.interrupted),
+            Ok(Watched::CannotRun(e)) if ran.runs.is_empty() => return Ok(Ended::CannotRun(e)),
+            Err(e) if ran.runs.is_empty() => return Err(e.into()),
+            Ok(Watched::CannotRun(e)) => {
+                ran.stopped = Some(format!("run {index} could not be started: {e}"));
+                ran.broken = Some(e.to_string());
+                break;
+            }
+            Err(e) => {
+                ran.stopped = Some(format!("run {index} failed: {e}"));
+                ran.broken = Some(e.to_string());
+                break;
+            }
         };
         // Copied before the run's record is told, so that what could not be copied is in the
         // record; a collection problem never stops the campaign or changes its verdict.

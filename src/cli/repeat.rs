@@ -176,6 +176,7 @@ fn run_plan(
         command: ran.first_failure,
         unreadable: false,
     };
+    let broken = ran.broken.clone();
     let report = ran.into_report(plan, records);
     output::to_stderr(&render::campaign::human(
         &report,
@@ -183,6 +184,13 @@ fn run_plan(
     ));
     if format != Format::Human || output.path().is_some() {
         output.write(&report, format)?;
+    }
+    if let Some(why) = broken {
+        say!("crashdelta: error: {why}");
+        // The finished runs are reported above; a failed gate among them still says 86.
+        if !ending.interrupted && !ending.gate_failed {
+            return Ok(Err(Exit::ToolError));
+        }
     }
     Ok(Ok(ending))
 }
