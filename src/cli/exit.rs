@@ -46,7 +46,11 @@ pub const TABLE: &[(&str, &str)] = &[
         "1",
         "an input could not be read or was incomplete; the others were still processed",
     ),
-    ("86", "the gate (--fail-on) failed"),
+    (
+        "86",
+        "the gate (--fail-on) failed; a new report that cannot be read, or that nothing places \
+         outside the run, counts as the run's crash",
+    ),
     (
         "125",
         "crashdelta failed: bad arguments, a bad rules file, unwritable output",
