@@ -55,9 +55,11 @@ impl Triage {
     /// Counts one classified crash into its signature's group, with its process, OS build,
     /// driver and capture time.
     pub fn add(&mut self, report: &Report, c: &Classification) {
+        // Keyed by rule too: two rules can match the same frames (an exception type or a
+        // message tells them apart), and one group would show only the first one's name.
         let g = self
             .groups
-            .entry(c.signature_id.clone())
+            .entry(format!("{}\u{0}{}", c.rule, c.signature_id))
             .or_insert_with(|| Group {
                 signature_id: c.signature_id.clone(),
                 signature: c.signature.clone(),
@@ -101,5 +103,38 @@ impl Triage {
                 .then_with(|| a.signature_id.cmp(&b.signature_id))
         });
         groups
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::{RuleSet, classify};
+
+    /// Two rules can match the same frames: one group each, not one named after whichever came
+    /// first.
+    #[test]
+    fn groups_are_per_rule_and_signature() {
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/derived/agx-prepareForEnqueue-0x98.ips"
+        ))
+        .unwrap_or_default();
+        let report = crate::report::parse(&bytes).unwrap_or_else(|e| panic!("{e}"));
+        let rules = RuleSet::builtin().unwrap_or_else(|e| panic!("{e}"));
+        let race = classify(&report, &rules).unwrap_or_else(|| panic!("a crash"));
+        let mut other = race.clone();
+        other.rule = "team-rule".into();
+        let mut triage = Triage::default();
+        triage.add(&report, &race);
+        triage.add(&report, &race);
+        triage.add(&report, &other);
+        let groups = triage.groups();
+        assert_eq!(groups.len(), 2);
+        assert_eq!(
+            (groups[0].rule.as_str(), groups[0].count),
+            (race.rule.as_str(), 2)
+        );
+        assert_eq!((groups[1].rule.as_str(), groups[1].count), ("team-rule", 1));
     }
 }

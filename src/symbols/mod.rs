@@ -93,14 +93,21 @@ pub struct SymbolIndex {
     loaded: Mutex<HashMap<String, Option<Arc<[u8]>>>>,
 }
 
-/// The image name a symbol file stands for.
+/// The image name a symbol file stands for, as a report's Binary Images name it:
+/// `X.dSYM/Contents/Resources/DWARF/X` names X (`libtorch_cpu.dylib` stays whole: reports name
+/// dylibs with their extension); a slice saved with its architecture (`AGXMetalG16X.arm64`)
+/// names the image without it.
 fn image_name_of(path: &Path) -> String {
-    // `X.dSYM/Contents/Resources/DWARF/X` names X; `AGXMetalG16X.arm64` names AGXMetalG16X.
     let file = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    file.split('.').next().unwrap_or(&file).to_owned()
+    const ARCHES: [&str; 5] = [".arm64e", ".arm64", ".x86_64h", ".x86_64", ".i386"];
+    ARCHES
+        .iter()
+        .find_map(|a| file.strip_suffix(a))
+        .unwrap_or(&file)
+        .to_owned()
 }
 
 fn is_macho(head: &[u8]) -> bool {
@@ -658,6 +665,26 @@ pub const SYSTEM_EXTENSIONS: &str = "/System/Library/Extensions";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A dylib's dSYM names the image with its extension, as reports do: "symbols found only for
+    /// other UUIDs" compares these names, and cutting at the first dot never matched a dylib.
+    #[test]
+    fn image_names_keep_extensions_and_drop_architectures() {
+        for (path, name) in [
+            (
+                "libtorch_cpu.dylib.dSYM/Contents/Resources/DWARF/libtorch_cpu.dylib",
+                "libtorch_cpu.dylib",
+            ),
+            (
+                "AGXMetalG16X.bundle/Contents/MacOS/AGXMetalG16X",
+                "AGXMetalG16X",
+            ),
+            ("slices/AGXMetalG16X.arm64e", "AGXMetalG16X"),
+            ("Python.framework/Versions/3.14/Python", "Python"),
+        ] {
+            assert_eq!(image_name_of(Path::new(path)), name, "{path}");
+        }
+    }
 
     /// C6: a symbol file that shrinks while crashdelta reads it (a build replacing it in place)
     /// must not kill the process. A mapped file would: touching a page past the new end raises
