@@ -12,6 +12,8 @@
 //!   on top), racing threads, signature, location, trigger; and the gate ([`classify::GatePolicy`]).
 //! - [`symbols`]: names for unnamed frames, from Mach-O binaries and dSYMs whose UUID matches.
 //! - [`inventory`]: what the report folders hold, and what changed between two looks.
+//! - [`testlog`]: what test runners print about a crash (which test, the Python stack), read
+//!   from the command's output.
 //! - [`analyze`]: one input in, its [`analyze::Analysis`] out (parsed, symbolicated, classified,
 //!   or why not); the ordered parallel pipeline over many.
 //! - [`watch`]: run a command, catch every crash report it causes (late ones too), attribute each.
@@ -35,4 +37,5 @@ pub mod render;
 pub mod report;
 pub mod run;
 pub mod symbols;
+pub mod testlog;
 pub mod watch;

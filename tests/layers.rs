@@ -22,6 +22,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("report", &[]),
     ("input", &[]),
     ("parallel", &[]),
+    ("testlog", &[]),
     ("classify", &["report"]),
     ("symbols", &["report"]),
     ("inventory", &["report", "input", "parallel"]),

@@ -1,0 +1,192 @@
+//! What test runners print about a crash, read from the command's output.
+//!
+//! A crash report names a process and a pid; the person at the keyboard asks *which test* and
+//! *what Python was doing*. The test run itself prints the answer, and it used to be thrown away:
+//! Python's faulthandler (`Fatal Python error: Segmentation fault`, then the Python stack), pytest's
+//! node id before it under `-v`, pytest-xdist's `worker 'gw0' crashed while running ...`,
+//! cargo-nextest's `SIGSEGV [ 0.123s] crate::module::test`, `cargo test`'s `process didn't exit
+//! successfully: ... (signal: 11, SIGSEGV: invalid memory reference)`, ctest's
+//! `***Exception: SegFault`, xcodebuild's `Restarting after unexpected exit, crash, or test timeout
+//! in FooTests.testBar()`, `go test`'s `signal SIGSEGV` and `--- FAIL: TestX`.
+//!
+//! This layer knows no processes, files or crash reports: it is fed [`Line`]s, in the order they
+//! arrived, and each [`Recognizer`] (one per runner, each a small parser tested on real output)
+//! returns the [`Evidence`] it has completed. Joining evidence with crash reports is the run
+//! record's business, not this module's.
+//!
+//! - [`python`]: faulthandler dumps, pytest (`-v` node ids, the short summary), pytest-xdist,
+//!   unittest.
+//! - [`native`]: cargo test, cargo-nextest, ctest, XCTest/xcodebuild, go test.
+//! - [`junit`]: JUnit XML a runner wrote (`pytest --junitxml`, nextest, `ctest --output-junit`).
+
+pub mod junit;
+pub mod native;
+pub mod python;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// Which of the command's streams a line came on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+/// One line of the command's output as it was captured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// The stream it came on.
+    pub stream: Stream,
+    /// When it arrived.
+    pub at: DateTime<Utc>,
+    /// The text, without its line ending, read as UTF-8 (lossily), with terminal escape sequences
+    /// (colours, cursor movement) removed ([`plain`]).
+    pub text: String,
+}
+
+/// The test runner (or the part of it) whose output is the evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Runner {
+    /// Python's faulthandler, on its own (a plain script, `PYTHONFAULTHANDLER=1`).
+    Faulthandler,
+    /// pytest (with faulthandler, on by default since pytest 5).
+    Pytest,
+    /// pytest-xdist: a worker that crashed.
+    PytestXdist,
+    /// Python's unittest.
+    Unittest,
+    /// `cargo test` (libtest).
+    CargoTest,
+    /// cargo-nextest.
+    Nextest,
+    /// CTest.
+    Ctest,
+    /// XCTest under `xcodebuild test`.
+    Xcodebuild,
+    /// `go test`.
+    GoTest,
+    /// A JUnit XML file the runner wrote (`--test-results`).
+    Junit,
+}
+
+/// A Python frame of a faulthandler dump, most recent call first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PyFrame {
+    /// The source file as printed (`tests/test_mps.py`, `/usr/lib/python3.12/unittest/case.py`).
+    pub file: String,
+    /// The line number, when printed (`???` when faulthandler could not tell).
+    pub line: Option<u64>,
+    /// The function (`test_out`, `<module>`).
+    pub function: String,
+}
+
+/// What a runner printed about one crash (or one test that died by a signal).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    /// Who printed it.
+    pub runner: Runner,
+    /// The test, as the runner names it: `tests/test_mps.py::TestMPS::test_gather`,
+    /// `crate::module::test_name`, `FooTests.testBar`, `TestX`; `None` when the output does not
+    /// name one (a faulthandler dump of a plain script).
+    pub test: Option<String>,
+    /// The pytest-xdist worker (`gw1`), when one crashed.
+    pub worker: Option<String>,
+    /// The process that crashed, when the output names its pid.
+    pub pid: Option<u64>,
+    /// The program that crashed, when the output names it (`cargo test`'s test binary, ctest's
+    /// test command, the xctest bundle).
+    pub program: Option<String>,
+    /// The signal or fatal error as printed (`SIGSEGV`, `Segmentation fault`, `signal: 11`,
+    /// `SegFault`).
+    pub signal: Option<String>,
+    /// faulthandler's thread line (`Current thread 0x00000001f6e1c840`), when there is one.
+    pub thread: Option<String>,
+    /// The Python stack of the crashing thread, most recent call first (faulthandler).
+    pub python_stack: Vec<PyFrame>,
+    /// When the first line of the evidence arrived.
+    pub at: DateTime<Utc>,
+    /// The lines the evidence was read from, as printed (at most [`MAX_LINES`]).
+    pub lines: Vec<String>,
+}
+
+/// The most lines an [`Evidence`] keeps: a faulthandler dump of a deep stack, or a Go panic's
+/// goroutines, can be thousands of lines; what identifies the test is at the top.
+pub const MAX_LINES: usize = 200;
+
+/// A parser of one runner's output, fed line by line in arrival order.
+pub trait Recognizer: Send {
+    /// Reads one more line; returns the evidence this line completes (usually none).
+    fn feed(&mut self, line: &Line) -> Vec<Evidence>;
+    /// The output has ended: returns what is still open (a faulthandler dump that was the last
+    /// thing printed).
+    fn finish(&mut self) -> Vec<Evidence>;
+}
+
+/// Every runner's recogniser, to be fed the same lines.
+pub fn recognizers() -> Vec<Box<dyn Recognizer>> {
+    let mut all: Vec<Box<dyn Recognizer>> = Vec::new();
+    all.extend(python::recognizers());
+    all.extend(native::recognizers());
+    all
+}
+
+/// `text` without terminal escape sequences (CSI `ESC [ ... final`, OSC `ESC ] ... BEL|ST`,
+/// two-byte `ESC x`) and carriage-return overwrites (the last segment after a bare `\r` is what a
+/// terminal shows): what a person saw, for the recognisers to read.
+pub fn plain(text: &str) -> String {
+    let shown = text
+        .rsplit('\r')
+        .find(|s| !s.is_empty())
+        .unwrap_or_default();
+    let mut out = String::with_capacity(shown.len());
+    let mut chars = shown.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\u{1b}' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            // CSI: parameters and intermediates, then one final byte in @..~.
+            Some('[') => {
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            // OSC: up to BEL or ESC \.
+            Some(']') => {
+                while let Some(c) = chars.next() {
+                    if c == '\u{7}' {
+                        break;
+                    }
+                    if c == '\u{1b}' {
+                        chars.next_if_eq(&'\\');
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain;
+
+    #[test]
+    fn escapes_and_overwrites_are_removed() {
+        assert_eq!(plain("\u{1b}[31mFAILED\u{1b}[0m test_x"), "FAILED test_x");
+        assert_eq!(plain("\u{1b}]0;title\u{7}text"), "text");
+        assert_eq!(plain("progress 10%\rprogress 100%"), "progress 100%");
+        assert_eq!(plain("line\r"), "line");
+        assert_eq!(plain("plain"), "plain");
+    }
+}
