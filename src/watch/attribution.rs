@@ -15,8 +15,10 @@
 //!    after that run started. ReportCrash can take longer than a settle; the next job names it.
 //! 3. **Concurrent**, on evidence that it is another program's: its capture time is outside the
 //!    run's window; or its launch time (`procLaunch`) is before the run started; or the sampler
-//!    saw that pid (started when the report says) running outside the command's tree; or it saw
-//!    the parent (not launchd/init, pid 1, which adopts every orphan) running outside the tree.
+//!    saw that process (started when the report says), or its parent (still running when it was
+//!    launched), running outside the command's tree *and* another program's: existing before the
+//!    run, or descending from a process that did. A process started during the run by launchd,
+//!    init or crashdelta (the parents of orphans) is no evidence: it may be the run's orphan.
 //! 4. **The run's, unplaced**: none of the above. Inside the window, no evidence either way:
 //!    counted as the run's. `--attribute run-strict` leaves these out of the gate (they are
 //!    still shown).
@@ -148,6 +150,8 @@ pub struct Outside {
     pub parent: Option<u32>,
     /// When it started, seconds since the Unix epoch (0 when unknown).
     pub start_secs: u64,
+    /// When the sampler last saw it running, seconds since the Unix epoch.
+    pub last_seen: i64,
 }
 
 /// What the sampler learned while the command ran.
@@ -160,6 +164,37 @@ pub struct Tree {
     /// Orphans of the command that crashdelta adopted and reaped (Linux, as subreaper), with
     /// the signal that killed them.
     pub died: Vec<(u32, i32)>,
+    /// crashdelta's own pid: as subreaper it is the parent of orphans, like launchd and init.
+    pub me: u32,
+}
+
+impl Tree {
+    /// Whether the sampler's evidence places `pid` outside the run: it was seen outside the
+    /// tree, and it existed before the run started, or its parent is such a process
+    /// (recursively). A process started during the run whose parent is launchd, init or
+    /// crashdelta is an orphan, perhaps of the run: no evidence. (On macOS launchd starts every
+    /// app and daemon, so a daemon launched during the run that crashes counts as the run's: fail
+    /// closed; `--attribute run-strict` is the way out.)
+    fn foreign(&self, pid: u32, run_start: i64, depth: u8) -> bool {
+        let Some(seen) = self.outside.get(&pid) else {
+            return false;
+        };
+        let started = i64::try_from(seen.start_secs).unwrap_or(i64::MAX);
+        if seen.start_secs > 0 && started < run_start.saturating_sub(SLACK_SECONDS) {
+            return true;
+        }
+        match seen.parent {
+            Some(parent)
+                if parent > 1
+                    && parent != self.me
+                    && depth < 64
+                    && !self.pids.contains(&parent) =>
+            {
+                self.foreign(parent, run_start, depth + 1)
+            }
+            _ => false,
+        }
+    }
 }
 
 /// The run's window: when it started, and when it ended (`None` while the command runs).
@@ -240,7 +275,9 @@ pub fn attribute(
         );
     }
     // The sampler saw this very process (same pid, started when the report says) outside the
-    // tree. A pid seen outside but started at another time is a reused pid: no evidence.
+    // tree, and it is another program's (Tree::foreign). A pid seen outside but started at
+    // another time is a reused pid: no evidence.
+    let run_start = start.timestamp();
     let same_process = |seen: &Outside| match launched {
         Some(t) if seen.start_secs > 0 => {
             (t.timestamp() - i64::try_from(seen.start_secs).unwrap_or(i64::MAX)).abs()
@@ -248,21 +285,34 @@ pub fn attribute(
         }
         _ => true,
     };
-    if let Some(pid) = pid.filter(|v| tree.outside.get(v).is_some_and(same_process)) {
-        return Attribution::new(
-            AttributionKind::Concurrent,
-            Basis::OutsideProcess,
-            format!("{name} [{pid}] was seen running outside the command's process tree"),
-        );
-    }
-    // launchd (and init) adopt every orphan: a parent of 1 says nothing about where a process
-    // came from.
-    if let Some(parent) = parent.filter(|v| *v > 1 && tree.outside.contains_key(v)) {
+    if let Some(pid) = pid
+        .filter(|v| tree.outside.get(v).is_some_and(same_process) && tree.foreign(*v, run_start, 0))
+    {
         return Attribution::new(
             AttributionKind::Concurrent,
             Basis::OutsideProcess,
             format!(
-                "the parent of {label} ({parent}) was seen running outside the command's process tree"
+                "{name} [{pid}] is another program's: seen running outside the command's process tree"
+            ),
+        );
+    }
+    // The parent: seen outside, another program's, and still running when this process was
+    // launched (else its pid may have been reused by a process of the run).
+    let alive_at_launch = |seen: &Outside| {
+        launched.is_none_or(|t| t.timestamp() <= seen.last_seen.saturating_add(SLACK_SECONDS))
+    };
+    // launchd, init and crashdelta adopt orphans: as a parent they say nothing.
+    if let Some(parent) = parent.filter(|v| {
+        *v > 1
+            && *v != tree.me
+            && tree.outside.get(v).is_some_and(alive_at_launch)
+            && tree.foreign(*v, run_start, 0)
+    }) {
+        return Attribution::new(
+            AttributionKind::Concurrent,
+            Basis::OutsideProcess,
+            format!(
+                "the parent of {label} ({parent}) is another program's: seen running outside the command's process tree"
             ),
         );
     }
@@ -371,6 +421,7 @@ mod tests {
                 Outside {
                     parent,
                     start_secs: secs(start),
+                    last_seen: at("2025-12-23T16:41:00Z").timestamp(),
                 },
             );
         }
@@ -418,10 +469,10 @@ mod tests {
                 report(None, None, Some("2025-12-23 09:40:30.00 -0800")),
                 "capture time",
             ),
-            (report(Some(200), Some(1), INSIDE), "seen running outside"),
+            (report(Some(200), Some(1), INSIDE), "another program's"),
             (
                 report(Some(777), Some(201), INSIDE),
-                "parent of Python [777] (201) was seen",
+                "parent of Python [777] (201) is another program's",
             ),
         ];
         for (r, why) in outside {
@@ -462,6 +513,60 @@ mod tests {
             assert!(a.in_scope(Scope::Run));
             assert!(!a.in_scope(Scope::RunStrict));
         }
+    }
+
+    /// An orphan of the run (its parent exited, it was re-parented to launchd or crashdelta)
+    /// that the sampler first saw outside the tree is not another program's: started during the
+    /// run by launchd, init or crashdelta, nothing places it outside (review finding: `sh -c
+    /// './crasher &'` on macOS passed the gate).
+    #[test]
+    fn an_orphan_seen_outside_is_not_evidence() {
+        let (mut tree, w) = setting();
+        tree.me = 4242;
+        for (pid, parent) in [(300, 1), (301, 4242), (302, 300)] {
+            tree.outside.insert(
+                pid,
+                Outside {
+                    parent: Some(parent),
+                    start_secs: u64::try_from(at("2025-12-23T16:40:10Z").timestamp()).unwrap(),
+                    last_seen: at("2025-12-23T16:40:50Z").timestamp(),
+                },
+            );
+        }
+        for (pid, parent) in [(300, 1), (301, 4242), (302, 300), (555, 302)] {
+            let mut r = report(Some(pid), Some(parent), INSIDE);
+            r.process.launch_time = crate::report::parse_time("2025-12-23 08:40:10.00 -0800");
+            let a = attribute(&r, Some(&tree), w, &[]);
+            assert_eq!(
+                (a.kind, a.basis),
+                (AttributionKind::Run, Basis::Unplaced),
+                "{pid}: {a:?}"
+            );
+        }
+    }
+
+    /// A parent seen outside, but last seen before this process was launched, may have been a
+    /// pid the run reused: no evidence.
+    #[test]
+    fn a_parent_gone_before_the_launch_is_not_evidence() {
+        let (mut tree, w) = setting();
+        if let Some(seen) = tree.outside.get_mut(&200) {
+            seen.last_seen = at("2025-12-23T16:40:05Z").timestamp();
+        }
+        let mut r = report(Some(555), Some(200), INSIDE);
+        r.process.launch_time = crate::report::parse_time("2025-12-23 08:40:30.00 -0800");
+        let a = attribute(&r, Some(&tree), w, &[]);
+        assert_eq!(
+            (a.kind, a.basis),
+            (AttributionKind::Run, Basis::Unplaced),
+            "{a:?}"
+        );
+        // Still running at the launch: its child is another program's.
+        r.process.launch_time = crate::report::parse_time("2025-12-23 08:40:04.00 -0800");
+        assert_eq!(
+            attribute(&r, Some(&tree), w, &[]).kind,
+            AttributionKind::Concurrent
+        );
     }
 
     /// Without a tree (`diff`), the capture time decides.

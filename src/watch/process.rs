@@ -167,6 +167,8 @@ fn record_tree(system: &mut System, tree: &Mutex<Tree>, adoption: &Adoption) {
     let Ok(mut tree) = tree.lock() else {
         return;
     };
+    tree.me = adoption.me;
+    let now = chrono::Utc::now().timestamp();
     // crashdelta's own children are the command and, as subreaper, the orphans it adopted: the
     // run's when they are still in the command's process group (crashdelta's other children,
     // another watch's command in a program that runs several, are not), unless they were there
@@ -218,6 +220,7 @@ fn record_tree(system: &mut System, tree: &Mutex<Tree>, adoption: &Adoption) {
                 Outside {
                     parent: process.parent().map(|p| p.as_u32()),
                     start_secs: process.start_time(),
+                    last_seen: now,
                 },
             );
         }
