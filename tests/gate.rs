@@ -524,3 +524,75 @@ fn a_campaign_that_breaks_after_a_crash_keeps_the_crash() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["runs"].as_array().map(Vec::len), Some(1), "{doc}");
 }
+
+/// A new `.ips` whose head shows no report (empty, cut inside its header line, a lone surrogate
+/// in the header, a header longer than the 4 KiB the inventory reads) was invisible to `watch`:
+/// never new, never unreadable, exit 0 under `--fail-on agx` (review finding). A file named as a
+/// crash report counts as one until read whole: the race with a damaged header is still found,
+/// and what cannot be read fails the gate.
+#[test]
+fn a_new_report_whose_header_is_damaged_is_not_invisible() {
+    let race = String::from_utf8(read(RACE.trim_start_matches("testdata/"))).unwrap();
+    let surrogate = race.replacen(
+        "\"app_name\":\"Python\"",
+        "\"app_name\":\"Python \\ud83d\"",
+        1,
+    );
+    assert_ne!(surrogate, race);
+    let overlong = race.replacen(
+        "\"app_version\":\"3.14.0\"",
+        &format!("\"app_version\":\"{}\"", "9".repeat(5000)),
+        1,
+    );
+    assert_ne!(overlong, race);
+    for (what, content, expected) in [
+        ("empty", String::new(), "unreadable new crash report"),
+        (
+            "cut in its header",
+            race.chars().take(100).collect(),
+            "unreadable new crash report",
+        ),
+        (
+            "a surrogate in its header",
+            surrogate,
+            "agx-prepare-for-enqueue-race",
+        ),
+        (
+            "an overlong header",
+            overlong,
+            "agx-prepare-for-enqueue-race",
+        ),
+    ] {
+        let (dir, reports) = reports_folder();
+        let source = dir.path().join("source");
+        std::fs::write(&source, content).unwrap();
+        let out = crashdelta()
+            .env("SOURCE", &source)
+            .env("REPORTS", &reports)
+            .args([
+                "watch",
+                "--fail-on",
+                "agx",
+                "--attribute",
+                "any",
+                "--settle",
+                "0.5s",
+            ])
+            .args(["--settle-max", "3s", "--format", "json", "--reports-dir"])
+            .arg(&reports)
+            .args([
+                "--",
+                "sh",
+                "-c",
+                r#"cp "$SOURCE" "$REPORTS/Python-2025-12-23-164107.ips""#,
+            ])
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(86), "{what}: {err}");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let reason = doc["gate"]["reason"].as_str().unwrap();
+        assert!(reason.contains(expected), "{what}: {reason}");
+    }
+}

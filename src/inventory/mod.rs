@@ -144,15 +144,28 @@ impl Entry {
     /// Whether the head says this is a process crash report ([`ReportKind::Crash`]). Only the
     /// head is read: a 309 whose body says `isNonFatal` counts here, though parsing it gives
     /// [`ReportKind::NonFatal`].
+    ///
+    /// A file named as a crash report is (`.ips`, `.crash`) whose head shows no report (empty,
+    /// cut inside its header line, a damaged or overlong header) counts too: it may be the very
+    /// crash the gate is for, and only reading it whole can tell (fail closed).
     pub fn is_crash(&self) -> bool {
-        self.peek
-            .as_ref()
-            .is_some_and(|p| p.kind == ReportKind::Crash)
+        match &self.peek {
+            Some(p) => p.kind == ReportKind::Crash,
+            None => self.error.is_none() && self.named_as_crash_report(),
+        }
     }
 
-    /// Whether the head shows a report of any kind (a crash, a jetsam event, a resource report).
+    /// Whether the head shows a report of any kind (a crash, a jetsam event, a resource report),
+    /// or the file is named as a crash report ([`Entry::is_crash`]).
     pub fn is_report(&self) -> bool {
-        self.peek.is_some()
+        self.peek.is_some() || self.is_crash()
+    }
+
+    /// Whether the file's name is a crash report's: `.ips` or `.crash`.
+    pub fn named_as_crash_report(&self) -> bool {
+        Path::new(&self.path)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("ips") || e.eq_ignore_ascii_case("crash"))
     }
 
     /// Whether the file is inside a `Retired` folder, where macOS moves reports it has

@@ -242,7 +242,16 @@ impl Tracker<'_> {
                 None
             }
             Ok(bytes) => match self.analyzer.analyze(&bytes) {
+                // Cut: perhaps still being written; the end of the wait records it as it is
+                // then. A file named as a report that shows none (empty, its header cut) waits
+                // only until it has been quiet: then it is what it is, and the gate judges it.
                 Err(ParseError::Incomplete(_)) => {
+                    self.pending.insert(path.to_owned());
+                    None
+                }
+                Err(ParseError::NotAReport { .. })
+                    if !self.quiet(path) && inventory::entry_for(path).peek.is_none() =>
+                {
                     self.pending.insert(path.to_owned());
                     None
                 }
