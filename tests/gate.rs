@@ -596,3 +596,39 @@ fn a_new_report_whose_header_is_damaged_is_not_invisible() {
         assert!(reason.contains(expected), "{what}: {reason}");
     }
 }
+
+/// A body that is not valid JSON for any reason (a raw control character or newline in a
+/// string, an invalid escape, a stray comma), though not cut short, leaves only the header:
+/// what crashed is unknown. It was an "other" crash and passed `--fail-on agx` (review finding);
+/// it is judged as unreadable now, and still shown with what its header says.
+#[test]
+fn a_race_report_with_a_damaged_body_fails_the_agx_gate() {
+    let race = String::from_utf8(read(RACE.trim_start_matches("testdata/"))).unwrap();
+    let thread = "\"threads\": [\n    {";
+    assert!(race.contains(thread));
+    for (what, damage) in [
+        ("a raw control character", "{\"name\": \"a\u{1}b\","),
+        ("a raw newline in a string", "{\"name\": \"a\nb\","),
+        ("an invalid escape", "{\"name\": \"\\x41\","),
+        ("a stray comma", "{,,"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("Python-damaged.ips");
+        std::fs::write(
+            &path,
+            race.replacen(thread, &format!("\"threads\": [\n    {damage}"), 1),
+        )
+        .unwrap();
+        let out = crashdelta()
+            .args(["classify", "--fail-on", "agx", "--format", "json"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(86), "{what}: {stdout}");
+        assert!(
+            stdout.contains("only the header line was read"),
+            "{what}: {stdout}"
+        );
+    }
+}

@@ -11,6 +11,7 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use super::{Classification, Family};
+use crate::report::Report;
 
 /// What fails the gate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -93,7 +94,7 @@ pub struct GatePolicy {
 /// One input as the gate sees it.
 pub enum Judged<'a> {
     /// A crash report, classified.
-    Crash(&'a Classification),
+    Crash(&'a Report, &'a Classification),
     /// A new file in a report folder that could not be read (cut, unreadable, too large), with
     /// why: it may be a crash report of any kind, the AGX race included.
     Unreadable(&'a str),
@@ -118,7 +119,7 @@ impl GatePolicy {
             return None;
         }
         match input {
-            Judged::Crash(c) => self.verdict(c),
+            Judged::Crash(report, c) => self.verdict_for(report, c),
             // Fail closed: a new crash report nobody can read might be the very crash the gate
             // is for, so it fails every gate but `none`, unless `--allow unreadable` says the
             // team accepts that risk. A gate that passed it would pass a cut AGX report.
@@ -132,6 +133,16 @@ impl GatePolicy {
             }
             Judged::Unreadable(_) | Judged::Other => None,
         }
+    }
+
+    /// Whether this crash report fails the gate, and why in words: [`GatePolicy::verdict`] of its
+    /// classification, or, for a report whose body could not be read ([`Report::damaged`]: what
+    /// crashed is unknown), the rule for unreadable reports.
+    pub fn verdict_for(&self, report: &Report, c: &Classification) -> Option<String> {
+        self.verdict(c).or_else(|| {
+            let why = report.damaged.as_deref()?;
+            self.judge(Judged::Unreadable(why), true)
+        })
     }
 
     /// Whether this crash fails the gate, and why in words.
@@ -279,8 +290,9 @@ mod tests {
             allow: vec![],
             scope: Scope::Run,
         };
+        assert!(any.verdict(&other).is_some());
         // Out of scope: never a failure.
-        assert!(any.judge(Judged::Crash(&other), false).is_none());
+        assert!(any.judge(Judged::Unreadable("cut"), false).is_none());
         // An unreadable new report may be the AGX race itself: it fails every gate but `none`,
         // unless `--allow unreadable`; out of scope it is another program's.
         let cut = Judged::Unreadable("incomplete report: cut inside the JSON body");

@@ -37,7 +37,7 @@ pub fn classify(args: ClassifyArgs) -> Result<Exit> {
             summary.add(outcome.status());
             let verdict = outcome.crash().and_then(|(report, c)| {
                 triage.add(report, c);
-                gate.verdict(c)
+                gate.verdict_for(report, c)
             });
             tally.add(&outcome.path, verdict.as_deref());
             sink.entry(&Item {

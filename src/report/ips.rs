@@ -648,6 +648,7 @@ pub fn build(
         images,
         warnings: warnings.into_vec(),
         cut: None,
+        damaged: None,
         summary,
         extra: body
             .extra

@@ -316,16 +316,15 @@ fn after_header(
             if container == Container::Plain {
                 trailing(body, used, &mut w);
             }
-            if let Some(found) = raw.wrong {
-                w.push("body", format!("the report body is a JSON {found}, not an object; only the header line was read"));
+            let damaged = raw.wrong.map(|found| {
+                format!("the report body is a JSON {found}, not an object; only the header line was read")
+            });
+            if let Some(why) = &damaged {
+                w.push("body", why.clone());
             }
-            Ok(ips::build(
-                Some(header),
-                raw,
-                SourceFormat::Ips,
-                container,
-                w,
-            ))
+            let mut report = ips::build(Some(header), raw, SourceFormat::Ips, container, w);
+            report.damaged = damaged;
+            Ok(report)
         }
         Some(Err(e)) if e.is_eof() => Err(ParseError::Incomplete(format!(
             "the JSON body that starts at line {body_line} ends at line {} before it is complete \
@@ -335,17 +334,21 @@ fn after_header(
         Some(Err(e)) => {
             // Not valid JSON, and not because it is cut short: a hand-edited or templated file.
             // The header still says what crashed.
+            let why =
+                format!("the JSON body is not valid JSON ({e}); only the header line was read");
             w.push(
                 format!("line {}", body_line + e.line().saturating_sub(1)),
-                format!("the JSON body is not valid JSON ({e}); only the header line was read"),
+                why.clone(),
             );
-            Ok(ips::build(
+            let mut report = ips::build(
                 Some(header),
                 RawBody::default(),
                 SourceFormat::Ips,
                 container,
                 w,
-            ))
+            );
+            report.damaged = Some(why);
+            Ok(report)
         }
         None => Err(ParseError::Incomplete("the report body is missing".into())),
     }

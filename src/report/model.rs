@@ -445,6 +445,10 @@ pub struct Report {
     pub warnings: Vec<Warning>,
     /// Set when a text report stops before its end: what is missing is unknown, not absent.
     pub cut: Option<Cut>,
+    /// Set when the report's body could not be read at all (not valid JSON, though not cut
+    /// short), so only its header was: what crashed, and where, is unknown. The gate treats such
+    /// a crash as unreadable (it may be the AGX race), not as an "other" crash.
+    pub damaged: Option<String>,
     /// For non-crash kinds: a short description of what the report is about (the panic string,
     /// `Event: disk writes`), when the report has one.
     pub summary: Option<String>,

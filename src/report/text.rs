@@ -1000,6 +1000,7 @@ impl Parser {
             images: self.images,
             warnings: self.w.into_vec(),
             cut,
+            damaged: None,
             summary: None,
             extra: Vec::new(),
         }

@@ -179,7 +179,7 @@ pub fn build(
         let in_scope = f.attribution.in_scope(policy.scope);
         let why = f.analysis.reason();
         let judged = match (&f.analysis.result, f.analysis.crash()) {
-            (_, Some((_, c))) => Judged::Crash(c),
+            (_, Some((report, c))) => Judged::Crash(report, c),
             (Err(_), _) => Judged::Unreadable(why.as_deref().unwrap_or("unknown error")),
             (Ok(_), None) => Judged::Other,
         };

@@ -393,6 +393,7 @@ mod tests {
             last_exception_backtrace: vec![],
             images: vec![],
             warnings: vec![],
+            damaged: None,
             cut: None,
             summary: None,
             extra: vec![],
