@@ -632,3 +632,34 @@ fn a_race_report_with_a_damaged_body_fails_the_agx_gate() {
         );
     }
 }
+
+/// A report that landed, was read and announced, then was moved out of the report folders (a
+/// harness gathering artifacts, a cleanup step) was dropped: "0 new", exit 0 (review finding).
+/// It is kept, with a warning, and gated.
+#[test]
+fn a_report_moved_away_after_it_was_read_still_fails_the_gate() {
+    let (dir, reports) = reports_folder();
+    let away = dir.path().join("elsewhere");
+    std::fs::create_dir(&away).unwrap();
+    let script = format!(
+        "{WRITE_RACE}\nwrite_race $$ $PPID; sleep 1; mv \"$REPORTS/Python-race.ips\" '{}'",
+        away.display()
+    );
+    let out = watch(
+        &reports,
+        "2s",
+        &["--fail-on", "agx", "--format", "json"],
+        &script,
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(86), "{err}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        doc["new"][0]["classification"]["rule"],
+        "agx-prepare-for-enqueue-race"
+    );
+    assert!(
+        doc.to_string().contains("moved out of the report folders"),
+        "{doc}"
+    );
+}

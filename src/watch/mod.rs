@@ -342,9 +342,10 @@ impl Tracker<'_> {
 }
 
 /// Matches the crashes seen live with the final inventory's new crash reports: by path, then by
-/// identity (a report renamed or moved since it was seen). A crash whose report is gone is
-/// dropped; a final report no live crash matches (missed by the events, still incomplete, a
-/// copy) is read now by `read_now`.
+/// identity (a report renamed or moved since it was seen). A crash whose report is gone from the
+/// folders (deleted, or moved out by a test harness) is kept, with a warning: it was read, and a
+/// crash of the run must not pass because its file went away. A final report no live crash
+/// matches (missed by the events, still incomplete, a copy) is read now by `read_now`.
 fn reconcile<'e>(
     live: Vec<NewCrash>,
     finals: impl Iterator<Item = &'e Entry>,
@@ -371,6 +372,16 @@ fn reconcile<'e>(
                 let seen_after = crash.seen_after;
                 crash = read_now(entry);
                 crash.seen_after = seen_after;
+            }
+            kept.push(crash);
+        } else if !Path::new(&crash.entry.path).exists() {
+            if let Ok(a) = &mut crash.parsed {
+                a.report.warnings.push(crate::report::Warning {
+                    at: "file".into(),
+                    message: "the report file was removed or moved out of the report folders \
+                              before the watch ended; it was read when it landed"
+                        .into(),
+                });
             }
             kept.push(crash);
         }
