@@ -663,3 +663,35 @@ fn a_report_moved_away_after_it_was_read_still_fails_the_gate() {
         "{doc}"
     );
 }
+
+/// What the command left running is still the run's after it exits: a crash of one of its
+/// short-lived children three seconds into the wait was "outside the run" by its capture time
+/// (the window closed when the command exited, and the sampler stopped), and passed (review
+/// finding). The sampler runs through the wait and the window stays open until it ends.
+#[test]
+fn a_crash_of_what_the_command_left_running_is_the_runs() {
+    let (_dir, reports) = reports_folder();
+    let script = format!(
+        "{WRITE_RACE}\n( sleep 3; set -- $(sh -c 'sh -c \"echo \\$\\$ \\$PPID\"'); write_race $1 $2 ) &\nsleep 0.3; exit 0"
+    );
+    let out = crashdelta()
+        .env("REPORTS", &reports)
+        .env("RACE", common::root().join(RACE))
+        .args([
+            "watch",
+            "--settle",
+            "6s",
+            "--format",
+            "json",
+            "--reports-dir",
+        ])
+        .arg(&reports)
+        .args(["--", "sh", "-c", &script])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(86), "{err}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["new"][0]["attribution"]["kind"], "run", "{doc}");
+}

@@ -519,15 +519,17 @@ pub fn run(
     };
     let exited_at = Instant::now();
     let exited = Utc::now();
-    let pids = recorder.finish();
-    let tree_pids = pids.pids.clone();
+    // The sampler keeps going through the wait: what the command left running (and their
+    // children) can still crash, and is still the run's; reports captured during the wait are
+    // inside the run's window for the same reason.
+    let at_exit = recorder.snapshot();
     on_event(LiveEvent::Exited(exit));
 
     // Late reports. A crash is expected when the command died by a signal that makes a crash
     // report; then the wait goes up to `settle_max` unless a report from this run has arrived.
     // An interrupt (here or during the wait) ends the wait: the record is written with what came.
     let expecting = exit.signal.is_some_and(makes_crash_report)
-        || pids
+        || at_exit
             .died
             .iter()
             .any(|&(_, signal)| makes_crash_report(signal));
@@ -558,19 +560,24 @@ pub fn run(
         }
         drain(&rx, Duration::from_millis(50), &mut |action| {
             last_event = Instant::now();
-            handle(action, &mut tracker, &pids, (start, Some(exited)), on_event);
+            let pids = recorder.snapshot();
+            handle(action, &mut tracker, &pids, (start, None), on_event);
         });
         if let Some(due) = tracker.due(&mut last_retry) {
+            let pids = recorder.snapshot();
             handle(
                 Action::Retry(due),
                 &mut tracker,
                 &pids,
-                (start, Some(exited)),
+                (start, None),
                 on_event,
             );
         }
     }
     let settle_used = exited_at.elapsed();
+    let settled_at = Utc::now();
+    let pids = recorder.finish();
+    let tree_pids = pids.pids.clone();
     drop(watcher);
     let interrupted = supervisor.interrupted();
     let killed = supervisor.killed();
@@ -589,7 +596,7 @@ pub fn run(
     let crashes = reconcile(
         std::mem::take(&mut tracker.crashes),
         delta.new_crashes(),
-        |entry| tracker.read_now(entry, &pids, (start, Some(exited))),
+        |entry| tracker.read_now(entry, &pids, (start, Some(settled_at))),
     );
     Ok(Outcome {
         before,
