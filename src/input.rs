@@ -193,6 +193,17 @@ pub fn special_kind(meta: &Metadata) -> Option<&'static str> {
 /// Checked before opening, opened with `O_NONBLOCK` so that a FIFO cannot block the open, and
 /// checked again on the open file, which closes the race with a file swapped in between.
 pub fn open_regular(path: &Path) -> Result<(File, Metadata), InputError> {
+    open_regular_with(path, 0)
+}
+
+/// [`open_regular`], refusing a symbolic link at `path` itself too (`O_NOFOLLOW`): for a file in
+/// a folder the code under test controls, which could swap the file for a link between the look
+/// and the open (`--collect` would copy whatever the link points to).
+pub fn open_regular_no_link(path: &Path) -> Result<(File, Metadata), InputError> {
+    open_regular_with(path, libc::O_NOFOLLOW)
+}
+
+fn open_regular_with(path: &Path, flags: libc::c_int) -> Result<(File, Metadata), InputError> {
     let err = |source| InputError::Read {
         path: path.to_owned(),
         source,
@@ -207,7 +218,7 @@ pub fn open_regular(path: &Path) -> Result<(File, Metadata), InputError> {
     // O_NONBLOCK has no effect on reads from a regular file, which is all this file can be.
     let file = OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK)
+        .custom_flags(libc::O_NONBLOCK | flags)
         .open(path)
         .map_err(err)?;
     let meta = file.metadata().map_err(err)?;
@@ -353,6 +364,19 @@ fn is_skipped(e: &walkdir::DirEntry, skip: Option<(u64, u64)>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `--collect` opens the report it copies without following a link at its name: a swap for
+    /// a link to a secret between the look and the copy copies nothing.
+    #[test]
+    fn a_link_at_the_name_is_refused_when_links_are_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "key").unwrap();
+        let link = dir.path().join("Python-1.ips");
+        std::os::unix::fs::symlink(&secret, &link).unwrap();
+        assert!(open_regular(&link).is_ok());
+        assert!(open_regular_no_link(&link).is_err());
+    }
 
     #[test]
     fn stdin_over_the_limit_gives_no_made_up_size() {

@@ -512,3 +512,56 @@ fn dev_zero_as_rules_or_inventory_is_refused_quickly() {
         stderr(&out)
     );
 }
+
+/// `--output` a symbolic link (or a hard link) to a report inside the folder being classified
+/// made `classify` leave that report out as "its own output": "0 input(s)", the gate passed
+/// (review finding). Only a regular file with no other name is skipped as the previous output.
+#[test]
+fn an_output_linked_to_a_report_does_not_hide_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("cf");
+    std::fs::create_dir(&reports).unwrap();
+    std::fs::copy(root().join(RACE), reports.join("Python-1.ips")).unwrap();
+    for how in ["symlink", "hard link"] {
+        let out_path = dir.path().join(format!("out-{}.json", how.len()));
+        if how == "symlink" {
+            symlink(reports.join("Python-1.ips"), &out_path).unwrap();
+        } else {
+            std::fs::hard_link(reports.join("Python-1.ips"), &out_path).unwrap();
+        }
+        let out = bin()
+            .args(["classify", "--fail-on", "agx", "--output"])
+            .arg(&out_path)
+            .arg(&reports)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(86), "{how}: {}", stderr(&out));
+        // The report itself is untouched: the output replaced the link, not its target.
+        assert_eq!(
+            std::fs::read(reports.join("Python-1.ips")).unwrap(),
+            std::fs::read(root().join(RACE)).unwrap()
+        );
+    }
+}
+
+/// `--output` at a FIFO nobody reads (the command under test can plant one at the output's
+/// name) hung the job after its run; it is an error now.
+#[test]
+fn an_output_fifo_with_no_reader_is_an_error_not_a_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("out.json");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+    // SAFETY: mkfifo(3) with a valid C string.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    let started = Instant::now();
+    let out = bin()
+        .args(["classify", "--format", "json", "--output"])
+        .arg(&fifo)
+        .arg(root().join(RACE))
+        .timeout(Duration::from_secs(20))
+        .output()
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10), "hung");
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no reader"), "{}", stderr(&out));
+}

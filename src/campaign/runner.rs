@@ -237,8 +237,11 @@ pub fn summary_of(run: &RunReport, index: usize, config: usize, scope: Scope) ->
     let mut unreadable = 0;
     for n in &run.new {
         // A late report of an earlier run is that run's crash, not this one's (the runner
-        // gives it to the run it belongs to).
-        if !n.attribution.in_scope(scope) || n.attribution.kind == AttributionKind::Late {
+        // gives it to the run it belongs to); a copy of a report is the same crash again.
+        if !n.attribution.in_scope(scope)
+            || n.attribution.kind == AttributionKind::Late
+            || n.duplicate_of.is_some()
+        {
             continue;
         }
         match (&n.analysis.result, n.analysis.crash()) {
@@ -268,8 +271,15 @@ fn give_late_reports_to_their_runs(
     run: &RunReport,
     finished: &mut [RunSummary],
     starts: &[chrono::DateTime<chrono::Utc>],
+    scope: Scope,
 ) {
-    for n in &run.new {
+    // Only what the campaign's scope counts (`run-strict` counts no late report), and a copy of
+    // a report once (its original was counted where it landed).
+    for n in run
+        .new
+        .iter()
+        .filter(|n| n.attribution.in_scope(scope) && n.duplicate_of.is_none())
+    {
         let Some(of) = n.attribution.earlier_run.as_ref() else {
             continue;
         };
@@ -365,7 +375,7 @@ pub fn run(
             }
         }
         let summary = summary_of(&run, index, config, plan.policy.scope);
-        give_late_reports_to_their_runs(&run, &mut ran.runs, &starts);
+        give_late_reports_to_their_runs(&run, &mut ran.runs, &starts, plan.policy.scope);
         starts.extend(run.as_earlier().map(|e| e.start));
         earlier.extend(run.as_earlier());
         on_event(Event::Finished {

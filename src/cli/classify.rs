@@ -31,7 +31,7 @@ pub fn classify(args: ClassifyArgs) -> Result<Exit> {
     let mut triage = Triage::default();
     let mut tally = Tally::new(&gate);
     pipeline::for_each(
-        input::inputs_skipping(&args.paths, output.identity()),
+        input::inputs_skipping(&args.paths, output.own_file()),
         &analyzer,
         |outcome| -> Result<()> {
             summary.add(outcome.status());

@@ -26,8 +26,9 @@
 
 use std::cell::RefCell;
 use std::fmt;
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, IsTerminal, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -129,6 +130,16 @@ impl Output {
         }
     }
 
+    /// The device and inode of the previous output, to leave out of a folder being read: only
+    /// a regular file at `--output` itself with no other name. A symbolic link there, or a hard
+    /// link to a report, would otherwise hide that report from the command (review finding:
+    /// `ln -s reports/Python-1.ips out.json` made `classify --output out.json reports` read
+    /// nothing and pass the gate).
+    pub fn own_file(&self) -> Option<(u64, u64)> {
+        let meta = fs::symlink_metadata(self.path.as_deref()?).ok()?;
+        (meta.is_file() && meta.nlink() == 1).then(|| (meta.dev(), meta.ino()))
+    }
+
     /// The device and inode of the file at `--output` (links followed), when it exists.
     pub fn identity(&self) -> Option<(u64, u64)> {
         let meta = fs::metadata(self.path.as_deref()?).ok()?;
@@ -181,10 +192,29 @@ impl Output {
             bail!("--output {} is a folder: name a file in it", path.display());
         }
         if fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-            // `/dev/stdout`, a FIFO: written as it is, there is no file to keep whole.
-            return Ok(Box::new(ReaderMayLeave::new(io::BufWriter::new(
-                File::create(path).with_context(cannot)?,
-            ))));
+            // `/dev/stdout`, a FIFO: written as it is, there is no file to keep whole. Opened
+            // without blocking: a FIFO nobody reads (one the command under test planted at the
+            // output's name) is an error now, not a job that hangs after the run.
+            let file = fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(path)
+                .with_context(|| {
+                    format!(
+                        "cannot write --output {}: a special file with no reader",
+                        path.display()
+                    )
+                })?;
+            // Writes block as usual once it is open (a reader is there).
+            // SAFETY: fcntl(2) on a descriptor `file` owns, clearing one status flag.
+            unsafe {
+                let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
+                let flags = libc::fcntl(fd, libc::F_GETFL);
+                if flags >= 0 {
+                    libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+                }
+            }
+            return Ok(Box::new(ReaderMayLeave::new(io::BufWriter::new(file))));
         }
         let folder = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,

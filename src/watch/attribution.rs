@@ -143,6 +143,17 @@ impl Attribution {
 /// Clocks differ by a little between ReportCrash's capture time and ours.
 const SLACK_SECONDS: i64 = 2;
 
+/// `t - d`, or `t` where that is out of range: times come from reports, inventories and the
+/// state file, and chrono's operators panic on overflow (a crafted year -262143 did).
+fn minus(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    t.checked_sub_signed(d).unwrap_or(t)
+}
+
+/// `t + d`, or `t` where that is out of range.
+fn plus(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    t.checked_add_signed(d).unwrap_or(t)
+}
+
 /// A process the sampler saw running outside the command's tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Outside {
@@ -242,7 +253,7 @@ pub fn attribute(
     }
     let captured = report.capture_time.map(|t| t.with_timezone(&Utc));
     if let Some(t) = captured {
-        let inside = t >= start - slack && end.is_none_or(|e| t <= e + slack);
+        let inside = t >= minus(start, slack) && end.is_none_or(|e| t <= plus(e, slack));
         if !inside {
             return Attribution::new(
                 AttributionKind::Concurrent,
@@ -267,7 +278,7 @@ pub fn attribute(
         };
     };
     let launched = p.launch_time.map(|t| t.with_timezone(&Utc));
-    if let Some(t) = launched.filter(|t| *t < start - slack) {
+    if let Some(t) = launched.filter(|t| *t < minus(start, slack)) {
         return Attribution::new(
             AttributionKind::Concurrent,
             Basis::OutsideProcess,
@@ -350,8 +361,9 @@ fn late(
             let parent = member(parent)?;
             format!("the parent of {label} ({parent}) was in its process tree")
         };
-        let during = launched.is_none_or(|t| t >= run.start - slack && t <= run.settled + slack);
-        (captured >= run.start - slack && during).then(|| Attribution {
+        let during =
+            launched.is_none_or(|t| t >= minus(run.start, slack) && t <= plus(run.settled, slack));
+        (captured >= minus(run.start, slack) && during).then(|| Attribution {
             kind: AttributionKind::Late,
             basis: Basis::ProcessTree,
             reason: format!(
@@ -568,6 +580,24 @@ mod tests {
             attribute(&r, Some(&tree), w, &[]).kind,
             AttributionKind::Concurrent
         );
+    }
+
+    /// Times at the ends of chrono's range (a crafted state file or inventory) do not panic.
+    #[test]
+    fn extreme_times_do_not_panic() {
+        let (tree, _) = setting();
+        let far = DateTime::<Utc>::MIN_UTC;
+        let earlier = EarlierRun {
+            argv: vec!["x".into()],
+            start: far,
+            settled: DateTime::<Utc>::MAX_UTC,
+            pids: vec![555],
+        };
+        for window in [(far, None), (far, Some(DateTime::<Utc>::MAX_UTC))] {
+            let r = report(Some(555), None, INSIDE);
+            let _ = attribute(&r, Some(&tree), window, std::slice::from_ref(&earlier));
+            let _ = attribute(&r, None, window, std::slice::from_ref(&earlier));
+        }
     }
 
     /// Without a tree (`diff`), the capture time decides.

@@ -325,7 +325,7 @@ fn place(
 
 /// Copies one report into `dir` under a free, safe name: (name, size, SHA-256).
 fn copy_one(dir: &Path, from: &Path) -> io::Result<(String, u64, String)> {
-    let mut src = input::open_regular(from)
+    let mut src = input::open_regular_no_link(from)
         .map_err(|e| io::Error::other(e.to_string()))?
         .0;
     let mut temp = NamedTempFile::new_in(dir)?;

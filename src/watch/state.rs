@@ -12,15 +12,17 @@
 //! reader never sees half a file and no run is lost. A file that cannot be read or written is a
 //! warning for the caller: it never changes the gate's verdict of the run at hand.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::fs::OpenOptions;
+use std::io::{self, Write};
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::attribution::EarlierRun;
+use crate::input;
 
 /// The `schema` of a state file.
 pub const SCHEMA: &str = "crashdelta.state/1";
@@ -31,6 +33,20 @@ pub const KEEP: usize = 200;
 /// A state file is small (a few kilobytes a run); anything much larger is not one, and is not
 /// read into memory.
 const MAX_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The most pids kept of one run's process tree.
+const MAX_PIDS_PER_RUN: usize = 50_000;
+
+/// About how many bytes `runs` take as JSON: each pid at most 11, each run's other fields a few
+/// hundred plus its command.
+fn estimated_bytes(runs: &[EarlierRun]) -> u64 {
+    runs.iter()
+        .map(|r| {
+            let argv: usize = r.argv.iter().map(|a| a.len() + 4).sum();
+            (r.pids.len() * 11 + argv + 200) as u64
+        })
+        .sum()
+}
 
 /// Why the state file could not be read or updated.
 #[derive(Debug, Error)]
@@ -59,28 +75,31 @@ struct StateFile {
     runs: Vec<EarlierRun>,
 }
 
-/// The runs recorded in `path`, oldest first; none when the file does not exist yet.
+/// The runs recorded in `path`, oldest first; none when the file does not exist yet. Anything
+/// but a regular file (a FIFO planted at its name) is refused, not waited on.
 pub fn read(path: &Path) -> Result<Vec<EarlierRun>, StateError> {
-    let io = |source| StateError::Io {
-        path: path.to_owned(),
-        source,
+    let cap = input::Cap {
+        limit: MAX_BYTES,
+        what: "a crashdelta state file",
     };
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io(e)),
+    let bytes = match input::read_capped(path, cap) {
+        Ok(b) => b,
+        Err(input::InputError::Read { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+            return Ok(Vec::new());
+        }
+        Err(input::InputError::Read { source, .. }) => {
+            return Err(StateError::Io {
+                path: path.to_owned(),
+                source,
+            });
+        }
+        Err(e) => {
+            return Err(StateError::Bad {
+                path: path.to_owned(),
+                message: e.to_string(),
+            });
+        }
     };
-    let meta = file.metadata().map_err(io)?;
-    if !meta.is_file() || meta.len() > MAX_BYTES {
-        return Err(StateError::Bad {
-            path: path.to_owned(),
-            message: format!("not a regular file of at most {MAX_BYTES} bytes"),
-        });
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
     let state: StateFile = serde_json::from_slice(&bytes).map_err(|e| StateError::Bad {
         path: path.to_owned(),
         message: e.to_string(),
@@ -102,20 +121,37 @@ pub fn record(path: &Path, run: EarlierRun) -> Result<(), StateError> {
     };
     let mut lock_path = path.as_os_str().to_owned();
     lock_path.push(".lock");
+    // Never through a link, never blocking on a FIFO planted at the lock's name.
     let lock = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(&lock_path)
         .map_err(io)?;
+    if !lock.metadata().map_err(io)?.is_file() {
+        return Err(StateError::Bad {
+            path: PathBuf::from(lock_path),
+            message: "the lock is not a regular file".into(),
+        });
+    }
     // SAFETY: flock(2) on a descriptor this function owns; released when `lock` is closed.
     if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
         return Err(io(io::Error::last_os_error()));
     }
     let mut runs = read(path)?;
+    let mut run = run;
+    // A run with a huge process tree must not make the file too large to read back, which
+    // would turn late-report detection off for good: its most recent pids are kept.
+    let drop_pids = run.pids.len().saturating_sub(MAX_PIDS_PER_RUN);
+    run.pids.drain(..drop_pids);
     runs.push(run);
     let drop_first = runs.len().saturating_sub(KEEP);
     runs.drain(..drop_first);
+    // And the oldest runs go first when the whole would be over a quarter of what is read.
+    while runs.len() > 1 && estimated_bytes(&runs) > MAX_BYTES / 4 {
+        runs.remove(0);
+    }
     let state = StateFile {
         schema: SCHEMA.into(),
         runs,
@@ -186,5 +222,41 @@ mod tests {
             std::fs::read_to_string(&path).unwrap(),
             "{\"schema\":\"crashdelta.watch/1\"}"
         );
+    }
+
+    /// A FIFO planted at the state file's name, or at its lock's, was waited on forever: before
+    /// the run, or after it, losing the verdict (review finding). Both are refused at once.
+    #[test]
+    fn a_fifo_in_place_of_the_state_file_or_its_lock_is_refused_not_waited_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = |p: &Path| {
+            let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+            // SAFETY: mkfifo(3) with a valid C string.
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        };
+        let state = dir.path().join("state.json");
+        fifo(&state);
+        assert!(read(&state).is_err());
+        assert!(record(&state, run(1)).is_err());
+        let other = dir.path().join("other.json");
+        fifo(&dir.path().join("other.json.lock"));
+        assert!(record(&other, run(1)).is_err());
+    }
+
+    /// A run with an enormous process tree keeps the file readable: its pids are capped and the
+    /// oldest runs make room.
+    #[test]
+    fn huge_trees_do_not_make_the_file_unreadable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        for i in 0..20 {
+            let mut big = run(i);
+            big.pids = (0..200_000).collect();
+            record(&path, big).unwrap();
+        }
+        let runs = read(&path).unwrap();
+        assert!(!runs.is_empty());
+        assert!(runs.iter().all(|r| r.pids.len() <= MAX_PIDS_PER_RUN));
+        assert!(std::fs::metadata(&path).unwrap().len() <= MAX_BYTES / 2);
     }
 }
