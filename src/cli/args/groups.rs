@@ -59,7 +59,7 @@ pub struct GateArgs {
     pub allow: Vec<String>,
     /// Which new crashes the gate sees: run (the command's process tree, late reports of an earlier
     /// run, and any crash in its window nothing places elsewhere), run-strict (only those its
-    /// process tree proves), or any
+    /// process tree proves, or for diff its capture time; unreadable ones still count), or any
     #[arg(long, value_enum, default_value_t = Attribute::Run)]
     pub attribute: Attribute,
 }
@@ -69,7 +69,8 @@ pub struct GateArgs {
 pub enum Attribute {
     /// Crashes of the command's process tree or window, unless something places them elsewhere
     Run,
-    /// Only crashes the command's process tree proves to be the run's
+    /// Only crashes the process tree (diff: the capture time) proves to be the run's, and
+    /// unreadable ones
     RunStrict,
     /// Every new crash, concurrent ones too
     Any,
