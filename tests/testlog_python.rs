@@ -74,7 +74,12 @@ fn plain_pytest_infers_the_test_from_the_stack_and_the_progress_line() {
     assert_eq!(e.test.as_deref(), Some("tests/test_mps.py::test_gather"));
     assert_eq!(e.worker, None);
     assert_eq!(e.signal.as_deref(), Some("Segmentation fault"));
-    assert!(e.thread.as_deref().unwrap().starts_with("Current thread 0x"));
+    assert!(
+        e.thread
+            .as_deref()
+            .unwrap()
+            .starts_with("Current thread 0x")
+    );
     assert_eq!(top(&e, 3), SUITE_STACK);
     assert_eq!(e.python_stack.len(), 35);
     assert_eq!(e.python_stack[34].function, "_run_module_as_main");
@@ -112,7 +117,11 @@ fn xdist_joins_the_worker_dump_with_the_crashed_worker() {
     // At the dump, which is nearest the crash, not at the summary.
     assert_eq!(e.at.timestamp(), 1_790_000_007);
     assert!(e.lines.iter().any(|l| l.contains("node down")));
-    assert!(e.lines.iter().any(|l| l.starts_with("worker 'gw1' crashed")));
+    assert!(
+        e.lines
+            .iter()
+            .any(|l| l.starts_with("worker 'gw1' crashed"))
+    );
 }
 
 #[test]
@@ -202,10 +211,16 @@ fn published_pytorch_mps_crash_under_pytest_v() {
         e.test.as_deref(),
         Some("test/test_ops.py::TestCommonMPS::test_out_bucketize_mps_float32")
     );
-    assert_eq!(e.thread.as_deref(), Some("Current thread 0x00000001f1318540"));
+    assert_eq!(
+        e.thread.as_deref(),
+        Some("Current thread 0x00000001f1318540")
+    );
     assert_eq!(
         top(&e, 2),
-        ["opinfo/core.py:1202 in __call__", "test/test_ops.py:1101 in test_out"]
+        [
+            "opinfo/core.py:1202 in __call__",
+            "test/test_ops.py:1101 in test_out"
+        ]
     );
 }
 
@@ -213,7 +228,10 @@ fn published_pytorch_mps_crash_under_pytest_v() {
 fn published_plain_pytest_crash() {
     let e = one("gh-vscode-python-22090.txt");
     assert_eq!(e.runner, Runner::Pytest);
-    assert_eq!(e.test.as_deref(), Some("test_many_functions.py::test_many_1p"));
+    assert_eq!(
+        e.test.as_deref(),
+        Some("test_many_functions.py::test_many_1p")
+    );
     assert_eq!(top(&e, 1), ["ctypes/__init__.py:517 in string_at"]);
 }
 
@@ -240,7 +258,10 @@ fn every_fixture_has_its_origin_and_expectation() {
         let entry = entry.unwrap();
         let name = entry.file_name().to_string_lossy().to_string();
         if entry.path().is_file() && name.ends_with(".txt") {
-            assert!(listed.contains(&name.as_str()), "{name} is not in SOURCES.tsv");
+            assert!(
+                listed.contains(&name.as_str()),
+                "{name} is not in SOURCES.tsv"
+            );
         }
     }
     for name in listed {
@@ -306,7 +327,85 @@ const PIECES: &[&str] = &[
     "ok",
 ];
 
+/// A worker's faulthandler dump for `tests/test_{k}.py::test_{k}`, behind `prefix`.
+fn worker_dump(k: usize, prefix: &str) -> Vec<String> {
+    vec![
+        format!("{prefix}Fatal Python error: Segmentation fault"),
+        String::new(),
+        format!("Thread 0x00007f00000000{k}0 (most recent call first):"),
+        "  File \"/r/execnet/gateway_base.py\", line 534 in read".to_string(),
+        String::new(),
+        format!("Current thread 0x00007f00000000{k}1 (most recent call first):"),
+        "  File \"/r/tests/ops.py\", line 7 in gather".to_string(),
+        format!("  File \"/r/tests/test_{k}.py\", line 3 in test_{k}"),
+        "  File \"/r/_pytest/python.py\", line 166 in pytest_pyfunc_call".to_string(),
+        String::new(),
+    ]
+}
+
 proptest! {
+    /// However the crashing workers' output interleaves, each crash is one evidence with its own
+    /// test, worker and stack.
+    #[test]
+    fn xdist_crashes_are_joined_one_to_one(
+        k in 1usize..5,
+        keys in prop::collection::vec(0u32..1000, 8),
+        gaps in prop::collection::vec(1u32..1000, 4),
+        verbose in any::<bool>(),
+        replacing in any::<bool>(),
+        summary in any::<bool>(),
+    ) {
+        // Each crash: its dump at keys[i], its worker's end later (keys[i] + gaps[i]).
+        let mut events: Vec<(u32, usize, bool)> = Vec::new();
+        for i in 0..k {
+            events.push((keys[i], i, false));
+            events.push((keys[i] + gaps[i], i, true));
+        }
+        events.sort();
+        let mut lines = vec!["created: 4/4 workers".to_string(), "4 workers [9 items]".to_string()];
+        for (_, i, down) in events {
+            if down {
+                lines.push(format!("[gw{i}] node down: Not properly terminated"));
+                if verbose {
+                    lines.push(format!("[gw{i}] [ 50%] FAILED tests/test_{i}.py::test_{i} "));
+                } else {
+                    lines.push("F".to_string());
+                }
+                if replacing {
+                    lines.push(String::new());
+                    lines.push(format!("replacing crashed worker gw{i}"));
+                }
+            } else {
+                // Under -v the node id before a dump is whatever the controller announced last.
+                let prefix = if verbose { format!("tests/test_{}.py::test_x ", (i + 1) % 4) } else { String::new() };
+                lines.extend(worker_dump(i, &prefix));
+            }
+        }
+        if summary || !verbose {
+            for i in 0..k {
+                lines.push(format!("[gw{i}] linux -- Python 3.11.7 /v/bin/python"));
+                lines.push(format!("worker 'gw{i}' crashed while running 'tests/test_{i}.py::test_{i}'"));
+            }
+            for i in 0..k {
+                lines.push(format!("FAILED tests/test_{i}.py::test_{i} - worker 'gw{i}' crashed while running 'tes..."));
+            }
+        }
+        let all = read(&lines.join("\n"));
+        prop_assert_eq!(all.len(), k, "{:#?}", all);
+        for i in 0..k {
+            let worker = format!("gw{i}");
+            let e = all.iter().find(|e| e.worker.as_deref() == Some(worker.as_str()));
+            prop_assert!(e.is_some(), "no evidence for {}", worker);
+            let e = e.unwrap();
+            prop_assert_eq!(e.runner, Runner::PytestXdist);
+            let test = format!("tests/test_{i}.py::test_{i}");
+            prop_assert_eq!(e.test.as_deref(), Some(test.as_str()));
+            prop_assert_eq!(e.python_stack.len(), 3);
+            let function = format!("test_{i}");
+            prop_assert_eq!(e.python_stack[1].function.as_str(), function.as_str());
+        }
+    }
+
     #[test]
     fn no_panic_on_arbitrary_lines(lines in prop::collection::vec(".{0,200}", 0..60)) {
         let _ = read(&lines.join("\n"));

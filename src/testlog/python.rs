@@ -296,12 +296,22 @@ impl Recognizer for PythonRecognizer {
         if self.dump.is_some() {
             self.end_dump(&mut out);
         }
-        // Workers whose crash never named a test (the run was cut short): the worker is still
-        // worth saying, with the best dump.
-        let open: Vec<usize> = (0..self.down.len()).collect();
-        for i in open {
-            if let Some(d) = self.down.get(i).filter(|d| !d.emitted).cloned() {
-                let dump = self.take_dump_for(d.test.as_deref());
+        // Workers whose crash never named a test (the run was cut short before the summary):
+        // the worker is still worth saying. Its dump is the oldest one held that was printed
+        // before the worker went down (a worker dumps, then dies, then is reported down); the
+        // test is then the one on that dump's stack.
+        for i in 0..self.down.len() {
+            if let Some(mut d) = self.down.get(i).filter(|d| !d.emitted).cloned() {
+                let dump = match self.pending.iter().position(|p| p.at <= d.at) {
+                    Some(index) if d.test.is_none() => Some(self.pending.remove(index)),
+                    _ => self.take_dump_for(d.test.as_deref()),
+                };
+                if d.test.is_none() {
+                    d.test = dump
+                        .as_ref()
+                        .and_then(|p| p.stack_test())
+                        .map(|(file, function)| format!("{file}::{function}"));
+                }
                 out.push(xdist_evidence(&d, dump));
                 if let Some(d) = self.down.get_mut(i) {
                     d.emitted = true;
@@ -428,17 +438,22 @@ impl PythonRecognizer {
             self.pending_overflow(out);
             return;
         }
-        if let Some((test, at, _)) = self.unittest_open.take()
-            && UNITTEST.is_match(&dump.prefix)
+        // A unittest test that began on a line of its own (it printed something before it
+        // crashed, so the dump starts on a fresh line): that is the test, unless the dump's own
+        // line names one.
+        let open = self.unittest_open.take().map(|(test, _, _)| test);
+        let prefix_id = prefix_test(&dump.prefix);
+        let runner = match (&prefix_id, &open) {
+            (None, Some(_)) => Runner::Unittest,
+            _ => self.runner_of(&dump),
+        };
+        let mut e = self.dump_evidence(dump, runner, None);
+        if prefix_id.is_none()
+            && let Some(test) = open
         {
-            let _ = at;
-            let mut e = self.dump_evidence(dump, Runner::Unittest, None);
             e.test = Some(test);
-            out.push(e);
-            return;
         }
-        let runner = self.runner_of(&dump);
-        out.push(self.dump_evidence(dump, runner, None));
+        out.push(e);
     }
 
     /// Who printed a dump outside xdist.
@@ -617,6 +632,13 @@ impl PythonRecognizer {
     /// that test; failing that, the oldest whose stack runs no test at all (a crash in a
     /// fixture, at import); never one that runs another test.
     fn take_dump_for(&mut self, test: Option<&str>) -> Option<Dump> {
+        // The dump still being read may be it: the worker's end is often printed right after
+        // its last frame, and in xdist that line does not close the dump (see XDIST_NOISE).
+        if let Some(t) = test
+            && self.dump.as_ref().is_some_and(|d| d.runs(t))
+        {
+            return self.dump.take();
+        }
         let index = test
             .and_then(|t| self.pending.iter().position(|d| d.runs(t)))
             .or_else(|| self.pending.iter().position(|d| d.stack_test().is_none()))?;
@@ -677,17 +699,23 @@ fn unittest_id(name: &str, paren: &str) -> String {
     }
 }
 
+/// The test named by the text a dump interrupted: `pytest -v`'s node id, `unittest -v`'s test.
+fn prefix_test(prefix: &str) -> Option<String> {
+    if let Some(m) = NODE_ID.captures(prefix) {
+        return m.get(1).map(|g| g.as_str().to_string());
+    }
+    let m = UNITTEST.captures(prefix)?;
+    let name = m.get(1).map_or("", |g| g.as_str());
+    let paren = m.get(2).map_or("", |g| g.as_str());
+    Some(unittest_id(name, paren))
+}
+
 /// The test of a dump outside xdist: the node id or unittest line it interrupted; else the
 /// test function on its stack, as `file::function` (no class: faulthandler does not print
 /// one), with the file as plain pytest's progress line names it when that is the same file.
 fn test_of(dump: &Dump) -> Option<String> {
-    if let Some(m) = NODE_ID.captures(&dump.prefix) {
-        return m.get(1).map(|g| g.as_str().to_string());
-    }
-    if let Some(m) = UNITTEST.captures(&dump.prefix) {
-        let name = m.get(1).map_or("", |g| g.as_str());
-        let paren = m.get(2).map_or("", |g| g.as_str());
-        return Some(unittest_id(name, paren));
+    if let Some(id) = prefix_test(&dump.prefix) {
+        return Some(id);
     }
     let (file, function) = dump.stack_test()?;
     let progress = PROGRESS_FILE
@@ -776,6 +804,22 @@ mod tests {
     }
 
     #[test]
+    fn a_unittest_test_that_printed_before_crashing() {
+        let e = feed_all(concat!(
+            "test_a (m.C.test_a) ... ok\n",
+            "test_b (m.C) ... \n",
+            "some output of the test\n",
+            "Fatal Python error: Segmentation fault\n",
+            "\n",
+            "Current thread 0x5 (most recent call first):\n",
+            "  File \"/r/helpers.py\", line 9 in crash\n",
+        ));
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!(e[0].runner, Runner::Unittest);
+        assert_eq!(e[0].test.as_deref(), Some("m.C.test_b"));
+    }
+
+    #[test]
     fn inherited_node_id_drops_the_base() {
         let e =
             feed_all("tests/t.py::TestC::test_r <- test/common.py Fatal Python error: Aborted\n");
@@ -791,6 +835,23 @@ mod tests {
         assert_eq!(e.len(), 1);
         assert_eq!(e[0].worker.as_deref(), Some("gw3"));
         assert_eq!(e[0].test.as_deref(), Some("tests/x.py::test_y[a]"));
+    }
+
+    #[test]
+    fn a_run_cut_before_the_summary_pairs_the_worker_with_its_dump() {
+        let e = feed_all(concat!(
+            "bringing up nodes...\n",
+            "Fatal Python error: Segmentation fault\n",
+            "\n",
+            "Current thread 0x7 (most recent call first):\n",
+            "  File \"/r/tests/test_g.py\", line 4 in test_g\n",
+            "[gw1] node down: Not properly terminated\n",
+            "F\n",
+        ));
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!(e[0].worker.as_deref(), Some("gw1"));
+        assert_eq!(e[0].test.as_deref(), Some("/r/tests/test_g.py::test_g"));
+        assert_eq!(e[0].python_stack.len(), 1);
     }
 
     #[test]
