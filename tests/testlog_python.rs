@@ -134,7 +134,7 @@ fn xdist_two_crashes_each_get_their_own_dump_whatever_node_id_stands_before_it()
         .unwrap();
     let bucketize = all
         .iter()
-        .find(|e| e.worker.as_deref() == Some("gw1"))
+        .find(|e| e.worker.as_deref() == Some("gw0"))
         .unwrap();
     assert_eq!(gather.runner, Runner::PytestXdist);
     assert_eq!(
@@ -142,8 +142,9 @@ fn xdist_two_crashes_each_get_their_own_dump_whatever_node_id_stands_before_it()
         Some("tests/test_mps.py::TestMPS::test_gather")
     );
     assert_eq!(top(gather, 3), SUITE_STACK);
-    // Its dump stood behind `tests/test_mps.py::test_add`, which passed.
-    assert!(gather.lines[0].starts_with("tests/test_mps.py::test_add Fatal"));
+    // Both dumps stood behind `test_zeros`, which passed on gw3.
+    assert!(gather.lines[0].starts_with("tests/test_mps.py::TestMPS::test_zeros Fatal"));
+    assert_eq!(gather.at.timestamp(), 1_790_000_009);
     assert_eq!(bucketize.runner, Runner::PytestXdist);
     assert_eq!(
         bucketize.test.as_deref(),
@@ -158,8 +159,27 @@ fn xdist_two_crashes_each_get_their_own_dump_whatever_node_id_stands_before_it()
             "tests/test_ops.py:9 in test_bucketize",
         ]
     );
-    assert!(bucketize.lines[0].contains("PASSED tests/test_mps.py::TestMPS::test_zeros Fatal"));
+    assert!(
+        bucketize.lines[0]
+            .starts_with("[gw3] [ 14%] PASSED tests/test_mps.py::TestMPS::test_zeros Fatal")
+    );
+    assert_eq!(bucketize.at.timestamp(), 1_790_000_060);
     assert_ne!(gather.thread, bucketize.thread);
+}
+
+#[test]
+fn xdist_on_a_terminal_reads_the_same() {
+    // Recorded under a pseudo-terminal: colours, `\r` overwrites of xdist's start-up line.
+    let raw = fixture("pytest-xdist-n2-v-tty.txt");
+    assert!(raw.contains('\u{1b}') && raw.contains('\r'));
+    let e = one("pytest-xdist-n2-v-tty.txt");
+    assert_eq!(e.runner, Runner::PytestXdist);
+    assert_eq!(
+        e.test.as_deref(),
+        Some("tests/test_mps.py::TestMPS::test_gather")
+    );
+    assert_eq!(e.worker.as_deref(), Some("gw1"));
+    assert_eq!(top(&e, 3), SUITE_STACK);
 }
 
 #[test]

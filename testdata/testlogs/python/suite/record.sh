@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=/tmp/crashdelta-pysuite
 rm -rf "$work" && mkdir -p "$work" && cp -r "$here"/tests "$here"/test_unit.py "$here"/crash_script.py "$work"/
 cd "$work" || exit 1
-export PATH="$bin:$PATH" PYTHONDONTWRITEBYTECODE=1 COLUMNS=100
+export PATH="$bin:$PATH" PYTHONDONTWRITEBYTECODE=1 COLUMNS=100 TERM=xterm
 unset PYTHONFAULTHANDLER
 run() { # name, command...
   local name=$1; shift
@@ -22,3 +22,5 @@ run pytest-xdist-n4-two-crashes.txt python -m pytest -p no:cacheprovider -n 4 -v
 run unittest-v.txt python -m unittest -v test_unit
 run unittest-v-faulthandler.txt python -X faulthandler -m unittest -v test_unit
 run script-faulthandler.txt python -X faulthandler crash_script.py
+# The same as a terminal shows it (colours, carriage returns): under a pseudo-terminal.
+run pytest-xdist-n2-v-tty.txt script -q -e -c "python -m pytest -p no:cacheprovider -n 2 -v tests/test_mps.py" /dev/null
