@@ -820,6 +820,42 @@ mod tests {
     }
 
     #[test]
+    fn a_hung_test_dump_is_not_a_crash() {
+        let e = feed_all(concat!(
+            "Timeout (0:00:00.100000)!\n",
+            "Thread 0x00007f8466a47b80 (most recent call first):\n",
+            "  File \"<string>\", line 4 in <module>\n",
+        ));
+        assert!(e.is_empty(), "{e:#?}");
+    }
+
+    #[test]
+    fn pypy_stack_under_xdist() {
+        // The shape of a PyPy worker's abort (pytest-dev/pytest-xdist#882): `Stack (...,
+        // approximate line numbers)`, then the controller's announcement and the worker's end.
+        let e = feed_all(concat!(
+            "created: 2/2 workers\n",
+            "Fatal Python error: Aborted\n",
+            "\n",
+            "Stack (most recent call first, approximate line numbers):\n",
+            "  File \"/r/hypothesis/vendor/pretty.py\", line 636 in _repr_pprint\n",
+            "  File \"/r/tests/property_tests/test_properties.py\", line 80 in test_views\n",
+            "tests/property_tests/test_properties.py::test_views \n",
+            "[gw0] node down: Not properly terminated\n",
+            "[gw0] [ 99%] FAILED tests/property_tests/test_properties.py::test_views \n",
+        ));
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!(e[0].worker.as_deref(), Some("gw0"));
+        assert_eq!(
+            e[0].test.as_deref(),
+            Some("tests/property_tests/test_properties.py::test_views")
+        );
+        assert_eq!(e[0].signal.as_deref(), Some("Aborted"));
+        assert_eq!(e[0].thread, None);
+        assert_eq!(e[0].python_stack.len(), 2);
+    }
+
+    #[test]
     fn inherited_node_id_drops_the_base() {
         let e =
             feed_all("tests/t.py::TestC::test_r <- test/common.py Fatal Python error: Aborted\n");

@@ -24,3 +24,6 @@ run unittest-v-faulthandler.txt python -X faulthandler -m unittest -v test_unit
 run script-faulthandler.txt python -X faulthandler crash_script.py
 # The same as a terminal shows it (colours, carriage returns): under a pseudo-terminal.
 run pytest-xdist-n2-v-tty.txt script -q -e -c "python -m pytest -p no:cacheprovider -n 2 -v tests/test_mps.py" /dev/null
+# The JUnit XML xdist writes for a crashed worker (for the --test-results reader).
+python -m pytest -p no:cacheprovider -q -n 2 --junitxml="$out/pytest-xdist-n2-junit.xml" tests/test_mps.py >/dev/null 2>&1
+echo "pytest-xdist-n2-junit.xml: exit $?"
