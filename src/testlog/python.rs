@@ -73,9 +73,11 @@ static DUMP_NOTE: LazyLock<Regex> = LazyLock::new(|| {
 /// Python 3.11's list of loaded extension modules: the last line of a dump.
 static EXTENSIONS: LazyLock<Regex> = LazyLock::new(|| pattern(r"^Extension modules: "));
 
-/// `pytest -v`'s node id before the dump (`tests/x.py::Class::test[param]`), without the
-/// `<- base.py` pytest adds for an inherited test.
-static NODE_ID: LazyLock<Regex> = LazyLock::new(|| pattern(r"^(\S+?\.py::\S.*?)(?: <- \S+)?$"));
+/// `pytest -v`'s node id before the dump (`tests/x.py::Class::test[param a]`), without what
+/// may follow it (the `<- base.py` pytest adds for an inherited test, output under `-s`).
+/// Parameters are the one place a node id has spaces.
+static NODE_ID: LazyLock<Regex> =
+    LazyLock::new(|| pattern(r"^(\S+?\.py::[^\s\[]+(?:\[.*\])?)(?:\s.*)?$"));
 /// Plain pytest's progress line before the dump: the file and the results so far.
 static PROGRESS_FILE: LazyLock<Regex> = LazyLock::new(|| pattern(r"^(\S+\.py)(?:\s+[.FEsxX]*)?$"));
 /// `unittest -v`'s line for a test that has started: `test_x (mod.Class.test_x) ... ` (Python
@@ -178,16 +180,27 @@ impl Dump {
         found.next().is_none().then_some(first)
     }
 
-    /// Whether this dump's stack runs the pytest node `node_id` (its file, its function).
-    fn runs(&self, node_id: &str) -> bool {
+    /// How surely this dump's stack runs the pytest node `node_id`: 2 when the test frame is
+    /// that file and function; 1 when the function is the start of the node's name, in the same
+    /// file (a test generated from a template: PyTorch's `test_out` runs
+    /// `TestCommonMPS::test_out_bucketize_mps_float32`); 0 otherwise.
+    fn match_score(&self, node_id: &str) -> u8 {
         let Some((file, function)) = self.stack_test() else {
-            return false;
+            return 0;
         };
         // Parameters (`[a::b]`) may hold anything; the file and function are before them.
         let base = node_id.split('[').next().unwrap_or_default();
         let node_file = base.split("::").next().unwrap_or_default();
         let node_function = base.rsplit("::").next().unwrap_or_default();
-        node_function == function && same_file(file, node_file)
+        if !same_file(file, node_file) {
+            0
+        } else if node_function == function {
+            2
+        } else if node_function.starts_with(&format!("{function}_")) {
+            1
+        } else {
+            0
+        }
     }
 }
 
@@ -274,7 +287,15 @@ impl Recognizer for PythonRecognizer {
         if let Some(m) = FATAL.captures(text) {
             let start = m.get(0).map_or(0, |g| g.start());
             let prefix = text.get(..start).unwrap_or_default().trim().to_string();
-            let signal = m.get(1).map_or("", |g| g.as_str()).trim().to_string();
+            // Two dumps racing on one terminal can garble the line (`Fatal Python error: Fatal
+            // Python error: Segmentation fault...`): the error is what follows the last mark.
+            let tail = m.get(1).map_or("", |g| g.as_str());
+            let signal = tail
+                .rsplit("Fatal Python error: ")
+                .next()
+                .unwrap_or(tail)
+                .trim()
+                .to_string();
             let mut dump = Dump {
                 at: line.at,
                 prefix,
@@ -629,19 +650,30 @@ impl PythonRecognizer {
     }
 
     /// The held dump that belongs to a crashed worker running `test`: the one whose stack runs
-    /// that test; failing that, the oldest whose stack runs no test at all (a crash in a
-    /// fixture, at import); never one that runs another test.
+    /// that test (an exact function before a template's, the oldest first); failing that, the
+    /// oldest whose stack runs no test at all (a crash in a fixture, at import); never one that
+    /// runs another test.
     fn take_dump_for(&mut self, test: Option<&str>) -> Option<Dump> {
-        // The dump still being read may be it: the worker's end is often printed right after
-        // its last frame, and in xdist that line does not close the dump (see XDIST_NOISE).
-        if let Some(t) = test
-            && self.dump.as_ref().is_some_and(|d| d.runs(t))
-        {
-            return self.dump.take();
+        if let Some(t) = test {
+            let mut best: Option<(u8, usize)> = None;
+            for (i, d) in self.pending.iter().enumerate() {
+                let score = d.match_score(t);
+                if score > 0 && best.is_none_or(|(b, _)| score > b) {
+                    best = Some((score, i));
+                }
+            }
+            // The dump still being read may be it: the worker's end is often printed right
+            // after its last frame, and in xdist that line does not close the dump (see
+            // XDIST_NOISE).
+            let open = self.dump.as_ref().map_or(0, |d| d.match_score(t));
+            match best {
+                Some((score, _)) if open > score => return self.dump.take(),
+                None if open > 0 => return self.dump.take(),
+                Some((_, i)) if i < self.pending.len() => return Some(self.pending.remove(i)),
+                _ => {}
+            }
         }
-        let index = test
-            .and_then(|t| self.pending.iter().position(|d| d.runs(t)))
-            .or_else(|| self.pending.iter().position(|d| d.stack_test().is_none()))?;
+        let index = self.pending.iter().position(|d| d.stack_test().is_none())?;
         (index < self.pending.len()).then(|| self.pending.remove(index))
     }
 
@@ -817,6 +849,43 @@ mod tests {
         assert_eq!(e.len(), 1, "{e:#?}");
         assert_eq!(e[0].runner, Runner::Unittest);
         assert_eq!(e[0].test.as_deref(), Some("m.C.test_b"));
+    }
+
+    #[test]
+    fn node_ids_with_parameters_and_output_after_them() {
+        let e =
+            feed_all("t/x.py::T::test_a[a b-1] printed by the test Fatal Python error: Aborted");
+        assert_eq!(e[0].test.as_deref(), Some("t/x.py::T::test_a[a b-1]"));
+        let e = feed_all(
+            "t/x.py::test_b some output Fatal Python error: Fatal Python error: Bus error",
+        );
+        assert_eq!(e[0].test.as_deref(), Some("t/x.py::test_b"));
+        assert_eq!(e[0].signal.as_deref(), Some("Bus error"));
+    }
+
+    #[test]
+    fn a_generated_test_joins_by_its_template() {
+        // PyTorch instantiates `test_out` per device and dtype: the node id is longer than the
+        // function on the stack.
+        let e = feed_all(concat!(
+            "created: 4/4 workers\n",
+            "Fatal Python error: Segmentation fault\n",
+            "\n",
+            "Current thread 0x00000001f726b840 (most recent call first):\n",
+            "  File \"/t/torch/testing/_internal/opinfo/core.py\", line 1167 in __call__\n",
+            "  File \"/p/test/test_ops.py\", line 1008 in test_out\n",
+            "  File \"/t/torch/testing/_internal/common_device_type.py\", line 1140 in test_wrapper\n",
+            "\n",
+            "[gw3] node down: Not properly terminated\n",
+            "replacing crashed worker gw3\n",
+            "worker 'gw3' crashed while running 'test/test_ops.py::TestCommonMPS::test_out_bucketize_mps_float32'\n",
+        ));
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!(
+            e[0].test.as_deref(),
+            Some("test/test_ops.py::TestCommonMPS::test_out_bucketize_mps_float32")
+        );
+        assert_eq!(e[0].python_stack.len(), 3);
     }
 
     #[test]
