@@ -298,6 +298,98 @@ fn every_fixture_has_its_origin_and_expectation() {
     }
 }
 
+/// Feeds `(stream, text)` lines through all recognisers, one second apart.
+fn read_streams(lines: &[(Stream, String)]) -> Vec<Evidence> {
+    let mut all = testlog::recognizers();
+    let mut out = Vec::new();
+    for (i, (stream, t)) in lines.iter().enumerate() {
+        let line = Line {
+            stream: *stream,
+            at: Utc.timestamp_opt(1_790_000_000 + i as i64, 0).unwrap(),
+            text: testlog::plain(t),
+        };
+        for r in all.iter_mut() {
+            out.extend(r.feed(&line));
+        }
+    }
+    for r in all.iter_mut() {
+        out.extend(r.finish());
+    }
+    out
+}
+
+/// A recording as it arrives when stdout and stderr are read through separate pipes: pytest's
+/// lines on stdout, the dump on stderr, and pytest's unfinished line (the one the dump
+/// interrupted on a terminal) on its own, either `early` (a capture that hands over a partial
+/// line when the stream goes quiet) or at the end (when the output ends).
+fn split(name: &str, early: bool) -> Vec<(Stream, String)> {
+    let mut lines = Vec::new();
+    let mut unfinished = None;
+    let mut in_dump = false;
+    for t in fixture(name).lines() {
+        if let Some(at) = t.find("Fatal Python error: ") {
+            let (before, dump) = t.split_at(at);
+            if early {
+                lines.push((Stream::Stdout, before.to_string()));
+            } else {
+                unfinished = Some(before.to_string());
+            }
+            lines.push((Stream::Stderr, dump.to_string()));
+            in_dump = true;
+        } else {
+            let stream = if in_dump {
+                Stream::Stderr
+            } else {
+                Stream::Stdout
+            };
+            lines.push((stream, t.to_string()));
+        }
+    }
+    lines.extend(unfinished.map(|u| (Stream::Stdout, u)));
+    lines
+}
+
+#[test]
+fn stdout_and_stderr_read_apart_still_name_the_test() {
+    for early in [false, true] {
+        let all = read_streams(&split("pytest-v.txt", early));
+        assert_eq!(all.len(), 1, "early {early}: {all:#?}");
+        assert_eq!(
+            all[0].test.as_deref(),
+            Some("tests/test_mps.py::TestMPS::test_gather"),
+            "early {early}"
+        );
+        assert_eq!(top(&all[0], 3), SUITE_STACK);
+
+        let all = read_streams(&split("pytest-plain.txt", early));
+        assert_eq!(all.len(), 1, "early {early}: {all:#?}");
+        assert_eq!(
+            all[0].test.as_deref(),
+            Some("tests/test_mps.py::test_gather"),
+            "early {early}"
+        );
+
+        let all = read_streams(&split("pytest-xdist-n4-two-crashes.txt", early));
+        let mut tests: Vec<_> = all.iter().map(|e| e.test.clone().unwrap()).collect();
+        tests.sort();
+        assert_eq!(
+            tests,
+            [
+                "tests/test_mps.py::TestMPS::test_gather",
+                "tests/test_ops.py::test_bucketize"
+            ],
+            "early {early}"
+        );
+
+        let all = read_streams(&split("gh-pytorch-142203.txt", early));
+        assert_eq!(all.len(), 1, "early {early}: {all:#?}");
+        assert_eq!(
+            all[0].test.as_deref(),
+            Some("test/test_ops.py::TestCommonMPS::test_out_bucketize_mps_float32")
+        );
+    }
+}
+
 #[test]
 fn colours_and_stderr_do_not_change_the_reading() {
     // The same run as a terminal shows it: pytest's colours, the dump on stderr.

@@ -33,7 +33,7 @@
 //! One recogniser reads all of it, so that one crash makes one [`Evidence`]: the dump, the
 //! runner's name for the test and the xdist worker are parts of the same story.
 
-use super::{Evidence, Line, MAX_LINES, PyFrame, Recognizer, Runner};
+use super::{Evidence, Line, MAX_LINES, PyFrame, Recognizer, Runner, Stream};
 use chrono::{DateTime, Utc};
 use regex::Regex;
 use std::sync::LazyLock;
@@ -78,6 +78,12 @@ static EXTENSIONS: LazyLock<Regex> = LazyLock::new(|| pattern(r"^Extension modul
 /// Parameters are the one place a node id has spaces.
 static NODE_ID: LazyLock<Regex> =
     LazyLock::new(|| pattern(r"^(\S+?\.py::[^\s\[]+(?:\[.*\])?)(?:\s.*)?$"));
+/// A `-v` node id alone: the test has started and has no outcome yet.
+static LONE_NODE_ID: LazyLock<Regex> =
+    LazyLock::new(|| pattern(r"^\S+?\.py::[^\s\[]+(?:\[.*\])?$"));
+/// A finished pytest progress line (`tests/x.py ..F.  [ 50%]`).
+static PYTEST_RESULTS: LazyLock<Regex> =
+    LazyLock::new(|| pattern(r"^\S+\.py [.FEsxX]+\s+\[\s*\d+%\]$"));
 /// Plain pytest's progress line before the dump: the file and the results so far.
 static PROGRESS_FILE: LazyLock<Regex> = LazyLock::new(|| pattern(r"^(\S+\.py)(?:\s+[.FEsxX]*)?$"));
 /// `unittest -v`'s line for a test that has started: `test_x (mod.Class.test_x) ... ` (Python
@@ -124,6 +130,9 @@ static XDIST_NOISE: LazyLock<Regex> =
 const MAX_PENDING: usize = 64;
 /// The most crashed workers remembered.
 const MAX_DOWN: usize = 256;
+/// The most thread blocks read from one dump (faulthandler prints at most 100); past that,
+/// frames go to the last block kept, which holds at most [`MAX_LINES`].
+const MAX_THREADS: usize = 128;
 
 /// One thread block of a dump.
 #[derive(Debug, Clone)]
@@ -143,8 +152,11 @@ struct ThreadBlock {
 struct Dump {
     /// When its first line arrived.
     at: DateTime<Utc>,
-    /// What stood before `Fatal Python error:` on its line, trimmed.
+    /// What stood before `Fatal Python error:` on its line, trimmed; or the runner's unfinished
+    /// line from the other stream (see [`PythonRecognizer::feed`]).
     prefix: String,
+    /// The stream the dump came on.
+    stream: Stream,
     /// `Segmentation fault`, `Aborted`.
     signal: String,
     /// The lines as printed.
@@ -156,6 +168,14 @@ struct Dump {
 }
 
 impl Dump {
+    /// Starts a thread block, unless the dump already has [`MAX_THREADS`].
+    fn push_block(&mut self, block: ThreadBlock) {
+        if self.threads.len() < MAX_THREADS {
+            self.threads.push(block);
+        }
+    }
+
+    /// Keeps a line of the dump, up to [`MAX_LINES`].
     fn push_line(&mut self, text: &str) {
         if self.lines.len() < MAX_LINES {
             self.lines.push(text.to_string());
@@ -271,6 +291,10 @@ pub struct PythonRecognizer {
     down: Vec<Down>,
     /// unittest's test that started and has not printed an outcome: `(id, at, line)`.
     unittest_open: Option<(String, DateTime<Utc>, String)>,
+    /// Outside xdist, pytest's last unfinished line, as a line of its own: a `-v` node id with
+    /// no outcome yet, or a progress line (`tests/x.py ..`). When stdout and stderr are read
+    /// apart, this is what the dump would have interrupted on a terminal.
+    pytest_open: Option<String>,
 }
 
 impl Recognizer for PythonRecognizer {
@@ -279,6 +303,20 @@ impl Recognizer for PythonRecognizer {
         let text = line.text.as_str();
         if self.dump.is_some() {
             if self.continue_dump(text, line.at, &mut out) {
+                return out;
+            }
+            // With stdout and stderr read apart, the runner's unfinished stdout line (the node
+            // id the dump interrupts on a terminal) arrives as a line of its own, often only
+            // when the output ends, after the dump from stderr: it is the dump's prefix.
+            let interrupted = !self.xdist
+                && self
+                    .dump
+                    .as_ref()
+                    .is_some_and(|d| d.prefix.is_empty() && d.stream != line.stream)
+                && unfinished_runner_line(text);
+            if interrupted && let Some(d) = self.dump.as_mut() {
+                d.prefix = text.trim().to_string();
+                self.end_dump(&mut out);
                 return out;
             }
             self.end_dump(&mut out);
@@ -296,9 +334,16 @@ impl Recognizer for PythonRecognizer {
                 .unwrap_or(tail)
                 .trim()
                 .to_string();
+            // The runner's unfinished line, read apart before the dump, stands in for the prefix.
+            let names_test = prefix_test(&prefix).is_some() || PROGRESS_FILE.is_match(&prefix);
+            let prefix = match self.pytest_open.take() {
+                Some(open) if !names_test && !self.xdist => open,
+                _ => prefix,
+            };
             let mut dump = Dump {
                 at: line.at,
                 prefix,
+                stream: line.stream,
                 signal,
                 lines: Vec::new(),
                 threads: Vec::new(),
@@ -378,7 +423,7 @@ impl PythonRecognizer {
         if let Some(m) = THREAD.captures(text) {
             let kind = m.get(1).map_or("", |g| g.as_str());
             let id = m.get(2).map_or("", |g| g.as_str());
-            dump.threads.push(ThreadBlock {
+            dump.push_block(ThreadBlock {
                 header: Some(format!("{kind} {id}")),
                 current: kind == "Current thread",
                 frames: Vec::new(),
@@ -388,7 +433,7 @@ impl PythonRecognizer {
             return true;
         }
         if STACK.is_match(text) {
-            dump.threads.push(ThreadBlock {
+            dump.push_block(ThreadBlock {
                 header: None,
                 current: true,
                 frames: Vec::new(),
@@ -398,7 +443,7 @@ impl PythonRecognizer {
             return true;
         }
         if C_STACK.is_match(text) {
-            dump.threads.push(ThreadBlock {
+            dump.push_block(ThreadBlock {
                 header: None,
                 current: false,
                 frames: Vec::new(),
@@ -535,6 +580,15 @@ impl PythonRecognizer {
         }
         if XDIST_SESSION.is_match(text) {
             self.xdist = true;
+        }
+        if !self.xdist {
+            let trimmed = text.trim();
+            if unfinished_runner_line(trimmed) && !UNITTEST.is_match(trimmed) {
+                self.pytest_open = Some(trimmed.to_string());
+            } else if NODE_ID.is_match(trimmed) || PYTEST_RESULTS.is_match(trimmed) {
+                // A node id with its outcome, a finished progress line: the test is over.
+                self.pytest_open = None;
+            }
         }
         if let Some(m) = UNITTEST.captures(text) {
             let name = m.get(1).map_or("", |g| g.as_str());
@@ -731,6 +785,18 @@ fn unittest_id(name: &str, paren: &str) -> String {
     }
 }
 
+/// A runner's line that waits for its end: a lone `-v` node id, a progress line with no
+/// percentage yet, a unittest test with no outcome.
+fn unfinished_runner_line(text: &str) -> bool {
+    let text = text.trim();
+    LONE_NODE_ID.is_match(text)
+        || PROGRESS_FILE.is_match(text)
+        || UNITTEST
+            .captures(text)
+            .and_then(|m| m.get(3))
+            .is_some_and(|rest| rest.as_str().trim().is_empty())
+}
+
 /// The test named by the text a dump interrupted: `pytest -v`'s node id, `unittest -v`'s test.
 fn prefix_test(prefix: &str) -> Option<String> {
     if let Some(m) = NODE_ID.captures(prefix) {
@@ -886,6 +952,32 @@ mod tests {
             Some("test/test_ops.py::TestCommonMPS::test_out_bucketize_mps_float32")
         );
         assert_eq!(e[0].python_stack.len(), 3);
+    }
+
+    #[test]
+    fn a_flood_of_threads_and_frames_is_bounded() {
+        let mut r = PythonRecognizer::default();
+        let at = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+        let mut feed = |t: &str| {
+            r.feed(&Line {
+                stream: Stream::Stderr,
+                at,
+                text: t.to_string(),
+            })
+        };
+        feed("Fatal Python error: Segmentation fault");
+        for i in 0..200 {
+            feed(&format!("Thread 0x{i:x} (most recent call first):"));
+            for _ in 0..250 {
+                feed("  File \"x.py\", line 1 in f");
+            }
+        }
+        let dump = r.dump.as_ref().unwrap();
+        assert_eq!(dump.threads.len(), MAX_THREADS);
+        assert!(dump.threads.iter().all(|t| t.frames.len() <= MAX_LINES));
+        assert_eq!(dump.lines.len(), MAX_LINES);
+        let e = r.finish();
+        assert_eq!(e.len(), 1);
     }
 
     #[test]
