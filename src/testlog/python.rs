@@ -30,6 +30,11 @@
 //! - **unittest** does not turn faulthandler on: without it the output just stops after
 //!   `test_gather (mod.Class.test_gather) ... `; that open test is evidence too, at the end.
 //!
+//! - **Two pipes instead of a terminal**: pytest writes its node id to stdout, faulthandler to
+//!   fd 2, so read apart the dump does not share a line with the test it interrupted. pytest's
+//!   unfinished line (a lone node id, a progress line) then arrives as a line of its own, before
+//!   or after the dump, and is read as the dump's prefix.
+//!
 //! One recogniser reads all of it, so that one crash makes one [`Evidence`]: the dump, the
 //! runner's name for the test and the xdist worker are parts of the same story.
 
