@@ -1,8 +1,1064 @@
 //! Python's evidence: faulthandler dumps, pytest, pytest-xdist, unittest.
+//!
+//! Everything here was read off real runs (`testdata/testlogs/python/`, recorded with
+//! `suite/record.sh`) and published pastes, not off documentation. What they print:
+//!
+//! - **faulthandler** (on under pytest by default, `python -X faulthandler`,
+//!   `PYTHONFAULTHANDLER=1`): `Fatal Python error: Segmentation fault` (or `Aborted`,
+//!   `Bus error`, `Floating point exception`, `Illegal instruction`), usually a blank line, then
+//!   one block per thread: `Thread 0x... (most recent call first):` for the others and
+//!   `Current thread 0x... (most recent call first):` for the one that crashed (PyPy and
+//!   single-thread dumps print `Stack (most recent call first):`), each followed by frames
+//!   `  File "x.py", line 1008 in test_out` (`line ???`, `  <no Python frame>`, `  ...` when cut),
+//!   and since Python 3.11 `Extension modules: numpy..., torch._C, ... (total: 42)` as the last
+//!   line. The dump is written straight to file descriptor 2, so it lands in the middle of
+//!   whatever line the runner had begun: `tests/test_mps.py ..Fatal Python error: ...` (pytest),
+//!   `tests/x.py::TestMPS::test_gather Fatal Python error: ...` (`pytest -v`), `test_gather
+//!   (mod.Class.test_gather) ... Fatal Python error: ...` (`unittest -v`). That prefix names the
+//!   test.
+//! - **pytest-xdist** runs tests in worker processes whose stderr is the controller's: a
+//!   worker's dump arrives with no `[gwN]` mark, and under `-v` the node id in front of it is the
+//!   test the controller last *announced* on some worker, not the one that crashed (the recorded
+//!   `-n 4` run shows both dumps behind the wrong test). The worker is named only afterwards:
+//!   `[gw1] node down: Not properly terminated`, `replacing crashed worker gw1`, under `-v`
+//!   `[gw1] [ 85%] FAILED tests/test_ops.py::test_bucketize`, and in the summary
+//!   `worker 'gw1' crashed while running 'tests/test_ops.py::test_bucketize'` and
+//!   `FAILED tests/test_ops.py::test_bucketize - worker 'gw1' crashed while running ...`. So in an
+//!   xdist session dumps are held until a worker's crash names its test, and joined to it by the
+//!   stack (the frame of that test's file and function), which does not depend on the order in
+//!   which two crashing workers' output interleaves.
+//! - **unittest** does not turn faulthandler on: without it the output just stops after
+//!   `test_gather (mod.Class.test_gather) ... `; that open test is evidence too, at the end.
+//!
+//! - **Two pipes instead of a terminal**: pytest writes its node id to stdout, faulthandler to
+//!   fd 2, so read apart the dump does not share a line with the test it interrupted. pytest's
+//!   unfinished line (a lone node id, a progress line) then arrives as a line of its own, before
+//!   or after the dump, and is read as the dump's prefix.
+//!
+//! One recogniser reads all of it, so that one crash makes one [`Evidence`]: the dump, the
+//! runner's name for the test and the xdist worker are parts of the same story.
 
-use super::Recognizer;
+use super::{Evidence, Line, MAX_LINES, PyFrame, Recognizer, Runner, Stream};
+use chrono::{DateTime, Utc};
+use regex::Regex;
+use std::sync::LazyLock;
 
-/// The Python recognisers.
+/// The Python recognisers: one that reads faulthandler dumps with whatever pytest,
+/// pytest-xdist or unittest printed around them.
 pub fn recognizers() -> Vec<Box<dyn Recognizer>> {
-    Vec::new()
+    vec![Box::new(PythonRecognizer::default())]
+}
+
+/// A built-in pattern: a bad one is a bug caught by the first test that reads a line.
+fn pattern(p: &str) -> Regex {
+    Regex::new(p).unwrap_or_else(|e| panic!("built-in pattern: {e}"))
+}
+
+/// The start of a dump, anywhere on the line (it interrupts the runner's own line).
+static FATAL: LazyLock<Regex> = LazyLock::new(|| pattern(r"Fatal Python error: (.*)$"));
+/// A thread block's header: `Current thread 0x... (most recent call first):`, `Thread 0x...`.
+static THREAD: LazyLock<Regex> = LazyLock::new(|| {
+    pattern(r"^(Current thread|Thread) (0x[0-9a-fA-F]+)\b.*\(most recent call first[^)]*\):")
+});
+/// A single stack without thread ids (`faulthandler.dump_traceback(all_threads=False)`, PyPy).
+static STACK: LazyLock<Regex> =
+    LazyLock::new(|| pattern(r"^Stack \(most recent call first[^)]*\):"));
+/// Python 3.14's native stack after the Python one: read as part of the dump, not as frames.
+static C_STACK: LazyLock<Regex> = LazyLock::new(|| pattern(r"^Current thread's C stack trace"));
+/// A frame. Pastes sometimes lose the indentation, so it is optional.
+static FRAME: LazyLock<Regex> =
+    LazyLock::new(|| pattern(r#"^\s*File "(.*)", line (\d+|\?\?\?) in (.*?)\s*$"#));
+/// A line that belongs to a thread block without being a frame.
+static BLOCK_NOTE: LazyLock<Regex> =
+    LazyLock::new(|| pattern(r"^\s*(<no Python frame>|\.\.\.|<.*>)\s*$"));
+/// Lines of a dump outside the thread blocks (`Python runtime state: initialized`).
+static DUMP_NOTE: LazyLock<Regex> = LazyLock::new(|| {
+    pattern(r"^(Python runtime state: |Garbage-collecting|<Cannot show all threads)")
+});
+/// Python 3.11's list of loaded extension modules: the last line of a dump.
+static EXTENSIONS: LazyLock<Regex> = LazyLock::new(|| pattern(r"^Extension modules: "));
+
+/// `pytest -v`'s node id before the dump (`tests/x.py::Class::test[param a]`), without what
+/// may follow it (the `<- base.py` pytest adds for an inherited test, output under `-s`).
+/// Parameters are the one place a node id has spaces.
+static NODE_ID: LazyLock<Regex> =
+    LazyLock::new(|| pattern(r"^(\S+?\.py::[^\s\[]+(?:\[.*\])?)(?:\s.*)?$"));
+/// A `-v` node id alone: the test has started and has no outcome yet.
+static LONE_NODE_ID: LazyLock<Regex> =
+    LazyLock::new(|| pattern(r"^\S+?\.py::[^\s\[]+(?:\[.*\])?$"));
+/// A finished pytest progress line (`tests/x.py ..F.  [ 50%]`).
+static PYTEST_RESULTS: LazyLock<Regex> =
+    LazyLock::new(|| pattern(r"^\S+\.py [.FEsxX]+\s+\[\s*\d+%\]$"));
+/// Plain pytest's progress line before the dump: the file and the results so far.
+static PROGRESS_FILE: LazyLock<Regex> = LazyLock::new(|| pattern(r"^(\S+\.py)(?:\s+[.FEsxX]*)?$"));
+/// `unittest -v`'s line for a test that has started: `test_x (mod.Class.test_x) ... ` (Python
+/// ≥ 3.11) or `test_x (mod.Class) ... ` (before), with the outcome after it when there is one.
+static UNITTEST: LazyLock<Regex> = LazyLock::new(|| pattern(r"^(\w+) \(([\w.]+)\) \.\.\.(.*)$"));
+/// A unittest outcome printed on a line of its own (the test printed something in between).
+static UNITTEST_OUTCOME: LazyLock<Regex> = LazyLock::new(|| {
+    pattern(r"^(ok|FAIL|ERROR|skipped\b.*|expected failure|unexpected success)$|^Ran \d+ tests?")
+});
+/// pytest's session header: the run is pytest's.
+static PYTEST_HEADER: LazyLock<Regex> =
+    LazyLock::new(|| pattern(r"^=+ test session starts =+$|^platform \S+ -- Python \S+, pytest-"));
+/// pytest-xdist's session lines: the run has workers.
+static XDIST_SESSION: LazyLock<Regex> = LazyLock::new(|| {
+    pattern(
+        r"^created: \d+/\d+ workers?|^\d+ workers? \[\d+ items?\]|^bringing up nodes\.\.\.|^scheduling tests via |\[gw\d+\]",
+    )
+});
+/// A worker died: `[gw1] node down: Not properly terminated` (after progress dots, at times).
+static NODE_DOWN: LazyLock<Regex> = LazyLock::new(|| pattern(r"\[(gw\d+)\] node down: "));
+/// `replacing crashed worker gw1`, `worker gw2 crashed and worker restarting disabled`.
+static REPLACING: LazyLock<Regex> = LazyLock::new(|| {
+    pattern(
+        r"(?i)replacing crashed worker (gw\d+)|worker (gw\d+) crashed and worker restarting disabled",
+    )
+});
+/// `-v`'s report of the test a worker was running: `[gw1] [ 85%] FAILED tests/x.py::test`.
+static WORKER_FAILED: LazyLock<Regex> =
+    LazyLock::new(|| pattern(r"\[(gw\d+)\] (?:\[\s*\d+%\] )?FAILED (\S+)"));
+/// The summary's `worker 'gw1' crashed while running 'tests/x.py::test'` (older xdist: `Worker`).
+static CRASHED_WHILE: LazyLock<Regex> =
+    LazyLock::new(|| pattern(r"(?i)^worker '?(gw\d+)'? crashed while running '(.+)'\s*$"));
+/// The short summary's `FAILED tests/x.py::test - worker 'gw1' crashed while running 'tes...`:
+/// the node id in front is whole even when the message is cut.
+static SUMMARY_CRASHED: LazyLock<Regex> =
+    LazyLock::new(|| pattern(r"^FAILED (\S+) - (?i:worker) '(gw\d+)' crashed while running"));
+/// A line the xdist controller prints between a worker's dump lines (its progress, a node id it
+/// announces): it does not end the dump.
+static XDIST_NOISE: LazyLock<Regex> =
+    LazyLock::new(|| pattern(r"\[gw\d+\]|^\S+\.py::\S+\s*$|^[.FEsxX]+\s*(?:\[\s*\d+%\])?$"));
+
+/// The most dumps an xdist session holds while waiting for a worker's crash to name its test;
+/// past that the oldest is given up as evidence on its own (bounded memory on a flood of dumps).
+const MAX_PENDING: usize = 64;
+/// The most crashed workers remembered.
+const MAX_DOWN: usize = 256;
+/// The most thread blocks read from one dump (faulthandler prints at most 100); past that,
+/// frames go to the last block kept, which holds at most [`MAX_LINES`].
+const MAX_THREADS: usize = 128;
+
+/// One thread block of a dump.
+#[derive(Debug, Clone)]
+struct ThreadBlock {
+    /// `Current thread 0x...`, `Thread 0x...`; `None` for `Stack (most recent call first):`.
+    header: Option<String>,
+    /// This is the thread that crashed (`Current thread`, or the only `Stack`).
+    current: bool,
+    /// Python frames (a C stack block keeps none).
+    frames: Vec<PyFrame>,
+    /// Frames are read into this block (not a C stack).
+    python: bool,
+}
+
+/// A faulthandler dump being read or read.
+#[derive(Debug, Clone)]
+struct Dump {
+    /// When its first line arrived.
+    at: DateTime<Utc>,
+    /// What stood before `Fatal Python error:` on its line, trimmed; or the runner's unfinished
+    /// line from the other stream (see [`PythonRecognizer::feed`]).
+    prefix: String,
+    /// The stream the dump came on.
+    stream: Stream,
+    /// `Segmentation fault`, `Aborted`.
+    signal: String,
+    /// The lines as printed.
+    lines: Vec<String>,
+    /// The thread blocks, in order.
+    threads: Vec<ThreadBlock>,
+    /// `Extension modules:` was read: the dump is over.
+    done: bool,
+}
+
+impl Dump {
+    /// Starts a thread block, unless the dump already has [`MAX_THREADS`].
+    fn push_block(&mut self, block: ThreadBlock) {
+        if self.threads.len() < MAX_THREADS {
+            self.threads.push(block);
+        }
+    }
+
+    /// Keeps a line of the dump, up to [`MAX_LINES`].
+    fn push_line(&mut self, text: &str) {
+        if self.lines.len() < MAX_LINES {
+            self.lines.push(text.to_string());
+        }
+    }
+
+    /// The crashing thread's block: `Current thread`, else a lone `Stack` block.
+    fn crashing(&self) -> Option<&ThreadBlock> {
+        self.threads.iter().find(|t| t.current)
+    }
+
+    /// The test function on the stack, as `(file, function)`: the innermost frame of the
+    /// crashing thread in a test file (`test_*.py`, `*_test.py`) whose function is a test
+    /// (`test`, `test_x`, `testX`). Without a crashing thread, the one thread that has such a
+    /// frame, if only one has.
+    fn stack_test(&self) -> Option<(&str, &str)> {
+        if let Some(t) = self.crashing() {
+            return test_frame(&t.frames);
+        }
+        let mut found = self.threads.iter().filter_map(|t| test_frame(&t.frames));
+        let first = found.next()?;
+        found.next().is_none().then_some(first)
+    }
+
+    /// How surely this dump's stack runs the pytest node `node_id`: 2 when the test frame is
+    /// that file and function; 1 when the function is the start of the node's name, in the same
+    /// file (a test generated from a template: PyTorch's `test_out` runs
+    /// `TestCommonMPS::test_out_bucketize_mps_float32`); 0 otherwise.
+    fn match_score(&self, node_id: &str) -> u8 {
+        let Some((file, function)) = self.stack_test() else {
+            return 0;
+        };
+        // Parameters (`[a::b]`) may hold anything; the file and function are before them.
+        let base = node_id.split('[').next().unwrap_or_default();
+        let node_file = base.split("::").next().unwrap_or_default();
+        let node_function = base.rsplit("::").next().unwrap_or_default();
+        if !same_file(file, node_file) {
+            0
+        } else if node_function == function {
+            2
+        } else if node_function.starts_with(&format!("{function}_")) {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+/// The innermost frame that is clearly a test function in a test file.
+fn test_frame(frames: &[PyFrame]) -> Option<(&str, &str)> {
+    frames
+        .iter()
+        .find(|f| is_test_file(&f.file) && is_test_function(&f.function))
+        .map(|f| (f.file.as_str(), f.function.as_str()))
+}
+
+/// `test_x.py`, `x_test.py`, `test.py`, `tests.py`: pytest's and unittest's default patterns.
+fn is_test_file(path: &str) -> bool {
+    let base = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    let Some(stem) = base.strip_suffix(".py") else {
+        return false;
+    };
+    stem.starts_with("test") || stem.ends_with("_test")
+}
+
+/// `test`, `test_out`, `testGather`: not `tests_helper`... but also not `testing`.
+fn is_test_function(name: &str) -> bool {
+    match name.strip_prefix("test") {
+        Some(rest) => rest
+            .chars()
+            .next()
+            .is_none_or(|c| c == '_' || c.is_ascii_uppercase() || c.is_ascii_digit()),
+        None => false,
+    }
+}
+
+/// Whether the frame's `file` (often absolute) is the node id's `node_file` (relative to the
+/// rootdir): equal, or ending in it at a path separator.
+fn same_file(file: &str, node_file: &str) -> bool {
+    if node_file.is_empty() {
+        return false;
+    }
+    let file = file.replace('\\', "/");
+    let node_file = node_file.replace('\\', "/");
+    file == node_file
+        || file
+            .strip_suffix(node_file.as_str())
+            .is_some_and(|head| head.ends_with('/'))
+}
+
+/// A worker that crashed, waiting for its test and its dump.
+#[derive(Debug, Clone)]
+struct Down {
+    worker: String,
+    at: DateTime<Utc>,
+    test: Option<String>,
+    lines: Vec<String>,
+    emitted: bool,
+}
+
+/// The one Python recogniser (see the module essay).
+#[derive(Debug, Default)]
+pub struct PythonRecognizer {
+    /// The dump being read.
+    dump: Option<Dump>,
+    /// Seen pytest's header.
+    pytest: bool,
+    /// Seen pytest-xdist's workers.
+    xdist: bool,
+    /// Dumps of an xdist session not yet joined with a crashed worker.
+    pending: Vec<Dump>,
+    /// Crashed xdist workers, in the order they went down.
+    down: Vec<Down>,
+    /// unittest's test that started and has not printed an outcome: `(id, at, line)`.
+    unittest_open: Option<(String, DateTime<Utc>, String)>,
+    /// Outside xdist, pytest's last unfinished line, as a line of its own: a `-v` node id with
+    /// no outcome yet, or a progress line (`tests/x.py ..`). When stdout and stderr are read
+    /// apart, this is what the dump would have interrupted on a terminal.
+    pytest_open: Option<String>,
+}
+
+impl Recognizer for PythonRecognizer {
+    fn feed(&mut self, line: &Line) -> Vec<Evidence> {
+        let mut out = Vec::new();
+        let text = line.text.as_str();
+        if self.dump.is_some() {
+            if self.continue_dump(text, line.at, &mut out) {
+                return out;
+            }
+            // With stdout and stderr read apart, the runner's unfinished stdout line (the node
+            // id the dump interrupts on a terminal) arrives as a line of its own, often only
+            // when the output ends, after the dump from stderr: it is the dump's prefix.
+            let interrupted = !self.xdist
+                && self
+                    .dump
+                    .as_ref()
+                    .is_some_and(|d| d.prefix.is_empty() && d.stream != line.stream)
+                && unfinished_runner_line(text);
+            if interrupted && let Some(d) = self.dump.as_mut() {
+                d.prefix = text.trim().to_string();
+                self.end_dump(&mut out);
+                return out;
+            }
+            self.end_dump(&mut out);
+            // This line is not the dump's: read it as any other below.
+        }
+        if let Some(m) = FATAL.captures(text) {
+            let start = m.get(0).map_or(0, |g| g.start());
+            let prefix = text.get(..start).unwrap_or_default().trim().to_string();
+            // Two dumps racing on one terminal can garble the line (`Fatal Python error: Fatal
+            // Python error: Segmentation fault...`): the error is what follows the last mark.
+            let tail = m.get(1).map_or("", |g| g.as_str());
+            let signal = tail
+                .rsplit("Fatal Python error: ")
+                .next()
+                .unwrap_or(tail)
+                .trim()
+                .to_string();
+            // The runner's unfinished line, read apart before the dump, stands in for the prefix.
+            let names_test = prefix_test(&prefix).is_some() || PROGRESS_FILE.is_match(&prefix);
+            let prefix = match self.pytest_open.take() {
+                Some(open) if !names_test && !self.xdist => open,
+                _ => prefix,
+            };
+            let mut dump = Dump {
+                at: line.at,
+                prefix,
+                stream: line.stream,
+                signal,
+                lines: Vec::new(),
+                threads: Vec::new(),
+                done: false,
+            };
+            dump.push_line(text);
+            self.dump = Some(dump);
+            return out;
+        }
+        self.session_line(text, line.at, &mut out);
+        out
+    }
+
+    fn finish(&mut self) -> Vec<Evidence> {
+        let mut out = Vec::new();
+        if self.dump.is_some() {
+            self.end_dump(&mut out);
+        }
+        // Workers whose crash never named a test (the run was cut short before the summary):
+        // the worker is still worth saying. Its dump is the oldest one held that was printed
+        // before the worker went down (a worker dumps, then dies, then is reported down); the
+        // test is then the one on that dump's stack.
+        for i in 0..self.down.len() {
+            if let Some(mut d) = self.down.get(i).filter(|d| !d.emitted).cloned() {
+                let dump = match self.pending.iter().position(|p| p.at <= d.at) {
+                    Some(index) if d.test.is_none() => Some(self.pending.remove(index)),
+                    _ => self.take_dump_for(d.test.as_deref()),
+                };
+                if d.test.is_none() {
+                    d.test = dump
+                        .as_ref()
+                        .and_then(|p| p.stack_test())
+                        .map(|(file, function)| format!("{file}::{function}"));
+                }
+                out.push(xdist_evidence(&d, dump));
+                if let Some(d) = self.down.get_mut(i) {
+                    d.emitted = true;
+                }
+            }
+        }
+        for dump in std::mem::take(&mut self.pending) {
+            out.push(self.dump_evidence(dump, Runner::PytestXdist, None));
+        }
+        if let Some((test, at, text)) = self.unittest_open.take() {
+            out.push(Evidence {
+                runner: Runner::Unittest,
+                test: Some(test),
+                worker: None,
+                pid: None,
+                program: None,
+                signal: None,
+                thread: None,
+                python_stack: Vec::new(),
+                at,
+                lines: vec![text],
+            });
+        }
+        out
+    }
+}
+
+impl PythonRecognizer {
+    /// Reads `text` into the open dump if it belongs there; `false` when the dump has ended.
+    fn continue_dump(&mut self, text: &str, at: DateTime<Utc>, out: &mut Vec<Evidence>) -> bool {
+        let xdist = self.xdist;
+        let Some(dump) = self.dump.as_mut() else {
+            return false;
+        };
+        if dump.done || FATAL.is_match(text) {
+            return false;
+        }
+        let in_block = dump.threads.last().is_some();
+        if text.trim().is_empty() {
+            dump.push_line(text);
+            return true;
+        }
+        if let Some(m) = THREAD.captures(text) {
+            let kind = m.get(1).map_or("", |g| g.as_str());
+            let id = m.get(2).map_or("", |g| g.as_str());
+            dump.push_block(ThreadBlock {
+                header: Some(format!("{kind} {id}")),
+                current: kind == "Current thread",
+                frames: Vec::new(),
+                python: true,
+            });
+            dump.push_line(text);
+            return true;
+        }
+        if STACK.is_match(text) {
+            dump.push_block(ThreadBlock {
+                header: None,
+                current: true,
+                frames: Vec::new(),
+                python: true,
+            });
+            dump.push_line(text);
+            return true;
+        }
+        if C_STACK.is_match(text) {
+            dump.push_block(ThreadBlock {
+                header: None,
+                current: false,
+                frames: Vec::new(),
+                python: false,
+            });
+            dump.push_line(text);
+            return true;
+        }
+        if EXTENSIONS.is_match(text) {
+            dump.push_line(text);
+            dump.done = true;
+            return true;
+        }
+        if DUMP_NOTE.is_match(text) {
+            dump.push_line(text);
+            return true;
+        }
+        if in_block {
+            if let Some(m) = FRAME.captures(text) {
+                let frame = PyFrame {
+                    file: m.get(1).map_or("", |g| g.as_str()).to_string(),
+                    line: m.get(2).and_then(|g| g.as_str().parse().ok()),
+                    function: m.get(3).map_or("", |g| g.as_str()).to_string(),
+                };
+                if let Some(block) = dump.threads.last_mut().filter(|b| b.python)
+                    && block.frames.len() < MAX_LINES
+                {
+                    block.frames.push(frame);
+                }
+                dump.push_line(text);
+                return true;
+            }
+            if BLOCK_NOTE.is_match(text)
+                || (text.starts_with("  ") && dump.threads.last().is_some_and(|b| !b.python))
+            {
+                dump.push_line(text);
+                return true;
+            }
+        }
+        if xdist && XDIST_NOISE.is_match(text) {
+            // Another process's line in the middle of a worker's dump: the controller's. It is
+            // read as the controller's, and the dump goes on.
+            self.session_line(text, at, out);
+            return true;
+        }
+        false
+    }
+
+    /// The open dump is over: evidence now, or held for its xdist worker.
+    fn end_dump(&mut self, out: &mut Vec<Evidence>) {
+        let Some(dump) = self.dump.take() else {
+            return;
+        };
+        if self.xdist {
+            self.pending.push(dump);
+            // A worker may already have been named (its crash line came first).
+            self.try_join(out);
+            self.pending_overflow(out);
+            return;
+        }
+        // A unittest test that began on a line of its own (it printed something before it
+        // crashed, so the dump starts on a fresh line): that is the test, unless the dump's own
+        // line names one.
+        let open = self.unittest_open.take().map(|(test, _, _)| test);
+        let prefix_id = prefix_test(&dump.prefix);
+        let runner = match (&prefix_id, &open) {
+            (None, Some(_)) => Runner::Unittest,
+            _ => self.runner_of(&dump),
+        };
+        let mut e = self.dump_evidence(dump, runner, None);
+        if prefix_id.is_none()
+            && let Some(test) = open
+        {
+            e.test = Some(test);
+        }
+        out.push(e);
+    }
+
+    /// Who printed a dump outside xdist.
+    fn runner_of(&self, dump: &Dump) -> Runner {
+        if UNITTEST.is_match(&dump.prefix) {
+            return Runner::Unittest;
+        }
+        let pytest_frames = dump
+            .threads
+            .iter()
+            .flat_map(|t| &t.frames)
+            .any(|f| f.file.contains("_pytest/") || f.file.contains("_pytest\\"));
+        if self.pytest
+            || pytest_frames
+            || NODE_ID.is_match(&dump.prefix)
+            || PROGRESS_FILE.is_match(&dump.prefix)
+        {
+            return Runner::Pytest;
+        }
+        let unittest_frames =
+            dump.threads.iter().flat_map(|t| &t.frames).any(|f| {
+                f.file.ends_with("unittest/case.py") || f.file.ends_with("unittest\\case.py")
+            });
+        if unittest_frames {
+            Runner::Unittest
+        } else {
+            Runner::Faulthandler
+        }
+    }
+
+    /// The evidence of one dump; the test from the line it interrupted, else from its stack.
+    fn dump_evidence(&self, dump: Dump, runner: Runner, worker: Option<String>) -> Evidence {
+        let test = if runner == Runner::PytestXdist {
+            // xdist's prefix is another worker's announcement; only the stack is the worker's.
+            dump.stack_test().map(|(f, func)| format!("{f}::{func}"))
+        } else {
+            test_of(&dump)
+        };
+        let crashing = dump.crashing();
+        Evidence {
+            runner,
+            test,
+            worker,
+            pid: None,
+            program: None,
+            signal: Some(dump.signal.clone()).filter(|s| !s.is_empty()),
+            thread: crashing.and_then(|t| t.header.clone()),
+            python_stack: crashing.map(|t| t.frames.clone()).unwrap_or_default(),
+            at: dump.at,
+            lines: dump.lines,
+        }
+    }
+
+    /// A line outside any dump: the session's headers, xdist's crash lines, unittest's.
+    fn session_line(&mut self, text: &str, at: DateTime<Utc>, out: &mut Vec<Evidence>) {
+        if PYTEST_HEADER.is_match(text) {
+            self.pytest = true;
+        }
+        if XDIST_SESSION.is_match(text) {
+            self.xdist = true;
+        }
+        if !self.xdist {
+            let trimmed = text.trim();
+            if unfinished_runner_line(trimmed) && !UNITTEST.is_match(trimmed) {
+                self.pytest_open = Some(trimmed.to_string());
+            } else if NODE_ID.is_match(trimmed) || PYTEST_RESULTS.is_match(trimmed) {
+                // A node id with its outcome, a finished progress line: the test is over.
+                self.pytest_open = None;
+            }
+        }
+        if let Some(m) = UNITTEST.captures(text) {
+            let name = m.get(1).map_or("", |g| g.as_str());
+            let paren = m.get(2).map_or("", |g| g.as_str());
+            let rest = m.get(3).map_or("", |g| g.as_str()).trim();
+            self.unittest_open = rest
+                .is_empty()
+                .then(|| (unittest_id(name, paren), at, text.to_string()));
+        } else if UNITTEST_OUTCOME.is_match(text) {
+            self.unittest_open = None;
+        }
+        if let Some(m) = NODE_DOWN.captures(text) {
+            let worker = m.get(1).map_or("", |g| g.as_str());
+            self.xdist = true;
+            self.worker_down(worker, at, text);
+        }
+        if let Some(m) = REPLACING.captures(text) {
+            let worker = m.get(1).or(m.get(2)).map_or("", |g| g.as_str());
+            self.xdist = true;
+            self.worker_down(worker, at, text);
+        }
+        if let Some(m) = WORKER_FAILED.captures(text) {
+            let worker = m.get(1).map_or("", |g| g.as_str());
+            let test = m.get(2).map_or("", |g| g.as_str());
+            // A FAILED line is a crash only for a worker that went down.
+            if let Some(d) = self
+                .down
+                .iter_mut()
+                .find(|d| d.worker == worker && d.test.is_none() && !d.emitted)
+            {
+                d.test = Some(test.to_string());
+                if d.lines.len() < MAX_LINES {
+                    d.lines.push(text.to_string());
+                }
+            }
+        }
+        let named = CRASHED_WHILE
+            .captures(text)
+            .map(|m| (m.get(1), m.get(2)))
+            .or_else(|| SUMMARY_CRASHED.captures(text).map(|m| (m.get(2), m.get(1))));
+        if let Some((Some(worker), Some(test))) = named {
+            self.xdist = true;
+            self.worker_crashed_running(worker.as_str(), test.as_str(), at, text);
+        }
+        self.try_join(out);
+    }
+
+    /// `[gwN] node down` or `replacing crashed worker gwN`: one crashed worker, however many
+    /// lines say so.
+    fn worker_down(&mut self, worker: &str, at: DateTime<Utc>, text: &str) {
+        if let Some(d) = self.down.iter_mut().rev().find(|d| d.worker == worker) {
+            if !d.emitted && d.lines.len() < MAX_LINES {
+                d.lines.push(text.to_string());
+            }
+            return;
+        }
+        if self.down.len() >= MAX_DOWN {
+            self.down.remove(0);
+        }
+        self.down.push(Down {
+            worker: worker.to_string(),
+            at,
+            test: None,
+            lines: vec![text.to_string()],
+            emitted: false,
+        });
+    }
+
+    /// xdist's summary names the test a crashed worker was running.
+    fn worker_crashed_running(&mut self, worker: &str, test: &str, at: DateTime<Utc>, text: &str) {
+        match self.down.iter_mut().rev().find(|d| d.worker == worker) {
+            Some(d) if d.emitted => {}
+            Some(d) => {
+                if d.test.is_none() {
+                    d.test = Some(test.to_string());
+                }
+                if d.lines.len() < MAX_LINES {
+                    d.lines.push(text.to_string());
+                }
+            }
+            None => {
+                if self.down.len() >= MAX_DOWN {
+                    self.down.remove(0);
+                }
+                self.down.push(Down {
+                    worker: worker.to_string(),
+                    at,
+                    test: Some(test.to_string()),
+                    lines: vec![text.to_string()],
+                    emitted: false,
+                });
+            }
+        }
+    }
+
+    /// Every crashed worker whose test is known becomes evidence, with its dump.
+    fn try_join(&mut self, out: &mut Vec<Evidence>) {
+        for i in 0..self.down.len() {
+            let Some(d) = self
+                .down
+                .get(i)
+                .filter(|d| !d.emitted && d.test.is_some())
+                .cloned()
+            else {
+                continue;
+            };
+            let dump = self.take_dump_for(d.test.as_deref());
+            out.push(xdist_evidence(&d, dump));
+            if let Some(d) = self.down.get_mut(i) {
+                d.emitted = true;
+            }
+        }
+    }
+
+    /// The held dump that belongs to a crashed worker running `test`: the one whose stack runs
+    /// that test (an exact function before a template's, the oldest first); failing that, the
+    /// oldest whose stack runs no test at all (a crash in a fixture, at import); never one that
+    /// runs another test.
+    fn take_dump_for(&mut self, test: Option<&str>) -> Option<Dump> {
+        if let Some(t) = test {
+            let mut best: Option<(u8, usize)> = None;
+            for (i, d) in self.pending.iter().enumerate() {
+                let score = d.match_score(t);
+                if score > 0 && best.is_none_or(|(b, _)| score > b) {
+                    best = Some((score, i));
+                }
+            }
+            // The dump still being read may be it: the worker's end is often printed right
+            // after its last frame, and in xdist that line does not close the dump (see
+            // XDIST_NOISE).
+            let open = self.dump.as_ref().map_or(0, |d| d.match_score(t));
+            match best {
+                Some((score, _)) if open > score => return self.dump.take(),
+                None if open > 0 => return self.dump.take(),
+                Some((_, i)) if i < self.pending.len() => return Some(self.pending.remove(i)),
+                _ => {}
+            }
+        }
+        let index = self.pending.iter().position(|d| d.stack_test().is_none())?;
+        (index < self.pending.len()).then(|| self.pending.remove(index))
+    }
+
+    /// Held dumps past [`MAX_PENDING`] are given up as evidence on their own.
+    fn pending_overflow(&mut self, out: &mut Vec<Evidence>) {
+        while self.pending.len() > MAX_PENDING {
+            let dump = self.pending.remove(0);
+            out.push(self.dump_evidence(dump, Runner::PytestXdist, None));
+        }
+    }
+}
+
+/// The evidence of a crashed xdist worker, with its dump when one was found.
+fn xdist_evidence(d: &Down, dump: Option<Dump>) -> Evidence {
+    let (at, signal, thread, stack, mut lines) = match dump {
+        Some(dump) => {
+            let crashing = dump.crashing();
+            (
+                dump.at.min(d.at),
+                Some(dump.signal.clone()).filter(|s| !s.is_empty()),
+                crashing.and_then(|t| t.header.clone()),
+                crashing.map(|t| t.frames.clone()).unwrap_or_default(),
+                dump.lines,
+            )
+        }
+        None => (d.at, None, None, Vec::new(), Vec::new()),
+    };
+    for l in &d.lines {
+        if lines.len() >= MAX_LINES {
+            break;
+        }
+        lines.push(l.clone());
+    }
+    Evidence {
+        runner: Runner::PytestXdist,
+        test: d.test.clone(),
+        worker: Some(d.worker.clone()),
+        pid: None,
+        program: None,
+        signal,
+        thread,
+        python_stack: stack,
+        at,
+        lines,
+    }
+}
+
+/// unittest's id from its `-v` line: Python ≥ 3.11 prints the whole id in the parentheses,
+/// older ones only `module.Class`.
+fn unittest_id(name: &str, paren: &str) -> String {
+    if paren == name || paren.ends_with(&format!(".{name}")) {
+        paren.to_string()
+    } else {
+        format!("{paren}.{name}")
+    }
+}
+
+/// A runner's line that waits for its end: a lone `-v` node id, a progress line with no
+/// percentage yet, a unittest test with no outcome.
+fn unfinished_runner_line(text: &str) -> bool {
+    let text = text.trim();
+    LONE_NODE_ID.is_match(text)
+        || PROGRESS_FILE.is_match(text)
+        || UNITTEST
+            .captures(text)
+            .and_then(|m| m.get(3))
+            .is_some_and(|rest| rest.as_str().trim().is_empty())
+}
+
+/// The test named by the text a dump interrupted: `pytest -v`'s node id, `unittest -v`'s test.
+fn prefix_test(prefix: &str) -> Option<String> {
+    if let Some(m) = NODE_ID.captures(prefix) {
+        return m.get(1).map(|g| g.as_str().to_string());
+    }
+    let m = UNITTEST.captures(prefix)?;
+    let name = m.get(1).map_or("", |g| g.as_str());
+    let paren = m.get(2).map_or("", |g| g.as_str());
+    Some(unittest_id(name, paren))
+}
+
+/// The test of a dump outside xdist: the node id or unittest line it interrupted; else the
+/// test function on its stack, as `file::function` (no class: faulthandler does not print
+/// one), with the file as plain pytest's progress line names it when that is the same file.
+fn test_of(dump: &Dump) -> Option<String> {
+    if let Some(id) = prefix_test(&dump.prefix) {
+        return Some(id);
+    }
+    let (file, function) = dump.stack_test()?;
+    let progress = PROGRESS_FILE
+        .captures(&dump.prefix)
+        .and_then(|m| m.get(1))
+        .map(|g| g.as_str())
+        .filter(|p| same_file(file, p));
+    Some(format!("{}::{function}", progress.unwrap_or(file)))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::testlog::Stream;
+    use chrono::TimeZone;
+
+    fn feed_all(text: &str) -> Vec<Evidence> {
+        let mut r = PythonRecognizer::default();
+        let mut out = Vec::new();
+        for (i, t) in text.lines().enumerate() {
+            let at = Utc.timestamp_opt(1_700_000_000 + i as i64, 0).unwrap();
+            out.extend(r.feed(&Line {
+                stream: Stream::Stdout,
+                at,
+                text: t.to_string(),
+            }));
+        }
+        out.extend(r.finish());
+        out
+    }
+
+    #[test]
+    fn test_names_and_files() {
+        assert!(is_test_function("test"));
+        assert!(is_test_function("test_out"));
+        assert!(is_test_function("testGather"));
+        assert!(!is_test_function("testing"));
+        assert!(!is_test_function("gather"));
+        assert!(is_test_file("/a/tests/test_mps.py"));
+        assert!(is_test_file("pkg\\ops_test.py"));
+        assert!(!is_test_file("/a/tests/conftest.py"));
+        assert!(!is_test_file("<frozen runpy>"));
+        assert!(same_file("/tmp/s/tests/test_mps.py", "tests/test_mps.py"));
+        assert!(!same_file("/tmp/s/tests/xtest_mps.py", "test_mps.py"));
+        assert!(!same_file("/tmp/x.py", ""));
+    }
+
+    #[test]
+    fn unittest_ids_old_and_new() {
+        assert_eq!(unittest_id("test_x", "m.C.test_x"), "m.C.test_x");
+        assert_eq!(unittest_id("test_x", "m.C"), "m.C.test_x");
+    }
+
+    #[test]
+    fn frame_with_unknown_line_and_truncation() {
+        let e = feed_all(
+            "Fatal Python error: Bus error\n\nCurrent thread 0x1 (most recent call first):\n  File \"a.py\", line ??? in f\n  ...\n",
+        );
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].signal.as_deref(), Some("Bus error"));
+        assert_eq!(e[0].python_stack[0].line, None);
+        assert_eq!(e[0].python_stack[0].function, "f");
+        assert_eq!(e[0].runner, Runner::Faulthandler);
+        assert_eq!(e[0].thread.as_deref(), Some("Current thread 0x1"));
+    }
+
+    #[test]
+    fn extension_modules_end_the_dump_and_the_next_one_is_separate() {
+        let e = feed_all(concat!(
+            "Fatal Python error: Aborted\n\n",
+            "Current thread 0x2 (most recent call first):\n",
+            "  File \"/x/test_a.py\", line 3 in test_a\n\n",
+            "Extension modules: numpy.core._multiarray_umath, torch._C (total: 2)\n",
+            "Fatal Python error: Segmentation fault\n\n",
+            "Thread 0x3 (most recent call first):\n",
+            "  <no Python frame>\n",
+        ));
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[0].test.as_deref(), Some("/x/test_a.py::test_a"));
+        assert!(e[0].lines.last().unwrap().starts_with("Extension modules"));
+        // No current thread, no test frame: nothing to claim.
+        assert_eq!(e[1].thread, None);
+        assert!(e[1].python_stack.is_empty());
+        assert_eq!(e[1].test, None);
+    }
+
+    #[test]
+    fn a_unittest_test_that_printed_before_crashing() {
+        let e = feed_all(concat!(
+            "test_a (m.C.test_a) ... ok\n",
+            "test_b (m.C) ... \n",
+            "some output of the test\n",
+            "Fatal Python error: Segmentation fault\n",
+            "\n",
+            "Current thread 0x5 (most recent call first):\n",
+            "  File \"/r/helpers.py\", line 9 in crash\n",
+        ));
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!(e[0].runner, Runner::Unittest);
+        assert_eq!(e[0].test.as_deref(), Some("m.C.test_b"));
+    }
+
+    #[test]
+    fn node_ids_with_parameters_and_output_after_them() {
+        let e =
+            feed_all("t/x.py::T::test_a[a b-1] printed by the test Fatal Python error: Aborted");
+        assert_eq!(e[0].test.as_deref(), Some("t/x.py::T::test_a[a b-1]"));
+        let e = feed_all(
+            "t/x.py::test_b some output Fatal Python error: Fatal Python error: Bus error",
+        );
+        assert_eq!(e[0].test.as_deref(), Some("t/x.py::test_b"));
+        assert_eq!(e[0].signal.as_deref(), Some("Bus error"));
+    }
+
+    #[test]
+    fn a_generated_test_joins_by_its_template() {
+        // PyTorch instantiates `test_out` per device and dtype: the node id is longer than the
+        // function on the stack.
+        let e = feed_all(concat!(
+            "created: 4/4 workers\n",
+            "Fatal Python error: Segmentation fault\n",
+            "\n",
+            "Current thread 0x00000001f726b840 (most recent call first):\n",
+            "  File \"/t/torch/testing/_internal/opinfo/core.py\", line 1167 in __call__\n",
+            "  File \"/p/test/test_ops.py\", line 1008 in test_out\n",
+            "  File \"/t/torch/testing/_internal/common_device_type.py\", line 1140 in test_wrapper\n",
+            "\n",
+            "[gw3] node down: Not properly terminated\n",
+            "replacing crashed worker gw3\n",
+            "worker 'gw3' crashed while running 'test/test_ops.py::TestCommonMPS::test_out_bucketize_mps_float32'\n",
+        ));
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!(
+            e[0].test.as_deref(),
+            Some("test/test_ops.py::TestCommonMPS::test_out_bucketize_mps_float32")
+        );
+        assert_eq!(e[0].python_stack.len(), 3);
+    }
+
+    #[test]
+    fn a_flood_of_threads_and_frames_is_bounded() {
+        let mut r = PythonRecognizer::default();
+        let at = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+        let mut feed = |t: &str| {
+            r.feed(&Line {
+                stream: Stream::Stderr,
+                at,
+                text: t.to_string(),
+            })
+        };
+        feed("Fatal Python error: Segmentation fault");
+        for i in 0..200 {
+            feed(&format!("Thread 0x{i:x} (most recent call first):"));
+            for _ in 0..250 {
+                feed("  File \"x.py\", line 1 in f");
+            }
+        }
+        let dump = r.dump.as_ref().unwrap();
+        assert_eq!(dump.threads.len(), MAX_THREADS);
+        assert!(dump.threads.iter().all(|t| t.frames.len() <= MAX_LINES));
+        assert_eq!(dump.lines.len(), MAX_LINES);
+        let e = r.finish();
+        assert_eq!(e.len(), 1);
+    }
+
+    #[test]
+    fn a_hung_test_dump_is_not_a_crash() {
+        let e = feed_all(concat!(
+            "Timeout (0:00:00.100000)!\n",
+            "Thread 0x00007f8466a47b80 (most recent call first):\n",
+            "  File \"<string>\", line 4 in <module>\n",
+        ));
+        assert!(e.is_empty(), "{e:#?}");
+    }
+
+    #[test]
+    fn pypy_stack_under_xdist() {
+        // The shape of a PyPy worker's abort (pytest-dev/pytest-xdist#882): `Stack (...,
+        // approximate line numbers)`, then the controller's announcement and the worker's end.
+        let e = feed_all(concat!(
+            "created: 2/2 workers\n",
+            "Fatal Python error: Aborted\n",
+            "\n",
+            "Stack (most recent call first, approximate line numbers):\n",
+            "  File \"/r/hypothesis/vendor/pretty.py\", line 636 in _repr_pprint\n",
+            "  File \"/r/tests/property_tests/test_properties.py\", line 80 in test_views\n",
+            "tests/property_tests/test_properties.py::test_views \n",
+            "[gw0] node down: Not properly terminated\n",
+            "[gw0] [ 99%] FAILED tests/property_tests/test_properties.py::test_views \n",
+        ));
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!(e[0].worker.as_deref(), Some("gw0"));
+        assert_eq!(
+            e[0].test.as_deref(),
+            Some("tests/property_tests/test_properties.py::test_views")
+        );
+        assert_eq!(e[0].signal.as_deref(), Some("Aborted"));
+        assert_eq!(e[0].thread, None);
+        assert_eq!(e[0].python_stack.len(), 2);
+    }
+
+    #[test]
+    fn inherited_node_id_drops_the_base() {
+        let e =
+            feed_all("tests/t.py::TestC::test_r <- test/common.py Fatal Python error: Aborted\n");
+        assert_eq!(e[0].test.as_deref(), Some("tests/t.py::TestC::test_r"));
+        assert_eq!(e[0].runner, Runner::Pytest);
+    }
+
+    #[test]
+    fn xdist_summary_alone_is_evidence() {
+        let e = feed_all(
+            "FAILED tests/x.py::test_y[a] - worker 'gw3' crashed while running 'tests/x.py::te...\n",
+        );
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].worker.as_deref(), Some("gw3"));
+        assert_eq!(e[0].test.as_deref(), Some("tests/x.py::test_y[a]"));
+    }
+
+    #[test]
+    fn a_run_cut_before_the_summary_pairs_the_worker_with_its_dump() {
+        let e = feed_all(concat!(
+            "bringing up nodes...\n",
+            "Fatal Python error: Segmentation fault\n",
+            "\n",
+            "Current thread 0x7 (most recent call first):\n",
+            "  File \"/r/tests/test_g.py\", line 4 in test_g\n",
+            "[gw1] node down: Not properly terminated\n",
+            "F\n",
+        ));
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!(e[0].worker.as_deref(), Some("gw1"));
+        assert_eq!(e[0].test.as_deref(), Some("/r/tests/test_g.py::test_g"));
+        assert_eq!(e[0].python_stack.len(), 1);
+    }
+
+    #[test]
+    fn a_plain_failure_on_a_live_worker_is_not_a_crash() {
+        let e = feed_all("created: 2/2 workers\n[gw0] [ 50%] FAILED tests/x.py::test_y\n");
+        assert!(e.is_empty());
+    }
 }

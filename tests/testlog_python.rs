@@ -1,0 +1,546 @@
+//! The Python recognisers on real output: runs of a suite that crashes for real, recorded here
+//! (`testdata/testlogs/python/suite/record.sh`), and dumps published in issue threads; origins
+//! and the expected reading of each are in `testdata/testlogs/python/SOURCES.tsv`. Each file is
+//! fed through every recogniser together, as the join does, so one crash must make exactly one
+//! piece of evidence.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use chrono::{TimeZone, Utc};
+use crashdelta::testlog::{self, Evidence, Line, Runner, Stream};
+use proptest::prelude::*;
+
+fn fixture(name: &str) -> String {
+    let path = format!(
+        "{}/testdata/testlogs/python/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Feeds `text` line by line, one second apart, through all recognisers, then finishes them.
+fn read(text: &str) -> Vec<Evidence> {
+    let mut all = testlog::recognizers();
+    let mut out = Vec::new();
+    for (i, t) in text.lines().enumerate() {
+        let line = Line {
+            stream: Stream::Stdout,
+            at: Utc.timestamp_opt(1_790_000_000 + i as i64, 0).unwrap(),
+            text: testlog::plain(t),
+        };
+        for r in all.iter_mut() {
+            out.extend(r.feed(&line));
+        }
+    }
+    for r in all.iter_mut() {
+        out.extend(r.finish());
+    }
+    out
+}
+
+/// `file:line in function` of the first `n` frames, with the file's last two components.
+fn top(e: &Evidence, n: usize) -> Vec<String> {
+    e.python_stack
+        .iter()
+        .take(n)
+        .map(|f| {
+            let short: Vec<&str> = f.file.rsplit('/').take(2).collect();
+            let short: Vec<&str> = short.into_iter().rev().collect();
+            match f.line {
+                Some(l) => format!("{}:{l} in {}", short.join("/"), f.function),
+                None => format!("{}:??? in {}", short.join("/"), f.function),
+            }
+        })
+        .collect()
+}
+
+/// The one piece of evidence `text` must give.
+fn one(name: &str) -> Evidence {
+    let mut all = read(&fixture(name));
+    assert_eq!(all.len(), 1, "{name}: {all:#?}");
+    all.remove(0)
+}
+
+const SUITE_STACK: [&str; 3] = [
+    "ctypes/__init__.py:519 in string_at",
+    "tests/ops.py:7 in gather",
+    "tests/test_mps.py:13 in test_gather",
+];
+
+#[test]
+fn plain_pytest_infers_the_test_from_the_stack_and_the_progress_line() {
+    let e = one("pytest-plain.txt");
+    assert_eq!(e.runner, Runner::Pytest);
+    // No class: faulthandler prints functions only (the node id is ...::TestMPS::test_gather).
+    assert_eq!(e.test.as_deref(), Some("tests/test_mps.py::test_gather"));
+    assert_eq!(e.worker, None);
+    assert_eq!(e.signal.as_deref(), Some("Segmentation fault"));
+    assert!(
+        e.thread
+            .as_deref()
+            .unwrap()
+            .starts_with("Current thread 0x")
+    );
+    assert_eq!(top(&e, 3), SUITE_STACK);
+    assert_eq!(e.python_stack.len(), 35);
+    assert_eq!(e.python_stack[34].function, "_run_module_as_main");
+    assert_eq!(e.python_stack[34].file, "<frozen runpy>");
+    // The evidence starts at the line the dump interrupted (line 7 of the file, 0-based 6).
+    assert_eq!(e.at.timestamp(), 1_790_000_006);
+    assert!(e.lines[0].starts_with("tests/test_mps.py ..Fatal Python error"));
+}
+
+#[test]
+fn pytest_v_names_the_node_id() {
+    let e = one("pytest-v.txt");
+    assert_eq!(e.runner, Runner::Pytest);
+    assert_eq!(
+        e.test.as_deref(),
+        Some("tests/test_mps.py::TestMPS::test_gather")
+    );
+    assert_eq!(e.worker, None);
+    assert_eq!(top(&e, 3), SUITE_STACK);
+}
+
+#[test]
+fn xdist_joins_the_worker_dump_with_the_crashed_worker() {
+    let e = one("pytest-xdist-n2.txt");
+    assert_eq!(e.runner, Runner::PytestXdist);
+    assert_eq!(
+        e.test.as_deref(),
+        Some("tests/test_mps.py::TestMPS::test_gather")
+    );
+    assert_eq!(e.worker.as_deref(), Some("gw1"));
+    assert_eq!(e.signal.as_deref(), Some("Segmentation fault"));
+    // The crashing thread, not execnet's receiver thread printed before it.
+    assert!(e.thread.as_deref().unwrap().starts_with("Current thread"));
+    assert_eq!(top(&e, 3), SUITE_STACK);
+    // At the dump, which is nearest the crash, not at the summary.
+    assert_eq!(e.at.timestamp(), 1_790_000_007);
+    assert!(e.lines.iter().any(|l| l.contains("node down")));
+    assert!(
+        e.lines
+            .iter()
+            .any(|l| l.starts_with("worker 'gw1' crashed"))
+    );
+}
+
+#[test]
+fn xdist_two_crashes_each_get_their_own_dump_whatever_node_id_stands_before_it() {
+    let all = read(&fixture("pytest-xdist-n4-two-crashes.txt"));
+    assert_eq!(all.len(), 2, "{all:#?}");
+    let gather = all
+        .iter()
+        .find(|e| e.worker.as_deref() == Some("gw2"))
+        .unwrap();
+    let bucketize = all
+        .iter()
+        .find(|e| e.worker.as_deref() == Some("gw0"))
+        .unwrap();
+    assert_eq!(gather.runner, Runner::PytestXdist);
+    assert_eq!(
+        gather.test.as_deref(),
+        Some("tests/test_mps.py::TestMPS::test_gather")
+    );
+    assert_eq!(top(gather, 3), SUITE_STACK);
+    // Both dumps stood behind `test_zeros`, which passed on gw3.
+    assert!(gather.lines[0].starts_with("tests/test_mps.py::TestMPS::test_zeros Fatal"));
+    assert_eq!(gather.at.timestamp(), 1_790_000_009);
+    assert_eq!(bucketize.runner, Runner::PytestXdist);
+    assert_eq!(
+        bucketize.test.as_deref(),
+        Some("tests/test_ops.py::test_bucketize")
+    );
+    assert_eq!(
+        top(bucketize, 4),
+        [
+            "ctypes/__init__.py:519 in string_at",
+            "tests/ops.py:7 in gather",
+            "tests/ops.py:11 in bucketize",
+            "tests/test_ops.py:9 in test_bucketize",
+        ]
+    );
+    assert!(
+        bucketize.lines[0]
+            .starts_with("[gw3] [ 14%] PASSED tests/test_mps.py::TestMPS::test_zeros Fatal")
+    );
+    assert_eq!(bucketize.at.timestamp(), 1_790_000_060);
+    assert_ne!(gather.thread, bucketize.thread);
+}
+
+#[test]
+fn xdist_on_a_terminal_reads_the_same() {
+    // Recorded under a pseudo-terminal: colours, `\r` overwrites of xdist's start-up line.
+    let raw = fixture("pytest-xdist-n2-v-tty.txt");
+    assert!(raw.contains('\u{1b}') && raw.contains('\r'));
+    let e = one("pytest-xdist-n2-v-tty.txt");
+    assert_eq!(e.runner, Runner::PytestXdist);
+    assert_eq!(
+        e.test.as_deref(),
+        Some("tests/test_mps.py::TestMPS::test_gather")
+    );
+    assert_eq!(e.worker.as_deref(), Some("gw1"));
+    assert_eq!(top(&e, 3), SUITE_STACK);
+}
+
+#[test]
+fn unittest_without_faulthandler_leaves_the_open_test() {
+    let e = one("unittest-v.txt");
+    assert_eq!(e.runner, Runner::Unittest);
+    assert_eq!(e.test.as_deref(), Some("test_unit.TestGather.test_gather"));
+    assert!(e.python_stack.is_empty());
+    assert_eq!(e.signal, None);
+}
+
+#[test]
+fn unittest_with_faulthandler() {
+    let e = one("unittest-v-faulthandler.txt");
+    assert_eq!(e.runner, Runner::Unittest);
+    assert_eq!(e.test.as_deref(), Some("test_unit.TestGather.test_gather"));
+    assert_eq!(
+        top(&e, 3),
+        [
+            "ctypes/__init__.py:519 in string_at",
+            "crashdelta-pysuite/test_unit.py:6 in crash",
+            "crashdelta-pysuite/test_unit.py:14 in test_gather",
+        ]
+    );
+}
+
+#[test]
+fn a_plain_script_has_no_test() {
+    let e = one("script-faulthandler.txt");
+    assert_eq!(e.runner, Runner::Faulthandler);
+    assert_eq!(e.test, None);
+    assert_eq!(
+        top(&e, 4),
+        [
+            "ctypes/__init__.py:519 in string_at",
+            "crashdelta-pysuite/crash_script.py:5 in inner",
+            "crashdelta-pysuite/crash_script.py:9 in main",
+            "crashdelta-pysuite/crash_script.py:12 in <module>",
+        ]
+    );
+    assert_eq!(e.lines.len(), 7);
+}
+
+#[test]
+fn published_pytorch_mps_crash_under_pytest_v() {
+    let e = one("gh-pytorch-142203.txt");
+    assert_eq!(e.runner, Runner::Pytest);
+    assert_eq!(
+        e.test.as_deref(),
+        Some("test/test_ops.py::TestCommonMPS::test_out_bucketize_mps_float32")
+    );
+    assert_eq!(
+        e.thread.as_deref(),
+        Some("Current thread 0x00000001f1318540")
+    );
+    assert_eq!(
+        top(&e, 2),
+        [
+            "opinfo/core.py:1202 in __call__",
+            "test/test_ops.py:1101 in test_out"
+        ]
+    );
+}
+
+#[test]
+fn published_plain_pytest_crash() {
+    let e = one("gh-vscode-python-22090.txt");
+    assert_eq!(e.runner, Runner::Pytest);
+    assert_eq!(
+        e.test.as_deref(),
+        Some("test_many_functions.py::test_many_1p")
+    );
+    assert_eq!(top(&e, 1), ["ctypes/__init__.py:517 in string_at"]);
+}
+
+#[test]
+fn published_fixture_abort_names_no_test() {
+    let e = one("gh-tenstorrent-751.txt");
+    assert_eq!(e.runner, Runner::Pytest);
+    assert_eq!(e.signal.as_deref(), Some("Aborted"));
+    // The crash is in a fixture: no test function on the stack, and a file is not a test.
+    assert_eq!(e.test, None);
+    assert_eq!(top(&e, 1), ["tests/conftest.py:63 in device"]);
+}
+
+#[test]
+fn every_fixture_has_its_origin_and_expectation() {
+    let dir = format!("{}/testdata/testlogs/python", env!("CARGO_MANIFEST_DIR"));
+    let sources = std::fs::read_to_string(format!("{dir}/SOURCES.tsv")).unwrap();
+    let listed: Vec<&str> = sources
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split('\t').next())
+        .collect();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().to_string();
+        if entry.path().is_file() && (name.ends_with(".txt") || name.ends_with(".xml")) {
+            assert!(
+                listed.contains(&name.as_str()),
+                "{name} is not in SOURCES.tsv"
+            );
+        }
+    }
+    for name in listed {
+        let row = sources.lines().find(|l| l.starts_with(name)).unwrap();
+        assert_eq!(row.split('\t').count(), 6, "{row}");
+        assert!(
+            std::path::Path::new(&format!("{dir}/{name}")).is_file(),
+            "{name} is listed but missing"
+        );
+        // Output of a run; the JUnit XML is for the --test-results reader.
+        if name.ends_with(".txt") {
+            assert!(!read(&fixture(name)).is_empty(), "{name} gives no evidence");
+        }
+    }
+}
+
+/// Feeds `(stream, text)` lines through all recognisers, one second apart.
+fn read_streams(lines: &[(Stream, String)]) -> Vec<Evidence> {
+    let mut all = testlog::recognizers();
+    let mut out = Vec::new();
+    for (i, (stream, t)) in lines.iter().enumerate() {
+        let line = Line {
+            stream: *stream,
+            at: Utc.timestamp_opt(1_790_000_000 + i as i64, 0).unwrap(),
+            text: testlog::plain(t),
+        };
+        for r in all.iter_mut() {
+            out.extend(r.feed(&line));
+        }
+    }
+    for r in all.iter_mut() {
+        out.extend(r.finish());
+    }
+    out
+}
+
+/// A recording as it arrives when stdout and stderr are read through separate pipes: pytest's
+/// lines on stdout, the dump on stderr, and pytest's unfinished line (the one the dump
+/// interrupted on a terminal) on its own, either `early` (a capture that hands over a partial
+/// line when the stream goes quiet) or at the end (when the output ends).
+fn split(name: &str, early: bool) -> Vec<(Stream, String)> {
+    let mut lines = Vec::new();
+    let mut unfinished = None;
+    let mut in_dump = false;
+    for t in fixture(name).lines() {
+        if let Some(at) = t.find("Fatal Python error: ") {
+            let (before, dump) = t.split_at(at);
+            if early {
+                lines.push((Stream::Stdout, before.to_string()));
+            } else {
+                unfinished = Some(before.to_string());
+            }
+            lines.push((Stream::Stderr, dump.to_string()));
+            in_dump = true;
+        } else {
+            let stream = if in_dump {
+                Stream::Stderr
+            } else {
+                Stream::Stdout
+            };
+            lines.push((stream, t.to_string()));
+        }
+    }
+    lines.extend(unfinished.map(|u| (Stream::Stdout, u)));
+    lines
+}
+
+#[test]
+fn stdout_and_stderr_read_apart_still_name_the_test() {
+    for early in [false, true] {
+        let all = read_streams(&split("pytest-v.txt", early));
+        assert_eq!(all.len(), 1, "early {early}: {all:#?}");
+        assert_eq!(
+            all[0].test.as_deref(),
+            Some("tests/test_mps.py::TestMPS::test_gather"),
+            "early {early}"
+        );
+        assert_eq!(top(&all[0], 3), SUITE_STACK);
+
+        let all = read_streams(&split("pytest-plain.txt", early));
+        assert_eq!(all.len(), 1, "early {early}: {all:#?}");
+        assert_eq!(
+            all[0].test.as_deref(),
+            Some("tests/test_mps.py::test_gather"),
+            "early {early}"
+        );
+
+        let all = read_streams(&split("pytest-xdist-n4-two-crashes.txt", early));
+        let mut tests: Vec<_> = all.iter().map(|e| e.test.clone().unwrap()).collect();
+        tests.sort();
+        assert_eq!(
+            tests,
+            [
+                "tests/test_mps.py::TestMPS::test_gather",
+                "tests/test_ops.py::test_bucketize"
+            ],
+            "early {early}"
+        );
+
+        let all = read_streams(&split("gh-pytorch-142203.txt", early));
+        assert_eq!(all.len(), 1, "early {early}: {all:#?}");
+        assert_eq!(
+            all[0].test.as_deref(),
+            Some("test/test_ops.py::TestCommonMPS::test_out_bucketize_mps_float32")
+        );
+    }
+}
+
+#[test]
+fn colours_and_stderr_do_not_change_the_reading() {
+    // The same run as a terminal shows it: pytest's colours, the dump on stderr.
+    let text = fixture("pytest-v.txt").replace(" PASSED", " \u{1b}[32mPASSED\u{1b}[0m");
+    let mut all = testlog::recognizers();
+    let mut out = Vec::new();
+    for (i, t) in text.lines().enumerate() {
+        let stream = if t.starts_with("  File") || t.starts_with("Current") {
+            Stream::Stderr
+        } else {
+            Stream::Stdout
+        };
+        let line = Line {
+            stream,
+            at: Utc.timestamp_opt(1_790_000_000 + i as i64, 0).unwrap(),
+            text: testlog::plain(t),
+        };
+        for r in all.iter_mut() {
+            out.extend(r.feed(&line));
+        }
+    }
+    for r in all.iter_mut() {
+        out.extend(r.finish());
+    }
+    assert_eq!(out.len(), 1);
+    assert_eq!(
+        out[0].test.as_deref(),
+        Some("tests/test_mps.py::TestMPS::test_gather")
+    );
+}
+
+/// Lines that look like what the recognisers read, to be shuffled into arbitrary orders.
+const PIECES: &[&str] = &[
+    "Fatal Python error: Segmentation fault",
+    "tests/x.py::T::test_a Fatal Python error: Aborted",
+    "test_a (m.C.test_a) ... ",
+    "test_a (m.C.test_a) ... Fatal Python error: Bus error",
+    "",
+    "Current thread 0x0000000100 (most recent call first):",
+    "Thread 0x0000000200 (most recent call first):",
+    "Stack (most recent call first):",
+    "  File \"/r/tests/x.py\", line 3 in test_a",
+    "  File \"/r/tests/ops.py\", line ??? in gather",
+    "  <no Python frame>",
+    "  ...",
+    "Extension modules: torch._C (total: 1)",
+    "created: 2/2 workers",
+    "[gw0] node down: Not properly terminated",
+    "replacing crashed worker gw0",
+    "[gw0] [ 50%] FAILED tests/x.py::T::test_a",
+    "worker 'gw0' crashed while running 'tests/x.py::T::test_a'",
+    "FAILED tests/x.py::T::test_a - worker 'gw0' crashed while running 'te...",
+    "tests/x.py ..",
+    "ok",
+];
+
+/// A worker's faulthandler dump for `tests/test_{k}.py::test_{k}`, behind `prefix`.
+fn worker_dump(k: usize, prefix: &str) -> Vec<String> {
+    vec![
+        format!("{prefix}Fatal Python error: Segmentation fault"),
+        String::new(),
+        format!("Thread 0x00007f00000000{k}0 (most recent call first):"),
+        "  File \"/r/execnet/gateway_base.py\", line 534 in read".to_string(),
+        String::new(),
+        format!("Current thread 0x00007f00000000{k}1 (most recent call first):"),
+        "  File \"/r/tests/ops.py\", line 7 in gather".to_string(),
+        format!("  File \"/r/tests/test_{k}.py\", line 3 in test_{k}"),
+        "  File \"/r/_pytest/python.py\", line 166 in pytest_pyfunc_call".to_string(),
+        String::new(),
+    ]
+}
+
+proptest! {
+    /// However the crashing workers' output interleaves, each crash is one evidence with its own
+    /// test, worker and stack.
+    #[test]
+    fn xdist_crashes_are_joined_one_to_one(
+        k in 1usize..5,
+        keys in prop::collection::vec(0u32..1000, 8),
+        gaps in prop::collection::vec(1u32..1000, 4),
+        verbose in any::<bool>(),
+        replacing in any::<bool>(),
+        summary in any::<bool>(),
+    ) {
+        // Each crash: its dump at keys[i], its worker's end later (keys[i] + gaps[i]).
+        let mut events: Vec<(u32, usize, bool)> = Vec::new();
+        for i in 0..k {
+            events.push((keys[i], i, false));
+            events.push((keys[i] + gaps[i], i, true));
+        }
+        events.sort();
+        let mut lines = vec!["created: 4/4 workers".to_string(), "4 workers [9 items]".to_string()];
+        for (_, i, down) in events {
+            if down {
+                lines.push(format!("[gw{i}] node down: Not properly terminated"));
+                if verbose {
+                    lines.push(format!("[gw{i}] [ 50%] FAILED tests/test_{i}.py::test_{i} "));
+                } else {
+                    lines.push("F".to_string());
+                }
+                if replacing {
+                    lines.push(String::new());
+                    lines.push(format!("replacing crashed worker gw{i}"));
+                }
+            } else {
+                // Under -v the node id before a dump is whatever the controller announced last.
+                let prefix = if verbose { format!("tests/test_{}.py::test_x ", (i + 1) % 4) } else { String::new() };
+                lines.extend(worker_dump(i, &prefix));
+            }
+        }
+        if summary || !verbose {
+            for i in 0..k {
+                lines.push(format!("[gw{i}] linux -- Python 3.11.7 /v/bin/python"));
+                lines.push(format!("worker 'gw{i}' crashed while running 'tests/test_{i}.py::test_{i}'"));
+            }
+            for i in 0..k {
+                lines.push(format!("FAILED tests/test_{i}.py::test_{i} - worker 'gw{i}' crashed while running 'tes..."));
+            }
+        }
+        let all = read(&lines.join("\n"));
+        prop_assert_eq!(all.len(), k, "{:#?}", all);
+        for i in 0..k {
+            let worker = format!("gw{i}");
+            let e = all.iter().find(|e| e.worker.as_deref() == Some(worker.as_str()));
+            prop_assert!(e.is_some(), "no evidence for {}", worker);
+            let e = e.unwrap();
+            prop_assert_eq!(e.runner, Runner::PytestXdist);
+            let test = format!("tests/test_{i}.py::test_{i}");
+            prop_assert_eq!(e.test.as_deref(), Some(test.as_str()));
+            prop_assert_eq!(e.python_stack.len(), 3);
+            let function = format!("test_{i}");
+            prop_assert_eq!(e.python_stack[1].function.as_str(), function.as_str());
+        }
+    }
+
+    #[test]
+    fn no_panic_on_arbitrary_lines(lines in prop::collection::vec(".{0,200}", 0..60)) {
+        let _ = read(&lines.join("\n"));
+    }
+
+    #[test]
+    fn no_panic_and_bounded_evidence_on_shuffled_pieces(
+        picks in prop::collection::vec(0..PIECES.len(), 0..200)
+    ) {
+        let text: Vec<&str> = picks.iter().map(|&i| PIECES[i]).collect();
+        let n = text.len();
+        let all = read(&text.join("\n"));
+        // At most one evidence per line read: nothing is claimed twice out of nothing.
+        prop_assert!(all.len() <= n);
+        for e in &all {
+            prop_assert!(e.lines.len() <= testlog::MAX_LINES);
+        }
+    }
+}
