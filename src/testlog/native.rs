@@ -498,9 +498,13 @@ impl Recognizer for Xcodebuild {
                 Some(named) => Some(xctest_id(named.as_str())),
                 None => running.as_ref().map(|(id, _, _)| id.clone()),
             };
-            if let Some((_, started, at)) = &running {
-                keep(&mut found.lines, started);
-                found.at = *at;
+            // The started line belongs to the evidence only when it is the test xcodebuild
+            // names: it has named another (the first test of the launch) in real logs.
+            if let Some((id, started, at)) = &running {
+                if found.test.as_ref() == Some(id) {
+                    keep(&mut found.lines, started);
+                    found.at = *at;
+                }
             }
             keep(&mut found.lines, text);
             if let Some((program, pid)) = self.process.take() {
