@@ -95,9 +95,8 @@ const CTEST_CRASHES: &[&str] = &[
     "Child aborted",
 ];
 /// The signal's name, when written.
-static SIGNAL_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\bSIG[A-Z]{2,6}\b").unwrap_or_else(|_| unreachable_pattern())
-});
+static SIGNAL_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\bSIG[A-Z]{2,6}\b").unwrap_or_else(|_| unreachable_pattern()));
 /// faulthandler's first line: `Fatal Python error: Segmentation fault`.
 static FATAL_PYTHON: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"Fatal Python error: ([^\n]+)").unwrap_or_else(|_| unreachable_pattern())
@@ -236,7 +235,11 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Evidence>, JunitError> {
             _ => {}
         }
     }
-    if junit { Ok(out) } else { Err(JunitError::NotJunit) }
+    if junit {
+        Ok(out)
+    } else {
+        Err(JunitError::NotJunit)
+    }
 }
 
 /// An attribute's value, entities resolved as XML's five and character references only.

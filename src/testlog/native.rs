@@ -100,8 +100,7 @@ fn remember(set: &mut BTreeSet<String>, name: String) {
 
 /// libtest's `test name ... ` (the rest is the result, or nothing yet, or the test's own output
 /// or cargo's error when the test never finished).
-static LIBTEST_START: LazyLock<Regex> =
-    LazyLock::new(|| pattern(r"^test (\S+) \.\.\. ?(.*)$"));
+static LIBTEST_START: LazyLock<Regex> = LazyLock::new(|| pattern(r"^test (\S+) \.\.\. ?(.*)$"));
 /// libtest's warning about a test that runs long: in parallel runs, the only line naming a test
 /// before it ends.
 static LIBTEST_SLOW: LazyLock<Regex> =
@@ -112,7 +111,9 @@ static LIBTEST_RESULT: LazyLock<Regex> =
     LazyLock::new(|| pattern(r"^(ok|FAILED|ignored(, .*)?|bench:.*)$"));
 /// cargo's report of a test binary that did not exit normally.
 static CARGO_DIED: LazyLock<Regex> = LazyLock::new(|| {
-    pattern(r"process didn't exit successfully: `(.*)` \((signal: (\d+)(?:, (SIG[A-Z0-9]+))?[^)]*)\)")
+    pattern(
+        r"process didn't exit successfully: `(.*)` \((signal: (\d+)(?:, (SIG[A-Z0-9]+))?[^)]*)\)",
+    )
 });
 
 /// `cargo test` (libtest): the test binary that died by a signal and, when only one test was
@@ -177,10 +178,7 @@ impl Recognizer for CargoTest {
         let command = c.get(1).map_or("", |m| m.as_str());
         let mut found = evidence(Runner::CargoTest, line.at);
         found.program = Some(program_of(command));
-        found.signal = c
-            .get(4)
-            .or_else(|| c.get(2))
-            .map(|m| m.as_str().to_owned());
+        found.signal = c.get(4).or_else(|| c.get(2)).map(|m| m.as_str().to_owned());
         // The test is certain only when exactly one had started without ending.
         if let [(name, _, _)] = self.running.as_slice() {
             found.test = Some(name.clone());
@@ -227,11 +225,12 @@ fn program_of(command: &str) -> String {
 // cargo-nextest
 // ---------------------------------------------------------------------------------------------
 
-/// A nextest status line: an optional retry, the status, the time, an optional `(3/6)`
-/// counter, then the binary id and the test name (or, from very old versions, one name).
+/// A nextest status line: an optional retry, the status, the time (blank for `START` under
+/// `--no-capture`), an optional `(3/6)` counter (`(───)` for a try that will be retried), then
+/// the binary id and the test name (or, from very old versions, one name).
 static NEXTEST_STATUS: LazyLock<Regex> = LazyLock::new(|| {
     pattern(
-        r"^\s*(TRY \d+ )?([A-Z]+)(?: \d+/\d+)?\s+\[\s*[\d.]+s\]\s+(?:\(\s*\d+/\d+\)\s+)?(\S+)(?:\s+(\S.*?))?\s*$",
+        r"^\s*(TRY \d+ )?([A-Z]+)(?: \d+/\d+)?\s+\[[\s\d.]*s?\s*\]\s+(?:\([^)]*\)\s+)?(\S+)(?:\s+(\S.*?))?\s*$",
     )
 });
 
@@ -246,7 +245,33 @@ struct Nextest {
 
 impl Nextest {
     fn close(&mut self) -> Vec<Evidence> {
-        self.open.take().into_iter().collect()
+        let mut found = self.open.take();
+        if let Some(f) = found.as_mut() {
+            // The blank lines nextest puts after a test's output are not evidence.
+            while f.lines.last().is_some_and(|l| l.trim().is_empty()) {
+                f.lines.pop();
+            }
+        }
+        found.into_iter().collect()
+    }
+}
+
+/// The signal of a nextest status, `SIGSEGV` for both `SIGSEGV` and the `SEGV` that retried
+/// tests' lines print (nextest shortens the name to fit `TRY 1 ` in the column); `ABORT` is
+/// Windows' abnormal exit. `None` for the statuses that are no crash (PASS, FAIL, SKIP, LEAK,
+/// TIMEOUT, SLOW, FLAKY, START, …).
+fn nextest_signal(status: &str) -> Option<String> {
+    const SHORT: &[&str] = &[
+        "SEGV", "ABRT", "BUS", "ILL", "FPE", "TRAP", "SYS", "KILL", "IOT", "EMT", "TERM", "QUIT",
+    ];
+    if status.starts_with("SIG") && status.len() > 3 {
+        Some(status.to_owned())
+    } else if SHORT.contains(&status) {
+        Some(format!("SIG{status}"))
+    } else if status == "ABORT" {
+        Some(status.to_owned())
+    } else {
+        None
     }
 }
 
@@ -270,10 +295,9 @@ impl Recognizer for Nextest {
         };
         let out = self.close();
         let status = c.get(2).map_or("", |m| m.as_str());
-        // SIGSEGV, SIGABRT, …; ABORT is how nextest says it on Windows.
-        if !(status.starts_with("SIG") || status == "ABORT") {
+        let Some(signal) = nextest_signal(status) else {
             return out;
-        }
+        };
         let first = c.get(3).map_or("", |m| m.as_str());
         let test = match c.get(4) {
             Some(name) => format!("{first} {}", name.as_str()),
@@ -286,7 +310,7 @@ impl Recognizer for Nextest {
         remember(&mut self.seen, key);
         let mut found = evidence(Runner::Nextest, line.at);
         found.test = Some(test);
-        found.signal = Some(status.to_owned());
+        found.signal = Some(signal);
         keep(&mut found.lines, text);
         // Its captured output follows, up to the next status line or rule.
         self.open = Some(found);
@@ -303,15 +327,12 @@ impl Recognizer for Nextest {
 // ---------------------------------------------------------------------------------------------
 
 /// A CTest result line: `2/7 Test #2: gpu_test .........***Exception: SegFault  0.00 sec`.
-static CTEST_RESULT: LazyLock<Regex> = LazyLock::new(|| {
-    pattern(r"^\s*\d+/\d+ Test\s+#(\d+): (\S+) \.*\s*(.*?)\s+[\d.]+ sec\s*$")
-});
+static CTEST_RESULT: LazyLock<Regex> =
+    LazyLock::new(|| pattern(r"^\s*\d+/\d+ Test\s+#(\d+): (\S+) \.*\s*(.*?)\s+[\d.]+ sec\s*$"));
 /// `-V`'s `2: Test command: /path/to/segv_test arg`.
-static CTEST_COMMAND: LazyLock<Regex> =
-    LazyLock::new(|| pattern(r"^(\d+): Test command: (\S+)"));
+static CTEST_COMMAND: LazyLock<Regex> = LazyLock::new(|| pattern(r"^(\d+): Test command: (\S+)"));
 /// A line of the summary's list: `	  2 - gpu_test (SEGFAULT)`.
-static CTEST_FAILED: LazyLock<Regex> =
-    LazyLock::new(|| pattern(r"^\s*(\d+) - (\S+) \((.*)\)\s*$"));
+static CTEST_FAILED: LazyLock<Regex> = LazyLock::new(|| pattern(r"^\s*(\d+) - (\S+) \((.*)\)\s*$"));
 
 /// The summary's words for a test that died by a signal (CTest's `cmCTestTestHandler`):
 /// everything else there (`Failed`, `Timeout`, `Not Run`, …) is no crash.
@@ -409,9 +430,8 @@ impl Recognizer for Ctest {
 // ---------------------------------------------------------------------------------------------
 
 /// `Test Case '-[Module.FooTests testBar]' started.` (the module is there for Swift tests).
-static XCTEST_STARTED: LazyLock<Regex> = LazyLock::new(|| {
-    pattern(r"Test Case '-\[(?:[\w.]+\.)?(\w+) (\w+)\]' started\.")
-});
+static XCTEST_STARTED: LazyLock<Regex> =
+    LazyLock::new(|| pattern(r"Test Case '-\[(?:[\w.]+\.)?(\w+) (\w+)\]' started\."));
 /// The same test ending: passed, failed or skipped.
 static XCTEST_ENDED: LazyLock<Regex> = LazyLock::new(|| {
     pattern(r"Test Case '-\[(?:[\w.]+\.)?(\w+) (\w+)\]' (?:passed|failed|skipped)")
@@ -420,14 +440,15 @@ static XCTEST_ENDED: LazyLock<Regex> = LazyLock::new(|| {
 /// timeout in FooTests.testBar()`, before it `unexpected exit or crash in FooTests/testBar()`;
 /// the test is left out when xcodebuild did not know it.
 static XCTEST_RESTART: LazyLock<Regex> = LazyLock::new(|| {
-    pattern(r"Restarting after unexpected exit(?:,| or) crash(?:, or test timeout)?(?: in ([^\s;]+))?")
+    pattern(
+        r"Restarting after unexpected exit(?:,| or) crash(?:, or test timeout)?(?: in ([^\s;]+))?",
+    )
 });
 /// `… encountered an error (…)`: the test process failed; a crash when the reason says so.
 static XCTEST_ERROR: LazyLock<Regex> =
     LazyLock::new(|| pattern(r"^\s*(.*?) encountered an error \((.*)$"));
 /// The crashed process in an error: `Crash: HomeCooked (3584) Board.columns.getter`.
-static XCTEST_CRASH: LazyLock<Regex> =
-    LazyLock::new(|| pattern(r"Crash: (.+?) \((\d+)\)"));
+static XCTEST_CRASH: LazyLock<Regex> = LazyLock::new(|| pattern(r"Crash: (.+?) \((\d+)\)"));
 /// The process of an error that starts with it: `xctest (60244) encountered an error`.
 static XCTEST_PROCESS: LazyLock<Regex> = LazyLock::new(|| pattern(r"^(\S+) \((\d+)\)$"));
 /// `crashed with signal trap`, `Test crashed with signal kill`.
@@ -435,9 +456,8 @@ static XCTEST_SIGNAL: LazyLock<Regex> =
     LazyLock::new(|| pattern(r"(?i)with signal ([A-Za-z0-9]+)"));
 /// A process's own log line while a test runs: `xctest[40289:2789453]` (NSLog) or
 /// `xctest(40178,0x116f153c0) malloc:`.
-static XCTEST_PID: LazyLock<Regex> = LazyLock::new(|| {
-    pattern(r"(?:^|\s)([\w.+-]+)(?:\[(\d+):[0-9a-fx]+\]|\((\d+),0x[0-9a-f]+\))")
-});
+static XCTEST_PID: LazyLock<Regex> =
+    LazyLock::new(|| pattern(r"(?:^|\s)([\w.+-]+)(?:\[(\d+):[0-9a-fx]+\]|\((\d+),0x[0-9a-f]+\))"));
 
 /// XCTest under `xcodebuild test`.
 #[derive(Default)]
@@ -533,7 +553,11 @@ impl Recognizer for Xcodebuild {
                 // Restarting line was already reported.
                 None if who.ends_with("()") => {
                     let method = who.trim_end_matches("()");
-                    if self.seen.iter().any(|t| t.rsplit('.').next() == Some(method)) {
+                    if self
+                        .seen
+                        .iter()
+                        .any(|t| t.rsplit('.').next() == Some(method))
+                    {
                         return Vec::new();
                     }
                     Some(method.to_owned())
@@ -592,9 +616,8 @@ impl Recognizer for Xcodebuild {
 
 /// The first line of a Go crash: a panic, a fatal error, a fault, or a signal the runtime did
 /// not handle (`SIGSEGV: segmentation violation`, printed when a signal is sent to it).
-static GO_CRASH_START: LazyLock<Regex> = LazyLock::new(|| {
-    pattern(r"^(panic: |fatal error: |unexpected fault address|SIG[A-Z0-9]+: )")
-});
+static GO_CRASH_START: LazyLock<Regex> =
+    LazyLock::new(|| pattern(r"^(panic: |fatal error: |unexpected fault address|SIG[A-Z0-9]+: )"));
 /// The runtime's signal line: `[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 …]`.
 static GO_SIGNAL: LazyLock<Regex> = LazyLock::new(|| pattern(r"^\[signal (SIG[A-Z0-9]+)"));
 /// An unhandled signal's own line: `SIGSEGV: segmentation violation`.
@@ -611,8 +634,7 @@ static GO_TEST_NAME: LazyLock<Regex> =
 /// `=== RUN   TestX`, `=== CONT  TestX`: a test running (under `-v`).
 static GO_RUN: LazyLock<Regex> = LazyLock::new(|| pattern(r"^=== (RUN|CONT|PAUSE)\s+(\S+)"));
 /// `--- FAIL: TestX (0.00s)`, and PASS/SKIP: a test ended.
-static GO_ENDED: LazyLock<Regex> =
-    LazyLock::new(|| pattern(r"^\s*--- (FAIL|PASS|SKIP): (\S+)"));
+static GO_ENDED: LazyLock<Regex> = LazyLock::new(|| pattern(r"^\s*--- (FAIL|PASS|SKIP): (\S+)"));
 /// The package's closing line: `FAIL	example.com/gocrash	0.008s`, `ok  	pkg	0.1s`.
 static GO_PACKAGE: LazyLock<Regex> =
     LazyLock::new(|| pattern(r"^(?:FAIL|ok)\s+(\S+)\s+(?:[\d.]+s|\(cached\))"));
@@ -658,7 +680,9 @@ fn go_binary(package: &str) -> String {
     let last = parts.next().unwrap_or(package);
     let is_version = last.len() > 1
         && last.starts_with('v')
-        && last.get(1..).is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()));
+        && last
+            .get(1..)
+            .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()));
     let name = match (is_version, parts.next()) {
         (true, Some(before)) => before,
         _ => last,
@@ -771,7 +795,8 @@ impl Recognizer for GoTest {
         } else if let Some(c) = GO_ENDED.captures(text) {
             let name = c.get(2).map_or("", |m| m.as_str()).to_owned();
             self.running.retain(|(n, _)| *n != name);
-            self.failed = (c.get(1).map(|m| m.as_str()) == Some("FAIL")).then(|| (name, text.to_owned()));
+            self.failed =
+                (c.get(1).map(|m| m.as_str()) == Some("FAIL")).then(|| (name, text.to_owned()));
         } else if !text.starts_with("    ") {
             // Only the failed test's own indented log lines keep it adjacent to a panic.
             self.failed = None;
@@ -900,7 +925,10 @@ mod tests {
             go_test_of("example.com/gocrash.TestNilDevice").as_deref(),
             Some("TestNilDevice")
         );
-        assert_eq!(go_test_of("example.com/x.TestA.func1").as_deref(), Some("TestA"));
+        assert_eq!(
+            go_test_of("example.com/x.TestA.func1").as_deref(),
+            Some("TestA")
+        );
         assert_eq!(go_test_of("testing.tRunner"), None);
         assert_eq!(go_test_of("example.com/x.Testify"), None);
         assert_eq!(go_binary("example.com/gocrash"), "gocrash.test");
