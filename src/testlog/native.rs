@@ -331,7 +331,7 @@ static CTEST_RESULT: LazyLock<Regex> =
     LazyLock::new(|| pattern(r"^\s*\d+/\d+ Test\s+#(\d+): (\S+) \.*\s*(.*?)\s+[\d.]+ sec\s*$"));
 /// `-V`'s `2: Test command: /path/to/segv_test arg`.
 static CTEST_COMMAND: LazyLock<Regex> = LazyLock::new(|| pattern(r"^(\d+): Test command: (\S+)"));
-/// A line of the summary's list: `	  2 - gpu_test (SEGFAULT)`.
+/// A line of the summary's list: a tab, then `  2 - gpu_test (SEGFAULT)`.
 static CTEST_FAILED: LazyLock<Regex> = LazyLock::new(|| pattern(r"^\s*(\d+) - (\S+) \((.*)\)\s*$"));
 
 /// The summary's words for a test that died by a signal (CTest's `cmCTestTestHandler`):
@@ -520,11 +520,11 @@ impl Recognizer for Xcodebuild {
             };
             // The started line belongs to the evidence only when it is the test xcodebuild
             // names: it has named another (the first test of the launch) in real logs.
-            if let Some((id, started, at)) = &running {
-                if found.test.as_ref() == Some(id) {
-                    keep(&mut found.lines, started);
-                    found.at = *at;
-                }
+            if let Some((id, started, at)) = &running
+                && found.test.as_ref() == Some(id)
+            {
+                keep(&mut found.lines, started);
+                found.at = *at;
             }
             keep(&mut found.lines, text);
             if let Some((program, pid)) = self.process.take() {
@@ -590,16 +590,16 @@ impl Recognizer for Xcodebuild {
             }
             return vec![found];
         }
-        if self.running.is_some() {
-            if let Some(c) = XCTEST_PID.captures(text) {
-                let name = c.get(1).map_or("", |m| m.as_str());
-                let pid = c
-                    .get(2)
-                    .or_else(|| c.get(3))
-                    .and_then(|m| m.as_str().parse().ok());
-                if let (false, Some(pid)) = (name == "xcodebuild", pid) {
-                    self.process = Some((name.to_owned(), pid));
-                }
+        if self.running.is_some()
+            && let Some(c) = XCTEST_PID.captures(text)
+        {
+            let name = c.get(1).map_or("", |m| m.as_str());
+            let pid = c
+                .get(2)
+                .or_else(|| c.get(3))
+                .and_then(|m| m.as_str().parse().ok());
+            if let (false, Some(pid)) = (name == "xcodebuild", pid) {
+                self.process = Some((name.to_owned(), pid));
             }
         }
         Vec::new()
@@ -635,7 +635,8 @@ static GO_TEST_NAME: LazyLock<Regex> =
 static GO_RUN: LazyLock<Regex> = LazyLock::new(|| pattern(r"^=== (RUN|CONT|PAUSE)\s+(\S+)"));
 /// `--- FAIL: TestX (0.00s)`, and PASS/SKIP: a test ended.
 static GO_ENDED: LazyLock<Regex> = LazyLock::new(|| pattern(r"^\s*--- (FAIL|PASS|SKIP): (\S+)"));
-/// The package's closing line: `FAIL	example.com/gocrash	0.008s`, `ok  	pkg	0.1s`.
+/// The package's closing line: `FAIL`, a tab, `example.com/gocrash`, a tab, `0.008s` (or `ok`
+/// and the package).
 static GO_PACKAGE: LazyLock<Regex> =
     LazyLock::new(|| pattern(r"^(?:FAIL|ok)\s+(\S+)\s+(?:[\d.]+s|\(cached\))"));
 
@@ -753,16 +754,17 @@ impl Recognizer for GoTest {
                 }
             } else if GO_GOROUTINE.is_match(text) {
                 crash.goroutines += 1;
-            } else if let Some(c) = GO_FRAME.captures(text) {
-                if crash.goroutines > 0 {
-                    if let Some(test) = c.get(1).and_then(|m| go_test_of(m.as_str())) {
-                        if crash.goroutines == 1 && crash.crashing_test.is_none() {
-                            crash.crashing_test = Some(test.clone());
-                        }
-                        if crash.any_tests.len() < 8 {
-                            crash.any_tests.insert(test);
-                        }
-                    }
+            } else if crash.goroutines > 0
+                && let Some(test) = GO_FRAME
+                    .captures(text)
+                    .and_then(|c| c.get(1))
+                    .and_then(|m| go_test_of(m.as_str()))
+            {
+                if crash.goroutines == 1 && crash.crashing_test.is_none() {
+                    crash.crashing_test = Some(test.clone());
+                }
+                if crash.any_tests.len() < 8 {
+                    crash.any_tests.insert(test);
                 }
             }
             return Vec::new();
