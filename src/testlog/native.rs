@@ -169,7 +169,7 @@ impl Recognizer for CargoTest {
         }
         if text.contains("error: test failed, to rerun pass") {
             self.error = vec![(text.to_owned(), line.at)];
-        } else if text.trim() == "Caused by:" && !self.error.is_empty() {
+        } else if text.trim() == "Caused by:" && (1..4).contains(&self.error.len()) {
             self.error.push((text.to_owned(), line.at));
         }
         let Some(c) = CARGO_DIED.captures(text) else {
@@ -241,6 +241,8 @@ struct Nextest {
     open: Option<Evidence>,
     /// Crashes already reported (retry and test id), so the summary does not repeat them.
     seen: BTreeSet<String>,
+    /// After `Summary [`: status lines are a list, no output follows them.
+    in_summary: bool,
 }
 
 impl Nextest {
@@ -282,10 +284,15 @@ impl Recognizer for Nextest {
         if trimmed.starts_with("Starting ") && trimmed.contains(" tests across ") {
             // A new run (a second `cargo nextest run` in the same command): a crash there is new.
             self.seen.clear();
+            self.in_summary = false;
         }
         let Some(c) = NEXTEST_STATUS.captures(text) else {
             // Nextest's rules and summary end a test's output; anything else belongs to it.
-            if trimmed.starts_with('─') || trimmed.starts_with("Summary [") {
+            if trimmed.starts_with("Summary [") {
+                self.in_summary = true;
+                return self.close();
+            }
+            if trimmed.starts_with('─') {
                 return self.close();
             }
             if let Some(open) = self.open.as_mut() {
@@ -312,6 +319,12 @@ impl Recognizer for Nextest {
         found.test = Some(test);
         found.signal = Some(signal);
         keep(&mut found.lines, text);
+        if self.in_summary {
+            // A crash only the summary shows (its own line was lost): nothing follows it.
+            let mut out = out;
+            out.push(found);
+            return out;
+        }
         // Its captured output follows, up to the next status line or rule.
         self.open = Some(found);
         out
@@ -640,6 +653,11 @@ static GO_ENDED: LazyLock<Regex> = LazyLock::new(|| pattern(r"^\s*--- (FAIL|PASS
 static GO_PACKAGE: LazyLock<Regex> =
     LazyLock::new(|| pattern(r"^(?:FAIL|ok)\s+(\S+)\s+(?:[\d.]+s|\(cached\))"));
 
+/// How many lines into a Go crash its signal line comes, at the latest (`panic:`, its
+/// `[recovered]` repeat, then `[signal …]`; `unexpected fault address`, `fatal error: fault`, then
+/// `[signal …]`), with room to spare.
+const GO_SIGNAL_WITHIN: usize = 8;
+
 /// A Go crash being read, up to its package's closing line.
 struct GoCrash {
     at: DateTime<Utc>,
@@ -742,6 +760,15 @@ impl Recognizer for GoTest {
             self.running.clear();
             self.failed = None;
             return out;
+        }
+        if self
+            .crash
+            .as_ref()
+            .is_some_and(|c| c.signal.is_none() && c.lines.len() >= GO_SIGNAL_WITHIN)
+        {
+            // The runtime prints the signal within the first lines of a crash; a "panic: "
+            // without one is a Go panic (or another program's text), not a crash.
+            self.crash = None;
         }
         if let Some(crash) = self.crash.as_mut() {
             keep(&mut crash.lines, text);
@@ -936,6 +963,28 @@ mod tests {
         assert_eq!(go_binary("example.com/gocrash"), "gocrash.test");
         assert_eq!(go_binary("example.com/mod/v2"), "mod.test");
         assert_eq!(go_binary("v2"), "v2.test");
+    }
+
+    #[test]
+    fn nextest_summary_only_crash_takes_no_following_lines() {
+        let out = feed_all(
+            &mut Nextest::default(),
+            "     Summary [   0.218s] 3/6 tests run: 1 passed, 2 failed, 0 skipped\n     SIGSEGV [   0.208s] (3/6) crashy tests::gpu_segfault\nwarning: 3/6 tests were not run due to test failure\nerror: test run failed\n",
+        );
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].lines.len(), 1);
+    }
+
+    #[test]
+    fn go_panic_text_without_a_signal_is_dropped_early() {
+        let mut text = String::from("panic: not a go crash\n");
+        for i in 0..20 {
+            text.push_str(&format!("line {i}\n"));
+        }
+        text.push_str("=== RUN   TestGPU\nSIGSEGV: segmentation violation\nPC=0x1 m=0 sigcode=0\n\ngoroutine 0 [idle]:\nruntime.futex()\nFAIL\texample.com/gpu\t0.1s\n");
+        let out = feed_all(&mut GoTest::default(), &text);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].test.as_deref(), Some("TestGPU"));
     }
 
     #[test]
