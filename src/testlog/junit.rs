@@ -381,6 +381,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_pattern_compiles() {
+        let never = unreachable_pattern().as_str().to_owned();
+        for p in [
+            &*CRASHED,
+            &*SIGNAL_NAME,
+            &*FATAL_PYTHON,
+            &*SIGNAL_WORDS,
+            &*XDIST,
+        ] {
+            assert_ne!(p.as_str(), never);
+        }
+    }
+
+    #[test]
     fn external_entities_are_never_expanded() {
         let xml = br#"<?xml version="1.0"?>
 <!DOCTYPE testsuites [<!ENTITY xxe SYSTEM "file:///etc/passwd"><!ENTITY big "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA">]>

@@ -144,7 +144,11 @@ impl CargoTest {
 impl Recognizer for CargoTest {
     fn feed(&mut self, line: &Line) -> Vec<Evidence> {
         let text = line.text.as_str();
-        if text.starts_with("running ") || text.trim_start().starts_with("Running ") {
+        let start = text.trim_start();
+        if text.starts_with("running ")
+            || start.starts_with("Running ")
+            || start.starts_with("Doc-tests ")
+        {
             // A new test binary: nothing of the last one is running any more.
             self.running.clear();
             self.error.clear();
@@ -857,6 +861,42 @@ mod tests {
         }
         out.extend(r.finish());
         out
+    }
+
+    /// The fixed patterns all compile: none of them fell back to the one that matches nothing.
+    #[test]
+    fn every_pattern_compiles() {
+        let never = pattern("(");
+        assert!(!never.is_match("") && !never.is_match("anything ("));
+        let all: [&Regex; 24] = [
+            &LIBTEST_START,
+            &LIBTEST_SLOW,
+            &LIBTEST_RESULT,
+            &CARGO_DIED,
+            &NEXTEST_STATUS,
+            &CTEST_RESULT,
+            &CTEST_COMMAND,
+            &CTEST_FAILED,
+            &XCTEST_STARTED,
+            &XCTEST_ENDED,
+            &XCTEST_RESTART,
+            &XCTEST_ERROR,
+            &XCTEST_CRASH,
+            &XCTEST_PROCESS,
+            &XCTEST_SIGNAL,
+            &XCTEST_PID,
+            &GO_CRASH_START,
+            &GO_SIGNAL,
+            &GO_BARE_SIGNAL,
+            &GO_GOROUTINE,
+            &GO_FRAME,
+            &GO_TEST_NAME,
+            &GO_RUN,
+            &GO_ENDED,
+        ];
+        for p in all.into_iter().chain([&*GO_PACKAGE]) {
+            assert_ne!(p.as_str(), never.as_str());
+        }
     }
 
     #[test]
