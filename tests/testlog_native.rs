@@ -158,6 +158,12 @@ fn every_recorded_log_gives_exactly_its_evidence() {
             Want { runner: Runner::Nextest, test: Some("crashy tests::gpu_segfault"), signal: Some("SIGSEGV"), program: None, pid: None, worker: None, at_line: 43, lines: 6, first: "     SIGSEGV [   0.205s] (3/6) crashy tests::gpu_segfault", last: "    (test aborted with signal 11: SIGSEGV)" },
             Want { runner: Runner::Nextest, test: Some("crashy::integration aborts"), signal: Some("SIGABRT"), program: None, pid: None, worker: None, at_line: 50, lines: 6, first: "     SIGABRT [   0.006s] (4/6) crashy::integration aborts", last: "    (test aborted with signal 6: SIGABRT)" },
         ]),
+        ("nextest-flaky-retries.log", vec![
+            Want { runner: Runner::Nextest, test: Some("crashy flaky::crashes_once"), signal: Some("SIGSEGV"), program: None, pid: None, worker: None, at_line: 5, lines: 6, first: "  TRY 1 SEGV [   0.009s] (───) crashy flaky::crashes_once", last: "    (test aborted with signal 11: SIGSEGV)" },
+            Want { runner: Runner::Nextest, test: Some("crashy tests::gpu_segfault"), signal: Some("SIGSEGV"), program: None, pid: None, worker: None, at_line: 13, lines: 6, first: "  TRY 1 SEGV [   0.209s] (───) crashy tests::gpu_segfault", last: "    (test aborted with signal 11: SIGSEGV)" },
+            Want { runner: Runner::Nextest, test: Some("crashy tests::gpu_segfault"), signal: Some("SIGSEGV"), program: None, pid: None, worker: None, at_line: 20, lines: 6, first: "  TRY 2 SEGV [   0.211s] (───) crashy tests::gpu_segfault", last: "    (test aborted with signal 11: SIGSEGV)" },
+            Want { runner: Runner::Nextest, test: Some("crashy tests::gpu_segfault"), signal: Some("SIGSEGV"), program: None, pid: None, worker: None, at_line: 27, lines: 6, first: "  TRY 3 SEGV [   0.206s] (2/2) crashy tests::gpu_segfault", last: "    (test aborted with signal 11: SIGSEGV)" },
+        ]),
         ("nextest-no-capture.log", vec![
             Want { runner: Runner::Nextest, test: Some("crashy tests::gpu_segfault"), signal: Some("SIGSEGV"), program: None, pid: None, worker: None, at_line: 51, lines: 1, first: "     SIGSEGV [   0.206s] (3/6) crashy tests::gpu_segfault", last: "     SIGSEGV [   0.206s] (3/6) crashy tests::gpu_segfault" },
             Want { runner: Runner::Nextest, test: Some("crashy::integration aborts"), signal: Some("SIGABRT"), program: None, pid: None, worker: None, at_line: 63, lines: 1, first: "     SIGABRT [   0.011s] (5/6) crashy::integration aborts", last: "     SIGABRT [   0.011s] (5/6) crashy::integration aborts" },
@@ -413,20 +419,54 @@ fn pytest_xdist_junit() {
     );
 }
 
-/// The same crash, read from nextest's terminal and from its JUnit file, carries the same test
-/// id: the join can match them.
+/// The same crashes, read from nextest's terminal and from its JUnit file, carry the same test
+/// ids, in the same order, one per crashed try: the join can match them.
 #[test]
 fn nextest_terminal_and_junit_agree() {
-    let terminal: Vec<_> = run("nextest-no-fail-fast.log")
-        .into_iter()
-        .map(|e| e.test)
+    for (log, xml) in [
+        ("nextest-no-fail-fast.log", "nextest-junit.xml"),
+        ("nextest-flaky-retries.log", "nextest-flaky-junit.xml"),
+    ] {
+        let terminal: Vec<_> = run(log).into_iter().map(|e| e.test).collect();
+        let file: Vec<_> = junit::read(&std::fs::read(dir().join(xml)).unwrap())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.test)
+            .collect();
+        assert_eq!(terminal, file, "{log} and {xml}");
+    }
+}
+
+/// nextest's retries: a `<failure>`, then a `<rerunFailure>` per crashed retry, a
+/// `<flakyFailure>` for a test that crashed and then passed; each with its own time, none with
+/// the `<system-out>` nested in it.
+#[test]
+fn nextest_junit_retries() {
+    let sigsegv = "process aborted with signal 11 (SIGSEGV)";
+    let want = |test| junit_want(test, Some("SIGSEGV"), None, 1, sigsegv, sigsegv);
+    want_junit(
+        "nextest-flaky-junit.xml",
+        &[
+            want("crashy flaky::crashes_once"),
+            want("crashy tests::gpu_segfault"),
+            want("crashy tests::gpu_segfault"),
+            want("crashy tests::gpu_segfault"),
+        ],
+    );
+    let got = junit::read(&std::fs::read(dir().join("nextest-flaky-junit.xml")).unwrap()).unwrap();
+    let times: Vec<String> = got
+        .iter()
+        .map(|e| e.at.format("%H:%M:%S%.3f").to_string())
         .collect();
-    let file: Vec<_> = junit::read(&std::fs::read(dir().join("nextest-junit.xml")).unwrap())
-        .unwrap()
-        .into_iter()
-        .map(|e| e.test)
-        .collect();
-    assert_eq!(terminal, file);
+    assert_eq!(
+        times,
+        [
+            "00:53:44.501",
+            "00:53:44.500",
+            "00:53:44.711",
+            "00:53:44.923"
+        ]
+    );
 }
 
 proptest! {

@@ -1,15 +1,16 @@
 //! JUnit XML a runner wrote: `pytest --junitxml`, cargo-nextest's JUnit, `ctest --output-junit`.
 //!
 //! A runner's JUnit file outlives its terminal output and names every test exactly, so
-//! `--test-results FILE` reads it as a second source of evidence. A `<testcase>` becomes
-//! [`Evidence`] when one of its `<failure>` or `<error>` elements says the test *crashed*, in any
-//! of the ways runners say it:
+//! `--test-results FILE` reads it as a second source of evidence. Each `<failure>` or `<error>`
+//! of a `<testcase>` that says the test *crashed* becomes an [`Evidence`] — and so does each
+//! crashed retry nextest records (`<rerunFailure>`, `<flakyFailure>`): every try was a process
+//! that died, with a crash report of its own. Runners say it in these ways:
 //!
 //! - pytest-xdist: `worker 'gw0' crashed while running 'tests/test_gpu.py::TestMPS::test_gather'`
 //!   (an `<error>`; the quoted node id is the test, the worker is kept). Plain pytest writes no
 //!   file at all when its process dies by a signal: only xdist (whose controller survives) does.
 //! - cargo-nextest: `process aborted with signal 11 (SIGSEGV)` (a `<failure type="test abort">`).
-//! - CTest ≥ 3.27 or so: `<failure message="SEGFAULT"/>` (also `Subprocess aborted`, `Bus error`,
+//! - CTest 4.4: `<failure message="SEGFAULT"/>` (also `Subprocess aborted`, `Bus error`,
 //!   `ILLEGAL`, `NUMERICAL`, `OTHER_FAULT`). Older CTest (3.25) writes `message=""` for every
 //!   failure, crash or not: nothing can be read from it.
 //! - anything else that says `SIGSEGV` and its kin, `Segmentation fault`, `Fatal Python error`,
@@ -118,12 +119,25 @@ fn unreachable_pattern() -> Regex {
     Regex::new(r"[^\s\S]").unwrap_or_else(|_| unreachable!("an empty class compiles"))
 }
 
-/// A `<failure>` or `<error>` being read.
+/// The elements that record one failed attempt of a test: JUnit's `failure` and `error`, and
+/// the retries' (Maven Surefire's names, written by nextest): `rerunFailure` for a try of a test
+/// that failed in the end, `flakyFailure` for a try of one that passed later. Each crashed try
+/// was a process that died, so each is evidence.
+fn is_failure(name: &str) -> bool {
+    matches!(
+        name,
+        "failure" | "error" | "rerunFailure" | "rerunError" | "flakyFailure" | "flakyError"
+    )
+}
+
+/// A failed attempt being read.
 #[derive(Default)]
 struct Failure {
     message: String,
     kind: String,
     text: String,
+    /// The attempt's own `timestamp` (nextest's retries).
+    at: Option<DateTime<Utc>>,
 }
 
 /// A `<testcase>` being read.
@@ -135,10 +149,11 @@ struct Case {
     failures: Vec<Failure>,
 }
 
-/// The JUnit file's crashed test cases, in file order, one [`Evidence`] (runner
-/// [`Runner::Junit`]) each.
+/// The JUnit file's crashes, in file order: one [`Evidence`] (runner [`Runner::Junit`]) for each
+/// crashed attempt of a test case.
 ///
-/// The evidence's time is the test case's `timestamp` (nextest), else its suite's (pytest,
+/// The evidence's time is the attempt's `timestamp` (nextest's retries), else the test case's
+/// (nextest), else its suite's (pytest,
 /// CTest; a time without a zone is read as UTC), else the Unix epoch: the caller knows when the
 /// file was written (its modification time) better than the file does.
 pub fn read(bytes: &[u8]) -> Result<Vec<Evidence>, JunitError> {
@@ -156,12 +171,19 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Evidence>, JunitError> {
     let mut suite_at: Vec<Option<DateTime<Utc>>> = Vec::new();
     let mut case: Option<Case> = None;
     let mut failure: Option<Failure> = None;
+    // Elements inside the failure being read (nextest puts `<system-out>` in a rerun's): their
+    // text is not the failure's.
+    let mut nested = 0usize;
     loop {
         let event = reader.read_event().map_err(|e| JunitError::Xml {
             position: reader.error_position(),
             message: e.to_string(),
         })?;
         match event {
+            Event::Start(_) if failure.is_some() => nested += 1,
+            Event::End(_) if failure.is_some() && nested > 0 => nested -= 1,
+            Event::Empty(_) if failure.is_some() => {}
+            Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) if nested > 0 => {}
             Event::Start(e) => {
                 // An element with content: opened here, closed by its End.
                 match e.local_name().as_ref() {
@@ -181,7 +203,9 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Evidence>, JunitError> {
                         }
                         case = Some(open_case(&e, &suite_at));
                     }
-                    "failure" | "error" if case.is_some() => failure = Some(open_failure(&e)),
+                    name if is_failure(name) && case.is_some() => {
+                        failure = Some(open_failure(&e));
+                    }
                     _ => {}
                 }
             }
@@ -194,7 +218,7 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Evidence>, JunitError> {
                         return Err(JunitError::TooManyTestcases { max: MAX_TESTCASES });
                     }
                 }
-                "failure" | "error" => {
+                name if is_failure(name) => {
                     if let Some(c) = case.as_mut() {
                         c.failures.push(open_failure(&e));
                     }
@@ -216,7 +240,7 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Evidence>, JunitError> {
                 append(&mut failure, &resolved);
             }
             Event::End(e) => match e.local_name().as_ref() {
-                "failure" | "error" => {
+                name if is_failure(name) => {
                     if let (Some(f), Some(c)) = (failure.take(), case.as_mut()) {
                         c.failures.push(f);
                     }
@@ -287,6 +311,7 @@ fn open_failure(e: &BytesStart<'_>) -> Failure {
         message,
         kind,
         text: String::new(),
+        at: attribute(e, "timestamp").as_deref().and_then(time),
     }
 }
 
@@ -317,63 +342,74 @@ fn truncate(s: &mut String, max: usize) {
     }
 }
 
-/// The evidence of a test case, when one of its failures says it crashed.
-fn evidence_of(case: Case, nextest: bool) -> Option<Evidence> {
-    let failure = case.failures.into_iter().find(|f| {
-        CTEST_CRASHES.contains(&f.message.trim())
-            || CRASHED.is_match(&f.message)
-            || CRASHED.is_match(&f.kind)
-            || CRASHED.is_match(&f.text)
-    })?;
-    let all = format!("{}\n{}\n{}", failure.message, failure.kind, failure.text);
-    let xdist = XDIST.captures(&all);
-    let test = if let Some(node) = xdist.as_ref().and_then(|c| c.get(2)) {
-        node.as_str().to_owned()
-    } else if nextest {
-        format!("{} {}", case.classname, case.name)
-    } else if case.classname.is_empty() || case.classname == case.name {
-        case.name.clone()
-    } else {
-        format!("{}::{}", case.classname, case.name)
-    };
-    let signal = if let Some(m) = SIGNAL_NAME.find(&all) {
-        Some(m.as_str().to_owned())
-    } else if let Some(c) = FATAL_PYTHON.captures(&all).and_then(|c| c.get(1)) {
-        Some(c.as_str().trim().to_owned())
-    } else if CTEST_CRASHES.contains(&failure.message.trim()) {
-        Some(failure.message.trim().to_owned())
-    } else {
-        SIGNAL_WORDS.find(&all).map(|m| m.as_str().to_owned())
-    };
-    let mut lines = Vec::new();
-    if !failure.message.is_empty() {
-        lines.push(failure.message.clone());
-    }
-    for line in failure.text.lines() {
-        if lines.len() >= MAX_LINES {
-            break;
-        }
-        // The body often repeats the message (nextest, xdist): once is enough.
-        if lines.len() == 1 && lines.first().is_some_and(|m| m == line) {
+/// The evidence of a test case: one for each of its attempts that says it crashed.
+fn evidence_of(case: Case, nextest: bool) -> Vec<Evidence> {
+    let mut out = Vec::new();
+    for failure in case.failures {
+        let crashed = CTEST_CRASHES.contains(&failure.message.trim())
+            || CRASHED.is_match(&failure.message)
+            || CRASHED.is_match(&failure.kind)
+            || CRASHED.is_match(&failure.text);
+        if !crashed {
             continue;
         }
-        lines.push(line.to_owned());
+        let all = format!("{}\n{}\n{}", failure.message, failure.kind, failure.text);
+        let xdist = XDIST.captures(&all);
+        let test = if let Some(node) = xdist.as_ref().and_then(|c| c.get(2)) {
+            node.as_str().to_owned()
+        } else if nextest {
+            format!("{} {}", case.classname, case.name)
+        } else if case.classname.is_empty() || case.classname == case.name {
+            case.name.clone()
+        } else {
+            format!("{}::{}", case.classname, case.name)
+        };
+        let signal = if let Some(m) = SIGNAL_NAME.find(&all) {
+            Some(m.as_str().to_owned())
+        } else if let Some(c) = FATAL_PYTHON.captures(&all).and_then(|c| c.get(1)) {
+            Some(c.as_str().trim().to_owned())
+        } else if CTEST_CRASHES.contains(&failure.message.trim()) {
+            Some(failure.message.trim().to_owned())
+        } else {
+            SIGNAL_WORDS.find(&all).map(|m| m.as_str().to_owned())
+        };
+        let mut lines = Vec::new();
+        if !failure.message.is_empty() {
+            lines.push(failure.message.clone());
+        }
+        for line in failure.text.lines() {
+            if lines.len() >= MAX_LINES {
+                break;
+            }
+            // The body often repeats the message (nextest, xdist), and nextest's retries end it
+            // with an indented blank line: neither adds anything.
+            if line.trim().is_empty()
+                || (lines.len() == 1 && lines.first().is_some_and(|m| m == line))
+            {
+                continue;
+            }
+            lines.push(line.to_owned());
+        }
+        out.push(Evidence {
+            runner: Runner::Junit,
+            test: Some(test),
+            worker: xdist
+                .as_ref()
+                .and_then(|c| c.get(1))
+                .map(|m| m.as_str().to_owned()),
+            pid: None,
+            program: None,
+            signal,
+            thread: None,
+            python_stack: Vec::new(),
+            at: failure
+                .at
+                .or(case.at)
+                .unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
+            lines,
+        });
     }
-    Some(Evidence {
-        runner: Runner::Junit,
-        test: Some(test),
-        worker: xdist
-            .as_ref()
-            .and_then(|c| c.get(1))
-            .map(|m| m.as_str().to_owned()),
-        pid: None,
-        program: None,
-        signal,
-        thread: None,
-        python_stack: Vec::new(),
-        at: case.at.unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
-        lines,
-    })
+    out
 }
 
 #[cfg(test)]

@@ -19,3 +19,16 @@ mod tests {
     #[test]
     fn slow_ok() { std::thread::sleep(std::time::Duration::from_millis(500)); }
 }
+
+#[cfg(test)]
+mod flaky {
+    /// Crashes the first time it runs (no marker file yet), passes the second.
+    #[test]
+    fn crashes_once() {
+        let marker = std::path::Path::new("/tmp/rt/crashes_once.marker");
+        if !marker.exists() {
+            std::fs::write(marker, b"crashed").unwrap();
+            unsafe { std::ptr::null_mut::<i32>().write_volatile(1) }
+        }
+    }
+}
