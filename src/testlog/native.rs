@@ -27,7 +27,8 @@
 //! Every recogniser here emits one [`Evidence`] per crash: a crash the runner reports twice
 //! (nextest's and ctest's summaries, xcodebuild's closing `encountered an error` after its
 //! `Restarting` line) is reported once. Each keeps bounded state: a few pending lines, sets
-//! capped at [`MAX_REMEMBERED`], and at most [`MAX_LINES`] lines per evidence.
+//! capped at [`MAX_REMEMBERED`], lines read up to [`MAX_LINE_BYTES`], and at most [`MAX_LINES`]
+//! lines per evidence.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
@@ -76,6 +77,23 @@ fn evidence(runner: Runner, at: DateTime<Utc>) -> Evidence {
         at,
         lines: Vec::new(),
     }
+}
+
+/// The most bytes of a line read and kept: a runner's line that matters is short (the longest,
+/// cargo's `process didn't exit successfully: `…``, carries a command line); a program under
+/// test can print a line of megabytes, and [`MAX_LINES`] of those must not be kept whole.
+pub const MAX_LINE_BYTES: usize = 16 << 10;
+
+/// The line up to its first [`MAX_LINE_BYTES`], cut on a character boundary.
+fn head(text: &str) -> &str {
+    if text.len() <= MAX_LINE_BYTES {
+        return text;
+    }
+    let mut end = MAX_LINE_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.get(..end).unwrap_or_default()
 }
 
 /// Appends a line while the evidence holds fewer than [`MAX_LINES`].
@@ -136,14 +154,14 @@ impl CargoTest {
         self.ended(name);
         if self.running.len() < MAX_REMEMBERED {
             self.running
-                .push((name.to_owned(), line.text.clone(), line.at));
+                .push((name.to_owned(), head(&line.text).to_owned(), line.at));
         }
     }
 }
 
 impl Recognizer for CargoTest {
     fn feed(&mut self, line: &Line) -> Vec<Evidence> {
-        let text = line.text.as_str();
+        let text = head(&line.text);
         let start = text.trim_start();
         if text.starts_with("running ")
             || start.starts_with("Running ")
@@ -152,7 +170,11 @@ impl Recognizer for CargoTest {
             // A new test binary: nothing of the last one is running any more.
             self.running.clear();
             self.error.clear();
-        } else if let Some(c) = LIBTEST_START.captures(text) {
+        } else if let Some(c) = text
+            .starts_with("test ")
+            .then(|| LIBTEST_START.captures(text))
+            .flatten()
+        {
             let name = c.get(1).map_or("", |m| m.as_str());
             let rest = c.get(2).map_or("", |m| m.as_str()).trim_end();
             if LIBTEST_RESULT.is_match(rest) {
@@ -162,7 +184,11 @@ impl Recognizer for CargoTest {
                 // cargo's error printed on the same line when the binary died.
                 self.started(name, line);
             }
-        } else if let Some(c) = LIBTEST_SLOW.captures(text) {
+        } else if let Some(c) = text
+            .starts_with("test ")
+            .then(|| LIBTEST_SLOW.captures(text))
+            .flatten()
+        {
             let name = c.get(1).map_or("", |m| m.as_str()).to_owned();
             self.started(&name, line);
         } else if LIBTEST_RESULT.is_match(text.trim_end()) {
@@ -176,7 +202,11 @@ impl Recognizer for CargoTest {
         } else if text.trim() == "Caused by:" && (1..4).contains(&self.error.len()) {
             self.error.push((text.to_owned(), line.at));
         }
-        let Some(c) = CARGO_DIED.captures(text) else {
+        let Some(c) = text
+            .contains("process didn't exit successfully")
+            .then(|| CARGO_DIED.captures(text))
+            .flatten()
+        else {
             return Vec::new();
         };
         let command = c.get(1).map_or("", |m| m.as_str());
@@ -283,14 +313,19 @@ fn nextest_signal(status: &str) -> Option<String> {
 
 impl Recognizer for Nextest {
     fn feed(&mut self, line: &Line) -> Vec<Evidence> {
-        let text = line.text.as_str();
+        let text = head(&line.text);
         let trimmed = text.trim();
         if trimmed.starts_with("Starting ") && trimmed.contains(" tests across ") {
             // A new run (a second `cargo nextest run` in the same command): a crash there is new.
             self.seen.clear();
             self.in_summary = false;
         }
-        let Some(c) = NEXTEST_STATUS.captures(text) else {
+        // Every status line has its time in brackets: most lines are out at once.
+        let Some(c) = text
+            .contains('[')
+            .then(|| NEXTEST_STATUS.captures(text))
+            .flatten()
+        else {
             // Nextest's rules and summary end a test's output; anything else belongs to it.
             if trimmed.starts_with("Summary [") {
                 self.in_summary = true;
@@ -386,14 +421,14 @@ impl Ctest {
         found.test = Some(name.to_owned());
         found.signal = Some(signal.to_owned());
         found.program = self.commands.get(number).cloned();
-        keep(&mut found.lines, &line.text);
+        keep(&mut found.lines, head(&line.text));
         vec![found]
     }
 }
 
 impl Recognizer for Ctest {
     fn feed(&mut self, line: &Line) -> Vec<Evidence> {
-        let text = line.text.as_str();
+        let text = head(&line.text);
         if text.starts_with("Test project ") {
             // A new ctest run: its test numbers start again.
             self.seen.clear();
@@ -401,14 +436,22 @@ impl Recognizer for Ctest {
             self.in_summary = false;
         } else if text.starts_with("The following tests FAILED:") {
             self.in_summary = true;
-        } else if let Some(c) = CTEST_COMMAND.captures(text) {
+        } else if let Some(c) = text
+            .contains(": Test command: ")
+            .then(|| CTEST_COMMAND.captures(text))
+            .flatten()
+        {
             if self.commands.len() >= MAX_REMEMBERED {
                 self.commands.clear();
             }
             let number = c.get(1).map_or("", |m| m.as_str()).to_owned();
             let program = c.get(2).map_or("", |m| m.as_str()).to_owned();
             self.commands.insert(number, program);
-        } else if let Some(c) = CTEST_RESULT.captures(text) {
+        } else if let Some(c) = text
+            .contains(" Test ")
+            .then(|| CTEST_RESULT.captures(text))
+            .flatten()
+        {
             let status = c.get(3).map_or("", |m| m.as_str());
             if !status.contains("Exception") {
                 return Vec::new();
@@ -505,8 +548,9 @@ fn xctest_id(printed: &str) -> String {
 
 impl Recognizer for Xcodebuild {
     fn feed(&mut self, line: &Line) -> Vec<Evidence> {
-        let text = line.text.as_str();
-        if let Some(c) = XCTEST_STARTED.captures(text) {
+        let text = head(&line.text);
+        let test_case = text.contains("Test Case '-[");
+        if let Some(c) = test_case.then(|| XCTEST_STARTED.captures(text)).flatten() {
             let id = format!(
                 "{}.{}",
                 c.get(1).map_or("", |m| m.as_str()),
@@ -516,7 +560,7 @@ impl Recognizer for Xcodebuild {
             self.process = None;
             return Vec::new();
         }
-        if let Some(c) = XCTEST_ENDED.captures(text) {
+        if let Some(c) = test_case.then(|| XCTEST_ENDED.captures(text)).flatten() {
             let id = format!(
                 "{}.{}",
                 c.get(1).map_or("", |m| m.as_str()),
@@ -528,7 +572,11 @@ impl Recognizer for Xcodebuild {
             }
             return Vec::new();
         }
-        if let Some(c) = XCTEST_RESTART.captures(text) {
+        if let Some(c) = text
+            .contains("Restarting after unexpected exit")
+            .then(|| XCTEST_RESTART.captures(text))
+            .flatten()
+        {
             let running = self.running.take();
             let mut found = evidence(Runner::Xcodebuild, line.at);
             found.test = match c.get(1) {
@@ -553,7 +601,11 @@ impl Recognizer for Xcodebuild {
             }
             return vec![found];
         }
-        if let Some(c) = XCTEST_ERROR.captures(text) {
+        if let Some(c) = text
+            .contains(" encountered an error (")
+            .then(|| XCTEST_ERROR.captures(text))
+            .flatten()
+        {
             let reason = c.get(2).map_or("", |m| m.as_str());
             let crashed = reason.contains("Crash:")
                 || reason.contains("crashed")
@@ -754,8 +806,11 @@ impl GoTest {
 
 impl Recognizer for GoTest {
     fn feed(&mut self, line: &Line) -> Vec<Evidence> {
-        let text = line.text.as_str();
-        if let Some(c) = GO_PACKAGE.captures(text) {
+        let text = head(&line.text);
+        if let Some(c) = (text.starts_with("FAIL") || text.starts_with("ok "))
+            .then(|| GO_PACKAGE.captures(text))
+            .flatten()
+        {
             let package = c.get(1).map(|m| m.as_str().to_owned());
             let mut out = self.close(package.as_deref());
             if let (Some(found), Some(_)) = (out.last_mut(), &package) {
@@ -776,6 +831,10 @@ impl Recognizer for GoTest {
         }
         if let Some(crash) = self.crash.as_mut() {
             keep(&mut crash.lines, text);
+            // Frames' file lines start with a tab: none of the patterns below is one.
+            if text.starts_with('\t') {
+                return Vec::new();
+            }
             if let Some(c) = GO_SIGNAL
                 .captures(text)
                 .or_else(|| GO_BARE_SIGNAL.captures(text))
@@ -816,7 +875,11 @@ impl Recognizer for GoTest {
             self.crash = Some(crash);
             return Vec::new();
         }
-        if let Some(c) = GO_RUN.captures(text) {
+        if let Some(c) = text
+            .starts_with("=== ")
+            .then(|| GO_RUN.captures(text))
+            .flatten()
+        {
             let name = c.get(2).map_or("", |m| m.as_str()).to_owned();
             self.running.retain(|(n, _)| *n != name);
             // A paused parallel test is not running until its CONT.
@@ -825,7 +888,11 @@ impl Recognizer for GoTest {
                 self.running.push((name, text.to_owned()));
             }
             self.failed = None;
-        } else if let Some(c) = GO_ENDED.captures(text) {
+        } else if let Some(c) = text
+            .contains("--- ")
+            .then(|| GO_ENDED.captures(text))
+            .flatten()
+        {
             let name = c.get(2).map_or("", |m| m.as_str()).to_owned();
             self.running.retain(|(n, _)| *n != name);
             self.failed =
@@ -906,6 +973,15 @@ mod tests {
             "/tmp/my dir/target/debug/deps/foo-0123"
         );
         assert_eq!(program_of("foo"), "foo");
+    }
+
+    #[test]
+    fn long_lines_are_read_up_to_their_head() {
+        let long = format!("SIGSEGV [   0.1s] bin {}", "é".repeat(MAX_LINE_BYTES));
+        let out = feed_all(&mut Nextest::default(), &long);
+        assert_eq!(out.len(), 1);
+        assert!(out[0].lines[0].len() <= MAX_LINE_BYTES);
+        assert!(out[0].test.as_ref().unwrap().len() <= MAX_LINE_BYTES);
     }
 
     #[test]
