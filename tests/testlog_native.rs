@@ -136,6 +136,9 @@ fn every_recorded_log_gives_exactly_its_evidence() {
         ("go-test-fault-address.log", vec![
             Want { runner: Runner::GoTest, test: Some("TestFaultAddress"), signal: Some("SIGSEGV"), program: Some("gocrash.test"), pid: None, worker: None, at_line: 0, lines: 99, first: "unexpected fault address 0xdeadbeef000", last: "FAIL\texample.com/gocrash\t0.005s" },
         ]),
+        ("go-test-json-nil.log", vec![
+            Want { runner: Runner::GoTest, test: Some("TestNilDevice"), signal: Some("SIGSEGV"), program: Some("gocrash.test"), pid: None, worker: None, at_line: 8, lines: 22, first: "panic: runtime error: invalid memory address or nil pointer dereference [recovered]", last: "FAIL\texample.com/gocrash\t0.007s" },
+        ]),
         ("go-test-nil.log", vec![
             Want { runner: Runner::GoTest, test: Some("TestNilDevice"), signal: Some("SIGSEGV"), program: Some("gocrash.test"), pid: None, worker: None, at_line: 2, lines: 20, first: "panic: runtime error: invalid memory address or nil pointer dereference [recovered]", last: "FAIL\texample.com/gocrash\t0.008s" },
         ]),

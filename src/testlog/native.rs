@@ -22,7 +22,9 @@
 //!   `… encountered an error (… Crash: HostApp (3584) …)` with the crashed process and pid.
 //! - `go test` prints a Go panic or fatal error with the signal (`[signal SIGSEGV: segmentation
 //!   violation code=0x1 addr=0x0 pc=…]`) and the goroutines: the first one listed is the one that
-//!   crashed, and a frame `pkg.TestX(…)` in it names the test.
+//!   crashed, and a frame `pkg.TestX(…)` in it names the test. Under `go test -json` the same
+//!   lines come inside events (`{"Action":"output",…,"Output":"panic: …\n"}`) and are read
+//!   from there.
 //!
 //! Every recogniser here emits one [`Evidence`] per crash: a crash the runner reports twice
 //! (nextest's and ctest's summaries, xcodebuild's closing `encountered an error` after its
@@ -804,9 +806,19 @@ impl GoTest {
     }
 }
 
-impl Recognizer for GoTest {
-    fn feed(&mut self, line: &Line) -> Vec<Evidence> {
-        let text = head(&line.text);
+/// One event of `go test -json` (test2json): only its output matters here, read as the lines
+/// `go test` would have printed.
+#[derive(serde::Deserialize)]
+struct GoJsonEvent {
+    #[serde(rename = "Action")]
+    action: String,
+    #[serde(rename = "Output")]
+    output: Option<String>,
+}
+
+impl GoTest {
+    /// One line of `go test`'s own output (or of the output a `-json` event carries).
+    fn read(&mut self, text: &str, at: DateTime<Utc>) -> Vec<Evidence> {
         if let Some(c) = (text.starts_with("FAIL") || text.starts_with("ok "))
             .then(|| GO_PACKAGE.captures(text))
             .flatten()
@@ -861,7 +873,7 @@ impl Recognizer for GoTest {
         }
         if GO_CRASH_START.is_match(text) {
             let mut crash = GoCrash {
-                at: line.at,
+                at,
                 lines: Vec::new(),
                 signal: GO_BARE_SIGNAL
                     .captures(text)
@@ -902,6 +914,25 @@ impl Recognizer for GoTest {
             self.failed = None;
         }
         Vec::new()
+    }
+}
+
+impl Recognizer for GoTest {
+    fn feed(&mut self, line: &Line) -> Vec<Evidence> {
+        let text = head(&line.text);
+        // `go test -json` (and gotestsum, which runs it): each output line in an event.
+        if text.starts_with("{\"") && text.contains("\"Action\":\"output\"") {
+            return match serde_json::from_str::<GoJsonEvent>(text) {
+                Ok(event) if event.action == "output" => event
+                    .output
+                    .unwrap_or_default()
+                    .lines()
+                    .flat_map(|l| self.read(head(l), line.at))
+                    .collect(),
+                _ => Vec::new(),
+            };
+        }
+        self.read(text, line.at)
     }
 
     fn finish(&mut self) -> Vec<Evidence> {
