@@ -693,8 +693,10 @@ static GO_CRASH_START: LazyLock<Regex> =
 static GO_SIGNAL: LazyLock<Regex> = LazyLock::new(|| pattern(r"^\[signal (SIG[A-Z0-9]+)"));
 /// An unhandled signal's own line: `SIGSEGV: segmentation violation`.
 static GO_BARE_SIGNAL: LazyLock<Regex> = LazyLock::new(|| pattern(r"^(SIG[A-Z0-9]+): "));
-/// A goroutine's header: `goroutine 19 [running]:`.
-static GO_GOROUTINE: LazyLock<Regex> = LazyLock::new(|| pattern(r"^goroutine \d+ \["));
+/// A goroutine's header: `goroutine 19 [running]:`, or with `GOTRACEBACK=system`/`crash` since
+/// Go 1.23 `goroutine 1 gp=0xc000002380 m=0 mp=0x5e7b20 [running]:`.
+static GO_GOROUTINE: LazyLock<Regex> =
+    LazyLock::new(|| pattern(r"^goroutine \d+ (?:[^\[\s]+ )*\["));
 /// A frame's function line: `example.com/gocrash.TestNilDevice(0x0?)` (its file is the next,
 /// tab-indented line).
 static GO_FRAME: LazyLock<Regex> = LazyLock::new(|| pattern(r"^([^\s(][^\s]*?)\(.*\)$"));
@@ -1132,6 +1134,13 @@ mod tests {
         let out = feed_all(&mut GoTest::default(), &text);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].test.as_deref(), Some("TestGPU"));
+    }
+
+    #[test]
+    fn go_1_23_goroutine_headers() {
+        assert!(GO_GOROUTINE.is_match("goroutine 1 gp=0xc000002380 m=0 mp=0x5e7b20 [running]:"));
+        assert!(GO_GOROUTINE.is_match("goroutine 19 [running]:"));
+        assert!(!GO_GOROUTINE.is_match("goroutine count: 3 [x]"));
     }
 
     #[test]
