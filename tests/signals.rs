@@ -670,6 +670,7 @@ fn child_raises_sigint_between_two_runs() {
                 poll: true,
                 kill_after: Duration::from_secs(5),
                 kill_leftovers: false,
+                capture: false,
             },
             collect: None,
             earlier: Vec::new(),
@@ -714,6 +715,7 @@ fn child_watches_then_raises_sigint() {
         poll: true,
         kill_after: Duration::from_secs(5),
         kill_leftovers: false,
+        capture: false,
         earlier: Vec::new(),
     };
     crashdelta::watch::run(&opts, &common::analyzer(), &mut |_| {}).unwrap();

@@ -460,6 +460,7 @@ mod tests {
                     poll: true,
                     kill_after: Duration::from_secs(5),
                     kill_leftovers: false,
+                    capture: false,
                 },
                 collect: None,
                 earlier: Vec::new(),

@@ -22,6 +22,9 @@ pub struct Timing {
     pub kill_after: Duration,
     /// Kill what is left of the command's process group when a run ends (`--kill-leftovers`).
     pub kill_leftovers: bool,
+    /// Read the command's output as it passes through, for the test runner's evidence
+    /// (`--no-capture` turns it off).
+    pub capture: bool,
 }
 
 impl Timing {
@@ -43,6 +46,7 @@ impl Timing {
             earlier: Vec::new(),
             kill_after: self.kill_after,
             kill_leftovers: self.kill_leftovers,
+            capture: self.capture,
         }
     }
 }

@@ -10,6 +10,7 @@
 //! look; the inventory taken at the end says what is true.
 
 mod attribution;
+mod capture;
 mod collect;
 mod events;
 mod process;
@@ -94,6 +95,9 @@ pub struct Options {
     pub kill_after: Duration,
     /// Kill what is left of the command's process group when the watch ends.
     pub kill_leftovers: bool,
+    /// Read the command's standard output and error as they pass through (those that are not
+    /// a terminal), for the test runners' evidence of a crash (`testlog`).
+    pub capture: bool,
 }
 
 /// A new crash report, read and classified.
@@ -170,6 +174,9 @@ pub struct Outcome {
     /// work file events caused (a report written in many small pieces is read a few times, not
     /// once per write).
     pub reads: usize,
+    /// What the test runner printed about crashes (which test, the Python stack), read from the
+    /// command's captured output; empty when nothing was captured.
+    pub evidence: Vec<crate::testlog::Evidence>,
 }
 
 /// How long a file must go unchanged before a text report (which reads as complete when cut
@@ -236,7 +243,9 @@ impl Tracker<'_> {
                 None
             }
             // Perhaps not yet readable (ReportCrash sets the mode after writing): tried again
-            // until the wait ends, then recorded as unreadable.
+            // while the file changes; once it has been quiet, it is what it is: unreadable (a
+            // file left unreadable must not hold the wait until `--settle-max`).
+            Err(e) if self.quiet(path) => Some(Err(AnalysisError::Read(e.to_string()))),
             Err(_) => {
                 self.pending.insert(path.to_owned());
                 None
@@ -275,6 +284,9 @@ impl Tracker<'_> {
         let entry = inventory::entry_for(path);
         let identity = entry.identity();
         if !entry.is_crash() || self.before.contains(&identity) {
+            // Not (or no longer) a crash report to wait for: one that became unreadable is the
+            // final inventory's to report (as unreadable), and must not hold the wait.
+            self.pending.remove(path);
             return None;
         }
         // A text report (no `.ips` header line) reads as complete when cut between two frames:
@@ -442,12 +454,15 @@ pub fn run(
     let subreaper = process::become_subreaper();
     let start = Utc::now();
     let started = Instant::now();
-    let mut supervisor = supervise::Supervisor::start(&opts.argv, &opts.env, opts.kill_after)
-        .map_err(|e| match e {
-            supervise::StartError::Spawn(e) => WatchError::Spawn(e),
-            supervise::StartError::Signals(e) => WatchError::Signals(e),
-        })?;
+    let mut supervisor =
+        supervise::Supervisor::start(&opts.argv, &opts.env, opts.kill_after, opts.capture)
+            .map_err(|e| match e {
+                supervise::StartError::Spawn(e) => WatchError::Spawn(e),
+                supervise::StartError::Signals(e) => WatchError::Signals(e),
+            })?;
     let leader = supervisor.pid();
+    let (out, err) = supervisor.take_output();
+    let capture = capture::Capture::start(out, err);
     let recorder = process::PidRecorder::start(leader, Duration::from_millis(100), subreaper);
 
     let mut tracker = Tracker {
@@ -523,6 +538,8 @@ pub fn run(
     // children) can still crash, and is still the run's; reports captured during the wait are
     // inside the run's window for the same reason.
     let at_exit = recorder.snapshot();
+    // The command's last bytes first, then what crashdelta says.
+    capture.wait_closed(Duration::from_millis(500));
     on_event(LiveEvent::Exited(exit));
 
     // Late reports. A crash is expected when the command died by a signal that makes a crash
@@ -612,6 +629,7 @@ pub fn run(
         end: Utc::now(),
         settle_used,
         reads: tracker.reads,
+        evidence: capture.evidence(),
     })
 }
 
@@ -714,6 +732,7 @@ mod tests {
             earlier: Vec::new(),
             kill_after: Duration::from_secs(5),
             kill_leftovers: false,
+            capture: false,
         };
         let analyzer = Analyzer::new(RuleSet::builtin().unwrap_or_else(|e| panic!("{e}")), None);
         let mut announced = Vec::new();

@@ -311,6 +311,11 @@ fn give_terminal(fd: i32, group: libc::pid_t) -> bool {
 /// The command, started and supervised until it ends.
 #[derive(Debug)]
 pub struct Supervisor {
+    /// The command's captured standard output and error, until taken.
+    output: Option<(
+        Option<std::process::ChildStdout>,
+        Option<std::process::ChildStderr>,
+    )>,
     pid: libc::pid_t,
     session: Session,
     terminal: Option<Terminal>,
@@ -335,10 +340,21 @@ impl Supervisor {
     /// # Errors
     /// [`StartError::Spawn`] when the command cannot be started, [`StartError::Signals`] when the
     /// handlers cannot be installed.
+    /// The command's captured standard output and error (`None` for a stream left to it).
+    pub fn take_output(
+        &mut self,
+    ) -> (
+        Option<std::process::ChildStdout>,
+        Option<std::process::ChildStderr>,
+    ) {
+        self.output.take().unwrap_or((None, None))
+    }
+
     pub fn start(
         argv: &[OsString],
         env: &[(OsString, OsString)],
         kill_after: Duration,
+        capture: bool,
     ) -> Result<Supervisor, StartError> {
         let session = Session::begin().map_err(StartError::Signals)?;
         let (program, args) = argv.split_first().ok_or(SpawnError::Empty)?;
@@ -364,9 +380,21 @@ impl Supervisor {
                 });
             }
         }
-        let child = command
+        // A stream is captured (read as it passes through, `capture.rs`) only when it is not a
+        // terminal: there the command keeps it, colours, progress bars and all.
+        use std::io::IsTerminal;
+        let pipe_out = capture && !io::stdout().is_terminal();
+        let pipe_err = capture && !io::stderr().is_terminal();
+        if pipe_out {
+            command.stdout(std::process::Stdio::piped());
+        }
+        if pipe_err {
+            command.stderr(std::process::Stdio::piped());
+        }
+        let mut child = command
             .spawn()
             .map_err(|e| SpawnError::from_io(program, e))?;
+        let output = (child.stdout.take(), child.stderr.take());
         let pid = libc::pid_t::try_from(child.id()).unwrap_or(0);
         // The child is waited for with waitpid(2) below; `Child` is dropped (that neither waits
         // nor kills).
@@ -392,6 +420,7 @@ impl Supervisor {
             from_terminal: None,
             killed: false,
             stopped: None,
+            output: Some(output),
         };
         if early > 0 {
             forward(pid, LAST.load(Ordering::SeqCst));
@@ -648,7 +677,7 @@ mod tests {
 
     #[test]
     fn spawn_errors() {
-        let start = |argv: &[OsString]| Supervisor::start(argv, &[], Duration::from_secs(5));
+        let start = |argv: &[OsString]| Supervisor::start(argv, &[], Duration::from_secs(5), false);
         assert!(matches!(
             start(&["/no/such/command".into()]),
             Err(StartError::Spawn(SpawnError::NotFound(_)))

@@ -117,6 +117,10 @@ pub struct TimingArgs {
     /// ends; without it, leftovers are only reported
     #[arg(long)]
     pub kill_leftovers: bool,
+    /// Do not read the command's output as it passes through (for the test runner's evidence
+    /// of a crash: which test, the Python stack); a stream that is a terminal is never read
+    #[arg(long)]
+    pub no_capture: bool,
 }
 
 impl From<&TimingArgs> for Timing {
@@ -127,6 +131,7 @@ impl From<&TimingArgs> for Timing {
             poll: t.poll,
             kill_after: t.kill_after,
             kill_leftovers: t.kill_leftovers,
+            capture: !t.no_capture,
         }
     }
 }
