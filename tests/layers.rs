@@ -32,7 +32,14 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     (
         "watch",
-        &["report", "input", "classify", "analyze", "inventory"],
+        &[
+            "report",
+            "input",
+            "classify",
+            "analyze",
+            "inventory",
+            "testlog",
+        ],
     ),
     (
         "run",
@@ -43,6 +50,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "analyze",
             "inventory",
             "watch",
+            "testlog",
         ],
     ),
     (
@@ -53,6 +61,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "render",
         &[
             "report", "input", "classify", "symbols", "analyze", "watch", "run", "campaign",
+            "testlog",
         ],
     ),
 ];
