@@ -36,3 +36,72 @@ fn captured_output_is_passed_through_byte_for_byte() {
         );
     }
 }
+
+/// A real crash: Python dies of SIGSEGV with faulthandler on, and (standing in for ReportCrash)
+/// the script then writes the race report for that very pid. The report is joined with the
+/// faulthandler dump read from the command's output: the Python stack is under the crash, in the
+/// summary and in JSON.
+#[test]
+fn a_crash_report_is_joined_with_the_python_stack_the_run_printed() {
+    if std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no python3 on this machine");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    std::fs::create_dir(&reports).unwrap();
+    let script = r#"
+python3 -X faulthandler -c 'import ctypes
+def gather():
+    ctypes.string_at(0)
+gather()' &
+crashed=$!
+wait $crashed
+now=$(date -u '+%Y-%m-%d %H:%M:%S.00 +0000')
+sed -e "s/\"pid\": 81920/\"pid\": $crashed/" -e "s/\"parentPid\": 81852/\"parentPid\": $$/" \
+    -e "s/\"captureTime\": \"[^\"]*\"/\"captureTime\": \"$now\"/" \
+    -e "s/\"procLaunch\": \"[^\"]*\"/\"procLaunch\": \"$now\"/" \
+    "$RACE" > "$REPORTS/Python-race.ips"
+exit 0
+"#;
+    let out = crashdelta()
+        .env("REPORTS", &reports)
+        .env("RACE", common::root().join(common::RACE))
+        .args([
+            "watch",
+            "--settle",
+            "0.5s",
+            "--format",
+            "json",
+            "--reports-dir",
+        ])
+        .arg(&reports)
+        .args(["--", "sh", "-c", script])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(86), "{err}");
+    assert!(
+        err.contains("Fatal Python error: Segmentation fault"),
+        "passed through: {err}"
+    );
+    assert!(
+        err.contains("  Python:    __init__.py:519 in string_at ← <string>:3 in gather"),
+        "{err}"
+    );
+    // The JSON document is after the command's own output on standard output.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json = &stdout[stdout.find("{\n").unwrap()..];
+    let doc: serde_json::Value = serde_json::from_str(json).unwrap();
+    let test = &doc["new"][0]["test"];
+    assert_eq!(test["how"], "time", "{test}");
+    assert_eq!(test["evidence"]["runner"], "faulthandler", "{test}");
+    assert_eq!(
+        test["evidence"]["python_stack"][0]["function"], "string_at",
+        "{test}"
+    );
+}

@@ -22,6 +22,8 @@ struct NewOut<'a> {
     attribution: &'a Attribution,
     #[serde(skip_serializing_if = "Option::is_none")]
     duplicate_of: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    test: Option<&'a crate::run::TestLink>,
 }
 
 #[derive(Serialize)]
@@ -68,6 +70,7 @@ fn doc(run: &RunReport) -> Doc<'_> {
                 report,
                 attribution: &n.attribution,
                 duplicate_of: n.duplicate_of.as_deref(),
+                test: n.test.as_ref(),
             }
         })
         .collect();
@@ -151,6 +154,9 @@ pub fn human(run: &RunReport, width: Option<u16>) -> String {
             if let Some(of) = &n.duplicate_of {
                 s.line(format_args!("  Copy of:   {of}"));
             }
+            if let Some(link) = &n.test {
+                test_lines(&mut s, link);
+            }
         }
     }
     if run.other_new > 0 {
@@ -171,6 +177,44 @@ pub fn human(run: &RunReport, width: Option<u16>) -> String {
         run.gate.reason
     ));
     s.into_string()
+}
+
+/// `Test:` and `Python:` under a crash: which test, as the runner told it, and how the join was
+/// made.
+fn test_lines(s: &mut Lines, link: &crate::run::TestLink) {
+    let Some(e) = &link.evidence else {
+        s.line(format_args!(
+            "  Test:      one of {} ({})",
+            link.candidates.join(", "),
+            link.how.label()
+        ));
+        return;
+    };
+    let mut how = vec![e.runner.as_str().to_owned()];
+    if let Some(w) = &e.worker {
+        how.push(format!("worker {w}"));
+    }
+    how.push(link.how.label().to_owned());
+    s.line(format_args!(
+        "  Test:      {} ({})",
+        e.test.as_deref().unwrap_or("(not named by the runner)"),
+        how.join("; ")
+    ));
+    if !e.python_stack.is_empty() {
+        let frames: Vec<String> = e
+            .python_stack
+            .iter()
+            .take(4)
+            .map(|f| {
+                let file = f.file.rsplit('/').next().unwrap_or(&f.file);
+                match f.line {
+                    Some(l) => format!("{file}:{l} in {}", f.function),
+                    None => format!("{file} in {}", f.function),
+                }
+            })
+            .collect();
+        s.line(format_args!("  Python:    {}", frames.join(" ← ")));
+    }
 }
 
 /// What the summary says about how the command ended when it is worth a line: killed after an

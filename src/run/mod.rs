@@ -6,6 +6,7 @@
 //! the gate policy to every new report (an unreadable new file included: it may be a crash) and
 //! lists the files `--collect` copies. Writers (`render::run`) print records; they never make them.
 
+mod join;
 mod policy;
 
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+pub use join::{JoinedBy, TestLink, join};
 pub use policy::Timing;
 
 use crate::analyze::{Analysis, AnalysisError, Analyzer};
@@ -34,6 +36,9 @@ pub struct NewReport {
     /// When the file is a copy of another report (the same incident, another path that still
     /// holds it): that path. A copy is new, never hidden; this says whose copy it is.
     pub duplicate_of: Option<String>,
+    /// Which test crashed, as the test runner told it, and how that was joined (`watch` with
+    /// its output captured); `None` when no evidence belongs to this report.
+    pub test: Option<TestLink>,
 }
 
 /// The command a run watched.
@@ -199,6 +204,7 @@ pub fn build(
             attribution: f.attribution,
             gate_failure,
             duplicate_of,
+            test: None,
         });
     }
     let run = RunReport {
@@ -288,7 +294,16 @@ pub fn watch(
         window,
         interrupted: outcome.interrupted,
     };
-    let (run, to_collect) = build(found, &outcome.delta, ctx, policy);
+    let (mut run, to_collect) = build(found, &outcome.delta, ctx, policy);
+    let reports: Vec<Option<&crate::report::Report>> = run
+        .new
+        .iter()
+        .map(|n| n.analysis.crash().map(|(r, _)| r))
+        .collect();
+    let links = join(&reports, &outcome.evidence);
+    for (n, link) in run.new.iter_mut().zip(links) {
+        n.test = link;
+    }
     Ok(Watched::Ran(Box::new(WatchedRun {
         run,
         to_collect,

@@ -74,6 +74,24 @@ pub enum Runner {
     Junit,
 }
 
+impl Runner {
+    /// Its name as the JSON output spells it (`pytest-xdist`, `cargo-test`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Runner::Faulthandler => "faulthandler",
+            Runner::Pytest => "pytest",
+            Runner::PytestXdist => "pytest-xdist",
+            Runner::Unittest => "unittest",
+            Runner::CargoTest => "cargo-test",
+            Runner::Nextest => "nextest",
+            Runner::Ctest => "ctest",
+            Runner::Xcodebuild => "xcodebuild",
+            Runner::GoTest => "go-test",
+            Runner::Junit => "junit",
+        }
+    }
+}
+
 /// A Python frame of a faulthandler dump, most recent call first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PyFrame {
