@@ -121,7 +121,9 @@ fn read_to_end(from: impl Read, stream: Stream, shared: &(Mutex<Shared>, Condvar
     shared.1.notify_all();
 }
 
-/// Passes one stream through, splitting it into lines for the recognisers.
+/// Passes one stream through, splitting it into lines for the recognisers. The lines of one
+/// read are handed over together (one lock, one clock reading): a command printing 100 MB must
+/// not pay per line.
 fn pass(mut from: impl Read, stream: Stream, shared: &Mutex<Shared>) {
     let mut buf = vec![0u8; 64 * 1024];
     let mut line: Vec<u8> = Vec::new();
@@ -130,6 +132,7 @@ fn pass(mut from: impl Read, stream: Stream, shared: &Mutex<Shared>) {
     // Once crashdelta's own stream is gone (a closed pipe), bytes are still read, so that the
     // command never blocks on a full pipe, and still read for evidence.
     let mut forward = true;
+    let mut done: Vec<Vec<u8>> = Vec::new();
     loop {
         let n = match from.read(&mut buf) {
             Ok(0) => break,
@@ -161,27 +164,36 @@ fn pass(mut from: impl Read, stream: Stream, shared: &Mutex<Shared>) {
                 long = body.len() > room;
             }
             if ends {
-                emit(&line, stream, shared);
-                line.clear();
+                done.push(std::mem::take(&mut line));
                 long = false;
             }
         }
+        emit(&mut done, stream, shared);
     }
     if !line.is_empty() {
-        emit(&line, stream, shared);
+        done.push(line);
     }
+    emit(&mut done, stream, shared);
 }
 
-fn emit(bytes: &[u8], stream: Stream, shared: &Mutex<Shared>) {
-    let text = String::from_utf8_lossy(bytes);
-    let text = testlog::plain(text.trim_end_matches('\r'));
-    let line = Line {
-        stream,
-        at: Utc::now(),
-        text,
+fn emit(lines: &mut Vec<Vec<u8>>, stream: Stream, shared: &Mutex<Shared>) {
+    if lines.is_empty() {
+        return;
+    }
+    let at = Utc::now();
+    let Ok(mut shared) = shared.lock() else {
+        lines.clear();
+        return;
     };
-    if let Ok(mut shared) = shared.lock() {
-        shared.feed(&line);
+    for bytes in lines.drain(..) {
+        let text = String::from_utf8_lossy(&bytes);
+        let text = text.trim_end_matches('\r');
+        let text = if text.contains(['\u{1b}', '\r']) {
+            testlog::plain(text)
+        } else {
+            text.to_owned()
+        };
+        shared.feed(&Line { stream, at, text });
     }
 }
 
