@@ -327,7 +327,11 @@ impl Recognizer for PythonRecognizer {
             self.end_dump(&mut out);
             // This line is not the dump's: read it as any other below.
         }
-        if let Some(m) = FATAL.captures(text) {
+        if let Some(m) = text
+            .contains("Fatal Python error: ")
+            .then(|| FATAL.captures(text))
+            .flatten()
+        {
             let start = m.get(0).map_or(0, |g| g.start());
             let prefix = text.get(..start).unwrap_or_default().trim().to_string();
             // Two dumps racing on one terminal can garble the line (`Fatal Python error: Fatal
@@ -580,42 +584,64 @@ impl PythonRecognizer {
 
     /// A line outside any dump: the session's headers, xdist's crash lines, unittest's.
     fn session_line(&mut self, text: &str, at: DateTime<Utc>, out: &mut Vec<Evidence>) {
-        if PYTEST_HEADER.is_match(text) {
+        // Each pattern is tried only when the line holds a literal it needs: this runs on every
+        // line a test run prints (100 MB of output is millions of lines), and almost none of
+        // them is about a crash.
+        if (text.contains("test session starts") || text.contains("platform "))
+            && PYTEST_HEADER.is_match(text)
+        {
             self.pytest = true;
         }
-        if XDIST_SESSION.is_match(text) {
+        if xdist_hint(text) && XDIST_SESSION.is_match(text) {
             self.xdist = true;
         }
         if !self.xdist {
             let trimmed = text.trim();
-            if unfinished_runner_line(trimmed) && !UNITTEST.is_match(trimmed) {
+            if unfinished_runner_line(trimmed)
+                && !(is_unittest_hint(trimmed) && UNITTEST.is_match(trimmed))
+            {
                 self.pytest_open = Some(trimmed.to_string());
-            } else if NODE_ID.is_match(trimmed) || PYTEST_RESULTS.is_match(trimmed) {
+            } else if trimmed.contains(".py")
+                && (NODE_ID.is_match(trimmed) || PYTEST_RESULTS.is_match(trimmed))
+            {
                 // A node id with its outcome, a finished progress line: the test is over.
                 self.pytest_open = None;
             }
         }
-        if let Some(m) = UNITTEST.captures(text) {
+        if let Some(m) = is_unittest_hint(text)
+            .then(|| UNITTEST.captures(text))
+            .flatten()
+        {
             let name = m.get(1).map_or("", |g| g.as_str());
             let paren = m.get(2).map_or("", |g| g.as_str());
             let rest = m.get(3).map_or("", |g| g.as_str()).trim();
             self.unittest_open = rest
                 .is_empty()
                 .then(|| (unittest_id(name, paren), at, text.to_string()));
-        } else if UNITTEST_OUTCOME.is_match(text) {
+        } else if text.starts_with(['o', 'F', 'E', 's', 'e', 'u', 'R'])
+            && UNITTEST_OUTCOME.is_match(text)
+        {
             self.unittest_open = None;
         }
-        if let Some(m) = NODE_DOWN.captures(text) {
+        let worker_hint = contains_ignoring_case(text, "worker");
+        if let Some(m) = text
+            .contains("] node down: ")
+            .then(|| NODE_DOWN.captures(text))
+            .flatten()
+        {
             let worker = m.get(1).map_or("", |g| g.as_str());
             self.xdist = true;
             self.worker_down(worker, at, text);
         }
-        if let Some(m) = REPLACING.captures(text) {
+        if let Some(m) = worker_hint.then(|| REPLACING.captures(text)).flatten() {
             let worker = m.get(1).or(m.get(2)).map_or("", |g| g.as_str());
             self.xdist = true;
             self.worker_down(worker, at, text);
         }
-        if let Some(m) = WORKER_FAILED.captures(text) {
+        if let Some(m) = (text.contains("[gw") && text.contains("FAILED "))
+            .then(|| WORKER_FAILED.captures(text))
+            .flatten()
+        {
             let worker = m.get(1).map_or("", |g| g.as_str());
             let test = m.get(2).map_or("", |g| g.as_str());
             // A FAILED line is a crash only for a worker that went down.
@@ -630,10 +656,14 @@ impl PythonRecognizer {
                 }
             }
         }
-        let named = CRASHED_WHILE
-            .captures(text)
-            .map(|m| (m.get(1), m.get(2)))
-            .or_else(|| SUMMARY_CRASHED.captures(text).map(|m| (m.get(2), m.get(1))));
+        let named = worker_hint
+            .then(|| {
+                CRASHED_WHILE
+                    .captures(text)
+                    .map(|m| (m.get(1), m.get(2)))
+                    .or_else(|| SUMMARY_CRASHED.captures(text).map(|m| (m.get(2), m.get(1))))
+            })
+            .flatten();
         if let Some((Some(worker), Some(test))) = named {
             self.xdist = true;
             self.worker_crashed_running(worker.as_str(), test.as_str(), at, text);
@@ -794,12 +824,33 @@ fn unittest_id(name: &str, paren: &str) -> String {
 /// percentage yet, a unittest test with no outcome.
 fn unfinished_runner_line(text: &str) -> bool {
     let text = text.trim();
-    LONE_NODE_ID.is_match(text)
-        || PROGRESS_FILE.is_match(text)
-        || UNITTEST
-            .captures(text)
-            .and_then(|m| m.get(3))
-            .is_some_and(|rest| rest.as_str().trim().is_empty())
+    (text.contains(".py") && (LONE_NODE_ID.is_match(text) || PROGRESS_FILE.is_match(text)))
+        || (is_unittest_hint(text)
+            && UNITTEST
+                .captures(text)
+                .and_then(|m| m.get(3))
+                .is_some_and(|rest| rest.as_str().trim().is_empty()))
+}
+
+/// What every `UNITTEST` line holds: `) ...`.
+fn is_unittest_hint(text: &str) -> bool {
+    text.contains(") ...")
+}
+
+/// What every `XDIST_SESSION` line holds.
+fn xdist_hint(text: &str) -> bool {
+    text.contains("[gw")
+        || text.contains("worker")
+        || text.contains("created: ")
+        || text.contains("bringing up nodes")
+        || text.contains("scheduling tests via ")
+}
+
+/// `needle` (ASCII) in `text`, in any case, without allocating.
+fn contains_ignoring_case(text: &str, needle: &str) -> bool {
+    let (hay, needle) = (text.as_bytes(), needle.as_bytes());
+    hay.windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// The test named by the text a dump interrupted: `pytest -v`'s node id, `unittest -v`'s test.
