@@ -105,3 +105,83 @@ exit 0
         "{test}"
     );
 }
+
+/// `--test-results FILE`: the JUnit XML the runner wrote (here a real pytest-xdist file with one
+/// crashed worker, copied into place by the command as the runner would write it) is read when
+/// the run ends; its evidence is joined with the run's only crash report.
+#[test]
+fn a_junit_file_the_runner_wrote_names_the_crashed_test() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    std::fs::create_dir(&reports).unwrap();
+    let junit = dir.path().join("junit.xml");
+    let script = r#"
+cp "$JUNIT_SOURCE" "$JUNIT"
+now=$(date -u '+%Y-%m-%d %H:%M:%S.00 +0000')
+sed -e "s/\"pid\": 81920/\"pid\": $$/" \
+    -e "s/\"captureTime\": \"[^\"]*\"/\"captureTime\": \"$now\"/" \
+    -e "s/\"procLaunch\": \"[^\"]*\"/\"procLaunch\": \"$now\"/" \
+    "$RACE" > "$REPORTS/Python-race.ips"
+"#;
+    let out = crashdelta()
+        .env("REPORTS", &reports)
+        .env("RACE", common::root().join(common::RACE))
+        .env("JUNIT", &junit)
+        .env(
+            "JUNIT_SOURCE",
+            common::testdata_path("testlogs/python/pytest-xdist-n2-junit.xml"),
+        )
+        .args([
+            "watch",
+            "--settle",
+            "0.5s",
+            "--no-capture",
+            "--format",
+            "json",
+        ])
+        .arg("--test-results")
+        .arg(&junit)
+        .arg("--reports-dir")
+        .arg(&reports)
+        .args(["--", "sh", "-c", script])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(86), "{err}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let test = &doc["new"][0]["test"];
+    assert_eq!(test["how"], "only-one", "{test}");
+    assert_eq!(test["evidence"]["runner"], "junit", "{test}");
+    assert_eq!(test["evidence"]["worker"], "gw1", "{test}");
+    assert_eq!(
+        test["evidence"]["test"], "tests/test_mps.py::TestMPS::test_gather",
+        "{test}"
+    );
+    assert!(err.contains("  Test:      "), "{err}");
+
+    // A file that is not there is a warning in the record, never a change of verdict.
+    let out = crashdelta()
+        .args([
+            "watch",
+            "--settle",
+            "0s",
+            "--format",
+            "json",
+            "--test-results",
+        ])
+        .arg(dir.path().join("missing.xml"))
+        .arg("--reports-dir")
+        .arg(&reports)
+        .args(["--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        doc["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("--test-results"),
+        "{doc}"
+    );
+}

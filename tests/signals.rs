@@ -674,6 +674,7 @@ fn child_raises_sigint_between_two_runs() {
             },
             collect: None,
             earlier: Vec::new(),
+            test_results: Vec::new(),
         },
         crashdelta::classify::GatePolicy {
             fail_on: crashdelta::classify::FailOn::Any,
@@ -716,6 +717,7 @@ fn child_watches_then_raises_sigint() {
         kill_after: Duration::from_secs(5),
         kill_leftovers: false,
         capture: false,
+        test_results: Vec::new(),
         earlier: Vec::new(),
     };
     crashdelta::watch::run(&opts, &common::analyzer(), &mut |_| {}).unwrap();

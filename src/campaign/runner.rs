@@ -62,6 +62,8 @@ pub struct Watching {
     /// Runs before the campaign (the state file's), for late reports; each run of the campaign
     /// is added for the runs after it.
     pub earlier: Vec<EarlierRun>,
+    /// JUnit files the test runner writes, read when each run ends (`--test-results`).
+    pub test_results: Vec<PathBuf>,
 }
 
 /// What a campaign runs.
@@ -335,6 +337,7 @@ pub fn run(
             cfg.env.clone(),
         );
         opts.earlier = earlier.clone();
+        opts.test_results = plan.watching.test_results.clone();
         let watched = run::watch(&opts, analyzer, &plan.policy, &mut |e| {
             on_event(Event::Live(e))
         });
@@ -464,6 +467,7 @@ mod tests {
                 },
                 collect: None,
                 earlier: Vec::new(),
+                test_results: Vec::new(),
             }
         }
 

@@ -24,6 +24,7 @@ fn watching(folders: &FoldersArg, timing: &TimingArgs, record: &RecordArgs) -> W
         timing: Timing::from(timing),
         collect: record.collect.clone(),
         earlier: super::watch::earlier_runs(record.state.as_deref()),
+        test_results: timing.test_results.clone(),
     }
 }
 

@@ -27,6 +27,7 @@ pub fn watch(args: WatchArgs) -> Result<Exit> {
         Vec::new(),
     );
     opts.earlier = earlier_runs(args.record.state.as_deref());
+    opts.test_results = args.timing.test_results.clone();
     let mut ran = match run::watch(&opts, &analyzer, &(&args.gate).into(), &mut print_live)? {
         Watched::Ran(ran) => ran,
         Watched::CannotRun(e) => {

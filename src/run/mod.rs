@@ -304,6 +304,7 @@ pub fn watch(
     for (n, link) in run.new.iter_mut().zip(links) {
         n.test = link;
     }
+    run.warnings.extend(outcome.warnings);
     Ok(Watched::Ran(Box::new(WatchedRun {
         run,
         to_collect,

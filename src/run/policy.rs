@@ -47,6 +47,7 @@ impl Timing {
             kill_after: self.kill_after,
             kill_leftovers: self.kill_leftovers,
             capture: self.capture,
+            test_results: Vec::new(),
         }
     }
 }

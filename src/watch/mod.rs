@@ -98,6 +98,9 @@ pub struct Options {
     /// Read the command's standard output and error as they pass through (those that are not
     /// a terminal), for the test runners' evidence of a crash (`testlog`).
     pub capture: bool,
+    /// JUnit XML files the test runner writes during the run (`--test-results`), read when the
+    /// run ends for more evidence of which test crashed.
+    pub test_results: Vec<PathBuf>,
 }
 
 /// A new crash report, read and classified.
@@ -175,8 +178,10 @@ pub struct Outcome {
     /// once per write).
     pub reads: usize,
     /// What the test runner printed about crashes (which test, the Python stack), read from the
-    /// command's captured output; empty when nothing was captured.
+    /// command's captured output and from its JUnit files; empty when there is none.
     pub evidence: Vec<crate::testlog::Evidence>,
+    /// Problems that did not change the verdict (a `--test-results` file that could not be read).
+    pub warnings: Vec<String>,
 }
 
 /// How long a file must go unchanged before a text report (which reads as complete when cut
@@ -351,6 +356,30 @@ impl Tracker<'_> {
             seen_after: self.started.elapsed(),
         }
     }
+}
+
+/// The crash evidence of a JUnit file the runner wrote. A test case that carries no time of its
+/// own gets the file's modification time (when the runner wrote it), which is close enough to
+/// join by time.
+fn test_results(file: &Path) -> Result<Vec<crate::testlog::Evidence>, String> {
+    let cap = input::Cap {
+        limit: 256 * 1024 * 1024,
+        what: "a JUnit XML file",
+    };
+    let bytes = input::read_capped(file, cap).map_err(|e| e.to_string())?;
+    let mut found = crate::testlog::junit::read(&bytes).map_err(|e| e.to_string())?;
+    let written: Option<DateTime<Utc>> = std::fs::metadata(file)
+        .and_then(|m| m.modified())
+        .ok()
+        .map(DateTime::<Utc>::from);
+    for e in &mut found {
+        if e.at.timestamp() == 0
+            && let Some(t) = written
+        {
+            e.at = t;
+        }
+    }
+    Ok(found)
 }
 
 /// Matches the crashes seen live with the final inventory's new crash reports: by path, then by
@@ -610,6 +639,14 @@ pub fn run(
     }
     let after = inventory::scan(&opts.folders)?;
     let delta = inventory::diff(&before, &after);
+    let mut evidence = capture.evidence();
+    let mut warnings = Vec::new();
+    for file in &opts.test_results {
+        match test_results(file) {
+            Ok(found) => evidence.extend(found),
+            Err(why) => warnings.push(format!("--test-results {}: {why}", file.display())),
+        }
+    }
     let crashes = reconcile(
         std::mem::take(&mut tracker.crashes),
         delta.new_crashes(),
@@ -629,7 +666,8 @@ pub fn run(
         end: Utc::now(),
         settle_used,
         reads: tracker.reads,
-        evidence: capture.evidence(),
+        evidence,
+        warnings,
     })
 }
 
@@ -733,6 +771,7 @@ mod tests {
             kill_after: Duration::from_secs(5),
             kill_leftovers: false,
             capture: false,
+            test_results: Vec::new(),
         };
         let analyzer = Analyzer::new(RuleSet::builtin().unwrap_or_else(|e| panic!("{e}")), None);
         let mut announced = Vec::new();

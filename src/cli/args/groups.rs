@@ -121,6 +121,10 @@ pub struct TimingArgs {
     /// of a crash: which test, the Python stack); a stream that is a terminal is never read
     #[arg(long)]
     pub no_capture: bool,
+    /// A JUnit XML file the test runner writes (pytest --junitxml, nextest, ctest
+    /// --output-junit), read when each run ends for which test crashed (repeatable)
+    #[arg(long, value_name = "FILE")]
+    pub test_results: Vec<PathBuf>,
 }
 
 impl From<&TimingArgs> for Timing {
