@@ -159,6 +159,44 @@ sed -e "s/\"pid\": 81920/\"pid\": $$/" \
     );
     assert!(err.contains("  Test:      "), "{err}");
 
+    // JUnit names the crash's test case by the test id (stable across runs: a CI system's test
+    // history follows it); Markdown says the test too.
+    for (format, expected) in [
+        ("junit", "name=\"tests/test_mps.py::TestMPS::test_gather\""),
+        (
+            "markdown",
+            "- Test: tests/test_mps.py::TestMPS::test_gather (junit; worker gw1;",
+        ),
+    ] {
+        std::fs::remove_dir_all(&reports).unwrap();
+        std::fs::create_dir(&reports).unwrap();
+        let out = crashdelta()
+            .env("REPORTS", &reports)
+            .env("RACE", common::root().join(common::RACE))
+            .env("JUNIT", &junit)
+            .env(
+                "JUNIT_SOURCE",
+                common::testdata_path("testlogs/python/pytest-xdist-n2-junit.xml"),
+            )
+            .args([
+                "watch",
+                "--settle",
+                "0.5s",
+                "--no-capture",
+                "--format",
+                format,
+            ])
+            .arg("--test-results")
+            .arg(&junit)
+            .arg("--reports-dir")
+            .arg(&reports)
+            .args(["--", "sh", "-c", script])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains(expected), "{format}: {stdout}");
+    }
+
     // A file that is not there is a warning in the record, never a change of verdict.
     let out = crashdelta()
         .args([

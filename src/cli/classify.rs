@@ -44,6 +44,7 @@ pub fn classify(args: ClassifyArgs) -> Result<Exit> {
                 outcome: &outcome,
                 gate_failure: verdict.as_deref(),
                 attribution: None,
+                test: None,
             })
             .context("cannot write the output")
         },

@@ -54,12 +54,21 @@ impl<W: Write> Sink for JunitSink<W> {
         let mut case = String::new();
         match o.crash() {
             Some((report, c)) => {
-                let name = format!(
-                    "{} crashed: {} ({})",
-                    super::process_label(report),
-                    c.title,
-                    o.path
-                );
+                // Named by the test when the runner told which one crashed: the id is stable
+                // across runs, so a CI system's test history follows the crash.
+                let test = entry
+                    .test
+                    .and_then(|l| l.evidence.as_ref())
+                    .and_then(|e| e.test.as_deref());
+                let name = match test {
+                    Some(id) => id.to_owned(),
+                    None => format!(
+                        "{} crashed: {} ({})",
+                        super::process_label(report),
+                        c.title,
+                        o.path
+                    ),
+                };
                 let _ = write!(
                     case,
                     "  <testcase classname=\"crashdelta.{}.{}\" name=\"{}\" file=\"{}\">",
@@ -73,8 +82,14 @@ impl<W: Write> Sink for JunitSink<W> {
                     .iter()
                     .map(|(label, value)| format!("{label}: {value}\n"))
                     .collect();
+                let tested = entry.test.map_or_else(String::new, |l| {
+                    let python = super::python_line(l)
+                        .map(|p| format!("Python: {p}\n"))
+                        .unwrap_or_default();
+                    format!("Test: {}\n{python}", super::test_label(l))
+                });
                 let body = format!(
-                    "{lines}Rule: {} ({}{})\nSignature: {}\nWhy: {}",
+                    "{tested}{lines}Rule: {} ({}{})\nSignature: {}\nWhy: {}",
                     c.rule,
                     c.family.as_str(),
                     if c.known { ", known" } else { "" },

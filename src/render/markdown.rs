@@ -224,6 +224,12 @@ impl<W: Write> Sink for MarkdownSink<W> {
                         inline(&a.reason)
                     );
                 }
+                if let Some(link) = entry.test {
+                    let _ = writeln!(b, "- Test: {}", inline(&super::test_label(link)));
+                    if let Some(python) = super::python_line(link) {
+                        let _ = writeln!(b, "- Python: {}", inline(&python));
+                    }
+                }
                 let _ = writeln!(b, "- Signature: {}", code(&c.signature_id));
                 let _ = writeln!(b, "- Report: {}", code(&o.path));
                 if let Some(why) = entry.gate_failure {

@@ -44,6 +44,52 @@ pub struct Item<'a> {
     pub gate_failure: Option<&'a str>,
     /// For `watch` and `diff`: whether the crash comes from the run.
     pub attribution: Option<&'a Attribution>,
+    /// For `watch`: which test crashed, as the test runner told it.
+    pub test: Option<&'a crate::run::TestLink>,
+}
+
+/// The test a crash is joined with, and how, in words: `tests/x.py::test_a (pytest-xdist, worker
+/// gw1; joined by time)`; `None` when no evidence names one.
+pub fn test_label(link: &crate::run::TestLink) -> String {
+    let Some(e) = &link.evidence else {
+        return format!(
+            "one of {} ({})",
+            link.candidates.join(", "),
+            link.how.label()
+        );
+    };
+    let mut how = vec![e.runner.as_str().to_owned()];
+    if let Some(w) = &e.worker {
+        how.push(format!("worker {w}"));
+    }
+    how.push(link.how.label().to_owned());
+    format!(
+        "{} ({})",
+        e.test.as_deref().unwrap_or("(not named by the runner)"),
+        how.join("; ")
+    )
+}
+
+/// The top of the Python stack joined with a crash: `ops.py:7 in gather ← test_mps.py:13 in
+/// test_gather`; `None` when there is none.
+pub fn python_line(link: &crate::run::TestLink) -> Option<String> {
+    let e = link.evidence.as_ref()?;
+    if e.python_stack.is_empty() {
+        return None;
+    }
+    let frames: Vec<String> = e
+        .python_stack
+        .iter()
+        .take(4)
+        .map(|f| {
+            let file = f.file.rsplit('/').next().unwrap_or(&f.file);
+            match f.line {
+                Some(l) => format!("{file}:{l} in {}", f.function),
+                None => format!("{file} in {}", f.function),
+            }
+        })
+        .collect();
+    Some(frames.join(" ← "))
 }
 
 /// What the writers get at the end.

@@ -182,38 +182,9 @@ pub fn human(run: &RunReport, width: Option<u16>) -> String {
 /// `Test:` and `Python:` under a crash: which test, as the runner told it, and how the join was
 /// made.
 fn test_lines(s: &mut Lines, link: &crate::run::TestLink) {
-    let Some(e) = &link.evidence else {
-        s.line(format_args!(
-            "  Test:      one of {} ({})",
-            link.candidates.join(", "),
-            link.how.label()
-        ));
-        return;
-    };
-    let mut how = vec![e.runner.as_str().to_owned()];
-    if let Some(w) = &e.worker {
-        how.push(format!("worker {w}"));
-    }
-    how.push(link.how.label().to_owned());
-    s.line(format_args!(
-        "  Test:      {} ({})",
-        e.test.as_deref().unwrap_or("(not named by the runner)"),
-        how.join("; ")
-    ));
-    if !e.python_stack.is_empty() {
-        let frames: Vec<String> = e
-            .python_stack
-            .iter()
-            .take(4)
-            .map(|f| {
-                let file = f.file.rsplit('/').next().unwrap_or(&f.file);
-                match f.line {
-                    Some(l) => format!("{file}:{l} in {}", f.function),
-                    None => format!("{file} in {}", f.function),
-                }
-            })
-            .collect();
-        s.line(format_args!("  Python:    {}", frames.join(" ← ")));
+    s.line(format_args!("  Test:      {}", super::test_label(link)));
+    if let Some(python) = super::python_line(link) {
+        s.line(format_args!("  Python:    {python}"));
     }
 }
 
@@ -261,6 +232,7 @@ pub fn write_to(run: &RunReport, sink: &mut dyn Sink) -> io::Result<()> {
             outcome: &n.analysis,
             gate_failure: n.gate_failure.as_deref(),
             attribution: Some(&n.attribution),
+            test: n.test.as_ref(),
         })?;
     }
     sink.finish(&Totals {
