@@ -537,6 +537,29 @@ pub fn run(
         }
     };
 
+    // One look at the folders, the same while the command runs and during the wait (the
+    // sampler runs through both, and the window stays open): the file events of the next 50 ms,
+    // then the files waiting to be read again.
+    let look = |tracker: &mut Tracker,
+                last_event: &mut Instant,
+                last_retry: &mut Instant,
+                on_event: &mut dyn FnMut(LiveEvent)| {
+        drain(&rx, Duration::from_millis(50), &mut |action| {
+            *last_event = Instant::now();
+            handle(
+                action,
+                tracker,
+                &recorder.snapshot(),
+                (start, None),
+                on_event,
+            );
+        });
+        if let Some(due) = tracker.due(last_retry) {
+            let pids = recorder.snapshot();
+            handle(Action::Retry(due), tracker, &pids, (start, None), on_event);
+        }
+    };
+
     // While the command runs.
     let mut last_retry = Instant::now();
     let exit = loop {
@@ -545,21 +568,7 @@ pub fn run(
             supervise::Polled::Running(Some(notice)) => on_event(LiveEvent::Supervision(notice)),
             supervise::Polled::Running(None) => {}
         }
-        drain(&rx, Duration::from_millis(50), &mut |action| {
-            last_event = Instant::now();
-            let pids = recorder.snapshot();
-            handle(action, &mut tracker, &pids, (start, None), on_event);
-        });
-        if let Some(due) = tracker.due(&mut last_retry) {
-            let pids = recorder.snapshot();
-            handle(
-                Action::Retry(due),
-                &mut tracker,
-                &pids,
-                (start, None),
-                on_event,
-            );
-        }
+        look(&mut tracker, &mut last_event, &mut last_retry, on_event);
     };
     let exited_at = Instant::now();
     let exited = Utc::now();
@@ -604,21 +613,7 @@ pub fn run(
         {
             break;
         }
-        drain(&rx, Duration::from_millis(50), &mut |action| {
-            last_event = Instant::now();
-            let pids = recorder.snapshot();
-            handle(action, &mut tracker, &pids, (start, None), on_event);
-        });
-        if let Some(due) = tracker.due(&mut last_retry) {
-            let pids = recorder.snapshot();
-            handle(
-                Action::Retry(due),
-                &mut tracker,
-                &pids,
-                (start, None),
-                on_event,
-            );
-        }
+        look(&mut tracker, &mut last_event, &mut last_retry, on_event);
     }
     let settle_used = exited_at.elapsed();
     let settled_at = Utc::now();
