@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::{crashdelta, stderr};
+use std::path::Path;
+
+use common::{WRITE_RACE, crashdelta, stderr};
 
 /// 300 kB of random bytes (invalid UTF-8, NULs, bare CRs, no final newline) on standard output
 /// and on standard error come out byte for byte, in order, with capture on and off.
@@ -54,20 +56,19 @@ fn a_crash_report_is_joined_with_the_python_stack_the_run_printed() {
     let dir = tempfile::tempdir().unwrap();
     let reports = dir.path().join("reports");
     std::fs::create_dir(&reports).unwrap();
-    let script = r#"
+    let script = format!(
+        "{WRITE_RACE}{}",
+        r#"
 python3 -X faulthandler -c 'import ctypes
 def gather():
     ctypes.string_at(0)
 gather()' &
 crashed=$!
 wait $crashed
-now=$(date -u '+%Y-%m-%d %H:%M:%S.00 +0000')
-sed -e "s/\"pid\": 81920/\"pid\": $crashed/" -e "s/\"parentPid\": 81852/\"parentPid\": $$/" \
-    -e "s/\"captureTime\": \"[^\"]*\"/\"captureTime\": \"$now\"/" \
-    -e "s/\"procLaunch\": \"[^\"]*\"/\"procLaunch\": \"$now\"/" \
-    "$RACE" > "$REPORTS/Python-race.ips"
+write_race $crashed $$
 exit 0
-"#;
+"#
+    );
     let out = crashdelta()
         .env("REPORTS", &reports)
         .env("RACE", common::root().join(common::RACE))
@@ -80,7 +81,7 @@ exit 0
             "--reports-dir",
         ])
         .arg(&reports)
-        .args(["--", "sh", "-c", script])
+        .args(["--", "sh", "-c", &script])
         .output()
         .unwrap();
     let err = stderr(&out);
@@ -106,27 +107,15 @@ exit 0
     );
 }
 
-/// `--test-results FILE`: the JUnit XML the runner wrote (here a real pytest-xdist file with one
-/// crashed worker, copied into place by the command as the runner would write it) is read when
-/// the run ends; its evidence is joined with the run's only crash report.
-#[test]
-fn a_junit_file_the_runner_wrote_names_the_crashed_test() {
-    let dir = tempfile::tempdir().unwrap();
-    let reports = dir.path().join("reports");
-    std::fs::create_dir(&reports).unwrap();
-    let junit = dir.path().join("junit.xml");
-    let script = r#"
-cp "$JUNIT_SOURCE" "$JUNIT"
-now=$(date -u '+%Y-%m-%d %H:%M:%S.00 +0000')
-sed -e "s/\"pid\": 81920/\"pid\": $$/" \
-    -e "s/\"captureTime\": \"[^\"]*\"/\"captureTime\": \"$now\"/" \
-    -e "s/\"procLaunch\": \"[^\"]*\"/\"procLaunch\": \"$now\"/" \
-    "$RACE" > "$REPORTS/Python-race.ips"
-"#;
-    let out = crashdelta()
-        .env("REPORTS", &reports)
+/// `watch --test-results JUNIT --format FORMAT` of a command that writes the real pytest-xdist
+/// JUnit file to `junit` (as the runner would) and the race report for its own pid into
+/// `reports` (standing in for ReportCrash).
+fn run_with_junit(reports: &Path, junit: &Path, format: &str) -> std::process::Output {
+    let script = format!("{WRITE_RACE}\ncp \"$JUNIT_SOURCE\" \"$JUNIT\"\nwrite_race $$ $PPID\n");
+    crashdelta()
+        .env("REPORTS", reports)
         .env("RACE", common::root().join(common::RACE))
-        .env("JUNIT", &junit)
+        .env("JUNIT", junit)
         .env(
             "JUNIT_SOURCE",
             common::testdata_path("testlogs/python/pytest-xdist-n2-junit.xml"),
@@ -137,15 +126,27 @@ sed -e "s/\"pid\": 81920/\"pid\": $$/" \
             "0.5s",
             "--no-capture",
             "--format",
-            "json",
+            format,
         ])
         .arg("--test-results")
-        .arg(&junit)
+        .arg(junit)
         .arg("--reports-dir")
-        .arg(&reports)
-        .args(["--", "sh", "-c", script])
+        .arg(reports)
+        .args(["--", "sh", "-c", &script])
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// `--test-results FILE`: the JUnit XML the runner wrote (here a real pytest-xdist file with one
+/// crashed worker, copied into place by the command as the runner would write it) is read when
+/// the run ends; its evidence is joined with the run's only crash report.
+#[test]
+fn a_junit_file_the_runner_wrote_names_the_crashed_test() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    std::fs::create_dir(&reports).unwrap();
+    let junit = dir.path().join("junit.xml");
+    let out = run_with_junit(&reports, &junit, "json");
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(86), "{err}");
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -170,29 +171,7 @@ sed -e "s/\"pid\": 81920/\"pid\": $$/" \
     ] {
         std::fs::remove_dir_all(&reports).unwrap();
         std::fs::create_dir(&reports).unwrap();
-        let out = crashdelta()
-            .env("REPORTS", &reports)
-            .env("RACE", common::root().join(common::RACE))
-            .env("JUNIT", &junit)
-            .env(
-                "JUNIT_SOURCE",
-                common::testdata_path("testlogs/python/pytest-xdist-n2-junit.xml"),
-            )
-            .args([
-                "watch",
-                "--settle",
-                "0.5s",
-                "--no-capture",
-                "--format",
-                format,
-            ])
-            .arg("--test-results")
-            .arg(&junit)
-            .arg("--reports-dir")
-            .arg(&reports)
-            .args(["--", "sh", "-c", script])
-            .output()
-            .unwrap();
+        let out = run_with_junit(&reports, &junit, format);
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(stdout.contains(expected), "{format}: {stdout}");
     }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{RACE, analyzer, crashdelta, read, stderr};
+use common::{RACE, WRITE_RACE, analyzer, crashdelta, read, stderr};
 use crashdelta::classify::Family;
 
 /// Every string leaf of a JSON value, by its path (`threads/0/frames/3/symbol`).
@@ -208,21 +208,6 @@ truncate -s 70M "$REPORTS/Python-2025-12-23-164107.ips"; exit 0"#;
     let reason = doc["gate"]["reason"].as_str().unwrap();
     assert!(reason.contains("over the 67108864-byte limit"), "{reason}");
 }
-
-/// A shell snippet that writes the race report for pid `$1`, parent `$2`, captured and launched
-/// at `$3` (default: now), into `$REPORTS/$4` (default `Python-race.ips`), renamed into place as
-/// ReportCrash does.
-const WRITE_RACE: &str = r#"
-write_race() {
-  when=${3:-$(date -u '+%Y-%m-%d %H:%M:%S.00 +0000')}
-  sed -e "s/\"pid\": 81920/\"pid\": $1/" -e "s/\"parentPid\": 81852/\"parentPid\": $2/" \
-      -e "s/\"responsiblePid\": 1357/\"responsiblePid\": $1/" \
-      -e "s/\"captureTime\": \"[^\"]*\"/\"captureTime\": \"$when\"/" \
-      -e "s/\"procLaunch\": \"[^\"]*\"/\"procLaunch\": \"$when\"/" \
-      "$RACE" > "$REPORTS/.race.tmp"
-  mv "$REPORTS/.race.tmp" "$REPORTS/${4:-Python-race.ips}"
-}
-"#;
 
 /// The process that crashed lived a millisecond, and so did its parent: the 100 ms sampler
 /// never saw either. Before, the report was "concurrent" and `--fail-on any` passed (exit 0).

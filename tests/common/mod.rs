@@ -10,6 +10,21 @@ use std::process::Output;
 /// The AGX race report every watch and campaign test writes (testdata/README.md).
 pub const RACE: &str = "testdata/derived/agx-prepareForEnqueue-0x98.ips";
 
+/// A shell snippet that writes the race report for pid `$1`, parent `$2`, captured and launched
+/// at `$3` (default: now), into `$REPORTS/$4` (default `Python-race.ips`), renamed into place as
+/// ReportCrash does.
+pub const WRITE_RACE: &str = r#"
+write_race() {
+  when=${3:-$(date -u '+%Y-%m-%d %H:%M:%S.00 +0000')}
+  sed -e "s/\"pid\": 81920/\"pid\": $1/" -e "s/\"parentPid\": 81852/\"parentPid\": $2/" \
+      -e "s/\"responsiblePid\": 1357/\"responsiblePid\": $1/" \
+      -e "s/\"captureTime\": \"[^\"]*\"/\"captureTime\": \"$when\"/" \
+      -e "s/\"procLaunch\": \"[^\"]*\"/\"procLaunch\": \"$when\"/" \
+      "$RACE" > "$REPORTS/.race.tmp"
+  mv "$REPORTS/.race.tmp" "$REPORTS/${4:-Python-race.ips}"
+}
+"#;
+
 /// The repository.
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
