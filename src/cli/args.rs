@@ -250,7 +250,9 @@ pub struct CompareArgs {
     pub folders: FoldersArg,
     #[command(flatten)]
     pub timing: TimingArgs,
-    /// Which new crashes count for a run: run (from its process tree or window) or any
+    /// Which new crashes count for a run: run (its process tree, late reports, and any crash in
+    /// its window nothing places elsewhere), run-strict (only what its process tree proves), or
+    /// any
     #[arg(long, value_enum, default_value_t = Attribute::Run)]
     pub attribute: Attribute,
     #[arg(long, value_name = "FORMAT", default_value = "human",
