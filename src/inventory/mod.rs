@@ -494,22 +494,25 @@ pub fn scan(folders: &[PathBuf]) -> Result<Inventory, InventoryError> {
     })
 }
 
+/// The device and inode of the folder a path names now (through links), if it is one: what
+/// tells one folder from another under any name, and a folder from what replaced it.
+pub fn folder_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path)
+        .ok()
+        .filter(std::fs::Metadata::is_dir)
+        .map(|m| (m.dev(), m.ino()))
+}
+
 /// For each folder, the earlier-walked folder that already covers it, if any: the same folder
 /// (same device and inode: named twice, or through a symbolic link or a bind mount), or a folder
 /// it is inside (`DiagnosticReports` and `DiagnosticReports/Retired`). When a folder holds one
 /// named before it, the inner one is the one skipped, whatever the order: the outer walk covers
 /// both.
 fn distinct_folders(folders: &[PathBuf]) -> Vec<Option<PathBuf>> {
-    use std::os::unix::fs::MetadataExt;
     let ids: Vec<Option<((u64, u64), PathBuf)>> = folders
         .iter()
-        .map(|f| {
-            let meta = std::fs::metadata(f)
-                .ok()
-                .filter(std::fs::Metadata::is_dir)?;
-            let canonical = std::fs::canonicalize(f).ok()?;
-            Some(((meta.dev(), meta.ino()), canonical))
-        })
+        .map(|f| Some((folder_id(f)?, std::fs::canonicalize(f).ok()?)))
         .collect();
     ids.iter()
         .enumerate()

@@ -448,7 +448,11 @@ pub fn run(
     on_event: &mut dyn FnMut(LiveEvent),
 ) -> Result<Outcome, WatchError> {
     let before = inventory::scan(&opts.folders)?;
-    let folder_ids: Vec<Option<(u64, u64)>> = opts.folders.iter().map(|f| folder_id(f)).collect();
+    let folder_ids: Vec<Option<(u64, u64)>> = opts
+        .folders
+        .iter()
+        .map(|f| inventory::folder_id(f))
+        .collect();
     let existing: Vec<PathBuf> = opts
         .folders
         .iter()
@@ -628,7 +632,7 @@ pub fn run(
     // seen live may have been renamed or moved since); each of its new crash reports is one
     // crash, copies included, and reports the events missed are read here.
     for (folder, id) in opts.folders.iter().zip(&folder_ids) {
-        if id.is_some() && folder_id(folder) != *id {
+        if id.is_some() && inventory::folder_id(folder) != *id {
             return Err(WatchError::FolderReplaced(folder.clone()));
         }
     }
@@ -664,15 +668,6 @@ pub fn run(
         evidence,
         warnings,
     })
-}
-
-/// The device and inode of the folder a path names now (through links), if it is one.
-fn folder_id(path: &Path) -> Option<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(path)
-        .ok()
-        .filter(std::fs::Metadata::is_dir)
-        .map(|m| (m.dev(), m.ino()))
 }
 
 /// How often the polling fallback looks. A report is printed on average half an interval after
