@@ -544,3 +544,69 @@ proptest! {
         }
     }
 }
+
+/// Reads a recording of the two pipes as crashdelta read them: one `stream<TAB>ms<TAB>text`
+/// line per line, in the order the two readers handed them over.
+fn read_recorded_streams(text: &str) -> Vec<Evidence> {
+    let mut all = testlog::recognizers();
+    let mut out = Vec::new();
+    for row in text.lines() {
+        let mut cols = row.splitn(3, '\t');
+        let (stream, ms, text) = (
+            cols.next().unwrap(),
+            cols.next().unwrap(),
+            cols.next().unwrap(),
+        );
+        let line = Line {
+            stream: if stream == "Stdout" {
+                Stream::Stdout
+            } else {
+                Stream::Stderr
+            },
+            at: Utc.timestamp_millis_opt(ms.parse().unwrap()).unwrap(),
+            text: text.to_string(),
+        };
+        for r in all.iter_mut() {
+            out.extend(r.feed(&line));
+        }
+    }
+    for r in all.iter_mut() {
+        out.extend(r.finish());
+    }
+    out
+}
+
+/// `-n 4`, two crashing tests, stdout and stderr read apart (as `watch` reads them): the first
+/// worker's dump is written in pieces 190 ms apart, xdist's `node down` for it arrives in the
+/// middle of it, the second dump begins right after the second `node down`. Each crash is one
+/// piece of evidence, with its test, its worker and its own stack.
+#[test]
+fn xdist_two_crashes_read_from_two_pipes() {
+    let all = read_recorded_streams(&fixture("pytest-xdist-n4-two-pipes.tsv"));
+    let summary: Vec<(Option<&str>, Option<&str>, Vec<String>)> = all
+        .iter()
+        .map(|e| (e.test.as_deref(), e.worker.as_deref(), top(e, 4)))
+        .collect();
+    assert_eq!(all.len(), 2, "{summary:#?}");
+    assert_eq!(
+        all[0].test.as_deref(),
+        Some("tests/test_indexing.py::test_take"),
+        "{summary:#?}"
+    );
+    assert_eq!(all[0].worker.as_deref(), Some("gw1"));
+    assert!(
+        top(&all[0], 4).iter().any(|f| f.ends_with("in test_take")),
+        "{summary:#?}"
+    );
+    assert_eq!(
+        all[1].test.as_deref(),
+        Some("tests/test_ops.py::TestMPS::test_gather")
+    );
+    assert_eq!(all[1].worker.as_deref(), Some("gw4"));
+    assert!(
+        top(&all[1], 4)
+            .iter()
+            .any(|f| f.ends_with("in test_gather")),
+        "{summary:#?}"
+    );
+}

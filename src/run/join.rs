@@ -3,21 +3,29 @@
 //!
 //! The keys, best first:
 //! 1. **pid**: the evidence names the crashed process (or its parent), and so does the report.
-//! 2. **process and time**: the evidence names the program that crashed (`cargo test`'s test
+//! 2. **pid and death** (`pid-died`): the report's pid is a process of the run's tree that the
+//!    sampler saw end as the evidence was printed (between its last look that found the process
+//!    running, less half a second, and two seconds after the first that found it gone). This is
+//!    how an xdist worker, which no output names by pid, is told from another worker that
+//!    crashed a second later.
+//! 3. **process and time**: the evidence names the program that crashed (`cargo test`'s test
 //!    binary, `go test`'s `pkg.test`, ctest's test command) and it is the report's process, and
 //!    the evidence arrived within two minutes of the report's capture.
-//! 3. **time**: Python's evidence names no process; a report of a Python process captured within
+//! 4. **time**: Python's evidence names no process; a report of a Python process captured within
 //!    two minutes of a Python dump is joined to it, when it is the only one that close.
-//! 4. **the only crash and the only evidence** of the run.
+//! 5. **the only crash and the only evidence** of the run.
 //!
 //! Several candidates and nothing to choose between them: they are listed, none picked
 //! (`ambiguous`). No evidence: no `test`. One piece of evidence is joined to one report at most.
+
+use std::collections::BTreeMap;
 
 use chrono::{Duration, Utc};
 use serde::Serialize;
 
 use crate::report::Report;
 use crate::testlog::{Evidence, Runner};
+use crate::watch::Life;
 
 /// How a crash report was joined with the test runner's evidence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -25,6 +33,8 @@ use crate::testlog::{Evidence, Runner};
 pub enum JoinedBy {
     /// The evidence and the report name the same pid.
     Pid,
+    /// The report's process, one of the run's, was seen to die as the evidence was printed.
+    PidDied,
     /// The evidence names the report's program, and came within two minutes of its capture.
     ProcessAndTime,
     /// A Python dump that came within two minutes of a Python process's report.
@@ -40,6 +50,7 @@ impl JoinedBy {
     pub fn label(self) -> &'static str {
         match self {
             JoinedBy::Pid => "joined by pid",
+            JoinedBy::PidDied => "joined by pid: the process died as this was printed",
             JoinedBy::ProcessAndTime => "joined by process and time",
             JoinedBy::Time => "joined by time",
             JoinedBy::OnlyOne => "the run's only crash and only crash evidence",
@@ -88,69 +99,185 @@ fn python_runner(r: Runner) -> bool {
     )
 }
 
-/// A test of whether a piece of evidence is a report's, by one key.
-type Key = dyn Fn(&Evidence, &Report) -> bool;
+/// Whether a piece of evidence is a report's by one key, and how far off it is: `Some(0)` for
+/// the keys that hold or not, the milliseconds between the evidence and the process's death for
+/// `pid-died`; `None` when the key does not hold.
+type Key<'a> = dyn Fn(&Evidence, &Report) -> Option<i64> + 'a;
 
-/// Joins each report (`None`: not a readable crash report) with `evidence`; one result per
-/// report, in order.
-pub fn join(reports: &[Option<&Report>], evidence: &[Evidence]) -> Vec<Option<TestLink>> {
+/// How long before the sampler last saw a process running its crash evidence may have been
+/// printed (the look and the print race), and how long after it was seen gone: the dump is
+/// written before the process dies, xdist's `node down` a moment after, and both pass through a
+/// pipe.
+const BEFORE_LAST_ALIVE_MS: i64 = 500;
+const AFTER_GONE_MS: i64 = 2_000;
+
+/// How much closer to one death than to any other a piece of evidence must be to be joined
+/// with it when several fit: one of the sampler's looks (100 ms apart). The dump is written by
+/// the dying process, between the last look that found it running and the first that found it
+/// gone, and read by crashdelta within milliseconds: for its own process it is off by about
+/// nothing, for another by about the time between the two deaths (measured in the `-n 4`
+/// end-to-end test, where the second crash comes as soon as the replacement worker is up: 0 ms
+/// against 119 to 250 ms). Two workers that died within a look or two of each other are told
+/// apart by nothing, and listed.
+const CLEARLY_CLOSER_MS: i64 = 100;
+
+/// How far (ms) `e` was printed from the death of the report's process, when the sampler saw
+/// that process, one of the run's, end within moments of the evidence's first line.
+fn died_as_printed(e: &Evidence, r: &Report, lives: &BTreeMap<u32, Life>) -> Option<i64> {
+    let pid = r.process.pid.and_then(|p| u32::try_from(p).ok())?;
+    let Life {
+        last_alive_ms,
+        gone_ms: Some(gone_ms),
+    } = lives.get(&pid).copied()?
+    else {
+        return None;
+    };
+    if e.pid.is_some_and(|p| p != u64::from(pid)) {
+        return None;
+    }
+    let at = e.at.timestamp_millis();
+    let fits = at >= last_alive_ms.saturating_sub(BEFORE_LAST_ALIVE_MS)
+        && at <= gone_ms.saturating_add(AFTER_GONE_MS);
+    // It died somewhere in (last_alive, gone]: no distance inside that.
+    let off = if at < last_alive_ms {
+        last_alive_ms.saturating_sub(at)
+    } else {
+        at.saturating_sub(gone_ms).max(0)
+    };
+    fits.then_some(off)
+}
+
+fn holds(yes: bool) -> Option<i64> {
+    yes.then_some(0)
+}
+
+/// Joins each report (`None`: not a readable crash report) with `evidence`, using when each
+/// process of the run's tree was seen to end (`lives`); one result per report, in order.
+///
+/// Each key is applied in rounds: a report with exactly one unused candidate takes it, which
+/// may leave another report with one; of several, the one clearly closer (and for which this
+/// report is clearly the closest) is taken. A report that a key leaves with several candidates
+/// keeps only those for the weaker keys; still several at the end, it is `ambiguous` and lists
+/// them.
+pub fn join(
+    reports: &[Option<&Report>],
+    evidence: &[Evidence],
+    lives: &BTreeMap<u32, Life>,
+) -> Vec<Option<TestLink>> {
     let mut used = vec![false; evidence.len()];
     let mut out: Vec<Option<TestLink>> = vec![None; reports.len()];
+    // A report's candidates under the strongest key that found several, and that key.
+    let mut narrowed: Vec<Option<(JoinedBy, Vec<usize>)>> = vec![None; reports.len()];
     let readable = reports.iter().filter(|r| r.is_some()).count();
-    let passes: [(JoinedBy, &Key); 3] = [
+    let died = |e: &Evidence, r: &Report| died_as_printed(e, r, lives);
+    let passes: [(JoinedBy, &Key<'_>); 4] = [
         (JoinedBy::Pid, &|e, r| {
-            e.pid.is_some() && (e.pid == r.process.pid || e.pid == r.process.parent_pid)
+            holds(e.pid.is_some() && (e.pid == r.process.pid || e.pid == r.process.parent_pid))
         }),
+        (JoinedBy::PidDied, &died),
         (JoinedBy::ProcessAndTime, &|e, r| {
-            let Some(program) = e.program.as_deref() else {
-                return false;
-            };
+            let program = e.program.as_deref()?;
             let program = base(program.split_whitespace().next().unwrap_or(program));
             let named = r.process.name.as_deref() == Some(program)
                 || r.process.path.as_deref().map(base) == Some(program);
-            named && near(e, r)
+            holds(named && near(e, r))
         }),
         (JoinedBy::Time, &|e, r| {
-            python_runner(e.runner) && e.pid.is_none() && is_python(r) && near(e, r)
+            holds(python_runner(e.runner) && e.pid.is_none() && is_python(r) && near(e, r))
         }),
     ];
-    for (how, matches) in passes {
-        for (i, report) in reports.iter().enumerate() {
-            let (Some(report), Some(None)) = (report, out.get(i)) else {
-                continue;
-            };
-            let found: Vec<usize> = evidence
-                .iter()
-                .enumerate()
-                .filter(|(j, e)| !used.get(*j).copied().unwrap_or(true) && matches(e, report))
-                .map(|(j, _)| j)
-                .collect();
-            let link = match found.as_slice() {
-                [] => continue,
-                [j] => {
-                    if let Some(u) = used.get_mut(*j) {
-                        *u = true;
+    let take = |j: usize, how: JoinedBy, used: &mut Vec<bool>| {
+        if let Some(u) = used.get_mut(j) {
+            *u = true;
+        }
+        TestLink {
+            how,
+            evidence: evidence.get(j).cloned(),
+            candidates: Vec::new(),
+        }
+    };
+    for (how, key) in passes {
+        loop {
+            // The cost of each (open report, unused allowed evidence) pair under this key.
+            let mut costs: Vec<(usize, usize, i64)> = Vec::new();
+            for (i, report) in reports.iter().enumerate() {
+                let (Some(report), Some(None)) = (report, out.get(i)) else {
+                    continue;
+                };
+                let allowed = narrowed.get(i).and_then(Option::as_ref);
+                for (j, e) in evidence.iter().enumerate() {
+                    if used.get(j).copied().unwrap_or(true)
+                        || allowed.is_some_and(|(_, c)| !c.contains(&j))
+                    {
+                        continue;
                     }
-                    TestLink {
-                        how,
-                        evidence: evidence.get(*j).cloned(),
-                        candidates: Vec::new(),
+                    if let Some(cost) = key(e, report) {
+                        costs.push((i, j, cost));
                     }
                 }
-                many => TestLink {
-                    how: JoinedBy::Ambiguous,
-                    evidence: None,
-                    candidates: many
-                        .iter()
-                        .filter_map(|j| evidence.get(*j))
-                        .map(|e| e.test.clone().unwrap_or_else(|| "(unnamed)".into()))
-                        .collect(),
-                },
-            };
-            if let Some(slot) = out.get_mut(i) {
-                *slot = Some(link);
+            }
+            let mut progress = false;
+            for i in 0..reports.len() {
+                let mine: Vec<(usize, i64)> = costs
+                    .iter()
+                    .filter(|(r, _, _)| *r == i)
+                    .map(|&(_, j, c)| (j, c))
+                    .collect();
+                let Some(&(best, cost)) = mine.iter().min_by_key(|(_, c)| *c) else {
+                    continue;
+                };
+                // Clearly this report's: every other candidate of this report is clearly
+                // farther, and every other report is clearly farther from this evidence.
+                let clear = mine
+                    .iter()
+                    .all(|&(j, c)| j == best || c >= cost.saturating_add(CLEARLY_CLOSER_MS))
+                    && costs.iter().all(|&(r, j, c)| {
+                        j != best || r == i || c >= cost.saturating_add(CLEARLY_CLOSER_MS)
+                    });
+                let only = mine.len() == 1;
+                if (only || clear) && !used.get(best).copied().unwrap_or(true) {
+                    let link = take(best, how, &mut used);
+                    if let Some(slot) = out.get_mut(i) {
+                        *slot = Some(link);
+                    }
+                    progress = true;
+                } else if mine.len() > 1
+                    && let Some(slot @ None) = narrowed.get_mut(i)
+                {
+                    *slot = Some((how, mine.iter().map(|(j, _)| *j).collect()));
+                }
+            }
+            if !progress {
+                break;
             }
         }
+    }
+    for (i, slot) in out.iter_mut().enumerate() {
+        let Some((how, candidates)) = narrowed.get(i).and_then(Option::as_ref) else {
+            continue;
+        };
+        if slot.is_some() {
+            continue;
+        }
+        let left: Vec<usize> = candidates
+            .iter()
+            .copied()
+            .filter(|j| !used.get(*j).copied().unwrap_or(true))
+            .collect();
+        *slot = match left.as_slice() {
+            [] => None,
+            // The others' evidence was taken by their own reports: what is left is this one's.
+            [j] => Some(take(*j, *how, &mut used)),
+            many => Some(TestLink {
+                how: JoinedBy::Ambiguous,
+                evidence: None,
+                candidates: many
+                    .iter()
+                    .filter_map(|j| evidence.get(*j))
+                    .map(|e| e.test.clone().unwrap_or_else(|| "(unnamed)".into()))
+                    .collect(),
+            }),
+        };
     }
     if readable == 1
         && evidence.len() == 1
@@ -223,7 +350,7 @@ mod tests {
             ),
             evidence(Runner::Pytest, "tests/test_mps.py::test_gather", None, None),
         ];
-        let joined = join(&[Some(&a), Some(&b)], &ev);
+        let joined = join(&[Some(&a), Some(&b)], &ev, &BTreeMap::new());
         let a_link = joined[0].as_ref().unwrap_or_else(|| panic!("a joined"));
         assert_eq!(a_link.how, JoinedBy::Time);
         assert_eq!(
@@ -239,7 +366,7 @@ mod tests {
             Some(100),
             None,
         )];
-        let joined = join(&[Some(&a), Some(&b)], &by_pid);
+        let joined = join(&[Some(&a), Some(&b)], &by_pid, &BTreeMap::new());
         assert_eq!(joined[0].as_ref().map(|l| l.how), Some(JoinedBy::Pid));
         assert!(
             joined[1].is_none(),
@@ -254,19 +381,104 @@ mod tests {
             evidence(Runner::PytestXdist, "t.py::test_a", None, None),
             evidence(Runner::PytestXdist, "t.py::test_b", None, None),
         ];
-        let joined = join(&[Some(&a)], &ev);
+        let joined = join(&[Some(&a)], &ev, &BTreeMap::new());
         let link = joined[0].as_ref().unwrap_or_else(|| panic!("a link"));
         assert_eq!(link.how, JoinedBy::Ambiguous);
         assert_eq!(link.candidates, vec!["t.py::test_a", "t.py::test_b"]);
         assert!(link.evidence.is_none());
     }
 
+    fn at(e: &Evidence, ms: i64) -> Evidence {
+        let mut e = e.clone();
+        e.at = chrono::DateTime::from_timestamp_millis(ms).unwrap_or_else(|| panic!("{ms}"));
+        e
+    }
+
+    fn died(last_alive_ms: i64, gone_ms: i64) -> Life {
+        Life {
+            last_alive_ms,
+            gone_ms: Some(gone_ms),
+        }
+    }
+
+    /// Two xdist workers crash a second apart: no output names their pids, both reports are
+    /// Python's and near both dumps in time, but each worker was seen to die as its own test's
+    /// crash was printed.
+    #[test]
+    fn workers_are_told_apart_by_when_they_died() {
+        let t = 1_766_536_867_000;
+        let a = race(100, "Python");
+        let b = race(200, "Python");
+        let gather = at(
+            &evidence(Runner::PytestXdist, "t.py::test_gather", None, None),
+            t + 30,
+        );
+        let take = at(
+            &evidence(Runner::PytestXdist, "t.py::test_take", None, None),
+            t + 1_200,
+        );
+        let lives = BTreeMap::from([(100, died(t, t + 100)), (200, died(t + 1_100, t + 1_200))]);
+        let joined = join(
+            &[Some(&a), Some(&b)],
+            &[take.clone(), gather.clone()],
+            &lives,
+        );
+        let test = |joined: &[Option<TestLink>], i: usize| {
+            joined[i]
+                .as_ref()
+                .and_then(|l| l.evidence.as_ref())
+                .and_then(|e| e.test.clone())
+        };
+        assert_eq!(joined[0].as_ref().map(|l| l.how), Some(JoinedBy::PidDied));
+        assert_eq!(test(&joined, 0).as_deref(), Some("t.py::test_gather"));
+        assert_eq!(test(&joined, 1).as_deref(), Some("t.py::test_take"));
+
+        // 400 ms apart: each dump fits both deaths, but each is clearly closer to its own.
+        let take_soon = at(&take, t + 420);
+        let lives = BTreeMap::from([(100, died(t, t + 100)), (200, died(t + 350, t + 450))]);
+        let joined = join(&[Some(&a), Some(&b)], &[take_soon, gather.clone()], &lives);
+        assert_eq!(joined[1].as_ref().map(|l| l.how), Some(JoinedBy::PidDied));
+        assert_eq!(test(&joined, 0).as_deref(), Some("t.py::test_gather"));
+        assert_eq!(test(&joined, 1).as_deref(), Some("t.py::test_take"));
+
+        // Crashed within the same look: both dumps fit both deaths, and nothing else tells
+        // them apart. Listed, not picked.
+        let lives = BTreeMap::from([(100, died(t, t + 100)), (200, died(t, t + 100))]);
+        let joined = join(
+            &[Some(&a), Some(&b)],
+            &[take.clone(), gather.clone()],
+            &lives,
+        );
+        for link in &joined {
+            let link = link.as_ref().unwrap_or_else(|| panic!("a link"));
+            assert_eq!(link.how, JoinedBy::Ambiguous);
+            assert_eq!(
+                link.candidates,
+                vec!["t.py::test_take", "t.py::test_gather"]
+            );
+        }
+
+        // One worker's death places it; the other report is left with the other dump, which a
+        // weaker key (time) alone could not have told.
+        let lives = BTreeMap::from([(200, died(t + 1_100, t + 1_200))]);
+        let joined = join(&[Some(&b), Some(&a)], &[take, gather], &lives);
+        assert_eq!(joined[0].as_ref().map(|l| l.how), Some(JoinedBy::PidDied));
+        assert_eq!(test(&joined, 0).as_deref(), Some("t.py::test_take"));
+        let other = joined[1].as_ref().unwrap_or_else(|| panic!("a link"));
+        assert_eq!(other.how, JoinedBy::Time);
+        assert_eq!(test(&joined, 1).as_deref(), Some("t.py::test_gather"));
+    }
+
     #[test]
     fn the_only_crash_and_the_only_evidence() {
         let a = race(100, "worker");
         let ev = vec![evidence(Runner::GoTest, "TestX", None, Some("pkg.test"))];
-        let joined = join(&[Some(&a)], &ev);
+        let joined = join(&[Some(&a)], &ev, &BTreeMap::new());
         assert_eq!(joined[0].as_ref().map(|l| l.how), Some(JoinedBy::OnlyOne));
-        assert!(join(&[Some(&a)], &[]).iter().all(Option::is_none));
+        assert!(
+            join(&[Some(&a)], &[], &BTreeMap::new())
+                .iter()
+                .all(Option::is_none)
+        );
     }
 }

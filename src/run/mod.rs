@@ -300,7 +300,7 @@ pub fn watch(
         .iter()
         .map(|n| n.analysis.crash().map(|(r, _)| r))
         .collect();
-    let links = join(&reports, &outcome.evidence);
+    let links = join(&reports, &outcome.evidence, &outcome.lives);
     for (n, link) in run.new.iter_mut().zip(links) {
         n.test = link;
     }

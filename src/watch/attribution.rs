@@ -177,6 +177,21 @@ pub struct Tree {
     pub died: Vec<(u32, i32)>,
     /// crashdelta's own pid: as subreaper it is the parent of orphans, like launchd and init.
     pub me: u32,
+    /// When each process of the tree was last seen running and first seen gone, for the join of
+    /// a crash report with the test output printed as its process died (`run::join`).
+    pub lives: BTreeMap<u32, Life>,
+}
+
+/// A process of the command's tree as the sampler saw it live and end, in milliseconds since
+/// the Unix epoch. The sampler looks every 100 ms, so a process ended somewhere in
+/// `(last_alive, gone]`. A zombie (ended, not yet waited for by its parent: an xdist worker
+/// whose controller has not reaped it) counts as gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Life {
+    /// The last look that found it running.
+    pub last_alive_ms: i64,
+    /// The first look that found it gone, if one did.
+    pub gone_ms: Option<i64>,
 }
 
 impl Tree {

@@ -27,7 +27,9 @@ use chrono::{DateTime, Utc};
 use notify::{RecursiveMode, Watcher};
 use thiserror::Error;
 
-pub use attribution::{Attribution, AttributionKind, Basis, EarlierRun, Tree, Window, attribute};
+pub use attribution::{
+    Attribution, AttributionKind, Basis, EarlierRun, Life, Tree, Window, attribute,
+};
 pub use collect::{CollectError, Collected, Collection, collect, collect_under, safe_name};
 use events::Action;
 pub use process::{Exit, SpawnError};
@@ -180,6 +182,9 @@ pub struct Outcome {
     /// What the test runner printed about crashes (which test, the Python stack), read from the
     /// command's captured output and from its JUnit files; empty when there is none.
     pub evidence: Vec<crate::testlog::Evidence>,
+    /// When each process of the tree was seen running and gone: a crashed worker's pid joined
+    /// with the test output printed as it died.
+    pub lives: std::collections::BTreeMap<u32, Life>,
     /// Problems that did not change the verdict (a `--test-results` file that could not be read).
     pub warnings: Vec<String>,
 }
@@ -623,6 +628,7 @@ pub fn run(
     let settled_at = Utc::now();
     let pids = recorder.finish();
     let tree_pids = pids.pids.clone();
+    let lives = pids.lives.clone();
     drop(watcher);
     let interrupted = supervisor.interrupted();
     let killed = supervisor.killed();
@@ -666,6 +672,7 @@ pub fn run(
         settle_used,
         reads: tracker.reads,
         evidence,
+        lives,
         warnings,
     })
 }

@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System};
+use sysinfo::{ProcessRefreshKind, ProcessStatus, ProcessesToUpdate, System};
 
-use super::attribution::{Outside, Tree};
+use super::attribution::{Life, Outside, Tree};
 use thiserror::Error;
 
 /// Why the command could not be started. `watch` exits as `env(1)` does: 127 when it is not found,
@@ -168,7 +168,8 @@ fn record_tree(system: &mut System, tree: &Mutex<Tree>, adoption: &Adoption) {
         return;
     };
     tree.me = adoption.me;
-    let now = chrono::Utc::now().timestamp();
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let now = now_ms.div_euclid(1000);
     // crashdelta's own children are the command and, as subreaper, the orphans it adopted: the
     // run's when they are still in the command's process group (crashdelta's other children,
     // another watch's command in a program that runs several, are not), unless they were there
@@ -185,10 +186,12 @@ fn record_tree(system: &mut System, tree: &Mutex<Tree>, adoption: &Adoption) {
             adopted.push(pid);
         }
     }
+    let mut reaped = BTreeSet::new();
     if adoption.reap {
         for pid in adopted {
             if let Some(signal) = reap(pid) {
                 tree.died.push((pid, signal));
+                reaped.insert(pid);
             }
         }
     }
@@ -206,6 +209,7 @@ fn record_tree(system: &mut System, tree: &Mutex<Tree>, adoption: &Adoption) {
             break;
         }
     }
+    record_lives(&mut tree, system, &reaped, now_ms);
     for (pid, process) in system.processes() {
         let pid = pid.as_u32();
         if pid == adoption.me {
@@ -223,6 +227,42 @@ fn record_tree(system: &mut System, tree: &Mutex<Tree>, adoption: &Adoption) {
                     last_seen: now,
                 },
             );
+        }
+    }
+}
+
+/// Notes which processes of the tree are running at `now_ms` and which have ended since the last
+/// look: when a crashed worker died is what joins its crash report with the test output printed
+/// at that moment.
+fn record_lives(tree: &mut Tree, system: &System, reaped: &BTreeSet<u32>, now_ms: i64) {
+    let Tree { pids, lives, .. } = tree;
+    for &pid in pids.iter() {
+        let running = !reaped.contains(&pid)
+            && system
+                .process(sysinfo::Pid::from_u32(pid))
+                .is_some_and(|p| {
+                    !matches!(p.status(), ProcessStatus::Zombie | ProcessStatus::Dead)
+                });
+        match (running, lives.get_mut(&pid)) {
+            (true, Some(life)) => {
+                // Running again after it was seen gone: the pid was reused within the tree.
+                *life = Life {
+                    last_alive_ms: now_ms,
+                    gone_ms: None,
+                };
+            }
+            (true, None) => {
+                lives.insert(
+                    pid,
+                    Life {
+                        last_alive_ms: now_ms,
+                        gone_ms: None,
+                    },
+                );
+            }
+            (false, Some(life)) if life.gone_ms.is_none() => life.gone_ms = Some(now_ms),
+            // Never seen running (it lived between two looks), or already known gone.
+            (false, _) => {}
         }
     }
 }
