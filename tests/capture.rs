@@ -203,3 +203,47 @@ fn a_junit_file_the_runner_wrote_names_the_crashed_test() {
         "{doc}"
     );
 }
+
+/// Another program's crash is never given the run's test: here a report captured an hour before
+/// the run lands in the folder while the command's own Python dies with a dump. With
+/// `--attribute any` the report is listed, as concurrent, and has no `test`, although it is the
+/// run's only crash report and the dump its only evidence.
+#[test]
+fn another_programs_crash_is_not_joined_with_the_runs_test() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    std::fs::create_dir(&reports).unwrap();
+    let script = format!(
+        "{WRITE_RACE}{}",
+        r#"
+python3 -X faulthandler -c 'import ctypes; ctypes.string_at(0)'
+write_race 4242 1 "$(date -u -d '-1 hour' '+%Y-%m-%d %H:%M:%S.00 +0000')"
+exit 0
+"#
+    );
+    let out = crashdelta()
+        .env("REPORTS", &reports)
+        .env("RACE", common::root().join(common::RACE))
+        .args([
+            "watch",
+            "--settle",
+            "0.5s",
+            "--attribute",
+            "any",
+            "--format",
+            "json",
+            "--reports-dir",
+        ])
+        .arg(&reports)
+        .args(["--", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(err.contains("Fatal Python error"), "{err}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json = &stdout[stdout.find("{\n").unwrap()..];
+    let doc: serde_json::Value = serde_json::from_str(json).unwrap();
+    let new = &doc["new"][0];
+    assert_eq!(new["attribution"]["kind"], "concurrent", "{new}");
+    assert!(new.get("test").is_none(), "{}", new["test"]);
+}

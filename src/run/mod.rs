@@ -295,10 +295,16 @@ pub fn watch(
         interrupted: outcome.interrupted,
     };
     let (mut run, to_collect) = build(found, &outcome.delta, ctx, policy);
+    // Only the run's own crashes get this run's tests: a late report of an earlier run, or
+    // another program's crash, printed nothing in this output.
     let reports: Vec<Option<&crate::report::Report>> = run
         .new
         .iter()
-        .map(|n| n.analysis.crash().map(|(r, _)| r))
+        .map(|n| {
+            (n.attribution.kind == watch::AttributionKind::Run)
+                .then(|| n.analysis.crash().map(|(r, _)| r))
+                .flatten()
+        })
         .collect();
     let links = join(&reports, &outcome.evidence, &outcome.lives);
     for (n, link) in run.new.iter_mut().zip(links) {
