@@ -6,7 +6,8 @@
 use chrono::{DateTime, Utc};
 use crashdelta::campaign::breakdown::{BreakdownRow, StatsReport};
 use crashdelta::campaign::{
-    CampaignReport, CampaignSummary, ConfigInfo, RunCrash, RunSummary, compare, config_stats,
+    CampaignReport, CampaignSummary, ConfigInfo, RunCrash, RunSummary, TestTally, compare,
+    config_stats,
 };
 use crashdelta::render::campaign::{
     html_page, human, junit, markdown, stats_html, stats_human, stats_markdown, write_json,
@@ -30,6 +31,14 @@ fn run(index: usize, config: usize, crashed: bool, exit: i32) -> RunSummary {
                 location: Some("AGX::ComputeContext::prepareForEnqueue(bool) + 1268".into()),
                 process: Some("Python".into()),
                 path: format!("/Users/ci/Library/Logs/DiagnosticReports/Python-{index}.ips"),
+                // Run 9's crash was not joined with a test (the runner printed nothing of it).
+                test: (index != 9).then(|| {
+                    if index == 5 {
+                        "tests/test_mps.py::TestMPS::test_take[float|half]".into()
+                    } else {
+                        "tests/test_mps.py::TestMPS::test_gather".into()
+                    }
+                }),
             }]
         } else {
             Vec::new()
@@ -148,10 +157,23 @@ fn breakdown() -> StatsReport {
         first_seen: Some(first.into()),
         last_seen: Some(first.into()),
     };
+    let mut tests = TestTally::default();
+    for run in 1..=5 {
+        let title = "AGX prepareForEnqueue null dereference";
+        tests.add(
+            run,
+            "tests/test_mps.py::test_gather",
+            "agx-prepare-for-enqueue-race",
+            title,
+        );
+    }
+    tests.add(6, "tests/test_mps.py::test_take", "unmatched", "SIGSEGV");
     StatsReport {
         inputs: 9,
         crashes: 7,
         skipped: 2,
+        runs: 12,
+        by_test: tests.counts(12),
         rows: vec![
             row("24G419", 2, "2025-12-20T10:00:00-08:00"),
             row("25B78", 5, "2026-01-05T10:00:00-08:00"),

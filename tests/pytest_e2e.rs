@@ -241,3 +241,64 @@ fn pytest_xdist_two_crashes_each_joined_to_its_own_report() {
         true,
     );
 }
+
+/// A campaign of the real suite counts crashes by test ("crashed in 3 of 3 runs, always the
+/// prepareForEnqueue race"), in its record and its summary, and `stats` over that record says
+/// the same.
+#[test]
+fn a_campaign_and_stats_count_crashes_by_test() {
+    let Some(python) = python() else {
+        return;
+    };
+    let suite = Suite::new();
+    let record = suite.dir.path().join("campaign.json");
+    let out = crashdelta()
+        .current_dir(suite.dir.path())
+        .env("CRASHDELTA_E2E_REPORTS", suite.reports())
+        .env("CRASHDELTA_E2E_RACE", common::root().join(common::RACE))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env_remove("PYTEST_ADDOPTS")
+        .args([
+            "watch", "--repeat", "3", "--settle", "1s", "--format", "json",
+        ])
+        .arg("--output")
+        .arg(&record)
+        .arg("--reports-dir")
+        .arg(suite.reports())
+        .arg("--")
+        .arg(&python)
+        .args(["-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", "2"])
+        .arg("tests/test_ops.py")
+        .output()
+        .unwrap();
+    let human = stderr(&out);
+    let expected = format!(
+        "{GATHER} crashed in 3 of 3 runs, always AGX prepareForEnqueue null dereference (the MPS \
+         encoding race) (agx-prepare-for-enqueue-race)"
+    );
+    assert!(human.contains(&expected), "{human}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    let by_test = &doc["summary"]["by_test"][0];
+    assert_eq!(by_test["test"], GATHER, "{by_test:#}");
+    assert_eq!(by_test["crashed_runs"], 3, "{by_test:#}");
+    assert_eq!(doc["runs"][1]["run"]["crashes"][0]["test"], GATHER);
+
+    let out = crashdelta()
+        .args(["stats", "--format", "json"])
+        .arg(&record)
+        .output()
+        .unwrap();
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(stats["runs"], 3, "{stats:#}");
+    assert_eq!(stats["by_test"][0]["test"], GATHER, "{stats:#}");
+    assert_eq!(stats["by_test"][0]["crashed_runs"], 3, "{stats:#}");
+    let out = crashdelta().arg("stats").arg(&record).output().unwrap();
+    assert!(
+        stderr(&out).is_empty() || out.status.success(),
+        "{}",
+        stderr(&out)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&expected), "{text}");
+}

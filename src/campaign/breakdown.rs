@@ -41,6 +41,8 @@ pub struct CrashFacts {
     pub hardware_model: Option<String>,
     /// When the report was captured, with its own UTC offset.
     pub time: Option<DateTime<chrono::FixedOffset>>,
+    /// The test the crash was joined with, when a run record says (`new[].test`).
+    pub test: Option<String>,
 }
 
 impl CrashFacts {
@@ -57,6 +59,7 @@ impl CrashFacts {
             driver_version: c.driver.as_ref().and_then(|d| d.version.clone()),
             hardware_model: report.hardware_model.clone(),
             time: report.capture_time,
+            test: None,
         }
     }
 }
@@ -189,6 +192,12 @@ pub struct StatsReport {
     pub skipped: u64,
     /// The groups, the signature with most crashes first.
     pub rows: Vec<BreakdownRow>,
+    /// Runs read from run records (a `watch` record is one, a campaign's as many as it ran):
+    /// what `by_test` counts out of.
+    pub runs: u64,
+    /// The crashes of those runs by the test they were joined with, the test that crashed in
+    /// most runs first.
+    pub by_test: Vec<super::TestCount>,
 }
 
 /// Reads every input (a crash report, or a run record whose crashes are taken as recorded) and
@@ -200,7 +209,8 @@ pub fn read(
     mut on_unreadable: impl FnMut(&InputError),
 ) -> (StatsReport, u64) {
     let mut breakdown = Breakdown::default();
-    let (mut count, mut skipped, mut unreadable) = (0u64, 0u64, 0u64);
+    let mut tests = super::TestTally::default();
+    let (mut count, mut skipped, mut unreadable, mut runs) = (0u64, 0u64, 0u64, 0u64);
     for item in inputs {
         count += 1;
         let is_json = item.name.ends_with(".json");
@@ -216,10 +226,20 @@ pub fn read(
         // A run record is JSON whose schema names crashdelta; anything else is read as a report.
         if is_json
             && let Ok(doc) = serde_json::from_slice::<serde_json::Value>(&bytes)
-            && let Some(crashes) = record_crashes(&doc)
+            && let Some(record) = record_runs(&doc)
         {
-            for c in crashes {
-                breakdown.add(c);
+            for crashes in record.runs {
+                if record.are_runs {
+                    runs += 1;
+                }
+                for c in crashes {
+                    if record.are_runs
+                        && let Some(test) = &c.test
+                    {
+                        tests.add(runs, test, &c.rule, &c.title);
+                    }
+                    breakdown.add(c);
+                }
             }
             continue;
         }
@@ -236,6 +256,8 @@ pub fn read(
         crashes: breakdown.total(),
         skipped,
         rows: breakdown.rows(),
+        runs,
+        by_test: tests.counts(runs),
     };
     (report, unreadable)
 }
@@ -243,17 +265,40 @@ pub fn read(
 /// The crashes a run record (`crashdelta.watch/1`, `.campaign/1`, `.classify/1`) lists; `None`
 /// when the JSON is not one of them.
 pub fn record_crashes(doc: &serde_json::Value) -> Option<Vec<CrashFacts>> {
+    record_runs(doc).map(|r| r.runs.into_iter().flatten().collect())
+}
+
+/// The crashes of a record, run by run.
+pub struct RecordRuns {
+    /// The crashes of each run (a `watch` record holds one run, a campaign's each of its runs);
+    /// a `classify` record's reports as one group.
+    pub runs: Vec<Vec<CrashFacts>>,
+    /// Whether the groups are runs (not for a `classify` record).
+    pub are_runs: bool,
+}
+
+/// The crashes a run record lists, run by run; `None` when the JSON is not a record.
+pub fn record_runs(doc: &serde_json::Value) -> Option<RecordRuns> {
     let schema = doc.get("schema")?.as_str()?;
-    let entries: Vec<&serde_json::Value> = match schema {
-        "crashdelta.watch/1" => doc.get("new")?.as_array()?.iter().collect(),
-        "crashdelta.classify/1" => doc.get("reports")?.as_array()?.iter().collect(),
-        "crashdelta.campaign/1" => doc
-            .get("runs")?
-            .as_array()?
-            .iter()
-            .filter_map(|r| r.get("new").and_then(|n| n.as_array()))
-            .flatten()
-            .collect(),
+    let (groups, are_runs): (Vec<Vec<&serde_json::Value>>, bool) = match schema {
+        "crashdelta.watch/1" => (vec![doc.get("new")?.as_array()?.iter().collect()], true),
+        "crashdelta.classify/1" => (
+            vec![doc.get("reports")?.as_array()?.iter().collect()],
+            false,
+        ),
+        "crashdelta.campaign/1" => (
+            doc.get("runs")?
+                .as_array()?
+                .iter()
+                .map(|r| {
+                    r.get("new")
+                        .and_then(|n| n.as_array())
+                        .map(|n| n.iter().collect())
+                        .unwrap_or_default()
+                })
+                .collect(),
+            true,
+        ),
         _ => return None,
     };
     let text = |v: &serde_json::Value, path: &[&str]| -> Option<String> {
@@ -263,31 +308,35 @@ pub fn record_crashes(doc: &serde_json::Value) -> Option<Vec<CrashFacts>> {
         }
         cur.as_str().map(str::to_owned)
     };
-    Some(
-        entries
+    let facts = |e: &serde_json::Value| -> Option<CrashFacts> {
+        if e.get("status").and_then(|s| s.as_str()) != Some("crash") {
+            return None;
+        }
+        Some(CrashFacts {
+            signature_id: text(e, &["signature_id"])?,
+            signature: text(e, &["signature"]).unwrap_or_default(),
+            location: text(e, &["location"]),
+            rule: text(e, &["classification", "rule"]).unwrap_or_default(),
+            title: text(e, &["classification", "title"]).unwrap_or_default(),
+            known: e
+                .get("classification")
+                .and_then(|c| c.get("known"))
+                .and_then(|k| k.as_bool())
+                .unwrap_or(false),
+            os_build: text(e, &["os", "build"]),
+            driver_version: text(e, &["driver", "version"]),
+            hardware_model: text(e, &["hardware_model"]),
+            time: text(e, &["capture_time"]).and_then(|t| DateTime::parse_from_rfc3339(&t).ok()),
+            test: text(e, &["test", "evidence", "test"]),
+        })
+    };
+    Some(RecordRuns {
+        runs: groups
             .into_iter()
-            .filter(|e| e.get("status").and_then(|s| s.as_str()) == Some("crash"))
-            .filter_map(|e| {
-                Some(CrashFacts {
-                    signature_id: text(e, &["signature_id"])?,
-                    signature: text(e, &["signature"]).unwrap_or_default(),
-                    location: text(e, &["location"]),
-                    rule: text(e, &["classification", "rule"]).unwrap_or_default(),
-                    title: text(e, &["classification", "title"]).unwrap_or_default(),
-                    known: e
-                        .get("classification")
-                        .and_then(|c| c.get("known"))
-                        .and_then(|k| k.as_bool())
-                        .unwrap_or(false),
-                    os_build: text(e, &["os", "build"]),
-                    driver_version: text(e, &["driver", "version"]),
-                    hardware_model: text(e, &["hardware_model"]),
-                    time: text(e, &["capture_time"])
-                        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok()),
-                })
-            })
+            .map(|g| g.into_iter().filter_map(facts).collect())
             .collect(),
-    )
+        are_runs,
+    })
 }
 
 #[cfg(test)]

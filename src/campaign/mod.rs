@@ -46,6 +46,10 @@ pub struct RunCrash {
     pub process: Option<String>,
     /// The crash report's path, where the run found it.
     pub path: String,
+    /// The test the crash was joined with (`watch`'s `test`: docs/tests.md), when one was; not
+    /// when the runner printed nothing about it or several tests could be it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test: Option<String>,
 }
 
 impl RunCrash {
@@ -53,6 +57,7 @@ impl RunCrash {
     /// `c`; `path` is the report's.
     pub fn new(report: &Report, c: &Classification, path: &str) -> Self {
         RunCrash {
+            test: None,
             rule: c.rule.clone(),
             title: c.title.clone(),
             known: c.known,
@@ -124,6 +129,118 @@ pub struct SignatureCount {
     pub runs: u64,
 }
 
+/// How often one test crashed: "`test_gather` crashed in 5 of 12 runs, always the
+/// prepareForEnqueue race".
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TestCount {
+    /// The test, as the runner names it (`tests/test_mps.py::TestMPS::test_gather`).
+    pub test: String,
+    /// Runs in which it crashed.
+    pub crashed_runs: u64,
+    /// Runs it could have crashed in: the configuration's (a campaign), or the recorded runs
+    /// read (`stats`).
+    pub runs: u64,
+    /// Crash reports joined with it.
+    pub reports: u64,
+    /// Which crashes it was, by rule, most reports first.
+    pub rules: Vec<RuleCount>,
+    /// All of it in words.
+    pub words: String,
+}
+
+/// Crash reports of one rule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleCount {
+    /// The rule's id (`unmatched` when none matched).
+    pub rule: String,
+    /// Its title: the crash in words.
+    pub title: String,
+    /// How many.
+    pub reports: u64,
+}
+
+/// Crashes counted by the test they were joined with, run by run, as they are read: a count per
+/// test and rule, never the crashes themselves.
+#[derive(Debug, Default)]
+pub struct TestTally {
+    tests: BTreeMap<String, Tallied>,
+}
+
+#[derive(Debug, Default)]
+struct Tallied {
+    crashed_runs: u64,
+    last_run: Option<u64>,
+    reports: u64,
+    rules: BTreeMap<(String, String), u64>,
+}
+
+impl TestTally {
+    /// Counts one crash of run `run` (any number that is the same for the crashes of one run
+    /// and different between runs, given in order) joined with `test`.
+    pub fn add(&mut self, run: u64, test: &str, rule: &str, title: &str) {
+        let t = self.tests.entry(test.to_owned()).or_default();
+        if t.last_run != Some(run) {
+            t.last_run = Some(run);
+            t.crashed_runs += 1;
+        }
+        t.reports += 1;
+        *t.rules
+            .entry((rule.to_owned(), title.to_owned()))
+            .or_default() += 1;
+    }
+
+    /// The counts, out of `runs` runs, the test that crashed in most runs first.
+    pub fn counts(&self, runs: u64) -> Vec<TestCount> {
+        let mut out: Vec<TestCount> = self
+            .tests
+            .iter()
+            .map(|(test, t)| {
+                let mut rules: Vec<RuleCount> = t
+                    .rules
+                    .iter()
+                    .map(|((rule, title), n)| RuleCount {
+                        rule: rule.clone(),
+                        title: title.clone(),
+                        reports: *n,
+                    })
+                    .collect();
+                rules.sort_by(|a, b| b.reports.cmp(&a.reports).then(a.rule.cmp(&b.rule)));
+                let what = match rules.as_slice() {
+                    [one] if t.reports > 1 => format!(", always {} ({})", one.title, one.rule),
+                    [one] => format!(": {} ({})", one.title, one.rule),
+                    many => {
+                        let each: Vec<String> = many
+                            .iter()
+                            .map(|r| format!("{}× {}", r.reports, r.rule))
+                            .collect();
+                        format!(": {}", each.join(", "))
+                    }
+                };
+                let words = format!(
+                    "{test} crashed in {} of {runs} run{}{what}",
+                    t.crashed_runs,
+                    if runs == 1 { "" } else { "s" }
+                );
+                TestCount {
+                    test: test.clone(),
+                    crashed_runs: t.crashed_runs,
+                    runs,
+                    reports: t.reports,
+                    rules,
+                    words,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.crashed_runs
+                .cmp(&a.crashed_runs)
+                .then(b.reports.cmp(&a.reports))
+                .then(a.test.cmp(&b.test))
+        });
+        out
+    }
+}
+
 /// The numbers of one configuration.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ConfigStats {
@@ -147,6 +264,11 @@ pub struct ConfigStats {
     pub passed_runs: u64,
     /// The crashes by signature, most crash reports first.
     pub by_signature: Vec<SignatureCount>,
+    /// The crashes by the test they were joined with, the test that crashed in most runs first.
+    pub by_test: Vec<TestCount>,
+    /// New crash reports joined with no test (the runner printed nothing about them, or several
+    /// tests could be them).
+    pub crash_logs_without_test: u64,
     /// The rate in words: "3/8 runs crashed (38%, 95% interval 14%–69%)".
     pub words: String,
 }
@@ -209,7 +331,15 @@ pub fn config_stats(name: &str, config: usize, runs: &[RunSummary]) -> ConfigSta
     let n = mine.len() as u64;
     let k = mine.iter().filter(|r| r.crashed()).count() as u64;
     let mut by: BTreeMap<&str, SignatureCount> = BTreeMap::new();
+    let mut tests = TestTally::default();
+    let mut without_test = 0u64;
     for run in &mine {
+        for c in &run.crashes {
+            match &c.test {
+                Some(test) => tests.add(run.index as u64, test, &c.rule, &c.title),
+                None => without_test += 1,
+            }
+        }
         let mut seen_in_run: Vec<&str> = Vec::new();
         for c in &run.crashes {
             let entry = by
@@ -253,6 +383,8 @@ pub fn config_stats(name: &str, config: usize, runs: &[RunSummary]) -> ConfigSta
         new_crash_logs: mine.iter().map(|r| r.crashes.len() as u64).sum(),
         passed_runs: mine.iter().filter(|r| r.passed()).count() as u64,
         by_signature,
+        by_test: tests.counts(n),
+        crash_logs_without_test: without_test,
         words: rate_words(k, n),
     }
 }
@@ -406,11 +538,57 @@ mod tests {
                     location: None,
                     process: Some("Python".into()),
                     path: "x.ips".into(),
+                    test: None,
                 })
                 .collect(),
             concurrent: 0,
             unreadable: 0,
         }
+    }
+
+    /// "test_gather crashed in 3 of 4 runs, always the race": a test is counted once per run
+    /// however many reports it has there; crashes with no test are counted apart.
+    #[test]
+    fn crashes_by_test() {
+        let mut runs: Vec<RunSummary> = (1..=4).map(|i| run(i, 0, &["s"])).collect();
+        for (r, test) in runs
+            .iter_mut()
+            .zip(["t::gather", "t::gather", "t::take", "t::gather"])
+        {
+            r.crashes[0].test = Some(test.into());
+        }
+        let mut twice = runs[0].crashes[0].clone();
+        twice.rule = "other".into();
+        runs[0].crashes.push(twice);
+        runs.push(run(5, 0, &["s"]));
+        let s = config_stats("x", 0, &runs);
+        assert_eq!(s.crash_logs_without_test, 1);
+        let gather = &s.by_test[0];
+        assert_eq!(
+            (
+                gather.test.as_str(),
+                gather.crashed_runs,
+                gather.runs,
+                gather.reports
+            ),
+            ("t::gather", 3, 5, 4)
+        );
+        assert_eq!(
+            gather.words,
+            "t::gather crashed in 3 of 5 runs: 3× agx-prepare-for-enqueue-race, 1× other"
+        );
+        let take = &s.by_test[1];
+        assert_eq!(
+            take.words,
+            "t::take crashed in 1 of 5 runs: race (agx-prepare-for-enqueue-race)"
+        );
+        let mut tally = TestTally::default();
+        tally.add(1, "t::a", "r", "the race");
+        tally.add(2, "t::a", "r", "the race");
+        assert_eq!(
+            tally.counts(2)[0].words,
+            "t::a crashed in 2 of 2 runs, always the race (r)"
+        );
     }
 
     #[test]

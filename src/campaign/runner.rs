@@ -247,7 +247,11 @@ pub fn summary_of(run: &RunReport, index: usize, config: usize, scope: Scope) ->
             continue;
         }
         match (&n.analysis.result, n.analysis.crash()) {
-            (_, Some((report, c))) => crashes.push(RunCrash::new(report, c, &n.analysis.path)),
+            (_, Some((report, c))) => {
+                let mut crash = RunCrash::new(report, c, &n.analysis.path);
+                crash.test = n.test.as_ref().and_then(|t| t.test_id()).map(str::to_owned);
+                crashes.push(crash);
+            }
             (Err(_), None) => unreadable += 1,
             (Ok(_), None) => {}
         }

@@ -200,11 +200,32 @@ pub fn human(c: &CampaignReport, width: Option<u16>) -> String {
                 sig.signature_id
             ));
         }
+        for t in &st.by_test {
+            s.line(format_args!("  {}", t.words));
+        }
+        if !st.by_test.is_empty() && st.crash_logs_without_test > 0 {
+            s.line(format_args!(
+                "  {} crash log(s) not joined with a test",
+                st.crash_logs_without_test
+            ));
+        }
     }
     if let CampaignSummary::Compare(cmp) = &c.summary {
         s.line(&cmp.verdict);
     }
     s.into_string()
+}
+
+/// A test's crashes by rule: `agx-prepare-for-enqueue-race`, or `2× a, 1× b`.
+fn rules_text(t: &crate::campaign::TestCount) -> String {
+    match t.rules.as_slice() {
+        [one] => one.rule.clone(),
+        many => many
+            .iter()
+            .map(|r| format!("{}× {}", r.reports, r.rule))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
 }
 
 fn interval_text(st: &ConfigStats) -> String {
@@ -288,6 +309,30 @@ pub fn markdown(c: &CampaignReport) -> String {
                 if g.known { "yes" } else { "no" },
                 g.reports,
                 g.runs
+            );
+        }
+        s.push('\n');
+    }
+    let tests: Vec<(&str, &crate::campaign::TestCount)> = c
+        .stats()
+        .into_iter()
+        .flat_map(|st| st.by_test.iter().map(move |t| (st.name.as_str(), t)))
+        .collect();
+    if !tests.is_empty() {
+        let _ = writeln!(
+            s,
+            "| configuration | test | crashed runs | reports | crash |\n|---|---|---:|---:|---|"
+        );
+        for (name, t) in tests {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {}/{} | {} | {} |",
+                markdown::inline(name),
+                markdown::cell_code(&t.test),
+                t.crashed_runs,
+                t.runs,
+                t.reports,
+                rules_text(t)
             );
         }
         s.push('\n');
@@ -482,6 +527,29 @@ pub fn html_page(c: &CampaignReport, generated: &str) -> String {
         }
         body.push_str("</table>\n");
     }
+    if stats.iter().any(|st| !st.by_test.is_empty()) {
+        body.push_str(
+            "<h2>Tests</h2>\n<p>The test each crash was joined with (the test runner's output: \
+             docs/tests.md).</p>\n<table><tr><th>configuration</th><th>test</th>\
+             <th>crashed runs</th><th>reports</th><th>crash</th></tr>\n",
+        );
+        for st in &stats {
+            for t in &st.by_test {
+                let _ = writeln!(
+                    body,
+                    "<tr><td>{}</td><td><code>{}</code></td><td class=\"n\">{}/{}</td>\
+                     <td class=\"n\">{}</td><td>{}</td></tr>",
+                    html::escape(&st.name),
+                    html::escape(&t.test),
+                    t.crashed_runs,
+                    t.runs,
+                    t.reports,
+                    html::escape(&rules_text(t))
+                );
+            }
+        }
+        body.push_str("</table>\n");
+    }
     body.push_str(
         "<h2>Runs</h2>\n<table><tr><th>run</th><th>configuration</th><th>exit</th><th>duration</th>\
          <th>new crashes</th><th>concurrent</th></tr>\n",
@@ -528,6 +596,8 @@ pub fn stats_json(out: &mut dyn Write, r: &StatsReport) -> io::Result<()> {
         "crashes": r.crashes,
         "skipped": r.skipped,
         "rows": r.rows,
+        "runs": r.runs,
+        "by_test": r.by_test,
     });
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
     writeln!(out)?;
@@ -578,6 +648,15 @@ pub fn stats_human(r: &StatsReport, width: Option<u16>) -> String {
         "{} crash(es) in {} input(s); {} skipped (not crash reports or unreadable)",
         r.crashes, r.inputs, r.skipped
     ));
+    if !r.by_test.is_empty() {
+        s.line(format_args!(
+            "By test, over the {} run(s) of the run records:",
+            r.runs
+        ));
+        for t in &r.by_test {
+            s.line(format_args!("  {}", t.words));
+        }
+    }
     s.into_string()
 }
 
@@ -608,6 +687,25 @@ pub fn stats_markdown(r: &StatsReport) -> String {
             day(&row.first_seen),
             day(&row.last_seen)
         );
+    }
+    if !r.by_test.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n### By test\n\nOver the {} run(s) of the run records.\n\n\
+             | test | crashed runs | reports | crash |\n|---|---:|---:|---|",
+            r.runs
+        );
+        for t in &r.by_test {
+            let _ = writeln!(
+                s,
+                "| {} | {}/{} | {} | {} |",
+                markdown::cell_code(&t.test),
+                t.crashed_runs,
+                t.runs,
+                t.reports,
+                markdown::inline(&rules_text(t))
+            );
+        }
     }
     s
 }
@@ -677,6 +775,27 @@ pub fn stats_html(r: &StatsReport, generated: &str) -> String {
         );
     }
     body.push_str("</table>\n");
+    if !r.by_test.is_empty() {
+        let _ = writeln!(
+            body,
+            "<h2>By test</h2>\n<p>Over the {} run(s) of the run records.</p>\n<table><tr>\
+             <th>test</th><th>crashed runs</th><th>reports</th><th>crash</th></tr>",
+            r.runs
+        );
+        for t in &r.by_test {
+            let _ = writeln!(
+                body,
+                "<tr><td><code>{}</code></td><td class=\"n\">{}/{}</td><td class=\"n\">{}</td>\
+                 <td>{}</td></tr>",
+                html::escape(&t.test),
+                t.crashed_runs,
+                t.runs,
+                t.reports,
+                html::escape(&rules_text(t))
+            );
+        }
+        body.push_str("</table>\n");
+    }
     html::page(
         "crashdelta: crash statistics",
         &format!(

@@ -72,6 +72,13 @@ pub struct TestLink {
     pub candidates: Vec<String>,
 }
 
+impl TestLink {
+    /// The test joined, when one was and the runner named it; `None` for `ambiguous`.
+    pub fn test_id(&self) -> Option<&str> {
+        self.evidence.as_ref()?.test.as_deref()
+    }
+}
+
 /// How close in time evidence and a report must be.
 const NEAR_SECONDS: i64 = 120;
 

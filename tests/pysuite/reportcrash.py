@@ -1,13 +1,14 @@
 """Stands in for macOS's ReportCrash: writes the AGX race report for a crashed pid.
 
 Usage: reportcrash.py PID PARENT_PID. Waits until PID has ended, then writes
-$CRASHDELTA_E2E_RACE with PID, PARENT_PID, and the capture and launch times of now into
+$CRASHDELTA_E2E_RACE with PID, PARENT_PID, a new incident id, and the capture and launch times of now into
 $CRASHDELTA_E2E_REPORTS, renamed into place as ReportCrash does.
 """
 import os
 import re
 import sys
 import time
+import uuid
 
 
 def ended(pid):
@@ -44,6 +45,10 @@ def main():
         text = re.sub(rf'"{field}" *: *\d+', f'"{field}": {value}', text)
     for field in ("captureTime", "procLaunch"):
         text = re.sub(rf'"{field}" *: *"[^"]*"', f'"{field}": "{now}"', text)
+    # Every crash is an incident of its own, with an id of its own (the header's incident_id
+    # and the body's incident are the same).
+    incident = str(uuid.uuid4()).upper()
+    text = re.sub(r'"(incident_id|incident)" *: *"[^"]*"', rf'"\1": "{incident}"', text)
     folder = os.environ["CRASHDELTA_E2E_REPORTS"]
     tmp = os.path.join(folder, f".Python-{pid}.ips.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
