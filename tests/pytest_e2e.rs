@@ -72,6 +72,19 @@ impl Suite {
         self.dir.path().join("reports")
     }
 
+    /// crashdelta, run in the suite, with the ReportCrash stand-in's settings and a Python
+    /// environment the user's own cannot change.
+    fn crashdelta(&self) -> assert_cmd::Command {
+        let mut cmd = crashdelta();
+        cmd.current_dir(self.dir.path())
+            .env("CRASHDELTA_E2E_REPORTS", self.reports())
+            .env("CRASHDELTA_E2E_RACE", common::root().join(common::RACE))
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env_remove("PYTHONFAULTHANDLER")
+            .env_remove("PYTEST_ADDOPTS");
+        cmd
+    }
+
     /// `crashdelta watch --format FORMAT --output OUT -- python -m pytest ARGS` in the suite;
     /// returns the output, the human summary (standard error) and the record.
     fn watch(&self, python: &Path, format: &str, pytest: &[&str]) -> (i32, String, String) {
@@ -79,13 +92,8 @@ impl Suite {
             std::fs::remove_file(entry.unwrap().path()).unwrap();
         }
         let record = self.dir.path().join(format!("record.{format}"));
-        let out = crashdelta()
-            .current_dir(self.dir.path())
-            .env("CRASHDELTA_E2E_REPORTS", self.reports())
-            .env("CRASHDELTA_E2E_RACE", common::root().join(common::RACE))
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .env_remove("PYTHONFAULTHANDLER")
-            .env_remove("PYTEST_ADDOPTS")
+        let out = self
+            .crashdelta()
             .args(["watch", "--settle", "1s", "--format", format, "--output"])
             .arg(&record)
             .arg("--reports-dir")
