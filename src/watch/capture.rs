@@ -3,9 +3,12 @@
 //! fed to the test runners' recognisers (`testlog`), which keep what a crash looked like to the
 //! test run: which test, which worker, the Python stack.
 //!
-//! Only a stream that is not a terminal is captured (a CI log, a pipe, a file): on a terminal the
-//! command keeps it, so that colours, progress bars and job control work as without crashdelta.
-//! (Capturing there needs a pseudo-terminal; not yet.) `--no-capture` turns capture off.
+//! A stream that is not a terminal (a CI log, a pipe, a file) is read from a pipe. On a terminal,
+//! a pseudo-terminal stands in (`pty.rs`), so that the command still writes to a terminal:
+//! colours, progress bars and `\r` redraws work as without crashdelta, and `plain` takes the
+//! lines as they were shown. Standard output and error on one terminal share one pseudo-terminal,
+//! read here as standard output. `--no-capture` turns capture off: the command writes to
+//! crashdelta's own standard output and error.
 //!
 //! Memory is bounded: a line is cut at [`MAX_LINE`] bytes for the recognisers (the bytes passed
 //! on are never cut), and the recognisers keep at most a few hundred lines per crash. The readers
@@ -51,11 +54,11 @@ pub struct Capture {
 }
 
 impl Capture {
-    /// Starts passing `stdout` and `stderr` (the command's pipes, when captured) through to
-    /// crashdelta's own, reading their lines.
+    /// Starts passing `stdout` and `stderr` (the command's pipes or pseudo-terminals, when
+    /// captured) through to crashdelta's own, reading their lines.
     pub fn start(
-        stdout: Option<std::process::ChildStdout>,
-        stderr: Option<std::process::ChildStderr>,
+        stdout: Option<impl Read + Send + 'static>,
+        stderr: Option<impl Read + Send + 'static>,
     ) -> Capture {
         let open = usize::from(stdout.is_some()) + usize::from(stderr.is_some());
         let shared = Arc::new((

@@ -14,6 +14,7 @@ mod capture;
 mod collect;
 mod events;
 mod process;
+mod pty;
 pub mod state;
 mod supervise;
 
@@ -97,8 +98,9 @@ pub struct Options {
     pub kill_after: Duration,
     /// Kill what is left of the command's process group when the watch ends.
     pub kill_leftovers: bool,
-    /// Read the command's standard output and error as they pass through (those that are not
-    /// a terminal), for the test runners' evidence of a crash (`testlog`).
+    /// Read the command's standard output and error as they pass through (through a
+    /// pseudo-terminal where they are a terminal), for the test runners' evidence of a crash
+    /// (`testlog`).
     pub capture: bool,
     /// JUnit XML files the test runner writes during the run (`--test-results`), read when the
     /// run ends for more evidence of which test crashed.
@@ -500,6 +502,7 @@ pub fn run(
             })?;
     let leader = supervisor.pid();
     let (out, err) = supervisor.take_output();
+    let start_warnings = supervisor.take_warnings();
     let capture = capture::Capture::start(out, err);
     let recorder = process::PidRecorder::start(leader, Duration::from_millis(100), subreaper);
 
@@ -645,7 +648,7 @@ pub fn run(
     let after = inventory::scan(&opts.folders)?;
     let delta = inventory::diff(&before, &after);
     let mut evidence = capture.evidence();
-    let mut warnings = Vec::new();
+    let mut warnings = start_warnings;
     for file in &opts.test_results {
         match test_results(file) {
             Ok(found) => evidence.extend(found),

@@ -56,6 +56,7 @@ use serde::Serialize;
 use sysinfo::{ProcessRefreshKind, ProcessStatus, ProcessesToUpdate, System};
 
 use super::process::{Exit, SpawnError};
+use super::pty;
 
 /// The signals that interrupt a watch and are forwarded to the command's group.
 pub const FORWARDED: [i32; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
@@ -312,10 +313,9 @@ fn give_terminal(fd: i32, group: libc::pid_t) -> bool {
 #[derive(Debug)]
 pub struct Supervisor {
     /// The command's captured standard output and error, until taken.
-    output: Option<(
-        Option<std::process::ChildStdout>,
-        Option<std::process::ChildStderr>,
-    )>,
+    output: Option<(Option<Source>, Option<Source>)>,
+    /// What could not be done as asked (a pseudo-terminal that could not be opened), until taken.
+    warnings: Vec<String>,
     pid: libc::pid_t,
     session: Session,
     terminal: Option<Terminal>,
@@ -335,21 +335,13 @@ pub struct Supervisor {
 impl Supervisor {
     /// Starts `argv` (with `env` added) as the leader of a new process group, in the terminal's
     /// foreground when crashdelta is in it. `kill_after`: how long a command may take to end after
-    /// an interrupt before its group is killed.
+    /// an interrupt before its group is killed. `capture`: its standard output and error are
+    /// given to crashdelta to read ([`Supervisor::take_output`]): pipes, or pseudo-terminals where
+    /// crashdelta's own are terminals; its standard input is always crashdelta's.
     ///
     /// # Errors
     /// [`StartError::Spawn`] when the command cannot be started, [`StartError::Signals`] when the
     /// handlers cannot be installed.
-    /// The command's captured standard output and error (`None` for a stream left to it).
-    pub fn take_output(
-        &mut self,
-    ) -> (
-        Option<std::process::ChildStdout>,
-        Option<std::process::ChildStderr>,
-    ) {
-        self.output.take().unwrap_or((None, None))
-    }
-
     pub fn start(
         argv: &[OsString],
         env: &[(OsString, OsString)],
@@ -380,22 +372,43 @@ impl Supervisor {
                 });
             }
         }
-        // A stream is captured (read as it passes through, `capture.rs`) only when it is not a
-        // terminal: there the command keeps it, colours, progress bars and all.
+        // A captured stream (read as it passes through, `capture.rs`) is a pipe where crashdelta's
+        // own is not a terminal, and a pseudo-terminal where it is (`pty.rs`): there the command
+        // still writes to a terminal, colours, progress bars and all. Standard input is left.
         use std::io::IsTerminal;
-        let pipe_out = capture && !io::stdout().is_terminal();
-        let pipe_err = capture && !io::stderr().is_terminal();
-        if pipe_out {
+        let (standins, warning) = if capture {
+            pty::Standins::open()
+        } else {
+            (pty::Standins::default(), None)
+        };
+        if capture && !io::stdout().is_terminal() {
             command.stdout(std::process::Stdio::piped());
         }
-        if pipe_err {
+        if capture && !io::stderr().is_terminal() {
             command.stderr(std::process::Stdio::piped());
         }
-        let mut child = command
-            .spawn()
-            .map_err(|e| SpawnError::from_io(program, e))?;
-        let output = (child.stdout.take(), child.stderr.take());
+        let mut warnings: Vec<String> = warning.into_iter().collect();
+        let standins = match standins.attach(&mut command) {
+            Ok(()) => standins,
+            Err(e) => {
+                warnings.push(format!(
+                    "cannot give the command a pseudo-terminal ({e}): its output on the terminal \
+                     was not read for which test crashed"
+                ));
+                pty::Standins::default()
+            }
+        };
+        let spawned = command.spawn();
+        // `command` holds crashdelta's copies of the slaves: closed now, the masters' readers see
+        // the end when the command's last process closes its own.
+        drop(command);
+        let mut child = spawned.map_err(|e| SpawnError::from_io(program, e))?;
         let pid = libc::pid_t::try_from(child.id()).unwrap_or(0);
+        let (pty_out, pty_err) = standins.readers(pid);
+        let output = (
+            source(child.stdout.take()).or_else(|| source(pty_out)),
+            source(child.stderr.take()).or_else(|| source(pty_err)),
+        );
         // The child is waited for with waitpid(2) below; `Child` is dropped (that neither waits
         // nor kills).
         drop(child);
@@ -421,12 +434,25 @@ impl Supervisor {
             killed: false,
             stopped: None,
             output: Some(output),
+            warnings,
         };
         if early > 0 {
             forward(pid, LAST.load(Ordering::SeqCst));
             supervisor.interrupted_at = Some(Instant::now());
         }
         Ok(supervisor)
+    }
+
+    /// The command's captured standard output and error (`None` for a stream left to it): a
+    /// pipe, or the master of the pseudo-terminal standing in for crashdelta's terminal (`pty.rs`;
+    /// one shared by both streams comes as standard output).
+    pub fn take_output(&mut self) -> (Option<Source>, Option<Source>) {
+        self.output.take().unwrap_or((None, None))
+    }
+
+    /// What could not be done as asked when the command was started (said once).
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
     }
 
     /// The command's pid (its process group's id).
@@ -598,6 +624,18 @@ pub enum StartError {
     /// The signal handlers could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(io::Error),
+}
+
+/// What one of the command's captured streams is read from: a pipe, a pseudo-terminal's master.
+pub trait Readable: io::Read + Send + std::fmt::Debug {}
+
+impl<R: io::Read + Send + std::fmt::Debug> Readable for R {}
+
+/// One of the command's captured streams, as read.
+pub type Source = Box<dyn Readable>;
+
+fn source(from: Option<impl Readable + 'static>) -> Option<Source> {
+    from.map(|f| Box::new(f) as Source)
 }
 
 /// Sends `signal` to the group led by `pid`, then SIGCONT so that a stopped group hears it.

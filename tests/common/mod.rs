@@ -4,8 +4,10 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// The AGX race report every watch and campaign test writes (testdata/README.md).
 pub const RACE: &str = "testdata/derived/agx-prepareForEnqueue-0x98.ips";
@@ -65,4 +67,81 @@ pub fn crashdelta() -> assert_cmd::Command {
 /// A finished command's standard error, as text.
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Waits for `child` up to `limit`; kills it (and its process group when it leads one) past it.
+/// Returns the status, or `None` when it had to be killed, and how long it took.
+pub fn wait_for(child: &mut Child, limit: Duration) -> (Option<ExitStatus>, Duration) {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return (Some(status), start.elapsed());
+        }
+        if start.elapsed() >= limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return (None, start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether the terminal tests cannot run here: they need util-linux `script(1)` (`script -qec`)
+/// to make a pseudo-terminal; BSD `script` (macOS) takes other arguments. Says so when skipping.
+pub fn no_pty() -> bool {
+    let util_linux = Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("util-linux"));
+    if !util_linux {
+        eprintln!("skipped: the terminal tests need util-linux script(1) for a pseudo-terminal");
+    }
+    !util_linux
+}
+
+/// `s` quoted for sh(1).
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// `line` run by util-linux script(1) on a new pseudo-terminal, the terminal's foreground job as
+/// it is in an interactive shell. `input` is written to the terminal, each piece after its delay.
+/// Returns the status (`None`: still running after `limit`, killed), what the terminal showed, and
+/// how long it took.
+pub fn on_terminal_line(
+    line: &str,
+    input: &[(Duration, &[u8])],
+    limit: Duration,
+) -> (Option<ExitStatus>, String, Duration) {
+    let mut child = Command::new("script")
+        .args(["-qec", line, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux script(1) is needed for the terminal tests");
+    let mut stdin = child.stdin.take().unwrap();
+    let pieces: Vec<(Duration, Vec<u8>)> = input.iter().map(|(d, b)| (*d, b.to_vec())).collect();
+    let writer = std::thread::spawn(move || {
+        for (delay, bytes) in pieces {
+            std::thread::sleep(delay);
+            if stdin.write_all(&bytes).is_err() {
+                return;
+            }
+            let _ = stdin.flush();
+        }
+        // Keep the terminal's input open until the run is over: script(1) ends the session when
+        // its input closes.
+        std::thread::sleep(Duration::from_secs(60));
+    });
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = stdout.read_to_end(&mut s);
+        String::from_utf8_lossy(&s).into_owned()
+    });
+    let (status, took) = wait_for(&mut child, limit);
+    drop(writer);
+    let shown = reader.join().unwrap_or_default();
+    (status, shown, took)
 }

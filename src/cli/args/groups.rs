@@ -118,7 +118,8 @@ pub struct TimingArgs {
     #[arg(long)]
     pub kill_leftovers: bool,
     /// Do not read the command's output as it passes through (for the test runner's evidence
-    /// of a crash: which test, the Python stack); a stream that is a terminal is never read
+    /// of a crash: which test, the Python stack); the command then writes to crashdelta's own
+    /// standard output and error, with no pseudo-terminal between it and a terminal
     #[arg(long)]
     pub no_capture: bool,
     /// A JUnit XML file the test runner writes (pytest --junitxml, nextest, ctest
