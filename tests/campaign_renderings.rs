@@ -184,6 +184,22 @@ fn breakdown() -> StatsReport {
 #[test]
 fn stats_renderings() {
     insta::assert_snapshot!("stats_table", stats_human(&breakdown(), Some(140)));
+    // A terminal too narrow for nine columns: one block per row, every cell whole (a wrapped
+    // table would show "cras / hes" and "agx- / prep / are-").
+    let narrow = stats_human(&breakdown(), Some(60));
+    assert!(
+        narrow.contains("\nrule       agx-prepare-for-enqueue-race\n"),
+        "{narrow}"
+    );
+    insta::assert_snapshot!("stats_table_60", narrow);
+    // Not a terminal (a file, a pipe, a CI log): never wrapped, so `grep` finds a rule id whole.
+    let piped = stats_human(&breakdown(), None);
+    assert!(
+        piped
+            .lines()
+            .any(|l| l.contains("agx-prepare-for-enqueue-race") && l.contains("25B78")),
+        "{piped}"
+    );
     insta::assert_snapshot!("stats_markdown", stats_markdown(&breakdown()));
     insta::assert_snapshot!(
         "stats_html",

@@ -567,3 +567,27 @@ fn output_goes_to_a_file_and_the_summary_to_stderr() {
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(out_file).unwrap()).unwrap();
     assert_eq!(doc["summary"]["crashes"], 20);
 }
+
+/// `crashdelta watch ./run_tests.sh` (the `--` forgotten): clap's "unexpected argument" is
+/// followed by the command line as it should have been written, quoted for the shell.
+#[test]
+fn a_forgotten_separator_is_explained_with_the_right_command_line() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_crashdelta"))
+        .args(["watch", "--settle", "1s", "./run_tests.sh", "-k", "a b"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(
+        err.contains(
+            "crashdelta: the command goes after `--`: crashdelta watch --settle 1s -- ./run_tests.sh -k 'a b'"
+        ),
+        "{err}"
+    );
+    // An unknown option of crashdelta's own is not a forgotten `--`.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_crashdelta"))
+        .args(["watch", "--bogus", "--", "true"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("goes after"));
+}

@@ -312,6 +312,11 @@ fn a_stopped_command_is_reported_and_an_interrupt_still_ends_it() {
     assert_eq!(status.and_then(|s| s.code()), Some(130), "{took:?} {err}");
     assert!(took < Duration::from_secs(8), "{took:?} {err}");
     assert!(err.contains("stopped by SIGSTOP"), "{err}");
+    // The summary says the run was cut short, not only the exit code.
+    assert!(
+        err.contains("Interrupted by SIGINT: the run did not finish"),
+        "{err}"
+    );
 }
 
 // B2: a command that ignores SIGINT and SIGTERM.

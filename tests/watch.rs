@@ -532,4 +532,73 @@ fn polling_finds_reports_too() {
         err.contains("new crash report after"),
         "the poller did not see it live: {err}"
     );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["window"]["watched_by"], "polling", "{}", doc["window"]);
+}
+
+/// The record says how the folders were watched: by file-system events unless asked to poll
+/// (inotify here, FSEvents on a Mac: tests/macos.rs checks that one), with no warning.
+#[test]
+fn the_record_says_the_folders_were_watched_by_file_events() {
+    let f = folder();
+    let out = watch(&f, &["--format", "json"], "exit 0");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["window"]["watched_by"], "events", "{}", doc["window"]);
+    assert!(doc.get("warnings").is_none(), "{doc}");
+}
+
+/// `--output` and `--collect` are checked before the command runs: a bad path found after a
+/// long test run would cost the run, and its 125 would hide the command's exit code.
+#[test]
+fn a_bad_output_or_collect_path_is_refused_before_the_command_runs() {
+    let f = folder();
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no/such/folder/record.json");
+    let blocked = dir.path().join("a-file");
+    std::fs::write(&blocked, "").unwrap();
+    let under_a_file = blocked.join("reports");
+    for (extra, flag) in [
+        (vec!["--output", missing.to_str().unwrap()], "--output"),
+        (
+            vec!["--collect", under_a_file.to_str().unwrap()],
+            "--collect",
+        ),
+        (
+            vec!["--repeat", "2", "--output", missing.to_str().unwrap()],
+            "--output",
+        ),
+    ] {
+        let out = watch(&f, &extra, "echo THE-COMMAND-RAN");
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(125), "{extra:?}: {err}");
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("THE-COMMAND-RAN"),
+            "{extra:?}: the command ran"
+        );
+        assert!(
+            err.contains(&format!("crashdelta: error: {flag} ")),
+            "{err}"
+        );
+    }
+}
+
+/// A script without a `#!` line cannot be started (ENOEXEC): 126, as for a file that may not be
+/// run, with the way to fix it; not 125, which says crashdelta itself failed.
+#[test]
+fn a_script_without_a_shebang_exits_126_and_says_what_to_add() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("run_tests.sh");
+    std::fs::write(&script, "echo hi\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let f = folder();
+    let out = Command::new(env!("CARGO_BIN_EXE_crashdelta"))
+        .args(["watch", "--settle", "0s", "--reports-dir"])
+        .arg(&f.reports)
+        .arg("--")
+        .arg(&script)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(126), "{err}");
+    assert!(err.contains("#!/bin/sh"), "{err}");
 }

@@ -131,7 +131,7 @@ impl Exit {
     pub fn cannot_run(e: &SpawnError) -> Exit {
         match e {
             SpawnError::NotFound(_) => Exit::NotFound,
-            SpawnError::NotExecutable(..) => Exit::CannotRun,
+            SpawnError::NotExecutable(..) | SpawnError::NotAProgram(_) => Exit::CannotRun,
             _ => Exit::ToolError,
         }
     }

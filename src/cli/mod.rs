@@ -22,12 +22,60 @@ use clap::Parser;
 use args::{Cli, Command};
 use exit::Exit;
 
+/// The hint for `crashdelta watch ./run_tests.sh`: a command given without the `--` before it
+/// reads as an unexpected argument of crashdelta's, and clap's message does not say why.
+fn forgotten_separator(
+    e: &clap::Error,
+    args: impl Iterator<Item = std::ffi::OsString>,
+) -> Option<String> {
+    if e.kind() != clap::error::ErrorKind::UnknownArgument {
+        return None;
+    }
+    let args: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
+    let sub = args.get(1)?;
+    if !matches!(sub.as_str(), "watch" | "compare") || args.iter().any(|a| a == "--") {
+        return None;
+    }
+    let unexpected = match e.get(clap::error::ContextKind::InvalidArg)? {
+        clap::error::ContextValue::String(s) => s.clone(),
+        _ => return None,
+    };
+    if unexpected.starts_with('-') {
+        return None;
+    }
+    // Everything from the first word crashdelta did not expect is the command.
+    let at = args.iter().skip(2).position(|a| *a == unexpected)? + 2;
+    let (ours, command) = args.split_at(at);
+    let words = |w: &[String]| w.iter().map(|a| quoted(a)).collect::<Vec<_>>().join(" ");
+    Some(format!(
+        "crashdelta: the command goes after `--`: crashdelta {} -- {}",
+        words(ours.get(1..).unwrap_or_default()),
+        words(command)
+    ))
+}
+
+/// `word` as a POSIX shell reads it back: as it is when it is plain, else in single quotes.
+fn quoted(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./=:,+@%-".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
 /// Parses the arguments, runs the command, and says how it ended.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse().and_then(|cli| cli.check().map(|()| cli)) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
+            if let Some(hint) = forgotten_separator(&e, std::env::args_os()) {
+                output::say!("{hint}");
+            }
             // --help and --version are not failures.
             return if e.use_stderr() {
                 Exit::ToolError.into()

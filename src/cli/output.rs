@@ -2,8 +2,9 @@
 //! and how wide its tables are.
 //!
 //! Tables fit the terminal when they go to one; anywhere else (a file, a pipe, a CI log) they are
-//! [`WIDTH`] columns, so the same input renders the same way on every machine. The human
-//! summary of a run goes to standard error, where a CI log shows it, with the same rule.
+//! not wrapped at all: one line per row, so that `grep` finds a rule id or a path whole, and the
+//! same input renders the same way on every machine. The human summary of a run goes to
+//! standard error, where a CI log shows it, with the same rule.
 //! crashdelta writes no colour: its output is read in CI logs and pasted into issues.
 //!
 //! Every line the binary writes on standard error goes through [`say!`](crate::cli::output::say)
@@ -110,8 +111,8 @@ impl<W: Write> Write for ReaderMayLeave<W> {
     }
 }
 
-/// The table width anywhere but a terminal.
-pub const WIDTH: u16 = 160;
+/// The width assumed for a terminal that does not say how wide it is.
+const TERMINAL_WIDTH: u16 = 100;
 
 /// A command's output target.
 pub struct Output {
@@ -176,7 +177,7 @@ impl Output {
     /// The style of what goes here.
     pub fn style(&self) -> Style {
         let terminal = self.path.is_none() && io::stdout().is_terminal();
-        style(terminal)
+        style(terminal.then(|| terminal_width(libc::STDOUT_FILENO)))
     }
 
     /// Opens the target: for a file, a temporary beside it, which [`Output::commit`] renames
@@ -270,12 +271,34 @@ impl Output {
 
 /// The style of what goes to standard error (the human summary of runs and campaigns).
 pub fn stderr_style() -> Style {
-    style(io::stderr().is_terminal())
+    style(
+        io::stderr()
+            .is_terminal()
+            .then(|| terminal_width(libc::STDERR_FILENO)),
+    )
 }
 
-fn style(terminal: bool) -> Style {
+/// How wide the terminal on `fd` is.
+fn terminal_width(fd: libc::c_int) -> u16 {
+    let mut size = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes a `winsize` into the local.
+    let ok = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut size) } == 0;
+    if ok && size.ws_col > 0 {
+        size.ws_col
+    } else {
+        TERMINAL_WIDTH
+    }
+}
+
+/// The style of a document going to a terminal `width` columns wide, or elsewhere (`None`).
+fn style(width: Option<u16>) -> Style {
     Style {
-        width: (!terminal).then_some(WIDTH),
+        width,
         generated: chrono::Local::now()
             .format("%Y-%m-%d %H:%M:%S %z")
             .to_string(),

@@ -12,7 +12,7 @@ use crashdelta::run::Timing;
 use super::args::{CompareArgs, FoldersArg, RecordArgs, TimingArgs, WatchArgs};
 use super::exit::{Ending, Exit};
 use super::output::{self, Output, say};
-use super::setup::{check_allow, load_analyzer};
+use super::setup::{check_allow, load_analyzer, preflight};
 use super::watch::{collected, print_live};
 
 /// How many runs `--until-crash` makes without `--repeat`.
@@ -31,6 +31,7 @@ fn watching(folders: &FoldersArg, timing: &TimingArgs, record: &RecordArgs) -> W
 /// `watch --repeat N [--until-crash]`.
 pub fn repeat(args: WatchArgs) -> Result<Exit> {
     let analyzer = load_analyzer(&args.rules, &args.symbols)?;
+    preflight(&args.record)?;
     check_allow(&analyzer.rules, &args.gate.allow)?;
     let n = args
         .campaign
@@ -83,6 +84,7 @@ pub fn compare(args: CompareArgs) -> Result<Exit> {
         );
     }
     let analyzer = load_analyzer(&args.rules, &args.symbols)?;
+    preflight(&args.record)?;
     let mut a_name = config_name(args.a_name.as_deref(), &args.a_env, "A (as is)");
     let b_name = config_name(args.b_name.as_deref(), &args.b_env, "B");
     if a_name == b_name {

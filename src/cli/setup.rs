@@ -10,7 +10,7 @@ use crashdelta::classify::{RuleSet, UNREADABLE};
 use crashdelta::input;
 use crashdelta::symbols;
 
-use super::args::{RulesArg, SymbolsArg};
+use super::args::{RecordArgs, RulesArg, SymbolsArg};
 use super::output::say;
 
 /// The built-in rules, with the `--rules` file's tried first.
@@ -67,4 +67,61 @@ pub fn check_allow(rules: &RuleSet, allow: &[String]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Checks, before the command runs, that what is written after it can be: the `--output` file
+/// (its folder exists and takes a new file) and the `--collect` folder (made now if it does not
+/// exist). Found only after a long test run, a bad path would cost the run, and its exit code
+/// (125) would hide the command's.
+pub fn preflight(record: &RecordArgs) -> Result<()> {
+    if let Some(path) = &record.output {
+        writable_folder(
+            "--output",
+            path,
+            match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            },
+        )?;
+    }
+    if let Some(dir) = &record.collect {
+        std::fs::create_dir_all(dir).with_context(|| {
+            format!(
+                "--collect {}: cannot make the folder; choose a folder you can write to",
+                dir.display()
+            )
+        })?;
+        writable_folder("--collect", dir, dir)?;
+    }
+    Ok(())
+}
+
+/// Whether a new file can be made in `folder` (for `flag` `path`).
+fn writable_folder(flag: &str, path: &Path, folder: &Path) -> Result<()> {
+    if path.is_dir() && flag == "--output" {
+        bail!("--output {} is a folder: name a file in it", path.display());
+    }
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        // A special file (`/dev/stdout`, a FIFO): written as it is, nothing to make.
+        return Ok(());
+    }
+    if !folder.is_dir() {
+        bail!(
+            "{flag} {}: the folder {} does not exist; make it first, or choose another path",
+            path.display(),
+            folder.display()
+        );
+    }
+    tempfile::Builder::new()
+        .prefix(".crashdelta-check.")
+        .tempfile_in(folder)
+        .map(drop)
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "{flag} {}: cannot make a file in {} ({}); choose a folder you can write to",
+                path.display(),
+                folder.display(),
+                std::io::Error::from(e.kind())
+            )
+        })
 }

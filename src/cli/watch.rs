@@ -12,7 +12,7 @@ use crashdelta::watch::{self, EarlierRun, LiveEvent, Notice, collect, signal_nam
 use super::args::WatchArgs;
 use super::exit::{Ending, Exit};
 use super::output::{self, Output, say};
-use super::setup::{check_allow, load_analyzer};
+use super::setup::{check_allow, load_analyzer, preflight};
 
 /// `watch -- CMD` (one run); with `--repeat` or `--until-crash`, a campaign.
 pub fn watch(args: WatchArgs) -> Result<Exit> {
@@ -21,6 +21,7 @@ pub fn watch(args: WatchArgs) -> Result<Exit> {
     }
     let analyzer = load_analyzer(&args.rules, &args.symbols)?;
     check_allow(&analyzer.rules, &args.gate.allow)?;
+    preflight(&args.record)?;
     let mut opts = Timing::from(&args.timing).options(
         args.folders.folders(),
         args.command.clone(),

@@ -82,6 +82,40 @@ pub fn default_folders() -> Vec<PathBuf> {
     folders
 }
 
+/// The default folders that can be listed, and for each one that exists and cannot be listed,
+/// why not. Named folders (`--reports-dir`) that cannot be read are an error
+/// ([`InventoryError::Unreadable`]): an empty listing would hide crashes. The system folder among
+/// the defaults is different: ReportCrash writes the reports of the user's own processes (the
+/// test run's) into `~/Library/Logs/DiagnosticReports`, and `/Library/Logs/DiagnosticReports`
+/// holds those of processes run by the system or by other users, which a user who is not an
+/// administrator may not be allowed to list. Failing every `watch` for it would make the tool
+/// unusable for that user; a warning says what is not seen.
+pub fn readable_default_folders() -> (Vec<PathBuf>, Vec<String>) {
+    readable(default_folders())
+}
+
+/// `folders` without those that exist and cannot be listed, and a warning for each of those.
+fn readable(folders: Vec<PathBuf>) -> (Vec<PathBuf>, Vec<String>) {
+    let mut warnings = Vec::new();
+    let kept = folders
+        .into_iter()
+        .filter(|f| match std::fs::read_dir(f) {
+            Err(e) if f.exists() => {
+                warnings.push(format!(
+                    "cannot read the report folder {} ({e}): crash reports written there (by \
+                     processes of the system or of other users) are not seen. Your own processes' \
+                     reports go to ~/Library/Logs/DiagnosticReports; name the folders with \
+                     --reports-dir to silence this",
+                    f.display()
+                ));
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    (kept, warnings)
+}
+
 /// A report folder the inventory looked at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Folder {
@@ -665,6 +699,27 @@ pub fn diff(before: &Inventory, after: &Inventory) -> Delta {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A default folder that exists and cannot be listed is left out with a warning that names
+    /// it and the way out; one that does not exist is kept (the inventory records it as
+    /// missing). "Cannot be listed" is a file where the folder should be: root lists a folder of
+    /// mode 000, and the tests run as root here (the permission case is tests/macos.rs's, on a
+    /// Mac, for /Library/Logs/DiagnosticReports).
+    #[test]
+    fn an_unreadable_default_folder_is_left_out_with_a_warning() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let closed = dir.path().join("closed");
+        let missing = dir.path().join("missing");
+        std::fs::write(&closed, "").unwrap_or_else(|e| panic!("{e}"));
+        let (kept, warnings) = readable(vec![missing.clone(), closed.clone()]);
+        assert_eq!(kept, vec![missing]);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains(&closed.display().to_string()),
+            "{warnings:?}"
+        );
+        assert!(warnings[0].contains("--reports-dir"), "{warnings:?}");
+    }
 
     #[test]
     fn a_name_that_is_not_utf8_survives_the_inventory_file() {

@@ -94,8 +94,8 @@ impl Format {
 /// How a document is laid out for where it goes.
 #[derive(Debug, Clone, Default)]
 pub struct Style {
-    /// The width of tables: `None` fits the terminal; a fixed width makes the output the same
-    /// everywhere (a file, a pipe, a CI log).
+    /// The width of the terminal the document goes to, which tables wrap to fit; `None` when it
+    /// goes anywhere else (a file, a pipe, a CI log): tables are not wrapped, one line per row.
     pub width: Option<u16>,
     /// When the document was made, as HTML pages print it.
     pub generated: String,

@@ -103,11 +103,29 @@ impl Display for Visible<'_> {
 
 /// A human table whose cells are escaped as they are added: no cell can hold a control
 /// character, whoever fills it. Made by [`super::table`].
-pub struct HumanTable(Table);
+///
+/// On a terminal too narrow for its columns (each needs room for its header and a few
+/// characters of its cells), a table drawn with wrapped cells reads as a column of syllables
+/// ("cras / hes"). It is written as one block per row instead, `header  value` a line, blocks
+/// apart: every cell reads whole, and the terminal wraps a long value as it wraps any line.
+pub struct HumanTable {
+    table: Table,
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+    width: Option<u16>,
+}
+
+/// What each column needs on a terminal to read: its header, and this much of its cells.
+const READABLE_CELL: usize = 10;
 
 impl HumanTable {
-    pub(super) fn new(table: Table) -> HumanTable {
-        HumanTable(table)
+    pub(super) fn new(table: Table, header: &[&str], width: Option<u16>) -> HumanTable {
+        HumanTable {
+            table,
+            header: header.iter().map(|h| (*h).to_owned()).collect(),
+            rows: Vec::new(),
+            width,
+        }
     }
 
     /// Adds a row, each cell [`visible`].
@@ -120,16 +138,59 @@ impl HumanTable {
             .into_iter()
             .map(|c| visible(c.as_ref()).into_owned())
             .collect();
-        self.0.add_row(cells);
+        self.table.add_row(cells.clone());
+        self.rows.push(cells);
         self
+    }
+
+    /// Whether the terminal is too narrow for the columns to read.
+    fn too_narrow(&self) -> bool {
+        let Some(width) = self.width else {
+            return false;
+        };
+        let needed: usize = self
+            .header
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let longest = self
+                    .rows
+                    .iter()
+                    .filter_map(|r| r.get(i))
+                    .map(|c| c.chars().count())
+                    .max()
+                    .unwrap_or(0);
+                // A cell and its borders: "│ x " is three more than the text.
+                h.chars().count().max(longest.min(READABLE_CELL)) + 3
+            })
+            .sum::<usize>()
+            + 1;
+        usize::from(width) < needed
     }
 }
 
 impl Display for HumanTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.too_narrow() {
+            let pad = self
+                .header
+                .iter()
+                .map(|h| h.chars().count())
+                .max()
+                .unwrap_or(0);
+            for (n, row) in self.rows.iter().enumerate() {
+                if n > 0 {
+                    writeln!(f)?;
+                }
+                for (h, cell) in self.header.iter().zip(row) {
+                    writeln!(f, "{h:<pad$}  {cell}")?;
+                }
+            }
+            return Ok(());
+        }
         // comfy-table writes no styling here (no colour is loaded), so what it draws is the
         // escaped cells and its own box characters.
-        Display::fmt(&self.0, f)
+        Display::fmt(&self.table, f)
     }
 }
 

@@ -361,7 +361,7 @@ pub struct TableSink<W: std::io::Write> {
 }
 
 impl<W: std::io::Write> TableSink<W> {
-    /// `width`: a fixed width makes the rendering independent of the terminal (pipes, tests).
+    /// `width` as [`Style::width`](super::Style::width).
     pub fn new(out: W, width: Option<u16>) -> Self {
         let table = super::table(
             width,

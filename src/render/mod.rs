@@ -270,16 +270,25 @@ pub fn name_pid(name: Option<&str>, pid: Option<u64>) -> Option<String> {
     }
 }
 
-/// The tables every human rendering draws: one style; `width` as [`Style::width`]. Its cells are
-/// escaped as they are added ([`HumanTable`]).
+/// The tables every human rendering draws: one style; `width` as [`Style::width`]: cells wrap
+/// to fit a terminal that wide, and never wrap without one. Its cells are escaped as they are
+/// added ([`HumanTable`]).
 pub fn table(width: Option<u16>, header: &[&str]) -> HumanTable {
     let mut table = Table::new();
     table
         .load_style(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(header.to_vec());
-    if let Some(w) = width {
-        table.set_width(w);
+    match width {
+        Some(w) => {
+            table
+                .set_content_arrangement(ContentArrangement::Dynamic)
+                .set_width(w);
+        }
+        // A file, a pipe, a CI log: one line per row, so that `grep` finds a rule id or a path
+        // whole, and the rendering is the same on every machine.
+        None => {
+            table.set_content_arrangement(ContentArrangement::Disabled);
+        }
     }
-    HumanTable::new(table)
+    HumanTable::new(table, header, width)
 }

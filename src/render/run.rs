@@ -168,6 +168,13 @@ pub fn human(run: &RunReport, width: Option<u16>) -> String {
     for w in &run.warnings {
         s.line(format_args!("Warning: {w}"));
     }
+    if let Some(signal) = run.interrupted {
+        s.line(format_args!(
+            "Interrupted by {}: the run did not finish; only the crash reports found until then \
+             are counted.",
+            crate::watch::signal_name(signal)
+        ));
+    }
     if let Some(c) = &run.command {
         command_lines(&mut s, c, run.interrupted);
     }

@@ -74,6 +74,10 @@ pub struct Window {
     /// How long crashdelta waited for late reports after the command exited, in milliseconds (0 for
     /// `diff`).
     pub settle_used_ms: u64,
+    /// How the report folders were watched (`events` or `polling`); none for `diff`, which only
+    /// compares inventories.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watched_by: Option<watch::WatchedBy>,
 }
 
 /// The record of one run (or one diff).
@@ -288,6 +292,7 @@ pub fn watch(
         end: outcome.exited,
         settled: outcome.end,
         settle_used_ms: u64::try_from(outcome.settle_used.as_millis()).unwrap_or(u64::MAX),
+        watched_by: Some(outcome.watched_by),
     };
     let ctx = RunContext {
         command: Some(command),
@@ -360,6 +365,7 @@ pub fn diff(
             end: after.taken_at,
             settled: after.taken_at,
             settle_used_ms: 0,
+            watched_by: None,
         },
         interrupted: None,
     };
@@ -509,6 +515,7 @@ mod tests {
                 end: now,
                 settled: now,
                 settle_used_ms: 0,
+                watched_by: None,
             },
             interrupted: Some(2),
         };

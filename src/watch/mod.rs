@@ -187,8 +187,22 @@ pub struct Outcome {
     /// When each process of the tree was seen running and gone: a crashed worker's pid joined
     /// with the test output printed as it died.
     pub lives: std::collections::BTreeMap<u32, Life>,
+    /// How the report folders were watched during the run.
+    pub watched_by: WatchedBy,
     /// Problems that did not change the verdict (a `--test-results` file that could not be read).
     pub warnings: Vec<String>,
+}
+
+/// How the report folders were watched: file-system events (FSEvents on macOS, inotify on Linux)
+/// see a report the moment it lands; polling (`--poll`, or when events are not available) up to
+/// an interval later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WatchedBy {
+    /// File-system events.
+    Events,
+    /// Listing the folders every 150 ms.
+    Polling,
 }
 
 /// How long a file must go unchanged before a text report (which reads as complete when cut
@@ -468,18 +482,33 @@ pub fn run(
         .collect();
 
     let (tx, rx) = mpsc::channel::<notify::Result<notify::Event>>();
-    let mut watcher: Box<dyn Watcher> = if opts.poll {
-        Box::new(poll_watcher(tx.clone())?)
+    let mut warnings = Vec::new();
+    let (mut watcher, mut watched_by): (Box<dyn Watcher>, WatchedBy) = if opts.poll {
+        (Box::new(poll_watcher(tx.clone())?), WatchedBy::Polling)
     } else {
         match notify::recommended_watcher(tx.clone()) {
-            Ok(w) => Box::new(w),
-            Err(_) => Box::new(poll_watcher(tx.clone())?),
+            Ok(w) => (Box::new(w), WatchedBy::Events),
+            Err(e) => {
+                warnings.push(format!(
+                    "file events are not available ({e}): the report folders are polled every {} ms",
+                    POLL_INTERVAL.as_millis()
+                ));
+                (Box::new(poll_watcher(tx.clone())?), WatchedBy::Polling)
+            }
         }
     };
     for folder in &existing {
-        if watcher.watch(folder, RecursiveMode::Recursive).is_err() {
+        if let Err(e) = watcher.watch(folder, RecursiveMode::Recursive) {
             // inotify can run out of watches on huge trees: fall back to polling.
+            if watched_by == WatchedBy::Events {
+                warnings.push(format!(
+                    "cannot watch {} for file events ({e}): the report folders are polled every {} ms",
+                    folder.display(),
+                    POLL_INTERVAL.as_millis()
+                ));
+            }
             watcher = Box::new(poll_watcher(tx.clone())?);
+            watched_by = WatchedBy::Polling;
             for f in &existing {
                 let _ = watcher.watch(f, RecursiveMode::Recursive);
             }
@@ -676,6 +705,7 @@ pub fn run(
         reads: tracker.reads,
         evidence,
         lives,
+        watched_by,
         warnings,
     })
 }

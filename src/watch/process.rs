@@ -25,6 +25,15 @@ pub enum SpawnError {
     /// error.
     #[error("command cannot be run: {0}: {1}")]
     NotExecutable(String, io::Error),
+    /// The file is not a program the system can start (ENOEXEC): most often a script without a
+    /// `#!` line. A shell would guess `sh` for it; crashdelta does not guess a test script's
+    /// interpreter.
+    #[error(
+        "command cannot be run: {0} is not a program the system can start (no `#!` line at the \
+         top of a script?); add one, such as `#!/bin/sh`, or run it through its interpreter \
+         (`-- sh {0}`)"
+    )]
+    NotAProgram(String),
     /// Any other failure to start it: the program as given, and the error.
     #[error("cannot start {0}: {1}")]
     Other(String, io::Error),
@@ -40,6 +49,7 @@ impl SpawnError {
         match e.kind() {
             io::ErrorKind::NotFound => SpawnError::NotFound(name),
             io::ErrorKind::PermissionDenied => SpawnError::NotExecutable(name, e),
+            _ if e.raw_os_error() == Some(libc::ENOEXEC) => SpawnError::NotAProgram(name),
             _ => SpawnError::Other(name, e),
         }
     }

@@ -8,6 +8,8 @@ use clap::{Args, ValueEnum};
 
 use crashdelta::classify::{FailOn, GatePolicy, Scope};
 use crashdelta::inventory;
+
+use crate::cli::output::say;
 use crashdelta::run::Timing;
 
 #[derive(Args)]
@@ -38,10 +40,15 @@ pub struct FoldersArg {
 }
 
 impl FoldersArg {
-    /// The folders named, or the default ones.
+    /// The folders named, or the default ones that can be read (a warning on standard error for
+    /// each that cannot: `inventory::readable_default_folders`).
     pub fn folders(&self) -> Vec<PathBuf> {
         if self.reports_dir.is_empty() {
-            inventory::default_folders()
+            let (folders, warnings) = inventory::readable_default_folders();
+            for w in warnings {
+                say!("crashdelta: warning: {w}");
+            }
+            folders
         } else {
             self.reports_dir.clone()
         }

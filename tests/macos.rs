@@ -1,0 +1,281 @@
+//! On a real Mac, against the real ReportCrash (issue 15): programs that really crash, under
+//! `crashdelta watch` with its default report folders, must have their `.ips` reports caught
+//! live (by FSEvents, not polling), attributed to the run by pid, and classified.
+//!
+//! These tests run only on macOS (the macOS CI runners, or `cargo test` on any Mac). Elsewhere
+//! they are compiled and type-checked like every test, and each one says it was skipped: Linux
+//! writes no crash reports, and the Linux tests stand in for ReportCrash instead
+//! (tests/watch.rs, tests/pytest_e2e.rs).
+//!
+//! The crashing programs are this test binary itself, run again with `CRASHDELTA_MACOS_CRASH`
+//! set and only [`crash_helper`] selected: it writes to address 0x98 (EXC_BAD_ACCESS, the AGX
+//! race's fault address), calls `abort()` (EXC_CRASH, SIGABRT), or crashes in a child of a
+//! child. With Python on the machine, faulthandler's dump is joined with the report too.
+//!
+//! Each test prints how long ReportCrash took from the crash to the report (the evidence for
+//! `--settle`'s default), and appends it to the CI job's summary when there is one.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Output;
+
+use common::{crashdelta, stderr};
+
+/// Whether this is a Mac; elsewhere the test says it was skipped.
+fn mac(test: &str) -> bool {
+    if std::env::consts::OS == "macos" {
+        return true;
+    }
+    eprintln!(
+        "skipped {test}: needs macOS's ReportCrash (runs on the macOS CI runners; on Linux the \
+         tests stand in for it)"
+    );
+    false
+}
+
+/// The crashing program: does nothing unless `CRASHDELTA_MACOS_CRASH` says how to crash (the
+/// other tests run this binary again with only this test selected).
+#[test]
+fn crash_helper() {
+    match std::env::var("CRASHDELTA_MACOS_CRASH").as_deref() {
+        Ok("null") => {
+            // SAFETY: none: this writes to an address no process maps, on purpose, so that the
+            // kernel raises EXC_BAD_ACCESS at 0x98 and ReportCrash writes a report. (Not the
+            // null pointer itself: `write_volatile` checks for null in debug builds and would
+            // abort instead.)
+            unsafe { std::ptr::with_exposed_provenance_mut::<u64>(0x98).write_volatile(7) };
+        }
+        Ok("abort") => std::process::abort(),
+        Ok("grandchild") => {
+            // A shell that runs this binary again to crash: the crashed process is a child of
+            // a child of the command.
+            let me = std::env::current_exe().unwrap();
+            let status = std::process::Command::new("/bin/sh")
+                .args(["-c", "\"$0\" --exact crash_helper --test-threads=1"])
+                .arg(me)
+                .env("CRASHDELTA_MACOS_CRASH", "null")
+                .status()
+                .unwrap();
+            assert!(!status.success(), "the grandchild did not crash");
+        }
+        _ => {}
+    }
+}
+
+/// `crashdelta watch --format json` with the default folders, around `argv`; returns the run
+/// record, the human summary and the exit code.
+fn watch(argv: &[&str], env: &[(&str, &str)]) -> (serde_json::Value, String, Option<i32>) {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("record.json");
+    let mut cmd = crashdelta();
+    cmd.args(["watch", "--settle", "5s", "--format", "json", "--output"])
+        .arg(&record)
+        .arg("--")
+        .args(argv);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out: Output = cmd.output().unwrap();
+    let human = stderr(&out);
+    let doc = serde_json::from_slice(&std::fs::read(&record).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("no run record ({e}):\n{human}"));
+    (doc, human, out.status.code())
+}
+
+/// Runs this binary's crash helper under `watch` and checks the report that ReportCrash wrote:
+/// seen live by file events, the run's by its process tree, with `exception` and `signal`.
+fn caught(how: &str, exception: &str, signal: &str) -> serde_json::Value {
+    let me = std::env::current_exe().unwrap();
+    let me = me.to_str().unwrap();
+    let (doc, human, code) = watch(
+        &[me, "--exact", "crash_helper", "--test-threads=1"],
+        &[("CRASHDELTA_MACOS_CRASH", how)],
+    );
+    assert_eq!(code, Some(86), "a new crash fails the gate:\n{human}");
+    assert_eq!(doc["window"]["watched_by"], "events", "{}", doc["window"]);
+    let pids: Vec<u64> = doc["command"]["pids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(serde_json::Value::as_u64)
+        .collect();
+    let new = doc["new"].as_array().unwrap();
+    let crash = new
+        .iter()
+        .find(|n| {
+            n["process"]["pid"]
+                .as_u64()
+                .is_some_and(|pid| pids.contains(&pid))
+        })
+        .unwrap_or_else(|| panic!("no report of the run's processes {pids:?}:\n{human}"));
+    assert_eq!(crash["format"], "ips", "{crash}");
+    assert_eq!(crash["attribution"]["kind"], "run", "{crash}");
+    assert_eq!(crash["attribution"]["basis"], "process-tree", "{crash}");
+    assert_eq!(crash["exception"]["type"], exception, "{crash}");
+    assert_eq!(crash["exception"]["signal"], signal, "{crash}");
+    assert!(crash["classification"]["rule"].is_string(), "{crash}");
+    // Seen live, during the wait, not only by the inventory at the end.
+    let delay = human
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("crashdelta: new crash report after ")?
+                .split_once('s')
+                .and_then(|(secs, _)| secs.parse::<f64>().ok())
+        })
+        .unwrap_or_else(|| panic!("the report was not seen live:\n{human}"));
+    record_delay(how, delay);
+    crash.clone()
+}
+
+/// Prints ReportCrash's delay, and adds it to the CI job's summary.
+fn record_delay(what: &str, secs: f64) {
+    let line = format!("ReportCrash delay ({what}): {secs:.1} s after the command exited");
+    eprintln!("{line}");
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY")
+        && let Ok(mut f) = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(summary)
+    {
+        let _ = writeln!(f, "- {line}");
+    }
+}
+
+#[test]
+fn a_bad_access_is_caught_attributed_by_pid_and_classified() {
+    if !mac("a_bad_access_is_caught_attributed_by_pid_and_classified") {
+        return;
+    }
+    let crash = caught("null", "EXC_BAD_ACCESS", "SIGSEGV");
+    assert_eq!(crash["exception"]["address"], "0x98", "{crash}");
+}
+
+#[test]
+fn an_abort_is_caught_as_exc_crash() {
+    if !mac("an_abort_is_caught_as_exc_crash") {
+        return;
+    }
+    caught("abort", "EXC_CRASH", "SIGABRT");
+}
+
+#[test]
+fn a_crash_in_a_child_of_a_child_is_the_runs() {
+    if !mac("a_crash_in_a_child_of_a_child_is_the_runs") {
+        return;
+    }
+    let crash = caught("grandchild", "EXC_BAD_ACCESS", "SIGSEGV");
+    assert_ne!(crash["process"]["parent"]["name"], "crashdelta", "{crash}");
+}
+
+/// Python's faulthandler prints the Python stack as the process dies; the report ReportCrash
+/// writes for that process is joined with it.
+#[test]
+fn a_python_crash_is_joined_with_its_faulthandler_dump() {
+    if !mac("a_python_crash_is_joined_with_its_faulthandler_dump") {
+        return;
+    }
+    if !Path::new("/usr/bin/python3").exists() && which("python3").is_none() {
+        eprintln!("skipped: no python3 on this Mac");
+        return;
+    }
+    let (doc, human, code) = watch(
+        &[
+            "python3",
+            "-X",
+            "faulthandler",
+            "-c",
+            "import ctypes\ndef gather():\n    ctypes.string_at(0)\ngather()",
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(86), "{human}");
+    let test = doc["new"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|n| n.get("test"))
+        .unwrap_or_else(|| panic!("no crash joined with the dump:\n{human}"));
+    assert_eq!(test["evidence"]["runner"], "faulthandler", "{test}");
+    let stack: Vec<&str> = test["evidence"]["python_stack"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["function"].as_str())
+        .collect();
+    assert!(stack.contains(&"gather"), "{stack:?}");
+    assert!(human.contains("  Python:    "), "{human}");
+}
+
+/// The folders: the user's is watched; the system's, when this user may not list it, is left
+/// out with a warning that says what to do, and the run goes on.
+#[test]
+fn the_default_folders_are_watched_or_explained() {
+    if !mac("the_default_folders_are_watched_or_explained") {
+        return;
+    }
+    let (doc, human, code) = watch(&["true"], &[]);
+    assert_eq!(code, Some(0), "{human}");
+    assert_eq!(doc["window"]["watched_by"], "events", "{}", doc["window"]);
+    let system = Path::new("/Library/Logs/DiagnosticReports");
+    if system.exists() && std::fs::read_dir(system).is_err() {
+        assert!(
+            human.contains("cannot read the report folder /Library/Logs/DiagnosticReports")
+                && human.contains("--reports-dir"),
+            "{human}"
+        );
+    }
+}
+
+/// `atos` and the installed AGX driver bundles, which symbolication uses on a Mac, are where
+/// crashdelta looks for them (`/usr/bin/atos` comes with the Xcode command-line tools; the
+/// bundles with every Apple-silicon Mac).
+#[test]
+fn atos_and_the_agx_bundles_are_found_when_present() {
+    if !mac("atos_and_the_agx_bundles_are_found_when_present") {
+        return;
+    }
+    let atos = which("atos");
+    eprintln!("atos: {atos:?}");
+    if Path::new("/usr/bin/atos").exists() {
+        assert!(
+            atos.is_some(),
+            "/usr/bin/atos exists but is not found on PATH"
+        );
+    }
+    let bundles: Vec<String> = std::fs::read_dir("/System/Library/Extensions")
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("AGXMetal") && n.ends_with(".bundle"))
+                .collect()
+        })
+        .unwrap_or_default();
+    eprintln!("AGX driver bundles: {bundles:?}");
+    if std::env::consts::ARCH == "aarch64" && bundles.is_empty() {
+        eprintln!("note: no AGX driver bundle on this Apple-silicon Mac (a virtual machine?)");
+    }
+    // The system build atos needs: the report's build is compared with the running one.
+    let out = crashdelta()
+        .args(["show", "--symbols", "/System/Library/Extensions"])
+        .arg(common::root().join(common::RACE))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code().is_some_and(|c| c == 0 || c == 1),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// `PATH` lookup, as crashdelta does it.
+fn which(program: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(program))
+            .find(|p| p.is_file())
+    })
+}
