@@ -464,12 +464,7 @@ fn an_orphan_of_the_command_stays_in_its_process_tree() {
         .parse()
         .unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let pids: Vec<u64> = doc["command"]["pids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(serde_json::Value::as_u64)
-        .collect();
+    let pids = common::command_pids(&doc);
     assert!(pids.contains(&orphan), "orphan {orphan} not in {pids:?}");
 }
 

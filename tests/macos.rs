@@ -97,12 +97,7 @@ fn caught(how: &str, exception: &str, signal: &str) -> serde_json::Value {
     );
     assert_eq!(code, Some(86), "a new crash fails the gate:\n{human}");
     assert_eq!(doc["window"]["watched_by"], "events", "{}", doc["window"]);
-    let pids: Vec<u64> = doc["command"]["pids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(serde_json::Value::as_u64)
-        .collect();
+    let pids = common::command_pids(&doc);
     let new = doc["new"].as_array().unwrap();
     let crash = new
         .iter()

@@ -145,3 +145,11 @@ pub fn on_terminal_line(
     let shown = reader.join().unwrap_or_default();
     (status, shown, took)
 }
+
+/// The pids of a run record's process tree (`command.pids`).
+pub fn command_pids(doc: &serde_json::Value) -> Vec<u64> {
+    doc["command"]["pids"]
+        .as_array()
+        .map(|pids| pids.iter().filter_map(serde_json::Value::as_u64).collect())
+        .unwrap_or_default()
+}
