@@ -247,3 +247,108 @@ exit 0
     assert_eq!(new["attribution"]["kind"], "concurrent", "{new}");
     assert!(new.get("test").is_none(), "{}", new["test"]);
 }
+
+/// A JUnit file left by an earlier run (plain pytest writes none when a crash kills it; a
+/// campaign reads the same path every run) is not this run's evidence: not read, with a
+/// warning, and the crash is not given its test.
+#[test]
+fn a_junit_file_from_before_the_run_is_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    std::fs::create_dir(&reports).unwrap();
+    let junit = dir.path().join("junit.xml");
+    std::fs::copy(
+        common::testdata_path("testlogs/python/pytest-xdist-n2-junit.xml"),
+        &junit,
+    )
+    .unwrap();
+    let two_days_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(&junit)
+        .unwrap()
+        .set_modified(two_days_ago)
+        .unwrap();
+    let script = format!("{WRITE_RACE}\nwrite_race $$ $PPID\n");
+    let out = crashdelta()
+        .env("REPORTS", &reports)
+        .env("RACE", common::root().join(common::RACE))
+        .args([
+            "watch",
+            "--settle",
+            "0.5s",
+            "--no-capture",
+            "--format",
+            "json",
+        ])
+        .arg("--test-results")
+        .arg(&junit)
+        .arg("--reports-dir")
+        .arg(&reports)
+        .args(["--", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(86), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        doc["new"][0].get("test").is_none(),
+        "{}",
+        doc["new"][0]["test"]
+    );
+    assert!(
+        doc["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("not written during this run"),
+        "{doc}"
+    );
+}
+
+/// A copy of the crash report (a harness copying reports aside in the watched folder) is the
+/// same crash: the report that is not a copy keeps its test (it had none: the copy competed
+/// for the same evidence), and the copy gets none.
+#[test]
+fn a_copy_of_the_report_does_not_take_the_test_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    std::fs::create_dir_all(reports.join("copies")).unwrap();
+    let script = format!(
+        "{WRITE_RACE}{}",
+        r#"
+python3 -X faulthandler -c 'import ctypes; ctypes.string_at(0)' &
+crashed=$!
+wait $crashed
+write_race $crashed $$
+cp "$REPORTS/Python-race.ips" "$REPORTS/copies/Python-race.ips"
+exit 0
+"#
+    );
+    let out = crashdelta()
+        .env("REPORTS", &reports)
+        .env("RACE", common::root().join(common::RACE))
+        .args([
+            "watch",
+            "--settle",
+            "0.5s",
+            "--format",
+            "json",
+            "--reports-dir",
+        ])
+        .arg(&reports)
+        .args(["--", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(86), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let doc: serde_json::Value =
+        serde_json::from_str(&stdout[stdout.find("{\n").unwrap()..]).unwrap();
+    let new = doc["new"].as_array().unwrap();
+    assert_eq!(new.len(), 2, "{doc}");
+    for n in new {
+        assert_eq!(
+            n.get("test").is_some(),
+            n["duplicate_of"].is_null(),
+            "the original has the test, the copy none: {n}"
+        );
+    }
+}

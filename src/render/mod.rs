@@ -52,11 +52,12 @@ pub struct Item<'a> {
 /// gw1; joined by time)`; `None` when no evidence names one.
 pub fn test_label(link: &crate::run::TestLink) -> String {
     let Some(e) = &link.evidence else {
-        return format!(
-            "one of {} ({})",
-            link.candidates.join(", "),
-            link.how.label()
-        );
+        return match link.candidates.as_slice() {
+            [one] => {
+                format!("perhaps {one} (another crash report of the run fits its crash as well)")
+            }
+            many => format!("one of {} ({})", many.join(", "), link.how.label()),
+        };
     };
     let mut how = vec![e.runner.as_str().to_owned()];
     if let Some(w) = &e.worker {

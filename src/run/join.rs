@@ -15,8 +15,9 @@
 //!    two minutes of a Python dump is joined to it, when it is the only one that close.
 //! 5. **the only crash and the only evidence** of the run.
 //!
-//! Several candidates and nothing to choose between them: they are listed, none picked
-//! (`ambiguous`). No evidence: no `test`. One piece of evidence is joined to one report at most.
+//! Several candidates and nothing to choose between them, or one that fits another report as
+//! well: they are listed, none picked (`ambiguous`), whatever the order of the reports. No
+//! evidence: no `test`. One piece of evidence is joined to one report at most.
 
 use std::collections::BTreeMap;
 
@@ -41,7 +42,8 @@ pub enum JoinedBy {
     Time,
     /// The run's only crash report and only evidence.
     OnlyOne,
-    /// Several pieces of evidence could be this crash's; `candidates` lists them.
+    /// Several pieces of evidence could be this crash's, or one that fits another crash report
+    /// as well; `candidates` lists them.
     Ambiguous,
 }
 
@@ -118,6 +120,30 @@ type Key<'a> = dyn Fn(&Evidence, &Report) -> Option<i64> + 'a;
 const BEFORE_LAST_ALIVE_MS: i64 = 500;
 const AFTER_GONE_MS: i64 = 2_000;
 
+/// The `pid` key's cost of evidence that names the report's parent: a report of the named
+/// process itself is clearly preferred.
+const PARENT_MS: i64 = 1_000;
+
+/// Whether `program` (as a runner printed it: a path, perhaps with spaces, perhaps followed by
+/// arguments) is the report's process.
+fn names_process(program: &str, r: &Report) -> bool {
+    let name = r.process.name.as_deref();
+    let path = r.process.path.as_deref();
+    // The whole string first (a path with spaces), then its first word (a command line).
+    [Some(program), program.split_whitespace().next()]
+        .into_iter()
+        .flatten()
+        .any(|p| {
+            let b = base(p);
+            name == Some(b) || path.map(base) == Some(b) || path == Some(p)
+        })
+        || path.is_some_and(|p| {
+            program
+                .strip_prefix(p)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+        })
+}
+
 /// How much closer to one death than to any other a piece of evidence must be to be joined
 /// with it when several fit: one of the sampler's looks (100 ms apart). The dump is written by
 /// the dying process, between the last look that found it running and the first that found it
@@ -178,16 +204,19 @@ pub fn join(
     let readable = reports.iter().filter(|r| r.is_some()).count();
     let died = |e: &Evidence, r: &Report| died_as_printed(e, r, lives);
     let passes: [(JoinedBy, &Key<'_>); 4] = [
+        // The report of the named process itself before its child's (which names it as parent).
         (JoinedBy::Pid, &|e, r| {
-            holds(e.pid.is_some() && (e.pid == r.process.pid || e.pid == r.process.parent_pid))
+            let pid = e.pid?;
+            if r.process.pid == Some(pid) {
+                Some(0)
+            } else {
+                (r.process.parent_pid == Some(pid)).then_some(PARENT_MS)
+            }
         }),
         (JoinedBy::PidDied, &died),
         (JoinedBy::ProcessAndTime, &|e, r| {
             let program = e.program.as_deref()?;
-            let program = base(program.split_whitespace().next().unwrap_or(program));
-            let named = r.process.name.as_deref() == Some(program)
-                || r.process.path.as_deref().map(base) == Some(program);
-            holds(named && near(e, r))
+            holds(names_process(program, r) && near(e, r))
         }),
         (JoinedBy::Time, &|e, r| {
             holds(python_runner(e.runner) && e.pid.is_none() && is_python(r) && near(e, r))
@@ -234,23 +263,21 @@ pub fn join(
                     continue;
                 };
                 // Clearly this report's: every other candidate of this report is clearly
-                // farther, and every other report is clearly farther from this evidence.
-                let clear = mine
-                    .iter()
-                    .all(|&(j, c)| j == best || c >= cost.saturating_add(CLEARLY_CLOSER_MS))
-                    && costs.iter().all(|&(r, j, c)| {
-                        j != best || r == i || c >= cost.saturating_add(CLEARLY_CLOSER_MS)
-                    });
-                let only = mine.len() == 1;
-                if (only || clear) && !used.get(best).copied().unwrap_or(true) {
+                // farther, and every other report open under this key is clearly farther from
+                // this evidence (a report that is first in the list must not take what fits
+                // another as well).
+                let margin = cost.saturating_add(CLEARLY_CLOSER_MS);
+                let clear = mine.iter().all(|&(j, c)| j == best || c >= margin)
+                    && costs
+                        .iter()
+                        .all(|&(r, j, c)| j != best || r == i || c >= margin);
+                if clear && !used.get(best).copied().unwrap_or(true) {
                     let link = take(best, how, &mut used);
                     if let Some(slot) = out.get_mut(i) {
                         *slot = Some(link);
                     }
                     progress = true;
-                } else if mine.len() > 1
-                    && let Some(slot @ None) = narrowed.get_mut(i)
-                {
+                } else if let Some(slot @ None) = narrowed.get_mut(i) {
                     *slot = Some((how, mine.iter().map(|(j, _)| *j).collect()));
                 }
             }
@@ -259,22 +286,35 @@ pub fn join(
             }
         }
     }
+    // What each report still open could be, of the evidence not taken.
+    let left: Vec<Vec<usize>> = (0..reports.len())
+        .map(|i| match (out.get(i), narrowed.get(i)) {
+            (Some(None), Some(Some((_, candidates)))) => candidates
+                .iter()
+                .copied()
+                .filter(|j| !used.get(*j).copied().unwrap_or(true))
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect();
     for (i, slot) in out.iter_mut().enumerate() {
-        let Some((how, candidates)) = narrowed.get(i).and_then(Option::as_ref) else {
+        let (Some((how, _)), Some(mine)) = (narrowed.get(i).and_then(Option::as_ref), left.get(i))
+        else {
             continue;
         };
         if slot.is_some() {
             continue;
         }
-        let left: Vec<usize> = candidates
-            .iter()
-            .copied()
-            .filter(|j| !used.get(*j).copied().unwrap_or(true))
-            .collect();
-        *slot = match left.as_slice() {
+        let contested = |j: &usize| {
+            left.iter()
+                .enumerate()
+                .any(|(other, theirs)| other != i && theirs.contains(j))
+        };
+        *slot = match mine.as_slice() {
             [] => None,
-            // The others' evidence was taken by their own reports: what is left is this one's.
-            [j] => Some(take(*j, *how, &mut used)),
+            // The others' evidence was taken by their own reports: what is left is this one's,
+            // unless another report is left with it too.
+            [j] if !contested(j) => Some(take(*j, *how, &mut used)),
             many => Some(TestLink {
                 how: JoinedBy::Ambiguous,
                 evidence: None,
@@ -474,6 +514,57 @@ mod tests {
         let other = joined[1].as_ref().unwrap_or_else(|| panic!("a link"));
         assert_eq!(other.how, JoinedBy::Time);
         assert_eq!(test(&joined, 1).as_deref(), Some("t.py::test_gather"));
+    }
+
+    /// Review findings: the first report in the list took evidence that fitted another one as
+    /// well (by time, by death, by parent pid), and a path with spaces never matched.
+    #[test]
+    fn order_never_decides_and_the_closer_or_exact_match_wins() {
+        let t = 1_766_536_867_000;
+        let a = race(100, "Python");
+        let b = race(200, "Python");
+        let dump = at(&evidence(Runner::Pytest, "t.py::test_a", None, None), t);
+        // Two Python reports, one dump, nothing else: listed as uncertain for both, whichever
+        // comes first.
+        for pair in [[&a, &b], [&b, &a]] {
+            let joined = join(
+                &[Some(pair[0]), Some(pair[1])],
+                std::slice::from_ref(&dump),
+                &BTreeMap::new(),
+            );
+            for link in &joined {
+                let link = link.as_ref().unwrap_or_else(|| panic!("{joined:?}"));
+                assert_eq!(link.how, JoinedBy::Ambiguous);
+                assert_eq!(link.candidates, vec!["t.py::test_a"]);
+            }
+        }
+        // A died at t+100, B at t+1100; the evidence came at t+1050: B's, even with A first.
+        let late = at(&dump, t + 1_050);
+        let lives = BTreeMap::from([(100, died(t, t + 100)), (200, died(t + 1_000, t + 1_100))]);
+        let joined = join(&[Some(&a), Some(&b)], &[late], &lives);
+        assert!(joined[0].is_none(), "{joined:?}");
+        assert_eq!(joined[1].as_ref().map(|l| l.how), Some(JoinedBy::PidDied));
+        // Evidence naming pid 100: the report of 100 itself, not its child's listed first.
+        let mut child = race(300, "Python");
+        child.process.parent_pid = Some(100);
+        let named = evidence(Runner::Xcodebuild, "FooTests.testBar", Some(100), None);
+        let joined = join(&[Some(&child), Some(&a)], &[named], &BTreeMap::new());
+        assert!(joined[0].is_none(), "{joined:?}");
+        assert_eq!(joined[1].as_ref().map(|l| l.how), Some(JoinedBy::Pid));
+        // cargo test's binary in a folder with a space.
+        let mut binary = race(400, "crashy-3a07");
+        binary.process.path = Some("/Users/me/My Project/target/debug/deps/crashy-3a07".into());
+        let cargo = evidence(
+            Runner::CargoTest,
+            "tests::gpu",
+            None,
+            Some("/Users/me/My Project/target/debug/deps/crashy-3a07"),
+        );
+        let joined = join(&[Some(&binary), Some(&a)], &[cargo], &BTreeMap::new());
+        assert_eq!(
+            joined[0].as_ref().map(|l| l.how),
+            Some(JoinedBy::ProcessAndTime)
+        );
     }
 
     #[test]

@@ -301,12 +301,14 @@ pub fn watch(
     };
     let (mut run, to_collect) = build(found, &outcome.delta, ctx, policy);
     // Only the run's own crashes get this run's tests: a late report of an earlier run, or
-    // another program's crash, printed nothing in this output.
+    // another program's crash, printed nothing in this output. A copy of a report is the same
+    // crash: its original is joined, and the copy must not look like a second crash competing
+    // for the same evidence.
     let reports: Vec<Option<&crate::report::Report>> = run
         .new
         .iter()
         .map(|n| {
-            (n.attribution.kind == watch::AttributionKind::Run)
+            (n.attribution.kind == watch::AttributionKind::Run && n.duplicate_of.is_none())
                 .then(|| n.analysis.crash().map(|(r, _)| r))
                 .flatten()
         })

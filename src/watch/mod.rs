@@ -379,20 +379,33 @@ impl Tracker<'_> {
     }
 }
 
-/// The crash evidence of a JUnit file the runner wrote. A test case that carries no time of its
-/// own gets the file's modification time (when the runner wrote it), which is close enough to
-/// join by time.
-fn test_results(file: &Path) -> Result<Vec<crate::testlog::Evidence>, String> {
+/// The crash evidence of a JUnit file the runner wrote during the run that started at `start`.
+/// A file last written before the run is an earlier run's (plain pytest writes none when a
+/// crash kills it, and a campaign reads the same path every run): not read, and the reason is
+/// the error. A test case that carries no time of its own gets the file's modification time
+/// (when the runner wrote it), which is close enough to join by time.
+fn test_results(
+    file: &Path,
+    start: DateTime<Utc>,
+) -> Result<Vec<crate::testlog::Evidence>, String> {
+    let written: Option<DateTime<Utc>> = std::fs::metadata(file)
+        .and_then(|m| m.modified())
+        .ok()
+        .map(DateTime::<Utc>::from);
+    if let Some(t) = written
+        && t < start - chrono::Duration::seconds(2)
+    {
+        return Err(format!(
+            "not written during this run (last written {}): an earlier run's, not read",
+            t.format("%Y-%m-%d %H:%M:%S UTC")
+        ));
+    }
     let cap = input::Cap {
         limit: 256 * 1024 * 1024,
         what: "a JUnit XML file",
     };
     let bytes = input::read_capped(file, cap).map_err(|e| e.to_string())?;
     let mut found = crate::testlog::junit::read(&bytes).map_err(|e| e.to_string())?;
-    let written: Option<DateTime<Utc>> = std::fs::metadata(file)
-        .and_then(|m| m.modified())
-        .ok()
-        .map(DateTime::<Utc>::from);
     for e in &mut found {
         if e.at.timestamp() == 0
             && let Some(t) = written
@@ -401,6 +414,31 @@ fn test_results(file: &Path) -> Result<Vec<crate::testlog::Evidence>, String> {
         }
     }
     Ok(found)
+}
+
+/// Adds a JUnit file's evidence to what the output gave. Both tell of the same crashes: a test
+/// the output already named as crashed (as often as it did: each of nextest's tries) is not
+/// added again, so that one crash stays one piece of evidence; what only the file knows (a
+/// runner whose output was not read, or says less) is added.
+fn add_test_results(
+    evidence: &mut Vec<crate::testlog::Evidence>,
+    found: Vec<crate::testlog::Evidence>,
+) {
+    let mut told: HashMap<String, usize> = HashMap::new();
+    for e in evidence.iter() {
+        if let Some(t) = &e.test {
+            *told.entry(t.clone()).or_default() += 1;
+        }
+    }
+    for e in found {
+        if let Some(n) = e.test.as_ref().and_then(|t| told.get_mut(t))
+            && *n > 0
+        {
+            *n -= 1;
+            continue;
+        }
+        evidence.push(e);
+    }
 }
 
 /// Matches the crashes seen live with the final inventory's new crash reports: by path, then by
@@ -677,10 +715,10 @@ pub fn run(
     let after = inventory::scan(&opts.folders)?;
     let delta = inventory::diff(&before, &after);
     let mut evidence = capture.evidence();
-    let mut warnings = start_warnings;
+    warnings.extend(start_warnings);
     for file in &opts.test_results {
-        match test_results(file) {
-            Ok(found) => evidence.extend(found),
+        match test_results(file, start) {
+            Ok(found) => add_test_results(&mut evidence, found),
             Err(why) => warnings.push(format!("--test-results {}: {why}", file.display())),
         }
     }
@@ -777,6 +815,50 @@ pub fn delta_line(delta: &Delta, new_crashes: usize, concurrent: usize) -> Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A JUnit file and the output tell of the same crashes: a test the output named is not
+    /// added again (as often as the output named it), so one crash stays one piece of evidence
+    /// and the run's only crash is still joined (review finding: `--test-results` made it lose
+    /// its test).
+    #[test]
+    fn a_junit_file_adds_only_what_the_output_did_not_say() {
+        let e = |runner, test: &str| crate::testlog::Evidence {
+            runner,
+            test: Some(test.into()),
+            worker: None,
+            pid: None,
+            program: None,
+            signal: None,
+            thread: None,
+            python_stack: Vec::new(),
+            at: Utc::now(),
+            lines: Vec::new(),
+        };
+        use crate::testlog::Runner::{Junit, Nextest};
+        let mut evidence = vec![e(Nextest, "crashy tests::a"), e(Nextest, "crashy tests::a")];
+        add_test_results(
+            &mut evidence,
+            vec![
+                e(Junit, "crashy tests::a"),
+                e(Junit, "crashy tests::a"),
+                e(Junit, "crashy tests::a"),
+                e(Junit, "crashy tests::b"),
+            ],
+        );
+        let got: Vec<(crate::testlog::Runner, Option<&str>)> = evidence
+            .iter()
+            .map(|e| (e.runner, e.test.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Nextest, Some("crashy tests::a")),
+                (Nextest, Some("crashy tests::a")),
+                (Junit, Some("crashy tests::a")),
+                (Junit, Some("crashy tests::b")),
+            ]
+        );
+    }
     use crate::classify::RuleSet;
 
     const ROOT: &str = env!("CARGO_MANIFEST_DIR");

@@ -2,7 +2,12 @@
 //! rules, the real binary, and the report most tests start from. Each test file that needs them
 //! says `mod common;`; not every file uses every helper.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
