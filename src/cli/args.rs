@@ -41,10 +41,22 @@ fn formats(allowed: &'static [Format]) -> impl TypedValueParser<Value = Format> 
     .map(|name| Format::from_name(&name).unwrap_or(Format::Human))
 }
 
+/// What `--version` prints after the name: the version, the commit the binary was built from
+/// (`+dirty` when it had uncommitted changes, `unknown` outside a git checkout) and the target
+/// triple, both from build.rs: `crashdelta 0.1.0 (commit 2e87440, target aarch64-apple-darwin)`.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("CRASHDELTA_COMMIT"),
+    ", target ",
+    env!("CRASHDELTA_TARGET"),
+    ")"
+);
+
 #[derive(Parser)]
 #[command(
     name = "crashdelta",
-    version,
+    version = VERSION,
     about = "Read macOS crash reports and say which crash each one is",
     long_about = "Read macOS crash reports (.ips JSON, legacy text, reports pasted into issues) and say \
                   which crash each one is: a known crash in Apple's GPU driver (AGX), another driver or \
