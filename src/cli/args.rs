@@ -310,6 +310,25 @@ impl Cli {
                 "`watch --format html` is a campaign's page: add --repeat N (--repeat 1 for one run)",
             ));
         }
+        let record = match &self.command {
+            Command::Watch(a) => Some(&a.record),
+            Command::Diff(a) => Some(&a.record),
+            Command::Compare(a) => Some(&a.record),
+            _ => None,
+        };
+        if let Some(RecordArgs {
+            output: Some(output),
+            json: Some(json),
+            ..
+        }) = record
+            && output == json
+        {
+            return Err(Cli::command().error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "--json and --output name the same file: the JSON record would replace the \
+                 chosen format; name two files",
+            ));
+        }
         Ok(())
     }
 }
