@@ -177,6 +177,56 @@ fn bad_arguments_exit_125_and_help_exits_0() {
     crashdelta().args(["--version"]).assert().code(0);
 }
 
+/// `--version` names the exact binary: the version, the commit it was built from (short hash,
+/// `+dirty` when built with uncommitted changes, `unknown` outside a git checkout) and the target
+/// triple, as a bug report or a CI log needs them (build.rs).
+#[test]
+fn version_names_the_version_the_commit_and_the_target() {
+    let out = crashdelta().arg("--version").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let line = String::from_utf8(out.stdout).unwrap();
+    let re = regex::Regex::new(
+        r"^crashdelta (\S+) \(commit ([0-9a-f]{7,40}(?:\+dirty)?|unknown), target (\S+)\)\n$",
+    )
+    .unwrap();
+    let caps = re
+        .captures(&line)
+        .unwrap_or_else(|| panic!("--version printed {line:?}"));
+    assert_eq!(&caps[1], env!("CARGO_PKG_VERSION"));
+    // The triple is the one these tests were built for: its architecture and operating system.
+    let target = &caps[3];
+    assert!(
+        target.starts_with(std::env::consts::ARCH),
+        "{target} is not for {}",
+        std::env::consts::ARCH
+    );
+    let os = match std::env::consts::OS {
+        "macos" => "apple-darwin",
+        os => os,
+    };
+    assert!(target.contains(os), "{target} is not for {os}");
+    // In a git checkout, the commit is the checkout's HEAD (build.rs reruns when HEAD moves).
+    let manifest = env!("CARGO_MANIFEST_DIR");
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(manifest)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    let own_checkout = git(&["rev-parse", "--show-toplevel"])
+        .is_some_and(|top| std::fs::canonicalize(top).ok() == std::fs::canonicalize(manifest).ok());
+    if let (true, Some(head)) = (own_checkout, git(&["rev-parse", "--short", "HEAD"])) {
+        assert!(
+            caps[2].starts_with(&head),
+            "--version says commit {}, HEAD is {head}",
+            &caps[2]
+        );
+    }
+}
+
 /// `--help` is a contract too: its exit-code table is the one docs/exit-codes.md documents (the
 /// binary's unit tests walk the page against the same table), and every command's `--format`
 /// values are the formats its document supports. A snapshot shows any change in review.

@@ -111,6 +111,60 @@ fn a_report_that_lands_after_the_command_exits_is_caught() {
     );
 }
 
+/// `--json FILE` keeps the JSON record beside the chosen format, from the same run: a CI step
+/// shows the Markdown summary and keeps the record (the GitHub Action does both). The same
+/// file for both is refused before anything runs.
+#[test]
+fn json_keeps_the_record_beside_the_markdown_summary() {
+    let f = folder();
+    let dir = f.reports.parent().unwrap().to_path_buf();
+    let (md, json) = (dir.join("summary.md"), dir.join("record.json"));
+    let out = watch(
+        &f,
+        &[
+            "--format",
+            "markdown",
+            "--output",
+            md.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        &format!("{FAKE_REPORTCRASH}\nwrite_report 0.2 direct; sleep 0.3; exit 0"),
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(86), "{err}");
+    assert!(out.stdout.is_empty(), "both went to files");
+    let md = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        md.starts_with("## Crash logs: 1 before → 2 after (1 new)"),
+        "{md}"
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(doc["schema"], "crashdelta.watch/1");
+    assert_eq!(doc["new"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["gate"]["passed"], false);
+
+    let same = dir.join("same");
+    let out = watch(
+        &f,
+        &[
+            "--format",
+            "markdown",
+            "--output",
+            same.to_str().unwrap(),
+            "--json",
+            same.to_str().unwrap(),
+        ],
+        "touch ran",
+    );
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("--json and --output name the same file"));
+    assert!(
+        !same.exists() && !root().join("ran").exists(),
+        "nothing ran"
+    );
+}
+
 #[test]
 fn a_report_written_in_two_pieces_is_read_when_complete() {
     let f = folder();

@@ -41,10 +41,22 @@ fn formats(allowed: &'static [Format]) -> impl TypedValueParser<Value = Format> 
     .map(|name| Format::from_name(&name).unwrap_or(Format::Human))
 }
 
+/// What `--version` prints after the name: the version, the commit the binary was built from
+/// (`+dirty` when it had uncommitted changes, `unknown` outside a git checkout) and the target
+/// triple, both from build.rs: `crashdelta 0.1.0 (commit 2e87440, target aarch64-apple-darwin)`.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("CRASHDELTA_COMMIT"),
+    ", target ",
+    env!("CRASHDELTA_TARGET"),
+    ")"
+);
+
 #[derive(Parser)]
 #[command(
     name = "crashdelta",
-    version,
+    version = VERSION,
     about = "Read macOS crash reports and say which crash each one is",
     long_about = "Read macOS crash reports (.ips JSON, legacy text, reports pasted into issues) and say \
                   which crash each one is: a known crash in Apple's GPU driver (AGX), another driver or \
@@ -296,6 +308,25 @@ impl Cli {
             return Err(Cli::command().error(
                 clap::error::ErrorKind::ArgumentConflict,
                 "`watch --format html` is a campaign's page: add --repeat N (--repeat 1 for one run)",
+            ));
+        }
+        let record = match &self.command {
+            Command::Watch(a) => Some(&a.record),
+            Command::Diff(a) => Some(&a.record),
+            Command::Compare(a) => Some(&a.record),
+            _ => None,
+        };
+        if let Some(RecordArgs {
+            output: Some(output),
+            json: Some(json),
+            ..
+        }) = record
+            && output == json
+        {
+            return Err(Cli::command().error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "--json and --output name the same file: the JSON record would replace the \
+                 chosen format; name two files",
             ));
         }
         Ok(())

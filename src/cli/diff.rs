@@ -51,6 +51,8 @@ pub fn diff(args: DiffArgs) -> Result<Exit> {
         .chain(args.after.clone())
         .collect();
     output.refuse_inputs(&inventories)?;
+    let json = Output::json(args.record.json);
+    json.refuse_inputs(&inventories)?;
     let before = Inventory::read(&args.before)?;
     let mut warnings = Vec::new();
     // The folders being diffed: named with --reports-dir, else those the inventories looked at.
@@ -95,6 +97,7 @@ pub fn diff(args: DiffArgs) -> Result<Exit> {
         &to_collect,
         args.format,
         &output,
+        &json,
         args.record.collect.as_deref(),
     )?;
     Ok(Exit::of(Ending {

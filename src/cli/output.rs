@@ -117,6 +117,8 @@ const TERMINAL_WIDTH: u16 = 100;
 /// A command's output target.
 pub struct Output {
     path: Option<PathBuf>,
+    /// The option that named the file, for messages: `--output`, or `--json`.
+    flag: &'static str,
     /// The temporary being written, renamed over `path` by [`Output::commit`]; deleted, and
     /// `path` left as it was, when the output is dropped without a commit.
     pending: RefCell<Option<NamedTempFile>>,
@@ -127,7 +129,16 @@ impl Output {
     pub fn new(path: Option<PathBuf>) -> Output {
         Output {
             path,
+            flag: "--output",
             pending: RefCell::new(None),
+        }
+    }
+
+    /// `--json FILE`: the JSON record, written besides the chosen format (nothing when `None`).
+    pub fn json(path: Option<PathBuf>) -> Output {
+        Output {
+            flag: "--json",
+            ..Output::new(path)
         }
     }
 
@@ -159,8 +170,9 @@ impl Output {
                 && (meta.dev(), meta.ino()) == id
             {
                 bail!(
-                    "--output {} is the input {} (the same file): writing the output would \
+                    "{} {} is the input {} (the same file): writing the output would \
                      replace it; choose another output file",
+                    self.flag,
                     out.display(),
                     input.display()
                 );
@@ -190,7 +202,11 @@ impl Output {
         };
         let cannot = || format!("cannot create {}", path.display());
         if path.is_dir() {
-            bail!("--output {} is a folder: name a file in it", path.display());
+            bail!(
+                "{} {} is a folder: name a file in it",
+                self.flag,
+                path.display()
+            );
         }
         if fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
             // `/dev/stdout`, a FIFO: written as it is, there is no file to keep whole. Opened
@@ -202,7 +218,8 @@ impl Output {
                 .open(path)
                 .with_context(|| {
                     format!(
-                        "cannot write --output {}: a special file with no reader",
+                        "cannot write {} {}: a special file with no reader",
+                        self.flag,
                         path.display()
                     )
                 })?;
@@ -223,7 +240,7 @@ impl Output {
         };
         let name = path
             .file_name()
-            .with_context(|| format!("--output {}: not a file name", path.display()))?;
+            .with_context(|| format!("{} {}: not a file name", self.flag, path.display()))?;
         let temp = tempfile::Builder::new()
             .prefix(&format!(".{}.", name.to_string_lossy()))
             .suffix(".tmp")

@@ -53,7 +53,10 @@ pub fn repeat(args: WatchArgs) -> Result<Exit> {
             &plan,
             &analyzer,
             args.format,
-            Output::new(args.record.output),
+            [
+                Output::new(args.record.output),
+                Output::json(args.record.json),
+            ],
             args.record.state.as_deref(),
         )? {
             Ok(ending) => Exit::of(ending),
@@ -104,7 +107,10 @@ pub fn compare(args: CompareArgs) -> Result<Exit> {
             &plan,
             &analyzer,
             args.format,
-            Output::new(args.record.output),
+            [
+                Output::new(args.record.output),
+                Output::json(args.record.json),
+            ],
             args.record.state.as_deref(),
         )? {
             Ok(ending) => Exit::of(Ending {
@@ -117,13 +123,14 @@ pub fn compare(args: CompareArgs) -> Result<Exit> {
 }
 
 /// Runs the plan, printing each run as it goes, then writes the campaign: the human summary
-/// on standard error, the chosen format to `--output` or standard output. Returns how the runs
+/// on standard error, the chosen format to `--output` or standard output, the JSON record to
+/// `--json`. Returns how the runs
 /// ended, or `Err(exit)` when the command could not be started.
 fn run_plan(
     plan: &Plan,
     analyzer: &Analyzer,
     format: Format,
-    output: Output,
+    [output, json]: [Output; 2],
     state: Option<&std::path::Path>,
 ) -> Result<Result<Ending, Exit>> {
     let labelled = plan.configs.len() > 1;
@@ -187,6 +194,9 @@ fn run_plan(
     ));
     if format != Format::Human || output.path().is_some() {
         output.write(&report, format)?;
+    }
+    if json.path().is_some() {
+        json.write(&report, Format::Json)?;
     }
     if let Some(why) = broken {
         say!("crashdelta: error: {why}");

@@ -43,6 +43,7 @@ pub fn watch(args: WatchArgs) -> Result<Exit> {
         &ran.to_collect,
         args.format,
         &output,
+        &Output::json(args.record.json),
         args.record.collect.as_deref(),
     )?;
     Ok(Exit::of(Ending {
@@ -54,13 +55,14 @@ pub fn watch(args: WatchArgs) -> Result<Exit> {
 }
 
 /// Copies the new reports (`--collect`), then prints the human summary on standard error (a CI
-/// log shows it) and writes the chosen format. What could not be copied is a warning in the
-/// record, never an error: the gate's exit code stands.
+/// log shows it), writes the chosen format, and the JSON record to `--json`. What could not be
+/// copied is a warning in the record, never an error: the gate's exit code stands.
 pub fn report_run(
     run: &mut RunReport,
     to_collect: &ToCollect,
     format: Format,
     output: &Output,
+    json: &Output,
     collect: Option<&Path>,
 ) -> Result<()> {
     let copied = collect.map(|dir| (dir, collect_into(dir, to_collect, &mut run.warnings)));
@@ -68,6 +70,9 @@ pub fn report_run(
     // The human summary is already on standard error; written again only to a file.
     if format != Format::Human || output.path().is_some() {
         output.write(run, format)?;
+    }
+    if json.path().is_some() {
+        json.write(run, Format::Json)?;
     }
     if let Some((dir, Some(count))) = copied {
         collected(dir, count);

@@ -175,6 +175,10 @@ pub struct RecordArgs {
     /// Write the chosen format to FILE; the human summary still goes to standard error
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also write the JSON record (docs/json.md) to FILE, whatever --format is: a CI step keeps
+    /// the record and shows the Markdown summary from one run
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
     /// Copy the new crash reports into DIR, with a manifest of their SHA-256 (never moves them);
     /// campaigns copy each run's into DIR/run-NNN
     #[arg(long, value_name = "DIR")]
