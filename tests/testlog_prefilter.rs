@@ -222,6 +222,36 @@ fn every_fixture_gives_the_same_evidence_filtered() {
     );
 }
 
+/// Lines longer than the recognisers read, cut inside a character, with escapes and bytes that
+/// are not UTF-8 (which grow when read lossily): cut and made plain the same way.
+#[test]
+fn long_lines_are_cut_the_same_way() {
+    let mut lines: Lines = Vec::new();
+    for (i, tail) in [&b"\x1b[0m"[..], b"\xff\xfe", "é".as_bytes(), b"\r"]
+        .iter()
+        .enumerate()
+    {
+        let mut long = b"Fatal Python error: Aborted ".to_vec();
+        while long.len() < MAX + 10 {
+            long.extend_from_slice(tail);
+            long.extend_from_slice(&b"xyz"[..i]);
+        }
+        lines.push((Stream::Stderr, long.clone()));
+        long.insert(3, 0x1b);
+        lines.push((Stream::Stdout, long));
+        lines.push((Stream::Stdout, b"test x ... ".to_vec()));
+    }
+    let want = every_line(&lines);
+    assert!(!want.is_empty());
+    assert_eq!(filtered_by_line(&lines), want);
+    for block in [1, 2, 100] {
+        assert_eq!(
+            filtered_in_blocks(&lines, block),
+            every_line_in_blocks(&lines, block)
+        );
+    }
+}
+
 /// Every line of every fixture, to be shuffled.
 static CORPUS: LazyLock<Vec<Vec<u8>>> = LazyLock::new(|| {
     let mut all: Vec<Vec<u8>> = fixtures()

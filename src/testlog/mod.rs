@@ -187,6 +187,16 @@ pub fn recognizers() -> Vec<Box<dyn Recognizer>> {
     all
 }
 
+/// `text` without its leading blanks (`str::trim_start`), at once when it starts with a
+/// printable ASCII character, as nearly every line does: the start checks of the [`Interest`]s
+/// run on every line of the output.
+pub(crate) fn trim_blank_start(text: &str) -> &str {
+    match text.as_bytes().first() {
+        Some(b) if b.is_ascii_graphic() => text,
+        _ => text.trim_start(),
+    }
+}
+
 /// `text` without terminal escape sequences (CSI `ESC [ ... final`, OSC `ESC ] ... BEL|ST`,
 /// two-byte `ESC x`) and carriage-return overwrites (the last segment after a bare `\r` is what a
 /// terminal shows): what a person saw, for the recognisers to read.

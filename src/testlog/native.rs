@@ -38,7 +38,7 @@ use std::sync::LazyLock;
 use chrono::{DateTime, Utc};
 use regex::Regex;
 
-use super::{Evidence, Interest, Line, MAX_LINES, Recognizer, Runner};
+use super::{Evidence, Interest, Line, MAX_LINES, Recognizer, Runner, trim_blank_start};
 
 /// The most names a recogniser remembers at once (tests reported, tests running, ctest
 /// commands): a run of a million tests must not grow them without end, and past this many the
@@ -413,7 +413,10 @@ impl Recognizer for Nextest {
 /// status is the first run of capitals after the blanks, unless the line starts with a retry
 /// (`TRY 2 SIGSEGV`).
 fn nextest_crash_start(text: &str) -> bool {
-    let text = text.trim_start();
+    let text = trim_blank_start(text);
+    if !text.starts_with(|c: char| c.is_ascii_uppercase()) {
+        return false;
+    }
     let status = text
         .find(|c: char| !c.is_ascii_uppercase())
         .and_then(|end| text.get(..end))
@@ -551,7 +554,10 @@ impl Recognizer for Ctest {
 /// Whether `text` may be a `CTEST_RESULT` line: blanks, digits, then `/` (`2/7 Test #2: ...`).
 /// `char::is_numeric` takes in every digit `\d` does.
 fn ctest_result_start(text: &str) -> bool {
-    let text = text.trim_start();
+    let text = trim_blank_start(text);
+    if text.starts_with(|c: char| c.is_ascii() && !c.is_ascii_digit()) {
+        return false;
+    }
     let digits = text.trim_start_matches(char::is_numeric);
     digits.len() < text.len() && digits.starts_with('/')
 }
@@ -1052,7 +1058,9 @@ fn go_start(text: &str) -> bool {
         "SIG",
         "=== ",
     ];
-    STARTS.iter().any(|s| text.starts_with(s)) || text.trim_start().starts_with("--- ")
+    (text.starts_with(['F', 'o', 'p', 'f', 'u', 'S', '='])
+        && STARTS.iter().any(|s| text.starts_with(s)))
+        || trim_blank_start(text).starts_with("--- ")
 }
 
 #[cfg(test)]

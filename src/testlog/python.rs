@@ -38,7 +38,9 @@
 //! One recogniser reads all of it, so that one crash makes one [`Evidence`]: the dump, the
 //! runner's name for the test and the xdist worker are parts of the same story.
 
-use super::{Evidence, Interest, Line, MAX_LINES, PyFrame, Recognizer, Runner, Stream};
+use super::{
+    Evidence, Interest, Line, MAX_LINES, PyFrame, Recognizer, Runner, Stream, trim_blank_start,
+};
 use chrono::{DateTime, Utc};
 use memchr::memmem::Finder;
 use regex::Regex;
@@ -387,7 +389,7 @@ impl Recognizer for PythonRecognizer {
                 ") ...",
             ],
             // pytest's node ids and progress lines (pytest_open): `.py` in the first word.
-            start: Some(|text| has_py(first_word(text.trim_start()))),
+            start: Some(|text| has_py(first_word(trim_blank_start(text)))),
         })
     }
 

@@ -23,18 +23,18 @@ use chrono::{DateTime, Utc};
 
 use super::{Evidence, Line, Recognizer, Stream, plain};
 
-/// The bit of a literal hit that says the line holds an escape or a carriage return: its text
-/// is made plain, and its literals looked for again there.
-const RAW: u64 = 1 << 63;
-
-/// The most recognisers a filtering [`Reader`] tells apart (a bit each, one kept for [`RAW`]);
-/// with more, every line goes to every recogniser.
-const MAX_FILTERED: usize = 63;
+/// The most recognisers a filtering [`Reader`] tells apart (a bit each); with more, every line
+/// goes to every recogniser.
+const MAX_FILTERED: usize = 64;
 
 /// The text the recognisers read of a line's bytes (without its `\n`): UTF-8 read lossily, the
 /// `\r` of a `\r\n` ending dropped, escapes and overwrites removed ([`plain`]).
 pub fn line_text(raw: &[u8]) -> Cow<'_, str> {
-    match String::from_utf8_lossy(raw) {
+    let text = match std::str::from_utf8(raw) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(raw),
+    };
+    match text {
         Cow::Borrowed(text) => {
             let text = text.trim_end_matches('\r');
             if needs_plain(text) {
@@ -61,13 +61,14 @@ fn needs_plain(text: &str) -> bool {
 /// Every recogniser, fed lines through their [`Interest`](super::Interest)s (see the module essay).
 pub struct Reader {
     fed: Fed,
-    /// Every recogniser's literals, and ESC and CR; `None` feeds every line to every recogniser.
+    /// Every recogniser's literals; `None` feeds every line to every recogniser.
     literals: Option<AhoCorasick>,
-    /// For each pattern of `literals`, the recognisers it interests (bit `i` for the `i`-th),
-    /// or [`RAW`].
+    /// For each pattern of `literals`, the recognisers it interests (bit `i` for the `i`-th).
     owners: Vec<u64>,
     /// A read, lower-cased, for the literals.
     lower: Vec<u8>,
+    /// A read's lines made plain, when some need it.
+    text: Vec<u8>,
 }
 
 /// An [`Interest`](super::Interest)'s check of how a line starts.
@@ -156,6 +157,7 @@ impl Reader {
             literals: Some(literals),
             owners,
             lower: Vec::new(),
+            text: Vec::new(),
         }
     }
 
@@ -166,6 +168,7 @@ impl Reader {
             literals: None,
             owners: Vec::new(),
             lower: Vec::new(),
+            text: Vec::new(),
         }
     }
 
@@ -181,40 +184,55 @@ impl Reader {
     ) {
         let Some(literals) = &self.literals else {
             for raw in split_lines(block) {
-                self.fed.line(cut(raw, max), None, None, stream, at, out);
+                self.fed.line(cut(raw, max), None, stream, at, out);
             }
             return;
+        };
+        // What the recognisers read: the block itself, unless a line holds an escape or a
+        // carriage return; then the lines, each cut and made plain where it needs to be
+        // (`line_text`), so that the literals are looked for in the text the recognisers read.
+        let made_plain = memchr::memchr2(0x1b, b'\r', block).is_some();
+        let text = if made_plain {
+            self.text.clear();
+            for raw in split_lines(block) {
+                let raw = cut(raw, max);
+                if memchr::memchr2(0x1b, b'\r', raw).is_some() {
+                    self.text.extend_from_slice(line_text(raw).as_bytes());
+                } else {
+                    self.text.extend_from_slice(raw);
+                }
+                self.text.push(b'\n');
+            }
+            self.text.as_slice()
+        } else {
+            block
         };
         // The literals are looked for once in the whole read: one pass at memory speed, where
         // a search per line would pay its start-up on every line.
         self.lower.clear();
-        self.lower.extend_from_slice(block);
+        self.lower.extend_from_slice(text);
         self.lower.make_ascii_lowercase();
         let mut hits = hits(literals, &self.lower).peekable();
-        // Escapes and carriage returns apart: single bytes would keep the automaton from its
-        // fast scan for rare literals.
-        let mut raws = memchr::memchr2_iter(0x1b, b'\r', block).peekable();
+        // One UTF-8 check for the read, not one per line.
+        let valid = std::str::from_utf8(text).ok();
         let mut start = 0;
-        for end in memchr::memchr_iter(b'\n', block)
-            .chain((block.last() != Some(&b'\n') && !block.is_empty()).then_some(block.len()))
+        for end in memchr::memchr_iter(b'\n', text)
+            .chain((text.last() != Some(&b'\n') && !text.is_empty()).then_some(text.len()))
         {
             let mut mask = 0;
-            // No literal holds a `\n`: the hits ending by `end` are this line's.
+            // No literal holds a `\n`: the hits starting before `end` are this line's.
             while let Some((_, pattern)) = hits.next_if(|&(at, _)| at < end) {
                 mask |= self.owners.get(pattern).copied().unwrap_or(0);
             }
-            while raws.next_if(|&at| at < end).is_some() {
-                mask |= RAW;
-            }
-            let raw = block.get(start..end).unwrap_or_default();
-            self.fed.line(
-                cut(raw, max),
-                Some(mask),
-                Some((literals, &self.owners)),
-                stream,
-                at,
-                out,
-            );
+            let raw = text.get(start..end).unwrap_or_default();
+            // Lines made plain were cut before (and may have grown since, by U+FFFD).
+            let raw = if made_plain { raw } else { cut(raw, max) };
+            let line = match valid.and_then(|v| v.get(start..start + raw.len())) {
+                Some(line) => Cow::Borrowed(line),
+                // Cut inside a character, or not UTF-8.
+                None => String::from_utf8_lossy(raw),
+            };
+            self.fed.feed(&line, mask, stream, at, out);
             start = end + 1;
         }
     }
@@ -228,7 +246,7 @@ impl Reader {
         out: &mut Vec<Evidence>,
     ) {
         let literals = self.literals.as_ref().map(|l| (l, self.owners.as_slice()));
-        self.fed.line(raw, None, literals, stream, at, out);
+        self.fed.line(raw, literals, stream, at, out);
     }
 
     /// What every recogniser still holds open ([`Recognizer::finish`]), in their order.
@@ -295,51 +313,38 @@ impl Fed {
         self.busy = busy;
     }
 
-    /// One line's bytes: fed to the recognisers that are busy, or whose literals (`mask`, the
-    /// hits in these bytes when already looked for) or start check it has.
+    /// One line's bytes, its literals looked for here (none: unfiltered).
     fn line(
         &mut self,
         raw: &[u8],
-        mask: Option<u64>,
         literals: Option<(&AhoCorasick, &[u64])>,
         stream: Stream,
         at: DateTime<Utc>,
         out: &mut Vec<Evidence>,
     ) {
-        let mut mask = match (mask, literals) {
-            (Some(mask), _) => mask,
-            (None, Some((ac, owners))) => self.literal_mask(raw, ac, owners),
-            // Unfiltered: only whether the text is to be made plain matters.
-            (None, None) => {
-                if memchr::memchr2(0x1b, b'\r', raw).is_some() {
-                    RAW
-                } else {
-                    0
-                }
-            }
+        let text = line_text(raw);
+        let mask = match literals {
+            Some((ac, owners)) => self.literal_mask(text.as_bytes(), ac, owners),
+            None => 0,
         };
-        let text = if mask & RAW == 0 {
-            // No escape, no carriage return: the text is the bytes, read as UTF-8 (checked
-            // first the fast way: nearly every line is valid).
-            match std::str::from_utf8(raw) {
-                Ok(text) => Cow::Borrowed(text),
-                Err(_) => String::from_utf8_lossy(raw),
-            }
-        } else {
-            let text = line_text(raw);
-            mask = match literals {
-                // The literals in what the recognisers will read: removing an escape can join
-                // a literal's halves.
-                Some((ac, owners)) => self.literal_mask(text.as_bytes(), ac, owners) & !RAW,
-                None => 0,
-            };
-            text
-        };
+        self.feed(&text, mask, stream, at, out);
+    }
+
+    /// One line's text: fed to the recognisers that are busy, or whose literals (`mask`) or
+    /// start check it has.
+    fn feed(
+        &mut self,
+        text: &str,
+        mask: u64,
+        stream: Stream,
+        at: DateTime<Utc>,
+        out: &mut Vec<Evidence>,
+    ) {
         let mut want = mask | self.busy;
         // Wanted only for how it starts (see `Recognizer::feed_start_only`).
         let mut start_only = 0;
         for &(bit, start) in &self.starts {
-            if want & bit == 0 && start(&text) {
+            if want & bit == 0 && start(text) {
                 start_only |= bit;
             }
         }
@@ -350,7 +355,7 @@ impl Fed {
         self.line.stream = stream;
         self.line.at = at;
         self.line.text.clear();
-        self.line.text.push_str(&text);
+        self.line.text.push_str(text);
         for (i, r) in self.recognizers.iter_mut().enumerate() {
             let bit = 1u64.checked_shl(u32::try_from(i).unwrap_or(u32::MAX));
             if bit.is_some_and(|b| start_only & b != 0) {
@@ -370,17 +375,12 @@ impl Fed {
         }
     }
 
-    /// The recognisers (and [`RAW`]) whose literals `text` holds, in any ASCII case.
+    /// The recognisers whose literals `text` holds, in any ASCII case.
     fn literal_mask(&mut self, text: &[u8], ac: &AhoCorasick, owners: &[u64]) -> u64 {
         self.lower.clear();
         self.lower.extend_from_slice(text);
         self.lower.make_ascii_lowercase();
-        let raw = if memchr::memchr2(0x1b, b'\r', text).is_some() {
-            RAW
-        } else {
-            0
-        };
-        hits(ac, &self.lower).fold(raw, |m, (_, pattern)| {
+        hits(ac, &self.lower).fold(0, |m, (_, pattern)| {
             m | owners.get(pattern).copied().unwrap_or(0)
         })
     }
