@@ -208,12 +208,16 @@ fn pass(mut from: impl Read, stream: Stream, feed: &Feed) {
 
 /// The recognising thread: the reads, in order, split into lines and fed to the recognisers.
 fn recognize(pieces: &Receiver<Piece>, spare: &Mutex<Vec<Vec<u8>>>) {
-    let mut reader = testlog::Reader::new(testlog::recognizers());
+    // Made when the first piece comes, not while the command is being started: building the
+    // recognisers' automata then would compete for the CPU with the first look at the command's
+    // process tree.
+    let mut reader: Option<testlog::Reader> = None;
     let mut evidence: Vec<Evidence> = Vec::new();
     // Each stream's unfinished line, up to MAX_LINE bytes (the rest of a longer one is dropped).
     let (mut out_line, mut err_line) = (Vec::new(), Vec::new());
     let mut found = Vec::new();
     while let Ok(piece) = pieces.recv() {
+        let reader = reader.get_or_insert_with(|| testlog::Reader::new(testlog::recognizers()));
         match piece {
             Piece::Read {
                 stream,
@@ -226,7 +230,7 @@ fn recognize(pieces: &Receiver<Piece>, spare: &Mutex<Vec<Vec<u8>>>) {
                     Stream::Stderr => &mut err_line,
                 };
                 let chunk = buf.get(..len).unwrap_or_default();
-                emit(&mut reader, line, chunk, stream, at, &mut found);
+                emit(reader, line, chunk, stream, at, &mut found);
                 if let Ok(mut spare) = spare.lock() {
                     spare.push(buf);
                 }
