@@ -8,6 +8,7 @@
 #   bench/capture.sh                  # all three inputs
 #   INPUTS="pytest-v" RUNS=5 bench/capture.sh
 #   BIN=target/release/crashdelta bench/capture.sh   # skip the build (another binary)
+#   BEFORE=/tmp/crashdelta-old bench/capture.sh      # and capture by another build, alongside
 #
 # Output to a pipe (hyperfine --output=pipe) as in CI, where a log is read through one: on a
 # terminal `watch` does not capture. The ratio against `cat FILE` alone is what to read.
@@ -68,11 +69,17 @@ for input in ${INPUTS:-ordinary pytest-v colour-cr}; do
   file=$work/$input.txt
   gen "$file" "$input"
   echo "## $input: $(wc -c <"$file") bytes, $(wc -l <"$file") lines"
+  before=()
+  if [[ -n "${BEFORE:-}" ]]; then
+    before=(-n "watch -- cat (capture, $BEFORE)"
+      "$BEFORE watch --settle 0s --reports-dir $work/reports -- cat $file")
+  fi
   hyperfine -N --output=pipe --warmup 1 --runs "${RUNS:-10}" \
     --export-markdown "${OUT:-/dev/stdout}" --export-json "${JSON:-/dev/null}" \
     -n "cat ($input, the command alone)" "cat $file" \
     -n "watch --no-capture -- cat" \
     "$BIN watch --no-capture --settle 0s --reports-dir $work/reports -- cat $file" \
     -n "watch -- cat (capture)" \
-    "$BIN watch --settle 0s --reports-dir $work/reports -- cat $file"
+    "$BIN watch --settle 0s --reports-dir $work/reports -- cat $file" \
+    "${before[@]}"
 done
