@@ -18,10 +18,15 @@
 //!   unittest.
 //! - [`native`]: cargo test, cargo-nextest, ctest, XCTest/xcodebuild, go test.
 //! - [`junit`]: JUnit XML a runner wrote (`pytest --junitxml`, nextest, `ctest --output-junit`).
+//! - [`reader`]: the lines fed to the recognisers that can care about them ([`Interest`]), so
+//!   that 100 MB of output nobody's patterns concern costs little.
 
 pub mod junit;
 pub mod native;
 pub mod python;
+pub mod reader;
+
+pub use reader::{Reader, line_text};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -143,6 +148,35 @@ pub trait Recognizer: Send {
     /// The output has ended: returns what is still open (a faulthandler dump that was the last
     /// thing printed).
     fn finish(&mut self) -> Vec<Evidence>;
+    /// The lines it can act on while not [`busy`](Recognizer::busy): a promise that any other
+    /// line would leave it as it was and complete nothing, so that [`Reader`] need not feed it.
+    /// `None` (the default): every line.
+    fn interest(&self) -> Option<Interest> {
+        None
+    }
+    /// In the middle of something (a dump, a test's captured output, a summary) where every
+    /// line counts. Asked after each line it was fed.
+    fn busy(&self) -> bool {
+        true
+    }
+    /// [`feed`](Recognizer::feed) for a line a [`Reader`] passes it, while not busy, only for
+    /// its [`Interest`]'s start check: none of its literals is on the line, so it may skip what
+    /// needs them. The same result as `feed`, or faster.
+    fn feed_start_only(&mut self, line: &Line) -> Vec<Evidence> {
+        self.feed(line)
+    }
+}
+
+/// The lines a [`Recognizer`] can act on when it is not busy: those holding one of `literals`,
+/// or whose start `start` accepts. Both are cheap next to the recognisers' patterns, and they
+/// need only be a superset of what matters (a line let through for nothing costs time, never
+/// evidence).
+#[derive(Clone, Copy)]
+pub struct Interest {
+    /// Lower-case ASCII without `\n`, matched anywhere on the line, ignoring ASCII case.
+    pub literals: &'static [&'static str],
+    /// A check of how the line starts (a runner's line anchored there), or none.
+    pub start: Option<fn(&str) -> bool>,
 }
 
 /// Every runner's recogniser, to be fed the same lines.
@@ -151,6 +185,16 @@ pub fn recognizers() -> Vec<Box<dyn Recognizer>> {
     all.extend(python::recognizers());
     all.extend(native::recognizers());
     all
+}
+
+/// `text` without its leading blanks (`str::trim_start`), at once when it starts with a
+/// printable ASCII character, as nearly every line does: the start checks of the [`Interest`]s
+/// run on every line of the output.
+pub(crate) fn trim_blank_start(text: &str) -> &str {
+    match text.as_bytes().first() {
+        Some(b) if b.is_ascii_graphic() => text,
+        _ => text.trim_start(),
+    }
 }
 
 /// `text` without terminal escape sequences (CSI `ESC [ ... final`, OSC `ESC ] ... BEL|ST`,

@@ -38,7 +38,7 @@ use std::sync::LazyLock;
 use chrono::{DateTime, Utc};
 use regex::Regex;
 
-use super::{Evidence, Line, MAX_LINES, Recognizer, Runner};
+use super::{Evidence, Interest, Line, MAX_LINES, Recognizer, Runner, trim_blank_start};
 
 /// The most names a recogniser remembers at once (tests reported, tests running, ctest
 /// commands): a run of a million tests must not grow them without end, and past this many the
@@ -244,6 +244,26 @@ impl Recognizer for CargoTest {
     fn finish(&mut self) -> Vec<Evidence> {
         Vec::new()
     }
+
+    /// A result alone on a line ends a running test: while one runs, every line.
+    fn interest(&self) -> Option<Interest> {
+        Some(Interest {
+            literals: &[
+                // A new binary (`running 3 tests`, `Running unittests ...`): `running` and
+                // `error` start again.
+                "running ",
+                "doc-tests ",
+                "error: test failed, to rerun pass",
+                "caused by:",
+                "process didn't exit successfully",
+            ],
+            start: Some(|text| text.starts_with("test ")),
+        })
+    }
+
+    fn busy(&self) -> bool {
+        !self.running.is_empty()
+    }
 }
 
 /// The program of the command line cargo printed: the path up to the first space after its
@@ -374,6 +394,34 @@ impl Recognizer for Nextest {
     fn finish(&mut self) -> Vec<Evidence> {
         self.close()
     }
+
+    /// With no crash open, a status line matters only when its status is a signal (a `PASS`
+    /// closes nothing), and `Summary [` and a new run change what follows.
+    fn interest(&self) -> Option<Interest> {
+        Some(Interest {
+            literals: &["summary [", " tests across "],
+            start: Some(nextest_crash_start),
+        })
+    }
+
+    fn busy(&self) -> bool {
+        self.open.is_some()
+    }
+}
+
+/// Whether `text` may be a nextest status line whose status is a signal: `NEXTEST_STATUS`'s
+/// status is the first run of capitals after the blanks, unless the line starts with a retry
+/// (`TRY 2 SIGSEGV`).
+fn nextest_crash_start(text: &str) -> bool {
+    let text = trim_blank_start(text);
+    if !text.starts_with(|c: char| c.is_ascii_uppercase()) {
+        return false;
+    }
+    let status = text
+        .find(|c: char| !c.is_ascii_uppercase())
+        .and_then(|end| text.get(..end))
+        .unwrap_or(text);
+    text.starts_with("TRY ") || nextest_signal(status).is_some()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -485,6 +533,33 @@ impl Recognizer for Ctest {
     fn finish(&mut self) -> Vec<Evidence> {
         Vec::new()
     }
+
+    /// In the summary's list every line counts; elsewhere its markers and result lines.
+    fn interest(&self) -> Option<Interest> {
+        Some(Interest {
+            literals: &[
+                "test project ",
+                "the following tests failed:",
+                ": test command: ",
+            ],
+            start: Some(ctest_result_start),
+        })
+    }
+
+    fn busy(&self) -> bool {
+        self.in_summary
+    }
+}
+
+/// Whether `text` may be a `CTEST_RESULT` line: blanks, digits, then `/` (`2/7 Test #2: ...`).
+/// `char::is_numeric` takes in every digit `\d` does.
+fn ctest_result_start(text: &str) -> bool {
+    let text = trim_blank_start(text);
+    if text.starts_with(|c: char| c.is_ascii() && !c.is_ascii_digit()) {
+        return false;
+    }
+    let digits = text.trim_start_matches(char::is_numeric);
+    digits.len() < text.len() && digits.starts_with('/')
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -678,6 +753,22 @@ impl Recognizer for Xcodebuild {
 
     fn finish(&mut self) -> Vec<Evidence> {
         Vec::new()
+    }
+
+    /// While a test runs, any line may be a process's log naming its pid (`XCTEST_PID`).
+    fn interest(&self) -> Option<Interest> {
+        Some(Interest {
+            literals: &[
+                "test case '-[",
+                "restarting after unexpected exit",
+                " encountered an error (",
+            ],
+            start: None,
+        })
+    }
+
+    fn busy(&self) -> bool {
+        self.running.is_some()
     }
 }
 
@@ -940,6 +1031,36 @@ impl Recognizer for GoTest {
     fn finish(&mut self) -> Vec<Evidence> {
         self.close(None)
     }
+
+    /// Inside a crash every line is kept, and after `--- FAIL` any unindented line forgets it;
+    /// otherwise only the lines `read` tests at their start, and `-json` events.
+    fn interest(&self) -> Option<Interest> {
+        Some(Interest {
+            literals: &["\"action\":\"output\""],
+            start: Some(go_start),
+        })
+    }
+
+    fn busy(&self) -> bool {
+        self.crash.is_some() || self.failed.is_some()
+    }
+}
+
+/// Whether `text` starts as a line `GoTest::read` acts on outside a crash: a package's result
+/// (`GO_PACKAGE`), a crash's first line (`GO_CRASH_START`), `GO_RUN`, `GO_ENDED`.
+fn go_start(text: &str) -> bool {
+    const STARTS: [&str; 7] = [
+        "FAIL",
+        "ok ",
+        "panic: ",
+        "fatal error: ",
+        "unexpected fault address",
+        "SIG",
+        "=== ",
+    ];
+    (text.starts_with(['F', 'o', 'p', 'f', 'u', 'S', '='])
+        && STARTS.iter().any(|s| text.starts_with(s)))
+        || trim_blank_start(text).starts_with("--- ")
 }
 
 #[cfg(test)]

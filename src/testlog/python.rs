@@ -38,8 +38,11 @@
 //! One recogniser reads all of it, so that one crash makes one [`Evidence`]: the dump, the
 //! runner's name for the test and the xdist worker are parts of the same story.
 
-use super::{Evidence, Line, MAX_LINES, PyFrame, Recognizer, Runner, Stream};
+use super::{
+    Evidence, Interest, Line, MAX_LINES, PyFrame, Recognizer, Runner, Stream, trim_blank_start,
+};
 use chrono::{DateTime, Utc};
+use memchr::memmem::Finder;
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -311,6 +314,45 @@ impl Recognizer for PythonRecognizer {
         out
     }
 
+    /// Outside a dump, a line matters only through a literal each of `session_line`'s patterns
+    /// needs; an open unittest test ends on any outcome line, so it reads every line then.
+    fn interest(&self) -> Option<Interest> {
+        Some(Interest {
+            literals: &[
+                "fatal python error: ",
+                // PYTEST_HEADER
+                "test session starts",
+                "platform ",
+                // XDIST_SESSION (`N workers [M items]` holds "worker"), NODE_DOWN,
+                // WORKER_FAILED, REPLACING, CRASHED_WHILE, SUMMARY_CRASHED
+                "[gw",
+                "worker",
+                "created: ",
+                "bringing up nodes",
+                "scheduling tests via ",
+                "] node down: ",
+                // unittest's started test (UNITTEST)
+                ") ...",
+            ],
+            // pytest's node ids and progress lines (pytest_open): `.py` in the first word.
+            start: Some(|text| has_py(first_word(trim_blank_start(text)))),
+        })
+    }
+
+    fn busy(&self) -> bool {
+        self.dump.is_some() || self.unittest_open.is_some()
+    }
+
+    /// None of the literals: only the pytest node id or progress line at its start can matter
+    /// (the `-v` line of every test that passed, millions of them in a big run).
+    fn feed_start_only(&mut self, line: &Line) -> Vec<Evidence> {
+        if self.busy() {
+            return self.feed(line);
+        }
+        self.pytest_line(&line.text, false);
+        Vec::new()
+    }
+
     fn finish(&mut self) -> Vec<Evidence> {
         let mut out = Vec::new();
         if self.dump.is_some() {
@@ -361,8 +403,7 @@ impl PythonRecognizer {
             }
             // This line is not the dump's: read it as any other below.
         }
-        if let Some(m) = text
-            .contains("Fatal Python error: ")
+        if let Some(m) = has(text, &FATAL_MARK)
             .then(|| FATAL.captures(text))
             .flatten()
         {
@@ -621,28 +662,17 @@ impl PythonRecognizer {
         // Each pattern is tried only when the line holds a literal it needs: this runs on every
         // line a test run prints (100 MB of output is millions of lines), and almost none of
         // them is about a crash.
-        if (text.contains("test session starts") || text.contains("platform "))
-            && PYTEST_HEADER.is_match(text)
+        if (text.starts_with('=') || text.starts_with("platform ")) && PYTEST_HEADER.is_match(text)
         {
             self.pytest = true;
         }
-        if xdist_hint(text) && XDIST_SESSION.is_match(text) {
+        let gw = has(text, &GW_MARK);
+        if xdist_hint(text, gw) && XDIST_SESSION.is_match(text) {
             self.xdist = true;
         }
-        if !self.xdist {
-            let trimmed = text.trim();
-            if unfinished_runner_line(trimmed)
-                && !(is_unittest_hint(trimmed) && UNITTEST.is_match(trimmed))
-            {
-                self.pytest_open = Some(trimmed.to_string());
-            } else if trimmed.contains(".py")
-                && (NODE_ID.is_match(trimmed) || PYTEST_RESULTS.is_match(trimmed))
-            {
-                // A node id with its outcome, a finished progress line: the test is over.
-                self.pytest_open = None;
-            }
-        }
-        if let Some(m) = is_unittest_hint(text)
+        let unittest_hint = is_unittest_hint(text);
+        self.pytest_line(text, unittest_hint);
+        if let Some(m) = (unittest_hint && unittest_shape(text))
             .then(|| UNITTEST.captures(text))
             .flatten()
         {
@@ -652,14 +682,14 @@ impl PythonRecognizer {
             self.unittest_open = rest
                 .is_empty()
                 .then(|| (unittest_id(name, paren), at, text.to_string()));
-        } else if text.starts_with(['o', 'F', 'E', 's', 'e', 'u', 'R'])
+        } else if self.unittest_open.is_some()
+            && text.starts_with(['o', 'F', 'E', 's', 'e', 'u', 'R'])
             && UNITTEST_OUTCOME.is_match(text)
         {
             self.unittest_open = None;
         }
         let worker_hint = contains_ignoring_case(text, "worker");
-        if let Some(m) = text
-            .contains("] node down: ")
+        if let Some(m) = has(text, &NODE_DOWN_MARK)
             .then(|| NODE_DOWN.captures(text))
             .flatten()
         {
@@ -672,7 +702,7 @@ impl PythonRecognizer {
             self.xdist = true;
             self.worker_down(worker, at, text);
         }
-        if let Some(m) = (text.contains("[gw") && text.contains("FAILED "))
+        if let Some(m) = (gw && text.contains("FAILED "))
             .then(|| WORKER_FAILED.captures(text))
             .flatten()
         {
@@ -703,6 +733,25 @@ impl PythonRecognizer {
             self.worker_crashed_running(worker.as_str(), test.as_str(), at, text);
         }
         self.try_join(out);
+    }
+
+    /// Outside xdist, pytest's unfinished line (a lone node id, a progress line) is kept, and
+    /// forgotten once a node id with its outcome or a finished progress line follows.
+    /// `unittest_hint`: the line holds `) ...`.
+    fn pytest_line(&mut self, text: &str, unittest_hint: bool) {
+        if self.xdist {
+            return;
+        }
+        let trimmed = text.trim();
+        if unfinished_runner_line(trimmed) && !(unittest_hint && UNITTEST.is_match(trimmed)) {
+            self.pytest_open = Some(trimmed.to_string());
+        } else if self.pytest_open.is_some()
+            && trimmed.contains(".py")
+            && (NODE_ID.is_match(trimmed) || PYTEST_RESULTS.is_match(trimmed))
+        {
+            // A node id with its outcome, a finished progress line: the test is over.
+            self.pytest_open = None;
+        }
     }
 
     /// `[gwN] node down` or `replacing crashed worker gwN`: one crashed worker, however many
@@ -863,37 +912,97 @@ fn unittest_id(name: &str, paren: &str) -> String {
     }
 }
 
+/// The text up to its first blank (`char::is_whitespace`, as `\s`): this runs on every line
+/// of the output, so the common case (a space, and only printable ASCII before it) is found
+/// the fast way (a vectorised check, no early exit), anything else char by char.
+fn first_word(text: &str) -> &str {
+    let bytes = text.as_bytes();
+    let end = memchr::memchr(b' ', bytes).unwrap_or(bytes.len());
+    let head = bytes.get(..end).unwrap_or(bytes);
+    if head
+        .iter()
+        .fold(true, |plain, &b| plain & (b > b' ') & (b < 0x80))
+    {
+        text.get(..end).unwrap_or(text)
+    } else {
+        text.split(char::is_whitespace).next().unwrap_or(text)
+    }
+}
+
+/// `.py` in `word`.
+fn has_py(word: &str) -> bool {
+    memchr::memchr_iter(b'.', word.as_bytes())
+        .any(|at| word.as_bytes().get(at + 1..at + 3) == Some(b"py"))
+}
+
+/// Marks that guard this file's patterns, each looked for the fast way on every line outside a
+/// dump.
+static FATAL_MARK: LazyLock<Finder<'static>> =
+    LazyLock::new(|| Finder::new("Fatal Python error: "));
+static GW_MARK: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("[gw"));
+static NODE_DOWN_MARK: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("] node down: "));
+static UNITTEST_MARK: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(") ..."));
+
+/// `mark` in `text`.
+fn has(text: &str, mark: &Finder<'_>) -> bool {
+    mark.find(text.as_bytes()).is_some()
+}
+
 /// A runner's line that waits for its end: a lone `-v` node id, a progress line with no
 /// percentage yet, a unittest test with no outcome.
 fn unfinished_runner_line(text: &str) -> bool {
     let text = text.trim();
-    (text.contains(".py") && (LONE_NODE_ID.is_match(text) || PROGRESS_FILE.is_match(text)))
+    (maybe_unfinished_pytest(text) && (LONE_NODE_ID.is_match(text) || PROGRESS_FILE.is_match(text)))
         || (is_unittest_hint(text)
+            && unittest_shape(text)
             && UNITTEST
                 .captures(text)
                 .and_then(|m| m.get(3))
                 .is_some_and(|rest| rest.as_str().trim().is_empty()))
 }
 
+/// What every `LONE_NODE_ID` and `PROGRESS_FILE` line (trimmed) has, cheap to test on each of
+/// the millions of `-v` lines with an outcome: `.py` in its first word, and either no blank at
+/// all, or a blank only after the word's parameters (`[`) or right after its `.py` (a progress
+/// line).
+fn maybe_unfinished_pytest(text: &str) -> bool {
+    let word = first_word(text);
+    has_py(word) && (word.len() == text.len() || word.contains('[') || word.ends_with(".py"))
+}
+
+/// How every `UNITTEST` line starts: a word, a blank, `(` (a match fails slowly on the many
+/// lines that hold `) ...` for another reason).
+fn unittest_shape(text: &str) -> bool {
+    text.find(' ')
+        .and_then(|at| text.get(at + 1..))
+        .is_some_and(|rest| rest.starts_with('('))
+}
+
 /// What every `UNITTEST` line holds: `) ...`.
 fn is_unittest_hint(text: &str) -> bool {
-    text.contains(") ...")
+    has(text, &UNITTEST_MARK)
 }
 
-/// What every `XDIST_SESSION` line holds.
-fn xdist_hint(text: &str) -> bool {
-    text.contains("[gw")
-        || text.contains("worker")
-        || text.contains("created: ")
-        || text.contains("bringing up nodes")
-        || text.contains("scheduling tests via ")
+/// What every `XDIST_SESSION` line holds (`gw`: it holds `[gw`): all but `[gw\d+\]` at its
+/// start, and `\d+ workers? [` starts with a digit.
+fn xdist_hint(text: &str, gw: bool) -> bool {
+    gw || text.starts_with("created: ")
+        || text.starts_with("bringing up nodes")
+        || text.starts_with("scheduling tests via ")
+        || (text.starts_with(char::is_numeric) && text.contains("worker"))
 }
 
-/// `needle` (ASCII) in `text`, in any case, without allocating.
+/// `needle` (ASCII, not empty) in `text`, in any case, without allocating: its first byte found
+/// the fast way, in either case, then the rest compared.
 fn contains_ignoring_case(text: &str, needle: &str) -> bool {
     let (hay, needle) = (text.as_bytes(), needle.as_bytes());
-    hay.windows(needle.len())
-        .any(|w| w.eq_ignore_ascii_case(needle))
+    let Some(&first) = needle.first() else {
+        return true;
+    };
+    memchr::memchr2_iter(first.to_ascii_lowercase(), first.to_ascii_uppercase(), hay).any(|at| {
+        hay.get(at..at + needle.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+    })
 }
 
 /// The test named by the text a dump interrupted: `pytest -v`'s node id, `unittest -v`'s test.

@@ -10,20 +10,28 @@
 //! read here as standard output. `--no-capture` turns capture off: the command writes to
 //! crashdelta's own standard output and error.
 //!
-//! Memory is bounded: a line is cut at [`MAX_LINE`] bytes for the recognisers (the bytes passed
-//! on are never cut), and the recognisers keep at most a few hundred lines per crash. The readers
-//! run until the pipe closes, which a process the command left running can delay past the end
-//! of the watch: the evidence is taken when the watch ends, and the readers go on passing bytes
-//! through in the background.
+//! One thread per stream reads and passes the bytes on; one more splits the reads into lines
+//! and feeds them to the recognisers (through `testlog::Reader`, which skips the lines no
+//! recogniser can care about), so that the bytes go on at the speed of the pipes while the
+//! lines are read on another core. The reads wait in a queue of at most [`QUEUE`]; when the
+//! recognisers fall that far behind, the readers wait for them (and so does the command): no
+//! line is ever dropped, and a request for the evidence queues behind every read before it.
+//!
+//! Memory is bounded: that queue, a line cut at [`MAX_LINE`] bytes for the recognisers (the bytes
+//! passed on are never cut), and the recognisers keep at most a few hundred lines per crash. The
+//! readers run until the pipe closes, which a process the command left running can delay past
+//! the end of the watch: the evidence is taken when the watch ends, and the readers go on passing
+//! bytes through in the background.
 
 use std::io::{self, Read, Write};
+use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
-use crate::testlog::{self, Evidence, Line, Recognizer, Stream};
+use crate::testlog::{self, Evidence, Stream};
 
 /// The most bytes of one line the recognisers see.
 pub const MAX_LINE: usize = 16 * 1024;
@@ -31,26 +39,68 @@ pub const MAX_LINE: usize = 16 * 1024;
 /// The most pieces of evidence kept from one run.
 const MAX_EVIDENCE: usize = 1000;
 
+/// The most bytes asked of a pipe at once (a Linux pipe holds 64 KiB).
+const READ_SIZE: usize = 64 * 1024;
+
+/// The most reads waiting for the recognisers: the output is never more than this many reads
+/// (2 MiB) ahead of them; past that a reader waits, and so does the command. Nothing is dropped.
+const QUEUE: usize = 32;
+
+/// How long [`Capture::evidence`] waits for the recognisers to read what is queued (at most
+/// [`QUEUE`] reads): a bound for a recogniser that would never finish, not a normal wait.
+const EVIDENCE_WAIT: Duration = Duration::from_secs(10);
+
 struct Shared {
-    recognizers: Vec<Box<dyn Recognizer>>,
-    evidence: Vec<Evidence>,
     /// How many captured streams are still open.
     open: usize,
 }
 
-impl Shared {
-    fn feed(&mut self, line: &Line) {
-        for r in &mut self.recognizers {
-            let found = r.feed(line);
-            let room = MAX_EVIDENCE.saturating_sub(self.evidence.len());
-            self.evidence.extend(found.into_iter().take(room));
-        }
+/// What the readers hand to the recognising thread, in the order they read it.
+enum Piece {
+    /// A read: the first `len` bytes of `buf`, read at `at`.
+    Read {
+        stream: Stream,
+        at: DateTime<Utc>,
+        buf: Vec<u8>,
+        len: usize,
+    },
+    /// The stream closed: its unfinished last line is a line.
+    End(Stream),
+    /// The evidence so far, with what the recognisers hold open, wanted.
+    Finish(mpsc::Sender<Vec<Evidence>>),
+}
+
+/// The way to the recognising thread: its queue, and the read buffers it gives back.
+#[derive(Clone)]
+struct Feed {
+    queue: SyncSender<Piece>,
+    /// Buffers read and recognised, to read into again (at most [`QUEUE`] and a few).
+    spare: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+impl Feed {
+    /// Starts the thread that splits the reads into lines and feeds them to the recognisers.
+    /// It runs apart from the readers, so that the command's bytes go on at the speed of the
+    /// pipes (on another core) while the lines are read; it ends once every reader and the
+    /// [`Capture`] are gone.
+    fn start() -> Feed {
+        let (queue, pieces) = mpsc::sync_channel(QUEUE);
+        let spare = Arc::new(Mutex::new(Vec::new()));
+        let back = spare.clone();
+        thread::spawn(move || recognize(&pieces, &back));
+        Feed { queue, spare }
+    }
+
+    fn buffer(&self) -> Vec<u8> {
+        let reused = self.spare.lock().ok().and_then(|mut s| s.pop());
+        reused.unwrap_or_else(|| vec![0; READ_SIZE])
     }
 }
 
 /// The readers of the command's captured streams.
 pub struct Capture {
     shared: Arc<(Mutex<Shared>, Condvar)>,
+    feed: Feed,
 }
 
 impl Capture {
@@ -61,23 +111,17 @@ impl Capture {
         stderr: Option<impl Read + Send + 'static>,
     ) -> Capture {
         let open = usize::from(stdout.is_some()) + usize::from(stderr.is_some());
-        let shared = Arc::new((
-            Mutex::new(Shared {
-                recognizers: testlog::recognizers(),
-                evidence: Vec::new(),
-                open,
-            }),
-            Condvar::new(),
-        ));
+        let shared = Arc::new((Mutex::new(Shared { open }), Condvar::new()));
+        let feed = Feed::start();
         if let Some(out) = stdout {
-            let shared = shared.clone();
-            thread::spawn(move || read_to_end(out, Stream::Stdout, &shared));
+            let (shared, feed) = (shared.clone(), feed.clone());
+            thread::spawn(move || read_to_end(out, Stream::Stdout, &shared, &feed));
         }
         if let Some(err) = stderr {
-            let shared = shared.clone();
-            thread::spawn(move || read_to_end(err, Stream::Stderr, &shared));
+            let (shared, feed) = (shared.clone(), feed.clone());
+            thread::spawn(move || read_to_end(err, Stream::Stderr, &shared, &feed));
         }
-        Capture { shared }
+        Capture { shared, feed }
     }
 
     /// Waits until every captured stream has closed, or `up_to` has passed: the command's last
@@ -102,40 +146,34 @@ impl Capture {
     }
 
     /// The evidence read so far, and what the recognisers still held open; the readers go on
-    /// passing bytes through (a process the command left running may still write).
+    /// passing bytes through (a process the command left running may still write). Everything
+    /// read before the call is recognised first: the request queues behind it.
     pub fn evidence(&self) -> Vec<Evidence> {
-        let Ok(mut shared) = self.shared.0.lock() else {
+        let (reply, answer) = mpsc::channel();
+        if self.feed.queue.send(Piece::Finish(reply)).is_err() {
             return Vec::new();
-        };
-        let mut all = shared.evidence.clone();
-        for r in &mut shared.recognizers {
-            all.extend(r.finish());
         }
-        all.truncate(MAX_EVIDENCE);
-        all
+        answer.recv_timeout(EVIDENCE_WAIT).unwrap_or_default()
     }
 }
 
-fn read_to_end(from: impl Read, stream: Stream, shared: &(Mutex<Shared>, Condvar)) {
-    pass(from, stream, &shared.0);
+fn read_to_end(from: impl Read, stream: Stream, shared: &(Mutex<Shared>, Condvar), feed: &Feed) {
+    pass(from, stream, feed);
     if let Ok(mut s) = shared.0.lock() {
         s.open = s.open.saturating_sub(1);
     }
     shared.1.notify_all();
 }
 
-/// Passes one stream through, splitting it into lines for the recognisers. The lines of one
-/// read are handed over together (one lock, one clock reading): a command printing 100 MB must
-/// not pay per line.
-fn pass(mut from: impl Read, stream: Stream, shared: &Mutex<Shared>) {
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut line: Vec<u8> = Vec::new();
-    // Whether the line being gathered went over MAX_LINE (the rest of it is dropped).
-    let mut long = false;
+/// Passes one stream through, handing each read to the recognising thread (one clock reading
+/// per read: a command printing 100 MB must not pay per line).
+fn pass(mut from: impl Read, stream: Stream, feed: &Feed) {
     // Once crashdelta's own stream is gone (a closed pipe), bytes are still read, so that the
     // command never blocks on a full pipe, and still read for evidence.
     let mut forward = true;
-    let mut done: Vec<Vec<u8>> = Vec::new();
+    // Once the recognising thread is gone (it cannot be, short of a bug), bytes still pass.
+    let mut recognize = true;
+    let mut buf = feed.buffer();
     loop {
         let n = match from.read(&mut buf) {
             Ok(0) => break,
@@ -143,6 +181,7 @@ fn pass(mut from: impl Read, stream: Stream, shared: &Mutex<Shared>) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(_) => break,
         };
+        let at = Utc::now();
         let chunk = buf.get(..n).unwrap_or_default();
         if forward {
             let written = match stream {
@@ -154,50 +193,113 @@ fn pass(mut from: impl Read, stream: Stream, shared: &Mutex<Shared>) {
             };
             forward = written.is_ok();
         }
-        for piece in chunk.split_inclusive(|&b| b == b'\n') {
-            let ends = piece.last() == Some(&b'\n');
-            let body = if ends {
-                piece.get(..piece.len() - 1).unwrap_or_default()
-            } else {
-                piece
+        if recognize {
+            let read = Piece::Read {
+                stream,
+                at,
+                buf,
+                len: n,
             };
-            if !long {
-                let room = MAX_LINE.saturating_sub(line.len());
-                line.extend_from_slice(body.get(..room.min(body.len())).unwrap_or_default());
-                long = body.len() > room;
-            }
-            if ends {
-                done.push(std::mem::take(&mut line));
-                long = false;
-            }
+            recognize = feed.queue.send(read).is_ok();
+            buf = feed.buffer();
         }
-        emit(&mut done, stream, shared);
     }
-    if !line.is_empty() {
-        done.push(line);
+    if recognize {
+        let _ = feed.queue.send(Piece::End(stream));
     }
-    emit(&mut done, stream, shared);
 }
 
-fn emit(lines: &mut Vec<Vec<u8>>, stream: Stream, shared: &Mutex<Shared>) {
-    if lines.is_empty() {
-        return;
+/// The recognising thread: the reads, in order, split into lines and fed to the recognisers.
+fn recognize(pieces: &Receiver<Piece>, spare: &Mutex<Vec<Vec<u8>>>) {
+    // Made when the first piece comes, not while the command is being started: building the
+    // recognisers' automata then would compete for the CPU with the first look at the command's
+    // process tree.
+    let mut reader: Option<testlog::Reader> = None;
+    let mut evidence: Vec<Evidence> = Vec::new();
+    // Each stream's unfinished line, up to MAX_LINE bytes (the rest of a longer one is dropped).
+    let (mut out_line, mut err_line) = (Vec::new(), Vec::new());
+    let mut found = Vec::new();
+    while let Ok(piece) = pieces.recv() {
+        let reader = reader.get_or_insert_with(|| testlog::Reader::new(testlog::recognizers()));
+        match piece {
+            Piece::Read {
+                stream,
+                at,
+                buf,
+                len,
+            } => {
+                let line = match stream {
+                    Stream::Stdout => &mut out_line,
+                    Stream::Stderr => &mut err_line,
+                };
+                let chunk = buf.get(..len).unwrap_or_default();
+                emit(reader, line, chunk, stream, at, &mut found);
+                if let Ok(mut spare) = spare.lock() {
+                    spare.push(buf);
+                }
+            }
+            Piece::End(stream) => {
+                let line = match stream {
+                    Stream::Stdout => &mut out_line,
+                    Stream::Stderr => &mut err_line,
+                };
+                if !line.is_empty() {
+                    reader.read_line(line, stream, Utc::now(), &mut found);
+                    line.clear();
+                }
+            }
+            Piece::Finish(reply) => {
+                let mut all = evidence.clone();
+                all.extend(reader.finish());
+                all.truncate(MAX_EVIDENCE);
+                let _ = reply.send(all);
+            }
+        }
+        let room = MAX_EVIDENCE.saturating_sub(evidence.len());
+        evidence.extend(found.drain(..).take(room));
     }
-    let at = Utc::now();
-    let Ok(mut shared) = shared.lock() else {
-        lines.clear();
-        return;
-    };
-    for bytes in lines.drain(..) {
-        let text = String::from_utf8_lossy(&bytes);
-        let text = text.trim_end_matches('\r');
-        let text = if text.contains(['\u{1b}', '\r']) {
-            testlog::plain(text)
-        } else {
-            text.to_owned()
+}
+
+/// Feeds the lines `chunk` ends, the first completing `line` (the stream's unfinished line),
+/// and keeps its own unfinished end in `line`. Lines whole in the chunk are read in place.
+fn emit(
+    reader: &mut testlog::Reader,
+    line: &mut Vec<u8>,
+    chunk: &[u8],
+    stream: Stream,
+    at: DateTime<Utc>,
+    found: &mut Vec<Evidence>,
+) {
+    let mut rest = chunk;
+    if !line.is_empty() {
+        let Some(end) = memchr::memchr(b'\n', rest) else {
+            extend_cut(line, rest);
+            return;
         };
-        shared.feed(&Line { stream, at, text });
+        extend_cut(line, rest.get(..end).unwrap_or_default());
+        reader.read_line(line, stream, at, found);
+        line.clear();
+        rest = rest.get(end + 1..).unwrap_or_default();
     }
+    match memchr::memrchr(b'\n', rest) {
+        Some(last) => {
+            reader.read_lines(
+                rest.get(..=last).unwrap_or_default(),
+                MAX_LINE,
+                stream,
+                at,
+                found,
+            );
+            extend_cut(line, rest.get(last + 1..).unwrap_or_default());
+        }
+        None => extend_cut(line, rest),
+    }
+}
+
+/// Appends what of `bytes` fits in [`MAX_LINE`].
+fn extend_cut(line: &mut Vec<u8>, bytes: &[u8]) {
+    let room = MAX_LINE.saturating_sub(line.len());
+    line.extend_from_slice(bytes.get(..room).unwrap_or(bytes));
 }
 
 #[cfg(test)]
@@ -208,20 +310,17 @@ mod tests {
     /// recognisers only.
     #[test]
     fn lines_reach_the_recognisers() {
-        let shared = Mutex::new(Shared {
-            recognizers: testlog::recognizers(),
-            evidence: Vec::new(),
-            open: 0,
-        });
         let dump = format!(
             "tests/test_mps.py::test_gather Fatal Python error: Segmentation fault\n\n\
              Current thread 0x00000001f6e1c840 (most recent call first):\n  \
              File \"/x/tests/test_mps.py\", line 13 in test_gather\n{}\n",
             "x".repeat(3 * MAX_LINE)
         );
-        pass(dump.as_bytes(), Stream::Stderr, &shared);
+        let feed = Feed::start();
+        pass(dump.as_bytes(), Stream::Stderr, &feed);
         let capture = Capture {
-            shared: Arc::new((shared, Condvar::new())),
+            shared: Arc::new((Mutex::new(Shared { open: 0 }), Condvar::new())),
+            feed,
         };
         let evidence = capture.evidence();
         assert_eq!(evidence.len(), 1, "{evidence:#?}");
