@@ -559,6 +559,7 @@ pub fn run(
     // Orphans of the command come to crashdelta (Linux), so they stay in the tree however short
     // their lives; on macOS the fail-closed rule of `attribution` covers them.
     let subreaper = process::become_subreaper();
+    let earlier_children = process::PidRecorder::children_before_the_run();
     let start = Utc::now();
     let started = Instant::now();
     let mut supervisor =
@@ -571,7 +572,12 @@ pub fn run(
     let (out, err) = supervisor.take_output();
     let start_warnings = supervisor.take_warnings();
     let capture = capture::Capture::start(out, err);
-    let recorder = process::PidRecorder::start(leader, Duration::from_millis(100), subreaper);
+    let recorder = process::PidRecorder::start(
+        leader,
+        Duration::from_millis(100),
+        subreaper,
+        earlier_children,
+    );
 
     let mut tracker = Tracker {
         analyzer,

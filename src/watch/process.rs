@@ -111,9 +111,30 @@ pub fn become_subreaper() -> bool {
 }
 
 impl PidRecorder {
+    /// crashdelta's children now: taken before the command starts, they are an earlier run's
+    /// (leftovers), never this run's. Taken after, a fast orphan of the command (adopted by
+    /// crashdelta as subreaper before the recorder's first look) was counted among them and left
+    /// out of the tree (the flaky `an_orphan_of_the_command_stays_in_its_process_tree`).
+    pub fn children_before_the_run() -> BTreeSet<u32> {
+        let me = std::process::id();
+        let mut system = System::new();
+        system.refresh_processes_specifics(
+            ProcessesToUpdate::All,
+            true,
+            ProcessRefreshKind::nothing(),
+        );
+        system
+            .processes()
+            .iter()
+            .filter(|(_, p)| p.parent().is_some_and(|parent| parent.as_u32() == me))
+            .map(|(pid, _)| pid.as_u32())
+            .collect()
+    }
+
     /// Starts recording the tree of `root` every `every`; `reap` when crashdelta is the
-    /// subreaper ([`become_subreaper`]).
-    pub fn start(root: u32, every: Duration, reap: bool) -> PidRecorder {
+    /// subreaper ([`become_subreaper`]); `earlier`: crashdelta's children from before the
+    /// command started ([`PidRecorder::children_before_the_run`]).
+    pub fn start(root: u32, every: Duration, reap: bool, earlier: BTreeSet<u32>) -> PidRecorder {
         let stop = Arc::new(AtomicBool::new(false));
         let pids = Arc::new(Mutex::new(Tree {
             pids: BTreeSet::from([root]),
@@ -126,14 +147,7 @@ impl PidRecorder {
             true,
             ProcessRefreshKind::nothing(),
         );
-        let earlier = system
-            .processes()
-            .iter()
-            .filter(|(pid, p)| {
-                pid.as_u32() != root && p.parent().is_some_and(|parent| parent.as_u32() == me)
-            })
-            .map(|(pid, _)| pid.as_u32())
-            .collect();
+        let earlier = earlier.into_iter().filter(|pid| *pid != root).collect();
         let adoption = Adoption {
             me,
             leader: root,
@@ -307,7 +321,8 @@ mod tests {
             .args(["-c", "sh -c 'sleep 0.6' & sleep 0.6; wait"])
             .spawn()
             .unwrap();
-        let recorder = PidRecorder::start(child.id(), Duration::from_millis(50), false);
+        let recorder =
+            PidRecorder::start(child.id(), Duration::from_millis(50), false, BTreeSet::new());
         std::thread::sleep(Duration::from_millis(300));
         let pids = recorder.finish().pids;
         let _ = child.wait();
