@@ -352,3 +352,29 @@ exit 0
         );
     }
 }
+
+/// `crashdelta watch -- yes | head -2`: once the reader of crashdelta's standard output has
+/// gone, the command's next write fails as it would without crashdelta (SIGPIPE, so 128 + 13),
+/// instead of `yes` writing forever into a pipe crashdelta drains.
+#[test]
+fn a_reader_that_leaves_ends_the_command_as_without_crashdelta() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("timeout 20 \"$0\" watch --settle 0s --reports-dir \"$1\" -- yes | head -2 >/dev/null")
+        .arg(env!("CARGO_BIN_EXE_crashdelta"))
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        stderr(&out).contains("the command was killed by SIGPIPE"),
+        "{}",
+        stderr(&out)
+    );
+}

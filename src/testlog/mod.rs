@@ -141,6 +141,34 @@ pub struct Evidence {
 /// goroutines, can be thousands of lines; what identifies the test is at the top.
 pub const MAX_LINES: usize = 200;
 
+/// The most bytes of each line an [`Evidence`] keeps once it is complete (a line is read up to
+/// 16 KiB; what identifies a test is at its start, and a record is read by people).
+pub const KEPT_LINE: usize = 512;
+
+/// `e` with each of its lines, and each of its Python frames' file and function, cut to
+/// [`KEPT_LINE`] bytes (at a character boundary, with `…`), and at most [`MAX_LINES`] frames.
+pub fn trimmed(mut e: Evidence) -> Evidence {
+    let cut = |text: &mut String| {
+        if text.len() > KEPT_LINE {
+            let mut end = KEPT_LINE;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text.truncate(end);
+            text.push('…');
+            // Truncating keeps the capacity: the memory is what this is for.
+            text.shrink_to_fit();
+        }
+    };
+    e.lines.iter_mut().for_each(cut);
+    e.python_stack.truncate(MAX_LINES);
+    for frame in &mut e.python_stack {
+        cut(&mut frame.file);
+        cut(&mut frame.function);
+    }
+    e
+}
+
 /// A parser of one runner's output, fed line by line in arrival order.
 pub trait Recognizer: Send {
     /// Reads one more line; returns the evidence this line completes (usually none).
@@ -242,6 +270,50 @@ pub fn plain(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::plain;
+
+    /// Complete evidence keeps a bounded amount of each line and frame, and frees the rest.
+    #[test]
+    fn evidence_is_trimmed_and_its_memory_freed() {
+        let long = "é".repeat(10_000);
+        let e = super::trimmed(super::Evidence {
+            runner: super::Runner::Faulthandler,
+            test: None,
+            worker: None,
+            pid: None,
+            program: None,
+            signal: None,
+            thread: None,
+            python_stack: vec![
+                super::PyFrame {
+                    file: long.clone(),
+                    line: Some(1),
+                    function: long.clone(),
+                };
+                300
+            ],
+            at: chrono::Utc::now(),
+            lines: vec![long.clone(), "short".into()],
+        });
+        assert_eq!(e.python_stack.len(), super::MAX_LINES);
+        for text in e
+            .lines
+            .iter()
+            .chain(e.python_stack.iter().map(|f| &f.function))
+        {
+            assert!(
+                text.len() <= super::KEPT_LINE + '…'.len_utf8(),
+                "{}",
+                text.len()
+            );
+            assert!(
+                text.capacity() <= super::KEPT_LINE + 8,
+                "{}",
+                text.capacity()
+            );
+        }
+        assert_eq!(e.lines[1], "short");
+        assert!(e.lines[0].ends_with('…'));
+    }
 
     #[test]
     fn escapes_and_overwrites_are_removed() {

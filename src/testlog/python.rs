@@ -305,6 +305,9 @@ pub struct PythonRecognizer {
     pytest_open: Option<String>,
     /// Lines of the other stream that came while a dump was read, to be read after it.
     deferred: Vec<Line>,
+    /// A dump that has ended, waiting for pytest's unfinished line from the other stream (see
+    /// [`PythonRecognizer::end_dump`]).
+    held: Option<Dump>,
 }
 
 impl Recognizer for PythonRecognizer {
@@ -340,7 +343,7 @@ impl Recognizer for PythonRecognizer {
     }
 
     fn busy(&self) -> bool {
-        self.dump.is_some() || self.unittest_open.is_some()
+        self.dump.is_some() || self.unittest_open.is_some() || self.held.is_some()
     }
 
     /// None of the literals: only the pytest node id or progress line at its start can matter
@@ -362,6 +365,7 @@ impl Recognizer for PythonRecognizer {
         if self.dump.is_some() {
             self.end_dump(&mut out);
         }
+        self.release_held(&mut out);
         self.finish_session(&mut out);
         out
     }
@@ -374,6 +378,16 @@ const MAX_DEFERRED: usize = 256;
 impl PythonRecognizer {
     fn feed_into(&mut self, line: &Line, out: &mut Vec<Evidence>) {
         let text = line.text.as_str();
+        if let Some(held) = self.held.as_mut()
+            && held.stream != line.stream
+        {
+            if interrupted_node_line(text) {
+                held.prefix = text.trim().to_string();
+                self.release_held(out);
+                return;
+            }
+            self.release_held(out);
+        }
         if let Some(dump) = self.dump.as_mut() {
             if line.stream != dump.stream {
                 // Read apart, stdout and stderr interleave as the two readers happen to run:
@@ -424,6 +438,7 @@ impl PythonRecognizer {
                 Some(open) if !names_test && !self.xdist => open,
                 _ => prefix,
             };
+            self.release_held(out);
             let mut dump = Dump {
                 at: line.at,
                 prefix,
@@ -588,6 +603,31 @@ impl PythonRecognizer {
             self.pending_overflow(out);
             return;
         }
+        // pytest's node id is on stdout with no newline until the test ends: when the process
+        // dies it comes only as stdout closes, and another line on the dump's stream (a shell's
+        // `Segmentation fault`, a wrapper's `echo`) may end the dump before it. The dump waits
+        // for the next line of the other stream, or the end (review finding: the test was then
+        // named from the stack, without its class).
+        if self.pytest
+            && dump.prefix.is_empty()
+            && self.unittest_open.is_none()
+            && self.held.is_none()
+        {
+            self.held = Some(dump);
+            return;
+        }
+        self.emit_dump(dump, out);
+    }
+
+    /// The dump held for pytest's unfinished line, as evidence now.
+    fn release_held(&mut self, out: &mut Vec<Evidence>) {
+        if let Some(dump) = self.held.take() {
+            self.emit_dump(dump, out);
+        }
+    }
+
+    /// A dump outside xdist, as evidence.
+    fn emit_dump(&mut self, dump: Dump, out: &mut Vec<Evidence>) {
         // A unittest test that began on a line of its own (it printed something before it
         // crashed, so the dump starts on a fresh line): that is the test, unless the dump's own
         // line names one.
@@ -902,6 +942,26 @@ fn xdist_evidence(d: &Down, dump: Option<Dump>) -> Evidence {
     }
 }
 
+/// pytest's unfinished `-v` line, perhaps with what was written after it on the same line (a
+/// wrapper's `echo`), but no outcome: the line a dump interrupted.
+fn interrupted_node_line(text: &str) -> bool {
+    let text = text.trim();
+    if unfinished_runner_line(text) {
+        return true;
+    }
+    let Some(rest) = NODE_ID
+        .captures(text)
+        .and_then(|m| m.get(1))
+        .and_then(|id| text.get(id.end()..))
+    else {
+        return false;
+    };
+    let outcome = rest.trim_start();
+    !["PASSED", "FAILED", "ERROR", "SKIPPED", "XFAIL", "XPASS"]
+        .iter()
+        .any(|o| outcome.starts_with(o))
+}
+
 /// unittest's id from its `-v` line: Python ≥ 3.11 prints the whole id in the parentheses,
 /// older ones only `module.Class`.
 fn unittest_id(name: &str, paren: &str) -> String {
@@ -1103,6 +1163,51 @@ mod tests {
             seen.iter().all(|s| s == &seen[0] && s.len() > 10),
             "{seen:#?}"
         );
+    }
+
+    /// Under a wrapper (`bash -c "pytest -v ...; echo exit=$?"`), the shell's own line on
+    /// stderr ends the dump before pytest's unfinished node id comes from stdout, joined there
+    /// with the wrapper's `echo`: the dump waits for it (review finding).
+    #[test]
+    fn a_wrappers_lines_do_not_cost_the_node_id() {
+        let recorded = include_str!("../../testdata/testlogs/python/pytest-v.txt");
+        let (before, dump) = recorded
+            .split_once("tests/test_mps.py::TestMPS::test_gather ")
+            .unwrap();
+        let mut r = PythonRecognizer::default();
+        let mut out = Vec::new();
+        let mut n = 0;
+        let mut feed = |r: &mut PythonRecognizer, stream, text: &str| {
+            n += 1;
+            out.extend(r.feed(&Line {
+                stream,
+                at: Utc.timestamp_opt(1_700_000_000 + n, 0).unwrap(),
+                text: text.to_string(),
+            }));
+        };
+        for t in before.lines() {
+            feed(&mut r, Stream::Stdout, t);
+        }
+        for t in dump.lines() {
+            feed(&mut r, Stream::Stderr, t);
+        }
+        feed(
+            &mut r,
+            Stream::Stderr,
+            "bash: line 1: 4242 Segmentation fault      python -m pytest -v tests/test_mps.py",
+        );
+        feed(
+            &mut r,
+            Stream::Stdout,
+            "tests/test_mps.py::TestMPS::test_gather exit=139",
+        );
+        out.extend(r.finish());
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert_eq!(
+            out[0].test.as_deref(),
+            Some("tests/test_mps.py::TestMPS::test_gather")
+        );
+        assert!(out[0].python_stack.len() > 10);
     }
 
     #[test]

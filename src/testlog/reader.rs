@@ -274,8 +274,24 @@ fn hits<'a>(ac: &'a AhoCorasick, haystack: &'a [u8]) -> impl Iterator<Item = (us
 }
 
 /// `raw` up to `max` bytes.
-fn cut(raw: &[u8], max: usize) -> &[u8] {
-    raw.get(..max).unwrap_or(raw)
+/// What of a line the recognisers read: what a terminal shows of it (the part after its last
+/// carriage return that has something after it, as [`plain`] takes), then its first `max` bytes.
+/// Cut first, a line of progress-bar redraws longer than `max` kept its first redraws and lost
+/// the dump that ended it (review finding: a `tqdm` bar then `Fatal Python error` on one line).
+pub fn cut(raw: &[u8], max: usize) -> &[u8] {
+    let shown = last_redraw(raw);
+    shown.get(..max).unwrap_or(shown)
+}
+
+/// `raw` from after its last `\r` that is followed by something other than `\r`s (trailing
+/// ones are a `\r\n` ending, a terminal's `\r\r\n`, or a redraw not yet written).
+pub fn last_redraw(raw: &[u8]) -> &[u8] {
+    let end = raw.iter().rposition(|&b| b != b'\r').map_or(0, |i| i + 1);
+    let body = raw.get(..end).unwrap_or(raw);
+    match memchr::memrchr(b'\r', body) {
+        Some(at) => raw.get(at + 1..).unwrap_or(raw),
+        None => raw,
+    }
 }
 
 /// The lines of `block` without their `\n`; bytes after the last `\n` are one more line.

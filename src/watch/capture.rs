@@ -18,7 +18,9 @@
 //! line is ever dropped, and a request for the evidence queues behind every read before it.
 //!
 //! Memory is bounded: that queue, a line cut at [`MAX_LINE`] bytes for the recognisers (the bytes
-//! passed on are never cut), and the recognisers keep at most a few hundred lines per crash. The
+//! passed on are never cut; a line of `\r` redraws keeps what a terminal shows, its end), the
+//! dumps the recognisers hold open (a few hundred lines each, a few dozen at most), and at most
+//! [`MAX_EVIDENCE`] pieces of evidence, each line cut to 512 bytes once the evidence is complete. The
 //! readers run until the pipe closes, which a process the command left running can delay past
 //! the end of the watch: the evidence is taken when the watch ends, and the readers go on passing
 //! bytes through in the background.
@@ -37,7 +39,12 @@ use crate::testlog::{self, Evidence, Stream};
 pub const MAX_LINE: usize = 16 * 1024;
 
 /// The most pieces of evidence kept from one run.
-const MAX_EVIDENCE: usize = 1000;
+///
+/// With the lines each keeps ([`testlog::MAX_LINES`], each cut to [`testlog::KEPT_LINE`] bytes,
+/// and its frames' names as much), that bounds what a run can hold however much it prints.
+/// Measured (release build): 300 faulthandler dumps of 200 lines of 16 KiB each (960 MB of
+/// output) peak at 180 MB resident; before the cut, 100 such dumps held 1.3 GB (review finding).
+const MAX_EVIDENCE: usize = 256;
 
 /// The most bytes asked of a pipe at once (a Linux pipe holds 64 KiB).
 const READ_SIZE: usize = 64 * 1024;
@@ -168,8 +175,10 @@ fn read_to_end(from: impl Read, stream: Stream, shared: &(Mutex<Shared>, Condvar
 /// Passes one stream through, handing each read to the recognising thread (one clock reading
 /// per read: a command printing 100 MB must not pay per line).
 fn pass(mut from: impl Read, stream: Stream, feed: &Feed) {
-    // Once crashdelta's own stream is gone (a closed pipe), bytes are still read, so that the
-    // command never blocks on a full pipe, and still read for evidence.
+    // Once crashdelta's own stream is gone (`crashdelta watch -- yes | head -2`), the stream is
+    // no longer read: the command's next write fails as it would without crashdelta
+    // (SIGPIPE), instead of the command writing forever into a pipe crashdelta drains (review
+    // finding: the example never ended).
     let mut forward = true;
     // Once the recognising thread is gone (it cannot be, short of a bug), bytes still pass.
     let mut recognize = true;
@@ -202,6 +211,9 @@ fn pass(mut from: impl Read, stream: Stream, feed: &Feed) {
             };
             recognize = feed.queue.send(read).is_ok();
             buf = feed.buffer();
+        }
+        if !forward {
+            break;
         }
     }
     if recognize {
@@ -250,13 +262,13 @@ fn recognize(pieces: &Receiver<Piece>, spare: &Mutex<Vec<Vec<u8>>>) {
             }
             Piece::Finish(reply) => {
                 let mut all = evidence.clone();
-                all.extend(reader.finish());
+                all.extend(reader.finish().into_iter().map(testlog::trimmed));
                 all.truncate(MAX_EVIDENCE);
                 let _ = reply.send(all);
             }
         }
         let room = MAX_EVIDENCE.saturating_sub(evidence.len());
-        evidence.extend(found.drain(..).take(room));
+        evidence.extend(found.drain(..).take(room).map(testlog::trimmed));
     }
 }
 
@@ -296,10 +308,25 @@ fn emit(
     }
 }
 
-/// Appends what of `bytes` fits in [`MAX_LINE`].
+/// Appends what of `bytes` fits in [`MAX_LINE`], keeping only what a terminal would show: a
+/// carriage return followed by more (a progress bar's redraw) starts the line over, so that a
+/// line of redraws longer than `MAX_LINE` keeps its end, where a dump begins
+/// (`testlog::reader::cut`).
 fn extend_cut(line: &mut Vec<u8>, bytes: &[u8]) {
+    if bytes.is_empty() {
+        return;
+    }
+    // A carriage return that ended the previous piece is followed by these bytes (unless they
+    // are more carriage returns: a `\r\r\n` ending split between reads).
+    if line.last() == Some(&b'\r') && bytes.iter().any(|&b| b != b'\r') {
+        line.clear();
+    }
+    let shown = testlog::reader::last_redraw(bytes);
+    if shown.len() < bytes.len() {
+        line.clear();
+    }
     let room = MAX_LINE.saturating_sub(line.len());
-    line.extend_from_slice(bytes.get(..room).unwrap_or(bytes));
+    line.extend_from_slice(shown.get(..room).unwrap_or(shown));
 }
 
 #[cfg(test)]
@@ -328,5 +355,52 @@ mod tests {
             evidence[0].test.as_deref(),
             Some("tests/test_mps.py::test_gather")
         );
+    }
+
+    /// A progress bar redrawn 400 times with `\r` (tqdm under `pytest -s`), then the dump, all
+    /// on one line of 36 kB: the recognisers read what a terminal shows, the end of the line,
+    /// in whatever pieces the pipe hands it over (review finding: the first 16 KiB were kept,
+    /// and the dump was never seen).
+    #[test]
+    fn a_long_line_of_redraws_keeps_the_dump_at_its_end() {
+        let bar: String = (0..400)
+            .map(|i| format!("\r{:3}%|{:<80}|", i / 4, "#".repeat(i / 5)))
+            .collect();
+        let output = format!(
+            "tests/test_ops.py::test_gather {bar}Fatal Python error: Segmentation fault\n\n\
+             Current thread 0x00000001f6e1c840 (most recent call first):\n  \
+             File \"/x/tests/test_ops.py\", line 13 in test_gather\n"
+        );
+        assert!(output.len() > 2 * MAX_LINE);
+        for piece in [7, 4096, 65_536] {
+            let feed = Feed::start();
+            let chunks: Vec<&[u8]> = output.as_bytes().chunks(piece).collect();
+            pass(Chunks(chunks), Stream::Stderr, &feed);
+            let capture = Capture {
+                shared: Arc::new((Mutex::new(Shared { open: 0 }), Condvar::new())),
+                feed,
+            };
+            let evidence = capture.evidence();
+            assert_eq!(evidence.len(), 1, "pieces of {piece}: {evidence:#?}");
+            assert_eq!(evidence[0].python_stack.len(), 1, "pieces of {piece}");
+        }
+    }
+
+    /// A reader handing over one chunk per read.
+    struct Chunks<'a>(Vec<&'a [u8]>);
+
+    impl Read for Chunks<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() {
+                return Ok(0);
+            }
+            let chunk = self.0.remove(0);
+            let n = chunk.len().min(buf.len());
+            buf[..n].copy_from_slice(&chunk[..n]);
+            if n < chunk.len() {
+                self.0.insert(0, &chunk[n..]);
+            }
+            Ok(n)
+        }
     }
 }
