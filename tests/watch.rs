@@ -656,3 +656,58 @@ fn a_script_without_a_shebang_exits_126_and_says_what_to_add() {
     assert_eq!(out.status.code(), Some(126), "{err}");
     assert!(err.contains("#!/bin/sh"), "{err}");
 }
+
+/// The main options from the environment (a CI job sets its policy once): CRASHDELTA_SETTLE,
+/// CRASHDELTA_FAIL_ON, CRASHDELTA_REPORTS_DIR; a flag overrides its variable.
+#[test]
+fn the_main_options_come_from_the_environment_and_flags_win() {
+    let f = folder();
+    let run = |env: &[(&str, &str)], extra: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_crashdelta"));
+        for var in common::CRASHDELTA_ENV {
+            cmd.env_remove(var);
+        }
+        cmd.envs(env.iter().copied())
+            .env("REPORTS", &f.reports)
+            .env("RACE", root().join(RACE))
+            .args(["watch", "--format", "json"])
+            .args(extra)
+            .args(["--", "sh", "-c"])
+            .arg(format!(
+                "{FAKE_REPORTCRASH}\nwrite_report 0 direct; sleep 0.3; exit 0"
+            ))
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap()
+    };
+    let reports = f.reports.to_str().unwrap();
+    // The race is an AGX crash; with --fail-on none from the environment the gate passes.
+    let out = run(
+        &[
+            ("CRASHDELTA_REPORTS_DIR", reports),
+            ("CRASHDELTA_SETTLE", "1s"),
+            ("CRASHDELTA_FAIL_ON", "none"),
+        ],
+        &[],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["gate"]["fail_on"], "none", "{doc}");
+    assert_eq!(doc["new"].as_array().map(Vec::len), Some(1), "{doc}");
+    assert!(
+        doc["window"]["settle_used_ms"].as_u64().unwrap() >= 1000,
+        "{doc}"
+    );
+    // The flag wins over the variable.
+    std::fs::remove_file(f.reports.join("Python-2025-12-23-164107.ips")).unwrap();
+    let out = run(
+        &[
+            ("CRASHDELTA_REPORTS_DIR", reports),
+            ("CRASHDELTA_SETTLE", "1s"),
+            ("CRASHDELTA_FAIL_ON", "none"),
+        ],
+        &["--fail-on", "agx"],
+    );
+    assert_eq!(out.status.code(), Some(86), "{}", stderr(&out));
+}

@@ -122,7 +122,12 @@ pub struct ClassifyArgs {
     pub output: Option<PathBuf>,
     /// Fail (exit 86) when a crash of this kind is found: any, agx, metal (agx + metal),
     /// unknown (no rule marks it known), none
-    #[arg(long, value_name = "WHAT", default_value = "none")]
+    #[arg(
+        long,
+        value_name = "WHAT",
+        default_value = "none",
+        env = "CRASHDELTA_FAIL_ON"
+    )]
     pub fail_on: FailOn,
     /// A rule id whose crashes never fail the gate (repeatable)
     #[arg(long, value_name = "RULE_ID")]

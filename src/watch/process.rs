@@ -321,8 +321,12 @@ mod tests {
             .args(["-c", "sh -c 'sleep 0.6' & sleep 0.6; wait"])
             .spawn()
             .unwrap();
-        let recorder =
-            PidRecorder::start(child.id(), Duration::from_millis(50), false, BTreeSet::new());
+        let recorder = PidRecorder::start(
+            child.id(),
+            Duration::from_millis(50),
+            false,
+            BTreeSet::new(),
+        );
         std::thread::sleep(Duration::from_millis(300));
         let pids = recorder.finish().pids;
         let _ = child.wait();

@@ -66,8 +66,21 @@ pub fn analyzer() -> crashdelta::analyze::Analyzer {
 pub fn crashdelta() -> assert_cmd::Command {
     let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_crashdelta"));
     c.current_dir(root());
+    // The tests say what they want; a developer's own settings must not change it.
+    for var in CRASHDELTA_ENV {
+        c.env_remove(var);
+    }
     c
 }
+
+/// The environment variables that stand in for crashdelta's options.
+pub const CRASHDELTA_ENV: [&str; 5] = [
+    "CRASHDELTA_SETTLE",
+    "CRASHDELTA_FAIL_ON",
+    "CRASHDELTA_RULES",
+    "CRASHDELTA_REPORTS_DIR",
+    "CRASHDELTA_STATE",
+];
 
 /// A finished command's standard error, as text.
 pub fn stderr(o: &Output) -> String {

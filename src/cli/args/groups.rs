@@ -16,7 +16,7 @@ use crashdelta::run::Timing;
 pub struct RulesArg {
     /// A rules file (TOML) whose rules are tried before the built-in ones; a rule with a built-in
     /// rule's id replaces it (docs/rules.md)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "CRASHDELTA_RULES")]
     pub rules: Option<PathBuf>,
 }
 
@@ -33,8 +33,9 @@ pub struct SymbolsArg {
 
 #[derive(Args)]
 pub struct FoldersArg {
-    /// A report folder to watch (repeatable); default: ~/Library/Logs/DiagnosticReports and
-    /// /Library/Logs/DiagnosticReports, with their Retired/ subfolders
+    /// A report folder to watch (repeatable); default: CRASHDELTA_REPORTS_DIR (folders separated
+    /// by `:`), else ~/Library/Logs/DiagnosticReports and /Library/Logs/DiagnosticReports, with
+    /// their Retired/ subfolders
     #[arg(long = "reports-dir", value_name = "DIR")]
     pub reports_dir: Vec<PathBuf>,
 }
@@ -43,6 +44,12 @@ impl FoldersArg {
     /// The folders named, or the default ones that can be read (a warning on standard error for
     /// each that cannot: `inventory::readable_default_folders`).
     pub fn folders(&self) -> Vec<PathBuf> {
+        if let Some(from_env) = std::env::var_os("CRASHDELTA_REPORTS_DIR")
+            .filter(|v| !v.is_empty())
+            .filter(|_| self.reports_dir.is_empty())
+        {
+            return std::env::split_paths(&from_env).collect();
+        }
         if self.reports_dir.is_empty() {
             let (folders, warnings) = inventory::readable_default_folders();
             for w in warnings {
@@ -59,7 +66,12 @@ impl FoldersArg {
 pub struct GateArgs {
     /// What fails the gate (exit 86): any, agx, metal (agx + metal), unknown (no rule marks it
     /// known), none
-    #[arg(long, value_name = "WHAT", default_value = "any")]
+    #[arg(
+        long,
+        value_name = "WHAT",
+        default_value = "any",
+        env = "CRASHDELTA_FAIL_ON"
+    )]
     pub fail_on: FailOn,
     /// A rule id whose crashes never fail the gate (repeatable)
     #[arg(long, value_name = "RULE_ID")]
@@ -106,7 +118,13 @@ impl From<&GateArgs> for GatePolicy {
 #[derive(Args)]
 pub struct TimingArgs {
     /// Wait at least this long after the command (each run) exits for late reports
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration)]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "5s",
+        value_parser = duration,
+        env = "CRASHDELTA_SETTLE"
+    )]
     pub settle: Duration,
     /// Wait up to this long when a crash is expected (the command died by a signal that makes a
     /// crash report on macOS: SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS, SIGQUIT)
