@@ -711,3 +711,37 @@ fn the_main_options_come_from_the_environment_and_flags_win() {
     );
     assert_eq!(out.status.code(), Some(86), "{}", stderr(&out));
 }
+
+/// `watch` says which folders it watches, and warns about one of several that does not exist
+/// (a typo in `--reports-dir` would otherwise watch nothing there, silently).
+#[test]
+fn watch_says_which_folders_it_watches() {
+    let f = folder();
+    let missing = f.reports.with_file_name("DiagnosticReprots");
+    let out = watch(&f, &["--reports-dir", missing.to_str().unwrap()], "exit 0");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(&format!("crashdelta: watching {}\n", f.reports.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "crashdelta: warning: the report folder {} does not exist",
+            missing.display()
+        )),
+        "{err}"
+    );
+}
+
+/// JUnit of a run without a new crash report: one passing test case, so that a CI viewer shows
+/// the check ran (`tests="0"` reads as "nothing was checked").
+#[test]
+fn junit_of_a_clean_run_has_one_passing_case() {
+    let f = folder();
+    let out = watch(&f, &["--format", "junit"], "exit 0");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let xml = String::from_utf8_lossy(&out.stdout);
+    assert!(xml.contains("tests=\"1\" failures=\"0\""), "{xml}");
+    assert!(xml.contains("name=\"no new crash report\"/>"), "{xml}");
+}

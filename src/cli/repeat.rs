@@ -20,7 +20,7 @@ const UNTIL_CRASH_RUNS: u64 = 100;
 
 fn watching(folders: &FoldersArg, timing: &TimingArgs, record: &RecordArgs) -> Watching {
     Watching {
-        folders: folders.folders(),
+        folders: folders.watched(),
         timing: Timing::from(timing),
         collect: record.collect.clone(),
         earlier: super::watch::earlier_runs(record.state.as_deref()),

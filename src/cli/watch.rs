@@ -23,7 +23,7 @@ pub fn watch(args: WatchArgs) -> Result<Exit> {
     check_allow(&analyzer.rules, &args.gate.allow)?;
     preflight(&args.record)?;
     let mut opts = Timing::from(&args.timing).options(
-        args.folders.folders(),
+        args.folders.watched(),
         args.command.clone(),
         Vec::new(),
     );

@@ -41,6 +41,26 @@ pub struct FoldersArg {
 }
 
 impl FoldersArg {
+    /// The folders to watch ([`FoldersArg::folders`]), said on standard error: which ones, and
+    /// a warning for each that does not exist while others do (a typo in `--reports-dir` would
+    /// otherwise watch nothing there, silently). None existing is the watch's own error.
+    pub fn watched(&self) -> Vec<PathBuf> {
+        let folders = self.folders();
+        let (there, missing): (Vec<&PathBuf>, Vec<&PathBuf>) =
+            folders.iter().partition(|f| f.is_dir());
+        if !there.is_empty() {
+            let list: Vec<String> = there.iter().map(|f| f.display().to_string()).collect();
+            say!("crashdelta: watching {}", list.join(", "));
+            for f in missing {
+                say!(
+                    "crashdelta: warning: the report folder {} does not exist (a typo?); it is not watched live",
+                    f.display()
+                );
+            }
+        }
+        folders
+    }
+
     /// The folders named, or the default ones that can be read (a warning on standard error for
     /// each that cannot: `inventory::readable_default_folders`).
     pub fn folders(&self) -> Vec<PathBuf> {
