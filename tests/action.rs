@@ -472,3 +472,34 @@ fn the_homebrew_formula_is_rendered_from_the_releases_sums() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("lists no"), "{}", stderr(&out));
 }
+
+/// The archive of a real binary carries its shell completions and man page, made by the binary
+/// itself (`crashdelta generate`), so they always match its options.
+#[test]
+fn an_archive_of_the_real_binary_carries_completions_and_the_man_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("bash")
+        .arg(root().join("packaging/archive.sh"))
+        .args(["0.1.0", "test-target", env!("CARGO_BIN_EXE_crashdelta")])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listing = Command::new("tar")
+        .arg("-tzf")
+        .arg(dir.path().join("crashdelta-0.1.0-test-target.tar.gz"))
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    for file in [
+        "completions/crashdelta.bash",
+        "completions/_crashdelta",
+        "completions/crashdelta.fish",
+        "man/crashdelta.1",
+    ] {
+        assert!(
+            listing.contains(&format!("crashdelta-0.1.0-test-target/{file}")),
+            "{file}: {listing}"
+        );
+    }
+}

@@ -641,3 +641,39 @@ fn a_forgotten_separator_is_explained_with_the_right_command_line() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&out.stderr).contains("goes after"));
 }
+
+/// Shell completions and the man page come from the same definition as the parser: every
+/// subcommand and option is in them, and the bash script parses.
+#[test]
+fn completions_and_the_man_page_are_generated() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = crashdelta()
+            .args(["generate", "completions", shell])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        for word in ["watch", "compare", "reports-dir", "fail-on"] {
+            assert!(text.contains(word), "{shell}: no {word}");
+        }
+        if shell == "bash" {
+            let dir = tempfile::tempdir().unwrap();
+            let script = dir.path().join("crashdelta.bash");
+            std::fs::write(&script, &text).unwrap();
+            let status = std::process::Command::new("bash")
+                .arg("-n")
+                .arg(&script)
+                .status()
+                .unwrap();
+            assert!(status.success(), "bash -n rejects the completions");
+        }
+    }
+    let out = crashdelta().args(["generate", "man"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let man = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH crashdelta 1"),
+        "{man}"
+    );
+    assert!(man.contains("watch"), "{man}");
+}

@@ -94,6 +94,35 @@ pub enum Command {
     Stats(StatsArgs),
     /// List the rules (built-in and from --rules), or check a rules file
     Rules(RulesArgs),
+    /// Print shell completions or the man page: `crashdelta generate completions zsh`,
+    /// `crashdelta generate man > crashdelta.1`
+    Generate(GenerateArgs),
+}
+
+#[derive(Args)]
+pub struct GenerateArgs {
+    #[command(subcommand)]
+    pub what: Generate,
+}
+
+/// What `generate` prints.
+#[derive(Subcommand)]
+pub enum Generate {
+    /// Completions for a shell, on standard output (bash: source it, or put it in
+    /// bash-completion's folder; zsh: as `_crashdelta` in a folder of `$fpath`; fish: in
+    /// ~/.config/fish/completions/crashdelta.fish)
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The man page (roff), on standard output: `crashdelta generate man > crashdelta.1`
+    Man,
+}
+
+/// The command line's description, for `generate`.
+pub fn command() -> clap::Command {
+    Cli::command()
 }
 
 #[derive(Args)]

@@ -67,6 +67,22 @@ fn quoted(word: &str) -> String {
     }
 }
 
+/// `generate completions SHELL` and `generate man`: clap's own writers, from the same
+/// definition the parser uses, so they never fall behind an option.
+fn generate(args: args::GenerateArgs) -> anyhow::Result<Exit> {
+    let mut cmd = args::command();
+    let target = output::Output::new(None);
+    let mut out = target.open()?;
+    match args.what {
+        args::Generate::Completions { shell } => {
+            clap_complete::generate(shell, &mut cmd, "crashdelta", &mut out);
+        }
+        args::Generate::Man => clap_mangen::Man::new(cmd).render(&mut out)?,
+    }
+    std::io::Write::flush(&mut out)?;
+    Ok(Exit::Ok)
+}
+
 /// Parses the arguments, runs the command, and says how it ended.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse().and_then(|cli| cli.check().map(|()| cli)) {
@@ -94,6 +110,7 @@ pub fn main() -> ExitCode {
         Command::Compare(a) => repeat::compare(a),
         Command::Stats(a) => stats::stats(a),
         Command::Rules(a) => rules::rules(a),
+        Command::Generate(a) => generate(a),
     };
     match result {
         Ok(exit) => exit.into(),
