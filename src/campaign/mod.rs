@@ -471,6 +471,35 @@ fn verdict(a: &ConfigStats, b: &ConfigStats, p: Option<f64>) -> String {
         "{} crashed in {}/{} runs, {} in {}/{}",
         a.name, a.crashed_runs, a.runs, b.name, b.crashed_runs, b.runs
     );
+    // A configuration whose command failed in every run without crashing may never have
+    // reached the test (a wrong path, an import error, a fix library that stops it at start):
+    // its zero crashes are no evidence of anything.
+    let never_ran = |s: &ConfigStats| s.runs > 0 && s.passed_runs == 0 && s.crashed_runs == 0;
+    if never_ran(a) && never_ran(b) {
+        return format!(
+            "Neither configuration crashed ({counts}), but the command failed in every run of \
+             both: it may never have reached the test. Look at its output before reading \
+             anything into these counts."
+        );
+    }
+    let caution = [a, b]
+        .into_iter()
+        .filter(|s| never_ran(s))
+        .map(|s| {
+            format!(
+                " Note: {} failed in all {} of its runs without a crash; it may never have \
+                 reached the test.",
+                s.name, s.runs
+            )
+        })
+        .collect::<String>();
+    let mut verdict = verdict_of_counts(a, b, p, &counts);
+    verdict.push_str(&caution);
+    verdict
+}
+
+/// The verdict from the counts alone.
+fn verdict_of_counts(a: &ConfigStats, b: &ConfigStats, p: f64, counts: &str) -> String {
     if a.crashed_runs == 0 && b.crashed_runs == 0 {
         let bound = |s: &ConfigStats| {
             statistics::upper_bound_if_none(s.runs).map_or_else(String::new, percent)
@@ -588,6 +617,38 @@ mod tests {
         assert_eq!(
             tally.counts(2)[0].words,
             "t::a crashed in 2 of 2 runs, always the race (r)"
+        );
+    }
+
+    /// A comparison whose runs all failed without crashing says so, instead of "the race may
+    /// simply not have fired"; one side failing every run gets a note.
+    #[test]
+    fn runs_that_all_failed_are_not_read_as_a_result() {
+        let failed = |i: usize, config: usize| {
+            let mut r = run(i, config, &[]);
+            r.exit = Some(1);
+            r
+        };
+        let runs: Vec<RunSummary> = (1..=8).map(|i| failed(i, i % 2)).collect();
+        let c = compare(config_stats("A", 0, &runs), config_stats("B", 1, &runs));
+        assert!(
+            c.verdict.contains("failed in every run of both"),
+            "{}",
+            c.verdict
+        );
+        assert!(
+            !c.verdict.contains("may simply not have fired"),
+            "{}",
+            c.verdict
+        );
+        let mut runs: Vec<RunSummary> = (1..=8).map(|i| run(i, 0, &["s"])).collect();
+        runs.extend((9..=16).map(|i| failed(i, 1)));
+        let c = compare(config_stats("A", 0, &runs), config_stats("B", 1, &runs));
+        assert!(
+            c.verdict
+                .contains("Note: B failed in all 8 of its runs without a crash"),
+            "{}",
+            c.verdict
         );
     }
 
