@@ -677,3 +677,29 @@ fn completions_and_the_man_page_are_generated() {
     );
     assert!(man.contains("watch"), "{man}");
 }
+
+/// An error says its cause once (it was `No such file or directory (os error 2): No such file
+/// or directory (os error 2)`: the library's message names its cause, and the chain repeated it).
+#[test]
+fn an_error_says_its_cause_once() {
+    for args in [
+        &["diff", "/nonexistent/inventory.json"][..],
+        &["symbolicate", "/nonexistent/report.ips"],
+        &["rules", "check", "/nonexistent/rules.toml"],
+        &["watch", "--symbols", "/nonexistent/dsym", "--", "true"],
+    ] {
+        let out = crashdelta().args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(125), "{args:?}: {err}");
+        let line = err
+            .lines()
+            .find(|l| l.starts_with("crashdelta: error: "))
+            .unwrap();
+        for cause in [
+            "No such file or directory (os error 2)",
+            "no such file or folder",
+        ] {
+            assert!(line.matches(cause).count() <= 1, "{args:?}: {line}");
+        }
+    }
+}

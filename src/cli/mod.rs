@@ -83,6 +83,24 @@ fn generate(args: args::GenerateArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
+/// The error and its causes, each said once: the library's errors name their cause in their own
+/// message (thiserror's `{source}`), and anyhow's `{:#}` would print it again after a colon
+/// (`No such file or directory (os error 2): No such file or directory (os error 2)`).
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let cause = cause.to_string();
+        if text.contains(&cause) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&cause);
+    }
+    text
+}
+
 /// Parses the arguments, runs the command, and says how it ended.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse().and_then(|cli| cli.check().map(|()| cli)) {
@@ -118,7 +136,7 @@ pub fn main() -> ExitCode {
             let exit = Exit::of_error(&e);
             if exit != Exit::Ok {
                 // The error may quote a file name, or what a report said.
-                output::say!("crashdelta: error: {e:#}");
+                output::say!("crashdelta: error: {}", error_text(&e));
             }
             exit.into()
         }
