@@ -703,3 +703,29 @@ fn an_error_says_its_cause_once() {
         }
     }
 }
+
+/// Unnamed driver frames and no way to name them: `show` hints at `--symbols`, and
+/// `symbolicate` says it had nothing to name them with, instead of a bare "named 0 frame(s)".
+/// A report whose frames are all named gets no hint.
+#[test]
+fn unnamed_frames_point_at_symbols() {
+    let unnamed = testdata("derived/agx-unsymbolicated-0x98.ips");
+    let out = crashdelta().args(["show", &unnamed]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("hint: frames of AGXMetalG16X have no symbol; --symbols PATH"),
+        "{err}"
+    );
+    let out = crashdelta()
+        .args(["symbolicate", &unnamed])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("nothing named the frames of AGXMetalG16X: give --symbols PATH"),
+        "{err}"
+    );
+    let named = testdata("derived/agx-prepareForEnqueue-0x98.ips");
+    let out = crashdelta().args(["show", &named]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("hint"));
+}

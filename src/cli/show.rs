@@ -29,10 +29,43 @@ pub fn show(args: ShowArgs) -> Result<Exit> {
     }
     let analysis = pipeline::analyze_input(first, &analyzer);
     Output::new(None).write(&analysis, args.format)?;
+    // Frames still unnamed after what was there to name them (a Mac's own AGX bundles and
+    // atos name only the reports of that Mac's OS build and driver).
+    if let Some((report, _)) = analysis.crash()
+        && args.symbols.symbols.is_empty()
+    {
+        let unnamed = unnamed_images(report);
+        if !unnamed.is_empty() {
+            say!(
+                "crashdelta: hint: frames of {} have no symbol; --symbols PATH names them from a \
+                 dSYM or binary with the same UUID (for a driver, its bundle from the Mac that \
+                 crashed: /System/Library/Extensions/NAME.bundle; docs/symbols.md)",
+                unnamed.join(", ")
+            );
+        }
+    }
     Ok(Exit::of(Ending {
         unreadable: analysis.status() == Status::Error,
         ..Ending::default()
     }))
+}
+
+/// The images of the crashed thread's frames that have no symbol, each once, in order.
+fn unnamed_images(report: &crashdelta::report::Report) -> Vec<String> {
+    let mut images: Vec<String> = Vec::new();
+    for frame in report
+        .crashed()
+        .map(|t| t.frames.as_slice())
+        .unwrap_or_default()
+    {
+        if frame.symbol.is_none()
+            && let Some(image) = &frame.image
+            && !images.contains(image)
+        {
+            images.push(image.clone());
+        }
+    }
+    images
 }
 
 /// `symbolicate PATH`.
@@ -49,6 +82,7 @@ pub fn symbolicate(args: SymbolicateArgs) -> Result<Exit> {
     };
     let mut report = crashdelta::report::parse(&bytes)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let unnamed_before = unnamed_images(&report);
     let named = analyzer.symbolicate(&mut report);
     let symbol_warnings: Vec<String> = report
         .warnings
@@ -82,6 +116,18 @@ pub fn symbolicate(args: SymbolicateArgs) -> Result<Exit> {
         .with_context(|| output.what())?;
     output.commit()?;
     say!("crashdelta: named {named} frame(s)");
+    if named == 0 && !unnamed_before.is_empty() && args.symbols.symbols.is_empty() {
+        let here = if analyzer.symbols.is_none() && analyzer.atos.is_none() {
+            "; this machine has no AGX driver bundles or atos"
+        } else {
+            ""
+        };
+        say!(
+            "crashdelta: nothing named the frames of {}: give --symbols PATH (dSYMs or binaries \
+             whose UUIDs match; docs/symbols.md){here}",
+            unnamed_before.join(", ")
+        );
+    }
     for w in symbol_warnings {
         say!("crashdelta: {w}");
     }
