@@ -745,3 +745,22 @@ fn junit_of_a_clean_run_has_one_passing_case() {
     assert!(xml.contains("tests=\"1\" failures=\"0\""), "{xml}");
     assert!(xml.contains("name=\"no new crash report\"/>"), "{xml}");
 }
+
+/// `snapshot` records absolute folder paths: the inventory of one CI step is read by `diff` in
+/// another, perhaps run from another folder.
+#[test]
+fn a_snapshot_records_absolute_folders() {
+    let f = folder();
+    let parent = f.reports.parent().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_crashdelta"))
+        .current_dir(parent)
+        .args(["snapshot", "--reports-dir", "DiagnosticReports"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let path = doc["folders"][0]["path"].as_str().unwrap();
+    assert_eq!(std::path::Path::new(path), f.reports, "{doc}");
+    let entry = doc["entries"][0]["path"].as_str().unwrap();
+    assert!(entry.starts_with('/'), "{entry}");
+}

@@ -68,7 +68,7 @@ impl FoldersArg {
             .filter(|v| !v.is_empty())
             .filter(|_| self.reports_dir.is_empty())
         {
-            return std::env::split_paths(&from_env).collect();
+            return std::env::split_paths(&from_env).map(absolute).collect();
         }
         if self.reports_dir.is_empty() {
             let (folders, warnings) = inventory::readable_default_folders();
@@ -77,9 +77,16 @@ impl FoldersArg {
             }
             folders
         } else {
-            self.reports_dir.clone()
+            self.reports_dir.iter().cloned().map(absolute).collect()
         }
     }
+}
+
+/// `path` made absolute against the working directory (not resolved: a link stays a link). An
+/// inventory written by `snapshot` in one step is read by `diff` in another, perhaps from
+/// another folder: its paths must not depend on where each ran.
+fn absolute(path: PathBuf) -> PathBuf {
+    std::path::absolute(&path).unwrap_or(path)
 }
 
 #[derive(Args)]
