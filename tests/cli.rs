@@ -729,3 +729,31 @@ fn unnamed_frames_point_at_symbols() {
     let out = crashdelta().args(["show", &named]).output().unwrap();
     assert!(!String::from_utf8_lossy(&out.stderr).contains("hint"));
 }
+
+/// Every command that writes a document takes `-o/--output FILE` (show and rules did not).
+#[test]
+fn every_document_command_takes_dash_o() {
+    let dir = tempfile::tempdir().unwrap();
+    let race = testdata("derived/agx-prepareForEnqueue-0x98.ips");
+    for (args, file) in [
+        (vec!["show", &race], "show.txt"),
+        (vec!["classify", &race], "classify.txt"),
+        (vec!["rules", "--format", "json"], "rules.json"),
+        (vec!["stats", &race], "stats.txt"),
+    ] {
+        let path = dir.path().join(file);
+        let out = crashdelta()
+            .args(&args)
+            .arg("-o")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.code().is_some_and(|c| c == 0 || c == 86),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stdout.is_empty(), "{args:?} wrote to standard output");
+        assert!(std::fs::metadata(&path).unwrap().len() > 0, "{args:?}");
+    }
+}

@@ -132,6 +132,9 @@ pub struct ShowArgs {
     #[arg(long, value_name = "FORMAT", default_value = "human",
           value_parser = formats(Analysis::FORMATS))]
     pub format: Format,
+    /// Write the chosen format to FILE instead of standard output
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
     #[command(flatten)]
     pub rules: RulesArg,
     #[command(flatten)]
@@ -147,7 +150,7 @@ pub struct ClassifyArgs {
           value_parser = formats(STREAM_FORMATS))]
     pub format: Format,
     /// Write the chosen format to FILE instead of standard output
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Fail (exit 86) when a crash of this kind is found: any, agx, metal (agx + metal),
     /// unknown (no rule marks it known), none
@@ -197,6 +200,9 @@ pub struct RulesArgs {
     #[arg(long, value_name = "FORMAT", default_value = "human",
           value_parser = formats(RuleSet::FORMATS))]
     pub format: Format,
+    /// Write the chosen format to FILE instead of standard output
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
     #[command(flatten)]
     pub rules: RulesArg,
 }
@@ -324,7 +330,7 @@ pub struct StatsArgs {
           value_parser = formats(StatsReport::FORMATS))]
     pub format: Format,
     /// Write the chosen format to FILE instead of standard output
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub rules: RulesArg,

@@ -30,7 +30,7 @@ pub fn rules(args: RulesArgs) -> Result<Exit> {
             }
             out.flush()?;
         }
-        None => Output::new(None).write(&load_rules(&args.rules)?, args.format)?,
+        None => Output::new(args.output).write(&load_rules(&args.rules)?, args.format)?,
     }
     Ok(Exit::Ok)
 }

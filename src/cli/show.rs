@@ -28,7 +28,9 @@ pub fn show(args: ShowArgs) -> Result<Exit> {
         );
     }
     let analysis = pipeline::analyze_input(first, &analyzer);
-    Output::new(None).write(&analysis, args.format)?;
+    let output = Output::new(args.output);
+    output.refuse_inputs(&paths)?;
+    output.write(&analysis, args.format)?;
     // Frames still unnamed after what was there to name them (a Mac's own AGX bundles and
     // atos name only the reports of that Mac's OS build and driver).
     if let Some((report, _)) = analysis.crash()

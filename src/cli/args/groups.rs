@@ -218,7 +218,7 @@ pub fn duration(s: &str) -> Result<Duration, String> {
 #[derive(Args)]
 pub struct RecordArgs {
     /// Write the chosen format to FILE; the human summary still goes to standard error
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Also write the JSON record (docs/json.md) to FILE, whatever --format is: a CI step keeps
     /// the record and shows the Markdown summary from one run
