@@ -757,3 +757,27 @@ fn every_document_command_takes_dash_o() {
         assert!(std::fs::metadata(&path).unwrap().len() > 0, "{args:?}");
     }
 }
+
+/// Each subcommand's `--help` lists the exit codes it can end with.
+#[test]
+fn each_subcommands_help_lists_its_exit_codes() {
+    for sub in [
+        "show",
+        "classify",
+        "symbolicate",
+        "watch",
+        "snapshot",
+        "diff",
+        "compare",
+        "stats",
+        "rules",
+        "generate",
+    ] {
+        let out = crashdelta().args([sub, "--help"]).output().unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(help.contains("Exit codes (docs/exit-codes.md):"), "{sub}");
+        assert!(help.contains("\n  125    "), "{sub}: {help}");
+    }
+    let watch = crashdelta().args(["watch", "--help"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&watch.stdout).contains("\n  128+N  "));
+}

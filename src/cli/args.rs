@@ -73,29 +73,39 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub enum Command {
     /// Show one report: header, exception, crashed thread, and the classification with its reasons
+    #[command(after_long_help = super::exit::help_for("show"))]
     Show(ShowArgs),
     /// Parse and classify reports: files, folders (recursively) or `-` for standard input
+    #[command(after_long_help = super::exit::help_for("classify"))]
     Classify(ClassifyArgs),
     /// Fill in missing frame symbols from Mach-O binaries and dSYMs whose UUID matches, and write
     /// the report back out (as .ips JSON by default)
+    #[command(after_long_help = super::exit::help_for("symbolicate"))]
     Symbolicate(SymbolicateArgs),
     /// Run a command, catch the crash reports it causes (late ones too), classify them, print the
     /// delta and gate: `crashdelta watch -- ./run_tests.sh`
+    #[command(after_long_help = super::exit::help_for("watch"))]
     Watch(WatchArgs),
     /// Write the inventory of the report folders as JSON (for CI steps that split before/after)
+    #[command(after_long_help = super::exit::help_for("snapshot"))]
     Snapshot(SnapshotArgs),
     /// The crash reports added between two inventories, or between one and the folders now
+    #[command(after_long_help = super::exit::help_for("diff"))]
     Diff(DiffArgs),
     /// Run a command in two configurations, alternately, N times each, and tell whether they
     /// crash at different rates: `crashdelta compare --runs 8 --b-env FIX=1 -- ./stress.sh`
+    #[command(after_long_help = super::exit::help_for("compare"))]
     Compare(CompareArgs),
     /// Crashes grouped by signature × OS build × driver version × hardware model, over report
     /// folders and run records
+    #[command(after_long_help = super::exit::help_for("stats"))]
     Stats(StatsArgs),
     /// List the rules (built-in and from --rules), or check a rules file
+    #[command(after_long_help = super::exit::help_for("rules"))]
     Rules(RulesArgs),
     /// Print shell completions or the man page: `crashdelta generate completions zsh`,
     /// `crashdelta generate man > crashdelta.1`
+    #[command(after_long_help = super::exit::help_for("generate"))]
     Generate(GenerateArgs),
 }
 

@@ -68,6 +68,23 @@ pub const TABLE: &[(&str, &str)] = &[
 ];
 
 /// The `--help` section on exit codes, from [`TABLE`].
+/// The exit codes one subcommand can end with, for its `--help`.
+pub fn help_for(command: &str) -> String {
+    let codes: &[&str] = match command {
+        "watch" => &["0", "1", "86", "125", "126", "127", "128+N", "130"],
+        "compare" => &["0", "125", "126", "127", "130"],
+        "classify" | "diff" => &["0", "1", "86", "125"],
+        "show" | "stats" => &["0", "1", "125"],
+        _ => &["0", "125"],
+    };
+    let mut s = String::from("Exit codes (docs/exit-codes.md):\n");
+    for (code, meaning) in TABLE.iter().filter(|(c, _)| codes.contains(c)) {
+        s.push_str(&format!("  {code:<6} {meaning}\n"));
+    }
+    s.trim_end().to_owned()
+}
+
+/// The exit codes of every command, for the top-level `--help`.
 pub fn help() -> String {
     let mut s = String::from("Exit codes (docs/exit-codes.md):\n");
     for (code, meaning) in TABLE {
