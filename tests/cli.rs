@@ -486,9 +486,23 @@ fn rules_are_listed_and_checked() {
         .args(["rules", "--format", "json"])
         .output()
         .unwrap();
-    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // A document like every other (schema, tool), each rule with its conditions in words.
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["schema"], "crashdelta.rules/1");
+    assert_eq!(doc["tool"]["name"], "crashdelta");
+    let list = &doc["rules"];
     assert_eq!(list[0]["id"], "agx-prepare-for-enqueue-race");
     assert_eq!(list[0]["known"], true);
+    let conditions: Vec<&str> = list[0]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(serde_json::Value::as_str)
+        .collect();
+    assert!(
+        conditions.contains(&"fault address in 0x0..=0xffff"),
+        "{conditions:?}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("team.toml");

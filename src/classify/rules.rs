@@ -230,7 +230,73 @@ pub struct Match<'r> {
     pub why: Vec<String>,
 }
 
+impl FrameMatcher {
+    /// What the frame must be, in words.
+    fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(kind) = self.image_kind {
+            parts.push(
+                match kind {
+                    ImageKind::Agx => "in the GPU driver (AGX)",
+                    ImageKind::Metal => "in Metal, MPS, MPSGraph or IOGPU",
+                    ImageKind::Gpu => "in the GPU driver or Metal",
+                    ImageKind::System => "in an operating-system library",
+                    ImageKind::Program => "in the program or its own libraries",
+                }
+                .to_owned(),
+            );
+        }
+        if let Some(re) = &self.image {
+            parts.push(format!("image matches /{}/", re.as_str()));
+        }
+        if let Some(re) = &self.symbol {
+            parts.push(format!("symbol matches /{}/", re.as_str()));
+        }
+        if let Some(f) = &self.function {
+            parts.push(format!("function {f}"));
+        }
+        parts.join(", ")
+    }
+}
+
 impl Rule {
+    /// The rule's conditions in words, in the order [`Rule::check`] tries them (`rules --format
+    /// json`): what a report must show to be this crash.
+    pub fn conditions(&self) -> Vec<String> {
+        let c = &self.when;
+        let mut out = Vec::new();
+        if !c.exception.is_empty() {
+            out.push(format!(
+                "exception or signal is one of {}",
+                c.exception.join(", ")
+            ));
+        }
+        if let Some((min, max)) = c.address {
+            out.push(format!("fault address in {min:#x}..={max:#x}"));
+        }
+        if let Some(re) = &c.process {
+            out.push(format!("process name matches /{}/", re.as_str()));
+        }
+        if let Some(re) = &c.message {
+            out.push(format!("a message matches /{}/", re.as_str()));
+        }
+        for m in &c.frames {
+            let place = match m.at {
+                Some(n) => format!("meaningful frame {n}"),
+                None => format!("one of the first {} meaningful frames", m.within),
+            };
+            out.push(format!("{place}: {}", m.describe()));
+        }
+        for m in &c.callers {
+            out.push(format!(
+                "called from (within {} frames below those): {}",
+                m.within,
+                m.describe()
+            ));
+        }
+        out
+    }
+
     /// Whether the rule matches; `Some(reasons)` when it does.
     pub fn check(&self, facts: &Facts) -> Option<Vec<String>> {
         let c = &self.when;

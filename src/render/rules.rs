@@ -15,9 +15,11 @@ struct RuleOut<'a> {
     links: &'a [String],
     evidence: Option<&'a str>,
     source: &'a str,
+    conditions: Vec<String>,
 }
 
-/// The rules as a JSON array, in the order they are tried.
+/// The rules as a JSON document (`crashdelta.rules/1`: `schema`, `tool`, `rules`), in the order
+/// they are tried, each with its conditions in words.
 pub fn write_json(out: &mut dyn Write, rules: &RuleSet) -> io::Result<()> {
     let list: Vec<RuleOut> = rules
         .rules()
@@ -30,9 +32,15 @@ pub fn write_json(out: &mut dyn Write, rules: &RuleSet) -> io::Result<()> {
             links: &r.links,
             evidence: r.evidence.as_deref(),
             source: &r.source,
+            conditions: r.conditions(),
         })
         .collect();
-    serde_json::to_writer_pretty(&mut *out, &list).map_err(io::Error::other)?;
+    let doc = serde_json::json!({
+        "schema": "crashdelta.rules/1",
+        "tool": {"name": "crashdelta", "version": env!("CARGO_PKG_VERSION")},
+        "rules": list,
+    });
+    serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
     writeln!(out)?;
     out.flush()
 }
