@@ -267,6 +267,121 @@ pub fn plain(text: &str) -> String {
     out
 }
 
+/// [`plain`] of `raw` read as UTF-8 (lossily, as [`line_text`] reads it), appended to `out` as
+/// bytes: what the recognisers read of a line, without a `String` per line ([`Reader`] makes a
+/// whole read plain into one buffer). What it appends is UTF-8 (invalid bytes become U+FFFD).
+pub fn push_plain(raw: &[u8], out: &mut Vec<u8>) {
+    push_without_escapes(reader::last_redraw(raw), out);
+}
+
+/// `shown` (one redraw: no `\r` but trailing ones, which are dropped) without its escape
+/// sequences, read lossily as UTF-8, appended to `out`: [`plain`]'s escape removal, on bytes.
+///
+/// Bytes are safe to work on: ESC, `[`, `]`, BEL, `\` and the final bytes `@..~` are ASCII, never
+/// inside a multi-byte character. Two things need characters: the `x` of a two-byte `ESC x` is a
+/// whole character (skipped with its continuation bytes), and invalid UTF-8 is replaced first
+/// (as `plain` sees it after lossy reading), so that removing an escape between two stray bytes
+/// cannot join them into a character.
+pub(crate) fn push_without_escapes(shown: &[u8], out: &mut Vec<u8>) {
+    let end = shown.iter().rposition(|&b| b != b'\r').map_or(0, |i| i + 1);
+    let shown = shown.get(..end).unwrap_or_default();
+    if std::str::from_utf8(shown).is_ok() {
+        strip_escapes(shown, Escape::None, out);
+        return;
+    }
+    let mut state = Escape::None;
+    for chunk in shown.utf8_chunks() {
+        state = strip_escapes(chunk.valid().as_bytes(), state, out);
+        if !chunk.invalid().is_empty() {
+            state = strip_escapes(
+                char::REPLACEMENT_CHARACTER
+                    .encode_utf8(&mut [0; 4])
+                    .as_bytes(),
+                state,
+                out,
+            );
+        }
+    }
+}
+
+/// Where [`strip_escapes`] is in an escape sequence (one can continue past a U+FFFD).
+#[derive(Clone, Copy)]
+enum Escape {
+    /// In text.
+    None,
+    /// After ESC.
+    Esc,
+    /// In a CSI sequence, before its final byte.
+    Csi,
+    /// In an OSC string, before BEL or ESC.
+    Osc,
+    /// After the ESC that ends an OSC string (a `\\` after it is part of it).
+    OscEsc,
+}
+
+/// `bytes` (whole UTF-8 characters) without escape sequences, appended to `out`, starting in
+/// `state`; returns the state at their end.
+fn strip_escapes(mut bytes: &[u8], mut state: Escape, out: &mut Vec<u8>) -> Escape {
+    loop {
+        if let Escape::None = state {
+            match memchr::memchr(0x1b, bytes) {
+                None => {
+                    out.extend_from_slice(bytes);
+                    return Escape::None;
+                }
+                Some(at) => {
+                    out.extend_from_slice(bytes.get(..at).unwrap_or_default());
+                    bytes = bytes.get(at + 1..).unwrap_or_default();
+                    state = Escape::Esc;
+                }
+            }
+        }
+        let Some((&b, rest)) = bytes.split_first() else {
+            return state;
+        };
+        match state {
+            Escape::None => {}
+            Escape::Esc => {
+                bytes = rest;
+                state = match b {
+                    b'[' => Escape::Csi,
+                    b']' => Escape::Osc,
+                    _ => {
+                        // The rest of the character, when it is not ASCII.
+                        let more = bytes.iter().take_while(|&&c| c & 0xc0 == 0x80).count();
+                        bytes = bytes.get(more..).unwrap_or_default();
+                        Escape::None
+                    }
+                };
+            }
+            Escape::Csi => match bytes.iter().position(|c| (b'@'..=b'~').contains(c)) {
+                Some(at) => {
+                    bytes = bytes.get(at + 1..).unwrap_or_default();
+                    state = Escape::None;
+                }
+                None => return Escape::Csi,
+            },
+            Escape::Osc => match memchr::memchr2(0x07, 0x1b, bytes) {
+                Some(at) => {
+                    state = if bytes.get(at) == Some(&0x1b) {
+                        Escape::OscEsc
+                    } else {
+                        Escape::None
+                    };
+                    bytes = bytes.get(at + 1..).unwrap_or_default();
+                }
+                None => return Escape::Osc,
+            },
+            Escape::OscEsc => {
+                if b == b'\\' {
+                    bytes = rest;
+                }
+                state = Escape::None;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::plain;

@@ -13,7 +13,7 @@
 //! `tests/testlog_prefilter.rs` holds every recorded log to it: the evidence is the same fed
 //! this way as fed every line.
 //!
-//! Escapes and carriage returns are removed ([`plain`]) before the literals are looked for, so a
+//! Escapes and carriage returns are removed ([`plain`](super::plain)) before the literals are looked for, so a
 //! colour code in the middle of `Fatal Python error` does not hide it.
 
 use std::borrow::Cow;
@@ -21,41 +21,25 @@ use std::borrow::Cow;
 use aho_corasick::{AhoCorasick, Input, MatchKind};
 use chrono::{DateTime, Utc};
 
-use super::{Evidence, Line, Recognizer, Stream, plain};
+use super::{Evidence, Line, Recognizer, Stream, push_plain, push_without_escapes};
 
 /// The most recognisers a filtering [`Reader`] tells apart (a bit each); with more, every line
 /// goes to every recogniser.
 const MAX_FILTERED: usize = 64;
 
 /// The text the recognisers read of a line's bytes (without its `\n`): UTF-8 read lossily, the
-/// `\r` of a `\r\n` ending dropped, escapes and overwrites removed ([`plain`]).
+/// `\r` of a `\r\n` ending dropped, escapes and overwrites removed ([`plain`](super::plain)).
 pub fn line_text(raw: &[u8]) -> Cow<'_, str> {
-    let text = match std::str::from_utf8(raw) {
-        Ok(text) => Cow::Borrowed(text),
-        Err(_) => String::from_utf8_lossy(raw),
-    };
-    match text {
-        Cow::Borrowed(text) => {
-            let text = text.trim_end_matches('\r');
-            if needs_plain(text) {
-                Cow::Owned(plain(text))
-            } else {
-                Cow::Borrowed(text)
-            }
-        }
-        Cow::Owned(text) => {
-            let trimmed = text.trim_end_matches('\r');
-            if needs_plain(trimmed) {
-                Cow::Owned(plain(trimmed))
-            } else {
-                Cow::Owned(trimmed.to_owned())
-            }
-        }
+    if memchr::memchr2(0x1b, b'\r', raw).is_none() {
+        return String::from_utf8_lossy(raw);
     }
-}
-
-fn needs_plain(text: &str) -> bool {
-    memchr::memchr2(0x1b, b'\r', text.as_bytes()).is_some()
+    let mut text = Vec::with_capacity(raw.len());
+    push_plain(raw, &mut text);
+    match String::from_utf8(text) {
+        Ok(text) => Cow::Owned(text),
+        // `push_plain` writes UTF-8.
+        Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    }
 }
 
 /// Every recogniser, fed lines through their [`Interest`](super::Interest)s (see the module essay).
@@ -195,12 +179,10 @@ impl Reader {
         let text = if made_plain {
             self.text.clear();
             for raw in split_lines(block) {
-                let raw = cut(raw, max);
-                if memchr::memchr2(0x1b, b'\r', raw).is_some() {
-                    self.text.extend_from_slice(line_text(raw).as_bytes());
-                } else {
-                    self.text.extend_from_slice(raw);
-                }
+                // `cut` has found the last redraw: what is left to do is `plain`'s escape
+                // removal, on bytes, into the one buffer (no `String` per line, and no second
+                // search for the line's `\r`s).
+                push_without_escapes(cut(raw, max), &mut self.text);
                 self.text.push(b'\n');
             }
             self.text.as_slice()
