@@ -610,3 +610,59 @@ fn xdist_two_crashes_read_from_two_pipes() {
         "{summary:#?}"
     );
 }
+
+/// The recorded `-n 2` run with one frame changed or added in the crashing thread, just above
+/// (inner to) `test_gather`'s: a derivation of `pytest-xdist-n2.txt`, made here.
+fn xdist_n2_with(frame: &str, replace: bool) -> String {
+    let recorded = fixture("pytest-xdist-n2.txt");
+    let gather = "  File \"/tmp/crashdelta-pysuite/tests/test_mps.py\", line 13 in test_gather\n";
+    assert!(recorded.contains(gather));
+    let with = if replace {
+        format!("{frame}\n")
+    } else {
+        format!("{frame}\n{gather}")
+    };
+    recorded.replacen(gather, &with, 1)
+}
+
+/// A test that calls a helper named `test_*` (or whose innermost test-named frame is otherwise
+/// not its own function): the worker's crash names `TestMPS::test_gather`, the innermost test
+/// frame is `test_zeros`; the dump still runs `test_gather` further out, so it is that worker's.
+/// One crash, one piece of evidence (review finding: the worker with no stack, plus the dump
+/// on its own as `test_mps.py::test_zeros`).
+#[test]
+fn xdist_a_test_calling_a_test_named_helper_is_one_crash() {
+    let text = xdist_n2_with(
+        "  File \"/tmp/crashdelta-pysuite/tests/test_mps.py\", line 5 in test_zeros",
+        false,
+    );
+    let all = read(&text);
+    assert_eq!(all.len(), 1, "{all:#?}");
+    let e = &all[0];
+    assert_eq!(e.runner, Runner::PytestXdist);
+    assert_eq!(
+        e.test.as_deref(),
+        Some("tests/test_mps.py::TestMPS::test_gather")
+    );
+    assert_eq!(e.worker.as_deref(), Some("gw1"));
+    assert_eq!(e.python_stack.len(), 41);
+}
+
+/// A test inherited from a base class in another test file: its frame is the base file's, the
+/// node id the subclass's file. With no better dump by the end, the dump with the node's
+/// function is the worker's, not a crash of its own.
+#[test]
+fn xdist_an_inherited_test_is_one_crash() {
+    let text = xdist_n2_with(
+        "  File \"/tmp/crashdelta-pysuite/tests/test_base.py\", line 13 in test_gather",
+        true,
+    );
+    let all = read(&text);
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert_eq!(
+        all[0].test.as_deref(),
+        Some("tests/test_mps.py::TestMPS::test_gather")
+    );
+    assert_eq!(all[0].worker.as_deref(), Some("gw1"));
+    assert_eq!(all[0].python_stack.len(), 40);
+}

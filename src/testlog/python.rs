@@ -195,42 +195,86 @@ impl Dump {
         self.threads.iter().find(|t| t.current)
     }
 
+    /// The frames a test is looked for in: the crashing thread's; without a crashing thread,
+    /// those of the one thread that has a test frame, if only one has.
+    fn test_frames(&self) -> Option<&[PyFrame]> {
+        if let Some(t) = self.crashing() {
+            return Some(&t.frames);
+        }
+        let mut found = self
+            .threads
+            .iter()
+            .filter(|t| test_frame(&t.frames).is_some());
+        let first = found.next()?;
+        found.next().is_none().then_some(first.frames.as_slice())
+    }
+
     /// The test function on the stack, as `(file, function)`: the innermost frame of the
     /// crashing thread in a test file (`test_*.py`, `*_test.py`) whose function is a test
     /// (`test`, `test_x`, `testX`). Without a crashing thread, the one thread that has such a
     /// frame, if only one has.
     fn stack_test(&self) -> Option<(&str, &str)> {
-        if let Some(t) = self.crashing() {
-            return test_frame(&t.frames);
-        }
-        let mut found = self.threads.iter().filter_map(|t| test_frame(&t.frames));
-        let first = found.next()?;
-        found.next().is_none().then_some(first)
+        test_frame(self.test_frames()?)
     }
 
-    /// How surely this dump's stack runs the pytest node `node_id`: 2 when the test frame is
-    /// that file and function; 1 when the function is the start of the node's name, in the same
-    /// file (a test generated from a template: PyTorch's `test_out` runs
-    /// `TestCommonMPS::test_out_bucketize_mps_float32`); 0 otherwise.
+    /// How surely this dump's stack runs the pytest node `node_id`, looking at every frame of
+    /// the crashing thread, not only the innermost test frame (a test may call a helper named
+    /// `test_*`, or run code of another test):
+    /// - [`EXACT_OUTERMOST`]: the outermost test frame (the one pytest called) is the node's
+    ///   file and function;
+    /// - [`EXACT`]: another frame is the node's file and function (the node's test is called
+    ///   by another test-named function, or runs another test's code);
+    /// - [`TEMPLATE`]: a test function of the node's file starts the node's function name (a
+    ///   test generated from a template: PyTorch's `test_out` runs
+    ///   `TestCommonMPS::test_out_bucketize_mps_float32`);
+    /// - [`INHERITED`]: the node's function, in another test file (a test inherited from a
+    ///   base class defined there; as weak as it sounds: taken only once no better dump can
+    ///   come);
+    /// - 0 otherwise.
     fn match_score(&self, node_id: &str) -> u8 {
-        let Some((file, function)) = self.stack_test() else {
+        let Some(frames) = self.test_frames() else {
             return 0;
         };
         // Parameters (`[a::b]`) may hold anything; the file and function are before them.
         let base = node_id.split('[').next().unwrap_or_default();
         let node_file = base.split("::").next().unwrap_or_default();
         let node_function = base.rsplit("::").next().unwrap_or_default();
-        if !same_file(file, node_file) {
-            0
-        } else if node_function == function {
-            2
-        } else if node_function.starts_with(&format!("{function}_")) {
-            1
+        if node_function.is_empty() {
+            return 0;
+        }
+        let exact = |f: &PyFrame| f.function == node_function && same_file(&f.file, node_file);
+        let outermost = frames
+            .iter()
+            .rev()
+            .find(|f| is_test_file(&f.file) && is_test_function(&f.function));
+        if outermost.is_some_and(exact) {
+            EXACT_OUTERMOST
+        } else if frames.iter().any(exact) {
+            EXACT
+        } else if frames.iter().any(|f| {
+            is_test_function(&f.function)
+                && same_file(&f.file, node_file)
+                && node_function
+                    .strip_prefix(f.function.as_str())
+                    .is_some_and(|rest| rest.starts_with('_'))
+        }) {
+            TEMPLATE
+        } else if frames
+            .iter()
+            .any(|f| f.function == node_function && is_test_file(&f.file))
+        {
+            INHERITED
         } else {
             0
         }
     }
 }
+
+/// [`Dump::match_score`]'s ranks, best first.
+const EXACT_OUTERMOST: u8 = 4;
+const EXACT: u8 = 3;
+const TEMPLATE: u8 = 2;
+const INHERITED: u8 = 1;
 
 /// The innermost frame that is clearly a test function in a test file.
 fn test_frame(frames: &[PyFrame]) -> Option<(&str, &str)> {
@@ -464,6 +508,9 @@ impl PythonRecognizer {
 
     /// The output has ended: what the session still holds open.
     fn finish_session(&mut self, out: &mut Vec<Evidence>) {
+        // First every worker whose test has a dump that surely runs it, so that a weaker
+        // match below never takes a dump another worker's test runs for sure.
+        self.try_join(out);
         // Workers whose crash never named a test (the run was cut short before the summary):
         // the worker is still worth saying. Its dump is the oldest one held that was printed
         // before the worker went down (a worker dumps, then dies, then is reported down); the
@@ -867,16 +914,17 @@ impl PythonRecognizer {
     }
 
     /// The held dump that belongs to a crashed worker running `test`: the one whose stack runs
-    /// that test (an exact function before a template's, the oldest first); failing that, the
-    /// oldest whose stack runs no test at all (a crash in a fixture, at import), when
-    /// `or_testless` (the output has ended: no better dump is coming); never one that runs
-    /// another test.
+    /// that test, best first (see [`Dump::match_score`]; the oldest among equals); a dump
+    /// whose stack runs the test only as an inherited one, and failing that the oldest whose
+    /// stack runs no test at all (a crash in a fixture, at import), only when `or_testless`
+    /// (the output has ended: no better dump is coming); never one that runs another test.
     fn take_dump_for(&mut self, test: Option<&str>, or_testless: bool) -> Option<Dump> {
         if let Some(t) = test {
+            let least = if or_testless { INHERITED } else { TEMPLATE };
             let mut best: Option<(u8, usize)> = None;
             for (i, d) in self.pending.iter().enumerate() {
                 let score = d.match_score(t);
-                if score > 0 && best.is_none_or(|(b, _)| score > b) {
+                if score >= least && best.is_none_or(|(b, _)| score > b) {
                     best = Some((score, i));
                 }
             }
@@ -884,6 +932,7 @@ impl PythonRecognizer {
             // after its last frame, and in xdist that line does not close the dump (see
             // XDIST_NOISE).
             let open = self.dump.as_ref().map_or(0, |d| d.match_score(t));
+            let open = if open >= least { open } else { 0 };
             match best {
                 Some((score, _)) if open > score => return self.dump.take(),
                 None if open > 0 => return self.dump.take(),
@@ -1413,6 +1462,46 @@ mod tests {
         assert_eq!(e[0].worker.as_deref(), Some("gw1"));
         assert_eq!(e[0].test.as_deref(), Some("/r/tests/test_g.py::test_g"));
         assert_eq!(e[0].python_stack.len(), 1);
+    }
+
+    /// Two workers crash: gw1 ran `test_gather`, which called a helper named `test_zeros`;
+    /// gw2 ran `test_zeros` itself. Both dumps have `test_zeros` as their innermost test
+    /// frame, and gw2's crash is named first: it takes the dump where `test_zeros` is also
+    /// the outermost test frame (the one pytest called), leaving gw1 the one that runs
+    /// `test_gather`.
+    #[test]
+    fn the_outermost_exact_frame_ranks_first() {
+        let dump = |thread: &str, frames: &[(&str, &str)]| {
+            let mut text = format!(
+                "Fatal Python error: Segmentation fault\n\nCurrent thread {thread} (most recent call first):\n"
+            );
+            for (file, function) in frames {
+                text.push_str(&format!("  File \"{file}\", line 1 in {function}\n"));
+            }
+            text.push('\n');
+            text
+        };
+        let text = [
+            "created: 2/2 workers\n".to_string(),
+            dump(
+                "0x1",
+                &[
+                    ("/r/tests/test_a.py", "test_zeros"),
+                    ("/r/tests/test_a.py", "test_gather"),
+                ],
+            ),
+            dump("0x2", &[("/r/tests/test_a.py", "test_zeros")]),
+            "[gw1] node down: Not properly terminated\n".to_string(),
+            "[gw2] node down: Not properly terminated\n".to_string(),
+            "worker 'gw2' crashed while running 'tests/test_a.py::test_zeros'\n".to_string(),
+            "worker 'gw1' crashed while running 'tests/test_a.py::test_gather'\n".to_string(),
+        ]
+        .concat();
+        let e = feed_all(&text);
+        assert_eq!(e.len(), 2, "{e:#?}");
+        let by = |w: &str| e.iter().find(|e| e.worker.as_deref() == Some(w)).unwrap();
+        assert_eq!(by("gw1").thread.as_deref(), Some("Current thread 0x1"));
+        assert_eq!(by("gw2").thread.as_deref(), Some("Current thread 0x2"));
     }
 
     #[test]
