@@ -26,7 +26,9 @@
 //!   `FAILED tests/test_ops.py::test_bucketize - worker 'gw1' crashed while running ...`. So in an
 //!   xdist session dumps are held until a worker's crash names its test, and joined to it by the
 //!   stack (the frame of that test's file and function), which does not depend on the order in
-//!   which two crashing workers' output interleaves.
+//!   which two crashing workers' output interleaves. A command may run several sessions
+//!   (`pytest -n 2 a/; pytest -v b/`): each `=== test session starts ===` starts afresh, as
+//!   worker names repeat from one session to the next.
 //! - **unittest** does not turn faulthandler on: without it the output just stops after
 //!   `test_gather (mod.Class.test_gather) ... `; that open test is evidence too, at the end.
 //!
@@ -326,7 +328,22 @@ struct Down {
     test: Option<String>,
     lines: Vec<String>,
     emitted: bool,
+    /// The kinds of xdist's lines read about this crash ([`NODE_DOWN_LINE`]...): xdist prints
+    /// each once per crash, so a second line of a kind is about a later crash of a worker with
+    /// the same name (another session: worker names start again at `gw0`).
+    seen: u8,
 }
+
+/// `[gwN] node down: ...`.
+const NODE_DOWN_LINE: u8 = 1;
+/// `replacing crashed worker gwN`, `worker gwN crashed and worker restarting disabled`.
+const REPLACING_LINE: u8 = 2;
+/// `-v`'s `[gwN] [ 85%] FAILED tests/x.py::test`.
+const FAILED_LINE: u8 = 4;
+/// `worker 'gwN' crashed while running 'tests/x.py::test'`.
+const CRASHED_WHILE_LINE: u8 = 8;
+/// The short summary's `FAILED tests/x.py::test - worker 'gwN' crashed while running ...`.
+const SUMMARY_LINE: u8 = 16;
 
 /// The one Python recogniser (see the module essay).
 #[derive(Debug, Default)]
@@ -552,6 +569,19 @@ impl PythonRecognizer {
         }
     }
 
+    /// pytest's `=== test session starts ===`: a new session (a script may run several in one
+    /// command). What the last one holds is evidence now, and nothing of it carries over: its
+    /// crashed workers (the new session's workers take the same names again), its dumps
+    /// waiting for a worker, whether it ran workers at all.
+    fn new_session(&mut self, out: &mut Vec<Evidence>) {
+        self.release_held(out);
+        self.finish_session(out);
+        self.down.clear();
+        self.pending.clear();
+        self.xdist = false;
+        self.pytest_open = None;
+    }
+
     /// Reads `text` into the open dump if it belongs there; `false` when the dump has ended.
     fn continue_dump(&mut self, text: &str, at: DateTime<Utc>, out: &mut Vec<Evidence>) -> bool {
         let xdist = self.xdist;
@@ -751,6 +781,9 @@ impl PythonRecognizer {
         // them is about a crash.
         if (text.starts_with('=') || text.starts_with("platform ")) && PYTEST_HEADER.is_match(text)
         {
+            if text.starts_with('=') {
+                self.new_session(out);
+            }
             self.pytest = true;
         }
         let gw = has(text, &GW_MARK);
@@ -782,12 +815,12 @@ impl PythonRecognizer {
         {
             let worker = m.get(1).map_or("", |g| g.as_str());
             self.xdist = true;
-            self.worker_down(worker, at, text);
+            self.worker_down(worker, at, text, NODE_DOWN_LINE);
         }
         if let Some(m) = worker_hint.then(|| REPLACING.captures(text)).flatten() {
             let worker = m.get(1).or(m.get(2)).map_or("", |g| g.as_str());
             self.xdist = true;
-            self.worker_down(worker, at, text);
+            self.worker_down(worker, at, text, REPLACING_LINE);
         }
         if let Some(m) = (gw && text.contains("FAILED "))
             .then(|| WORKER_FAILED.captures(text))
@@ -796,14 +829,13 @@ impl PythonRecognizer {
             let worker = m.get(1).map_or("", |g| g.as_str());
             let test = m.get(2).map_or("", |g| g.as_str());
             // A FAILED line is a crash only for a worker that went down.
-            if let Some(d) = self
-                .down
-                .iter_mut()
-                .find(|d| d.worker == worker && d.test.is_none() && !d.emitted)
-            {
-                d.test = Some(test.to_string());
-                if d.lines.len() < MAX_LINES {
-                    d.lines.push(text.to_string());
+            if let Some(d) = self.crash_of(worker, FAILED_LINE) {
+                d.seen |= FAILED_LINE;
+                if d.test.is_none() && !d.emitted {
+                    d.test = Some(test.to_string());
+                    if d.lines.len() < MAX_LINES {
+                        d.lines.push(text.to_string());
+                    }
                 }
             }
         }
@@ -811,13 +843,17 @@ impl PythonRecognizer {
             .then(|| {
                 CRASHED_WHILE
                     .captures(text)
-                    .map(|m| (m.get(1), m.get(2)))
-                    .or_else(|| SUMMARY_CRASHED.captures(text).map(|m| (m.get(2), m.get(1))))
+                    .map(|m| (m.get(1), m.get(2), CRASHED_WHILE_LINE))
+                    .or_else(|| {
+                        SUMMARY_CRASHED
+                            .captures(text)
+                            .map(|m| (m.get(2), m.get(1), SUMMARY_LINE))
+                    })
             })
             .flatten();
-        if let Some((Some(worker), Some(test))) = named {
+        if let Some((Some(worker), Some(test), kind)) = named {
             self.xdist = true;
-            self.worker_crashed_running(worker.as_str(), test.as_str(), at, text);
+            self.worker_crashed_running(worker.as_str(), test.as_str(), at, text, kind);
         }
         self.try_join(out);
     }
@@ -841,51 +877,74 @@ impl PythonRecognizer {
         }
     }
 
-    /// `[gwN] node down` or `replacing crashed worker gwN`: one crashed worker, however many
-    /// lines say so.
-    fn worker_down(&mut self, worker: &str, at: DateTime<Utc>, text: &str) {
-        if let Some(d) = self.down.iter_mut().rev().find(|d| d.worker == worker) {
-            if !d.emitted && d.lines.len() < MAX_LINES {
-                d.lines.push(text.to_string());
-            }
-            return;
-        }
+    /// The entry of `worker`'s latest crash that a line of `kind` about it belongs to: none
+    /// when that crash already had a line of this kind (the line is about a later crash of a
+    /// worker with the same name, even when the earlier one is already evidence).
+    fn crash_of(&mut self, worker: &str, kind: u8) -> Option<&mut Down> {
+        self.down
+            .iter_mut()
+            .rev()
+            .find(|d| d.worker == worker)
+            .filter(|d| d.seen & kind == 0)
+    }
+
+    /// A new crashed worker.
+    fn push_down(
+        &mut self,
+        worker: &str,
+        at: DateTime<Utc>,
+        test: Option<&str>,
+        text: &str,
+        kind: u8,
+    ) {
         if self.down.len() >= MAX_DOWN {
             self.down.remove(0);
         }
         self.down.push(Down {
             worker: worker.to_string(),
             at,
-            test: None,
+            test: test.map(str::to_string),
             lines: vec![text.to_string()],
             emitted: false,
+            seen: kind,
         });
     }
 
+    /// `[gwN] node down` or `replacing crashed worker gwN`: one crashed worker, however many
+    /// lines say so.
+    fn worker_down(&mut self, worker: &str, at: DateTime<Utc>, text: &str, kind: u8) {
+        if let Some(d) = self.crash_of(worker, kind) {
+            d.seen |= kind;
+            if !d.emitted && d.lines.len() < MAX_LINES {
+                d.lines.push(text.to_string());
+            }
+            return;
+        }
+        self.push_down(worker, at, None, text, kind);
+    }
+
     /// xdist's summary names the test a crashed worker was running.
-    fn worker_crashed_running(&mut self, worker: &str, test: &str, at: DateTime<Utc>, text: &str) {
-        match self.down.iter_mut().rev().find(|d| d.worker == worker) {
-            Some(d) if d.emitted => {}
-            Some(d) => {
-                if d.test.is_none() {
-                    d.test = Some(test.to_string());
-                }
-                if d.lines.len() < MAX_LINES {
-                    d.lines.push(text.to_string());
-                }
-            }
-            None => {
-                if self.down.len() >= MAX_DOWN {
-                    self.down.remove(0);
-                }
-                self.down.push(Down {
-                    worker: worker.to_string(),
-                    at,
-                    test: Some(test.to_string()),
-                    lines: vec![text.to_string()],
-                    emitted: false,
-                });
-            }
+    fn worker_crashed_running(
+        &mut self,
+        worker: &str,
+        test: &str,
+        at: DateTime<Utc>,
+        text: &str,
+        kind: u8,
+    ) {
+        let Some(d) = self.crash_of(worker, kind) else {
+            self.push_down(worker, at, Some(test), text, kind);
+            return;
+        };
+        d.seen |= kind;
+        if d.emitted {
+            return;
+        }
+        if d.test.is_none() {
+            d.test = Some(test.to_string());
+        }
+        if d.lines.len() < MAX_LINES {
+            d.lines.push(text.to_string());
         }
     }
 
