@@ -746,3 +746,20 @@ fn an_xdist_session_after_a_plain_one_keeps_its_worker() {
     assert_eq!(all[1].runner, Runner::PytestXdist);
     assert_eq!(all[1].worker.as_deref(), Some("gw1"));
 }
+
+/// Plain pytest, a test calling a helper named `test_*` (the recorded `pytest-plain.txt` with
+/// a `test_zeros` frame added inside `test_gather`'s, a derivation made here): the test named
+/// from the stack is the one pytest called, the outermost test frame, not the helper.
+#[test]
+fn the_test_from_the_stack_is_the_one_the_runner_called() {
+    let recorded = fixture("pytest-plain.txt");
+    let gather = "  File \"/tmp/crashdelta-pysuite/tests/test_mps.py\", line 13 in test_gather\n";
+    assert!(recorded.contains(gather));
+    let helper = "  File \"/tmp/crashdelta-pysuite/tests/test_mps.py\", line 5 in test_zeros\n";
+    let all = read(&recorded.replacen(gather, &format!("{helper}{gather}"), 1));
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert_eq!(
+        all[0].test.as_deref(),
+        Some("tests/test_mps.py::test_gather")
+    );
+}

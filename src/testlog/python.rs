@@ -211,7 +211,7 @@ impl Dump {
         found.next().is_none().then_some(first.frames.as_slice())
     }
 
-    /// The test function on the stack, as `(file, function)`: the innermost frame of the
+    /// The test function on the stack, as `(file, function)`: the outermost frame of the
     /// crashing thread in a test file (`test_*.py`, `*_test.py`) whose function is a test
     /// (`test`, `test_x`, `testX`). Without a crashing thread, the one thread that has such a
     /// frame, if only one has.
@@ -220,7 +220,7 @@ impl Dump {
     }
 
     /// How surely this dump's stack runs the pytest node `node_id`, looking at every frame of
-    /// the crashing thread, not only the innermost test frame (a test may call a helper named
+    /// the crashing thread, not only the test frame (a test may call a helper named
     /// `test_*`, or run code of another test):
     /// - [`EXACT_OUTERMOST`]: the outermost test frame (the one pytest called) is the node's
     ///   file and function;
@@ -245,11 +245,9 @@ impl Dump {
             return 0;
         }
         let exact = |f: &PyFrame| f.function == node_function && same_file(&f.file, node_file);
-        let outermost = frames
-            .iter()
-            .rev()
-            .find(|f| is_test_file(&f.file) && is_test_function(&f.function));
-        if outermost.is_some_and(exact) {
+        if test_frame(frames)
+            .is_some_and(|(file, function)| function == node_function && same_file(file, node_file))
+        {
             EXACT_OUTERMOST
         } else if frames.iter().any(exact) {
             EXACT
@@ -278,10 +276,12 @@ const EXACT: u8 = 3;
 const TEMPLATE: u8 = 2;
 const INHERITED: u8 = 1;
 
-/// The innermost frame that is clearly a test function in a test file.
+/// The outermost frame that is clearly a test function in a test file: the one the runner
+/// called (further in, a test may call a helper named `test_*`, or another test's code).
 fn test_frame(frames: &[PyFrame]) -> Option<(&str, &str)> {
     frames
         .iter()
+        .rev()
         .find(|f| is_test_file(&f.file) && is_test_function(&f.function))
         .map(|f| (f.file.as_str(), f.function.as_str()))
 }
