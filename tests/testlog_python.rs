@@ -610,3 +610,156 @@ fn xdist_two_crashes_read_from_two_pipes() {
         "{summary:#?}"
     );
 }
+
+/// The recorded `-n 2` run with one frame changed or added in the crashing thread, just above
+/// (inner to) `test_gather`'s: a derivation of `pytest-xdist-n2.txt`, made here.
+fn xdist_n2_with(frame: &str, replace: bool) -> String {
+    let recorded = fixture("pytest-xdist-n2.txt");
+    let gather = "  File \"/tmp/crashdelta-pysuite/tests/test_mps.py\", line 13 in test_gather\n";
+    assert!(recorded.contains(gather));
+    let with = if replace {
+        format!("{frame}\n")
+    } else {
+        format!("{frame}\n{gather}")
+    };
+    recorded.replacen(gather, &with, 1)
+}
+
+/// A test that calls a helper named `test_*` (or whose innermost test-named frame is otherwise
+/// not its own function): the worker's crash names `TestMPS::test_gather`, the innermost test
+/// frame is `test_zeros`; the dump still runs `test_gather` further out, so it is that worker's.
+/// One crash, one piece of evidence (review finding: the worker with no stack, plus the dump
+/// on its own as `test_mps.py::test_zeros`).
+#[test]
+fn xdist_a_test_calling_a_test_named_helper_is_one_crash() {
+    let text = xdist_n2_with(
+        "  File \"/tmp/crashdelta-pysuite/tests/test_mps.py\", line 5 in test_zeros",
+        false,
+    );
+    let all = read(&text);
+    assert_eq!(all.len(), 1, "{all:#?}");
+    let e = &all[0];
+    assert_eq!(e.runner, Runner::PytestXdist);
+    assert_eq!(
+        e.test.as_deref(),
+        Some("tests/test_mps.py::TestMPS::test_gather")
+    );
+    assert_eq!(e.worker.as_deref(), Some("gw1"));
+    assert_eq!(e.python_stack.len(), 41);
+}
+
+/// A test inherited from a base class in another test file: its frame is the base file's, the
+/// node id the subclass's file. With no better dump by the end, the dump with the node's
+/// function is the worker's, not a crash of its own.
+#[test]
+fn xdist_an_inherited_test_is_one_crash() {
+    let text = xdist_n2_with(
+        "  File \"/tmp/crashdelta-pysuite/tests/test_base.py\", line 13 in test_gather",
+        true,
+    );
+    let all = read(&text);
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert_eq!(
+        all[0].test.as_deref(),
+        Some("tests/test_mps.py::TestMPS::test_gather")
+    );
+    assert_eq!(all[0].worker.as_deref(), Some("gw1"));
+    assert_eq!(all[0].python_stack.len(), 40);
+}
+
+/// Two recorded runs one after the other, as one command that runs pytest twice prints them
+/// (`pytest -n 2 a/; pytest -v b/`): a derivation of the recorded files, made here.
+fn one_after_the_other(first: &str, second: &str) -> String {
+    format!("{}{}", fixture(first), fixture(second))
+}
+
+/// The same xdist session twice: the second session's workers have the first one's names,
+/// and its crash is a crash of its own, with its worker and its stack (review finding: the
+/// second crash lost its worker, read as a dump of no worker).
+#[test]
+fn xdist_two_sessions_with_the_same_worker_names() {
+    let all = read(&one_after_the_other(
+        "pytest-xdist-n2.txt",
+        "pytest-xdist-n2.txt",
+    ));
+    assert_eq!(all.len(), 2, "{all:#?}");
+    for e in &all {
+        assert_eq!(e.runner, Runner::PytestXdist);
+        assert_eq!(
+            e.test.as_deref(),
+            Some("tests/test_mps.py::TestMPS::test_gather")
+        );
+        assert_eq!(e.worker.as_deref(), Some("gw1"));
+        assert_eq!(top(e, 3), SUITE_STACK);
+        assert!(e.lines.iter().any(|l| l.contains("node down")));
+    }
+    assert!(all[0].at < all[1].at);
+}
+
+/// Without the session header (`pytest -q` prints none), a worker's second `node down` is
+/// still a second crash: xdist prints each of its crash lines once per crash.
+#[test]
+fn xdist_a_worker_name_crashing_again_without_a_header_is_a_new_crash() {
+    let text = one_after_the_other("pytest-xdist-n2.txt", "pytest-xdist-n2.txt")
+        .lines()
+        .filter(|l| !l.contains("test session starts"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let all = read(&text);
+    assert_eq!(all.len(), 2, "{all:#?}");
+    for e in &all {
+        assert_eq!(e.worker.as_deref(), Some("gw1"));
+        assert_eq!(top(e, 3), SUITE_STACK);
+    }
+}
+
+/// An xdist session, then a plain `pytest -v` one: the second crash is plain pytest's, named
+/// by its `-v` node id (review finding: read as xdist's, with the stack's absolute path).
+#[test]
+fn a_plain_session_after_an_xdist_one_is_read_as_plain() {
+    let all = read(&one_after_the_other("pytest-xdist-n2.txt", "pytest-v.txt"));
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert_eq!(all[0].runner, Runner::PytestXdist);
+    assert_eq!(all[0].worker.as_deref(), Some("gw1"));
+    assert_eq!(all[1].runner, Runner::Pytest);
+    assert_eq!(all[1].worker, None);
+    assert_eq!(
+        all[1].test.as_deref(),
+        Some("tests/test_mps.py::TestMPS::test_gather")
+    );
+    assert_eq!(top(&all[1], 3), SUITE_STACK);
+}
+
+/// The other way round: a plain session's crash, then an xdist one's, each read as its own.
+#[test]
+fn an_xdist_session_after_a_plain_one_keeps_its_worker() {
+    let all = read(&one_after_the_other(
+        "pytest-plain.txt",
+        "pytest-xdist-n2.txt",
+    ));
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert_eq!(all[0].runner, Runner::Pytest);
+    assert_eq!(
+        all[0].test.as_deref(),
+        Some("tests/test_mps.py::test_gather")
+    );
+    assert_eq!(all[1].runner, Runner::PytestXdist);
+    assert_eq!(all[1].worker.as_deref(), Some("gw1"));
+}
+
+/// Plain pytest, a test calling a helper named `test_*` (the recorded `pytest-plain.txt` with
+/// a `test_zeros` frame added inside `test_gather`'s, a derivation made here): the test named
+/// from the stack is the one pytest called, the outermost test frame, not the helper.
+#[test]
+fn the_test_from_the_stack_is_the_one_the_runner_called() {
+    let recorded = fixture("pytest-plain.txt");
+    let gather = "  File \"/tmp/crashdelta-pysuite/tests/test_mps.py\", line 13 in test_gather\n";
+    assert!(recorded.contains(gather));
+    let helper = "  File \"/tmp/crashdelta-pysuite/tests/test_mps.py\", line 5 in test_zeros\n";
+    let all = read(&recorded.replacen(gather, &format!("{helper}{gather}"), 1));
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert_eq!(
+        all[0].test.as_deref(),
+        Some("tests/test_mps.py::test_gather")
+    );
+}

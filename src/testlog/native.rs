@@ -8,8 +8,10 @@
 //!   invalid memory reference)`: the binary and the signal, never the test. libtest itself prints
 //!   `test module::name ... ` *before* a test runs only when tests run one at a time
 //!   (`--test-threads=1`); in parallel it prints each line when the test ends. So the test is
-//!   named only when exactly one test had started and not ended (or was reported as running for
-//!   over 60 seconds) — otherwise it is left out, never guessed.
+//!   named only when libtest itself announced exactly one test as started and not ended, and
+//!   nothing else as running — otherwise it is left out, never guessed. A test reported as
+//!   `has been running for over 60 seconds` is not such an announcement: in a parallel run the
+//!   crash may come from any test whose line has not been printed yet, so it names no test.
 //! - cargo-nextest runs each test in its own process and prints `SIGSEGV [   0.207s] (3/6) crashy
 //!   tests::gpu_segfault` (binary id, then test name), then the test's captured output, and the
 //!   same line again in the final summary.
@@ -141,22 +143,44 @@ static CARGO_DIED: LazyLock<Regex> = LazyLock::new(|| {
 #[derive(Default)]
 struct CargoTest {
     /// Tests started (`test x ... ` without a result) or reported slow, not yet ended, with the
-    /// line and its time.
-    running: Vec<(String, String, DateTime<Utc>)>,
+    /// line, its time, and whether libtest announced it as started (`test x ... `): only such a
+    /// test can be named (a slow report comes from a parallel run, where any test not yet
+    /// printed may be the one that crashed).
+    running: Vec<Running>,
     /// cargo's `error: test failed, …` and `Caused by:` lines before its `process didn't exit`.
     error: Vec<(String, DateTime<Utc>)>,
 }
 
+/// A test libtest said is running: its name, the line, its time, and whether the line was
+/// `test x ... ` (announced as started) rather than a slow report.
+type Running = (String, String, DateTime<Utc>, bool);
+
 impl CargoTest {
     fn ended(&mut self, name: &str) {
-        self.running.retain(|(n, _, _)| n != name);
+        self.running.retain(|(n, _, _, _)| n != name);
     }
 
     fn started(&mut self, name: &str, line: &Line) {
         self.ended(name);
+        self.remember(name, line, true);
+    }
+
+    /// `test x has been running for over 60 seconds`: running, but not announced; a test
+    /// already announced stays so.
+    fn slow(&mut self, name: &str, line: &Line) {
+        if !self.running.iter().any(|(n, _, _, _)| n == name) {
+            self.remember(name, line, false);
+        }
+    }
+
+    fn remember(&mut self, name: &str, line: &Line, announced: bool) {
         if self.running.len() < MAX_REMEMBERED {
-            self.running
-                .push((name.to_owned(), head(&line.text).to_owned(), line.at));
+            self.running.push((
+                name.to_owned(),
+                head(&line.text).to_owned(),
+                line.at,
+                announced,
+            ));
         }
     }
 }
@@ -192,10 +216,10 @@ impl Recognizer for CargoTest {
             .flatten()
         {
             let name = c.get(1).map_or("", |m| m.as_str()).to_owned();
-            self.started(&name, line);
+            self.slow(&name, line);
         } else if LIBTEST_RESULT.is_match(text.trim_end()) {
             // --nocapture: the result of the last started test, alone after its output.
-            if let Some((name, _, _)) = self.running.last().cloned() {
+            if let Some((name, _, _, _)) = self.running.last().cloned() {
                 self.ended(&name);
             }
         }
@@ -215,14 +239,15 @@ impl Recognizer for CargoTest {
         let mut found = evidence(Runner::CargoTest, line.at);
         found.program = Some(program_of(command));
         found.signal = c.get(4).or_else(|| c.get(2)).map(|m| m.as_str().to_owned());
-        // The test is certain only when exactly one had started without ending.
-        if let [(name, _, _)] = self.running.as_slice() {
+        // The test is certain only when exactly one had started without ending, by libtest's
+        // own `test x ... ` (one test at a time), and nothing else was running.
+        if let [(name, _, _, true)] = self.running.as_slice() {
             found.test = Some(name.clone());
         }
         let mut lines: Vec<(String, DateTime<Utc>)> = self
             .running
             .iter()
-            .map(|(_, l, at)| (l.clone(), *at))
+            .map(|(_, l, at, _)| (l.clone(), *at))
             .collect();
         lines.append(&mut self.error);
         // The same line can be both a started test and cargo's error (they share a line when

@@ -26,7 +26,9 @@
 //!   `FAILED tests/test_ops.py::test_bucketize - worker 'gw1' crashed while running ...`. So in an
 //!   xdist session dumps are held until a worker's crash names its test, and joined to it by the
 //!   stack (the frame of that test's file and function), which does not depend on the order in
-//!   which two crashing workers' output interleaves.
+//!   which two crashing workers' output interleaves. A command may run several sessions
+//!   (`pytest -n 2 a/; pytest -v b/`): each `=== test session starts ===` starts afresh, as
+//!   worker names repeat from one session to the next.
 //! - **unittest** does not turn faulthandler on: without it the output just stops after
 //!   `test_gather (mod.Class.test_gather) ... `; that open test is evidence too, at the end.
 //!
@@ -195,47 +197,91 @@ impl Dump {
         self.threads.iter().find(|t| t.current)
     }
 
-    /// The test function on the stack, as `(file, function)`: the innermost frame of the
+    /// The frames a test is looked for in: the crashing thread's; without a crashing thread,
+    /// those of the one thread that has a test frame, if only one has.
+    fn test_frames(&self) -> Option<&[PyFrame]> {
+        if let Some(t) = self.crashing() {
+            return Some(&t.frames);
+        }
+        let mut found = self
+            .threads
+            .iter()
+            .filter(|t| test_frame(&t.frames).is_some());
+        let first = found.next()?;
+        found.next().is_none().then_some(first.frames.as_slice())
+    }
+
+    /// The test function on the stack, as `(file, function)`: the outermost frame of the
     /// crashing thread in a test file (`test_*.py`, `*_test.py`) whose function is a test
     /// (`test`, `test_x`, `testX`). Without a crashing thread, the one thread that has such a
     /// frame, if only one has.
     fn stack_test(&self) -> Option<(&str, &str)> {
-        if let Some(t) = self.crashing() {
-            return test_frame(&t.frames);
-        }
-        let mut found = self.threads.iter().filter_map(|t| test_frame(&t.frames));
-        let first = found.next()?;
-        found.next().is_none().then_some(first)
+        test_frame(self.test_frames()?)
     }
 
-    /// How surely this dump's stack runs the pytest node `node_id`: 2 when the test frame is
-    /// that file and function; 1 when the function is the start of the node's name, in the same
-    /// file (a test generated from a template: PyTorch's `test_out` runs
-    /// `TestCommonMPS::test_out_bucketize_mps_float32`); 0 otherwise.
+    /// How surely this dump's stack runs the pytest node `node_id`, looking at every frame of
+    /// the crashing thread, not only the test frame (a test may call a helper named
+    /// `test_*`, or run code of another test):
+    /// - [`EXACT_OUTERMOST`]: the outermost test frame (the one pytest called) is the node's
+    ///   file and function;
+    /// - [`EXACT`]: another frame is the node's file and function (the node's test is called
+    ///   by another test-named function, or runs another test's code);
+    /// - [`TEMPLATE`]: a test function of the node's file starts the node's function name (a
+    ///   test generated from a template: PyTorch's `test_out` runs
+    ///   `TestCommonMPS::test_out_bucketize_mps_float32`);
+    /// - [`INHERITED`]: the node's function, in another test file (a test inherited from a
+    ///   base class defined there; as weak as it sounds: taken only once no better dump can
+    ///   come);
+    /// - 0 otherwise.
     fn match_score(&self, node_id: &str) -> u8 {
-        let Some((file, function)) = self.stack_test() else {
+        let Some(frames) = self.test_frames() else {
             return 0;
         };
         // Parameters (`[a::b]`) may hold anything; the file and function are before them.
         let base = node_id.split('[').next().unwrap_or_default();
         let node_file = base.split("::").next().unwrap_or_default();
         let node_function = base.rsplit("::").next().unwrap_or_default();
-        if !same_file(file, node_file) {
-            0
-        } else if node_function == function {
-            2
-        } else if node_function.starts_with(&format!("{function}_")) {
-            1
+        if node_function.is_empty() {
+            return 0;
+        }
+        let exact = |f: &PyFrame| f.function == node_function && same_file(&f.file, node_file);
+        if test_frame(frames)
+            .is_some_and(|(file, function)| function == node_function && same_file(file, node_file))
+        {
+            EXACT_OUTERMOST
+        } else if frames.iter().any(exact) {
+            EXACT
+        } else if frames.iter().any(|f| {
+            is_test_function(&f.function)
+                && same_file(&f.file, node_file)
+                && node_function
+                    .strip_prefix(f.function.as_str())
+                    .is_some_and(|rest| rest.starts_with('_'))
+        }) {
+            TEMPLATE
+        } else if frames
+            .iter()
+            .any(|f| f.function == node_function && is_test_file(&f.file))
+        {
+            INHERITED
         } else {
             0
         }
     }
 }
 
-/// The innermost frame that is clearly a test function in a test file.
+/// [`Dump::match_score`]'s ranks, best first.
+const EXACT_OUTERMOST: u8 = 4;
+const EXACT: u8 = 3;
+const TEMPLATE: u8 = 2;
+const INHERITED: u8 = 1;
+
+/// The outermost frame that is clearly a test function in a test file: the one the runner
+/// called (further in, a test may call a helper named `test_*`, or another test's code).
 fn test_frame(frames: &[PyFrame]) -> Option<(&str, &str)> {
     frames
         .iter()
+        .rev()
         .find(|f| is_test_file(&f.file) && is_test_function(&f.function))
         .map(|f| (f.file.as_str(), f.function.as_str()))
 }
@@ -282,7 +328,22 @@ struct Down {
     test: Option<String>,
     lines: Vec<String>,
     emitted: bool,
+    /// The kinds of xdist's lines read about this crash ([`NODE_DOWN_LINE`]...): xdist prints
+    /// each once per crash, so a second line of a kind is about a later crash of a worker with
+    /// the same name (another session: worker names start again at `gw0`).
+    seen: u8,
 }
+
+/// `[gwN] node down: ...`.
+const NODE_DOWN_LINE: u8 = 1;
+/// `replacing crashed worker gwN`, `worker gwN crashed and worker restarting disabled`.
+const REPLACING_LINE: u8 = 2;
+/// `-v`'s `[gwN] [ 85%] FAILED tests/x.py::test`.
+const FAILED_LINE: u8 = 4;
+/// `worker 'gwN' crashed while running 'tests/x.py::test'`.
+const CRASHED_WHILE_LINE: u8 = 8;
+/// The short summary's `FAILED tests/x.py::test - worker 'gwN' crashed while running ...`.
+const SUMMARY_LINE: u8 = 16;
 
 /// The one Python recogniser (see the module essay).
 #[derive(Debug, Default)]
@@ -464,6 +525,9 @@ impl PythonRecognizer {
 
     /// The output has ended: what the session still holds open.
     fn finish_session(&mut self, out: &mut Vec<Evidence>) {
+        // First every worker whose test has a dump that surely runs it, so that a weaker
+        // match below never takes a dump another worker's test runs for sure.
+        self.try_join(out);
         // Workers whose crash never named a test (the run was cut short before the summary):
         // the worker is still worth saying. Its dump is the oldest one held that was printed
         // before the worker went down (a worker dumps, then dies, then is reported down); the
@@ -503,6 +567,19 @@ impl PythonRecognizer {
                 lines: vec![text],
             });
         }
+    }
+
+    /// pytest's `=== test session starts ===`: a new session (a script may run several in one
+    /// command). What the last one holds is evidence now, and nothing of it carries over: its
+    /// crashed workers (the new session's workers take the same names again), its dumps
+    /// waiting for a worker, whether it ran workers at all.
+    fn new_session(&mut self, out: &mut Vec<Evidence>) {
+        self.release_held(out);
+        self.finish_session(out);
+        self.down.clear();
+        self.pending.clear();
+        self.xdist = false;
+        self.pytest_open = None;
     }
 
     /// Reads `text` into the open dump if it belongs there; `false` when the dump has ended.
@@ -704,6 +781,9 @@ impl PythonRecognizer {
         // them is about a crash.
         if (text.starts_with('=') || text.starts_with("platform ")) && PYTEST_HEADER.is_match(text)
         {
+            if text.starts_with('=') {
+                self.new_session(out);
+            }
             self.pytest = true;
         }
         let gw = has(text, &GW_MARK);
@@ -735,12 +815,12 @@ impl PythonRecognizer {
         {
             let worker = m.get(1).map_or("", |g| g.as_str());
             self.xdist = true;
-            self.worker_down(worker, at, text);
+            self.worker_down(worker, at, text, NODE_DOWN_LINE);
         }
         if let Some(m) = worker_hint.then(|| REPLACING.captures(text)).flatten() {
             let worker = m.get(1).or(m.get(2)).map_or("", |g| g.as_str());
             self.xdist = true;
-            self.worker_down(worker, at, text);
+            self.worker_down(worker, at, text, REPLACING_LINE);
         }
         if let Some(m) = (gw && text.contains("FAILED "))
             .then(|| WORKER_FAILED.captures(text))
@@ -749,14 +829,13 @@ impl PythonRecognizer {
             let worker = m.get(1).map_or("", |g| g.as_str());
             let test = m.get(2).map_or("", |g| g.as_str());
             // A FAILED line is a crash only for a worker that went down.
-            if let Some(d) = self
-                .down
-                .iter_mut()
-                .find(|d| d.worker == worker && d.test.is_none() && !d.emitted)
-            {
-                d.test = Some(test.to_string());
-                if d.lines.len() < MAX_LINES {
-                    d.lines.push(text.to_string());
+            if let Some(d) = self.crash_of(worker, FAILED_LINE) {
+                d.seen |= FAILED_LINE;
+                if d.test.is_none() && !d.emitted {
+                    d.test = Some(test.to_string());
+                    if d.lines.len() < MAX_LINES {
+                        d.lines.push(text.to_string());
+                    }
                 }
             }
         }
@@ -764,13 +843,17 @@ impl PythonRecognizer {
             .then(|| {
                 CRASHED_WHILE
                     .captures(text)
-                    .map(|m| (m.get(1), m.get(2)))
-                    .or_else(|| SUMMARY_CRASHED.captures(text).map(|m| (m.get(2), m.get(1))))
+                    .map(|m| (m.get(1), m.get(2), CRASHED_WHILE_LINE))
+                    .or_else(|| {
+                        SUMMARY_CRASHED
+                            .captures(text)
+                            .map(|m| (m.get(2), m.get(1), SUMMARY_LINE))
+                    })
             })
             .flatten();
-        if let Some((Some(worker), Some(test))) = named {
+        if let Some((Some(worker), Some(test), kind)) = named {
             self.xdist = true;
-            self.worker_crashed_running(worker.as_str(), test.as_str(), at, text);
+            self.worker_crashed_running(worker.as_str(), test.as_str(), at, text, kind);
         }
         self.try_join(out);
     }
@@ -794,51 +877,74 @@ impl PythonRecognizer {
         }
     }
 
-    /// `[gwN] node down` or `replacing crashed worker gwN`: one crashed worker, however many
-    /// lines say so.
-    fn worker_down(&mut self, worker: &str, at: DateTime<Utc>, text: &str) {
-        if let Some(d) = self.down.iter_mut().rev().find(|d| d.worker == worker) {
-            if !d.emitted && d.lines.len() < MAX_LINES {
-                d.lines.push(text.to_string());
-            }
-            return;
-        }
+    /// The entry of `worker`'s latest crash that a line of `kind` about it belongs to: none
+    /// when that crash already had a line of this kind (the line is about a later crash of a
+    /// worker with the same name, even when the earlier one is already evidence).
+    fn crash_of(&mut self, worker: &str, kind: u8) -> Option<&mut Down> {
+        self.down
+            .iter_mut()
+            .rev()
+            .find(|d| d.worker == worker)
+            .filter(|d| d.seen & kind == 0)
+    }
+
+    /// A new crashed worker.
+    fn push_down(
+        &mut self,
+        worker: &str,
+        at: DateTime<Utc>,
+        test: Option<&str>,
+        text: &str,
+        kind: u8,
+    ) {
         if self.down.len() >= MAX_DOWN {
             self.down.remove(0);
         }
         self.down.push(Down {
             worker: worker.to_string(),
             at,
-            test: None,
+            test: test.map(str::to_string),
             lines: vec![text.to_string()],
             emitted: false,
+            seen: kind,
         });
     }
 
+    /// `[gwN] node down` or `replacing crashed worker gwN`: one crashed worker, however many
+    /// lines say so.
+    fn worker_down(&mut self, worker: &str, at: DateTime<Utc>, text: &str, kind: u8) {
+        if let Some(d) = self.crash_of(worker, kind) {
+            d.seen |= kind;
+            if !d.emitted && d.lines.len() < MAX_LINES {
+                d.lines.push(text.to_string());
+            }
+            return;
+        }
+        self.push_down(worker, at, None, text, kind);
+    }
+
     /// xdist's summary names the test a crashed worker was running.
-    fn worker_crashed_running(&mut self, worker: &str, test: &str, at: DateTime<Utc>, text: &str) {
-        match self.down.iter_mut().rev().find(|d| d.worker == worker) {
-            Some(d) if d.emitted => {}
-            Some(d) => {
-                if d.test.is_none() {
-                    d.test = Some(test.to_string());
-                }
-                if d.lines.len() < MAX_LINES {
-                    d.lines.push(text.to_string());
-                }
-            }
-            None => {
-                if self.down.len() >= MAX_DOWN {
-                    self.down.remove(0);
-                }
-                self.down.push(Down {
-                    worker: worker.to_string(),
-                    at,
-                    test: Some(test.to_string()),
-                    lines: vec![text.to_string()],
-                    emitted: false,
-                });
-            }
+    fn worker_crashed_running(
+        &mut self,
+        worker: &str,
+        test: &str,
+        at: DateTime<Utc>,
+        text: &str,
+        kind: u8,
+    ) {
+        let Some(d) = self.crash_of(worker, kind) else {
+            self.push_down(worker, at, Some(test), text, kind);
+            return;
+        };
+        d.seen |= kind;
+        if d.emitted {
+            return;
+        }
+        if d.test.is_none() {
+            d.test = Some(test.to_string());
+        }
+        if d.lines.len() < MAX_LINES {
+            d.lines.push(text.to_string());
         }
     }
 
@@ -867,16 +973,17 @@ impl PythonRecognizer {
     }
 
     /// The held dump that belongs to a crashed worker running `test`: the one whose stack runs
-    /// that test (an exact function before a template's, the oldest first); failing that, the
-    /// oldest whose stack runs no test at all (a crash in a fixture, at import), when
-    /// `or_testless` (the output has ended: no better dump is coming); never one that runs
-    /// another test.
+    /// that test, best first (see [`Dump::match_score`]; the oldest among equals); a dump
+    /// whose stack runs the test only as an inherited one, and failing that the oldest whose
+    /// stack runs no test at all (a crash in a fixture, at import), only when `or_testless`
+    /// (the output has ended: no better dump is coming); never one that runs another test.
     fn take_dump_for(&mut self, test: Option<&str>, or_testless: bool) -> Option<Dump> {
         if let Some(t) = test {
+            let least = if or_testless { INHERITED } else { TEMPLATE };
             let mut best: Option<(u8, usize)> = None;
             for (i, d) in self.pending.iter().enumerate() {
                 let score = d.match_score(t);
-                if score > 0 && best.is_none_or(|(b, _)| score > b) {
+                if score >= least && best.is_none_or(|(b, _)| score > b) {
                     best = Some((score, i));
                 }
             }
@@ -884,6 +991,7 @@ impl PythonRecognizer {
             // after its last frame, and in xdist that line does not close the dump (see
             // XDIST_NOISE).
             let open = self.dump.as_ref().map_or(0, |d| d.match_score(t));
+            let open = if open >= least { open } else { 0 };
             match best {
                 Some((score, _)) if open > score => return self.dump.take(),
                 None if open > 0 => return self.dump.take(),
@@ -1413,6 +1521,46 @@ mod tests {
         assert_eq!(e[0].worker.as_deref(), Some("gw1"));
         assert_eq!(e[0].test.as_deref(), Some("/r/tests/test_g.py::test_g"));
         assert_eq!(e[0].python_stack.len(), 1);
+    }
+
+    /// Two workers crash: gw1 ran `test_gather`, which called a helper named `test_zeros`;
+    /// gw2 ran `test_zeros` itself. Both dumps have `test_zeros` as their innermost test
+    /// frame, and gw2's crash is named first: it takes the dump where `test_zeros` is also
+    /// the outermost test frame (the one pytest called), leaving gw1 the one that runs
+    /// `test_gather`.
+    #[test]
+    fn the_outermost_exact_frame_ranks_first() {
+        let dump = |thread: &str, frames: &[(&str, &str)]| {
+            let mut text = format!(
+                "Fatal Python error: Segmentation fault\n\nCurrent thread {thread} (most recent call first):\n"
+            );
+            for (file, function) in frames {
+                text.push_str(&format!("  File \"{file}\", line 1 in {function}\n"));
+            }
+            text.push('\n');
+            text
+        };
+        let text = [
+            "created: 2/2 workers\n".to_string(),
+            dump(
+                "0x1",
+                &[
+                    ("/r/tests/test_a.py", "test_zeros"),
+                    ("/r/tests/test_a.py", "test_gather"),
+                ],
+            ),
+            dump("0x2", &[("/r/tests/test_a.py", "test_zeros")]),
+            "[gw1] node down: Not properly terminated\n".to_string(),
+            "[gw2] node down: Not properly terminated\n".to_string(),
+            "worker 'gw2' crashed while running 'tests/test_a.py::test_zeros'\n".to_string(),
+            "worker 'gw1' crashed while running 'tests/test_a.py::test_gather'\n".to_string(),
+        ]
+        .concat();
+        let e = feed_all(&text);
+        assert_eq!(e.len(), 2, "{e:#?}");
+        let by = |w: &str| e.iter().find(|e| e.worker.as_deref() == Some(w)).unwrap();
+        assert_eq!(by("gw1").thread.as_deref(), Some("Current thread 0x1"));
+        assert_eq!(by("gw2").thread.as_deref(), Some("Current thread 0x2"));
     }
 
     #[test]
