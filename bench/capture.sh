@@ -10,8 +10,9 @@
 #   BIN=target/release/crashdelta bench/capture.sh   # skip the build (another binary)
 #   BEFORE=/tmp/crashdelta-old bench/capture.sh      # and capture by another build, alongside
 #
-# Output to a pipe (hyperfine --output=pipe) as in CI, where a log is read through one: on a
-# terminal `watch` does not capture. The ratio against `cat FILE` alone is what to read.
+# Output to a pipe (hyperfine --output=pipe) as in CI, where a log is read through one (on a
+# terminal `watch` captures through a pseudo-terminal instead). The ratio of capture against
+# `watch --no-capture` is what to read: `watch` adds a fixed cost of its own either way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ -z "${BIN:-}" ]]; then
