@@ -255,10 +255,9 @@ fn hits<'a>(ac: &'a AhoCorasick, haystack: &'a [u8]) -> impl Iterator<Item = (us
     })
 }
 
-/// `raw` up to `max` bytes.
 /// What of a line the recognisers read: what a terminal shows of it (the part after its last
-/// carriage return that has something after it, as [`plain`] takes), then its first `max` bytes.
-/// Cut first, a line of progress-bar redraws longer than `max` kept its first redraws and lost
+/// carriage return that has something after it, as [`plain`](super::plain) takes), then its
+/// first `max` bytes. Cut first, a line of progress-bar redraws longer than `max` kept its first redraws and lost
 /// the dump that ended it (review finding: a `tqdm` bar then `Fatal Python error` on one line).
 pub fn cut(raw: &[u8], max: usize) -> &[u8] {
     let shown = last_redraw(raw);
