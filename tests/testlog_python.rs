@@ -763,3 +763,30 @@ fn the_test_from_the_stack_is_the_one_the_runner_called() {
         Some("tests/test_mps.py::test_gather")
     );
 }
+
+/// Whether the runner printed the test or it was read off the Python stack is part of the
+/// evidence: `pytest -v` prints the node id (exact); plain pytest prints only the file, so the
+/// test is `file::function` from the stack (no class, no parameters) and says so.
+#[test]
+fn a_test_read_off_the_stack_says_so() {
+    let printed = one("pytest-v.txt");
+    assert_eq!(
+        printed.test.as_deref(),
+        Some("tests/test_mps.py::TestMPS::test_gather")
+    );
+    assert!(!printed.test_inferred);
+    let inferred = one("pytest-plain.txt");
+    assert_eq!(
+        inferred.test.as_deref(),
+        Some("tests/test_mps.py::test_gather")
+    );
+    assert!(inferred.test_inferred);
+    let json = serde_json::to_value(&inferred).unwrap();
+    assert_eq!(json["test_inferred"], true);
+    assert!(
+        serde_json::to_value(&printed)
+            .unwrap()
+            .get("test_inferred")
+            .is_none()
+    );
+}

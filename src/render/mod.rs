@@ -60,6 +60,9 @@ pub fn test_label(link: &crate::run::TestLink) -> String {
         };
     };
     let mut how = vec![e.runner.as_str().to_owned()];
+    if e.test_inferred {
+        how.push("test read off the Python stack".to_owned());
+    }
     if let Some(w) = &e.worker {
         how.push(format!("worker {w}"));
     }

@@ -366,6 +366,7 @@ mod tests {
         Evidence {
             runner,
             test: Some(test.into()),
+            test_inferred: false,
             worker: None,
             pid,
             program: program.map(str::to_owned),

@@ -393,6 +393,7 @@ fn evidence_of(case: Case, nextest: bool) -> Vec<Evidence> {
         out.push(Evidence {
             runner: Runner::Junit,
             test: Some(test),
+            test_inferred: false,
             worker: xdist
                 .as_ref()
                 .and_then(|c| c.get(1))

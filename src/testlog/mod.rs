@@ -117,6 +117,11 @@ pub struct Evidence {
     /// `crate::module::test_name`, `FooTests.testBar`, `TestX`; `None` when the output does not
     /// name one (a faulthandler dump of a plain script).
     pub test: Option<String>,
+    /// The runner did not print the test's name: it was read off the Python stack
+    /// (`file::function`: no class, no parameters), which is the right file and function but
+    /// not always the node id.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub test_inferred: bool,
     /// The pytest-xdist worker (`gw1`), when one crashed.
     pub worker: Option<String>,
     /// The process that crashed, when the output names its pid.
@@ -393,6 +398,7 @@ mod tests {
         let e = super::trimmed(super::Evidence {
             runner: super::Runner::Faulthandler,
             test: None,
+            test_inferred: false,
             worker: None,
             pid: None,
             program: None,

@@ -72,6 +72,7 @@ fn evidence(runner: Runner, at: DateTime<Utc>) -> Evidence {
     Evidence {
         runner,
         test: None,
+        test_inferred: false,
         worker: None,
         pid: None,
         program: None,

@@ -538,13 +538,16 @@ impl PythonRecognizer {
                     Some(index) if d.test.is_none() => Some(self.pending.remove(index)),
                     _ => self.take_dump_for(d.test.as_deref(), true),
                 };
-                if d.test.is_none() {
+                let inferred = d.test.is_none();
+                if inferred {
                     d.test = dump
                         .as_ref()
                         .and_then(|p| p.stack_test())
                         .map(|(file, function)| format!("{file}::{function}"));
                 }
-                out.push(xdist_evidence(&d, dump));
+                let mut e = xdist_evidence(&d, dump);
+                e.test_inferred = inferred && e.test.is_some();
+                out.push(e);
                 if let Some(d) = self.down.get_mut(i) {
                     d.emitted = true;
                 }
@@ -557,6 +560,7 @@ impl PythonRecognizer {
             out.push(Evidence {
                 runner: Runner::Unittest,
                 test: Some(test),
+                test_inferred: false,
                 worker: None,
                 pid: None,
                 program: None,
@@ -719,6 +723,7 @@ impl PythonRecognizer {
             && let Some(test) = open
         {
             e.test = Some(test);
+            e.test_inferred = false;
         }
         out.push(e);
     }
@@ -753,9 +758,11 @@ impl PythonRecognizer {
 
     /// The evidence of one dump; the test from the line it interrupted, else from its stack.
     fn dump_evidence(&self, dump: Dump, runner: Runner, worker: Option<String>) -> Evidence {
-        let test = if runner == Runner::PytestXdist {
+        let (test, test_inferred) = if runner == Runner::PytestXdist {
             // xdist's prefix is another worker's announcement; only the stack is the worker's.
-            dump.stack_test().map(|(f, func)| format!("{f}::{func}"))
+            let test = dump.stack_test().map(|(f, func)| format!("{f}::{func}"));
+            let inferred = test.is_some();
+            (test, inferred)
         } else {
             test_of(&dump)
         };
@@ -763,6 +770,7 @@ impl PythonRecognizer {
         Evidence {
             runner,
             test,
+            test_inferred,
             worker,
             pid: None,
             program: None,
@@ -1039,6 +1047,7 @@ fn xdist_evidence(d: &Down, dump: Option<Dump>) -> Evidence {
     Evidence {
         runner: Runner::PytestXdist,
         test: d.test.clone(),
+        test_inferred: false,
         worker: Some(d.worker.clone()),
         pid: None,
         program: None,
@@ -1187,17 +1196,24 @@ fn prefix_test(prefix: &str) -> Option<String> {
 /// The test of a dump outside xdist: the node id or unittest line it interrupted; else the
 /// test function on its stack, as `file::function` (no class: faulthandler does not print
 /// one), with the file as plain pytest's progress line names it when that is the same file.
-fn test_of(dump: &Dump) -> Option<String> {
+///
+/// Returns the test, and whether it was read off the stack rather than printed by the runner.
+fn test_of(dump: &Dump) -> (Option<String>, bool) {
     if let Some(id) = prefix_test(&dump.prefix) {
-        return Some(id);
+        return (Some(id), false);
     }
-    let (file, function) = dump.stack_test()?;
+    let Some((file, function)) = dump.stack_test() else {
+        return (None, false);
+    };
     let progress = PROGRESS_FILE
         .captures(&dump.prefix)
         .and_then(|m| m.get(1))
         .map(|g| g.as_str())
         .filter(|p| same_file(file, p));
-    Some(format!("{}::{function}", progress.unwrap_or(file)))
+    (
+        Some(format!("{}::{function}", progress.unwrap_or(file))),
+        true,
+    )
 }
 
 #[cfg(test)]

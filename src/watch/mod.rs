@@ -831,6 +831,7 @@ mod tests {
         let e = |runner, test: &str| crate::testlog::Evidence {
             runner,
             test: Some(test.into()),
+            test_inferred: false,
             worker: None,
             pid: None,
             program: None,
