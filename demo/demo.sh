@@ -11,7 +11,8 @@
 #    puts the crash report in the folder about two seconds after the test has finished.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --quiet
+echo "demo: building crashdelta (the first build takes a few minutes)" >&2
+cargo build
 bin=target/debug/crashdelta
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/crashdelta-demo.XXXXXX")
