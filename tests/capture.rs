@@ -388,3 +388,51 @@ fn a_reader_that_leaves_ends_the_command_as_without_crashdelta() {
         stderr(&out)
     );
 }
+
+/// `watch --format json` with no `--output` writes the record on standard output: the
+/// command's own standard output goes to standard error then, so that standard output is the
+/// record alone (`crashdelta watch --format json -- ./run_tests.sh > record.json` is valid
+/// JSON), captured or not.
+#[test]
+fn a_record_on_standard_output_is_never_mixed_with_the_commands_output() {
+    let dir = tempfile::tempdir().unwrap();
+    for extra in [&[][..], &["--no-capture"][..]] {
+        let out = crashdelta()
+            .args([
+                "watch",
+                "--settle",
+                "0s",
+                "--format",
+                "json",
+                "--reports-dir",
+            ])
+            .arg(dir.path())
+            .args(extra)
+            .args([
+                "--",
+                "sh",
+                "-c",
+                "echo the-commands-stdout; echo the-commands-stderr >&2",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{extra:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)));
+        assert_eq!(doc["schema"], "crashdelta.watch/1");
+        let err = stderr(&out);
+        assert!(err.contains("the-commands-stdout\n"), "{extra:?}: {err}");
+        assert!(err.contains("the-commands-stderr\n"), "{extra:?}: {err}");
+    }
+    // In human form (the summary on standard error) the command keeps its standard output.
+    let out = crashdelta()
+        .args(["watch", "--settle", "0s", "--reports-dir"])
+        .arg(dir.path())
+        .args(["--", "sh", "-c", "echo the-commands-stdout"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "the-commands-stdout\n"
+    );
+}

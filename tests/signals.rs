@@ -605,6 +605,7 @@ fn child_raises_sigint_between_two_runs() {
                 kill_after: Duration::from_secs(5),
                 kill_leftovers: false,
                 capture: false,
+                stdout_to_stderr: false,
             },
             collect: None,
             earlier: Vec::new(),
@@ -651,6 +652,7 @@ fn child_watches_then_raises_sigint() {
         kill_after: Duration::from_secs(5),
         kill_leftovers: false,
         capture: false,
+        stdout_to_stderr: false,
         test_results: Vec::new(),
         earlier: Vec::new(),
     };

@@ -468,6 +468,7 @@ mod tests {
                     kill_after: Duration::from_secs(5),
                     kill_leftovers: false,
                     capture: false,
+                    stdout_to_stderr: false,
                 },
                 collect: None,
                 earlier: Vec::new(),

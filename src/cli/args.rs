@@ -234,7 +234,9 @@ pub struct WatchArgs {
     pub timing: TimingArgs,
     #[command(flatten)]
     pub gate: GateArgs,
-    /// The record's format; html is written for campaigns (--repeat)
+    /// The record's format; html is written for campaigns (--repeat). A record written to standard
+    /// output (no --output) is never mixed with the command's: its standard output then goes to
+    /// standard error
     #[arg(long, value_name = "FORMAT", default_value = "human",
           value_parser = formats(CampaignReport::FORMATS))]
     pub format: Format,

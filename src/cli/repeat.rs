@@ -18,13 +18,20 @@ use super::watch::{collected, print_live};
 /// How many runs `--until-crash` makes without `--repeat`.
 const UNTIL_CRASH_RUNS: u64 = 100;
 
-fn watching(folders: &FoldersArg, timing: &TimingArgs, record: &RecordArgs) -> Watching {
+fn watching(
+    folders: &FoldersArg,
+    timing_args: &TimingArgs,
+    record: &RecordArgs,
+    format: crashdelta::render::Format,
+) -> Watching {
+    let mut timing = Timing::from(timing_args);
+    timing.stdout_to_stderr = super::watch::record_on_stdout(format, record);
     Watching {
         folders: folders.watched(),
-        timing: Timing::from(timing),
+        timing,
         collect: record.collect.clone(),
         earlier: super::watch::earlier_runs(record.state.as_deref()),
-        test_results: timing.test_results.clone(),
+        test_results: timing_args.test_results.clone(),
     }
 }
 
@@ -45,7 +52,7 @@ pub fn repeat(args: WatchArgs) -> Result<Exit> {
         args.command,
         usize::try_from(n).unwrap_or(usize::MAX),
         args.campaign.until_crash,
-        watching(&args.folders, &args.timing, &args.record),
+        watching(&args.folders, &args.timing, &args.record, args.format),
         (&args.gate).into(),
     );
     Ok(
@@ -98,7 +105,7 @@ pub fn compare(args: CompareArgs) -> Result<Exit> {
         Config::new(a_name, &args.a_env),
         Config::new(b_name, &args.b_env),
         usize::try_from(args.runs).unwrap_or(usize::MAX),
-        watching(&args.folders, &args.timing, &args.record),
+        watching(&args.folders, &args.timing, &args.record, args.format),
         args.attribute.into(),
     );
     // A comparison measures; it does not gate, and its runs' exit codes are data.

@@ -14,6 +14,12 @@ use super::exit::{Ending, Exit};
 use super::output::{self, Output, say};
 use super::setup::{check_allow, load_analyzer, preflight};
 
+/// Whether the record goes to standard output (a format other than human, no `--output`): then
+/// the command's own standard output goes to crashdelta's standard error, never into the record.
+pub fn record_on_stdout(format: Format, record: &super::args::RecordArgs) -> bool {
+    format != Format::Human && record.output.is_none()
+}
+
 /// `watch -- CMD` (one run); with `--repeat` or `--until-crash`, a campaign.
 pub fn watch(args: WatchArgs) -> Result<Exit> {
     if args.is_campaign() {
@@ -22,11 +28,9 @@ pub fn watch(args: WatchArgs) -> Result<Exit> {
     let analyzer = load_analyzer(&args.rules, &args.symbols)?;
     check_allow(&analyzer.rules, &args.gate.allow)?;
     preflight(&args.record)?;
-    let mut opts = Timing::from(&args.timing).options(
-        args.folders.watched(),
-        args.command.clone(),
-        Vec::new(),
-    );
+    let mut timing = Timing::from(&args.timing);
+    timing.stdout_to_stderr = record_on_stdout(args.format, &args.record);
+    let mut opts = timing.options(args.folders.watched(), args.command.clone(), Vec::new());
     opts.earlier = earlier_runs(args.record.state.as_deref());
     opts.test_results = args.timing.test_results.clone();
     let mut ran = match run::watch(&opts, &analyzer, &(&args.gate).into(), &mut print_live)? {

@@ -25,6 +25,9 @@ pub struct Timing {
     /// Read the command's output as it passes through, for the test runner's evidence
     /// (`--no-capture` turns it off).
     pub capture: bool,
+    /// The command's standard output goes to crashdelta's standard error, when crashdelta's
+    /// standard output carries the record (a format other than human, no `--output`).
+    pub stdout_to_stderr: bool,
 }
 
 impl Timing {
@@ -47,6 +50,7 @@ impl Timing {
             kill_after: self.kill_after,
             kill_leftovers: self.kill_leftovers,
             capture: self.capture,
+            stdout_to_stderr: self.stdout_to_stderr,
             test_results: Vec::new(),
         }
     }

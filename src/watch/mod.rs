@@ -102,6 +102,9 @@ pub struct Options {
     /// pseudo-terminal where they are a terminal), for the test runners' evidence of a crash
     /// (`testlog`).
     pub capture: bool,
+    /// The command's standard output goes to crashdelta's standard error (when crashdelta's
+    /// standard output, a file or a pipe, carries the run record).
+    pub stdout_to_stderr: bool,
     /// JUnit XML files the test runner writes during the run (`--test-results`), read when the
     /// run ends for more evidence of which test crashed.
     pub test_results: Vec<PathBuf>,
@@ -562,12 +565,17 @@ pub fn run(
     let earlier_children = process::PidRecorder::children_before_the_run();
     let start = Utc::now();
     let started = Instant::now();
-    let mut supervisor =
-        supervise::Supervisor::start(&opts.argv, &opts.env, opts.kill_after, opts.capture)
-            .map_err(|e| match e {
-                supervise::StartError::Spawn(e) => WatchError::Spawn(e),
-                supervise::StartError::Signals(e) => WatchError::Signals(e),
-            })?;
+    let mut supervisor = supervise::Supervisor::start(
+        &opts.argv,
+        &opts.env,
+        opts.kill_after,
+        opts.capture,
+        opts.stdout_to_stderr,
+    )
+    .map_err(|e| match e {
+        supervise::StartError::Spawn(e) => WatchError::Spawn(e),
+        supervise::StartError::Signals(e) => WatchError::Signals(e),
+    })?;
     let leader = supervisor.pid();
     let (out, err) = supervisor.take_output();
     let start_warnings = supervisor.take_warnings();
@@ -890,6 +898,7 @@ mod tests {
             kill_after: Duration::from_secs(5),
             kill_leftovers: false,
             capture: false,
+            stdout_to_stderr: false,
             test_results: Vec::new(),
         };
         let analyzer = Analyzer::new(RuleSet::builtin().unwrap_or_else(|e| panic!("{e}")), None);

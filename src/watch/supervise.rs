@@ -45,7 +45,9 @@
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
+use std::fs::File;
 use std::io;
+use std::os::fd::{AsFd, FromRawFd};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::sync::OnceLock;
@@ -347,6 +349,7 @@ impl Supervisor {
         env: &[(OsString, OsString)],
         kill_after: Duration,
         capture: bool,
+        stdout_to_stderr: bool,
     ) -> Result<Supervisor, StartError> {
         let session = Session::begin().map_err(StartError::Signals)?;
         let (program, args) = argv.split_first().ok_or(SpawnError::Empty)?;
@@ -398,6 +401,28 @@ impl Supervisor {
                 pty::Standins::default()
             }
         };
+        // The run record goes to standard output (`--format json` with no `--output`), and
+        // standard output is a file or a pipe: the command's own standard output goes where
+        // its standard error goes, so that standard output holds the record alone (as `2>&1`
+        // would put it, in the order written). Captured through a pipe, one pipe takes both.
+        // On a terminal it is only shown, never mixed into a file.
+        let mut merged: Option<File> = None;
+        if stdout_to_stderr && !io::stdout().is_terminal() {
+            if capture && !io::stderr().is_terminal() {
+                let (read, write) = pipe().map_err(|e| SpawnError::from_io(program, e))?;
+                let write_too = write
+                    .try_clone()
+                    .map_err(|e| SpawnError::from_io(program, e))?;
+                command.stdout(write_too).stderr(write);
+                merged = Some(read);
+            } else {
+                let err = io::stderr()
+                    .as_fd()
+                    .try_clone_to_owned()
+                    .map_err(|e| SpawnError::from_io(program, e))?;
+                command.stdout(err);
+            }
+        }
         let spawned = command.spawn();
         // `command` holds crashdelta's copies of the slaves: closed now, the masters' readers see
         // the end when the command's last process closes its own.
@@ -407,7 +432,9 @@ impl Supervisor {
         let (pty_out, pty_err) = standins.readers(pid);
         let output = (
             source(child.stdout.take()).or_else(|| source(pty_out)),
-            source(child.stderr.take()).or_else(|| source(pty_err)),
+            source(child.stderr.take())
+                .or_else(|| source(merged))
+                .or_else(|| source(pty_err)),
         );
         // The child is waited for with waitpid(2) below; `Child` is dropped (that neither waits
         // nor kills).
@@ -638,6 +665,29 @@ fn source(from: Option<impl Readable + 'static>) -> Option<Source> {
     from.map(|f| Box::new(f) as Source)
 }
 
+/// A pipe, both ends close-on-exec (the command gets the write end as its standard output and
+/// error, copies `exec` keeps): the read end, then the write end.
+fn pipe() -> io::Result<(File, std::os::fd::OwnedFd)> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: pipe(2) writes two descriptors into the local array.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let [read, write] = fds;
+    for fd in [read, write] {
+        // SAFETY: fcntl(2) on a descriptor just made, setting FD_CLOEXEC.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    // SAFETY: both descriptors were just made by pipe(2) and are owned by nothing else.
+    let (read, write) = unsafe {
+        (
+            File::from_raw_fd(read),
+            std::os::fd::OwnedFd::from_raw_fd(write),
+        )
+    };
+    Ok((read, write))
+}
+
 /// Sends `signal` to the group led by `pid`, then SIGCONT so that a stopped group hears it.
 fn forward(pid: libc::pid_t, signal: i32) {
     if pid <= 0 {
@@ -715,7 +765,8 @@ mod tests {
 
     #[test]
     fn spawn_errors() {
-        let start = |argv: &[OsString]| Supervisor::start(argv, &[], Duration::from_secs(5), false);
+        let start =
+            |argv: &[OsString]| Supervisor::start(argv, &[], Duration::from_secs(5), false, false);
         assert!(matches!(
             start(&["/no/such/command".into()]),
             Err(StartError::Spawn(SpawnError::NotFound(_)))

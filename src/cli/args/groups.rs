@@ -189,6 +189,7 @@ impl From<&TimingArgs> for Timing {
             kill_after: t.kill_after,
             kill_leftovers: t.kill_leftovers,
             capture: !t.no_capture,
+            stdout_to_stderr: false,
         }
     }
 }
