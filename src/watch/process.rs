@@ -141,12 +141,8 @@ impl PidRecorder {
             ..Tree::default()
         }));
         let me = std::process::id();
+        // Filled by the thread's first look, at once: a look here as well would only delay it.
         let mut system = System::new();
-        system.refresh_processes_specifics(
-            ProcessesToUpdate::All,
-            true,
-            ProcessRefreshKind::nothing(),
-        );
         let earlier = earlier.into_iter().filter(|pid| *pid != root).collect();
         let adoption = Adoption {
             me,
