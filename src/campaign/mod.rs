@@ -159,6 +159,15 @@ pub struct RuleCount {
     pub reports: u64,
 }
 
+/// Crash reports by rule in a few words: `3× agx-prepare-for-enqueue-race, 1× unmatched`.
+pub fn rule_counts(rules: &[RuleCount]) -> String {
+    rules
+        .iter()
+        .map(|r| format!("{}× {}", r.reports, r.rule))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Crashes counted by the test they were joined with, run by run, as they are read: a count per
 /// test and rule, never the crashes themselves.
 #[derive(Debug, Default)]
@@ -208,13 +217,7 @@ impl TestTally {
                 let what = match rules.as_slice() {
                     [one] if t.reports > 1 => format!(", always {} ({})", one.title, one.rule),
                     [one] => format!(": {} ({})", one.title, one.rule),
-                    many => {
-                        let each: Vec<String> = many
-                            .iter()
-                            .map(|r| format!("{}× {}", r.reports, r.rule))
-                            .collect();
-                        format!(": {}", each.join(", "))
-                    }
+                    many => format!(": {}", rule_counts(many)),
                 };
                 let words = format!(
                     "{test} crashed in {} of {runs} run{}{what}",

@@ -220,11 +220,7 @@ pub fn human(c: &CampaignReport, width: Option<u16>) -> String {
 fn rules_text(t: &crate::campaign::TestCount) -> String {
     match t.rules.as_slice() {
         [one] => one.rule.clone(),
-        many => many
-            .iter()
-            .map(|r| format!("{}× {}", r.reports, r.rule))
-            .collect::<Vec<_>>()
-            .join(", "),
+        many => crate::campaign::rule_counts(many),
     }
 }
 

@@ -84,17 +84,6 @@ static CRASHED: LazyLock<Regex> = LazyLock::new(|| {
     )
     .unwrap_or_else(|_| unreachable_pattern())
 });
-/// CTest's messages for a test that died by a signal (its whole `message`).
-const CTEST_CRASHES: &[&str] = &[
-    "SEGFAULT",
-    "ILLEGAL",
-    "NUMERICAL",
-    "INTERRUPT",
-    "OTHER_FAULT",
-    "Bus error",
-    "Subprocess aborted",
-    "Child aborted",
-];
 /// The signal's name, when written.
 static SIGNAL_NAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\bSIG[A-Z]{2,6}\b").unwrap_or_else(|_| unreachable_pattern()));
@@ -346,7 +335,7 @@ fn truncate(s: &mut String, max: usize) {
 fn evidence_of(case: Case, nextest: bool) -> Vec<Evidence> {
     let mut out = Vec::new();
     for failure in case.failures {
-        let crashed = CTEST_CRASHES.contains(&failure.message.trim())
+        let crashed = super::native::CTEST_CRASHES.contains(&failure.message.trim())
             || CRASHED.is_match(&failure.message)
             || CRASHED.is_match(&failure.kind)
             || CRASHED.is_match(&failure.text);
@@ -368,7 +357,7 @@ fn evidence_of(case: Case, nextest: bool) -> Vec<Evidence> {
             Some(m.as_str().to_owned())
         } else if let Some(c) = FATAL_PYTHON.captures(&all).and_then(|c| c.get(1)) {
             Some(c.as_str().trim().to_owned())
-        } else if CTEST_CRASHES.contains(&failure.message.trim()) {
+        } else if super::native::CTEST_CRASHES.contains(&failure.message.trim()) {
             Some(failure.message.trim().to_owned())
         } else {
             SIGNAL_WORDS.find(&all).map(|m| m.as_str().to_owned())
@@ -390,24 +379,19 @@ fn evidence_of(case: Case, nextest: bool) -> Vec<Evidence> {
             }
             lines.push(line.to_owned());
         }
+        let at = failure
+            .at
+            .or(case.at)
+            .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
         out.push(Evidence {
-            runner: Runner::Junit,
             test: Some(test),
-            test_inferred: false,
             worker: xdist
                 .as_ref()
                 .and_then(|c| c.get(1))
                 .map(|m| m.as_str().to_owned()),
-            pid: None,
-            program: None,
             signal,
-            thread: None,
-            python_stack: Vec::new(),
-            at: failure
-                .at
-                .or(case.at)
-                .unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
             lines,
+            ..Evidence::new(Runner::Junit, at)
         });
     }
     out

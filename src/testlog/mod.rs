@@ -142,6 +142,26 @@ pub struct Evidence {
     pub lines: Vec<String>,
 }
 
+impl Evidence {
+    /// Evidence from `runner` whose first line arrived `at`, with nothing else known yet: each
+    /// recogniser fills in what its runner printed.
+    pub fn new(runner: Runner, at: DateTime<Utc>) -> Evidence {
+        Evidence {
+            runner,
+            test: None,
+            test_inferred: false,
+            worker: None,
+            pid: None,
+            program: None,
+            signal: None,
+            thread: None,
+            python_stack: Vec::new(),
+            at,
+            lines: Vec::new(),
+        }
+    }
+}
+
 /// The most lines an [`Evidence`] keeps: a faulthandler dump of a deep stack, or a Go panic's
 /// goroutines, can be thousands of lines; what identifies the test is at the top.
 pub const MAX_LINES: usize = 200;
@@ -179,8 +199,10 @@ pub trait Recognizer: Send {
     /// Reads one more line; returns the evidence this line completes (usually none).
     fn feed(&mut self, line: &Line) -> Vec<Evidence>;
     /// The output has ended: returns what is still open (a faulthandler dump that was the last
-    /// thing printed).
-    fn finish(&mut self) -> Vec<Evidence>;
+    /// thing printed). Nothing, for a recogniser that completes its evidence as lines come.
+    fn finish(&mut self) -> Vec<Evidence> {
+        Vec::new()
+    }
     /// The lines it can act on while not [`busy`](Recognizer::busy): a promise that any other
     /// line would leave it as it was and complete nothing, so that [`Reader`] need not feed it.
     /// `None` (the default): every line.
@@ -396,14 +418,6 @@ mod tests {
     fn evidence_is_trimmed_and_its_memory_freed() {
         let long = "é".repeat(10_000);
         let e = super::trimmed(super::Evidence {
-            runner: super::Runner::Faulthandler,
-            test: None,
-            test_inferred: false,
-            worker: None,
-            pid: None,
-            program: None,
-            signal: None,
-            thread: None,
             python_stack: vec![
                 super::PyFrame {
                     file: long.clone(),
@@ -412,8 +426,8 @@ mod tests {
                 };
                 300
             ],
-            at: chrono::Utc::now(),
             lines: vec![long.clone(), "short".into()],
+            ..super::Evidence::new(super::Runner::Faulthandler, chrono::Utc::now())
         });
         assert_eq!(e.python_stack.len(), super::MAX_LINES);
         for text in e

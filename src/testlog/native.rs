@@ -67,23 +67,6 @@ fn pattern(source: &str) -> Regex {
     })
 }
 
-/// An evidence with only the runner and the time filled in.
-fn evidence(runner: Runner, at: DateTime<Utc>) -> Evidence {
-    Evidence {
-        runner,
-        test: None,
-        test_inferred: false,
-        worker: None,
-        pid: None,
-        program: None,
-        signal: None,
-        thread: None,
-        python_stack: Vec::new(),
-        at,
-        lines: Vec::new(),
-    }
-}
-
 /// The most bytes of a line read and kept: a runner's line that matters is short (the longest,
 /// cargo's `process didn't exit successfully: `…``, carries a command line); a program under
 /// test can print a line of megabytes, and [`MAX_LINES`] of those must not be kept whole.
@@ -237,7 +220,7 @@ impl Recognizer for CargoTest {
             return Vec::new();
         };
         let command = c.get(1).map_or("", |m| m.as_str());
-        let mut found = evidence(Runner::CargoTest, line.at);
+        let mut found = Evidence::new(Runner::CargoTest, line.at);
         found.program = Some(program_of(command));
         found.signal = c.get(4).or_else(|| c.get(2)).map(|m| m.as_str().to_owned());
         // The test is certain only when exactly one had started without ending, by libtest's
@@ -265,10 +248,6 @@ impl Recognizer for CargoTest {
         }
         self.running.clear();
         vec![found]
-    }
-
-    fn finish(&mut self) -> Vec<Evidence> {
-        Vec::new()
     }
 
     /// A result alone on a line ends a running test: while one runs, every line.
@@ -402,7 +381,7 @@ impl Recognizer for Nextest {
             return out;
         }
         remember(&mut self.seen, key);
-        let mut found = evidence(Runner::Nextest, line.at);
+        let mut found = Evidence::new(Runner::Nextest, line.at);
         found.test = Some(test);
         found.signal = Some(signal);
         keep(&mut found.lines, text);
@@ -462,9 +441,11 @@ static CTEST_COMMAND: LazyLock<Regex> = LazyLock::new(|| pattern(r"^(\d+): Test 
 /// A line of the summary's list: a tab, then `  2 - gpu_test (SEGFAULT)`.
 static CTEST_FAILED: LazyLock<Regex> = LazyLock::new(|| pattern(r"^\s*(\d+) - (\S+) \((.*)\)\s*$"));
 
-/// The summary's words for a test that died by a signal (CTest's `cmCTestTestHandler`):
-/// everything else there (`Failed`, `Timeout`, `Not Run`, …) is no crash.
-const CTEST_CRASHES: &[&str] = &[
+/// CTest's words for a test that died by a signal (`cmCTestTestHandler`), in its summary's list
+/// and as a JUnit failure's whole `message` (`junit.rs`): everything else there (`Failed`,
+/// `Timeout`, `Not Run`, …) is no crash. In the summary's list `Exception` counts too
+/// ([`CTEST_EXCEPTION`]); the JUnit reader does not take it.
+pub(super) const CTEST_CRASHES: &[&str] = &[
     "SEGFAULT",
     "ILLEGAL",
     "NUMERICAL",
@@ -473,8 +454,10 @@ const CTEST_CRASHES: &[&str] = &[
     "Bus error",
     "Subprocess aborted",
     "Child aborted",
-    "Exception",
 ];
+
+/// CTest's summary word `Exception`, a crash in its list (see [`CTEST_CRASHES`]).
+const CTEST_EXCEPTION: &str = "Exception";
 
 /// CTest: the test by name and number, its command under `-V`.
 #[derive(Default)]
@@ -493,7 +476,7 @@ impl Ctest {
             return Vec::new();
         }
         remember(&mut self.seen, number.to_owned());
-        let mut found = evidence(Runner::Ctest, line.at);
+        let mut found = Evidence::new(Runner::Ctest, line.at);
         found.test = Some(name.to_owned());
         found.signal = Some(signal.to_owned());
         found.program = self.commands.get(number).cloned();
@@ -544,7 +527,7 @@ impl Recognizer for Ctest {
         } else if self.in_summary {
             if let Some(c) = CTEST_FAILED.captures(text) {
                 let why = c.get(3).map_or("", |m| m.as_str());
-                if CTEST_CRASHES.contains(&why) {
+                if CTEST_CRASHES.contains(&why) || why == CTEST_EXCEPTION {
                     let number = c.get(1).map_or("", |m| m.as_str());
                     let name = c.get(2).map_or("", |m| m.as_str());
                     return self.report(number, name, why, line);
@@ -553,10 +536,6 @@ impl Recognizer for Ctest {
                 self.in_summary = false;
             }
         }
-        Vec::new()
-    }
-
-    fn finish(&mut self) -> Vec<Evidence> {
         Vec::new()
     }
 
@@ -681,7 +660,7 @@ impl Recognizer for Xcodebuild {
             .flatten()
         {
             let running = self.running.take();
-            let mut found = evidence(Runner::Xcodebuild, line.at);
+            let mut found = Evidence::new(Runner::Xcodebuild, line.at);
             found.test = match c.get(1) {
                 Some(named) => Some(xctest_id(named.as_str())),
                 None => running.as_ref().map(|(id, _, _)| id.clone()),
@@ -736,7 +715,7 @@ impl Recognizer for Xcodebuild {
                 }
                 None => None,
             };
-            let mut found = evidence(Runner::Xcodebuild, line.at);
+            let mut found = Evidence::new(Runner::Xcodebuild, line.at);
             found.test = test;
             if let Some(p) = XCTEST_CRASH
                 .captures(reason)
@@ -774,10 +753,6 @@ impl Recognizer for Xcodebuild {
                 self.process = Some((name.to_owned(), pid));
             }
         }
-        Vec::new()
-    }
-
-    fn finish(&mut self) -> Vec<Evidence> {
         Vec::new()
     }
 
@@ -896,7 +871,7 @@ impl GoTest {
         let Some(signal) = crash.signal else {
             return Vec::new();
         };
-        let mut found = evidence(Runner::GoTest, crash.at);
+        let mut found = Evidence::new(Runner::GoTest, crash.at);
         found.signal = Some(signal);
         found.program = package.map(go_binary);
         let mut lead: Option<String> = None;

@@ -558,17 +558,9 @@ impl PythonRecognizer {
         }
         if let Some((test, at, text)) = self.unittest_open.take() {
             out.push(Evidence {
-                runner: Runner::Unittest,
                 test: Some(test),
-                test_inferred: false,
-                worker: None,
-                pid: None,
-                program: None,
-                signal: None,
-                thread: None,
-                python_stack: Vec::new(),
-                at,
                 lines: vec![text],
+                ..Evidence::new(Runner::Unittest, at)
             });
         }
     }

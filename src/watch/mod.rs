@@ -837,17 +837,8 @@ mod tests {
     #[test]
     fn a_junit_file_adds_only_what_the_output_did_not_say() {
         let e = |runner, test: &str| crate::testlog::Evidence {
-            runner,
             test: Some(test.into()),
-            test_inferred: false,
-            worker: None,
-            pid: None,
-            program: None,
-            signal: None,
-            thread: None,
-            python_stack: Vec::new(),
-            at: Utc::now(),
-            lines: Vec::new(),
+            ..crate::testlog::Evidence::new(runner, Utc::now())
         };
         use crate::testlog::Runner::{Junit, Nextest};
         let mut evidence = vec![e(Nextest, "crashy tests::a"), e(Nextest, "crashy tests::a")];
