@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{WRITE_RACE, crashdelta, stderr};
+use common::{PYTHON_DIES, WRITE_RACE, crashdelta, stderr, watch_sh};
 
 /// 300 kB of random bytes (invalid UTF-8, NULs, bare CRs, no final newline) on standard output
 /// and on standard error come out byte for byte, in order, with capture on and off.
@@ -66,34 +66,8 @@ fn a_crash_report_is_joined_with_the_python_stack_the_run_printed() {
     let dir = tempfile::tempdir().unwrap();
     let reports = dir.path().join("reports");
     std::fs::create_dir(&reports).unwrap();
-    let script = format!(
-        "{WRITE_RACE}{}",
-        r#"
-python3 -X faulthandler -c 'import ctypes
-def gather():
-    ctypes.string_at(0)
-gather()' &
-crashed=$!
-wait $crashed
-write_race $crashed $$
-exit 0
-"#
-    );
-    let out = crashdelta()
-        .env("REPORTS", &reports)
-        .env("RACE", common::root().join(common::RACE))
-        .args([
-            "watch",
-            "--settle",
-            "0.5s",
-            "--format",
-            "json",
-            "--reports-dir",
-        ])
-        .arg(&reports)
-        .args(["--", "sh", "-c", &script])
-        .output()
-        .unwrap();
+    let script = format!("{WRITE_RACE}{PYTHON_DIES}");
+    let out = watch_sh(&reports, &["--format", "json"], &[], &script);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(86), "{err}");
     assert!(
@@ -123,29 +97,23 @@ exit 0
 /// `reports` (standing in for ReportCrash).
 fn run_with_junit(reports: &Path, junit: &Path, format: &str) -> std::process::Output {
     let script = format!("{WRITE_RACE}\ncp \"$JUNIT_SOURCE\" \"$JUNIT\"\nwrite_race $$ $PPID\n");
-    crashdelta()
-        .env("REPORTS", reports)
-        .env("RACE", common::root().join(common::RACE))
-        .env("JUNIT", junit)
-        .env(
-            "JUNIT_SOURCE",
-            common::testdata_path("testlogs/python/pytest-xdist-n2-junit.xml"),
-        )
-        .args([
-            "watch",
-            "--settle",
-            "0.5s",
+    let source = common::testdata_path("testlogs/python/pytest-xdist-n2-junit.xml");
+    let results = junit.to_str().unwrap();
+    watch_sh(
+        reports,
+        &[
             "--no-capture",
             "--format",
             format,
-        ])
-        .arg("--test-results")
-        .arg(junit)
-        .arg("--reports-dir")
-        .arg(reports)
-        .args(["--", "sh", "-c", &script])
-        .output()
-        .unwrap()
+            "--test-results",
+            results,
+        ],
+        &[
+            ("JUNIT", junit.as_os_str()),
+            ("JUNIT_SOURCE", source.as_os_str()),
+        ],
+        &script,
+    )
 }
 
 /// `--test-results FILE`: the JUnit XML the runner wrote (here a real pytest-xdist file with one
@@ -231,23 +199,12 @@ write_race 4242 1 "$(date -u -d '-1 hour' '+%Y-%m-%d %H:%M:%S.00 +0000')"
 exit 0
 "#
     );
-    let out = crashdelta()
-        .env("REPORTS", &reports)
-        .env("RACE", common::root().join(common::RACE))
-        .args([
-            "watch",
-            "--settle",
-            "0.5s",
-            "--attribute",
-            "any",
-            "--format",
-            "json",
-            "--reports-dir",
-        ])
-        .arg(&reports)
-        .args(["--", "sh", "-c", &script])
-        .output()
-        .unwrap();
+    let out = watch_sh(
+        &reports,
+        &["--attribute", "any", "--format", "json"],
+        &[],
+        &script,
+    );
     let err = stderr(&out);
     assert!(err.contains("Fatal Python error"), "{err}");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -280,24 +237,18 @@ fn a_junit_file_from_before_the_run_is_not_read() {
         .set_modified(two_days_ago)
         .unwrap();
     let script = format!("{WRITE_RACE}\nwrite_race $$ $PPID\n");
-    let out = crashdelta()
-        .env("REPORTS", &reports)
-        .env("RACE", common::root().join(common::RACE))
-        .args([
-            "watch",
-            "--settle",
-            "0.5s",
+    let out = watch_sh(
+        &reports,
+        &[
             "--no-capture",
             "--format",
             "json",
-        ])
-        .arg("--test-results")
-        .arg(&junit)
-        .arg("--reports-dir")
-        .arg(&reports)
-        .args(["--", "sh", "-c", &script])
-        .output()
-        .unwrap();
+            "--test-results",
+            junit.to_str().unwrap(),
+        ],
+        &[],
+        &script,
+    );
     assert_eq!(out.status.code(), Some(86), "{}", stderr(&out));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(
@@ -333,21 +284,7 @@ cp "$REPORTS/Python-race.ips" "$REPORTS/copies/Python-race.ips"
 exit 0
 "#
     );
-    let out = crashdelta()
-        .env("REPORTS", &reports)
-        .env("RACE", common::root().join(common::RACE))
-        .args([
-            "watch",
-            "--settle",
-            "0.5s",
-            "--format",
-            "json",
-            "--reports-dir",
-        ])
-        .arg(&reports)
-        .args(["--", "sh", "-c", &script])
-        .output()
-        .unwrap();
+    let out = watch_sh(&reports, &["--format", "json"], &[], &script);
     assert_eq!(out.status.code(), Some(86), "{}", stderr(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let doc: serde_json::Value =

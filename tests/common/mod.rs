@@ -171,3 +171,39 @@ pub fn command_pids(doc: &serde_json::Value) -> Vec<u64> {
         .map(|pids| pids.iter().filter_map(serde_json::Value::as_u64).collect())
         .unwrap_or_default()
 }
+
+/// `crashdelta watch --settle 0.5s ARGS --reports-dir REPORTS -- sh -c SCRIPT`: the script can
+/// stand in for ReportCrash with [`WRITE_RACE`] (its `$REPORTS` and `$RACE` are set); `env`
+/// adds more variables.
+pub fn watch_sh(
+    reports: &Path,
+    args: &[&str],
+    env: &[(&str, &std::ffi::OsStr)],
+    script: &str,
+) -> Output {
+    let mut cmd = crashdelta();
+    cmd.env("REPORTS", reports).env("RACE", root().join(RACE));
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
+    cmd.args(["watch", "--settle", "0.5s"])
+        .args(args)
+        .arg("--reports-dir")
+        .arg(reports)
+        .args(["--", "sh", "-c", script])
+        .output()
+        .unwrap()
+}
+
+/// A shell snippet (after [`WRITE_RACE`]): Python with faulthandler dies of a real SIGSEGV in
+/// `gather()`, then the race report is written for its pid, as ReportCrash would.
+pub const PYTHON_DIES: &str = r#"
+python3 -X faulthandler -c 'import ctypes
+def gather():
+    ctypes.string_at(0)
+gather()' &
+crashed=$!
+wait $crashed
+write_race $crashed $$
+exit 0
+"#;
