@@ -17,16 +17,11 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// Feeds `text` line by line, one second apart, through all recognisers, then finishes them.
-fn read(text: &str) -> Vec<Evidence> {
+/// Feeds `lines`, in order, through all recognisers together, then finishes them.
+fn feed(lines: impl IntoIterator<Item = Line>) -> Vec<Evidence> {
     let mut all = testlog::recognizers();
     let mut out = Vec::new();
-    for (i, t) in text.lines().enumerate() {
-        let line = Line {
-            stream: Stream::Stdout,
-            at: Utc.timestamp_opt(1_790_000_000 + i as i64, 0).unwrap(),
-            text: testlog::plain(t),
-        };
+    for line in lines {
         for r in all.iter_mut() {
             out.extend(r.feed(&line));
         }
@@ -35,6 +30,15 @@ fn read(text: &str) -> Vec<Evidence> {
         out.extend(r.finish());
     }
     out
+}
+
+/// Feeds `text` line by line, one second apart, through all recognisers, then finishes them.
+fn read(text: &str) -> Vec<Evidence> {
+    feed(text.lines().enumerate().map(|(i, t)| Line {
+        stream: Stream::Stdout,
+        at: Utc.timestamp_opt(1_790_000_000 + i as i64, 0).unwrap(),
+        text: testlog::plain(t),
+    }))
 }
 
 /// `file:line in function` of the first `n` frames, with the file's last two components.
@@ -300,22 +304,11 @@ fn every_fixture_has_its_origin_and_expectation() {
 
 /// Feeds `(stream, text)` lines through all recognisers, one second apart.
 fn read_streams(lines: &[(Stream, String)]) -> Vec<Evidence> {
-    let mut all = testlog::recognizers();
-    let mut out = Vec::new();
-    for (i, (stream, t)) in lines.iter().enumerate() {
-        let line = Line {
-            stream: *stream,
-            at: Utc.timestamp_opt(1_790_000_000 + i as i64, 0).unwrap(),
-            text: testlog::plain(t),
-        };
-        for r in all.iter_mut() {
-            out.extend(r.feed(&line));
-        }
-    }
-    for r in all.iter_mut() {
-        out.extend(r.finish());
-    }
-    out
+    feed(lines.iter().enumerate().map(|(i, (stream, t))| Line {
+        stream: *stream,
+        at: Utc.timestamp_opt(1_790_000_000 + i as i64, 0).unwrap(),
+        text: testlog::plain(t),
+    }))
 }
 
 /// A recording as it arrives when stdout and stderr are read through separate pipes: pytest's
@@ -548,16 +541,14 @@ proptest! {
 /// Reads a recording of the two pipes as crashdelta read them: one `stream<TAB>ms<TAB>text`
 /// line per line, in the order the two readers handed them over.
 fn read_recorded_streams(text: &str) -> Vec<Evidence> {
-    let mut all = testlog::recognizers();
-    let mut out = Vec::new();
-    for row in text.lines() {
+    feed(text.lines().map(|row| {
         let mut cols = row.splitn(3, '\t');
         let (stream, ms, text) = (
             cols.next().unwrap(),
             cols.next().unwrap(),
             cols.next().unwrap(),
         );
-        let line = Line {
+        Line {
             stream: if stream == "Stdout" {
                 Stream::Stdout
             } else {
@@ -565,15 +556,8 @@ fn read_recorded_streams(text: &str) -> Vec<Evidence> {
             },
             at: Utc.timestamp_millis_opt(ms.parse().unwrap()).unwrap(),
             text: text.to_string(),
-        };
-        for r in all.iter_mut() {
-            out.extend(r.feed(&line));
         }
-    }
-    for r in all.iter_mut() {
-        out.extend(r.finish());
-    }
-    out
+    }))
 }
 
 /// `-n 4`, two crashing tests, stdout and stderr read apart (as `watch` reads them): the first
