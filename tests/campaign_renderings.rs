@@ -112,7 +112,11 @@ fn repeat_none() -> CampaignReport {
 
 #[test]
 fn comparison_human() {
-    insta::assert_snapshot!(human(&comparison(), Some(120)));
+    let style = crashdelta::render::Style {
+        width: Some(120),
+        ..Default::default()
+    };
+    insta::assert_snapshot!(human(&comparison(), &style));
 }
 
 #[test]

@@ -373,6 +373,48 @@ fn campaign_summary_is_inert() {
     assert_human("campaign stderr", &text(&out.stderr), 4);
 }
 
+/// `--color always`: the only escape sequences are crashdelta's own colours (SGR, `ESC [ ... m`),
+/// around its own verdicts. Without them the output is what `--color never` prints, and just
+/// as inert: the report's escapes are still shown as text.
+fn assert_coloured(what: &str, coloured: &str, plain: &str, fields: usize) {
+    let sgr = regex::Regex::new("\u{1b}\\[[0-9;]*m").unwrap();
+    assert!(sgr.is_match(coloured), "{what}: no colour:\n{coloured}");
+    let stripped = sgr.replace_all(coloured, "");
+    assert_eq!(stripped, plain, "{what}: colour changed the text");
+    assert_human(what, &stripped, fields);
+}
+
+#[test]
+fn colour_never_lets_a_report_through() {
+    let hostile = hostile_folder();
+    let file = hostile.reports.join(HOSTILE_NAME);
+    let file = file.to_str().unwrap();
+    let coloured = run(&["show", "--color", "always", file]);
+    let plain = run(&["show", "--color", "never", file]);
+    assert_coloured("show", &text(&coloured.stdout), &text(&plain.stdout), 25);
+    let lab = lab();
+    let coloured = watch(&lab, &["--fail-on", "any", "--color", "always"]);
+    let plain = watch(&lab, &["--fail-on", "any", "--color", "never"]);
+    assert_eq!(coloured.status.code(), Some(86));
+    // The live line says after how long the report came, which differs between the two runs.
+    let summary = |o: &Output| {
+        text(&o.stderr)
+            .lines()
+            .filter(|l| !l.contains("new crash report after") && !l.contains("pids"))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+    };
+    let (coloured, plain) = (summary(&coloured), summary(&plain));
+    let strip = |s: &str| {
+        // The window's times and the pid in the summary differ between the two runs too.
+        regex::Regex::new(r"\d+(\.\d+)?(ms|s)\b|\[\d+\]|\d{2}:\d{2}:\d{2}(\.\d+)?")
+            .unwrap()
+            .replace_all(s, "N")
+            .into_owned()
+    };
+    assert_coloured("watch stderr", &strip(&coloured), &strip(&plain), 7);
+}
+
 // C2: Markdown.
 
 #[test]

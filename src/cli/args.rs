@@ -68,6 +68,46 @@ const VERSION: &str = concat!(
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// When to colour the verdicts (gate, known and new crashes, warnings): auto (on a terminal,
+    /// unless NO_COLOR is set), always, never
+    #[arg(long, value_enum, global = true, value_name = "WHEN", default_value_t = ColorWhen::Auto,
+          help_heading = GLOBAL)]
+    pub color: ColorWhen,
+    /// Print only warnings and errors: the exit code gives the verdict; files named by --output,
+    /// --json and --collect are still written
+    #[arg(long, short, global = true, help_heading = GLOBAL)]
+    pub quiet: bool,
+    /// Read settings from FILE instead of the first crashdelta.toml found upward from the
+    /// working directory
+    #[arg(long, global = true, value_name = "FILE", env = "CRASHDELTA_CONFIG", help_heading = GLOBAL)]
+    pub config: Option<PathBuf>,
+    /// Ignore crashdelta.toml
+    #[arg(long, global = true, conflicts_with = "config", help_heading = GLOBAL)]
+    pub no_config: bool,
+}
+
+/// The heading of the options every subcommand takes, listed apart in each one's help.
+const GLOBAL: &str = "Global options";
+
+/// `--color`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    /// On a terminal, unless NO_COLOR is set or TERM=dumb
+    Auto,
+    /// Always, even into a pipe or a file
+    Always,
+    /// Never
+    Never,
+}
+
+impl From<ColorWhen> for anstream::ColorChoice {
+    fn from(c: ColorWhen) -> anstream::ColorChoice {
+        match c {
+            ColorWhen::Auto => anstream::ColorChoice::Auto,
+            ColorWhen::Always => anstream::ColorChoice::Always,
+            ColorWhen::Never => anstream::ColorChoice::Never,
+        }
+    }
 }
 
 #[derive(Subcommand)]

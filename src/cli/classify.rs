@@ -11,7 +11,7 @@ use crashdelta::render::{self, Format, Item, Totals};
 
 use super::args::ClassifyArgs;
 use super::exit::{Ending, Exit};
-use super::output::{Output, say};
+use super::output::{Output, note};
 use super::setup::{check_allow, load_analyzer};
 
 /// `classify`.
@@ -60,7 +60,7 @@ pub fn classify(args: ClassifyArgs) -> Result<Exit> {
     output.commit()?;
     if output.path().is_some() || args.format != Format::Human {
         // The chosen format went to a file or a pipe; a person reading the log still sees this.
-        say!(
+        note!(
             "crashdelta: {} input(s), {} crash report(s), {} not a crash, {} error(s); gate: {}",
             summary.inputs,
             summary.crashes,

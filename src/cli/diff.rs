@@ -11,7 +11,7 @@ use crashdelta::run;
 
 use super::args::{DiffArgs, SnapshotArgs};
 use super::exit::{Ending, Exit};
-use super::output::{Output, say};
+use super::output::{Output, note};
 use super::setup::{check_allow, load_analyzer};
 use super::watch::report_run;
 
@@ -26,7 +26,7 @@ pub fn snapshot(args: SnapshotArgs) -> Result<Exit> {
         .and_then(|()| out.flush())
         .with_context(|| output.what())?;
     output.commit()?;
-    say!(
+    note!(
         "crashdelta: {} crash report(s), {} other file(s) in {}",
         inv.crash_count(),
         inv.entries.len().saturating_sub(inv.crash_count()),

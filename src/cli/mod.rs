@@ -5,6 +5,7 @@
 
 mod args;
 mod classify;
+mod config;
 mod diff;
 mod exit;
 mod output;
@@ -15,9 +16,11 @@ mod show;
 mod stats;
 mod watch;
 
+use std::ffi::OsString;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::FromArgMatches;
 
 use args::{Cli, Command};
 use exit::Exit;
@@ -101,13 +104,57 @@ fn error_text(e: &anyhow::Error) -> String {
     text
 }
 
+/// The command line, with the settings of `crashdelta.toml` for the options the user left alone
+/// (`config.rs`), and the file they came from and the flags they stand for.
+fn parse(args: &[OsString]) -> Result<(Cli, Option<FromConfig>), Failed> {
+    let cmd = args::command();
+    let matches = cmd
+        .clone()
+        .try_get_matches_from(args)
+        .map_err(Failed::Args)?;
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let config = config::Config::locate(&matches, &cwd).map_err(Failed::Config)?;
+    let mut from_config = None;
+    let mut matches = matches;
+    if let Some(config) = config
+        && let Some((name, sub_matches)) = matches.subcommand()
+        && let Some(sub) = cmd.find_subcommand(name)
+    {
+        let (words, used) = config.words(sub, sub_matches);
+        if !words.is_empty() {
+            let args = config::insert(args, name, words);
+            matches = cmd
+                .try_get_matches_from(args)
+                .map_err(|e| Failed::Setting(config.path.clone(), e))?;
+            from_config = Some((config.path, used));
+        }
+    }
+    let cli = Cli::from_arg_matches(&matches).map_err(Failed::Args)?;
+    cli.check().map_err(Failed::Args)?;
+    Ok((cli, from_config))
+}
+
+/// The settings file that was applied, and the flags its settings stood for.
+type FromConfig = (PathBuf, Vec<&'static str>);
+
+/// Why the command line could not be read.
+enum Failed {
+    /// The words typed (clap's error, `--help` and `--version` among them).
+    Args(clap::Error),
+    /// The settings file could not be read.
+    Config(anyhow::Error),
+    /// A value of the settings file is not one the option takes.
+    Setting(PathBuf, clap::Error),
+}
+
 /// Parses the arguments, runs the command, and says how it ended.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse().and_then(|cli| cli.check().map(|()| cli)) {
-        Ok(cli) => cli,
-        Err(e) => {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let (cli, from_config) = match parse(&args) {
+        Ok(parsed) => parsed,
+        Err(Failed::Args(e)) => {
             let _ = e.print();
-            if let Some(hint) = forgotten_separator(&e, std::env::args_os()) {
+            if let Some(hint) = forgotten_separator(&e, args.into_iter()) {
                 output::say!("{hint}");
             }
             // --help and --version are not failures.
@@ -117,7 +164,27 @@ pub fn main() -> ExitCode {
                 Exit::Ok.into()
             };
         }
+        Err(Failed::Config(e)) => {
+            output::say!("crashdelta: error: {}", error_text(&e));
+            return Exit::ToolError.into();
+        }
+        Err(Failed::Setting(path, e)) => {
+            output::say!(
+                "crashdelta: error: a setting of {} is not valid (fix the file, or --no-config ignores it):",
+                path.display()
+            );
+            let _ = e.print();
+            return Exit::ToolError.into();
+        }
     };
+    output::configure(cli.color.into(), cli.quiet);
+    if let Some((path, used)) = from_config {
+        output::note!(
+            "crashdelta: settings from {}: {}",
+            path.display(),
+            used.join(" ")
+        );
+    }
     let result = match cli.command {
         Command::Show(a) => show::show(a),
         Command::Classify(a) => classify::classify(a),

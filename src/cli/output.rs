@@ -5,7 +5,14 @@
 //! not wrapped at all: one line per row, so that `grep` finds a rule id or a path whole, and the
 //! same input renders the same way on every machine. The human summary of a run goes to
 //! standard error, where a CI log shows it, with the same rule.
-//! crashdelta writes no colour: its output is read in CI logs and pasted into issues.
+//!
+//! Colour (`--color auto|always|never`) is decided here too, the way clap decides it for its
+//! own help (anstream): on a terminal unless `NO_COLOR` is set, `TERM=dumb`, or `--color never`;
+//! never in a file or a pipe unless `--color always` (or `CLICOLOR_FORCE`). Only the verdicts
+//! are coloured (the gate, known and new crashes, warnings), never report text: what a CI log
+//! or an issue gets is the same text either way. `--quiet` keeps only warnings and errors: the
+//! notes a run prints as it goes ([`note!`]), the human summary and a document on standard
+//! output are dropped, while files named by `--output`, `--json` and `--collect` are written.
 //!
 //! Every line the binary writes on standard error goes through [`say!`](crate::cli::output::say)
 //! (one line, escaped whole, since it may quote a file name or a report's process name) or
@@ -32,15 +39,18 @@ use std::io::{self, IsTerminal, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use anstream::{AutoStream, ColorChoice};
 use anyhow::{Context, Result, bail};
 use tempfile::NamedTempFile;
 
-use crashdelta::render::escape::visible;
+use crashdelta::render::escape::{Tone, visible};
 use crashdelta::render::{Document, Format, Style};
 
 /// Writes one line on standard error, `format!`-style, with everything in it made
 /// [visible](crashdelta::render::escape::visible): `say!("crashdelta: warning: {problem}")`.
+/// For warnings, errors and what needs the user (a stopped command): `--quiet` keeps them.
 macro_rules! say {
     ($($arg:tt)*) => {
         $crate::cli::output::say_line(::std::format_args!($($arg)*))
@@ -48,17 +58,74 @@ macro_rules! say {
 }
 pub(crate) use say;
 
-/// What [`say!`] expands to: the line escaped whole, then a newline. A standard error that
-/// cannot be written (closed by the reader) loses the line; the exit code still says what the
-/// gate found (`eprintln!` would panic instead).
+/// As [`say!`], for a note on how things go (which folders are watched, a run's progress, a
+/// hint): `--quiet` drops it.
+macro_rules! note {
+    ($($arg:tt)*) => {
+        if !$crate::cli::output::quiet() {
+            $crate::cli::output::say_line(::std::format_args!($($arg)*))
+        }
+    };
+}
+pub(crate) use note;
+
+/// `--quiet`, set once by [`configure`] before the command runs.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// `--color` and `--quiet`: what [`say!`], [`note!`], [`to_stderr`] and [`Output`] follow for the
+/// rest of the process.
+pub fn configure(colour: ColorChoice, quiet: bool) {
+    colour.write_global();
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
+/// Whether `--quiet` was given.
+pub fn quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
+
+/// Whether what goes to `stream` (a terminal, a pipe) is coloured: `--color`, then the
+/// conventions anstream reads (`NO_COLOR`, `CLICOLOR_FORCE`, `TERM=dumb`, a terminal or not).
+fn colour_on<S: anstream::stream::RawStream>(stream: &S) -> bool {
+    AutoStream::choice(stream) != ColorChoice::Never
+}
+
+/// Whether a file (`--output FILE`) is coloured: only with `--color always`, as ripgrep does.
+fn colour_in_file() -> bool {
+    matches!(
+        ColorChoice::global(),
+        ColorChoice::Always | ColorChoice::AlwaysAnsi
+    )
+}
+
+/// What [`say!`] expands to: the line escaped whole, then a newline, with its `warning:` or
+/// `error:` coloured when standard error takes colour. A standard error that cannot be written
+/// (closed by the reader) loses the line; the exit code still says what the gate found
+/// (`eprintln!` would panic instead).
 pub fn say_line(line: fmt::Arguments) {
     let line = line.to_string();
-    let _ = writeln!(io::stderr().lock(), "{}", visible(&line));
+    let mut line = visible(&line).into_owned();
+    if colour_on(&io::stderr()) {
+        for (label, tone) in [
+            ("crashdelta: warning:", Tone::Warning),
+            ("crashdelta: error:", Tone::Failed),
+        ] {
+            if let Some(rest) = line.strip_prefix(label) {
+                line = format!("{}{rest}", tone.paint(label));
+                break;
+            }
+        }
+    }
+    let _ = writeln!(io::stderr().lock(), "{line}");
 }
 
 /// Writes a library rendering for people (the summary of a run or a campaign) on standard
-/// error as it is: its fields were escaped when it was made (`render::escape`).
+/// error as it is: its fields were escaped when it was made (`render::escape`). Nothing under
+/// `--quiet`.
 pub fn to_stderr(rendering: &str) {
+    if quiet() {
+        return;
+    }
     let _ = io::stderr().lock().write_all(rendering.as_bytes());
 }
 
@@ -189,13 +256,23 @@ impl Output {
     /// The style of what goes here.
     pub fn style(&self) -> Style {
         let terminal = self.path.is_none() && io::stdout().is_terminal();
-        style(terminal.then(|| terminal_width(libc::STDOUT_FILENO)))
+        let colour = match self.path {
+            Some(_) => colour_in_file(),
+            None => colour_on(&io::stdout()),
+        };
+        style(
+            terminal.then(|| terminal_width(libc::STDOUT_FILENO)),
+            colour,
+        )
     }
 
     /// Opens the target: for a file, a temporary beside it, which [`Output::commit`] renames
     /// into place once the output is complete.
     pub fn open(&self) -> Result<Box<dyn Write>> {
         let Some(path) = &self.path else {
+            if quiet() {
+                return Ok(Box::new(io::sink()));
+            }
             return Ok(Box::new(ReaderMayLeave::new(io::BufWriter::new(
                 io::stdout().lock(),
             ))));
@@ -292,6 +369,7 @@ pub fn stderr_style() -> Style {
         io::stderr()
             .is_terminal()
             .then(|| terminal_width(libc::STDERR_FILENO)),
+        colour_on(&io::stderr()),
     )
 }
 
@@ -313,9 +391,10 @@ fn terminal_width(fd: libc::c_int) -> u16 {
 }
 
 /// The style of a document going to a terminal `width` columns wide, or elsewhere (`None`).
-fn style(width: Option<u16>) -> Style {
+fn style(width: Option<u16>, colour: bool) -> Style {
     Style {
         width,
+        colour,
         generated: chrono::Local::now()
             .format("%Y-%m-%d %H:%M:%S %z")
             .to_string(),

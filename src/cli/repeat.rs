@@ -11,7 +11,7 @@ use crashdelta::run::Timing;
 
 use super::args::{CompareArgs, FoldersArg, RecordArgs, TimingArgs, WatchArgs};
 use super::exit::{Ending, Exit};
-use super::output::{self, Output, say};
+use super::output::{self, Output, note, say};
 use super::setup::{check_allow, load_analyzer, preflight};
 use super::watch::{collected, print_live};
 
@@ -147,7 +147,7 @@ fn run_plan(
             index,
             total,
             config,
-        } => say!(
+        } => note!(
             "crashdelta: run {index} of {total}{}",
             label(labelled, &config.name)
         ),
@@ -158,7 +158,7 @@ fn run_plan(
             run,
             summary,
         } => {
-            say!(
+            note!(
                 "crashdelta: run {index}{}: {}; {}",
                 label(labelled, &config.name),
                 run.headline,
@@ -195,10 +195,7 @@ fn run_plan(
     };
     let broken = ran.broken.clone();
     let report = ran.into_report(plan, records);
-    output::to_stderr(&render::campaign::human(
-        &report,
-        output::stderr_style().width,
-    ));
+    output::to_stderr(&render::campaign::human(&report, &output::stderr_style()));
     if format != Format::Human || output.path().is_some() {
         output.write(&report, format)?;
     }

@@ -10,7 +10,7 @@ use crashdelta::render::Symbolicated;
 
 use super::args::{RulesArg, ShowArgs, SymbolicateArgs};
 use super::exit::{Ending, Exit};
-use super::output::{Output, say};
+use super::output::{Output, note, say};
 use super::setup::load_analyzer;
 
 /// `show PATH`.
@@ -38,7 +38,7 @@ pub fn show(args: ShowArgs) -> Result<Exit> {
     {
         let unnamed = unnamed_images(report);
         if !unnamed.is_empty() {
-            say!(
+            note!(
                 "crashdelta: hint: frames of {} have no symbol; --symbols PATH names them from a \
                  dSYM or binary with the same UUID (for a driver, its bundle from the Mac that \
                  crashed: /System/Library/Extensions/NAME.bundle; docs/symbols.md)",
@@ -117,7 +117,7 @@ pub fn symbolicate(args: SymbolicateArgs) -> Result<Exit> {
         .and_then(|()| out.flush())
         .with_context(|| output.what())?;
     output.commit()?;
-    say!("crashdelta: named {named} frame(s)");
+    note!("crashdelta: named {named} frame(s)");
     if named == 0 && !unnamed_before.is_empty() && args.symbols.symbols.is_empty() {
         let here = if analyzer.symbols.is_none() && analyzer.atos.is_none() {
             "; this machine has no AGX driver bundles or atos"

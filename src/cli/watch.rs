@@ -11,7 +11,7 @@ use crashdelta::watch::{self, EarlierRun, LiveEvent, Notice, collect, signal_nam
 
 use super::args::WatchArgs;
 use super::exit::{Ending, Exit};
-use super::output::{self, Output, say};
+use super::output::{self, Output, note, say};
 use super::setup::{check_allow, load_analyzer, preflight};
 
 /// Whether the record goes to standard output (a format other than human, no `--output`): then
@@ -70,7 +70,7 @@ pub fn report_run(
     collect: Option<&Path>,
 ) -> Result<()> {
     let copied = collect.map(|dir| (dir, collect_into(dir, to_collect, &mut run.warnings)));
-    output::to_stderr(&render::run::human(run, output::stderr_style().width));
+    output::to_stderr(&render::run::human(run, &output::stderr_style()));
     // The human summary is already on standard error; written again only to a file.
     if format != Format::Human || output.path().is_some() {
         output.write(run, format)?;
@@ -105,7 +105,7 @@ pub fn collect_into(
 
 /// Says where the copies went.
 pub fn collected(dir: &Path, count: usize) {
-    say!(
+    note!(
         "crashdelta: copied {count} report(s) to {} (manifest.json)",
         dir.display()
     );
@@ -144,7 +144,7 @@ pub fn print_live(event: LiveEvent) {
                 .ok()
                 .and_then(|a| Some((&a.report, a.classification.as_ref()?)))
             {
-                Some((r, class)) => say!(
+                Some((r, class)) => note!(
                     "crashdelta: new crash report after {:.1}s: {} {} {} at {} ({from}): {}",
                     c.seen_after.as_secs_f64(),
                     render::process_label(r),
@@ -153,12 +153,12 @@ pub fn print_live(event: LiveEvent) {
                     class.location.as_deref().unwrap_or("?"),
                     c.entry.path
                 ),
-                _ => say!("crashdelta: new crash report: {} ({from})", c.entry.path),
+                _ => note!("crashdelta: new crash report: {} ({from})", c.entry.path),
             }
         }
         LiveEvent::Exited(exit) => match (exit.code, exit.signal) {
-            (_, Some(sig)) => say!("crashdelta: the command was killed by {}", signal_name(sig)),
-            (Some(code), None) => say!("crashdelta: the command exited with code {code}"),
+            (_, Some(sig)) => note!("crashdelta: the command was killed by {}", signal_name(sig)),
+            (Some(code), None) => note!("crashdelta: the command exited with code {code}"),
             _ => {}
         },
         LiveEvent::Supervision(notice) => print_notice(notice),
@@ -167,12 +167,12 @@ pub fn print_live(event: LiveEvent) {
             up_to,
         } => {
             if expecting_crash {
-                say!(
+                note!(
                     "crashdelta: waiting up to {:.0}s for its crash report",
                     up_to.as_secs_f64()
                 );
             } else {
-                say!(
+                note!(
                     "crashdelta: waiting {:.1}s for late crash reports",
                     up_to.as_secs_f64()
                 );

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::escape::Lines;
+use super::escape::{Lines, Tone};
 use super::{html, junit::escape as xml, markdown};
 use crate::campaign::breakdown::StatsReport;
 use crate::campaign::{
@@ -156,10 +156,11 @@ fn seconds(ms: u64) -> String {
 }
 
 /// Per-run rows and the summary, for the terminal; escaped as every human rendering is.
-pub fn human(c: &CampaignReport, width: Option<u16>) -> String {
+pub fn human(c: &CampaignReport, style: &super::Style) -> String {
+    let width = style.width;
     let names = c.names();
     let compare = matches!(c.summary, CampaignSummary::Compare(_));
-    let mut s = Lines::new();
+    let mut s = Lines::coloured(style.colour);
     let mut header = vec!["run"];
     if compare {
         header.push("config");
@@ -181,24 +182,27 @@ pub fn human(c: &CampaignReport, width: Option<u16>) -> String {
     }
     s.table(&table);
     if let Some(why) = &c.stopped {
-        s.line(format_args!("Stopped early: {why}."));
+        s.toned(Tone::Warning, format_args!("Stopped early: {why}."));
     }
     for st in c.stats() {
-        s.line(format_args!("{}: {}", st.name, st.words));
+        s.toned(Tone::Heading, format_args!("{}: {}", st.name, st.words));
         s.line(format_args!(
             "  {} new crash log(s); the command passed in {}/{} runs",
             st.new_crash_logs, st.passed_runs, st.runs
         ));
         for sig in &st.by_signature {
-            s.line(format_args!(
-                "  {}× in {} run(s): {} ({}{}; signature {})",
-                sig.reports,
-                sig.runs,
-                sig.location.as_deref().unwrap_or(&sig.signature),
-                sig.rule,
-                if sig.known { ", known" } else { "" },
-                sig.signature_id
-            ));
+            s.toned(
+                if sig.known { Tone::Known } else { Tone::New },
+                format_args!(
+                    "  {}× in {} run(s): {} ({}{}; signature {})",
+                    sig.reports,
+                    sig.runs,
+                    sig.location.as_deref().unwrap_or(&sig.signature),
+                    sig.rule,
+                    if sig.known { ", known" } else { "" },
+                    sig.signature_id
+                ),
+            );
         }
         for t in &st.by_test {
             s.line(format_args!("  {}", t.words));
@@ -211,7 +215,7 @@ pub fn human(c: &CampaignReport, width: Option<u16>) -> String {
         }
     }
     if let CampaignSummary::Compare(cmp) = &c.summary {
-        s.line(&cmp.verdict);
+        s.toned(Tone::Heading, &cmp.verdict);
     }
     s.into_string()
 }

@@ -99,6 +99,8 @@ pub struct Style {
     pub width: Option<u16>,
     /// When the document was made, as HTML pages print it.
     pub generated: String,
+    /// Whether human renderings colour their verdicts (`--color`, `NO_COLOR`, a terminal).
+    pub colour: bool,
 }
 
 /// Something that can be written in some formats.
@@ -159,9 +161,9 @@ pub fn stream<'w>(
 impl Document for Analysis {
     const FORMATS: &'static [Format] = &[Format::Human, Format::Json];
 
-    fn write(&self, format: Format, out: &mut dyn Write, _: &Style) -> io::Result<()> {
+    fn write(&self, format: Format, out: &mut dyn Write, style: &Style) -> io::Result<()> {
         match format {
-            Format::Human => write_str(out, &human::show(self)),
+            Format::Human => write_str(out, &human::show(self, style.colour)),
             Format::Json => json::write_report(out, self),
             _ => Err(unsupported::<Self>(format)),
         }
@@ -203,7 +205,7 @@ impl Document for RunReport {
 
     fn write(&self, format: Format, out: &mut dyn Write, style: &Style) -> io::Result<()> {
         match format {
-            Format::Human => write_str(out, &run::human(self, style.width)),
+            Format::Human => write_str(out, &run::human(self, style)),
             Format::Json => run::write_json(out, self),
             Format::Markdown => run::write_to(self, &mut markdown::MarkdownSink::new(out)),
             Format::Junit => run::write_to(self, &mut junit::JunitSink::new(out)),
@@ -224,7 +226,7 @@ impl Document for CampaignReport {
 
     fn write(&self, format: Format, out: &mut dyn Write, style: &Style) -> io::Result<()> {
         match format {
-            Format::Human => write_str(out, &campaign::human(self, style.width)),
+            Format::Human => write_str(out, &campaign::human(self, style)),
             Format::Json => campaign::write_json(out, self),
             Format::Markdown => write_str(out, &campaign::markdown(self)),
             Format::Junit => write_str(out, &campaign::junit(self)),

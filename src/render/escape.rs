@@ -194,37 +194,105 @@ impl Display for HumanTable {
     }
 }
 
+/// What a line of a human rendering says, for the colour it is shown in when colour is on
+/// (`--color`): the verdicts a person scans a long CI log for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    /// The gate failed: the run's exit code is 86.
+    Failed,
+    /// The gate passed.
+    Passed,
+    /// A crash a rule marks known (the AGX race, ...).
+    Known,
+    /// A crash no rule marks known: the one to look at.
+    New,
+    /// A warning: something was not as it should be, and the run went on.
+    Warning,
+    /// A headline: the delta, a campaign's verdict.
+    Heading,
+}
+
+impl Tone {
+    /// The style (anstyle, the crate clap draws its own help with).
+    fn style(self) -> anstyle::Style {
+        use anstyle::{AnsiColor, Style};
+        let colour = |c: AnsiColor| Style::new().fg_color(Some(c.into()));
+        match self {
+            Tone::Failed => colour(AnsiColor::Red).bold(),
+            Tone::Passed => colour(AnsiColor::Green).bold(),
+            Tone::Known => colour(AnsiColor::Yellow),
+            Tone::New => colour(AnsiColor::Magenta).bold(),
+            Tone::Warning => colour(AnsiColor::Yellow),
+            Tone::Heading => Style::new().bold(),
+        }
+    }
+
+    /// `text` in this tone: its style, the text, a reset. The text must already be escaped:
+    /// the only escape sequences in a rendering are the ones put there here.
+    pub fn paint(self, text: &str) -> String {
+        let style = self.style();
+        format!("{}{text}{}", style.render(), style.render_reset())
+    }
+}
+
 /// A human rendering built a line at a time: each line is escaped whole as it is added, so the
 /// report's text can never start a line of its own. Only a [`HumanTable`] is added as it is.
+///
+/// With colour on ([`Lines::coloured`]), a line added with a [`Tone`] is wrapped in that tone's
+/// escape sequences after it was escaped: the report's own escapes stay visible text, and only
+/// crashdelta's colour reaches the terminal. With colour off (a pipe, a file, `NO_COLOR`,
+/// `--color never`) the rendering is the same text without them.
 #[derive(Debug, Default)]
-pub struct Lines(String);
+pub struct Lines {
+    text: String,
+    colour: bool,
+}
 
 impl Lines {
-    /// An empty rendering.
+    /// An empty rendering, without colour.
     pub fn new() -> Lines {
         Lines::default()
+    }
+
+    /// An empty rendering whose toned lines are coloured when `colour` is true.
+    pub fn coloured(colour: bool) -> Lines {
+        Lines {
+            text: String::new(),
+            colour,
+        }
     }
 
     /// Adds one line (no newline in `text`: one would be shown as `\n`).
     pub fn line(&mut self, text: impl Display) {
         let text = text.to_string();
-        self.0.push_str(&visible(&text));
-        self.0.push('\n');
+        self.text.push_str(&visible(&text));
+        self.text.push('\n');
+    }
+
+    /// Adds one line in `tone` (coloured when colour is on).
+    pub fn toned(&mut self, tone: Tone, text: impl Display) {
+        let text = visible(&text.to_string()).into_owned();
+        if self.colour {
+            self.text.push_str(&tone.paint(&text));
+        } else {
+            self.text.push_str(&text);
+        }
+        self.text.push('\n');
     }
 
     /// Adds an empty line.
     pub fn blank(&mut self) {
-        self.0.push('\n');
+        self.text.push('\n');
     }
 
     /// Adds a table, already escaped cell by cell, and a newline after it.
     pub fn table(&mut self, table: &HumanTable) {
-        let _ = writeln!(self.0, "{table}");
+        let _ = writeln!(self.text, "{table}");
     }
 
     /// The rendering.
     pub fn into_string(self) -> String {
-        self.0
+        self.text
     }
 }
 

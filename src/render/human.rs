@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::escape::{HumanTable, Lines, Visible};
+use super::escape::{HumanTable, Lines, Tone, Visible};
 use super::name_pid;
 use crate::analyze::{Analysis, Status, non_crash_reason};
 use crate::classify::Classification;
@@ -48,8 +48,8 @@ fn frame_line(report: &Report, index: usize, frame: &Frame) -> String {
 }
 
 /// The `show` rendering of one input.
-pub fn show(outcome: &Analysis) -> String {
-    let mut out = Lines::new();
+pub fn show(outcome: &Analysis, colour: bool) -> String {
+    let mut out = Lines::coloured(colour);
     let field = |out: &mut Lines, key: &str, value: Option<String>| {
         if let Some(v) = value.filter(|v| !v.is_empty()) {
             out.line(format_args!("{:<15}{v}", format!("{key}:")));
@@ -267,11 +267,11 @@ fn classification(out: &mut Lines, c: &Classification) {
         out.line(format_args!("{:<15}{value}", format!("{key}:")));
     };
     line(out, "Family", c.family.as_str());
-    line(
-        out,
-        "Rule",
-        &format!(
-            "{} ({}){}",
+    out.toned(
+        if c.known { Tone::Known } else { Tone::New },
+        format_args!(
+            "{:<15}{} ({}){}",
+            "Rule:",
             c.rule,
             c.title,
             if c.known { ", known" } else { "" }

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::escape::Lines;
+use super::escape::{Lines, Tone};
 use super::json::ReportOut;
 use super::{GateResult, Item, Sink, Summary, Totals};
 use crate::run::{CommandInfo, RunReport, Window};
@@ -96,12 +96,12 @@ fn doc(run: &RunReport) -> Doc<'_> {
 /// The human summary: the delta line, a table of the new crashes, then each crash's details in
 /// the shape of the hand-written analyses. Built from [`Lines`] and a [`super::table`], which
 /// escape what the reports (and their file names) say.
-pub fn human(run: &RunReport, width: Option<u16>) -> String {
-    let mut s = Lines::new();
-    s.line(&run.headline);
+pub fn human(run: &RunReport, style: &super::Style) -> String {
+    let mut s = Lines::coloured(style.colour);
+    s.toned(Tone::Heading, &run.headline);
     if !run.new.is_empty() {
         let mut table = super::table(
-            width,
+            style.width,
             &["process", "from", "exception", "rule", "known", "location"],
         );
         for n in &run.new {
@@ -139,13 +139,20 @@ pub fn human(run: &RunReport, width: Option<u16>) -> String {
                 continue;
             };
             s.blank();
-            let known = if c.known { ", known" } else { "" };
-            s.line(format_args!(
-                "{}: {} ({}{known})",
-                super::process_label(report),
-                c.title,
-                c.rule
-            ));
+            let (known, tone) = if c.known {
+                (", known", Tone::Known)
+            } else {
+                ("", Tone::New)
+            };
+            s.toned(
+                tone,
+                format_args!(
+                    "{}: {} ({}{known})",
+                    super::process_label(report),
+                    c.title,
+                    c.rule
+                ),
+            );
             for (label, value) in super::crash_lines(report, c) {
                 s.line(format_args!("  {:<11}{value}", format!("{label}:")));
             }
@@ -166,24 +173,40 @@ pub fn human(run: &RunReport, width: Option<u16>) -> String {
         ));
     }
     for w in &run.warnings {
-        s.line(format_args!("Warning: {w}"));
+        s.toned(Tone::Warning, format_args!("Warning: {w}"));
     }
     if let Some(signal) = run.interrupted {
-        s.line(format_args!(
+        s.toned(
+            Tone::Warning,
+            format_args!(
             "Interrupted by {}: the run did not finish; only the crash reports found until then \
              are counted.",
-            crate::watch::signal_name(signal)
-        ));
+                crate::watch::signal_name(signal)
+            ),
+        );
     }
     if let Some(c) = &run.command {
         command_lines(&mut s, c, run.interrupted);
     }
-    s.line(format_args!(
-        "Gate (--fail-on {}): {}",
-        run.gate.fail_on.as_str(),
-        run.gate.reason
-    ));
+    s.toned(
+        gate_tone(&run.gate),
+        format_args!(
+            "Gate (--fail-on {}): {}",
+            run.gate.fail_on.as_str(),
+            run.gate.reason
+        ),
+    );
     s.into_string()
+}
+
+/// The gate's verdict in colour: red when it failed, green when it passed, plain when there was
+/// no gate (`--fail-on none`).
+pub(super) fn gate_tone(gate: &GateResult) -> Tone {
+    match (gate.passed, gate.fail_on) {
+        (false, _) => Tone::Failed,
+        (true, crate::classify::FailOn::None) => Tone::Heading,
+        (true, _) => Tone::Passed,
+    }
 }
 
 /// `Test:` and `Python:` under a crash: which test, as the runner told it, and how the join was

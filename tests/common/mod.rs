@@ -70,6 +70,9 @@ pub fn crashdelta() -> assert_cmd::Command {
     for var in CRASHDELTA_ENV {
         c.env_remove(var);
     }
+    // Nor the conventions a developer's shell may set, nor a crashdelta.toml above the checkout.
+    c.env_remove("NO_COLOR").env_remove("CLICOLOR_FORCE");
+    c.env_remove("CRASHDELTA_CONFIG");
     c
 }
 

@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use crashdelta::classify::{FailOn, GatePolicy, Scope};
 use crashdelta::inventory;
 
-use crate::cli::output::say;
+use crate::cli::output::{note, say};
 use crashdelta::run::Timing;
 
 #[derive(Args)]
@@ -50,7 +50,7 @@ impl FoldersArg {
             folders.iter().partition(|f| f.is_dir());
         if !there.is_empty() {
             let list: Vec<String> = there.iter().map(|f| f.display().to_string()).collect();
-            say!("crashdelta: watching {}", list.join(", "));
+            note!("crashdelta: watching {}", list.join(", "));
             for f in missing {
                 say!(
                     "crashdelta: warning: the report folder {} does not exist (a typo?); it is not watched live",

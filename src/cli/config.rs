@@ -1,0 +1,270 @@
+//! `crashdelta.toml`: a team's settings, kept in its repository beside the tests they gate.
+//!
+//! The file is found upward from the working directory (the first `crashdelta.toml` on the way
+//! to the root), or named by `--config FILE` / `CRASHDELTA_CONFIG`; `--no-config` ignores it.
+//! Its keys are the long names of the options they stand for, and apply to every command that
+//! has that option, as the option's environment variable does:
+//!
+//! ```toml
+//! fail-on = "agx"                # --fail-on
+//! allow = ["my-known-abort"]     # --allow, repeated
+//! attribute = "run"              # --attribute
+//! settle = "10s"                 # --settle
+//! settle-max = "2m"              # --settle-max
+//! kill-after = "5s"              # --kill-after
+//! rules = "ci/crash-rules.toml"  # --rules
+//! reports-dir = ["reports"]      # --reports-dir, repeated
+//! symbols = ["build/MyLib.dSYM"] # --symbols, repeated
+//! cache-dir = "target/symcache"  # --cache-dir
+//! ```
+//!
+//! Paths are relative to the file's folder, so a setting means the same from any subfolder.
+//! What wins: a flag on the command line, then the option's environment variable
+//! (`CRASHDELTA_FAIL_ON`, ...), then the file, then the built-in default.
+//!
+//! The settings become words of the command line (`--settle=10s`) inserted after the
+//! subcommand's name for each option the user left to its default, and clap parses the line
+//! again: every value is checked by the same parser, with the same message, as if typed. A key
+//! that is not one of the above is an error naming it, never silently ignored (a typo in a gate
+//! policy would otherwise pass every crash).
+
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::ArgMatches;
+use clap::parser::ValueSource;
+use serde::Deserialize;
+
+/// The file's name, looked for upward from the working directory.
+pub const FILE_NAME: &str = "crashdelta.toml";
+
+/// What a `crashdelta.toml` may say: the options a team shares. Each is `None` when not set.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Settings {
+    fail_on: Option<String>,
+    allow: Option<Vec<String>>,
+    attribute: Option<String>,
+    settle: Option<String>,
+    settle_max: Option<String>,
+    kill_after: Option<String>,
+    rules: Option<PathBuf>,
+    reports_dir: Option<Vec<PathBuf>>,
+    symbols: Option<Vec<PathBuf>>,
+    cache_dir: Option<PathBuf>,
+}
+
+/// One setting: the option's id in clap (the field's name), its flag, and its values.
+struct Setting {
+    id: &'static str,
+    flag: &'static str,
+    values: Vec<OsString>,
+}
+
+/// A settings file that was read.
+pub struct Config {
+    /// Where it was read from.
+    pub path: PathBuf,
+    settings: Settings,
+}
+
+impl Config {
+    /// The file `--config`/`CRASHDELTA_CONFIG` names, else the first `crashdelta.toml` upward
+    /// from `cwd`; `None` with `--no-config` or when there is none.
+    pub fn locate(matches: &ArgMatches, cwd: &Path) -> Result<Option<Config>> {
+        if matches.get_flag("no_config") {
+            return Ok(None);
+        }
+        let path = match matches.get_one::<PathBuf>("config") {
+            Some(named) => named.clone(),
+            None => match cwd
+                .ancestors()
+                .map(|d| d.join(FILE_NAME))
+                .find(|p| p.is_file())
+            {
+                Some(found) => found,
+                None => return Ok(None),
+            },
+        };
+        Config::read(&path).map(Some)
+    }
+
+    /// Reads and checks a settings file.
+    pub fn read(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "cannot read the settings file {} (--config, CRASHDELTA_CONFIG; --no-config ignores it)",
+                path.display()
+            )
+        })?;
+        let settings: Settings = toml::from_str(&text).map_err(|e| {
+            // toml's own rendering draws the line with a caret over several lines; one line
+            // reads better on standard error, where newlines would be escaped.
+            let line = e
+                .span()
+                .map(|span| text.get(..span.start).unwrap_or("").matches('\n').count() + 1);
+            anyhow::anyhow!(
+                "the settings file {}{} is not valid: {} (its keys are the long names of options; \
+                 --no-config ignores the file)",
+                path.display(),
+                line.map(|l| format!(", line {l},")).unwrap_or_default(),
+                e.message().trim_end()
+            )
+        })?;
+        // Relative paths are the file's; an absolute path keeps the settings of a file named by
+        // a relative --config right when crashdelta runs from elsewhere.
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+        Ok(Config { path, settings })
+    }
+
+    /// The settings, each with its option's id and flag.
+    fn settings(&self) -> Vec<Setting> {
+        let folder = self.path.parent().unwrap_or(Path::new("."));
+        let path = |p: &PathBuf| folder.join(p).into_os_string();
+        let s = &self.settings;
+        let one = |id, flag, v: &Option<String>| Setting {
+            id,
+            flag,
+            values: v.iter().map(OsString::from).collect(),
+        };
+        vec![
+            one("fail_on", "--fail-on", &s.fail_on),
+            Setting {
+                id: "allow",
+                flag: "--allow",
+                values: s.allow.iter().flatten().map(OsString::from).collect(),
+            },
+            one("attribute", "--attribute", &s.attribute),
+            one("settle", "--settle", &s.settle),
+            one("settle_max", "--settle-max", &s.settle_max),
+            one("kill_after", "--kill-after", &s.kill_after),
+            Setting {
+                id: "rules",
+                flag: "--rules",
+                values: s.rules.iter().map(path).collect(),
+            },
+            Setting {
+                id: "reports_dir",
+                flag: "--reports-dir",
+                values: s.reports_dir.iter().flatten().map(path).collect(),
+            },
+            Setting {
+                id: "symbols",
+                flag: "--symbols",
+                values: s.symbols.iter().flatten().map(path).collect(),
+            },
+            Setting {
+                id: "cache_dir",
+                flag: "--cache-dir",
+                values: s.cache_dir.iter().map(path).collect(),
+            },
+        ]
+    }
+
+    /// The words to insert after the subcommand's name: `--flag=value` for each setting whose
+    /// option the subcommand has and the user left alone (not on the command line, not from its
+    /// environment variable), and the flags they stand for.
+    pub fn words(
+        &self,
+        sub: &clap::Command,
+        matches: &ArgMatches,
+    ) -> (Vec<OsString>, Vec<&'static str>) {
+        let mut words = Vec::new();
+        let mut used = Vec::new();
+        for setting in self.settings() {
+            let has = sub.get_arguments().any(|a| a.get_id() == setting.id);
+            if !has || setting.values.is_empty() || given(matches, setting.id) {
+                continue;
+            }
+            for value in &setting.values {
+                let mut word = OsString::from(setting.flag);
+                word.push("=");
+                word.push(value);
+                words.push(word);
+            }
+            used.push(setting.flag);
+        }
+        (words, used)
+    }
+}
+
+/// Whether the user gave the option `id`: on the command line or through its environment
+/// variable. `--reports-dir` has its variable read by hand (`CRASHDELTA_REPORTS_DIR`, a list),
+/// so a set variable counts here too.
+fn given(matches: &ArgMatches, id: &str) -> bool {
+    if id == "reports_dir"
+        && std::env::var_os("CRASHDELTA_REPORTS_DIR").is_some_and(|v| !v.is_empty())
+    {
+        return true;
+    }
+    matches!(
+        matches.value_source(id),
+        Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+    )
+}
+
+/// `args` with `words` inserted after the subcommand `name` (the first word equal to it: the
+/// global options before it take no value that could be a subcommand's name).
+pub fn insert(args: &[OsString], name: &str, words: Vec<OsString>) -> Vec<OsString> {
+    let at = args
+        .iter()
+        .skip(1)
+        .position(|a| a == OsStr::new(name))
+        .map_or(args.len(), |i| i + 2);
+    let mut out = args.get(..at).unwrap_or(args).to_vec();
+    out.extend(words);
+    out.extend(args.get(at..).unwrap_or_default().iter().cloned());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(words: &[&str]) -> Vec<OsString> {
+        words.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn settings_go_after_the_subcommand_and_before_the_command() {
+        let args = os(&["crashdelta", "--color", "never", "watch", "--", "watch"]);
+        assert_eq!(
+            insert(&args, "watch", os(&["--settle=1s"])),
+            os(&[
+                "crashdelta",
+                "--color",
+                "never",
+                "watch",
+                "--settle=1s",
+                "--",
+                "watch"
+            ])
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_is_an_error_that_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(FILE_NAME);
+        std::fs::write(&file, "fail_on = \"agx\"\n").unwrap();
+        let e = format!("{:#}", Config::read(&file).err().unwrap());
+        assert!(e.contains("unknown field `fail_on`"), "{e}");
+    }
+
+    #[test]
+    fn paths_are_the_files_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(FILE_NAME);
+        std::fs::write(&file, "rules = \"ci/rules.toml\"\nallow = [\"a\", \"b\"]\n").unwrap();
+        let config = Config::read(&file).unwrap();
+        let settings = config.settings();
+        let rules = settings.iter().find(|s| s.id == "rules").unwrap();
+        assert_eq!(
+            rules.values,
+            vec![dir.path().join("ci/rules.toml").into_os_string()]
+        );
+        let allow = settings.iter().find(|s| s.id == "allow").unwrap();
+        assert_eq!(allow.values, os(&["a", "b"]));
+    }
+}
