@@ -518,6 +518,11 @@ fn rules_are_listed_and_checked() {
         .stdout(predicate::str::contains("1 rule(s), valid"))
         .stdout(predicate::str::contains(
             "replaces built-in rule(s): agx-other",
+        ))
+        // Tried before the built-in rules, the broad replacement hides the specific AGX rules.
+        .stderr(predicate::str::contains(
+            "matches every crash they match, so no crash reaches 7 rule(s) after it \
+             (agx-prepare-for-enqueue-race,",
         ));
     // The user's rule wins: the endRenderPassCommon crash is now known.
     let out = crashdelta()
@@ -794,4 +799,98 @@ fn each_subcommands_help_lists_its_exit_codes() {
     }
     let watch = crashdelta().args(["watch", "--help"]).output().unwrap();
     assert!(String::from_utf8_lossy(&watch.stdout).contains("\n  128+N  "));
+}
+
+/// `rules explain`: every rule in order, each condition held or failed with what the report had.
+#[test]
+fn rules_explain_says_which_condition_held_or_failed() {
+    let out = crashdelta()
+        .args([
+            "rules",
+            "explain",
+            "testdata/derived/agx-prepareForEnqueue-0x98.ips",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("Classified by rule agx-prepare-for-enqueue-race."),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "    held   fault address in 0x0..=0xffff: fault address 0x98 in 0x0..=0xffff"
+        ),
+        "{text}"
+    );
+    // The next rule matches too; a later one fails on its frame.
+    assert!(
+        text.contains("agx-prepare-for-enqueue-other-caller (") && text.contains("matches too"),
+        "{text}"
+    );
+    assert!(
+        text.contains("    failed meaningful frame 0: in the GPU driver (AGX), symbol matches"),
+        "{text}"
+    );
+
+    let out = crashdelta()
+        .args([
+            "rules",
+            "explain",
+            "--format",
+            "json",
+            "testdata/derived/metal-committed-twice.ips",
+        ])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["schema"], "crashdelta.rules-explain/1");
+    let chosen = doc["chosen"].as_str().unwrap();
+    let rules = doc["rules"].as_array().unwrap();
+    // Exactly one rule is chosen, the document's, and it is the one classify names.
+    let chosen_rules: Vec<&serde_json::Value> =
+        rules.iter().filter(|r| r["verdict"] == "chosen").collect();
+    assert_eq!(chosen_rules.len(), 1);
+    assert_eq!(chosen_rules[0]["id"], chosen);
+    assert!(
+        chosen_rules[0]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["held"] == true)
+    );
+    let classified = crashdelta()
+        .args([
+            "classify",
+            "--format",
+            "json",
+            "testdata/derived/metal-committed-twice.ips",
+        ])
+        .output()
+        .unwrap();
+    let classified: serde_json::Value = serde_json::from_slice(&classified.stdout).unwrap();
+    assert_eq!(classified["reports"][0]["classification"]["rule"], chosen);
+    // Every rule before the chosen one has a failed condition.
+    for r in rules.iter().take_while(|r| r["verdict"] != "chosen") {
+        assert!(
+            r["conditions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["held"] == false),
+            "{r}"
+        );
+    }
+
+    // A report that is not a crash has nothing for the rules to classify.
+    crashdelta()
+        .args([
+            "rules",
+            "explain",
+            "testdata/real/ips/ipsw-test__diskwrites-145.ips",
+        ])
+        .assert()
+        .code(125)
+        .stderr(predicate::str::contains("rules classify crashes only"));
 }

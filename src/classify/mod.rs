@@ -14,7 +14,10 @@ mod triage;
 
 pub use gate::{FailOn, GatePolicy, GateResult, Judged, Scope, Tally, UNREADABLE};
 pub use racing::Racing;
-pub use rules::{BUILTIN as BUILTIN_RULES, Rule, RuleSet, RulesError, parse as parse_rules};
+pub use rules::{
+    BUILTIN as BUILTIN_RULES, ConditionOutcome, Rule, RuleExplanation, RuleSet, RulesError,
+    Verdict, parse as parse_rules,
+};
 pub use site::{FrameSource, Handler, Machinery};
 pub use triage::{Group, Triage};
 
@@ -207,6 +210,76 @@ fn short(frame: &Frame, report: &Report) -> String {
     }
 }
 
+/// Why the report's fault address is not the original fault's, when a signal handler ran: under
+/// a handler, the report's exception may be the handler's: `EXC_CRASH (SIGSEGV)` from its
+/// re-raise (a signal sent, so no fault address), or a fault of the handler's own when it was
+/// still running. A re-raise never faults, so a fault address next to a re-raise is the original
+/// fault's (some macOS versions report it so) and is kept.
+fn address_unknown(report: &Report, site: &site::Site) -> Option<String> {
+    let report_address = report.exception.as_ref().and_then(|e| e.address);
+    site.handler.as_ref().and_then(|h| {
+        let why = match (h.reraised, report_address) {
+            (true, Some(_)) => return None,
+            (true, None) => "re-raised the signal, so the report's exception is the re-raise's",
+            (false, _) => {
+                "was running on the crashed thread, so the report's exception may be the handler's own"
+            }
+        };
+        Some(format!(
+            "{} ({}) {why}: the address of the original fault is not in the report",
+            h.name, h.frame
+        ))
+    })
+}
+
+/// What the rules look at in `report`, read at `site`.
+fn facts<'a>(
+    report: &'a Report,
+    site: &'a site::Site,
+    address_unknown: Option<&'a str>,
+) -> rules::Facts<'a> {
+    let exception = report.exception.as_ref();
+    let a = &report.app_specific;
+    rules::Facts {
+        exception_type: exception.and_then(|e| e.r#type.as_deref()),
+        signal: exception.and_then(|e| e.signal.as_deref()),
+        address: if address_unknown.is_some() {
+            None
+        } else {
+            exception.and_then(|e| e.address)
+        },
+        address_unknown,
+        process: report.process.name.as_deref(),
+        messages: a
+            .assertion
+            .as_deref()
+            .into_iter()
+            .chain(a.messages.iter().map(|m| m.text.as_str()))
+            .chain(a.exception_reason.as_deref())
+            .chain(exception.and_then(|e| e.message.as_deref()))
+            .collect(),
+        meaningful: site.meaningful.clone(),
+        all: site
+            .frames
+            .iter()
+            .enumerate()
+            .map(|(i, f)| view(report, site.offset + i, f))
+            .collect(),
+    }
+}
+
+/// Every rule, in order, with the outcome of each of its conditions for `report` (`rules
+/// explain`); `None` for a report that is not a crash (it gets no classification).
+pub fn explain<'r>(report: &Report, rules: &'r RuleSet) -> Option<Vec<RuleExplanation<'r>>> {
+    if !report.kind.is_crash() {
+        return None;
+    }
+    let site = site::site(report);
+    let address_unknown = address_unknown(report, &site);
+    let facts = facts(report, &site, address_unknown.as_deref());
+    Some(rules.explain(&facts))
+}
+
 /// Classifies a crash report with a rule set. Reports of other kinds (jetsam, panics) are not
 /// crashes of a process and get no classification.
 pub fn classify(report: &Report, rules: &RuleSet) -> Option<Classification> {
@@ -230,50 +303,8 @@ pub fn classify(report: &Report, rules: &RuleSet) -> Option<Classification> {
     let site = site::site(report);
     let frames = site.frames;
     let exception = report.exception.as_ref();
-    // Under a handler, the report's exception may be the handler's: `EXC_CRASH (SIGSEGV)` from
-    // its re-raise (a signal sent, so no fault address), or a fault of the handler's own when it
-    // was still running. A re-raise never faults, so a fault address next to a re-raise is the
-    // original fault's (some macOS versions report it so) and is kept.
-    let report_address = exception.and_then(|e| e.address);
-    let address_unknown = site.handler.as_ref().and_then(|h| {
-        let why = match (h.reraised, report_address) {
-            (true, Some(_)) => return None,
-            (true, None) => "re-raised the signal, so the report's exception is the re-raise's",
-            (false, _) => {
-                "was running on the crashed thread, so the report's exception may be the handler's own"
-            }
-        };
-        Some(format!(
-            "{} ({}) {why}: the address of the original fault is not in the report",
-            h.name, h.frame
-        ))
-    });
-    let a = &report.app_specific;
-    let facts = rules::Facts {
-        exception_type: exception.and_then(|e| e.r#type.as_deref()),
-        signal: exception.and_then(|e| e.signal.as_deref()),
-        address: if address_unknown.is_some() {
-            None
-        } else {
-            exception.and_then(|e| e.address)
-        },
-        address_unknown: address_unknown.as_deref(),
-        process: report.process.name.as_deref(),
-        messages: a
-            .assertion
-            .as_deref()
-            .into_iter()
-            .chain(a.messages.iter().map(|m| m.text.as_str()))
-            .chain(a.exception_reason.as_deref())
-            .chain(exception.and_then(|e| e.message.as_deref()))
-            .collect(),
-        meaningful: site.meaningful.clone(),
-        all: frames
-            .iter()
-            .enumerate()
-            .map(|(i, f)| view(report, site.offset + i, f))
-            .collect(),
-    };
+    let address_unknown = address_unknown(report, &site);
+    let facts = facts(report, &site, address_unknown.as_deref());
 
     let (rule, title, family, known, links, mut why) = match rules.first_match(&facts) {
         Some(m) => (

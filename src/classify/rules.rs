@@ -21,6 +21,9 @@ use thiserror::Error;
 use super::Family;
 use super::normalize;
 
+mod explain;
+pub use explain::{ConditionOutcome, RuleExplanation, Verdict};
+
 /// The built-in rules, compiled into the binary.
 pub const BUILTIN: &str = include_str!("builtin-rules.toml");
 
@@ -157,6 +160,30 @@ struct FrameMatcher {
 }
 
 impl FrameMatcher {
+    /// The meaningful frame this frame condition finds (at its place, or the first within its
+    /// window), and its number among the meaningful frames.
+    fn find_frame<'f>(&self, facts: &'f Facts) -> Option<(usize, &'f FrameView<'f>)> {
+        match self.at {
+            Some(n) => facts
+                .meaningful_frame(n)
+                .filter(|f| self.matches(f))
+                .map(|f| (n, f)),
+            None => (0..self.within.min(facts.meaningful.len()))
+                .filter_map(|n| facts.meaningful_frame(n).map(|f| (n, f)))
+                .find(|(_, f)| self.matches(f)),
+        }
+    }
+
+    /// The frame this caller condition finds within its window from thread frame `start` on.
+    fn find_caller<'f>(&self, facts: &'f Facts, start: usize) -> Option<&'f FrameView<'f>> {
+        facts
+            .all
+            .iter()
+            .skip(start)
+            .take(self.within)
+            .find(|f| self.matches(f))
+    }
+
     fn matches(&self, f: &FrameView) -> bool {
         if let Some(kind) = self.image_kind
             && !f.kind_is(kind)
@@ -328,25 +355,13 @@ impl Rule {
         }
         let mut deepest: Option<usize> = None;
         for m in &c.frames {
-            let candidates: Box<dyn Iterator<Item = (usize, &FrameView)>> = match m.at {
-                Some(n) => Box::new(facts.meaningful_frame(n).map(|f| (n, f)).into_iter()),
-                None => Box::new(
-                    (0..m.within.min(facts.meaningful.len()))
-                        .filter_map(|n| facts.meaningful_frame(n).map(|f| (n, f))),
-                ),
-            };
-            let (n, f) = candidates.into_iter().find(|(_, f)| m.matches(f))?;
+            let (n, f) = m.find_frame(facts)?;
             deepest = Some(deepest.map_or(f.index, |d| d.max(f.index)));
             why.push(format!("frame {n} is {}", f.describe()));
         }
         for m in &c.callers {
             let start = deepest.map_or(0, |d| d + 1);
-            let f = facts
-                .all
-                .iter()
-                .skip(start)
-                .take(m.within)
-                .find(|f| m.matches(f))?;
+            let f = m.find_caller(facts, start)?;
             why.push(format!(
                 "called from {} (thread frame {})",
                 f.describe(),

@@ -259,11 +259,29 @@ pub struct RulesArgs {
 
 #[derive(Subcommand)]
 pub enum RulesAction {
-    /// Check a rules file: every error names the file, the rule and the field
+    /// Check a rules file: every error names the file, the rule and the field; warns about a
+    /// rule no report can reach (one without conditions, or after a broader one)
     Check {
         /// The rules file (TOML)
         file: PathBuf,
     },
+    /// Show, rule by rule, which condition held or failed for one report and what the report
+    /// had instead: why it is classified as it is (with --rules, under a team's rules)
+    Explain(ExplainArgs),
+}
+
+#[derive(Args)]
+pub struct ExplainArgs {
+    /// The report: a file, or `-` for standard input
+    pub report: PathBuf,
+    #[arg(long, value_name = "FORMAT", default_value = "human",
+          value_parser = formats(crashdelta::render::Explained::FORMATS))]
+    pub format: Format,
+    /// Write the chosen format to FILE instead of standard output
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub symbols: SymbolsArg,
 }
 
 #[derive(Args)]

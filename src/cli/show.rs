@@ -4,7 +4,9 @@ use std::io::Write;
 
 use anyhow::{Context, Result, bail};
 
-use crashdelta::analyze::{Analysis, Status, pipeline};
+use std::path::Path;
+
+use crashdelta::analyze::{Analysis, Analyzer, Status, pipeline};
 use crashdelta::input;
 use crashdelta::render::Symbolicated;
 
@@ -13,23 +15,29 @@ use super::exit::{Ending, Exit};
 use super::output::{Output, note, say};
 use super::setup::load_analyzer;
 
-/// `show PATH`.
-pub fn show(args: ShowArgs) -> Result<Exit> {
-    let analyzer = load_analyzer(&args.rules, &args.symbols)?;
-    let paths = [args.path];
+/// The one report at `path` (a file, or `-` for standard input), analyzed for `command`; a
+/// folder of several, or of none, is an error.
+pub fn analyze_one(path: &Path, analyzer: &Analyzer, command: &str) -> Result<Analysis> {
+    let paths = [path.to_owned()];
     let mut inputs = input::inputs(&paths);
     let Some(first) = inputs.next() else {
-        bail!("{} holds no files to show", paths[0].display());
+        bail!("{} holds no files to {command}", path.display());
     };
     if inputs.next().is_some() {
         bail!(
-            "`show` takes one report; {} is a folder with several (use `classify`)",
-            paths[0].display()
+            "`{command}` takes one report; {} is a folder with several (use `classify`)",
+            path.display()
         );
     }
-    let analysis = pipeline::analyze_input(first, &analyzer);
+    Ok(pipeline::analyze_input(first, analyzer))
+}
+
+/// `show PATH`.
+pub fn show(args: ShowArgs) -> Result<Exit> {
+    let analyzer = load_analyzer(&args.rules, &args.symbols)?;
     let output = Output::new(args.output);
-    output.refuse_inputs(&paths)?;
+    output.refuse_inputs(std::slice::from_ref(&args.path))?;
+    let analysis = analyze_one(&args.path, &analyzer, "show")?;
     output.write(&analysis, args.format)?;
     // Frames still unnamed after what was there to name them (a Mac's own AGX bundles and
     // atos name only the reports of that Mac's OS build and driver).

@@ -265,6 +265,19 @@ impl Document for RuleSet {
     }
 }
 
+/// One report's explanation (`rules explain`).
+impl Document for super::rules::Explained<'_> {
+    const FORMATS: &'static [Format] = &[Format::Human, Format::Json];
+
+    fn write(&self, format: Format, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+        match format {
+            Format::Human => write_str(out, &super::rules::explained_human(self, style.colour)),
+            Format::Json => super::rules::write_explained_json(out, self),
+            _ => Err(unsupported::<Self>(format)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,6 +30,7 @@ use comfy_table::{ContentArrangement, Table, presets};
 use escape::HumanTable;
 
 pub use document::{Document, Format, STREAM_FORMATS, Style, Symbolicated, stream};
+pub use rules::Explained;
 
 use crate::analyze::{Analysis, Summary};
 use crate::classify::{GateResult, Group};

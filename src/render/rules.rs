@@ -1,10 +1,13 @@
-//! The rule list (`crashdelta rules`): a table in the order rules are tried, or JSON.
+//! The rule list (`crashdelta rules`): a table in the order rules are tried, or JSON; and one
+//! report's explanation (`crashdelta rules explain REPORT`): every rule with the outcome of each
+//! of its conditions.
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::classify::RuleSet;
+use super::escape::{Lines, Tone};
+use crate::classify::{RuleExplanation, RuleSet, Verdict};
 
 #[derive(Serialize)]
 struct RuleOut<'a> {
@@ -60,4 +63,112 @@ pub fn human(rules: &RuleSet, width: Option<u16>) -> String {
         ]);
     }
     format!("{table}\nRules are tried in this order; the first that matches wins.\n")
+}
+
+/// Why one report is classified as it is: every rule in the order they are tried, with the
+/// outcome of each of its conditions (`rules explain`).
+pub struct Explained<'r> {
+    /// The report as named.
+    pub path: String,
+    /// Every rule, in order.
+    pub rules: Vec<RuleExplanation<'r>>,
+}
+
+impl Explained<'_> {
+    /// The rule chosen, if any matched.
+    pub fn chosen(&self) -> Option<&str> {
+        self.rules
+            .iter()
+            .find(|r| r.verdict == Verdict::Chosen)
+            .map(|r| r.rule.id.as_str())
+    }
+}
+
+fn verdict_str(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Chosen => "chosen",
+        Verdict::AlsoMatches => "also-matches",
+        Verdict::NoMatch => "no-match",
+    }
+}
+
+/// The explanation as a JSON document (`crashdelta.rules-explain/1`).
+pub fn write_explained_json(out: &mut dyn Write, e: &Explained) -> io::Result<()> {
+    let rules: Vec<serde_json::Value> = e
+        .rules
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "id": r.rule.id,
+                "title": r.rule.title,
+                "source": r.rule.source,
+                "verdict": verdict_str(r.verdict),
+                "conditions": r.conditions.iter().map(|c| serde_json::json!({
+                    "condition": c.condition,
+                    "held": c.held,
+                    "seen": c.seen,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "schema": "crashdelta.rules-explain/1",
+        "tool": {"name": "crashdelta", "version": env!("CARGO_PKG_VERSION")},
+        "report": e.path,
+        "chosen": e.chosen(),
+        "rules": rules,
+    });
+    serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
+    writeln!(out)?;
+    out.flush()
+}
+
+/// The explanation for people: each rule, whether it matched, and under it each condition with
+/// what the report showed.
+pub fn explained_human(e: &Explained, colour: bool) -> String {
+    let mut s = Lines::coloured(colour);
+    s.line(format_args!("Report: {}", e.path));
+    match e.chosen() {
+        Some(id) => s.toned(Tone::Heading, format_args!("Classified by rule {id}.")),
+        None => s.toned(
+            Tone::New,
+            "No rule matched: the crash is classified as unmatched.",
+        ),
+    }
+    s.line("Rules in the order they are tried; the first that matches wins:");
+    for (i, r) in e.rules.iter().enumerate() {
+        s.blank();
+        let (what, tone) = match r.verdict {
+            Verdict::Chosen => ("matches: chosen", Tone::Passed),
+            Verdict::AlsoMatches => ("matches too, but an earlier rule was chosen", Tone::Known),
+            Verdict::NoMatch => ("does not match", Tone::Heading),
+        };
+        s.toned(
+            tone,
+            format_args!(
+                "{:>2}. {} ({}, {}): {what}",
+                i + 1,
+                r.rule.id,
+                r.rule.title,
+                r.rule.source
+            ),
+        );
+        if r.conditions.is_empty() {
+            s.line("    (no conditions: it matches every crash)");
+        }
+        for c in &r.conditions {
+            let line = format!(
+                "    {} {}: {}",
+                if c.held { "held  " } else { "failed" },
+                c.condition,
+                c.seen
+            );
+            if c.held {
+                s.line(line);
+            } else {
+                s.toned(Tone::Failed, line);
+            }
+        }
+    }
+    s.into_string()
 }
