@@ -301,3 +301,48 @@ fn relative_rules_in_the_settings_are_the_files() {
         "{err}"
     );
 }
+
+/// Progress is drawn on a terminal, cleared when the work ends, and never written anywhere else
+/// (a pipe, a CI log) or under `--quiet`.
+#[test]
+fn progress_shows_on_a_terminal_only() {
+    if common::no_pty() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.json");
+    let bin = env!("CARGO_BIN_EXE_crashdelta");
+    let line = |extra: &str| {
+        format!(
+            "cd {} && CRASHDELTA_PROGRESS_DELAY_MS=0 {} classify {extra} --format json -o {} testdata",
+            common::shell_quote(root().to_str().unwrap()),
+            common::shell_quote(bin),
+            common::shell_quote(out.to_str().unwrap())
+        )
+    };
+    let limit = std::time::Duration::from_secs(60);
+    let (status, shown, _) = common::on_terminal_line(&line(""), &[], limit);
+    assert!(status.is_some(), "{shown}");
+    assert!(shown.contains("reading reports: "), "{shown:?}");
+    // Cleared before the summary line.
+    let summary = shown.find("crashdelta: ").unwrap();
+    assert!(
+        shown[..summary].ends_with("\r\u{1b}[2K"),
+        "{:?}",
+        &shown[summary.saturating_sub(80)..]
+    );
+    let (_, shown, _) = common::on_terminal_line(&line("-q"), &[], limit);
+    assert!(!shown.contains("reading reports"), "{shown:?}");
+    let piped = crashdelta()
+        .env("CRASHDELTA_PROGRESS_DELAY_MS", "0")
+        .args(["classify", "--format", "json", "-o"])
+        .arg(&out)
+        .arg("testdata")
+        .output()
+        .unwrap();
+    assert!(
+        !stderr(&piped).contains("reading reports"),
+        "{}",
+        stderr(&piped)
+    );
+}

@@ -415,6 +415,44 @@ fn colour_never_lets_a_report_through() {
     assert_coloured("watch stderr", &strip(&coloured), &strip(&plain), 7);
 }
 
+/// JUnit XML of the hostile reports: well-formed (a CI viewer that cannot parse it shows
+/// nothing), with no character XML 1.0 cannot carry, and the report's text still there.
+#[test]
+fn junit_is_well_formed_and_keeps_the_text() {
+    let lab = hostile_folder();
+    let folder = lab.reports.to_str().unwrap();
+    let out = run(&["classify", folder, "--fail-on", "any", "--format", "junit"]);
+    assert_eq!(out.status.code(), Some(86), "{}", text(&out.stderr));
+    let xml = text(&out.stdout);
+    for c in xml.chars() {
+        assert!(
+            !c.is_control() || matches!(c, '\n' | '\r' | '\t'),
+            "{c:?} in the XML"
+        );
+    }
+    // Well-formed: read to its end without an error.
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let mut cases = 0;
+    loop {
+        match reader.read_event().unwrap() {
+            quick_xml::events::Event::Eof => break,
+            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e)
+                if e.local_name().as_ref() == "testcase" =>
+            {
+                cases += 1;
+            }
+            _ => {}
+        }
+    }
+    let pwned = xml.matches("pwned").count();
+    // The crash, and the file that could not be read.
+    assert_eq!(cases, 2, "{xml}");
+    assert!(
+        pwned >= 5,
+        "the report's text is shown {pwned} times:\n{xml}"
+    );
+}
+
 // C2: Markdown.
 
 #[test]

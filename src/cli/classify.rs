@@ -12,6 +12,7 @@ use crashdelta::render::{self, Format, Item, Totals};
 use super::args::ClassifyArgs;
 use super::exit::{Ending, Exit};
 use super::output::{Output, note};
+use super::progress::Progress;
 use super::setup::{check_allow, load_analyzer};
 
 /// `classify`.
@@ -30,8 +31,14 @@ pub fn classify(args: ClassifyArgs) -> Result<Exit> {
     let mut summary = Summary::default();
     let mut triage = Triage::default();
     let mut tally = Tally::new(&gate);
+    // The human table is written at the end; the other formats stream to standard output.
+    let reading = Progress::start(
+        "reading reports",
+        true,
+        output.path().is_none() && args.format != Format::Human,
+    );
     pipeline::for_each(
-        input::inputs_skipping(&args.paths, output.own_file()),
+        input::inputs_skipping(&args.paths, output.own_file()).inspect(|_| reading.inc()),
         &analyzer,
         |outcome| -> Result<()> {
             summary.add(outcome.status());
@@ -49,6 +56,7 @@ pub fn classify(args: ClassifyArgs) -> Result<Exit> {
             .context("cannot write the output")
         },
     )?;
+    drop(reading);
     let result = tally.result();
     sink.finish(&Totals {
         summary,

@@ -9,6 +9,7 @@ mod config;
 mod diff;
 mod exit;
 mod output;
+mod progress;
 mod repeat;
 mod rules;
 mod setup;

@@ -12,6 +12,7 @@ use crashdelta::symbols;
 
 use super::args::{RecordArgs, RulesArg, SymbolsArg};
 use super::output::say;
+use super::progress;
 
 /// The built-in rules, with the `--rules` file's tried first.
 pub fn load_rules(arg: &RulesArg) -> Result<RuleSet> {
@@ -43,7 +44,9 @@ pub fn read_rules_file(path: &Path) -> Result<String> {
 /// The rules and the symbol index; problems with single symbol files are warnings.
 pub fn load_analyzer(rules: &RulesArg, symbols: &SymbolsArg) -> Result<Analyzer> {
     let rules = load_rules(rules)?;
+    let indexing = progress::Progress::start("indexing symbol files", false, false);
     let index = symbols::index_for(&symbols.symbols, symbols.cache_dir.as_deref())?;
+    drop(indexing);
     if let Some(index) = &index {
         for problem in &index.problems {
             say!("crashdelta: warning: {problem}");

@@ -3,6 +3,13 @@
 //! is neither. A crash's case is named by its test when the runner said which one crashed, else
 //! by the crash itself (process name, rule title, signature): never by pid or path, so that a
 //! CI system's test history follows the same crash from run to run.
+//!
+//! Written here rather than with `quick-junit` (nextest's writer), measured against 0.8.0: its
+//! test cases have no `file` attribute, which GitLab's test report shows and which here points
+//! at the crash report, and its strings drop ANSI sequences whole (`ESC ] 0 ; pwned BEL` loses
+//! `pwned`), where a crash report's hostile text should stay visible as text. It would also
+//! build a second quick-xml and uuid. What it does that matters (escaping, dropping what XML 1.0
+//! cannot carry) is [`escape`], tested with the hostile report in `tests/escaping.rs`.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -33,7 +40,11 @@ impl<W: Write> JunitSink<W> {
     }
 }
 
-/// Escapes text for XML attributes and content; drops characters XML 1.0 cannot carry.
+/// Escapes text for XML attributes and content. What XML 1.0 cannot carry (U+FFFE, U+FFFF) is
+/// dropped; the other characters that would act on a terminal or a log rather than be read (C0
+/// and C1 controls but newline, tab and carriage return, bidi overrides: a CI viewer prints a
+/// failure's text into its log) are written as visible escapes, as in every human rendering
+/// ([`visible`](super::escape::visible)): `\e]0;pwned\x07`.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -44,7 +55,10 @@ pub fn escape(s: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
             '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => {}
+            '\u{fffe}' | '\u{ffff}' => {}
+            c if super::escape::is_unsafe(c) => {
+                out.push_str(&super::escape::visible(c.encode_utf8(&mut [0; 4])));
+            }
             c => out.push(c),
         }
     }
