@@ -23,8 +23,9 @@ pub struct Peek {
     pub incident_id: Option<String>,
     /// The process, known by its name only: the header's `name` (else `app_name`), or the name
     /// on a text report's `Process:` line.
+    /// Boxed: an inventory holds a peek per file, and most know only a name.
     #[serde(default, deserialize_with = "process_or_name")]
-    pub process: Option<Process>,
+    pub process: Option<Box<Process>>,
 }
 
 impl Peek {
@@ -36,15 +37,17 @@ impl Peek {
 
 /// A peek's process as inventories write it (the [`Process`] object), or as the first ones did
 /// (`crashdelta.inventory/1`: the name alone, a string), which `diff` still reads.
-fn process_or_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Process>, D::Error> {
+fn process_or_name<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Box<Process>>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Either {
         Name(String),
-        Process(Process),
+        Process(Box<Process>),
     }
     Ok(Option::<Either>::deserialize(d)?.map(|e| match e {
-        Either::Name(name) => Process::named(name),
+        Either::Name(name) => Box::new(Process::named(name)),
         Either::Process(p) => p,
     }))
 }
@@ -77,7 +80,7 @@ pub fn peek(head: &[u8]) -> Option<Peek> {
                 .ok()
                 .or(header.app_name.ok())
                 .cloned()
-                .map(Process::named),
+                .map(|name| Box::new(Process::named(name))),
             bug_type,
         });
     }
@@ -88,9 +91,9 @@ pub fn peek(head: &[u8]) -> Option<Peek> {
     for line in text.lines().take(60) {
         let line = line.trim();
         if let Some(v) = line.strip_prefix("Process:") {
-            process = Some(Process::named(
+            process = Some(Box::new(Process::named(
                 v.split('[').next().unwrap_or(v).trim().to_owned(),
-            ));
+            )));
         } else if let Some(v) = line.strip_prefix("Incident Identifier:") {
             incident = Some(v.trim().to_owned());
         } else if line.starts_with("Data Source:") && line.contains("tackshots") {
@@ -164,7 +167,7 @@ mod tests {
             r#"{"kind":"crash","bug_type":"309","incident_id":"A","process":"Python"}"#,
         )
         .unwrap();
-        assert_eq!(old.process, Some(Process::named("Python".into())));
+        assert_eq!(old.process, Some(Box::new(Process::named("Python".into()))));
         let new: Peek = serde_json::from_str(&serde_json::to_string(&old).unwrap()).unwrap();
         assert_eq!(new, old);
         let none: Peek =
