@@ -39,3 +39,25 @@ pub mod run;
 pub mod symbols;
 pub mod testlog;
 pub mod watch;
+
+/// The program that wrote a JSON document: every document carries it beside its `schema`
+/// (docs/json.md), so that a record found in a CI artifact says which crashdelta made it. It
+/// lives at the crate's root because documents are written at every layer (an inventory, the
+/// state file, a collect manifest, the records `render` writes).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Tool {
+    /// `crashdelta`.
+    pub name: String,
+    /// The version of the crate that wrote the document (`0.1.0`).
+    pub version: String,
+}
+
+impl Tool {
+    /// This crashdelta.
+    pub fn this() -> Tool {
+        Tool {
+            name: env!("CARGO_PKG_NAME").to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+}

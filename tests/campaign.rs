@@ -112,7 +112,7 @@ fn repeat_counts_the_runs_that_crashed_and_gives_the_interval() {
     assert_eq!(log.len(), 6, "{err}");
     let crashed = log.iter().filter(|d| d.1).count() as u64;
     let doc = json(&lab, &out);
-    assert_eq!(doc["schema"], "crashdelta.campaign/1");
+    assert_eq!(doc["schema"], "crashdelta.campaign/2");
     let s = &doc["summary"];
     assert_eq!(s["runs"], 6);
     assert_eq!(s["crashed_runs"], crashed, "{err}");
@@ -381,7 +381,7 @@ fn stats_groups_reports_and_run_records_by_os_build() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(doc["schema"], "crashdelta.stats/1");
+    assert_eq!(doc["schema"], "crashdelta.stats/2");
     assert_eq!(
         (
             doc["inputs"].as_u64(),

@@ -9,9 +9,11 @@ use crashdelta::campaign::{
     CampaignReport, CampaignSummary, ConfigInfo, RunCrash, RunSummary, TestTally, compare,
     config_stats,
 };
+use crashdelta::classify::Driver;
 use crashdelta::render::campaign::{
     html_page, human, junit, markdown, stats_html, stats_human, stats_markdown, write_json,
 };
+use crashdelta::report::Process;
 
 fn run(index: usize, config: usize, crashed: bool, exit: i32) -> RunSummary {
     RunSummary {
@@ -29,7 +31,11 @@ fn run(index: usize, config: usize, crashed: bool, exit: i32) -> RunSummary {
                 signature_id: "25ad5093bba0f34e".into(),
                 signature: "AGXMetal!AGX::ComputeContext::prepareForEnqueue(bool) | ...".into(),
                 location: Some("AGX::ComputeContext::prepareForEnqueue(bool) + 1268".into()),
-                process: Some("Python".into()),
+                process: Process {
+                    name: Some("Python".into()),
+                    pid: Some(81_000 + index as u64),
+                    ..Process::default()
+                },
                 path: format!("/Users/ci/Library/Logs/DiagnosticReports/Python-{index}.ips"),
                 // Run 9's crash was not joined with a test (the runner printed nothing of it).
                 test: (index != 9).then(|| {
@@ -155,7 +161,11 @@ fn breakdown() -> StatsReport {
         title: "AGX prepareForEnqueue null dereference".into(),
         known: true,
         os_build: Some(build.into()),
-        driver_version: Some("342.3".into()),
+        driver: Some(Driver {
+            name: "AGXMetalG16X".into(),
+            version: Some("342.3".into()),
+            uuid: None,
+        }),
         hardware_model: Some("Mac16,5".into()),
         count: n,
         first_seen: Some(first.into()),

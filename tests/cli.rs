@@ -25,7 +25,7 @@ fn classify_a_folder_reads_every_file_and_exits_1_for_the_cut_ones() {
         String::from_utf8_lossy(&out.stderr)
     );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(doc["schema"], "crashdelta.classify/1");
+    assert_eq!(doc["schema"], "crashdelta.classify/2");
     let reports = doc["reports"].as_array().unwrap();
     assert_eq!(reports.len(), 42);
     assert_eq!(doc["summary"]["inputs"], 42);

@@ -102,8 +102,11 @@ impl Lab {
     }
 }
 
+/// The copies a collect manifest lists (`crashdelta.manifest/1`'s `copies`).
 fn manifest(path: &Path) -> Vec<serde_json::Value> {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    assert_eq!(doc["schema"], "crashdelta.manifest/1");
+    doc["copies"].as_array().unwrap().clone()
 }
 
 // C3: --collect and links planted in the collect folder.

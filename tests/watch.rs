@@ -477,12 +477,10 @@ fn collect_copies_byte_identical_reports_with_a_manifest() {
     );
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(collect.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(manifest[0]["size"], original.len());
-    assert_eq!(
-        manifest[0]["incident_id"],
-        "5E0C2B1A-7F3D-4A9B-8C6E-1D2F3A4B5C6D"
-    );
-    assert_eq!(manifest[0]["sha256"].as_str().unwrap().len(), 64);
+    let copy = &manifest["copies"][0];
+    assert_eq!(copy["size"], original.len());
+    assert_eq!(copy["incident_id"], "5E0C2B1A-7F3D-4A9B-8C6E-1D2F3A4B5C6D");
+    assert_eq!(copy["sha256"].as_str().unwrap().len(), 64);
 }
 
 #[test]

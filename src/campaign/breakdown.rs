@@ -10,10 +10,10 @@
 use std::collections::BTreeMap;
 
 use chrono::DateTime;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::analyze::{Analyzed, Analyzer};
-use crate::classify::Classification;
+use crate::classify::{Classification, Driver};
 use crate::input::{Input, InputError};
 use crate::report::Report;
 
@@ -35,8 +35,8 @@ pub struct CrashFacts {
     pub known: bool,
     /// The OS build the crash happened on (`24G419`), as the report gives it.
     pub os_build: Option<String>,
-    /// The version of the AGX driver bundle loaded in the crashed process, when one was.
-    pub driver_version: Option<String>,
+    /// The AGX driver loaded in the crashed process, when one was.
+    pub driver: Option<Driver>,
     /// The Mac's model identifier (`Mac16,5`), as the report gives it.
     pub hardware_model: Option<String>,
     /// When the report was captured, with its own UTC offset.
@@ -56,7 +56,7 @@ impl CrashFacts {
             title: c.title.clone(),
             known: c.known,
             os_build: report.os.build.clone(),
-            driver_version: c.driver.as_ref().and_then(|d| d.version.clone()),
+            driver: c.driver.clone(),
             hardware_model: report.hardware_model.clone(),
             time: report.capture_time,
             test: None,
@@ -82,9 +82,9 @@ pub struct BreakdownRow {
     pub known: bool,
     /// The OS build (`24G419`); `None` for crashes whose report does not say.
     pub os_build: Option<String>,
-    /// The version of the AGX driver loaded in the process; `None` when none was, or the report
-    /// does not say.
-    pub driver_version: Option<String>,
+    /// The AGX driver loaded in the process (the object a report's `driver` is); `None` when
+    /// none was, or the report does not say.
+    pub driver: Option<Driver>,
     /// The Mac's model identifier (`Mac16,5`); `None` when the report does not say.
     pub hardware_model: Option<String>,
     /// How many crashes the group holds.
@@ -96,7 +96,16 @@ pub struct BreakdownRow {
     pub last_seen: Option<String>,
 }
 
-type BreakdownKey = (String, Option<String>, Option<String>, Option<String>);
+impl BreakdownRow {
+    /// The driver as people read it (`AGXMetalG16X 327.5`), `?` when the row has none.
+    pub fn driver_label(&self) -> String {
+        self.driver
+            .as_ref()
+            .map_or_else(|| "?".to_owned(), Driver::label)
+    }
+}
+
+type BreakdownKey = (String, Option<String>, Option<Driver>, Option<String>);
 
 /// Crashes counted by signature × OS build × driver version × hardware model, as they are read.
 /// Each group keeps its first crash (for the names), a count, and the first and last capture
@@ -120,7 +129,7 @@ impl Breakdown {
         let key = (
             f.signature_id.clone(),
             f.os_build.clone(),
-            f.driver_version.clone(),
+            f.driver.clone(),
             f.hardware_model.clone(),
         );
         let time = f.time;
@@ -166,7 +175,7 @@ impl Breakdown {
                 title: f.title.clone(),
                 known: f.known,
                 os_build: f.os_build.clone(),
-                driver_version: f.driver_version.clone(),
+                driver: f.driver.clone(),
                 hardware_model: f.hardware_model.clone(),
                 count: *n,
                 first_seen: first.map(|t| t.to_rfc3339()),
@@ -282,11 +291,13 @@ pub fn record_runs(doc: &serde_json::Value) -> Option<RecordRuns> {
     let schema = doc.get("schema")?.as_str()?;
     let (groups, are_runs): (Vec<Vec<&serde_json::Value>>, bool) = match schema {
         "crashdelta.watch/1" => (vec![doc.get("new")?.as_array()?.iter().collect()], true),
-        "crashdelta.classify/1" => (
+        // The versions differ in fields this does not read (a group's drivers; a run's
+        // `crashes[].process`): records written before and after are pooled alike.
+        "crashdelta.classify/1" | "crashdelta.classify/2" => (
             vec![doc.get("reports")?.as_array()?.iter().collect()],
             false,
         ),
-        "crashdelta.campaign/1" => (
+        "crashdelta.campaign/1" | "crashdelta.campaign/2" => (
             doc.get("runs")?
                 .as_array()?
                 .iter()
@@ -324,7 +335,7 @@ pub fn record_runs(doc: &serde_json::Value) -> Option<RecordRuns> {
                 .and_then(|k| k.as_bool())
                 .unwrap_or(false),
             os_build: text(e, &["os", "build"]),
-            driver_version: text(e, &["driver", "version"]),
+            driver: e.get("driver").and_then(|d| Driver::deserialize(d).ok()),
             hardware_model: text(e, &["hardware_model"]),
             time: text(e, &["capture_time"]).and_then(|t| DateTime::parse_from_rfc3339(&t).ok()),
             test: text(e, &["test", "evidence", "test"]),
@@ -350,7 +361,11 @@ mod tests {
             signature: sig.into(),
             rule: "r".into(),
             os_build: Some(build.into()),
-            driver_version: Some("342.3".into()),
+            driver: Some(Driver {
+                name: "AGXMetalG16X".into(),
+                version: Some("342.3".into()),
+                uuid: None,
+            }),
             hardware_model: Some("Mac16,5".into()),
             time: DateTime::parse_from_rfc3339(t).ok(),
             ..Default::default()
@@ -408,7 +423,8 @@ mod tests {
             "new": [
                 {"status": "crash", "signature_id": "abc", "signature": "f!g",
                  "classification": {"rule": "agx-race", "title": "T", "known": true},
-                 "os": {"build": "25B78"}, "driver": {"version": "342.3"},
+                 "os": {"build": "25B78"},
+                 "driver": {"name": "AGXMetalG16X", "version": "342.3", "uuid": null},
                  "capture_time": "2025-12-23T16:41:07+01:00"},
                 {"status": "error", "signature_id": "ignored"},
                 {"status": "crash"}
@@ -423,7 +439,10 @@ mod tests {
             ("abc", "agx-race", true)
         );
         assert_eq!(c.os_build.as_deref(), Some("25B78"));
-        assert_eq!(c.driver_version.as_deref(), Some("342.3"));
+        assert_eq!(
+            c.driver.as_ref().and_then(|d| d.version.as_deref()),
+            Some("342.3")
+        );
         assert!(c.time.is_some());
 
         let campaign = serde_json::json!({

@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::classify::Classification;
-use crate::report::Report;
+use crate::report::{Process, Report};
 
 /// One new crash of a run, as a campaign counts it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -42,8 +42,8 @@ pub struct RunCrash {
     /// The first frame that is not abort or exception machinery, `function + offset`; `None` when
     /// there is no such frame.
     pub location: Option<String>,
-    /// The name of the process that crashed, when the report gives it.
-    pub process: Option<String>,
+    /// The process that crashed: the object a report's `process` is.
+    pub process: Process,
     /// The crash report's path, where the run found it.
     pub path: String,
     /// The test the crash was joined with (`watch`'s `test`: docs/tests.md), when one was; not
@@ -64,7 +64,7 @@ impl RunCrash {
             signature_id: c.signature_id.clone(),
             signature: c.signature.clone(),
             location: c.location.clone(),
-            process: report.process.name.clone(),
+            process: report.process.clone(),
             path: path.to_owned(),
         }
     }
@@ -568,7 +568,7 @@ mod tests {
                     signature_id: (*sig).into(),
                     signature: format!("AGXMetal!{sig}"),
                     location: None,
-                    process: Some("Python".into()),
+                    process: Process::named("Python".into()),
                     path: "x.ips".into(),
                     test: None,
                 })

@@ -21,7 +21,7 @@ pub use rules::{
 pub use site::{FrameSource, Handler, Machinery};
 pub use triage::{Group, Triage};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::report::{Frame, Report, image_name_of};
@@ -114,7 +114,11 @@ pub struct OnTop {
 
 /// The AGX driver image loaded in the crashed process: which GPU family's driver, and which
 /// build of it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+///
+/// Every JSON document writes the driver as this one object (`name`, `version`, `uuid`): a
+/// report's `driver`, a `classify` group's `drivers[]`, a `stats` row's `driver`; and every
+/// rendering for people as its [`Driver::label`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Driver {
     /// The image name without a `com.apple.` prefix (`AGXMetalG16X`, `AGXMetal13_3`); `AGX` when
     /// the report gives the image no name.
@@ -124,6 +128,16 @@ pub struct Driver {
     pub version: Option<String>,
     /// The image's UUID, lower-case and hyphenated: the key for finding its symbols.
     pub uuid: Option<String>,
+}
+
+impl Driver {
+    /// `AGXMetalG16X 327.5`, or the name alone when the version is unknown.
+    pub fn label(&self) -> String {
+        match &self.version {
+            Some(v) => format!("{} {v}", self.name),
+            None => self.name.clone(),
+        }
+    }
 }
 
 /// A frame's image name and path.

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 
-use super::{Classification, Family};
+use super::{Classification, Driver, Family};
 use crate::report::Report;
 
 /// The crashes that share one signature: one line of a triage table.
@@ -36,9 +36,8 @@ pub struct Group {
     pub processes: BTreeSet<String>,
     /// The OS builds the reports were written on (`24G90`), sorted.
     pub os_builds: BTreeSet<String>,
-    /// The AGX drivers loaded in those processes, `name version` (`AGXMetalG16X 327.5`), or the
-    /// name alone when the version is unknown.
-    pub driver_versions: BTreeSet<String>,
+    /// The AGX drivers loaded in those processes, sorted.
+    pub drivers: BTreeSet<Driver>,
     /// The earliest crash time among the reports that have one.
     pub first_seen: Option<DateTime<FixedOffset>>,
     /// The latest crash time among the reports that have one.
@@ -71,7 +70,7 @@ impl Triage {
                 location: c.location.clone(),
                 processes: BTreeSet::new(),
                 os_builds: BTreeSet::new(),
-                driver_versions: BTreeSet::new(),
+                drivers: BTreeSet::new(),
                 first_seen: None,
                 last_seen: None,
             });
@@ -83,10 +82,7 @@ impl Triage {
             g.os_builds.insert(b.clone());
         }
         if let Some(d) = &c.driver {
-            g.driver_versions.insert(match &d.version {
-                Some(v) => format!("{} {v}", d.name),
-                None => d.name.clone(),
-            });
+            g.drivers.insert(d.clone());
         }
         if let Some(t) = report.capture_time {
             g.first_seen = Some(g.first_seen.map_or(t, |f| f.min(t)));

@@ -25,8 +25,14 @@ use thiserror::Error;
 use crate::report::ReportKind;
 use crate::report::{PEEK_BYTES, Peek, peek};
 
-/// The `schema` an inventory file carries; [`Inventory::read`] refuses any other.
-pub const SCHEMA: &str = "crashdelta.inventory/1";
+/// The `schema` an inventory file carries; [`Inventory::read`] refuses any other but
+/// [`SCHEMA_V1`].
+pub const SCHEMA: &str = "crashdelta.inventory/2";
+
+/// The first inventories' `schema`, still read: they differ only in `peek.process`, the name
+/// alone where [`SCHEMA`] writes the process object (an earlier CI step may have run an older
+/// crashdelta).
+pub const SCHEMA_V1: &str = "crashdelta.inventory/1";
 
 /// Why an inventory could not be taken or read.
 #[derive(Debug, Error)]
@@ -216,6 +222,9 @@ impl Entry {
 pub struct Inventory {
     /// [`SCHEMA`], so that a saved inventory is recognised as one.
     pub schema: String,
+    /// The crashdelta that took it; absent from inventories written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<crate::Tool>,
     /// When the scan started.
     pub taken_at: DateTime<Utc>,
     /// The folders scanned, in the order given, with whether each existed.
@@ -248,7 +257,7 @@ impl Inventory {
                 path: path.into(),
                 message: e.to_string(),
             })?;
-        if inv.schema != SCHEMA {
+        if inv.schema != SCHEMA && inv.schema != SCHEMA_V1 {
             return Err(InventoryError::BadInventory {
                 path: path.into(),
                 message: format!("schema {:?}, expected {SCHEMA:?}", inv.schema),
@@ -522,6 +531,7 @@ pub fn scan(folders: &[PathBuf]) -> Result<Inventory, InventoryError> {
     let out = read_heads(out);
     Ok(Inventory {
         schema: SCHEMA.into(),
+        tool: Some(crate::Tool::this()),
         taken_at,
         folders: listed,
         entries: out,

@@ -8,26 +8,16 @@ use serde::Serialize;
 
 use super::escape::{Lines, Tone};
 use super::{html, junit::escape as xml, markdown};
+use crate::Tool;
 use crate::campaign::breakdown::StatsReport;
 use crate::campaign::{
     CampaignReport, CampaignSummary, ConfigInfo, ConfigStats, RunCrash, RunSummary, percent,
 };
 
 /// The `schema` of the campaign document (`watch --repeat`, `compare`).
-pub const CAMPAIGN_SCHEMA: &str = "crashdelta.campaign/1";
+pub const CAMPAIGN_SCHEMA: &str = "crashdelta.campaign/2";
 /// The `schema` of the `stats --format json` document.
-pub const STATS_SCHEMA: &str = "crashdelta.stats/1";
-
-#[derive(Serialize)]
-struct Tool {
-    name: &'static str,
-    version: &'static str,
-}
-
-const TOOL: Tool = Tool {
-    name: "crashdelta",
-    version: env!("CARGO_PKG_VERSION"),
-};
+pub const STATS_SCHEMA: &str = "crashdelta.stats/2";
 
 #[derive(Serialize)]
 struct CompareOut<'a> {
@@ -106,7 +96,7 @@ pub fn write_json(out: &mut dyn Write, c: &CampaignReport) -> io::Result<()> {
     };
     let doc = CampaignDoc {
         schema: CAMPAIGN_SCHEMA,
-        tool: TOOL,
+        tool: Tool::this(),
         kind,
         command: &c.command,
         configs: &c.configs,
@@ -591,7 +581,7 @@ pub fn html_page(c: &CampaignReport, generated: &str) -> String {
 pub fn stats_json(out: &mut dyn Write, r: &StatsReport) -> io::Result<()> {
     let doc = serde_json::json!({
         "schema": STATS_SCHEMA,
-        "tool": TOOL,
+        "tool": Tool::this(),
         "inputs": r.inputs,
         "crashes": r.crashes,
         "skipped": r.skipped,
@@ -636,7 +626,7 @@ pub fn stats_human(r: &StatsReport, width: Option<u16>) -> String {
             row.signature_id.clone(),
             row.rule.clone(),
             opt(&row.os_build).to_owned(),
-            opt(&row.driver_version).to_owned(),
+            row.driver_label(),
             opt(&row.hardware_model).to_owned(),
             day(&row.first_seen).to_owned(),
             day(&row.last_seen).to_owned(),
@@ -682,7 +672,7 @@ pub fn stats_markdown(r: &StatsReport) -> String {
             markdown::cell_code(&row.signature_id),
             markdown::inline(&row.rule),
             markdown::inline(opt(&row.os_build)),
-            markdown::inline(opt(&row.driver_version)),
+            markdown::inline(&row.driver_label()),
             markdown::inline(opt(&row.hardware_model)),
             day(&row.first_seen),
             day(&row.last_seen)
@@ -726,11 +716,16 @@ pub fn stats_html(r: &StatsReport, generated: &str) -> String {
                 }
             };
             html::CountBar {
+                // A bar's label has room for a few words: the driver's version alone (the
+                // tooltip and the table name it whole).
                 label: format!(
                     "{} · {} · {} · {}",
                     row.rule,
                     opt(&row.os_build),
-                    opt(&row.driver_version),
+                    row.driver
+                        .as_ref()
+                        .and_then(|d| d.version.as_deref())
+                        .unwrap_or("?"),
                     opt(&row.hardware_model)
                 ),
                 count: row.count,
@@ -740,7 +735,7 @@ pub fn stats_html(r: &StatsReport, generated: &str) -> String {
                     row.signature,
                     row.count,
                     opt(&row.os_build),
-                    opt(&row.driver_version),
+                    row.driver_label(),
                     opt(&row.hardware_model),
                     day(&row.first_seen),
                     day(&row.last_seen)
@@ -768,7 +763,7 @@ pub fn stats_html(r: &StatsReport, generated: &str) -> String {
             html::escape(&row.signature_id),
             html::escape(&row.rule),
             html::escape(opt(&row.os_build)),
-            html::escape(opt(&row.driver_version)),
+            html::escape(&row.driver_label()),
             html::escape(opt(&row.hardware_model)),
             day(&row.first_seen),
             day(&row.last_seen)

@@ -330,10 +330,7 @@ fn classification(out: &mut Lines, c: &Classification) {
         &format!("{} [{}]", c.signature, c.signature_id),
     );
     if let Some(d) = &c.driver {
-        let mut text = d.name.clone();
-        if let Some(v) = &d.version {
-            let _ = write!(text, " {v}");
-        }
+        let mut text = d.label();
         if let Some(u) = &d.uuid {
             let _ = write!(text, " ({u})");
         }
@@ -450,7 +447,7 @@ impl<W: std::io::Write> super::Sink for TableSink<W> {
                     if g.known { "yes".into() } else { "no".into() },
                     join(&g.processes),
                     join(&g.os_builds),
-                    join(&g.driver_versions),
+                    driver_labels(&g.drivers),
                     seen,
                     g.location.clone().unwrap_or_default(),
                 ]);
@@ -474,4 +471,13 @@ impl<W: std::io::Write> super::Sink for TableSink<W> {
         }
         self.out.flush()
     }
+}
+
+/// The drivers of a group in words, each build once: two with the same name and version but
+/// another UUID read the same to a person.
+fn driver_labels(drivers: &std::collections::BTreeSet<crate::classify::Driver>) -> String {
+    let mut labels: Vec<String> = drivers.iter().map(|d| d.label()).collect();
+    // Sorted by name, then version: equal labels are neighbours.
+    labels.dedup();
+    labels.join(", ")
 }

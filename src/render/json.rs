@@ -8,48 +8,21 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::Tool;
 use crate::analyze::{Analysis, AnalysisError, Status};
-use crate::classify::{OnTop, Racing};
+use crate::classify::{Driver, OnTop, Racing};
 use crate::report::{
-    Container, Cut, Exception, Frame, Image, NotAReport, ParseError, Report, ReportKind,
+    Container, Cut, Exception, Frame, Image, NotAReport, ParseError, Process, Report, ReportKind,
     SourceFormat, SymbolSource, Thread, Warning,
 };
 
 /// The `schema` of the `classify --format json` document.
-pub const CLASSIFY_SCHEMA: &str = "crashdelta.classify/1";
+pub const CLASSIFY_SCHEMA: &str = "crashdelta.classify/2";
 /// The `schema` of the whole-report document (`show --format json`, `symbolicate --format json`).
 pub const REPORT_SCHEMA: &str = "crashdelta.report/1";
 
 fn hex(v: u64) -> String {
     format!("{v:#x}")
-}
-
-#[derive(Serialize)]
-struct ProcessOut<'a> {
-    name: Option<&'a str>,
-    pid: Option<u64>,
-    path: Option<&'a str>,
-    identifier: Option<&'a str>,
-    version: Option<&'a str>,
-    parent: Option<NamePid<'a>>,
-    responsible: Option<NamePid<'a>>,
-    user_id: Option<u64>,
-    cpu_type: Option<&'a str>,
-    translated: Option<bool>,
-    launch_time: Option<String>,
-}
-
-#[derive(Serialize)]
-struct NamePid<'a> {
-    name: Option<&'a str>,
-    pid: Option<u64>,
-}
-
-fn name_pid(name: &Option<String>, pid: Option<u64>) -> Option<NamePid<'_>> {
-    (name.is_some() || pid.is_some()).then_some(NamePid {
-        name: name.as_deref(),
-        pid,
-    })
 }
 
 #[derive(Serialize)]
@@ -244,13 +217,6 @@ struct ClassificationOut<'a> {
 }
 
 #[derive(Serialize)]
-struct DriverOut<'a> {
-    name: &'a str,
-    version: Option<&'a str>,
-    uuid: Option<&'a str>,
-}
-
-#[derive(Serialize)]
 struct AppSpecificOut<'a> {
     messages: Vec<&'a str>,
     assertion: Option<&'a str>,
@@ -271,7 +237,8 @@ pub struct ReportOut<'a> {
     bug_type: Option<&'a str>,
     bug_type_name: Option<&'a str>,
     incident_id: Option<&'a str>,
-    process: Option<ProcessOut<'a>>,
+    /// The one process object of every document.
+    process: Option<&'a Process>,
     os: Option<OsOut<'a>>,
     hardware_model: Option<&'a str>,
     capture_time: Option<String>,
@@ -284,7 +251,8 @@ pub struct ReportOut<'a> {
     signature_id: Option<&'a str>,
     location: Option<&'a str>,
     trigger: Option<&'a str>,
-    driver: Option<DriverOut<'a>>,
+    /// The one driver object of every document.
+    driver: Option<&'a Driver>,
     /// What the crash was read past: a signal handler, abort or exception machinery.
     on_top: Option<&'a OnTop>,
     /// Other threads inside Metal, MPS or the driver at crash time (GPU crashes).
@@ -348,26 +316,13 @@ impl<'a> ReportOut<'a> {
             }
             Err(_) => return out,
         };
-        let p = &report.process;
         out.format = Some(report.format);
         out.container = Some(&report.container);
         out.kind = Some(report.kind);
         out.bug_type = report.bug_type.as_deref();
         out.bug_type_name = report.bug_type_name.as_deref();
         out.incident_id = report.incident_id.as_deref();
-        out.process = Some(ProcessOut {
-            name: p.name.as_deref(),
-            pid: p.pid,
-            path: p.path.as_deref(),
-            identifier: p.identifier.as_deref(),
-            version: p.version.as_deref(),
-            parent: name_pid(&p.parent_name, p.parent_pid),
-            responsible: name_pid(&p.responsible_name, p.responsible_pid),
-            user_id: p.user_id,
-            cpu_type: p.cpu_type.as_deref(),
-            translated: p.translated,
-            launch_time: p.launch_time.map(|t| t.to_rfc3339()),
-        });
+        out.process = Some(&report.process);
         out.os = Some(OsOut {
             train: report.os.train.as_deref(),
             build: report.os.build.as_deref(),
@@ -410,11 +365,7 @@ impl<'a> ReportOut<'a> {
             out.signature_id = Some(&c.signature_id);
             out.location = c.location.as_deref();
             out.trigger = c.trigger.as_deref();
-            out.driver = c.driver.as_ref().map(|d| DriverOut {
-                name: &d.name,
-                version: d.version.as_deref(),
-                uuid: d.uuid.as_deref(),
-            });
+            out.driver = c.driver.as_ref();
             out.on_top = Some(&c.on_top);
             out.racing = Some(&c.racing);
         }
@@ -485,17 +436,9 @@ pub fn write_report(out: &mut dyn Write, outcome: &Analysis) -> io::Result<()> {
         tool: Tool,
         report: ReportOut<'a>,
     }
-    #[derive(Serialize)]
-    struct Tool {
-        name: &'static str,
-        version: &'static str,
-    }
     let doc = Doc {
         schema: REPORT_SCHEMA,
-        tool: Tool {
-            name: "crashdelta",
-            version: env!("CARGO_PKG_VERSION"),
-        },
+        tool: Tool::this(),
         report: ReportOut::full(outcome),
     };
     serde_json::to_writer(&mut *out, &doc).map_err(io::Error::other)?;
@@ -514,11 +457,9 @@ impl<W: Write> JsonSink<W> {
     /// Writes the document's opening (`schema`, `tool` and the start of `reports`) to `out`; the
     /// reports follow one at a time, and [`Sink::finish`](super::Sink::finish) writes the rest.
     pub fn start(mut out: W) -> io::Result<Self> {
-        write!(
-            out,
-            "{{\"schema\":\"{CLASSIFY_SCHEMA}\",\"tool\":{{\"name\":\"crashdelta\",\"version\":\"{}\"}},\"reports\":[",
-            env!("CARGO_PKG_VERSION")
-        )?;
+        write!(out, "{{\"schema\":\"{CLASSIFY_SCHEMA}\",\"tool\":")?;
+        serde_json::to_writer(&mut out, &Tool::this()).map_err(io::Error::other)?;
+        write!(out, ",\"reports\":[")?;
         Ok(JsonSink { out, first: true })
     }
 }

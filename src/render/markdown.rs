@@ -196,15 +196,7 @@ impl<W: Write> Sink for MarkdownSink<W> {
                     inline(&c.reason)
                 );
                 if let Some(d) = &c.driver {
-                    let _ = writeln!(
-                        b,
-                        "- GPU driver: {}",
-                        inline(&format!(
-                            "{} {}",
-                            d.name,
-                            d.version.as_deref().unwrap_or("")
-                        ))
-                    );
+                    let _ = writeln!(b, "- GPU driver: {}", inline(&d.label()));
                 }
                 if let (Some(t), Some(b2)) = (&report.os.train, &report.os.build) {
                     let _ = writeln!(

@@ -9,6 +9,9 @@ use serde::Serialize;
 use super::escape::{Lines, Tone};
 use crate::classify::{RuleExplanation, RuleSet, Verdict};
 
+/// The `schema` of the `rules --format json` document.
+pub const RULES_SCHEMA: &str = "crashdelta.rules/1";
+
 #[derive(Serialize)]
 struct RuleOut<'a> {
     id: &'a str,
@@ -38,11 +41,17 @@ pub fn write_json(out: &mut dyn Write, rules: &RuleSet) -> io::Result<()> {
             conditions: r.conditions(),
         })
         .collect();
-    let doc = serde_json::json!({
-        "schema": "crashdelta.rules/1",
-        "tool": {"name": "crashdelta", "version": env!("CARGO_PKG_VERSION")},
-        "rules": list,
-    });
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        schema: &'static str,
+        tool: crate::Tool,
+        rules: Vec<RuleOut<'a>>,
+    }
+    let doc = Doc {
+        schema: RULES_SCHEMA,
+        tool: crate::Tool::this(),
+        rules: list,
+    };
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
     writeln!(out)?;
     out.flush()

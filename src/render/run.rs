@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::escape::{Lines, Tone};
 use super::json::ReportOut;
 use super::{GateResult, Item, Sink, Summary, Totals};
+use crate::Tool;
 use crate::run::{CommandInfo, RunReport, Window};
 use crate::watch::{Attribution, AttributionKind};
 
@@ -29,6 +30,7 @@ struct NewOut<'a> {
 #[derive(Serialize)]
 struct Doc<'a> {
     schema: &'static str,
+    tool: Tool,
     delta: &'a str,
     before: usize,
     after: usize,
@@ -76,6 +78,7 @@ fn doc(run: &RunReport) -> Doc<'_> {
         .collect();
     Doc {
         schema: WATCH_SCHEMA,
+        tool: Tool::this(),
         delta: &run.headline,
         before: run.before,
         after: run.after,

@@ -85,7 +85,13 @@ pub enum Container {
 }
 
 /// The process the report is about: the one that crashed, for a crash report.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+///
+/// Every JSON document writes a process as this one object (docs/json.md, `process` in
+/// docs/schema/common.schema.json): a report's `process`, a campaign run's `crashes[].process`,
+/// an inventory entry's `peek.process`. What a source does not say is `null` (an inventory's peek
+/// knows only the name), so that a reader finds the same fields wherever a process is written.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "ProcessJson", from = "ProcessJson")]
 pub struct Process {
     /// The process name: `procName` in `.ips` bodies (else the header's `name` or `app_name`),
     /// the name in `Process: python3.12 [4242]` (or `Command:`) in text reports.
@@ -121,6 +127,92 @@ pub struct Process {
     pub translated: Option<bool>,
     /// When the process started (`procLaunch`, `Launch Time:`), with the report's UTC offset.
     pub launch_time: Option<DateTime<FixedOffset>>,
+}
+
+impl Process {
+    /// A process known only by its name (what the head of a report file gives).
+    pub fn named(name: String) -> Process {
+        Process {
+            name: Some(name),
+            ..Process::default()
+        }
+    }
+}
+
+/// [`Process`] as JSON writes it: the parent and the responsible process as `{name, pid}`
+/// objects, the launch time as RFC 3339.
+#[derive(Serialize, Deserialize)]
+struct ProcessJson {
+    name: Option<String>,
+    pid: Option<u64>,
+    path: Option<String>,
+    identifier: Option<String>,
+    version: Option<String>,
+    parent: Option<NamePid>,
+    responsible: Option<NamePid>,
+    user_id: Option<u64>,
+    cpu_type: Option<String>,
+    translated: Option<bool>,
+    launch_time: Option<String>,
+}
+
+/// Another process a report names (the parent, the responsible one): `null` in JSON when the
+/// report gives neither its name nor its pid.
+#[derive(Serialize, Deserialize)]
+struct NamePid {
+    name: Option<String>,
+    pid: Option<u64>,
+}
+
+impl NamePid {
+    fn of(name: Option<String>, pid: Option<u64>) -> Option<NamePid> {
+        (name.is_some() || pid.is_some()).then_some(NamePid { name, pid })
+    }
+}
+
+impl From<Process> for ProcessJson {
+    fn from(p: Process) -> Self {
+        ProcessJson {
+            name: p.name,
+            pid: p.pid,
+            path: p.path,
+            identifier: p.identifier,
+            version: p.version,
+            parent: NamePid::of(p.parent_name, p.parent_pid),
+            responsible: NamePid::of(p.responsible_name, p.responsible_pid),
+            user_id: p.user_id,
+            cpu_type: p.cpu_type,
+            translated: p.translated,
+            launch_time: p.launch_time.map(|t| t.to_rfc3339()),
+        }
+    }
+}
+
+impl From<ProcessJson> for Process {
+    fn from(p: ProcessJson) -> Self {
+        let (parent_name, parent_pid) = p.parent.map_or((None, None), |n| (n.name, n.pid));
+        let (responsible_name, responsible_pid) =
+            p.responsible.map_or((None, None), |n| (n.name, n.pid));
+        Process {
+            name: p.name,
+            pid: p.pid,
+            path: p.path,
+            identifier: p.identifier,
+            version: p.version,
+            parent_name,
+            parent_pid,
+            responsible_name,
+            responsible_pid,
+            user_id: p.user_id,
+            cpu_type: p.cpu_type,
+            translated: p.translated,
+            // Written by to_rfc3339 above; a record edited by hand may hold anything, which is
+            // read as unknown rather than refusing the whole record.
+            launch_time: p
+                .launch_time
+                .and_then(|t| DateTime::parse_from_rfc3339(&t).ok()),
+        }
+    }
 }
 
 /// The operating system that wrote the report: `osVersion` in `.ips` bodies, completed from the

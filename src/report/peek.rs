@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::model::ReportKind;
+use super::model::{Process, ReportKind};
 use super::{bugtype, ips};
 
 /// How many bytes of a file [`peek`] needs.
@@ -21,9 +21,35 @@ pub struct Peek {
     /// The header's `incident_id`, or the `Incident Identifier:` of a text report (iOS-style
     /// reports have one; macOS text reports do not).
     pub incident_id: Option<String>,
-    /// The process name: the header's `name` (else `app_name`), or the name on a text report's
-    /// `Process:` line.
-    pub process: Option<String>,
+    /// The process, known by its name only: the header's `name` (else `app_name`), or the name
+    /// on a text report's `Process:` line.
+    /// Boxed: an inventory holds a peek per file, and most know only a name.
+    #[serde(default, deserialize_with = "process_or_name")]
+    pub process: Option<Box<Process>>,
+}
+
+impl Peek {
+    /// The process's name, when the head gives it.
+    pub fn process_name(&self) -> Option<&str> {
+        self.process.as_ref().and_then(|p| p.name.as_deref())
+    }
+}
+
+/// A peek's process as inventories write it (the [`Process`] object), or as the first ones did
+/// (`crashdelta.inventory/1`: the name alone, a string), which `diff` still reads.
+fn process_or_name<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Box<Process>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Name(String),
+        Process(Box<Process>),
+    }
+    Ok(Option::<Either>::deserialize(d)?.map(|e| match e {
+        Either::Name(name) => Box::new(Process::named(name)),
+        Either::Process(p) => p,
+    }))
 }
 
 /// Looks at the first bytes of a file. `None` when the head shows no report at all (an empty or
@@ -49,7 +75,12 @@ pub fn peek(head: &[u8]) -> Option<Peek> {
         return Some(Peek {
             kind: bug_type.as_deref().map_or(ReportKind::Other, bugtype::kind),
             incident_id: header.incident_id.ok().cloned(),
-            process: header.name.ok().or(header.app_name.ok()).cloned(),
+            process: header
+                .name
+                .ok()
+                .or(header.app_name.ok())
+                .cloned()
+                .map(|name| Box::new(Process::named(name))),
             bug_type,
         });
     }
@@ -60,7 +91,9 @@ pub fn peek(head: &[u8]) -> Option<Peek> {
     for line in text.lines().take(60) {
         let line = line.trim();
         if let Some(v) = line.strip_prefix("Process:") {
-            process = Some(v.split('[').next().unwrap_or(v).trim().to_owned());
+            process = Some(Box::new(Process::named(
+                v.split('[').next().unwrap_or(v).trim().to_owned(),
+            )));
         } else if let Some(v) = line.strip_prefix("Incident Identifier:") {
             incident = Some(v.trim().to_owned());
         } else if line.starts_with("Data Source:") && line.contains("tackshots") {
@@ -91,7 +124,7 @@ mod tests {
 { "a" : 1"#;
         let p = peek(ips).unwrap();
         assert_eq!(
-            (p.kind, p.incident_id.as_deref(), p.process.as_deref()),
+            (p.kind, p.incident_id.as_deref(), p.process_name()),
             (ReportKind::Crash, Some("5E0C"), Some("Python"))
         );
         let jetsam = br#"{"bug_type":"298","incident_id":"1A"}"#;
@@ -99,7 +132,7 @@ mod tests {
         let text = b"Incident Identifier: 6156848E\nProcess:   TouchCanvas [1052]\n";
         let p = peek(text).unwrap();
         assert_eq!(
-            (p.kind, p.process.as_deref(), p.incident_id.as_deref()),
+            (p.kind, p.process_name(), p.incident_id.as_deref()),
             (ReportKind::Crash, Some("TouchCanvas"), Some("6156848E"))
         );
         assert_eq!(
@@ -120,9 +153,25 @@ mod tests {
             b"{\"bug_type\":\"309\",\"name\":\"Pr\xc3\xa9view\",\"incident_id\":\"AB\"}".to_vec();
         head.extend_from_slice(b"\n{\"x\": \"\xe6\x97");
         let p = peek(&head).unwrap();
-        assert_eq!(p.process.as_deref(), Some("Pr\u{e9}view"));
+        assert_eq!(p.process_name(), Some("Pr\u{e9}view"));
         // Invalid bytes in the middle fall back to the lossy reading.
         let bad = b"{\"bug_type\":\"309\",\"name\":\"a\xffb\",\"incident_id\":\"C\"}\n{";
-        assert_eq!(peek(bad).unwrap().process.as_deref(), Some("a\u{fffd}b"));
+        assert_eq!(peek(bad).unwrap().process_name(), Some("a\u{fffd}b"));
+    }
+
+    /// `crashdelta.inventory/1` wrote the process as its name; `diff` still reads such an
+    /// inventory, and the name lands where a new one's would.
+    #[test]
+    fn a_peek_written_with_the_process_as_a_string_still_reads() {
+        let old: Peek = serde_json::from_str(
+            r#"{"kind":"crash","bug_type":"309","incident_id":"A","process":"Python"}"#,
+        )
+        .unwrap();
+        assert_eq!(old.process, Some(Box::new(Process::named("Python".into()))));
+        let new: Peek = serde_json::from_str(&serde_json::to_string(&old).unwrap()).unwrap();
+        assert_eq!(new, old);
+        let none: Peek =
+            serde_json::from_str(r#"{"kind":"crash","bug_type":null,"incident_id":null}"#).unwrap();
+        assert_eq!(none.process, None);
     }
 }

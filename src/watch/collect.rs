@@ -42,6 +42,35 @@ use crate::inventory::escape_path;
 /// The manifest's name in the collect folder.
 pub const MANIFEST: &str = "manifest.json";
 
+/// The `schema` of a manifest: `{schema, tool, copies}`. The first manifests were the bare list
+/// of copies, which collecting again into their folder still reads and appends to.
+pub const MANIFEST_SCHEMA: &str = "crashdelta.manifest/1";
+
+/// A manifest as written: every copy made into the folder, the earlier collections' first.
+#[derive(Serialize)]
+struct ManifestDoc<'a> {
+    schema: &'static str,
+    tool: crate::Tool,
+    copies: &'a [serde_json::Value],
+}
+
+/// The copies a manifest lists: a [`MANIFEST_SCHEMA`] document's `copies`, or the bare list the
+/// first manifests were; `None` for anything else.
+fn manifest_copies(doc: serde_json::Value) -> Option<Vec<serde_json::Value>> {
+    match doc {
+        serde_json::Value::Array(copies) => Some(copies),
+        serde_json::Value::Object(mut doc)
+            if doc.get("schema").and_then(|s| s.as_str()) == Some(MANIFEST_SCHEMA) =>
+        {
+            match doc.remove("copies") {
+                Some(serde_json::Value::Array(copies)) => Some(copies),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 /// A manifest read back to append to: far bigger than any manifest of real reports.
 const MANIFEST_CAP: input::Cap = input::Cap {
     limit: 64 * 1024 * 1024,
@@ -236,8 +265,9 @@ enum Target {
     Fresh,
 }
 
-/// Reads `dir/manifest.json` when it is a crashdelta manifest (a regular file holding a JSON
-/// list), to append to; anything else there is kept and reported.
+/// Reads `dir/manifest.json` when it is a crashdelta manifest (a regular file holding a
+/// [`MANIFEST_SCHEMA`] document, or the bare list of the first manifests), to append to;
+/// anything else there is kept and reported.
 fn existing_manifest(dir: &Path, warnings: &mut Vec<String>) -> (Vec<serde_json::Value>, Target) {
     let path = dir.join(MANIFEST);
     let meta = match fs::symlink_metadata(&path) {
@@ -248,8 +278,13 @@ fn existing_manifest(dir: &Path, warnings: &mut Vec<String>) -> (Vec<serde_json:
         Ok(m) if m.is_symlink() => "is a symbolic link".to_owned(),
         Ok(m) if !m.is_file() => "is not a regular file".to_owned(),
         Ok(_) => match input::read_capped(&path, MANIFEST_CAP) {
-            Ok(bytes) => match serde_json::from_slice::<Vec<serde_json::Value>>(&bytes) {
-                Ok(entries) => return (entries, Target::Manifest),
+            Ok(bytes) => match serde_json::from_slice::<serde_json::Value>(&bytes) {
+                Ok(doc) => match manifest_copies(doc) {
+                    Some(entries) => return (entries, Target::Manifest),
+                    None => format!(
+                        "is not a crashdelta manifest (neither {MANIFEST_SCHEMA} nor a list)"
+                    ),
+                },
                 Err(e) => format!("is not a crashdelta manifest ({e})"),
             },
             Err(e) => e.to_string(),
@@ -281,7 +316,12 @@ fn write_manifest(
         let path = path.to_owned();
         move |source| CollectError::Manifest { path, source }
     };
-    let mut text = serde_json::to_vec_pretty(entries)
+    let doc = ManifestDoc {
+        schema: MANIFEST_SCHEMA,
+        tool: crate::Tool::this(),
+        copies: entries,
+    };
+    let mut text = serde_json::to_vec_pretty(&doc)
         .map_err(io::Error::other)
         .map_err(err(&first))?;
     text.push(b'\n');
@@ -416,7 +456,8 @@ mod tests {
         assert_eq!(got[1].sha256, expected);
         let manifest: serde_json::Value =
             serde_json::from_slice(&fs::read(dst.path().join("manifest.json")).unwrap()).unwrap();
-        assert_eq!(manifest[0]["incident_id"], "X");
+        assert_eq!(manifest["schema"], MANIFEST_SCHEMA);
+        assert_eq!(manifest["copies"][0]["incident_id"], "X");
         // The sources are untouched; no temporary is left behind.
         assert!(a.exists() && a2.exists());
         assert_eq!(fs::read_dir(dst.path()).unwrap().count(), 3);
@@ -465,14 +506,28 @@ mod tests {
         let first = collect(dst.path(), &[(m.clone(), None), (gone, None)]).unwrap();
         assert_eq!(first.copied[0].file, "2-manifest.json");
         assert_eq!(first.warnings.len(), 1, "{:?}", first.warnings);
+        collect(dst.path(), &[(m.clone(), None)]).unwrap();
+        let files = || {
+            let manifest: serde_json::Value =
+                serde_json::from_slice(&fs::read(dst.path().join("manifest.json")).unwrap())
+                    .unwrap();
+            manifest["copies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["file"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(files(), ["2-manifest.json", "3-manifest.json"]);
+        // A manifest of the first shape (the bare list) is appended to as well, and written
+        // back as a document.
+        fs::write(
+            dst.path().join("manifest.json"),
+            r#"[{"source": "/r/old.ips", "file": "old.ips", "size": 1, "sha256": "00", "incident_id": null}]"#,
+        )
+        .unwrap();
         collect(dst.path(), &[(m, None)]).unwrap();
-        let manifest: Vec<serde_json::Value> =
-            serde_json::from_slice(&fs::read(dst.path().join("manifest.json")).unwrap()).unwrap();
-        let files: Vec<&str> = manifest
-            .iter()
-            .map(|e| e["file"].as_str().unwrap())
-            .collect();
-        assert_eq!(files, ["2-manifest.json", "3-manifest.json"]);
+        assert_eq!(files(), ["old.ips", "4-manifest.json"]);
     }
 
     #[test]

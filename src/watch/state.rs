@@ -72,6 +72,10 @@ pub enum StateError {
 #[derive(Serialize, Deserialize)]
 struct StateFile {
     schema: String,
+    /// Who wrote the file last; absent from files written before it was recorded, which are read
+    /// all the same.
+    #[serde(default)]
+    tool: Option<crate::Tool>,
     runs: Vec<EarlierRun>,
 }
 
@@ -154,6 +158,7 @@ pub fn record(path: &Path, run: EarlierRun) -> Result<(), StateError> {
     }
     let state = StateFile {
         schema: SCHEMA.into(),
+        tool: Some(crate::Tool::this()),
         runs,
     };
     let folder = match path.parent() {
