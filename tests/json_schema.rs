@@ -217,6 +217,17 @@ fn reports(out: &mut Outputs) {
         .output()
         .unwrap();
     out.stdout("rules --format json", &rules);
+    for report in [
+        "derived/agx-prepareForEnqueue-0x98.ips",
+        "real/ips/llvm-lldb__a.out.ips",
+    ] {
+        let explained = crashdelta()
+            .args(["rules", "explain", "--format", "json"])
+            .arg(testdata().join(report))
+            .output()
+            .unwrap();
+        out.stdout(&format!("rules explain --format json {report}"), &explained);
+    }
 }
 
 /// Watched runs and what they leave: the run record (standard output and `--json`), the
