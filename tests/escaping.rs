@@ -490,7 +490,13 @@ fn diff_markdown_is_text_not_markup() {
 fn watch_markdown_is_text_not_markup() {
     let lab = lab();
     let out = watch(&lab, &["--fail-on", "none", "--format", "markdown"]);
-    assert_markdown("watch markdown", &text(&out.stdout), 1, &[]);
+    // The folded "What ran" table (provenance) is the record's own HTML, and only that.
+    assert_markdown(
+        "watch markdown",
+        &text(&out.stdout),
+        1,
+        &["<details><summary>What ran</summary>", "</details>"],
+    );
 }
 
 #[test]

@@ -610,6 +610,7 @@ fn child_raises_sigint_between_two_runs() {
             collect: None,
             earlier: Vec::new(),
             test_results: Vec::new(),
+            record_env: Vec::new(),
         },
         crashdelta::classify::GatePolicy {
             fail_on: crashdelta::classify::FailOn::Any,
@@ -643,6 +644,7 @@ fn child_watches_then_raises_sigint() {
     }
     let f = folder();
     let opts = crashdelta::watch::Options {
+        record_env: Vec::new(),
         folders: vec![f.reports.clone()],
         argv: vec!["true".into()],
         env: Vec::new(),

@@ -64,6 +64,8 @@ pub struct Watching {
     pub earlier: Vec<EarlierRun>,
     /// JUnit files the test runner writes, read when each run ends (`--test-results`).
     pub test_results: Vec<PathBuf>,
+    /// More variables each run's provenance records (`--record-env`).
+    pub record_env: Vec<String>,
 }
 
 /// What a campaign runs.
@@ -342,6 +344,7 @@ pub fn run(
         );
         opts.earlier = earlier.clone();
         opts.test_results = plan.watching.test_results.clone();
+        opts.record_env = plan.watching.record_env.clone();
         let watched = run::watch(&opts, analyzer, &plan.policy, &mut |e| {
             on_event(Event::Live(e))
         });
@@ -473,6 +476,7 @@ mod tests {
                 collect: None,
                 earlier: Vec::new(),
                 test_results: Vec::new(),
+                record_env: Vec::new(),
             }
         }
 

@@ -26,7 +26,8 @@ use crashdelta::run::RunReport;
 mod groups;
 
 pub use groups::{
-    Attribute, FoldersArg, GateArgs, RecordArgs, RulesArg, SymbolsArg, TimingArgs, env_pair,
+    Attribute, FoldersArg, GateArgs, ProvenanceArgs, RecordArgs, RulesArg, SymbolsArg, TimingArgs,
+    env_pair,
 };
 
 /// A `--format` parser that takes the formats in `allowed` (and their aliases), and lists them
@@ -306,6 +307,8 @@ pub struct WatchArgs {
     pub symbols: SymbolsArg,
     #[command(flatten)]
     pub campaign: CampaignArgs,
+    #[command(flatten)]
+    pub provenance: ProvenanceArgs,
     /// The command and its arguments, after `--`
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<OsString>,
@@ -386,6 +389,8 @@ pub struct CompareArgs {
     pub rules: RulesArg,
     #[command(flatten)]
     pub symbols: SymbolsArg,
+    #[command(flatten)]
+    pub provenance: ProvenanceArgs,
     /// The command and its arguments, after `--`
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<OsString>,

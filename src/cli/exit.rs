@@ -28,6 +28,9 @@ pub enum Exit {
     CannotRun,
     /// 127: the command was not found (`env(1)`).
     NotFound,
+    /// 87: `--require-clean` refused to run: tracked files differ from the commit (or the check
+    /// could not be made).
+    Unclean,
     /// 130: interrupted (SIGINT, SIGTERM, SIGHUP or SIGQUIT, forwarded to the command; or Ctrl-C on
     /// the terminal the command held): 128 + SIGINT, whichever signal it was, and also when the
     /// command had to be killed because it did not end.
@@ -52,6 +55,10 @@ pub const TABLE: &[(&str, &str)] = &[
          outside the run, counts as the run's crash",
     ),
     (
+        "87",
+        "watch, compare: --require-clean refused to run: tracked files differ from the commit",
+    ),
+    (
         "125",
         "crashdelta failed: bad arguments, a bad rules file, unwritable output",
     ),
@@ -71,8 +78,8 @@ pub const TABLE: &[(&str, &str)] = &[
 /// The exit codes one subcommand can end with, for its `--help`.
 pub fn help_for(command: &str) -> String {
     let codes: &[&str] = match command {
-        "watch" => &["0", "1", "86", "125", "126", "127", "128+N", "130"],
-        "compare" => &["0", "125", "126", "127", "130"],
+        "watch" => &["0", "1", "86", "87", "125", "126", "127", "128+N", "130"],
+        "compare" => &["0", "87", "125", "126", "127", "130"],
         "classify" | "diff" => &["0", "1", "86", "125"],
         "show" | "stats" => &["0", "1", "125"],
         _ => &["0", "125"],
@@ -173,6 +180,7 @@ impl Exit {
             Exit::Ok => 0,
             Exit::InputErrors => 1,
             Exit::GateFailed => 86,
+            Exit::Unclean => 87,
             Exit::ToolError => 125,
             Exit::CannotRun => 126,
             Exit::NotFound => 127,

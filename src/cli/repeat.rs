@@ -9,10 +9,10 @@ use crashdelta::campaign::runner::{self, Config, Ended, Event, Plan, Watching};
 use crashdelta::render::{self, Format};
 use crashdelta::run::Timing;
 
-use super::args::{CompareArgs, FoldersArg, RecordArgs, TimingArgs, WatchArgs};
+use super::args::{CompareArgs, FoldersArg, ProvenanceArgs, RecordArgs, TimingArgs, WatchArgs};
 use super::exit::{Ending, Exit};
 use super::output::{self, Output, note, say};
-use super::setup::{check_allow, load_analyzer, preflight};
+use super::setup::{check_allow, load_analyzer, preflight, require_clean};
 use super::watch::{collected, print_live};
 
 /// How many runs `--until-crash` makes without `--repeat`.
@@ -22,6 +22,7 @@ fn watching(
     folders: &FoldersArg,
     timing_args: &TimingArgs,
     record: &RecordArgs,
+    provenance: &ProvenanceArgs,
     format: crashdelta::render::Format,
 ) -> Watching {
     let mut timing = Timing::from(timing_args);
@@ -32,6 +33,7 @@ fn watching(
         collect: record.collect.clone(),
         earlier: super::watch::earlier_runs(record.state.as_deref()),
         test_results: timing_args.test_results.clone(),
+        record_env: provenance.record_env.clone(),
     }
 }
 
@@ -40,6 +42,9 @@ pub fn repeat(args: WatchArgs) -> Result<Exit> {
     let analyzer = load_analyzer(&args.rules, &args.symbols)?;
     preflight(&args.record)?;
     check_allow(&analyzer.rules, &args.gate.allow)?;
+    if let Some(refused) = require_clean(&args.provenance) {
+        return Ok(refused);
+    }
     let n = args
         .campaign
         .repeat
@@ -52,7 +57,13 @@ pub fn repeat(args: WatchArgs) -> Result<Exit> {
         args.command,
         usize::try_from(n).unwrap_or(usize::MAX),
         args.campaign.until_crash,
-        watching(&args.folders, &args.timing, &args.record, args.format),
+        watching(
+            &args.folders,
+            &args.timing,
+            &args.record,
+            &args.provenance,
+            args.format,
+        ),
         (&args.gate).into(),
     );
     Ok(
@@ -95,6 +106,9 @@ pub fn compare(args: CompareArgs) -> Result<Exit> {
     }
     let analyzer = load_analyzer(&args.rules, &args.symbols)?;
     preflight(&args.record)?;
+    if let Some(refused) = require_clean(&args.provenance) {
+        return Ok(refused);
+    }
     let mut a_name = config_name(args.a_name.as_deref(), &args.a_env, "A (as is)");
     let b_name = config_name(args.b_name.as_deref(), &args.b_env, "B");
     if a_name == b_name {
@@ -105,7 +119,13 @@ pub fn compare(args: CompareArgs) -> Result<Exit> {
         Config::new(a_name, &args.a_env),
         Config::new(b_name, &args.b_env),
         usize::try_from(args.runs).unwrap_or(usize::MAX),
-        watching(&args.folders, &args.timing, &args.record, args.format),
+        watching(
+            &args.folders,
+            &args.timing,
+            &args.record,
+            &args.provenance,
+            args.format,
+        ),
         args.attribute.into(),
     );
     // A comparison measures; it does not gate, and its runs' exit codes are data.

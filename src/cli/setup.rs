@@ -2,15 +2,18 @@
 //! symbol index (`--symbols`), made into one analyzer; and the check that `--allow` names a rule.
 
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
 use crashdelta::analyze::Analyzer;
 use crashdelta::classify::{RuleSet, UNREADABLE};
 use crashdelta::input;
+use crashdelta::run::provenance;
 use crashdelta::symbols;
 
-use super::args::{RecordArgs, RulesArg, SymbolsArg};
+use super::args::{ProvenanceArgs, RecordArgs, RulesArg, SymbolsArg};
+use super::exit::Exit;
 use super::output::say;
 use super::progress;
 
@@ -97,6 +100,47 @@ pub fn preflight(record: &RecordArgs) -> Result<()> {
         writable_folder("--collect", dir, dir)?;
     }
     Ok(())
+}
+
+/// `--require-clean[=PATHS]`: `Some(Exit::Unclean)` (after saying why) when tracked files
+/// differ from the commit, when a path named does not exist (a typo would check nothing), or
+/// when the check cannot be made (no repository, no git): a check that was not made has not
+/// passed.
+pub fn require_clean(args: &ProvenanceArgs) -> Option<Exit> {
+    let paths = args.require_clean.as_ref()?;
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let refuse = |why: String| {
+        say!("crashdelta: error: --require-clean: {why}");
+        Some(Exit::Unclean)
+    };
+    let changed = match provenance::unclean(&cwd, paths, Duration::from_secs(10)) {
+        Ok(changed) => changed,
+        Err(why) => return refuse(format!("cannot check: {why}")),
+    };
+    if !changed.is_empty() {
+        let n = changed.len();
+        let mut list: Vec<String> = changed.into_iter().take(20).collect();
+        if n > 20 {
+            list.push(format!("{} more", n - 20));
+        }
+        return refuse(format!(
+            "{n} tracked file(s) differ from the commit: {}; commit or restore them (git stash), \
+             or check only the files that matter with --require-clean=PATH,...",
+            list.join(", ")
+        ));
+    }
+    let missing: Vec<String> = paths
+        .iter()
+        .filter(|p| !cwd.join(p).exists())
+        .map(|p| p.display().to_string())
+        .collect();
+    if !missing.is_empty() {
+        return refuse(format!(
+            "no such file: {} (a path that does not exist checks nothing)",
+            missing.join(", ")
+        ));
+    }
+    None
 }
 
 /// Whether a new file can be made in `folder` (for `flag` `path`).

@@ -12,7 +12,7 @@ use crashdelta::watch::{self, EarlierRun, LiveEvent, Notice, collect, signal_nam
 use super::args::WatchArgs;
 use super::exit::{Ending, Exit};
 use super::output::{self, Output, note, say};
-use super::setup::{check_allow, load_analyzer, preflight};
+use super::setup::{check_allow, load_analyzer, preflight, require_clean};
 
 /// Whether the record goes to standard output (a format other than human, no `--output`): then
 /// the command's own standard output goes to crashdelta's standard error, never into the record.
@@ -28,11 +28,15 @@ pub fn watch(args: WatchArgs) -> Result<Exit> {
     let analyzer = load_analyzer(&args.rules, &args.symbols)?;
     check_allow(&analyzer.rules, &args.gate.allow)?;
     preflight(&args.record)?;
+    if let Some(refused) = require_clean(&args.provenance) {
+        return Ok(refused);
+    }
     let mut timing = Timing::from(&args.timing);
     timing.stdout_to_stderr = record_on_stdout(args.format, &args.record);
     let mut opts = timing.options(args.folders.watched(), args.command.clone(), Vec::new());
     opts.earlier = earlier_runs(args.record.state.as_deref());
     opts.test_results = args.timing.test_results.clone();
+    opts.record_env = args.provenance.record_env.clone();
     let mut ran = match run::watch(&opts, &analyzer, &(&args.gate).into(), &mut print_live)? {
         Watched::Ran(ran) => ran,
         Watched::CannotRun(e) => {

@@ -294,6 +294,14 @@ impl<W: Write> Sink for MarkdownSink<W> {
                 writeln!(self.out, "{p}")?;
             }
         }
+        if !totals.provenance.is_empty() {
+            // Folded: a job summary leads with the crashes; what ran is there for whoever asks.
+            writeln!(self.out, "<details><summary>What ran</summary>\n")?;
+            for (label, value) in &totals.provenance {
+                writeln!(self.out, "- {label}: {}", inline(value))?;
+            }
+            writeln!(self.out, "\n</details>")?;
+        }
         self.out.flush()
     }
 }

@@ -108,6 +108,8 @@ pub struct Totals<'a> {
     pub gate: &'a GateResult,
     /// For `watch` and `diff`: `Crash logs: 252 before → 253 after (1 new)`.
     pub headline: Option<&'a str>,
+    /// For `watch`: what ran (`Provenance::lines`), as a footer.
+    pub provenance: Vec<(&'static str, String)>,
 }
 
 /// A writer of the `classify` stream, and of a run record's new reports (through

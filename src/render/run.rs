@@ -46,6 +46,8 @@ struct Doc<'a> {
     interrupted_name: Option<String>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     warnings: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provenance: Option<&'a crate::run::provenance::Provenance>,
 }
 
 /// Writes the run record as the `crashdelta.watch/1` JSON document, pretty-printed, with a trailing
@@ -93,6 +95,7 @@ fn doc(run: &RunReport) -> Doc<'_> {
         interrupted: run.interrupted,
         interrupted_name: run.interrupted.map(crate::watch::signal_name),
         warnings: &run.warnings,
+        provenance: run.provenance.as_ref(),
     }
 }
 
@@ -191,6 +194,12 @@ pub fn human(run: &RunReport, style: &super::Style) -> String {
     if let Some(c) = &run.command {
         command_lines(&mut s, c, run.interrupted);
     }
+    if let Some(p) = &run.provenance {
+        s.line("What ran:");
+        for (label, value) in p.lines() {
+            s.line(format_args!("  {:<13}{value}", format!("{label}:")));
+        }
+    }
     s.toned(
         gate_tone(&run.gate),
         format_args!(
@@ -273,5 +282,10 @@ pub fn write_to(run: &RunReport, sink: &mut dyn Sink) -> io::Result<()> {
         groups: Vec::new(),
         gate: &run.gate,
         headline: Some(&run.headline),
+        provenance: run
+            .provenance
+            .as_ref()
+            .map(|p| p.lines())
+            .unwrap_or_default(),
     })
 }

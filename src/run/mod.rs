@@ -8,6 +8,7 @@
 
 mod join;
 mod policy;
+pub mod provenance;
 
 use std::path::PathBuf;
 
@@ -108,6 +109,9 @@ pub struct RunReport {
     /// Problems that did not change the verdict: reports `--collect` could not copy, a collect
     /// folder refused. Empty when [`build`] makes the record; the caller adds them.
     pub warnings: Vec<String>,
+    /// What exactly ran: the command's files, the repository's state, the configuration's
+    /// variables, the machine (`provenance.rs`); `None` for `diff`, which ran nothing.
+    pub provenance: Option<provenance::Provenance>,
 }
 
 impl RunReport {
@@ -224,6 +228,7 @@ pub fn build(
         gate: tally.result(),
         interrupted: ctx.interrupted,
         warnings: Vec::new(),
+        provenance: None,
     };
     (run, to_collect)
 }
@@ -256,6 +261,14 @@ pub fn watch(
     policy: &GatePolicy,
     on_live: &mut dyn FnMut(LiveEvent),
 ) -> Result<Watched, watch::WatchError> {
+    // Gathered beside the command, so that a slow git delays nothing but its own part.
+    let request = provenance::Request {
+        argv: opts.argv.clone(),
+        cwd: std::env::current_dir().unwrap_or_default(),
+        env: opts.env.clone(),
+        record_env: opts.record_env.clone(),
+    };
+    let gathering = std::thread::spawn(move || provenance::gather(&request));
     let outcome = match watch::run(opts, analyzer, on_live) {
         Ok(o) => o,
         Err(watch::WatchError::Spawn(e)) => return Ok(Watched::CannotRun(e)),
@@ -318,6 +331,7 @@ pub fn watch(
         n.test = link;
     }
     run.warnings.extend(outcome.warnings);
+    run.provenance = gathering.join().ok();
     Ok(Watched::Ran(Box::new(WatchedRun {
         run,
         to_collect,

@@ -52,6 +52,7 @@ impl Timing {
             capture: self.capture,
             stdout_to_stderr: self.stdout_to_stderr,
             test_results: Vec::new(),
+            record_env: Vec::new(),
         }
     }
 }

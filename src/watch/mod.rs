@@ -108,6 +108,8 @@ pub struct Options {
     /// JUnit XML files the test runner writes during the run (`--test-results`), read when the
     /// run ends for more evidence of which test crashed.
     pub test_results: Vec<PathBuf>,
+    /// More environment variables to record in the run's provenance (`--record-env`).
+    pub record_env: Vec<String>,
 }
 
 /// A new crash report, read and classified.
@@ -891,6 +893,7 @@ mod tests {
             capture: false,
             stdout_to_stderr: false,
             test_results: Vec::new(),
+            record_env: Vec::new(),
         };
         let analyzer = Analyzer::new(RuleSet::builtin().unwrap_or_else(|e| panic!("{e}")), None);
         let mut announced = Vec::new();

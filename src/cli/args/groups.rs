@@ -215,6 +215,20 @@ pub fn duration(s: &str) -> Result<Duration, String> {
     Ok(parsed)
 }
 
+/// What the record says about what ran (docs/provenance.md), and the clean-tree check.
+#[derive(Args)]
+pub struct ProvenanceArgs {
+    /// Also record this environment variable in the run's provenance (repeatable; `PREFIX*` for
+    /// all that start with PREFIX); DYLD_*, LD_*, MPS_*, PYTORCH_*, MTL_*, METAL_*, MLX_* and
+    /// CRASHDELTA_* always are, values of secret-looking names as a SHA-256
+    #[arg(long, value_name = "NAME")]
+    pub record_env: Vec<String>,
+    /// Refuse to run (exit 87) when tracked files differ from the git commit, naming them;
+    /// `--require-clean=PATH,...` checks only those paths (the test files that matter)
+    #[arg(long, value_name = "PATHS", num_args = 0.., value_delimiter = ',', require_equals = true)]
+    pub require_clean: Option<Vec<PathBuf>>,
+}
+
 /// Where a run's or a campaign's record goes, and its reports.
 #[derive(Args)]
 pub struct RecordArgs {

@@ -1,0 +1,788 @@
+//! Provenance: what exactly ran, recorded with every run, because a crash count is evidence only
+//! together with it.
+//!
+//! Two real stories made this part of the record. A stress test of an MPS race fix had been
+//! changed to take a global lock around every GPU call: it "passed" by never running in
+//! parallel, and its crash counts meant nothing until the original test was restored. And a
+//! "with fix" configuration injected its library with `DYLD_INSERT_LIBRARIES` into a Python that
+//! System Integrity Protection protects, which strips `DYLD_*`: the fix never loaded, and the run
+//! looked exactly like a fix that works. So each record says:
+//! - the command (argv), the working directory, the executable it resolves to and the script it
+//!   runs (a file with a `#!` line, or the first file argument of an interpreter), each with the
+//!   SHA-256 of its content;
+//! - the git state of the working directory's repository: commit, branch, whether the tree is
+//!   dirty, each modified, added, deleted or untracked file with the SHA-256 of its content now,
+//!   and the SHA-256 of `git diff HEAD` (two runs with the same commit and the same diff hash ran
+//!   the same tracked code);
+//! - the environment variables that define a configuration (`DYLD_*`, `LD_*`, `MPS_*`,
+//!   `PYTORCH_*`, `MTL_*`, `METAL_*`, `MLX_*`, `CRASHDELTA_*` and `--record-env NAME`), a value
+//!   whose name looks secret (`*TOKEN*`, `*KEY*`, `*SECRET*`, `*PASSWORD*`, `*PASSWD*`,
+//!   `*CREDENTIAL*`) replaced by its SHA-256, so two runs can still be compared;
+//! - the machine: OS and its build, kernel, hardware model, and System Integrity Protection's
+//!   status where `csrutil` exists.
+//!
+//! Gathering runs beside the command (`run::watch` starts it first and joins it after), and every
+//! outside program it asks (git, sysctl, csrutil) runs under one deadline ([`GIT_BUDGET`]):
+//! a git that hangs on a network file system, or a huge untracked folder, costs the run at most
+//! that, and the record says what was not gathered and why. git runs with
+//! `--no-optional-locks` and without the file-system monitor, so it never takes the index lock
+//! from the user's own git or starts a daemon.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// How long git and the other programs asked may take together.
+pub const GIT_BUDGET: Duration = Duration::from_millis(800);
+
+/// Files larger than this are recorded with their size, not hashed (a build artefact in the
+/// tree must not cost the run a minute of hashing).
+const MAX_HASHED_FILE: u64 = 64 << 20;
+
+/// At most this many changed files are listed; the count says how many there were.
+const MAX_CHANGES: usize = 2000;
+
+/// The prefixes of the variables recorded by default.
+pub const RECORDED_PREFIXES: &[&str] = &[
+    "DYLD_",
+    "LD_",
+    "MPS_",
+    "PYTORCH_",
+    "MTL_",
+    "METAL_",
+    "MLX_",
+    "CRASHDELTA_",
+];
+
+/// Parts of a variable's name that mark its value as a secret.
+const SECRET_WORDS: &[&str] = &["TOKEN", "KEY", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL"];
+
+/// What to gather.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// The command, as given after `--` (empty for `diff`).
+    pub argv: Vec<OsString>,
+    /// The working directory it runs in.
+    pub cwd: PathBuf,
+    /// Variables the command gets on top of crashdelta's own environment (a configuration's).
+    pub env: Vec<(OsString, OsString)>,
+    /// More variables to record (`--record-env`): exact names, or `PREFIX*`.
+    pub record_env: Vec<String>,
+}
+
+/// A file that ran, and its content's hash.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FileId {
+    /// Its path as resolved (through `PATH` for a bare command name).
+    pub path: String,
+    /// The SHA-256 of its content; `None` when it could not be read or is over the size limit.
+    pub sha256: Option<String>,
+    /// Its size in bytes.
+    pub size: Option<u64>,
+}
+
+/// What git said about the working directory.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum GitState {
+    /// A repository was read.
+    Repository,
+    /// The working directory is not in a git repository.
+    NoRepository,
+    /// No `git` program was found.
+    GitMissing,
+    /// git did not answer within the budget.
+    TimedOut,
+    /// git failed otherwise (the reason is in `warnings`).
+    Failed,
+}
+
+/// A file that differs from the commit.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Change {
+    /// The path, relative to the repository's root.
+    pub path: String,
+    /// `modified`, `added`, `deleted`, `renamed`, `untracked`, ... (git's status, in words).
+    pub status: String,
+    /// The SHA-256 of the file's content now (`None` for a deleted or unreadable file, or one
+    /// over the size limit).
+    pub sha256: Option<String>,
+}
+
+/// The git state of the working directory's repository.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Git {
+    /// Whether there was a repository to read.
+    pub state: GitState,
+    /// The repository's root.
+    pub root: Option<String>,
+    /// The commit checked out (`None` in a repository without one).
+    pub commit: Option<String>,
+    /// The branch, `None` when detached.
+    pub branch: Option<String>,
+    /// Whether any tracked file differs from the commit, or an untracked file exists.
+    pub dirty: Option<bool>,
+    /// The files that differ, at most 2000.
+    pub changes: Vec<Change>,
+    /// How many files differ in all.
+    pub changed_files: u64,
+    /// The SHA-256 of `git diff HEAD` (tracked changes, staged or not).
+    pub diff_sha256: Option<String>,
+}
+
+/// One recorded variable.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct EnvVar {
+    /// Its name.
+    pub name: String,
+    /// Its value; `None` when the name looks secret.
+    pub value: Option<String>,
+    /// The SHA-256 of a secret-looking value, so that two runs can be compared without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+/// The machine.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+pub struct Host {
+    /// The OS and its version (`macOS 15.2 Sequoia`, `Linux (Debian GNU/Linux 13)`).
+    pub os: Option<String>,
+    /// The OS build (`24C101`), on macOS.
+    pub os_build: Option<String>,
+    /// The kernel version.
+    pub kernel: Option<String>,
+    /// The hardware model (`Mac16,5`; on Linux the DMI product name).
+    pub hardware_model: Option<String>,
+    /// `csrutil status`, where it exists (macOS): whether System Integrity Protection is on,
+    /// which strips `DYLD_*` variables from protected binaries.
+    pub sip: Option<String>,
+}
+
+/// What ran, and where.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Provenance {
+    /// The command, as given (lossily UTF-8).
+    pub argv: Vec<String>,
+    /// The working directory.
+    pub cwd: String,
+    /// The program the command resolves to (through `PATH`), and for a script its interpreter.
+    pub executable: Option<FileId>,
+    /// The script the command runs: the program itself when it starts with `#!`, or the first
+    /// file argument of an interpreter (`python stress.py`, `bash run_tests.sh`).
+    pub script: Option<FileId>,
+    /// The repository's state.
+    pub git: Git,
+    /// The variables that define a configuration, by name.
+    pub env: Vec<EnvVar>,
+    /// The machine.
+    pub host: Host,
+    /// How long gathering took, in milliseconds.
+    pub took_ms: u64,
+    /// What could not be gathered, and why.
+    pub warnings: Vec<String>,
+}
+
+impl Provenance {
+    /// The provenance in a few labelled lines, for the footers of the human summary and the
+    /// Markdown record: what ran, where, from which commit, in which configuration, on what.
+    pub fn lines(&self) -> Vec<(&'static str, String)> {
+        let short = |h: &Option<String>| {
+            h.as_deref().map_or_else(
+                || "unhashed".to_owned(),
+                |h| format!("sha256 {}", h.get(..12).unwrap_or(h)),
+            )
+        };
+        let mut out = vec![("Command", self.argv.join(" ")), ("In", self.cwd.clone())];
+        if let Some(s) = &self.script {
+            out.push(("Script", format!("{} ({})", s.path, short(&s.sha256))));
+        }
+        if let Some(e) = &self.executable {
+            out.push(("Executable", format!("{} ({})", e.path, short(&e.sha256))));
+        }
+        let g = &self.git;
+        let git = match g.state {
+            GitState::Repository => {
+                let commit = g.commit.as_deref().map_or("no commit yet".to_owned(), |c| {
+                    format!("commit {}", c.get(..12).unwrap_or(c))
+                });
+                let branch = g
+                    .branch
+                    .as_deref()
+                    .map_or(" (detached)".to_owned(), |b| format!(" on {b}"));
+                let tree = match g.dirty {
+                    Some(false) => ", clean".to_owned(),
+                    Some(true) => {
+                        let mut files: Vec<String> = g
+                            .changes
+                            .iter()
+                            .take(5)
+                            .map(|c| format!("{} ({})", c.path, c.status))
+                            .collect();
+                        if g.changed_files > 5 {
+                            files.push(format!("{} more", g.changed_files - 5));
+                        }
+                        format!(", dirty: {}", files.join(", "))
+                    }
+                    None => String::new(),
+                };
+                format!("{commit}{branch}{tree}")
+            }
+            GitState::NoRepository => "not in a git repository".to_owned(),
+            GitState::GitMissing => "git not found".to_owned(),
+            GitState::TimedOut => {
+                format!("git did not answer within {} ms", GIT_BUDGET.as_millis())
+            }
+            GitState::Failed => "git failed".to_owned(),
+        };
+        out.push(("Git", git));
+        if !self.env.is_empty() {
+            let vars: Vec<String> = self
+                .env
+                .iter()
+                .map(|v| match (&v.value, &v.sha256) {
+                    (Some(value), _) => format!("{}={value}", v.name),
+                    (None, hash) => format!("{}=<secret, {}>", v.name, short(hash)),
+                })
+                .collect();
+            out.push(("Environment", vars.join(" ")));
+        }
+        let h = &self.host;
+        let machine: Vec<String> = [
+            h.os.clone(),
+            h.os_build.as_ref().map(|b| format!("build {b}")),
+            h.hardware_model.clone(),
+            h.sip.clone(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !machine.is_empty() {
+            out.push(("Machine", machine.join(", ")));
+        }
+        out
+    }
+}
+
+/// Gathers the provenance of `req`, within [`GIT_BUDGET`] for the programs it asks.
+pub fn gather(req: &Request) -> Provenance {
+    let started = Instant::now();
+    let deadline = started + GIT_BUDGET;
+    let mut warnings = Vec::new();
+    let argv: Vec<String> = req
+        .argv
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let (executable, script) = programs(req);
+    let git = git_state(&req.cwd, deadline, &mut warnings);
+    let env = recorded_env(req);
+    let host = host(deadline, &mut warnings);
+    Provenance {
+        argv,
+        cwd: req.cwd.display().to_string(),
+        executable,
+        script,
+        git,
+        env,
+        host,
+        took_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        warnings,
+    }
+}
+
+/// The SHA-256 of `bytes`, in hex.
+fn hex(bytes: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(bytes);
+    hex_of(h)
+}
+
+fn hex_of(h: Sha256) -> String {
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `path`'s identity: its size and, up to the size limit, the hash of its content.
+fn file_id(path: &Path) -> FileId {
+    let size = std::fs::metadata(path).ok().map(|m| m.len());
+    let sha256 = match size {
+        Some(s) if s <= MAX_HASHED_FILE => hash_file(path),
+        _ => None,
+    };
+    FileId {
+        path: path.display().to_string(),
+        sha256,
+        size,
+    }
+}
+
+/// The SHA-256 of a file's content, read in pieces.
+fn hash_file(path: &Path) -> Option<String> {
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        h.update(buf.get(..n)?);
+    }
+    Some(hex_of(h))
+}
+
+/// The program `name` resolves to: a path with a `/` as it is (against `cwd`), else the first
+/// executable file of that name in `PATH`.
+fn resolve(
+    name: &std::ffi::OsStr,
+    cwd: &Path,
+    path_var: Option<&std::ffi::OsStr>,
+) -> Option<PathBuf> {
+    let as_path = Path::new(name);
+    if name.to_string_lossy().contains('/') {
+        // `./run.sh` as `/repo/run.sh`: `components` drops the `.`.
+        let full: PathBuf = cwd.join(as_path).components().collect();
+        return full.is_file().then_some(full);
+    }
+    std::env::split_paths(path_var?)
+        .map(|dir| cwd.join(dir).join(name))
+        .find(|p| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+/// Interpreters whose first file argument is the script they run.
+fn is_interpreter(name: &str) -> bool {
+    let name = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+    matches!(
+        name,
+        "python" | "sh" | "bash" | "zsh" | "dash" | "ksh" | "node" | "ruby" | "perl" | "Rscript"
+    )
+}
+
+/// The executable and the script the command runs.
+fn programs(req: &Request) -> (Option<FileId>, Option<FileId>) {
+    let Some(first) = req.argv.first() else {
+        return (None, None);
+    };
+    let path_var = req
+        .env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone())
+        .or_else(|| std::env::var_os("PATH"));
+    let Some(program) = resolve(first, &req.cwd, path_var.as_deref()) else {
+        return (None, None);
+    };
+    // A script with a `#!` line: the script is the program; the interpreter is what executes.
+    if let Some(interpreter) = shebang(&program) {
+        let mut words = interpreter.split_whitespace();
+        let exe = match words.next() {
+            Some(env) if env.ends_with("/env") => words
+                .find(|w| !w.starts_with('-'))
+                .and_then(|w| resolve(w.as_ref(), &req.cwd, path_var.as_deref())),
+            Some(direct) => Some(PathBuf::from(direct)),
+            None => None,
+        };
+        return (exe.as_deref().map(file_id), Some(file_id(&program)));
+    }
+    let name = program
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let script = is_interpreter(&name)
+        .then(|| {
+            req.argv
+                .iter()
+                .skip(1)
+                .map(Path::new)
+                // `python -m pytest`, `bash -c '...'`: an option first means no script file.
+                .take_while(|a| !a.to_string_lossy().starts_with('-'))
+                .map(|a| req.cwd.join(a).components().collect::<PathBuf>())
+                .find(|p| p.is_file())
+        })
+        .flatten();
+    (Some(file_id(&program)), script.as_deref().map(file_id))
+}
+
+/// The interpreter line of a script (`/usr/bin/env python3`), when it starts with `#!`.
+fn shebang(path: &Path) -> Option<String> {
+    let mut head = [0u8; 256];
+    let n = std::fs::File::open(path).ok()?.read(&mut head).ok()?;
+    let head = head.get(..n)?;
+    let line = head.strip_prefix(b"#!")?;
+    let end = line.iter().position(|&b| b == b'\n').unwrap_or(line.len());
+    Some(String::from_utf8_lossy(line.get(..end)?).trim().to_owned())
+}
+
+/// How a bounded program run ended.
+enum Ran {
+    /// It exited with this status and output.
+    Done(bool, Vec<u8>),
+    /// It could not be started (`NotFound` when there is no such program).
+    NotStarted(std::io::ErrorKind),
+    /// It was still running at the deadline, and was killed.
+    TimedOut,
+}
+
+/// Runs `cmd` until `deadline`; its standard output is read as it comes (a big `git diff` must
+/// not fill the pipe and stall), then killed if still running.
+fn run_bounded(mut cmd: Command, deadline: Instant) -> Ran {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return Ran::NotStarted(e.kind()),
+    };
+    let reader = child.stdout.take().map(|mut out| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = out.read_to_end(&mut buf);
+            buf
+        })
+    });
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(2)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    let output = reader.and_then(|r| r.join().ok()).unwrap_or_default();
+    match status {
+        Some(s) => Ran::Done(s.success(), output),
+        None => Ran::TimedOut,
+    }
+}
+
+/// `git ARGS` in `cwd`, never taking the index lock nor starting the file-system monitor.
+fn git(cwd: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.current_dir(cwd)
+        .args([
+            "--no-optional-locks",
+            "-c",
+            "core.fsmonitor=false",
+            "-c",
+            "core.quotePath=false",
+        ])
+        .args(args)
+        .env("LC_ALL", "C")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE");
+    cmd
+}
+
+fn text(bytes: &[u8]) -> Option<String> {
+    let s = String::from_utf8_lossy(bytes).trim().to_owned();
+    (!s.is_empty()).then_some(s)
+}
+
+/// The repository's state, or why there is none.
+fn git_state(cwd: &Path, deadline: Instant, warnings: &mut Vec<String>) -> Git {
+    let mut git_info = Git {
+        state: GitState::Repository,
+        root: None,
+        commit: None,
+        branch: None,
+        dirty: None,
+        changes: Vec::new(),
+        changed_files: 0,
+        diff_sha256: None,
+    };
+    let fail = |mut g: Git, state: GitState| {
+        g.state = state;
+        g
+    };
+    match run_bounded(git(cwd, &["rev-parse", "--show-toplevel"]), deadline) {
+        Ran::Done(true, out) => git_info.root = text(&out),
+        Ran::Done(false, _) => return fail(git_info, GitState::NoRepository),
+        Ran::NotStarted(std::io::ErrorKind::NotFound) => {
+            warnings.push("git was not found: the repository's state is not recorded".into());
+            return fail(git_info, GitState::GitMissing);
+        }
+        Ran::NotStarted(kind) => {
+            warnings.push(format!(
+                "git could not be started ({kind}): the repository's state is not recorded"
+            ));
+            return fail(git_info, GitState::Failed);
+        }
+        Ran::TimedOut => return timed_out(git_info, warnings),
+    }
+    let root = git_info
+        .root
+        .clone()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cwd.to_owned());
+    match run_bounded(git(cwd, &["rev-parse", "--verify", "-q", "HEAD"]), deadline) {
+        Ran::Done(true, out) => git_info.commit = text(&out),
+        Ran::Done(false, _) => {} // a repository without a commit yet
+        Ran::TimedOut => return timed_out(git_info, warnings),
+        Ran::NotStarted(_) => return fail(git_info, GitState::Failed),
+    }
+    if let Ran::Done(true, out) = run_bounded(
+        git(cwd, &["symbolic-ref", "--short", "-q", "HEAD"]),
+        deadline,
+    ) {
+        git_info.branch = text(&out);
+    }
+    match run_bounded(
+        git(
+            cwd,
+            &["status", "--porcelain=v1", "-z", "--untracked-files=all"],
+        ),
+        deadline,
+    ) {
+        Ran::Done(true, out) => {
+            let changes = parse_status(&out);
+            git_info.changed_files = changes.len() as u64;
+            git_info.dirty = Some(!changes.is_empty());
+            git_info.changes = changes
+                .into_iter()
+                .take(MAX_CHANGES)
+                .map(|(status, path)| {
+                    let full = root.join(&path);
+                    let sha256 = (status != "deleted")
+                        .then(|| file_id(&full).sha256)
+                        .flatten();
+                    Change {
+                        path,
+                        status: status.to_owned(),
+                        sha256,
+                    }
+                })
+                .collect();
+        }
+        Ran::TimedOut => return timed_out(git_info, warnings),
+        _ => warnings.push("git status failed: whether the tree is dirty is not recorded".into()),
+    }
+    if git_info.commit.is_some() {
+        match run_bounded(
+            git(
+                cwd,
+                &["diff", "HEAD", "--no-ext-diff", "--no-textconv", "--binary"],
+            ),
+            deadline,
+        ) {
+            Ran::Done(true, out) => git_info.diff_sha256 = Some(hex(&out)),
+            Ran::TimedOut => return timed_out(git_info, warnings),
+            _ => warnings.push("git diff failed: the diff's hash is not recorded".into()),
+        }
+    }
+    git_info
+}
+
+fn timed_out(mut g: Git, warnings: &mut Vec<String>) -> Git {
+    warnings.push(format!(
+        "git did not answer within {} ms: the repository's state is recorded only in part",
+        GIT_BUDGET.as_millis()
+    ));
+    g.state = GitState::TimedOut;
+    g
+}
+
+/// `git status --porcelain=v1 -z` as (status in words, path) pairs. A rename's entry is followed
+/// by the old path, which is skipped.
+pub fn parse_status(out: &[u8]) -> Vec<(&'static str, String)> {
+    let mut entries = Vec::new();
+    let mut fields = out.split(|&b| b == 0).filter(|f| !f.is_empty());
+    while let Some(field) = fields.next() {
+        let (Some(code), Some(path)) = (field.get(..2), field.get(3..)) else {
+            continue;
+        };
+        let status = match code {
+            b"??" => "untracked",
+            [b'R', _] | [_, b'R'] => {
+                fields.next();
+                "renamed"
+            }
+            [b'C', _] | [_, b'C'] => {
+                fields.next();
+                "copied"
+            }
+            [b'U', _] | [_, b'U'] | b"AA" | b"DD" => "unmerged",
+            [b'D', _] | [_, b'D'] => "deleted",
+            [b'A', _] => "added",
+            _ => "modified",
+        };
+        entries.push((status, String::from_utf8_lossy(path).into_owned()));
+    }
+    entries
+}
+
+/// Whether a variable's name marks its value as a secret.
+pub fn looks_secret(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    SECRET_WORDS.iter().any(|w| upper.contains(w))
+}
+
+/// The variables that define a configuration: crashdelta's environment with the configuration's
+/// on top, those with a recorded prefix or named by `--record-env`, sorted by name.
+fn recorded_env(req: &Request) -> Vec<EnvVar> {
+    let mut vars: BTreeMap<String, String> = std::env::vars_os()
+        .map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.to_string_lossy().into_owned(),
+            )
+        })
+        .collect();
+    for (k, v) in &req.env {
+        vars.insert(
+            k.to_string_lossy().into_owned(),
+            v.to_string_lossy().into_owned(),
+        );
+    }
+    let wanted = |name: &str| {
+        RECORDED_PREFIXES.iter().any(|p| name.starts_with(p))
+            || req.record_env.iter().any(|r| match r.strip_suffix('*') {
+                Some(prefix) => name.starts_with(prefix),
+                None => name == r,
+            })
+    };
+    vars.into_iter()
+        .filter(|(k, _)| wanted(k))
+        .map(|(name, value)| {
+            if looks_secret(&name) {
+                EnvVar {
+                    sha256: Some(hex(value.as_bytes())),
+                    name,
+                    value: None,
+                }
+            } else {
+                EnvVar {
+                    name,
+                    value: Some(value),
+                    sha256: None,
+                }
+            }
+        })
+        .collect()
+}
+
+/// The machine: the OS from sysinfo; on macOS its build, the hardware model and SIP from
+/// `sysctl` and `csrutil`; on Linux the DMI product name.
+fn host(deadline: Instant, warnings: &mut Vec<String>) -> Host {
+    let ask = |program: &str, args: &[&str]| {
+        let mut cmd = Command::new(program);
+        cmd.args(args).env("LC_ALL", "C");
+        match run_bounded(cmd, deadline) {
+            Ran::Done(true, out) => text(&out),
+            _ => None,
+        }
+    };
+    let mut host = Host {
+        os: sysinfo::System::long_os_version(),
+        kernel: sysinfo::System::kernel_version(),
+        ..Host::default()
+    };
+    if cfg!(target_os = "macos") {
+        host.os_build = ask("sysctl", &["-n", "kern.osversion"]);
+        host.hardware_model = ask("sysctl", &["-n", "hw.model"]);
+        if Path::new("/usr/bin/csrutil").exists() {
+            host.sip = ask("/usr/bin/csrutil", &["status"]);
+            if host.sip.is_none() {
+                warnings.push("csrutil status gave no answer: SIP's state is not recorded".into());
+            }
+        }
+    } else {
+        host.hardware_model = std::fs::read_to_string("/sys/devices/virtual/dmi/id/product_name")
+            .ok()
+            .and_then(|s| text(s.as_bytes()));
+    }
+    host
+}
+
+/// The tracked files (under `paths`, or anywhere when empty) that differ from the commit, for
+/// `--require-clean`: `Err` says why it cannot be told (no repository, no git, too slow), which
+/// refuses the run too: a check that cannot be made has not passed.
+pub fn unclean(cwd: &Path, paths: &[PathBuf], budget: Duration) -> Result<Vec<String>, String> {
+    let deadline = Instant::now() + budget;
+    let mut cmd = git(
+        cwd,
+        &[
+            "status",
+            "--porcelain=v1",
+            "-z",
+            "--untracked-files=no",
+            "--",
+        ],
+    );
+    cmd.args(paths);
+    match run_bounded(cmd, deadline) {
+        Ran::Done(true, out) => Ok(parse_status(&out)
+            .into_iter()
+            .map(|(status, path)| format!("{path} ({status})"))
+            .collect()),
+        Ran::Done(false, _) => Err(format!(
+            "{} is not in a git repository (or git failed there)",
+            cwd.display()
+        )),
+        Ran::NotStarted(_) => Err("git was not found".into()),
+        Ran::TimedOut => Err(format!(
+            "git did not answer within {} ms",
+            budget.as_millis()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_lines_are_read_with_renames_and_spaces() {
+        let out = b" M src/a b.rs\0?? new file.txt\0R  new.rs\0old.rs\0D  gone.rs\0A  added.rs\0";
+        assert_eq!(
+            parse_status(out),
+            vec![
+                ("modified", "src/a b.rs".to_owned()),
+                ("untracked", "new file.txt".to_owned()),
+                ("renamed", "new.rs".to_owned()),
+                ("deleted", "gone.rs".to_owned()),
+                ("added", "added.rs".to_owned()),
+            ]
+        );
+        // A cut or garbled line is skipped, never a panic.
+        assert_eq!(parse_status(b"M\0"), vec![]);
+    }
+
+    #[test]
+    fn secret_looking_names_are_recognised() {
+        for name in [
+            "GITHUB_TOKEN",
+            "MPS_API_KEY",
+            "aws_secret_access_key",
+            "DB_PASSWORD",
+        ] {
+            assert!(looks_secret(name), "{name}");
+        }
+        for name in [
+            "MPS_USE_AGX_FIX",
+            "DYLD_INSERT_LIBRARIES",
+            "PYTORCH_ENABLE_MPS_FALLBACK",
+        ] {
+            assert!(!looks_secret(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn interpreters_are_known_by_name() {
+        for name in ["python", "python3", "python3.12", "bash", "sh"] {
+            assert!(is_interpreter(name), "{name}");
+        }
+        assert!(!is_interpreter("pytest"));
+    }
+}

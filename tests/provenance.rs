@@ -1,0 +1,255 @@
+//! Provenance in the run record, from real temporary git repositories (clean, a modified tracked
+//! file, an untracked file, no repository, no git on `PATH`), secrets never in clear, and
+//! `--require-clean` refusing before the command runs.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{crashdelta, stderr};
+use serde_json::Value;
+
+/// A repository with one committed script, `run.sh`, and a report folder outside it.
+struct Repo {
+    dir: tempfile::TempDir,
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+}
+
+impl Repo {
+    fn new(init: bool) -> Repo {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        std::fs::create_dir_all(repo.join("tests")).unwrap();
+        std::fs::create_dir(dir.path().join("reports")).unwrap();
+        std::fs::write(repo.join("run.sh"), "#!/bin/sh\necho ran\n").unwrap();
+        std::fs::write(
+            repo.join("tests/test_gpu.py"),
+            "def test_gpu():\n    pass\n",
+        )
+        .unwrap();
+        std::fs::write(
+            repo.join("tests/test_other.py"),
+            "def test_other():\n    pass\n",
+        )
+        .unwrap();
+        if init {
+            git(&repo, &["init", "-q", "-b", "main"]);
+            git(&repo, &["add", "."]);
+            git(&repo, &["commit", "-q", "-m", "tests"]);
+        }
+        Repo { dir }
+    }
+
+    fn repo(&self) -> std::path::PathBuf {
+        self.dir.path().join("repo")
+    }
+
+    /// `watch ARGS -- /bin/sh run.sh` in the repository, with `env`; the JSON record and the
+    /// run's output.
+    fn watch(&self, args: &[&str], env: &[(&str, &str)]) -> (Output, Option<Value>) {
+        let json = self.dir.path().join("run.json");
+        let _ = std::fs::remove_file(&json);
+        let mut cmd = crashdelta();
+        cmd.current_dir(self.repo())
+            .envs(env.iter().copied())
+            .args(["watch", "--settle", "0s", "--reports-dir"])
+            .arg(self.dir.path().join("reports"))
+            .arg("--json")
+            .arg(&json)
+            .args(args)
+            .args(["--", "/bin/sh", "run.sh"]);
+        let out = cmd.output().unwrap();
+        let record = std::fs::read_to_string(&json)
+            .ok()
+            .map(|t| serde_json::from_str(&t).unwrap());
+        (out, record)
+    }
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn a_clean_repository_is_recorded_with_its_commit_and_files() {
+    let r = Repo::new(true);
+    let (out, record) = r.watch(&[], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let p = &record.unwrap()["provenance"];
+    assert_eq!(p["argv"], serde_json::json!(["/bin/sh", "run.sh"]));
+    assert_eq!(p["git"]["state"], "repository");
+    assert_eq!(p["git"]["branch"], "main");
+    assert_eq!(p["git"]["dirty"], false);
+    assert_eq!(p["git"]["commit"].as_str().unwrap().len(), 40);
+    // An interpreter's first file argument is the script; its hash is the file's.
+    let script = std::fs::read(r.repo().join("run.sh")).unwrap();
+    assert_eq!(p["script"]["sha256"], sha256(&script), "{p}");
+    assert_eq!(p["executable"]["path"], "/bin/sh");
+    // The human summary's footer says it too.
+    let err = stderr(&out);
+    assert!(err.contains("What ran:"), "{err}");
+    assert!(err.contains("on main, clean"), "{err}");
+}
+
+#[test]
+fn changed_and_untracked_files_are_listed_with_their_hashes() {
+    let r = Repo::new(true);
+    let (_, clean) = r.watch(&[], &[]);
+    // The test the lock story is about: a global lock added around the GPU calls.
+    let changed = "import threading\nLOCK = threading.Lock()\ndef test_gpu():\n    pass\n";
+    std::fs::write(r.repo().join("tests/test_gpu.py"), changed).unwrap();
+    std::fs::write(r.repo().join("notes.txt"), "scratch\n").unwrap();
+    let (_, record) = r.watch(&[], &[]);
+    let git = &record.unwrap()["provenance"]["git"];
+    assert_eq!(git["dirty"], true, "{git}");
+    assert_eq!(git["changed_files"], 2, "{git}");
+    let changes = git["changes"].as_array().unwrap();
+    let modified = changes
+        .iter()
+        .find(|c| c["path"] == "tests/test_gpu.py")
+        .unwrap();
+    assert_eq!(modified["status"], "modified");
+    assert_eq!(modified["sha256"], sha256(changed.as_bytes()));
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["path"] == "notes.txt" && c["status"] == "untracked"),
+        "{git}"
+    );
+    // The diff's hash tells the two trees apart; a clean tree's is the hash of an empty diff.
+    assert_eq!(
+        clean.unwrap()["provenance"]["git"]["diff_sha256"],
+        sha256(b"")
+    );
+    assert_ne!(git["diff_sha256"], sha256(b""));
+}
+
+#[test]
+fn no_repository_and_no_git_are_said_not_failed() {
+    let r = Repo::new(false);
+    let (out, record) = r.watch(&[], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        record.unwrap()["provenance"]["git"]["state"],
+        "no-repository"
+    );
+    // No git on PATH (the command is named by its full path, so it still runs).
+    let r = Repo::new(true);
+    let empty = tempfile::tempdir().unwrap();
+    let (out, record) = r.watch(&[], &[("PATH", empty.path().to_str().unwrap())]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let p = &record.unwrap()["provenance"];
+    assert_eq!(p["git"]["state"], "git-missing", "{p}");
+    assert!(
+        p["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("git was not found"),
+        "{p}"
+    );
+    assert!(
+        stderr(&out).contains("  Git:         git not found"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn configuration_variables_are_recorded_and_secrets_never_in_clear() {
+    let r = Repo::new(true);
+    let secret = "s3cr3t-value-that-must-not-leak";
+    let (out, record) = r.watch(
+        &["--record-env", "HF_*", "--format", "markdown"],
+        &[
+            ("MPS_USE_AGX_FIX", "1"),
+            ("PYTORCH_MPS_API_TOKEN", secret),
+            ("HF_TOKEN", secret),
+            ("HF_HOME", "/cache/hf"),
+            ("UNRELATED_SETTING", "x"),
+        ],
+    );
+    let record = record.unwrap();
+    let env = record["provenance"]["env"].as_array().unwrap();
+    let get = |name: &str| env.iter().find(|v| v["name"] == name);
+    assert_eq!(get("MPS_USE_AGX_FIX").unwrap()["value"], "1");
+    assert_eq!(get("HF_HOME").unwrap()["value"], "/cache/hf");
+    assert!(get("UNRELATED_SETTING").is_none());
+    for name in ["PYTORCH_MPS_API_TOKEN", "HF_TOKEN"] {
+        let v = get(name).unwrap();
+        assert_eq!(v["value"], Value::Null);
+        assert_eq!(v["sha256"], sha256(secret.as_bytes()));
+    }
+    // Nowhere in clear: the record, the Markdown on standard output, the summary.
+    let everything = format!(
+        "{record}{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out)
+    );
+    assert!(!everything.contains(secret));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("<summary>What ran</summary>"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn require_clean_refuses_before_running_and_names_the_files() {
+    let r = Repo::new(true);
+    let marker = r.repo().join("ran");
+    std::fs::write(r.repo().join("run.sh"), "#!/bin/sh\ntouch ran\n").unwrap();
+    git(&r.repo(), &["commit", "-q", "-am", "marker"]);
+    // Clean: it runs.
+    let (out, _) = r.watch(&["--require-clean"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(marker.exists());
+    std::fs::remove_file(&marker).unwrap();
+    // An untracked file is not a change to what was committed.
+    std::fs::write(r.repo().join("notes.txt"), "scratch\n").unwrap();
+    let (out, _) = r.watch(&["--require-clean"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    std::fs::remove_file(&marker).unwrap();
+    // A modified test: refused (87), named, and the command never ran.
+    std::fs::write(r.repo().join("tests/test_gpu.py"), "LOCK = 1\n").unwrap();
+    let (out, record) = r.watch(&["--require-clean"], &[]);
+    assert_eq!(out.status.code(), Some(87), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("tests/test_gpu.py (modified)"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!marker.exists());
+    assert!(record.is_none());
+    // Limited to the files that matter: another file's change does not count.
+    let (out, _) = r.watch(&["--require-clean=tests/test_other.py,run.sh"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    std::fs::remove_file(&marker).unwrap();
+    let (out, _) = r.watch(&["--require-clean=tests"], &[]);
+    assert_eq!(out.status.code(), Some(87), "{}", stderr(&out));
+    // A path that does not exist checks nothing: refused, not passed.
+    let (out, _) = r.watch(&["--require-clean=tests/test_gpu_typo.py"], &[]);
+    assert_eq!(out.status.code(), Some(87), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no such file"), "{}", stderr(&out));
+    assert!(!marker.exists());
+    // Outside a repository the check cannot be made: refused.
+    let bare = Repo::new(false);
+    let (out, _) = bare.watch(&["--require-clean"], &[]);
+    assert_eq!(out.status.code(), Some(87), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot check"), "{}", stderr(&out));
+}
