@@ -346,3 +346,177 @@ fn progress_shows_on_a_terminal_only() {
         stderr(&piped)
     );
 }
+
+/// `-q` silences talk, never data a pipe asked for: JSON on standard output, an inventory.
+/// And a run's warnings, which only its (silenced) summary said, are said one by one.
+#[test]
+fn quiet_keeps_documents_for_programs_and_run_warnings() {
+    let out = crashdelta()
+        .args(["-q", "classify", "--format", "json", RACE])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["reports"].as_array().map(Vec::len), Some(1));
+    let lab = Lab::new();
+    let reports = lab.reports();
+    let out = lab.run(
+        lab.path(),
+        &["-q", "snapshot", "--reports-dir", reports.to_str().unwrap()],
+        &[],
+    );
+    let inventory: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        inventory["schema"]
+            .as_str()
+            .unwrap()
+            .starts_with("crashdelta.inventory/")
+    );
+    let out = lab.run(
+        lab.path(),
+        &[
+            "watch",
+            "-q",
+            "--settle",
+            "0s",
+            "--reports-dir",
+            reports.to_str().unwrap(),
+            "--test-results",
+            "/nonexistent/junit.xml",
+            "--",
+            "true",
+        ],
+        &[],
+    );
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("crashdelta: warning: --test-results"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn the_settings_file_variable_and_its_opt_out() {
+    let lab = Lab::new();
+    let bad = lab.path().join("bad.toml");
+    std::fs::write(&bad, "nonsense = 1\n").unwrap();
+    let classify = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = crashdelta();
+        cmd.envs(env.iter().copied())
+            .args(args)
+            .args(["classify", RACE]);
+        cmd.output().unwrap()
+    };
+    let bad = bad.to_str().unwrap();
+    assert_eq!(
+        classify(&[], &[("CRASHDELTA_CONFIG", bad)]).status.code(),
+        Some(125)
+    );
+    // --no-config wins over the variable; an empty variable is no variable.
+    let out = classify(&["--no-config"], &[("CRASHDELTA_CONFIG", bad)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = classify(&[], &[("CRASHDELTA_CONFIG", "")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Not a regular file: refused, never read until memory runs out.
+    let out = classify(&["--config", "/dev/zero"], &[]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("cannot read the settings file /dev/zero"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The search stops at the repository's root, and a file anyone may write is not trusted: a
+/// shared folder above a CI job's checkout cannot relax its gate. A file that sets the gate is
+/// named even under `-q`.
+#[test]
+fn settings_found_upward_are_the_repositorys_own() {
+    let lab = Lab::new();
+    let repo = lab.path().join("checkout");
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    let relaxing = "fail-on = \"none\"\n";
+    std::fs::write(lab.path().join("crashdelta.toml"), relaxing).unwrap();
+    let reports = lab.reports();
+    let r = reports.to_str().unwrap();
+    let out = lab.watch_race(&repo, &["-q", "--reports-dir", r], false);
+    assert_eq!(out.status.code(), Some(86), "{}", stderr(&out));
+    // Inside the repository it applies, and says so under -q.
+    std::fs::write(repo.join("crashdelta.toml"), relaxing).unwrap();
+    let out = lab.watch_race(&repo, &["-q", "--reports-dir", r], false);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("crashdelta.toml: --fail-on"),
+        "{}",
+        stderr(&out)
+    );
+    // Writable by anyone: ignored, with a warning.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        repo.join("crashdelta.toml"),
+        std::fs::Permissions::from_mode(0o666),
+    )
+    .unwrap();
+    let out = lab.watch_race(&repo, &["--reports-dir", r], false);
+    assert_eq!(out.status.code(), Some(86), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("anyone may write it"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// `rules explain` takes `--rules`, `--format` and `--symbols` before or after `explain`, and
+/// from the settings file, and classifies as `classify` does under the same settings.
+#[test]
+fn rules_explain_follows_the_same_settings_as_classify() {
+    let lab = Lab::new();
+    let rules = lab.path().join("team.toml");
+    std::fs::write(
+        &rules,
+        "[[rule]]\nid = \"team-race\"\ntitle = \"Our race\"\nfamily = \"agx\"\nknown = true\n\n[rule.when]\naddress = { equals = 0x98 }\n",
+    )
+    .unwrap();
+    let race = root().join(RACE);
+    let race = race.to_str().unwrap();
+    let rules_arg = rules.to_str().unwrap();
+    for args in [
+        vec![
+            "rules", "explain", race, "--rules", rules_arg, "--format", "json",
+        ],
+        vec![
+            "rules", "--format", "json", "--rules", rules_arg, "explain", race,
+        ],
+    ] {
+        let out = lab.run(lab.path(), &args, &[]);
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", stderr(&out)));
+        assert_eq!(doc["chosen"], "team-race", "{args:?}");
+    }
+    std::fs::write(
+        lab.path().join("crashdelta.toml"),
+        "rules = \"team.toml\"\n",
+    )
+    .unwrap();
+    let out = lab.run(lab.path(), &["rules", "explain", race], &[]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Classified by rule team-race."),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The `--` hint survives global options before the subcommand.
+#[test]
+fn the_forgotten_separator_hint_after_global_options() {
+    let out = crashdelta()
+        .args(["--color", "never", "-q", "watch", "./run_tests.sh"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("crashdelta --color never -q watch -- ./run_tests.sh"),
+        "{}",
+        stderr(&out)
+    );
+}

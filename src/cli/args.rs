@@ -74,16 +74,17 @@ pub struct Cli {
     #[arg(long, value_enum, global = true, value_name = "WHEN", default_value_t = ColorWhen::Auto,
           help_heading = GLOBAL)]
     pub color: ColorWhen,
-    /// Print only warnings and errors: the exit code gives the verdict; files named by --output,
-    /// --json and --collect are still written
+    /// Print only warnings and errors (no notes, no human summary or table): the exit code gives
+    /// the verdict; files (--output, --json, --collect) and JSON, Markdown or JUnit on standard
+    /// output are still written
     #[arg(long, short, global = true, help_heading = GLOBAL)]
     pub quiet: bool,
-    /// Read settings from FILE instead of the first crashdelta.toml found upward from the
-    /// working directory
-    #[arg(long, global = true, value_name = "FILE", env = "CRASHDELTA_CONFIG", help_heading = GLOBAL)]
+    /// Read settings from FILE (or CRASHDELTA_CONFIG) instead of the first crashdelta.toml found
+    /// upward from the working directory
+    #[arg(long, global = true, value_name = "FILE", help_heading = GLOBAL)]
     pub config: Option<PathBuf>,
-    /// Ignore crashdelta.toml
-    #[arg(long, global = true, conflicts_with = "config", help_heading = GLOBAL)]
+    /// Ignore crashdelta.toml and CRASHDELTA_CONFIG
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub no_config: bool,
 }
 
@@ -248,11 +249,12 @@ pub struct SnapshotArgs {
 pub struct RulesArgs {
     #[command(subcommand)]
     pub action: Option<RulesAction>,
-    #[arg(long, value_name = "FORMAT", default_value = "human",
+    /// The format of the list, or of `explain` (given before or after `explain`)
+    #[arg(long, value_name = "FORMAT", default_value = "human", global = true,
           value_parser = formats(RuleSet::FORMATS))]
     pub format: Format,
     /// Write the chosen format to FILE instead of standard output
-    #[arg(long, short, value_name = "FILE")]
+    #[arg(long, short, value_name = "FILE", global = true)]
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub rules: RulesArg,
@@ -275,12 +277,6 @@ pub enum RulesAction {
 pub struct ExplainArgs {
     /// The report: a file, or `-` for standard input
     pub report: PathBuf,
-    #[arg(long, value_name = "FORMAT", default_value = "human",
-          value_parser = formats(crashdelta::render::Explained::FORMATS))]
-    pub format: Format,
-    /// Write the chosen format to FILE instead of standard output
-    #[arg(long, short, value_name = "FILE")]
-    pub output: Option<PathBuf>,
     #[command(flatten)]
     pub symbols: SymbolsArg,
 }

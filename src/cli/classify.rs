@@ -27,7 +27,7 @@ pub fn classify(args: ClassifyArgs) -> Result<Exit> {
     };
     let output = Output::new(args.output);
     output.refuse_inputs(&args.paths)?;
-    let mut sink = render::stream(args.format, output.open()?, &output.style())?;
+    let mut sink = render::stream(args.format, output.open_for(args.format)?, &output.style())?;
     let mut summary = Summary::default();
     let mut triage = Triage::default();
     let mut tally = Tally::new(&gate);

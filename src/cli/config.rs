@@ -72,32 +72,59 @@ pub struct Config {
 impl Config {
     /// The file `--config`/`CRASHDELTA_CONFIG` names, else the first `crashdelta.toml` upward
     /// from `cwd`; `None` with `--no-config` or when there is none.
-    pub fn locate(matches: &ArgMatches, cwd: &Path) -> Result<Option<Config>> {
+    ///
+    /// The search stops at the repository's root (the folder with `.git`): a team's settings
+    /// live in its repository, and a file above it (a shared `/tmp`, another user's folder) is
+    /// not theirs. A file found upward that another user owns, or anyone may write, is ignored
+    /// with the reason (the second value), as git ignores a repository another user owns.
+    pub fn locate(matches: &ArgMatches, cwd: &Path) -> Result<(Option<Config>, Option<String>)> {
         if matches.get_flag("no_config") {
-            return Ok(None);
+            return Ok((None, None));
         }
-        let path = match matches.get_one::<PathBuf>("config") {
-            Some(named) => named.clone(),
-            None => match cwd
-                .ancestors()
-                .map(|d| d.join(FILE_NAME))
-                .find(|p| p.is_file())
-            {
-                Some(found) => found,
-                None => return Ok(None),
+        // CRASHDELTA_CONFIG is read here rather than by clap: empty means unset, as for the
+        // other variables, and --no-config wins over it.
+        let from_env = std::env::var_os("CRASHDELTA_CONFIG")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+        let path = match matches.get_one::<PathBuf>("config").cloned().or(from_env) {
+            Some(named) => named,
+            None => match found_upward(cwd) {
+                Some(found) => {
+                    if let Some(why) = not_trusted(&found) {
+                        return Ok((None, Some(why)));
+                    }
+                    found
+                }
+                None => return Ok((None, None)),
             },
         };
-        Config::read(&path).map(Some)
+        Config::read(&path).map(|c| (Some(c), None))
+    }
+
+    /// Whether the file sets what the gate judges by (a settings file found upward can pass
+    /// crashes): the run then says where the settings came from even under `--quiet`.
+    pub fn sets_the_gate(&self, used: &[&str]) -> bool {
+        used.iter()
+            .any(|f| matches!(*f, "--fail-on" | "--allow" | "--attribute" | "--rules"))
     }
 
     /// Reads and checks a settings file.
     pub fn read(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path).with_context(|| {
+        // As a rules file: a regular file, capped (`--config /dev/zero`, a FIFO, refused).
+        let cap = crashdelta::input::Cap {
+            limit: crashdelta::input::RULES.limit,
+            what: "a settings file",
+        };
+        let cannot = || {
             format!(
                 "cannot read the settings file {} (--config, CRASHDELTA_CONFIG; --no-config ignores it)",
                 path.display()
             )
-        })?;
+        };
+        let bytes = crashdelta::input::read_capped(path, cap).with_context(cannot)?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| anyhow::anyhow!("it is not UTF-8 text (a settings file is TOML)"))
+            .with_context(cannot)?;
         let settings: Settings = toml::from_str(&text).map_err(|e| {
             // toml's own rendering draws the line with a caret over several lines; one line
             // reads better on standard error, where newlines would be escaped.
@@ -162,31 +189,94 @@ impl Config {
         ]
     }
 
-    /// The words to insert after the subcommand's name: `--flag=value` for each setting whose
-    /// option the subcommand has and the user left alone (not on the command line, not from its
-    /// environment variable), and the flags they stand for.
-    pub fn words(
+    /// `args` with the settings inserted as `--flag=value` words: at each level of subcommand
+    /// (`rules`, then `explain`), after its name, for the options that level defines and the
+    /// user left alone (not on the command line, not from its environment variable). Returns the
+    /// new words and the flags they stand for.
+    pub fn apply(
         &self,
-        sub: &clap::Command,
+        args: &[OsString],
+        cmd: &clap::Command,
         matches: &ArgMatches,
     ) -> (Vec<OsString>, Vec<&'static str>) {
-        let mut words = Vec::new();
+        let settings = self.settings();
+        let mut inserts: Vec<(usize, Vec<OsString>)> = Vec::new();
         let mut used = Vec::new();
-        for setting in self.settings() {
-            let has = sub.get_arguments().any(|a| a.get_id() == setting.id);
-            if !has || setting.values.is_empty() || given(matches, setting.id) {
-                continue;
+        let (mut cmd, mut matches, mut from) = (cmd, matches, 0);
+        while let Some((name, sub_matches)) = matches.subcommand()
+            && let Some(sub) = cmd.find_subcommand(name)
+        {
+            // The first word equal to the name after the level above's: the options before
+            // it take no value that could be a subcommand's name.
+            let Some(at) = args
+                .iter()
+                .enumerate()
+                .skip(from + 1)
+                .find(|(_, a)| *a == OsStr::new(name))
+                .map(|(i, _)| i)
+            else {
+                break;
+            };
+            let mut words = Vec::new();
+            for setting in &settings {
+                let has = sub.get_arguments().any(|a| a.get_id() == setting.id);
+                if !has || setting.values.is_empty() || given(sub_matches, setting.id) {
+                    continue;
+                }
+                for value in &setting.values {
+                    let mut word = OsString::from(setting.flag);
+                    word.push("=");
+                    word.push(value);
+                    words.push(word);
+                }
+                used.push(setting.flag);
             }
-            for value in &setting.values {
-                let mut word = OsString::from(setting.flag);
-                word.push("=");
-                word.push(value);
-                words.push(word);
-            }
-            used.push(setting.flag);
+            inserts.push((at + 1, words));
+            (cmd, matches, from) = (sub, sub_matches, at);
         }
-        (words, used)
+        let mut out = args.to_vec();
+        // The deepest first, so that the positions of the levels above stay right.
+        for (at, words) in inserts.into_iter().rev() {
+            let tail = out.split_off(at.min(out.len()));
+            out.extend(words);
+            out.extend(tail);
+        }
+        (out, used)
     }
+}
+
+/// The first `crashdelta.toml` from `cwd` up to the repository's root (or the file system's).
+fn found_upward(cwd: &Path) -> Option<PathBuf> {
+    for dir in cwd.ancestors() {
+        let file = dir.join(FILE_NAME);
+        if file.is_file() {
+            return Some(file);
+        }
+        if dir.join(".git").exists() {
+            return None;
+        }
+    }
+    None
+}
+
+/// Why a file found upward is not the user's to trust: owned by another user (root aside), or
+/// writable by anyone.
+fn not_trusted(file: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(file).ok()?;
+    // SAFETY: geteuid(2) has no failure and touches no memory.
+    let me = unsafe { libc::geteuid() };
+    let why = if meta.uid() != me && meta.uid() != 0 {
+        "another user owns it"
+    } else if meta.mode() & 0o002 != 0 {
+        "anyone may write it"
+    } else {
+        return None;
+    };
+    Some(format!(
+        "ignored the settings file {}: {why} (--config FILE reads it anyway)",
+        file.display()
+    ))
 }
 
 /// Whether the user gave the option `id`: on the command line or through its environment
@@ -204,20 +294,6 @@ fn given(matches: &ArgMatches, id: &str) -> bool {
     )
 }
 
-/// `args` with `words` inserted after the subcommand `name` (the first word equal to it: the
-/// global options before it take no value that could be a subcommand's name).
-pub fn insert(args: &[OsString], name: &str, words: Vec<OsString>) -> Vec<OsString> {
-    let at = args
-        .iter()
-        .skip(1)
-        .position(|a| a == OsStr::new(name))
-        .map_or(args.len(), |i| i + 2);
-    let mut out = args.get(..at).unwrap_or(args).to_vec();
-    out.extend(words);
-    out.extend(args.get(at..).unwrap_or_default().iter().cloned());
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,11 +302,24 @@ mod tests {
         words.iter().map(OsString::from).collect()
     }
 
+    fn applied(toml: &str, args: &[&str]) -> Vec<OsString> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(FILE_NAME);
+        std::fs::write(&file, toml).unwrap();
+        let config = Config::read(&file).unwrap();
+        let cmd = crate::cli::args::command();
+        let args = os(args);
+        let matches = cmd.clone().try_get_matches_from(&args).unwrap();
+        config.apply(&args, &cmd, &matches).0
+    }
+
     #[test]
     fn settings_go_after_the_subcommand_and_before_the_command() {
-        let args = os(&["crashdelta", "--color", "never", "watch", "--", "watch"]);
         assert_eq!(
-            insert(&args, "watch", os(&["--settle=1s"])),
+            applied(
+                "settle = \"1s\"\n",
+                &["crashdelta", "--color", "never", "watch", "--", "watch"]
+            ),
             os(&[
                 "crashdelta",
                 "--color",
@@ -239,6 +328,25 @@ mod tests {
                 "--settle=1s",
                 "--",
                 "watch"
+            ])
+        );
+    }
+
+    /// `rules explain`: `--rules` is an option of `rules`, `--symbols` of `explain`.
+    #[test]
+    fn settings_go_to_the_level_that_has_them() {
+        assert_eq!(
+            applied(
+                "rules = \"/r.toml\"\nsymbols = [\"/s\"]\n",
+                &["crashdelta", "rules", "explain", "x.ips"]
+            ),
+            os(&[
+                "crashdelta",
+                "rules",
+                "--rules=/r.toml",
+                "explain",
+                "--symbols=/s",
+                "x.ips"
             ])
         );
     }

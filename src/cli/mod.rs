@@ -36,8 +36,15 @@ fn forgotten_separator(
         return None;
     }
     let args: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
-    let sub = args.get(1)?;
-    if !matches!(sub.as_str(), "watch" | "compare") || args.iter().any(|a| a == "--") {
+    // The subcommand may follow global options (`crashdelta -q watch ./run_tests.sh`).
+    // (`--color never watch ...`: the first `watch` or `compare` is the subcommand, since no
+    // global option takes either as its value).
+    let sub_at = args
+        .iter()
+        .skip(1)
+        .position(|a| matches!(a.as_str(), "watch" | "compare"))?
+        + 1;
+    if args.iter().any(|a| a == "--") {
         return None;
     }
     let unexpected = match e.get(clap::error::ContextKind::InvalidArg)? {
@@ -48,7 +55,12 @@ fn forgotten_separator(
         return None;
     }
     // Everything from the first word crashdelta did not expect is the command.
-    let at = args.iter().skip(2).position(|a| *a == unexpected)? + 2;
+    let at = args
+        .iter()
+        .skip(sub_at + 1)
+        .position(|a| *a == unexpected)?
+        + sub_at
+        + 1;
     let (ours, command) = args.split_at(at);
     let words = |w: &[String]| w.iter().map(|a| quoted(a)).collect::<Vec<_>>().join(" ");
     Some(format!(
@@ -108,26 +120,34 @@ fn error_text(e: &anyhow::Error) -> String {
 /// The command line, with the settings of `crashdelta.toml` for the options the user left alone
 /// (`config.rs`), and the file they came from and the flags they stand for.
 fn parse(args: &[OsString]) -> Result<(Cli, Option<FromConfig>), Failed> {
-    let cmd = args::command();
+    // `--color` is known before anything is parsed: clap's own errors and help, and a bad
+    // settings file's error, follow it too.
+    let colour = early_colour(args);
+    output::configure(colour.into(), false);
+    let cmd = args::command().color(match colour {
+        args::ColorWhen::Auto => clap::ColorChoice::Auto,
+        args::ColorWhen::Always => clap::ColorChoice::Always,
+        args::ColorWhen::Never => clap::ColorChoice::Never,
+    });
     let matches = cmd
         .clone()
         .try_get_matches_from(args)
         .map_err(Failed::Args)?;
     let cwd = std::env::current_dir().unwrap_or_default();
-    let config = config::Config::locate(&matches, &cwd).map_err(Failed::Config)?;
+    let (config, ignored) = config::Config::locate(&matches, &cwd).map_err(Failed::Config)?;
+    if let Some(why) = ignored {
+        output::say!("crashdelta: warning: {why}");
+    }
     let mut from_config = None;
     let mut matches = matches;
-    if let Some(config) = config
-        && let Some((name, sub_matches)) = matches.subcommand()
-        && let Some(sub) = cmd.find_subcommand(name)
-    {
-        let (words, used) = config.words(sub, sub_matches);
-        if !words.is_empty() {
-            let args = config::insert(args, name, words);
+    if let Some(config) = config {
+        let (with_settings, used) = config.apply(args, &cmd, &matches);
+        if !used.is_empty() {
             matches = cmd
-                .try_get_matches_from(args)
+                .try_get_matches_from(with_settings)
                 .map_err(|e| Failed::Setting(config.path.clone(), e))?;
-            from_config = Some((config.path, used));
+            let loud = config.sets_the_gate(&used);
+            from_config = Some((config.path, used, loud));
         }
     }
     let cli = Cli::from_arg_matches(&matches).map_err(Failed::Args)?;
@@ -136,7 +156,29 @@ fn parse(args: &[OsString]) -> Result<(Cli, Option<FromConfig>), Failed> {
 }
 
 /// The settings file that was applied, and the flags its settings stood for.
-type FromConfig = (PathBuf, Vec<&'static str>);
+type FromConfig = (PathBuf, Vec<&'static str>, bool);
+
+/// `--color WHEN` or `--color=WHEN` among the words before `--`, read before clap parses them
+/// (the last one wins, as clap's would); `auto` when absent or not a value clap would take.
+fn early_colour(args: &[OsString]) -> args::ColorWhen {
+    use clap::ValueEnum;
+    let mut colour = args::ColorWhen::Auto;
+    let mut words = args.iter().skip(1).map(|a| a.to_string_lossy());
+    while let Some(word) = words.next() {
+        if word == "--" {
+            break;
+        }
+        let value = match word.strip_prefix("--color") {
+            Some("") => words.next().map(|v| v.into_owned()),
+            Some(rest) => rest.strip_prefix('=').map(str::to_owned),
+            None => None,
+        };
+        if let Some(c) = value.and_then(|v| args::ColorWhen::from_str(&v, false).ok()) {
+            colour = c;
+        }
+    }
+    colour
+}
 
 /// Why the command line could not be read.
 enum Failed {
@@ -179,12 +221,19 @@ pub fn main() -> ExitCode {
         }
     };
     output::configure(cli.color.into(), cli.quiet);
-    if let Some((path, used)) = from_config {
-        output::note!(
+    if let Some((path, used, sets_the_gate)) = from_config {
+        // A file that changes what fails the gate is said even under --quiet: a gate that
+        // passes because of a file nobody looked at must leave a trace in the log.
+        let line = format!(
             "crashdelta: settings from {}: {}",
             path.display(),
             used.join(" ")
         );
+        if sets_the_gate {
+            output::say!("{line}");
+        } else {
+            output::note!("{line}");
+        }
     }
     let result = match cli.command {
         Command::Show(a) => show::show(a),

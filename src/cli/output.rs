@@ -12,7 +12,9 @@
 //! are coloured (the gate, known and new crashes, warnings), never report text: what a CI log
 //! or an issue gets is the same text either way. `--quiet` keeps only warnings and errors: the
 //! notes a run prints as it goes ([`note!`]), the human summary and a document on standard
-//! output are dropped, while files named by `--output`, `--json` and `--collect` are written.
+//! output in the human format are dropped; files (`--output`, `--json`, `--collect`) and the
+//! formats made for programs on standard output (JSON, Markdown, JUnit, inventories) are still
+//! written, and so are a run's warnings, said one by one when its summary is not.
 //!
 //! Every line the binary writes on standard error goes through [`say!`](crate::cli::output::say)
 //! (one line, escaped whole, since it may quote a file name or a report's process name) or
@@ -116,7 +118,9 @@ pub fn say_line(line: fmt::Arguments) {
             }
         }
     }
-    let _ = writeln!(io::stderr().lock(), "{line}");
+    super::progress::suspend(|| {
+        let _ = writeln!(io::stderr().lock(), "{line}");
+    });
 }
 
 /// Writes a library rendering for people (the summary of a run or a campaign) on standard
@@ -270,9 +274,6 @@ impl Output {
     /// into place once the output is complete.
     pub fn open(&self) -> Result<Box<dyn Write>> {
         let Some(path) = &self.path else {
-            if quiet() {
-                return Ok(Box::new(io::sink()));
-            }
             return Ok(Box::new(ReaderMayLeave::new(io::BufWriter::new(
                 io::stdout().lock(),
             ))));
@@ -344,9 +345,20 @@ impl Output {
         Ok(())
     }
 
+    /// Opens the target for a document in `format`: under `--quiet`, the human format bound
+    /// for standard output (what a person would read) goes nowhere; a file, or a format made
+    /// for programs (JSON, Markdown, JUnit, an inventory), is still written: `-q` silences
+    /// talk, never data a pipe asked for.
+    pub fn open_for(&self, format: Format) -> Result<Box<dyn Write>> {
+        if quiet() && format == Format::Human && self.path.is_none() {
+            return Ok(Box::new(io::sink()));
+        }
+        self.open()
+    }
+
     /// Writes `doc` in `format` here, and puts it in place.
     pub fn write<D: Document + ?Sized>(&self, doc: &D, format: Format) -> Result<()> {
-        let mut out = self.open()?;
+        let mut out = self.open_for(format)?;
         doc.write(format, &mut out, &self.style())
             .and_then(|()| out.flush())
             .with_context(|| self.what())?;

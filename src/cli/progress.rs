@@ -14,6 +14,19 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+/// The spinner being drawn, if any: a line written on standard error meanwhile (a warning) goes
+/// through [`suspend`], which clears the spinner, writes, and draws it again below.
+static ACTIVE: Mutex<Option<ProgressBar>> = Mutex::new(None);
+
+/// Runs `write` with the spinner, if one is drawn, taken off the terminal meanwhile.
+pub fn suspend<R>(write: impl FnOnce() -> R) -> R {
+    let active = ACTIVE.lock().ok().and_then(|a| a.clone());
+    match active {
+        Some(bar) => bar.suspend(write),
+        None => write(),
+    }
+}
+
 /// A spinner that shows itself once the work has taken longer than the delay.
 pub struct Progress {
     bar: ProgressBar,
@@ -59,6 +72,9 @@ impl Progress {
                 {
                     bar.set_draw_target(ProgressDrawTarget::stderr());
                     bar.enable_steady_tick(Duration::from_millis(100));
+                    if let Ok(mut active) = ACTIVE.lock() {
+                        *active = Some(bar.clone());
+                    }
                 }
             });
         }
@@ -77,6 +93,9 @@ impl Drop for Progress {
     fn drop(&mut self) {
         if let Ok(mut done) = self.done.lock() {
             *done = true;
+        }
+        if let Ok(mut active) = ACTIVE.lock() {
+            *active = None;
         }
         self.bar.finish_and_clear();
     }

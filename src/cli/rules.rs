@@ -26,27 +26,36 @@ pub fn rules(args: RulesArgs) -> Result<Exit> {
                 .filter(|r| builtin.rules().iter().any(|b| b.id == r.id))
                 .map(|r| r.id.as_str())
                 .collect();
-            let mut out = Output::new(None).open()?;
+            let output = Output::new(args.output);
+            let mut out = output.open()?;
             writeln!(out, "{}: {} rule(s), valid", file.display(), parsed.len())?;
             if !replaced.is_empty() {
                 writeln!(out, "replaces built-in rule(s): {}", replaced.join(", "))?;
             }
             out.flush()?;
+            drop(out);
+            output.commit()?;
             // In the order `--rules FILE` gives them: the file's rules, then the built-in ones.
             for w in builtin.with_user(&text, &name)?.unreachable() {
                 say!("crashdelta: warning: {w}");
             }
         }
-        Some(RulesAction::Explain(a)) => return explain(&args.rules, a),
+        Some(RulesAction::Explain(a)) => {
+            return explain(&args.rules, a, args.format, Output::new(args.output));
+        }
         None => Output::new(args.output).write(&load_rules(&args.rules)?, args.format)?,
     }
     Ok(Exit::Ok)
 }
 
 /// `rules explain REPORT`: every rule, in order, with each condition's outcome for the report.
-fn explain(rules: &super::args::RulesArg, args: ExplainArgs) -> Result<Exit> {
+fn explain(
+    rules: &super::args::RulesArg,
+    args: ExplainArgs,
+    format: crashdelta::render::Format,
+    output: Output,
+) -> Result<Exit> {
     let analyzer = load_analyzer(rules, &args.symbols)?;
-    let output = Output::new(args.output);
     output.refuse_inputs(std::slice::from_ref(&args.report))?;
     let analysis = super::show::analyze_one(&args.report, &analyzer, "explain")?;
     let analyzed = match &analysis.result {
@@ -69,7 +78,7 @@ fn explain(rules: &super::args::RulesArg, args: ExplainArgs) -> Result<Exit> {
             path: analysis.path.clone(),
             rules,
         },
-        args.format,
+        format,
     )?;
     Ok(Exit::Ok)
 }

@@ -75,6 +75,12 @@ pub fn report_run(
 ) -> Result<()> {
     let copied = collect.map(|dir| (dir, collect_into(dir, to_collect, &mut run.warnings)));
     output::to_stderr(&render::run::human(run, &output::stderr_style()));
+    if output::quiet() {
+        // The summary that says them is not printed; a warning still is.
+        for w in &run.warnings {
+            say!("crashdelta: warning: {w}");
+        }
+    }
     // The human summary is already on standard error; written again only to a file.
     if format != Format::Human || output.path().is_some() {
         output.write(run, format)?;

@@ -55,20 +55,40 @@ struct ManifestDoc<'a> {
 }
 
 /// The copies a manifest lists: a [`MANIFEST_SCHEMA`] document's `copies`, or the bare list the
-/// first manifests were; `None` for anything else.
+/// first manifests were; `None` for anything else, and for a list with any entry that is not a
+/// copy as crashdelta writes it (any JSON array in a folder could be called `manifest.json`:
+/// appending to it would make a manifest of someone else's data).
 fn manifest_copies(doc: serde_json::Value) -> Option<Vec<serde_json::Value>> {
-    match doc {
-        serde_json::Value::Array(copies) => Some(copies),
+    let copies = match doc {
+        serde_json::Value::Array(copies) => copies,
         serde_json::Value::Object(mut doc)
             if doc.get("schema").and_then(|s| s.as_str()) == Some(MANIFEST_SCHEMA) =>
         {
             match doc.remove("copies") {
-                Some(serde_json::Value::Array(copies)) => Some(copies),
-                _ => None,
+                Some(serde_json::Value::Array(copies)) => copies,
+                _ => return None,
             }
         }
-        _ => None,
-    }
+        _ => return None,
+    };
+    copies.iter().all(is_copy).then_some(copies)
+}
+
+/// Whether `entry` is a [`Collected`] as written: `source` and `file` strings, a `size`, and a
+/// SHA-256 of 64 lowercase hex digits.
+fn is_copy(entry: &serde_json::Value) -> bool {
+    let text = |k: &str| entry.get(k).and_then(serde_json::Value::as_str);
+    text("source").is_some()
+        && text("file").is_some()
+        && entry
+            .get("size")
+            .and_then(serde_json::Value::as_u64)
+            .is_some()
+        && text("sha256").is_some_and(|h| {
+            h.len() == 64
+                && h.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        })
 }
 
 /// A manifest read back to append to: far bigger than any manifest of real reports.
@@ -523,11 +543,25 @@ mod tests {
         // back as a document.
         fs::write(
             dst.path().join("manifest.json"),
-            r#"[{"source": "/r/old.ips", "file": "old.ips", "size": 1, "sha256": "00", "incident_id": null}]"#,
+            format!(
+                r#"[{{"source": "/r/old.ips", "file": "old.ips", "size": 1, "sha256": "{}", "incident_id": null}}]"#,
+                "0".repeat(64)
+            ),
+        )
+        .unwrap();
+        collect(dst.path(), &[(m.clone(), None)]).unwrap();
+        assert_eq!(files(), ["old.ips", "4-manifest.json"]);
+        // Any other array is someone else's: kept, and the manifest written beside it.
+        fs::write(
+            dst.path().join("manifest.json"),
+            r#"[{"name": "not crashdelta"}]"#,
         )
         .unwrap();
         collect(dst.path(), &[(m, None)]).unwrap();
-        assert_eq!(files(), ["old.ips", "4-manifest.json"]);
+        assert_eq!(
+            fs::read_to_string(dst.path().join("manifest.json")).unwrap(),
+            r#"[{"name": "not crashdelta"}]"#
+        );
     }
 
     #[test]

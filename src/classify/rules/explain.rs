@@ -160,12 +160,24 @@ fn implies(narrow: &Conditions, wide: &Conditions) -> bool {
         wide.iter()
             .all(|w| narrow.iter().any(|n| frame_implies(n, w)))
     };
+    // A caller is looked for below the deepest frame the rule's own frame conditions matched,
+    // so two rules' caller windows start at the same frame only when their frame conditions
+    // are the same ones: otherwise the later rule's window may reach frames the earlier one's
+    // cannot, and the later rule stays reachable.
+    let same_frames = wide.frames.len() == narrow.frames.len()
+        && wide
+            .frames
+            .iter()
+            .zip(&narrow.frames)
+            .all(|(w, n)| frame_implies(n, w) && frame_implies(w, n));
+    let callers =
+        wide.callers.is_empty() || (same_frames && frames(&wide.callers, &narrow.callers));
     exception
         && address
         && same_regex(&wide.process, &narrow.process)
         && same_regex(&wide.message, &narrow.message)
         && frames(&wide.frames, &narrow.frames)
-        && frames(&wide.callers, &narrow.callers)
+        && callers
 }
 
 /// Whether a frame that meets `narrow` meets `wide`: each test of `wide` is one of `narrow`'s
@@ -403,6 +415,33 @@ mod tests {
             "{:?}",
             set.unreachable()
         );
+    }
+
+    /// Callers are looked for below the deepest matched frame: a later rule with a deeper frame
+    /// condition looks further down, and a report can reach it (the reviewer's pair: B matches
+    /// the race report, A does not).
+    #[test]
+    fn callers_below_other_frames_are_not_implied() {
+        let set = rules(
+            "[[rule]]\nid = \"a\"\ntitle = \"t\"\nfamily = \"agx\"\n[rule.when]\n\
+             frames = [{ image_kind = \"agx\" }]\n\
+             callers = [{ symbol = \"gatherViewTensor\", within = 3 }]\n\n\
+             [[rule]]\nid = \"b\"\ntitle = \"t\"\nfamily = \"agx\"\n[rule.when]\n\
+             frames = [{ image_kind = \"agx\" }, { symbol = \"dispatchThreads\", within = 4 }]\n\
+             callers = [{ symbol = \"gatherViewTensor\", within = 3 }]\n",
+        );
+        assert!(
+            !set.unreachable().iter().any(|w| w.contains("(b)")),
+            "{:?}",
+            set.unreachable()
+        );
+        let bytes = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("testdata/derived/agx-prepareForEnqueue-0x98.ips"),
+        )
+        .unwrap();
+        let report = crate::report::parse(&bytes).unwrap();
+        assert_eq!(classify::classify(&report, &set).unwrap().rule, "b");
     }
 
     /// The built-in rules are ordered so that each can be reached.

@@ -16,7 +16,9 @@ use crashdelta::run::Timing;
 pub struct RulesArg {
     /// A rules file (TOML) whose rules are tried before the built-in ones; a rule with a built-in
     /// rule's id replaces it (docs/rules.md)
-    #[arg(long, value_name = "FILE", env = "CRASHDELTA_RULES")]
+    // Global: `rules explain REPORT --rules FILE` reads as `rules --rules FILE explain REPORT`
+    // (no effect on commands without subcommands).
+    #[arg(long, value_name = "FILE", env = "CRASHDELTA_RULES", global = true)]
     pub rules: Option<PathBuf>,
 }
 
