@@ -731,6 +731,7 @@ pub fn stats_html(r: &StatsReport, generated: &str) -> String {
                 ),
                 count: row.count,
                 group,
+                series: row.signature_id.clone(),
                 tooltip: format!(
                     "{}: {} crash(es) on {} (driver {}, {}), {} to {}",
                     row.signature,

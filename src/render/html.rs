@@ -75,8 +75,8 @@ pub fn rate_chart(bars: &[RateBar]) -> String {
         let _ = write!(
             s,
             "<text x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\">{label}</text>\
-             <rect x=\"{left}\" y=\"{y}\" width=\"{bw:.1}\" height=\"18\" fill=\"{c}\" opacity=\"0.85\">\
-             <title>{label}: {text}</title></rect>",
+             <rect x=\"{left}\" y=\"{y}\" width=\"{bw:.1}\" height=\"18\" fill=\"{c}\" opacity=\"0.85\" \
+             data-series=\"{label}\"><title>{label}: {text}</title></rect>",
             lx = left - 8.0,
             ty = y + 13.0,
             label = escape(bar.label),
@@ -151,17 +151,17 @@ pub fn timeline(rows: &[&str], cells: &[Cell]) -> String {
     for c in cells {
         let x = left + step * (c.index.saturating_sub(1)) as f64;
         let y = 8.0 + 26.0 * c.row as f64;
-        let fill = if c.crashed {
-            "#cf222e"
+        let (fill, series) = if c.crashed {
+            ("#cf222e", "crash report")
         } else if c.command_failed {
-            "#bf8700"
+            ("#bf8700", "command failed, no crash report")
         } else {
-            "#2da44e"
+            ("#2da44e", "no crash")
         };
         let _ = write!(
             s,
-            "<rect x=\"{x:.1}\" y=\"{y}\" width=\"{cw:.1}\" height=\"{cell}\" rx=\"2\" fill=\"{fill}\">\
-             <title>{t}</title></rect>",
+            "<rect x=\"{x:.1}\" y=\"{y}\" width=\"{cw:.1}\" height=\"{cell}\" rx=\"2\" fill=\"{fill}\" \
+             data-series=\"{series}\"><title>{t}</title></rect>",
             cw = (step - gap).max(2.0),
             t = escape(&c.tooltip)
         );
@@ -178,7 +178,7 @@ pub fn timeline(rows: &[&str], cells: &[Cell]) -> String {
         let x = left + 150.0 * i as f64;
         let _ = write!(
             s,
-            "<rect x=\"{x}\" y=\"{y}\" width=\"12\" height=\"12\" rx=\"2\" fill=\"{fill}\"/>\
+            "<rect x=\"{x}\" y=\"{y}\" width=\"12\" height=\"12\" rx=\"2\" fill=\"{fill}\" data-series=\"{label}\"/>\
              <text x=\"{tx}\" y=\"{ty}\">{label}</text>",
             y = ly - 10.0,
             tx = x + 16.0,
@@ -193,8 +193,10 @@ pub fn timeline(rows: &[&str], cells: &[Cell]) -> String {
 pub struct CountBar {
     pub label: String,
     pub count: u64,
-    /// Colour group (signature).
+    /// Colour group (signature): bars of one group share a colour.
     pub group: usize,
+    /// What the group is (the signature id), named on the bar for readers and checks.
+    pub series: String,
     pub tooltip: String,
 }
 
@@ -216,7 +218,7 @@ pub fn count_chart(bars: &[CountBar]) -> String {
         let _ = write!(
             s,
             "<text x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\">{l}</text>\
-             <rect x=\"{left}\" y=\"{y}\" width=\"{bw:.1}\" height=\"16\" fill=\"{c}\"><title>{t}</title></rect>\
+             <rect x=\"{left}\" y=\"{y}\" width=\"{bw:.1}\" height=\"16\" fill=\"{c}\" data-series=\"{g}\"><title>{t}</title></rect>\
              <text x=\"{tx:.1}\" y=\"{ty}\">{n}</text>",
             lx = left - 8.0,
             ty = y + 12.0,
@@ -224,6 +226,7 @@ pub fn count_chart(bars: &[CountBar]) -> String {
             bw = (b.count as f64 / max * width).max(1.0),
             c = colour(b.group),
             t = escape(&b.tooltip),
+            g = escape(&b.series),
             tx = left + b.count as f64 / max * width + 6.0,
             n = b.count
         );
