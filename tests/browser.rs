@@ -10,8 +10,8 @@
 //!
 //! The browser: `$CRASHDELTA_BROWSER`, else the first of chromium, google-chrome (and kin) on the
 //! PATH or in macOS's Applications folder. Without one the tests say they were skipped, unless
-//! `CRASHDELTA_REQUIRE_BROWSER` is set (CI sets it: `.ci/run` installs Debian's chromium), when
-//! they fail.
+//! `CRASHDELTA_REQUIRE_BROWSER` is set, when they fail: `.ci/run` sets it, after
+//! `.ci/install-browser` has installed Debian's chromium on a machine that had no browser.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
