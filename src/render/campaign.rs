@@ -468,19 +468,23 @@ pub fn html_page(c: &CampaignReport, generated: &str) -> String {
     );
     let _ = writeln!(
         body,
-        "<h2>Configurations</h2>\n<table><tr><th>configuration</th><th>environment</th><th>runs</th>\
+        "<h2>Configurations</h2>\n<div class=\"wide\"><table><tr><th>configuration</th><th>environment</th><th>runs</th>\
          <th>crashed runs</th><th>rate</th><th>95% interval</th><th>new crash logs</th><th>command passed</th></tr>"
     );
     for (st, cfg) in stats.iter().zip(&c.configs) {
         let _ = writeln!(
             body,
-            "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+            "<tr><td>{}</td><td class=\"w\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
              <td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}/{}</td></tr>",
             html::escape(&st.name),
             if cfg.env.is_empty() {
                 "(as is)".to_owned()
             } else {
-                html::escape(&cfg.env.join(" "))
+                cfg.env
+                    .iter()
+                    .map(|e| format!("<code>{}</code>", html::escape(e)))
+                    .collect::<Vec<_>>()
+                    .join(" ")
             },
             st.runs,
             st.crashed_runs,
@@ -491,18 +495,18 @@ pub fn html_page(c: &CampaignReport, generated: &str) -> String {
             st.runs
         );
     }
-    body.push_str("</table>\n");
+    body.push_str("</table></div>\n");
     let any_signature = stats.iter().any(|st| !st.by_signature.is_empty());
     if any_signature {
         body.push_str(
-            "<h2>Signatures</h2>\n<table><tr><th>configuration</th><th>location</th><th>signature</th>\
+            "<h2>Signatures</h2>\n<div class=\"wide\"><table><tr><th>configuration</th><th>location</th><th>signature</th>\
              <th>rule</th><th>known</th><th>reports</th><th>runs</th></tr>\n",
         );
         for st in &stats {
             for g in &st.by_signature {
                 let _ = writeln!(
                     body,
-                    "<tr><td>{}</td><td><code>{}</code></td><td><code title=\"{}\">{}</code></td><td>{}</td><td>{}</td>\
+                    "<tr><td>{}</td><td class=\"w\"><code>{}</code></td><td class=\"k\"><code title=\"{}\">{}</code></td><td class=\"w\">{}</td><td>{}</td>\
                      <td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
                     html::escape(&st.name),
                     html::escape(g.location.as_deref().unwrap_or("?")),
@@ -515,20 +519,20 @@ pub fn html_page(c: &CampaignReport, generated: &str) -> String {
                 );
             }
         }
-        body.push_str("</table>\n");
+        body.push_str("</table></div>\n");
     }
     if stats.iter().any(|st| !st.by_test.is_empty()) {
         body.push_str(
             "<h2>Tests</h2>\n<p>The test each crash was joined with (the test runner's output: \
-             docs/tests.md).</p>\n<table><tr><th>configuration</th><th>test</th>\
+             docs/tests.md).</p>\n<div class=\"wide\"><table><tr><th>configuration</th><th>test</th>\
              <th>crashed runs</th><th>reports</th><th>crash</th></tr>\n",
         );
         for st in &stats {
             for t in &st.by_test {
                 let _ = writeln!(
                     body,
-                    "<tr><td>{}</td><td><code>{}</code></td><td class=\"n\">{}/{}</td>\
-                     <td class=\"n\">{}</td><td>{}</td></tr>",
+                    "<tr><td>{}</td><td class=\"w\"><code>{}</code></td><td class=\"n\">{}/{}</td>\
+                     <td class=\"n\">{}</td><td class=\"w\">{}</td></tr>",
                     html::escape(&st.name),
                     html::escape(&t.test),
                     t.crashed_runs,
@@ -538,16 +542,16 @@ pub fn html_page(c: &CampaignReport, generated: &str) -> String {
                 );
             }
         }
-        body.push_str("</table>\n");
+        body.push_str("</table></div>\n");
     }
     body.push_str(
-        "<h2>Runs</h2>\n<table><tr><th>run</th><th>configuration</th><th>exit</th><th>duration</th>\
+        "<h2>Runs</h2>\n<div class=\"wide\"><table><tr><th>run</th><th>configuration</th><th>exit</th><th>duration</th>\
          <th>new crashes</th><th>concurrent</th></tr>\n",
     );
     for r in &c.runs {
         let _ = writeln!(
             body,
-            "<tr><td class=\"n\">{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
+            "<tr><td class=\"n\">{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"w\">{}</td><td class=\"n\">{}</td></tr>",
             r.index,
             html::escape(names.get(r.config).map_or("", String::as_str)),
             html::escape(&exit_text(r)),
@@ -556,7 +560,7 @@ pub fn html_page(c: &CampaignReport, generated: &str) -> String {
             r.concurrent
         );
     }
-    body.push_str("</table>\n");
+    body.push_str("</table></div>\n");
     if let Some(why) = &c.stopped {
         let _ = writeln!(body, "<p>Stopped early: {}.</p>", html::escape(why));
     }
@@ -730,6 +734,7 @@ pub fn stats_html(r: &StatsReport, generated: &str) -> String {
                 ),
                 count: row.count,
                 group,
+                series: row.signature_id.clone(),
                 tooltip: format!(
                     "{}: {} crash(es) on {} (driver {}, {}), {} to {}",
                     row.signature,
@@ -749,14 +754,14 @@ pub fn stats_html(r: &StatsReport, generated: &str) -> String {
         html::count_chart(&bars)
     );
     body.push_str(
-        "<table><tr><th>crashes</th><th>location</th><th>signature</th><th>rule</th><th>OS build</th>\
+        "<div class=\"wide\"><table><tr><th>crashes</th><th>location</th><th>signature</th><th>rule</th><th>OS build</th>\
          <th>driver</th><th>model</th><th>first seen</th><th>last seen</th></tr>\n",
     );
     for row in &r.rows {
         let _ = writeln!(
             body,
-            "<tr><td class=\"n\">{}</td><td><code>{}</code></td><td><code title=\"{}\">{}</code></td><td>{}</td>\
-             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td class=\"n\">{}</td><td class=\"w\"><code>{}</code></td><td class=\"k\"><code title=\"{}\">{}</code></td>\
+             <td class=\"w\">{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"k\">{}</td><td class=\"k\">{}</td></tr>",
             row.count,
             html::escape(opt(&row.location)),
             html::escape(&row.signature),
@@ -769,19 +774,19 @@ pub fn stats_html(r: &StatsReport, generated: &str) -> String {
             day(&row.last_seen)
         );
     }
-    body.push_str("</table>\n");
+    body.push_str("</table></div>\n");
     if !r.by_test.is_empty() {
         let _ = writeln!(
             body,
-            "<h2>By test</h2>\n<p>Over the {} run(s) of the run records.</p>\n<table><tr>\
+            "<h2>By test</h2>\n<p>Over the {} run(s) of the run records.</p>\n<div class=\"wide\"><table><tr>\
              <th>test</th><th>crashed runs</th><th>reports</th><th>crash</th></tr>",
             r.runs
         );
         for t in &r.by_test {
             let _ = writeln!(
                 body,
-                "<tr><td><code>{}</code></td><td class=\"n\">{}/{}</td><td class=\"n\">{}</td>\
-                 <td>{}</td></tr>",
+                "<tr><td class=\"w\"><code>{}</code></td><td class=\"n\">{}/{}</td><td class=\"n\">{}</td>\
+                 <td class=\"w\">{}</td></tr>",
                 html::escape(&t.test),
                 t.crashed_runs,
                 t.runs,
@@ -789,7 +794,7 @@ pub fn stats_html(r: &StatsReport, generated: &str) -> String {
                 html::escape(&rules_text(t))
             );
         }
-        body.push_str("</table>\n");
+        body.push_str("</table></div>\n");
     }
     html::page(
         "crashdelta: crash statistics",
