@@ -761,7 +761,7 @@ pub fn stats_html(r: &StatsReport, generated: &str) -> String {
         let _ = writeln!(
             body,
             "<tr><td class=\"n\">{}</td><td class=\"w\"><code>{}</code></td><td class=\"k\"><code title=\"{}\">{}</code></td>\
-             <td class=\"w\">{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"k\">{}</td><td class=\"k\">{}</td></tr>",
+             <td class=\"w\">{}</td><td>{}</td><td class=\"w\">{}</td><td class=\"w\">{}</td><td class=\"k\">{}</td><td class=\"k\">{}</td></tr>",
             row.count,
             html::escape(opt(&row.location)),
             html::escape(&row.signature),

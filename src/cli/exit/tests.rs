@@ -21,6 +21,7 @@ fn exit_for(doc_code: &str) -> Option<Exit> {
         "0" => Exit::Ok,
         "1" => Exit::InputErrors,
         "86" => Exit::GateFailed,
+        "87" => Exit::Unclean,
         "125" => Exit::ToolError,
         "126" => Exit::CannotRun,
         "127" => Exit::NotFound,
