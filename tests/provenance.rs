@@ -253,3 +253,56 @@ fn require_clean_refuses_before_running_and_names_the_files() {
     assert_eq!(out.status.code(), Some(87), "{}", stderr(&out));
     assert!(stderr(&out).contains("cannot check"), "{}", stderr(&out));
 }
+
+/// A campaign whose runs did not all run the same tree says so: here the stress script edits a
+/// test file as it ends (the lock story), so the second run measures another test.
+#[test]
+fn a_campaign_whose_runs_ran_different_trees_says_so() {
+    let r = Repo::new(true);
+    std::fs::write(
+        r.repo().join("run.sh"),
+        "#!/bin/sh\nsleep 0.4\necho '# edited' >> tests/test_gpu.py\n",
+    )
+    .unwrap();
+    git(&r.repo(), &["commit", "-q", "-am", "editing stress script"]);
+    let campaign = |args: &[&str]| {
+        let mut cmd = crashdelta();
+        cmd.current_dir(r.repo())
+            .args(args)
+            .args(["--settle", "0s", "--format", "json", "--reports-dir"])
+            .arg(r.dir.path().join("reports"))
+            .args(["--", "/bin/sh", "run.sh"]);
+        let out = cmd.output().unwrap();
+        let doc: Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+        (doc, stderr(&out))
+    };
+    let (doc, err) = campaign(&["watch", "--repeat", "2"]);
+    let drift = doc["drift"].as_array().unwrap();
+    assert!(
+        drift.iter().any(|d| {
+            let d = d.as_str().unwrap();
+            d.starts_with("the tracked changes (git diff hash) changed during the campaign")
+                && d.contains("in run(s) 1;")
+                && d.contains("in run(s) 2;")
+        }),
+        "{drift:?}"
+    );
+    assert!(err.contains("Warning: the tracked changes"), "{err}");
+    git(&r.repo(), &["checkout", "-q", "--", "tests"]);
+    let (doc, _) = campaign(&["compare", "--runs", "1", "--b-env", "MPS_USE_AGX_FIX=1"]);
+    let drift = doc["drift"].as_array().unwrap();
+    assert!(
+        drift.iter().any(|d| d
+            .as_str()
+            .unwrap()
+            .contains("A and B differ in more than their variables")),
+        "{drift:?}"
+    );
+    // Runs of one unchanged tree: no drift.
+    git(&r.repo(), &["checkout", "-q", "--", "tests"]);
+    std::fs::write(r.repo().join("run.sh"), "#!/bin/sh\ntrue\n").unwrap();
+    git(&r.repo(), &["commit", "-q", "-am", "quiet script"]);
+    let (doc, _) = campaign(&["watch", "--repeat", "2"]);
+    assert!(doc.get("drift").is_none(), "{doc}");
+}

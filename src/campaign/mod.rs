@@ -14,6 +14,7 @@
 //! - [`breakdown`] is `stats`: crashes grouped over time, OS builds and driver versions.
 
 pub mod breakdown;
+mod drift;
 pub mod runner;
 pub mod statistics;
 

@@ -60,6 +60,8 @@ struct CampaignDoc<'a> {
     command: &'a [String],
     configs: &'a [ConfigInfo],
     stopped: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    drift: Vec<String>,
     runs: Vec<RunOut<'a>>,
     summary: SummaryOut<'a>,
 }
@@ -101,6 +103,7 @@ pub fn write_json(out: &mut dyn Write, c: &CampaignReport) -> io::Result<()> {
         command: &c.command,
         configs: &c.configs,
         stopped: c.stopped.as_deref(),
+        drift: c.drift(),
         runs,
         summary,
     };
@@ -173,6 +176,9 @@ pub fn human(c: &CampaignReport, style: &super::Style) -> String {
     s.table(&table);
     if let Some(why) = &c.stopped {
         s.toned(Tone::Warning, format_args!("Stopped early: {why}."));
+    }
+    for d in c.drift() {
+        s.toned(Tone::Warning, format_args!("Warning: {d}."));
     }
     for st in c.stats() {
         s.toned(Tone::Heading, format_args!("{}: {}", st.name, st.words));
@@ -347,6 +353,9 @@ pub fn markdown(c: &CampaignReport) -> String {
     let _ = writeln!(s, "\n</details>");
     if let Some(why) = &c.stopped {
         let _ = writeln!(s, "\nStopped early: {}.", markdown::inline(why));
+    }
+    for d in c.drift() {
+        let _ = writeln!(s, "\n**Warning**: {}.", markdown::inline(&d));
     }
     s
 }
@@ -563,6 +572,13 @@ pub fn html_page(c: &CampaignReport, generated: &str) -> String {
     body.push_str("</table></div>\n");
     if let Some(why) = &c.stopped {
         let _ = writeln!(body, "<p>Stopped early: {}.</p>", html::escape(why));
+    }
+    for d in c.drift() {
+        let _ = writeln!(
+            body,
+            "<p><strong>Warning</strong>: {}.</p>",
+            html::escape(&d)
+        );
     }
     let title = match &c.summary {
         CampaignSummary::Repeat(_) => "crashdelta: stress campaign",
