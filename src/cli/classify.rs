@@ -63,6 +63,7 @@ pub fn classify(args: ClassifyArgs) -> Result<Exit> {
         groups: triage.groups(),
         gate: &result,
         headline: None,
+        injected: &[],
     })
     .context("cannot write the output")?;
     output.commit()?;

@@ -108,6 +108,9 @@ pub struct Totals<'a> {
     pub gate: &'a GateResult,
     /// For `watch` and `diff`: `Crash logs: 252 before → 253 after (1 new)`.
     pub headline: Option<&'a str>,
+    /// For `watch`: whether each injected library loaded (empty for `classify`, `diff`, and a
+    /// run that injects none).
+    pub injected: &'a [crate::run::Injected],
 }
 
 /// A writer of the `classify` stream, and of a run record's new reports (through

@@ -6,6 +6,7 @@
 //! the gate policy to every new report (an unreadable new file included: it may be a crash) and
 //! lists the files `--collect` copies. Writers (`render::run`) print records; they never make them.
 
+mod injected;
 mod join;
 mod policy;
 
@@ -14,6 +15,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+pub use injected::{Injected, InjectedProcess, SeenBy, Verdict, injected, likely_causes};
 pub use join::{JoinedBy, TestLink, join};
 pub use policy::Timing;
 
@@ -108,6 +110,10 @@ pub struct RunReport {
     /// Problems that did not change the verdict: reports `--collect` could not copy, a collect
     /// folder refused. Empty when [`build`] makes the record; the caller adds them.
     pub warnings: Vec<String>,
+    /// Whether each library the command's environment injects was loaded in the run's
+    /// processes; empty when it injects none, and for `diff` (no command). [`watch`](watch())
+    /// fills it.
+    pub injected: Vec<Injected>,
 }
 
 impl RunReport {
@@ -224,6 +230,7 @@ pub fn build(
         gate: tally.result(),
         interrupted: ctx.interrupted,
         warnings: Vec::new(),
+        injected: Vec::new(),
     };
     (run, to_collect)
 }
@@ -314,9 +321,13 @@ pub fn watch(
         })
         .collect();
     let links = join(&reports, &outcome.evidence, &outcome.lives);
+    // The same reports are the crashed processes whose images say whether a library loaded.
+    let crashed: Vec<&crate::report::Report> = reports.iter().flatten().copied().collect();
+    let injected = injected(&outcome.injection, &outcome.pids, &crashed);
     for (n, link) in run.new.iter_mut().zip(links) {
         n.test = link;
     }
+    run.injected = injected;
     run.warnings.extend(outcome.warnings);
     Ok(Watched::Ran(Box::new(WatchedRun {
         run,
