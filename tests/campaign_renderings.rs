@@ -51,6 +51,7 @@ fn run(index: usize, config: usize, crashed: bool, exit: i32) -> RunSummary {
         },
         concurrent: usize::from(index == 3),
         unreadable: 0,
+        injected: Vec::new(),
     }
 }
 
@@ -110,7 +111,7 @@ fn repeat_none() -> CampaignReport {
             .iter()
             .map(|_| serde_json::json!({"schema": "crashdelta.watch/1"}))
             .collect(),
-        summary: CampaignSummary::Repeat(config_stats("complete_story", 0, &runs)),
+        summary: CampaignSummary::Repeat(Box::new(config_stats("complete_story", 0, &runs))),
         runs,
         stopped: None,
     }

@@ -298,8 +298,13 @@ fn runs(out: &mut Outputs) -> tempfile::TempDir {
     let doc = out.stdout("snapshot (a report in the folder)", &after);
     assert!(doc["entries"][0]["peek"]["process"].is_object(), "{doc}");
 
-    // A campaign whose every run crashes, and a comparison.
+    // A campaign whose every run crashes, and a comparison whose B injects one library that
+    // loads and one that does not (the record's `injected`, and the statistics' counts).
     let script = format!("{WRITE_RACE}{CRASH_ONCE}");
+    let preload = format!(
+        "LD_PRELOAD={}:/nonexistent/libnope.so",
+        common::shared_library(lab.path(), "libfix.so").display()
+    );
     let campaign = lab.path().join("campaign.json");
     for (what, args) in [
         (
@@ -314,7 +319,7 @@ fn runs(out: &mut Outputs) -> tempfile::TempDir {
         ),
         (
             "compare",
-            vec!["compare", "--runs", "1", "--b-env", "FIX=1"],
+            vec!["compare", "--runs", "1", "--b-env", preload.as_str()],
         ),
     ] {
         let o = crashdelta()
@@ -334,6 +339,10 @@ fn runs(out: &mut Outputs) -> tempfile::TempDir {
             .map(|r| r["run"]["crashes"].as_array().unwrap().len())
             .sum();
         assert_eq!(crashes, 2, "{what}: every run crashed: {doc}");
+        if what == "compare" && cfg!(target_os = "linux") {
+            let injected = &doc["summary"]["b"]["injected"];
+            assert_eq!(injected.as_array().map(Vec::len), Some(2), "{doc}");
+        }
     }
 
     let stats = crashdelta()

@@ -25,6 +25,7 @@ use serde::Serialize;
 
 use crate::classify::Classification;
 use crate::report::{Process, Report};
+use crate::run::Verdict;
 
 /// One new crash of a run, as a campaign counts it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -93,6 +94,123 @@ pub struct RunSummary {
     pub concurrent: usize,
     /// New files that may be crash reports and could not be read.
     pub unreadable: usize,
+    /// Whether each library the run's environment injects was loaded (the run record's
+    /// `injected`); empty when it injects none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub injected: Vec<RunInjected>,
+}
+
+/// Whether one injected library was loaded in one run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunInjected {
+    /// The variable that names it (`LD_PRELOAD`, `DYLD_INSERT_LIBRARIES`).
+    pub variable: String,
+    /// The library, as the variable gives it.
+    pub path: String,
+    /// Loaded in every process of the run looked at, some, none, or unknown.
+    pub verdict: Verdict,
+}
+
+/// How often one injected library was loaded in a configuration's runs: "loaded in 8/8 runs".
+/// A comparison whose "with fix" side never loaded its fix says so instead of crediting it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InjectedCount {
+    /// The variable that names it.
+    pub variable: String,
+    /// The library, as the variable gives it.
+    pub path: String,
+    /// Runs of the configuration that injected it.
+    pub runs: u64,
+    /// Runs in which it was loaded in every process looked at.
+    pub loaded_runs: u64,
+    /// Runs in which it was loaded in some processes and not in others.
+    pub partly_loaded_runs: u64,
+    /// Runs in which it was loaded in no process.
+    pub not_loaded_runs: u64,
+    /// Runs in which no process could be looked at.
+    pub unknown_runs: u64,
+    /// The counts in words: `/x/libfix.so (LD_PRELOAD): loaded in 8/8 runs`.
+    pub words: String,
+}
+
+impl InjectedCount {
+    /// Never seen loaded, and seen missing at least once: the configuration ran without it.
+    pub fn never_loaded(&self) -> bool {
+        self.loaded_runs == 0 && self.partly_loaded_runs == 0 && self.not_loaded_runs > 0
+    }
+
+    /// Seen loaded in some runs and missing in others (or in some of their processes): the
+    /// configuration's runs mix runs with and without it.
+    pub fn sometimes_missing(&self) -> bool {
+        !self.never_loaded() && (self.not_loaded_runs > 0 || self.partly_loaded_runs > 0)
+    }
+}
+
+/// The injected libraries of `runs`, counted per library in the order they first appear.
+fn count_injected(runs: &[&RunSummary]) -> Vec<InjectedCount> {
+    let mut counts: Vec<InjectedCount> = Vec::new();
+    for run in runs {
+        for i in &run.injected {
+            let at = counts
+                .iter()
+                .position(|c| c.variable == i.variable && c.path == i.path)
+                .unwrap_or_else(|| {
+                    counts.push(InjectedCount {
+                        variable: i.variable.clone(),
+                        path: i.path.clone(),
+                        runs: 0,
+                        loaded_runs: 0,
+                        partly_loaded_runs: 0,
+                        not_loaded_runs: 0,
+                        unknown_runs: 0,
+                        words: String::new(),
+                    });
+                    counts.len() - 1
+                });
+            let Some(c) = counts.get_mut(at) else {
+                continue;
+            };
+            c.runs += 1;
+            match i.verdict {
+                Verdict::Loaded => c.loaded_runs += 1,
+                Verdict::PartlyLoaded => c.partly_loaded_runs += 1,
+                Verdict::NotLoaded => c.not_loaded_runs += 1,
+                Verdict::Unknown => c.unknown_runs += 1,
+            }
+        }
+    }
+    for c in &mut counts {
+        c.words = injected_words(c);
+    }
+    counts
+}
+
+/// `/x/libfix.so (LD_PRELOAD): loaded in 6/8 runs (in some processes only in 1, in no
+/// process in 1)`.
+fn injected_words(c: &InjectedCount) -> String {
+    let runs = |n: u64| if n == 1 { "run" } else { "runs" };
+    let extras: Vec<String> = [
+        (c.partly_loaded_runs, "in some processes only in"),
+        (c.not_loaded_runs, "in no process in"),
+        (c.unknown_runs, "unknown in"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{what} {n}"))
+    .collect();
+    let extras = if extras.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", extras.join(", "))
+    };
+    format!(
+        "{} ({}): loaded in {}/{} {}{extras}",
+        c.path,
+        c.variable,
+        c.loaded_runs,
+        c.runs,
+        runs(c.runs)
+    )
 }
 
 impl RunSummary {
@@ -275,6 +393,10 @@ pub struct ConfigStats {
     pub crash_logs_without_test: u64,
     /// The rate in words: "3/8 runs crashed (38%, 95% interval 14%–69%)".
     pub words: String,
+    /// Whether each library the configuration's environment injects was loaded, run by run:
+    /// "loaded in 8/8 runs"; empty when it injects none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub injected: Vec<InjectedCount>,
 }
 
 /// One configuration of a campaign.
@@ -289,8 +411,8 @@ pub struct ConfigInfo {
 /// The statistics of a campaign: one configuration, or two compared.
 #[derive(Debug, Clone)]
 pub enum CampaignSummary {
-    /// `watch --repeat`: one configuration.
-    Repeat(ConfigStats),
+    /// `watch --repeat`: one configuration (boxed, as a comparison is: the statistics are large).
+    Repeat(Box<ConfigStats>),
     /// `compare`: A against B.
     Compare(Box<Comparison>),
 }
@@ -323,7 +445,7 @@ impl CampaignReport {
     /// The statistics of each configuration, A first.
     pub fn stats(&self) -> Vec<&ConfigStats> {
         match &self.summary {
-            CampaignSummary::Repeat(s) => vec![s],
+            CampaignSummary::Repeat(s) => vec![&**s],
             CampaignSummary::Compare(c) => vec![&c.a, &c.b],
         }
     }
@@ -390,6 +512,7 @@ pub fn config_stats(name: &str, config: usize, runs: &[RunSummary]) -> ConfigSta
         by_test: tests.counts(n),
         crash_logs_without_test: without_test,
         words: rate_words(k, n),
+        injected: count_injected(&mine),
     }
 }
 
@@ -475,6 +598,36 @@ fn verdict(a: &ConfigStats, b: &ConfigStats, p: Option<f64>) -> String {
         "{} crashed in {}/{} runs, {} in {}/{}",
         a.name, a.crashed_runs, a.runs, b.name, b.crashed_runs, b.runs
     );
+    // A side that never loaded its injected library ran without it (SIP stripped it, a wrong
+    // path): whatever the counts say, they are not the library's doing, and must not read as
+    // "the fix works".
+    let never = injected_where(a, b, InjectedCount::never_loaded);
+    if let Some((_, first)) = never.first() {
+        let sides: Vec<String> = never
+            .iter()
+            .map(|(s, i)| {
+                let unknown = match i.unknown_runs {
+                    0 => String::new(),
+                    n => format!(" ({n} of them could not be looked at)"),
+                };
+                format!(
+                    "{} never loaded its injected library {} ({}): it was not loaded in any \
+                     process of its {} run{}{unknown}",
+                    s.name,
+                    i.path,
+                    i.variable,
+                    i.runs,
+                    if i.runs == 1 { "" } else { "s" }
+                )
+            })
+            .collect();
+        return format!(
+            "{}. Those runs ran without it, so these counts ({counts}) say nothing about what \
+             the library does: {}.",
+            sides.join("; "),
+            crate::run::likely_causes(&first.variable)
+        );
+    }
     // A configuration whose command failed in every run without crashing may never have
     // reached the test (a wrong path, an import error, a fix library that stops it at start):
     // its zero crashes are no evidence of anything.
@@ -497,9 +650,32 @@ fn verdict(a: &ConfigStats, b: &ConfigStats, p: Option<f64>) -> String {
             )
         })
         .collect::<String>();
+    let mixed = injected_where(a, b, InjectedCount::sometimes_missing)
+        .into_iter()
+        .map(|(s, i)| {
+            format!(
+                " Note: {}'s injected library was not loaded everywhere ({}): its runs mix runs \
+                 with and without it.",
+                s.name, i.words
+            )
+        })
+        .collect::<String>();
     let mut verdict = verdict_of_counts(a, b, p, &counts);
     verdict.push_str(&caution);
+    verdict.push_str(&mixed);
     verdict
+}
+
+/// The injected libraries of A and B (with their side) for which `which` holds.
+fn injected_where<'s>(
+    a: &'s ConfigStats,
+    b: &'s ConfigStats,
+    which: fn(&InjectedCount) -> bool,
+) -> Vec<(&'s ConfigStats, &'s InjectedCount)> {
+    [a, b]
+        .into_iter()
+        .flat_map(|s| s.injected.iter().filter(|i| which(i)).map(move |i| (s, i)))
+        .collect()
 }
 
 /// The verdict from the counts alone.
@@ -576,6 +752,7 @@ mod tests {
                 .collect(),
             concurrent: 0,
             unreadable: 0,
+            injected: Vec::new(),
         }
     }
 
@@ -653,6 +830,84 @@ mod tests {
                 .contains("Note: B failed in all 8 of its runs without a crash"),
             "{}",
             c.verdict
+        );
+    }
+
+    /// The verification report of issue 16: B injected the fix, SIP stripped it, and B's zero
+    /// crashes read as "the fix works". A side that never loaded its library is said to have run
+    /// without it; one that loaded it in every run is counted as usual; one that mixed gets a
+    /// note.
+    #[test]
+    fn a_side_that_never_loaded_its_library_is_not_credited() {
+        let runs_with = |b: &[Verdict]| -> Vec<RunSummary> {
+            (0..16)
+                .map(|i| {
+                    let config = i % 2;
+                    let mut r = run(i + 1, config, if config == 0 { &["a"] } else { &[] });
+                    if let Some(&verdict) = b.get(i / 2).filter(|_| config == 1) {
+                        r.injected = vec![RunInjected {
+                            variable: "LD_PRELOAD".into(),
+                            path: "/x/libfix.so".into(),
+                            verdict,
+                        }];
+                    }
+                    r
+                })
+                .collect()
+        };
+        let c = |runs: &[RunSummary]| {
+            compare(
+                config_stats("without fix", 0, runs),
+                config_stats("with fix", 1, runs),
+            )
+        };
+        let never = c(&runs_with(&[Verdict::NotLoaded; 8]));
+        assert!(never.a.injected.is_empty());
+        assert_eq!(
+            never.b.injected[0].words,
+            "/x/libfix.so (LD_PRELOAD): loaded in 0/8 runs (in no process in 8)"
+        );
+        assert!(
+            never.verdict.starts_with(
+                "with fix never loaded its injected library /x/libfix.so (LD_PRELOAD): it was \
+                 not loaded in any process of its 8 runs. Those runs ran without it, so these \
+                 counts (without fix crashed in 8/8 runs, with fix in 0/8) say nothing about \
+                 what the library does: the likely causes are a wrong path"
+            ),
+            "{}",
+            never.verdict
+        );
+        assert!(
+            !never.verdict.contains("crashes more often"),
+            "{}",
+            never.verdict
+        );
+        let always = c(&runs_with(&[Verdict::Loaded; 8]));
+        assert_eq!(
+            always.b.injected[0].words,
+            "/x/libfix.so (LD_PRELOAD): loaded in 8/8 runs"
+        );
+        assert!(
+            always
+                .verdict
+                .starts_with("without fix crashes more often than with fix"),
+            "{}",
+            always.verdict
+        );
+        assert!(!always.verdict.contains("Note"), "{}", always.verdict);
+        let mut mixed = [Verdict::Loaded; 8];
+        mixed[2] = Verdict::NotLoaded;
+        mixed[5] = Verdict::PartlyLoaded;
+        mixed[6] = Verdict::Unknown;
+        let mixed = c(&runs_with(&mixed));
+        assert!(
+            mixed.verdict.ends_with(
+                "Note: with fix's injected library was not loaded everywhere (/x/libfix.so \
+                 (LD_PRELOAD): loaded in 5/8 runs (in some processes only in 1, in no process \
+                 in 1, unknown in 1)): its runs mix runs with and without it."
+            ),
+            "{}",
+            mixed.verdict
         );
     }
 

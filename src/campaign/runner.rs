@@ -197,7 +197,7 @@ impl Ran {
         if plan.configs.len() == 2 {
             CampaignSummary::Compare(Box::new(compare(stats(0), stats(1))))
         } else {
-            CampaignSummary::Repeat(stats(0))
+            CampaignSummary::Repeat(Box::new(stats(0)))
         }
     }
 
@@ -270,6 +270,15 @@ pub fn summary_of(run: &RunReport, index: usize, config: usize, scope: Scope) ->
         crashes,
         concurrent: run.concurrent(),
         unreadable,
+        injected: run
+            .injected
+            .iter()
+            .map(|i| super::RunInjected {
+                variable: i.variable.clone(),
+                path: i.path.clone(),
+                verdict: i.verdict,
+            })
+            .collect(),
     }
 }
 

@@ -64,6 +64,7 @@ pub fn classify(args: ClassifyArgs) -> Result<Exit> {
         gate: &result,
         headline: None,
         provenance: Vec::new(),
+        injected: &[],
     })
     .context("cannot write the output")?;
     output.commit()?;

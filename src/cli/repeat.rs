@@ -195,6 +195,12 @@ fn run_plan(
             for w in &run.warnings {
                 say!("crashdelta: warning: {w}");
             }
+            // Said as each run ends, so a campaign whose fix never loads can be stopped early.
+            for i in &run.injected {
+                if i.verdict != crashdelta::run::Verdict::Loaded {
+                    say!("crashdelta: warning: {}", i.words);
+                }
+            }
             records.push(render::run::to_value(run));
         }
         Event::Collected { dir, count, .. } => collected(dir, count),

@@ -186,6 +186,13 @@ pub fn human(c: &CampaignReport, style: &super::Style) -> String {
             "  {} new crash log(s); the command passed in {}/{} runs",
             st.new_crash_logs, st.passed_runs, st.runs
         ));
+        for i in &st.injected {
+            if i.never_loaded() || i.sometimes_missing() {
+                s.toned(Tone::Warning, format_args!("  Injected: {}", i.words));
+            } else {
+                s.line(format_args!("  Injected: {}", i.words));
+            }
+        }
         for sig in &st.by_signature {
             s.toned(
                 if sig.known { Tone::Known } else { Tone::New },
@@ -283,6 +290,21 @@ pub fn markdown(c: &CampaignReport) -> String {
             markdown::inline(&st.name),
             markdown::inline(&st.words)
         );
+    }
+    for st in c.stats() {
+        for i in &st.injected {
+            let warning = if i.never_loaded() || i.sometimes_missing() {
+                "**Warning**: "
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                s,
+                "{warning}**{}** injected {}\n",
+                markdown::inline(&st.name),
+                markdown::inline(&i.words)
+            );
+        }
     }
     let sigs: Vec<(&str, &crate::campaign::SignatureCount)> = c
         .stats()
@@ -450,6 +472,16 @@ pub fn html_page(c: &CampaignReport, generated: &str) -> String {
             html::escape(&st.name),
             html::escape(&st.words)
         );
+    }
+    for st in &stats {
+        for i in &st.injected {
+            let _ = writeln!(
+                body,
+                "<p><b>{}</b> injected {}</p>",
+                html::escape(&st.name),
+                html::escape(&i.words)
+            );
+        }
     }
     let cells: Vec<html::Cell> = c
         .runs

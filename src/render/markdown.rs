@@ -255,6 +255,14 @@ impl<W: Write> Sink for MarkdownSink<W> {
                 s.crashes, s.inputs
             )?,
         }
+        for i in totals.injected {
+            match i.verdict {
+                crate::run::Verdict::Loaded => {
+                    writeln!(self.out, "Injected: {}.\n", inline(&i.words))?
+                }
+                _ => writeln!(self.out, "> **Warning**: {}.\n", inline(&i.words))?,
+            }
+        }
         if s.not_a_crash > 0 || s.errors > 0 {
             writeln!(
                 self.out,

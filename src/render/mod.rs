@@ -110,6 +110,9 @@ pub struct Totals<'a> {
     pub headline: Option<&'a str>,
     /// For `watch`: what ran (`Provenance::lines`), as a footer.
     pub provenance: Vec<(&'static str, String)>,
+    /// For `watch`: whether each injected library loaded (empty for `classify`, `diff`, and a
+    /// run that injects none).
+    pub injected: &'a [crate::run::Injected],
 }
 
 /// A writer of the `classify` stream, and of a run record's new reports (through

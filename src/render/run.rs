@@ -9,7 +9,7 @@ use super::escape::{Lines, Tone};
 use super::json::ReportOut;
 use super::{GateResult, Item, Sink, Summary, Totals};
 use crate::Tool;
-use crate::run::{CommandInfo, RunReport, Window};
+use crate::run::{CommandInfo, Injected, RunReport, Verdict, Window};
 use crate::watch::{Attribution, AttributionKind};
 
 /// The `schema` of the run record (`watch --format json`, `diff --format json`), and of each run
@@ -48,6 +48,8 @@ struct Doc<'a> {
     warnings: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     provenance: Option<&'a crate::run::provenance::Provenance>,
+    #[serde(skip_serializing_if = "<[Injected]>::is_empty")]
+    injected: &'a [Injected],
 }
 
 /// Writes the run record as the `crashdelta.watch/1` JSON document, pretty-printed, with a trailing
@@ -96,6 +98,7 @@ fn doc(run: &RunReport) -> Doc<'_> {
         interrupted_name: run.interrupted.map(crate::watch::signal_name),
         warnings: &run.warnings,
         provenance: run.provenance.as_ref(),
+        injected: &run.injected,
     }
 }
 
@@ -178,6 +181,7 @@ pub fn human(run: &RunReport, style: &super::Style) -> String {
             run.other_new
         ));
     }
+    injected_lines(&mut s, &run.injected);
     for w in &run.warnings {
         s.toned(Tone::Warning, format_args!("Warning: {w}"));
     }
@@ -209,6 +213,17 @@ pub fn human(run: &RunReport, style: &super::Style) -> String {
         ),
     );
     s.into_string()
+}
+
+/// Whether each injected library loaded: a plain line when it did everywhere, a warning
+/// otherwise (a "with fix" run without the fix must not pass unnoticed).
+fn injected_lines(s: &mut Lines, injected: &[Injected]) {
+    for i in injected {
+        match i.verdict {
+            Verdict::Loaded => s.line(format_args!("Injected: {}.", i.words)),
+            _ => s.toned(Tone::Warning, format_args!("Warning: {}.", i.words)),
+        }
+    }
 }
 
 /// The gate's verdict in colour: red when it failed, green when it passed, plain when there was
@@ -287,5 +302,6 @@ pub fn write_to(run: &RunReport, sink: &mut dyn Sink) -> io::Result<()> {
             .as_ref()
             .map(|p| p.lines())
             .unwrap_or_default(),
+        injected: &run.injected,
     })
 }

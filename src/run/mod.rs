@@ -6,6 +6,7 @@
 //! the gate policy to every new report (an unreadable new file included: it may be a crash) and
 //! lists the files `--collect` copies. Writers (`render::run`) print records; they never make them.
 
+mod injected;
 mod join;
 mod policy;
 pub mod provenance;
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+pub use injected::{Injected, InjectedProcess, SeenBy, Verdict, injected, likely_causes};
 pub use join::{JoinedBy, TestLink, join};
 pub use policy::Timing;
 
@@ -112,6 +114,10 @@ pub struct RunReport {
     /// What exactly ran: the command's files, the repository's state, the configuration's
     /// variables, the machine (`provenance.rs`); `None` for `diff`, which ran nothing.
     pub provenance: Option<provenance::Provenance>,
+    /// Whether each library the command's environment injects was loaded in the run's
+    /// processes; empty when it injects none, and for `diff` (no command). [`watch`](watch())
+    /// fills it.
+    pub injected: Vec<Injected>,
 }
 
 impl RunReport {
@@ -229,6 +235,7 @@ pub fn build(
         interrupted: ctx.interrupted,
         warnings: Vec::new(),
         provenance: None,
+        injected: Vec::new(),
     };
     (run, to_collect)
 }
@@ -327,9 +334,13 @@ pub fn watch(
         })
         .collect();
     let links = join(&reports, &outcome.evidence, &outcome.lives);
+    // The same reports are the crashed processes whose images say whether a library loaded.
+    let crashed: Vec<&crate::report::Report> = reports.iter().flatten().copied().collect();
+    let injected = injected(&outcome.injection, &outcome.pids, &crashed);
     for (n, link) in run.new.iter_mut().zip(links) {
         n.test = link;
     }
+    run.injected = injected;
     run.warnings.extend(outcome.warnings);
     run.provenance = gathering.join().ok();
     Ok(Watched::Ran(Box::new(WatchedRun {

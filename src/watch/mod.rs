@@ -13,6 +13,7 @@ mod attribution;
 mod capture;
 mod collect;
 mod events;
+mod injected;
 mod process;
 mod pty;
 pub mod state;
@@ -33,6 +34,7 @@ pub use attribution::{
 };
 pub use collect::{CollectError, Collected, Collection, collect, collect_under, safe_name};
 use events::Action;
+pub use injected::{Injection, Library, Seen, VARIABLES};
 pub use process::{Exit, SpawnError};
 pub use supervise::{Leftover, Notice, Session, makes_crash_report, signal_name};
 
@@ -194,6 +196,9 @@ pub struct Outcome {
     pub lives: std::collections::BTreeMap<u32, Life>,
     /// How the report folders were watched during the run.
     pub watched_by: WatchedBy,
+    /// The libraries the command's environment injects (`LD_PRELOAD`, `DYLD_INSERT_LIBRARIES`),
+    /// and whether the sampler saw each mapped into the processes of the tree.
+    pub injection: Injection,
     /// Problems that did not change the verdict (a `--test-results` file that could not be read).
     pub warnings: Vec<String>,
 }
@@ -559,6 +564,12 @@ pub fn run(
         }
     }
 
+    // The libraries the command is to load (the environment it gets: crashdelta's with the
+    // configuration's variables over it; relative paths from crashdelta's working directory,
+    // which is the command's too), resolved before it starts, so the sampler looks from its
+    // first round.
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let libraries = injected::requested(|v| std::env::var_os(v), &opts.env, &cwd);
     // The command, in the terminal's foreground when crashdelta is; SIGINT, SIGTERM, SIGHUP and
     // SIGQUIT go to its process group (supervise.rs).
     // Orphans of the command come to crashdelta (Linux), so they stay in the tree however short
@@ -587,6 +598,7 @@ pub fn run(
         Duration::from_millis(100),
         subreaper,
         earlier_children,
+        Injection::new(libraries),
     );
 
     let mut tracker = Tracker {
@@ -712,7 +724,7 @@ pub fn run(
     }
     let settle_used = exited_at.elapsed();
     let settled_at = Utc::now();
-    let pids = recorder.finish();
+    let (pids, injection) = recorder.finish();
     let tree_pids = pids.pids.clone();
     let lives = pids.lives.clone();
     drop(watcher);
@@ -760,6 +772,7 @@ pub fn run(
         evidence,
         lives,
         watched_by,
+        injection,
         warnings,
     })
 }

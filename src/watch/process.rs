@@ -12,6 +12,7 @@ use std::time::Duration;
 use sysinfo::{ProcessRefreshKind, ProcessStatus, ProcessesToUpdate, System};
 
 use super::attribution::{Life, Outside, Tree};
+use super::injected::Injection;
 use thiserror::Error;
 
 /// Why the command could not be started. `watch` exits as `env(1)` does: 127 when it is not found,
@@ -73,8 +74,12 @@ pub struct Exit {
 pub struct PidRecorder {
     stop: Arc<AtomicBool>,
     pids: Arc<Mutex<Tree>>,
-    thread: Option<JoinHandle<()>>,
+    /// The sampling thread; it hands back what it saw of the injected libraries.
+    thread: Option<JoinHandle<Injection>>,
     adoption: Adoption,
+    /// The libraries the thread looks for, kept so that a thread that panicked still leaves a
+    /// record that they were asked for (every process unchecked), not none.
+    libraries: Vec<super::injected::Library>,
 }
 
 /// What the recorder knows of crashdelta's own children: with [`become_subreaper`], an orphan of
@@ -133,8 +138,15 @@ impl PidRecorder {
 
     /// Starts recording the tree of `root` every `every`; `reap` when crashdelta is the
     /// subreaper ([`become_subreaper`]); `earlier`: crashdelta's children from before the
-    /// command started ([`PidRecorder::children_before_the_run`]).
-    pub fn start(root: u32, every: Duration, reap: bool, earlier: BTreeSet<u32>) -> PidRecorder {
+    /// command started ([`PidRecorder::children_before_the_run`]). Each look at the tree also
+    /// looks for the libraries of `injection` in its running processes (none: no look).
+    pub fn start(
+        root: u32,
+        every: Duration,
+        reap: bool,
+        earlier: BTreeSet<u32>,
+        injection: Injection,
+    ) -> PidRecorder {
         let stop = Arc::new(AtomicBool::new(false));
         let pids = Arc::new(Mutex::new(Tree {
             pids: BTreeSet::from([root]),
@@ -150,36 +162,66 @@ impl PidRecorder {
             earlier,
             reap,
         };
+        let libraries = injection.libraries.clone();
         let (stop2, pids2, adoption2) = (stop.clone(), pids.clone(), adoption.clone());
         let thread = std::thread::spawn(move || {
+            let mut injection = injection;
             while !stop2.load(Ordering::Relaxed) {
                 record_tree(&mut system, &pids2, &adoption2);
+                look_for_libraries(&mut injection, &pids2);
                 std::thread::sleep(every);
             }
+            injection
         });
         PidRecorder {
             stop,
             pids,
             thread: Some(thread),
             adoption,
+            libraries,
         }
     }
 
-    /// One more look, then stop; returns every pid seen. The last look catches a descendant
-    /// started after the poller's last round that is still alive (one that was its own parent's
-    /// child while the parent lives).
-    pub fn finish(mut self) -> Tree {
+    /// One more look, then stop; returns every pid seen, and what was seen of the injected
+    /// libraries. The last look catches a descendant started after the poller's last round that
+    /// is still alive (one that was its own parent's child while the parent lives).
+    pub fn finish(mut self) -> (Tree, Injection) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        // A thread that panicked saw nothing that can be trusted: only the last look below
+        // counts, and the libraries are still recorded as asked for.
+        let mut injection = self
+            .thread
+            .take()
+            .and_then(|t| t.join().ok())
+            .unwrap_or_else(|| Injection::new(std::mem::take(&mut self.libraries)));
         record_tree(&mut System::new(), &self.pids, &self.adoption);
-        self.pids.lock().map(|p| p.clone()).unwrap_or_default()
+        look_for_libraries(&mut injection, &self.pids);
+        let tree = self.pids.lock().map(|p| p.clone()).unwrap_or_default();
+        (tree, injection)
     }
 
     pub fn snapshot(&self) -> Tree {
         self.pids.lock().map(|p| p.clone()).unwrap_or_default()
     }
+}
+
+/// Looks for the injected libraries in the tree's processes that were running at the last look
+/// (the tree is not held meanwhile: reading memory maps takes a while, and `snapshot` must not
+/// wait for it).
+fn look_for_libraries(injection: &mut Injection, tree: &Mutex<Tree>) {
+    if injection.libraries.is_empty() {
+        return;
+    }
+    let running: Vec<u32> = match tree.lock() {
+        Ok(tree) => tree
+            .lives
+            .iter()
+            .filter(|(_, life)| life.gone_ms.is_none())
+            .map(|(pid, _)| *pid)
+            .collect(),
+        Err(_) => return,
+    };
+    injection.look(running);
 }
 
 fn record_tree(system: &mut System, tree: &Mutex<Tree>, adoption: &Adoption) {
@@ -322,9 +364,10 @@ mod tests {
             Duration::from_millis(50),
             false,
             BTreeSet::new(),
+            Injection::default(),
         );
         std::thread::sleep(Duration::from_millis(300));
-        let pids = recorder.finish().pids;
+        let pids = recorder.finish().0.pids;
         let _ = child.wait();
         assert!(pids.contains(&child.id()));
         assert!(

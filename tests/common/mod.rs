@@ -73,7 +73,32 @@ pub fn crashdelta() -> assert_cmd::Command {
     // Nor the conventions a developer's shell may set, nor a crashdelta.toml above the checkout.
     c.env_remove("NO_COLOR").env_remove("CLICOLOR_FORCE");
     c.env_remove("CRASHDELTA_CONFIG");
+    // Nor a library the developer's environment injects: a run record then says whether it
+    // loaded, and the tests of that set it themselves (tests/injected.rs).
+    c.env_remove("LD_PRELOAD")
+        .env_remove("DYLD_INSERT_LIBRARIES");
     c
+}
+
+/// A shared library built in `dir` with the system's C compiler (`cc`: gcc or clang), named
+/// `name`: the stand-in for a fix library injected with `LD_PRELOAD`. It defines one function and
+/// does nothing when loaded.
+pub fn shared_library(dir: &Path, name: &str) -> PathBuf {
+    let source = dir.join(format!("{name}.c"));
+    std::fs::write(&source, "int crashdelta_test_fix(void) { return 1; }\n").unwrap();
+    let library = dir.join(name);
+    let out = Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&library)
+        .arg(&source)
+        .output()
+        .expect("cc (gcc or clang) builds the library the injection tests preload");
+    assert!(
+        out.status.success(),
+        "cc: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    library
 }
 
 /// The environment variables that stand in for crashdelta's options.
