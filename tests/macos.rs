@@ -50,6 +50,8 @@ fn crash_helper() {
             unsafe { std::ptr::with_exposed_provenance_mut::<u64>(0x98).write_volatile(7) };
         }
         Ok("abort") => std::process::abort(),
+        // A process that lives long enough for the sampler to look at its loaded images.
+        Ok("linger") => std::thread::sleep(std::time::Duration::from_millis(800)),
         Ok("grandchild") => {
             // A shell that runs this binary again to crash: the crashed process is a child of
             // a child of the command.
@@ -273,4 +275,96 @@ fn which(program: &str) -> Option<std::path::PathBuf> {
             .map(|p| p.join(program))
             .find(|p| p.is_file())
     })
+}
+
+/// `crashdelta watch --format json` with `DYLD_INSERT_LIBRARIES` set to `library`, around `argv`,
+/// with nothing to wait for; returns the run record and the human summary.
+fn watch_injected(
+    library: &Path,
+    argv: &[&str],
+    env: &[(&str, &str)],
+) -> (serde_json::Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("record.json");
+    let out = crashdelta()
+        .args([
+            "watch",
+            "--settle",
+            "0s",
+            "--fail-on",
+            "none",
+            "--format",
+            "json",
+            "--output",
+        ])
+        .arg(&record)
+        .arg("--")
+        .args(argv)
+        .env("DYLD_INSERT_LIBRARIES", library)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let human = stderr(&out);
+    let doc = serde_json::from_slice(&std::fs::read(&record).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("no run record ({e}):\n{human}"));
+    (doc, human)
+}
+
+/// Issue 16: a library injected with `DYLD_INSERT_LIBRARIES` into a program SIP does not
+/// protect (this test binary, built in target/) is seen loaded through libproc while it runs.
+#[test]
+fn an_injected_library_is_seen_loaded_by_libproc() {
+    if !mac("an_injected_library_is_seen_loaded_by_libproc") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let library = common::shared_library(dir.path(), "libfix.dylib");
+    let me = std::env::current_exe().unwrap();
+    let (doc, human) = watch_injected(
+        &library,
+        &[
+            me.to_str().unwrap(),
+            "--exact",
+            "crash_helper",
+            "--test-threads=1",
+        ],
+        &[("CRASHDELTA_MACOS_CRASH", "linger")],
+    );
+    let injected = &doc["injected"][0];
+    assert_eq!(injected["variable"], "DYLD_INSERT_LIBRARIES", "{doc}");
+    assert_eq!(injected["verdict"], "loaded", "{injected}\n{human}");
+    assert_eq!(
+        injected["loaded_in"][0]["seen_by"], "memory-map",
+        "{injected}"
+    );
+}
+
+/// Issue 16: with System Integrity Protection on, the system's own programs drop `DYLD_*`: the
+/// library never loads, and the record says why instead of crediting a fix. And the provenance
+/// names the OS build, the model and SIP's state.
+#[test]
+fn sip_strips_the_injection_from_system_programs_and_the_record_says_so() {
+    if !mac("sip_strips_the_injection_from_system_programs_and_the_record_says_so") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let library = common::shared_library(dir.path(), "libfix.dylib");
+    let (doc, human) = watch_injected(&library, &["/bin/sleep", "0.8"], &[]);
+    let host = &doc["provenance"]["host"];
+    let build = host["os_build"].as_str().unwrap_or_default();
+    assert!(
+        build.chars().next().is_some_and(|c| c.is_ascii_digit()) && build.len() >= 5,
+        "an OS build such as 24C101: {host}"
+    );
+    assert!(host["hardware_model"].is_string(), "{host}");
+    let sip = host["sip"].as_str().unwrap_or_default().to_owned();
+    println!("csrutil status: {sip}");
+    if !sip.contains("enabled") {
+        eprintln!("skipped the SIP half: SIP is not enabled on this Mac ({sip})");
+        return;
+    }
+    let injected = &doc["injected"][0];
+    assert_eq!(injected["verdict"], "not-loaded", "{injected}\n{human}");
+    let words = injected["words"].as_str().unwrap();
+    assert!(words.contains("use a non-system Python"), "{words}");
 }
