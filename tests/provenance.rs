@@ -242,16 +242,27 @@ fn require_clean_refuses_before_running_and_names_the_files() {
     std::fs::remove_file(&marker).unwrap();
     let (out, _) = r.watch(&["--require-clean=tests"], &[]);
     assert_eq!(out.status.code(), Some(87), "{}", stderr(&out));
-    // A path that does not exist checks nothing: refused, not passed.
-    let (out, _) = r.watch(&["--require-clean=tests/test_gpu_typo.py"], &[]);
-    assert_eq!(out.status.code(), Some(87), "{}", stderr(&out));
-    assert!(stderr(&out).contains("no such file"), "{}", stderr(&out));
+    // A path git does not track checks nothing: a typo, or an untracked new test, is refused.
+    std::fs::write(r.repo().join("tests/test_new.py"), "LOCK = 1\n").unwrap();
+    for path in ["tests/test_gpu_typo.py", "tests/test_new.py"] {
+        let (out, _) = r.watch(&[&format!("--require-clean={path}")], &[]);
+        assert_eq!(out.status.code(), Some(87), "{path}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("is not a file git tracks"),
+            "{}",
+            stderr(&out)
+        );
+    }
     assert!(!marker.exists());
-    // Outside a repository the check cannot be made: refused.
+    // Outside a repository, or in one without a commit, the check cannot be made: refused.
     let bare = Repo::new(false);
     let (out, _) = bare.watch(&["--require-clean"], &[]);
     assert_eq!(out.status.code(), Some(87), "{}", stderr(&out));
     assert!(stderr(&out).contains("cannot check"), "{}", stderr(&out));
+    git(&bare.repo(), &["init", "-q"]);
+    let (out, _) = bare.watch(&["--require-clean"], &[]);
+    assert_eq!(out.status.code(), Some(87), "{}", stderr(&out));
+    assert!(stderr(&out).contains("with a commit"), "{}", stderr(&out));
 }
 
 /// A campaign whose runs did not all run the same tree says so: here the stress script edits a
@@ -305,4 +316,103 @@ fn a_campaign_whose_runs_ran_different_trees_says_so() {
     git(&r.repo(), &["commit", "-q", "-am", "quiet script"]);
     let (doc, _) = campaign(&["watch", "--repeat", "2"]);
     assert!(doc.get("drift").is_none(), "{doc}");
+    // An untracked helper the script edits: the commit and the diff stay the same, the list of
+    // changed files' hashes does not.
+    std::fs::write(r.repo().join("helper.sh"), "A=1\n").unwrap();
+    std::fs::write(
+        r.repo().join("run.sh"),
+        "#!/bin/sh\nsleep 0.4\necho 'A=2' >> helper.sh\n",
+    )
+    .unwrap();
+    git(
+        &r.repo(),
+        &["commit", "-q", "-am", "edits its untracked helper"],
+    );
+    let (doc, _) = campaign(&["watch", "--repeat", "2"]);
+    let drift = doc["drift"].as_array().unwrap();
+    assert!(
+        drift.iter().any(|d| d
+            .as_str()
+            .unwrap()
+            .starts_with("the changed and untracked files changed")),
+        "{drift:?}"
+    );
+    assert!(
+        !drift
+            .iter()
+            .any(|d| d.as_str().unwrap().contains("git diff hash")),
+        "{drift:?}"
+    );
+}
+
+/// Provenance never hangs or drags a run: a link to `/dev/zero` or to a FIFO in the tree is not
+/// read, a big untracked file is left unhashed for the budget (and counted), and a git that hangs
+/// is killed with what it started.
+#[test]
+fn provenance_is_bounded_whatever_the_tree_holds() {
+    let r = Repo::new(true);
+    std::os::unix::fs::symlink("/dev/zero", r.repo().join("zero")).unwrap();
+    let fifo = r.dir.path().join("fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::os::unix::fs::symlink(&fifo, r.repo().join("to-fifo")).unwrap();
+    // 300 MB, sparse: over the per-file limit, so never read; and three of 60 MB, more than
+    // the per-run budget lets hashing read.
+    std::fs::File::create(r.repo().join("big.bin"))
+        .unwrap()
+        .set_len(300 << 20)
+        .unwrap();
+    for i in 0..3 {
+        std::fs::File::create(r.repo().join(format!("data{i}.bin")))
+            .unwrap()
+            .set_len(60 << 20)
+            .unwrap();
+    }
+    let started = std::time::Instant::now();
+    let (out, record) = r.watch(&[], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+    let p = &record.unwrap()["provenance"];
+    let change = |name: &str| {
+        p["git"]["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["path"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name}: {p}"))
+    };
+    // A link is hashed as its target's text, as git stores it.
+    assert_eq!(change("zero")["sha256"], sha256(b"/dev/zero"));
+    assert_eq!(change("big.bin")["sha256"], Value::Null);
+    assert!(p["took_ms"].as_u64().unwrap() < 2000, "{p}");
+    assert!(
+        p["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("not hashed")),
+        "{p}"
+    );
+
+    // A git that starts a child and hangs: killed, the run goes on, and the record says so.
+    let bin = r.dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let fake = bin.join("git");
+    std::fs::write(&fake, "#!/bin/sh\nsleep 30 &\nsleep 30\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let started = std::time::Instant::now();
+    let (out, record) = r.watch(&[], &[("PATH", &path)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
+    let p = &record.unwrap()["provenance"];
+    assert_eq!(p["git"]["state"], "timed-out", "{p}");
+    assert!(p["took_ms"].as_u64().unwrap() < 2000, "{p}");
 }

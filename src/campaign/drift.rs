@@ -9,6 +9,8 @@
 //! runs (a global lock added around the GPU calls) makes later runs "pass" for a reason that has
 //! nothing to do with the fix being measured.
 
+use sha2::{Digest, Sha256};
+
 use super::CampaignReport;
 
 /// The parts of the provenance that define what ran, as JSON pointers into a run record, and
@@ -24,7 +26,11 @@ const DEFINING: &[(&str, &str)] = &[
     ("/provenance/executable/path", "executable"),
     ("/provenance/executable/sha256", "executable's content"),
     ("/provenance/cwd", "working directory"),
+    (CHANGES, "changed and untracked files"),
 ];
+
+/// Not a pointer: the list of changed and untracked files with their hashes, as one digest.
+const CHANGES: &str = "changes";
 
 impl CampaignReport {
     /// One sentence per part of the provenance that differs between runs, naming the runs (and
@@ -38,14 +44,15 @@ impl CampaignReport {
             // Each distinct value with the runs that had it, in the order first seen.
             let mut values: Vec<(String, Vec<String>)> = Vec::new();
             for (run, record) in self.runs.iter().zip(&self.records) {
-                let Some(value) = record.pointer(pointer) else {
+                // A run whose gathering did not get this far (git timed out) says nothing about
+                // it: no value is not another value.
+                let Some(value) = defining(record, pointer) else {
                     continue;
                 };
-                let value = match value {
-                    serde_json::Value::String(s) => s.clone(),
-                    serde_json::Value::Null => "none".to_owned(),
-                    other => other.to_string(),
-                };
+                if skip_between_configs(pointer) && self.sets_path() {
+                    // A configuration that sets PATH chooses another executable on purpose.
+                    continue;
+                }
                 let label = match (compare, names.get(run.config)) {
                     (true, Some(name)) => format!("{} ({name})", run.index),
                     _ => run.index.to_string(),
@@ -74,6 +81,49 @@ impl CampaignReport {
             ));
         }
         out
+    }
+}
+
+/// What `pointer` says in a run record; for the untracked files, a digest of the list of
+/// changed files with their hashes (an edited untracked helper or `conftest.py` changes it while
+/// the commit and the diff stay the same). `None` when the record does not say.
+fn defining(record: &serde_json::Value, pointer: &str) -> Option<String> {
+    if pointer == CHANGES {
+        let git = record.pointer("/provenance/git")?;
+        if git.get("state").and_then(|s| s.as_str()) != Some("repository") {
+            return None;
+        }
+        let changes = git.get("changes")?.as_array()?;
+        let mut list: Vec<String> = changes
+            .iter()
+            .map(|c| format!("{}\0{}\0{}", c["path"], c["status"], c["sha256"]))
+            .collect();
+        list.sort();
+        let mut h = Sha256::new();
+        for item in &list {
+            h.update(item.as_bytes());
+            h.update(b"\n");
+        }
+        return Some(h.finalize().iter().map(|b| format!("{b:02x}")).collect());
+    }
+    match record.pointer(pointer)? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+/// The parts a configuration's `PATH` changes on purpose.
+fn skip_between_configs(pointer: &str) -> bool {
+    pointer.starts_with("/provenance/executable")
+}
+
+impl CampaignReport {
+    /// Whether a configuration sets `PATH` (then the executable differs by design).
+    fn sets_path(&self) -> bool {
+        self.configs
+            .iter()
+            .any(|c| c.env.iter().any(|e| e.starts_with("PATH=")))
     }
 }
 

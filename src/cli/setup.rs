@@ -103,9 +103,9 @@ pub fn preflight(record: &RecordArgs) -> Result<()> {
 }
 
 /// `--require-clean[=PATHS]`: `Some(Exit::Unclean)` (after saying why) when tracked files
-/// differ from the commit, when a path named does not exist (a typo would check nothing), or
-/// when the check cannot be made (no repository, no git): a check that was not made has not
-/// passed.
+/// differ from the commit, when a path named is not one git tracks (a typo, an untracked or
+/// ignored file would check nothing), or when the check cannot be made (no repository, no
+/// commit, no git): a check that was not made has not passed.
 pub fn require_clean(args: &ProvenanceArgs) -> Option<Exit> {
     let paths = args.require_clean.as_ref()?;
     let cwd = std::env::current_dir().unwrap_or_default();
@@ -127,17 +127,6 @@ pub fn require_clean(args: &ProvenanceArgs) -> Option<Exit> {
             "{n} tracked file(s) differ from the commit: {}; commit or restore them (git stash), \
              or check only the files that matter with --require-clean=PATH,...",
             list.join(", ")
-        ));
-    }
-    let missing: Vec<String> = paths
-        .iter()
-        .filter(|p| !cwd.join(p).exists())
-        .map(|p| p.display().to_string())
-        .collect();
-    if !missing.is_empty() {
-        return refuse(format!(
-            "no such file: {} (a path that does not exist checks nothing)",
-            missing.join(", ")
         ));
     }
     None

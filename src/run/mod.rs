@@ -268,14 +268,16 @@ pub fn watch(
     policy: &GatePolicy,
     on_live: &mut dyn FnMut(LiveEvent),
 ) -> Result<Watched, watch::WatchError> {
-    // Gathered beside the command, so that a slow git delays nothing but its own part.
-    let request = provenance::Request {
+    // Gathered before the command starts, so that it records the tree the command was given
+    // (a command that edits a test as it runs must not have its edit recorded as the start),
+    // within the budgets of `provenance.rs`: about 60 ms on a small repository, never more than
+    // a few hundred milliseconds, and a timeout says so.
+    let provenance = provenance::gather(&provenance::Request {
         argv: opts.argv.clone(),
         cwd: std::env::current_dir().unwrap_or_default(),
         env: opts.env.clone(),
         record_env: opts.record_env.clone(),
-    };
-    let gathering = std::thread::spawn(move || provenance::gather(&request));
+    });
     let outcome = match watch::run(opts, analyzer, on_live) {
         Ok(o) => o,
         Err(watch::WatchError::Spawn(e)) => return Ok(Watched::CannotRun(e)),
@@ -342,7 +344,7 @@ pub fn watch(
     }
     run.injected = injected;
     run.warnings.extend(outcome.warnings);
-    run.provenance = gathering.join().ok();
+    run.provenance = Some(provenance);
     Ok(Watched::Ran(Box::new(WatchedRun {
         run,
         to_collect,

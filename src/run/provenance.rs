@@ -21,12 +21,14 @@
 //! - the machine: OS and its build, kernel, hardware model, and System Integrity Protection's
 //!   status where `csrutil` exists.
 //!
-//! Gathering runs beside the command (`run::watch` starts it first and joins it after), and every
-//! outside program it asks (git, sysctl, csrutil) runs under one deadline ([`GIT_BUDGET`]):
-//! a git that hangs on a network file system, or a huge untracked folder, costs the run at most
-//! that, and the record says what was not gathered and why. git runs with
-//! `--no-optional-locks` and without the file-system monitor, so it never takes the index lock
-//! from the user's own git or starts a daemon.
+//! Gathering happens just before the command starts (`run::watch`), so that it records the tree
+//! the command was given, and every part is bounded: git ([`GIT_BUDGET`], killed with its
+//! process group when it hangs), hashing (its own time and byte budget, after git is done), and
+//! the host probes (their own budget). The record says what was not gathered and why. Only
+//! regular files are read, without blocking or following links: a link to `/dev/zero` or to a
+//! FIFO in the tree must not hang the run. git runs with `--no-optional-locks` and without the
+//! file-system monitor, so it never takes the index lock from the user's own git or starts a
+//! daemon.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -38,8 +40,17 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-/// How long git and the other programs asked may take together.
-pub const GIT_BUDGET: Duration = Duration::from_millis(800);
+/// How long git may take (all its calls together).
+pub const GIT_BUDGET: Duration = Duration::from_millis(400);
+
+/// How long hashing files may take, and how many bytes it may read, per run: a 60 MB data file
+/// left untracked in the tree must not cost every run of a campaign its hashing.
+const HASH_BUDGET: Duration = Duration::from_millis(200);
+const HASH_BYTES: u64 = 256 << 20;
+
+/// How long `sysctl` and `csrutil` may take (macOS), apart from git's budget: SIP's state is the
+/// evidence of the DYLD story, and a slow git must not cost it.
+const HOST_BUDGET: Duration = Duration::from_millis(150);
 
 /// Files larger than this are recorded with their size, not hashed (a build artefact in the
 /// tree must not cost the run a minute of hashing).
@@ -164,6 +175,22 @@ pub struct Host {
     pub sip: Option<String>,
 }
 
+impl Git {
+    /// Nothing known yet but `state`.
+    fn unknown(state: GitState) -> Git {
+        Git {
+            state,
+            root: None,
+            commit: None,
+            branch: None,
+            dirty: None,
+            changes: Vec::new(),
+            changed_files: 0,
+            diff_sha256: None,
+        }
+    }
+}
+
 /// What ran, and where.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Provenance {
@@ -272,17 +299,38 @@ impl Provenance {
 /// Gathers the provenance of `req`, within [`GIT_BUDGET`] for the programs it asks.
 pub fn gather(req: &Request) -> Provenance {
     let started = Instant::now();
-    let deadline = started + GIT_BUDGET;
     let mut warnings = Vec::new();
     let argv: Vec<String> = req
         .argv
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let (executable, script) = programs(req);
-    let git = git_state(&req.cwd, deadline, &mut warnings);
+    let mut budget = HashBudget::new();
+    let (executable, script) = programs(req, &mut budget);
+    let git = if req.cwd.is_dir() {
+        git_state(
+            &req.cwd,
+            Instant::now() + GIT_BUDGET,
+            &mut budget,
+            &mut warnings,
+        )
+    } else {
+        warnings.push(format!(
+            "the working directory {} is gone or cannot be read: the repository's state is not recorded",
+            req.cwd.display()
+        ));
+        Git::unknown(GitState::Failed)
+    };
+    if budget.skipped > 0 {
+        warnings.push(format!(
+            "{} file(s) not hashed: hashing stops after {} ms or {} MiB per run",
+            budget.skipped,
+            HASH_BUDGET.as_millis(),
+            HASH_BYTES >> 20
+        ));
+    }
     let env = recorded_env(req);
-    let host = host(deadline, &mut warnings);
+    let host = host(Instant::now() + HOST_BUDGET, &mut warnings);
     Provenance {
         argv,
         cwd: req.cwd.display().to_string(),
@@ -307,13 +355,29 @@ fn hex_of(h: Sha256) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// `path`'s identity: its size and, up to the size limit, the hash of its content.
-fn file_id(path: &Path) -> FileId {
-    let size = std::fs::metadata(path).ok().map(|m| m.len());
-    let sha256 = match size {
-        Some(s) if s <= MAX_HASHED_FILE => hash_file(path),
-        _ => None,
-    };
+/// What hashing may still spend in this run.
+struct HashBudget {
+    deadline: Instant,
+    bytes_left: u64,
+    /// Files left unhashed for the budget.
+    skipped: u64,
+}
+
+impl HashBudget {
+    fn new() -> HashBudget {
+        HashBudget {
+            deadline: Instant::now() + HASH_BUDGET,
+            bytes_left: HASH_BYTES,
+            skipped: 0,
+        }
+    }
+}
+
+/// A program's identity (`follow`: through links, as `exec` goes) or a changed file's (a link is
+/// hashed as its target's text, as git stores it): its size and, within the size limit and the
+/// budget, the hash of its content.
+fn file_id(path: &Path, follow: bool, budget: &mut HashBudget) -> FileId {
+    let (size, sha256) = hash_file(path, follow, budget).unwrap_or((None, None));
     FileId {
         path: path.display().to_string(),
         sha256,
@@ -321,19 +385,63 @@ fn file_id(path: &Path) -> FileId {
     }
 }
 
-/// The SHA-256 of a file's content, read in pieces.
-fn hash_file(path: &Path) -> Option<String> {
-    let mut file = std::fs::File::open(path).ok()?;
+/// The size and SHA-256 of a regular file, or of a link's text when not following links. Only a
+/// regular file is read, opened without blocking (a link to a FIFO, `/dev/zero` or a terminal
+/// is not read: it would never end), and only within the budget.
+fn hash_file(
+    path: &Path,
+    follow: bool,
+    budget: &mut HashBudget,
+) -> Option<(Option<u64>, Option<String>)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if !follow {
+        let meta = std::fs::symlink_metadata(path).ok()?;
+        if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(path).ok()?;
+            let bytes = std::os::unix::ffi::OsStrExt::as_bytes(target.as_os_str());
+            return Some((Some(meta.len()), Some(hex(bytes))));
+        }
+    }
+    let mut flags = libc::O_NONBLOCK;
+    if !follow {
+        flags |= libc::O_NOFOLLOW;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(path)
+        .ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() {
+        return Some((None, None));
+    }
+    let size = meta.len();
+    if size > MAX_HASHED_FILE {
+        return Some((Some(size), None));
+    }
+    if size > budget.bytes_left || Instant::now() >= budget.deadline {
+        budget.skipped += 1;
+        return Some((Some(size), None));
+    }
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
+    let mut read = 0u64;
     loop {
         let n = file.read(&mut buf).ok()?;
         if n == 0 {
             break;
         }
         h.update(buf.get(..n)?);
+        read += n as u64;
+        // A file that grows as it is read is still bounded by the budget.
+        if read > budget.bytes_left || Instant::now() >= budget.deadline {
+            budget.skipped += 1;
+            budget.bytes_left = budget.bytes_left.saturating_sub(read);
+            return Some((Some(size), None));
+        }
     }
-    Some(hex_of(h))
+    budget.bytes_left = budget.bytes_left.saturating_sub(read);
+    Some((Some(size), Some(hex_of(h))))
 }
 
 /// The program `name` resolves to: a path with a `/` as it is (against `cwd`), else the first
@@ -366,8 +474,33 @@ fn is_interpreter(name: &str) -> bool {
     )
 }
 
+/// The script an interpreter's arguments name: the first argument that is not an option (or an
+/// option's value: `-X dev`, `-W error`), when it is a file; none after `-m`, `-c` or `-`, which
+/// run a module, a string or standard input.
+fn script_argument(args: &[OsString], cwd: &Path) -> Option<PathBuf> {
+    let file = |a: &str| {
+        let path: PathBuf = cwd.join(a).components().collect();
+        path.is_file().then_some(path)
+    };
+    let mut args = args.iter().map(|a| a.to_string_lossy());
+    while let Some(arg) = args.next() {
+        match arg.as_ref() {
+            // A module, a string, standard input: no script file.
+            "-m" | "-c" | "-" | "-e" => return None,
+            "--" => return args.next().and_then(|a| file(&a)),
+            // Options of python, node and ruby that take the next word as their value.
+            "-X" | "-W" | "-Q" | "-r" | "--require" => {
+                args.next();
+            }
+            a if a.starts_with('-') => {}
+            a => return file(a),
+        }
+    }
+    None
+}
+
 /// The executable and the script the command runs.
-fn programs(req: &Request) -> (Option<FileId>, Option<FileId>) {
+fn programs(req: &Request, budget: &mut HashBudget) -> (Option<FileId>, Option<FileId>) {
     let Some(first) = req.argv.first() else {
         return (None, None);
     };
@@ -381,7 +514,14 @@ fn programs(req: &Request) -> (Option<FileId>, Option<FileId>) {
     let Some(program) = resolve(first, &req.cwd, path_var.as_deref()) else {
         return (None, None);
     };
+    let name = program
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let args = req.argv.get(1..).unwrap_or_default();
     // A script with a `#!` line: the script is the program; the interpreter is what executes.
+    // A version manager's shim (pyenv's `python3`, asdf's, rbenv's) is such a script too, but
+    // what it runs is its first file argument: that is the script then.
     if let Some(interpreter) = shebang(&program) {
         let mut words = interpreter.split_whitespace();
         let exe = match words.next() {
@@ -391,25 +531,25 @@ fn programs(req: &Request) -> (Option<FileId>, Option<FileId>) {
             Some(direct) => Some(PathBuf::from(direct)),
             None => None,
         };
-        return (exe.as_deref().map(file_id), Some(file_id(&program)));
+        let script = match is_interpreter(&name)
+            .then(|| script_argument(args, &req.cwd))
+            .flatten()
+        {
+            Some(argument) => argument,
+            None => program.clone(),
+        };
+        return (
+            exe.as_deref().map(|e| file_id(e, true, budget)),
+            Some(file_id(&script, true, budget)),
+        );
     }
-    let name = program
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
     let script = is_interpreter(&name)
-        .then(|| {
-            req.argv
-                .iter()
-                .skip(1)
-                .map(Path::new)
-                // `python -m pytest`, `bash -c '...'`: an option first means no script file.
-                .take_while(|a| !a.to_string_lossy().starts_with('-'))
-                .map(|a| req.cwd.join(a).components().collect::<PathBuf>())
-                .find(|p| p.is_file())
-        })
+        .then(|| script_argument(args, &req.cwd))
         .flatten();
-    (Some(file_id(&program)), script.as_deref().map(file_id))
+    (
+        Some(file_id(&program, true, budget)),
+        script.as_deref().map(|s| file_id(s, true, budget)),
+    )
 }
 
 /// The interpreter line of a script (`/usr/bin/env python3`), when it starts with `#!`.
@@ -435,35 +575,52 @@ enum Ran {
 /// Runs `cmd` until `deadline`; its standard output is read as it comes (a big `git diff` must
 /// not fill the pipe and stall), then killed if still running.
 fn run_bounded(mut cmd: Command, deadline: Instant) -> Ran {
+    use std::os::unix::process::CommandExt;
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+        .stderr(Stdio::null())
+        // Its own process group, so that a timeout kills what it started too (a wrapper's
+        // children would otherwise keep the pipe open, and the run waiting).
+        .process_group(0);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => return Ran::NotStarted(e.kind()),
     };
-    let reader = child.stdout.take().map(|mut out| {
+    let (sent, output) = std::sync::mpsc::channel();
+    if let Some(mut out) = child.stdout.take() {
         std::thread::spawn(move || {
             let mut buf = Vec::new();
             let _ = out.read_to_end(&mut buf);
-            buf
-        })
-    });
+            let _ = sent.send(buf);
+        });
+    }
+    let kill = |child: &mut std::process::Child| {
+        if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+            // SAFETY: killpg(2) on the group this child leads; no memory is touched.
+            unsafe { libc::killpg(pid, libc::SIGKILL) };
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    };
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),
             Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(2)),
             _ => {
-                let _ = child.kill();
-                let _ = child.wait();
+                kill(&mut child);
                 break None;
             }
         }
     };
-    let output = reader.and_then(|r| r.join().ok()).unwrap_or_default();
-    match status {
-        Some(s) => Ran::Done(s.success(), output),
-        None => Ran::TimedOut,
+    let Some(status) = status else {
+        return Ran::TimedOut;
+    };
+    // A process that left the group may still hold the pipe: wait no longer than the deadline
+    // (the reader is left to end on its own).
+    let left = deadline.saturating_duration_since(Instant::now());
+    match output.recv_timeout(left.max(Duration::from_millis(20))) {
+        Ok(buf) => Ran::Done(status.success(), buf),
+        Err(_) => Ran::TimedOut,
     }
 }
 
@@ -491,17 +648,13 @@ fn text(bytes: &[u8]) -> Option<String> {
 }
 
 /// The repository's state, or why there is none.
-fn git_state(cwd: &Path, deadline: Instant, warnings: &mut Vec<String>) -> Git {
-    let mut git_info = Git {
-        state: GitState::Repository,
-        root: None,
-        commit: None,
-        branch: None,
-        dirty: None,
-        changes: Vec::new(),
-        changed_files: 0,
-        diff_sha256: None,
-    };
+fn git_state(
+    cwd: &Path,
+    deadline: Instant,
+    budget: &mut HashBudget,
+    warnings: &mut Vec<String>,
+) -> Git {
+    let mut git_info = Git::unknown(GitState::Repository);
     let fail = |mut g: Git, state: GitState| {
         g.state = state;
         g
@@ -538,6 +691,7 @@ fn git_state(cwd: &Path, deadline: Instant, warnings: &mut Vec<String>) -> Git {
     ) {
         git_info.branch = text(&out);
     }
+    let mut status = Vec::new();
     match run_bounded(
         git(
             cwd,
@@ -545,29 +699,12 @@ fn git_state(cwd: &Path, deadline: Instant, warnings: &mut Vec<String>) -> Git {
         ),
         deadline,
     ) {
-        Ran::Done(true, out) => {
-            let changes = parse_status(&out);
-            git_info.changed_files = changes.len() as u64;
-            git_info.dirty = Some(!changes.is_empty());
-            git_info.changes = changes
-                .into_iter()
-                .take(MAX_CHANGES)
-                .map(|(status, path)| {
-                    let full = root.join(&path);
-                    let sha256 = (status != "deleted")
-                        .then(|| file_id(&full).sha256)
-                        .flatten();
-                    Change {
-                        path,
-                        status: status.to_owned(),
-                        sha256,
-                    }
-                })
-                .collect();
-        }
+        Ran::Done(true, out) => status = parse_status(&out),
         Ran::TimedOut => return timed_out(git_info, warnings),
         _ => warnings.push("git status failed: whether the tree is dirty is not recorded".into()),
     }
+    git_info.changed_files = status.len() as u64;
+    git_info.dirty = Some(!status.is_empty());
     if git_info.commit.is_some() {
         match run_bounded(
             git(
@@ -581,6 +718,22 @@ fn git_state(cwd: &Path, deadline: Instant, warnings: &mut Vec<String>) -> Git {
             _ => warnings.push("git diff failed: the diff's hash is not recorded".into()),
         }
     }
+    // Hashed after git is done, on a budget of their own: hashing never eats into git's.
+    git_info.changes = status
+        .into_iter()
+        .take(MAX_CHANGES)
+        .map(|(status, path)| {
+            let full = root.join(&path);
+            let sha256 = (status != "deleted")
+                .then(|| file_id(&full, false, budget).sha256)
+                .flatten();
+            Change {
+                path,
+                status: status.to_owned(),
+                sha256,
+            }
+        })
+        .collect();
     git_info
 }
 
@@ -710,6 +863,45 @@ fn host(deadline: Instant, warnings: &mut Vec<String>) -> Host {
 /// refuses the run too: a check that cannot be made has not passed.
 pub fn unclean(cwd: &Path, paths: &[PathBuf], budget: Duration) -> Result<Vec<String>, String> {
     let deadline = Instant::now() + budget;
+    // Without a commit there is nothing to be clean against; a path git does not track
+    // (untracked, ignored, a typo) would be checked against nothing and pass.
+    match run_bounded(git(cwd, &["rev-parse", "--verify", "-q", "HEAD"]), deadline) {
+        Ran::Done(true, _) => {}
+        Ran::Done(false, _) => {
+            return Err(format!(
+                "{} is not in a git repository with a commit",
+                cwd.display()
+            ));
+        }
+        Ran::NotStarted(_) => return Err("git was not found".into()),
+        Ran::TimedOut => {
+            return Err(format!(
+                "git did not answer within {} ms",
+                budget.as_millis()
+            ));
+        }
+    }
+    for path in paths {
+        let mut cmd = git(cwd, &["ls-files", "--error-unmatch", "--"]);
+        cmd.arg(path);
+        match run_bounded(cmd, deadline) {
+            Ran::Done(true, _) => {}
+            Ran::Done(false, _) => {
+                return Err(format!(
+                    "{} is not a file git tracks (untracked, ignored, outside the repository, or \
+                     a typo): there is nothing committed to compare it with",
+                    path.display()
+                ));
+            }
+            Ran::NotStarted(_) => return Err("git was not found".into()),
+            Ran::TimedOut => {
+                return Err(format!(
+                    "git did not answer within {} ms",
+                    budget.as_millis()
+                ));
+            }
+        }
+    }
     let mut cmd = git(
         cwd,
         &[
@@ -776,6 +968,22 @@ mod tests {
         ] {
             assert!(!looks_secret(name), "{name}");
         }
+    }
+
+    #[test]
+    fn an_interpreters_script_is_found_past_its_options() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("t.py"), "pass\n").unwrap();
+        let args = |words: &[&str]| words.iter().map(OsString::from).collect::<Vec<_>>();
+        let found = |words: &[&str]| script_argument(&args(words), dir.path());
+        assert_eq!(found(&["-u", "t.py"]), Some(dir.path().join("t.py")));
+        assert_eq!(
+            found(&["-X", "dev", "-W", "error", "t.py"]),
+            Some(dir.path().join("t.py"))
+        );
+        assert_eq!(found(&["-m", "pytest", "t.py"]), None);
+        assert_eq!(found(&["-c", "print(1)"]), None);
+        assert_eq!(found(&["missing.py"]), None);
     }
 
     #[test]
