@@ -384,8 +384,8 @@ impl Recognizer for PythonRecognizer {
         Some(Interest {
             literals: &[
                 "fatal python error: ",
-                // PYTEST_HEADER
-                "test session starts",
+                // PYTEST_HEADER's `test session starts` (see `Interest::literals`)
+                "session starts",
                 "platform ",
                 // XDIST_SESSION (`N workers [M items]` holds "worker"), NODE_DOWN,
                 // WORKER_FAILED, REPLACING, CRASHED_WHILE, SUMMARY_CRASHED
