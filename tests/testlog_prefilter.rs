@@ -263,6 +263,25 @@ static CORPUS: LazyLock<Vec<Vec<u8>>> = LazyLock::new(|| {
     all
 });
 
+/// What a terminal's output holds besides text: escape sequences whole and cut short, `\r`
+/// redraws and endings, characters of several bytes, bytes that are not UTF-8.
+const TERMINAL: &[&[u8]] = &[
+    b"\x1b[32m",
+    b"\x1b[0m",
+    b"\x1b[1m\x1b[31m",
+    b"\x1b[",
+    b"\x1b",
+    b"\x1b]0;title\x07",
+    b"\x1b]8;;http://x\x1b\\",
+    b"\x1b(B",
+    b"\r",
+    b"\r\r",
+    b"downloading 50%\r",
+    b" ",
+    "\u{e9}".as_bytes(),
+    b"\xff",
+];
+
 /// A corpus line changed the ways output is: case, indentation, colour, an overwrite.
 fn mutate(line: &[u8], how: u8) -> Vec<u8> {
     match how % 6 {
@@ -294,6 +313,35 @@ proptest! {
             })
             .collect();
         prop_assert_eq!(filtered_by_line(&lines), every_line(&lines));
+        prop_assert_eq!(
+            filtered_in_blocks(&lines, block),
+            every_line_in_blocks(&lines, block)
+        );
+    }
+
+    /// Real lines cut into pieces and mixed with escape sequences (whole and cut short), `\r`
+    /// redraws and endings, multi-byte and invalid UTF-8: a read made plain in one pass gives
+    /// the evidence each line made plain on its own gives.
+    #[test]
+    fn coloured_and_redrawn_lines_give_the_same_evidence(
+        lines in prop::collection::vec(
+            prop::collection::vec(
+                prop_oneof![
+                    3 => any::<prop::sample::Index>().prop_map(|i| i.get(&CORPUS).clone()),
+                    2 => prop::sample::select(TERMINAL).prop_map(<[u8]>::to_vec),
+                    1 => (any::<prop::sample::Index>(), 0usize..40).prop_map(|(i, at)| {
+                        let line = i.get(&CORPUS);
+                        line[at.min(line.len())..].to_vec()
+                    }),
+                ],
+                0..6,
+            )
+            .prop_map(|pieces| pieces.concat()),
+            0..60,
+        ),
+        block in 1usize..8,
+    ) {
+        let lines: Lines = lines.into_iter().map(|l| (Stream::Stderr, l)).collect();
         prop_assert_eq!(
             filtered_in_blocks(&lines, block),
             every_line_in_blocks(&lines, block)

@@ -228,7 +228,10 @@ pub trait Recognizer: Send {
 /// evidence).
 #[derive(Clone, Copy)]
 pub struct Interest {
-    /// Lower-case ASCII without `\n`, matched anywhere on the line, ignoring ASCII case.
+    /// Lower-case ASCII without `\n`, matched anywhere on the line, ignoring ASCII case. The
+    /// search tells them apart by their first three bytes first, so a literal starts with
+    /// something rare in a test run's output: `session starts`, not `test session starts`
+    /// (`tes` is on nearly every line, and each one would be checked against the literal).
     pub literals: &'static [&'static str],
     /// A check of how the line starts (a runner's line anchored there), or none.
     pub start: Option<fn(&str) -> bool>,

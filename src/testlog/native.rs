@@ -401,11 +401,12 @@ impl Recognizer for Nextest {
     }
 
     /// With no crash open, a status line matters only when its status is a signal (a `PASS`
-    /// closes nothing), and `Summary [` and a new run change what follows.
+    /// closes nothing), and `Summary [` and a new run change what follows: all of them at the
+    /// line's start, so no literal (each is one more for the search to tell apart).
     fn interest(&self) -> Option<Interest> {
         Some(Interest {
-            literals: &["summary [", " tests across "],
-            start: Some(nextest_crash_start),
+            literals: &[],
+            start: Some(nextest_start),
         })
     }
 
@@ -414,10 +415,11 @@ impl Recognizer for Nextest {
     }
 }
 
-/// Whether `text` may be a nextest status line whose status is a signal: `NEXTEST_STATUS`'s
-/// status is the first run of capitals after the blanks, unless the line starts with a retry
-/// (`TRY 2 SIGSEGV`).
-fn nextest_crash_start(text: &str) -> bool {
+/// Whether `text` may be a line nextest's recogniser acts on while no crash is open: a status
+/// line whose status is a signal (`NEXTEST_STATUS`'s status is the first run of capitals after
+/// the blanks, unless the line starts with a retry, `TRY 2 SIGSEGV`), a new run's `Starting N
+/// tests across M binaries` or the `Summary [` line, each after the blanks `feed` trims.
+fn nextest_start(text: &str) -> bool {
     let text = trim_blank_start(text);
     if !text.starts_with(|c: char| c.is_ascii_uppercase()) {
         return false;
@@ -426,7 +428,10 @@ fn nextest_crash_start(text: &str) -> bool {
         .find(|c: char| !c.is_ascii_uppercase())
         .and_then(|end| text.get(..end))
         .unwrap_or(text);
-    text.starts_with("TRY ") || nextest_signal(status).is_some()
+    text.starts_with("TRY ")
+        || text.starts_with("Starting ")
+        || text.starts_with("Summary [")
+        || nextest_signal(status).is_some()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -539,15 +544,12 @@ impl Recognizer for Ctest {
         Vec::new()
     }
 
-    /// In the summary's list every line counts; elsewhere its markers and result lines.
+    /// In the summary's list every line counts; elsewhere its markers and result lines, all of
+    /// them at the line's start, so no literal (each is one more for the search to tell apart).
     fn interest(&self) -> Option<Interest> {
         Some(Interest {
-            literals: &[
-                "test project ",
-                "the following tests failed:",
-                ": test command: ",
-            ],
-            start: Some(ctest_result_start),
+            literals: &[],
+            start: Some(ctest_start),
         })
     }
 
@@ -556,15 +558,19 @@ impl Recognizer for Ctest {
     }
 }
 
-/// Whether `text` may be a `CTEST_RESULT` line: blanks, digits, then `/` (`2/7 Test #2: ...`).
-/// `char::is_numeric` takes in every digit `\d` does.
-fn ctest_result_start(text: &str) -> bool {
+/// Whether `text` may be a line CTest's recogniser acts on outside the summary's list: `Test
+/// project /path` (a new run), `The following tests FAILED:`, a `CTEST_COMMAND` line
+/// (`2: Test command: ...`) or a `CTEST_RESULT` line (blanks, digits, then `/`: `2/7 Test #2:
+/// ...`); blanks are let through before any of them. `char::is_numeric` takes in every digit
+/// `\d` does.
+fn ctest_start(text: &str) -> bool {
     let text = trim_blank_start(text);
     if text.starts_with(|c: char| c.is_ascii() && !c.is_ascii_digit()) {
-        return false;
+        return text.starts_with("Test project ")
+            || text.starts_with("The following tests FAILED:");
     }
     let digits = text.trim_start_matches(char::is_numeric);
-    digits.len() < text.len() && digits.starts_with('/')
+    digits.len() < text.len() && (digits.starts_with('/') || digits.starts_with(": Test command: "))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -760,7 +766,8 @@ impl Recognizer for Xcodebuild {
     fn interest(&self) -> Option<Interest> {
         Some(Interest {
             literals: &[
-                "test case '-[",
+                // `Test Case '-[`, without `test ` (see `Interest::literals`).
+                "case '-[",
                 "restarting after unexpected exit",
                 " encountered an error (",
             ],

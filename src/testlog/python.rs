@@ -384,8 +384,8 @@ impl Recognizer for PythonRecognizer {
         Some(Interest {
             literals: &[
                 "fatal python error: ",
-                // PYTEST_HEADER
-                "test session starts",
+                // PYTEST_HEADER's `test session starts` (see `Interest::literals`)
+                "session starts",
                 "platform ",
                 // XDIST_SESSION (`N workers [M items]` holds "worker"), NODE_DOWN,
                 // WORKER_FAILED, REPLACING, CRASHED_WHILE, SUMMARY_CRASHED
@@ -413,6 +413,7 @@ impl Recognizer for PythonRecognizer {
         if self.busy() {
             return self.feed(line);
         }
+        // `) ...`, unittest's mark, is one of the literals: not on this line.
         self.pytest_line(&line.text, false);
         Vec::new()
     }
@@ -866,7 +867,8 @@ impl PythonRecognizer {
             return;
         }
         let trimmed = text.trim();
-        if unfinished_runner_line(trimmed) && !(unittest_hint && UNITTEST.is_match(trimmed)) {
+        if unfinished_line(trimmed, unittest_hint) && !(unittest_hint && UNITTEST.is_match(trimmed))
+        {
             self.pytest_open = Some(trimmed.to_string());
         } else if self.pytest_open.is_some()
             && trimmed.contains(".py")
@@ -1120,9 +1122,15 @@ fn has(text: &str, mark: &Finder<'_>) -> bool {
 /// A runner's line that waits for its end: a lone `-v` node id, a progress line with no
 /// percentage yet, a unittest test with no outcome.
 fn unfinished_runner_line(text: &str) -> bool {
+    unfinished_line(text, is_unittest_hint(text))
+}
+
+/// [`unfinished_runner_line`], told whether `text` holds unittest's `) ...`
+/// ([`is_unittest_hint`]: a line of millions need not be searched for it twice).
+fn unfinished_line(text: &str, unittest_hint: bool) -> bool {
     let text = text.trim();
     (maybe_unfinished_pytest(text) && (LONE_NODE_ID.is_match(text) || PROGRESS_FILE.is_match(text)))
-        || (is_unittest_hint(text)
+        || (unittest_hint
             && unittest_shape(text)
             && UNITTEST
                 .captures(text)

@@ -14,7 +14,9 @@
 //! this way as fed every line.
 //!
 //! Escapes and carriage returns are removed ([`plain`](super::plain)) before the literals are looked for, so a
-//! colour code in the middle of `Fatal Python error` does not hide it.
+//! colour code in the middle of `Fatal Python error` does not hide it. On coloured output that
+//! is every line, so a read's lines are made plain in one pass over the read (`push_plain_lines`,
+//! held to the line-by-line way by this file's tests), not line by line.
 
 use std::borrow::Cow;
 
@@ -52,7 +54,9 @@ pub struct Reader {
     /// A read, lower-cased, for the literals.
     lower: Vec<u8>,
     /// A read's lines made plain, when some need it.
-    text: Vec<u8>,
+    text: String,
+    /// Where each of a read's lines ends (its `\n`) in the text the recognisers read.
+    ends: Vec<usize>,
 }
 
 /// An [`Interest`](super::Interest)'s check of how a line starts.
@@ -141,7 +145,8 @@ impl Reader {
             literals: Some(literals),
             owners,
             lower: Vec::new(),
-            text: Vec::new(),
+            text: String::new(),
+            ends: Vec::new(),
         }
     }
 
@@ -152,7 +157,8 @@ impl Reader {
             literals: None,
             owners: Vec::new(),
             lower: Vec::new(),
-            text: Vec::new(),
+            text: String::new(),
+            ends: Vec::new(),
         }
     }
 
@@ -173,42 +179,60 @@ impl Reader {
             return;
         };
         // What the recognisers read: the block itself, unless a line holds an escape or a
-        // carriage return; then the lines, each cut and made plain where it needs to be
-        // (`line_text`), so that the literals are looked for in the text the recognisers read.
+        // carriage return; then the lines, each cut and made plain (`line_text`), so that the
+        // literals are looked for in the text the recognisers read.
         let made_plain = memchr::memchr2(0x1b, b'\r', block).is_some();
-        let text = if made_plain {
-            self.text.clear();
-            for raw in split_lines(block) {
-                // `cut` has found the last redraw: what is left to do is `plain`'s escape
-                // removal, on bytes, into the one buffer (no `String` per line, and no second
-                // search for the line's `\r`s).
-                push_without_escapes(cut(raw, max), &mut self.text);
-                self.text.push(b'\n');
+        // One UTF-8 check for the read, not one per line.
+        let valid = std::str::from_utf8(block);
+        self.ends.clear();
+        let (text, valid) = match (made_plain, valid) {
+            (false, valid) => {
+                self.ends.extend(memchr::memchr_iter(b'\n', block));
+                if block.last().is_some_and(|&b| b != b'\n') {
+                    self.ends.push(block.len());
+                }
+                (block, valid.ok())
             }
-            self.text.as_slice()
-        } else {
-            block
+            (true, Ok(block)) => {
+                self.text.clear();
+                push_plain_lines(block, max, &mut self.text, &mut self.ends);
+                (self.text.as_bytes(), Some(self.text.as_str()))
+            }
+            // Bytes that are not UTF-8 (rare): line by line, each read lossily.
+            (true, Err(_)) => {
+                let mut text = std::mem::take(&mut self.text).into_bytes();
+                text.clear();
+                for raw in split_lines(block) {
+                    push_without_escapes(cut(raw, max), &mut text);
+                    self.ends.push(text.len());
+                    text.push(b'\n');
+                }
+                // `push_without_escapes` writes UTF-8: this does not copy.
+                self.text = String::from_utf8(text)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+                (self.text.as_bytes(), Some(self.text.as_str()))
+            }
         };
         // The literals are looked for once in the whole read: one pass at memory speed, where
         // a search per line would pay its start-up on every line.
         self.lower.clear();
-        self.lower.extend_from_slice(text);
-        self.lower.make_ascii_lowercase();
+        self.lower.extend(text.iter().map(u8::to_ascii_lowercase));
         let mut hits = hits(literals, &self.lower).peekable();
-        // One UTF-8 check for the read, not one per line.
-        let valid = std::str::from_utf8(text).ok();
         let mut start = 0;
-        for end in memchr::memchr_iter(b'\n', text)
-            .chain((text.last() != Some(&b'\n') && !text.is_empty()).then_some(text.len()))
-        {
+        for &end in &self.ends {
             let mut mask = 0;
             // No literal holds a `\n`: the hits starting before `end` are this line's.
             while let Some((_, pattern)) = hits.next_if(|&(at, _)| at < end) {
                 mask |= self.owners.get(pattern).copied().unwrap_or(0);
             }
             let raw = text.get(start..end).unwrap_or_default();
-            // Lines made plain were cut before (and may have grown since, by U+FFFD).
-            let raw = if made_plain { raw } else { cut(raw, max) };
+            // Lines made plain were cut before (and may have grown since, by U+FFFD); the
+            // others have no `\r`, so `cut` is their first `max` bytes.
+            let raw = if made_plain {
+                raw
+            } else {
+                raw.get(..max).unwrap_or(raw)
+            };
             let line = match valid.and_then(|v| v.get(start..start + raw.len())) {
                 Some(line) => Cow::Borrowed(line),
                 // Cut inside a character, or not UTF-8.
@@ -272,6 +296,117 @@ pub fn last_redraw(raw: &[u8]) -> &[u8] {
     match memchr::memrchr(b'\r', body) {
         Some(at) => raw.get(at + 1..).unwrap_or(raw),
         None => raw,
+    }
+}
+
+/// The lines of `block` (as [`split_lines`] reads them), each cut at `max` and made plain
+/// (`push_without_escapes(cut(line, max))`), each followed by `\n`, appended to `out`: in one
+/// pass over the read, not one search for `\r`, one UTF-8 check and one search per escape for
+/// every line (on coloured output nearly every line has an escape or a `\r`).
+///
+/// One pass works because of how little a line's text depends on: a `\r` followed by anything
+/// but more `\r`s and the line's end starts the line over, whatever came before it (an escape
+/// sequence it interrupts included), which is `last_redraw`; trailing `\r`s are dropped; an
+/// escape sequence cut short by a `\r` or the line's end is over. `block` is UTF-8 (checked
+/// once per read by the caller), so no character is read lossily, and escape removal leaves
+/// whole characters (what it skips ends at ASCII). Only `cut`'s `max` needs the line: a line
+/// whose shown text goes past it is done again the line-by-line way (`one_pass_is_line_by_line`
+/// below holds both to the same text).
+fn push_plain_lines(block: &str, max: usize, out: &mut String, ends: &mut Vec<usize>) {
+    let bytes = block.as_bytes();
+    // Where the current line starts, in `bytes` and in `out`, and where what a terminal shows
+    // of it starts (after its last redraw so far).
+    let (mut line_start, mut line_out, mut shown) = (0, out.len(), 0);
+    let mut at = 0;
+    while at < bytes.len() {
+        let rest = bytes.get(at..).unwrap_or_default();
+        let next = memchr::memchr3(0x1b, b'\r', b'\n', rest).map_or(bytes.len(), |k| at + k);
+        // Both ends are character boundaries: `next` is at ASCII or the end, `at` after an
+        // escape sequence (which ends with ASCII or a whole character) or ASCII.
+        out.push_str(block.get(at..next).unwrap_or_default());
+        let end_line = if next - shown > max {
+            // Text past the cut: the line is made plain on its own, the reference way.
+            let end = memchr::memchr(b'\n', bytes.get(next..).unwrap_or_default())
+                .map_or(bytes.len(), |k| next + k);
+            out.truncate(line_out);
+            let mut line = Vec::new();
+            push_without_escapes(
+                cut(bytes.get(line_start..end).unwrap_or_default(), max),
+                &mut line,
+            );
+            out.push_str(&String::from_utf8_lossy(&line));
+            Some(end)
+        } else {
+            match bytes.get(next) {
+                None | Some(b'\n') => Some(next),
+                Some(b'\r') => {
+                    let after = next
+                        + rest
+                            .get(next - at..)
+                            .unwrap_or_default()
+                            .iter()
+                            .take_while(|&&b| b == b'\r')
+                            .count();
+                    if !matches!(bytes.get(after), None | Some(b'\n')) {
+                        // A redraw: the line starts over.
+                        out.truncate(line_out);
+                        shown = after;
+                    }
+                    at = after;
+                    None
+                }
+                Some(_) => {
+                    at = escape_end(bytes, next);
+                    None
+                }
+            }
+        };
+        if let Some(end) = end_line {
+            ends.push(out.len());
+            out.push('\n');
+            at = end + 1;
+            (line_start, line_out, shown) = (at, out.len(), at);
+        }
+    }
+    // A last line without its `\n` that ended in `\r`s or an escape sequence.
+    if line_start < bytes.len() {
+        ends.push(out.len());
+        out.push('\n');
+    }
+}
+
+/// Where the escape sequence at `esc` (an ESC) in `bytes` ends (as `strip_escapes` reads it):
+/// after its last byte, or at the `\r` or `\n` that cuts it short.
+fn escape_end(bytes: &[u8], esc: usize) -> usize {
+    let after = esc + 1;
+    let line_end = |b: u8| b == b'\r' || b == b'\n';
+    let rest = bytes.get(after + 1..).unwrap_or_default();
+    match bytes.get(after) {
+        None => after,
+        Some(&b) if line_end(b) => after,
+        // CSI: parameters and intermediates, then one final byte in @..~.
+        Some(b'[') => match rest
+            .iter()
+            .position(|&b| (b'@'..=b'~').contains(&b) || line_end(b))
+        {
+            Some(k) if rest.get(k).is_some_and(|&b| line_end(b)) => after + 1 + k,
+            Some(k) => after + 2 + k,
+            None => bytes.len(),
+        },
+        // OSC: up to BEL or ESC (and the `\\` after it).
+        Some(b']') => match rest
+            .iter()
+            .position(|&b| b == 0x07 || b == 0x1b || line_end(b))
+        {
+            Some(k) => match (rest.get(k), rest.get(k + 1)) {
+                (Some(&b), _) if line_end(b) => after + 1 + k,
+                (Some(0x1b), Some(b'\\')) => after + 3 + k,
+                _ => after + 2 + k,
+            },
+            None => bytes.len(),
+        },
+        // A two-byte `ESC x`: `x` is a whole character.
+        Some(_) => after + 1 + rest.iter().take_while(|&&c| c & 0xc0 == 0x80).count(),
     }
 }
 
@@ -380,5 +515,109 @@ impl Fed {
         hits(ac, &self.lower).fold(0, |m, (_, pattern)| {
             m | owners.get(pattern).copied().unwrap_or(0)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The reference `push_plain_lines` must equal: each line cut and made plain on its own.
+    fn line_by_line(block: &[u8], max: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for raw in split_lines(block) {
+            push_without_escapes(cut(raw, max), &mut out);
+            out.push(b'\n');
+        }
+        out
+    }
+
+    fn one_pass(block: &str, max: usize) -> Vec<u8> {
+        let mut out = "kept".to_string();
+        let mut ends = vec![0];
+        push_plain_lines(block, max, &mut out, &mut ends);
+        assert!(out.starts_with("kept"), "appends");
+        let ends_found: Vec<usize> = out.match_indices('\n').map(|(at, _)| at).collect();
+        assert_eq!(ends.split_off(1), ends_found, "{out:?}");
+        out.split_off(4).into_bytes()
+    }
+
+    /// What lines are made of on a terminal: text, escapes whole and in pieces, `\r` redraws,
+    /// `\r\n` endings, line ends, multi-byte characters, a node id and a dump's first line.
+    const PIECES: &[&str] = &[
+        "\u{1b}",
+        "[",
+        "]",
+        "\r",
+        "\n",
+        "\r\n",
+        "\u{7}",
+        "\\",
+        "m",
+        "31",
+        ";",
+        "@",
+        "~",
+        " ",
+        "a",
+        "é",
+        "😀",
+        "\u{1b}[32m",
+        "\u{1b}[0m",
+        "\u{1b}]0;title\u{7}",
+        "\u{1b}]8;;http://x\u{1b}\\",
+        "\u{1b}(B",
+        "\u{1b}é",
+        "tests/test_ops.py::test_gather ",
+        "Fatal Python error: Segmentation fault",
+        "downloading 50%",
+    ];
+
+    fn block() -> impl Strategy<Value = String> {
+        prop::collection::vec(prop::sample::select(PIECES), 0..60).prop_map(|p| p.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// One pass over a read gives what each line made plain on its own gives, for any
+        /// mix of escapes, redraws and line ends, cut anywhere (a small `max` cuts lines inside
+        /// characters and escape sequences).
+        #[test]
+        fn one_pass_is_line_by_line(block in block(), max in prop_oneof![0usize..40, Just(16 * 1024)]) {
+            prop_assert_eq!(one_pass(&block, max), line_by_line(block.as_bytes(), max), "{:?} cut at {}", block, max);
+        }
+    }
+
+    #[test]
+    fn one_pass_edge_cases() {
+        for block in [
+            "",
+            "\n",
+            "\n\n",
+            "a",
+            "a\r",
+            "a\r\r\n",
+            "a\rb\r\r",
+            "\u{1b}",
+            "a\u{1b}",
+            "a\u{1b}\r",
+            "a\u{1b}\rb",
+            "a\u{1b}[1\r\nb",
+            "a\u{1b}[1\rb",
+            "a\u{1b}]0;t\rb\u{7}c",
+            "a\u{1b}]0;t\u{1b}\rb",
+            "a\u{1b}]0;t\u{1b}\n\\b",
+            "x\r\u{1b}[31mred\u{1b}[0m\n",
+        ] {
+            for max in [0, 1, 2, 3, 5, 100] {
+                assert_eq!(
+                    one_pass(block, max),
+                    line_by_line(block.as_bytes(), max),
+                    "{block:?} cut at {max}"
+                );
+            }
+        }
     }
 }
