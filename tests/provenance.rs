@@ -207,6 +207,29 @@ fn configuration_variables_are_recorded_and_secrets_never_in_clear() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+    // A comparison whose configuration sets a secret-looking variable: not in its names, its
+    // configurations or its verdict either.
+    let json = r.dir.path().join("compare.json");
+    let out = crashdelta()
+        .current_dir(r.repo())
+        .args(["compare", "--runs", "1", "--settle", "0s", "--json"])
+        .arg(&json)
+        .arg("--reports-dir")
+        .arg(r.dir.path().join("reports"))
+        .arg("--b-env")
+        .arg(format!("MPS_API_KEY={secret}"))
+        .args(["--format", "markdown", "--", "/bin/sh", "run.sh"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let everything = format!(
+        "{}{}{}",
+        std::fs::read_to_string(&json).unwrap(),
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out)
+    );
+    assert!(!everything.contains(secret), "{everything}");
+    assert!(everything.contains("MPS_API_KEY=<secret>"), "{everything}");
 }
 
 #[test]

@@ -34,13 +34,23 @@ pub struct Config {
     pub env: Vec<(OsString, OsString)>,
 }
 
+/// `NAME=VALUE` as a record shows it: a value whose name looks secret (`*TOKEN*`, `*KEY*`, ...)
+/// as `<secret>`, as the provenance does; the command still gets the value.
+pub fn shown_var(name: &str, value: &str) -> String {
+    if crate::run::provenance::looks_secret(name) {
+        format!("{name}=<secret>")
+    } else {
+        format!("{name}={value}")
+    }
+}
+
 impl Config {
     /// A configuration named `name` that adds `env` (`NAME`, `VALUE` pairs).
     pub fn new(name: String, env: &[(String, String)]) -> Config {
         Config {
             info: ConfigInfo {
                 name,
-                env: env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+                env: env.iter().map(|(k, v)| shown_var(k, v)).collect(),
             },
             env: env
                 .iter()

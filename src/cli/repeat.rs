@@ -90,7 +90,7 @@ fn config_name(given: Option<&str>, env: &[(String, String)], fallback: &str) ->
         None if env.is_empty() => fallback.to_owned(),
         None => env
             .iter()
-            .map(|(k, v)| format!("{k}={v}"))
+            .map(|(k, v)| crashdelta::campaign::runner::shown_var(k, v))
             .collect::<Vec<_>>()
             .join(" "),
     }

@@ -117,7 +117,7 @@ impl Library {
     /// Whether a mapping of `path` (with the file identity `id`, when known) is this library.
     fn is(&self, path: &Path, id: Option<FileId>) -> bool {
         if let Some(name) = &self.name_only {
-            return path.file_name() == Some(name.as_os_str());
+            return path.file_name().is_some_and(|f| same_or_versioned(f, name));
         }
         self.paths.iter().any(|p| p == path) || (id.is_some() && id == self.id)
     }
@@ -129,7 +129,9 @@ impl Library {
     pub fn listed_in(&self, images: &[Image]) -> bool {
         images.iter().any(|image| match &image.path {
             Some(p) => match &self.name_only {
-                Some(name) => Path::new(p).file_name() == Some(name.as_os_str()),
+                Some(name) => Path::new(p)
+                    .file_name()
+                    .is_some_and(|f| same_or_versioned(f, name)),
                 None => self
                     .paths
                     .iter()
@@ -141,6 +143,21 @@ impl Library {
                 .is_some_and(|n| self.file_name() == Some(OsStr::new(n))),
         })
     }
+}
+
+/// Whether a mapped file's name is `name`, or a versioned file `name` links to: a bare
+/// `LD_PRELOAD=libjemalloc.so` is usually a link to `libjemalloc.so.2`, and the memory map shows
+/// the file the link points to.
+fn same_or_versioned(file: &OsStr, name: &OsStr) -> bool {
+    let (file, name) = (file.as_bytes(), name.as_bytes());
+    file == name
+        || file.strip_prefix(name).is_some_and(|rest| {
+            rest.first() == Some(&b'.')
+                && rest
+                    .iter()
+                    .skip(1)
+                    .all(|b| b.is_ascii_digit() || *b == b'.')
+        })
 }
 
 /// The device number as the system's memory-map listing writes it. On macOS `st_dev` is a
@@ -765,7 +782,12 @@ mod tests {
         assert_eq!(bare.exists, None);
         assert!(bare.listed_in(&[image(Some("/usr/lib/x86_64-linux-gnu/libfix.so"), None)]));
         assert!(bare.is(Path::new("/opt/lib/libfix.so"), None));
-        assert!(!bare.is(Path::new("/opt/lib/libfix.so.1"), None));
+        // The versioned file a bare name's link points to is the library too; another library
+        // that only starts with the same letters is not.
+        assert!(bare.is(Path::new("/opt/lib/libfix.so.1"), None));
+        assert!(bare.is(Path::new("/opt/lib/libfix.so.1.2.3"), None));
+        assert!(!bare.is(Path::new("/opt/lib/libfix.so.debug"), None));
+        assert!(!bare.is(Path::new("/opt/lib/libfix.sox"), None));
     }
 
     /// The test binary's own map: a library it has mapped (the C library) is seen, one it has
