@@ -168,6 +168,41 @@ fn no_repository_and_no_git_are_said_not_failed() {
         "{}",
         stderr(&out)
     );
+    // A repository git refuses (another user owns it: "dubious ownership") is said as such, not
+    // as no repository. Only where this test may give the repository away (as root in CI).
+    let r = Repo::new(true);
+    let given = Command::new("chown")
+        .args(["-R", "65534"])
+        .arg(r.repo())
+        .status()
+        .is_ok_and(|s| s.success());
+    if given {
+        let (out, record) = r.watch(&[], &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let p = &record.unwrap()["provenance"];
+        assert_eq!(p["git"]["state"], "failed", "{p}");
+        assert!(
+            p["warnings"][0]
+                .as_str()
+                .unwrap()
+                .contains("safe.directory"),
+            "{p}"
+        );
+    }
+}
+
+/// A changed file whose name is not UTF-8 is still hashed: it is the file git listed.
+#[test]
+fn a_file_whose_name_is_not_utf8_is_hashed() {
+    use std::os::unix::ffi::OsStrExt;
+    let r = Repo::new(true);
+    let name = std::ffi::OsStr::from_bytes(b"bad\xffname.txt");
+    std::fs::write(r.repo().join(name), "data\n").unwrap();
+    let (_, record) = r.watch(&[], &[]);
+    let git = &record.unwrap()["provenance"]["git"];
+    let change = &git["changes"][0];
+    assert_eq!(change["path"], "bad\u{fffd}name.txt", "{git}");
+    assert_eq!(change["sha256"], sha256(b"data\n"), "{git}");
 }
 
 #[test]

@@ -33,6 +33,7 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -661,7 +662,21 @@ fn git_state(
     };
     match run_bounded(git(cwd, &["rev-parse", "--show-toplevel"]), deadline) {
         Ran::Done(true, out) => git_info.root = text(&out),
-        Ran::Done(false, _) => return fail(git_info, GitState::NoRepository),
+        Ran::Done(false, _) => {
+            // A `.git` above the working directory that git will not read is a repository it
+            // refused (another user owns it: "dubious ownership"), not the absence of one.
+            if let Some(repo) = cwd.ancestors().find(|d| d.join(".git").exists()) {
+                warnings.push(format!(
+                    "git refused the repository at {} (another user may own it: git config \
+                     --global --add safe.directory {} lets git read it): its state is not \
+                     recorded",
+                    repo.display(),
+                    repo.display()
+                ));
+                return fail(git_info, GitState::Failed);
+            }
+            return fail(git_info, GitState::NoRepository);
+        }
         Ran::NotStarted(std::io::ErrorKind::NotFound) => {
             warnings.push("git was not found: the repository's state is not recorded".into());
             return fail(git_info, GitState::GitMissing);
@@ -691,7 +706,7 @@ fn git_state(
     ) {
         git_info.branch = text(&out);
     }
-    let mut status = Vec::new();
+    let mut status_out = Vec::new();
     match run_bounded(
         git(
             cwd,
@@ -699,10 +714,11 @@ fn git_state(
         ),
         deadline,
     ) {
-        Ran::Done(true, out) => status = parse_status(&out),
+        Ran::Done(true, out) => status_out = out,
         Ran::TimedOut => return timed_out(git_info, warnings),
         _ => warnings.push("git status failed: whether the tree is dirty is not recorded".into()),
     }
+    let status = parse_status_raw(&status_out);
     git_info.changed_files = status.len() as u64;
     git_info.dirty = Some(!status.is_empty());
     if git_info.commit.is_some() {
@@ -723,12 +739,12 @@ fn git_state(
         .into_iter()
         .take(MAX_CHANGES)
         .map(|(status, path)| {
-            let full = root.join(&path);
+            let full = root.join(std::ffi::OsStr::from_bytes(path));
             let sha256 = (status != "deleted")
                 .then(|| file_id(&full, false, budget).sha256)
                 .flatten();
             Change {
-                path,
+                path: String::from_utf8_lossy(path).into_owned(),
                 status: status.to_owned(),
                 sha256,
             }
@@ -749,6 +765,15 @@ fn timed_out(mut g: Git, warnings: &mut Vec<String>) -> Git {
 /// `git status --porcelain=v1 -z` as (status in words, path) pairs. A rename's entry is followed
 /// by the old path, which is skipped.
 pub fn parse_status(out: &[u8]) -> Vec<(&'static str, String)> {
+    parse_status_raw(out)
+        .into_iter()
+        .map(|(status, path)| (status, String::from_utf8_lossy(path).into_owned()))
+        .collect()
+}
+
+/// As [`parse_status`], with each path as git wrote it: a name that is not UTF-8 is still the
+/// file's, and is hashed as such.
+fn parse_status_raw(out: &[u8]) -> Vec<(&'static str, &[u8])> {
     let mut entries = Vec::new();
     let mut fields = out.split(|&b| b == 0).filter(|f| !f.is_empty());
     while let Some(field) = fields.next() {
@@ -770,7 +795,7 @@ pub fn parse_status(out: &[u8]) -> Vec<(&'static str, String)> {
             [b'A', _] => "added",
             _ => "modified",
         };
-        entries.push((status, String::from_utf8_lossy(path).into_owned()));
+        entries.push((status, path));
     }
     entries
 }
@@ -949,6 +974,11 @@ mod tests {
         );
         // A cut or garbled line is skipped, never a panic.
         assert_eq!(parse_status(b"M\0"), vec![]);
+        // A name that is not UTF-8 is kept as git wrote it, to be hashed.
+        assert_eq!(
+            parse_status_raw(b"?? bad\xffname.txt\0"),
+            vec![("untracked", &b"bad\xffname.txt"[..])]
+        );
     }
 
     #[test]
