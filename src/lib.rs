@@ -52,6 +52,17 @@ pub struct Tool {
     pub version: String,
 }
 
+/// A finished SHA-256 as 64 lowercase hex digits: how every hash crashdelta records is written
+/// (a collected copy's, a provenance file's, a campaign's digest of changed files).
+pub(crate) fn sha256_hex(hasher: sha2::Sha256) -> String {
+    use sha2::Digest;
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 impl Tool {
     /// This crashdelta.
     pub fn this() -> Tool {

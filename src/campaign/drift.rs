@@ -104,7 +104,7 @@ fn defining(record: &serde_json::Value, pointer: &str) -> Option<String> {
             h.update(item.as_bytes());
             h.update(b"\n");
         }
-        return Some(h.finalize().iter().map(|b| format!("{b:02x}")).collect());
+        return Some(crate::sha256_hex(h));
     }
     match record.pointer(pointer)? {
         serde_json::Value::String(s) => Some(s.clone()),

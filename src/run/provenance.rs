@@ -349,11 +349,7 @@ pub fn gather(req: &Request) -> Provenance {
 fn hex(bytes: &[u8]) -> String {
     let mut h = Sha256::new();
     h.update(bytes);
-    hex_of(h)
-}
-
-fn hex_of(h: Sha256) -> String {
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    crate::sha256_hex(h)
 }
 
 /// What hashing may still spend in this run.
@@ -394,7 +390,6 @@ fn hash_file(
     follow: bool,
     budget: &mut HashBudget,
 ) -> Option<(Option<u64>, Option<String>)> {
-    use std::os::unix::fs::OpenOptionsExt;
     if !follow {
         let meta = std::fs::symlink_metadata(path).ok()?;
         if meta.file_type().is_symlink() {
@@ -403,19 +398,16 @@ fn hash_file(
             return Some((Some(meta.len()), Some(hex(bytes))));
         }
     }
-    let mut flags = libc::O_NONBLOCK;
-    if !follow {
-        flags |= libc::O_NOFOLLOW;
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(flags)
-        .open(path)
-        .ok()?;
-    let meta = file.metadata().ok()?;
-    if !meta.is_file() {
+    // The reports' own way of opening a file that may be anything: regular files only, opened
+    // without blocking (and, for a changed file, not through a link).
+    let open = if follow {
+        crate::input::open_regular
+    } else {
+        crate::input::open_regular_no_link
+    };
+    let Ok((mut file, meta)) = open(path) else {
         return Some((None, None));
-    }
+    };
     let size = meta.len();
     if size > MAX_HASHED_FILE {
         return Some((Some(size), None));
@@ -442,7 +434,7 @@ fn hash_file(
         }
     }
     budget.bytes_left = budget.bytes_left.saturating_sub(read);
-    Some((Some(size), Some(hex_of(h))))
+    Some((Some(size), Some(crate::sha256_hex(h))))
 }
 
 /// The program `name` resolves to: a path with a `/` as it is (against `cwd`), else the first

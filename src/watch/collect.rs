@@ -421,11 +421,7 @@ fn copy_one(dir: &Path, from: &Path) -> io::Result<(String, u64, String)> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let sha256 = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sha256 = crate::sha256_hex(hasher);
     Ok((name, size, sha256))
 }
 
