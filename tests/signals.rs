@@ -611,6 +611,7 @@ fn child_raises_sigint_between_two_runs() {
             earlier: Vec::new(),
             test_results: Vec::new(),
             record_env: Vec::new(),
+            sequential: false,
         },
         crashdelta::classify::GatePolicy {
             fail_on: crashdelta::classify::FailOn::Any,
@@ -657,6 +658,8 @@ fn child_watches_then_raises_sigint() {
         stdout_to_stderr: false,
         test_results: Vec::new(),
         earlier: Vec::new(),
+        before: None,
+        overlap: None,
     };
     crashdelta::watch::run(&opts, &common::analyzer(), &mut |_| {}).unwrap();
     // SAFETY: raise(3) on this (child) process.

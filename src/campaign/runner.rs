@@ -11,8 +11,10 @@
 //! command that cannot be started ends the campaign before its first run: no run of it could
 //! happen.
 
+use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use thiserror::Error;
 
@@ -23,7 +25,9 @@ use crate::analyze::Analyzer;
 use crate::classify::{FailOn, GatePolicy, Scope};
 use crate::run::{self, RunReport, Timing, Watched};
 use crate::watch::collect_under;
-use crate::watch::{self, AttributionKind, EarlierRun, LiveEvent, SpawnError, WatchError};
+use crate::watch::{
+    self, AttributionKind, EarlierRun, LiveEvent, Overlap, Settling, SpawnError, WatchError,
+};
 
 /// One configuration: its name and the variables it adds to the command's environment.
 #[derive(Debug, Clone)]
@@ -76,6 +80,9 @@ pub struct Watching {
     pub test_results: Vec<PathBuf>,
     /// More variables each run's provenance records (`--record-env`).
     pub record_env: Vec<String>,
+    /// Each run waits its settle before the next starts (`--sequential`); otherwise the next
+    /// run starts as soon as the command exits, and the waits overlap ([`Overlap`]).
+    pub sequential: bool,
 }
 
 /// What a campaign runs.
@@ -292,34 +299,51 @@ pub fn summary_of(run: &RunReport, index: usize, config: usize, scope: Scope) ->
     }
 }
 
-/// A report of run k that landed during run k+1 (after run k settled) is run k's crash: the
-/// campaign's counts are per run, and the rate is wrong if it is counted in the run that saw it.
+/// The late reports a run carries that belong to earlier runs of the campaign (`starts`, parallel
+/// to `finished`): each is given to its run, whose counts are wrong if it is counted in the run
+/// that saw it. Returns the runs given one (indexes into `finished`), and whether one of them
+/// fails the gate where the carrying run's gate did not see it.
+///
+/// What counts is what the campaign's scope counts, with one exception: when the runs overlap,
+/// a report that the process tree proves to be an earlier run's is that run's own crash even under
+/// `--attribute run-strict`: it is the report that run's settle would have caught (sequentially
+/// it would have landed in its wait, placed by its tree), not a report that came after the
+/// wait. A copy of a report is counted once, where its original is.
 fn give_late_reports_to_their_runs(
     run: &RunReport,
     finished: &mut [RunSummary],
     starts: &[chrono::DateTime<chrono::Utc>],
-    scope: Scope,
-) {
-    // Only what the campaign's scope counts (`run-strict` counts no late report), and a copy of
-    // a report once (its original was counted where it landed).
-    for n in run
-        .new
-        .iter()
-        .filter(|n| n.attribution.in_scope(scope) && n.duplicate_of.is_none())
-    {
+    policy: &GatePolicy,
+    overlapped: bool,
+) -> (Vec<usize>, bool) {
+    let mut given = Vec::new();
+    let mut gate_failed = false;
+    for n in run.new.iter().filter(|n| n.duplicate_of.is_none()) {
         let Some(of) = n.attribution.earlier_run.as_ref() else {
             continue;
         };
-        let owner = starts
-            .iter()
-            .position(|s| *s == of.start)
-            .and_then(|i| finished.get_mut(i));
-        if let (Some(owner), Some((report, c))) = (owner, n.analysis.crash()) {
-            owner
+        let in_scope = n.attribution.in_scope(policy.scope);
+        let proven = overlapped
+            && n.attribution.kind == AttributionKind::Late
+            && n.attribution.basis == watch::Basis::ProcessTree;
+        if !in_scope && !proven {
+            continue;
+        }
+        let Some(owner) = starts.iter().position(|s| *s == of.start) else {
+            continue;
+        };
+        if let (Some(summary), Some((report, c))) = (finished.get_mut(owner), n.analysis.crash()) {
+            summary
                 .crashes
                 .push(RunCrash::new(report, c, &n.analysis.path));
+            given.push(owner);
+            gate_failed |= !in_scope
+                && policy
+                    .judge(crate::classify::Judged::Crash(report, c), true)
+                    .is_some();
         }
     }
+    (given, gate_failed)
 }
 
 /// Whether a command's exit is a failure: a non-zero code, a signal, or no status at all.
@@ -327,7 +351,62 @@ fn failed(exit: watch::Exit) -> bool {
     exit.signal.is_some() || exit.code != Some(0)
 }
 
+/// A run whose command has ended, told as finished once its wait for late reports is over.
+struct Pending {
+    /// 1-based.
+    index: usize,
+    /// Its configuration (index into the plan's).
+    config: usize,
+    /// Its record.
+    run: RunReport,
+    /// Its place in [`Ran::runs`].
+    at: usize,
+    /// Its wait, going on during the next runs; `None` when it waited its settle itself.
+    settling: Option<Settling>,
+    /// A report of it has come (its own, or a late one given to it).
+    seen: bool,
+}
+
+impl Pending {
+    fn over(&self, now: Instant) -> bool {
+        self.settling
+            .as_ref()
+            .is_none_or(|s| s.over(now, self.seen))
+    }
+}
+
+/// Tells the runs whose wait is over as finished, in run order (a run still settling holds the
+/// ones after it back, so that records stay in run order); all of them with `all`.
+fn finish(
+    pending: &mut VecDeque<Pending>,
+    all: bool,
+    plan: &Plan,
+    ran: &Ran,
+    on_event: &mut dyn FnMut(Event),
+) {
+    let now = Instant::now();
+    while pending.front().is_some_and(|p| all || p.over(now)) {
+        let Some(p) = pending.pop_front() else {
+            break;
+        };
+        if let (Some(cfg), Some(summary)) = (plan.configs.get(p.config), ran.runs.get(p.at)) {
+            on_event(Event::Finished {
+                index: p.index,
+                config: &cfg.info,
+                run: &p.run,
+                summary,
+            });
+        }
+    }
+}
+
 /// Runs the plan. `on_event` hears each run start and end, and what happens inside it.
+///
+/// Unless the plan is sequential, run k+1 starts as soon as run k's command has exited, and
+/// run k's late reports are waited for while it runs ([`Overlap`]): run k is told finished once
+/// its settle would have ended, and the last run waits once for everything still to come. Each
+/// run counts its new reports from the previous run's final inventory, so that nothing landing
+/// between two runs is lost.
 pub fn run(
     plan: &Plan,
     analyzer: &Analyzer,
@@ -335,9 +414,12 @@ pub fn run(
 ) -> Result<Ended, CampaignError> {
     let mut ran = Ran::default();
     let total = plan.order.len();
+    let overlapped = !plan.watching.sequential;
     let mut earlier = plan.watching.earlier.clone();
     // When each finished run started, parallel to `ran.runs`: a late report names its run so.
     let mut starts = Vec::new();
+    let mut pending: VecDeque<Pending> = VecDeque::new();
+    let mut before = None;
     // One session over every run: a signal between two runs (while one run's record is made, its
     // reports copied) stops the campaign here instead of being lost or killing the process.
     let session = watch::Session::begin().map_err(WatchError::Signals)?;
@@ -364,14 +446,28 @@ pub fn run(
         opts.earlier = earlier.clone();
         opts.test_results = plan.watching.test_results.clone();
         opts.record_env = plan.watching.record_env.clone();
+        opts.before = before.take();
+        if overlapped {
+            let now = Instant::now();
+            opts.overlap = Some(Overlap {
+                settling: pending
+                    .iter()
+                    .filter(|p| !p.over(now))
+                    .filter_map(|p| p.settling.clone())
+                    .collect(),
+                last: index == total,
+                until_crash: plan.until_crash,
+                scope: plan.policy.scope,
+            });
+        }
         let watched = run::watch(&opts, analyzer, &plan.policy, &mut |e| {
             on_event(Event::Live(e))
         });
         // A run that cannot be made after others were (the command deleted, a report folder
         // gone) ends the campaign, but the finished runs and their crashes are kept: losing
         // them would hide a crash the gate had already seen.
-        let (mut run, to_collect, exit, interrupted) = match watched {
-            Ok(Watched::Ran(w)) => (w.run, w.to_collect, w.exit, w.interrupted),
+        let w = match watched {
+            Ok(Watched::Ran(w)) => w,
             Ok(Watched::CannotRun(e)) if ran.runs.is_empty() => return Ok(Ended::CannotRun(e)),
             Err(e) if ran.runs.is_empty() => return Err(e.into()),
             Ok(Watched::CannotRun(e)) => {
@@ -385,6 +481,16 @@ pub fn run(
                 break;
             }
         };
+        let run::WatchedRun {
+            mut run,
+            to_collect,
+            exit,
+            interrupted,
+            exited_at,
+            expected_crash,
+            after,
+        } = *w;
+        before = Some(after);
         // Copied before the run's record is told, so that what could not be copied is in the
         // record; a collection problem never stops the campaign or changes its verdict.
         if let Some(root) = &plan.watching.collect
@@ -404,33 +510,58 @@ pub fn run(
             }
         }
         let summary = summary_of(&run, index, config, plan.policy.scope);
-        give_late_reports_to_their_runs(&run, &mut ran.runs, &starts, plan.policy.scope);
+        let (given, late_gate) =
+            give_late_reports_to_their_runs(&run, &mut ran.runs, &starts, &plan.policy, overlapped);
+        for p in pending.iter_mut().filter(|p| given.contains(&p.at)) {
+            p.seen = true;
+        }
         starts.extend(run.as_earlier().map(|e| e.start));
         earlier.extend(run.as_earlier());
-        on_event(Event::Finished {
-            index,
-            config: &cfg.info,
-            run: &run,
-            summary: &summary,
-        });
-        ran.gate_failed |= !run.gate.passed;
+        ran.gate_failed |= !run.gate.passed || late_gate;
         if failed(exit) && ran.first_failure.is_none() {
             ran.first_failure = Some(exit);
         }
-        let crashed = summary.crashed();
+        let own_report = run
+            .new
+            .iter()
+            .any(|n| n.attribution.kind == AttributionKind::Run);
+        let settle = plan.watching.timing.settle;
+        let settling = (overlapped && index < total)
+            .then(|| run.as_earlier())
+            .flatten()
+            .map(|e| Settling {
+                run: e,
+                until: exited_at + settle,
+                expecting_until: (expected_crash && !own_report)
+                    .then(|| exited_at + plan.watching.timing.settle_max.max(settle)),
+            });
         ran.runs.push(summary);
+        pending.push_back(Pending {
+            index,
+            config,
+            run,
+            at: ran.runs.len() - 1,
+            settling,
+            seen: own_report,
+        });
+        finish(&mut pending, false, plan, &ran, on_event);
         if interrupted.is_some() {
             ran.interrupted = true;
             ran.stopped = Some(format!("interrupted during run {index}"));
             break;
         }
-        if plan.until_crash && crashed {
+        // A crash of any run so far (a late report of an earlier one may have come during this
+        // one): no run starts after it.
+        if plan.until_crash
+            && let Some(first) = ran.runs.iter().find(|r| r.crashed())
+        {
             if index < total {
-                ran.stopped = Some(format!("run {index} crashed (--until-crash)"));
+                ran.stopped = Some(format!("run {} crashed (--until-crash)", first.index));
             }
             break;
         }
     }
+    finish(&mut pending, true, plan, &ran, on_event);
     Ok(Ended::Ran(ran))
 }
 
@@ -494,6 +625,7 @@ mod tests {
                 },
                 collect: None,
                 earlier: Vec::new(),
+                sequential: false,
                 test_results: Vec::new(),
                 record_env: Vec::new(),
             }
@@ -546,6 +678,23 @@ mod tests {
             any(),
         ));
         let (ran, heard) = run_plan(&plan);
+        // Run 2 starts as soon as run 1's command exits; run 1 is told finished once its settle
+        // (300 ms) would have ended, here at the end of run 2, which waited for it.
+        assert_eq!(
+            heard,
+            [
+                "start 1/5",
+                "start 2/5",
+                "end 1 crashed=false",
+                "end 2 crashed=true"
+            ]
+        );
+        // Sequential: each run ends before the next starts.
+        let lab = Lab::new();
+        let mut watching = lab.watching();
+        watching.sequential = true;
+        let sequential = lab.plan(Plan::repeat(lab.argv("2", ""), 5, true, watching, any()));
+        let (_, heard) = run_plan(&sequential);
         assert_eq!(
             heard,
             [
@@ -676,5 +825,133 @@ mod tests {
         let any_scope = lab.plan(Plan::repeat(argv, 1, false, lab.watching(), any_scope));
         let (ran, _) = run_plan(&any_scope);
         assert!(ran.runs[0].crashed());
+    }
+
+    /// A command whose report lands after it exited (ReportCrash is slow): a background process
+    /// of its tree writes it `delay` later, with the command's pid.
+    /// With `segv`, the command then dies by SIGSEGV, so its report is expected.
+    fn late_argv(crash_on: &str, delay: &str, segv: bool) -> Vec<OsString> {
+        let die = if segv { "kill -SEGV $$" } else { "" };
+        let script = format!(
+            r#"n=$(cat "$D/count" 2>/dev/null || echo 0); n=$((n + 1)); echo $n > "$D/count"
+            pid=$$; launched=$(date -u '+%Y-%m-%d %H:%M:%S.00 +0000')
+            case " {crash_on} " in *" $n "*)
+              (sleep {delay}
+               sed -e "s/\"pid\": 81920/\"pid\": $pid/" \
+                   -e "s/2025-12-23 16:41:06.5512 -0800/$launched/g" \
+                   -e "s/5E0C2B1A-7F3D-4A9B-8C6E-1D2F3A4B5C6D/5E0C2B1A-7F3D-4A9B-8C6E-00000000000$n/g" \
+                   "{ROOT}/testdata/derived/agx-prepareForEnqueue-0x98.ips" > "$D/reports/.r$n.tmp"
+               mv "$D/reports/.r$n.tmp" "$D/reports/Python-$n.ips") &
+              {die};;
+            esac
+            sleep 0.3
+            exit 0"#
+        );
+        vec!["sh".into(), "-c".into(), script.into()]
+    }
+
+    /// The point of overlapping the waits: run 1's report lands while run 2 runs, and it is still
+    /// run 1's crash (by its process tree), counted there and not in run 2, under every scope
+    /// (`run-strict` too: it is the report run 1's own settle would have caught). The campaign
+    /// takes about the runs' time plus one settle, not a settle per run.
+    #[test]
+    fn a_late_report_landing_during_the_next_run_is_its_own_runs_crash() {
+        for scope in [Scope::Run, Scope::RunStrict, Scope::Any] {
+            let lab = Lab::new();
+            let mut watching = lab.watching();
+            watching.timing.settle = Duration::from_secs(2);
+            let policy = GatePolicy { scope, ..any() };
+            let plan = lab.plan(Plan::repeat(
+                late_argv("1", "0.5", false),
+                3,
+                false,
+                watching,
+                policy,
+            ));
+            let began = Instant::now();
+            let (ran, heard) = run_plan(&plan);
+            let took = began.elapsed();
+            assert_eq!(
+                ran.runs.iter().map(RunSummary::crashed).collect::<Vec<_>>(),
+                [true, false, false],
+                "{scope:?}: {heard:?}"
+            );
+            assert_eq!(ran.runs[0].crashes.len(), 1);
+            assert!(ran.gate_failed, "{scope:?}: run 1's crash fails the gate");
+            // Sequentially: 3 × (0.3 s + 2 s) = 6.9 s. Overlapped: 3 × 0.3 s + one 2 s settle.
+            assert!(took < Duration::from_secs(5), "{scope:?}: {took:?}");
+            assert_eq!(
+                heard,
+                [
+                    "start 1/3",
+                    "start 2/3",
+                    "start 3/3",
+                    "end 1 crashed=true",
+                    "end 2 crashed=false",
+                    "end 3 crashed=false"
+                ]
+            );
+        }
+    }
+
+    /// `--until-crash` does not start a run after a crash is known, even one whose report landed
+    /// during a later run; the runs already started are reported, and the one running when the
+    /// crash became known waits for everything still to come.
+    #[test]
+    fn until_crash_stops_when_a_late_report_of_an_earlier_run_lands() {
+        let lab = Lab::new();
+        let mut watching = lab.watching();
+        watching.timing.settle = Duration::from_secs(2);
+        let plan = lab.plan(Plan::repeat(
+            late_argv("1", "0.5", false),
+            10,
+            true,
+            watching,
+            any(),
+        ));
+        let (ran, heard) = run_plan(&plan);
+        assert_eq!(
+            ran.runs.iter().map(RunSummary::crashed).collect::<Vec<_>>(),
+            [true, false],
+            "{heard:?}"
+        );
+        assert_eq!(
+            ran.stopped.as_deref(),
+            Some("run 1 crashed (--until-crash)")
+        );
+        assert_eq!(
+            heard,
+            [
+                "start 1/10",
+                "start 2/10",
+                "end 1 crashed=true",
+                "end 2 crashed=false"
+            ]
+        );
+    }
+
+    /// The last run waits for every run still settling: run 1 died by SIGSEGV, and its report,
+    /// which ReportCrash writes 2 s later, is waited for up to `--settle-max` after run 1's exit,
+    /// though run 2 (the last) settles in 0.5 s.
+    #[test]
+    fn the_last_run_waits_for_an_earlier_runs_expected_report() {
+        let lab = Lab::new();
+        let mut watching = lab.watching();
+        watching.timing.settle = Duration::from_millis(500);
+        watching.timing.settle_max = Duration::from_secs(10);
+        let plan = lab.plan(Plan::repeat(
+            late_argv("1", "2", true),
+            2,
+            false,
+            watching,
+            any(),
+        ));
+        let (ran, heard) = run_plan(&plan);
+        assert_eq!(
+            ran.runs.iter().map(RunSummary::crashed).collect::<Vec<_>>(),
+            [true, false],
+            "{heard:?}"
+        );
+        assert_eq!(ran.runs[0].signal, Some(libc::SIGSEGV));
     }
 }

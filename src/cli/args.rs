@@ -325,6 +325,11 @@ pub struct CampaignArgs {
     /// Stop at the first run that crashes (with --repeat N: after at most N runs; alone: 100)
     #[arg(long)]
     pub until_crash: bool,
+    /// Wait each run's settle before the next run starts. By default the next run starts as
+    /// soon as the command exits; each run's late reports are still given to it (by its process
+    /// tree) when they land, and the last run waits once for all of them
+    #[arg(long)]
+    pub sequential: bool,
 }
 
 #[derive(Args)]
@@ -367,6 +372,11 @@ pub struct CompareArgs {
     /// What to call B [default: its variables, or "B"]
     #[arg(long = "b-name", value_name = "NAME")]
     pub b_name: Option<String>,
+    /// Wait each run's settle before the next run starts. By default the next run starts as
+    /// soon as the command exits; each run's late reports are still given to it (by its process
+    /// tree) when they land, and the last run waits once for all of them
+    #[arg(long)]
+    pub sequential: bool,
     #[command(flatten)]
     pub folders: FoldersArg,
     #[command(flatten)]

@@ -24,6 +24,7 @@ fn watching(
     record: &RecordArgs,
     provenance: &ProvenanceArgs,
     format: crashdelta::render::Format,
+    sequential: bool,
 ) -> Watching {
     let mut timing = Timing::from(timing_args);
     timing.stdout_to_stderr = super::watch::record_on_stdout(format, record);
@@ -34,6 +35,7 @@ fn watching(
         earlier: super::watch::earlier_runs(record.state.as_deref()),
         test_results: timing_args.test_results.clone(),
         record_env: provenance.record_env.clone(),
+        sequential,
     }
 }
 
@@ -63,6 +65,7 @@ pub fn repeat(args: WatchArgs) -> Result<Exit> {
             &args.record,
             &args.provenance,
             args.format,
+            args.campaign.sequential,
         ),
         (&args.gate).into(),
     );
@@ -125,6 +128,7 @@ pub fn compare(args: CompareArgs) -> Result<Exit> {
             &args.record,
             &args.provenance,
             args.format,
+            args.sequential,
         ),
         args.attribute.into(),
     );

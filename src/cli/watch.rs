@@ -147,7 +147,7 @@ pub fn remember(state: Option<&Path>, run: &RunReport) {
 pub fn print_live(event: LiveEvent) {
     match event {
         LiveEvent::Crash(c) => {
-            let from = c.attribution.kind.label();
+            let from = c.attribution.label();
             match c
                 .parsed
                 .as_ref()
@@ -175,8 +175,16 @@ pub fn print_live(event: LiveEvent) {
         LiveEvent::Waiting {
             expecting_crash,
             up_to,
+            later,
+            expected_later,
         } => {
-            if expecting_crash {
+            if later {
+                // A campaign's runs overlap their waits: said only when a report is expected,
+                // so that a crash that seems to go unreported is not a surprise.
+                if expected_later {
+                    note!("crashdelta: its crash report is awaited while the next run goes on");
+                }
+            } else if expecting_crash {
                 note!(
                     "crashdelta: waiting up to {:.0}s for its crash report",
                     up_to.as_secs_f64()

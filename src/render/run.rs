@@ -115,6 +115,9 @@ pub fn human(run: &RunReport, style: &super::Style) -> String {
         );
         for n in &run.new {
             let from = match n.attribution.kind {
+                AttributionKind::Run if n.attribution.basis == crate::watch::Basis::Ambiguous => {
+                    "this run (ambiguous)"
+                }
                 AttributionKind::Run => "this run",
                 AttributionKind::Late => "earlier run (late)",
                 AttributionKind::Concurrent => "concurrent",

@@ -258,6 +258,13 @@ pub struct WatchedRun {
     pub exit: watch::Exit,
     /// The signal that interrupted crashdelta (and was forwarded), if one did.
     pub interrupted: Option<i32>,
+    /// When crashdelta saw the command exit; a campaign's next runs wait for this run's late
+    /// reports from then ([`watch::Settling`]).
+    pub exited_at: std::time::Instant,
+    /// The command died by a signal that makes a crash report: one is expected.
+    pub expected_crash: bool,
+    /// The report folders' inventory after the wait: the next run of a campaign counts from it.
+    pub after: Inventory,
 }
 
 /// Runs the command under `watch::run` and makes its record. `on_live` hears what happens as it
@@ -350,6 +357,9 @@ pub fn watch(
         to_collect,
         exit: outcome.exit,
         interrupted: outcome.interrupted,
+        exited_at: outcome.exited_at,
+        expected_crash: outcome.expected_crash,
+        after: outcome.after,
     })))
 }
 
@@ -373,7 +383,7 @@ pub fn diff(
                 .map_err(|e| AnalysisError::Read(e.to_string()))
                 .and_then(|bytes| analyzer.analyze(&bytes).map_err(AnalysisError::Parse));
             let attribution = match &result {
-                Ok(a) => watch::attribute(&a.report, None, window, earlier),
+                Ok(a) => watch::attribute(&a.report, None, window, earlier, &[]),
                 Err(_) => Attribution::unknown(),
             };
             Found {

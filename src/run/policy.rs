@@ -53,6 +53,8 @@ impl Timing {
             stdout_to_stderr: self.stdout_to_stderr,
             test_results: Vec::new(),
             record_env: Vec::new(),
+            before: None,
+            overlap: None,
         }
     }
 }

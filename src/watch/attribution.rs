@@ -76,6 +76,10 @@ pub enum Basis {
     OutsideProcess,
     /// Nothing placed it outside the run: counted as the run's (fail closed).
     Unplaced,
+    /// The report names no process, and its capture time (or its lack of one) fits this run and
+    /// an earlier run of the campaign whose late reports were still awaited alike: it may be
+    /// either's. Counted as this run's (fail closed), and said so.
+    Ambiguous,
     /// The report could not be read.
     Unreadable,
 }
@@ -128,6 +132,17 @@ impl Attribution {
         }
     }
 
+    /// How a live line says where it comes from: the kind's [`label`](AttributionKind::label),
+    /// and `ambiguous` when the run windows could not tell ([`Basis::Ambiguous`]).
+    pub fn label(&self) -> &'static str {
+        match (self.kind, self.basis) {
+            (AttributionKind::Run, Basis::Ambiguous) => {
+                "ambiguous: this run or an earlier one, counted as this run's"
+            }
+            (kind, _) => kind.label(),
+        }
+    }
+
     /// Whether the gate sees this report under `scope`: `any` sees all; `run` the run's and late
     /// ones; `run-strict` only the run's placed by evidence (its process tree, or its capture time
     /// where there is no tree) and unreadable ones (which `--allow unreadable` exempts).
@@ -135,7 +150,10 @@ impl Attribution {
         match scope {
             Scope::Any => true,
             Scope::Run => self.kind != AttributionKind::Concurrent,
-            Scope::RunStrict => self.kind == AttributionKind::Run && self.basis != Basis::Unplaced,
+            Scope::RunStrict => {
+                self.kind == AttributionKind::Run
+                    && !matches!(self.basis, Basis::Unplaced | Basis::Ambiguous)
+            }
         }
     }
 }
@@ -228,12 +246,15 @@ pub type Window = (DateTime<Utc>, Option<DateTime<Utc>>);
 
 /// Attributes a new crash report by the rule of the module documentation. `tree` is what the
 /// sampler saw (`None` for `diff`, which knows no process tree: the capture time decides);
-/// `earlier` the runs of the state file, most recent last.
+/// `earlier` the runs of the state file, most recent last; `settling` the earlier runs of a
+/// campaign whose wait for late reports overlaps this run (`overlap.rs`), for a report that
+/// names no process.
 pub fn attribute(
     report: &Report,
     tree: Option<&Tree>,
     window: Window,
     earlier: &[EarlierRun],
+    settling: &[EarlierRun],
 ) -> Attribution {
     let p = &report.process;
     let name = p.name.as_deref().unwrap_or("the process");
@@ -267,6 +288,11 @@ pub fn attribute(
         return late;
     }
     let captured = report.capture_time.map(|t| t.with_timezone(&Utc));
+    if pid.is_none()
+        && let Some(placed) = by_windows(captured, window, settling)
+    {
+        return placed;
+    }
     if let Some(t) = captured {
         let inside = t >= minus(start, slack) && end.is_none_or(|e| t <= plus(e, slack));
         if !inside {
@@ -354,6 +380,61 @@ pub fn attribute(
         (None, None) => "the report names no pid and no time; it appeared during the run".into(),
     };
     Attribution::new(AttributionKind::Run, Basis::Unplaced, reason)
+}
+
+/// A report that names no process, landing while earlier runs of a campaign are settling: the
+/// run windows are all there is. Captured inside exactly one settling run's window and not this
+/// run's, it is that run's late report; fitting this run and a settling run (or several), or
+/// naming no time at all, it is ambiguous: counted here (fail closed) and said so. `None` when no
+/// settling run fits: the usual rule decides.
+fn by_windows(
+    captured: Option<DateTime<Utc>>,
+    (start, end): Window,
+    settling: &[EarlierRun],
+) -> Option<Attribution> {
+    let slack = Duration::seconds(SLACK_SECONDS);
+    let fits = |from: DateTime<Utc>, to: Option<DateTime<Utc>>| {
+        captured.is_none_or(|t| t >= minus(from, slack) && to.is_none_or(|e| t <= plus(e, slack)))
+    };
+    let theirs: Vec<&EarlierRun> = settling
+        .iter()
+        .filter(|r| fits(r.start, Some(r.settled)))
+        .collect();
+    let started = |r: &EarlierRun| r.start.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    match (theirs.as_slice(), captured) {
+        ([], _) => None,
+        ([run], Some(t)) if !fits(start, end) => Some(Attribution {
+            kind: AttributionKind::Late,
+            basis: Basis::CaptureTime,
+            reason: format!(
+                "a late report of an earlier run ({}, started {}): the report names no pid, and \
+                 its capture time {t} is inside that run",
+                run.argv.join(" "),
+                started(run)
+            ),
+            earlier_run: Some((*run).clone()),
+        }),
+        (runs, _) => {
+            let when = captured.map_or_else(
+                || "it names no time either".to_owned(),
+                |t| format!("its capture time {t} fits both"),
+            );
+            let which = runs
+                .iter()
+                .map(|r| format!("the run started {}", started(r)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            Some(Attribution::new(
+                AttributionKind::Run,
+                Basis::Ambiguous,
+                format!(
+                    "ambiguous: the report names no pid, and it landed while the late reports of \
+                     an earlier run ({which}) were still awaited; {when}: it may be that run's or \
+                     this one's, and is counted as this run's"
+                ),
+            ))
+        }
+    }
 }
 
 /// A late report of an earlier run: its process or its parent was in that run's tree, it was
@@ -459,7 +540,7 @@ mod tests {
 
     fn judge(r: &Report) -> Attribution {
         let (tree, w) = setting();
-        attribute(r, Some(&tree), w, &[])
+        attribute(r, Some(&tree), w, &[], &[])
     }
 
     const INSIDE: Option<&str> = Some("2025-12-23 08:40:30.00 -0800");
@@ -564,7 +645,7 @@ mod tests {
         for (pid, parent) in [(300, 1), (301, 4242), (302, 300), (555, 302)] {
             let mut r = report(Some(pid), Some(parent), INSIDE);
             r.process.launch_time = crate::report::parse_time("2025-12-23 08:40:10.00 -0800");
-            let a = attribute(&r, Some(&tree), w, &[]);
+            let a = attribute(&r, Some(&tree), w, &[], &[]);
             assert_eq!(
                 (a.kind, a.basis),
                 (AttributionKind::Run, Basis::Unplaced),
@@ -583,7 +664,7 @@ mod tests {
         }
         let mut r = report(Some(555), Some(200), INSIDE);
         r.process.launch_time = crate::report::parse_time("2025-12-23 08:40:30.00 -0800");
-        let a = attribute(&r, Some(&tree), w, &[]);
+        let a = attribute(&r, Some(&tree), w, &[], &[]);
         assert_eq!(
             (a.kind, a.basis),
             (AttributionKind::Run, Basis::Unplaced),
@@ -592,7 +673,7 @@ mod tests {
         // Still running at the launch: its child is another program's.
         r.process.launch_time = crate::report::parse_time("2025-12-23 08:40:04.00 -0800");
         assert_eq!(
-            attribute(&r, Some(&tree), w, &[]).kind,
+            attribute(&r, Some(&tree), w, &[], &[]).kind,
             AttributionKind::Concurrent
         );
     }
@@ -610,8 +691,8 @@ mod tests {
         };
         for window in [(far, None), (far, Some(DateTime::<Utc>::MAX_UTC))] {
             let r = report(Some(555), None, INSIDE);
-            let _ = attribute(&r, Some(&tree), window, std::slice::from_ref(&earlier));
-            let _ = attribute(&r, None, window, std::slice::from_ref(&earlier));
+            let _ = attribute(&r, Some(&tree), window, std::slice::from_ref(&earlier), &[]);
+            let _ = attribute(&r, None, window, std::slice::from_ref(&earlier), &[]);
         }
     }
 
@@ -619,7 +700,7 @@ mod tests {
     #[test]
     fn without_a_tree_the_window_decides() {
         let (_, w) = setting();
-        let inside = attribute(&report(Some(555), None, INSIDE), None, w, &[]);
+        let inside = attribute(&report(Some(555), None, INSIDE), None, w, &[], &[]);
         assert_eq!(
             (inside.kind, inside.basis),
             (AttributionKind::Run, Basis::CaptureTime)
@@ -629,6 +710,7 @@ mod tests {
             &report(Some(101), None, Some("2025-12-23 09:40:30.00 -0800")),
             None,
             w,
+            &[],
             &[],
         );
         assert_eq!(outside.kind, AttributionKind::Concurrent);
@@ -647,7 +729,7 @@ mod tests {
         };
         let late_one = report(Some(301), Some(300), Some("2025-12-23 08:30:50.00 -0800"));
         for tree in [Some(&tree), None] {
-            let a = attribute(&late_one, tree, w, std::slice::from_ref(&earlier));
+            let a = attribute(&late_one, tree, w, std::slice::from_ref(&earlier), &[]);
             assert_eq!(a.kind, AttributionKind::Late, "{a:?}");
             assert!(a.reason.contains("pytest -x"), "{a:?}");
             assert_eq!(a.earlier_run.as_ref(), Some(&earlier));
@@ -655,7 +737,68 @@ mod tests {
         }
         // Captured before that run started: not its report.
         let older = report(Some(301), None, Some("2025-12-23 08:20:00.00 -0800"));
-        let a = attribute(&older, Some(&tree), w, std::slice::from_ref(&earlier));
+        let a = attribute(&older, Some(&tree), w, std::slice::from_ref(&earlier), &[]);
         assert_eq!(a.kind, AttributionKind::Concurrent, "{a:?}");
+    }
+
+    /// A campaign's runs go back to back (`overlap.rs`), so a report that names no pid can only
+    /// be placed by the run windows: inside one settling run's window and not this run's, it is
+    /// that run's late report; fitting both, or naming no time, it is ambiguous, counted here
+    /// (fail closed) and said so; never silently given to either.
+    #[test]
+    fn a_report_without_a_pid_is_placed_by_the_run_windows_or_called_ambiguous() {
+        let (tree, w) = setting();
+        // The run before this one: 16:39:00 to 16:39:58; this run starts 16:40:00.
+        let before = EarlierRun {
+            argv: vec!["stress".into()],
+            start: at("2025-12-23T16:39:00Z"),
+            settled: at("2025-12-23T16:39:58Z"),
+            pids: vec![700],
+        };
+        let settling = std::slice::from_ref(&before);
+        let judge = |time: Option<&str>| {
+            let r = report(None, None, time);
+            attribute(&r, Some(&tree), w, settling, settling)
+        };
+        // Inside the earlier run only.
+        let a = judge(Some("2025-12-23 08:39:30.00 -0800"));
+        assert_eq!(
+            (a.kind, a.basis),
+            (AttributionKind::Late, Basis::CaptureTime),
+            "{a:?}"
+        );
+        assert_eq!(a.earlier_run.as_ref(), Some(&before));
+        // Within the clocks' slack of both: ambiguous, counted here, outside run-strict.
+        for time in [Some("2025-12-23 08:39:59.00 -0800"), None] {
+            let a = judge(time);
+            assert_eq!(
+                (a.kind, a.basis),
+                (AttributionKind::Run, Basis::Ambiguous),
+                "{a:?}"
+            );
+            assert!(a.reason.starts_with("ambiguous"), "{a:?}");
+            assert!(a.in_scope(Scope::Run) && !a.in_scope(Scope::RunStrict));
+        }
+        // Inside this run only: the usual rule.
+        let a = judge(INSIDE);
+        assert_eq!(
+            (a.kind, a.basis),
+            (AttributionKind::Run, Basis::Unplaced),
+            "{a:?}"
+        );
+        // With no run settling, a report without a time is this run's, as before.
+        let r = report(None, None, None);
+        let a = attribute(&r, Some(&tree), w, settling, &[]);
+        assert_eq!(
+            (a.kind, a.basis),
+            (AttributionKind::Run, Basis::Unplaced),
+            "{a:?}"
+        );
+        // A report that names its pid is placed by the trees, never by the windows.
+        let r = report(Some(555), None, Some("2025-12-23 08:39:59.00 -0800"));
+        assert_ne!(
+            attribute(&r, Some(&tree), w, settling, settling).basis,
+            Basis::Ambiguous
+        );
     }
 }

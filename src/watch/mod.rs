@@ -14,6 +14,7 @@ mod capture;
 mod collect;
 mod events;
 mod injected;
+mod overlap;
 mod process;
 mod pty;
 pub mod state;
@@ -35,6 +36,7 @@ pub use attribution::{
 pub use collect::{CollectError, Collected, Collection, collect, collect_under, safe_name};
 use events::Action;
 pub use injected::{Injection, Library, Seen, VARIABLES};
+pub use overlap::{Overlap, Settling, Wait};
 pub use process::{Exit, SpawnError};
 pub use supervise::{Leftover, Notice, Session, makes_crash_report, signal_name};
 
@@ -112,6 +114,14 @@ pub struct Options {
     pub test_results: Vec<PathBuf>,
     /// More environment variables to record in the run's provenance (`--record-env`).
     pub record_env: Vec<String>,
+    /// The inventory to count new reports from, instead of one taken when the run starts: a
+    /// campaign's previous run's final inventory, so that a report landing between two runs (a
+    /// late report of the one, while the next is being set up) is new in the next, not lost in
+    /// the gap between them.
+    pub before: Option<Inventory>,
+    /// A campaign run whose wait for late reports overlaps the next runs ([`Overlap`]); `None`
+    /// for a lone watch or a sequential campaign (`--sequential`): the run waits its settle.
+    pub overlap: Option<Overlap>,
 }
 
 /// A new crash report, read and classified.
@@ -150,6 +160,12 @@ pub enum LiveEvent<'a> {
         /// The longest the wait is planned to last: `settle_max` when a crash is expected, else
         /// `settle` (a report still being written can stretch it up to `settle_max`).
         up_to: Duration,
+        /// A campaign run whose wait is left to the runs after it ([`Overlap`]): the next run
+        /// starts now, and this run's late reports are still given to it when they land.
+        later: bool,
+        /// The command died by a signal that makes a crash report, and that report is waited
+        /// for while the next runs go on (`later`).
+        expected_later: bool,
     },
 }
 
@@ -184,6 +200,14 @@ pub struct Outcome {
     pub end: DateTime<Utc>,
     /// How long crashdelta waited after the command exited.
     pub settle_used: Duration,
+    /// When crashdelta saw the command exit, for the waits of a campaign that overlap the next
+    /// runs ([`Settling`]).
+    pub exited_at: Instant,
+    /// The command died by a signal that makes a crash report (it, or an orphan of it that
+    /// crashdelta reaped), so a report was expected.
+    pub expected_crash: bool,
+    /// The inventory taken after the wait: the next run of a campaign counts from it.
+    pub after: Inventory,
     /// How many times a report file was read and parsed during the watch: a measure of the
     /// work file events caused (a report written in many small pieces is read a few times, not
     /// once per write).
@@ -225,6 +249,9 @@ struct Tracker<'a> {
     analyzer: &'a Analyzer,
     /// The runs of the state file, for late reports.
     earlier: &'a [EarlierRun],
+    /// The campaign's runs whose wait for late reports overlaps this run, for a report that
+    /// names no process ([`attribute`]).
+    settling: Vec<EarlierRun>,
     before: HashSet<String>,
     /// Identities already turned into a [`NewCrash`].
     seen: HashMap<String, usize>,
@@ -343,7 +370,7 @@ impl Tracker<'_> {
         let parsed = self.analyze_path(path)?;
         self.pending.remove(path);
         let attribution = match &parsed {
-            Ok(a) => attribute(&a.report, Some(tree), window, self.earlier),
+            Ok(a) => attribute(&a.report, Some(tree), window, self.earlier, &self.settling),
             Err(_) => Attribution::unknown(),
         };
         if let Some(crash) = known.and_then(|i| self.crashes.get_mut(i)) {
@@ -377,7 +404,7 @@ impl Tracker<'_> {
             Err(e) => Err(AnalysisError::Read(e.to_string())),
         };
         let attribution = match &parsed {
-            Ok(a) => attribute(&a.report, Some(tree), window, self.earlier),
+            Ok(a) => attribute(&a.report, Some(tree), window, self.earlier, &self.settling),
             Err(_) => Attribution::unknown(),
         };
         NewCrash {
@@ -516,7 +543,10 @@ pub fn run(
     analyzer: &Analyzer,
     on_event: &mut dyn FnMut(LiveEvent),
 ) -> Result<Outcome, WatchError> {
-    let before = inventory::scan(&opts.folders)?;
+    let before = match &opts.before {
+        Some(before) => before.clone(),
+        None => inventory::scan(&opts.folders)?,
+    };
     let folder_ids: Vec<Option<(u64, u64)>> = opts
         .folders
         .iter()
@@ -604,6 +634,11 @@ pub fn run(
     let mut tracker = Tracker {
         analyzer,
         earlier: &opts.earlier,
+        settling: opts
+            .overlap
+            .iter()
+            .flat_map(|o| o.settling.iter().map(|s| s.run.clone()))
+            .collect(),
         before: before.entries.iter().map(Entry::identity).collect(),
         seen: HashMap::new(),
         by_path: HashMap::new(),
@@ -613,7 +648,8 @@ pub fn run(
         started,
         reads: 0,
     };
-    let mut last_event = Instant::now();
+    // When a file event last came; `None` before the first (a run that saw none is quiet).
+    let mut last_event: Option<Instant> = None;
     let handle = |action: Action,
                   tracker: &mut Tracker,
                   pids: &Tree,
@@ -645,14 +681,16 @@ pub fn run(
     };
 
     // One look at the folders, the same while the command runs and during the wait (the
-    // sampler runs through both, and the window stays open): the file events of the next 50 ms,
-    // then the files waiting to be read again.
+    // sampler runs through both, and the window stays open): the file events of the next 20 ms,
+    // then the files waiting to be read again. 20 ms is also how late the command's exit may be
+    // seen (`waitpid` is polled between looks): a campaign's runs follow each other that much
+    // later at most.
     let look = |tracker: &mut Tracker,
-                last_event: &mut Instant,
+                last_event: &mut Option<Instant>,
                 last_retry: &mut Instant,
                 on_event: &mut dyn FnMut(LiveEvent)| {
-        drain(&rx, Duration::from_millis(50), &mut |action| {
-            *last_event = Instant::now();
+        drain(&rx, Duration::from_millis(20), &mut |action| {
+            *last_event = Some(Instant::now());
             handle(
                 action,
                 tracker,
@@ -695,29 +733,60 @@ pub fn run(
             .died
             .iter()
             .any(|&(_, signal)| makes_crash_report(signal));
-    on_event(LiveEvent::Waiting {
-        expecting_crash: expecting,
-        up_to: if expecting {
-            opts.settle_max
-        } else {
-            opts.settle
-        },
-    });
+    // A campaign run that overlaps the next ones waits for nothing of its own (unless
+    // `--until-crash` needs its verdict); the last waits its settle and for every run still
+    // settling (`overlap.rs`).
+    let overlap = opts.overlap.as_ref();
+    let mut last = overlap.is_none_or(|o| o.last);
+    let announce = |last: bool, on_event: &mut dyn FnMut(LiveEvent)| {
+        let wait = Overlap::wait(overlap, last, opts.settle);
+        let expect = expecting && wait.own_expected;
+        let mut up_to = if expect { opts.settle_max } else { wait.settle };
+        if wait.settling
+            && let Some(until) = overlap.and_then(Overlap::deadline)
+        {
+            up_to = up_to.max(until.saturating_duration_since(exited_at));
+        }
+        on_event(LiveEvent::Waiting {
+            expecting_crash: expect,
+            up_to,
+            later: overlap.is_some() && !wait.settling,
+            expected_later: expecting && !expect,
+        });
+    };
+    announce(last, on_event);
     let quiet = Duration::from_millis(300);
     loop {
-        let waited = exited_at.elapsed();
+        // Under `--until-crash`, a crash of the campaign seen now makes this run the last: no run
+        // starts after it, so it waits for everything still to come.
+        if !last && overlap.is_some_and(|o| o.until_crash && o.crash_seen(&tracker.crashes)) {
+            last = true;
+            announce(last, on_event);
+        }
+        let wait = Overlap::wait(overlap, last, opts.settle);
+        let expect = expecting && wait.own_expected;
+        let now = Instant::now();
+        let waited = now.saturating_duration_since(exited_at);
         let found_run_crash = tracker
             .crashes
             .iter()
             .any(|c| c.attribution.kind == AttributionKind::Run);
-        let settled = waited >= opts.settle
+        let others_settled =
+            !wait.settling || overlap.is_none_or(|o| o.settled(now, &tracker.crashes));
+        let settled = waited >= wait.settle
             && tracker.pending.is_empty()
-            && last_event.elapsed() >= quiet
-            && (!expecting || found_run_crash);
-        if settled
-            || waited >= opts.settle_max.max(opts.settle)
-            || supervisor.interrupted().is_some()
+            && last_event.is_none_or(|t| t.elapsed() >= quiet)
+            && (!expect || found_run_crash)
+            && others_settled;
+        // A report still being written holds any run, the overlapped ones too, up to
+        // `settle_max`: a cut report read at the end would count as unreadable.
+        let mut ceiling = exited_at + opts.settle_max.max(opts.settle);
+        if wait.settling
+            && let Some(until) = overlap.and_then(Overlap::deadline)
         {
+            ceiling = ceiling.max(until);
+        }
+        if settled || now >= ceiling || supervisor.interrupted().is_some() {
             break;
         }
         look(&mut tracker, &mut last_event, &mut last_retry, on_event);
@@ -768,6 +837,9 @@ pub fn run(
         exited,
         end: Utc::now(),
         settle_used,
+        exited_at,
+        expected_crash: expecting,
+        after,
         reads: tracker.reads,
         evidence,
         lives,
@@ -844,6 +916,7 @@ pub fn delta_line(delta: &Delta, new_crashes: usize, concurrent: usize) -> Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::run::Timing;
 
     /// A JUnit file and the output tell of the same crashes: a test the output named is not
     /// added again (as often as the output named it), so one crash stays one piece of evidence
@@ -907,6 +980,8 @@ mod tests {
             stdout_to_stderr: false,
             test_results: Vec::new(),
             record_env: Vec::new(),
+            before: None,
+            overlap: None,
         };
         let analyzer = Analyzer::new(RuleSet::builtin().unwrap_or_else(|e| panic!("{e}")), None);
         let mut announced = Vec::new();
@@ -917,6 +992,44 @@ mod tests {
         })
         .unwrap_or_else(|e| panic!("{e}"));
         (announced, outcome, dir)
+    }
+
+    /// A campaign's run counts from the previous run's final inventory (`Options::before`): a
+    /// report that landed between the two runs (after the one's last look, before the other
+    /// started) is new in the next run, not lost in the gap.
+    #[test]
+    fn a_report_landing_between_two_runs_is_new_in_the_next() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let reports = dir.path().join("reports");
+        std::fs::create_dir(&reports).unwrap_or_else(|e| panic!("{e}"));
+        let previous =
+            inventory::scan(std::slice::from_ref(&reports)).unwrap_or_else(|e| panic!("{e}"));
+        // Lands in the gap: before this run's command starts.
+        std::fs::copy(
+            format!("{ROOT}/testdata/derived/agx-prepareForEnqueue-0x98.ips"),
+            reports.join("Python-gap.ips"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mut opts = Timing {
+            settle: Duration::ZERO,
+            settle_max: Duration::ZERO,
+            poll: true,
+            kill_after: Duration::from_secs(5),
+            kill_leftovers: false,
+            capture: false,
+            stdout_to_stderr: false,
+        }
+        .options(vec![reports.clone()], vec!["true".into()], Vec::new());
+        let analyzer = Analyzer::new(RuleSet::builtin().unwrap_or_else(|e| panic!("{e}")), None);
+        let found = run(&opts, &analyzer, &mut |_| {}).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            found.crashes.is_empty(),
+            "a run's own inventory does not see it as new"
+        );
+        opts.before = Some(previous);
+        let found = run(&opts, &analyzer, &mut |_| {}).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(found.crashes.len(), 1);
+        assert_eq!((found.delta.before, found.delta.after), (0, 1));
     }
 
     /// A legacy text report written slowly was announced once per write, each time from a

@@ -169,7 +169,8 @@ impl PidRecorder {
             while !stop2.load(Ordering::Relaxed) {
                 record_tree(&mut system, &pids2, &adoption2);
                 look_for_libraries(&mut injection, &pids2);
-                std::thread::sleep(every);
+                // Woken early by `finish`: the run's end must not wait out a round.
+                std::thread::park_timeout(every);
             }
             injection
         });
@@ -187,6 +188,9 @@ impl PidRecorder {
     /// is still alive (one that was its own parent's child while the parent lives).
     pub fn finish(mut self) -> (Tree, Injection) {
         self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = &self.thread {
+            t.thread().unpark();
+        }
         // A thread that panicked saw nothing that can be trusted: only the last look below
         // counts, and the libraries are still recorded as asked for.
         let mut injection = self
