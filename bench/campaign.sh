@@ -16,7 +16,7 @@ bin=${BIN:-$PWD/target/release/crashdelta}
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 bash demo/make_history.sh "$work/reports" 16 >/dev/null
 common="$bin watch --reports-dir $work/reports --repeat $n --settle ${settle}s -q --format json -o /dev/null"
-hyperfine --warmup 1 --runs "${RUNS:-3}" --export-json "$work/h.json" --export-markdown "$work/h.md" \
+hyperfine --warmup "${WARMUP:-1}" --runs "${RUNS:-3}" --export-json "$work/h.json" --export-markdown "$work/h.md" \
   -n "overlapped (default)" "$common -- sleep $t" \
   -n "sequential" "$common --sequential -- sleep $t" >&2
 cat "$work/h.md"

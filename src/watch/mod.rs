@@ -690,7 +690,11 @@ pub fn run(
                 last_retry: &mut Instant,
                 on_event: &mut dyn FnMut(LiveEvent)| {
         drain(&rx, Duration::from_millis(20), &mut |action| {
-            *last_event = Some(Instant::now());
+            // A read of a file (crashdelta's own reads among them) is no change: only a change
+            // keeps the wait from being quiet.
+            if action != Action::Ignore {
+                *last_event = Some(Instant::now());
+            }
             handle(
                 action,
                 tracker,
