@@ -222,6 +222,79 @@ fn until_crash_stops_at_the_first_crash() {
     assert_eq!(out.status.code(), Some(86), "{err}");
 }
 
+/// The runs of a campaign do not wait for their late reports one by one: every run crashes here,
+/// and each report lands 1 s after its run's command exited, when the next runs (which take no
+/// time) have started, or ended. Each report is still its own run's crash (by its process tree),
+/// counted there once; the run record that saw it land keeps it as a late report of that run.
+/// `--sequential` gives each run its report in its own wait.
+#[test]
+fn late_reports_are_their_own_runs_crashes_when_the_waits_overlap() {
+    for sequential in [false, true] {
+        let lab = lab();
+        let reports = lab.reports.to_str().unwrap();
+        let out = out_path(&lab);
+        let mut args = vec![
+            "watch",
+            "--repeat",
+            "3",
+            "--reports-dir",
+            reports,
+            "--format",
+            "json",
+            "--output",
+            &out,
+            "--settle",
+            "2s",
+            "--no-capture",
+        ];
+        if sequential {
+            args.push("--sequential");
+        }
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_crashdelta"));
+        cmd.current_dir(root())
+            .env("REPORTS", &lab.reports)
+            .env("STATE", &lab.state)
+            .env("RACE", root().join(RACE))
+            .env("CRASH_P", "1")
+            .env("REPORT_DELAY", "1")
+            .args(&args)
+            .args(["--", "sh", FAKE_TEST]);
+        let o = cmd.timeout(Duration::from_secs(120)).output().unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(86), "{err}");
+        let doc = json(&lab, &o);
+        assert_eq!(doc["summary"]["crashed_runs"], 3, "{err}");
+        assert_eq!(doc["summary"]["new_crash_logs"], 3, "{err}");
+        let runs = doc["runs"].as_array().unwrap();
+        for run in runs {
+            assert_eq!(run["run"]["crashes"].as_array().unwrap().len(), 1, "{err}");
+        }
+        let kinds = |i: usize| -> Vec<String> {
+            runs[i]["new"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n["attribution"]["kind"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        if sequential {
+            for i in 0..3 {
+                assert_eq!(kinds(i), ["run"], "{err}");
+            }
+        } else {
+            // Runs 1 and 2 ended at once; all three reports landed during run 3's wait.
+            assert!(kinds(0).is_empty() && kinds(1).is_empty(), "{err}");
+            let mut last = kinds(2);
+            last.sort();
+            assert_eq!(last, ["late", "late", "run"], "{err}");
+            assert_eq!(
+                runs[2]["run"]["crashes"][0]["rule"],
+                "agx-prepare-for-enqueue-race"
+            );
+        }
+    }
+}
+
 #[test]
 fn compare_alternates_and_tests_the_difference() {
     let lab = lab();

@@ -284,6 +284,9 @@ pub fn attribute(
             return Attribution::new(AttributionKind::Run, Basis::ProcessTree, reason);
         }
     }
+    if let Some(theirs) = settling_runs(&label, [pid, parent, responsible], settling) {
+        return theirs;
+    }
     if let Some(late) = late(report, &label, pid, parent, earlier) {
         return late;
     }
@@ -380,6 +383,40 @@ pub fn attribute(
         (None, None) => "the report names no pid and no time; it appeared during the run".into(),
     };
     Attribution::new(AttributionKind::Run, Basis::Unplaced, reason)
+}
+
+/// A report of an earlier run of the campaign whose wait for late reports is still going on
+/// (`overlap.rs`): its process, its parent or its responsible process was in that run's tree.
+/// The tree is proof enough, as it is for this run's own reports: the report landed while that
+/// run's settle would have been going on, where a sequential campaign would have proven it by
+/// the tree alone (no capture time needed: a report whose clock is off is still the run's).
+fn settling_runs(
+    label: &str,
+    [pid, parent, responsible]: [Option<u32>; 3],
+    settling: &[EarlierRun],
+) -> Option<Attribution> {
+    settling.iter().rev().find_map(|run| {
+        let member = |v: Option<u32>| v.filter(|v| *v > 1 && run.pids.contains(v));
+        let how = if member(pid).is_some() {
+            format!("{label} was in its process tree")
+        } else if let Some(parent) = member(parent) {
+            format!("the parent of {label} ({parent}) was in its process tree")
+        } else {
+            let r = member(responsible).filter(|r| Some(*r) != pid)?;
+            format!("the process responsible for {label} ({r}) was in its process tree")
+        };
+        Some(Attribution {
+            kind: AttributionKind::Late,
+            basis: Basis::ProcessTree,
+            reason: format!(
+                "a late report of an earlier run of the campaign ({}, started {}), whose late \
+                 reports were still awaited: {how}",
+                run.argv.join(" "),
+                run.start.format("%Y-%m-%d %H:%M:%S UTC")
+            ),
+            earlier_run: Some(run.clone()),
+        })
+    })
 }
 
 /// A report that names no process, landing while earlier runs of a campaign are settling: the
@@ -800,5 +837,33 @@ mod tests {
             attribute(&r, Some(&tree), w, settling, settling).basis,
             Basis::Ambiguous
         );
+    }
+
+    /// A report of a campaign's settling run is that run's by its tree alone, as it would have
+    /// been in that run's own wait: a capture time before the run (a clock that is off, a
+    /// report made from a template) does not make it another program's.
+    #[test]
+    fn a_settling_runs_report_is_proven_by_its_tree_alone() {
+        let (tree, w) = setting();
+        let settling = EarlierRun {
+            argv: vec!["stress".into()],
+            start: at("2025-12-23T16:39:00Z"),
+            settled: at("2025-12-23T16:39:58Z"),
+            pids: vec![700, 701],
+        };
+        // Captured long before either run.
+        for (pid, parent) in [(Some(701), None), (Some(9999), Some(700))] {
+            let r = report(pid, parent, Some("2025-12-23 06:00:00.00 -0800"));
+            let a = attribute(&r, Some(&tree), w, &[], std::slice::from_ref(&settling));
+            assert_eq!(
+                (a.kind, a.basis),
+                (AttributionKind::Late, Basis::ProcessTree),
+                "{a:?}"
+            );
+            assert_eq!(a.earlier_run.as_ref(), Some(&settling));
+            // Without the run settling (a state file's run), the capture time still rules.
+            let a = attribute(&r, Some(&tree), w, std::slice::from_ref(&settling), &[]);
+            assert_eq!(a.kind, AttributionKind::Concurrent, "{a:?}");
+        }
     }
 }
