@@ -920,7 +920,6 @@ pub fn delta_line(delta: &Delta, new_crashes: usize, concurrent: usize) -> Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::Timing;
 
     /// A JUnit file and the output tell of the same crashes: a test the output named is not
     /// added again (as often as the output named it), so one crash stays one piece of evidence
@@ -1014,16 +1013,23 @@ mod tests {
             reports.join("Python-gap.ips"),
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        let mut opts = Timing {
+        let mut opts = Options {
+            folders: vec![reports.clone()],
+            argv: vec!["true".into()],
+            env: Vec::new(),
             settle: Duration::ZERO,
             settle_max: Duration::ZERO,
             poll: true,
+            earlier: Vec::new(),
             kill_after: Duration::from_secs(5),
             kill_leftovers: false,
             capture: false,
             stdout_to_stderr: false,
-        }
-        .options(vec![reports.clone()], vec!["true".into()], Vec::new());
+            test_results: Vec::new(),
+            record_env: Vec::new(),
+            before: None,
+            overlap: None,
+        };
         let analyzer = Analyzer::new(RuleSet::builtin().unwrap_or_else(|e| panic!("{e}")), None);
         let found = run(&opts, &analyzer, &mut |_| {}).unwrap_or_else(|e| panic!("{e}"));
         assert!(
