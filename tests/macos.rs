@@ -168,6 +168,58 @@ fn a_crash_in_a_child_of_a_child_is_the_runs() {
     assert_ne!(crash["process"]["parent"]["name"], "crashdelta", "{crash}");
 }
 
+/// A campaign's runs go back to back (docs/campaigns.md, "The wait for late reports"): each run
+/// crashes (SIGSEGV at 0x98), the next starts at once, and ReportCrash's report of each lands
+/// while a later run goes on. Each report is still its own run's, by its process tree: 3 of 3
+/// runs crashed, one report each, and the campaign took less than three settles (ReportCrash
+/// takes about a second; `--settle-max` may stretch the last wait).
+#[test]
+fn a_campaign_gives_each_late_report_to_its_own_run() {
+    if !mac("a_campaign_gives_each_late_report_to_its_own_run") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("campaign.json");
+    let me = std::env::current_exe().unwrap();
+    let began = std::time::Instant::now();
+    let out = crashdelta()
+        .args([
+            "watch", "--repeat", "3", "--settle", "5s", "--format", "json", "--output",
+        ])
+        .arg(&record)
+        .arg("--")
+        .arg(&me)
+        .args(["--exact", "crash_helper", "--test-threads=1"])
+        .env("CRASHDELTA_MACOS_CRASH", "null")
+        .output()
+        .unwrap();
+    let took = began.elapsed();
+    let human = stderr(&out);
+    assert_eq!(out.status.code(), Some(86), "{human}");
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&record).unwrap_or_default())
+            .unwrap_or_else(|e| panic!("no campaign record ({e}):\n{human}"));
+    assert_eq!(doc["summary"]["crashed_runs"], 3, "{human}");
+    for run in doc["runs"].as_array().unwrap() {
+        assert_eq!(
+            run["run"]["crashes"].as_array().unwrap().len(),
+            1,
+            "{human}"
+        );
+        assert_eq!(
+            run["command"]["signal_name"], "SIGSEGV",
+            "{}",
+            run["command"]
+        );
+    }
+    // Three sequential runs would take at least three 5 s settles.
+    eprintln!(
+        "a campaign of 3 crashing runs took {:.1} s",
+        took.as_secs_f64()
+    );
+    assert!(took.as_secs_f64() < 15.0, "{took:?}\n{human}");
+}
+
 /// Python's faulthandler prints the Python stack as the process dies; the report ReportCrash
 /// writes for that process is joined with it.
 #[test]
