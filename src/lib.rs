@@ -30,6 +30,7 @@
 pub mod analyze;
 pub mod campaign;
 pub mod classify;
+pub mod history;
 pub mod input;
 pub mod inventory;
 mod parallel;

@@ -58,6 +58,10 @@ const LAYERS: &[(&str, &[&str])] = &[
         &["report", "input", "classify", "analyze", "watch", "run"],
     ),
     (
+        "history",
+        &["report", "input", "classify", "analyze", "watch", "run"],
+    ),
+    (
         "render",
         &[
             "report", "input", "classify", "symbols", "analyze", "watch", "run", "campaign",

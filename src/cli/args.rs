@@ -26,8 +26,8 @@ use crashdelta::run::RunReport;
 mod groups;
 
 pub use groups::{
-    Attribute, FoldersArg, GateArgs, ProvenanceArgs, RecordArgs, RulesArg, SymbolsArg, TimingArgs,
-    env_pair,
+    Attribute, FoldersArg, GateArgs, HistoryArg, ProvenanceArgs, RecordArgs, RulesArg, SymbolsArg,
+    TimingArgs, env_pair,
 };
 
 /// A `--format` parser that takes the formats in `allowed` (and their aliases), and lists them
@@ -220,6 +220,8 @@ pub struct ClassifyArgs {
     pub rules: RulesArg,
     #[command(flatten)]
     pub symbols: SymbolsArg,
+    #[command(flatten)]
+    pub history: HistoryArg,
 }
 
 #[derive(Args)]

@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use crashdelta::analyze::{Summary, pipeline};
 use crashdelta::classify::Triage;
 use crashdelta::classify::{GatePolicy, Scope, Tally};
+use crashdelta::history::{CrashEntry, Kind, RunEntry};
 use crashdelta::input;
 use crashdelta::render::{self, Format, Item, Totals};
 
@@ -31,6 +32,11 @@ pub fn classify(args: ClassifyArgs) -> Result<Exit> {
     let mut summary = Summary::default();
     let mut triage = Triage::default();
     let mut tally = Tally::new(&gate);
+    let started = chrono::Utc::now();
+    // Each crash's row for `--history` (about half a kilobyte each), appended at the end as one
+    // run of kind `classify`.
+    let mut crashes = Vec::new();
+    let remember = args.history.history.is_some();
     // The human table is written at the end; the other formats stream to standard output.
     let reading = Progress::start(
         "reading reports",
@@ -47,6 +53,9 @@ pub fn classify(args: ClassifyArgs) -> Result<Exit> {
                 gate.verdict_for(report, c)
             });
             tally.add(&outcome.path, verdict.as_deref());
+            if remember && let Some(c) = CrashEntry::of(&outcome, None) {
+                crashes.push(c);
+            }
             sink.entry(&Item {
                 outcome: &outcome,
                 gate_failure: verdict.as_deref(),
@@ -78,6 +87,25 @@ pub fn classify(args: ClassifyArgs) -> Result<Exit> {
             summary.errors,
             result.reason
         );
+    }
+    if remember {
+        super::history::Recorder::open(args.history.history.as_deref()).append(&RunEntry {
+            kind: Kind::Classify,
+            machine: crashdelta::history::machine(),
+            user: crashdelta::history::user(),
+            command: None,
+            started,
+            ended: Some(chrono::Utc::now()),
+            settled: None,
+            exit_code: None,
+            signal: None,
+            gate_passed: Some(result.passed),
+            campaign: None,
+            os_build: None,
+            hardware_model: None,
+            crashed: crashes.len() as u64,
+            crashes,
+        });
     }
     Ok(Exit::of(Ending {
         gate_failed: !result.passed,

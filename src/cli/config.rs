@@ -16,6 +16,7 @@
 //! reports-dir = ["reports"]      # --reports-dir, repeated
 //! symbols = ["build/MyLib.dSYM"] # --symbols, repeated
 //! cache-dir = "target/symcache"  # --cache-dir
+//! history = "ci/crashes.sqlite"  # --history
 //! ```
 //!
 //! Paths are relative to the file's folder, so a setting means the same from any subfolder.
@@ -53,6 +54,7 @@ struct Settings {
     reports_dir: Option<Vec<PathBuf>>,
     symbols: Option<Vec<PathBuf>>,
     cache_dir: Option<PathBuf>,
+    history: Option<PathBuf>,
 }
 
 /// One setting: the option's id in clap (the field's name), its flag, and its values.
@@ -185,6 +187,11 @@ impl Config {
                 id: "cache_dir",
                 flag: "--cache-dir",
                 values: s.cache_dir.iter().map(path).collect(),
+            },
+            Setting {
+                id: "history",
+                flag: "--history",
+                values: s.history.iter().map(path).collect(),
             },
         ]
     }

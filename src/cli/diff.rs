@@ -100,6 +100,8 @@ pub fn diff(args: DiffArgs) -> Result<Exit> {
         &json,
         args.record.collect.as_deref(),
     )?;
+    super::history::Recorder::open(args.record.history.history.as_deref())
+        .append(&crashdelta::history::RunEntry::of(&run, None));
     Ok(Exit::of(Ending {
         gate_failed: !run.gate.passed,
         ..Ending::default()

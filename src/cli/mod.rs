@@ -8,6 +8,7 @@ mod classify;
 mod config;
 mod diff;
 mod exit;
+mod history;
 mod output;
 mod progress;
 mod repeat;

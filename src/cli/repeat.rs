@@ -79,6 +79,7 @@ pub fn repeat(args: WatchArgs) -> Result<Exit> {
                 Output::json(args.record.json),
             ],
             args.record.state.as_deref(),
+            args.record.history.history.as_deref(),
         )? {
             Ok(ending) => Exit::of(ending),
             Err(exit) => exit,
@@ -143,6 +144,7 @@ pub fn compare(args: CompareArgs) -> Result<Exit> {
                 Output::json(args.record.json),
             ],
             args.record.state.as_deref(),
+            args.record.history.history.as_deref(),
         )? {
             Ok(ending) => Exit::of(Ending {
                 interrupted: ending.interrupted,
@@ -163,9 +165,18 @@ fn run_plan(
     format: Format,
     [output, json]: [Output; 2],
     state: Option<&std::path::Path>,
+    history: Option<&std::path::Path>,
 ) -> Result<Result<Ending, Exit>> {
     let labelled = plan.configs.len() > 1;
     let mut records = Vec::new();
+    let mut recorder = super::history::Recorder::open(history);
+    // What the history calls this campaign: when and where it started, and by which process.
+    let campaign_id = format!(
+        "{}/{}/{}",
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        crashdelta::history::machine().unwrap_or_default(),
+        std::process::id()
+    );
     let ended = runner::run(plan, analyzer, &mut |event| match event {
         Event::Starting {
             index,
@@ -196,6 +207,16 @@ fn run_plan(
                 }
             );
             super::watch::remember(state, run);
+            let mut entry = crashdelta::history::RunEntry::of(
+                run,
+                Some(crashdelta::history::InCampaign {
+                    id: campaign_id.clone(),
+                    index: index as u64,
+                    configuration: labelled.then(|| config.name.clone()),
+                }),
+            );
+            entry.crashed = summary.crashes.len() as u64;
+            recorder.append(&entry);
             for w in &run.warnings {
                 say!("crashdelta: warning: {w}");
             }

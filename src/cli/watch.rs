@@ -5,6 +5,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
+use crashdelta::history::RunEntry;
 use crashdelta::render::{self, Format};
 use crashdelta::run::{self, RunReport, Timing, ToCollect, Watched};
 use crashdelta::watch::{self, EarlierRun, LiveEvent, Notice, collect, signal_name};
@@ -54,6 +55,8 @@ pub fn watch(args: WatchArgs) -> Result<Exit> {
         &Output::json(args.record.json),
         args.record.collect.as_deref(),
     )?;
+    super::history::Recorder::open(args.record.history.history.as_deref())
+        .append(&RunEntry::of(&ran.run, None));
     Ok(Exit::of(Ending {
         interrupted: ran.interrupted.is_some(),
         gate_failed: !ran.run.gate.passed,

@@ -102,12 +102,13 @@ pub fn shared_library(dir: &Path, name: &str) -> PathBuf {
 }
 
 /// The environment variables that stand in for crashdelta's options.
-pub const CRASHDELTA_ENV: [&str; 5] = [
+pub const CRASHDELTA_ENV: [&str; 6] = [
     "CRASHDELTA_SETTLE",
     "CRASHDELTA_FAIL_ON",
     "CRASHDELTA_RULES",
     "CRASHDELTA_REPORTS_DIR",
     "CRASHDELTA_STATE",
+    "CRASHDELTA_HISTORY",
 ];
 
 /// A finished command's standard error, as text.

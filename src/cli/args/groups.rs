@@ -23,6 +23,14 @@ pub struct RulesArg {
 }
 
 #[derive(Args)]
+pub struct HistoryArg {
+    /// Append each run and its crashes to the history database FILE (SQLite, made if missing;
+    /// docs/history.md); a history that cannot be written is a warning, never the verdict
+    #[arg(long, value_name = "FILE", env = "CRASHDELTA_HISTORY")]
+    pub history: Option<PathBuf>,
+}
+
+#[derive(Args)]
 pub struct SymbolsArg {
     /// Mach-O binaries (thin or universal), dSYM bundles, or folders of them (searched
     /// recursively), to name unnamed frames whose image UUID matches (repeatable)
@@ -249,6 +257,8 @@ pub struct RecordArgs {
     /// after an earlier run settled as that run's late report (gated with --attribute run)
     #[arg(long, value_name = "FILE", env = "CRASHDELTA_STATE")]
     pub state: Option<PathBuf>,
+    #[command(flatten)]
+    pub history: HistoryArg,
 }
 
 /// `--a-env`/`--b-env NAME=VALUE`.

@@ -1,0 +1,52 @@
+//! `--history FILE`: each run appended to the history database (`crashdelta::history`) after its
+//! record is written. A history that cannot be opened or written is a warning, said once: the
+//! run's record and its exit code are what they are without it.
+
+use std::path::Path;
+
+use crashdelta::history::{Appended, History, RunEntry};
+
+use super::output::{note, say};
+
+/// The history a command appends to, opened once (a campaign appends each run to the same
+/// connection); `None` when `--history` is not given or the file could not be opened.
+pub struct Recorder {
+    store: Option<History>,
+}
+
+impl Recorder {
+    /// Opens `path`; a failure is said now, and the command goes on without a history.
+    pub fn open(path: Option<&Path>) -> Recorder {
+        let store = path.and_then(|p| match History::open(p) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                say!("crashdelta: warning: {e}; this run is not added to the history");
+                None
+            }
+        });
+        Recorder { store }
+    }
+
+    /// Appends `run`; a failure is said, and the next appends are not tried (the same error
+    /// would be said for every run of a campaign).
+    pub fn append(&mut self, run: &RunEntry) -> Option<Appended> {
+        let store = self.store.as_mut()?;
+        match store.append(run) {
+            Ok(done) => {
+                if done.seen_before > 0 {
+                    note!(
+                        "crashdelta: history {}: {} crash(es) already recorded by an earlier run",
+                        store.path().display(),
+                        done.seen_before
+                    );
+                }
+                Some(done)
+            }
+            Err(e) => {
+                say!("crashdelta: warning: {e}; the run's verdict and record are unchanged");
+                self.store = None;
+                None
+            }
+        }
+    }
+}

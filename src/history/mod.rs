@@ -1,0 +1,736 @@
+//! The history: every run and every crash crashdelta has seen, appended to a database, so that
+//! the questions about many runs (how often this week, since which driver version, did the fix
+//! change the rate on every runner) are answered from one place instead of from JSON records
+//! gathered by hand.
+//!
+//! # The store
+//!
+//! One SQLite file (`--history PATH`), with the bundled SQLite: nothing to install. Three tables
+//! ([`SCHEMA`]):
+//!
+//! - `runs`: one row per watched run, campaign run, `diff` or `classify`: where (machine, user),
+//!   what (command, campaign, configuration), when (window), how it ended (exit, signal, gate).
+//!   A run without crashes is a row too: rates are runs that crashed over runs, not crashes alone.
+//! - `crashes`: one row per crash, keyed by its incident id (a report without one, a legacy text
+//!   report, by the SHA-256 of its bytes): the same report seen by two runs, two machines or a
+//!   `classify` of a copied folder is one crash, first seen by the first run that stored it.
+//! - `sightings`: which run saw which crash, and how it was attributed there (`run`, `late`,
+//!   `concurrent`).
+//!
+//! The schema's version is SQLite's `user_version`; opening a file of an older version migrates
+//! it in one transaction ([`MIGRATIONS`]), and a file of a newer version is refused (a newer
+//! crashdelta wrote it: this one would misread it).
+//!
+//! # Several writers
+//!
+//! Several `watch` processes on one machine (parallel CI jobs, a campaign in one terminal and a
+//! `classify` in another) append to one file: the database is in WAL mode (readers never block
+//! the writer), each append is one `BEGIN IMMEDIATE` transaction (the write lock is taken first,
+//! so two writers never deadlock upgrading a read lock), and a writer waits up to
+//! [`BUSY_TIMEOUT`] for another's transaction to end.
+//!
+//! # Never the verdict
+//!
+//! The history records what a run found; it does not decide it. A database that cannot be opened
+//! or written (read-only, locked past the timeout, corrupt, on a full disk) is a
+//! [`HistoryError`], which the binary turns into a warning after the run's record is written:
+//! the gate's verdict and the exit code are the run's, whatever the store did.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{Connection, TransactionBehavior, params};
+use thiserror::Error;
+
+use crate::analyze::Analysis;
+use crate::run::RunReport;
+use crate::watch::Attribution;
+
+/// How long a writer waits for another's transaction before giving up.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The schema this crashdelta writes: SQLite's `user_version` after the migrations.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The migrations, in order: `MIGRATIONS[i]` takes a database from version `i` to `i + 1`.
+pub const MIGRATIONS: &[&str] = &[SCHEMA];
+
+/// Version 1 of the schema. Times are RFC 3339 in UTC (`2026-11-30T08:15:00.123Z`), which sort
+/// as text; argv is a JSON array.
+pub const SCHEMA: &str = r#"
+CREATE TABLE runs (
+    id              INTEGER PRIMARY KEY,
+    kind            TEXT NOT NULL,      -- watch, campaign-run, diff, classify
+    machine         TEXT,
+    user            TEXT,
+    command         TEXT,               -- JSON array of the command's arguments
+    started         TEXT NOT NULL,
+    ended           TEXT,
+    settled         TEXT,
+    exit_code       INTEGER,
+    signal          TEXT,               -- SIGSEGV
+    gate_passed     INTEGER,            -- 1 or 0; NULL where nothing was gated (classify)
+    campaign        TEXT,               -- the campaign's id, shared by its runs
+    campaign_run    INTEGER,            -- 1-based index in the campaign
+    configuration   TEXT,               -- compare's A or B name
+    os_build        TEXT,               -- the machine's, from the run's provenance
+    hardware_model  TEXT,
+    crashes         INTEGER NOT NULL    -- how many new crashes were the run's own
+);
+CREATE INDEX runs_started ON runs (started);
+CREATE INDEX runs_campaign ON runs (campaign);
+
+CREATE TABLE crashes (
+    id              INTEGER PRIMARY KEY,
+    key             TEXT NOT NULL UNIQUE,   -- the incident id, or sha256:<hex> of the report
+    incident_id     TEXT,
+    report_sha256   TEXT,
+    captured        TEXT,
+    signature_id    TEXT NOT NULL,
+    signature       TEXT NOT NULL,
+    rule            TEXT NOT NULL,
+    known           INTEGER NOT NULL,
+    family          TEXT NOT NULL,
+    title           TEXT NOT NULL,
+    location        TEXT,
+    process         TEXT,
+    pid             INTEGER,
+    os_build        TEXT,
+    os_train        TEXT,
+    driver          TEXT,
+    driver_version  TEXT,
+    hardware_model  TEXT,
+    test_id         TEXT,
+    first_run       INTEGER NOT NULL REFERENCES runs (id)
+);
+CREATE INDEX crashes_signature ON crashes (signature_id, captured);
+CREATE INDEX crashes_captured ON crashes (captured);
+
+CREATE TABLE sightings (
+    run             INTEGER NOT NULL REFERENCES runs (id),
+    crash           INTEGER NOT NULL REFERENCES crashes (id),
+    attribution     TEXT,               -- run, late, concurrent
+    basis           TEXT,
+    path            TEXT,
+    PRIMARY KEY (run, crash)
+);
+CREATE INDEX sightings_crash ON sightings (crash);
+"#;
+
+/// Why the history could not be opened or written. The run's verdict never depends on it.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum HistoryError {
+    /// The database could not be opened or set up (not a database, a folder that does not exist,
+    /// no permission).
+    #[error("cannot open the history {path}: {source}")]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+    /// The database was written by a newer crashdelta, with a schema this one does not know.
+    #[error(
+        "the history {path} has schema version {found}, newer than this crashdelta's \
+         {SCHEMA_VERSION}: use a newer crashdelta, or another --history file"
+    )]
+    Newer {
+        /// The database file.
+        path: PathBuf,
+        /// Its `user_version`.
+        found: u32,
+    },
+    /// Migrating an older database failed; it is left as it was (one transaction).
+    #[error("cannot migrate the history {path} from schema version {from}: {source}")]
+    Migrate {
+        /// The database file.
+        path: PathBuf,
+        /// The version it had.
+        from: u32,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+    /// Reading the history failed.
+    #[error("cannot read the history {path}: {source}")]
+    Read {
+        /// The database file.
+        path: PathBuf,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+    /// Appending a run failed (read-only file, locked longer than the busy timeout, full disk);
+    /// nothing of the run was stored (one transaction).
+    #[error("cannot write to the history {path}: {source}")]
+    Write {
+        /// The database file.
+        path: PathBuf,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+}
+
+/// What kind of run a row is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// One `watch`.
+    Watch,
+    /// A run of a campaign (`watch --repeat`, `compare`).
+    CampaignRun,
+    /// A `diff` of two inventories (no command).
+    Diff,
+    /// A `classify` of report files.
+    Classify,
+}
+
+impl Kind {
+    /// How the `runs.kind` column says it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Watch => "watch",
+            Kind::CampaignRun => "campaign-run",
+            Kind::Diff => "diff",
+            Kind::Classify => "classify",
+        }
+    }
+}
+
+/// Where a run sits in a campaign.
+#[derive(Debug, Clone)]
+pub struct InCampaign {
+    /// The campaign's id, the same for all its runs.
+    pub id: String,
+    /// 1-based.
+    pub index: u64,
+    /// Its configuration's name (`compare`'s A or B).
+    pub configuration: Option<String>,
+}
+
+/// One run, as the history stores it.
+#[derive(Debug, Clone)]
+pub struct RunEntry {
+    /// What kind of run.
+    pub kind: Kind,
+    /// The machine's host name.
+    pub machine: Option<String>,
+    /// The user who ran it.
+    pub user: Option<String>,
+    /// The command and its arguments, if one ran.
+    pub command: Option<Vec<String>>,
+    /// When it started.
+    pub started: DateTime<Utc>,
+    /// When its command exited (or the inventory was taken).
+    pub ended: Option<DateTime<Utc>>,
+    /// When its wait for late reports ended.
+    pub settled: Option<DateTime<Utc>>,
+    /// The command's exit code.
+    pub exit_code: Option<i32>,
+    /// The signal that killed the command, by name.
+    pub signal: Option<String>,
+    /// The gate's verdict; `None` where nothing was gated.
+    pub gate_passed: Option<bool>,
+    /// The campaign it belongs to.
+    pub campaign: Option<InCampaign>,
+    /// The machine's OS build, from the run's provenance.
+    pub os_build: Option<String>,
+    /// The machine's hardware model.
+    pub hardware_model: Option<String>,
+    /// The crashes it saw.
+    pub crashes: Vec<CrashEntry>,
+    /// How many crashes were its own: those it saw attributed to it, or, for a campaign's run,
+    /// the campaign's count (a late report that landed during a later run is this run's).
+    pub crashed: u64,
+}
+
+/// One crash a run saw.
+#[derive(Debug, Clone)]
+pub struct CrashEntry {
+    /// The report's incident id.
+    pub incident_id: Option<String>,
+    /// The SHA-256 of the report's bytes, when they could be read again.
+    pub report_sha256: Option<String>,
+    /// When the crash was captured, by the report.
+    pub captured: Option<DateTime<Utc>>,
+    /// The signature's id (16 hex digits).
+    pub signature_id: String,
+    /// The signature.
+    pub signature: String,
+    /// The rule that matched.
+    pub rule: String,
+    /// Whether the rule marks it as known.
+    pub known: bool,
+    /// The rule's family (`agx`, `python`, ...).
+    pub family: String,
+    /// The crash in words.
+    pub title: String,
+    /// The first meaningful frame.
+    pub location: Option<String>,
+    /// The process that crashed.
+    pub process: Option<String>,
+    /// Its pid.
+    pub pid: Option<u64>,
+    /// The OS build the report names.
+    pub os_build: Option<String>,
+    /// The OS version (train) the report names.
+    pub os_train: Option<String>,
+    /// The GPU driver image, when the crash is in one.
+    pub driver: Option<String>,
+    /// Its version.
+    pub driver_version: Option<String>,
+    /// The hardware model the report names.
+    pub hardware_model: Option<String>,
+    /// The test that crashed, when known.
+    pub test_id: Option<String>,
+    /// How the run attributed it: `run`, `late`, `concurrent`; `None` for `classify`.
+    pub attribution: Option<(String, String)>,
+    /// Where the run found the report.
+    pub path: String,
+    /// Whether it was the run's own crash (counted in `runs.crashes`).
+    pub own: bool,
+}
+
+impl CrashEntry {
+    /// The crash of an analysed report, or `None` when it is not one (unreadable, not a crash).
+    /// `attribution` is how a run placed it; the report's bytes are hashed from its file.
+    pub fn of(analysis: &Analysis, attribution: Option<&Attribution>) -> Option<CrashEntry> {
+        let (report, c) = analysis.crash()?;
+        Some(CrashEntry {
+            incident_id: report.incident_id.clone(),
+            report_sha256: crate::input::read_file(Path::new(&analysis.path))
+                .ok()
+                .map(|b| {
+                    use sha2::Digest;
+                    crate::sha256_hex(sha2::Sha256::new_with_prefix(&b))
+                }),
+            captured: report.capture_time.map(|t| t.with_timezone(&Utc)),
+            signature_id: c.signature_id.clone(),
+            signature: c.signature.clone(),
+            rule: c.rule.clone(),
+            known: c.known,
+            family: json_name(&c.family),
+            title: c.title.clone(),
+            location: c.location.clone(),
+            process: report.process.name.clone(),
+            pid: report.process.pid,
+            os_build: report.os.build.clone(),
+            os_train: report.os.train.clone(),
+            driver: c.driver.as_ref().map(|d| d.name.clone()),
+            driver_version: c.driver.as_ref().and_then(|d| d.version.clone()),
+            hardware_model: report.hardware_model.clone(),
+            test_id: None,
+            attribution: attribution.map(|a| (json_name(&a.kind), json_name(&a.basis))),
+            path: analysis.path.clone(),
+            own: attribution.is_none_or(|a| a.kind == crate::watch::AttributionKind::Run),
+        })
+    }
+
+    /// The key a crash is stored once under: its incident id, or its bytes' digest.
+    fn key(&self) -> Option<String> {
+        match (&self.incident_id, &self.report_sha256) {
+            (Some(id), _) if !id.is_empty() => Some(id.clone()),
+            (_, Some(sha)) => Some(format!("sha256:{sha}")),
+            _ => None,
+        }
+    }
+}
+
+/// Names a value the way its JSON does (`"run"`, `"process-tree"`).
+fn json_name<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+impl RunEntry {
+    /// A watched run (or a `diff`, which ran no command) from its record; `campaign` when it is
+    /// a campaign's run.
+    pub fn of(run: &RunReport, campaign: Option<InCampaign>) -> RunEntry {
+        let command = run.command.as_ref();
+        let host = run.provenance.as_ref().map(|p| &p.host);
+        let kind = match (command, &campaign) {
+            (None, _) => Kind::Diff,
+            (Some(_), Some(_)) => Kind::CampaignRun,
+            (Some(_), None) => Kind::Watch,
+        };
+        let crashes: Vec<CrashEntry> = run
+            .new
+            .iter()
+            .filter(|n| n.duplicate_of.is_none())
+            .filter_map(|n| {
+                let mut c = CrashEntry::of(&n.analysis, Some(&n.attribution))?;
+                c.test_id = n.test.as_ref().and_then(|t| t.test_id()).map(str::to_owned);
+                Some(c)
+            })
+            .collect();
+        RunEntry {
+            kind,
+            machine: machine(),
+            user: user(),
+            command: command.map(|c| c.argv.clone()),
+            started: run.window.start,
+            ended: Some(run.window.end),
+            settled: Some(run.window.settled),
+            exit_code: command.and_then(|c| c.exit),
+            signal: command.and_then(|c| c.signal_name.clone()),
+            gate_passed: Some(run.gate.passed),
+            campaign,
+            os_build: host.and_then(|h| h.os_build.clone()),
+            hardware_model: host.and_then(|h| h.hardware_model.clone()),
+            crashed: crashes.iter().filter(|c| c.own).count() as u64,
+            crashes,
+        }
+    }
+}
+
+/// The user running crashdelta (`$USER`).
+pub fn user() -> Option<String> {
+    std::env::var("USER").ok().filter(|u| !u.is_empty())
+}
+
+/// This machine's host name.
+pub fn machine() -> Option<String> {
+    sysinfo::System::host_name().filter(|h| !h.is_empty())
+}
+
+/// What appending a run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// The run's row id.
+    pub run: i64,
+    /// Crashes stored for the first time.
+    pub new_crashes: u64,
+    /// Crashes the history already held (another run, machine or `classify` saw them first).
+    pub seen_before: u64,
+}
+
+/// An open history database.
+pub struct History {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl History {
+    /// Opens (creating it if need be) the history at `path`, in WAL mode with a busy timeout,
+    /// migrated to [`SCHEMA_VERSION`].
+    pub fn open(path: &Path) -> Result<History, HistoryError> {
+        let open = |source| HistoryError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(open)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open)?;
+        // WAL: readers do not block the writer, nor the writer them. A read-only file cannot
+        // switch modes; it is still readable (for `history`), and a write fails as it would.
+        let _ = conn.pragma_update(None, "journal_mode", "WAL");
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(open)?;
+        migrate(&mut conn, path)?;
+        Ok(History {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version of the open database.
+    pub fn version(&self) -> Result<u32, HistoryError> {
+        user_version(&self.conn).map_err(|source| self.read_error(source))
+    }
+
+    fn read_error(&self, source: rusqlite::Error) -> HistoryError {
+        HistoryError::Read {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Appends a run and its crashes, in one transaction: all of it is stored, or none.
+    pub fn append(&mut self, run: &RunEntry) -> Result<Appended, HistoryError> {
+        let path = self.path.clone();
+        let fail = |source| HistoryError::Write {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        let campaign = run.campaign.as_ref();
+        tx.execute(
+            "INSERT INTO runs (kind, machine, user, command, started, ended, settled, exit_code, \
+             signal, gate_passed, campaign, campaign_run, configuration, os_build, \
+             hardware_model, crashes) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            params![
+                run.kind.as_str(),
+                run.machine,
+                run.user,
+                run.command
+                    .as_ref()
+                    .map(|c| serde_json::to_string(c).unwrap_or_default()),
+                time(run.started),
+                run.ended.map(time),
+                run.settled.map(time),
+                run.exit_code,
+                run.signal,
+                run.gate_passed,
+                campaign.map(|c| c.id.as_str()),
+                campaign.map(|c| i64::try_from(c.index).unwrap_or(i64::MAX)),
+                campaign.and_then(|c| c.configuration.as_deref()),
+                run.os_build,
+                run.hardware_model,
+                i64::try_from(run.crashed).unwrap_or(i64::MAX),
+            ],
+        )
+        .map_err(fail)?;
+        let run_id = tx.last_insert_rowid();
+        let mut appended = Appended {
+            run: run_id,
+            new_crashes: 0,
+            seen_before: 0,
+        };
+        for c in &run.crashes {
+            let Some(key) = c.key() else {
+                // Neither an incident id nor readable bytes: nothing to store it once under.
+                continue;
+            };
+            let inserted = tx
+                .execute(
+                    "INSERT INTO crashes (key, incident_id, report_sha256, captured, \
+                     signature_id, signature, rule, known, family, title, location, process, \
+                     pid, os_build, os_train, driver, driver_version, hardware_model, test_id, \
+                     first_run) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
+                     ?16, ?17, ?18, ?19, ?20) ON CONFLICT (key) DO NOTHING",
+                    params![
+                        key,
+                        c.incident_id,
+                        c.report_sha256,
+                        c.captured.map(time),
+                        c.signature_id,
+                        c.signature,
+                        c.rule,
+                        c.known,
+                        c.family,
+                        c.title,
+                        c.location,
+                        c.process,
+                        c.pid.and_then(|p| i64::try_from(p).ok()),
+                        c.os_build,
+                        c.os_train,
+                        c.driver,
+                        c.driver_version,
+                        c.hardware_model,
+                        c.test_id,
+                        run_id,
+                    ],
+                )
+                .map_err(fail)?;
+            if inserted == 1 {
+                appended.new_crashes += 1;
+            } else {
+                appended.seen_before += 1;
+                // A test learnt later (a campaign's run joined it; a classify did not) is kept.
+                if c.test_id.is_some() {
+                    tx.execute(
+                        "UPDATE crashes SET test_id = ?2 WHERE key = ?1 AND test_id IS NULL",
+                        params![key, c.test_id],
+                    )
+                    .map_err(fail)?;
+                }
+            }
+            let crash: i64 = tx
+                .query_row("SELECT id FROM crashes WHERE key = ?1", [&key], |r| {
+                    r.get(0)
+                })
+                .map_err(fail)?;
+            tx.execute(
+                "INSERT INTO sightings (run, crash, attribution, basis, path) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (run, crash) DO NOTHING",
+                params![
+                    run_id,
+                    crash,
+                    c.attribution.as_ref().map(|a| a.0.as_str()),
+                    c.attribution.as_ref().map(|a| a.1.as_str()),
+                    c.path,
+                ],
+            )
+            .map_err(fail)?;
+        }
+        tx.commit().map_err(fail)?;
+        Ok(appended)
+    }
+
+    /// How many runs and crashes the history holds.
+    pub fn counts(&self) -> Result<(u64, u64), HistoryError> {
+        let count = |table: &str| -> Result<u64, rusqlite::Error> {
+            self.conn
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .map(|n| u64::try_from(n).unwrap_or(0))
+        };
+        let runs = count("runs").map_err(|e| self.read_error(e))?;
+        let crashes = count("crashes").map_err(|e| self.read_error(e))?;
+        Ok((runs, crashes))
+    }
+}
+
+/// RFC 3339 in UTC with milliseconds: sorts as text.
+fn time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn user_version(conn: &Connection) -> Result<u32, rusqlite::Error> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+        .map(|v| u32::try_from(v).unwrap_or(u32::MAX))
+}
+
+/// Brings the database to [`SCHEMA_VERSION`], in one immediate transaction (two processes
+/// opening a new file at once: the second waits, then finds it migrated).
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), HistoryError> {
+    let open = |source| HistoryError::Open {
+        path: path.to_owned(),
+        source,
+    };
+    // Up to date: nothing to write (a file this user may only read is still readable).
+    let found = user_version(conn).map_err(open)?;
+    if found == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(open)?;
+    // Read again under the write lock: another process may have migrated it meanwhile.
+    let found = user_version(&tx).map_err(open)?;
+    if found > SCHEMA_VERSION {
+        return Err(HistoryError::Newer {
+            path: path.to_owned(),
+            found,
+        });
+    }
+    for (from, step) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let from = u32::try_from(from).unwrap_or(u32::MAX);
+        let failed = |source| HistoryError::Migrate {
+            path: path.to_owned(),
+            from,
+            source,
+        };
+        tx.execute_batch(step).map_err(failed)?;
+        tx.pragma_update(None, "user_version", from + 1)
+            .map_err(failed)?;
+    }
+    tx.commit().map_err(open)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn crash(incident: Option<&str>, sha: Option<&str>) -> CrashEntry {
+        CrashEntry {
+            incident_id: incident.map(str::to_owned),
+            report_sha256: sha.map(str::to_owned),
+            captured: None,
+            signature_id: "25ad5093bba0f34e".into(),
+            signature: "AGX!prepareForEnqueue".into(),
+            rule: "agx-prepare-for-enqueue-race".into(),
+            known: true,
+            family: "agx".into(),
+            title: "the race".into(),
+            location: None,
+            process: Some("Python".into()),
+            pid: Some(81920),
+            os_build: Some("24G419".into()),
+            os_train: None,
+            driver: Some("AGXMetalG16X".into()),
+            driver_version: Some("329.2".into()),
+            hardware_model: None,
+            test_id: None,
+            attribution: Some(("run".into(), "process-tree".into())),
+            path: "/r/Python.ips".into(),
+            own: true,
+        }
+    }
+
+    fn run(crashes: Vec<CrashEntry>) -> RunEntry {
+        RunEntry {
+            kind: Kind::Watch,
+            machine: Some("mac-mini-3".into()),
+            user: None,
+            command: Some(vec!["pytest".into()]),
+            started: Utc::now(),
+            ended: None,
+            settled: None,
+            exit_code: Some(0),
+            signal: None,
+            gate_passed: Some(false),
+            campaign: None,
+            os_build: None,
+            hardware_model: None,
+            crashed: crashes.len() as u64,
+            crashes,
+        }
+    }
+
+    /// A crash is stored once under its incident id, or, without one, under its bytes' digest;
+    /// with neither it is not stored at all (nothing would tell two of them apart), but its run
+    /// still is. A test learnt by a later sighting is kept.
+    #[test]
+    fn crashes_are_keyed_by_incident_then_digest() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut h = History::open(&dir.path().join("h.sqlite")).unwrap_or_else(|e| panic!("{e}"));
+        let first = h
+            .append(&run(vec![
+                crash(Some("A"), None),
+                crash(None, Some("ab12")),
+                crash(None, None),
+            ]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((first.new_crashes, first.seen_before), (2, 0));
+        let mut again = crash(Some("A"), Some("ffff"));
+        again.test_id = Some("tests/test_mps.py::test_gather".into());
+        let second = h
+            .append(&run(vec![again, crash(None, Some("ab12"))]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((second.new_crashes, second.seen_before), (0, 2));
+        assert_eq!(h.counts().unwrap_or_else(|e| panic!("{e}")), (2, 2));
+        let test: Option<String> = h
+            .conn
+            .query_row("SELECT test_id FROM crashes WHERE key = 'A'", [], |r| {
+                r.get(0)
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(test.as_deref(), Some("tests/test_mps.py::test_gather"));
+    }
+
+    /// Opening migrates an empty (version 0) file once; opening again changes nothing; a file
+    /// of a newer schema is refused and left alone.
+    #[test]
+    fn the_schema_is_migrated_once_and_a_newer_one_refused() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("h.sqlite");
+        for _ in 0..2 {
+            let h = History::open(&path).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                h.version().unwrap_or_else(|e| panic!("{e}")),
+                SCHEMA_VERSION
+            );
+        }
+        let newer = dir.path().join("newer.sqlite");
+        Connection::open(&newer)
+            .and_then(|c| c.pragma_update(None, "user_version", SCHEMA_VERSION + 1))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            History::open(&newer),
+            Err(HistoryError::Newer { found, .. }) if found == SCHEMA_VERSION + 1
+        ));
+    }
+}
