@@ -33,7 +33,7 @@ use super::NewCrash;
 use super::attribution::{AttributionKind, EarlierRun};
 use crate::classify::Scope;
 
-/// How a campaign run's wait overlaps the next runs ([module documentation](self)).
+/// How a campaign run's wait overlaps the next runs (the module documentation of `watch/overlap.rs`).
 #[derive(Debug, Clone)]
 pub struct Overlap {
     /// Earlier runs of the campaign whose wait for late reports is still going on.
