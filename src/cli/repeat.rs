@@ -245,6 +245,9 @@ fn run_plan(
         unreadable: false,
     };
     let broken = ran.broken.clone();
+    for why in &ran.late_gate_failures {
+        say!("crashdelta: gate failed: {why}");
+    }
     let report = ran.into_report(plan, records);
     output::to_stderr(&render::campaign::human(&report, &output::stderr_style()));
     if format != Format::Human || output.path().is_some() {

@@ -209,12 +209,7 @@ impl<W: Write> Sink for MarkdownSink<W> {
                     );
                 }
                 if let Some(a) = entry.attribution {
-                    let _ = writeln!(
-                        b,
-                        "- Attribution: {} ({})",
-                        a.kind.label(),
-                        inline(&a.reason)
-                    );
+                    let _ = writeln!(b, "- Attribution: {} ({})", a.label(), inline(&a.reason));
                 }
                 if let Some(link) = entry.test {
                     let _ = writeln!(b, "- Test: {}", inline(&super::test_label(link)));

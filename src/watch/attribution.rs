@@ -111,6 +111,11 @@ pub struct Attribution {
     /// For a late report: the earlier run it belongs to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub earlier_run: Option<EarlierRun>,
+    /// A late report of an earlier run of the same campaign that landed while that run's wait for
+    /// late reports was still going on (the runs overlap their waits): the report that run's own
+    /// wait would have caught, so it counts as that run's own crash.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub within_its_wait: bool,
 }
 
 impl Attribution {
@@ -129,6 +134,7 @@ impl Attribution {
             basis,
             reason,
             earlier_run: None,
+            within_its_wait: false,
         }
     }
 
@@ -284,16 +290,19 @@ pub fn attribute(
             return Attribution::new(AttributionKind::Run, Basis::ProcessTree, reason);
         }
     }
-    if let Some(theirs) = settling_runs(&label, [pid, parent, responsible], settling) {
+    let launched = p.launch_time.map(|t| t.with_timezone(&Utc));
+    if let Some(theirs) = settling_runs(&label, [pid, parent, responsible], launched, settling) {
         return theirs;
     }
     if let Some(late) = late(report, &label, pid, parent, earlier) {
         return late;
     }
     let captured = report.capture_time.map(|t| t.with_timezone(&Utc));
-    if pid.is_none()
-        && let Some(placed) = by_windows(captured, window, settling)
-    {
+    // No tree placed it: while earlier runs of a campaign settle, the run windows decide
+    // between them and this run (a report that names no pid, or a process too short-lived for
+    // any sampler): never "another program's" for a capture time inside a settling run.
+    // Fail closed: such a report is counted as a crash of the campaign either way.
+    if let Some(placed) = by_windows(captured, window, settling, pid.is_some()) {
         return placed;
     }
     if let Some(t) = captured {
@@ -321,7 +330,6 @@ pub fn attribute(
             ),
         };
     };
-    let launched = p.launch_time.map(|t| t.with_timezone(&Utc));
     if let Some(t) = launched.filter(|t| *t < minus(start, slack)) {
         return Attribution::new(
             AttributionKind::Concurrent,
@@ -393,9 +401,14 @@ pub fn attribute(
 fn settling_runs(
     label: &str,
     [pid, parent, responsible]: [Option<u32>; 3],
+    launched: Option<DateTime<Utc>>,
     settling: &[EarlierRun],
 ) -> Option<Attribution> {
     settling.iter().rev().find_map(|run| {
+        // A process launched after that run had ended reuses a pid of its tree: not its.
+        if launched.is_some_and(|t| t > plus(run.settled, Duration::seconds(SLACK_SECONDS))) {
+            return None;
+        }
         let member = |v: Option<u32>| v.filter(|v| *v > 1 && run.pids.contains(v));
         let how = if member(pid).is_some() {
             format!("{label} was in its process tree")
@@ -415,19 +428,22 @@ fn settling_runs(
                 run.start.format("%Y-%m-%d %H:%M:%S UTC")
             ),
             earlier_run: Some(run.clone()),
+            within_its_wait: true,
         })
     })
 }
 
-/// A report that names no process, landing while earlier runs of a campaign are settling: the
-/// run windows are all there is. Captured inside exactly one settling run's window and not this
-/// run's, it is that run's late report; fitting this run and a settling run (or several), or
-/// naming no time at all, it is ambiguous: counted here (fail closed) and said so. `None` when no
-/// settling run fits: the usual rule decides.
+/// A report no tree placed (it names no pid, or its process and parent were too short-lived for
+/// any sampler), landing while earlier runs of a campaign are settling: the run windows are all
+/// there is. Captured inside settling runs' windows and not this run's, it is the latest such
+/// run's late report (the others named when there are several); fitting this run and a settling
+/// run, or naming no time, it is ambiguous: counted here (fail closed) and said so. `None` when
+/// no settling run fits: the usual rule decides.
 fn by_windows(
     captured: Option<DateTime<Utc>>,
     (start, end): Window,
     settling: &[EarlierRun],
+    has_pid: bool,
 ) -> Option<Attribution> {
     let slack = Duration::seconds(SLACK_SECONDS);
     let fits = |from: DateTime<Utc>, to: Option<DateTime<Utc>>| {
@@ -438,25 +454,41 @@ fn by_windows(
         .filter(|r| fits(r.start, Some(r.settled)))
         .collect();
     let started = |r: &EarlierRun| r.start.format("%Y-%m-%d %H:%M:%S UTC").to_string();
-    match (theirs.as_slice(), captured) {
-        ([], _) => None,
-        ([run], Some(t)) if !fits(start, end) => Some(Attribution {
-            kind: AttributionKind::Late,
-            basis: Basis::CaptureTime,
-            reason: format!(
-                "a late report of an earlier run ({}, started {}): the report names no pid, and \
-                 its capture time {t} is inside that run",
-                run.argv.join(" "),
-                started(run)
-            ),
-            earlier_run: Some((*run).clone()),
-        }),
-        (runs, _) => {
+    let unplaced = if has_pid {
+        "neither its process nor its parent was in a process tree the sampler saw"
+    } else {
+        "the report names no pid"
+    };
+    let latest = theirs.iter().max_by_key(|r| r.start)?;
+    match captured {
+        Some(t) if !fits(start, end) => {
+            let others = if theirs.len() > 1 {
+                format!(
+                    " (it fits {} settling runs; given to the latest)",
+                    theirs.len()
+                )
+            } else {
+                String::new()
+            };
+            Some(Attribution {
+                kind: AttributionKind::Late,
+                basis: Basis::CaptureTime,
+                reason: format!(
+                    "a late report of an earlier run of the campaign ({}, started {}): \
+                     {unplaced}, and its capture time {t} is inside that run{others}",
+                    latest.argv.join(" "),
+                    started(latest)
+                ),
+                earlier_run: Some((*latest).clone()),
+                within_its_wait: true,
+            })
+        }
+        _ => {
             let when = captured.map_or_else(
                 || "it names no time either".to_owned(),
                 |t| format!("its capture time {t} fits both"),
             );
-            let which = runs
+            let which = theirs
                 .iter()
                 .map(|r| format!("the run started {}", started(r)))
                 .collect::<Vec<_>>()
@@ -465,9 +497,9 @@ fn by_windows(
                 AttributionKind::Run,
                 Basis::Ambiguous,
                 format!(
-                    "ambiguous: the report names no pid, and it landed while the late reports of \
-                     an earlier run ({which}) were still awaited; {when}: it may be that run's or \
-                     this one's, and is counted as this run's"
+                    "ambiguous: {unplaced}, and it landed while the late reports of an earlier \
+                     run ({which}) were still awaited; {when}: it may be that run's or this \
+                     one's, and is counted as this run's"
                 ),
             ))
         }
@@ -505,6 +537,7 @@ fn late(
                 run.start.format("%Y-%m-%d %H:%M:%S UTC")
             ),
             earlier_run: Some(run.clone()),
+            within_its_wait: false,
         })
     })
 }
@@ -831,11 +864,27 @@ mod tests {
             (AttributionKind::Run, Basis::Unplaced),
             "{a:?}"
         );
-        // A report that names its pid is placed by the trees, never by the windows.
+        // A process in no tree (too short-lived for either sampler) is placed by the windows
+        // too: never "another program's" for a capture time inside a settling run (review
+        // finding: it was concurrent, and passed the gate that --sequential failed).
+        let r = report(Some(555), None, Some("2025-12-23 08:39:30.00 -0800"));
+        let a = attribute(&r, Some(&tree), w, settling, settling);
+        assert_eq!(
+            (a.kind, a.basis),
+            (AttributionKind::Late, Basis::CaptureTime),
+            "{a:?}"
+        );
+        assert!(a.within_its_wait);
         let r = report(Some(555), None, Some("2025-12-23 08:39:59.00 -0800"));
-        assert_ne!(
+        assert_eq!(
             attribute(&r, Some(&tree), w, settling, settling).basis,
             Basis::Ambiguous
+        );
+        // Once the run is no longer settling, the usual rule: another program's.
+        let r = report(Some(555), None, Some("2025-12-23 08:39:30.00 -0800"));
+        assert_eq!(
+            attribute(&r, Some(&tree), w, &[], &[]).kind,
+            AttributionKind::Concurrent
         );
     }
 
@@ -861,9 +910,28 @@ mod tests {
                 "{a:?}"
             );
             assert_eq!(a.earlier_run.as_ref(), Some(&settling));
+            assert!(a.within_its_wait, "counted as that run's own crash");
             // Without the run settling (a state file's run), the capture time still rules.
             let a = attribute(&r, Some(&tree), w, std::slice::from_ref(&settling), &[]);
             assert_eq!(a.kind, AttributionKind::Concurrent, "{a:?}");
         }
+    }
+
+    /// A process launched after a settling run had ended is not its, whatever its pid: the pid
+    /// was reused (review finding: nothing checked the times).
+    #[test]
+    fn a_reused_pid_is_not_a_settling_runs() {
+        let (tree, w) = setting();
+        let settling = EarlierRun {
+            argv: vec!["stress".into()],
+            start: at("2025-12-23T16:39:00Z"),
+            settled: at("2025-12-23T16:39:58Z"),
+            pids: vec![701],
+        };
+        let mut r = report(Some(701), None, INSIDE);
+        r.process.launch_time = crate::report::parse_time("2025-12-23 08:40:20.00 -0800");
+        let a = attribute(&r, Some(&tree), w, &[], std::slice::from_ref(&settling));
+        assert_ne!(a.kind, AttributionKind::Late, "{a:?}");
+        assert!(!a.within_its_wait);
     }
 }

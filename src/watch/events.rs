@@ -12,7 +12,7 @@
 
 use std::path::PathBuf;
 
-use notify::event::{AccessKind, AccessMode, CreateKind, EventKind, ModifyKind};
+use notify::event::{AccessKind, AccessMode, CreateKind, EventKind, MetadataKind, ModifyKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -43,6 +43,9 @@ pub fn action(event: &notify::Event) -> Action {
         | EventKind::Modify(ModifyKind::Any)
         | EventKind::Modify(ModifyKind::Other)
         | EventKind::Access(AccessKind::Close(AccessMode::Write))
+        // notify's PollWatcher (`--poll`, and the fallback) says a file grew only as a new
+        // modification time: a change, which must keep the wait from being quiet.
+        | EventKind::Modify(ModifyKind::Metadata(MetadataKind::WriteTime))
         | EventKind::Remove(_)
         | EventKind::Any
         | EventKind::Other => {
@@ -52,7 +55,8 @@ pub fn action(event: &notify::Event) -> Action {
                 Action::Check(event.paths.clone())
             }
         }
-        // Metadata changes and reads say nothing about a report's contents.
+        // Other metadata changes (mode, owner) and reads say nothing about a report's contents;
+        // they are no change for the quiet timer either (crashdelta's own reads make them).
         EventKind::Modify(ModifyKind::Metadata(_)) | EventKind::Access(_) => Action::Ignore,
     }
 }
@@ -133,6 +137,15 @@ mod tests {
                 &["/r/a.ips"]
             )),
             Action::Ignore
+        );
+        // The poll watcher's only word for a file that grew (review finding: a report still
+        // being written stopped holding `--poll`'s wait, and was recorded cut).
+        assert_eq!(
+            action(&ev(
+                EventKind::Modify(ModifyKind::Metadata(MetadataKind::WriteTime)),
+                &["/r/a.crash"]
+            )),
+            Action::Check(vec!["/r/a.crash".into()])
         );
         // MUST_SCAN_SUBDIRS.
         assert_eq!(

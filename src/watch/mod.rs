@@ -249,9 +249,9 @@ struct Tracker<'a> {
     analyzer: &'a Analyzer,
     /// The runs of the state file, for late reports.
     earlier: &'a [EarlierRun],
-    /// The campaign's runs whose wait for late reports overlaps this run, for a report that
-    /// names no process ([`attribute`]).
-    settling: Vec<EarlierRun>,
+    /// The campaign's runs whose wait for late reports overlaps this run ([`attribute`]): a
+    /// report is given to one only while its wait would still be going on.
+    settling: Vec<Settling>,
     before: HashSet<String>,
     /// Identities already turned into a [`NewCrash`].
     seen: HashMap<String, usize>,
@@ -269,6 +269,17 @@ struct Tracker<'a> {
 }
 
 impl Tracker<'_> {
+    /// The settling runs whose wait is still going on now: a report that lands after a run's
+    /// wait would have ended is a late report like any other (`late` in `attribute`).
+    fn settling_now(&self) -> Vec<EarlierRun> {
+        let now = Instant::now();
+        self.settling
+            .iter()
+            .filter(|s| !s.over(now, false))
+            .map(|s| s.run.clone())
+            .collect()
+    }
+
     /// The waiting files to look at again now: at most every 200 ms, and only those quiet since
     /// their last change.
     fn due(&self, last_retry: &mut Instant) -> Option<Vec<PathBuf>> {
@@ -370,7 +381,13 @@ impl Tracker<'_> {
         let parsed = self.analyze_path(path)?;
         self.pending.remove(path);
         let attribution = match &parsed {
-            Ok(a) => attribute(&a.report, Some(tree), window, self.earlier, &self.settling),
+            Ok(a) => attribute(
+                &a.report,
+                Some(tree),
+                window,
+                self.earlier,
+                &self.settling_now(),
+            ),
             Err(_) => Attribution::unknown(),
         };
         if let Some(crash) = known.and_then(|i| self.crashes.get_mut(i)) {
@@ -404,7 +421,13 @@ impl Tracker<'_> {
             Err(e) => Err(AnalysisError::Read(e.to_string())),
         };
         let attribution = match &parsed {
-            Ok(a) => attribute(&a.report, Some(tree), window, self.earlier, &self.settling),
+            Ok(a) => attribute(
+                &a.report,
+                Some(tree),
+                window,
+                self.earlier,
+                &self.settling_now(),
+            ),
             Err(_) => Attribution::unknown(),
         };
         NewCrash {
@@ -637,7 +660,7 @@ pub fn run(
         settling: opts
             .overlap
             .iter()
-            .flat_map(|o| o.settling.iter().map(|s| s.run.clone()))
+            .flat_map(|o| o.settling.iter().cloned())
             .collect(),
         before: before.entries.iter().map(Entry::identity).collect(),
         seen: HashMap::new(),
@@ -790,7 +813,36 @@ pub fn run(
         {
             ceiling = ceiling.max(until);
         }
-        if settled || now >= ceiling || supervisor.interrupted().is_some() {
+        let interrupted = supervisor.interrupted().is_some();
+        if settled && overlap.is_some() && !interrupted {
+            // An overlapped run ends as soon as its command has: first the inventory now, for
+            // what the events have not brought yet (a report that landed between two runs, or
+            // while the command's output closed). One still being written holds the wait, and a
+            // crash of the campaign found here makes this run the last under `--until-crash`:
+            // the next run counts from this run's final inventory, and would never see either.
+            let known = (tracker.crashes.len(), tracker.pending.len());
+            if let Ok(inv) = inventory::scan(&opts.folders) {
+                let fresh: Vec<PathBuf> = inventory::diff(&before, &inv)
+                    .new_crashes()
+                    .map(Entry::file)
+                    .filter(|p| !tracker.by_path.contains_key(p) && !tracker.pending.contains(p))
+                    .collect();
+                if !fresh.is_empty() {
+                    let pids = recorder.snapshot();
+                    handle(
+                        Action::Retry(fresh),
+                        &mut tracker,
+                        &pids,
+                        (start, None),
+                        on_event,
+                    );
+                    if (tracker.crashes.len(), tracker.pending.len()) != known {
+                        continue;
+                    }
+                }
+            }
+        }
+        if settled || now >= ceiling || interrupted {
             break;
         }
         look(&mut tracker, &mut last_event, &mut last_retry, on_event);
