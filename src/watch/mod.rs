@@ -269,6 +269,26 @@ struct Tracker<'a> {
 }
 
 impl Tracker<'_> {
+    /// Where a report read now comes from (`attribute`); one that could not be read is the
+    /// run's.
+    fn attribute(
+        &self,
+        parsed: &Result<Analyzed, AnalysisError>,
+        tree: &Tree,
+        window: Window,
+    ) -> Attribution {
+        match parsed {
+            Ok(a) => attribute(
+                &a.report,
+                Some(tree),
+                window,
+                self.earlier,
+                &self.settling_now(),
+            ),
+            Err(_) => Attribution::unknown(),
+        }
+    }
+
     /// The settling runs whose wait is still going on now: a report that lands after a run's
     /// wait would have ended is a late report like any other (`late` in `attribute`).
     fn settling_now(&self) -> Vec<EarlierRun> {
@@ -380,16 +400,7 @@ impl Tracker<'_> {
         }
         let parsed = self.analyze_path(path)?;
         self.pending.remove(path);
-        let attribution = match &parsed {
-            Ok(a) => attribute(
-                &a.report,
-                Some(tree),
-                window,
-                self.earlier,
-                &self.settling_now(),
-            ),
-            Err(_) => Attribution::unknown(),
-        };
+        let attribution = self.attribute(&parsed, tree, window);
         if let Some(crash) = known.and_then(|i| self.crashes.get_mut(i)) {
             // The file changed after it was announced (a text report written slowly): the
             // record follows the file; the announcement is not repeated.
@@ -420,16 +431,7 @@ impl Tracker<'_> {
             Ok(bytes) => self.analyzer.analyze(&bytes).map_err(AnalysisError::Parse),
             Err(e) => Err(AnalysisError::Read(e.to_string())),
         };
-        let attribution = match &parsed {
-            Ok(a) => attribute(
-                &a.report,
-                Some(tree),
-                window,
-                self.earlier,
-                &self.settling_now(),
-            ),
-            Err(_) => Attribution::unknown(),
-        };
+        let attribution = self.attribute(&parsed, tree, window);
         NewCrash {
             entry: entry.clone(),
             parsed,
