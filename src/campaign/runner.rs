@@ -319,6 +319,7 @@ fn give_late_reports_to_their_runs(
     starts: &[chrono::DateTime<chrono::Utc>],
     policy: &GatePolicy,
     overlapped: bool,
+    gated_here: bool,
 ) -> (Vec<usize>, Vec<String>) {
     let mut given = Vec::new();
     let mut failures = Vec::new();
@@ -342,7 +343,7 @@ fn give_late_reports_to_their_runs(
                 .crashes
                 .push(RunCrash::new(report, c, &n.analysis.path));
             given.push(owner);
-            if !in_scope
+            if (!in_scope || !gated_here)
                 && let Some(why) = policy.judge(crate::classify::Judged::Crash(report, c), true)
             {
                 failures.push(format!(
@@ -458,7 +459,8 @@ pub fn run(
         opts.earlier = earlier.clone();
         opts.test_results = plan.watching.test_results.clone();
         opts.record_env = plan.watching.record_env.clone();
-        opts.before = before.take();
+        // Kept: a run that cannot be made leaves the wait for the others to count from it.
+        opts.before = before.clone();
         if overlapped {
             let now = Instant::now();
             opts.overlap = Some(Overlap {
@@ -529,8 +531,14 @@ pub fn run(
             }
         }
         let summary = summary_of(&run, index, config, plan.policy.scope);
-        let (given, late_failures) =
-            give_late_reports_to_their_runs(&run, &mut ran.runs, &starts, &plan.policy, overlapped);
+        let (given, late_failures) = give_late_reports_to_their_runs(
+            &run,
+            &mut ran.runs,
+            &starts,
+            &plan.policy,
+            overlapped,
+            true,
+        );
         for p in pending.iter_mut().filter(|p| given.contains(&p.at)) {
             p.seen = true;
         }
@@ -581,8 +589,102 @@ pub fn run(
             break;
         }
     }
+    // A campaign that stopped before its planned last run (`--until-crash`, a run that could
+    // not be made) still owes the runs it started their wait.
+    let now = Instant::now();
+    if !ran.interrupted
+        && pending.iter().any(|p| !p.over(now))
+        && let Some(before) = before.take()
+    {
+        wait_for_the_rest(
+            plan,
+            analyzer,
+            &session,
+            before,
+            &mut pending,
+            &mut ran,
+            &starts,
+            &earlier,
+            on_event,
+        );
+    }
     finish(&mut pending, true, plan, &ran, on_event);
     Ok(Ended::Ran(ran))
+}
+
+/// Waits, with no command, for the late reports of the runs still settling, and gives each to
+/// its run (a problem doing so is a warning in the last run's record: the runs are kept).
+#[allow(clippy::too_many_arguments)]
+fn wait_for_the_rest(
+    plan: &Plan,
+    analyzer: &Analyzer,
+    session: &watch::Session,
+    before: crate::inventory::Inventory,
+    pending: &mut VecDeque<Pending>,
+    ran: &mut Ran,
+    starts: &[chrono::DateTime<chrono::Utc>],
+    earlier: &[EarlierRun],
+    on_event: &mut dyn FnMut(Event),
+) {
+    let now = Instant::now();
+    let settling: Vec<Settling> = pending
+        .iter()
+        .filter(|p| !p.over(now))
+        .filter_map(|p| {
+            let mut s = p.settling.clone()?;
+            if p.seen {
+                s.expecting_until = None;
+            }
+            Some(s)
+        })
+        .collect();
+    let overlap = Overlap {
+        settling,
+        last: true,
+        until_crash: false,
+        scope: plan.policy.scope,
+    };
+    if let Some(until) = overlap.deadline() {
+        on_event(Event::Live(LiveEvent::Waiting {
+            expecting_crash: false,
+            up_to: until.saturating_duration_since(now),
+            later: false,
+            expected_later: false,
+        }));
+    }
+    let mut opts =
+        plan.watching
+            .timing
+            .options(plan.watching.folders.clone(), plan.argv.clone(), Vec::new());
+    opts.earlier = earlier.to_vec();
+    opts.before = Some(before);
+    opts.overlap = Some(overlap);
+    let stop = || session.interrupted().is_some();
+    match watch::settle(&opts, analyzer, &stop, &mut |e| on_event(Event::Live(e))) {
+        Ok(settled) => {
+            let record = run::settled(settled, &plan.policy);
+            let (given, failures) = give_late_reports_to_their_runs(
+                &record,
+                &mut ran.runs,
+                starts,
+                &plan.policy,
+                true,
+                false,
+            );
+            for p in pending.iter_mut().filter(|p| given.contains(&p.at)) {
+                p.seen = true;
+            }
+            ran.gate_failed |= !failures.is_empty();
+            ran.late_gate_failures.extend(failures);
+        }
+        Err(e) => {
+            if let Some(last) = pending.back_mut() {
+                last.run.warnings.push(format!(
+                    "the wait for the late reports of the runs before could not be made: {e}"
+                ));
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -1082,5 +1184,47 @@ mod tests {
             );
             assert!(!ran.gate_failed, "sequential={sequential}");
         }
+    }
+
+    /// A campaign that breaks still waits for the late reports of the runs it made: run 1
+    /// deletes its own program and dies by SIGSEGV, its report landing 0.5 s later; run 2 cannot
+    /// be started (review finding: run 1's crash was lost, 0/1 instead of 1/1).
+    #[test]
+    fn a_broken_campaign_still_waits_for_its_runs_late_reports() {
+        use std::os::unix::fs::PermissionsExt;
+        let lab = Lab::new();
+        let program = lab.dir.path().join("stress.sh");
+        let script = format!(
+            r#"#!/bin/sh
+            pid=$$
+            rm -f "$0"
+            (sleep 0.5
+             sed -e "s/\"pid\": 81920/\"pid\": $pid/" \
+                 "{ROOT}/testdata/derived/agx-prepareForEnqueue-0x98.ips" > "$D/reports/.r.tmp"
+             mv "$D/reports/.r.tmp" "$D/reports/Python-1.ips") &
+            kill -SEGV $$
+            "#
+        );
+        std::fs::write(&program, script.replace("\n            ", "\n"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut watching = lab.watching();
+        watching.timing.settle = Duration::from_secs(1);
+        let plan = lab.plan(Plan::repeat(
+            vec![program.into_os_string()],
+            3,
+            false,
+            watching,
+            any(),
+        ));
+        let (ran, heard) = run_plan(&plan);
+        assert!(ran.broken.is_some(), "{heard:?}");
+        assert_eq!(
+            ran.runs.iter().map(RunSummary::crashed).collect::<Vec<_>>(),
+            [true],
+            "{heard:?}"
+        );
+        assert!(ran.gate_failed);
     }
 }

@@ -363,6 +363,40 @@ pub fn watch(
     })))
 }
 
+/// The record of a campaign's last wait without a command ([`watch::settle`]): the new reports,
+/// judged by `policy`, in a record with no command, from which the campaign gives each late
+/// report to its run.
+pub fn settled(settled: watch::Settled, policy: &GatePolicy) -> RunReport {
+    let now = chrono::Utc::now();
+    let found = settled
+        .crashes
+        .into_iter()
+        .map(|c| Found {
+            incident: c.entry.peek.as_ref().and_then(|p| p.incident_id.clone()),
+            path: c.entry.file(),
+            analysis: Analysis {
+                path: c.entry.path.clone(),
+                result: c.parsed,
+            },
+            attribution: c.attribution,
+        })
+        .collect();
+    let ctx = RunContext {
+        command: None,
+        window: Window {
+            start: settled.start,
+            end: now,
+            settled: now,
+            settle_used_ms: u64::try_from((now - settled.start).num_milliseconds()).unwrap_or(0),
+            watched_by: None,
+        },
+        interrupted: None,
+    };
+    let (mut run, _) = build(found, &settled.delta, ctx, policy);
+    run.warnings.extend(settled.warnings);
+    run
+}
+
 /// The record of the crash reports added between two inventories (CI steps that split "before"
 /// and "after"). No process tree is known across steps: the capture time attributes, and
 /// `earlier` (the state file's runs) names late reports of earlier watched runs.

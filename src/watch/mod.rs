@@ -585,39 +585,7 @@ pub fn run(
         .collect();
 
     let (tx, rx) = mpsc::channel::<notify::Result<notify::Event>>();
-    let mut warnings = Vec::new();
-    let (mut watcher, mut watched_by): (Box<dyn Watcher>, WatchedBy) = if opts.poll {
-        (Box::new(poll_watcher(tx.clone())?), WatchedBy::Polling)
-    } else {
-        match notify::recommended_watcher(tx.clone()) {
-            Ok(w) => (Box::new(w), WatchedBy::Events),
-            Err(e) => {
-                warnings.push(format!(
-                    "file events are not available ({e}): the report folders are polled every {} ms",
-                    POLL_INTERVAL.as_millis()
-                ));
-                (Box::new(poll_watcher(tx.clone())?), WatchedBy::Polling)
-            }
-        }
-    };
-    for folder in &existing {
-        if let Err(e) = watcher.watch(folder, RecursiveMode::Recursive) {
-            // inotify can run out of watches on huge trees: fall back to polling.
-            if watched_by == WatchedBy::Events {
-                warnings.push(format!(
-                    "cannot watch {} for file events ({e}): the report folders are polled every {} ms",
-                    folder.display(),
-                    POLL_INTERVAL.as_millis()
-                ));
-            }
-            watcher = Box::new(poll_watcher(tx.clone())?);
-            watched_by = WatchedBy::Polling;
-            for f in &existing {
-                let _ = watcher.watch(f, RecursiveMode::Recursive);
-            }
-            break;
-        }
-    }
+    let (watcher, watched_by, mut warnings) = watch_folders(&existing, opts.poll, &tx)?;
 
     // The libraries the command is to load (the environment it gets: crashdelta's with the
     // configuration's variables over it; relative paths from crashdelta's working directory,
@@ -903,6 +871,185 @@ pub fn run(
         lives,
         watched_by,
         injection,
+        warnings,
+    })
+}
+
+/// Watches `existing` for file events, or polls them (`poll`, or when events are not available
+/// or run out); the warnings say why it polls when it was not asked to.
+fn watch_folders(
+    existing: &[PathBuf],
+    poll: bool,
+    tx: &mpsc::Sender<notify::Result<notify::Event>>,
+) -> Result<(Box<dyn Watcher>, WatchedBy, Vec<String>), WatchError> {
+    let mut warnings = Vec::new();
+    let (mut watcher, mut watched_by): (Box<dyn Watcher>, WatchedBy) = if poll {
+        (Box::new(poll_watcher(tx.clone())?), WatchedBy::Polling)
+    } else {
+        match notify::recommended_watcher(tx.clone()) {
+            Ok(w) => (Box::new(w), WatchedBy::Events),
+            Err(e) => {
+                warnings.push(format!(
+                    "file events are not available ({e}): the report folders are polled every {} ms",
+                    POLL_INTERVAL.as_millis()
+                ));
+                (Box::new(poll_watcher(tx.clone())?), WatchedBy::Polling)
+            }
+        }
+    };
+    for folder in existing {
+        if let Err(e) = watcher.watch(folder, RecursiveMode::Recursive) {
+            // inotify can run out of watches on huge trees: fall back to polling.
+            if watched_by == WatchedBy::Events {
+                warnings.push(format!(
+                    "cannot watch {} for file events ({e}): the report folders are polled every {} ms",
+                    folder.display(),
+                    POLL_INTERVAL.as_millis()
+                ));
+            }
+            watcher = Box::new(poll_watcher(tx.clone())?);
+            watched_by = WatchedBy::Polling;
+            for f in existing {
+                let _ = watcher.watch(f, RecursiveMode::Recursive);
+            }
+            break;
+        }
+    }
+    Ok((watcher, watched_by, warnings))
+}
+
+/// What [`settle`] found: the new crash reports since `before`, and the inventory at the end.
+#[derive(Debug)]
+pub struct Settled {
+    /// The new crash reports, read and attributed (with no process tree of their own: a
+    /// settling run's tree, or its window, places them).
+    pub crashes: Vec<NewCrash>,
+    /// From the inventory it started from to the one at the end.
+    pub delta: Delta,
+    /// When the wait began.
+    pub start: DateTime<Utc>,
+    /// Problems that did not stop it.
+    pub warnings: Vec<String>,
+}
+
+/// Waits, with no command, for the late reports of a campaign's runs still settling
+/// (`opts.overlap`), counting from `opts.before` (the last run's final inventory): what a
+/// campaign that stops before its planned last run (`--until-crash`, a run that could not be
+/// made) owes the runs it started. Returns when every settling run's wait is over, at their
+/// deadline at the latest, or when `stop` says so (an interrupt).
+pub fn settle(
+    opts: &Options,
+    analyzer: &Analyzer,
+    stop: &dyn Fn() -> bool,
+    on_event: &mut dyn FnMut(LiveEvent),
+) -> Result<Settled, WatchError> {
+    let before = match &opts.before {
+        Some(before) => before.clone(),
+        None => inventory::scan(&opts.folders)?,
+    };
+    let settling: Vec<Settling> = opts
+        .overlap
+        .iter()
+        .flat_map(|o| o.settling.iter().cloned())
+        .collect();
+    let overlap = Overlap {
+        settling: settling.clone(),
+        last: true,
+        until_crash: false,
+        scope: crate::classify::Scope::Run,
+    };
+    let existing: Vec<PathBuf> = opts
+        .folders
+        .iter()
+        .filter(|f| f.is_dir())
+        .cloned()
+        .collect();
+    let (tx, rx) = mpsc::channel::<notify::Result<notify::Event>>();
+    let (watcher, _, warnings) = watch_folders(&existing, opts.poll, &tx)?;
+    let start = Utc::now();
+    let mut tracker = Tracker {
+        analyzer,
+        earlier: &opts.earlier,
+        settling,
+        before: before.entries.iter().map(Entry::identity).collect(),
+        seen: HashMap::new(),
+        by_path: HashMap::new(),
+        pending: HashSet::new(),
+        changed: HashMap::new(),
+        crashes: Vec::new(),
+        started: Instant::now(),
+        reads: 0,
+    };
+    // No command, so no tree: the settling runs' trees and windows place what lands.
+    let tree = Tree {
+        me: std::process::id(),
+        ..Tree::default()
+    };
+    // What landed before the wait began (between the last run and now) is read first.
+    let landed: Vec<PathBuf> = inventory::scan(&opts.folders)
+        .map(|now| {
+            inventory::diff(&before, &now)
+                .new_crashes()
+                .map(Entry::file)
+                .collect()
+        })
+        .unwrap_or_default();
+    let check = |action: Action, tracker: &mut Tracker, on_event: &mut dyn FnMut(LiveEvent)| {
+        let paths = match action {
+            Action::Retry(p) | Action::Check(p) => p,
+            Action::Walk(dir) => files_under(&dir),
+            Action::Rescan => existing.iter().flat_map(|f| files_under(f)).collect(),
+            Action::Ignore => Vec::new(),
+        };
+        for p in paths {
+            if let Some(i) = tracker.check(&p, &tree, (start, None))
+                && let Some(c) = tracker.crashes.get(i)
+            {
+                on_event(LiveEvent::Crash(c));
+            }
+        }
+    };
+    check(Action::Retry(landed), &mut tracker, on_event);
+    let deadline = overlap.deadline().unwrap_or_else(Instant::now);
+    let mut last_event: Option<Instant> = None;
+    let mut last_retry = Instant::now();
+    loop {
+        let now = Instant::now();
+        let done = tracker.pending.is_empty()
+            && last_event.is_none_or(|t| t.elapsed() >= Duration::from_millis(300))
+            && overlap.settled(now, &tracker.crashes);
+        if done || now >= deadline || stop() {
+            break;
+        }
+        drain(&rx, Duration::from_millis(20), &mut |action| {
+            if action != Action::Ignore {
+                last_event = Some(Instant::now());
+                for p in match &action {
+                    Action::Check(p) => p.clone(),
+                    _ => Vec::new(),
+                } {
+                    tracker.changed.insert(p, Instant::now());
+                }
+            }
+            check(action, &mut tracker, on_event);
+        });
+        if let Some(due) = tracker.due(&mut last_retry) {
+            check(Action::Retry(due), &mut tracker, on_event);
+        }
+    }
+    drop(watcher);
+    let after = inventory::scan(&opts.folders)?;
+    let delta = inventory::diff(&before, &after);
+    let settled_at = Utc::now();
+    let crashes = reconcile(
+        std::mem::take(&mut tracker.crashes),
+        delta.new_crashes(),
+        |entry| tracker.read_now(entry, &tree, (start, Some(settled_at))),
+    );
+    Ok(Settled {
+        crashes,
+        delta,
+        start,
         warnings,
     })
 }
