@@ -875,13 +875,16 @@ pub fn run(
     })
 }
 
+/// The folders' watcher, how it watches, and why it polls when it was not asked to.
+type Watching = (Box<dyn Watcher>, WatchedBy, Vec<String>);
+
 /// Watches `existing` for file events, or polls them (`poll`, or when events are not available
 /// or run out); the warnings say why it polls when it was not asked to.
 fn watch_folders(
     existing: &[PathBuf],
     poll: bool,
     tx: &mpsc::Sender<notify::Result<notify::Event>>,
-) -> Result<(Box<dyn Watcher>, WatchedBy, Vec<String>), WatchError> {
+) -> Result<Watching, WatchError> {
     let mut warnings = Vec::new();
     let (mut watcher, mut watched_by): (Box<dyn Watcher>, WatchedBy) = if poll {
         (Box::new(poll_watcher(tx.clone())?), WatchedBy::Polling)
