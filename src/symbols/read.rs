@@ -91,7 +91,7 @@ impl Stamp {
 /// A symbol file's bytes (those `want` asked for; the rest zeros), the file's [`Stamp`], and how
 /// many bytes were read.
 pub(crate) struct SymbolFile {
-    pub bytes: Vec<u8>,
+    pub bytes: memmap2::MmapMut,
     pub stamp: Stamp,
     /// How many bytes were read: what the tests check a step costs.
     #[cfg_attr(not(test), allow(dead_code))]
@@ -109,10 +109,16 @@ pub(crate) fn read(path: &Path, want: Want) -> std::io::Result<SymbolFile> {
     let stamp = Stamp::of(&meta);
     let size = usize::try_from(stamp.size)
         .map_err(|_| std::io::Error::other("too large for this machine's address space"))?;
+    if size == 0 {
+        return Err(std::io::Error::other("it is empty"));
+    }
     let mut reader = Reader {
         file,
-        // Zeroed and untouched: costs address space, not memory, until a range is read into it.
-        bytes: vec![0u8; size],
+        // Anonymous memory straight from the kernel: zero pages that cost address space, not
+        // memory, until a range is read into them. (A `vec![0; size]` is the same only when the
+        // allocator takes it fresh from the kernel; one that reuses memory it freed, as mimalloc
+        // does after indexing freed the same size, zeroes it all first.)
+        bytes: memmap2::MmapMut::map_anon(size)?,
         done: Vec::new(),
         read: 0,
     };
@@ -155,7 +161,7 @@ const PAGE: usize = 16 << 10;
 
 struct Reader {
     file: std::fs::File,
-    bytes: Vec<u8>,
+    bytes: memmap2::MmapMut,
     /// The ranges read so far: never read twice.
     done: Vec<Range<usize>>,
     read: u64,
@@ -234,7 +240,12 @@ fn slices(bytes: &[u8], size: usize) -> Option<Vec<Range<usize>>> {
     } else {
         (20, false)
     };
-    // The fat header must lie in the first page read; a real one has a handful of entries.
+    // A real universal file has a handful of slices, its table in the first page (read already).
+    // A count beyond that is not one (a Java class file shares the magic; a hostile header could
+    // say four billion): the file is read whole, for the parser to say what it is.
+    if count > 64 || count.checked_mul(entry)?.checked_add(8)? > PAGE.min(size) {
+        return None;
+    }
     let mut out = Vec::new();
     for i in 0..count {
         let at = 8usize.checked_add(i.checked_mul(entry)?)?;
@@ -479,7 +490,7 @@ mod tests {
             .unwrap()
             .set_len(0)
             .unwrap();
-        assert!(file.bytes == content);
+        assert!(file.bytes[..] == content[..]);
         assert_eq!(file.read, content.len() as u64);
     }
 
@@ -496,7 +507,12 @@ mod tests {
         fat.resize(64 << 10, 7);
         std::fs::write(&path, &fat).unwrap();
         let file = read(&path, Want::LoadCommands).unwrap();
-        assert!(file.bytes == fat);
+        assert!(file.bytes[..] == fat[..]);
+        // A slice count of four billion: not a table to walk.
+        fat[4..8].copy_from_slice(&u32::MAX.to_be_bytes());
+        std::fs::write(&path, &fat).unwrap();
+        let file = read(&path, Want::LoadCommands).unwrap();
+        assert!(file.bytes[..] == fat[..]);
         let mut thin = vec![0xcf, 0xfa, 0xed, 0xfe];
         thin.extend([0u8; 12]);
         thin.extend(1000u32.to_le_bytes());
@@ -504,6 +520,6 @@ mod tests {
         thin.resize(64 << 10, 7);
         std::fs::write(&path, &thin).unwrap();
         let file = read(&path, Want::Symcache).unwrap();
-        assert!(file.bytes == thin);
+        assert!(file.bytes[..] == thin[..]);
     }
 }
