@@ -811,3 +811,36 @@ fn building_a_symcache_shows_progress_on_a_terminal_only() {
         common::stderr(&piped)
     );
 }
+
+/// Issue 17: a symcache of more than a gigabyte (a dSYM of a few gigabytes has one) used to be
+/// refused as "more than any symcache" and rebuilt on every command. One of this user's, mapped,
+/// is used (here the real one, made 1.5 GiB long by a sparse tail that costs no disk).
+#[cfg(unix)]
+#[test]
+fn a_symcache_over_a_gigabyte_of_this_users_is_used() {
+    let dsym = out().join("AGXMetalG16X.arm64.dSYM");
+    let (cache, name) = cache_file_for(&dsym, ARM64, 0x384);
+    let path = cache.path().join(&name);
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(3 << 29)
+        .unwrap();
+    let out_json = crashdelta()
+        .args(["symbolicate", "--format", "json", "--symbols"])
+        .arg(&dsym)
+        .arg("--cache-dir")
+        .arg(cache.path())
+        .arg(UNNAMED)
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out_json.stdout).unwrap();
+    let warnings = doc["report"]["warnings"].to_string();
+    assert!(!warnings.contains("more than any symcache"), "{warnings}");
+    assert_eq!(
+        doc["report"]["crashed_thread"]["frames"][0]["symbol"], PREPARE,
+        "{warnings}"
+    );
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 3 << 29);
+}

@@ -604,8 +604,14 @@ fn demangle(name: Name<'_>) -> String {
     name.try_demangle(DemangleOptions::complete()).into_owned()
 }
 
-/// More than any symcache: they are a fraction of their symbol file's size.
-const MAX_CACHED_SYMCACHE: u64 = 1 << 30;
+/// More than any symcache read into memory (one that others could write: see `read_cached`).
+const MAX_READ_SYMCACHE: u64 = 1 << 30;
+
+/// More than any symcache mapped. Symcaches grow with functions and line records: 0.87 times
+/// the DWARF's size for the generated 202 MiB dSYM (docs/performance.md), so a dSYM of a few
+/// gigabytes has a symcache over a gigabyte, which a bound made for reading into memory refused
+/// (and rebuilt, on every command). A mapped one costs only the pages its lookups touch.
+const MAX_MAPPED_SYMCACHE: u64 = 64 << 30;
 
 /// A symcache from the cache folder: `None` when there is none; an error saying what is wrong
 /// when what is there is not a regular file of a sane size. Opened without following a symlink
@@ -645,10 +651,16 @@ fn read_cached(path: &Path) -> Result<Option<ByteView<'static>>, String> {
     if !meta.is_file() {
         return Err("is not a regular file".into());
     }
-    if meta.len() > MAX_CACHED_SYMCACHE {
+    let mapped = only_this_user_can_write(&meta) && meta.len() > 0;
+    let limit = if mapped {
+        MAX_MAPPED_SYMCACHE
+    } else {
+        MAX_READ_SYMCACHE
+    };
+    if meta.len() > limit {
         return Err(format!("is {} bytes, more than any symcache", meta.len()));
     }
-    if only_this_user_can_write(&meta) && meta.len() > 0 {
+    if mapped {
         return ByteView::map_file(file)
             .map(Some)
             .map_err(|e| format!("cannot be mapped ({e})"));
