@@ -404,6 +404,22 @@ fn atos_is_used_for_the_os_build_that_wrote_the_report() {
     }
 }
 
+/// The JSON document of `crashdelta COMMAND --format json --symbols SYMBOLS --cache-dir CACHE`
+/// for the unnamed race report.
+fn json_of(command: &[&str], symbols: &Path, cache: &Path) -> serde_json::Value {
+    let out = crashdelta()
+        .args(command)
+        .args(["--format", "json", "--symbols"])
+        .arg(symbols)
+        .arg("--cache-dir")
+        .arg(cache)
+        .arg(UNNAMED)
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
 /// The one file a cache folder holds after naming `uuid` at `offset` from `symbols`: its name is
 /// the cache key (UUID, arch, digest of the symbol file's path, size and mtime).
 fn cache_file_for(symbols: &Path, uuid: &str, offset: u64) -> (tempfile::TempDir, String) {
@@ -462,21 +478,11 @@ fn a_cached_symcache_for_another_object_is_rebuilt_with_a_warning() {
         cache.path().join(&name),
     )
     .unwrap();
-    let out_json = crashdelta()
-        .args(["classify", "--format", "json", "--symbols"])
-        .arg(&dsym)
-        .arg("--cache-dir")
-        .arg(cache.path())
-        .arg(UNNAMED)
-        .output()
-        .unwrap();
-    let doc: serde_json::Value = serde_json::from_slice(&out_json.stdout).unwrap();
+    let doc = json_of(&["classify"], &dsym, cache.path());
     let r = &doc["reports"][0];
     assert_eq!(
-        r["classification"]["rule"],
-        "agx-prepare-for-enqueue-race",
-        "{}",
-        String::from_utf8_lossy(&out_json.stdout)
+        r["classification"]["rule"], "agx-prepare-for-enqueue-race",
+        "{doc}"
     );
     let warnings = r["warnings"].to_string();
     assert!(
@@ -484,15 +490,7 @@ fn a_cached_symcache_for_another_object_is_rebuilt_with_a_warning() {
         "{warnings}"
     );
     // The cache now holds the right symcache: a second run names the frame with no warning.
-    let again = crashdelta()
-        .args(["classify", "--format", "json", "--symbols"])
-        .arg(&dsym)
-        .arg("--cache-dir")
-        .arg(cache.path())
-        .arg(UNNAMED)
-        .output()
-        .unwrap();
-    let doc: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    let doc = json_of(&["classify"], &dsym, cache.path());
     assert_eq!(
         doc["reports"][0]["classification"]["rule"],
         "agx-prepare-for-enqueue-race"
@@ -827,15 +825,7 @@ fn a_symcache_over_a_gigabyte_of_this_users_is_used() {
         .unwrap()
         .set_len(3 << 29)
         .unwrap();
-    let out_json = crashdelta()
-        .args(["symbolicate", "--format", "json", "--symbols"])
-        .arg(&dsym)
-        .arg("--cache-dir")
-        .arg(cache.path())
-        .arg(UNNAMED)
-        .output()
-        .unwrap();
-    let doc: serde_json::Value = serde_json::from_slice(&out_json.stdout).unwrap();
+    let doc = json_of(&["symbolicate"], &dsym, cache.path());
     let warnings = doc["report"]["warnings"].to_string();
     assert!(!warnings.contains("more than any symcache"), "{warnings}");
     assert_eq!(
