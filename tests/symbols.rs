@@ -404,6 +404,22 @@ fn atos_is_used_for_the_os_build_that_wrote_the_report() {
     }
 }
 
+/// The JSON document of `crashdelta COMMAND --format json --symbols SYMBOLS --cache-dir CACHE`
+/// for the unnamed race report.
+fn json_of(command: &[&str], symbols: &Path, cache: &Path) -> serde_json::Value {
+    let out = crashdelta()
+        .args(command)
+        .args(["--format", "json", "--symbols"])
+        .arg(symbols)
+        .arg("--cache-dir")
+        .arg(cache)
+        .arg(UNNAMED)
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
 /// The one file a cache folder holds after naming `uuid` at `offset` from `symbols`: its name is
 /// the cache key (UUID, arch, digest of the symbol file's path, size and mtime).
 fn cache_file_for(symbols: &Path, uuid: &str, offset: u64) -> (tempfile::TempDir, String) {
@@ -462,21 +478,11 @@ fn a_cached_symcache_for_another_object_is_rebuilt_with_a_warning() {
         cache.path().join(&name),
     )
     .unwrap();
-    let out_json = crashdelta()
-        .args(["classify", "--format", "json", "--symbols"])
-        .arg(&dsym)
-        .arg("--cache-dir")
-        .arg(cache.path())
-        .arg(UNNAMED)
-        .output()
-        .unwrap();
-    let doc: serde_json::Value = serde_json::from_slice(&out_json.stdout).unwrap();
+    let doc = json_of(&["classify"], &dsym, cache.path());
     let r = &doc["reports"][0];
     assert_eq!(
-        r["classification"]["rule"],
-        "agx-prepare-for-enqueue-race",
-        "{}",
-        String::from_utf8_lossy(&out_json.stdout)
+        r["classification"]["rule"], "agx-prepare-for-enqueue-race",
+        "{doc}"
     );
     let warnings = r["warnings"].to_string();
     assert!(
@@ -484,15 +490,7 @@ fn a_cached_symcache_for_another_object_is_rebuilt_with_a_warning() {
         "{warnings}"
     );
     // The cache now holds the right symcache: a second run names the frame with no warning.
-    let again = crashdelta()
-        .args(["classify", "--format", "json", "--symbols"])
-        .arg(&dsym)
-        .arg("--cache-dir")
-        .arg(cache.path())
-        .arg(UNNAMED)
-        .output()
-        .unwrap();
-    let doc: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    let doc = json_of(&["classify"], &dsym, cache.path());
     assert_eq!(
         doc["reports"][0]["classification"]["rule"],
         "agx-prepare-for-enqueue-race"
@@ -636,4 +634,203 @@ fn a_fifo_or_a_symlink_in_place_of_a_cached_symcache_is_not_read() {
         "{}",
         r["warnings"]
     );
+}
+
+/// The binary rewritten as a new build with the same UUID would be: the same size, one function
+/// renamed (`prepareForEnqueue` -> `prepareForDequeue`, as long, in its symbol table).
+fn rebuilt_binary() -> Vec<u8> {
+    let mut bytes = std::fs::read(out().join("AGXMetalG16X.arm64")).unwrap();
+    let (from, to) = (b"prepareForEnqueue", b"prepareForDequeue");
+    let mut at = 0;
+    while let Some(i) = bytes[at..].windows(from.len()).position(|w| w == from) {
+        bytes[at + i..at + i + to.len()].copy_from_slice(to);
+        at += i + to.len();
+    }
+    assert!(at > 0);
+    bytes
+}
+
+/// Names the arm64 race frame from `binary` with the cache folder `cache`.
+fn name_with(binary: &Path, cache: &Path) -> String {
+    let idx = SymbolIndex::build(&[binary.to_owned()], None, Some(cache.to_owned())).unwrap();
+    idx.name_at(ARM64, 0x384).unwrap()
+}
+
+/// Issue 17: a symbol file rebuilt at the same path with the same UUID, size and modification
+/// time (a build that sets the time back, `touch -r`) is not served from the stale symcache.
+/// The cache key covers the status-change time, which no one can set back, and the inode.
+#[test]
+fn a_rebuilt_file_with_the_same_uuid_size_and_mtime_is_not_served_a_stale_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    std::fs::create_dir(&cache).unwrap();
+    let binary = dir.path().join("AGXMetalG16X.arm64");
+    std::fs::copy(out().join("AGXMetalG16X.arm64"), &binary).unwrap();
+    assert_eq!(name_with(&binary, &cache), PREPARE);
+    let old = std::fs::metadata(&binary).unwrap();
+    let renamed = PREPARE.replace("Enqueue", "Dequeue");
+
+    // Rewritten in place (the same inode), then its mtime set back.
+    let rebuilt = rebuilt_binary();
+    assert_eq!(rebuilt.len() as u64, old.len());
+    std::fs::write(&binary, &rebuilt).unwrap();
+    let f = std::fs::File::options().write(true).open(&binary).unwrap();
+    f.set_modified(old.modified().unwrap()).unwrap();
+    drop(f);
+    let now = std::fs::metadata(&binary).unwrap();
+    assert_eq!(
+        (now.len(), now.modified().unwrap()),
+        (old.len(), old.modified().unwrap())
+    );
+    assert_eq!(name_with(&binary, &cache), renamed);
+
+    // Back to the first build's bytes, written elsewhere and renamed over it (another inode), its
+    // mtime set back too.
+    let elsewhere = dir.path().join("new.tmp");
+    std::fs::copy(out().join("AGXMetalG16X.arm64"), &elsewhere).unwrap();
+    let f = std::fs::File::options()
+        .write(true)
+        .open(&elsewhere)
+        .unwrap();
+    f.set_modified(old.modified().unwrap()).unwrap();
+    drop(f);
+    std::fs::rename(&elsewhere, &binary).unwrap();
+    assert_eq!(name_with(&binary, &cache), PREPARE);
+
+    // A different size, the mtime set back: the rebuilt bytes plus padding.
+    let mut longer = rebuilt_binary();
+    longer.extend([0u8; 4096]);
+    std::fs::write(&binary, &longer).unwrap();
+    let f = std::fs::File::options().write(true).open(&binary).unwrap();
+    f.set_modified(old.modified().unwrap()).unwrap();
+    drop(f);
+    assert_eq!(name_with(&binary, &cache), renamed);
+
+    // The file untouched since: the last cache is used, nothing new is built.
+    let count = std::fs::read_dir(&cache).unwrap().count();
+    assert_eq!(count, 4);
+    assert_eq!(name_with(&binary, &cache), renamed);
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), count);
+}
+
+/// The library tells its observer when a symcache is built (the slow step, which the binary
+/// shows progress for), once per object: not for a second lookup, not when the cache folder has
+/// it.
+#[test]
+fn building_a_symcache_is_told_to_the_observer_once() {
+    use crashdelta::symbols::SymbolEvent;
+    use std::sync::{Arc, Mutex};
+    let cache = tempfile::tempdir().unwrap();
+    let dsym = out().join("AGXMetalG16X.arm64.dSYM");
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let observed = || {
+        let mut idx = SymbolIndex::build(
+            std::slice::from_ref(&dsym),
+            None,
+            Some(cache.path().to_owned()),
+        )
+        .unwrap();
+        let heard = Arc::clone(&heard);
+        idx.observe(move |e| {
+            heard.lock().unwrap().push(match e {
+                SymbolEvent::Building {
+                    path, bytes, arch, ..
+                } => format!(
+                    "building {} {bytes} {arch}",
+                    path.file_name().unwrap().to_string_lossy()
+                ),
+                SymbolEvent::Built { ok, .. } => format!("built {ok}"),
+                _ => "other".into(),
+            })
+        });
+        idx
+    };
+    let idx = observed();
+    assert_eq!(idx.name_at(ARM64, 0x384).as_deref(), Some(PREPARE));
+    assert_eq!(idx.name_at(ARM64, 0x384).as_deref(), Some(PREPARE));
+    let dwarf = dsym.join("Contents/Resources/DWARF/AGXMetalG16X.arm64");
+    let size = std::fs::metadata(&dwarf).unwrap().len();
+    assert_eq!(
+        *heard.lock().unwrap(),
+        [
+            format!("building AGXMetalG16X.arm64 {size} arm64"),
+            "built true".into()
+        ]
+    );
+    // A new index, the symcache on disk: nothing is built.
+    let idx = observed();
+    assert_eq!(idx.name_at(ARM64, 0x384).as_deref(), Some(PREPARE));
+    assert_eq!(heard.lock().unwrap().len(), 2);
+}
+
+/// Building a symcache shows progress on a terminal ("building the symbol cache of ..."),
+/// cleared when it is built; never when standard error is not a terminal, nor under `-q`.
+#[test]
+fn building_a_symcache_shows_progress_on_a_terminal_only() {
+    if common::no_pty() {
+        return;
+    }
+    let line = |extra: &str, cache: &Path| {
+        format!(
+            "cd {} && CRASHDELTA_PROGRESS_DELAY_MS=0 {} symbolicate {extra} --format json \
+             --symbols testdata/symbols/out/AGXMetalG16X.arm64.dSYM --cache-dir {} {UNNAMED} \
+             > /dev/null",
+            common::shell_quote(Path::new(env!("CARGO_MANIFEST_DIR")).to_str().unwrap()),
+            common::shell_quote(env!("CARGO_BIN_EXE_crashdelta")),
+            common::shell_quote(cache.to_str().unwrap())
+        )
+    };
+    let limit = std::time::Duration::from_secs(60);
+    let cache = tempfile::tempdir().unwrap();
+    let (status, shown, _) = common::on_terminal_line(&line("", cache.path()), &[], limit);
+    assert!(status.is_some_and(|s| s.success()), "{shown}");
+    let at = shown
+        .find("building the symbol cache of AGXMetalG16X.arm64 (1 MB)")
+        .unwrap_or_else(|| panic!("{shown:?}"));
+    // Cleared once built.
+    assert!(shown[at..].contains("\r\u{1b}[2K"), "{shown:?}");
+    let cache = tempfile::tempdir().unwrap();
+    let (_, shown, _) = common::on_terminal_line(&line("-q", cache.path()), &[], limit);
+    assert!(!shown.contains("building the symbol cache"), "{shown:?}");
+    let cache = tempfile::tempdir().unwrap();
+    let piped = crashdelta()
+        .env("CRASHDELTA_PROGRESS_DELAY_MS", "0")
+        .args(["symbolicate", "--format", "json", "--symbols"])
+        .arg(out().join("AGXMetalG16X.arm64.dSYM"))
+        .arg("--cache-dir")
+        .arg(cache.path())
+        .arg(UNNAMED)
+        .output()
+        .unwrap();
+    assert!(piped.status.success());
+    assert!(
+        !common::stderr(&piped).contains("building"),
+        "{}",
+        common::stderr(&piped)
+    );
+}
+
+/// Issue 17: a symcache of more than a gigabyte (a dSYM of a few gigabytes has one) used to be
+/// refused as "more than any symcache" and rebuilt on every command. One of this user's, mapped,
+/// is used (here the real one, made 1.5 GiB long by a sparse tail that costs no disk).
+#[cfg(unix)]
+#[test]
+fn a_symcache_over_a_gigabyte_of_this_users_is_used() {
+    let dsym = out().join("AGXMetalG16X.arm64.dSYM");
+    let (cache, name) = cache_file_for(&dsym, ARM64, 0x384);
+    let path = cache.path().join(&name);
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(3 << 29)
+        .unwrap();
+    let doc = json_of(&["symbolicate"], &dsym, cache.path());
+    let warnings = doc["report"]["warnings"].to_string();
+    assert!(!warnings.contains("more than any symcache"), "{warnings}");
+    assert_eq!(
+        doc["report"]["crashed_thread"]["frames"][0]["symbol"], PREPARE,
+        "{warnings}"
+    );
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 3 << 29);
 }

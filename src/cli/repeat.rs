@@ -12,7 +12,7 @@ use crashdelta::run::Timing;
 use super::args::{CompareArgs, FoldersArg, ProvenanceArgs, RecordArgs, TimingArgs, WatchArgs};
 use super::exit::{Ending, Exit};
 use super::output::{self, Output, note, say};
-use super::setup::{check_allow, load_analyzer, preflight, require_clean};
+use super::setup::{check_allow, load_analyzer_for_run, preflight, require_clean};
 use super::watch::{collected, print_live};
 
 /// How many runs `--until-crash` makes without `--repeat`.
@@ -41,7 +41,7 @@ fn watching(
 
 /// `watch --repeat N [--until-crash]`.
 pub fn repeat(args: WatchArgs) -> Result<Exit> {
-    let analyzer = load_analyzer(&args.rules, &args.symbols)?;
+    let analyzer = load_analyzer_for_run(&args.rules, &args.symbols)?;
     preflight(&args.record)?;
     check_allow(&analyzer.rules, &args.gate.allow)?;
     if let Some(refused) = require_clean(&args.provenance) {
@@ -108,7 +108,7 @@ pub fn compare(args: CompareArgs) -> Result<Exit> {
              (for example --b-env PYTORCH_ENABLE_MPS_FALLBACK=1)"
         );
     }
-    let analyzer = load_analyzer(&args.rules, &args.symbols)?;
+    let analyzer = load_analyzer_for_run(&args.rules, &args.symbols)?;
     preflight(&args.record)?;
     if let Some(refused) = require_clean(&args.provenance) {
         return Ok(refused);

@@ -2,6 +2,7 @@
 //! symbol index (`--symbols`), made into one analyzer; and the check that `--allow` names a rule.
 
 use std::path::Path;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -44,12 +45,27 @@ pub fn read_rules_file(path: &Path) -> Result<String> {
     })
 }
 
-/// The rules and the symbol index; problems with single symbol files are warnings.
+/// The rules and the symbol index; problems with single symbol files are warnings. Building a
+/// symbol cache shows progress on a terminal.
 pub fn load_analyzer(rules: &RulesArg, symbols: &SymbolsArg) -> Result<Analyzer> {
+    load(rules, symbols, true)
+}
+
+/// As [`load_analyzer`], for the commands that run a command (`watch`, `repeat`): a symbol
+/// cache built while it runs shows no progress, whose line would be drawn among the lines the
+/// command writes to the same terminal.
+pub fn load_analyzer_for_run(rules: &RulesArg, symbols: &SymbolsArg) -> Result<Analyzer> {
+    load(rules, symbols, false)
+}
+
+fn load(rules: &RulesArg, symbols: &SymbolsArg, build_progress: bool) -> Result<Analyzer> {
     let rules = load_rules(rules)?;
     let indexing = progress::Progress::start("indexing symbol files", false, false);
-    let index = symbols::index_for(&symbols.symbols, symbols.cache_dir.as_deref())?;
+    let mut index = symbols::index_for(&symbols.symbols, symbols.cache_dir.as_deref())?;
     drop(indexing);
+    if let Some(index) = index.as_mut().filter(|_| build_progress) {
+        index.observe(show_symcache_builds());
+    }
     if let Some(index) = &index {
         for problem in &index.problems {
             say!("crashdelta: warning: {problem}");
@@ -59,6 +75,38 @@ pub fn load_analyzer(rules: &RulesArg, symbols: &SymbolsArg) -> Result<Analyzer>
         }
     }
     Ok(Analyzer::new(rules, index))
+}
+
+/// Progress while a symcache is built (seconds for a big dSYM, once per build of it): "building
+/// the symbol cache of libtorch_cpu.dylib (412 MB)". Several may be built at once, by the
+/// threads reading reports: the line lasts until the last ends.
+fn show_symcache_builds() -> impl Fn(&symbols::SymbolEvent<'_>) + Send + Sync + 'static {
+    let building: Mutex<Vec<progress::Progress>> = Mutex::new(Vec::new());
+    move |event| {
+        let Ok(mut building) = building.lock() else {
+            return;
+        };
+        match event {
+            symbols::SymbolEvent::Building { path, bytes, .. } => {
+                let name = path.file_name().map_or_else(
+                    || path.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                );
+                building.push(progress::Progress::start(
+                    format!(
+                        "building the symbol cache of {name} ({} MB)",
+                        bytes.div_ceil(1_000_000)
+                    ),
+                    false,
+                    false,
+                ));
+            }
+            symbols::SymbolEvent::Built { .. } => {
+                building.pop();
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Refuses an `--allow` that names no rule (or `unreadable`): a typo would silently let crashes

@@ -13,7 +13,7 @@ use crashdelta::watch::{self, EarlierRun, LiveEvent, Notice, collect, signal_nam
 use super::args::WatchArgs;
 use super::exit::{Ending, Exit};
 use super::output::{self, Output, note, say};
-use super::setup::{check_allow, load_analyzer, preflight, require_clean};
+use super::setup::{check_allow, load_analyzer_for_run, preflight, require_clean};
 
 /// Whether the record goes to standard output (a format other than human, no `--output`): then
 /// the command's own standard output goes to crashdelta's standard error, never into the record.
@@ -26,7 +26,7 @@ pub fn watch(args: WatchArgs) -> Result<Exit> {
     if args.is_campaign() {
         return super::repeat::repeat(args);
     }
-    let analyzer = load_analyzer(&args.rules, &args.symbols)?;
+    let analyzer = load_analyzer_for_run(&args.rules, &args.symbols)?;
     check_allow(&analyzer.rules, &args.gate.allow)?;
     preflight(&args.record)?;
     if let Some(refused) = require_clean(&args.provenance) {

@@ -7,24 +7,29 @@
 //! mismatch names nothing and says so: a wrong symbol is worse than none.
 //!
 //! Lookups go through symcaches (symbolic-symcache), built once per UUID and architecture and
-//! kept on disk, keyed by the source file's path, size and modification time so that a rebuilt
-//! file is cached anew.
+//! kept on disk, keyed by what identifies one version of the source file (its path, size,
+//! modification and status-change times, device and inode: see `cache_key`) so that a rebuilt
+//! file is cached anew, and found without reading the symbol file at all. Building one is the
+//! slow step (seconds for a dSYM of hundreds of megabytes); the caller hears of it through
+//! [`SymbolIndex::observe`], to show progress.
 //!
 //! The cache folder is not trusted: a symcache found there is used only when its own debug id and
 //! architecture are those of the object it stands for (else it is rebuilt, with a warning), and
 //! new ones are written through exclusively created temporaries, never through a predictable name
 //! a symlink could redirect. Symbol files are never mapped where others can change them: a mapped
-//! file that shrinks under us would kill the process with SIGBUS (small ones are read into
-//! memory, large ones copied to a private temporary first).
+//! file that shrinks under us would kill the process with SIGBUS. They are read, and only in the
+//! parts a step needs (module `read`): indexing reads the load commands, a few kilobytes
+//! whatever the file's size.
 
 pub mod atos;
+mod read;
 mod rewrite;
 
 pub use rewrite::{RewriteError, ips_with_symbols};
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -77,20 +82,70 @@ pub struct IndexedObject {
     pub image: String,
     /// The driver version, from the bundle's Info.plist, when the file is in a bundle.
     pub bundle_version: Option<String>,
-    /// The symcache's key: UUID, arch, and a digest of the file's path, size and mtime.
+    /// The symcache's key: UUID, arch, and a digest of what identifies this version of the
+    /// file (`cache_key`).
     #[serde(skip)]
     key: String,
+    /// The file's version when it was indexed.
+    #[serde(skip)]
+    stamp: read::Stamp,
 }
 
+/// What [`SymbolIndex`] tells its observer ([`SymbolIndex::observe`]) as it goes.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum SymbolEvent<'a> {
+    /// A symcache is being built from a symbol file (none was in the cache folder): the slow
+    /// step, seconds for a big dSYM.
+    Building {
+        /// The symbol file.
+        path: &'a Path,
+        /// Its size in bytes.
+        bytes: u64,
+        /// The object's UUID.
+        uuid: &'a str,
+        /// The object's architecture.
+        arch: &'a str,
+    },
+    /// The symcache announced by [`SymbolEvent::Building`] is built (or could not be).
+    Built {
+        /// The symbol file.
+        path: &'a Path,
+        /// Whether there is a symcache now.
+        ok: bool,
+    },
+}
+
+/// The observer given to [`SymbolIndex::observe`].
+type Observer = Box<dyn Fn(&SymbolEvent<'_>) + Send + Sync>;
+
+/// A symcache, once looked for: the bytes (or none: it could not be built), and the note to
+/// give the first lookup that needed it.
+type Slot = Arc<OnceLock<(Option<ByteView<'static>>, Option<String>)>>;
+
 /// Every symbol file found under the `--symbols` paths (and the system's AGX bundles).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct SymbolIndex {
     objects: Vec<IndexedObject>,
     /// Files that looked like Mach-O but could not be read: reported, never fatal.
     pub problems: Vec<String>,
     cache_dir: Option<PathBuf>,
-    /// Symcaches in memory, by cache key (shared, not copied, by each lookup).
-    loaded: Mutex<HashMap<String, Option<Arc<[u8]>>>>,
+    /// Symcaches in memory, by cache key (shared, not copied, by each lookup). One slot per key,
+    /// filled once: reports classified in parallel that need the same big dSYM wait for one
+    /// build instead of each building it (twice the time and memory).
+    loaded: Mutex<HashMap<String, Slot>>,
+    observer: Option<Observer>,
+}
+
+impl std::fmt::Debug for SymbolIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SymbolIndex")
+            .field("objects", &self.objects)
+            .field("problems", &self.problems)
+            .field("cache_dir", &self.cache_dir)
+            .field("observed", &self.observer.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The image name a symbol file stands for, as a report's Binary Images name it:
@@ -186,9 +241,6 @@ impl SymbolIndex {
     }
 
     fn add_file(&mut self, path: &Path) {
-        let Ok(meta) = std::fs::metadata(path) else {
-            return;
-        };
         let mut head = [0u8; 4];
         let Ok(mut f) = std::fs::File::open(path) else {
             return;
@@ -196,10 +248,12 @@ impl SymbolIndex {
         if std::io::Read::read_exact(&mut f, &mut head).is_err() || !is_macho(&head) {
             return;
         }
-        let view = match read_symbol_file(path, self.cache_dir.as_deref()) {
-            Ok(v) => v,
+        // The load commands say all indexing needs: a few kilobytes, whatever the file's size.
+        let file = match read::read(path, read::Want::LoadCommands) {
+            Ok(file) => file,
             Err(e) => return self.problems.push(format!("{}: {e}", path.display())),
         };
+        let view = file.bytes;
         if Archive::peek(&view) != FileFormat::MachO {
             return self
                 .problems
@@ -213,11 +267,6 @@ impl SymbolIndex {
                     .push(format!("{}: corrupt Mach-O file: {e}", path.display()));
             }
         };
-        let mtime_ns = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos());
         let version = bundle_version(path);
         for object in archive.objects() {
             match object {
@@ -225,7 +274,8 @@ impl SymbolIndex {
                     let uuid = o.debug_id().uuid().hyphenated().to_string();
                     let arch = o.arch().to_string();
                     self.objects.push(IndexedObject {
-                        key: cache_key(&uuid, &arch, path, meta.len(), mtime_ns),
+                        key: cache_key(&uuid, &arch, path, &file.stamp),
+                        stamp: file.stamp,
                         uuid,
                         arch,
                         path: path.to_owned(),
@@ -239,6 +289,18 @@ impl SymbolIndex {
                     .problems
                     .push(format!("{}: corrupt Mach-O slice: {e}", path.display())),
             }
+        }
+    }
+
+    /// Tells `observer` what happens as it happens ([`SymbolEvent`]): the binary shows progress
+    /// while a symcache is built. The library itself never prints.
+    pub fn observe(&mut self, observer: impl Fn(&SymbolEvent<'_>) + Send + Sync + 'static) {
+        self.observer = Some(Box::new(observer));
+    }
+
+    fn tell(&self, event: &SymbolEvent<'_>) {
+        if let Some(observer) = &self.observer {
+            observer(event);
         }
     }
 
@@ -262,18 +324,27 @@ impl SymbolIndex {
     }
 
     /// The symcache bytes for an object: from memory, from the disk cache, or built now; and,
-    /// the first time, a note when the cached file was not for this object and was rebuilt.
-    fn symcache(&self, o: &IndexedObject) -> (Option<Arc<[u8]>>, Option<String>) {
-        let key = &o.key;
-        if let Ok(loaded) = self.loaded.lock()
-            && let Some(found) = loaded.get(key)
-        {
-            return (found.clone(), None);
-        }
+    /// the first time, a note when the cached file was not for this object and was rebuilt, or
+    /// when it could not be built.
+    fn symcache(&self, o: &IndexedObject) -> (Option<ByteView<'static>>, Option<String>) {
+        let slot = match self.loaded.lock() {
+            Ok(mut loaded) => Arc::clone(loaded.entry(o.key.clone()).or_default()),
+            // A thread that panicked while holding the lock: work without the memory.
+            Err(_) => Slot::default(),
+        };
+        let mut first = false;
+        let (bytes, note) = slot.get_or_init(|| {
+            first = true;
+            self.find_or_build(o)
+        });
+        (bytes.clone(), if first { note.clone() } else { None })
+    }
+
+    fn find_or_build(&self, o: &IndexedObject) -> (Option<ByteView<'static>>, Option<String>) {
         let on_disk = self
             .cache_dir
             .as_ref()
-            .map(|d| d.join(format!("{key}.symcache")));
+            .map(|d| d.join(format!("{}.symcache", o.key)));
         let mut note = None;
         let cached = on_disk.as_ref().and_then(|path| {
             let found = read_cached(path).and_then(|bytes| match bytes {
@@ -290,19 +361,32 @@ impl SymbolIndex {
                 None
             })
         });
-        let bytes = cached
-            .or_else(|| {
-                let built = build_symcache(o, self.cache_dir.as_deref())?;
-                if let Some(path) = &on_disk {
-                    store(path, &built);
-                }
-                Some(built)
-            })
-            .map(Arc::from);
-        if let Ok(mut loaded) = self.loaded.lock() {
-            loaded.insert(key.clone(), bytes.clone());
+        if let Some(bytes) = cached {
+            return (Some(bytes), note);
         }
-        (bytes, note)
+        self.tell(&SymbolEvent::Building {
+            path: &o.path,
+            bytes: o.stamp.size,
+            uuid: &o.uuid,
+            arch: &o.arch,
+        });
+        let built = build_symcache(o, on_disk.as_deref());
+        self.tell(&SymbolEvent::Built {
+            path: &o.path,
+            ok: built.is_ok(),
+        });
+        match built {
+            Ok(bytes) => (Some(bytes), note),
+            Err(why) => (
+                None,
+                Some(format!(
+                    "no symbols from {} ({} {}): {why}",
+                    o.path.display(),
+                    o.uuid,
+                    o.arch
+                )),
+            ),
+        }
     }
 
     /// Names the unnamed frames of every thread, and of the Last Exception Backtrace, whose image
@@ -482,9 +566,36 @@ struct Resolved {
     line: Option<u64>,
 }
 
-/// A file rebuilt in place gets a new key, so its cache is rebuilt.
-fn cache_key(uuid: &str, arch: &str, path: &Path, size: u64, mtime_ns: u128) -> String {
-    let digest = Sha256::digest(format!("{}|{size}|{mtime_ns}", path.display()).as_bytes());
+/// The name a symcache is kept under: `<uuid>-<arch>-<digest>`, the digest covering what
+/// identifies one version of the symbol file, as `fstat` gives it when the file is indexed: its
+/// path, size, modification time, status-change time, device and inode (in nanoseconds where the
+/// file system keeps them).
+///
+/// Why these, and not a hash of the contents: hashing a 2 GB dSYM costs seconds on every command,
+/// and a command whose symcache is cached must not read the symbol file at all. Why not the UUID
+/// alone: a rebuilt binary normally gets a new UUID, but not always (a deterministic build with
+/// changed debug information only, a build system that stamps a fixed UUID, a file patched in
+/// place), and then a stale symcache would name frames from the old build. Any rewrite changes
+/// at least one field: writing new contents changes the modification time, and a builder that
+/// sets it back (`touch -r`, `cp -p`, rsync) changes the status-change time, which no one can set
+/// back but the kernel's clock; a file replaced by another (written elsewhere, renamed over it)
+/// has another inode. What is left: a rewrite within the same tick of a file system whose times
+/// are coarse (HFS+: a second), keeping size and modification time, with the same UUID.
+fn cache_key(uuid: &str, arch: &str, path: &Path, stamp: &read::Stamp) -> String {
+    let read::Stamp {
+        size,
+        mtime_ns,
+        ctime_ns,
+        dev,
+        ino,
+    } = stamp;
+    let digest = Sha256::digest(
+        format!(
+            "{}|{size}|{mtime_ns}|{ctime_ns}|{dev}|{ino}",
+            path.display()
+        )
+        .as_bytes(),
+    );
     let stamp: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
     format!("{uuid}-{arch}-{stamp}")
 }
@@ -493,15 +604,31 @@ fn demangle(name: Name<'_>) -> String {
     name.try_demangle(DemangleOptions::complete()).into_owned()
 }
 
-/// More than any symcache: they are a fraction of their symbol file's size.
-const MAX_CACHED_SYMCACHE: u64 = 1 << 30;
+/// More than any symcache read into memory (one that others could write: see `read_cached`).
+const MAX_READ_SYMCACHE: u64 = 1 << 30;
+
+/// More than any symcache mapped. Symcaches grow with functions and line records: 0.87 times
+/// the DWARF's size for the generated 202 MiB dSYM (docs/performance.md), so a dSYM of a few
+/// gigabytes has a symcache over a gigabyte, which a bound made for reading into memory refused
+/// (and rebuilt, on every command). A mapped one costs only the pages its lookups touch.
+const MAX_MAPPED_SYMCACHE: u64 = 64 << 30;
 
 /// A symcache from the cache folder: `None` when there is none; an error saying what is wrong
 /// when what is there is not a regular file of a sane size. Opened without following a symlink
 /// and without waiting on a FIFO, then checked on the open handle: a symlink to `/dev/zero` would
 /// be read forever, a FIFO would block the command, and checking the path first would leave a
 /// window to swap the file.
-fn read_cached(path: &Path) -> Result<Option<Vec<u8>>, String> {
+///
+/// A symcache is a fraction of its DWARF's size, but a big dSYM's is still hundreds of megabytes,
+/// of which a report's lookups touch a few pages: reading it whole cost a command 0.2 s (a 185 MB
+/// symcache, docs/performance.md). So a symcache that only this user can change is mapped, and
+/// only the pages lookups touch are read. Mapping is safe from SIGBUS (which a mapped file that
+/// shrinks raises, and which kills the process) when nothing shrinks the file while it is mapped:
+/// crashdelta never writes a symcache in place (a new one is renamed over the old, which leaves
+/// the mapped file as it was), and a file owned by this user that neither group nor others may
+/// write can be truncated only by this user's own processes (or root). Any other file (planted
+/// by someone else, group-writable) is read into memory instead.
+fn read_cached(path: &Path) -> Result<Option<ByteView<'static>>, String> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -524,16 +651,43 @@ fn read_cached(path: &Path) -> Result<Option<Vec<u8>>, String> {
     if !meta.is_file() {
         return Err("is not a regular file".into());
     }
-    if meta.len() > MAX_CACHED_SYMCACHE {
+    let mapped = only_this_user_can_write(&meta) && meta.len() > 0;
+    let limit = if mapped {
+        MAX_MAPPED_SYMCACHE
+    } else {
+        MAX_READ_SYMCACHE
+    };
+    if meta.len() > limit {
         return Err(format!("is {} bytes, more than any symcache", meta.len()));
     }
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(
-        &mut std::io::Read::take(file, MAX_CACHED_SYMCACHE),
-        &mut bytes,
-    )
-    .map_err(|e| format!("cannot be read ({e})"))?;
-    Ok(Some(bytes))
+    if mapped {
+        return ByteView::map_file(file)
+            .map(Some)
+            .map_err(|e| format!("cannot be mapped ({e})"));
+    }
+    // Read to the size it had when opened, into a buffer of that size: a file that keeps
+    // growing is not read forever, nor copied as its buffer grows.
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, meta.len()), &mut bytes)
+        .map_err(|e| format!("cannot be read ({e})"))?;
+    Ok(Some(ByteView::from_vec(bytes)))
+}
+
+/// Whether a file is owned by this process's user and neither its group nor others may write it:
+/// then only this user's processes (and root) can shrink it. Elsewhere than Unix: never.
+fn only_this_user_can_write(meta: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        meta.uid() == me && meta.mode() & 0o022 == 0
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        false
+    }
 }
 
 /// Whether a symcache read from the cache folder is one for `o`: it parses, is of the current
@@ -556,69 +710,69 @@ fn cached_fits(bytes: &[u8], o: &IndexedObject) -> Result<(), String> {
     Ok(())
 }
 
-/// Writes a symcache into the cache folder. The temporary is created exclusively under a random
-/// name in the same folder (never a predictable name that a planted symlink could redirect to
-/// another file), then renamed over `path`, so a concurrent reader sees the old file or the new
-/// one, never half. A cache that cannot be written is only slower next time: failures are
-/// ignored.
-fn store(path: &Path, bytes: &[u8]) {
-    let Some(dir) = path.parent() else { return };
-    let Ok(mut tmp) = tempfile::Builder::new()
-        .prefix(".symcache-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-    else {
-        return;
+/// Builds the symcache of `o` from its symbol file, read but for the DWARF sections symcaches
+/// never use (module `read`). Says why when it cannot.
+///
+/// With a cache folder, the symcache is written straight into it, then mapped: it is as big as a
+/// good part of the DWARF (185 MB for 202 MiB, docs/performance.md), and holding it in memory as
+/// well as the DWARF and the converter's tables made the peak memory of a cold start 4.3 times
+/// the DWARF's size. The temporary is created exclusively under a random name in the folder
+/// (never a predictable name that a planted symlink could redirect to another file), written,
+/// and renamed over `<key>.symcache`, so a concurrent reader sees the old file or the new one,
+/// never half. It is renamed into place only when the symbol file is the version indexed (a file
+/// rewritten since is cached by its next command, under its new version's key). A cache that
+/// cannot be written is only slower next time: the symcache is then built in memory.
+fn build_symcache(o: &IndexedObject, on_disk: Option<&Path>) -> Result<ByteView<'static>, String> {
+    let mut temporary = on_disk.and_then(Path::parent).and_then(|dir| {
+        tempfile::Builder::new()
+            .prefix(".symcache-")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .ok()
+    });
+    let mut in_memory = Vec::new();
+    let unchanged = {
+        let file = read::read(&o.path, read::Want::Symcache)
+            .map_err(|e| format!("cannot read it: {e}"))?;
+        let archive =
+            Archive::parse(&file.bytes).map_err(|e| format!("corrupt Mach-O file: {e}"))?;
+        let object: Object = archive
+            .objects()
+            .filter_map(Result::ok)
+            .find(|obj| {
+                obj.debug_id().uuid().hyphenated().to_string() == o.uuid
+                    && obj.arch().to_string() == o.arch
+            })
+            .ok_or("the file no longer holds this object (rebuilt since it was indexed?)")?;
+        let mut converter = SymCacheConverter::new();
+        converter
+            .process_object(&object)
+            .map_err(|e| format!("cannot read its symbols: {e}"))?;
+        let written = match temporary.as_mut() {
+            Some(temporary) => {
+                let mut writer = std::io::BufWriter::new(temporary.as_file_mut());
+                converter
+                    .serialize(&mut writer)
+                    .and_then(|()| std::io::Write::flush(&mut writer))
+            }
+            None => converter.serialize(&mut std::io::Cursor::new(&mut in_memory)),
+        };
+        written.map_err(|e| format!("cannot write its symcache: {e}"))?;
+        file.stamp == o.stamp
+        // The DWARF's bytes and the converter's tables are let go here, before the symcache is
+        // mapped.
     };
-    if std::io::Write::write_all(&mut tmp, bytes).is_ok() {
-        // On failure the temporary is removed when `tmp` is dropped.
-        let _ = tmp.persist(path);
-    }
-}
-
-/// Symbol files up to this size are read into memory; larger ones are copied to a private
-/// temporary that is mapped. Measured (docs/symbols.md): reading costs about 0.6 ms per MiB, the
-/// kernel's copy about 0.4 ms per MiB plus some 50 µs to make the temporary; so small files are
-/// cheaper read, large ones copied, and the copy keeps large files out of the process's memory.
-const READ_WHOLE_UP_TO: u64 = 4 << 20;
-
-/// A symbol file's bytes, safe from the file changing under us. A mapped file that shrinks while
-/// it is read (a build replacing it, a copy in progress) kills the process with SIGBUS, which no
-/// error handling can catch; so the original is never mapped. Files up to [`READ_WHOLE_UP_TO`]
-/// are read into memory; a larger one (a big dSYM) is copied, by the kernel where it can, into an
-/// unlinked temporary in `scratch` (the cache folder when there is one: it is on disk, where the
-/// system's temporary folder may be memory) or the system's temporary folder, and the copy, which
-/// has no name another program could open, is mapped: its pages stay reclaimable page cache instead of
-/// gigabytes of the process's own memory.
-fn read_symbol_file(path: &Path, scratch: Option<&Path>) -> std::io::Result<ByteView<'static>> {
-    let file = std::fs::File::open(path)?;
-    let size = file.metadata()?.len();
-    // Read up to the size it had when opened: a file that keeps growing is not read forever.
-    let mut file = std::io::Read::take(file, size);
-    if size <= READ_WHOLE_UP_TO {
-        return ByteView::read(file);
-    }
-    let mut copy = match scratch {
-        Some(dir) => tempfile::tempfile_in(dir).or_else(|_| tempfile::tempfile())?,
-        None => tempfile::tempfile()?,
+    let (Some(path), Some(temporary)) = (on_disk, temporary) else {
+        return Ok(ByteView::from_vec(in_memory));
     };
-    std::io::copy(&mut file, &mut copy)?;
-    ByteView::map_file(copy)
-}
-
-fn build_symcache(o: &IndexedObject, scratch: Option<&Path>) -> Option<Vec<u8>> {
-    let view = read_symbol_file(&o.path, scratch).ok()?;
-    let archive = Archive::parse(&view).ok()?;
-    let object: Object = archive.objects().filter_map(Result::ok).find(|obj| {
-        obj.debug_id().uuid().hyphenated().to_string() == o.uuid && obj.arch().to_string() == o.arch
-    })?;
-    let mut converter = SymCacheConverter::new();
-    converter.process_object(&object).ok()?;
-    let mut out = Vec::new();
-    converter
-        .serialize(&mut std::io::Cursor::new(&mut out))
-        .ok()?;
-    Some(out)
+    // This process's own new file, which no one else can write (0600): see `read_cached`.
+    let view = ByteView::map_file_ref(temporary.as_file())
+        .map_err(|e| format!("cannot map its symcache: {e}"))?;
+    if unchanged {
+        // On failure the temporary is removed when dropped; the mapping stays valid.
+        let _ = temporary.persist(path);
+    }
+    Ok(view)
 }
 
 /// The index a command works with: the symbol files under `paths`, plus the AGX driver bundles
@@ -684,44 +838,5 @@ mod tests {
         ] {
             assert_eq!(image_name_of(Path::new(path)), name, "{path}");
         }
-    }
-
-    /// C6: a symbol file that shrinks while crashdelta reads it (a build replacing it in place)
-    /// must not kill the process. A mapped file would: touching a page past the new end raises
-    /// SIGBUS, and this test process would die instead of failing an assertion.
-    #[test]
-    fn a_symbol_file_that_shrinks_after_opening_is_still_read_whole() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("AGXMetalG16X");
-        let content: Vec<u8> = (0..256 * 1024u32).map(|i| (i % 251) as u8).collect();
-        std::fs::write(&path, &content).unwrap();
-        let view = read_symbol_file(&path, None).unwrap();
-        std::fs::File::options()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_len(0)
-            .unwrap();
-        assert_eq!(view.as_slice(), content.as_slice());
-    }
-
-    /// The same for a file over [`READ_WHOLE_UP_TO`], which is copied and the copy mapped.
-    #[test]
-    fn a_large_symbol_file_that_shrinks_after_opening_is_still_read_whole() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("AGXMetalG16X.dSYM");
-        let size = usize::try_from(READ_WHOLE_UP_TO).unwrap() + 4096;
-        let content: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
-        std::fs::write(&path, &content).unwrap();
-        let view = read_symbol_file(&path, Some(dir.path())).unwrap();
-        std::fs::File::options()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_len(0)
-            .unwrap();
-        assert!(view.as_slice() == content.as_slice());
-        // The copy is unlinked: nothing is left in the scratch folder but the original.
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

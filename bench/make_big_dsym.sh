@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# bench/make_big_dsym.sh OUT: builds a big arm64 dylib and its dSYM in OUT, for bench/symbols.sh
+# and tests/big_symbols.rs: OUT/libbigdsym.dylib, OUT/libbigdsym.dylib.dSYM (its DWARF file is
+# OUT/libbigdsym.dylib.dSYM/Contents/Resources/DWARF/libbigdsym.dylib), a crash report with frames
+# in it, OUT/report.ips, and the names those frames must get, OUT/expected.tsv (offset, name).
+#
+# SCALE (default 1300) is the number of generated translation units: about 0.17 MB of dSYM
+# DWARF each (SCALE=1300: over 200 MB). CI builds SCALE=4 (under a megabyte, a few seconds).
+# JOBS (default 2) compiles in parallel. OPTIMIZED_EVERY (default 4): one unit in so many is
+# built at -O2 (optimised code, location lists, inlining by the optimiser), the others at -O0
+# (a third of the compile time for as much DWARF; their always_inline helpers are still inlined).
+#
+# Needs python3, clang, ld64.lld, dsymutil, llvm-nm, llvm-cxxfilt (Debian: apt-get install clang
+# lld llvm). The UUID is fixed, so a rebuild is the same object as far as reports can tell; the
+# sources are a function of SCALE, so unchanged units are not compiled again.
+set -euo pipefail
+if [[ $# -ne 1 ]]; then
+  echo "usage: $0 OUT" >&2
+  exit 2
+fi
+here=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$1"
+out=$(cd "$1" && pwd)
+scale=${SCALE:-1300}
+jobs=${JOBS:-2}
+every=${OPTIMIZED_EVERY:-4}
+uuid=${UUID:-B16D5E50-0001-4000-8000-00000000A640}
+for d in /usr/lib/llvm-1[4-9]/bin /usr/lib/llvm-2[0-9]/bin; do [ -d "$d" ] && PATH="$d:$PATH"; done
+export PATH ZERO_AR_DATE=1
+for tool in python3 clang++ ld64.lld dsymutil llvm-nm llvm-cxxfilt; do
+  command -v "$tool" >/dev/null || { echo "$0: $tool not found (apt-get install clang lld llvm)" >&2; exit 3; }
+done
+
+start=$SECONDS
+python3 "$here/make_big_dsym.py" sources "$out" "$scale"
+# Units beyond SCALE from an earlier, bigger build would be linked too.
+find "$out/src" -name 'unit*.cpp' | sort | tail -n +$((scale + 1)) | xargs -r rm -f
+mkdir -p "$out/obj"
+find "$out/obj" -name 'unit*.o' | sort | tail -n +$((scale + 1)) | xargs -r rm -f
+
+# One compile per unit, JOBS at a time; a unit whose object is newer than its source is skipped.
+compile() {
+  local src=$1 out=$2 every=$3 name n opt
+  name=$(basename "$src" .cpp)
+  n=$((10#${name#unit}))
+  [[ "$out/obj/$name.o" -nt "$src" ]] && return 0
+  opt=-O0
+  (( n % every == 0 )) && opt=-O2
+  clang++ --target=arm64-apple-macos13 -std=c++17 -g "$opt" -fno-exceptions -fno-rtti \
+    -fdebug-compilation-dir=. -Wno-stdlibcxx-not-found -c "$src" -o "$out/obj/$name.o.tmp"
+  mv "$out/obj/$name.o.tmp" "$out/obj/$name.o"
+}
+export -f compile
+find "$out/src" -name 'unit*.cpp' | sort | xargs -P "$jobs" -I{} bash -c 'compile "$@"' _ {} "$out" "$every"
+echo "compiled $scale units in $((SECONDS - start)) s" >&2
+
+find "$out/obj" -name 'unit*.o' | sort > "$out/obj/filelist"
+# memset and friends come from libSystem at run time, which Linux has no stub of.
+ld64.lld -arch arm64 -platform_version macos 13.0 13.0 -dylib -no_adhoc_codesign -undefined dynamic_lookup \
+  -install_name @rpath/libbigdsym.dylib -oso_prefix "$out/" -filelist "$out/obj/filelist" \
+  -o "$out/libbigdsym.dylib"
+python3 "$here/../testdata/symbols/patch_uuid.py" "$out/libbigdsym.dylib" "$uuid"
+rm -rf "$out/libbigdsym.dylib.dSYM"
+dsymutil --num-threads "$jobs" --oso-prepend-path "$out" "$out/libbigdsym.dylib" \
+  -o "$out/libbigdsym.dylib.dSYM"
+python3 "$here/make_big_dsym.py" report "$out" "$(echo "$uuid" | tr 'A-F' 'a-f')"
+dwarf=$out/libbigdsym.dylib.dSYM/Contents/Resources/DWARF/libbigdsym.dylib
+echo "$dwarf: $(($(stat -c %s "$dwarf") / 1048576)) MiB of DWARF, built in $((SECONDS - start)) s" >&2

@@ -1,0 +1,130 @@
+//! The big-dSYM benchmark's generator (bench/make_big_dsym.sh), run small: generated C++ sources
+//! (templates, namespaces, inlined helpers) compiled and linked into an arm64 dylib with a dSYM,
+//! and a crash report whose frames point at known functions in it. The real binary names them,
+//! cold (building the symcache) and warm (from the cache folder), and each name is the one
+//! llvm-cxxfilt gives the function's symbol. Correctness, not timing: bench/symbols.sh times it
+//! at full size (docs/performance.md).
+//!
+//! It needs clang, ld64.lld, dsymutil, llvm-nm and llvm-cxxfilt (Debian: `apt-get install clang
+//! lld llvm`) and skips, saying so, without them; with `CRASHDELTA_REQUIRE_TOOLCHAIN` set (as
+//! `.ci/run` sets it after installing them), a missing tool fails it instead.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{crashdelta, root, stderr};
+
+const TOOLS: [&str; 5] = ["clang++", "ld64.lld", "dsymutil", "llvm-nm", "llvm-cxxfilt"];
+
+/// Whether every tool the generator needs is there (on the PATH or in Debian's
+/// /usr/lib/llvm-NN/bin, where make_big_dsym.sh looks too).
+fn toolchain() -> bool {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    if let Ok(entries) = std::fs::read_dir("/usr/lib") {
+        dirs.extend(
+            entries
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("llvm-"))
+                .map(|e| e.path().join("bin")),
+        );
+    }
+    let missing: Vec<&str> = TOOLS
+        .into_iter()
+        .filter(|tool| !dirs.iter().any(|d| d.join(tool).is_file()))
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CRASHDELTA_REQUIRE_TOOLCHAIN").is_none(),
+        "{} not found and CRASHDELTA_REQUIRE_TOOLCHAIN is set: apt-get install clang lld llvm",
+        missing.join(", ")
+    );
+    eprintln!(
+        "skipped: {} not found (apt-get install clang lld llvm)",
+        missing.join(", ")
+    );
+    false
+}
+
+/// Builds the benchmark's dylib, dSYM and report at a small scale into a new folder.
+fn build() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("bash")
+        .arg(root().join("bench/make_big_dsym.sh"))
+        .arg(dir.path())
+        .env("SCALE", "3")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    dir
+}
+
+/// The names `symbolicate` gives the crashed thread's frames in the big image, inlined frames
+/// left out (the expected names are the outermost functions').
+fn named(dir: &Path, cache: &Path) -> (Vec<String>, String) {
+    let out = crashdelta()
+        .args(["symbolicate", "--format", "json", "--symbols"])
+        .arg(dir.join("libbigdsym.dylib.dSYM"))
+        .arg("--cache-dir")
+        .arg(cache)
+        .arg(dir.join("report.ips"))
+        .env("CRASHDELTA_PROGRESS_DELAY_MS", "0")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names = doc["report"]["crashed_thread"]["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["symbolicated_by"] == "symbols" && f["inline"] != true)
+        .map(|f| f["symbol"].as_str().unwrap().to_owned())
+        .collect();
+    (names, stderr(&out))
+}
+
+#[test]
+fn the_big_dsym_names_its_frames_cold_and_warm() {
+    if !toolchain() {
+        return;
+    }
+    let dir = build();
+    let expected: Vec<String> = std::fs::read_to_string(dir.path().join("expected.tsv"))
+        .unwrap()
+        .lines()
+        .map(|l| l.split_once('\t').unwrap().1.to_owned())
+        .collect();
+    assert!(expected.len() >= 20, "{expected:?}");
+    let cache = dir.path().join("cache");
+    std::fs::create_dir(&cache).unwrap();
+
+    // Cold: the symcache is built (no progress: standard error is not a terminal).
+    let (cold, err) = named(dir.path(), &cache);
+    assert_eq!(cold, expected);
+    assert!(!err.contains("building the symbol cache"), "{err}");
+    let cached: Vec<PathBuf> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(cached.len(), 1, "{cached:?}");
+    let built = std::fs::metadata(&cached[0]).unwrap();
+
+    // Warm: the same names, from the same cache file, not rebuilt.
+    let (warm, _) = named(dir.path(), &cache);
+    assert_eq!(warm, expected);
+    let again = std::fs::metadata(&cached[0]).unwrap();
+    assert_eq!(
+        (
+            built.modified().unwrap(),
+            std::fs::read_dir(&cache).unwrap().count()
+        ),
+        (again.modified().unwrap(), 1)
+    );
+}
