@@ -55,7 +55,15 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     (
         "campaign",
-        &["report", "input", "classify", "analyze", "watch", "run"],
+        &[
+            "report",
+            "input",
+            "classify",
+            "analyze",
+            "inventory",
+            "watch",
+            "run",
+        ],
     ),
     (
         "history",
