@@ -114,11 +114,15 @@ fn readability(result: &Result<Report, ParseError>) -> u8 {
 
 fn find_report(text: &str) -> Result<Report, ParseError> {
     // A substring search first: the line-by-line look is only needed when the words are there.
-    let full_report = text
-        .contains("Full Report")
+    // memchr's search, and the longer words only looked for when the shorter ones they hold are
+    // there: `str::contains` over the whole text, twice, was 3 % of `classify`'s CPU.
+    let mentions_full_report = memchr::memmem::find(text.as_bytes(), b"Full Report").is_some();
+    let full_report = mentions_full_report
         .then(|| full_report_marker(text))
         .flatten();
-    let translated = text.contains("Translated Report (Full Report Below)")
+    let translated = mentions_full_report
+        && memchr::memmem::find(text.as_bytes(), b"Translated Report (Full Report Below)")
+            .is_some()
         && text
             .lines()
             .take(400)
