@@ -489,6 +489,11 @@ pub fn write_report(out: &mut dyn Write, outcome: &Analysis) -> io::Result<()> {
 pub struct JsonSink<W: Write> {
     out: W,
     first: bool,
+    /// One report's JSON, written to `out` in one call. `out` is a `Box<dyn Write>`: serde_json
+    /// writing each key and value through it was a call through the vtable for every few bytes
+    /// (4 % of `classify`'s CPU over 2000 reports); into a `Vec` it is a copy. Kept between
+    /// reports so it is allocated once.
+    buf: Vec<u8>,
 }
 
 impl<W: Write> JsonSink<W> {
@@ -498,18 +503,29 @@ impl<W: Write> JsonSink<W> {
         write!(out, "{{\"schema\":\"{CLASSIFY_SCHEMA}\",\"tool\":")?;
         serde_json::to_writer(&mut out, &Tool::this()).map_err(io::Error::other)?;
         write!(out, ",\"reports\":[")?;
-        Ok(JsonSink { out, first: true })
+        Ok(JsonSink {
+            out,
+            first: true,
+            buf: Vec::new(),
+        })
     }
 }
 
 impl<W: Write> super::Sink for JsonSink<W> {
     fn entry(&mut self, entry: &super::Item) -> io::Result<()> {
-        self.out
-            .write_all(if self.first { b"\n" } else { b",\n" })?;
+        self.buf.clear();
+        self.buf
+            .extend_from_slice(if self.first { b"\n" } else { b",\n" });
         self.first = false;
         let mut out = ReportOut::new(entry.outcome);
         out.gate_failure = entry.gate_failure;
-        serde_json::to_writer(&mut self.out, &out).map_err(io::Error::other)
+        serde_json::to_writer(&mut self.buf, &out).map_err(io::Error::other)?;
+        let written = self.out.write_all(&self.buf);
+        // A report far larger than usual does not keep its buffer for the rest of the run.
+        if self.buf.capacity() > 1 << 20 {
+            self.buf = Vec::new();
+        }
+        written
     }
 
     fn finish(&mut self, totals: &super::Totals) -> io::Result<()> {
