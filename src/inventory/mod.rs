@@ -400,7 +400,11 @@ pub fn unescape_path(text: &str) -> Option<PathBuf> {
 /// Reads one file's entry: its metadata and the head of its contents.
 pub fn entry_for(path: &Path) -> Entry {
     let mut entry = Entry {
-        path: path.display().to_string(),
+        // What `display()` writes, without going through the formatter: for a UTF-8 path (all
+        // but a few) a copy; `display().to_string()` was 5 % of `snapshot`'s user CPU.
+        path: path
+            .to_str()
+            .map_or_else(|| path.to_string_lossy().into_owned(), str::to_owned),
         size: 0,
         mtime_ns: 0,
         peek: None,
@@ -773,6 +777,7 @@ mod tests {
         std::fs::write(&path, "x").unwrap();
         let entry = entry_for(&path);
         assert!(entry.path.contains('\u{fffd}'), "{entry:?}");
+        assert_eq!(entry.path, path.display().to_string());
         let back: Entry = serde_json::from_str(&serde_json::to_string(&entry).unwrap()).unwrap();
         assert_eq!(back.file(), path);
         assert_eq!(escape_path(Path::new("plain.ips")), None);
