@@ -56,22 +56,30 @@ fn process_or_name<'de, D: serde::Deserializer<'de>>(
 /// half-created file, a `.DS_Store`, a log).
 pub fn peek(head: &[u8]) -> Option<Peek> {
     let head = head.get(..head.len().min(PEEK_BYTES)).unwrap_or(head);
-    // The common case, a JSON header on the first line: only that line is checked as UTF-8 and
-    // read. An inventory peeks at thousands of heads, and checking the whole 4 KiB of each was
-    // 5 % of `snapshot`'s user CPU. The line is the one the general path below finds first
-    // (the same text, the BOM and a `\r` before the `\n` taken off alike); anything else (a
-    // blank first line, bad bytes in it, no `{`) goes the general way.
-    if let Some(line) = memchr::memchr(b'\n', head)
-        .and_then(|end| head.get(..end))
-        .and_then(|line| std::str::from_utf8(line).ok())
-    {
-        let line = line.strip_prefix('\u{feff}').unwrap_or(line);
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        if line.trim_start().starts_with('{') {
-            return header_peek(line);
-        }
+    if let Some(decided) = peek_first_line(head) {
+        return decided;
     }
     peek_general(head)
+}
+
+/// [`peek`]'s answer when the first line of `head` decides it, which is the common case: a JSON
+/// header on the first line. Only that line is checked as UTF-8 and read. An inventory peeks at
+/// thousands of heads, and checking the whole 4 KiB of each was 5 % of `snapshot`'s user CPU;
+/// the inventory also reads a head in two steps, asking for the rest only when this gives no
+/// answer. The line is the one the general path finds first (the same text, the BOM and a `\r`
+/// before the `\n` taken off alike), and any longer head that starts with it gives the same
+/// answer. `None` when the first line does not decide: it is not complete, is blank, has bad
+/// bytes, or does not start with `{`.
+pub fn peek_first_line(head: &[u8]) -> Option<Option<Peek>> {
+    let head = head.get(..head.len().min(PEEK_BYTES)).unwrap_or(head);
+    let line = memchr::memchr(b'\n', head)
+        .and_then(|end| head.get(..end))
+        .and_then(|line| std::str::from_utf8(line).ok())?;
+    let line = line.strip_prefix('\u{feff}').unwrap_or(line);
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    line.trim_start()
+        .starts_with('{')
+        .then(|| header_peek(line))
 }
 
 /// [`peek`] without its fast path: the reference it must agree with.
