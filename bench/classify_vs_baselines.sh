@@ -2,17 +2,34 @@
 # `classify --format json` over 2000 real-shaped crash reports, side by side with a Python script
 # doing what users do today (bench/baseline_classify.py) and with `cat` of the same files; and
 # `snapshot` of 10 000 reports beside `find -printf`. Needs hyperfine and python3.
+#
+#   bench/classify_vs_baselines.sh                          # build, then measure
+#   RUNS=15 bench/classify_vs_baselines.sh
+#   BIN=/tmp/crashdelta-after bench/classify_vs_baselines.sh  # skip the build (another binary)
+#   BEFORE=/tmp/crashdelta-before bench/...                  # and another build, alongside
+#   WORK=/tmp/cdbench bench/...                              # keep (and reuse) the report folders
+#
+# Ratios to `cat` and to `find` of the same hyperfine run are what to read: the machine is
+# shared, and absolute times move with its load (the script prints the load average).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet
-bin=$PWD/target/release/crashdelta
-work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+if [[ -z "${BIN:-}" ]]; then
+  cargo build --release --quiet
+  BIN=$PWD/target/release/crashdelta
+fi
+bin=$BIN
+if [[ -n "${WORK:-}" ]]; then
+  work=$WORK; mkdir -p "$work"
+else
+  work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+fi
 
 # 2000 crash reports made from the real and derived .ips crash reports (new incident ids).
 sources=(testdata/derived/*.ips testdata/real/ips/ips2crashlog__source.ips testdata/real/ips/sanfer__report.ips
          testdata/real/ips/macsym__ios-crash-in-ips-format.ips testdata/real/ips/llvm-lldb__multithread-test.ips)
 mk() { # DIR COUNT
-  mkdir -p "$1"
+  [[ -f "$1/.complete" ]] && return 0
+  rm -rf "$1"; mkdir -p "$1"
   local n=0
   while [ "$n" -lt "$2" ]; do
     for src in "${sources[@]}"; do
@@ -21,21 +38,39 @@ mk() { # DIR COUNT
       sed -E "s/\"incident_id\":\"[^\"]*\"/\"incident_id\":\"BE$(printf %06X $n)\"/" "$src" > "$1/$(basename "$src" .ips)-$n.ips"
     done
   done
+  # A dot-file: not a report name, so neither classify nor snapshot reads it.
+  touch "$1/.complete"
 }
 mk "$work/r2000" 2000
-echo "2000 reports: $(du -sh "$work/r2000" | cut -f1)"
+echo "2000 reports: $(du -sh "$work/r2000" | cut -f1); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+before=()
+if [[ -n "${BEFORE:-}" ]]; then
+  before=(-n 'crashdelta classify --format json (before)' "$BEFORE classify --format json $work/r2000 > /dev/null")
+fi
 hyperfine --warmup 1 --runs "${RUNS:-10}" --export-markdown "$work/classify.md" \
   -n 'python3 baseline (json.loads, top frame)' "python3 bench/baseline_classify.py $work/r2000 > /dev/null" \
+  "${before[@]}" \
   -n 'crashdelta classify --format json' "$bin classify --format json $work/r2000 > /dev/null" \
   -n 'cat' "cat $work/r2000/* > /dev/null"
 
 mk "$work/r10000" 10000
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+before=()
+if [[ -n "${BEFORE:-}" ]]; then
+  before=(-n 'crashdelta snapshot (before)' "$BEFORE snapshot --reports-dir $work/r10000 --output /dev/null")
+fi
 hyperfine --warmup 1 --runs "${RUNS:-10}" --export-markdown "$work/snapshot.md" \
   -n 'find -printf (size, mtime)' "find $work/r10000 -type f -printf '%s %T@\n' > /dev/null" \
+  "${before[@]}" \
   -n 'crashdelta snapshot' "$bin snapshot --reports-dir $work/r10000 --output /dev/null"
 
 # The tables last: hyperfine's own export to /dev/stdout would truncate a redirected output file.
 cat "$work/classify.md" "$work/snapshot.md"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# Peak memory over the 2000-report folder.
-/usr/bin/time -v "$bin" classify --format json "$work/r2000" 2>&1 >/dev/null | grep 'Maximum resident'
+# Peak memory over the 2000- and 10 000-report folders.
+for b in ${BEFORE:+"$BEFORE"} "$bin"; do
+  for d in r2000 r10000; do
+    echo "$b classify $d: $(/usr/bin/time -v "$b" classify --format json "$work/$d" 2>&1 >/dev/null | grep 'Maximum resident')"
+  done
+done

@@ -1,6 +1,6 @@
 //! Parse throughput over the real reports in testdata, as MB/s, beside a baseline measured in
 //! the same run: `serde_json::Value` of the same `.ips` bodies (the untyped parse users' scripts
-//! do).
+//! do), and the floor: serde_json reading every token of them and building nothing.
 //!
 //! Run: `cargo bench --bench parse`.
 
@@ -75,6 +75,23 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    // The floor under any serde_json-based reader: every token of the same bytes, nothing built
+    // (docs/performance.md, issue 17: what the typed parse costs above tokenising).
+    group.bench_function(
+        "floor serde_json tokens only (IgnoredAny, header + body)",
+        |b| {
+            b.iter(|| {
+                for (bytes, nl) in &ips {
+                    let _ = std::hint::black_box(serde_json::from_slice::<serde::de::IgnoredAny>(
+                        &bytes[..*nl],
+                    ));
+                    let _ = std::hint::black_box(serde_json::from_slice::<serde::de::IgnoredAny>(
+                        &bytes[*nl..],
+                    ));
+                }
+            })
+        },
+    );
     group.finish();
 }
 

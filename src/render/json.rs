@@ -21,8 +21,46 @@ pub const CLASSIFY_SCHEMA: &str = "crashdelta.classify/2";
 /// The `schema` of the whole-report document (`show --format json`, `symbolicate --format json`).
 pub const REPORT_SCHEMA: &str = "crashdelta.report/1";
 
-fn hex(v: u64) -> String {
-    format!("{v:#x}")
+/// A number written as a JSON string in hex (`"0x98"`), without a `String` of its own: a
+/// `classify` document writes two per frame, and formatting each into a fresh `String` was 4 % of
+/// the command's CPU over 2000 reports (docs/performance.md).
+#[derive(Clone, Copy)]
+struct Hex(u64);
+
+fn hex(v: u64) -> Hex {
+    Hex(v)
+}
+
+impl Serialize for Hex {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        // `0x` and at most 16 digits, filled from the end.
+        let mut buf = [0u8; 18];
+        let mut at = buf.len();
+        let mut v = self.0;
+        loop {
+            at -= 1;
+            // Both indexes are in range: `at` counts down from 18 and stops at 2 (16 digits
+            // at most), and a nibble is below 16.
+            if let (Some(slot), Some(&digit)) = (buf.get_mut(at), DIGITS.get((v & 0xf) as usize)) {
+                *slot = digit;
+            }
+            v >>= 4;
+            if v == 0 {
+                break;
+            }
+        }
+        at -= 2;
+        if let Some(prefix) = buf.get_mut(at..at + 2) {
+            prefix.copy_from_slice(b"0x");
+        }
+        // Only ASCII was written.
+        let text = buf
+            .get(at..)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or_default();
+        serializer.serialize_str(text)
+    }
 }
 
 #[derive(Serialize)]
@@ -39,7 +77,7 @@ struct ExceptionOut<'a> {
     subtype: Option<&'a str>,
     codes: Option<&'a str>,
     message: Option<&'a str>,
-    address: Option<String>,
+    address: Option<Hex>,
     pac_failure: bool,
 }
 
@@ -78,8 +116,8 @@ pub struct FrameOut<'a> {
     symbol: Option<&'a str>,
     /// Offset into the function (`symbolLocation`).
     offset: Option<u64>,
-    image_offset: Option<String>,
-    address: Option<String>,
+    image_offset: Option<Hex>,
+    address: Option<Hex>,
     inline: bool,
     source_file: Option<&'a str>,
     source_line: Option<u64>,
@@ -144,7 +182,7 @@ struct ImageOut<'a> {
     name: Option<&'a str>,
     path: Option<&'a str>,
     uuid: Option<&'a str>,
-    base: Option<String>,
+    base: Option<Hex>,
     size: Option<u64>,
     arch: Option<&'a str>,
     bundle_id: Option<&'a str>,
@@ -174,7 +212,7 @@ impl<'a> ImageOut<'a> {
 #[derive(Serialize)]
 struct RegisterOut<'a> {
     name: &'a str,
-    value: String,
+    value: Hex,
     symbol: Option<&'a str>,
     description: Option<&'a str>,
 }
@@ -451,6 +489,11 @@ pub fn write_report(out: &mut dyn Write, outcome: &Analysis) -> io::Result<()> {
 pub struct JsonSink<W: Write> {
     out: W,
     first: bool,
+    /// One report's JSON, written to `out` in one call. `out` is a `Box<dyn Write>`: serde_json
+    /// writing each key and value through it was a call through the vtable for every few bytes
+    /// (4 % of `classify`'s CPU over 2000 reports); into a `Vec` it is a copy. Kept between
+    /// reports so it is allocated once.
+    buf: Vec<u8>,
 }
 
 impl<W: Write> JsonSink<W> {
@@ -460,18 +503,29 @@ impl<W: Write> JsonSink<W> {
         write!(out, "{{\"schema\":\"{CLASSIFY_SCHEMA}\",\"tool\":")?;
         serde_json::to_writer(&mut out, &Tool::this()).map_err(io::Error::other)?;
         write!(out, ",\"reports\":[")?;
-        Ok(JsonSink { out, first: true })
+        Ok(JsonSink {
+            out,
+            first: true,
+            buf: Vec::new(),
+        })
     }
 }
 
 impl<W: Write> super::Sink for JsonSink<W> {
     fn entry(&mut self, entry: &super::Item) -> io::Result<()> {
-        self.out
-            .write_all(if self.first { b"\n" } else { b",\n" })?;
+        self.buf.clear();
+        self.buf
+            .extend_from_slice(if self.first { b"\n" } else { b",\n" });
         self.first = false;
         let mut out = ReportOut::new(entry.outcome);
         out.gate_failure = entry.gate_failure;
-        serde_json::to_writer(&mut self.out, &out).map_err(io::Error::other)
+        serde_json::to_writer(&mut self.buf, &out).map_err(io::Error::other)?;
+        let written = self.out.write_all(&self.buf);
+        // A report far larger than usual does not keep its buffer for the rest of the run.
+        if self.buf.capacity() > 1 << 20 {
+            self.buf = Vec::new();
+        }
+        written
     }
 
     fn finish(&mut self, totals: &super::Totals) -> io::Result<()> {
@@ -483,5 +537,32 @@ impl<W: Write> super::Sink for JsonSink<W> {
         serde_json::to_writer(&mut self.out, totals.gate).map_err(io::Error::other)?;
         self.out.write_all(b"}\n")?;
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// [`Hex`] writes what `format!("{v:#x}")` writes, as a JSON string.
+    #[test]
+    fn hex_is_written_as_format_writes_it() {
+        let mut values = vec![0u64, 1, 0xf, 0x10, 0x98, u64::MAX, u64::MAX >> 4, 1 << 63];
+        // Every power of two and its neighbours, and a spread of others.
+        for shift in 0..64 {
+            let p = 1u64 << shift;
+            values.extend([p, p - 1, p.wrapping_add(1)]);
+        }
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..1000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push(x);
+        }
+        for v in values {
+            let written = serde_json::to_string(&Hex(v)).unwrap();
+            assert_eq!(written, format!("\"{v:#x}\""));
+        }
     }
 }

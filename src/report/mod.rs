@@ -18,7 +18,7 @@ mod text;
 mod util;
 
 pub use model::*;
-pub use peek::{PEEK_BYTES, Peek, peek};
+pub use peek::{PEEK_BYTES, Peek, peek, peek_first_line};
 pub use util::parse_time;
 
 use thiserror::Error;

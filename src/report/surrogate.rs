@@ -16,10 +16,13 @@
 /// many escapes were replaced, or `None` when there is nothing to repair (the common case,
 /// decided by one substring search).
 pub fn repair(text: &str) -> Option<(String, usize)> {
-    if !(text.contains("\\ud") || text.contains("\\uD")) {
+    // memchr's substring search: `str::contains` here was 1 % of `classify`'s CPU.
+    let bytes = text.as_bytes();
+    if memchr::memmem::find(bytes, b"\\ud").is_none()
+        && memchr::memmem::find(bytes, b"\\uD").is_none()
+    {
         return None;
     }
-    let bytes = text.as_bytes();
     let mut out: Vec<u8> = bytes.to_vec();
     let mut replaced = 0;
     let mut i = 0;
