@@ -260,9 +260,16 @@ fn a_crash_too_short_lived_for_the_sampler_is_the_runs() {
 
 /// A report that lands after its run settled is seen by the next job, where it was called
 /// "concurrent" and never gated. With `--state`, the next `watch` (and `diff`) names it as the
-/// earlier run's late report, and the gate fails on it.
+/// earlier run's late report, and the gate fails on it. The history (`--history`) remembers the
+/// runs as the state file does.
 #[test]
 fn a_late_report_is_named_as_the_earlier_runs() {
+    for store in ["--state", "--history"] {
+        a_late_report_is_named_from(store);
+    }
+}
+
+fn a_late_report_is_named_from(store: &str) {
     let (dir, reports) = reports_folder();
     let state = dir.path().join("state.json");
     let facts = dir.path().join("run1");
@@ -270,7 +277,7 @@ fn a_late_report_is_named_as_the_earlier_runs() {
         "echo $$ $PPID \"$(date -u '+%Y-%m-%d %H:%M:%S.00 +0000')\" > '{}'; exit 0",
         facts.display()
     );
-    let state_arg = ["--state", state.to_str().unwrap()];
+    let state_arg = [store, state.to_str().unwrap()];
     let out = watch(&reports, "2s", &state_arg, &run1);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(state.is_file(), "the run is remembered");

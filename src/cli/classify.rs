@@ -105,6 +105,7 @@ pub fn classify(args: ClassifyArgs) -> Result<Exit> {
             hardware_model: None,
             crashed: crashes.len() as u64,
             crashes,
+            pids: Vec::new(),
         });
     }
     Ok(Exit::of(Ending {

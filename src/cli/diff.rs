@@ -51,6 +51,7 @@ pub fn snapshot(args: SnapshotArgs) -> Result<Exit> {
 pub fn diff(args: DiffArgs) -> Result<Exit> {
     let analyzer = load_analyzer(&args.rules, &args.symbols)?;
     check_allow(&analyzer.rules, &args.gate.allow)?;
+    let earlier = super::watch::earlier_runs(&args.record);
     let output = Output::new(args.record.output);
     let inventories: Vec<PathBuf> = std::iter::once(args.before.clone())
         .chain(args.after.clone())
@@ -75,13 +76,8 @@ pub fn diff(args: DiffArgs) -> Result<Exit> {
             (inventory::scan(&folders)?, folders)
         }
     };
-    let (mut run, mut to_collect) = run::diff(
-        &before,
-        &after,
-        &analyzer,
-        &(&args.gate).into(),
-        &super::watch::earlier_runs(args.record.state.as_deref()),
-    );
+    let (mut run, mut to_collect) =
+        run::diff(&before, &after, &analyzer, &(&args.gate).into(), &earlier);
     if args.record.collect.is_some() {
         to_collect.retain(
             |(path, _)| match inventory::check_report_file(path, &folders) {

@@ -8,6 +8,21 @@ use crashdelta::history::{Appended, History, RunEntry};
 
 use super::output::{note, say};
 
+/// This machine's most recent runs in the history at `path`, for late reports; a history that
+/// cannot be read is a warning (late reports are then not named from it).
+pub fn earlier_runs(path: Option<&Path>) -> Vec<crashdelta::watch::EarlierRun> {
+    let Some(path) = path else {
+        return Vec::new();
+    };
+    let machine = crashdelta::history::machine();
+    History::open(path)
+        .and_then(|h| h.earlier_runs(machine.as_deref()))
+        .unwrap_or_else(|e| {
+            say!("crashdelta: warning: {e}; late reports of its runs are not recognised");
+            Vec::new()
+        })
+}
+
 /// The history a command appends to, opened once (a campaign appends each run to the same
 /// connection); `None` when `--history` is not given or the file could not be opened.
 pub struct Recorder {

@@ -32,7 +32,7 @@ fn watching(
         folders: folders.watched(),
         timing,
         collect: record.collect.clone(),
-        earlier: super::watch::earlier_runs(record.state.as_deref()),
+        earlier: super::watch::earlier_runs(record),
         test_results: timing_args.test_results.clone(),
         record_env: provenance.record_env.clone(),
         sequential,

@@ -10,7 +10,7 @@ use crashdelta::render::{self, Format};
 use crashdelta::run::{self, RunReport, Timing, ToCollect, Watched};
 use crashdelta::watch::{self, EarlierRun, LiveEvent, Notice, collect, signal_name};
 
-use super::args::WatchArgs;
+use super::args::{RecordArgs, WatchArgs};
 use super::exit::{Ending, Exit};
 use super::output::{self, Output, note, say};
 use super::setup::{check_allow, load_analyzer_for_run, preflight, require_clean};
@@ -35,7 +35,7 @@ pub fn watch(args: WatchArgs) -> Result<Exit> {
     let mut timing = Timing::from(&args.timing);
     timing.stdout_to_stderr = record_on_stdout(args.format, &args.record);
     let mut opts = timing.options(args.folders.watched(), args.command.clone(), Vec::new());
-    opts.earlier = earlier_runs(args.record.state.as_deref());
+    opts.earlier = earlier_runs(&args.record);
     opts.test_results = args.timing.test_results.clone();
     opts.record_env = args.provenance.record_env.clone();
     let mut ran = match run::watch(&opts, &analyzer, &(&args.gate).into(), &mut print_live)? {
@@ -126,14 +126,22 @@ pub fn collected(dir: &Path, count: usize) {
 
 /// The earlier runs of the state file (`--state`); a file that cannot be read is a warning, and
 /// late reports are then not named as such.
-pub fn earlier_runs(state: Option<&Path>) -> Vec<EarlierRun> {
-    let Some(path) = state else {
-        return Vec::new();
+pub fn earlier_runs(record: &RecordArgs) -> Vec<EarlierRun> {
+    let mut runs = match record.state.as_deref() {
+        Some(path) => watch::state::read(path).unwrap_or_else(|e| {
+            say!("crashdelta: warning: {e}; late reports of earlier runs are not recognised");
+            Vec::new()
+        }),
+        None => Vec::new(),
     };
-    watch::state::read(path).unwrap_or_else(|e| {
-        say!("crashdelta: warning: {e}; late reports of earlier runs are not recognised");
-        Vec::new()
-    })
+    // This machine's runs in the history (`--history`) name late reports as the state file's
+    // do; a run in both is one run.
+    runs.extend(super::history::earlier_runs(
+        record.history.history.as_deref(),
+    ));
+    runs.sort_by_key(|r| r.settled);
+    runs.dedup_by(|a, b| a.start == b.start && a.argv == b.argv);
+    runs
 }
 
 /// Adds a run to the state file (`--state`); a failure is a warning and never changes the gate.

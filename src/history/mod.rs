@@ -45,16 +45,30 @@ use thiserror::Error;
 
 use crate::analyze::Analysis;
 use crate::run::RunReport;
-use crate::watch::Attribution;
+use crate::watch::{Attribution, EarlierRun};
 
 /// How long a writer waits for another's transaction before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The schema this crashdelta writes: SQLite's `user_version` after the migrations.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The migrations, in order: `MIGRATIONS[i]` takes a database from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[SCHEMA];
+pub const MIGRATIONS: &[&str] = &[SCHEMA, SCHEMA_2];
+
+/// Version 2: each run's process tree (`pids`, a JSON array), so that a report landing after
+/// a job settled is named, in the next job, as that run's late report (as `--state` does).
+pub const SCHEMA_2: &str = r#"
+ALTER TABLE runs ADD COLUMN pids TEXT;
+CREATE INDEX runs_machine_settled ON runs (machine, settled);
+"#;
+
+/// How many of this machine's most recent runs are looked at for late reports, as a state file
+/// keeps ([`crate::watch::state::KEEP`]).
+pub const EARLIER_RUNS: usize = crate::watch::state::KEEP;
+
+/// The most pids stored for one run (a huge process tree must not make every later job slow).
+const MAX_PIDS: usize = 50_000;
 
 /// Version 1 of the schema. Times are RFC 3339 in UTC (`2026-11-30T08:15:00.123Z`), which sort
 /// as text; argv is a JSON array.
@@ -241,6 +255,8 @@ pub struct RunEntry {
     /// How many crashes were its own: those it saw attributed to it, or, for a campaign's run,
     /// the campaign's count (a late report that landed during a later run is this run's).
     pub crashed: u64,
+    /// Every pid seen in its process tree (none for `diff` and `classify`).
+    pub pids: Vec<u32>,
 }
 
 /// One crash a run saw.
@@ -380,6 +396,7 @@ impl RunEntry {
             hardware_model: host.and_then(|h| h.hardware_model.clone()),
             crashed: crashes.iter().filter(|c| c.own).count() as u64,
             crashes,
+            pids: command.map(|c| c.pids.clone()).unwrap_or_default(),
         }
     }
 }
@@ -465,8 +482,8 @@ impl History {
         tx.execute(
             "INSERT INTO runs (kind, machine, user, command, started, ended, settled, exit_code, \
              signal, gate_passed, campaign, campaign_run, configuration, os_build, \
-             hardware_model, crashes) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+             hardware_model, crashes, pids) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
             params![
                 run.kind.as_str(),
                 run.machine,
@@ -486,6 +503,10 @@ impl History {
                 run.os_build,
                 run.hardware_model,
                 i64::try_from(run.crashed).unwrap_or(i64::MAX),
+                (!run.pids.is_empty()).then(|| {
+                    let kept = run.pids.get(..MAX_PIDS).unwrap_or(&run.pids);
+                    serde_json::to_string(kept).unwrap_or_default()
+                }),
             ],
         )
         .map_err(fail)?;
@@ -565,6 +586,53 @@ impl History {
         }
         tx.commit().map_err(fail)?;
         Ok(appended)
+    }
+
+    /// The most recent runs of `machine` that ran a command, oldest first, as the state file
+    /// keeps them: a report that lands after one of them settled is named as its late report
+    /// ([`crate::watch::attribute`]). A row this crashdelta cannot read back is skipped.
+    pub fn earlier_runs(&self, machine: Option<&str>) -> Result<Vec<EarlierRun>, HistoryError> {
+        let read = |source| self.read_error(source);
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT command, started, settled, pids FROM runs \
+                 WHERE pids IS NOT NULL AND settled IS NOT NULL AND machine IS ?1 \
+                 ORDER BY settled DESC LIMIT ?2",
+            )
+            .map_err(read)?;
+        let limit = i64::try_from(EARLIER_RUNS).unwrap_or(i64::MAX);
+        let rows = statement
+            .query_map(params![machine, limit], |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(read)?;
+        let mut runs = Vec::new();
+        for row in rows {
+            let (command, started, settled, pids) = row.map_err(read)?;
+            let parsed = (
+                DateTime::parse_from_rfc3339(&started),
+                DateTime::parse_from_rfc3339(&settled),
+                serde_json::from_str::<Vec<u32>>(&pids),
+            );
+            if let (Ok(start), Ok(settled), Ok(pids)) = parsed {
+                runs.push(EarlierRun {
+                    argv: command
+                        .and_then(|c| serde_json::from_str(&c).ok())
+                        .unwrap_or_default(),
+                    start: start.with_timezone(&Utc),
+                    settled: settled.with_timezone(&Utc),
+                    pids,
+                });
+            }
+        }
+        runs.reverse();
+        Ok(runs)
     }
 
     /// How many runs and crashes the history holds.
@@ -677,6 +745,7 @@ mod tests {
             hardware_model: None,
             crashed: crashes.len() as u64,
             crashes,
+            pids: vec![4242, 4243],
         }
     }
 
@@ -709,6 +778,48 @@ mod tests {
             })
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(test.as_deref(), Some("tests/test_mps.py::test_gather"));
+    }
+
+    /// A file of schema version 1 (no process trees) is migrated to 2 when opened, its rows kept;
+    /// its runs, which name no tree, are not offered for late reports, the new ones are.
+    #[test]
+    fn a_version_1_history_is_migrated_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("v1.sqlite");
+        {
+            let c = Connection::open(&path).unwrap_or_else(|e| panic!("{e}"));
+            c.execute_batch(SCHEMA).unwrap_or_else(|e| panic!("{e}"));
+            c.pragma_update(None, "user_version", 1)
+                .unwrap_or_else(|e| panic!("{e}"));
+            c.execute(
+                "INSERT INTO runs (kind, machine, started, settled, crashes) \
+                 VALUES ('watch', 'mac-mini-3', '2026-11-01T00:00:00.000Z', \
+                 '2026-11-01T00:00:05.000Z', 0)",
+                [],
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let mut h = History::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(h.version().unwrap_or_else(|e| panic!("{e}")), 2);
+        assert_eq!(h.counts().unwrap_or_else(|e| panic!("{e}")), (1, 0));
+        let none = h
+            .earlier_runs(Some("mac-mini-3"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(none.is_empty(), "{none:?}");
+        let mut entry = run(Vec::new());
+        entry.settled = Some(Utc::now());
+        h.append(&entry).unwrap_or_else(|e| panic!("{e}"));
+        let runs = h
+            .earlier_runs(Some("mac-mini-3"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].pids, [4242, 4243]);
+        assert_eq!(runs[0].argv, ["pytest"]);
+        assert!(
+            h.earlier_runs(Some("another-mac"))
+                .unwrap_or_default()
+                .is_empty()
+        );
     }
 
     /// Opening migrates an empty (version 0) file once; opening again changes nothing; a file
