@@ -167,6 +167,32 @@ fn a_campaigns_runs_are_one_campaign_with_their_own_counts() {
     );
     assert_eq!(count(&c, "SELECT max(campaign_run) FROM runs"), 3);
     assert_eq!(count(&c, "SELECT count(*) FROM crashes"), 3);
+    // Each crash is its own run's, though runs 1 and 2's reports landed during run 3 (review
+    // finding: all three were stored as run 3's, in `compare` under the wrong configuration).
+    assert_eq!(
+        count(
+            &c,
+            "SELECT count(*) FROM crashes c JOIN runs r ON r.id = c.first_run \
+             WHERE c.incident_id LIKE '%' || printf('%04d', r.campaign_run)"
+        ),
+        3,
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        count(
+            &c,
+            "SELECT count(*) FROM sightings WHERE attribution = 'run'"
+        ),
+        3
+    );
+    assert_eq!(
+        count(
+            &c,
+            "SELECT count(*) FROM sightings WHERE attribution = 'late'"
+        ),
+        2
+    );
 }
 
 /// Several processes append to one file at once (parallel CI jobs on one machine): every run
@@ -248,6 +274,90 @@ fn a_history_that_cannot_be_written_never_changes_the_verdict() {
         99,
         "left as it was"
     );
+    let mode: String = db(&newer)
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "delete", "not switched to WAL");
+}
+
+/// Another program's SQLite database named by mistake is refused and left as it was, never
+/// turned into a history (review finding: it gained three tables and WAL mode).
+#[test]
+fn another_programs_database_is_never_made_a_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let theirs = dir.path().join("app.sqlite");
+    db(&theirs)
+        .execute_batch("CREATE TABLE messages (id INTEGER PRIMARY KEY, body TEXT);")
+        .unwrap();
+    let o = classify(&theirs, &[RACE]);
+    assert!(
+        stderr(&o).contains("is not a crashdelta history"),
+        "{}",
+        stderr(&o)
+    );
+    let c = db(&theirs);
+    assert_eq!(
+        count(
+            &c,
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+        ),
+        1
+    );
+    let mode: String = c
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "delete");
+    // A record written over the history is refused before the run.
+    let h = dir.path().join("h.sqlite");
+    let o = crashdelta()
+        .args(["watch", "--settle", "0s", "--reports-dir"])
+        .arg(dir.path())
+        .arg("--history")
+        .arg(&h)
+        .arg("--json")
+        .arg(&h)
+        .args(["--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(125), "{}", stderr(&o));
+    assert!(stderr(&o).contains("is also --json"), "{}", stderr(&o));
+}
+
+/// A run whose new report could not be read keeps it in its count of unreadable reports: it
+/// failed the gate, and the history must not call it a run without a crash.
+#[test]
+fn an_unreadable_report_is_counted_in_its_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    std::fs::create_dir(&reports).unwrap();
+    let h = dir.path().join("history.sqlite");
+    let o = crashdelta()
+        // A cut report holds the wait up to --settle-max: it may still be being written.
+        .args([
+            "watch",
+            "--settle",
+            "0.3s",
+            "--settle-max",
+            "1s",
+            "--history",
+        ])
+        .arg(&h)
+        .arg("--reports-dir")
+        .arg(&reports)
+        .env("REPORTS", &reports)
+        .env("RACE", root().join(RACE))
+        .args([
+            "--",
+            "sh",
+            "-c",
+            "head -c 3000 \"$RACE\" > \"$REPORTS/Python-cut.ips\"",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(86), "{}", stderr(&o));
+    let c = db(&h);
+    assert_eq!(count(&c, "SELECT unreadable FROM runs"), 1);
+    assert_eq!(count(&c, "SELECT gate_passed FROM runs"), 0);
 }
 
 /// `CRASHDELTA_HISTORY` and `history` in crashdelta.toml name the file as the flag does.

@@ -103,9 +103,15 @@ pub fn classify(args: ClassifyArgs) -> Result<Exit> {
             campaign: None,
             os_build: None,
             hardware_model: None,
-            crashed: crashes.len() as u64,
+            // A copy of a report is the same crash.
+            crashed: crashes
+                .iter()
+                .map(|c| c.incident_id.as_ref().or(c.report_sha256.as_ref()))
+                .collect::<std::collections::HashSet<_>>()
+                .len() as u64,
             crashes,
             pids: Vec::new(),
+            unreadable: summary.errors,
         });
     }
     Ok(Exit::of(Ending {

@@ -128,6 +128,31 @@ pub fn check_allow(rules: &RuleSet, allow: &[String]) -> Result<()> {
 /// exist). Found only after a long test run, a bad path would cost the run, and its exit code
 /// (125) would hide the command's.
 pub fn preflight(record: &RecordArgs) -> Result<()> {
+    // The history is a database: writing a record or the state file over it would wipe it.
+    if let Some(history) = &record.history.history {
+        let same = |other: &Option<std::path::PathBuf>| {
+            other.as_ref().is_some_and(|o| {
+                o == history
+                    || matches!(
+                        (std::fs::canonicalize(o), std::fs::canonicalize(history)),
+                        (Ok(a), Ok(b)) if a == b
+                    )
+            })
+        };
+        for (flag, other) in [
+            ("--output", &record.output),
+            ("--json", &record.json),
+            ("--state", &record.state),
+        ] {
+            if same(other) {
+                anyhow::bail!(
+                    "--history {} is also {flag}: the record would be written over the \
+                     history; give them different files",
+                    history.display()
+                );
+            }
+        }
+    }
     if let Some(path) = &record.output {
         writable_folder(
             "--output",

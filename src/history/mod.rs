@@ -40,7 +40,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use thiserror::Error;
 
 use crate::analyze::Analysis;
@@ -57,11 +57,21 @@ pub const SCHEMA_VERSION: u32 = 2;
 pub const MIGRATIONS: &[&str] = &[SCHEMA, SCHEMA_2];
 
 /// Version 2: each run's process tree (`pids`, a JSON array), so that a report landing after
-/// a job settled is named, in the next job, as that run's late report (as `--state` does).
+/// a job settled is named, in the next job, as that run's late report (as `--state` does); how
+/// many new reports of the run could not be read (they fail the gate, and are crashes of the run
+/// the history must not lose from its rates); and the rule each sighting matched (a crash's
+/// rule in `crashes` is the one of its first sighting; rules change).
 pub const SCHEMA_2: &str = r#"
 ALTER TABLE runs ADD COLUMN pids TEXT;
+ALTER TABLE runs ADD COLUMN unreadable INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sightings ADD COLUMN rule TEXT;
 CREATE INDEX runs_machine_settled ON runs (machine, settled);
 "#;
+
+/// The file's `application_id`: says a SQLite file is a crashdelta history, so that another
+/// program's database named by mistake (a path in a repository's crashdelta.toml) is refused,
+/// never turned into one.
+pub const APPLICATION_ID: i32 = 0x4344_4c48; // "CDLH"
 
 /// How many of this machine's most recent runs are looked at for late reports, as a state file
 /// keeps ([`crate::watch::state::KEEP`]).
@@ -77,14 +87,14 @@ CREATE TABLE runs (
     id              INTEGER PRIMARY KEY,
     kind            TEXT NOT NULL,      -- watch, campaign-run, diff, classify
     machine         TEXT,
-    user            TEXT,
+    os_user         TEXT,               -- not `user`: a reserved word in PostgreSQL
     command         TEXT,               -- JSON array of the command's arguments
     started         TEXT NOT NULL,
     ended           TEXT,
     settled         TEXT,
     exit_code       INTEGER,
     signal          TEXT,               -- SIGSEGV
-    gate_passed     INTEGER,            -- 1 or 0; NULL where nothing was gated (classify)
+    gate_passed     INTEGER,            -- 1 or 0: the run's own gate (classify: --fail-on)
     campaign        TEXT,               -- the campaign's id, shared by its runs
     campaign_run    INTEGER,            -- 1-based index in the campaign
     configuration   TEXT,               -- compare's A or B name
@@ -155,6 +165,16 @@ pub enum HistoryError {
         path: PathBuf,
         /// Its `user_version`.
         found: u32,
+    },
+    /// The file is another program's SQLite database, not a crashdelta history: it is left as
+    /// it was.
+    #[error(
+        "{path} is not a crashdelta history (another program's SQLite database): name a new file \
+         or an existing history with --history"
+    )]
+    Foreign {
+        /// The database file.
+        path: PathBuf,
     },
     /// Migrating an older database failed; it is left as it was (one transaction).
     #[error("cannot migrate the history {path} from schema version {from}: {source}")]
@@ -257,6 +277,9 @@ pub struct RunEntry {
     pub crashed: u64,
     /// Every pid seen in its process tree (none for `diff` and `classify`).
     pub pids: Vec<u32>,
+    /// New reports of the run that could not be read (cut, unreadable, too large): no crash
+    /// row (nothing to key or classify), but the run's, and they fail its gate.
+    pub unreadable: u64,
 }
 
 /// One crash a run saw.
@@ -304,6 +327,9 @@ pub struct CrashEntry {
     pub path: String,
     /// Whether it was the run's own crash (counted in `runs.crashes`).
     pub own: bool,
+    /// For a late report: when the earlier run it belongs to started. When that run is of the
+    /// same campaign and in the history, the crash is stored as first seen by it.
+    pub belongs_to: Option<DateTime<Utc>>,
 }
 
 impl CrashEntry {
@@ -312,9 +338,18 @@ impl CrashEntry {
     pub fn of(analysis: &Analysis, attribution: Option<&Attribution>) -> Option<CrashEntry> {
         let (report, c) = analysis.crash()?;
         Some(CrashEntry {
-            incident_id: report.incident_id.clone(),
-            report_sha256: crate::input::read_file(Path::new(&analysis.path))
-                .ok()
+            // A blank incident id names nothing: two such reports are not one crash.
+            incident_id: report
+                .incident_id
+                .as_deref()
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(str::to_owned),
+            // The bytes of a report read from a file are hashed from that file ("-", standard
+            // input, is gone; a report of a file that changed since is hashed as it is now).
+            report_sha256: Some(analysis.path.as_str())
+                .filter(|p| *p != "-")
+                .and_then(|p| crate::input::read_file(Path::new(p)).ok())
                 .map(|b| {
                     use sha2::Digest;
                     crate::sha256_hex(sha2::Sha256::new_with_prefix(&b))
@@ -338,13 +373,16 @@ impl CrashEntry {
             attribution: attribution.map(|a| (json_name(&a.kind), json_name(&a.basis))),
             path: analysis.path.clone(),
             own: attribution.is_none_or(|a| a.kind == crate::watch::AttributionKind::Run),
+            belongs_to: attribution
+                .and_then(|a| a.earlier_run.as_ref())
+                .map(|r| r.start),
         })
     }
 
     /// The key a crash is stored once under: its incident id, or its bytes' digest.
     fn key(&self) -> Option<String> {
         match (&self.incident_id, &self.report_sha256) {
-            (Some(id), _) if !id.is_empty() => Some(id.clone()),
+            (Some(id), _) => Some(id.clone()),
             (_, Some(sha)) => Some(format!("sha256:{sha}")),
             _ => None,
         }
@@ -397,6 +435,11 @@ impl RunEntry {
             crashed: crashes.iter().filter(|c| c.own).count() as u64,
             crashes,
             pids: command.map(|c| c.pids.clone()).unwrap_or_default(),
+            unreadable: run
+                .new
+                .iter()
+                .filter(|n| n.duplicate_of.is_none() && n.analysis.result.is_err())
+                .count() as u64,
         }
     }
 }
@@ -436,14 +479,22 @@ impl History {
             path: path.to_owned(),
             source,
         };
-        let mut conn = Connection::open(path).map_err(open)?;
+        // A path, never a URI (`file:x?mode=ro`) or SQLite's in-memory database: what is
+        // recorded must land in the file named.
+        if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" {
+            return Err(open(rusqlite::Error::InvalidPath(path.to_owned())));
+        }
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+            | rusqlite::OpenFlags::SQLITE_OPEN_CREATE
+            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(path, flags).map_err(open)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open)?;
-        // WAL: readers do not block the writer, nor the writer them. A read-only file cannot
-        // switch modes; it is still readable (for `history`), and a write fails as it would.
-        let _ = conn.pragma_update(None, "journal_mode", "WAL");
         conn.pragma_update(None, "foreign_keys", true)
             .map_err(open)?;
         migrate(&mut conn, path)?;
+        // WAL, once the file is known to be a history: readers do not block the writer, nor the
+        // writer them. A read-only file cannot switch modes; a write then fails as it would.
+        let _ = conn.pragma_update(None, "journal_mode", "WAL");
         Ok(History {
             conn,
             path: path.to_owned(),
@@ -479,12 +530,15 @@ impl History {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(fail)?;
         let campaign = run.campaign.as_ref();
-        tx.execute(
-            "INSERT INTO runs (kind, machine, user, command, started, ended, settled, exit_code, \
-             signal, gate_passed, campaign, campaign_run, configuration, os_build, \
-             hardware_model, crashes, pids) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-            params![
+        tx.prepare_cached(
+            "INSERT INTO runs (kind, machine, os_user, command, started, ended, settled, \
+             exit_code, signal, gate_passed, campaign, campaign_run, configuration, os_build, \
+             hardware_model, crashes, pids, unreadable) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+             ?18)",
+        )
+        .and_then(|mut insert| {
+            insert.execute(params![
                 run.kind.as_str(),
                 run.machine,
                 run.user,
@@ -507,8 +561,9 @@ impl History {
                     let kept = run.pids.get(..MAX_PIDS).unwrap_or(&run.pids);
                     serde_json::to_string(kept).unwrap_or_default()
                 }),
-            ],
-        )
+                i64::try_from(run.unreadable).unwrap_or(i64::MAX),
+            ])
+        })
         .map_err(fail)?;
         let run_id = tx.last_insert_rowid();
         let mut appended = Appended {
@@ -516,20 +571,36 @@ impl History {
             new_crashes: 0,
             seen_before: 0,
         };
+        // Keys met earlier in this run: a copy of a report is not "seen before".
+        let mut here = std::collections::HashSet::new();
         for c in &run.crashes {
             let Some(key) = c.key() else {
                 // Neither an incident id nor readable bytes: nothing to store it once under.
                 continue;
             };
+            // A late report of an earlier run of the same campaign is that run's crash: stored
+            // as first seen by it, and sighted by it, as well as by the run it landed in.
+            let owner: Option<i64> = match (campaign, c.belongs_to) {
+                (Some(campaign), Some(start)) => tx
+                    .prepare_cached("SELECT id FROM runs WHERE campaign = ?1 AND started = ?2")
+                    .and_then(|mut q| {
+                        q.query_row(params![campaign.id, time(start)], |r| r.get(0))
+                            .optional()
+                    })
+                    .map_err(fail)?,
+                _ => None,
+            };
             let inserted = tx
-                .execute(
+                .prepare_cached(
                     "INSERT INTO crashes (key, incident_id, report_sha256, captured, \
                      signature_id, signature, rule, known, family, title, location, process, \
                      pid, os_build, os_train, driver, driver_version, hardware_model, test_id, \
                      first_run) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
                      ?16, ?17, ?18, ?19, ?20) ON CONFLICT (key) DO NOTHING",
-                    params![
+                )
+                .and_then(|mut insert| {
+                    insert.execute(params![
                         key,
                         c.incident_id,
                         c.report_sha256,
@@ -549,40 +620,49 @@ impl History {
                         c.driver_version,
                         c.hardware_model,
                         c.test_id,
-                        run_id,
-                    ],
-                )
-                .map_err(fail)?;
-            if inserted == 1 {
-                appended.new_crashes += 1;
-            } else {
-                appended.seen_before += 1;
-                // A test learnt later (a campaign's run joined it; a classify did not) is kept.
-                if c.test_id.is_some() {
-                    tx.execute(
-                        "UPDATE crashes SET test_id = ?2 WHERE key = ?1 AND test_id IS NULL",
-                        params![key, c.test_id],
-                    )
-                    .map_err(fail)?;
-                }
-            }
-            let crash: i64 = tx
-                .query_row("SELECT id FROM crashes WHERE key = ?1", [&key], |r| {
-                    r.get(0)
+                        owner.unwrap_or(run_id),
+                    ])
                 })
                 .map_err(fail)?;
-            tx.execute(
-                "INSERT INTO sightings (run, crash, attribution, basis, path) \
-                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (run, crash) DO NOTHING",
-                params![
-                    run_id,
-                    crash,
-                    c.attribution.as_ref().map(|a| a.0.as_str()),
-                    c.attribution.as_ref().map(|a| a.1.as_str()),
-                    c.path,
-                ],
-            )
-            .map_err(fail)?;
+            let first_here = here.insert(key.clone());
+            if inserted == 1 {
+                appended.new_crashes += 1;
+            } else if first_here {
+                appended.seen_before += 1;
+            }
+            if inserted == 0 && c.test_id.is_some() {
+                // A test learnt later (a campaign's run joined it; a classify did not) is kept.
+                tx.prepare_cached(
+                    "UPDATE crashes SET test_id = ?2 WHERE key = ?1 AND test_id IS NULL",
+                )
+                .and_then(|mut update| update.execute(params![key, c.test_id]))
+                .map_err(fail)?;
+            }
+            let crash: i64 = tx
+                .prepare_cached("SELECT id FROM crashes WHERE key = ?1")
+                .and_then(|mut q| q.query_row([&key], |r| r.get(0)))
+                .map_err(fail)?;
+            let sightings = [
+                Some((run_id, c.attribution.as_ref().map(|a| a.0.as_str()))),
+                owner.map(|o| (o, Some("run"))),
+            ];
+            for (seer, attribution) in sightings.into_iter().flatten() {
+                tx.prepare_cached(
+                    "INSERT INTO sightings (run, crash, attribution, basis, path, rule) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (run, crash) DO NOTHING",
+                )
+                .and_then(|mut insert| {
+                    insert.execute(params![
+                        seer,
+                        crash,
+                        attribution,
+                        c.attribution.as_ref().map(|a| a.1.as_str()),
+                        c.path,
+                        c.rule,
+                    ])
+                })
+                .map_err(fail)?;
+            }
         }
         tx.commit().map_err(fail)?;
         Ok(appended)
@@ -655,6 +735,23 @@ fn time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+fn application_id(conn: &Connection) -> Result<i32, rusqlite::Error> {
+    conn.query_row("PRAGMA application_id", [], |r| r.get::<_, i32>(0))
+}
+
+/// Whether a file without crashdelta's `application_id` may become (or is) a history: an empty
+/// file, or one a crashdelta made before the id was set (its three tables, a version we know).
+fn adoptable(conn: &Connection, version: u32) -> Result<bool, rusqlite::Error> {
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(match version {
+        0 => tables.is_empty(),
+        _ => tables == ["crashes", "runs", "sightings"],
+    })
+}
+
 fn user_version(conn: &Connection) -> Result<u32, rusqlite::Error> {
     conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
         .map(|v| u32::try_from(v).unwrap_or(u32::MAX))
@@ -669,7 +766,19 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), HistoryError> {
     };
     // Up to date: nothing to write (a file this user may only read is still readable).
     let found = user_version(conn).map_err(open)?;
-    if found == SCHEMA_VERSION {
+    let ours = application_id(conn).map_err(open)? == APPLICATION_ID;
+    if found > SCHEMA_VERSION {
+        return Err(HistoryError::Newer {
+            path: path.to_owned(),
+            found,
+        });
+    }
+    if !ours && !adoptable(conn, found).map_err(open)? {
+        return Err(HistoryError::Foreign {
+            path: path.to_owned(),
+        });
+    }
+    if found == SCHEMA_VERSION && ours {
         return Ok(());
     }
     let tx = conn
@@ -694,6 +803,8 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), HistoryError> {
         tx.pragma_update(None, "user_version", from + 1)
             .map_err(failed)?;
     }
+    tx.pragma_update(None, "application_id", APPLICATION_ID)
+        .map_err(open)?;
     tx.commit().map_err(open)?;
     Ok(())
 }
@@ -725,6 +836,7 @@ mod tests {
             attribution: Some(("run".into(), "process-tree".into())),
             path: "/r/Python.ips".into(),
             own: true,
+            belongs_to: None,
         }
     }
 
@@ -746,6 +858,7 @@ mod tests {
             crashed: crashes.len() as u64,
             crashes,
             pids: vec![4242, 4243],
+            unreadable: 0,
         }
     }
 
