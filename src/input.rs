@@ -305,15 +305,15 @@ fn read_stream(stream: impl Read, cap: Cap) -> Result<Vec<u8>, InputError> {
 /// Every input named by `paths`, in order; folders are walked recursively in file-name order,
 /// skipping hidden files (`.DS_Store`).
 pub fn inputs(paths: &[PathBuf]) -> impl Iterator<Item = Input> + '_ {
-    inputs_skipping(paths, None)
+    inputs_skipping(paths, Vec::new())
 }
 
-/// [`inputs`], but a file found in a folder with the device and inode `skip` is left out: the
-/// command's own output file, when it is written inside a folder being read, is never read back
-/// as a report.
+/// [`inputs`], but a file found in a folder with a device and inode in `skip` is left out: the
+/// command's own output file, or its history database, when it is inside a folder being read,
+/// is never read back as a report.
 pub fn inputs_skipping(
     paths: &[PathBuf],
-    skip: Option<(u64, u64)>,
+    skip: Vec<(u64, u64)>,
 ) -> impl Iterator<Item = Input> + '_ {
     paths
         .iter()
@@ -325,6 +325,7 @@ pub fn inputs_skipping(
                 }));
             }
             if path.is_dir() {
+                let skip = skip.clone();
                 let walk = walkdir::WalkDir::new(path)
                     .follow_links(false)
                     .sort_by_file_name()
@@ -333,7 +334,7 @@ pub fn inputs_skipping(
                         e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.')
                     })
                     .filter_map(move |entry| match entry {
-                        Ok(e) if e.file_type().is_file() && !is_skipped(&e, skip) => Some(Input {
+                        Ok(e) if e.file_type().is_file() && !is_skipped(&e, &skip) => Some(Input {
                             name: e.path().display().to_string(),
                             source: Source::File(e.path().to_owned()),
                         }),
@@ -355,10 +356,12 @@ pub fn inputs_skipping(
         })
 }
 
-/// Whether a walked file is the one with the device and inode `skip`.
-fn is_skipped(e: &walkdir::DirEntry, skip: Option<(u64, u64)>) -> bool {
+/// Whether a walked file is one with a device and inode in `skip`.
+fn is_skipped(e: &walkdir::DirEntry, skip: &[(u64, u64)]) -> bool {
     use std::os::unix::fs::MetadataExt;
-    skip.is_some_and(|id| e.metadata().is_ok_and(|m| (m.dev(), m.ino()) == id))
+    !skip.is_empty()
+        && e.metadata()
+            .is_ok_and(|m| skip.contains(&(m.dev(), m.ino())))
 }
 
 #[cfg(test)]

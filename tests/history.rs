@@ -414,3 +414,23 @@ fn the_documented_queries_run() {
         while rows.next().unwrap_or_else(|e| panic!("{e}: {q}")).is_some() {}
     }
 }
+
+/// A history kept inside the folder being classified is never read back as an input (review
+/// finding: the second run listed it as "not a crash").
+#[test]
+fn a_history_inside_the_classified_folder_is_not_an_input() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(root().join(RACE), dir.path().join("race.ips")).unwrap();
+    let h = dir.path().join("history.sqlite");
+    for _ in 0..2 {
+        let o = crashdelta()
+            .args(["classify", "--format", "json", "--history"])
+            .arg(&h)
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(!text.contains("history.sqlite"), "{text}");
+    }
+    assert_eq!(count(&db(&h), "SELECT count(*) FROM runs"), 2);
+}

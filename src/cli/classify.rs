@@ -28,6 +28,23 @@ pub fn classify(args: ClassifyArgs) -> Result<Exit> {
     };
     let output = Output::new(args.output);
     output.refuse_inputs(&args.paths)?;
+    // Never read back: the output file, and the history database with its WAL files.
+    let skipped: Vec<(u64, u64)> = output
+        .own_file()
+        .into_iter()
+        .chain(args.history.history.iter().flat_map(|h| {
+            ["", "-wal", "-shm"].into_iter().filter_map(move |suffix| {
+                let mut name = h.clone().into_os_string();
+                name.push(suffix);
+                std::fs::metadata(&name).ok().map(|m| {
+                    (
+                        std::os::unix::fs::MetadataExt::dev(&m),
+                        std::os::unix::fs::MetadataExt::ino(&m),
+                    )
+                })
+            })
+        }))
+        .collect();
     let mut sink = render::stream(args.format, output.open_for(args.format)?, &output.style())?;
     let mut summary = Summary::default();
     let mut triage = Triage::default();
@@ -44,7 +61,7 @@ pub fn classify(args: ClassifyArgs) -> Result<Exit> {
         output.path().is_none() && args.format != Format::Human,
     );
     pipeline::for_each(
-        input::inputs_skipping(&args.paths, output.own_file()).inspect(|_| reading.inc()),
+        input::inputs_skipping(&args.paths, skipped).inspect(|_| reading.inc()),
         &analyzer,
         |outcome| -> Result<()> {
             summary.add(outcome.status());

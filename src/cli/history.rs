@@ -27,6 +27,10 @@ pub fn earlier_runs(path: Option<&Path>) -> Vec<crashdelta::watch::EarlierRun> {
 /// connection); `None` when `--history` is not given or the file could not be opened.
 pub struct Recorder {
     store: Option<History>,
+    /// Runs not added after the first failure was said (a campaign's later runs are still
+    /// tried: a lock held past the timeout once must not lose every later run).
+    failed_again: u64,
+    said: bool,
 }
 
 impl Recorder {
@@ -39,11 +43,14 @@ impl Recorder {
                 None
             }
         });
-        Recorder { store }
+        Recorder {
+            store,
+            failed_again: 0,
+            said: false,
+        }
     }
 
-    /// Appends `run`; a failure is said, and the next appends are not tried (the same error
-    /// would be said for every run of a campaign).
+    /// Appends `run`; the first failure is said, later ones counted and said at the end.
     pub fn append(&mut self, run: &RunEntry) -> Option<Appended> {
         let store = self.store.as_mut()?;
         match store.append(run) {
@@ -57,11 +64,26 @@ impl Recorder {
                 }
                 Some(done)
             }
-            Err(e) => {
-                say!("crashdelta: warning: {e}; the run's verdict and record are unchanged");
-                self.store = None;
+            Err(_) if self.said => {
+                self.failed_again += 1;
                 None
             }
+            Err(e) => {
+                say!("crashdelta: warning: {e}; the run's verdict and record are unchanged");
+                self.said = true;
+                None
+            }
+        }
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        if self.failed_again > 0 {
+            say!(
+                "crashdelta: warning: {} more run(s) could not be added to the history",
+                self.failed_again
+            );
         }
     }
 }
