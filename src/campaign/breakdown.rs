@@ -297,21 +297,27 @@ pub fn record_runs(doc: &serde_json::Value) -> Option<RecordRuns> {
             vec![doc.get("reports")?.as_array()?.iter().collect()],
             false,
         ),
-        "crashdelta.campaign/1" | "crashdelta.campaign/2" => (
-            doc.get("runs")?
-                .as_array()?
-                .iter()
-                .map(|r| {
-                    r.get("new")
-                        .and_then(|n| n.as_array())
-                        .map(|n| n.iter().collect())
-                        .unwrap_or_default()
-                })
-                .collect(),
-            true,
-        ),
+        "crashdelta.campaign/1" | "crashdelta.campaign/2" => {
+            (campaign_groups(doc.get("runs")?.as_array()?), true)
+        }
         _ => return None,
     };
+    // A campaign's runs say which test each of their crashes was (a late report's too, which
+    // its record, the run it landed in, could not join).
+    let tests: std::collections::HashMap<String, String> = doc
+        .get("runs")
+        .and_then(|r| r.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.get("run")?.get("crashes")?.as_array())
+        .flatten()
+        .filter_map(|c| {
+            Some((
+                c.get("path")?.as_str()?.to_owned(),
+                c.get("test")?.as_str()?.to_owned(),
+            ))
+        })
+        .collect();
     let text = |v: &serde_json::Value, path: &[&str]| -> Option<String> {
         let mut cur = v;
         for key in path {
@@ -338,7 +344,8 @@ pub fn record_runs(doc: &serde_json::Value) -> Option<RecordRuns> {
             driver: e.get("driver").and_then(|d| Driver::deserialize(d).ok()),
             hardware_model: text(e, &["hardware_model"]),
             time: text(e, &["capture_time"]).and_then(|t| DateTime::parse_from_rfc3339(&t).ok()),
-            test: text(e, &["test", "evidence", "test"]),
+            test: text(e, &["test", "evidence", "test"])
+                .or_else(|| tests.get(&text(e, &["path"])?).cloned()),
         })
     };
     Some(RecordRuns {
@@ -348,6 +355,38 @@ pub fn record_runs(doc: &serde_json::Value) -> Option<RecordRuns> {
             .collect(),
         are_runs,
     })
+}
+
+/// A campaign's reports, run by run: each run's new reports, but a late report of an earlier
+/// run of the campaign (it landed while a later run went on: the runs overlap their waits) is
+/// that run's, where the campaign counted it.
+fn campaign_groups(runs: &[serde_json::Value]) -> Vec<Vec<&serde_json::Value>> {
+    let starts: Vec<Option<&str>> = runs
+        .iter()
+        .map(|r| r.get("window")?.get("start")?.as_str())
+        .collect();
+    let mut groups: Vec<Vec<&serde_json::Value>> = vec![Vec::new(); runs.len()];
+    for (i, r) in runs.iter().enumerate() {
+        for e in r
+            .get("new")
+            .and_then(|n| n.as_array())
+            .into_iter()
+            .flatten()
+        {
+            let a = e.get("attribution");
+            let owner = (a.and_then(|a| a.get("kind")).and_then(|k| k.as_str()) == Some("late"))
+                .then(|| {
+                    let of = a?.get("earlier_run")?.get("start")?.as_str()?;
+                    starts.iter().position(|s| *s == Some(of))
+                })
+                .flatten()
+                .unwrap_or(i);
+            if let Some(g) = groups.get_mut(owner) {
+                g.push(e);
+            }
+        }
+    }
+    groups
 }
 
 #[cfg(test)]
@@ -414,6 +453,38 @@ mod tests {
         b.add(facts("25C56", "2026-01-05T09:00:00+09:00"));
         let builds: Vec<Option<String>> = b.rows().into_iter().map(|r| r.os_build).collect();
         assert_eq!(builds, [Some("25C56".to_owned()), Some("25B78".to_owned())]);
+    }
+
+    /// A campaign whose runs overlap their waits: run 1's report landed during run 2 (late),
+    /// and is run 1's crash, with the test run 1's own summary joined it with.
+    #[test]
+    fn a_late_report_in_a_campaign_record_is_its_own_runs() {
+        let crash = |path: &str, kind: &str, of: Option<&str>| {
+            let mut attribution = serde_json::json!({"kind": kind});
+            if let Some(of) = of {
+                attribution["earlier_run"] = serde_json::json!({"start": of});
+            }
+            serde_json::json!({"status": "crash", "signature_id": "abc", "path": path,
+                               "attribution": attribution})
+        };
+        let campaign = serde_json::json!({
+            "schema": "crashdelta.campaign/2",
+            "runs": [
+                {"window": {"start": "2026-11-30T09:00:00Z"}, "new": [],
+                 "run": {"crashes": [{"path": "/r/one.ips", "test": "t::a"}]}},
+                {"window": {"start": "2026-11-30T09:00:01Z"},
+                 "new": [crash("/r/one.ips", "late", Some("2026-11-30T09:00:00Z")),
+                         crash("/r/two.ips", "run", None)],
+                 "run": {"crashes": [{"path": "/r/two.ips"}]}}
+            ]
+        });
+        let runs = record_runs(&campaign).unwrap_or_else(|| panic!("a campaign record"));
+        let tests: Vec<Vec<Option<String>>> = runs
+            .runs
+            .iter()
+            .map(|r| r.iter().map(|c| c.test.clone()).collect())
+            .collect();
+        assert_eq!(tests, [vec![Some("t::a".to_owned())], vec![None]]);
     }
 
     #[test]

@@ -315,6 +315,7 @@ pub fn summary_of(run: &RunReport, index: usize, config: usize, scope: Scope) ->
 /// wait. A copy of a report is counted once, where its original is.
 fn give_late_reports_to_their_runs(
     run: &RunReport,
+    pending: &VecDeque<Pending>,
     finished: &mut [RunSummary],
     starts: &[chrono::DateTime<chrono::Utc>],
     policy: &GatePolicy,
@@ -339,9 +340,15 @@ fn give_late_reports_to_their_runs(
             continue;
         };
         if let (Some(summary), Some((report, c))) = (finished.get_mut(owner), n.analysis.crash()) {
-            summary
-                .crashes
-                .push(RunCrash::new(report, c, &n.analysis.path));
+            let mut crash = RunCrash::new(report, c, &n.analysis.path);
+            // Which test: the owner's printed evidence, as for its own reports (while it is
+            // still waited for; a report later than that is joined with nothing).
+            crash.test = pending
+                .iter()
+                .find(|p| p.at == owner)
+                .and_then(|p| run::join_late(report, &p.unjoined))
+                .and_then(|l| l.test_id().map(str::to_owned));
+            summary.crashes.push(crash);
             given.push(owner);
             if (!in_scope || !gated_here)
                 && let Some(why) = policy.judge(crate::classify::Judged::Crash(report, c), true)
@@ -375,6 +382,8 @@ struct Pending {
     settling: Option<Settling>,
     /// A report of it has come (its own, or a late one given to it).
     seen: bool,
+    /// Its test evidence no report of its own took: a late report is joined with it.
+    unjoined: run::Unjoined,
 }
 
 impl Pending {
@@ -510,6 +519,7 @@ pub fn run(
             exited_at,
             expected_crash,
             after,
+            unjoined,
         } = *w;
         before = Some(after);
         // Copied before the run's record is told, so that what could not be copied is in the
@@ -533,6 +543,7 @@ pub fn run(
         let summary = summary_of(&run, index, config, plan.policy.scope);
         let (given, late_failures) = give_late_reports_to_their_runs(
             &run,
+            &pending,
             &mut ran.runs,
             &starts,
             &plan.policy,
@@ -571,6 +582,7 @@ pub fn run(
             at: ran.runs.len() - 1,
             settling,
             seen: own_report,
+            unjoined,
         });
         finish(&mut pending, false, plan, &ran, on_event);
         if interrupted.is_some() {
@@ -665,6 +677,7 @@ fn wait_for_the_rest(
             let record = run::settled(settled, &plan.policy);
             let (given, failures) = give_late_reports_to_their_runs(
                 &record,
+                pending,
                 &mut ran.runs,
                 starts,
                 &plan.policy,

@@ -265,6 +265,28 @@ pub struct WatchedRun {
     pub expected_crash: bool,
     /// The report folders' inventory after the wait: the next run of a campaign counts from it.
     pub after: Inventory,
+    /// What the test runner printed about crashes that no report of this run was joined with,
+    /// and when each process of its tree lived: a late report of this run that lands during a
+    /// campaign's next run is joined with them there ([`join_late`]).
+    pub unjoined: Unjoined,
+}
+
+/// A run's test evidence no report of its own took, kept for its late reports.
+#[derive(Debug, Clone, Default)]
+pub struct Unjoined {
+    /// The evidence.
+    pub evidence: Vec<crate::testlog::Evidence>,
+    /// When each process of the run's tree was seen alive and gone.
+    pub lives: std::collections::BTreeMap<u32, watch::Life>,
+}
+
+/// The test a late report of a run crashed in, joined with that run's unjoined evidence as its
+/// own reports were: `None` when the runner said nothing that fits.
+pub fn join_late(report: &crate::report::Report, unjoined: &Unjoined) -> Option<TestLink> {
+    join(&[Some(report)], &unjoined.evidence, &unjoined.lives)
+        .into_iter()
+        .next()
+        .flatten()
 }
 
 /// Runs the command under `watch::run` and makes its record. `on_live` hears what happens as it
@@ -343,6 +365,20 @@ pub fn watch(
         })
         .collect();
     let links = join(&reports, &outcome.evidence, &outcome.lives);
+    let unjoined = Unjoined {
+        evidence: outcome
+            .evidence
+            .iter()
+            .filter(|e| {
+                !links
+                    .iter()
+                    .flatten()
+                    .any(|l| l.evidence.as_ref() == Some(*e))
+            })
+            .cloned()
+            .collect(),
+        lives: outcome.lives.clone(),
+    };
     // The same reports are the crashed processes whose images say whether a library loaded.
     let crashed: Vec<&crate::report::Report> = reports.iter().flatten().copied().collect();
     let injected = injected(&outcome.injection, &outcome.pids, &crashed);
@@ -360,6 +396,7 @@ pub fn watch(
         exited_at: outcome.exited_at,
         expected_crash: outcome.expected_crash,
         after: outcome.after,
+        unjoined,
     })))
 }
 
