@@ -821,7 +821,9 @@ fn cached_fits(bytes: &[u8], o: &IndexedObject) -> Result<(), String> {
 /// the DWARF's size. The temporary is created exclusively under a random name in the folder
 /// (never a predictable name that a planted symlink could redirect to another file), written,
 /// and renamed over `<key>.symcache`, so a concurrent reader sees the old file or the new one,
-/// never half. It is renamed into place only when the symbol file is the version indexed (a file
+/// never half. It is created once the symbols are converted, just before it is written, so a
+/// command interrupted meanwhile leaves none behind; one interrupted while writing does, which a
+/// later build removes (`remove_stale_temporaries`). A symcache that cannot be mapped is read. It is renamed into place only when the symbol file is the version indexed (a file
 /// rewritten since is cached by its next command, under its new version's key). A cache that
 /// cannot be written is only slower next time: the symcache is then built in memory.
 fn build_symcache(o: &IndexedObject, on_disk: Option<&Path>) -> Result<ByteView<'static>, String> {
