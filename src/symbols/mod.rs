@@ -664,20 +664,35 @@ fn read_cached(path: &Path) -> Result<Option<ByteView<'static>>, String> {
     if meta.len() > limit {
         return Err(format!("is {} bytes, more than any symcache", meta.len()));
     }
-    if mapped && let Ok(view) = ByteView::map_file_ref(&file) {
-        return Ok(Some(view));
-    }
-    // Not to be mapped, or the mapping failed (out of address space, a file system that cannot
-    // map): read, when not too big to hold in memory.
-    if meta.len() > MAX_READ_SYMCACHE {
-        return Err(format!(
-            "cannot be mapped, and is {} bytes, more than a symcache read into memory",
-            meta.len()
-        ));
+    if mapped {
+        return map_or_read(&file, meta.len(), ByteView::map_file_ref).map(Some);
     }
     read_to_size(&file, meta.len())
         .map(|bytes| Some(ByteView::from_vec(bytes)))
         .map_err(|e| format!("cannot be read ({e})"))
+}
+
+/// The first `len` bytes of `file`, mapped with `map`, or read into memory when the mapping
+/// fails (out of address space, a file system that cannot map) and they are not more than
+/// [`MAX_READ_SYMCACHE`]: a symcache that cannot be mapped is slower, not lost (it was rebuilt on
+/// every command, and a fresh build thrown away).
+fn map_or_read(
+    file: &std::fs::File,
+    len: u64,
+    map: impl FnOnce(&std::fs::File) -> std::io::Result<ByteView<'static>>,
+) -> Result<ByteView<'static>, String> {
+    let why = match map(file) {
+        Ok(view) => return Ok(view),
+        Err(e) => e,
+    };
+    if len > MAX_READ_SYMCACHE {
+        return Err(format!(
+            "cannot be mapped ({why}), and is {len} bytes, more than a symcache read into memory"
+        ));
+    }
+    read_to_size(file, len)
+        .map(ByteView::from_vec)
+        .map_err(|e| format!("cannot be mapped ({why}) nor read ({e})"))
 }
 
 /// Reads `file` from its start to the size it had when opened (`len`), into a buffer of that
@@ -874,19 +889,13 @@ fn build_symcache(o: &IndexedObject, on_disk: Option<&Path>) -> Result<ByteView<
     };
     // This process's own new file, which no one else can write (0600): see `read_cached`. When
     // it cannot be mapped (out of address space, a file system that cannot map), it is read.
-    let view = match ByteView::map_file_ref(temporary.as_file()) {
-        Ok(view) => view,
-        Err(_) => {
-            let len = temporary
-                .as_file()
-                .metadata()
-                .map_err(|e| format!("cannot read its symcache: {e}"))?
-                .len();
-            read_to_size(temporary.as_file(), len)
-                .map(ByteView::from_vec)
-                .map_err(|e| format!("cannot read its symcache: {e}"))?
-        }
-    };
+    let len = temporary
+        .as_file()
+        .metadata()
+        .map_err(|e| format!("cannot read its symcache: {e}"))?
+        .len();
+    let view = map_or_read(temporary.as_file(), len, ByteView::map_file_ref)
+        .map_err(|e| format!("its symcache {e}"))?;
     if unchanged {
         // On failure the temporary is removed when dropped; the mapping stays valid.
         let _ = temporary.persist(path);
@@ -1055,5 +1064,24 @@ mod tests {
         remove_stale_temporaries(dir.path());
         assert!(!stale.exists());
         assert!(fresh.exists() && other.exists() && other_tmp.exists());
+    }
+
+    /// C9: a symcache whose mapping fails is read instead (it was rebuilt on every command);
+    /// one too big to read is refused with the reason.
+    #[test]
+    fn a_symcache_that_cannot_be_mapped_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.symcache");
+        std::fs::write(&path, b"symcache bytes").unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let fail = |_: &std::fs::File| -> std::io::Result<ByteView<'static>> {
+            Err(std::io::Error::other("no mapping here"))
+        };
+        let view = map_or_read(&file, 14, fail).unwrap();
+        assert_eq!(&view[..], b"symcache bytes");
+        let why = map_or_read(&file, MAX_READ_SYMCACHE + 1, fail).unwrap_err();
+        assert!(why.contains("no mapping here"), "{why}");
+        let view = map_or_read(&file, 14, ByteView::map_file_ref).unwrap();
+        assert_eq!(&view[..], b"symcache bytes");
     }
 }
