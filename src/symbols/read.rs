@@ -432,7 +432,12 @@ fn layout(bytes: &[u8], slice: &Range<usize>) -> Option<Layout> {
         let command = bytes.get(at..next)?;
         match cmd {
             LC_SEGMENT_64 | LC_SEGMENT => {
-                segment(command, cmd == LC_SEGMENT_64, be, slice, &mut out)?
+                // A 32-bit segment in a 64-bit file, or the reverse: symbolic would place its
+                // sections as the file's kind says, this walk as the command's. In doubt, no.
+                if (cmd == LC_SEGMENT_64) != wide {
+                    return None;
+                }
+                segment(command, wide, be, slice, &mut out)?
             }
             LC_SYMTAB => {
                 let field = |at: usize| u32_at(command, at, be).map(u64::from);
