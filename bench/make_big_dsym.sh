@@ -5,7 +5,8 @@
 # in it, OUT/report.ips, and the names those frames must get, OUT/expected.tsv (offset, name).
 #
 # SCALE (default 1300) is the number of generated translation units: about 0.17 MB of dSYM
-# DWARF each (SCALE=1300: over 200 MB). CI builds SCALE=4 (under a megabyte, a few seconds).
+# DWARF each (SCALE=1300: over 200 MB). tests/big_symbols.rs and the library's tests build SCALE=3 (under a
+# megabyte, a few seconds).
 # JOBS (default 2) compiles in parallel. OPTIMIZED_EVERY (default 4): one unit in so many is
 # built at -O2 (optimised code, location lists, inlining by the optimiser), the others at -O0
 # (a third of the compile time for as much DWARF; their always_inline helpers are still inlined).
@@ -65,4 +66,5 @@ dsymutil --num-threads "$jobs" --oso-prepend-path "$out" "$out/libbigdsym.dylib"
   -o "$out/libbigdsym.dylib.dSYM"
 python3 "$here/make_big_dsym.py" report "$out" "$(echo "$uuid" | tr 'A-F' 'a-f')"
 dwarf=$out/libbigdsym.dylib.dSYM/Contents/Resources/DWARF/libbigdsym.dylib
-echo "$dwarf: $(($(stat -c %s "$dwarf") / 1048576)) MiB of DWARF, built in $((SECONDS - start)) s" >&2
+# wc -c, not stat -c (GNU only) or stat -f (BSD only): the same on Linux and macOS.
+echo "$dwarf: $(($(wc -c < "$dwarf") / 1048576)) MiB of DWARF, built in $((SECONDS - start)) s" >&2

@@ -48,8 +48,11 @@ for t in doc["threads"]:
 open(sys.argv[2], "w").write(header + "\n" + json.dumps(doc) + "\n")
 EOF
 
-size=$(stat -c %s "$dwarf")
-echo "DWARF: $dwarf, $size bytes ($((size / 1048576)) MiB); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+# wc -c, not stat -c (GNU only): the same on Linux and macOS.
+size=$(wc -c < "$dwarf" | tr -d ' ')
+# The load average: /proc on Linux, sysctl on macOS.
+load() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || sysctl -n vm.loadavg 2>/dev/null || echo "?"; }
+echo "DWARF: $dwarf, $size bytes ($((size / 1048576)) MiB); load: $(load)"
 commands=(-n "cat" "cat $dwarf > /dev/null"
   -n "disk" "dd if=$dwarf of=/dev/null bs=8M iflag=direct status=none")
 # hyperfine takes one --prepare per command (in their order) or one for all.
@@ -109,4 +112,4 @@ for i in range(1, n + 1):
         kb = int(open(f"{work}/{row}{i}.rss").read().split()[-1])
         print(f"{row:5} peak RSS: {kb / 1024:7.1f} MiB = {kb * 1024 / size:.2f} x DWARF size")
 EOF
-echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load at the end: $(load)"

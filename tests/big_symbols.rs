@@ -5,9 +5,10 @@
 //! llvm-cxxfilt gives the function's symbol. Correctness, not timing: bench/symbols.sh times it
 //! at full size (docs/performance.md).
 //!
-//! It needs clang, ld64.lld, dsymutil, llvm-nm and llvm-cxxfilt (Debian: `apt-get install clang
-//! lld llvm`) and skips, saying so, without them; with `CRASHDELTA_REQUIRE_TOOLCHAIN` set (as
-//! `.ci/run` sets it after installing them), a missing tool fails it instead.
+//! It needs python3, clang, ld64.lld, dsymutil, llvm-nm and llvm-cxxfilt (Debian: `apt-get install
+//! clang lld llvm python3`) and skips, saying so, without them; with `CRASHDELTA_REQUIRE_TOOLCHAIN`
+//! set to anything but empty or `0` (as `.ci/run` sets it after installing them), a missing tool
+//! fails it instead.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -18,10 +19,40 @@ use std::process::Command;
 
 use common::{crashdelta, root, stderr};
 
-const TOOLS: [&str; 5] = ["clang++", "ld64.lld", "dsymutil", "llvm-nm", "llvm-cxxfilt"];
+const TOOLS: [&str; 6] = [
+    "python3",
+    "clang++",
+    "ld64.lld",
+    "dsymutil",
+    "llvm-nm",
+    "llvm-cxxfilt",
+];
 
-/// Whether every tool the generator needs is there (on the PATH or in Debian's
-/// /usr/lib/llvm-NN/bin, where make_big_dsym.sh looks too).
+/// Whether `name` is a folder make_big_dsym.sh adds to the PATH: `llvm-NN`, NN 14 to 29 (its
+/// `/usr/lib/llvm-1[4-9]/bin /usr/lib/llvm-2[0-9]/bin`).
+fn is_script_llvm_dir(name: &str) -> bool {
+    name.strip_prefix("llvm-")
+        .filter(|v| v.len() == 2 && v.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|v| v.parse::<u32>().ok())
+        .is_some_and(|v| (14..=29).contains(&v))
+}
+
+/// Whether `CRASHDELTA_REQUIRE_TOOLCHAIN` asks for the toolchain: set, and neither empty nor `0`.
+fn toolchain_required() -> bool {
+    requires(
+        std::env::var("CRASHDELTA_REQUIRE_TOOLCHAIN")
+            .ok()
+            .as_deref(),
+    )
+}
+
+/// Whether a value of `CRASHDELTA_REQUIRE_TOOLCHAIN` asks for the toolchain.
+fn requires(value: Option<&str>) -> bool {
+    value.is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Whether every tool the generator needs is there (on the PATH or in the Debian
+/// /usr/lib/llvm-NN/bin folders make_big_dsym.sh looks in too).
 fn toolchain() -> bool {
     let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect())
@@ -30,7 +61,7 @@ fn toolchain() -> bool {
         dirs.extend(
             entries
                 .flatten()
-                .filter(|e| e.file_name().to_string_lossy().starts_with("llvm-"))
+                .filter(|e| is_script_llvm_dir(&e.file_name().to_string_lossy()))
                 .map(|e| e.path().join("bin")),
         );
     }
@@ -42,15 +73,29 @@ fn toolchain() -> bool {
         return true;
     }
     assert!(
-        std::env::var_os("CRASHDELTA_REQUIRE_TOOLCHAIN").is_none(),
-        "{} not found and CRASHDELTA_REQUIRE_TOOLCHAIN is set: apt-get install clang lld llvm",
+        !toolchain_required(),
+        "{} not found and CRASHDELTA_REQUIRE_TOOLCHAIN is set: apt-get install clang lld llvm python3",
         missing.join(", ")
     );
     eprintln!(
-        "skipped: {} not found (apt-get install clang lld llvm)",
+        "skipped: {} not found (apt-get install clang lld llvm python3)",
         missing.join(", ")
     );
     false
+}
+
+#[test]
+fn the_toolchain_is_looked_for_where_the_generator_looks() {
+    assert!(is_script_llvm_dir("llvm-14"));
+    assert!(is_script_llvm_dir("llvm-19"));
+    assert!(is_script_llvm_dir("llvm-29"));
+    assert!(!is_script_llvm_dir("llvm-13"));
+    assert!(!is_script_llvm_dir("llvm-30"));
+    assert!(!is_script_llvm_dir("llvm-9"));
+    assert!(!is_script_llvm_dir("llvm-19-old"));
+    assert!(!is_script_llvm_dir("llvm"));
+    assert!(requires(Some("1")) && requires(Some("yes")));
+    assert!(!requires(Some("0")) && !requires(Some("")) && !requires(None));
 }
 
 /// Builds the benchmark's dylib, dSYM and report at a small scale into a new folder.

@@ -462,6 +462,36 @@ fn a_symlink_planted_at_the_temporary_name_is_not_followed() {
     assert!(symbolic_symcache::SymCache::parse(&std::fs::read(&written).unwrap()).is_ok());
 }
 
+/// A command killed while writing a symcache (Ctrl-C) left its `.symcache-*.tmp` for ever: a
+/// later build removes those a day old, leaving younger ones (a build under way), other files,
+/// and what a symlink points to.
+#[cfg(unix)]
+#[test]
+fn a_build_removes_temporaries_left_by_killed_commands() {
+    let symbols = out().join("AGXMetalG16X.arm64");
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    std::fs::create_dir(&cache).unwrap();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 24 * 3600);
+    let make = |name: &str, when: Option<std::time::SystemTime>| {
+        let path = cache.join(name);
+        let file = std::fs::File::create(&path).unwrap();
+        if let Some(when) = when {
+            file.set_modified(when).unwrap();
+        }
+        path
+    };
+    let stale = make(".symcache-killed.tmp", Some(old));
+    let running = make(".symcache-running.tmp", None);
+    let victim = make("victim", Some(old));
+    std::os::unix::fs::symlink(&victim, cache.join(".symcache-link.tmp")).unwrap();
+    let idx =
+        SymbolIndex::build(std::slice::from_ref(&symbols), None, Some(cache.clone())).unwrap();
+    assert_eq!(idx.name_at(ARM64, 0x384).as_deref(), Some(PREPARE));
+    assert!(!stale.exists());
+    assert!(running.exists() && victim.exists());
+}
+
 /// C6: a symcache in the cache folder under the right name but built for another object (planted,
 /// or left by a bug) used to be trusted: the race's frame was named from the wrong binary, and the
 /// report read as `agx-other`. Its debug id and arch are now checked; a mismatch is rebuilt, with

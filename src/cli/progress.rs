@@ -111,6 +111,15 @@ impl Progress {
         }
     }
 
+    /// Says `what` from now on, in place of what it said (after the work around it, for work
+    /// within other work).
+    pub fn set_message(&self, what: impl Into<Cow<'static, str>>) {
+        match &self.within {
+            Some(previous) => self.bar.set_message(format!("{previous}; {}", what.into())),
+            None => self.bar.set_message(what),
+        }
+    }
+
     /// One more item done.
     pub fn inc(&self) {
         self.bar.inc(1);

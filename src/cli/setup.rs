@@ -1,7 +1,8 @@
 //! What several commands load before they run: the rules (built-in, and `--rules FILE`) and the
 //! symbol index (`--symbols`), made into one analyzer; and the check that `--allow` names a rule.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -79,32 +80,73 @@ fn load(rules: &RulesArg, symbols: &SymbolsArg, build_progress: bool) -> Result<
 
 /// Progress while a symcache is built (seconds for a big dSYM, once per build of it): "building
 /// the symbol cache of libtorch_cpu.dylib (412 MB)". Several may be built at once, by the
-/// threads reading reports: the line lasts until the last ends.
+/// threads reading reports: the line names those under way, and lasts until the last ends.
 fn show_symcache_builds() -> impl Fn(&symbols::SymbolEvent<'_>) + Send + Sync + 'static {
-    let building: Mutex<Vec<progress::Progress>> = Mutex::new(Vec::new());
+    let builds: Mutex<Builds> = Mutex::new(Builds::default());
     move |event| {
-        let Ok(mut building) = building.lock() else {
+        let Ok(mut builds) = builds.lock() else {
             return;
         };
         match event {
-            symbols::SymbolEvent::Building { path, bytes, .. } => {
+            symbols::SymbolEvent::Building { path, bytes, .. } => builds.building(path, *bytes),
+            symbols::SymbolEvent::Built { path, .. } => builds.built(path),
+            _ => {}
+        }
+    }
+}
+
+/// The symcaches being built, by symbol file (builds under way of it, for several
+/// architectures, and its size), and the one progress line that names them. Keyed by file: the
+/// build that ends is not always the last that started, and the line must name those left.
+#[derive(Default)]
+struct Builds {
+    files: BTreeMap<PathBuf, (usize, u64)>,
+    progress: Option<progress::Progress>,
+}
+
+impl Builds {
+    fn building(&mut self, path: &Path, bytes: u64) {
+        let entry = self.files.entry(path.to_owned()).or_insert((0, bytes));
+        entry.0 += 1;
+        self.show();
+    }
+
+    fn built(&mut self, path: &Path) {
+        if let Some(entry) = self.files.get_mut(path) {
+            entry.0 = entry.0.saturating_sub(1);
+            if entry.0 == 0 {
+                self.files.remove(path);
+            }
+        }
+        self.show();
+    }
+
+    /// What the line says: the files whose symcaches are being built; `None` when none is.
+    fn message(&self) -> Option<String> {
+        if self.files.is_empty() {
+            return None;
+        }
+        let names: Vec<String> = self
+            .files
+            .iter()
+            .map(|(path, (_, bytes))| {
                 let name = path.file_name().map_or_else(
                     || path.display().to_string(),
                     |n| n.to_string_lossy().into_owned(),
                 );
-                building.push(progress::Progress::start(
-                    format!(
-                        "building the symbol cache of {name} ({} MB)",
-                        bytes.div_ceil(1_000_000)
-                    ),
-                    false,
-                    false,
-                ));
+                format!("{name} ({} MB)", bytes.div_ceil(1_000_000))
+            })
+            .collect();
+        Some(format!("building the symbol cache of {}", names.join(", ")))
+    }
+
+    fn show(&mut self) {
+        match (self.message(), &self.progress) {
+            (None, _) => self.progress = None,
+            (Some(message), Some(progress)) => progress.set_message(message),
+            (Some(message), None) => {
+                self.progress = Some(progress::Progress::start(message, false, false));
             }
-            symbols::SymbolEvent::Built { .. } => {
-                building.pop();
-            }
-            _ => {}
         }
     }
 }
@@ -233,4 +275,31 @@ fn writable_folder(flag: &str, path: &Path, folder: &Path) -> Result<()> {
                 std::io::Error::from(e.kind())
             )
         })
+}
+
+#[cfg(test)]
+mod builds_tests {
+    use super::*;
+
+    /// C10: with two builds under way, the one that ends first is not always the last that
+    /// started: the line names the one still running.
+    #[test]
+    fn the_progress_line_names_the_builds_under_way() {
+        let mut builds = Builds::default();
+        builds.building(Path::new("/s/A.dSYM/Contents/Resources/DWARF/A"), 2_000_000);
+        builds.building(Path::new("/s/B"), 1);
+        assert_eq!(
+            builds.message().unwrap(),
+            "building the symbol cache of A (2 MB), B (1 MB)"
+        );
+        builds.built(Path::new("/s/A.dSYM/Contents/Resources/DWARF/A"));
+        assert_eq!(
+            builds.message().unwrap(),
+            "building the symbol cache of B (1 MB)"
+        );
+        assert!(builds.progress.is_some());
+        builds.built(Path::new("/s/B"));
+        assert_eq!(builds.message(), None);
+        assert!(builds.progress.is_none());
+    }
 }

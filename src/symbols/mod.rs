@@ -165,6 +165,8 @@ fn image_name_of(path: &Path) -> String {
         .to_owned()
 }
 
+/// Whether a file starts with a Mach-O magic: thin (32- or 64-bit, either byte order) or
+/// universal (`FAT_MAGIC`, or `FAT_MAGIC_64` for slices beyond 4 GiB).
 fn is_macho(head: &[u8]) -> bool {
     matches!(
         head.get(..4),
@@ -172,6 +174,7 @@ fn is_macho(head: &[u8]) -> bool {
             [0xcf, 0xfa, 0xed, 0xfe]
                 | [0xce, 0xfa, 0xed, 0xfe]
                 | [0xca, 0xfe, 0xba, 0xbe]
+                | [0xca, 0xfe, 0xba, 0xbf]
                 | [0xfe, 0xed, 0xfa, 0xcf]
         )
     )
@@ -363,6 +366,9 @@ impl SymbolIndex {
         });
         if let Some(bytes) = cached {
             return (Some(bytes), note);
+        }
+        if let Some(dir) = on_disk.as_deref().and_then(Path::parent) {
+            remove_stale_temporaries(dir);
         }
         self.tell(&SymbolEvent::Building {
             path: &o.path,
@@ -621,13 +627,11 @@ const MAX_MAPPED_SYMCACHE: u64 = 64 << 30;
 ///
 /// A symcache is a fraction of its DWARF's size, but a big dSYM's is still hundreds of megabytes,
 /// of which a report's lookups touch a few pages: reading it whole cost a command 0.2 s (a 185 MB
-/// symcache, docs/performance.md). So a symcache that only this user can change is mapped, and
-/// only the pages lookups touch are read. Mapping is safe from SIGBUS (which a mapped file that
-/// shrinks raises, and which kills the process) when nothing shrinks the file while it is mapped:
-/// crashdelta never writes a symcache in place (a new one is renamed over the old, which leaves
-/// the mapped file as it was), and a file owned by this user that neither group nor others may
-/// write can be truncated only by this user's own processes (or root). Any other file (planted
-/// by someone else, group-writable) is read into memory instead.
+/// symcache, docs/performance.md). So a symcache is mapped, and only the pages lookups touch are
+/// read, when nothing but this user's processes can shrink it ([`may_map`]): a mapped file that
+/// shrinks raises SIGBUS, which kills the process, and crashdelta itself never writes a symcache
+/// in place (a new one is renamed over the old, which leaves the mapped file as it was). Any other
+/// file, or one that cannot be mapped, is read into memory instead.
 fn read_cached(path: &Path) -> Result<Option<ByteView<'static>>, String> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
@@ -651,7 +655,7 @@ fn read_cached(path: &Path) -> Result<Option<ByteView<'static>>, String> {
     if !meta.is_file() {
         return Err("is not a regular file".into());
     }
-    let mapped = only_this_user_can_write(&meta) && meta.len() > 0;
+    let mapped = meta.len() > 0 && may_map(&file, &meta);
     let limit = if mapped {
         MAX_MAPPED_SYMCACHE
     } else {
@@ -661,33 +665,146 @@ fn read_cached(path: &Path) -> Result<Option<ByteView<'static>>, String> {
         return Err(format!("is {} bytes, more than any symcache", meta.len()));
     }
     if mapped {
-        return ByteView::map_file(file)
-            .map(Some)
-            .map_err(|e| format!("cannot be mapped ({e})"));
+        return map_or_read(&file, meta.len(), ByteView::map_file_ref).map(Some);
     }
-    // Read to the size it had when opened, into a buffer of that size: a file that keeps
-    // growing is not read forever, nor copied as its buffer grows.
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    std::io::Read::read_to_end(&mut std::io::Read::take(file, meta.len()), &mut bytes)
-        .map_err(|e| format!("cannot be read ({e})"))?;
-    Ok(Some(ByteView::from_vec(bytes)))
+    read_to_size(&file, meta.len())
+        .map(|bytes| Some(ByteView::from_vec(bytes)))
+        .map_err(|e| format!("cannot be read ({e})"))
 }
 
-/// Whether a file is owned by this process's user and neither its group nor others may write it:
-/// then only this user's processes (and root) can shrink it. Elsewhere than Unix: never.
-fn only_this_user_can_write(meta: &std::fs::Metadata) -> bool {
+/// The first `len` bytes of `file`, mapped with `map`, or read into memory when the mapping
+/// fails (out of address space, a file system that cannot map) and they are not more than
+/// [`MAX_READ_SYMCACHE`]: a symcache that cannot be mapped is slower, not lost (it was rebuilt on
+/// every command, and a fresh build thrown away).
+fn map_or_read(
+    file: &std::fs::File,
+    len: u64,
+    map: impl FnOnce(&std::fs::File) -> std::io::Result<ByteView<'static>>,
+) -> Result<ByteView<'static>, String> {
+    let why = match map(file) {
+        Ok(view) => return Ok(view),
+        Err(e) => e,
+    };
+    if len > MAX_READ_SYMCACHE {
+        return Err(format!(
+            "cannot be mapped ({why}), and is {len} bytes, more than a symcache read into memory"
+        ));
+    }
+    read_to_size(file, len)
+        .map(ByteView::from_vec)
+        .map_err(|e| format!("cannot be mapped ({why}) nor read ({e})"))
+}
+
+/// Reads `file` from its start to the size it had when opened (`len`), into a buffer of that
+/// size: a file that keeps growing is not read forever, nor copied as its buffer grows.
+fn read_to_size(mut file: &std::fs::File, len: u64) -> std::io::Result<Vec<u8>> {
+    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(0))?;
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, len), &mut bytes)?;
+    Ok(bytes)
+}
+
+/// Whether a symcache file may be mapped: only when nothing but this user's own processes (and
+/// root) can shrink it. It must be owned by this user, neither group nor others may write it,
+/// and those bits must mean what they say: on a local file system (a network file system's file
+/// can be truncated by another machine, whatever its mode here; a FUSE one by its daemon), that
+/// honours ownership (macOS can mount a volume with "ignore ownership"), and with no ACL that
+/// could grant others write access without a mode bit showing it (macOS's inheritable ACLs). In
+/// doubt, no: the file is read instead, which is only slower. Elsewhere than Linux and macOS:
+/// never.
+fn may_map(file: &std::fs::File, meta: &std::fs::Metadata) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
         // SAFETY: geteuid has no preconditions and cannot fail.
         let me = unsafe { libc::geteuid() };
-        meta.uid() == me && meta.mode() & 0o022 == 0
+        meta.uid() == me && meta.mode() & 0o022 == 0 && local_with_owners(file) && no_acl(file)
     }
     #[cfg(not(unix))]
     {
-        let _ = meta;
+        let _ = (file, meta);
         false
     }
+}
+
+/// Linux's `statfs` magic numbers of file systems whose files others can change from elsewhere:
+/// NFS, SMB (old and new), CIFS, FUSE (a daemon serves the file, and may be remote).
+#[cfg(any(target_os = "linux", test))]
+const REMOTE_FILE_SYSTEMS: [u64; 5] = [0x6969, 0x517b, 0xfe53_4d42, 0xff53_4d42, 0x6573_5546];
+
+/// Whether a Linux file system's magic number is one of [`REMOTE_FILE_SYSTEMS`].
+#[cfg(any(target_os = "linux", test))]
+fn is_remote_magic(magic: u64) -> bool {
+    REMOTE_FILE_SYSTEMS.contains(&(magic & 0xffff_ffff))
+}
+
+/// Whether the file system of `file` is local and honours file ownership (see [`may_map`]).
+#[cfg(target_os = "linux")]
+fn local_with_owners(file: &std::fs::File) -> bool {
+    use std::os::fd::AsRawFd;
+    let mut st = std::mem::MaybeUninit::<libc::statfs>::zeroed();
+    // SAFETY: the descriptor is open for the call's duration, and `st` is a statfs to fill.
+    if unsafe { libc::fstatfs(file.as_raw_fd(), st.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    // SAFETY: fstatfs succeeded, so it filled `st` (zeroed before, in any case).
+    let st = unsafe { st.assume_init() };
+    // f_type is signed on some targets: its 32 bits are the magic.
+    #[allow(clippy::cast_sign_loss, clippy::unnecessary_cast)]
+    let magic = st.f_type as u64;
+    !is_remote_magic(magic)
+}
+
+/// Whether the file system of `file` is local and honours file ownership (see [`may_map`]).
+#[cfg(target_os = "macos")]
+fn local_with_owners(file: &std::fs::File) -> bool {
+    use std::os::fd::AsRawFd;
+    let mut st = std::mem::MaybeUninit::<libc::statfs>::zeroed();
+    // SAFETY: the descriptor is open for the call's duration, and `st` is a statfs to fill.
+    if unsafe { libc::fstatfs(file.as_raw_fd(), st.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    // SAFETY: fstatfs succeeded, so it filled `st` (zeroed before, in any case).
+    let st = unsafe { st.assume_init() };
+    let flags = i64::from(st.f_flags);
+    flags & i64::from(libc::MNT_LOCAL) != 0 && flags & i64::from(libc::MNT_IGNORE_OWNERSHIP) == 0
+}
+
+/// Elsewhere: not known to be local.
+#[cfg(all(unix, not(any(target_os = "linux", target_os = "macos"))))]
+fn local_with_owners(_file: &std::fs::File) -> bool {
+    false
+}
+
+#[cfg(target_os = "macos")]
+unsafe extern "C" {
+    /// `<sys/acl.h>`: the file's ACL of `ty`, or NULL (errno ENOENT when it has none).
+    fn acl_get_fd_np(fd: libc::c_int, ty: libc::c_int) -> *mut libc::c_void;
+    /// `<sys/acl.h>`: frees what `acl_get_fd_np` returned.
+    fn acl_free(obj: *mut libc::c_void) -> libc::c_int;
+}
+
+/// Whether `file` has no extended ACL (macOS; `ACL_TYPE_EXTENDED`), which could let others write
+/// it with no mode bit showing it. Any error but "none": as if it had one.
+#[cfg(target_os = "macos")]
+fn no_acl(file: &std::fs::File) -> bool {
+    use std::os::fd::AsRawFd;
+    const ACL_TYPE_EXTENDED: libc::c_int = 0x0000_0100;
+    // SAFETY: the descriptor is open for the call's duration; a non-NULL result is ours to free.
+    let acl = unsafe { acl_get_fd_np(file.as_raw_fd(), ACL_TYPE_EXTENDED) };
+    if acl.is_null() {
+        return std::io::Error::last_os_error().raw_os_error() == Some(libc::ENOENT);
+    }
+    // SAFETY: `acl` came from acl_get_fd_np and is freed once.
+    unsafe { acl_free(acl) };
+    false
+}
+
+/// Linux has no ACL of its own beyond POSIX ACLs, whose grants show in the group mode bits
+/// (the mask), which [`may_map`] checks.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn no_acl(_file: &std::fs::File) -> bool {
+    true
 }
 
 /// Whether a symcache read from the cache folder is one for `o`: it parses, is of the current
@@ -719,19 +836,14 @@ fn cached_fits(bytes: &[u8], o: &IndexedObject) -> Result<(), String> {
 /// the DWARF's size. The temporary is created exclusively under a random name in the folder
 /// (never a predictable name that a planted symlink could redirect to another file), written,
 /// and renamed over `<key>.symcache`, so a concurrent reader sees the old file or the new one,
-/// never half. It is renamed into place only when the symbol file is the version indexed (a file
+/// never half. It is created once the symbols are converted, just before it is written, so a
+/// command interrupted meanwhile leaves none behind; one interrupted while writing does, which a
+/// later build removes (`remove_stale_temporaries`). A symcache that cannot be mapped is read. It is renamed into place only when the symbol file is the version indexed (a file
 /// rewritten since is cached by its next command, under its new version's key). A cache that
 /// cannot be written is only slower next time: the symcache is then built in memory.
 fn build_symcache(o: &IndexedObject, on_disk: Option<&Path>) -> Result<ByteView<'static>, String> {
-    let mut temporary = on_disk.and_then(Path::parent).and_then(|dir| {
-        tempfile::Builder::new()
-            .prefix(".symcache-")
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .ok()
-    });
     let mut in_memory = Vec::new();
-    let unchanged = {
+    let (temporary, unchanged) = {
         let file = read::read(&o.path, read::Want::Symcache)
             .map_err(|e| format!("cannot read it: {e}"))?;
         let archive =
@@ -748,6 +860,16 @@ fn build_symcache(o: &IndexedObject, on_disk: Option<&Path>) -> Result<ByteView<
         converter
             .process_object(&object)
             .map_err(|e| format!("cannot read its symbols: {e}"))?;
+        // Created only now, after the long step: a command interrupted while it converts (Ctrl-C
+        // kills the process, and no destructor removes a temporary) leaves none behind. One
+        // interrupted while it writes does: `remove_stale_temporaries` removes it a day later.
+        let mut temporary = on_disk.and_then(Path::parent).and_then(|dir| {
+            tempfile::Builder::new()
+                .prefix(TEMPORARY_PREFIX)
+                .suffix(TEMPORARY_SUFFIX)
+                .tempfile_in(dir)
+                .ok()
+        });
         let written = match temporary.as_mut() {
             Some(temporary) => {
                 let mut writer = std::io::BufWriter::new(temporary.as_file_mut());
@@ -758,21 +880,62 @@ fn build_symcache(o: &IndexedObject, on_disk: Option<&Path>) -> Result<ByteView<
             None => converter.serialize(&mut std::io::Cursor::new(&mut in_memory)),
         };
         written.map_err(|e| format!("cannot write its symcache: {e}"))?;
-        file.stamp == o.stamp
+        (temporary, file.stamp == o.stamp)
         // The DWARF's bytes and the converter's tables are let go here, before the symcache is
         // mapped.
     };
     let (Some(path), Some(temporary)) = (on_disk, temporary) else {
         return Ok(ByteView::from_vec(in_memory));
     };
-    // This process's own new file, which no one else can write (0600): see `read_cached`.
-    let view = ByteView::map_file_ref(temporary.as_file())
-        .map_err(|e| format!("cannot map its symcache: {e}"))?;
+    // This process's own new file, which no one else can write (0600): see `read_cached`. When
+    // it cannot be mapped (out of address space, a file system that cannot map), it is read.
+    let len = temporary
+        .as_file()
+        .metadata()
+        .map_err(|e| format!("cannot read its symcache: {e}"))?
+        .len();
+    let view = map_or_read(temporary.as_file(), len, ByteView::map_file_ref)
+        .map_err(|e| format!("its symcache {e}"))?;
     if unchanged {
         // On failure the temporary is removed when dropped; the mapping stays valid.
         let _ = temporary.persist(path);
     }
     Ok(view)
+}
+
+/// The names of symcaches being written: `.symcache-<random>.tmp`.
+const TEMPORARY_PREFIX: &str = ".symcache-";
+const TEMPORARY_SUFFIX: &str = ".tmp";
+
+/// How old a temporary must be to be taken for one a killed command left: no build writes for
+/// that long.
+const STALE_TEMPORARY: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+
+/// Removes the temporaries that commands killed while writing a symcache left in `dir`, once
+/// they are [`STALE_TEMPORARY`]: a running build's is younger. Only regular files (never through
+/// a symlink) named as crashdelta names them; what cannot be removed is left.
+fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let now = std::time::SystemTime::now();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !name.starts_with(TEMPORARY_PREFIX) || !name.ends_with(TEMPORARY_SUFFIX) {
+            continue;
+        }
+        // DirEntry::metadata does not follow a symlink.
+        let Ok(meta) = entry.metadata() else { continue };
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|age| age > STALE_TEMPORARY);
+        if meta.is_file() && old {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// The index a command works with: the symbol files under `paths`, plus the AGX driver bundles
@@ -838,5 +1001,87 @@ mod tests {
         ] {
             assert_eq!(image_name_of(Path::new(path)), name, "{path}");
         }
+    }
+
+    /// C12: a universal file with 64-bit slice offsets (FAT_MAGIC_64) is Mach-O too: it was
+    /// skipped without a word.
+    #[test]
+    fn universal_files_of_both_magics_are_macho() {
+        assert!(is_macho(&[0xca, 0xfe, 0xba, 0xbe]));
+        assert!(is_macho(&[0xca, 0xfe, 0xba, 0xbf]));
+        assert!(is_macho(&[0xcf, 0xfa, 0xed, 0xfe]));
+        assert!(!is_macho(&[0xca, 0xfe, 0xba, 0xbc]));
+        assert!(!is_macho(&[0xca, 0xfe]));
+    }
+
+    /// C6: network and FUSE file systems are never trusted with a mapping; this test's own
+    /// private file, on a local file system, is mapped.
+    #[test]
+    fn only_private_files_on_local_file_systems_are_mapped() {
+        for magic in [0x6969, 0x517b, 0xfe53_4d42, 0xff53_4d42, 0x6573_5546] {
+            assert!(is_remote_magic(magic), "{magic:x}");
+        }
+        // ext4, tmpfs, btrfs, overlayfs, xfs.
+        for magic in [0xef53, 0x0102_1994, 0x9123_683e, 0x794c_7630, 0x5846_5342] {
+            assert!(!is_remote_magic(magic), "{magic:x}");
+        }
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("x.symcache");
+            std::fs::write(&path, b"x").unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let file = std::fs::File::open(&path).unwrap();
+            // /tmp may be NFS on some machine; this checks the common case.
+            if local_with_owners(&file) {
+                assert!(may_map(&file, &file.metadata().unwrap()));
+            }
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o664)).unwrap();
+            let file = std::fs::File::open(&path).unwrap();
+            assert!(!may_map(&file, &file.metadata().unwrap()));
+        }
+    }
+
+    /// C8: temporaries a killed command left in the cache folder are removed once a day old;
+    /// younger ones (a build under way) and other files stay.
+    #[test]
+    fn stale_temporaries_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 24 * 3600);
+        let make = |name: &str, when: Option<std::time::SystemTime>| {
+            let path = dir.path().join(name);
+            let file = std::fs::File::create(&path).unwrap();
+            if let Some(when) = when {
+                file.set_modified(when).unwrap();
+            }
+            path
+        };
+        let stale = make(".symcache-abc.tmp", Some(old));
+        let fresh = make(".symcache-def.tmp", None);
+        let other = make("x.symcache", Some(old));
+        let other_tmp = make("other.tmp", Some(old));
+        remove_stale_temporaries(dir.path());
+        assert!(!stale.exists());
+        assert!(fresh.exists() && other.exists() && other_tmp.exists());
+    }
+
+    /// C9: a symcache whose mapping fails is read instead (it was rebuilt on every command);
+    /// one too big to read is refused with the reason.
+    #[test]
+    fn a_symcache_that_cannot_be_mapped_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.symcache");
+        std::fs::write(&path, b"symcache bytes").unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let fail = |_: &std::fs::File| -> std::io::Result<ByteView<'static>> {
+            Err(std::io::Error::other("no mapping here"))
+        };
+        let view = map_or_read(&file, 14, fail).unwrap();
+        assert_eq!(&view[..], b"symcache bytes");
+        let why = map_or_read(&file, MAX_READ_SYMCACHE + 1, fail).unwrap_err();
+        assert!(why.contains("no mapping here"), "{why}");
+        let view = map_or_read(&file, 14, ByteView::map_file_ref).unwrap();
+        assert_eq!(&view[..], b"symcache bytes");
     }
 }
