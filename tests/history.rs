@@ -193,6 +193,30 @@ fn a_campaigns_runs_are_one_campaign_with_their_own_counts() {
         ),
         2
     );
+    drop(c);
+
+    // `stats` reads the history: every crash once, the campaign's runs as runs, and a classify
+    // of the same reports adds none.
+    let again = crashdelta()
+        .args(["classify", "--format", "json", "--history"])
+        .arg(&h)
+        .arg(&reports)
+        .output()
+        .unwrap();
+    assert!(again.status.code().is_some());
+    let o = crashdelta()
+        .args(["stats", "--format", "json"])
+        .arg(&h)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stats: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(stats["crashes"], 3, "{stats:#}");
+    assert_eq!(stats["runs"], 3, "{stats:#}");
+    assert_eq!(
+        stats["rows"][0]["rule"], "agx-prepare-for-enqueue-race",
+        "{stats:#}"
+    );
 }
 
 /// Several processes append to one file at once (parallel CI jobs on one machine): every run

@@ -54,6 +54,10 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "history",
+        &["report", "input", "classify", "analyze", "watch", "run"],
+    ),
+    (
         "campaign",
         &[
             "report",
@@ -63,11 +67,8 @@ const LAYERS: &[(&str, &[&str])] = &[
             "inventory",
             "watch",
             "run",
+            "history",
         ],
-    ),
-    (
-        "history",
-        &["report", "input", "classify", "analyze", "watch", "run"],
     ),
     (
         "render",

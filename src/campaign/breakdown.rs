@@ -46,6 +46,29 @@ pub struct CrashFacts {
 }
 
 impl CrashFacts {
+    /// The facts of a crash kept in a history (`--history`).
+    pub fn stored(c: crate::history::StoredCrash) -> Self {
+        CrashFacts {
+            signature_id: c.signature_id,
+            signature: c.signature,
+            location: c.location,
+            rule: c.rule,
+            title: c.title,
+            known: c.known,
+            os_build: c.os_build,
+            driver: c.driver.map(|(name, version)| Driver {
+                name,
+                version,
+                uuid: None,
+            }),
+            hardware_model: c.hardware_model,
+            time: c
+                .captured
+                .and_then(|t| DateTime::parse_from_rfc3339(&t).ok()),
+            test: c.test_id,
+        }
+    }
+
     /// The facts of a crash report and its classification.
     pub fn new(report: &Report, c: &Classification) -> Self {
         CrashFacts {
@@ -222,6 +245,35 @@ pub fn read(
     let (mut count, mut skipped, mut unreadable, mut runs) = (0u64, 0u64, 0u64, 0u64);
     for item in inputs {
         count += 1;
+        // A history (`--history`): every crash once, and its watched runs for the tests.
+        if let crate::input::Source::File(path) = &item.source
+            && crate::history::looks_like_sqlite(path)
+        {
+            match crate::history::History::open_to_read(path).and_then(|h| h.stored()) {
+                Ok(stored) => {
+                    for own in &stored.runs {
+                        runs += 1;
+                        for c in own.iter().filter_map(|i| stored.crashes.get(*i)) {
+                            if let Some(test) = &c.test_id {
+                                tests.add(runs, test, &c.rule, &c.title);
+                            }
+                        }
+                    }
+                    for c in stored.crashes {
+                        breakdown.add(CrashFacts::stored(c));
+                    }
+                }
+                Err(e) => {
+                    on_unreadable(&InputError::Read {
+                        path: path.clone(),
+                        source: std::io::Error::other(e.to_string()),
+                    });
+                    skipped += 1;
+                    unreadable += 1;
+                }
+            }
+            continue;
+        }
         let is_json = item.name.ends_with(".json");
         let bytes = match item.read() {
             Ok(b) => b,

@@ -730,6 +730,151 @@ impl History {
     }
 }
 
+/// A crash as the history keeps it, for `stats`.
+#[derive(Debug, Clone)]
+pub struct StoredCrash {
+    /// The signature's id.
+    pub signature_id: String,
+    /// The signature.
+    pub signature: String,
+    /// The first meaningful frame.
+    pub location: Option<String>,
+    /// The rule of its first sighting.
+    pub rule: String,
+    /// The crash in words.
+    pub title: String,
+    /// Whether the rule marks it as known.
+    pub known: bool,
+    /// The OS build the report names.
+    pub os_build: Option<String>,
+    /// The GPU driver image and its version.
+    pub driver: Option<(String, Option<String>)>,
+    /// The hardware model the report names.
+    pub hardware_model: Option<String>,
+    /// When it was captured (RFC 3339).
+    pub captured: Option<String>,
+    /// The test that crashed, when known.
+    pub test_id: Option<String>,
+}
+
+/// What `stats` reads from a history: every crash once, and each watched run (a `watch` or a
+/// campaign's run) with its own crashes, for the crashes by test out of the runs.
+#[derive(Debug, Clone, Default)]
+pub struct Stored {
+    /// Every crash, once.
+    pub crashes: Vec<StoredCrash>,
+    /// Each watched run's own crashes (indexes into `crashes`), runs without one included.
+    pub runs: Vec<Vec<usize>>,
+}
+
+/// Whether the file at `path` starts as a SQLite database does: `stats` reads it as a history.
+pub fn looks_like_sqlite(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 16];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| &head == b"SQLite format 3\0")
+}
+
+impl History {
+    /// Opens an existing history to read it, changing nothing (no migration, no WAL switch): a
+    /// file of another schema version, or another program's, is refused.
+    pub fn open_to_read(path: &Path) -> Result<History, HistoryError> {
+        let open = |source| HistoryError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let flags =
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(open)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open)?;
+        let version = user_version(&conn).map_err(open)?;
+        if version > SCHEMA_VERSION {
+            return Err(HistoryError::Newer {
+                path: path.to_owned(),
+                found: version,
+            });
+        }
+        let ours = application_id(&conn).map_err(open)? == APPLICATION_ID;
+        if version != SCHEMA_VERSION || !(ours || adoptable(&conn, version).map_err(open)?) {
+            return Err(HistoryError::Foreign {
+                path: path.to_owned(),
+            });
+        }
+        Ok(History {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Every crash once, and each watched run's own crashes ([`Stored`]).
+    pub fn stored(&self) -> Result<Stored, HistoryError> {
+        let read = |source| self.read_error(source);
+        let mut stored = Stored::default();
+        let mut at = std::collections::HashMap::new();
+        let mut q = self
+            .conn
+            .prepare(
+                "SELECT id, signature_id, signature, location, rule, title, known, os_build, \
+                 driver, driver_version, hardware_model, captured, test_id FROM crashes \
+                 ORDER BY id",
+            )
+            .map_err(read)?;
+        let rows = q
+            .query_map([], |r| {
+                let driver: Option<String> = r.get(8)?;
+                let version: Option<String> = r.get(9)?;
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    StoredCrash {
+                        signature_id: r.get(1)?,
+                        signature: r.get(2)?,
+                        location: r.get(3)?,
+                        rule: r.get(4)?,
+                        title: r.get(5)?,
+                        known: r.get(6)?,
+                        os_build: r.get(7)?,
+                        driver: driver.map(|d| (d, version)),
+                        hardware_model: r.get(10)?,
+                        captured: r.get(11)?,
+                        test_id: r.get(12)?,
+                    },
+                ))
+            })
+            .map_err(read)?;
+        for row in rows {
+            let (id, crash) = row.map_err(read)?;
+            at.insert(id, stored.crashes.len());
+            stored.crashes.push(crash);
+        }
+        let mut q = self
+            .conn
+            .prepare(
+                "SELECT r.id, s.crash FROM runs r LEFT JOIN sightings s \
+                 ON s.run = r.id AND s.attribution = 'run' \
+                 WHERE r.kind IN ('watch', 'campaign-run') ORDER BY r.id",
+            )
+            .map_err(read)?;
+        let rows = q
+            .query_map([], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?))
+            })
+            .map_err(read)?;
+        let mut last = None;
+        for row in rows {
+            let (run, crash) = row.map_err(read)?;
+            if last != Some(run) {
+                last = Some(run);
+                stored.runs.push(Vec::new());
+            }
+            if let (Some(i), Some(own)) = (crash.and_then(|c| at.get(&c)), stored.runs.last_mut()) {
+                own.push(*i);
+            }
+        }
+        Ok(stored)
+    }
+}
+
 /// RFC 3339 in UTC with milliseconds: sorts as text.
 fn time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
