@@ -394,6 +394,22 @@ impl Pending {
     }
 }
 
+/// The runs whose wait is still going on at `now`, as the next run (or the last wait) waits
+/// for them: one whose report came is no longer waited for up to `--settle-max`.
+fn still_settling(pending: &VecDeque<Pending>, now: Instant) -> Vec<Settling> {
+    pending
+        .iter()
+        .filter(|p| !p.over(now))
+        .filter_map(|p| {
+            let mut s = p.settling.clone()?;
+            if p.seen {
+                s.expecting_until = None;
+            }
+            Some(s)
+        })
+        .collect()
+}
+
 /// Tells the runs whose wait is over as finished, in run order (a run still settling holds the
 /// ones after it back, so that records stay in run order); all of them with `all`.
 fn finish(
@@ -473,18 +489,7 @@ pub fn run(
         if overlapped {
             let now = Instant::now();
             opts.overlap = Some(Overlap {
-                settling: pending
-                    .iter()
-                    .filter(|p| !p.over(now))
-                    .filter_map(|p| {
-                        // Its report came: no more waiting for it up to `--settle-max`.
-                        let mut s = p.settling.clone()?;
-                        if p.seen {
-                            s.expecting_until = None;
-                        }
-                        Some(s)
-                    })
-                    .collect(),
+                settling: still_settling(&pending, now),
                 last: index == total,
                 until_crash: plan.until_crash,
                 scope: plan.policy.scope,
@@ -639,19 +644,8 @@ fn wait_for_the_rest(
     on_event: &mut dyn FnMut(Event),
 ) {
     let now = Instant::now();
-    let settling: Vec<Settling> = pending
-        .iter()
-        .filter(|p| !p.over(now))
-        .filter_map(|p| {
-            let mut s = p.settling.clone()?;
-            if p.seen {
-                s.expecting_until = None;
-            }
-            Some(s)
-        })
-        .collect();
     let overlap = Overlap {
-        settling,
+        settling: still_settling(pending, now),
         last: true,
         until_crash: false,
         scope: plan.policy.scope,

@@ -157,6 +157,21 @@ pub struct Found {
     pub path: PathBuf,
 }
 
+impl From<watch::NewCrash> for Found {
+    /// A crash report a watch (or a campaign's last wait) found, as the gate sees it.
+    fn from(c: watch::NewCrash) -> Found {
+        Found {
+            incident: c.entry.peek.as_ref().and_then(|p| p.incident_id.clone()),
+            path: c.entry.file(),
+            analysis: Analysis {
+                path: c.entry.path.clone(),
+                result: c.parsed,
+            },
+            attribution: c.attribution,
+        }
+    }
+}
+
 /// What the run record says about the command, besides its crashes.
 pub struct RunContext {
     /// The command that ran; `None` for `diff`.
@@ -312,19 +327,7 @@ pub fn watch(
         Err(watch::WatchError::Spawn(e)) => return Ok(Watched::CannotRun(e)),
         Err(e) => return Err(e),
     };
-    let found = outcome
-        .crashes
-        .into_iter()
-        .map(|c| Found {
-            incident: c.entry.peek.as_ref().and_then(|p| p.incident_id.clone()),
-            path: c.entry.file(),
-            analysis: Analysis {
-                path: c.entry.path.clone(),
-                result: c.parsed,
-            },
-            attribution: c.attribution,
-        })
-        .collect();
+    let found = outcome.crashes.into_iter().map(Found::from).collect();
     let command = CommandInfo {
         argv: opts
             .argv
@@ -405,19 +408,7 @@ pub fn watch(
 /// report to its run.
 pub fn settled(settled: watch::Settled, policy: &GatePolicy) -> RunReport {
     let now = chrono::Utc::now();
-    let found = settled
-        .crashes
-        .into_iter()
-        .map(|c| Found {
-            incident: c.entry.peek.as_ref().and_then(|p| p.incident_id.clone()),
-            path: c.entry.file(),
-            analysis: Analysis {
-                path: c.entry.path.clone(),
-                result: c.parsed,
-            },
-            attribution: c.attribution,
-        })
-        .collect();
+    let found = settled.crashes.into_iter().map(Found::from).collect();
     let ctx = RunContext {
         command: None,
         window: Window {

@@ -268,7 +268,31 @@ struct Tracker<'a> {
     reads: usize,
 }
 
-impl Tracker<'_> {
+impl<'a> Tracker<'a> {
+    /// A tracker of the reports new since `before`, each attributed with `earlier` and the
+    /// campaign's `settling` runs; `started` is when the run (or the wait) began.
+    fn new(
+        analyzer: &'a Analyzer,
+        earlier: &'a [EarlierRun],
+        settling: Vec<Settling>,
+        before: &Inventory,
+        started: Instant,
+    ) -> Tracker<'a> {
+        Tracker {
+            analyzer,
+            earlier,
+            settling,
+            before: before.entries.iter().map(Entry::identity).collect(),
+            seen: HashMap::new(),
+            by_path: HashMap::new(),
+            pending: HashSet::new(),
+            changed: HashMap::new(),
+            crashes: Vec::new(),
+            started,
+            reads: 0,
+        }
+    }
+
     /// Where a report read now comes from (`attribute`); one that could not be read is the
     /// run's.
     fn attribute(
@@ -552,6 +576,40 @@ fn reconcile<'e>(
     kept
 }
 
+/// Looks at what one file event (or a retry) names, and announces each new crash report it
+/// turns into: the same for a watched run and for a campaign's last wait without a command.
+/// An event marks its files as changed; a file waiting for quiet (or for the rest of it) is left
+/// to the rate-limited retry. A retry of the waiting files is not a change of them.
+fn handle(
+    action: Action,
+    tracker: &mut Tracker,
+    existing: &[PathBuf],
+    tree: &Tree,
+    window: Window,
+    on_event: &mut dyn FnMut(LiveEvent),
+) {
+    let events = !matches!(action, Action::Retry(_));
+    let paths: Vec<PathBuf> = match action {
+        Action::Retry(paths) | Action::Check(paths) => paths,
+        Action::Walk(dir) => files_under(&dir),
+        Action::Rescan => existing.iter().flat_map(|f| files_under(f)).collect(),
+        Action::Ignore => Vec::new(),
+    };
+    for p in paths {
+        if events {
+            tracker.changed.insert(p.clone(), Instant::now());
+            if tracker.pending.contains(&p) {
+                continue;
+            }
+        }
+        if let Some(i) = tracker.check(&p, tree, window)
+            && let Some(c) = tracker.crashes.get(i)
+        {
+            on_event(LiveEvent::Crash(c));
+        }
+    }
+}
+
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     walkdir::WalkDir::new(dir)
         .follow_links(false)
@@ -624,54 +682,14 @@ pub fn run(
         Injection::new(libraries),
     );
 
-    let mut tracker = Tracker {
-        analyzer,
-        earlier: &opts.earlier,
-        settling: opts
-            .overlap
-            .iter()
-            .flat_map(|o| o.settling.iter().cloned())
-            .collect(),
-        before: before.entries.iter().map(Entry::identity).collect(),
-        seen: HashMap::new(),
-        by_path: HashMap::new(),
-        pending: HashSet::new(),
-        changed: HashMap::new(),
-        crashes: Vec::new(),
-        started,
-        reads: 0,
-    };
+    let settling = opts
+        .overlap
+        .iter()
+        .flat_map(|o| o.settling.iter().cloned())
+        .collect();
+    let mut tracker = Tracker::new(analyzer, &opts.earlier, settling, &before, started);
     // When a file event last came; `None` before the first (a run that saw none is quiet).
     let mut last_event: Option<Instant> = None;
-    let handle = |action: Action,
-                  tracker: &mut Tracker,
-                  pids: &Tree,
-                  window,
-                  on_event: &mut dyn FnMut(LiveEvent)| {
-        // A retry of the pending paths is not a change of them.
-        let events = !matches!(action, Action::Retry(_));
-        let paths: Vec<PathBuf> = match action {
-            Action::Retry(paths) => paths,
-            Action::Check(paths) => paths,
-            Action::Walk(dir) => files_under(&dir),
-            Action::Rescan => existing.iter().flat_map(|f| files_under(f)).collect(),
-            Action::Ignore => Vec::new(),
-        };
-        for p in paths {
-            if events {
-                tracker.changed.insert(p.clone(), Instant::now());
-                // Waiting for quiet, or for the rest of it: the retry reads it (rate-limited).
-                if tracker.pending.contains(&p) {
-                    continue;
-                }
-            }
-            if let Some(i) = tracker.check(&p, pids, window)
-                && let Some(c) = tracker.crashes.get(i)
-            {
-                on_event(LiveEvent::Crash(c));
-            }
-        }
-    };
 
     // One look at the folders, the same while the command runs and during the wait (the
     // sampler runs through both, and the window stays open): the file events of the next 20 ms,
@@ -691,6 +709,7 @@ pub fn run(
             handle(
                 action,
                 tracker,
+                &existing,
                 &recorder.snapshot(),
                 (start, None),
                 on_event,
@@ -698,7 +717,14 @@ pub fn run(
         });
         if let Some(due) = tracker.due(last_retry) {
             let pids = recorder.snapshot();
-            handle(Action::Retry(due), tracker, &pids, (start, None), on_event);
+            handle(
+                Action::Retry(due),
+                tracker,
+                &existing,
+                &pids,
+                (start, None),
+                on_event,
+            );
         }
     };
 
@@ -802,6 +828,7 @@ pub fn run(
                     handle(
                         Action::Retry(fresh),
                         &mut tracker,
+                        &existing,
                         &pids,
                         (start, None),
                         on_event,
@@ -970,19 +997,7 @@ pub fn settle(
     let (tx, rx) = mpsc::channel::<notify::Result<notify::Event>>();
     let (watcher, _, warnings) = watch_folders(&existing, opts.poll, &tx)?;
     let start = Utc::now();
-    let mut tracker = Tracker {
-        analyzer,
-        earlier: &opts.earlier,
-        settling,
-        before: before.entries.iter().map(Entry::identity).collect(),
-        seen: HashMap::new(),
-        by_path: HashMap::new(),
-        pending: HashSet::new(),
-        changed: HashMap::new(),
-        crashes: Vec::new(),
-        started: Instant::now(),
-        reads: 0,
-    };
+    let mut tracker = Tracker::new(analyzer, &opts.earlier, settling, &before, Instant::now());
     // No command, so no tree: the settling runs' trees and windows place what lands.
     let tree = Tree {
         me: std::process::id(),
@@ -997,22 +1012,15 @@ pub fn settle(
                 .collect()
         })
         .unwrap_or_default();
-    let check = |action: Action, tracker: &mut Tracker, on_event: &mut dyn FnMut(LiveEvent)| {
-        let paths = match action {
-            Action::Retry(p) | Action::Check(p) => p,
-            Action::Walk(dir) => files_under(&dir),
-            Action::Rescan => existing.iter().flat_map(|f| files_under(f)).collect(),
-            Action::Ignore => Vec::new(),
-        };
-        for p in paths {
-            if let Some(i) = tracker.check(&p, &tree, (start, None))
-                && let Some(c) = tracker.crashes.get(i)
-            {
-                on_event(LiveEvent::Crash(c));
-            }
-        }
-    };
-    check(Action::Retry(landed), &mut tracker, on_event);
+    let window = (start, None);
+    handle(
+        Action::Retry(landed),
+        &mut tracker,
+        &existing,
+        &tree,
+        window,
+        on_event,
+    );
     let deadline = overlap.deadline().unwrap_or_else(Instant::now);
     let mut last_event: Option<Instant> = None;
     let mut last_retry = Instant::now();
@@ -1027,17 +1035,18 @@ pub fn settle(
         drain(&rx, Duration::from_millis(20), &mut |action| {
             if action != Action::Ignore {
                 last_event = Some(Instant::now());
-                for p in match &action {
-                    Action::Check(p) => p.clone(),
-                    _ => Vec::new(),
-                } {
-                    tracker.changed.insert(p, Instant::now());
-                }
             }
-            check(action, &mut tracker, on_event);
+            handle(action, &mut tracker, &existing, &tree, window, on_event);
         });
         if let Some(due) = tracker.due(&mut last_retry) {
-            check(Action::Retry(due), &mut tracker, on_event);
+            handle(
+                Action::Retry(due),
+                &mut tracker,
+                &existing,
+                &tree,
+                window,
+                on_event,
+            );
         }
     }
     drop(watcher);
