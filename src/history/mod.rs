@@ -48,6 +48,7 @@ use crate::run::RunReport;
 use crate::watch::{Attribution, EarlierRun};
 
 pub mod db;
+pub mod query;
 
 use db::{Db, DbError, params};
 
@@ -573,6 +574,12 @@ impl History {
         }
         runs.reverse();
         Ok(runs)
+    }
+
+    /// What the history says over the question's window (`crashdelta history`).
+    pub fn answer(&mut self, q: &query::Question) -> Result<query::Answer, HistoryError> {
+        let store = self.path.display().to_string();
+        query::answer(&mut self.db, &store, q).map_err(|e| self.read_error(e))
     }
 
     /// How many runs and crashes the history holds.
