@@ -187,6 +187,22 @@ fn the_answer_over_a_fixed_history() {
         a["tests"][0]["runs"], 9,
         "a test's rate is over every watched run"
     );
+    // A crash whose report has no capture time is placed by its first run's start, inside a
+    // window and outside another.
+    let c = rusqlite::Connection::open(&h).unwrap();
+    c.execute(
+        "INSERT INTO crashes (key, signature_id, signature, rule, known, family, title, \
+         first_run) SELECT 'sha256:00', 'ffffffffffffffff', 'SIGABRT|abort', 'other', 0, \
+         'other', 'an abort', id FROM runs WHERE started LIKE '2026-11-27%'",
+        [],
+    )
+    .unwrap();
+    drop(c);
+    let day = json(&h, &["--since", "2026-11-27", "--until", "2026-11-28"]);
+    assert_eq!(day["crashes"], 1, "{day}");
+    assert_eq!(day["signatures"][0]["signature_id"], "ffffffffffffffff");
+    let after = json(&h, &["--since", "2026-11-28"]);
+    assert_eq!(after["crashes"], 0, "{after}");
     let one = json(&h, &["--until", "2026-11-29", "--machine", "mac-mini-2"]);
     assert_eq!(
         (

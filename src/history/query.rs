@@ -214,28 +214,62 @@ struct Filter {
 }
 
 impl Filter {
-    /// `AND ...` conditions on `when` (an expression of RFC 3339 text) and `r.machine`.
-    fn new(q: &Question, when: &str) -> Filter {
+    /// `AND ...` conditions on the runs' start and machine.
+    fn runs(q: &Question) -> Filter {
         let mut f = Filter {
             sql: String::new(),
             params: Vec::new(),
         };
-        if let Some(since) = q.since {
-            f.push(&format!("{when} >= "), time(since));
-        }
-        if let Some(until) = q.until {
-            f.push(&format!("{when} < "), time(until));
-        }
-        if let Some(machine) = &q.machine {
-            f.push("r.machine = ", machine.clone());
-        }
+        let window = f.window(q, "r.started");
+        f.and(window);
+        f.machine(q);
         f
     }
 
-    fn push(&mut self, condition: &str, value: String) {
-        self.params.push(Value::Text(value));
-        self.sql
-            .push_str(&format!(" AND {condition}?{}", self.params.len()));
+    /// `AND ...` conditions on a crash's time and its first run's machine. The time is the
+    /// capture's, or the first run's start without one; written as two conditions rather than
+    /// on `COALESCE(...)`, so that the store can use its index on `captured` for a window.
+    fn crashes(q: &Question) -> Filter {
+        let mut f = Filter {
+            sql: String::new(),
+            params: Vec::new(),
+        };
+        if q.since.is_some() || q.until.is_some() {
+            let captured = f.window(q, "c.captured");
+            let started = f.window(q, "r.started");
+            f.and(format!(
+                "(({captured}) OR (c.captured IS NULL AND {started}))"
+            ));
+        }
+        f.machine(q);
+        f
+    }
+
+    /// `column >= ?n AND column < ?m` for the window's ends that are given.
+    fn window(&mut self, q: &Question, column: &str) -> String {
+        let mut conditions = Vec::new();
+        for (end, op) in [(q.since, ">="), (q.until, "<")] {
+            if let Some(t) = end {
+                self.params.push(Value::Text(time(t)));
+                conditions.push(format!("{column} {op} ?{}", self.params.len()));
+            }
+        }
+        conditions.join(" AND ")
+    }
+
+    fn machine(&mut self, q: &Question) {
+        if let Some(machine) = &q.machine {
+            self.params.push(Value::Text(machine.clone()));
+            let n = self.params.len();
+            self.and(format!("r.machine = ?{n}"));
+        }
+    }
+
+    fn and(&mut self, condition: String) {
+        if !condition.is_empty() {
+            self.sql.push_str(" AND ");
+            self.sql.push_str(&condition);
+        }
     }
 }
 
@@ -251,8 +285,8 @@ const CRASHED: &str =
 
 /// Answers `q` from `db`; `store` names it in the answer.
 pub fn answer(db: &mut Db, store: &str, q: &Question) -> Result<Answer, DbError> {
-    let runs_filter = Filter::new(q, "r.started");
-    let crash_filter = Filter::new(q, CRASH_TIME);
+    let runs_filter = Filter::runs(q);
+    let crash_filter = Filter::crashes(q);
 
     let totals = db
         .row(
@@ -315,44 +349,22 @@ pub fn answer(db: &mut Db, store: &str, q: &Question) -> Result<Answer, DbError>
     )?;
     let periods = periods(days, q.period);
 
-    let mut signatures = Vec::new();
-    db.for_each(
-        &format!(
-            "SELECT c.signature_id, min(c.signature), min(c.rule), min(c.title), max(c.known), \
-             min(c.family), min(c.location), count(*), min({CRASH_TIME}), max({CRASH_TIME}) \
-             FROM crashes c JOIN runs r ON r.id = c.first_run WHERE 1 = 1{} \
-             GROUP BY c.signature_id ORDER BY count(*) DESC, c.signature_id",
-            crash_filter.sql
-        ),
-        &crash_filter.params,
-        |row| {
-            signatures.push(SignatureRow {
-                signature_id: row.string(0).unwrap_or_default(),
-                signature: row.string(1).unwrap_or_default(),
-                rule: row.string(2).unwrap_or_default(),
-                title: row.string(3).unwrap_or_default(),
-                known: row.flag(4).unwrap_or(false),
-                family: row.string(5).unwrap_or_default(),
-                location: row.string(6),
-                crashes: row.count(7),
-                first_seen: row.string(8),
-                last_seen: row.string(9),
-            })
-        },
-    )?;
-
+    // One pass over the crashes for both tables: each signature on each version, then each
+    // signature folded from its versions (a scan of every crash is most of an answer's time).
     let mut versions = Vec::new();
+    let mut by_signature: BTreeMap<String, SignatureRow> = BTreeMap::new();
     db.for_each(
         &format!(
             "SELECT c.signature_id, min(c.rule), c.os_build, c.driver, c.driver_version, \
-             count(*), min({CRASH_TIME}), max({CRASH_TIME}) \
+             count(*), min({CRASH_TIME}), max({CRASH_TIME}), min(c.signature), min(c.title), \
+             max(c.known), min(c.family), min(c.location) \
              FROM crashes c JOIN runs r ON r.id = c.first_run WHERE 1 = 1{} \
              GROUP BY c.signature_id, c.os_build, c.driver, c.driver_version",
             crash_filter.sql
         ),
         &crash_filter.params,
         |row| {
-            versions.push(VersionRow {
+            let v = VersionRow {
                 signature_id: row.string(0).unwrap_or_default(),
                 rule: row.string(1).unwrap_or_default(),
                 os_build: row.string(2),
@@ -361,9 +373,36 @@ pub fn answer(db: &mut Db, store: &str, q: &Question) -> Result<Answer, DbError>
                 crashes: row.count(5),
                 first_seen: row.string(6),
                 last_seen: row.string(7),
-            })
+            };
+            let s = by_signature
+                .entry(v.signature_id.clone())
+                .or_insert_with(|| SignatureRow {
+                    signature_id: v.signature_id.clone(),
+                    signature: row.string(8).unwrap_or_default(),
+                    rule: v.rule.clone(),
+                    title: row.string(9).unwrap_or_default(),
+                    known: false,
+                    family: row.string(11).unwrap_or_default(),
+                    location: row.string(12),
+                    crashes: 0,
+                    first_seen: None,
+                    last_seen: None,
+                });
+            s.crashes += v.crashes;
+            s.known |= row.flag(10).unwrap_or(false);
+            // The earliest version's rule, title and location: the crash as first stored.
+            if s.first_seen.is_none() || v.first_seen < s.first_seen {
+                s.first_seen.clone_from(&v.first_seen);
+                s.rule.clone_from(&v.rule);
+            }
+            if v.last_seen > s.last_seen {
+                s.last_seen.clone_from(&v.last_seen);
+            }
+            versions.push(v);
         },
     )?;
+    let mut signatures: Vec<SignatureRow> = by_signature.into_values().collect();
+    signatures.sort_by(|a, b| (b.crashes, &a.signature_id).cmp(&(a.crashes, &b.signature_id)));
     // By signature in the order of the signatures table, then from the first seen: each
     // signature's story across versions reads top to bottom.
     let order: BTreeMap<&str, usize> = signatures
