@@ -290,3 +290,32 @@ fn what_it_refuses_it_leaves_alone() {
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+/// An environment variable that is set but empty is not set: a CI secret that is not defined
+/// (`CRASHDELTA_HISTORY: ${{ secrets.HISTORY }}`) must not make every job fail on its
+/// arguments. The same for every variable a flag reads.
+#[test]
+fn an_empty_variable_is_no_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = crashdelta()
+        .current_dir(dir.path())
+        .args(["classify", "--format", "json"])
+        .arg(common::root().join(common::RACE))
+        .env("CRASHDELTA_HISTORY", "")
+        .env("CRASHDELTA_FAIL_ON", "")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "a file was made"
+    );
+    let o = crashdelta()
+        .arg("history")
+        .env("CRASHDELTA_HISTORY", "")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(125));
+    assert!(stderr(&o).contains("no history named"), "{}", stderr(&o));
+}
