@@ -644,9 +644,11 @@ fn append(db: &mut Db, run: &RunEntry) -> Result<Appended, DbError> {
             // Neither an incident id nor readable bytes: nothing to store it once under.
             continue;
         };
-        // A late report of an earlier run of the same campaign is that run's crash: stored as
-        // first seen by it, and sighted by it, as well as by the run it landed in.
-        let owner: Option<i64> = match (campaign, c.belongs_to) {
+        // A late report of an earlier run is that run's crash: stored as first seen by it, and
+        // sighted by it, as well as by the run it landed in. The earlier run is the same
+        // campaign's, or (a report that landed after its job settled) this machine's run that
+        // started then.
+        let in_campaign: Option<i64> = match (campaign, c.belongs_to) {
             (Some(campaign), Some(start)) => db
                 .row(
                     "SELECT id FROM runs WHERE campaign = ?1 AND started = ?2",
@@ -655,6 +657,18 @@ fn append(db: &mut Db, run: &RunEntry) -> Result<Appended, DbError> {
                 .and_then(|r| r.int(0)),
             _ => None,
         };
+        let earlier_job: Option<i64> = match (in_campaign, c.belongs_to) {
+            (None, Some(start)) => db
+                .row(
+                    "SELECT id FROM runs WHERE started = ?1 AND id <> ?2 \
+                     AND (machine = ?3 OR (?3 IS NULL AND machine IS NULL)) \
+                     ORDER BY id DESC LIMIT 1",
+                    params![time(start), run_id, run.machine.as_deref()],
+                )?
+                .and_then(|r| r.int(0)),
+            _ => None,
+        };
+        let owner = in_campaign.or(earlier_job);
         let inserted = db.execute(
             "INSERT INTO crashes (key, incident_id, report_sha256, captured, signature_id, \
              signature, rule, known, family, title, location, process, pid, os_build, os_train, \
@@ -709,7 +723,7 @@ fn append(db: &mut Db, run: &RunEntry) -> Result<Appended, DbError> {
             owner.map(|o| (o, Some("run"))),
         ];
         for (seer, attribution) in sightings.into_iter().flatten() {
-            db.execute(
+            let sighted = db.execute(
                 "INSERT INTO sightings (run, crash, attribution, basis, path, rule) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (run, crash) DO NOTHING",
                 params![
@@ -721,6 +735,15 @@ fn append(db: &mut Db, run: &RunEntry) -> Result<Appended, DbError> {
                     c.rule.as_str(),
                 ],
             )?;
+            // An earlier job's run learns of its crash now: its count grows, so that its rate
+            // is a real rate (a campaign's runs were given the campaign's own count already).
+            // Its gate's verdict stays the one it gave.
+            if sighted == 1 && Some(seer) == earlier_job && earlier_job != Some(run_id) {
+                db.execute(
+                    "UPDATE runs SET crashes = crashes + 1 WHERE id = ?1",
+                    params![seer],
+                )?;
+            }
         }
     }
     Ok(appended)
