@@ -319,3 +319,52 @@ fn an_empty_variable_is_no_setting() {
     assert_eq!(o.status.code(), Some(125));
     assert!(stderr(&o).contains("no history named"), "{}", stderr(&o));
 }
+
+/// A store is input too: a history another tool (or a hostile report's text, stored as it was)
+/// filled with terminal escapes, markup and Markdown keeps them as text in every format.
+#[test]
+fn hostile_text_in_a_store_stays_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = history_fixture(dir.path());
+    let evil = "\u{1b}]0;pwned\u{7}\u{1b}[31m<script>alert(1)</script>|**x**";
+    rusqlite::Connection::open(&h)
+        .unwrap()
+        .execute(
+            "INSERT INTO crashes (key, captured, signature_id, signature, rule, known, family, \
+             title, location, os_build, driver, driver_version, test_id, first_run) \
+             SELECT 'evil', '2026-11-10T00:00:00.000Z', ?1, ?1, ?1, 1, ?1, ?1, ?1, ?1, ?1, ?1, \
+             ?1, min(id) FROM runs",
+            [evil],
+        )
+        .unwrap();
+    for format in ["human", "markdown", "html"] {
+        let o = ask(&h, &["--format", format, "--until", "2026-11-29"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let out = String::from_utf8(o.stdout).unwrap();
+        assert!(
+            !out.contains('\u{1b}'),
+            "{format}: an escape reached the output"
+        );
+        assert!(!out.contains('\u{7}'), "{format}");
+        if format == "html" {
+            assert!(!out.contains("<script>"), "{format}: {out}");
+        }
+        if format == "markdown" {
+            // Outside code spans the markup is escaped; inside them it is literal text. No
+            // cell's `|` splits a row: every row of a table has its header's columns.
+            assert!(out.contains(r"\<script>"), "{out}");
+            let mut columns = None;
+            for line in out.lines() {
+                if !line.starts_with('|') {
+                    columns = None;
+                    continue;
+                }
+                let pipes = line.matches('|').count() - line.matches(r"\|").count();
+                match columns {
+                    None => columns = Some(pipes),
+                    Some(n) => assert_eq!(pipes, n, "a row split: {line}"),
+                }
+            }
+        }
+    }
+}
