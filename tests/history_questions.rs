@@ -79,6 +79,30 @@ fn rates_are_over_the_watched_runs_and_the_window_applies() {
         .unwrap_or_else(|| panic!("no {today}: {all}"));
     assert_eq!(day["runs"], 2, "{day}");
 
+    // Every crash and run is in exactly one period (or undated), by day and by week.
+    for by in ["day", "week"] {
+        let a = json(&h, &["--by", by]);
+        let sum = |field: &str| -> u64 {
+            a["periods"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p[field].as_u64().unwrap())
+                .sum()
+        };
+        assert_eq!(
+            sum("crashes") + a["undated"].as_u64().unwrap(),
+            a["crashes"].as_u64().unwrap()
+        );
+        assert_eq!(sum("runs"), a["runs"]["runs"].as_u64().unwrap());
+        let by_signature: u64 = a["signatures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["crashes"].as_u64().unwrap())
+            .sum();
+        assert_eq!(by_signature, a["crashes"].as_u64().unwrap(), "{by}");
+    }
     let machine = json(&h, &["--machine", "no-such-host"]);
     assert_eq!(
         (
