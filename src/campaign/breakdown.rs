@@ -245,9 +245,11 @@ pub fn read(
     let (mut count, mut skipped, mut unreadable, mut runs) = (0u64, 0u64, 0u64, 0u64);
     for item in inputs {
         count += 1;
-        // A history (`--history`): every crash once, and its watched runs for the tests.
+        // A history (`--history`): every crash once, and its watched runs for the tests. A
+        // PostgreSQL URL given as an input is read as one too.
         if let crate::input::Source::File(path) = &item.source
-            && crate::history::looks_like_sqlite(path)
+            && (path.to_str().is_some_and(crate::history::is_postgres_url)
+                || crate::history::looks_like_sqlite(path))
         {
             match crate::history::History::open_to_read(path).and_then(|mut h| h.stored()) {
                 Ok(stored) => {
@@ -264,8 +266,9 @@ pub fn read(
                     }
                 }
                 Err(e) => {
+                    // Named without a URL's password (the error's own text already is).
                     on_unreadable(&InputError::Read {
-                        path: path.clone(),
+                        path: crate::history::Location::from(path).to_string().into(),
                         source: std::io::Error::other(e.to_string()),
                     });
                     skipped += 1;

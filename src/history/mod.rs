@@ -36,7 +36,7 @@
 //! [`HistoryError`], which the binary turns into a warning after the run's record is written:
 //! the gate's verdict and the exit code are the run's, whatever the store did.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -48,8 +48,11 @@ use crate::run::RunReport;
 use crate::watch::{Attribution, EarlierRun};
 
 pub mod db;
+pub mod location;
+mod pg;
 
 use db::{Db, DbError, params};
+pub use location::{Location, is_postgres_url};
 
 /// How long a writer waits for another's transaction before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
@@ -154,37 +157,37 @@ pub enum HistoryError {
     /// no permission).
     #[error("cannot open the history {path}: {source}")]
     Open {
-        /// The database file.
-        path: PathBuf,
+        /// The database: a file, or a PostgreSQL URL (shown without its password).
+        path: Location,
         /// The store's error.
         source: DbError,
     },
     /// The database was written by a newer crashdelta, with a schema this one does not know.
     #[error(
         "the history {path} has schema version {found}, newer than this crashdelta's \
-         {SCHEMA_VERSION}: use a newer crashdelta, or another --history file"
+         {SCHEMA_VERSION}: use a newer crashdelta, or another --history file or database"
     )]
     Newer {
-        /// The database file.
-        path: PathBuf,
-        /// Its `user_version`.
+        /// The database: a file, or a PostgreSQL URL (shown without its password).
+        path: Location,
+        /// Its `user_version` (SQLite) or `crashdelta_meta.schema_version` (PostgreSQL).
         found: u32,
     },
-    /// The file is another program's SQLite database, not a crashdelta history: it is left as
-    /// it was.
+    /// The file is another program's SQLite database, or the PostgreSQL schema holds another
+    /// program's `runs`, `crashes` or `sightings`, not a crashdelta history: it is left as it was.
     #[error(
-        "{path} is not a crashdelta history (another program's SQLite database): name a new file \
-         or an existing history with --history"
+        "{path} is not a crashdelta history (another program's database or tables): name a new \
+         file, an empty database, or an existing history with --history"
     )]
     Foreign {
-        /// The database file.
-        path: PathBuf,
+        /// The database: a file, or a PostgreSQL URL (shown without its password).
+        path: Location,
     },
     /// Migrating an older database failed; it is left as it was (one transaction).
     #[error("cannot migrate the history {path} from schema version {from}: {source}")]
     Migrate {
-        /// The database file.
-        path: PathBuf,
+        /// The database: a file, or a PostgreSQL URL (shown without its password).
+        path: Location,
         /// The version it had.
         from: u32,
         /// The store's error.
@@ -193,8 +196,8 @@ pub enum HistoryError {
     /// Reading the history failed.
     #[error("cannot read the history {path}: {source}")]
     Read {
-        /// The database file.
-        path: PathBuf,
+        /// The database: a file, or a PostgreSQL URL (shown without its password).
+        path: Location,
         /// The store's error.
         source: DbError,
     },
@@ -202,8 +205,8 @@ pub enum HistoryError {
     /// nothing of the run was stored (one transaction).
     #[error("cannot write to the history {path}: {source}")]
     Write {
-        /// The database file.
-        path: PathBuf,
+        /// The database: a file, or a PostgreSQL URL (shown without its password).
+        path: Location,
         /// The store's error.
         source: DbError,
     },
@@ -472,15 +475,54 @@ pub struct Appended {
 /// An open history database.
 pub struct History {
     db: Db,
-    path: PathBuf,
+    path: Location,
 }
 
 impl History {
-    /// Opens (creating it if need be) the history at `path`, in WAL mode with a busy timeout,
-    /// migrated to [`SCHEMA_VERSION`].
-    pub fn open(path: &Path) -> Result<History, HistoryError> {
+    /// Opens (creating it if need be) the history at `at`, migrated to [`SCHEMA_VERSION`]: a
+    /// SQLite file in WAL mode with a busy timeout, or a PostgreSQL database (connected as its
+    /// URL says, its tables made in one transaction under the writers' lock if missing).
+    pub fn open(at: impl Into<Location>) -> Result<History, HistoryError> {
+        match at.into() {
+            Location::File(path) => History::open_file(&path),
+            Location::Postgres(url) => History::open_postgres(url, true),
+        }
+    }
+
+    /// [`History::open`] of a PostgreSQL database; `migrate` false to read it as it is.
+    fn open_postgres(url: String, migrate: bool) -> Result<History, HistoryError> {
+        let db = pg::connect(&url);
+        let path = Location::Postgres(url);
+        let mut db = db.map_err(|source| HistoryError::Open {
+            path: path.clone(),
+            source,
+        })?;
+        let found = match migrate {
+            true => pg::migrate(&mut db),
+            false => pg::found(&mut db),
+        };
+        let found = found.map_err(|source| HistoryError::Open {
+            path: path.clone(),
+            source,
+        })?;
+        match found {
+            pg::Found::Version(v) if v > SCHEMA_VERSION => {
+                Err(HistoryError::Newer { path, found: v })
+            }
+            pg::Found::Foreign => Err(HistoryError::Foreign { path }),
+            // Made or migrated now, or already of this version.
+            _ if migrate => Ok(History { db, path }),
+            pg::Found::Version(SCHEMA_VERSION) => Ok(History { db, path }),
+            // Reading changes nothing: a database without a history, or of an older version,
+            // is not read as one (as a SQLite file of another version is not).
+            pg::Found::Empty | pg::Found::Version(_) => Err(HistoryError::Foreign { path }),
+        }
+    }
+
+    /// [`History::open`] of a SQLite file.
+    fn open_file(path: &Path) -> Result<History, HistoryError> {
         let open = |source: rusqlite::Error| HistoryError::Open {
-            path: path.to_owned(),
+            path: Location::File(path.to_owned()),
             source: source.into(),
         };
         // A path, never a URI (`file:x?mode=ro`) or SQLite's in-memory database: what is
@@ -501,22 +543,25 @@ impl History {
         let _ = conn.pragma_update(None, "journal_mode", "WAL");
         Ok(History {
             db: Db::Sqlite(conn),
-            path: path.to_owned(),
+            path: Location::File(path.to_owned()),
         })
     }
 
-    /// The file.
-    pub fn path(&self) -> &Path {
+    /// Where the history is (shown without a URL's password).
+    pub fn path(&self) -> &Location {
         &self.path
     }
 
     /// The schema version of the open database.
-    pub fn version(&self) -> Result<u32, HistoryError> {
-        match &self.db {
-            Db::Sqlite(conn) => {
-                user_version(conn).map_err(|source| self.read_error(DbError::from(source)))
-            }
-        }
+    pub fn version(&mut self) -> Result<u32, HistoryError> {
+        let version = match &mut self.db {
+            Db::Sqlite(conn) => user_version(conn).map_err(DbError::from),
+            db @ Db::Postgres(_) => pg::found(db).map(|found| match found {
+                pg::Found::Version(v) => v,
+                pg::Found::Empty | pg::Found::Foreign => 0,
+            }),
+        };
+        version.map_err(|source| self.read_error(source))
     }
 
     fn read_error(&self, source: DbError) -> HistoryError {
@@ -766,11 +811,23 @@ pub fn looks_like_sqlite(path: &Path) -> bool {
 }
 
 impl History {
-    /// Opens an existing history to read it, changing nothing (no migration, no WAL switch): a
-    /// file of another schema version, or another program's, is refused.
-    pub fn open_to_read(path: &Path) -> Result<History, HistoryError> {
+    /// Opens an existing history to read it, changing nothing (no migration, no WAL switch, a
+    /// PostgreSQL session whose transactions are read-only): a database of another schema
+    /// version, or another program's, is refused.
+    pub fn open_to_read(at: impl Into<Location>) -> Result<History, HistoryError> {
+        let path = match at.into() {
+            Location::File(path) => path,
+            Location::Postgres(url) => {
+                let mut h = History::open_postgres(url, false)?;
+                h.db.batch("SET default_transaction_read_only = on")
+                    .map_err(|e| h.read_error(e))?;
+                return Ok(h);
+            }
+        };
+        let path = path.as_path();
+        let at = || Location::File(path.to_owned());
         let open = |source: rusqlite::Error| HistoryError::Open {
-            path: path.to_owned(),
+            path: at(),
             source: source.into(),
         };
         let flags =
@@ -780,19 +837,17 @@ impl History {
         let version = user_version(&conn).map_err(open)?;
         if version > SCHEMA_VERSION {
             return Err(HistoryError::Newer {
-                path: path.to_owned(),
+                path: at(),
                 found: version,
             });
         }
         let ours = application_id(&conn).map_err(open)? == APPLICATION_ID;
         if version != SCHEMA_VERSION || !(ours || adoptable(&conn, version).map_err(open)?) {
-            return Err(HistoryError::Foreign {
-                path: path.to_owned(),
-            });
+            return Err(HistoryError::Foreign { path: at() });
         }
         Ok(History {
             db: Db::Sqlite(conn),
-            path: path.to_owned(),
+            path: at(),
         })
     }
 
@@ -889,23 +944,19 @@ fn user_version(conn: &Connection) -> Result<u32, rusqlite::Error> {
 /// Brings the database to [`SCHEMA_VERSION`], in one immediate transaction (two processes
 /// opening a new file at once: the second waits, then finds it migrated).
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), HistoryError> {
+    let at = || Location::File(path.to_owned());
     let open = |source: rusqlite::Error| HistoryError::Open {
-        path: path.to_owned(),
+        path: at(),
         source: source.into(),
     };
     // Up to date: nothing to write (a file this user may only read is still readable).
     let found = user_version(conn).map_err(open)?;
     let ours = application_id(conn).map_err(open)? == APPLICATION_ID;
     if found > SCHEMA_VERSION {
-        return Err(HistoryError::Newer {
-            path: path.to_owned(),
-            found,
-        });
+        return Err(HistoryError::Newer { path: at(), found });
     }
     if !ours && !adoptable(conn, found).map_err(open)? {
-        return Err(HistoryError::Foreign {
-            path: path.to_owned(),
-        });
+        return Err(HistoryError::Foreign { path: at() });
     }
     if found == SCHEMA_VERSION && ours {
         return Ok(());
@@ -916,15 +967,12 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), HistoryError> {
     // Read again under the write lock: another process may have migrated it meanwhile.
     let found = user_version(&tx).map_err(open)?;
     if found > SCHEMA_VERSION {
-        return Err(HistoryError::Newer {
-            path: path.to_owned(),
-            found,
-        });
+        return Err(HistoryError::Newer { path: at(), found });
     }
     for (from, step) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let from = u32::try_from(from).unwrap_or(u32::MAX);
         let failed = |source: rusqlite::Error| HistoryError::Migrate {
-            path: path.to_owned(),
+            path: at(),
             from,
             source: source.into(),
         };
@@ -969,6 +1017,19 @@ mod tests {
         }
     }
 
+    /// The stores a test runs against: a new SQLite file in `dir`, and a new PostgreSQL
+    /// database when the test server is there.
+    fn stores(dir: &Path, name: &str) -> Vec<Location> {
+        let mut at = vec![Location::File(dir.join(format!("{name}.sqlite")))];
+        at.extend(pg::testing::fresh_database(name).map(Location::Postgres));
+        at
+    }
+
+    /// A client of the PostgreSQL database at `url`, for a test to look at or set up.
+    fn client(url: &str) -> postgres::Client {
+        postgres::Client::connect(url, postgres::NoTls).unwrap_or_else(|e| panic!("{e}"))
+    }
+
     fn run(crashes: Vec<CrashEntry>) -> RunEntry {
         RunEntry {
             kind: Kind::Watch,
@@ -997,7 +1058,13 @@ mod tests {
     #[test]
     fn crashes_are_keyed_by_incident_then_digest() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let mut h = History::open(&dir.path().join("h.sqlite")).unwrap_or_else(|e| panic!("{e}"));
+        for at in stores(dir.path(), "keyed") {
+            crashes_are_keyed_in(at);
+        }
+    }
+
+    fn crashes_are_keyed_in(at: Location) {
+        let mut h = History::open(&at).unwrap_or_else(|e| panic!("{at}: {e}"));
         let first = h
             .append(&run(vec![
                 crash(Some("A"), None),
@@ -1069,7 +1136,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let path = dir.path().join("h.sqlite");
         for _ in 0..2 {
-            let h = History::open(&path).unwrap_or_else(|e| panic!("{e}"));
+            let mut h = History::open(&path).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(
                 h.version().unwrap_or_else(|e| panic!("{e}")),
                 SCHEMA_VERSION
@@ -1083,5 +1150,132 @@ mod tests {
             History::open(&newer),
             Err(HistoryError::Newer { found, .. }) if found == SCHEMA_VERSION + 1
         ));
+    }
+
+    /// PostgreSQL: runners opening a new database at once make its tables once (the others
+    /// wait under the lock, then find them); opening again changes nothing; a newer version is
+    /// refused and left as it was; the columns are SQLite's.
+    #[test]
+    fn postgres_tables_are_made_once_by_runners_meeting_at_once() {
+        let Some(url) = pg::testing::fresh_database("made_once") else {
+            return;
+        };
+        let openers: Vec<_> = (0..6)
+            .map(|_| {
+                let url = url.clone();
+                std::thread::spawn(move || {
+                    History::open(Location::Postgres(url)).map(|mut h| h.version())
+                })
+            })
+            .collect();
+        for opener in openers {
+            let version = opener.join().unwrap_or_else(|_| panic!("panicked"));
+            assert_eq!(version.ok().and_then(Result::ok), Some(SCHEMA_VERSION));
+        }
+        let mut c = client(&url);
+        let rows: i64 = c
+            .query_one("SELECT count(*) FROM crashdelta_meta", &[])
+            .and_then(|r| r.try_get(0))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rows, 1);
+        // The same columns, in the same order, as a SQLite history's.
+        let mut columns = |table: &str| -> Vec<String> {
+            c.query(
+                "SELECT column_name::text FROM information_schema.columns \
+                 WHERE table_name = $1 ORDER BY ordinal_position",
+                &[&table],
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+        };
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let file = dir.path().join("h.sqlite");
+        drop(History::open(&file).unwrap_or_else(|e| panic!("{e}")));
+        let sqlite = Connection::open(&file).unwrap_or_else(|e| panic!("{e}"));
+        for table in ["runs", "crashes", "sightings"] {
+            let theirs: Vec<String> = sqlite
+                .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+                .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(columns(table), theirs, "{table}");
+        }
+        c.batch_execute("UPDATE crashdelta_meta SET schema_version = 99")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            History::open(Location::Postgres(url.clone())),
+            Err(HistoryError::Newer { found: 99, .. })
+        ));
+        assert!(matches!(
+            History::open_to_read(Location::Postgres(url)),
+            Err(HistoryError::Newer { found: 99, .. })
+        ));
+    }
+
+    /// PostgreSQL: a version 1 database is migrated to 2 with its rows; another program's
+    /// `runs` table is never made a history, nor touched; reading a database that holds no
+    /// history changes nothing.
+    #[test]
+    fn postgres_migrates_version_1_and_leaves_other_programs_alone() {
+        let Some(url) = pg::testing::fresh_database("v1") else {
+            return;
+        };
+        let mut c = client(&url);
+        c.batch_execute(&format!(
+            "{}{}INSERT INTO crashdelta_meta VALUES ('{}', 1); \
+             INSERT INTO runs (kind, machine, started, settled, crashes) \
+             VALUES ('watch', 'mac-mini-3', '2026-11-01T00:00:00.000Z', \
+             '2026-11-01T00:00:05.000Z', 0);",
+            pg::ddl(SCHEMA),
+            pg::META,
+            pg::APPLICATION
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mut h =
+            History::open(Location::Postgres(url.clone())).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(h.version().unwrap_or_else(|e| panic!("{e}")), 2);
+        assert_eq!(h.counts().unwrap_or_else(|e| panic!("{e}")), (1, 0));
+        let mut entry = run(vec![crash(Some("A"), None)]);
+        entry.settled = Some(Utc::now());
+        h.append(&entry).unwrap_or_else(|e| panic!("{e}"));
+        let runs = h
+            .earlier_runs(Some("mac-mini-3"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].pids, [4242, 4243]);
+        let stored = History::open_to_read(Location::Postgres(url))
+            .and_then(|mut h| h.stored())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((stored.crashes.len(), stored.runs.len()), (1, 2));
+
+        let Some(theirs) = pg::testing::fresh_database("theirs") else {
+            return;
+        };
+        let mut c = client(&theirs);
+        c.batch_execute("CREATE TABLE runs (id serial PRIMARY KEY, body text)")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let at = Location::Postgres(theirs.clone());
+        assert!(matches!(
+            History::open(&at),
+            Err(HistoryError::Foreign { .. })
+        ));
+        let Some(empty) = pg::testing::fresh_database("empty") else {
+            return;
+        };
+        assert!(matches!(
+            History::open_to_read(Location::Postgres(empty.clone())),
+            Err(HistoryError::Foreign { .. })
+        ));
+        let tables = |url: &str| -> i64 {
+            client(url)
+                .query_one(
+                    "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
+                    &[],
+                )
+                .and_then(|r| r.try_get(0))
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        assert_eq!((tables(&theirs), tables(&empty)), (1, 0));
     }
 }

@@ -17,7 +17,8 @@
 //! - the environment variables that define a configuration (`DYLD_*`, `LD_*`, `MPS_*`,
 //!   `PYTORCH_*`, `MTL_*`, `METAL_*`, `MLX_*`, `CRASHDELTA_*` and `--record-env NAME`), a value
 //!   whose name looks secret (`*TOKEN*`, `*KEY*`, `*SECRET*`, `*PASSWORD*`, `*PASSWD*`,
-//!   `*CREDENTIAL*`) replaced by its SHA-256, so two runs can still be compared;
+//!   `*CREDENTIAL*`) replaced by its SHA-256, so two runs can still be compared, and a
+//!   PostgreSQL URL's password replaced by `***`;
 //! - the machine: OS and its build, kernel, hardware model, and System Integrity Protection's
 //!   status where `csrutil` exists.
 //!
@@ -833,8 +834,13 @@ fn recorded_env(req: &Request) -> Vec<EnvVar> {
                 }
             } else {
                 EnvVar {
+                    // A PostgreSQL URL (CRASHDELTA_HISTORY, a DATABASE_URL asked for) is
+                    // recorded without its password.
+                    value: Some(match crate::history::is_postgres_url(&value) {
+                        true => crate::history::Location::Postgres(value).to_string(),
+                        false => value,
+                    }),
                     name,
-                    value: Some(value),
                     sha256: None,
                 }
             }
