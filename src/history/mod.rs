@@ -5,8 +5,9 @@
 //!
 //! # The store
 //!
-//! One SQLite file (`--history PATH`), with the bundled SQLite: nothing to install. Three tables
-//! ([`SCHEMA`]):
+//! One SQLite file (`--history PATH`), with the bundled SQLite: nothing to install; or, for a
+//! fleet of runners, one PostgreSQL database (`--history postgres://...`, a [`Location`]), with
+//! the same tables in PostgreSQL's types ([`pg`]). Three tables ([`SCHEMA`]):
 //!
 //! - `runs`: one row per watched run, campaign run, `diff` or `classify`: where (machine, user),
 //!   what (command, campaign, configuration), when (window), how it ended (exit, signal, gate).
@@ -17,9 +18,10 @@
 //! - `sightings`: which run saw which crash, and how it was attributed there (`run`, `late`,
 //!   `concurrent`).
 //!
-//! The schema's version is SQLite's `user_version`; opening a file of an older version migrates
-//! it in one transaction ([`MIGRATIONS`]), and a file of a newer version is refused (a newer
-//! crashdelta wrote it: this one would misread it).
+//! The schema's version is SQLite's `user_version` (PostgreSQL: `crashdelta_meta`, which also
+//! marks the tables as crashdelta's); opening a database of an older version migrates it in one
+//! transaction ([`MIGRATIONS`]), and one of a newer version is refused (a newer crashdelta wrote
+//! it: this one would misread it). Another program's database or tables are never touched.
 //!
 //! # Several writers
 //!
@@ -27,12 +29,16 @@
 //! `classify` in another) append to one file: the database is in WAL mode (readers never block
 //! the writer), each append is one `BEGIN IMMEDIATE` transaction (the write lock is taken first,
 //! so two writers never deadlock upgrading a read lock), and a writer waits up to
-//! [`BUSY_TIMEOUT`] for another's transaction to end.
+//! [`BUSY_TIMEOUT`] for another's transaction to end. Many runners append to one PostgreSQL
+//! database the same way: each append one transaction that first takes the advisory lock all
+//! crashdelta writers take ([`db::WRITE_LOCK`]), so that runs are stored one at a time and a
+//! crash once, by whichever runner came first.
 //!
 //! # Never the verdict
 //!
 //! The history records what a run found; it does not decide it. A database that cannot be opened
-//! or written (read-only, locked past the timeout, corrupt, on a full disk) is a
+//! or written (read-only, locked past the timeout, corrupt, on a full disk, a server that cannot
+//! be reached, a wrong password) is a
 //! [`HistoryError`], which the binary turns into a warning after the run's record is written:
 //! the gate's verdict and the exit code are the run's, whatever the store did.
 
@@ -49,7 +55,7 @@ use crate::watch::{Attribution, EarlierRun};
 
 pub mod db;
 pub mod location;
-mod pg;
+pub mod pg;
 
 use db::{Db, DbError, params};
 pub use location::{Location, is_postgres_url};
