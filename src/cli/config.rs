@@ -389,5 +389,21 @@ mod tests {
         );
         let allow = settings.iter().find(|s| s.id == "allow").unwrap();
         assert_eq!(allow.values, os(&["a", "b"]));
+        // A history's URL is no path in the file's folder.
+        for (history, value) in [
+            (
+                "postgres://ci@db/crashes",
+                "postgres://ci@db/crashes".into(),
+            ),
+            (
+                "team.sqlite",
+                dir.path().join("team.sqlite").into_os_string(),
+            ),
+        ] {
+            std::fs::write(&file, format!("history = \"{history}\"\n")).unwrap();
+            let settings = Config::read(&file).unwrap().settings();
+            let found = settings.iter().find(|s| s.id == "history").unwrap();
+            assert_eq!(found.values, vec![value]);
+        }
     }
 }

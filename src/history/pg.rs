@@ -10,9 +10,9 @@
 //!
 //! TLS is libpq's `sslmode`: `disable` (none), `prefer` (the default: TLS when the server offers
 //! it), `require` (TLS or no connection), each without checking the server's certificate, as
-//! libpq does; `verify-ca` (the certificate chains to a trusted root) and `verify-full` (and
-//! names the host). The roots are `sslrootcert`'s file when the URL names one, else the
-//! system's trust store.
+//! libpq does (but `require` with an `sslrootcert` is `verify-ca`, as in libpq); `verify-ca`
+//! (the certificate chains to a trusted root) and `verify-full` (and names the host). The roots
+//! are `sslrootcert`'s file when the URL names one, else the system's trust store.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,8 +26,9 @@ use super::db::{Db, DbError, Postgres, params};
 use super::location::percent_decode;
 use super::{BUSY_TIMEOUT, MIGRATIONS, SCHEMA_VERSION};
 
-/// How long connecting may take when the URL does not say (`connect_timeout`): a runner whose
-/// database server is down is told so in seconds, and its run goes on.
+/// How long connecting (TCP, TLS, authentication) may take when the URL does not say
+/// (`connect_timeout`): a runner whose database server is down or hung is told so in seconds,
+/// and its run goes on.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What `crashdelta_meta.application` holds in a crashdelta history.
@@ -92,6 +93,10 @@ pub fn connect(url: &str) -> Result<Db, DbError> {
             _ => kept.push(pair),
         }
     }
+    // libpq: `require` with a root certificate named checks the chain, as `verify-ca`.
+    if mode == SslMode::Require && root_cert.as_deref().is_some_and(|r| r != "system") {
+        mode = SslMode::VerifyCa;
+    }
     let cleaned = match kept.is_empty() {
         true => base.to_owned(),
         false => format!("{base}?{}", kept.join("&")),
@@ -118,9 +123,37 @@ pub fn connect(url: &str) -> Result<Db, DbError> {
             postgres::config::SslMode::Require
         }
     });
-    let mut client = match mode {
-        SslMode::Disable => config.connect(postgres::NoTls)?,
-        _ => config.connect(tls(mode, root_cert.as_deref())?)?,
+    let tls = match mode {
+        SslMode::Disable => None,
+        _ => Some(tls(mode, root_cert.as_deref())?),
+    };
+    // The client's connect_timeout bounds the TCP connection only: a server (or anything on
+    // that port) that accepts and then says nothing would hold the run forever. The whole of
+    // connecting (name lookup, TCP, TLS, authentication) gets that time; a connection still
+    // hanging past it is left to its thread, which ends with the process.
+    let limit = config
+        .get_connect_timeout()
+        .copied()
+        .unwrap_or(CONNECT_TIMEOUT);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("crashdelta-postgres-connect".into())
+        .spawn(move || {
+            let _ = tx.send(match tls {
+                None => config.connect(postgres::NoTls),
+                Some(tls) => config.connect(tls),
+            });
+        })
+        .map_err(|e| DbError::Setup(format!("cannot start connecting: {e}")))?;
+    let mut client = match rx.recv_timeout(limit) {
+        Ok(connected) => connected?,
+        Err(_) => {
+            return Err(DbError::Setup(format!(
+                "no answer from the server within {} s (connect_timeout=N in the URL to wait \
+                 longer)",
+                limit.as_secs_f64()
+            )));
+        }
     };
     // A writer waits for another's transaction (the advisory lock) as long as SQLite's does.
     client.batch_execute(&format!(
@@ -328,6 +361,141 @@ pub fn migrate(db: &mut Db) -> Result<Found, DbError> {
         }
         Ok(now)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{History, Location};
+
+    /// `url` with a new database, and `more` parameters.
+    fn fresh(url: &str, name: &str, more: &str) -> Option<String> {
+        let admin = testing::fresh_database(name)?;
+        let db = admin.split('/').nth(3)?.split('?').next()?.to_owned();
+        let url = testing::with_database(url, &db);
+        let joint = if url.contains('?') { '&' } else { '?' };
+        Some(format!("{url}{joint}{more}"))
+    }
+
+    /// The TLS port of the test server (`CRASHDELTA_TEST_POSTGRES_TLS`: localhost, a test CA's
+    /// certificate for `localhost` only, TLS required), or `None` (skipped, said) without one.
+    fn tls_server() -> Option<String> {
+        let url = std::env::var("CRASHDELTA_TEST_POSTGRES_TLS")
+            .ok()
+            .filter(|u| !u.is_empty());
+        if url.is_none() {
+            assert!(
+                std::env::var_os("CRASHDELTA_REQUIRE_POSTGRES").is_none(),
+                "CRASHDELTA_TEST_POSTGRES_TLS is not set and CRASHDELTA_REQUIRE_POSTGRES is \
+                 (.ci/postgres-cluster sets up TLS when openssl is there)"
+            );
+            eprintln!("skipped: no CRASHDELTA_TEST_POSTGRES_TLS (bash .ci/test, with openssl)");
+        }
+        url
+    }
+
+    /// Whether the connection of `h` is encrypted, by the server's account.
+    fn encrypted(h: &mut History) -> bool {
+        h.db.row(
+            "SELECT CASE WHEN ssl THEN 1 ELSE 0 END FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+        .and_then(|r| r.flag(0))
+        .unwrap_or(false)
+    }
+
+    /// Each sslmode does what libpq's does against a server with a test CA's certificate for
+    /// `localhost`: `require` encrypts without checking it; `verify-ca` checks the chain, not
+    /// the name; `verify-full` checks both, and refuses 127.0.0.1 (not in the certificate) and a
+    /// certificate the system does not trust; `disable` is plain text, which this server
+    /// refuses. A bad sslmode is named.
+    #[test]
+    fn sslmode_is_libpqs() {
+        let Some(url) = tls_server() else {
+            return;
+        };
+        let (base, query) = url.split_once('?').unwrap_or((&url, ""));
+        let by_ip = base.replacen("@localhost:", "@127.0.0.1:", 1);
+        let ok = |url: Option<String>| {
+            let url = url.unwrap_or_else(|| panic!("no test server"));
+            let mut h = History::open(Location::Postgres(url.clone()))
+                .unwrap_or_else(|e| panic!("{url}: {e}"));
+            assert!(encrypted(&mut h), "{url}");
+        };
+        ok(fresh(base, "require", "sslmode=require"));
+        ok(fresh(
+            &format!("{base}?{query}"),
+            "verify_full",
+            "sslmode=verify-full",
+        ));
+        ok(fresh(
+            &format!("{by_ip}?{query}"),
+            "verify_ca",
+            "sslmode=verify-ca",
+        ));
+        ok(fresh(
+            &format!("{by_ip}?{query}"),
+            "require_root",
+            "sslmode=require",
+        ));
+        let refused = |url: Option<String>, says: &str| {
+            let url = url.unwrap_or_else(|| panic!("no test server"));
+            match History::open(Location::Postgres(url.clone())) {
+                Ok(_) => panic!("{url} was opened"),
+                Err(e) => assert!(e.to_string().contains(says), "{url}: {e}"),
+            }
+        };
+        refused(
+            fresh(
+                &format!("{by_ip}?{query}"),
+                "wrong_name",
+                "sslmode=verify-full",
+            ),
+            "certificate",
+        );
+        refused(
+            fresh(base, "untrusted", "sslmode=verify-full"),
+            "certificate",
+        );
+        refused(
+            fresh(base, "plain", "sslmode=disable"),
+            "no pg_hba.conf entry",
+        );
+        refused(
+            fresh(base, "bad_mode", "sslmode=verify"),
+            "sslmode=verify is not one of",
+        );
+    }
+
+    /// A server that accepts the connection and then says nothing is given up on after
+    /// connect_timeout, not waited for.
+    #[test]
+    fn a_silent_server_is_given_up_on() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        let port = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .port();
+        let started = std::time::Instant::now();
+        let opened = History::open(Location::Postgres(format!(
+            "postgres://ci:pw@127.0.0.1:{port}/x?connect_timeout=1&sslmode=disable"
+        )));
+        let Err(e) = opened else {
+            panic!("opened a silent server");
+        };
+        assert!(
+            e.to_string()
+                .contains("no answer from the server within 1 s"),
+            "{e}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        drop(listener);
+    }
 }
 
 /// The test server (`CRASHDELTA_TEST_POSTGRES`, started by `.ci/test`), for the tests of both
