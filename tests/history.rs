@@ -545,6 +545,17 @@ fn a_postgres_history_that_cannot_be_written_never_changes_the_verdict() {
         let record: serde_json::Value = serde_json::from_str(&written).unwrap();
         assert_eq!(record["gate"]["passed"], true, "{record:#}");
     }
+    // Nor said by `stats`, which cannot read it.
+    for history in [&unreachable, &wrong] {
+        let o = crashdelta().arg("stats").arg(history).output().unwrap();
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let said = format!("{}{}", stderr(&o), String::from_utf8_lossy(&o.stdout));
+        assert!(said.contains(":***@"), "{said}");
+        assert!(
+            !said.contains("s3cret") && !said.contains("wr@ng"),
+            "{said}"
+        );
+    }
     // The password in CRASHDELTA_HISTORY is not recorded with the run's environment.
     let record = dir.path().join("from-env.json");
     let o = crashdelta()

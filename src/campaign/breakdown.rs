@@ -266,10 +266,11 @@ pub fn read(
                     }
                 }
                 Err(e) => {
-                    // Named without a URL's password (the error's own text already is).
+                    // Named, and said, without a URL's password.
+                    let at = crate::history::Location::from(path);
                     on_unreadable(&InputError::Read {
-                        path: crate::history::Location::from(path).to_string().into(),
-                        source: std::io::Error::other(e.to_string()),
+                        path: at.to_string().into(),
+                        source: std::io::Error::other(at.redact(&e.to_string())),
                     });
                     skipped += 1;
                     unreadable += 1;

@@ -312,6 +312,12 @@ pub enum Db {
 }
 
 impl Db {
+    /// Whether the store is PostgreSQL: for the few questions whose SQL cannot be shared (dates
+    /// by week: SQLite's `strftime`, PostgreSQL's `to_char`).
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Db::Postgres(_))
+    }
+
     /// Runs `sql` once with `params`; how many rows it changed.
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
         match self {
