@@ -1,12 +1,16 @@
-//! `--history FILE` end to end: the real binary appends its runs to a real SQLite file, read
-//! back here with SQL, as a team would query it (docs/history.md).
+//! `--history` end to end: the real binary appends its runs to a real SQLite file, and to a
+//! real PostgreSQL database (the server `.ci/test` starts, `CRASHDELTA_TEST_POSTGRES`; without
+//! one the PostgreSQL halves say they were skipped, unless `CRASHDELTA_REQUIRE_POSTGRES` is
+//! set), read back here with SQL, as a team would query it (docs/history.md).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod common;
 
-use std::path::Path;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use common::{RACE, WRITE_RACE, crashdelta, root, stderr};
 use rusqlite::Connection;
@@ -19,7 +23,7 @@ fn count(c: &Connection, sql: &str) -> i64 {
     c.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
-fn classify(history: &Path, inputs: &[&str]) -> Output {
+fn classify(history: impl AsRef<OsStr>, inputs: &[&str]) -> Output {
     crashdelta()
         .args(["classify", "--format", "json", "--history"])
         .arg(history)
@@ -28,14 +32,145 @@ fn classify(history: &Path, inputs: &[&str]) -> Output {
         .unwrap()
 }
 
+/// A history a test writes to: a SQLite file, or a PostgreSQL database by its URL.
+#[derive(Debug)]
+enum Store {
+    File(PathBuf),
+    Postgres(String),
+}
+
+impl Store {
+    /// What `--history` is given.
+    fn arg(&self) -> &OsStr {
+        match self {
+            Store::File(p) => p.as_os_str(),
+            Store::Postgres(url) => OsStr::new(url),
+        }
+    }
+
+    fn is_postgres(&self) -> bool {
+        matches!(self, Store::Postgres(_))
+    }
+
+    /// The rows of `sql`, each cell as text (`None` for NULL).
+    fn rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        match self {
+            Store::File(p) => {
+                let c = db(p);
+                let mut st = c.prepare(sql).unwrap_or_else(|e| panic!("{e}: {sql}"));
+                let n = st.column_count();
+                let mut rows = st.query([]).unwrap();
+                let mut out = Vec::new();
+                while let Some(r) = rows.next().unwrap() {
+                    out.push(
+                        (0..n)
+                            .map(|i| match r.get_ref(i).unwrap() {
+                                rusqlite::types::ValueRef::Null => None,
+                                rusqlite::types::ValueRef::Integer(v) => Some(v.to_string()),
+                                rusqlite::types::ValueRef::Real(v) => Some(v.to_string()),
+                                rusqlite::types::ValueRef::Text(t)
+                                | rusqlite::types::ValueRef::Blob(t) => {
+                                    Some(String::from_utf8_lossy(t).into_owned())
+                                }
+                            })
+                            .collect(),
+                    );
+                }
+                out
+            }
+            // The text protocol: every cell as PostgreSQL writes it.
+            Store::Postgres(url) => postgres::Client::connect(url, postgres::NoTls)
+                .unwrap()
+                .simple_query(sql)
+                .unwrap_or_else(|e| panic!("{e:?}: {sql}"))
+                .into_iter()
+                .filter_map(|m| match m {
+                    postgres::SimpleQueryMessage::Row(r) => {
+                        Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect())
+                    }
+                    _ => None,
+                })
+                .collect(),
+        }
+    }
+
+    /// The first row of `sql`.
+    fn row(&self, sql: &str) -> Vec<Option<String>> {
+        self.rows(sql).into_iter().next().unwrap_or_default()
+    }
+
+    /// The integer `sql` answers.
+    fn count(&self, sql: &str) -> i64 {
+        let cell = self.row(sql).into_iter().next().flatten();
+        cell.as_deref()
+            .unwrap_or_else(|| panic!("no value: {sql}"))
+            .parse()
+            .unwrap()
+    }
+}
+
+/// A new, empty database on the test server, its URL; `None` when there is no server (the test
+/// says its PostgreSQL half was skipped), a failure when `CRASHDELTA_REQUIRE_POSTGRES` is set.
+fn fresh_database(name: &str) -> Option<String> {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let Some(admin) = std::env::var("CRASHDELTA_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        assert!(
+            std::env::var_os("CRASHDELTA_REQUIRE_POSTGRES").is_none(),
+            "CRASHDELTA_TEST_POSTGRES is not set and CRASHDELTA_REQUIRE_POSTGRES is: run `bash \
+             .ci/test`, which starts a PostgreSQL cluster"
+        );
+        eprintln!("skipped the PostgreSQL half: no CRASHDELTA_TEST_POSTGRES (bash .ci/test)");
+        return None;
+    };
+    let db = format!(
+        "cdt_{name}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+    c.batch_execute(&format!("DROP DATABASE IF EXISTS {db}"))
+        .unwrap();
+    c.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
+    Some(with_database(&admin, &db))
+}
+
+/// `url` naming the database `db` instead.
+fn with_database(url: &str, db: &str) -> String {
+    let (head, query) = url.split_once('?').unwrap_or((url, ""));
+    let start = head.find("://").unwrap() + 3;
+    let end = head[start..].find('/').map_or(head.len(), |e| e + start);
+    let q = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{query}")
+    };
+    format!("{}/{db}{q}", &head[..end])
+}
+
+/// The stores a test runs against: a new SQLite file in `dir`, and a new PostgreSQL database
+/// when the test server is there.
+fn stores(dir: &Path, name: &str) -> Vec<Store> {
+    let mut at = vec![Store::File(dir.join(format!("{name}.sqlite")))];
+    at.extend(fresh_database(name).map(Store::Postgres));
+    at
+}
+
 /// The same reports classified twice are one crash each, seen by two runs; each run is a row
 /// (a run is counted whether or not it found anything new).
 #[test]
 fn a_crash_is_stored_once_however_many_runs_see_it() {
     let dir = tempfile::tempdir().unwrap();
-    let h = dir.path().join("history.sqlite");
-    let first = classify(&h, &["testdata/derived"]);
-    let second = classify(&h, &["testdata/derived", RACE]);
+    for store in stores(dir.path(), "once") {
+        a_crash_is_stored_once_in(&store);
+    }
+}
+
+fn a_crash_is_stored_once_in(h: &Store) {
+    let first = classify(h.arg(), &["testdata/derived"]);
+    let second = classify(h.arg(), &["testdata/derived", RACE]);
     assert_eq!(
         first.status.code(),
         second.status.code(),
@@ -47,36 +182,34 @@ fn a_crash_is_stored_once_however_many_runs_see_it() {
         "{}",
         stderr(&second)
     );
-    let c = db(&h);
+    let c = h;
     assert_eq!(
-        count(&c, "SELECT count(*) FROM runs WHERE kind = 'classify'"),
+        c.count("SELECT count(*) FROM runs WHERE kind = 'classify'"),
         2
     );
-    let crashes = count(&c, "SELECT count(*) FROM crashes");
+    let crashes = c.count("SELECT count(*) FROM crashes");
     assert!(crashes > 10, "{crashes}");
     // RACE is in testdata/derived too: its incident is stored once, seen once by each run (twice
     // by the second, which counts as one sighting).
     assert_eq!(
-        count(
-            &c,
+        c.count(
             "SELECT count(*) FROM sightings s JOIN crashes c ON c.id = s.crash \
              WHERE c.incident_id = '5E0C2B1A-7F3D-4A9B-8C6E-1D2F3A4B5C6D'"
         ),
         2,
         "one sighting per run"
     );
+    assert_eq!(c.count("SELECT count(DISTINCT first_run) FROM crashes"), 1);
     assert_eq!(
-        count(&c, "SELECT count(DISTINCT first_run) FROM crashes"),
-        1
-    );
-    assert_eq!(count(&c, "PRAGMA user_version"), 3);
-    assert_eq!(
-        count(
-            &c,
-            "SELECT count(*) FROM runs WHERE tool_version IS NOT NULL"
-        ),
+        c.count("SELECT count(*) FROM runs WHERE tool_version IS NOT NULL"),
         2
     );
+    let Store::File(h) = h else {
+        assert_eq!(c.count("SELECT schema_version FROM crashdelta_meta"), 3);
+        return;
+    };
+    let c = db(h);
+    assert_eq!(count(&c, "PRAGMA user_version"), 3);
     let mode: String = c
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
@@ -89,13 +222,18 @@ fn a_crash_is_stored_once_however_many_runs_see_it() {
 #[test]
 fn a_watched_run_and_its_crash_are_recorded() {
     let dir = tempfile::tempdir().unwrap();
-    let reports = dir.path().join("reports");
+    for h in stores(dir.path(), "watched") {
+        a_watched_run_is_recorded_in(&h, dir.path());
+    }
+}
+
+fn a_watched_run_is_recorded_in(h: &Store, dir: &Path) {
+    let reports = dir.join(format!("reports-{}", h.is_postgres()));
     std::fs::create_dir(&reports).unwrap();
-    let h = dir.path().join("history.sqlite");
     let script = format!("{WRITE_RACE}\nwrite_race $$ $PPID\nexit 3");
     let o = crashdelta()
         .args(["watch", "--settle", "0.3s", "--history"])
-        .arg(&h)
+        .arg(h.arg())
         .arg("--reports-dir")
         .arg(&reports)
         .env("REPORTS", &reports)
@@ -104,28 +242,34 @@ fn a_watched_run_and_its_crash_are_recorded() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(86), "{}", stderr(&o));
-    let c = db(&h);
-    let (kind, command, exit, gate, crashed): (String, String, i64, bool, i64) = c
-        .query_row(
-            "SELECT kind, command, exit_code, gate_passed, crashes FROM runs",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-        )
-        .unwrap();
-    assert_eq!((kind.as_str(), exit, gate, crashed), ("watch", 3, false, 1));
-    assert!(command.starts_with("[\"sh\",\"-c\""), "{command}");
-    let (rule, driver, version, build, attribution): (String, String, String, String, String) = c
-        .query_row(
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+    let run: Vec<String> = h
+        .row("SELECT kind, command, exit_code, gate_passed, crashes FROM runs")
+        .into_iter()
+        .map(Option::unwrap)
+        .collect();
+    assert_eq!(
+        (
+            run[0].as_str(),
+            run[2].as_str(),
+            run[3].as_str(),
+            run[4].as_str()
+        ),
+        ("watch", "3", "0", "1")
+    );
+    assert!(run[1].starts_with("[\"sh\",\"-c\""), "{}", run[1]);
+    let crash: Vec<String> = h
+        .row(
             "SELECT c.rule, c.driver, c.driver_version, c.os_build, s.attribution \
              FROM crashes c JOIN sightings s ON s.crash = c.id",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
-        .unwrap();
-    assert_eq!(rule, "agx-prepare-for-enqueue-race");
-    assert!(driver.starts_with("AGX"), "{driver}");
-    assert!(!version.is_empty() && !build.is_empty());
-    assert_eq!(attribution, "run");
+        .into_iter()
+        .map(Option::unwrap)
+        .collect();
+    assert_eq!(crash[0], "agx-prepare-for-enqueue-race");
+    assert!(crash[1].starts_with("AGX"), "{}", crash[1]);
+    assert!(!crash[2].is_empty() && !crash[3].is_empty());
+    assert_eq!(crash[4], "run");
 }
 
 /// A campaign's runs share its id; each run's crash count is the campaign's, so a report that
@@ -133,11 +277,16 @@ fn a_watched_run_and_its_crash_are_recorded() {
 #[test]
 fn a_campaigns_runs_are_one_campaign_with_their_own_counts() {
     let dir = tempfile::tempdir().unwrap();
-    let reports = dir.path().join("reports");
-    let state = dir.path().join("state");
+    for h in stores(dir.path(), "campaign") {
+        a_campaign_is_recorded_in(&h, dir.path());
+    }
+}
+
+fn a_campaign_is_recorded_in(h: &Store, dir: &Path) {
+    let reports = dir.join(format!("reports-{}", h.is_postgres()));
+    let state = dir.join(format!("state-{}", h.is_postgres()));
     std::fs::create_dir(&reports).unwrap();
     std::fs::create_dir(&state).unwrap();
-    let h = dir.path().join("history.sqlite");
     let o = crashdelta()
         .args([
             "watch",
@@ -148,7 +297,7 @@ fn a_campaigns_runs_are_one_campaign_with_their_own_counts() {
             "--no-capture",
             "--history",
         ])
-        .arg(&h)
+        .arg(h.arg())
         .arg("--reports-dir")
         .arg(&reports)
         .env("REPORTS", &reports)
@@ -160,60 +309,56 @@ fn a_campaigns_runs_are_one_campaign_with_their_own_counts() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(86), "{}", stderr(&o));
-    let c = db(&h);
-    assert_eq!(count(&c, "SELECT count(DISTINCT campaign) FROM runs"), 1);
+    let c = h;
+    assert_eq!(c.count("SELECT count(DISTINCT campaign) FROM runs"), 1);
     assert_eq!(
-        count(&c, "SELECT count(*) FROM runs WHERE kind = 'campaign-run'"),
+        c.count("SELECT count(*) FROM runs WHERE kind = 'campaign-run'"),
         3
     );
     assert_eq!(
-        count(&c, "SELECT count(*) FROM runs WHERE crashes = 1"),
+        c.count("SELECT count(*) FROM runs WHERE crashes = 1"),
         3,
         "{}",
         stderr(&o)
     );
-    assert_eq!(count(&c, "SELECT max(campaign_run) FROM runs"), 3);
-    assert_eq!(count(&c, "SELECT count(*) FROM crashes"), 3);
+    assert_eq!(c.count("SELECT max(campaign_run) FROM runs"), 3);
+    assert_eq!(c.count("SELECT count(*) FROM crashes"), 3);
     // Each crash is its own run's, though runs 1 and 2's reports landed during run 3 (review
     // finding: all three were stored as run 3's, in `compare` under the wrong configuration).
+    let padded = match h.is_postgres() {
+        true => "lpad(r.campaign_run::text, 4, '0')",
+        false => "printf('%04d', r.campaign_run)",
+    };
     assert_eq!(
-        count(
-            &c,
+        c.count(&format!(
             "SELECT count(*) FROM crashes c JOIN runs r ON r.id = c.first_run \
-             WHERE c.incident_id LIKE '%' || printf('%04d', r.campaign_run)"
-        ),
+             WHERE c.incident_id LIKE '%' || {padded}"
+        )),
         3,
         "{}",
         stderr(&o)
     );
     assert_eq!(
-        count(
-            &c,
-            "SELECT count(*) FROM sightings WHERE attribution = 'run'"
-        ),
+        c.count("SELECT count(*) FROM sightings WHERE attribution = 'run'"),
         3
     );
     assert_eq!(
-        count(
-            &c,
-            "SELECT count(*) FROM sightings WHERE attribution = 'late'"
-        ),
+        c.count("SELECT count(*) FROM sightings WHERE attribution = 'late'"),
         2
     );
-    drop(c);
 
     // `stats` reads the history: every crash once, the campaign's runs as runs, and a classify
     // of the same reports adds none.
     let again = crashdelta()
         .args(["classify", "--format", "json", "--history"])
-        .arg(&h)
+        .arg(h.arg())
         .arg(&reports)
         .output()
         .unwrap();
     assert!(again.status.code().is_some());
     let o = crashdelta()
         .args(["stats", "--format", "json"])
-        .arg(&h)
+        .arg(h.arg())
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
@@ -231,7 +376,12 @@ fn a_campaigns_runs_are_one_campaign_with_their_own_counts() {
 #[test]
 fn several_processes_append_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let h = dir.path().join("history.sqlite");
+    for h in stores(dir.path(), "at_once") {
+        several_processes_append_to(&h, dir.path());
+    }
+}
+
+fn several_processes_append_to(h: &Store, dir: &Path) {
     let inputs = [
         "testdata/derived",
         "testdata/real/ips",
@@ -253,7 +403,7 @@ fn several_processes_append_at_once() {
                     "/dev/null",
                     "--history",
                 ])
-                .arg(&h)
+                .arg(h.arg())
                 .arg(input)
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -264,12 +414,23 @@ fn several_processes_append_at_once() {
         let o = child.wait_with_output().unwrap();
         assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
     }
-    let c = db(&h);
-    assert_eq!(count(&c, "SELECT count(*) FROM runs"), inputs.len() as i64);
-    // Each incident once, whichever process stored it first.
+    assert_eq!(h.count("SELECT count(*) FROM runs"), inputs.len() as i64);
+    // Each incident once, whichever process stored it first, and every run saw all of its own.
     assert_eq!(
-        count(&c, "SELECT count(*) FROM crashes"),
-        count(&c, "SELECT count(DISTINCT key) FROM crashes")
+        h.count("SELECT count(*) FROM crashes"),
+        h.count("SELECT count(DISTINCT key) FROM crashes")
+    );
+    let alone = Store::File(dir.join(format!("alone-{}.sqlite", h.is_postgres())));
+    for input in inputs {
+        classify(alone.arg(), &[input]);
+    }
+    let per_run = "SELECT r.crashes, count(s.crash) FROM runs r \
+                   LEFT JOIN sightings s ON s.run = r.id GROUP BY r.id, r.crashes \
+                   ORDER BY r.crashes, count(s.crash)";
+    assert_eq!(h.rows(per_run), alone.rows(per_run));
+    assert_eq!(
+        h.count("SELECT count(*) FROM crashes"),
+        alone.count("SELECT count(*) FROM crashes")
     );
 }
 
@@ -309,6 +470,128 @@ fn a_history_that_cannot_be_written_never_changes_the_verdict() {
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
     assert_eq!(mode, "delete", "not switched to WAL");
+}
+
+/// PostgreSQL: a server that is not there, a wrong password, a database of a newer schema, and
+/// another program's tables are each a warning, naming the database without its password: the
+/// output, the exit code and the run record are the same as without `--history`, and the
+/// password is nowhere in what the run wrote.
+#[test]
+fn a_postgres_history_that_cannot_be_written_never_changes_the_verdict() {
+    let Some(url) = fresh_database("verdict") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let run = |history: Option<&str>, record: &Path| {
+        let mut c = crashdelta();
+        c.args(["watch", "--settle", "0.3s", "--reports-dir"])
+            .arg(dir.path())
+            .arg("--json")
+            .arg(record);
+        if let Some(h) = history {
+            c.arg("--history").arg(h);
+        }
+        c.args(["--", "sh", "-c", "exit 3"]).output().unwrap()
+    };
+    let without = run(None, &dir.path().join("without.json"));
+    // Nothing listens on a port just freed on this machine's loopback.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let unreachable =
+        format!("postgres://ci:n0t-th3re-s3cret@127.0.0.1:{port}/crashes?connect_timeout=3");
+    // A role of the test server that has a password, given the wrong one.
+    let role = format!("cdt_role_{}", std::process::id());
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    admin
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN PASSWORD 'right-one'"
+        ))
+        .unwrap();
+    let wrong = url.replacen("://crashdelta@", &format!("://{role}:wr%40ng-s3cret@"), 1);
+    assert_ne!(
+        wrong, url,
+        "the test server's URL names the crashdelta role: {url}"
+    );
+    let newer = fresh_database("newer").unwrap();
+    classify(&newer, &[RACE]);
+    postgres::Client::connect(&newer, postgres::NoTls)
+        .unwrap()
+        .batch_execute("UPDATE crashdelta_meta SET schema_version = 99")
+        .unwrap();
+    let theirs = fresh_database("theirs").unwrap();
+    postgres::Client::connect(&theirs, postgres::NoTls)
+        .unwrap()
+        .batch_execute("CREATE TABLE crashes (id serial PRIMARY KEY, body text)")
+        .unwrap();
+    for (i, (history, says)) in [
+        (unreachable.as_str(), "Connection refused"),
+        (wrong.as_str(), "password authentication failed"),
+        (newer.as_str(), "schema version 99, newer than"),
+        (theirs.as_str(), "is not a crashdelta history"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let record = dir.path().join(format!("with-{i}.json"));
+        let o = run(Some(history), &record);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), without.status.code(), "{err}");
+        assert_eq!(o.stdout, without.stdout);
+        assert!(err.contains("warning:") && err.contains(says), "{err}");
+        let written = std::fs::read_to_string(&record).unwrap();
+        for secret in ["s3cret", "wr@ng"] {
+            assert!(!err.contains(secret), "{err}");
+            assert!(!written.contains(secret), "{written}");
+        }
+        let record: serde_json::Value = serde_json::from_str(&written).unwrap();
+        assert_eq!(record["gate"]["passed"], true, "{record:#}");
+    }
+    // Nor said by `stats`, which cannot read it.
+    for history in [&unreachable, &wrong] {
+        let o = crashdelta().arg("stats").arg(history).output().unwrap();
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let said = format!("{}{}", stderr(&o), String::from_utf8_lossy(&o.stdout));
+        assert!(said.contains(":***@"), "{said}");
+        assert!(
+            !said.contains("s3cret") && !said.contains("wr@ng"),
+            "{said}"
+        );
+    }
+    // The password in CRASHDELTA_HISTORY is not recorded with the run's environment.
+    let record = dir.path().join("from-env.json");
+    let o = crashdelta()
+        .args(["watch", "--settle", "0s", "--reports-dir"])
+        .arg(dir.path())
+        .arg("--json")
+        .arg(&record)
+        .env("CRASHDELTA_HISTORY", &wrong)
+        .args(["--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let written = std::fs::read_to_string(&record).unwrap();
+    assert!(written.contains("CRASHDELTA_HISTORY"), "{written}");
+    assert!(
+        !written.contains("s3cret") && !written.contains("wr@ng"),
+        "{written}"
+    );
+    // Left as they were.
+    let newer = Store::Postgres(newer);
+    assert_eq!(
+        newer.count("SELECT schema_version FROM crashdelta_meta"),
+        99
+    );
+    let theirs = Store::Postgres(theirs);
+    assert_eq!(
+        theirs.count("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
+        1
+    );
+    admin
+        .batch_execute(&format!("DROP ROLE IF EXISTS {role}"))
+        .unwrap();
 }
 
 /// Another program's SQLite database named by mistake is refused and left as it was, never
@@ -423,6 +706,29 @@ fn the_history_is_named_by_the_environment() {
         ),
         1
     );
+    // A URL, from either, is the database's: not a path in the file's folder.
+    let Some(url) = fresh_database("named") else {
+        return;
+    };
+    let o = crashdelta()
+        .args(["classify", "--format", "json", RACE])
+        .env("CRASHDELTA_HISTORY", &url)
+        .output()
+        .unwrap();
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+    std::fs::write(
+        dir.path().join("crashdelta.toml"),
+        format!("history = \"{url}\"\n"),
+    )
+    .unwrap();
+    let o = crashdelta()
+        .current_dir(dir.path())
+        .args(["classify", "--format", "json"])
+        .arg(root().join(RACE))
+        .output()
+        .unwrap();
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+    assert_eq!(Store::Postgres(url).count("SELECT count(*) FROM runs"), 2);
 }
 
 /// Every SQL query docs/history.md shows runs against a history the binary wrote.
@@ -444,6 +750,23 @@ fn the_documented_queries_run() {
         let mut rows = statement.query([]).unwrap_or_else(|e| panic!("{e}: {q}"));
         while rows.next().unwrap_or_else(|e| panic!("{e}: {q}")).is_some() {}
     }
+    // The PostgreSQL ones (```sql postgresql), against a database the binary wrote.
+    let Some(url) = fresh_database("documented") else {
+        return;
+    };
+    classify(&url, &["testdata/derived", "testdata/real/ips"]);
+    let queries: Vec<&str> = doc
+        .split("```sql postgresql\n")
+        .skip(1)
+        .filter_map(|block| block.split("```").next())
+        .collect();
+    assert!(queries.len() >= 4, "{queries:?}");
+    let h = Store::Postgres(url);
+    for q in &queries {
+        h.rows(q);
+    }
+    // Crashes by week has rows: the stored capture times read as PostgreSQL times.
+    assert!(!h.rows(queries[0]).is_empty(), "{}", queries[0]);
 }
 
 /// A history kept inside the folder being classified is never read back as an input (review

@@ -245,9 +245,11 @@ pub fn read(
     let (mut count, mut skipped, mut unreadable, mut runs) = (0u64, 0u64, 0u64, 0u64);
     for item in inputs {
         count += 1;
-        // A history (`--history`): every crash once, and its watched runs for the tests.
+        // A history (`--history`): every crash once, and its watched runs for the tests. A
+        // PostgreSQL URL given as an input is read as one too.
         if let crate::input::Source::File(path) = &item.source
-            && crate::history::looks_like_sqlite(path)
+            && (path.to_str().is_some_and(crate::history::is_postgres_url)
+                || crate::history::looks_like_sqlite(path))
         {
             match crate::history::History::open_to_read(path).and_then(|mut h| h.stored()) {
                 Ok(stored) => {
@@ -264,9 +266,11 @@ pub fn read(
                     }
                 }
                 Err(e) => {
+                    // Named, and said, without a URL's password.
+                    let at = crate::history::Location::from(path);
                     on_unreadable(&InputError::Read {
-                        path: path.clone(),
-                        source: std::io::Error::other(e.to_string()),
+                        path: at.to_string().into(),
+                        source: std::io::Error::other(at.redact(&e.to_string())),
                     });
                     skipped += 1;
                     unreadable += 1;

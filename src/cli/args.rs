@@ -428,14 +428,14 @@ pub struct StatsArgs {
 
 #[derive(Args)]
 pub struct HistoryArgs {
-    /// The history file a run's --history wrote [default: --history, CRASHDELTA_HISTORY or
-    /// crashdelta.toml's `history`]
+    /// The history a run's --history wrote: its SQLite file or postgres:// URL [default:
+    /// --history, CRASHDELTA_HISTORY or crashdelta.toml's `history`]
     #[arg(value_name = "HISTORY")]
     pub store: Option<PathBuf>,
     /// The history, as `watch --history` names it (the positional HISTORY wins)
     #[arg(
         long = "history",
-        value_name = "FILE",
+        value_name = "FILE|URL",
         env = "CRASHDELTA_HISTORY",
         hide_env_values = true
     )]

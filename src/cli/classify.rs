@@ -32,9 +32,9 @@ pub fn classify(args: ClassifyArgs) -> Result<Exit> {
     let skipped: Vec<(u64, u64)> = output
         .own_file()
         .into_iter()
-        .chain(args.history.history.iter().flat_map(|h| {
+        .chain(args.history.file().into_iter().flat_map(|h| {
             ["", "-wal", "-shm"].into_iter().filter_map(move |suffix| {
-                let mut name = h.clone().into_os_string();
+                let mut name = h.as_os_str().to_owned();
                 name.push(suffix);
                 std::fs::metadata(&name).ok().map(|m| {
                     (

@@ -16,7 +16,7 @@
 //! reports-dir = ["reports"]      # --reports-dir, repeated
 //! symbols = ["build/MyLib.dSYM"] # --symbols, repeated
 //! cache-dir = "target/symcache"  # --cache-dir
-//! history = "ci/crashes.sqlite"  # --history
+//! history = "ci/crashes.sqlite"  # --history (a file, or a postgres:// URL)
 //! ```
 //!
 //! Paths are relative to the file's folder, so a setting means the same from any subfolder.
@@ -191,7 +191,15 @@ impl Config {
             Setting {
                 id: "history",
                 flag: "--history",
-                values: s.history.iter().map(path).collect(),
+                // A PostgreSQL URL is no path: it is passed on as written.
+                values: s
+                    .history
+                    .iter()
+                    .map(|h| match h.to_str() {
+                        Some(url) if crashdelta::history::is_postgres_url(url) => url.into(),
+                        _ => path(h),
+                    })
+                    .collect(),
             },
         ]
     }
@@ -381,5 +389,21 @@ mod tests {
         );
         let allow = settings.iter().find(|s| s.id == "allow").unwrap();
         assert_eq!(allow.values, os(&["a", "b"]));
+        // A history's URL is no path in the file's folder.
+        for (history, value) in [
+            (
+                "postgres://ci@db/crashes",
+                "postgres://ci@db/crashes".into(),
+            ),
+            (
+                "team.sqlite",
+                dir.path().join("team.sqlite").into_os_string(),
+            ),
+        ] {
+            std::fs::write(&file, format!("history = \"{history}\"\n")).unwrap();
+            let settings = Config::read(&file).unwrap().settings();
+            let found = settings.iter().find(|s| s.id == "history").unwrap();
+            assert_eq!(found.values, vec![value]);
+        }
     }
 }

@@ -1,10 +1,12 @@
-//! `--history FILE`: each run appended to the history database (`crashdelta::history`) after its
-//! record is written. A history that cannot be opened or written is a warning, said once: the
-//! run's record and its exit code are what they are without it.
+//! `--history FILE|URL`: each run appended to the history database (`crashdelta::history`) after
+//! its record is written. A history that cannot be opened or written is a warning, said once: the
+//! run's record and its exit code are what they are without it. A URL's password is never said
+//! (the library names the database without it; the warning is redacted again, whatever a
+//! server's message quoted).
 
 use std::path::Path;
 
-use crashdelta::history::{Appended, History, RunEntry};
+use crashdelta::history::{Appended, History, HistoryError, Location, RunEntry};
 
 use super::output::{note, say};
 
@@ -18,9 +20,17 @@ pub fn earlier_runs(path: Option<&Path>) -> Vec<crashdelta::watch::EarlierRun> {
     History::open(path)
         .and_then(|mut h| h.earlier_runs(machine.as_deref()))
         .unwrap_or_else(|e| {
-            say!("crashdelta: warning: {e}; late reports of its runs are not recognised");
+            say!(
+                "crashdelta: warning: {}; late reports of its runs are not recognised",
+                redacted(path, &e)
+            );
             Vec::new()
         })
+}
+
+/// `e` said without the password of the history's URL.
+fn redacted(path: &Path, e: &HistoryError) -> String {
+    Location::from(path).redact(&e.to_string())
 }
 
 /// The history a command appends to, opened once (a campaign appends each run to the same
@@ -39,7 +49,10 @@ impl Recorder {
         let store = path.and_then(|p| match History::open(p) {
             Ok(h) => Some(h),
             Err(e) => {
-                say!("crashdelta: warning: {e}; this run is not added to the history");
+                say!(
+                    "crashdelta: warning: {}; this run is not added to the history",
+                    redacted(p, &e)
+                );
                 None
             }
         });
@@ -69,7 +82,10 @@ impl Recorder {
                 None
             }
             Err(e) => {
-                say!("crashdelta: warning: {e}; the run's verdict and record are unchanged");
+                say!(
+                    "crashdelta: warning: {}; the run's verdict and record are unchanged",
+                    store.path().redact(&e.to_string())
+                );
                 self.said = true;
                 None
             }

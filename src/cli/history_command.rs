@@ -5,8 +5,8 @@
 use anyhow::{Result, bail};
 use chrono::SecondsFormat;
 
-use crashdelta::history::History;
 use crashdelta::history::query::Question;
+use crashdelta::history::{History, Location};
 
 use super::args::HistoryArgs;
 use super::exit::Exit;
@@ -30,23 +30,26 @@ pub fn history(args: HistoryArgs) -> Result<Exit> {
             t(until)
         );
     }
-    if path.is_dir() {
-        bail!(
-            "{} is a folder: name the history file in it (the file a run's --history wrote)",
-            path.display()
-        );
-    }
+    let at = Location::from(&path);
     let output = Output::new(args.output);
-    // The page written over the history would destroy it, and so would one written over its
-    // write-ahead log (committed runs not yet checkpointed live there) or its journal.
-    let mut files = vec![path.clone()];
-    for suffix in ["-wal", "-shm", "-journal"] {
-        let mut name = path.clone().into_os_string();
-        name.push(suffix);
-        files.push(name.into());
+    if let Some(file) = at.file() {
+        if file.is_dir() {
+            bail!(
+                "{} is a folder: name the history file in it (the file a run's --history wrote)",
+                file.display()
+            );
+        }
+        // The page written over the history would destroy it, and so would one written over
+        // its write-ahead log (committed runs not yet checkpointed live there) or its journal.
+        let mut files = vec![file.to_owned()];
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let mut name = file.as_os_str().to_owned();
+            name.push(suffix);
+            files.push(name.into());
+        }
+        output.refuse_inputs(&files)?;
     }
-    output.refuse_inputs(&files)?;
-    let mut store = History::open_to_read(&path)?;
+    let mut store = History::open_to_read(at)?;
     let answer = store.answer(&Question {
         since: args.since,
         until: args.until,

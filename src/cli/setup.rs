@@ -171,7 +171,7 @@ pub fn check_allow(rules: &RuleSet, allow: &[String]) -> Result<()> {
 /// (125) would hide the command's.
 pub fn preflight(record: &RecordArgs) -> Result<()> {
     // The history is a database: writing a record or the state file over it would wipe it.
-    if let Some(history) = &record.history.history {
+    if let Some(history) = record.history.file() {
         let same = |other: &Option<std::path::PathBuf>| {
             other.as_ref().is_some_and(|o| {
                 o == history

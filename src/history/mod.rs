@@ -5,8 +5,9 @@
 //!
 //! # The store
 //!
-//! One SQLite file (`--history PATH`), with the bundled SQLite: nothing to install. Three tables
-//! ([`SCHEMA`]):
+//! One SQLite file (`--history PATH`), with the bundled SQLite: nothing to install; or, for a
+//! fleet of runners, one PostgreSQL database (`--history postgres://...`, a [`Location`]), with
+//! the same tables in PostgreSQL's types ([`pg`]). Three tables ([`SCHEMA`]):
 //!
 //! - `runs`: one row per watched run, campaign run, `diff` or `classify`: where (machine, user),
 //!   what (command, campaign, configuration), when (window), how it ended (exit, signal, gate).
@@ -17,9 +18,10 @@
 //! - `sightings`: which run saw which crash, and how it was attributed there (`run`, `late`,
 //!   `concurrent`).
 //!
-//! The schema's version is SQLite's `user_version`; opening a file of an older version migrates
-//! it in one transaction ([`MIGRATIONS`]), and a file of a newer version is refused (a newer
-//! crashdelta wrote it: this one would misread it).
+//! The schema's version is SQLite's `user_version` (PostgreSQL: `crashdelta_meta`, which also
+//! marks the tables as crashdelta's); opening a database of an older version migrates it in one
+//! transaction ([`MIGRATIONS`]), and one of a newer version is refused (a newer crashdelta wrote
+//! it: this one would misread it). Another program's database or tables are never touched.
 //!
 //! # Several writers
 //!
@@ -27,16 +29,20 @@
 //! `classify` in another) append to one file: the database is in WAL mode (readers never block
 //! the writer), each append is one `BEGIN IMMEDIATE` transaction (the write lock is taken first,
 //! so two writers never deadlock upgrading a read lock), and a writer waits up to
-//! [`BUSY_TIMEOUT`] for another's transaction to end.
+//! [`BUSY_TIMEOUT`] for another's transaction to end. Many runners append to one PostgreSQL
+//! database the same way: each append one transaction that first takes the advisory lock all
+//! crashdelta writers take ([`db::WRITE_LOCK`]), so that runs are stored one at a time and a
+//! crash once, by whichever runner came first.
 //!
 //! # Never the verdict
 //!
 //! The history records what a run found; it does not decide it. A database that cannot be opened
-//! or written (read-only, locked past the timeout, corrupt, on a full disk) is a
+//! or written (read-only, locked past the timeout, corrupt, on a full disk, a server that cannot
+//! be reached, a wrong password) is a
 //! [`HistoryError`], which the binary turns into a warning after the run's record is written:
 //! the gate's verdict and the exit code are the run's, whatever the store did.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -48,15 +54,22 @@ use crate::run::RunReport;
 use crate::watch::{Attribution, EarlierRun};
 
 pub mod db;
+pub mod location;
+pub mod pg;
 pub mod query;
 
 use db::{Db, DbError, params};
+pub use location::{Location, is_postgres_url};
 
 /// How long a writer waits for another's transaction before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The schema this crashdelta writes: SQLite's `user_version` after the migrations.
 pub const SCHEMA_VERSION: u32 = 3;
+
+/// The oldest schema the questions (`crashdelta history`, `stats`) read as it is: reading never
+/// migrates, and every column they use is there from version 2 on.
+pub const OLDEST_READABLE: u32 = 2;
 
 /// The migrations, in order: `MIGRATIONS[i]` takes a database from version `i` to `i + 1`.
 pub const MIGRATIONS: &[&str] = &[SCHEMA, SCHEMA_2, SCHEMA_3];
@@ -162,37 +175,58 @@ pub enum HistoryError {
     /// no permission).
     #[error("cannot open the history {path}: {source}")]
     Open {
-        /// The database file.
-        path: PathBuf,
+        /// The database: a file, or a PostgreSQL URL (shown without its password).
+        path: Location,
         /// The store's error.
         source: DbError,
     },
     /// The database was written by a newer crashdelta, with a schema this one does not know.
     #[error(
         "the history {path} has schema version {found}, newer than this crashdelta's \
-         {SCHEMA_VERSION}: use a newer crashdelta, or another --history file"
+         {SCHEMA_VERSION}: use a newer crashdelta, or another --history file or database"
     )]
     Newer {
-        /// The database file.
-        path: PathBuf,
-        /// Its `user_version`.
+        /// The database: a file, or a PostgreSQL URL (shown without its password).
+        path: Location,
+        /// Its `user_version` (SQLite) or `crashdelta_meta.schema_version` (PostgreSQL).
         found: u32,
     },
-    /// The file is another program's SQLite database, not a crashdelta history: it is left as
-    /// it was.
+    /// Reading a history too old for the questions (schema version 1: no process trees, no
+    /// unreadable reports): it is left as it was; a run that writes to it migrates it.
     #[error(
-        "{path} is not a crashdelta history (another program's SQLite database): name a new file \
-         or an existing history with --history"
+        "the history {path} has schema version {found}, older than the questions need \
+         ({OLDEST_READABLE} or later): any crashdelta run given --history {path} migrates it"
+    )]
+    Older {
+        /// The database: a file, or a PostgreSQL URL (shown without its password).
+        path: Location,
+        /// Its schema version.
+        found: u32,
+    },
+    /// Reading a store where no run was ever recorded: an empty file or database.
+    #[error(
+        "{path} holds no history yet: no crashdelta run has written to it (give it to a run's \
+         --history first)"
+    )]
+    Empty {
+        /// The database: a file, or a PostgreSQL URL (shown without its password).
+        path: Location,
+    },
+    /// The file is another program's SQLite database, or the PostgreSQL schema holds another
+    /// program's `runs`, `crashes` or `sightings`, not a crashdelta history: it is left as it was.
+    #[error(
+        "{path} is not a crashdelta history (another program's database or tables): name a new \
+         file, an empty database, or an existing history with --history"
     )]
     Foreign {
-        /// The database file.
-        path: PathBuf,
+        /// The database: a file, or a PostgreSQL URL (shown without its password).
+        path: Location,
     },
     /// Migrating an older database failed; it is left as it was (one transaction).
     #[error("cannot migrate the history {path} from schema version {from}: {source}")]
     Migrate {
-        /// The database file.
-        path: PathBuf,
+        /// The database: a file, or a PostgreSQL URL (shown without its password).
+        path: Location,
         /// The version it had.
         from: u32,
         /// The store's error.
@@ -201,8 +235,8 @@ pub enum HistoryError {
     /// Reading the history failed.
     #[error("cannot read the history {path}: {source}")]
     Read {
-        /// The database file.
-        path: PathBuf,
+        /// The database: a file, or a PostgreSQL URL (shown without its password).
+        path: Location,
         /// The store's error.
         source: DbError,
     },
@@ -210,8 +244,8 @@ pub enum HistoryError {
     /// nothing of the run was stored (one transaction).
     #[error("cannot write to the history {path}: {source}")]
     Write {
-        /// The database file.
-        path: PathBuf,
+        /// The database: a file, or a PostgreSQL URL (shown without its password).
+        path: Location,
         /// The store's error.
         source: DbError,
     },
@@ -480,15 +514,55 @@ pub struct Appended {
 /// An open history database.
 pub struct History {
     db: Db,
-    path: PathBuf,
+    path: Location,
 }
 
 impl History {
-    /// Opens (creating it if need be) the history at `path`, in WAL mode with a busy timeout,
-    /// migrated to [`SCHEMA_VERSION`].
-    pub fn open(path: &Path) -> Result<History, HistoryError> {
+    /// Opens (creating it if need be) the history at `at`, migrated to [`SCHEMA_VERSION`]: a
+    /// SQLite file in WAL mode with a busy timeout, or a PostgreSQL database (connected as its
+    /// URL says, its tables made in one transaction under the writers' lock if missing).
+    pub fn open(at: impl Into<Location>) -> Result<History, HistoryError> {
+        match at.into() {
+            Location::File(path) => History::open_file(&path),
+            Location::Postgres(url) => History::open_postgres(url, true),
+        }
+    }
+
+    /// [`History::open`] of a PostgreSQL database; `migrate` false to read it as it is.
+    fn open_postgres(url: String, migrate: bool) -> Result<History, HistoryError> {
+        let db = pg::connect(&url);
+        let path = Location::Postgres(url);
+        let mut db = db.map_err(|source| HistoryError::Open {
+            path: path.clone(),
+            source,
+        })?;
+        let found = match migrate {
+            true => pg::migrate(&mut db),
+            false => pg::found(&mut db),
+        };
+        let found = found.map_err(|source| HistoryError::Open {
+            path: path.clone(),
+            source,
+        })?;
+        match found {
+            pg::Found::Version(v) if v > SCHEMA_VERSION => {
+                Err(HistoryError::Newer { path, found: v })
+            }
+            pg::Found::Foreign => Err(HistoryError::Foreign { path }),
+            // Made or migrated now, or already of this version.
+            _ if migrate => Ok(History { db, path }),
+            // Reading changes nothing: an older version is read as it is when the questions
+            // find their columns there, and said to be older when not.
+            pg::Found::Version(v) if v >= OLDEST_READABLE => Ok(History { db, path }),
+            pg::Found::Version(found) => Err(HistoryError::Older { path, found }),
+            pg::Found::Empty => Err(HistoryError::Empty { path }),
+        }
+    }
+
+    /// [`History::open`] of a SQLite file.
+    fn open_file(path: &Path) -> Result<History, HistoryError> {
         let open = |source: rusqlite::Error| HistoryError::Open {
-            path: path.to_owned(),
+            path: Location::File(path.to_owned()),
             source: source.into(),
         };
         // A path, never a URI (`file:x?mode=ro`) or SQLite's in-memory database: what is
@@ -499,7 +573,7 @@ impl History {
         let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
             | rusqlite::OpenFlags::SQLITE_OPEN_CREATE
             | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let mut conn = Connection::open_with_flags(path, flags).map_err(open)?;
+        let mut conn = Connection::open_with_flags(plain(path), flags).map_err(open)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open)?;
         conn.pragma_update(None, "foreign_keys", true)
             .map_err(open)?;
@@ -509,22 +583,25 @@ impl History {
         let _ = conn.pragma_update(None, "journal_mode", "WAL");
         Ok(History {
             db: Db::Sqlite(conn),
-            path: path.to_owned(),
+            path: Location::File(path.to_owned()),
         })
     }
 
-    /// The file.
-    pub fn path(&self) -> &Path {
+    /// Where the history is (shown without a URL's password).
+    pub fn path(&self) -> &Location {
         &self.path
     }
 
     /// The schema version of the open database.
-    pub fn version(&self) -> Result<u32, HistoryError> {
-        match &self.db {
-            Db::Sqlite(conn) => {
-                user_version(conn).map_err(|source| self.read_error(DbError::from(source)))
-            }
-        }
+    pub fn version(&mut self) -> Result<u32, HistoryError> {
+        let version = match &mut self.db {
+            Db::Sqlite(conn) => user_version(conn).map_err(DbError::from),
+            db @ Db::Postgres(_) => pg::found(db).map(|found| match found {
+                pg::Found::Version(v) => v,
+                pg::Found::Empty | pg::Found::Foreign => 0,
+            }),
+        };
+        version.map_err(|source| self.read_error(source))
     }
 
     fn read_error(&self, source: DbError) -> HistoryError {
@@ -586,7 +663,9 @@ impl History {
     /// What the history says over the question's window (`crashdelta history`).
     pub fn answer(&mut self, q: &query::Question) -> Result<query::Answer, HistoryError> {
         let store = self.path.display().to_string();
-        query::answer(&mut self.db, &store, q).map_err(|e| self.read_error(e))
+        self.db
+            .read(|db| query::answer(db, &store, q))
+            .map_err(|e| self.read_error(e))
     }
 
     /// How many runs and crashes the history holds.
@@ -804,16 +883,29 @@ pub fn looks_like_sqlite(path: &Path) -> bool {
 }
 
 impl History {
-    /// Opens an existing history to read it, changing nothing (no migration, no WAL switch): a
-    /// file of another schema version, or another program's, is refused.
-    pub fn open_to_read(path: &Path) -> Result<History, HistoryError> {
+    /// Opens an existing history to read it, changing nothing (no migration, no WAL switch, a
+    /// PostgreSQL session whose transactions are read-only): an older schema from
+    /// [`OLDEST_READABLE`] on is read as it is; a newer one, an older one, an empty store or
+    /// another program's database is refused, each with its own error.
+    pub fn open_to_read(at: impl Into<Location>) -> Result<History, HistoryError> {
+        let path = match at.into() {
+            Location::File(path) => path,
+            Location::Postgres(url) => {
+                let mut h = History::open_postgres(url, false)?;
+                h.db.batch("SET default_transaction_read_only = on")
+                    .map_err(|e| h.read_error(e))?;
+                return Ok(h);
+            }
+        };
+        let path = path.as_path();
+        let at = || Location::File(path.to_owned());
         let open = |source: rusqlite::Error| HistoryError::Open {
-            path: path.to_owned(),
+            path: at(),
             source: source.into(),
         };
         let flags =
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags).map_err(open)?;
+        let conn = Connection::open_with_flags(plain(path), flags).map_err(open)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open)?;
         // The questions scan every crash several times (by day, by version, by test): with
         // SQLite's default 2 MiB page cache each scan reads the file again, page by page (200,000
@@ -823,19 +915,26 @@ impl History {
         let version = user_version(&conn).map_err(open)?;
         if version > SCHEMA_VERSION {
             return Err(HistoryError::Newer {
-                path: path.to_owned(),
+                path: at(),
                 found: version,
             });
         }
         let ours = application_id(&conn).map_err(open)? == APPLICATION_ID;
-        if version != SCHEMA_VERSION || !(ours || adoptable(&conn, version).map_err(open)?) {
-            return Err(HistoryError::Foreign {
-                path: path.to_owned(),
-            });
+        if !(ours || adoptable(&conn, version).map_err(open)?) {
+            return Err(HistoryError::Foreign { path: at() });
+        }
+        // A history is read as it is, never migrated: an older one is read when the questions
+        // find their columns in it.
+        match version {
+            0 => return Err(HistoryError::Empty { path: at() }),
+            found if found < OLDEST_READABLE => {
+                return Err(HistoryError::Older { path: at(), found });
+            }
+            _ => {}
         }
         Ok(History {
             db: Db::Sqlite(conn),
-            path: path.to_owned(),
+            path: at(),
         })
     }
 
@@ -902,6 +1001,17 @@ impl History {
     }
 }
 
+/// `path` as SQLite must be given it to open that file: the bundled SQLite reads a name that
+/// starts with `file:` as a URI (`file:x.sqlite?mode=memory`), which would open another file, or
+/// none, than the one named; `./file:...` is the file of that name.
+fn plain(path: &Path) -> std::borrow::Cow<'_, Path> {
+    if path.as_os_str().as_encoded_bytes().starts_with(b"file:") {
+        std::borrow::Cow::Owned(Path::new(".").join(path))
+    } else {
+        std::borrow::Cow::Borrowed(path)
+    }
+}
+
 /// RFC 3339 in UTC with milliseconds: sorts as text.
 fn time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -932,23 +1042,19 @@ fn user_version(conn: &Connection) -> Result<u32, rusqlite::Error> {
 /// Brings the database to [`SCHEMA_VERSION`], in one immediate transaction (two processes
 /// opening a new file at once: the second waits, then finds it migrated).
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), HistoryError> {
+    let at = || Location::File(path.to_owned());
     let open = |source: rusqlite::Error| HistoryError::Open {
-        path: path.to_owned(),
+        path: at(),
         source: source.into(),
     };
     // Up to date: nothing to write (a file this user may only read is still readable).
     let found = user_version(conn).map_err(open)?;
     let ours = application_id(conn).map_err(open)? == APPLICATION_ID;
     if found > SCHEMA_VERSION {
-        return Err(HistoryError::Newer {
-            path: path.to_owned(),
-            found,
-        });
+        return Err(HistoryError::Newer { path: at(), found });
     }
     if !ours && !adoptable(conn, found).map_err(open)? {
-        return Err(HistoryError::Foreign {
-            path: path.to_owned(),
-        });
+        return Err(HistoryError::Foreign { path: at() });
     }
     if found == SCHEMA_VERSION && ours {
         return Ok(());
@@ -959,15 +1065,12 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), HistoryError> {
     // Read again under the write lock: another process may have migrated it meanwhile.
     let found = user_version(&tx).map_err(open)?;
     if found > SCHEMA_VERSION {
-        return Err(HistoryError::Newer {
-            path: path.to_owned(),
-            found,
-        });
+        return Err(HistoryError::Newer { path: at(), found });
     }
     for (from, step) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let from = u32::try_from(from).unwrap_or(u32::MAX);
         let failed = |source: rusqlite::Error| HistoryError::Migrate {
-            path: path.to_owned(),
+            path: at(),
             from,
             source: source.into(),
         };
@@ -1012,6 +1115,19 @@ mod tests {
         }
     }
 
+    /// The stores a test runs against: a new SQLite file in `dir`, and a new PostgreSQL
+    /// database when the test server is there.
+    fn stores(dir: &Path, name: &str) -> Vec<Location> {
+        let mut at = vec![Location::File(dir.join(format!("{name}.sqlite")))];
+        at.extend(pg::testing::fresh_database(name).map(Location::Postgres));
+        at
+    }
+
+    /// A client of the PostgreSQL database at `url`, for a test to look at or set up.
+    fn client(url: &str) -> postgres::Client {
+        postgres::Client::connect(url, postgres::NoTls).unwrap_or_else(|e| panic!("{e}"))
+    }
+
     fn run(crashes: Vec<CrashEntry>) -> RunEntry {
         RunEntry {
             kind: Kind::Watch,
@@ -1040,7 +1156,13 @@ mod tests {
     #[test]
     fn crashes_are_keyed_by_incident_then_digest() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let mut h = History::open(&dir.path().join("h.sqlite")).unwrap_or_else(|e| panic!("{e}"));
+        for at in stores(dir.path(), "keyed") {
+            crashes_are_keyed_in(at);
+        }
+    }
+
+    fn crashes_are_keyed_in(at: Location) {
+        let mut h = History::open(&at).unwrap_or_else(|e| panic!("{at}: {e}"));
         let first = h
             .append(&run(vec![
                 crash(Some("A"), None),
@@ -1115,7 +1237,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let path = dir.path().join("h.sqlite");
         for _ in 0..2 {
-            let h = History::open(&path).unwrap_or_else(|e| panic!("{e}"));
+            let mut h = History::open(&path).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(
                 h.version().unwrap_or_else(|e| panic!("{e}")),
                 SCHEMA_VERSION
@@ -1129,5 +1251,135 @@ mod tests {
             History::open(&newer),
             Err(HistoryError::Newer { found, .. }) if found == SCHEMA_VERSION + 1
         ));
+    }
+
+    /// PostgreSQL: runners opening a new database at once make its tables once (the others
+    /// wait under the lock, then find them); opening again changes nothing; a newer version is
+    /// refused and left as it was; the columns are SQLite's.
+    #[test]
+    fn postgres_tables_are_made_once_by_runners_meeting_at_once() {
+        let Some(url) = pg::testing::fresh_database("made_once") else {
+            return;
+        };
+        let openers: Vec<_> = (0..6)
+            .map(|_| {
+                let url = url.clone();
+                std::thread::spawn(move || {
+                    History::open(Location::Postgres(url)).map(|mut h| h.version())
+                })
+            })
+            .collect();
+        for opener in openers {
+            let version = opener.join().unwrap_or_else(|_| panic!("panicked"));
+            assert_eq!(version.ok().and_then(Result::ok), Some(SCHEMA_VERSION));
+        }
+        let mut c = client(&url);
+        let rows: i64 = c
+            .query_one("SELECT count(*) FROM crashdelta_meta", &[])
+            .and_then(|r| r.try_get(0))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rows, 1);
+        // The same columns, in the same order, as a SQLite history's.
+        let mut columns = |table: &str| -> Vec<String> {
+            c.query(
+                "SELECT column_name::text FROM information_schema.columns \
+                 WHERE table_name = $1 ORDER BY ordinal_position",
+                &[&table],
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+        };
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let file = dir.path().join("h.sqlite");
+        drop(History::open(&file).unwrap_or_else(|e| panic!("{e}")));
+        let sqlite = Connection::open(&file).unwrap_or_else(|e| panic!("{e}"));
+        for table in ["runs", "crashes", "sightings"] {
+            let theirs: Vec<String> = sqlite
+                .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+                .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(columns(table), theirs, "{table}");
+        }
+        c.batch_execute("UPDATE crashdelta_meta SET schema_version = 99")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            History::open(Location::Postgres(url.clone())),
+            Err(HistoryError::Newer { found: 99, .. })
+        ));
+        assert!(matches!(
+            History::open_to_read(Location::Postgres(url)),
+            Err(HistoryError::Newer { found: 99, .. })
+        ));
+    }
+
+    /// PostgreSQL: a version 1 database is migrated to 2 with its rows; another program's
+    /// `runs` table is never made a history, nor touched; reading a database that holds no
+    /// history changes nothing.
+    #[test]
+    fn postgres_migrates_version_1_and_leaves_other_programs_alone() {
+        let Some(url) = pg::testing::fresh_database("v1") else {
+            return;
+        };
+        let mut c = client(&url);
+        c.batch_execute(&format!(
+            "{}{}INSERT INTO crashdelta_meta VALUES ('{}', 1); \
+             INSERT INTO runs (kind, machine, started, settled, crashes) \
+             VALUES ('watch', 'mac-mini-3', '2026-11-01T00:00:00.000Z', \
+             '2026-11-01T00:00:05.000Z', 0);",
+            pg::ddl(SCHEMA),
+            pg::META,
+            pg::APPLICATION
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mut h =
+            History::open(Location::Postgres(url.clone())).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            h.version().unwrap_or_else(|e| panic!("{e}")),
+            SCHEMA_VERSION
+        );
+        assert_eq!(h.counts().unwrap_or_else(|e| panic!("{e}")), (1, 0));
+        let mut entry = run(vec![crash(Some("A"), None)]);
+        entry.settled = Some(Utc::now());
+        h.append(&entry).unwrap_or_else(|e| panic!("{e}"));
+        let runs = h
+            .earlier_runs(Some("mac-mini-3"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].pids, [4242, 4243]);
+        let stored = History::open_to_read(Location::Postgres(url))
+            .and_then(|mut h| h.stored())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((stored.crashes.len(), stored.runs.len()), (1, 2));
+
+        let Some(theirs) = pg::testing::fresh_database("theirs") else {
+            return;
+        };
+        let mut c = client(&theirs);
+        c.batch_execute("CREATE TABLE runs (id serial PRIMARY KEY, body text)")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let at = Location::Postgres(theirs.clone());
+        assert!(matches!(
+            History::open(&at),
+            Err(HistoryError::Foreign { .. })
+        ));
+        let Some(empty) = pg::testing::fresh_database("empty") else {
+            return;
+        };
+        assert!(matches!(
+            History::open_to_read(Location::Postgres(empty.clone())),
+            Err(HistoryError::Empty { .. })
+        ));
+        let tables = |url: &str| -> i64 {
+            client(url)
+                .query_one(
+                    "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
+                    &[],
+                )
+                .and_then(|r| r.try_get(0))
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        assert_eq!((tables(&theirs), tables(&empty)), (1, 0));
     }
 }

@@ -17,7 +17,8 @@
 //! - the environment variables that define a configuration (`DYLD_*`, `LD_*`, `MPS_*`,
 //!   `PYTORCH_*`, `MTL_*`, `METAL_*`, `MLX_*`, `CRASHDELTA_*` and `--record-env NAME`), a value
 //!   whose name looks secret (`*TOKEN*`, `*KEY*`, `*SECRET*`, `*PASSWORD*`, `*PASSWD*`,
-//!   `*CREDENTIAL*`) replaced by its SHA-256, so two runs can still be compared;
+//!   `*CREDENTIAL*`) replaced by its SHA-256, so two runs can still be compared, and a URL's
+//!   password (`CRASHDELTA_HISTORY=postgres://user:PASSWORD@...`) replaced by `***`;
 //! - the machine: OS and its build, kernel, hardware model, and System Integrity Protection's
 //!   status where `csrutil` exists.
 //!
@@ -798,6 +799,42 @@ pub fn looks_secret(name: &str) -> bool {
     SECRET_WORDS.iter().any(|w| upper.contains(w))
 }
 
+/// `value` with the password of a URL in it (`scheme://user:PASSWORD@host`, a `password=`
+/// parameter) replaced by `***`; any other value as it is.
+pub fn without_url_password(value: &str) -> String {
+    let Some((scheme, rest)) = value.split_once("://") else {
+        return value.to_owned();
+    };
+    let (head, query) = match rest.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (rest, None),
+    };
+    // The user info ends at the last `@` of the authority (a raw `@` in a password is common).
+    let authority = head.split('/').next().unwrap_or(head);
+    let mut out = format!("{scheme}://");
+    match authority.rsplit_once('@') {
+        Some((info, _)) if info.contains(':') => {
+            let user = info.split(':').next().unwrap_or("");
+            out.push_str(user);
+            out.push_str(":***");
+            out.push_str(head.get(info.len()..).unwrap_or(""));
+        }
+        _ => out.push_str(head),
+    }
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&pairs.join("&"));
+    }
+    out
+}
+
 /// The variables that define a configuration: crashdelta's environment with the configuration's
 /// on top, those with a recorded prefix or named by `--record-env`, sorted by name.
 fn recorded_env(req: &Request) -> Vec<EnvVar> {
@@ -833,8 +870,10 @@ fn recorded_env(req: &Request) -> Vec<EnvVar> {
                 }
             } else {
                 EnvVar {
+                    // A URL (CRASHDELTA_HISTORY's postgres://, a package index asked for) is
+                    // recorded without its password.
+                    value: Some(without_url_password(&value)),
                     name,
-                    value: Some(value),
                     sha256: None,
                 }
             }
@@ -971,6 +1010,17 @@ mod tests {
             parse_status_raw(b"?? bad\xffname.txt\0"),
             vec![("untracked", &b"bad\xffname.txt"[..])]
         );
+    }
+
+    #[test]
+    fn a_urls_password_is_not_recorded() {
+        assert_eq!(
+            without_url_password("postgres://ci:p@ss:w@db:5432/x?sslmode=require&password=q"),
+            "postgres://ci:***@db:5432/x?sslmode=require&password=***"
+        );
+        for kept in ["https://pypi.org/simple", "ci@host", "a://b@c/d", "plain"] {
+            assert_eq!(without_url_password(kept), kept);
+        }
     }
 
     #[test]

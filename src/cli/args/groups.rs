@@ -1,7 +1,7 @@
 //! The argument groups several commands share (`--rules`, `--symbols`, `--reports-dir`, the gate,
 //! the timing, where a record goes) and their conversion into the library's policy types.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
@@ -24,10 +24,21 @@ pub struct RulesArg {
 
 #[derive(Args)]
 pub struct HistoryArg {
-    /// Append each run and its crashes to the history database FILE (SQLite, made if missing;
-    /// docs/history.md); a history that cannot be written is a warning, never the verdict
-    #[arg(long, value_name = "FILE", env = "CRASHDELTA_HISTORY")]
+    /// Append each run and its crashes to the history database: a SQLite FILE (made if
+    /// missing), or a postgres:// URL a fleet of runners shares (docs/history.md); a history
+    /// that cannot be written is a warning, never the verdict
+    #[arg(long, value_name = "FILE|URL", env = "CRASHDELTA_HISTORY")]
     pub history: Option<PathBuf>,
+}
+
+impl HistoryArg {
+    /// The history's file, when it is one (not a PostgreSQL URL): what must not be written over
+    /// nor read back as an input.
+    pub fn file(&self) -> Option<&Path> {
+        self.history
+            .as_deref()
+            .filter(|h| !h.to_str().is_some_and(crashdelta::history::is_postgres_url))
+    }
 }
 
 #[derive(Args)]
