@@ -268,16 +268,27 @@ fn classification(out: &mut Lines, c: &Classification) {
     };
     line(out, "Family", c.family.as_str());
     out.toned(
-        if c.known { Tone::Known } else { Tone::New },
+        if c.known && c.regression.is_none() {
+            Tone::Known
+        } else {
+            Tone::New
+        },
         format_args!(
             "{:<15}{} ({}){}",
             "Rule:",
             c.rule,
             c.title,
-            if c.known { ", known" } else { "" }
+            super::known_suffix(c)
         ),
     );
     line(out, "Why", &c.reason);
+    match super::fix_line(c) {
+        Some(("Regressed", text)) => {
+            out.toned(Tone::Failed, format_args!("{:<15}{text}", "Regressed:"));
+        }
+        Some((label, text)) => line(out, label, &text),
+        None => {}
+    }
     line(
         out,
         "Location",
@@ -385,7 +396,7 @@ impl<W: std::io::Write> super::Sink for TableSink<W> {
         let file = outcome.path.clone();
         match outcome.crash() {
             Some((report, c)) => {
-                let known = if c.known { ", known" } else { "" };
+                let known = super::known_suffix(c);
                 self.table.add_row([
                     file,
                     status,
@@ -444,7 +455,15 @@ impl<W: std::io::Write> super::Sink for TableSink<W> {
                 groups.add_row([
                     g.count.to_string(),
                     format!("{} ({})", g.rule, g.family.as_str()),
-                    if g.known { "yes".into() } else { "no".into() },
+                    match (g.known, g.regressions) {
+                        (true, 0) => "yes".into(),
+                        (false, 0) => "no".into(),
+                        (known, n) => format!(
+                            "{}, {n} regression{}",
+                            if known { "yes" } else { "no" },
+                            if n == 1 { "" } else { "s" }
+                        ),
+                    },
                     join(&g.processes),
                     join(&g.os_builds),
                     driver_labels(&g.drivers),

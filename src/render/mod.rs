@@ -197,6 +197,9 @@ pub fn crash_lines(
     if let Some(line) = read_from_line(c) {
         lines.push(("Read from", line));
     }
+    if let Some((label, line)) = fix_line(c) {
+        lines.push((label, line));
+    }
     for r in c.racing.iter().take(RACING_LINES) {
         lines.push(("Racing", racing_line(r, false)));
     }
@@ -227,6 +230,43 @@ pub fn handler_line(c: &crate::classify::Classification) -> Option<String> {
             h.name, h.frame, h.sigtramp_frame
         )
     })
+}
+
+/// The rule's fix, when it names one: `Regressed` with `fixed in driver version 342.1, seen on
+/// 342.3.1`, or `Fixed in` with the versions the report has not reached (or lacks).
+pub fn fix_line(c: &crate::classify::Classification) -> Option<(&'static str, String)> {
+    match (&c.regression, &c.fixed_in) {
+        (Some(r), _) => Some(("Regressed", r.describe())),
+        (None, Some(f)) => Some((
+            "Fixed in",
+            format!(
+                "{}; this report is before the fix, or does not say its version",
+                f.describe()
+            ),
+        )),
+        (None, None) => None,
+    }
+}
+
+/// `, known`, `, regression`, `, known, regression` or nothing: what follows a rule's family or
+/// title in the writers' one-line summaries.
+pub fn known_suffix(c: &crate::classify::Classification) -> &'static str {
+    match (c.known, c.regression.is_some()) {
+        (true, true) => ", known, regression",
+        (true, false) => ", known",
+        (false, true) => ", regression",
+        (false, false) => "",
+    }
+}
+
+/// A `known` table cell: `yes` or `no`, with `, regression` for a regression.
+pub fn known_cell(c: &crate::classify::Classification) -> &'static str {
+    match (c.known, c.regression.is_some()) {
+        (true, true) => "yes, regression",
+        (true, false) => "yes",
+        (false, true) => "no, regression",
+        (false, false) => "no",
+    }
 }
 
 /// When the crash is read from the Last Exception Backtrace.

@@ -57,6 +57,10 @@ pub struct RuleExplanation<'r> {
     pub verdict: Verdict,
     /// Every condition, held or not (empty for a rule without conditions, which matches all).
     pub conditions: Vec<ConditionOutcome>,
+    /// For a rule with `fixed_in`: whether the report is on a version at or after the fix, in
+    /// words (`a regression: driver version 342.3.1 is at or after 342.1`, `not a regression:
+    /// the report has no driver version`). It counts only when the rule matches.
+    pub fix: Option<String>,
 }
 
 impl RuleSet {
@@ -77,6 +81,7 @@ impl RuleSet {
                     rule,
                     verdict,
                     conditions,
+                    fix: rule.fixed_in.as_ref().map(|f| f.outcome(&facts.versions)),
                 }
             })
             .collect()
@@ -172,7 +177,13 @@ fn implies(narrow: &Conditions, wide: &Conditions) -> bool {
             .all(|(w, n)| frame_implies(n, w) && frame_implies(w, n));
     let callers =
         wide.callers.is_empty() || (same_frames && frames(&wide.callers, &narrow.callers));
+    // Each of the earlier rule's version ranges holds the later rule's range for that version.
+    let versions = wide
+        .versions
+        .iter()
+        .all(|w| narrow.versions.iter().any(|n| w.includes(n)));
     exception
+        && versions
         && address
         && same_regex(&wide.process, &narrow.process)
         && same_regex(&wide.message, &narrow.message)
@@ -266,6 +277,12 @@ impl Rule {
                         clip(facts.messages.first().copied().unwrap_or_default(), 120)
                     ),
                 ),
+            });
+        }
+        for v in &c.versions {
+            outcomes.push(match v.check(&facts.versions) {
+                Ok(why) => (true, why),
+                Err(seen) => (false, seen),
             });
         }
         let mut deepest: Option<usize> = None;
