@@ -359,6 +359,21 @@ fn runs(out: &mut Outputs) -> tempfile::TempDir {
         common::shared_library(lab.path(), "libfix.so").display()
     );
     let campaign = lab.path().join("campaign.json");
+    // The repeated runs' race is said fixed in the driver it crashed on: each run's crash
+    // carries its `regression`.
+    let fixed = lab.path().join("fixed.toml");
+    std::fs::write(
+        &fixed,
+        r#"[[rule]]
+id = "agx-prepare-for-enqueue-race"
+title = "AGX prepareForEnqueue race"
+family = "agx"
+fixed_in = { driver_version = "329.2" }
+[rule.when]
+frames = [{ image_kind = "agx", function = "AGX::ComputeContext::prepareForEnqueue(bool)", at = 0 }]
+"#,
+    )
+    .unwrap();
     for (what, args) in [
         (
             "watch --repeat",
@@ -368,6 +383,8 @@ fn runs(out: &mut Outputs) -> tempfile::TempDir {
                 "2",
                 "--json",
                 campaign.to_str().unwrap(),
+                "--rules",
+                fixed.to_str().unwrap(),
             ],
         ),
         (
@@ -392,6 +409,12 @@ fn runs(out: &mut Outputs) -> tempfile::TempDir {
             .map(|r| r["run"]["crashes"].as_array().unwrap().len())
             .sum();
         assert_eq!(crashes, 2, "{what}: every run crashed: {doc}");
+        if what == "watch --repeat" {
+            assert_eq!(
+                doc["runs"][0]["run"]["crashes"][0]["regression"]["fixed_in"], "329.2",
+                "{doc}"
+            );
+        }
         if what == "compare" && cfg!(target_os = "linux") {
             let injected = &doc["summary"]["b"]["injected"];
             assert_eq!(injected.as_array().map(Vec::len), Some(2), "{doc}");

@@ -455,15 +455,7 @@ impl<W: std::io::Write> super::Sink for TableSink<W> {
                 groups.add_row([
                     g.count.to_string(),
                     format!("{} ({})", g.rule, g.family.as_str()),
-                    match (g.known, g.regressions) {
-                        (true, 0) => "yes".into(),
-                        (false, 0) => "no".into(),
-                        (known, n) => format!(
-                            "{}, {n} regression{}",
-                            if known { "yes" } else { "no" },
-                            if n == 1 { "" } else { "s" }
-                        ),
-                    },
+                    super::known_count_cell(g.known, g.regressions),
                     join(&g.processes),
                     join(&g.os_builds),
                     driver_labels(&g.drivers),

@@ -259,6 +259,17 @@ pub fn known_suffix(c: &crate::classify::Classification) -> &'static str {
     }
 }
 
+/// A group's `known` cell: `yes` or `no`, and how many of its crashes are regressions when any
+/// are (`yes, 2 regressions`).
+pub fn known_count_cell(known: bool, regressions: u64) -> String {
+    let known = if known { "yes" } else { "no" };
+    match regressions {
+        0 => known.to_owned(),
+        1 => format!("{known}, 1 regression"),
+        n => format!("{known}, {n} regressions"),
+    }
+}
+
 /// A `known` table cell: `yes` or `no`, with `, regression` for a regression.
 pub fn known_cell(c: &crate::classify::Classification) -> &'static str {
     match (c.known, c.regression.is_some()) {

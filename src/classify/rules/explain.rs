@@ -434,6 +434,43 @@ mod tests {
         );
     }
 
+    /// A wider version range tried first hides a narrower one; a narrower one first, or a
+    /// version condition on the earlier rule only, hides nothing (a report without the version,
+    /// or outside the range, still reaches the later rule).
+    #[test]
+    fn version_ranges_shadow_only_narrower_ranges() {
+        let two = |first: &str, second: &str| {
+            rules(&format!(
+                "[[rule]]\nid = \"first\"\ntitle = \"t\"\nfamily = \"agx\"\n\
+                 [rule.when]\nexception = [\"EXC_BAD_ACCESS\"]\n{first}\n\n\
+                 [[rule]]\nid = \"second\"\ntitle = \"t\"\nfamily = \"agx\"\n\
+                 [rule.when]\nexception = [\"EXC_BAD_ACCESS\"]\n{second}\n"
+            ))
+        };
+        let hides = |first: &str, second: &str| {
+            two(first, second)
+                .unreachable()
+                .iter()
+                .any(|w| w.starts_with("rule first (team.toml)") && w.contains("(second)"))
+        };
+        let wide = "driver_version = { min = \"300\" }";
+        let narrow = "driver_version = { min = \"329.2\", below = \"342\" }";
+        assert!(hides(wide, narrow));
+        assert!(hides(wide, "driver_version = { equals = \"300\" }"));
+        assert!(!hides(narrow, wide));
+        assert!(!hides(wide, ""));
+        assert!(hides("", narrow), "no version condition is the widest");
+        assert!(!hides(
+            "driver_version = { below = \"342\" }",
+            "driver_version = { max = \"342\" }"
+        ));
+        assert!(hides(
+            "driver_version = { max = \"342\" }",
+            "driver_version = { below = \"342\" }"
+        ));
+        assert!(!hides(wide, "os_build = { min = \"24G84\" }"));
+    }
+
     /// Callers are looked for below the deepest matched frame: a later rule with a deeper frame
     /// condition looks further down, and a report can reach it (the reviewer's pair: B matches
     /// the race report, A does not).
