@@ -89,6 +89,39 @@ fn a_known_crash_on_the_fixed_driver_version_is_a_regression_and_fails_the_gate(
     assert_eq!(doc["groups"][0]["regressions"], 1);
 }
 
+/// The same crash as the "Translated Report" text Console shows: the OS build from its `OS
+/// Version:` line, the driver version from its `Binary Images` line.
+#[test]
+fn a_text_report_has_its_versions_too() {
+    let dir = tempfile::tempdir().unwrap();
+    for (fixed_in, field, seen) in [
+        (r#"driver_version = "329""#, "driver_version", "329.2"),
+        (r#"os_build = "24G400""#, "os_build", "24G419"),
+        (r#"os_version = "15.7.3""#, "os_version", "15.7.3"),
+    ] {
+        let rules = race_rules(dir.path(), fixed_in, "");
+        let out = crashdelta()
+            .args([
+                "classify",
+                "--format",
+                "json",
+                "--fail-on",
+                "regression",
+                "--rules",
+            ])
+            .arg(&rules)
+            .arg("testdata/derived/agx-prepareForEnqueue-faulthandler-translated.txt")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(GATE_FAILED), "{}", stderr(&out));
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let c = &doc["reports"][0]["classification"];
+        assert_eq!(c["rule"], "agx-prepare-for-enqueue-race", "{c}");
+        assert_eq!(c["regression"]["field"], field, "{c}");
+        assert_eq!(c["regression"]["seen"], seen, "{c}");
+    }
+}
+
 #[test]
 fn a_crash_before_its_fix_is_not_a_regression_and_passes_the_gate() {
     let dir = tempfile::tempdir().unwrap();

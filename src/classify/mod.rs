@@ -23,6 +23,7 @@ pub use site::{FrameSource, Handler, Machinery};
 pub use triage::{Group, Triage};
 pub use version::{
     FixedIn, Regression, Version, VersionField, VersionRange, Versions, os_version_of_train,
+    short_version,
 };
 
 use serde::{Deserialize, Serialize};
@@ -298,7 +299,7 @@ fn facts<'a>(
 /// classification's [`Classification::driver`].
 pub fn versions<'a>(report: &'a Report, driver: Option<&'a Driver>) -> Versions<'a> {
     Versions {
-        driver_version: driver.and_then(|d| d.version.as_deref()),
+        driver_version: driver.and_then(|d| d.version.as_deref()).map(short_version),
         os_build: report.os.build.as_deref(),
         os_version: report.os.train.as_deref().and_then(os_version_of_train),
     }

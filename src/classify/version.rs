@@ -213,6 +213,17 @@ pub fn os_version_of_train(train: &str) -> Option<&str> {
         .filter(|w| w.bytes().next().is_some_and(|b| b.is_ascii_digit()))
 }
 
+/// The short version of a bundle version as a text report's `Binary Images` line gives it:
+/// `1.0 - 1` is the short version `1.0` and the build `1`, and the short version is what `.ips`
+/// reports give (`CFBundleShortVersionString`).
+pub fn short_version(bundle_version: &str) -> &str {
+    bundle_version
+        .split(" - ")
+        .next()
+        .unwrap_or(bundle_version)
+        .trim()
+}
+
 /// The versions a report has, as written; what version conditions and fixes read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Versions<'a> {
@@ -524,6 +535,13 @@ mod tests {
         ] {
             assert!(VersionField::OsBuild.parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_text_reports_bundle_version_is_read_as_its_short_version() {
+        assert_eq!(short_version("329.2 - 329.2.1"), "329.2");
+        assert_eq!(short_version("329.2"), "329.2");
+        assert_eq!(short_version(" 342.3.1 "), "342.3.1");
     }
 
     #[test]
