@@ -173,11 +173,10 @@ impl GatePolicy {
                 FailOn::Regression => "a regression",
                 FailOn::None => "",
             };
+            // A regression says so under every gate: the fix it undoes is news either way.
             match &c.regression {
-                Some(r) if self.fail_on == FailOn::Regression => {
-                    format!("{what} ({}: {}; {})", c.rule, c.title, r.describe())
-                }
-                _ => format!("{what} ({}: {})", c.rule, c.title),
+                Some(r) => format!("{what} ({}: {}; {})", c.rule, c.title, r.describe()),
+                None => format!("{what} ({}: {})", c.rule, c.title),
             }
         })
     }
@@ -305,6 +304,13 @@ mod tests {
             )
         );
         assert!(gate(FailOn::Unknown).verdict(&regressed).is_none());
+        assert_eq!(
+            gate(FailOn::Agx).verdict(&regressed).as_deref(),
+            Some(
+                "an AGX driver crash (agx-prepare-for-enqueue-race: t; fixed in driver version \
+                 342.1, seen on 342.3.1)"
+            )
+        );
         assert_eq!("regression".parse::<FailOn>(), Ok(FailOn::Regression));
         assert!(
             "regressions"

@@ -1002,7 +1002,7 @@ mod tests {
                 "[rule.when]\ndriver_version = { at_least = \"1\" }",
                 "field at_least: unknown field `at_least`",
             ),
-            // 329.2 unquoted is a TOML float: serde says what it expected.
+            // 329.2 unquoted is a TOML float: the error says to quote it, naming the field.
             (
                 "[rule.when]\ndriver_version = { min = 329.2 }",
                 "field when.driver_version.min: write the version as a string, in quotes (\"329.2\"): unquoted, it is a TOML float",

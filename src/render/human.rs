@@ -177,7 +177,7 @@ pub fn show(outcome: &Analysis, colour: bool) -> String {
     }
 
     if let Some(c) = class {
-        classification(&mut out, c);
+        classification(&mut out, report, c);
     }
 
     out.blank();
@@ -261,7 +261,7 @@ fn frames(
     }
 }
 
-fn classification(out: &mut Lines, c: &Classification) {
+fn classification(out: &mut Lines, report: &Report, c: &Classification) {
     out.blank();
     let line = |out: &mut Lines, key: &str, value: &str| {
         out.line(format_args!("{:<15}{value}", format!("{key}:")));
@@ -282,7 +282,7 @@ fn classification(out: &mut Lines, c: &Classification) {
         ),
     );
     line(out, "Why", &c.reason);
-    match super::fix_line(c) {
+    match super::fix_line(report, c) {
         Some(("Regressed", text)) => {
             out.toned(Tone::Failed, format_args!("{:<15}{text}", "Regressed:"));
         }

@@ -197,7 +197,7 @@ pub fn crash_lines(
     if let Some(line) = read_from_line(c) {
         lines.push(("Read from", line));
     }
-    if let Some((label, line)) = fix_line(c) {
+    if let Some((label, line)) = fix_line(report, c) {
         lines.push((label, line));
     }
     for r in c.racing.iter().take(RACING_LINES) {
@@ -233,17 +233,21 @@ pub fn handler_line(c: &crate::classify::Classification) -> Option<String> {
 }
 
 /// The rule's fix, when it names one: `Regressed` with `fixed in driver version 342.1, seen on
-/// 342.3.1`, or `Fixed in` with the versions the report has not reached (or lacks).
-pub fn fix_line(c: &crate::classify::Classification) -> Option<(&'static str, String)> {
+/// 342.3.1`, or `Fixed in` with why the report is not a regression (`driver version 342.1; not
+/// a regression: driver version 329.2 is before 342.1`).
+pub fn fix_line(
+    report: &report::Report,
+    c: &crate::classify::Classification,
+) -> Option<(&'static str, String)> {
     match (&c.regression, &c.fixed_in) {
         (Some(r), _) => Some(("Regressed", r.describe())),
-        (None, Some(f)) => Some((
-            "Fixed in",
-            format!(
-                "{}; this report is before the fix, or does not say its version",
-                f.describe()
-            ),
-        )),
+        (None, Some(f)) => {
+            let versions = crate::classify::versions(report, c.driver.as_ref());
+            Some((
+                "Fixed in",
+                format!("{}; {}", f.describe(), f.outcome(&versions)),
+            ))
+        }
         (None, None) => None,
     }
 }
