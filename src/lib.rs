@@ -37,6 +37,7 @@ mod parallel;
 pub mod render;
 pub mod report;
 pub mod run;
+pub mod statistics;
 pub mod symbols;
 pub mod testlog;
 pub mod watch;

@@ -329,3 +329,37 @@ fn short_campaign() {
         &campaign(&["watch", "--repeat", "2"]),
     );
 }
+
+/// `history --format html` of the fixed history (three weeks of runs on two machines, a crash
+/// a year earlier: a break in the time chart).
+#[test]
+fn history_page() {
+    let Some(browser) = browser() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let h = common::history_fixture(dir.path());
+    let out = crashdelta()
+        .args(["history", "--format", "html", "--until", "2026-11-29"])
+        .arg(&h)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    check(&browser, "history", &String::from_utf8(out.stdout).unwrap());
+    let days = crashdelta()
+        .args([
+            "history",
+            "--format",
+            "html",
+            "--by",
+            "day",
+            "--until",
+            "2026-11-29",
+        ])
+        .arg(&h)
+        .output()
+        .unwrap();
+    check(
+        &browser,
+        "history-by-day",
+        &String::from_utf8(days.stdout).unwrap(),
+    );
+}

@@ -430,6 +430,34 @@ frames = [{ image_kind = "agx", function = "AGX::ComputeContext::prepareForEnque
         .unwrap();
     let doc = out.stdout("stats --format json", &stats);
     assert!(doc["rows"][0]["driver"].is_object(), "{doc}");
+
+    // A history of a watched run and a classify of the reports, and what it says.
+    let history = lab.path().join("history.sqlite");
+    let recorded = crashdelta()
+        .args(["classify", "--history"])
+        .arg(&history)
+        .arg(&reports)
+        .output()
+        .unwrap();
+    assert!(
+        recorded.status.code().is_some(),
+        "{}",
+        common::stderr(&recorded)
+    );
+    let _ = common::watch_sh(
+        &reports,
+        &["--history", &path(&history), "--format", "json"],
+        &[],
+        "exit 0",
+    );
+    let asked = crashdelta()
+        .args(["history", "--format", "json", "--by", "day"])
+        .arg(&history)
+        .output()
+        .unwrap();
+    let doc = out.stdout("history --format json", &asked);
+    assert!(doc["signatures"][0]["rule"].is_string(), "{doc}");
+    assert_eq!(doc["runs"]["runs"], 1, "{doc}");
     lab
 }
 

@@ -249,7 +249,7 @@ pub fn read(
         if let crate::input::Source::File(path) = &item.source
             && crate::history::looks_like_sqlite(path)
         {
-            match crate::history::History::open_to_read(path).and_then(|h| h.stored()) {
+            match crate::history::History::open_to_read(path).and_then(|mut h| h.stored()) {
                 Ok(stored) => {
                     for own in &stored.runs {
                         runs += 1;

@@ -16,7 +16,8 @@
 pub mod breakdown;
 mod drift;
 pub mod runner;
-pub mod statistics;
+// The statistics moved below the campaigns, for the history to use too; their old path stays.
+pub use crate::statistics;
 
 use std::collections::BTreeMap;
 

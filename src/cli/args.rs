@@ -142,6 +142,11 @@ pub enum Command {
     /// folders and run records
     #[command(after_long_help = super::exit::help_for("stats"))]
     Stats(StatsArgs),
+    /// What the history (--history) says over time: crashes by week or day and signature, first
+    /// and last seen per OS build and driver version, crash rates per configuration, machine and
+    /// test
+    #[command(after_long_help = super::exit::help_for("history"))]
+    History(HistoryArgs),
     /// List the rules (built-in and from --rules), or check a rules file
     #[command(after_long_help = super::exit::help_for("rules"))]
     Rules(RulesArgs),
@@ -419,6 +424,77 @@ pub struct StatsArgs {
     pub rules: RulesArg,
     #[command(flatten)]
     pub symbols: SymbolsArg,
+}
+
+#[derive(Args)]
+pub struct HistoryArgs {
+    /// The history file a run's --history wrote [default: --history, CRASHDELTA_HISTORY or
+    /// crashdelta.toml's `history`]
+    #[arg(value_name = "HISTORY")]
+    pub store: Option<PathBuf>,
+    /// The history, as `watch --history` names it (the positional HISTORY wins)
+    #[arg(
+        long = "history",
+        value_name = "FILE",
+        env = "CRASHDELTA_HISTORY",
+        hide_env_values = true
+    )]
+    pub history: Option<PathBuf>,
+    /// From this time on: a date (2026-11-01, UTC), an RFC 3339 time, or an age (30d, 2weeks)
+    #[arg(long, value_name = "WHEN", value_parser = when)]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Before this time (same forms as --since)
+    #[arg(long, value_name = "WHEN", value_parser = when)]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Group crashes and runs by calendar day or ISO week (UTC)
+    #[arg(long, value_enum, value_name = "PERIOD", default_value = "week")]
+    pub by: Period,
+    /// Only the runs of this machine (its host name) and the crashes they saw first
+    #[arg(long, value_name = "HOST")]
+    pub machine: Option<String>,
+    #[arg(long, value_name = "FORMAT", default_value = "human",
+          value_parser = formats(crashdelta::history::query::Answer::FORMATS))]
+    pub format: Format,
+    /// Write the chosen format to FILE instead of standard output
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `history --by`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Period {
+    /// Calendar days
+    Day,
+    /// ISO weeks, from Monday
+    Week,
+}
+
+impl From<Period> for crashdelta::history::query::Period {
+    fn from(p: Period) -> Self {
+        match p {
+            Period::Day => Self::Day,
+            Period::Week => Self::Week,
+        }
+    }
+}
+
+/// A `--since`/`--until` value: a date (midnight UTC), an RFC 3339 time, or an age before now
+/// (humantime: `30d`, `2weeks`, `12h`).
+pub fn when(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    use chrono::{DateTime, NaiveDate, Utc};
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d.and_time(chrono::NaiveTime::MIN).and_utc());
+    }
+    let accepted = "accepted: a date (2026-11-01), an RFC 3339 time, or an age (30d, 2weeks)";
+    let age = humantime::parse_duration(s).map_err(|e| format!("{e} ({accepted})"))?;
+    chrono::Duration::from_std(age)
+        .ok()
+        .and_then(|age| Utc::now().checked_sub_signed(age))
+        .ok_or_else(|| format!("{s} is too long ago ({accepted})"))
 }
 
 impl Cli {

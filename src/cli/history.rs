@@ -16,7 +16,7 @@ pub fn earlier_runs(path: Option<&Path>) -> Vec<crashdelta::watch::EarlierRun> {
     };
     let machine = crashdelta::history::machine();
     History::open(path)
-        .and_then(|h| h.earlier_runs(machine.as_deref()))
+        .and_then(|mut h| h.earlier_runs(machine.as_deref()))
         .unwrap_or_else(|e| {
             say!("crashdelta: warning: {e}; late reports of its runs are not recognised");
             Vec::new()

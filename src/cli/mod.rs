@@ -9,6 +9,7 @@ mod config;
 mod diff;
 mod exit;
 mod history;
+mod history_command;
 mod output;
 mod progress;
 mod repeat;
@@ -245,6 +246,7 @@ pub fn main() -> ExitCode {
         Command::Diff(a) => diff::diff(a),
         Command::Compare(a) => repeat::compare(a),
         Command::Stats(a) => stats::stats(a),
+        Command::History(a) => history_command::history(a),
         Command::Rules(a) => rules::rules(a),
         Command::Generate(a) => generate(a),
     };

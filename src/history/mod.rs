@@ -40,12 +40,17 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior};
 use thiserror::Error;
 
 use crate::analyze::Analysis;
 use crate::run::RunReport;
 use crate::watch::{Attribution, EarlierRun};
+
+pub mod db;
+pub mod query;
+
+use db::{Db, DbError, params};
 
 /// How long a writer waits for another's transaction before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
@@ -152,8 +157,8 @@ pub enum HistoryError {
     Open {
         /// The database file.
         path: PathBuf,
-        /// SQLite's error.
-        source: rusqlite::Error,
+        /// The store's error.
+        source: DbError,
     },
     /// The database was written by a newer crashdelta, with a schema this one does not know.
     #[error(
@@ -183,16 +188,16 @@ pub enum HistoryError {
         path: PathBuf,
         /// The version it had.
         from: u32,
-        /// SQLite's error.
-        source: rusqlite::Error,
+        /// The store's error.
+        source: DbError,
     },
     /// Reading the history failed.
     #[error("cannot read the history {path}: {source}")]
     Read {
         /// The database file.
         path: PathBuf,
-        /// SQLite's error.
-        source: rusqlite::Error,
+        /// The store's error.
+        source: DbError,
     },
     /// Appending a run failed (read-only file, locked longer than the busy timeout, full disk);
     /// nothing of the run was stored (one transaction).
@@ -200,8 +205,8 @@ pub enum HistoryError {
     Write {
         /// The database file.
         path: PathBuf,
-        /// SQLite's error.
-        source: rusqlite::Error,
+        /// The store's error.
+        source: DbError,
     },
 }
 
@@ -467,7 +472,7 @@ pub struct Appended {
 
 /// An open history database.
 pub struct History {
-    conn: Connection,
+    db: Db,
     path: PathBuf,
 }
 
@@ -475,9 +480,9 @@ impl History {
     /// Opens (creating it if need be) the history at `path`, in WAL mode with a busy timeout,
     /// migrated to [`SCHEMA_VERSION`].
     pub fn open(path: &Path) -> Result<History, HistoryError> {
-        let open = |source| HistoryError::Open {
+        let open = |source: rusqlite::Error| HistoryError::Open {
             path: path.to_owned(),
-            source,
+            source: source.into(),
         };
         // A path, never a URI (`file:x?mode=ro`) or SQLite's in-memory database: what is
         // recorded must land in the file named.
@@ -496,7 +501,7 @@ impl History {
         // writer them. A read-only file cannot switch modes; a write then fails as it would.
         let _ = conn.pragma_update(None, "journal_mode", "WAL");
         Ok(History {
-            conn,
+            db: Db::Sqlite(conn),
             path: path.to_owned(),
         })
     }
@@ -508,10 +513,14 @@ impl History {
 
     /// The schema version of the open database.
     pub fn version(&self) -> Result<u32, HistoryError> {
-        user_version(&self.conn).map_err(|source| self.read_error(source))
+        match &self.db {
+            Db::Sqlite(conn) => {
+                user_version(conn).map_err(|source| self.read_error(DbError::from(source)))
+            }
+        }
     }
 
-    fn read_error(&self, source: rusqlite::Error) -> HistoryError {
+    fn read_error(&self, source: DbError) -> HistoryError {
         HistoryError::Read {
             path: self.path.clone(),
             source,
@@ -520,190 +529,42 @@ impl History {
 
     /// Appends a run and its crashes, in one transaction: all of it is stored, or none.
     pub fn append(&mut self, run: &RunEntry) -> Result<Appended, HistoryError> {
-        let path = self.path.clone();
-        let fail = |source| HistoryError::Write {
-            path: path.clone(),
+        let appended = self.db.write(|db| append(db, run));
+        appended.map_err(|source| HistoryError::Write {
+            path: self.path.clone(),
             source,
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(fail)?;
-        let campaign = run.campaign.as_ref();
-        tx.prepare_cached(
-            "INSERT INTO runs (kind, machine, os_user, command, started, ended, settled, \
-             exit_code, signal, gate_passed, campaign, campaign_run, configuration, os_build, \
-             hardware_model, crashes, pids, unreadable) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-             ?18)",
-        )
-        .and_then(|mut insert| {
-            insert.execute(params![
-                run.kind.as_str(),
-                run.machine,
-                run.user,
-                run.command
-                    .as_ref()
-                    .map(|c| serde_json::to_string(c).unwrap_or_default()),
-                time(run.started),
-                run.ended.map(time),
-                run.settled.map(time),
-                run.exit_code,
-                run.signal,
-                run.gate_passed,
-                campaign.map(|c| c.id.as_str()),
-                campaign.map(|c| i64::try_from(c.index).unwrap_or(i64::MAX)),
-                campaign.and_then(|c| c.configuration.as_deref()),
-                run.os_build,
-                run.hardware_model,
-                i64::try_from(run.crashed).unwrap_or(i64::MAX),
-                (!run.pids.is_empty()).then(|| {
-                    let kept = run.pids.get(..MAX_PIDS).unwrap_or(&run.pids);
-                    serde_json::to_string(kept).unwrap_or_default()
-                }),
-                i64::try_from(run.unreadable).unwrap_or(i64::MAX),
-            ])
         })
-        .map_err(fail)?;
-        let run_id = tx.last_insert_rowid();
-        let mut appended = Appended {
-            run: run_id,
-            new_crashes: 0,
-            seen_before: 0,
-        };
-        // Keys met earlier in this run: a copy of a report is not "seen before".
-        let mut here = std::collections::HashSet::new();
-        for c in &run.crashes {
-            let Some(key) = c.key() else {
-                // Neither an incident id nor readable bytes: nothing to store it once under.
-                continue;
-            };
-            // A late report of an earlier run of the same campaign is that run's crash: stored
-            // as first seen by it, and sighted by it, as well as by the run it landed in.
-            let owner: Option<i64> = match (campaign, c.belongs_to) {
-                (Some(campaign), Some(start)) => tx
-                    .prepare_cached("SELECT id FROM runs WHERE campaign = ?1 AND started = ?2")
-                    .and_then(|mut q| {
-                        q.query_row(params![campaign.id, time(start)], |r| r.get(0))
-                            .optional()
-                    })
-                    .map_err(fail)?,
-                _ => None,
-            };
-            let inserted = tx
-                .prepare_cached(
-                    "INSERT INTO crashes (key, incident_id, report_sha256, captured, \
-                     signature_id, signature, rule, known, family, title, location, process, \
-                     pid, os_build, os_train, driver, driver_version, hardware_model, test_id, \
-                     first_run) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
-                     ?16, ?17, ?18, ?19, ?20) ON CONFLICT (key) DO NOTHING",
-                )
-                .and_then(|mut insert| {
-                    insert.execute(params![
-                        key,
-                        c.incident_id,
-                        c.report_sha256,
-                        c.captured.map(time),
-                        c.signature_id,
-                        c.signature,
-                        c.rule,
-                        c.known,
-                        c.family,
-                        c.title,
-                        c.location,
-                        c.process,
-                        c.pid.and_then(|p| i64::try_from(p).ok()),
-                        c.os_build,
-                        c.os_train,
-                        c.driver,
-                        c.driver_version,
-                        c.hardware_model,
-                        c.test_id,
-                        owner.unwrap_or(run_id),
-                    ])
-                })
-                .map_err(fail)?;
-            let first_here = here.insert(key.clone());
-            if inserted == 1 {
-                appended.new_crashes += 1;
-            } else if first_here {
-                appended.seen_before += 1;
-            }
-            if inserted == 0 && c.test_id.is_some() {
-                // A test learnt later (a campaign's run joined it; a classify did not) is kept.
-                tx.prepare_cached(
-                    "UPDATE crashes SET test_id = ?2 WHERE key = ?1 AND test_id IS NULL",
-                )
-                .and_then(|mut update| update.execute(params![key, c.test_id]))
-                .map_err(fail)?;
-            }
-            let crash: i64 = tx
-                .prepare_cached("SELECT id FROM crashes WHERE key = ?1")
-                .and_then(|mut q| q.query_row([&key], |r| r.get(0)))
-                .map_err(fail)?;
-            let sightings = [
-                Some((run_id, c.attribution.as_ref().map(|a| a.0.as_str()))),
-                owner.map(|o| (o, Some("run"))),
-            ];
-            for (seer, attribution) in sightings.into_iter().flatten() {
-                tx.prepare_cached(
-                    "INSERT INTO sightings (run, crash, attribution, basis, path, rule) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (run, crash) DO NOTHING",
-                )
-                .and_then(|mut insert| {
-                    insert.execute(params![
-                        seer,
-                        crash,
-                        attribution,
-                        c.attribution.as_ref().map(|a| a.1.as_str()),
-                        c.path,
-                        c.rule,
-                    ])
-                })
-                .map_err(fail)?;
-            }
-        }
-        tx.commit().map_err(fail)?;
-        Ok(appended)
     }
 
     /// The most recent runs of `machine` that ran a command, oldest first, as the state file
     /// keeps them: a report that lands after one of them settled is named as its late report
     /// ([`crate::watch::attribute`]). A row this crashdelta cannot read back is skipped.
-    pub fn earlier_runs(&self, machine: Option<&str>) -> Result<Vec<EarlierRun>, HistoryError> {
-        let read = |source| self.read_error(source);
-        let mut statement = self
-            .conn
-            .prepare(
-                "SELECT command, started, settled, pids FROM runs \
-                 WHERE pids IS NOT NULL AND settled IS NOT NULL AND machine IS ?1 \
-                 ORDER BY settled DESC LIMIT ?2",
-            )
-            .map_err(read)?;
+    pub fn earlier_runs(&mut self, machine: Option<&str>) -> Result<Vec<EarlierRun>, HistoryError> {
         let limit = i64::try_from(EARLIER_RUNS).unwrap_or(i64::MAX);
-        let rows = statement
-            .query_map(params![machine, limit], |r| {
-                Ok((
-                    r.get::<_, Option<String>>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })
-            .map_err(read)?;
+        // `machine = ?1 OR (?1 IS NULL AND machine IS NULL)`: SQLite's `IS` between values is
+        // not PostgreSQL's, this is both stores' "the same machine, or both unknown".
+        let rows = self
+            .db
+            .rows(
+                "SELECT command, started, settled, pids FROM runs \
+                 WHERE pids IS NOT NULL AND settled IS NOT NULL \
+                 AND (machine = ?1 OR (?1 IS NULL AND machine IS NULL)) \
+                 ORDER BY settled DESC LIMIT ?2",
+                params![machine, limit],
+            )
+            .map_err(|e| self.read_error(e))?;
         let mut runs = Vec::new();
         for row in rows {
-            let (command, started, settled, pids) = row.map_err(read)?;
             let parsed = (
-                DateTime::parse_from_rfc3339(&started),
-                DateTime::parse_from_rfc3339(&settled),
-                serde_json::from_str::<Vec<u32>>(&pids),
+                row.text(1).map(DateTime::parse_from_rfc3339),
+                row.text(2).map(DateTime::parse_from_rfc3339),
+                row.text(3).map(serde_json::from_str::<Vec<u32>>),
             );
-            if let (Ok(start), Ok(settled), Ok(pids)) = parsed {
+            if let (Some(Ok(start)), Some(Ok(settled)), Some(Ok(pids))) = parsed {
                 runs.push(EarlierRun {
-                    argv: command
-                        .and_then(|c| serde_json::from_str(&c).ok())
+                    argv: row
+                        .text(0)
+                        .and_then(|c| serde_json::from_str(c).ok())
                         .unwrap_or_default(),
                     start: start.with_timezone(&Utc),
                     settled: settled.with_timezone(&Utc),
@@ -715,19 +576,154 @@ impl History {
         Ok(runs)
     }
 
-    /// How many runs and crashes the history holds.
-    pub fn counts(&self) -> Result<(u64, u64), HistoryError> {
-        let count = |table: &str| -> Result<u64, rusqlite::Error> {
-            self.conn
-                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
-                    r.get::<_, i64>(0)
-                })
-                .map(|n| u64::try_from(n).unwrap_or(0))
-        };
-        let runs = count("runs").map_err(|e| self.read_error(e))?;
-        let crashes = count("crashes").map_err(|e| self.read_error(e))?;
-        Ok((runs, crashes))
+    /// What the history says over the question's window (`crashdelta history`).
+    pub fn answer(&mut self, q: &query::Question) -> Result<query::Answer, HistoryError> {
+        let store = self.path.display().to_string();
+        query::answer(&mut self.db, &store, q).map_err(|e| self.read_error(e))
     }
+
+    /// How many runs and crashes the history holds.
+    pub fn counts(&mut self) -> Result<(u64, u64), HistoryError> {
+        let row = self
+            .db
+            .row(
+                "SELECT (SELECT count(*) FROM runs), (SELECT count(*) FROM crashes)",
+                &[],
+            )
+            .map_err(|e| self.read_error(e))?
+            .unwrap_or_default();
+        Ok((row.count(0), row.count(1)))
+    }
+}
+
+/// [`History::append`]'s work, inside its transaction.
+fn append(db: &mut Db, run: &RunEntry) -> Result<Appended, DbError> {
+    let campaign = run.campaign.as_ref();
+    let inserted = db.row(
+        "INSERT INTO runs (kind, machine, os_user, command, started, ended, settled, \
+         exit_code, signal, gate_passed, campaign, campaign_run, configuration, os_build, \
+         hardware_model, crashes, pids, unreadable) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+         ?18) RETURNING id",
+        params![
+            run.kind.as_str(),
+            run.machine.as_deref(),
+            run.user.as_deref(),
+            run.command
+                .as_ref()
+                .map(|c| serde_json::to_string(c).unwrap_or_default()),
+            time(run.started),
+            run.ended.map(time),
+            run.settled.map(time),
+            run.exit_code,
+            run.signal.as_deref(),
+            run.gate_passed,
+            campaign.map(|c| c.id.as_str()),
+            campaign.map(|c| c.index),
+            campaign.and_then(|c| c.configuration.as_deref()),
+            run.os_build.as_deref(),
+            run.hardware_model.as_deref(),
+            run.crashed,
+            (!run.pids.is_empty()).then(|| {
+                let kept = run.pids.get(..MAX_PIDS).unwrap_or(&run.pids);
+                serde_json::to_string(kept).unwrap_or_default()
+            }),
+            run.unreadable,
+        ],
+    )?;
+    let run_id = inserted.and_then(|r| r.int(0)).ok_or(DbError::NoId)?;
+    let mut appended = Appended {
+        run: run_id,
+        new_crashes: 0,
+        seen_before: 0,
+    };
+    // Keys met earlier in this run: a copy of a report is not "seen before".
+    let mut here = std::collections::HashSet::new();
+    for c in &run.crashes {
+        let Some(key) = c.key() else {
+            // Neither an incident id nor readable bytes: nothing to store it once under.
+            continue;
+        };
+        // A late report of an earlier run of the same campaign is that run's crash: stored as
+        // first seen by it, and sighted by it, as well as by the run it landed in.
+        let owner: Option<i64> = match (campaign, c.belongs_to) {
+            (Some(campaign), Some(start)) => db
+                .row(
+                    "SELECT id FROM runs WHERE campaign = ?1 AND started = ?2",
+                    params![campaign.id.as_str(), time(start)],
+                )?
+                .and_then(|r| r.int(0)),
+            _ => None,
+        };
+        let inserted = db.execute(
+            "INSERT INTO crashes (key, incident_id, report_sha256, captured, signature_id, \
+             signature, rule, known, family, title, location, process, pid, os_build, os_train, \
+             driver, driver_version, hardware_model, test_id, first_run) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+             ?18, ?19, ?20) ON CONFLICT (key) DO NOTHING",
+            params![
+                key.as_str(),
+                c.incident_id.as_deref(),
+                c.report_sha256.as_deref(),
+                c.captured.map(time),
+                c.signature_id.as_str(),
+                c.signature.as_str(),
+                c.rule.as_str(),
+                c.known,
+                c.family.as_str(),
+                c.title.as_str(),
+                c.location.as_deref(),
+                c.process.as_deref(),
+                c.pid.and_then(|p| i64::try_from(p).ok()),
+                c.os_build.as_deref(),
+                c.os_train.as_deref(),
+                c.driver.as_deref(),
+                c.driver_version.as_deref(),
+                c.hardware_model.as_deref(),
+                c.test_id.as_deref(),
+                owner.unwrap_or(run_id),
+            ],
+        )?;
+        let first_here = here.insert(key.clone());
+        if inserted == 1 {
+            appended.new_crashes += 1;
+        } else if first_here {
+            appended.seen_before += 1;
+        }
+        if inserted == 0 && c.test_id.is_some() {
+            // A test learnt later (a campaign's run joined it; a classify did not) is kept.
+            db.execute(
+                "UPDATE crashes SET test_id = ?2 WHERE key = ?1 AND test_id IS NULL",
+                params![key.as_str(), c.test_id.as_deref()],
+            )?;
+        }
+        let crash = db
+            .row(
+                "SELECT id FROM crashes WHERE key = ?1",
+                params![key.as_str()],
+            )?
+            .and_then(|r| r.int(0))
+            .ok_or(DbError::NoId)?;
+        let sightings = [
+            Some((run_id, c.attribution.as_ref().map(|a| a.0.as_str()))),
+            owner.map(|o| (o, Some("run"))),
+        ];
+        for (seer, attribution) in sightings.into_iter().flatten() {
+            db.execute(
+                "INSERT INTO sightings (run, crash, attribution, basis, path, rule) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (run, crash) DO NOTHING",
+                params![
+                    seer,
+                    crash,
+                    attribution,
+                    c.attribution.as_ref().map(|a| a.1.as_str()),
+                    c.path.as_str(),
+                    c.rule.as_str(),
+                ],
+            )?;
+        }
+    }
+    Ok(appended)
 }
 
 /// A crash as the history keeps it, for `stats`.
@@ -780,14 +776,19 @@ impl History {
     /// Opens an existing history to read it, changing nothing (no migration, no WAL switch): a
     /// file of another schema version, or another program's, is refused.
     pub fn open_to_read(path: &Path) -> Result<History, HistoryError> {
-        let open = |source| HistoryError::Open {
+        let open = |source: rusqlite::Error| HistoryError::Open {
             path: path.to_owned(),
-            source,
+            source: source.into(),
         };
         let flags =
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(open)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open)?;
+        // The questions scan every crash several times (by day, by version, by test): with
+        // SQLite's default 2 MiB page cache each scan reads the file again, page by page (200,000
+        // preads for a 60 MB history); 64 MiB keeps a fleet's history in memory between scans.
+        conn.pragma_update(None, "cache_size", -65536)
+            .map_err(open)?;
         let version = user_version(&conn).map_err(open)?;
         if version > SCHEMA_VERSION {
             return Err(HistoryError::Newer {
@@ -802,75 +803,70 @@ impl History {
             });
         }
         Ok(History {
-            conn,
+            db: Db::Sqlite(conn),
             path: path.to_owned(),
         })
     }
 
     /// Every crash once, and each watched run's own crashes ([`Stored`]).
-    pub fn stored(&self) -> Result<Stored, HistoryError> {
-        let read = |source| self.read_error(source);
+    pub fn stored(&mut self) -> Result<Stored, HistoryError> {
         let mut stored = Stored::default();
         let mut at = std::collections::HashMap::new();
-        let mut q = self
-            .conn
-            .prepare(
+        self.db
+            .for_each(
                 "SELECT id, signature_id, signature, location, rule, title, known, os_build, \
                  driver, driver_version, hardware_model, captured, test_id FROM crashes \
                  ORDER BY id",
+                &[],
+                |r| {
+                    let (Some(id), Some(signature_id), Some(signature), Some(rule), Some(title)) =
+                        (r.int(0), r.string(1), r.string(2), r.string(4), r.string(5))
+                    else {
+                        return;
+                    };
+                    at.insert(id, stored.crashes.len());
+                    stored.crashes.push(StoredCrash {
+                        signature_id,
+                        signature,
+                        location: r.string(3),
+                        rule,
+                        title,
+                        known: r.flag(6).unwrap_or(false),
+                        os_build: r.string(7),
+                        driver: r.string(8).map(|d| (d, r.string(9))),
+                        hardware_model: r.string(10),
+                        captured: r.string(11),
+                        test_id: r.string(12),
+                    });
+                },
             )
-            .map_err(read)?;
-        let rows = q
-            .query_map([], |r| {
-                let driver: Option<String> = r.get(8)?;
-                let version: Option<String> = r.get(9)?;
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    StoredCrash {
-                        signature_id: r.get(1)?,
-                        signature: r.get(2)?,
-                        location: r.get(3)?,
-                        rule: r.get(4)?,
-                        title: r.get(5)?,
-                        known: r.get(6)?,
-                        os_build: r.get(7)?,
-                        driver: driver.map(|d| (d, version)),
-                        hardware_model: r.get(10)?,
-                        captured: r.get(11)?,
-                        test_id: r.get(12)?,
-                    },
-                ))
-            })
-            .map_err(read)?;
-        for row in rows {
-            let (id, crash) = row.map_err(read)?;
-            at.insert(id, stored.crashes.len());
-            stored.crashes.push(crash);
-        }
-        let mut q = self
-            .conn
-            .prepare(
+            .map_err(|e| HistoryError::Read {
+                path: self.path.clone(),
+                source: e,
+            })?;
+        let mut last = None;
+        self.db
+            .for_each(
                 "SELECT r.id, s.crash FROM runs r LEFT JOIN sightings s \
                  ON s.run = r.id AND s.attribution = 'run' \
                  WHERE r.kind IN ('watch', 'campaign-run') ORDER BY r.id",
+                &[],
+                |r| {
+                    let run = r.int(0);
+                    if last != Some(run) {
+                        last = Some(run);
+                        stored.runs.push(Vec::new());
+                    }
+                    let crash = r.int(1).and_then(|c| at.get(&c));
+                    if let (Some(i), Some(own)) = (crash, stored.runs.last_mut()) {
+                        own.push(*i);
+                    }
+                },
             )
-            .map_err(read)?;
-        let rows = q
-            .query_map([], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?))
-            })
-            .map_err(read)?;
-        let mut last = None;
-        for row in rows {
-            let (run, crash) = row.map_err(read)?;
-            if last != Some(run) {
-                last = Some(run);
-                stored.runs.push(Vec::new());
-            }
-            if let (Some(i), Some(own)) = (crash.and_then(|c| at.get(&c)), stored.runs.last_mut()) {
-                own.push(*i);
-            }
-        }
+            .map_err(|e| HistoryError::Read {
+                path: self.path.clone(),
+                source: e,
+            })?;
         Ok(stored)
     }
 }
@@ -905,9 +901,9 @@ fn user_version(conn: &Connection) -> Result<u32, rusqlite::Error> {
 /// Brings the database to [`SCHEMA_VERSION`], in one immediate transaction (two processes
 /// opening a new file at once: the second waits, then finds it migrated).
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), HistoryError> {
-    let open = |source| HistoryError::Open {
+    let open = |source: rusqlite::Error| HistoryError::Open {
         path: path.to_owned(),
-        source,
+        source: source.into(),
     };
     // Up to date: nothing to write (a file this user may only read is still readable).
     let found = user_version(conn).map_err(open)?;
@@ -939,10 +935,10 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), HistoryError> {
     }
     for (from, step) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let from = u32::try_from(from).unwrap_or(u32::MAX);
-        let failed = |source| HistoryError::Migrate {
+        let failed = |source: rusqlite::Error| HistoryError::Migrate {
             path: path.to_owned(),
             from,
-            source,
+            source: source.into(),
         };
         tx.execute_batch(step).map_err(failed)?;
         tx.pragma_update(None, "user_version", from + 1)
@@ -1029,12 +1025,10 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((second.new_crashes, second.seen_before), (0, 2));
         assert_eq!(h.counts().unwrap_or_else(|e| panic!("{e}")), (2, 2));
-        let test: Option<String> = h
-            .conn
-            .query_row("SELECT test_id FROM crashes WHERE key = 'A'", [], |r| {
-                r.get(0)
-            })
-            .unwrap_or_else(|e| panic!("{e}"));
+        let test =
+            h.db.row("SELECT test_id FROM crashes WHERE key = 'A'", &[])
+                .unwrap_or_else(|e| panic!("{e}"))
+                .and_then(|r| r.string(0));
         assert_eq!(test.as_deref(), Some("tests/test_mps.py::test_gather"));
     }
 

@@ -252,6 +252,22 @@ impl Document for StatsReport {
     }
 }
 
+/// The history's answer (`history`).
+impl Document for crate::history::query::Answer {
+    const FORMATS: &'static [Format] =
+        &[Format::Human, Format::Json, Format::Markdown, Format::Html];
+
+    fn write(&self, format: Format, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+        match format {
+            Format::Human => write_str(out, &super::history::human(self, style.width)),
+            Format::Json => super::history::json(out, self),
+            Format::Markdown => write_str(out, &super::history::markdown(self)),
+            Format::Html => write_str(out, &super::history::page(self, &style.generated)),
+            _ => Err(unsupported::<Self>(format)),
+        }
+    }
+}
+
 /// The rule list (`rules`).
 impl Document for RuleSet {
     const FORMATS: &'static [Format] = &[Format::Human, Format::Json];

@@ -15,6 +15,7 @@
 pub mod campaign;
 mod document;
 pub mod escape;
+pub mod history;
 mod html;
 pub mod human;
 pub mod json;

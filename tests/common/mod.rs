@@ -236,3 +236,108 @@ wait $crashed
 write_race $crashed $$
 exit 0
 "#;
+
+/// A history to ask questions of, the same on every day it is built: the race report classified
+/// into it by the real binary (a real crash row, captured 2026-11-20), then, written with SQL as
+/// a team's runners would have appended them, three weeks of watched runs on two machines in
+/// two configurations, and their crashes with the tests that crashed, OS builds and driver
+/// versions. Ask it with `--until 2026-11-29` (the classify run itself is dated today).
+pub fn history_fixture(dir: &Path) -> PathBuf {
+    let h = dir.join("history.sqlite");
+    let o = crashdelta()
+        .args(["classify", "--history"])
+        .arg(&h)
+        .arg(RACE)
+        .output()
+        .unwrap();
+    assert!(o.status.code().is_some(), "{}", stderr(&o));
+    let c = rusqlite::Connection::open(&h).unwrap();
+    // (day, machine, configuration, crashes, unreadable)
+    let runs: &[(&str, &str, Option<&str>, i64, i64)] = &[
+        ("2026-11-09", "mac-mini-1", Some("baseline"), 1, 0),
+        ("2026-11-09", "mac-mini-1", Some("baseline"), 0, 0),
+        (
+            "2026-11-10",
+            "mac-mini-2",
+            Some("serialised-encoding"),
+            0,
+            0,
+        ),
+        (
+            "2026-11-11",
+            "mac-mini-2",
+            Some("serialised-encoding"),
+            0,
+            0,
+        ),
+        ("2026-11-17", "mac-mini-1", Some("baseline"), 1, 0),
+        ("2026-11-18", "mac-mini-1", Some("baseline"), 0, 1),
+        (
+            "2026-11-18",
+            "mac-mini-2",
+            Some("serialised-encoding"),
+            0,
+            0,
+        ),
+        ("2026-11-26", "mac-mini-1", None, 1, 0),
+        ("2026-11-27", "mac-mini-2", None, 0, 0),
+    ];
+    for (i, (day, machine, config, crashes, unreadable)) in runs.iter().enumerate() {
+        c.execute(
+            "INSERT INTO runs (kind, machine, command, started, ended, settled, exit_code, \
+             gate_passed, configuration, crashes, unreadable, pids) \
+             VALUES (?1, ?2, '[\"pytest\",\"-x\"]', ?3, ?3, ?3, 0, ?4, ?5, ?6, ?7, '[4242]')",
+            rusqlite::params![
+                if config.is_some() {
+                    "campaign-run"
+                } else {
+                    "watch"
+                },
+                machine,
+                format!("{day}T10:{i:02}:00.000Z"),
+                crashes + unreadable == 0,
+                config,
+                crashes,
+                unreadable
+            ],
+        )
+        .unwrap();
+        if *crashes == 0 {
+            continue;
+        }
+        let run = c.last_insert_rowid();
+        let (build, version, test) = match *day {
+            "2026-11-09" => ("24G84", "329.2", "tests/test_mps.py::test_gather"),
+            "2026-11-17" => ("24G90", "329.2", "tests/test_mps.py::test_gather"),
+            _ => ("25A354", "342.1", "tests/test_mps.py::test_conv_backward"),
+        };
+        c.execute(
+            "INSERT INTO crashes (key, incident_id, captured, signature_id, signature, rule, \
+             known, family, title, location, process, os_build, driver, driver_version, \
+             hardware_model, test_id, first_run) \
+             VALUES (?1, ?1, ?2, '25ad5093bba0f34e', \
+             'EXC_BAD_ACCESS|AGX::ComputeContext::prepareForEnqueue(bool)', \
+             'agx-prepare-for-enqueue-race', 1, 'agx', \
+             'AGX prepareForEnqueue null dereference (the MPS encoding race)', \
+             'AGX::ComputeContext::prepareForEnqueue(bool) + 1268', 'Python', ?3, \
+             'AGXMetalG16X', ?4, 'Mac16,10', ?5, ?6)",
+            rusqlite::params![
+                format!("FIXTURE-{i}"),
+                format!("{day}T10:{i:02}:30.000Z"),
+                build,
+                version,
+                test,
+                run
+            ],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO sightings (run, crash, attribution, basis, path, rule) \
+             VALUES (?1, ?2, 'run', 'process-tree', '/r/Python.ips', \
+             'agx-prepare-for-enqueue-race')",
+            rusqlite::params![run, c.last_insert_rowid()],
+        )
+        .unwrap();
+    }
+    h
+}

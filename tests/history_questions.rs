@@ -1,0 +1,292 @@
+//! `crashdelta history` end to end: the real binary answers from a history the real binary
+//! wrote (watched runs, a classify), and from a fixed one (`common::history_fixture`) whose
+//! renderings are snapshots; what it refuses (no history named, another program's database,
+//! an output over the history) it refuses without touching the file.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use std::path::Path;
+
+use common::{WRITE_RACE, crashdelta, history_fixture, stderr, watch_sh};
+use serde_json::Value;
+
+fn ask(history: &Path, args: &[&str]) -> std::process::Output {
+    crashdelta()
+        .arg("history")
+        .args(args)
+        .arg(history)
+        .output()
+        .unwrap()
+}
+
+fn json(history: &Path, args: &[&str]) -> Value {
+    let o = ask(history, &[&["--format", "json"], args].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// Two watched runs, one of which crashed, and a classify: the rate is over the two runs (the
+/// classify's crashes are counted, not its run); the window and the machine filter apply.
+#[test]
+fn rates_are_over_the_watched_runs_and_the_window_applies() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    std::fs::create_dir(&reports).unwrap();
+    let h = dir.path().join("h.sqlite");
+    let watch = |script: &str| watch_sh(&reports, &["--history", h.to_str().unwrap()], &[], script);
+    let crashed = watch(&format!("{WRITE_RACE}\nwrite_race $$ $PPID\nexit 0"));
+    assert_eq!(crashed.status.code(), Some(86), "{}", stderr(&crashed));
+    let clean = watch("exit 0");
+    assert_eq!(clean.status.code(), Some(0), "{}", stderr(&clean));
+    let o = crashdelta()
+        .args(["classify", "--history"])
+        .arg(&h)
+        .arg("testdata/derived")
+        .output()
+        .unwrap();
+    assert!(o.status.code().is_some(), "{}", stderr(&o));
+
+    let all = json(&h, &["--by", "day"]);
+    assert_eq!(all["schema"], "crashdelta.history/1");
+    assert_eq!(all["runs"]["runs"], 2, "{all}");
+    assert_eq!(all["runs"]["crashed_runs"], 1, "{all}");
+    assert_eq!(all["runs"]["rate"], 0.5);
+    assert_eq!(all["other_runs"], 1, "the classify is not a watched run");
+    let race = all["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["rule"] == "agx-prepare-for-enqueue-race")
+        .unwrap_or_else(|| panic!("{all}"));
+    assert!(race["crashes"].as_u64().unwrap() >= 2, "{race}");
+    assert!(
+        all["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["rule"] == "agx-prepare-for-enqueue-race" && v["driver_version"].is_string()),
+        "{all}"
+    );
+    // Today's day holds the two runs.
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let day = all["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["start"] == today.as_str())
+        .unwrap_or_else(|| panic!("no {today}: {all}"));
+    assert_eq!(day["runs"], 2, "{day}");
+
+    let machine = json(&h, &["--machine", "no-such-host"]);
+    assert_eq!(
+        (
+            machine["runs"]["runs"].as_u64(),
+            machine["crashes"].as_u64()
+        ),
+        (Some(0), Some(0))
+    );
+    let future = json(&h, &["--since", "2999-01-01"]);
+    assert_eq!(future["runs"]["runs"], 0);
+    assert_eq!(future["crashes"], 0);
+    assert_eq!(future["runs"]["rate"], Value::Null, "no runs is not 0%");
+    let recent = json(&h, &["--since", "1h"]);
+    assert_eq!(recent["runs"]["runs"], 2, "{recent}");
+}
+
+/// The fixed history's answer over its three weeks: counts, rates with their denominators,
+/// the versions a signature was seen on, the tests and configurations.
+#[test]
+fn the_answer_over_a_fixed_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = history_fixture(dir.path());
+    let a = json(&h, &["--since", "2026-11-01", "--until", "2026-11-29"]);
+    assert_eq!(a["runs"]["runs"], 9);
+    assert_eq!(
+        a["runs"]["crashed_runs"], 4,
+        "the unreadable report counts: {a}"
+    );
+    assert_eq!(
+        a["crashes"], 3,
+        "the three runs' crashes; the classified race was captured in 2025: {a}"
+    );
+    let weeks: Vec<(&str, u64, u64)> = a["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["start"].as_str().unwrap(),
+                p["runs"].as_u64().unwrap(),
+                p["crashes"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        weeks,
+        [
+            ("2026-11-09", 4, 1),
+            ("2026-11-16", 3, 1),
+            ("2026-11-23", 2, 1)
+        ]
+    );
+    let versions: Vec<(&str, &str, u64)> = a["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["os_build"].as_str().unwrap(),
+                v["driver_version"].as_str().unwrap(),
+                v["crashes"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        versions,
+        [
+            ("24G84", "329.2", 1),
+            ("24G90", "329.2", 1),
+            ("25A354", "342.1", 1)
+        ],
+        "{a}"
+    );
+    let configs: Vec<(&str, u64, u64)> = a["configurations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| {
+            Some((
+                c["name"].as_str()?,
+                c["runs"].as_u64().unwrap(),
+                c["crashed_runs"].as_u64().unwrap(),
+            ))
+        })
+        .collect();
+    assert_eq!(configs, [("baseline", 4, 3), ("serialised-encoding", 3, 0)]);
+    let tests: Vec<(&str, u64)> = a["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["test_id"].as_str().unwrap(),
+                t["crashed_runs"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        tests,
+        [
+            ("tests/test_mps.py::test_gather", 2),
+            ("tests/test_mps.py::test_conv_backward", 1)
+        ]
+    );
+    assert_eq!(
+        a["tests"][0]["runs"], 9,
+        "a test's rate is over every watched run"
+    );
+    // A crash whose report has no capture time is placed by its first run's start, inside a
+    // window and outside another.
+    let c = rusqlite::Connection::open(&h).unwrap();
+    c.execute(
+        "INSERT INTO crashes (key, signature_id, signature, rule, known, family, title, \
+         first_run) SELECT 'sha256:00', 'ffffffffffffffff', 'SIGABRT|abort', 'other', 0, \
+         'other', 'an abort', id FROM runs WHERE started LIKE '2026-11-27%'",
+        [],
+    )
+    .unwrap();
+    drop(c);
+    let day = json(&h, &["--since", "2026-11-27", "--until", "2026-11-28"]);
+    assert_eq!(day["crashes"], 1, "{day}");
+    assert_eq!(day["signatures"][0]["signature_id"], "ffffffffffffffff");
+    let after = json(&h, &["--since", "2026-11-28"]);
+    assert_eq!(after["crashes"], 0, "{after}");
+    let one = json(&h, &["--until", "2026-11-29", "--machine", "mac-mini-2"]);
+    assert_eq!(
+        (
+            one["runs"]["runs"].as_u64(),
+            one["runs"]["crashed_runs"].as_u64()
+        ),
+        (Some(4), Some(0))
+    );
+}
+
+/// The renderings of the fixed history, for people and for an issue.
+#[test]
+fn renderings_of_a_fixed_history() {
+    let dir = tempfile::tempdir().unwrap();
+    history_fixture(dir.path());
+    let run = |format: &str| {
+        let o = crashdelta()
+            .current_dir(dir.path())
+            .args([
+                "history",
+                "history.sqlite",
+                "--until",
+                "2026-11-29",
+                "--format",
+                format,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    insta::assert_snapshot!("history_human", run("human"));
+    insta::assert_snapshot!("history_markdown", run("markdown"));
+    let page = run("html");
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    assert!(
+        page.contains("aria-label=\"crashes and runs by week\""),
+        "{page}"
+    );
+    assert!(page.contains("data-series=\"25ad5093bba0f34e\""), "{page}");
+    assert!(page.contains("data-series=\"crashed runs\""), "{page}");
+}
+
+/// What cannot be answered is said, with what to do, and nothing is written.
+#[test]
+fn what_it_refuses_it_leaves_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = crashdelta().arg("history").output().unwrap();
+    assert_eq!(o.status.code(), Some(125));
+    assert!(stderr(&o).contains("CRASHDELTA_HISTORY"), "{}", stderr(&o));
+
+    let h = history_fixture(dir.path());
+    let before = std::fs::read(&h).unwrap();
+    let o = ask(&h, &["--format", "html", "--output", h.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(125), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(&h).unwrap(),
+        before,
+        "the history was written over"
+    );
+    let o = ask(&h, &["--since", "2026-11-20", "--until", "2026-11-01"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(stderr(&o).contains("is not before"), "{}", stderr(&o));
+
+    let foreign = dir.path().join("other.sqlite");
+    rusqlite::Connection::open(&foreign)
+        .unwrap()
+        .execute_batch("CREATE TABLE runs (x); CREATE TABLE notes (y);")
+        .unwrap();
+    let before = std::fs::read(&foreign).unwrap();
+    let o = ask(&foreign, &[]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(
+        stderr(&o).contains("not a crashdelta history"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(&foreign).unwrap(), before);
+
+    // Named by the environment, as the runs that wrote it name it.
+    let o = crashdelta()
+        .args(["history", "--format", "json", "--until", "2026-11-29"])
+        .env("CRASHDELTA_HISTORY", &h)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
