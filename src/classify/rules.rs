@@ -1106,6 +1106,40 @@ mod tests {
         assert!(fixed.regression(&on(Some("342.0.9"), None)).is_none());
     }
 
+    /// `explain` and `check` agree on version conditions, for reports with and without the
+    /// version and with one that cannot be compared.
+    #[test]
+    fn explain_agrees_with_check_on_versions() {
+        for when in [
+            "driver_version = { min = \"3\", below = \"7\" }",
+            "driver_version = { equals = \"5.0\" }",
+            "driver_version = { max = \"5\" }\nos_version = { min = \"15.7\" }",
+            "os_build = { min = \"24G84\", below = \"25A1\" }",
+        ] {
+            let rules = parse(&versioned(&format!("[rule.when]\n{when}")), "t.toml").unwrap();
+            let rule = &rules[0];
+            let drivers = ["1", "3", "5", "6.9.9", "7", "1.0b3"];
+            let builds = ["24G419", "24F1", "25A1", "25A5316i"];
+            for driver in drivers.iter().map(|d| Some(*d)).chain([None]) {
+                for build in builds.iter().map(|b| Some(*b)).chain([None]) {
+                    for os in [Some("15.7.3"), Some("15.6"), None] {
+                        let facts = facts_with(Versions {
+                            driver_version: driver,
+                            os_build: build,
+                            os_version: os,
+                        });
+                        let held = rule.explain(&facts).iter().all(|c| c.held);
+                        assert_eq!(
+                            rule.check(&facts).is_some(),
+                            held,
+                            "{when}: {driver:?} {build:?} {os:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn user_rules_come_first_and_replace_built_ins_by_id() {
         let user = "[[rule]]\nid = \"other\"\ntitle = \"Ours\"\nfamily = \"other\"\n\n[[rule]]\nid = \"team-known\"\ntitle = \"Team\"\nfamily = \"metal\"\nknown = true\n[rule.when]\nprocess = \"^MyApp$\"\n";

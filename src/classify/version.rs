@@ -634,6 +634,28 @@ mod tests {
         s
     }
 
+    /// A driver-version range with random ends (some ranges are empty and refused).
+    fn range() -> impl Strategy<Value = Result<VersionRange, (String, String)>> {
+        (
+            proptest::option::of(0u64..12),
+            proptest::option::of(0u64..12),
+            any::<bool>(),
+            any::<bool>(),
+        )
+            .prop_map(|(lo, hi, inclusive, equals)| {
+                let text = |n: Option<u64>| n.map(|n| n.to_string());
+                let (lo, hi) = (text(lo), text(hi));
+                let f = VersionField::DriverVersion;
+                if equals {
+                    VersionRange::new(f, lo.as_deref().or(Some("3")), None, None, None)
+                } else if inclusive {
+                    VersionRange::new(f, None, lo.as_deref(), hi.as_deref(), None)
+                } else {
+                    VersionRange::new(f, None, lo.as_deref(), None, hi.as_deref())
+                }
+            })
+    }
+
     proptest! {
         /// Builds order as their parts do, part by part (no trailing letter first).
         #[test]
@@ -662,6 +684,19 @@ mod tests {
             let mut padded = a.clone();
             padded.extend(std::iter::repeat_n(0, zeros));
             prop_assert_eq!(v(f, &text(&a)), v(f, &text(&padded)));
+        }
+
+        /// `rules check`'s shadowing is sound: when one range includes another, every version in
+        /// the other is in it (so a warning never names a rule some report could still reach).
+        #[test]
+        fn an_including_range_holds_every_version_of_the_included(
+            a in range(), b in range(), x in 0u64..12,
+        ) {
+            let (Ok(a), Ok(b)) = (a, b) else { return Ok(()) };
+            let v = VersionField::DriverVersion.parse(&x.to_string()).unwrap();
+            if a.includes(&b) && b.contains(&v) {
+                prop_assert!(a.contains(&v), "{} includes {} but not {x}", a.describe(), b.describe());
+            }
         }
 
         /// A range holds a version exactly when the version is within both ends.
