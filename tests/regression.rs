@@ -89,6 +89,74 @@ fn a_known_crash_on_the_fixed_driver_version_is_a_regression_and_fails_the_gate(
     assert_eq!(doc["groups"][0]["regressions"], 1);
 }
 
+/// The race on macOS 15.7.3 with driver 329.2 (before the fix) and on macOS 26.5 with driver
+/// 342.3.1 (after it): under one rules file, one is the known crash and the other a regression;
+/// the gate fails on the second only, and a version condition tells the two apart.
+const LATER: &str = "testdata/derived/agx-prepareForEnqueue-0x98-macos26.ips";
+
+#[test]
+fn one_rules_file_the_same_crash_before_and_after_its_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    for (fixed_in, field, seen) in [
+        (r#"driver_version = "342.1""#, "driver_version", "342.3.1"),
+        (r#"os_build = "25A354""#, "os_build", "25F71"),
+        (r#"os_version = "26.1""#, "os_version", "26.5"),
+    ] {
+        let rules = race_rules(dir.path(), fixed_in, "");
+        let out = crashdelta()
+            .args([
+                "classify",
+                "--format",
+                "json",
+                "--fail-on",
+                "regression",
+                "--rules",
+            ])
+            .arg(&rules)
+            .args([RACE, LATER])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(GATE_FAILED), "{}", stderr(&out));
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let (before, after) = (&doc["reports"][0], &doc["reports"][1]);
+        assert_eq!(
+            before["classification"]["regression"],
+            Value::Null,
+            "{fixed_in}"
+        );
+        assert_eq!(before["gate_failure"], Value::Null);
+        assert_eq!(after["classification"]["regression"]["field"], field);
+        assert_eq!(after["classification"]["regression"]["seen"], seen);
+        assert_eq!(doc["gate"]["failures"], 1);
+        // One signature, one of its two reports a regression.
+        assert_eq!(doc["groups"][0]["count"], 2);
+        assert_eq!(doc["groups"][0]["regressions"], 1);
+    }
+    // A rule for the later release only.
+    let rules = race_rules(
+        dir.path(),
+        r#"driver_version = "400""#,
+        r#"os_version = { min = "26" }"#,
+    );
+    let out = crashdelta()
+        .args(["classify", "--format", "json", "--rules"])
+        .arg(&rules)
+        .args([RACE, LATER])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The team's rule replaced the built-in race rule (same id): the 15.7.3 report falls to the
+    // next rule whose conditions it meets.
+    assert_eq!(
+        doc["reports"][0]["classification"]["rule"], "agx-prepare-for-enqueue-other-caller",
+        "not the team's rule for the 15.7.3 report"
+    );
+    assert_eq!(
+        doc["reports"][1]["classification"]["title"], "AGX prepareForEnqueue race (MPS)",
+        "the team's rule for the 26.5 report"
+    );
+}
+
 /// The same crash as the "Translated Report" text Console shows: the OS build from its `OS
 /// Version:` line, the driver version from its `Binary Images` line.
 #[test]
