@@ -332,6 +332,38 @@ fn a_late_report_is_named_from(store: &str) {
     assert_eq!(out.status.code(), Some(86), "{}", stderr(&out));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["new"][0]["attribution"]["kind"], "late");
+
+    if store == "--history" {
+        // The history counts the crash as run 1's, seen first by it, once however many later
+        // runs and diffs meet its report: run 1 crashed, the others did not.
+        let c = rusqlite::Connection::open(&state).unwrap();
+        let counts: Vec<(String, i64)> = c
+            .prepare("SELECT kind, crashes FROM runs ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            counts,
+            [("watch".into(), 1), ("watch".into(), 0), ("diff".into(), 0)]
+        );
+        let first: i64 = c
+            .query_row("SELECT first_run FROM crashes", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(first, 1);
+        let sightings: Vec<(i64, String)> = c
+            .prepare("SELECT run, attribution FROM sightings ORDER BY run")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            sightings,
+            [(1, "run".into()), (2, "late".into()), (3, "late".into())]
+        );
+    }
 }
 
 /// A copy of an existing report (same incident, new path, the old one still there) was called

@@ -69,7 +69,14 @@ fn a_crash_is_stored_once_however_many_runs_see_it() {
         count(&c, "SELECT count(DISTINCT first_run) FROM crashes"),
         1
     );
-    assert_eq!(count(&c, "PRAGMA user_version"), 2);
+    assert_eq!(count(&c, "PRAGMA user_version"), 3);
+    assert_eq!(
+        count(
+            &c,
+            "SELECT count(*) FROM runs WHERE tool_version IS NOT NULL"
+        ),
+        2
+    );
     let mode: String = c
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();

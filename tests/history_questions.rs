@@ -79,6 +79,30 @@ fn rates_are_over_the_watched_runs_and_the_window_applies() {
         .unwrap_or_else(|| panic!("no {today}: {all}"));
     assert_eq!(day["runs"], 2, "{day}");
 
+    // Every crash and run is in exactly one period (or undated), by day and by week.
+    for by in ["day", "week"] {
+        let a = json(&h, &["--by", by]);
+        let sum = |field: &str| -> u64 {
+            a["periods"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p[field].as_u64().unwrap())
+                .sum()
+        };
+        assert_eq!(
+            sum("crashes") + a["undated"].as_u64().unwrap(),
+            a["crashes"].as_u64().unwrap()
+        );
+        assert_eq!(sum("runs"), a["runs"]["runs"].as_u64().unwrap());
+        let by_signature: u64 = a["signatures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["crashes"].as_u64().unwrap())
+            .sum();
+        assert_eq!(by_signature, a["crashes"].as_u64().unwrap(), "{by}");
+    }
     let machine = json(&h, &["--machine", "no-such-host"]);
     assert_eq!(
         (
@@ -289,4 +313,164 @@ fn what_it_refuses_it_leaves_alone() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// An environment variable that is set but empty is not set: a CI secret that is not defined
+/// (`CRASHDELTA_HISTORY: ${{ secrets.HISTORY }}`) must not make every job fail on its
+/// arguments. The same for every variable a flag reads.
+#[test]
+fn an_empty_variable_is_no_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = crashdelta()
+        .current_dir(dir.path())
+        .args(["classify", "--format", "json"])
+        .arg(common::root().join(common::RACE))
+        .env("CRASHDELTA_HISTORY", "")
+        .env("CRASHDELTA_FAIL_ON", "")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "a file was made"
+    );
+    let o = crashdelta()
+        .arg("history")
+        .env("CRASHDELTA_HISTORY", "")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(125));
+    assert!(stderr(&o).contains("no history named"), "{}", stderr(&o));
+}
+
+/// A store is input too: a history another tool (or a hostile report's text, stored as it was)
+/// filled with terminal escapes, markup and Markdown keeps them as text in every format.
+#[test]
+fn hostile_text_in_a_store_stays_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = history_fixture(dir.path());
+    let evil = "\u{1b}]0;pwned\u{7}\u{1b}[31m<script>alert(1)</script>|**x**";
+    rusqlite::Connection::open(&h)
+        .unwrap()
+        .execute(
+            "INSERT INTO crashes (key, captured, signature_id, signature, rule, known, family, \
+             title, location, os_build, driver, driver_version, test_id, first_run) \
+             SELECT 'evil', '2026-11-10T00:00:00.000Z', ?1, ?1, ?1, 1, ?1, ?1, ?1, ?1, ?1, ?1, \
+             ?1, min(id) FROM runs",
+            [evil],
+        )
+        .unwrap();
+    for format in ["human", "markdown", "html"] {
+        let o = ask(&h, &["--format", format, "--until", "2026-11-29"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let out = String::from_utf8(o.stdout).unwrap();
+        assert!(
+            !out.contains('\u{1b}'),
+            "{format}: an escape reached the output"
+        );
+        assert!(!out.contains('\u{7}'), "{format}");
+        if format == "html" {
+            assert!(!out.contains("<script>"), "{format}: {out}");
+        }
+        if format == "markdown" {
+            // Outside code spans the markup is escaped; inside them it is literal text. No
+            // cell's `|` splits a row: every row of a table has its header's columns.
+            assert!(out.contains(r"\<script>"), "{out}");
+            let mut columns = None;
+            for line in out.lines() {
+                if !line.starts_with('|') {
+                    columns = None;
+                    continue;
+                }
+                let pipes = line.matches('|').count() - line.matches(r"\|").count();
+                match columns {
+                    None => columns = Some(pipes),
+                    Some(n) => assert_eq!(pipes, n, "a row split: {line}"),
+                }
+            }
+        }
+    }
+}
+
+/// A campaign's report that lands after its run's wait, during the next run, is the campaign's
+/// crash of that run; the history says so too (review finding: the run had been appended with
+/// 0 crashes before its report landed, and the history showed 0 crashed runs where the
+/// campaign showed 1).
+#[test]
+fn a_campaigns_late_report_makes_its_run_crashed_in_the_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    std::fs::create_dir(&reports).unwrap();
+    let h = dir.path().join("h.sqlite");
+    let script = format!(
+        "{WRITE_RACE}\nif [ ! -e \"$MARK\" ]; then touch \"$MARK\"; me=$$; pp=$PPID; \
+         (sleep 1; write_race $me $pp) & exit 0; else sleep 3; exit 0; fi"
+    );
+    let o = crashdelta()
+        .args([
+            "watch",
+            "--repeat",
+            "2",
+            "--settle",
+            "0.2s",
+            "--no-capture",
+            "--format",
+            "json",
+        ])
+        .arg("--history")
+        .arg(&h)
+        .arg("--reports-dir")
+        .arg(&reports)
+        .env("REPORTS", &reports)
+        .env("RACE", common::root().join(common::RACE))
+        .env("MARK", dir.path().join("mark"))
+        .args(["--", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    let campaign: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", stderr(&o));
+    });
+    let crashed_in_campaign = campaign["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["run"]["crashed"] == true)
+        .count();
+    assert_eq!(crashed_in_campaign, 1, "{}\n{campaign}", stderr(&o));
+    let a = json(&h, &[]);
+    assert_eq!(a["runs"]["runs"], 2, "{a}");
+    assert_eq!(a["runs"]["crashed_runs"], 1, "{a}");
+}
+
+/// Counts and times another tool wrote into a store do not make impossible answers: a `known`
+/// of 5 is one known crash, a negative `unreadable` does not cancel a run's crashes, a capture
+/// time that is not a date is undated and shown as `?`, never as its text.
+#[test]
+fn odd_values_in_a_store_make_no_impossible_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = history_fixture(dir.path());
+    let c = rusqlite::Connection::open(&h).unwrap();
+    c.execute_batch(
+        "UPDATE crashes SET known = 5; \
+         UPDATE runs SET crashes = 2, unreadable = -2 WHERE started LIKE '2026-11-27%'; \
+         INSERT INTO crashes (key, captured, signature_id, signature, rule, known, family, \
+         title, first_run) SELECT 'odd', '2026-11-1é|<img src=x>|**b** | |', 'eeeeeeeeeeeeeeee', \
+         's', 'other', 0, 'other', 't', min(id) FROM runs;",
+    )
+    .unwrap();
+    drop(c);
+    let a = json(&h, &["--until", "2026-11-29"]);
+    assert!(a["known"].as_u64() <= a["crashes"].as_u64(), "{a}");
+    assert_eq!(
+        a["runs"]["crashed_runs"], 5,
+        "the run with 2 crashes crashed: {a}"
+    );
+    assert!(a["undated"].as_u64() >= Some(0));
+    let o = ask(&h, &["--format", "markdown"]);
+    let md = String::from_utf8(o.stdout).unwrap();
+    assert!(!md.contains("<img"), "{md}");
+    assert!(!md.contains("**b**"), "{md}");
+    let o = ask(&h, &["--format", "human"]);
+    assert!(!String::from_utf8(o.stdout).unwrap().contains("2026-11-1é"));
 }

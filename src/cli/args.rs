@@ -481,15 +481,31 @@ impl From<Period> for crashdelta::history::query::Period {
 /// A `--since`/`--until` value: a date (midnight UTC), an RFC 3339 time, or an age before now
 /// (humantime: `30d`, `2weeks`, `12h`).
 pub fn when(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
-    use chrono::{DateTime, NaiveDate, Utc};
+    use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
     let s = s.trim();
+    let accepted = "accepted: a date (2026-11-01), a time (2026-11-01T10:00:00Z; UTC without \
+                    an offset), or an age (30d, 2weeks)";
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
     }
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         return Ok(d.and_time(chrono::NaiveTime::MIN).and_utc());
     }
-    let accepted = "accepted: a date (2026-11-01), an RFC 3339 time, or an age (30d, 2weeks)";
+    // A time without an offset, with a `T` or a space, with or without seconds: UTC.
+    for form in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, form) {
+            return Ok(t.and_utc());
+        }
+    }
+    // Shaped like a date but not one (2026-02-30): say so, not humantime's "invalid character".
+    if s.len() >= 10 && s.as_bytes().get(4) == Some(&b'-') && s.as_bytes().get(7) == Some(&b'-') {
+        return Err(format!("{s} is not a date or a time ({accepted})"));
+    }
     let age = humantime::parse_duration(s).map_err(|e| format!("{e} ({accepted})"))?;
     chrono::Duration::from_std(age)
         .ok()

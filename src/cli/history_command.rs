@@ -3,6 +3,7 @@
 //! file can be asked while runs append to it.
 
 use anyhow::{Result, bail};
+use chrono::SecondsFormat;
 
 use crashdelta::history::History;
 use crashdelta::history::query::Question;
@@ -22,11 +23,29 @@ pub fn history(args: HistoryArgs) -> Result<Exit> {
     if let (Some(since), Some(until)) = (args.since, args.until)
         && since >= until
     {
-        bail!("--since {since} is not before --until {until}: nothing is in that window");
+        let t = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+        bail!(
+            "--since {} is not before --until {}: nothing is in that window",
+            t(since),
+            t(until)
+        );
+    }
+    if path.is_dir() {
+        bail!(
+            "{} is a folder: name the history file in it (the file a run's --history wrote)",
+            path.display()
+        );
     }
     let output = Output::new(args.output);
-    // The page written over the history would destroy it.
-    output.refuse_inputs(std::slice::from_ref(&path))?;
+    // The page written over the history would destroy it, and so would one written over its
+    // write-ahead log (committed runs not yet checkpointed live there) or its journal.
+    let mut files = vec![path.clone()];
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut name = path.clone().into_os_string();
+        name.push(suffix);
+        files.push(name.into());
+    }
+    output.refuse_inputs(&files)?;
     let mut store = History::open_to_read(&path)?;
     let answer = store.answer(&Question {
         since: args.since,

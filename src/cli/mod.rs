@@ -126,7 +126,7 @@ fn parse(args: &[OsString]) -> Result<(Cli, Option<FromConfig>), Failed> {
     // settings file's error, follow it too.
     let colour = early_colour(args);
     output::configure(colour.into(), false);
-    let cmd = args::command().color(match colour {
+    let cmd = without_empty_env(args::command()).color(match colour {
         args::ColorWhen::Auto => clap::ColorChoice::Auto,
         args::ColorWhen::Always => clap::ColorChoice::Always,
         args::ColorWhen::Never => clap::ColorChoice::Never,
@@ -155,6 +155,19 @@ fn parse(args: &[OsString]) -> Result<(Cli, Option<FromConfig>), Failed> {
     let cli = Cli::from_arg_matches(&matches).map_err(Failed::Args)?;
     cli.check().map_err(Failed::Args)?;
     Ok((cli, from_config))
+}
+
+/// `cmd` with the environment variables that are set but empty ignored: `CRASHDELTA_HISTORY=`
+/// (a CI secret that is not defined expands to nothing) means no history, not a flag given
+/// without its value.
+fn without_empty_env(cmd: clap::Command) -> clap::Command {
+    let empty = |arg: &clap::Arg| {
+        arg.get_env()
+            .and_then(std::env::var_os)
+            .is_some_and(|v| v.is_empty())
+    };
+    cmd.mut_args(|arg| if empty(&arg) { arg.env(None) } else { arg })
+        .mut_subcommands(without_empty_env)
 }
 
 /// The settings file that was applied, and the flags its settings stood for.

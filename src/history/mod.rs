@@ -56,10 +56,10 @@ use db::{Db, DbError, params};
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The schema this crashdelta writes: SQLite's `user_version` after the migrations.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The migrations, in order: `MIGRATIONS[i]` takes a database from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[SCHEMA, SCHEMA_2];
+pub const MIGRATIONS: &[&str] = &[SCHEMA, SCHEMA_2, SCHEMA_3];
 
 /// Version 2: each run's process tree (`pids`, a JSON array), so that a report landing after
 /// a job settled is named, in the next job, as that run's late report (as `--state` does); how
@@ -71,6 +71,13 @@ ALTER TABLE runs ADD COLUMN pids TEXT;
 ALTER TABLE runs ADD COLUMN unreadable INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sightings ADD COLUMN rule TEXT;
 CREATE INDEX runs_machine_settled ON runs (machine, settled);
+"#;
+
+/// Version 3: the crashdelta that wrote each run (`tool_version`): its built-in rules and
+/// signatures are that version's, so a signature that appears or a rule that stops matching
+/// across a fleet's upgrade can be told from a change in the crashes.
+pub const SCHEMA_3: &str = r#"
+ALTER TABLE runs ADD COLUMN tool_version TEXT;
 "#;
 
 /// The file's `application_id`: says a SQLite file is a crashdelta history, so that another
@@ -602,9 +609,9 @@ fn append(db: &mut Db, run: &RunEntry) -> Result<Appended, DbError> {
     let inserted = db.row(
         "INSERT INTO runs (kind, machine, os_user, command, started, ended, settled, \
          exit_code, signal, gate_passed, campaign, campaign_run, configuration, os_build, \
-         hardware_model, crashes, pids, unreadable) \
+         hardware_model, crashes, pids, unreadable, tool_version) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-         ?18) RETURNING id",
+         ?18, ?19) RETURNING id",
         params![
             run.kind.as_str(),
             run.machine.as_deref(),
@@ -629,6 +636,7 @@ fn append(db: &mut Db, run: &RunEntry) -> Result<Appended, DbError> {
                 serde_json::to_string(kept).unwrap_or_default()
             }),
             run.unreadable,
+            env!("CARGO_PKG_VERSION"),
         ],
     )?;
     let run_id = inserted.and_then(|r| r.int(0)).ok_or(DbError::NoId)?;
@@ -644,9 +652,11 @@ fn append(db: &mut Db, run: &RunEntry) -> Result<Appended, DbError> {
             // Neither an incident id nor readable bytes: nothing to store it once under.
             continue;
         };
-        // A late report of an earlier run of the same campaign is that run's crash: stored as
-        // first seen by it, and sighted by it, as well as by the run it landed in.
-        let owner: Option<i64> = match (campaign, c.belongs_to) {
+        // A late report of an earlier run is that run's crash: stored as first seen by it, and
+        // sighted by it, as well as by the run it landed in. The earlier run is the same
+        // campaign's, or (a report that landed after its job settled) this machine's run that
+        // started then.
+        let in_campaign: Option<i64> = match (campaign, c.belongs_to) {
             (Some(campaign), Some(start)) => db
                 .row(
                     "SELECT id FROM runs WHERE campaign = ?1 AND started = ?2",
@@ -655,6 +665,18 @@ fn append(db: &mut Db, run: &RunEntry) -> Result<Appended, DbError> {
                 .and_then(|r| r.int(0)),
             _ => None,
         };
+        let earlier_job: Option<i64> = match (in_campaign, c.belongs_to) {
+            (None, Some(start)) => db
+                .row(
+                    "SELECT id FROM runs WHERE started = ?1 AND id <> ?2 \
+                     AND (machine = ?3 OR (?3 IS NULL AND machine IS NULL)) \
+                     ORDER BY id DESC LIMIT 1",
+                    params![time(start), run_id, run.machine.as_deref()],
+                )?
+                .and_then(|r| r.int(0)),
+            _ => None,
+        };
+        let owner = in_campaign.or(earlier_job);
         let inserted = db.execute(
             "INSERT INTO crashes (key, incident_id, report_sha256, captured, signature_id, \
              signature, rule, known, family, title, location, process, pid, os_build, os_train, \
@@ -709,7 +731,7 @@ fn append(db: &mut Db, run: &RunEntry) -> Result<Appended, DbError> {
             owner.map(|o| (o, Some("run"))),
         ];
         for (seer, attribution) in sightings.into_iter().flatten() {
-            db.execute(
+            let sighted = db.execute(
                 "INSERT INTO sightings (run, crash, attribution, basis, path, rule) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (run, crash) DO NOTHING",
                 params![
@@ -721,6 +743,15 @@ fn append(db: &mut Db, run: &RunEntry) -> Result<Appended, DbError> {
                     c.rule.as_str(),
                 ],
             )?;
+            // An earlier job's run learns of its crash now: its count grows, so that its rate
+            // is a real rate (a campaign's runs were given the campaign's own count already).
+            // Its gate's verdict stays the one it gave.
+            if sighted == 1 && Some(seer) == earlier_job && earlier_job != Some(run_id) {
+                db.execute(
+                    "UPDATE runs SET crashes = crashes + 1 WHERE id = ?1",
+                    params![seer],
+                )?;
+            }
         }
     }
     Ok(appended)
@@ -1052,7 +1083,10 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         }
         let mut h = History::open(&path).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(h.version().unwrap_or_else(|e| panic!("{e}")), 2);
+        assert_eq!(
+            h.version().unwrap_or_else(|e| panic!("{e}")),
+            SCHEMA_VERSION
+        );
         assert_eq!(h.counts().unwrap_or_else(|e| panic!("{e}")), (1, 0));
         let none = h
             .earlier_runs(Some("mac-mini-3"))

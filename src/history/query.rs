@@ -107,7 +107,8 @@ pub struct SignatureRow {
     pub signature_id: String,
     /// The signature.
     pub signature: String,
-    /// The rule its first crash matched.
+    /// The rule of its earliest crashes (of the OS build and driver version it was first seen
+    /// on).
     pub rule: String,
     /// The crash in words.
     pub title: String,
@@ -130,7 +131,8 @@ pub struct SignatureRow {
 pub struct VersionRow {
     /// The signature's id.
     pub signature_id: String,
-    /// The rule.
+    /// The rule its crashes matched (when they matched several, as rules changed, the first by
+    /// name; `crashdelta history` shows a signature's words as first stored).
     pub rule: String,
     /// The OS build the reports name.
     pub os_build: Option<String>,
@@ -279,9 +281,12 @@ const CRASH_TIME: &str = "COALESCE(c.captured, r.started)";
 /// The watched runs.
 const WATCHED: &str = "r.kind IN ('watch', 'campaign-run')";
 
-/// A run that crashed: a crash or an unreadable new report of its own.
-const CRASHED: &str =
-    "CAST(SUM(CASE WHEN r.crashes + r.unreadable > 0 THEN 1 ELSE 0 END) AS BIGINT)";
+/// A run that crashed: a crash or an unreadable new report of its own. Its count at the time it
+/// was appended, or a crash sighted as its own since: a campaign's late report can land after
+/// its run was appended (the campaign then counts it in the run, and so must the history).
+const CRASHED: &str = "CAST(SUM(CASE WHEN r.crashes > 0 OR r.unreadable > 0 OR EXISTS (\
+     SELECT 1 FROM sightings s WHERE s.run = r.id AND s.attribution = 'run') \
+     THEN 1 ELSE 0 END) AS BIGINT)";
 
 /// Answers `q` from `db`; `store` names it in the answer.
 pub fn answer(db: &mut Db, store: &str, q: &Question) -> Result<Answer, DbError> {
@@ -330,7 +335,8 @@ pub fn answer(db: &mut Db, store: &str, q: &Question) -> Result<Answer, DbError>
     db.for_each(
         &format!(
             "SELECT substr({CRASH_TIME}, 1, 10), c.signature_id, count(*), \
-             CAST(SUM(c.known) AS BIGINT) FROM crashes c JOIN runs r ON r.id = c.first_run \
+             CAST(SUM(CASE WHEN c.known <> 0 THEN 1 ELSE 0 END) AS BIGINT) \
+             FROM crashes c JOIN runs r ON r.id = c.first_run \
              WHERE 1 = 1{} GROUP BY 1, 2",
             crash_filter.sql
         ),
@@ -339,11 +345,12 @@ pub fn answer(db: &mut Db, store: &str, q: &Question) -> Result<Answer, DbError>
             let n = row.count(2);
             crashes += n;
             known += row.count(3);
-            match (date(&row), row.string(1)) {
-                (Some(day), Some(signature)) => {
+            match date(&row) {
+                Some(day) => {
+                    let signature = row.string(1).unwrap_or_default();
                     *days.entry(day).or_default().2.entry(signature).or_default() += n;
                 }
-                _ => undated += n,
+                None => undated += n,
             }
         },
     )?;
@@ -390,10 +397,14 @@ pub fn answer(db: &mut Db, store: &str, q: &Question) -> Result<Answer, DbError>
                 });
             s.crashes += v.crashes;
             s.known |= row.flag(10).unwrap_or(false);
-            // The earliest version's rule, title and location: the crash as first stored.
+            // The earliest version's words (rule, title, location): the crash as first stored.
             if s.first_seen.is_none() || v.first_seen < s.first_seen {
                 s.first_seen.clone_from(&v.first_seen);
                 s.rule.clone_from(&v.rule);
+                s.signature = row.string(8).unwrap_or_default();
+                s.title = row.string(9).unwrap_or_default();
+                s.family = row.string(11).unwrap_or_default();
+                s.location = row.string(12);
             }
             if v.last_seen > s.last_seen {
                 s.last_seen.clone_from(&v.last_seen);
@@ -425,7 +436,7 @@ pub fn answer(db: &mut Db, store: &str, q: &Question) -> Result<Answer, DbError>
         db.for_each(
             &format!(
                 "SELECT r.{column}, count(*), {CRASHED} FROM runs r WHERE {WATCHED}{} \
-                 GROUP BY r.{column} ORDER BY r.{column}",
+                 GROUP BY r.{column}",
                 runs_filter.sql
             ),
             &runs_filter.params,
@@ -436,6 +447,11 @@ pub fn answer(db: &mut Db, store: &str, q: &Question) -> Result<Answer, DbError>
                 })
             },
         )?;
+        // Sorted here: the stores put NULL at opposite ends, and PostgreSQL orders text by
+        // the database's collation. The runs without a name last.
+        rows.sort_by(|a: &GroupRate, b: &GroupRate| {
+            (a.name.is_none(), &a.name).cmp(&(b.name.is_none(), &b.name))
+        });
         Ok(rows)
     };
     let mut configurations = groups(db, "configuration")?;

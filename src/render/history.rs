@@ -72,9 +72,17 @@ fn window(a: &Answer) -> String {
     }
 }
 
-/// The day of an RFC 3339 time.
+/// The day of an RFC 3339 time, or `?` when it does not start with one (a store is input: its
+/// text may be anything).
 fn day(t: &str) -> &str {
-    t.get(..10).unwrap_or(t)
+    t.get(..10)
+        .filter(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok())
+        .unwrap_or("?")
+}
+
+/// The day of a first or last seen time.
+fn seen(t: &Option<String>) -> &str {
+    t.as_deref().map_or("?", day)
 }
 
 fn opt(s: &Option<String>) -> &str {
@@ -173,8 +181,8 @@ pub fn human(a: &Answer, width: Option<u16>) -> String {
                 g.rule.clone(),
                 if g.known { "yes" } else { "no" }.to_owned(),
                 opt(&g.location).to_owned(),
-                g.first_seen.as_deref().map(day).unwrap_or("?").to_owned(),
-                g.last_seen.as_deref().map(day).unwrap_or("?").to_owned(),
+                seen(&g.first_seen).to_owned(),
+                seen(&g.last_seen).to_owned(),
             ]);
         }
         s.table(&t);
@@ -201,8 +209,8 @@ pub fn human(a: &Answer, width: Option<u16>) -> String {
                 opt(&v.os_build).to_owned(),
                 driver(&v.driver, &v.driver_version),
                 v.crashes.to_string(),
-                v.first_seen.as_deref().map(day).unwrap_or("?").to_owned(),
-                v.last_seen.as_deref().map(day).unwrap_or("?").to_owned(),
+                seen(&v.first_seen).to_owned(),
+                seen(&v.last_seen).to_owned(),
             ]);
         }
         s.table(&t);
@@ -296,8 +304,8 @@ pub fn markdown(a: &Answer) -> String {
                 markdown::inline(&g.rule),
                 if g.known { "yes" } else { "no" },
                 markdown::cell_code(opt(&g.location)),
-                g.first_seen.as_deref().map(day).unwrap_or("?"),
-                g.last_seen.as_deref().map(day).unwrap_or("?"),
+                seen(&g.first_seen),
+                seen(&g.last_seen),
             );
         }
         s.push('\n');
@@ -318,8 +326,8 @@ pub fn markdown(a: &Answer) -> String {
                 markdown::inline(opt(&v.os_build)),
                 markdown::inline(&driver(&v.driver, &v.driver_version)),
                 v.crashes,
-                v.first_seen.as_deref().map(day).unwrap_or("?"),
-                v.last_seen.as_deref().map(day).unwrap_or("?"),
+                seen(&v.first_seen),
+                seen(&v.last_seen),
             );
         }
         s.push('\n');
@@ -435,8 +443,8 @@ pub fn page(a: &Answer, generated: &str) -> String {
                 html::escape(&g.rule),
                 if g.known { "yes" } else { "no" },
                 html::escape(opt(&g.location)),
-                html::escape(g.first_seen.as_deref().map(day).unwrap_or("?")),
-                html::escape(g.last_seen.as_deref().map(day).unwrap_or("?")),
+                html::escape(seen(&g.first_seen)),
+                html::escape(seen(&g.last_seen)),
             );
         }
         body.push_str("</table></div>\n");
@@ -458,8 +466,8 @@ pub fn page(a: &Answer, generated: &str) -> String {
                 html::escape(opt(&v.os_build)),
                 html::escape(&driver(&v.driver, &v.driver_version)),
                 v.crashes,
-                html::escape(v.first_seen.as_deref().map(day).unwrap_or("?")),
-                html::escape(v.last_seen.as_deref().map(day).unwrap_or("?")),
+                html::escape(seen(&v.first_seen)),
+                html::escape(seen(&v.last_seen)),
             );
         }
         body.push_str("</table></div>\n");
@@ -563,6 +571,7 @@ fn time_chart(a: &Answer, colour_of: &dyn Fn(&str) -> usize) -> String {
     // Label about eight periods, and never two closer than a date's width (75 units).
     let every = (a.periods.len() / 8).max(75 / (col + gap) as usize + 1);
     let mut slot = 0.0;
+    let mut last_year = None;
     for (i, p) in a.periods.iter().enumerate() {
         if p.after_gap {
             let x = 30.0 + slot * (col + gap) + col / 2.0;
@@ -608,16 +617,20 @@ fn time_chart(a: &Answer, colour_of: &dyn Fn(&str) -> usize) -> String {
             html::escape(&format!("{}: {}", p.start, rate_words(&p.rate))),
         );
         if i % every == 0 {
+            // The year on the first label and wherever it changes; the month and day elsewhere.
+            let year = p.start.get(..4);
+            let label = if year == last_year {
+                p.start.get(5..).unwrap_or(&p.start)
+            } else {
+                &p.start
+            };
+            last_year = year;
             let _ = write!(
                 svg,
                 "<text x=\"{}\" y=\"{}\" text-anchor=\"start\">{}</text>",
                 x,
                 strip_top + strip + 14.0,
-                html::escape(if i == 0 {
-                    &p.start
-                } else {
-                    p.start.get(5..).unwrap_or(&p.start)
-                })
+                html::escape(label)
             );
         }
     }
