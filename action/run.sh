@@ -5,7 +5,7 @@
 #
 # Environment (the action's inputs):
 #   INPUT_COMMAND      the test command, a bash script as in a `run:` step (required)
-#   INPUT_FAIL_ON      --fail-on (any, agx, metal, unknown, none; crashdelta's default: any)
+#   INPUT_FAIL_ON      --fail-on (any, agx, metal, unknown, regression, none; crashdelta's default: any)
 #   INPUT_ALLOW        rule ids for --allow, separated by spaces or newlines
 #   INPUT_SETTLE       --settle (5s, 30, 2m)
 #   INPUT_RULES        --rules FILE

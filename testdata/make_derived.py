@@ -519,3 +519,22 @@ lambda_frames = race_frames[:4] + [
 ] + TAIL
 race_report("agx-prepareForEnqueue-faulthandler-lambda.ips", "B4A1D3E2-7C8F-4D9E-8F1A-2B3C4D5E6F70",
             86240, FAULTHANDLER_TOP + lambda_frames, [])
+
+# --- The race on a later release (issue 18, part 5: versions and regressions). ----------------
+# The same crash as agx-prepareForEnqueue-0x98.ips on macOS 26.5, build 25F71 (the build number
+# hoakley's Eclectic Light Company gives for 26.5, an update that also changed "the whole AGX
+# series" of kernel extensions in version), with a later AGX driver: for rules whose fixed_in lies
+# between the two, the 15.7.3 report is before the fix and this one at or after it (a
+# regression). The driver version 342.3.1 is made up: no public report of the AGX driver on
+# macOS 26 was found; its form is that of the real 329.2 (CFBundleShortVersionString).
+AGX_26 = dict(AGX, CFBundleShortVersionString="342.3.1", CFBundleVersion="342.3.1")
+threads = [waiting_thread(3700000 + i) for i in range(11)]
+threads.append({"triggered": True, "id": 3700011, "name": "Thread-8 (worker)",
+                "queue": "metal gpu stream 8", "threadState": regs(152), "frames": race_frames})
+hdr_26 = header("Python", "8A3F5C71-2D4E-4B6A-9C8D-7E1F2A3B4C5D", "2026-11-20 10:12:44.00 -0800")
+hdr_26["os_version"] = "macOS 26.5 (25F71)"
+body_26 = body("8A3F5C71-2D4E-4B6A-9C8D-7E1F2A3B4C5D", "2026-11-20 10:12:43.8120 -0800", 91230,
+               SEGV, segv_term(91230), threads, 11)
+body_26["osVersion"] = {"train": "macOS 26.5", "build": "25F71", "releaseType": "User"}
+body_26["usedImages"] = [AGX_26 if img is AGX else img for img in IMAGES]
+write("agx-prepareForEnqueue-0x98-macos26.ips", hdr_26, body_26)

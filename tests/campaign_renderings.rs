@@ -37,6 +37,7 @@ fn run(index: usize, config: usize, crashed: bool, exit: i32) -> RunSummary {
                     ..Process::default()
                 },
                 path: format!("/Users/ci/Library/Logs/DiagnosticReports/Python-{index}.ips"),
+                regression: None,
                 // Run 9's crash was not joined with a test (the runner printed nothing of it).
                 test: (index != 9).then(|| {
                     if index == 5 {
@@ -220,4 +221,52 @@ fn stats_renderings() {
         "stats_html",
         stats_html(&breakdown(), "2026-11-26 12:00:00 +0000")
     );
+}
+
+/// A campaign whose rule says the race was fixed in the driver the runs crashed on: the
+/// signature's row says how many of its reports are regressions, in every rendering, and each
+/// run's crash carries its regression in the JSON.
+#[test]
+fn a_regression_is_counted_in_every_campaign_rendering() {
+    let mut runs: Vec<RunSummary> = (1..=4).map(|i| run(i, 0, i != 4, 0)).collect();
+    runs[0].crashes[0].regression = Some(crashdelta::classify::Regression {
+        field: crashdelta::classify::VersionField::DriverVersion,
+        fixed_in: "329.2".into(),
+        seen: "329.2".into(),
+    });
+    let campaign = CampaignReport {
+        command: vec!["./run_tests.sh".into()],
+        configs: vec![ConfigInfo {
+            name: "mps".into(),
+            env: vec![],
+        }],
+        records: runs
+            .iter()
+            .map(|_| serde_json::json!({"schema": "crashdelta.watch/1"}))
+            .collect(),
+        summary: CampaignSummary::Repeat(Box::new(config_stats("mps", 0, &runs))),
+        runs,
+        stopped: None,
+    };
+    let style = crashdelta::render::Style {
+        width: Some(120),
+        ..Default::default()
+    };
+    let text = human(&campaign, &style);
+    assert!(
+        text.contains(", known, 1 regression(s); signature"),
+        "{text}"
+    );
+    let md = markdown(&campaign);
+    assert!(md.contains("| yes, 1 regression | 3 | 3 |"), "{md}");
+    let html = html_page(&campaign, "2026-11-30 12:00:00 +0000");
+    assert!(html.contains("<td>yes, 1 regression</td>"), "{html}");
+    let mut out = Vec::new();
+    write_json(&mut out, &campaign).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        doc["runs"][0]["run"]["crashes"][0]["regression"]["field"], "driver_version",
+        "{doc}"
+    );
+    assert_eq!(doc["summary"]["by_signature"][0]["regressions"], 1, "{doc}");
 }

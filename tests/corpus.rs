@@ -319,6 +319,17 @@ fn expectations() -> Vec<(&'static str, Expect)> {
                 "agx-prepare-for-enqueue-race",
             ),
         ),
+        // The race on a later release (macOS 26.5, driver 342.3.1): the same rule.
+        (
+            "derived/agx-prepareForEnqueue-0x98-macos26.ips",
+            crash_rule(
+                "Python",
+                Some(91230),
+                Some("EXC_BAD_ACCESS"),
+                Family::Agx,
+                "agx-prepare-for-enqueue-race",
+            ),
+        ),
         (
             "derived/agx-setComputePipelineState-0x5c8.ips",
             crash_rule(

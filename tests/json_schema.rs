@@ -217,6 +217,59 @@ fn reports(out: &mut Outputs) {
         .output()
         .unwrap();
     out.stdout("rules --format json", &rules);
+    // A rules file with version conditions and `fixed_in`, so that `fixed_in` and `regression`
+    // are written as objects, not only as null.
+    let team = tempfile::tempdir().unwrap();
+    let team_rules = team.path().join("team.toml");
+    std::fs::write(
+        &team_rules,
+        r#"[[rule]]
+id = "agx-prepare-for-enqueue-race"
+title = "AGX prepareForEnqueue race, said fixed in the driver it crashed on"
+family = "agx"
+known = true
+fixed_in = { driver_version = "329.2", os_version = "26.1" }
+[rule.when]
+driver_version = { min = "300", below = "400" }
+frames = [{ image_kind = "agx", function = "AGX::ComputeContext::prepareForEnqueue(bool)", at = 0 }]
+"#,
+    )
+    .unwrap();
+    let regressed = crashdelta()
+        .args([
+            "classify",
+            "--format",
+            "json",
+            "--fail-on",
+            "regression",
+            "--rules",
+        ])
+        .arg(&team_rules)
+        .arg(testdata().join("derived"))
+        .output()
+        .unwrap();
+    let doc = out.stdout("classify --rules (fixed_in)", &regressed);
+    assert!(
+        doc["reports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["classification"]["regression"].is_object()),
+        "a regression is in the document"
+    );
+    let listed = crashdelta()
+        .args(["rules", "--format", "json", "--rules"])
+        .arg(&team_rules)
+        .output()
+        .unwrap();
+    out.stdout("rules --format json --rules (fixed_in)", &listed);
+    let explained = crashdelta()
+        .args(["rules", "explain", "--format", "json", "--rules"])
+        .arg(&team_rules)
+        .arg(testdata().join("derived/agx-prepareForEnqueue-0x98.ips"))
+        .output()
+        .unwrap();
+    out.stdout("rules explain --format json --rules (fixed_in)", &explained);
     for report in [
         "derived/agx-prepareForEnqueue-0x98.ips",
         "real/ips/llvm-lldb__a.out.ips",
@@ -306,6 +359,21 @@ fn runs(out: &mut Outputs) -> tempfile::TempDir {
         common::shared_library(lab.path(), "libfix.so").display()
     );
     let campaign = lab.path().join("campaign.json");
+    // The repeated runs' race is said fixed in the driver it crashed on: each run's crash
+    // carries its `regression`.
+    let fixed = lab.path().join("fixed.toml");
+    std::fs::write(
+        &fixed,
+        r#"[[rule]]
+id = "agx-prepare-for-enqueue-race"
+title = "AGX prepareForEnqueue race"
+family = "agx"
+fixed_in = { driver_version = "329.2" }
+[rule.when]
+frames = [{ image_kind = "agx", function = "AGX::ComputeContext::prepareForEnqueue(bool)", at = 0 }]
+"#,
+    )
+    .unwrap();
     for (what, args) in [
         (
             "watch --repeat",
@@ -315,6 +383,8 @@ fn runs(out: &mut Outputs) -> tempfile::TempDir {
                 "2",
                 "--json",
                 campaign.to_str().unwrap(),
+                "--rules",
+                fixed.to_str().unwrap(),
             ],
         ),
         (
@@ -339,6 +409,12 @@ fn runs(out: &mut Outputs) -> tempfile::TempDir {
             .map(|r| r["run"]["crashes"].as_array().unwrap().len())
             .sum();
         assert_eq!(crashes, 2, "{what}: every run crashed: {doc}");
+        if what == "watch --repeat" {
+            assert_eq!(
+                doc["runs"][0]["run"]["crashes"][0]["regression"]["fixed_in"], "329.2",
+                "{doc}"
+            );
+        }
         if what == "compare" && cfg!(target_os = "linux") {
             let injected = &doc["summary"]["b"]["injected"];
             assert_eq!(injected.as_array().map(Vec::len), Some(2), "{doc}");

@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::classify::Classification;
+use crate::classify::{Classification, Regression};
 use crate::report::{Process, Report};
 use crate::run::Verdict;
 
@@ -49,6 +49,10 @@ pub struct RunCrash {
     pub process: Process,
     /// The crash report's path, where the run found it.
     pub path: String,
+    /// Set when the crash is a regression: its rule says it was fixed (`fixed_in`) in a version
+    /// the report is at or after.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regression: Option<Regression>,
     /// The test the crash was joined with (`watch`'s `test`: docs/tests.md), when one was; not
     /// when the runner printed nothing about it or several tests could be it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,6 +73,7 @@ impl RunCrash {
             location: c.location.clone(),
             process: report.process.clone(),
             path: path.to_owned(),
+            regression: c.regression.clone(),
         }
     }
 }
@@ -243,6 +248,9 @@ pub struct SignatureCount {
     pub title: String,
     /// Whether that rule marks the crash as known.
     pub known: bool,
+    /// How many of those reports are regressions (on a version at or after the rule's
+    /// `fixed_in`).
+    pub regressions: u64,
     /// Crash reports with this signature.
     pub reports: u64,
     /// Runs with at least one.
@@ -478,10 +486,12 @@ pub fn config_stats(name: &str, config: usize, runs: &[RunSummary]) -> ConfigSta
                     rule: c.rule.clone(),
                     title: c.title.clone(),
                     known: c.known,
+                    regressions: 0,
                     reports: 0,
                     runs: 0,
                 });
             entry.reports += 1;
+            entry.regressions += u64::from(c.regression.is_some());
             if !seen_in_run.contains(&c.signature_id.as_str()) {
                 seen_in_run.push(&c.signature_id);
                 entry.runs += 1;
@@ -748,6 +758,7 @@ mod tests {
                     location: None,
                     process: Process::named("Python".into()),
                     path: "x.ips".into(),
+                    regression: None,
                     test: None,
                 })
                 .collect(),

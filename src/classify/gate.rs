@@ -25,6 +25,9 @@ pub enum FailOn {
     Metal,
     /// Crashes no rule marks as known.
     Unknown,
+    /// Regressions: crashes whose rule says they were fixed (`fixed_in`), on a version at or
+    /// after the fix.
+    Regression,
     /// Nothing: report only.
     None,
 }
@@ -37,10 +40,12 @@ impl FromStr for FailOn {
             "agx" => FailOn::Agx,
             "metal" => FailOn::Metal,
             "unknown" => FailOn::Unknown,
+            "regression" => FailOn::Regression,
             "none" => FailOn::None,
             other => {
                 return Err(format!(
-                    "unknown --fail-on value {other:?}: use any, agx, metal, unknown or none"
+                    "unknown --fail-on value {other:?}: use any, agx, metal, unknown, regression \
+                     or none"
                 ));
             }
         })
@@ -49,13 +54,14 @@ impl FromStr for FailOn {
 
 impl FailOn {
     /// The value as `--fail-on` takes it and the JSON output writes it (`any`, `agx`, `metal`,
-    /// `unknown`, `none`).
+    /// `unknown`, `regression`, `none`).
     pub fn as_str(self) -> &'static str {
         match self {
             FailOn::Any => "any",
             FailOn::Agx => "agx",
             FailOn::Metal => "metal",
             FailOn::Unknown => "unknown",
+            FailOn::Regression => "regression",
             FailOn::None => "none",
         }
     }
@@ -155,6 +161,7 @@ impl GatePolicy {
             FailOn::Agx => c.family == Family::Agx,
             FailOn::Metal => matches!(c.family, Family::Agx | Family::Metal),
             FailOn::Unknown => !c.known,
+            FailOn::Regression => c.regression.is_some(),
             FailOn::None => false,
         };
         fails.then(|| {
@@ -163,9 +170,14 @@ impl GatePolicy {
                 FailOn::Agx => "an AGX driver crash",
                 FailOn::Metal => "an AGX or Metal crash",
                 FailOn::Unknown => "a crash no rule marks as known",
+                FailOn::Regression => "a regression",
                 FailOn::None => "",
             };
-            format!("{what} ({}: {})", c.rule, c.title)
+            // A regression says so under every gate: the fix it undoes is news either way.
+            match &c.regression {
+                Some(r) => format!("{what} ({}: {}; {})", c.rule, c.title, r.describe()),
+                None => format!("{what} ({}: {})", c.rule, c.title),
+            }
         })
     }
 }
@@ -252,6 +264,8 @@ mod tests {
             driver: None,
             on_top: Default::default(),
             racing: vec![],
+            fixed_in: None,
+            regression: None,
         }
     }
 
@@ -273,6 +287,37 @@ mod tests {
         assert!(gate(FailOn::Unknown).verdict(&agx).is_none());
         assert!(gate(FailOn::Unknown).verdict(&other).is_some());
         assert!(gate(FailOn::None).verdict(&agx).is_none());
+        assert!(gate(FailOn::Regression).verdict(&agx).is_none());
+        let regressed = Classification {
+            regression: Some(crate::classify::Regression {
+                field: crate::classify::VersionField::DriverVersion,
+                fixed_in: "342.1".into(),
+                seen: "342.3.1".into(),
+            }),
+            ..agx.clone()
+        };
+        assert_eq!(
+            gate(FailOn::Regression).verdict(&regressed).as_deref(),
+            Some(
+                "a regression (agx-prepare-for-enqueue-race: t; fixed in driver version 342.1, \
+                 seen on 342.3.1)"
+            )
+        );
+        assert!(gate(FailOn::Unknown).verdict(&regressed).is_none());
+        assert_eq!(
+            gate(FailOn::Agx).verdict(&regressed).as_deref(),
+            Some(
+                "an AGX driver crash (agx-prepare-for-enqueue-race: t; fixed in driver version \
+                 342.1, seen on 342.3.1)"
+            )
+        );
+        assert_eq!("regression".parse::<FailOn>(), Ok(FailOn::Regression));
+        assert!(
+            "regressions"
+                .parse::<FailOn>()
+                .unwrap_err()
+                .contains("unknown, regression or none")
+        );
         let allowed = GatePolicy {
             fail_on: FailOn::Any,
             allow: vec!["agx-prepare-for-enqueue-race".into()],
@@ -296,7 +341,13 @@ mod tests {
         // An unreadable new report may be the AGX race itself: it fails every gate but `none`,
         // unless `--allow unreadable`; out of scope it is another program's.
         let cut = Judged::Unreadable("incomplete report: cut inside the JSON body");
-        for fail_on in [FailOn::Any, FailOn::Agx, FailOn::Metal, FailOn::Unknown] {
+        for fail_on in [
+            FailOn::Any,
+            FailOn::Agx,
+            FailOn::Metal,
+            FailOn::Unknown,
+            FailOn::Regression,
+        ] {
             let policy = GatePolicy {
                 fail_on,
                 ..any.clone()

@@ -11,6 +11,7 @@ mod racing;
 mod rules;
 mod site;
 mod triage;
+mod version;
 
 pub use gate::{FailOn, GatePolicy, GateResult, Judged, Scope, Tally, UNREADABLE};
 pub use racing::Racing;
@@ -20,6 +21,10 @@ pub use rules::{
 };
 pub use site::{FrameSource, Handler, Machinery};
 pub use triage::{Group, Triage};
+pub use version::{
+    FixedIn, Regression, Version, VersionField, VersionRange, Versions, os_version_of_train,
+    short_version,
+};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -93,6 +98,11 @@ pub struct Classification {
     /// Other threads that were inside Metal, MPS or the driver when the crash happened (crashes
     /// in the GPU stack only): the known GPU crashes are races.
     pub racing: Vec<Racing>,
+    /// The versions the matching rule says fixed the crash (its `fixed_in`), when it says.
+    pub fixed_in: Option<FixedIn>,
+    /// Set when the report is on a version at or after one of [`Classification::fixed_in`]: the
+    /// crash was fixed and is back.
+    pub regression: Option<Regression>,
 }
 
 /// What the crash was read past, and what that means for the facts.
@@ -251,6 +261,7 @@ fn facts<'a>(
     report: &'a Report,
     site: &'a site::Site,
     address_unknown: Option<&'a str>,
+    driver: Option<&'a Driver>,
 ) -> rules::Facts<'a> {
     let exception = report.exception.as_ref();
     let a = &report.app_specific;
@@ -279,28 +290,24 @@ fn facts<'a>(
             .enumerate()
             .map(|(i, f)| view(report, site.offset + i, f))
             .collect(),
+        versions: versions(report, driver),
     }
 }
 
-/// Every rule, in order, with the outcome of each of its conditions for `report` (`rules
-/// explain`); `None` for a report that is not a crash (it gets no classification).
-pub fn explain<'r>(report: &Report, rules: &'r RuleSet) -> Option<Vec<RuleExplanation<'r>>> {
-    if !report.kind.is_crash() {
-        return None;
+/// The driver version, OS build and OS version of a report, as written: what version conditions
+/// and `fixed_in` read, and what a history keys "first seen on" by. `driver` is the
+/// classification's [`Classification::driver`].
+pub fn versions<'a>(report: &'a Report, driver: Option<&'a Driver>) -> Versions<'a> {
+    Versions {
+        driver_version: driver.and_then(|d| d.version.as_deref()).map(short_version),
+        os_build: report.os.build.as_deref(),
+        os_version: report.os.train.as_deref().and_then(os_version_of_train),
     }
-    let site = site::site(report);
-    let address_unknown = address_unknown(report, &site);
-    let facts = facts(report, &site, address_unknown.as_deref());
-    Some(rules.explain(&facts))
 }
 
-/// Classifies a crash report with a rule set. Reports of other kinds (jetsam, panics) are not
-/// crashes of a process and get no classification.
-pub fn classify(report: &Report, rules: &RuleSet) -> Option<Classification> {
-    if !report.kind.is_crash() {
-        return None;
-    }
-    let driver = report
+/// The AGX driver image loaded in the process, when there is one.
+fn driver(report: &Report) -> Option<Driver> {
+    report
         .images
         .iter()
         .find(|i| normalize::is_agx_image(i.name.as_deref(), i.path.as_deref()))
@@ -312,15 +319,37 @@ pub fn classify(report: &Report, rules: &RuleSet) -> Option<Classification> {
             ),
             version: i.bundle_version.clone(),
             uuid: i.uuid.clone(),
-        });
+        })
+}
+
+/// Every rule, in order, with the outcome of each of its conditions for `report` (`rules
+/// explain`); `None` for a report that is not a crash (it gets no classification).
+pub fn explain<'r>(report: &Report, rules: &'r RuleSet) -> Option<Vec<RuleExplanation<'r>>> {
+    if !report.kind.is_crash() {
+        return None;
+    }
+    let site = site::site(report);
+    let address_unknown = address_unknown(report, &site);
+    let driver = driver(report);
+    let facts = facts(report, &site, address_unknown.as_deref(), driver.as_ref());
+    Some(rules.explain(&facts))
+}
+
+/// Classifies a crash report with a rule set. Reports of other kinds (jetsam, panics) are not
+/// crashes of a process and get no classification.
+pub fn classify(report: &Report, rules: &RuleSet) -> Option<Classification> {
+    if !report.kind.is_crash() {
+        return None;
+    }
+    let driver = driver(report);
 
     let site = site::site(report);
     let frames = site.frames;
     let exception = report.exception.as_ref();
     let address_unknown = address_unknown(report, &site);
-    let facts = facts(report, &site, address_unknown.as_deref());
+    let facts = facts(report, &site, address_unknown.as_deref(), driver.as_ref());
 
-    let (rule, title, family, known, links, mut why) = match rules.first_match(&facts) {
+    let (rule, title, family, known, links, mut why, fixed_in) = match rules.first_match(&facts) {
         Some(m) => (
             m.rule.id.clone(),
             m.rule.title.clone(),
@@ -328,6 +357,7 @@ pub fn classify(report: &Report, rules: &RuleSet) -> Option<Classification> {
             m.rule.known,
             m.rule.links.clone(),
             m.why,
+            m.rule.fixed_in.clone(),
         ),
         None => (
             "unmatched".into(),
@@ -336,8 +366,13 @@ pub fn classify(report: &Report, rules: &RuleSet) -> Option<Classification> {
             false,
             Vec::new(),
             Vec::new(),
+            None,
         ),
     };
+    let regression = fixed_in
+        .as_ref()
+        .and_then(|f| f.regression(&facts.versions));
+
     if let Some(h) = &site.handler {
         why.insert(
             0,
@@ -443,6 +478,8 @@ pub fn classify(report: &Report, rules: &RuleSet) -> Option<Classification> {
             address_unknown,
         },
         racing,
+        fixed_in,
+        regression,
     })
 }
 

@@ -20,6 +20,7 @@ use thiserror::Error;
 
 use super::Family;
 use super::normalize;
+use super::version::{FixedIn, VersionField, VersionRange, Versions};
 
 mod explain;
 pub use explain::{ConditionOutcome, RuleExplanation, Verdict};
@@ -140,6 +141,8 @@ pub struct Facts<'a> {
     pub meaningful: Vec<usize>,
     /// Every frame of the crashed thread, top first.
     pub all: Vec<FrameView<'a>>,
+    /// The driver version, OS build and OS version the report has.
+    pub versions: Versions<'a>,
 }
 
 impl Facts<'_> {
@@ -226,6 +229,8 @@ struct Conditions {
     message: Option<Regex>,
     frames: Vec<FrameMatcher>,
     callers: Vec<FrameMatcher>,
+    /// Version conditions (`driver_version`, `os_build`, `os_version`), in that order.
+    versions: Vec<VersionRange>,
 }
 
 /// One checked rule: a named crash and the conditions (`[rule.when]`) under which a report is
@@ -248,6 +253,9 @@ pub struct Rule {
     pub evidence: Option<String>,
     /// `built-in` or the rules file it came from.
     pub source: String,
+    /// The versions that fixed the crash (`fixed_in`): a crash the rule matches on a report at or
+    /// after one of them is a regression ([`crate::classify::Regression`]).
+    pub fixed_in: Option<FixedIn>,
     when: Conditions,
 }
 
@@ -307,6 +315,9 @@ impl Rule {
         if let Some(re) = &c.message {
             out.push(format!("a message matches /{}/", re.as_str()));
         }
+        for v in &c.versions {
+            out.push(format!("{} {}", v.field.words(), v.describe()));
+        }
         for m in &c.frames {
             let place = match m.at {
                 Some(n) => format!("meaningful frame {n}"),
@@ -352,6 +363,9 @@ impl Rule {
         if let Some(re) = &c.message {
             let message = facts.messages.iter().find(|m| re.is_match(m))?;
             why.push(format!("message \"{}\"", clip(message, 120)));
+        }
+        for v in &c.versions {
+            why.push(v.check(&facts.versions).ok()?);
         }
         let mut deepest: Option<usize> = None;
         for m in &c.frames {
@@ -633,6 +647,76 @@ fn parse_within(
                 Some((min, max))
             }
         };
+        // A version is a string; `329.2` unquoted is a TOML float, and serde's message for it
+        // would not name the field.
+        let text = |name: String, value: &Option<toml::Value>| match value {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(err(
+                at(&name),
+                format!(
+                    "write the version as a string, in quotes (\"{other}\"): unquoted, it is a \
+                     TOML {}",
+                    other.type_str()
+                ),
+            )),
+        };
+        let mut versions = Vec::new();
+        for field in VersionField::ALL {
+            let Some(r) = w.version(field) else {
+                continue;
+            };
+            let name = format!("when.{}", field.key());
+            let part =
+                |key: &str, value: &Option<toml::Value>| text(format!("{name}.{key}"), value);
+            let (equals, min, max, below) = (
+                part("equals", &r.equals)?,
+                part("min", &r.min)?,
+                part("max", &r.max)?,
+                part("below", &r.below)?,
+            );
+            let range = VersionRange::new(
+                field,
+                equals.as_deref(),
+                min.as_deref(),
+                max.as_deref(),
+                below.as_deref(),
+            )
+            .map_err(|(key, message)| {
+                let name = if key.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{name}.{key}")
+                };
+                err(at(&name), message)
+            })?;
+            versions.push(range);
+        }
+        let fixed_in = match &raw.fixed_in {
+            None => None,
+            Some(f) => {
+                let parse = |field: VersionField, value: &Option<toml::Value>| {
+                    let name = format!("fixed_in.{}", field.key());
+                    text(name.clone(), value)?
+                        .map(|t| field.parse(&t).map_err(|e| err(at(&name), e)))
+                        .transpose()
+                };
+                let fixed = FixedIn {
+                    driver_version: parse(VersionField::DriverVersion, &f.driver_version)?,
+                    os_build: parse(VersionField::OsBuild, &f.os_build)?,
+                    os_version: parse(VersionField::OsVersion, &f.os_version)?,
+                };
+                if fixed == FixedIn::default() {
+                    return Err(err(
+                        at("fixed_in"),
+                        "give the version that fixed the crash: driver_version, os_build and/or \
+                         os_version (like fixed_in = { driver_version = \"342.1\" })"
+                            .into(),
+                    ));
+                }
+                Some(fixed)
+            }
+        };
         let when = Conditions {
             exception: w.exception.clone(),
             address,
@@ -650,6 +734,7 @@ fn parse_within(
                 .enumerate()
                 .map(|(j, f)| frame(format!("when.callers[{j}]"), f, 64))
                 .collect::<Result<_, _>>()?,
+            versions,
         };
         rules.push(Rule {
             id: raw.id,
@@ -659,6 +744,7 @@ fn parse_within(
             links: raw.links,
             evidence: raw.evidence,
             source: source_name.to_owned(),
+            fixed_in,
             when,
         });
     }
@@ -688,6 +774,26 @@ struct RawRule {
     evidence: Option<String>,
     #[serde(default)]
     when: RawWhen,
+    fixed_in: Option<RawFixedIn>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFixedIn {
+    driver_version: Option<toml::Value>,
+    os_build: Option<toml::Value>,
+    os_version: Option<toml::Value>,
+}
+
+/// A version condition: `{ equals = .. }`, or `min` (at least) with `max` (at most) or `below`
+/// (less than). Versions are strings: `329.2` would be a TOML float, and `24G84` is no number.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVersionRange {
+    equals: Option<toml::Value>,
+    min: Option<toml::Value>,
+    max: Option<toml::Value>,
+    below: Option<toml::Value>,
 }
 
 #[derive(Deserialize, Default)]
@@ -702,6 +808,19 @@ struct RawWhen {
     frames: Vec<RawFrame>,
     #[serde(default)]
     callers: Vec<RawFrame>,
+    driver_version: Option<RawVersionRange>,
+    os_build: Option<RawVersionRange>,
+    os_version: Option<RawVersionRange>,
+}
+
+impl RawWhen {
+    fn version(&self, field: VersionField) -> Option<&RawVersionRange> {
+        match field {
+            VersionField::DriverVersion => self.driver_version.as_ref(),
+            VersionField::OsBuild => self.os_build.as_ref(),
+            VersionField::OsVersion => self.os_version.as_ref(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -849,6 +968,176 @@ mod tests {
             e.contains("field when.address: min 0x10 is above max 0x8"),
             "{e}"
         );
+    }
+
+    /// A rule with `when` and `fixed_in` given as TOML lines.
+    fn versioned(lines: &str) -> String {
+        format!("[[rule]]\nid = \"v\"\ntitle = \"t\"\nfamily = \"agx\"\n{lines}\n")
+    }
+
+    #[test]
+    fn version_errors_name_the_rule_and_the_field() {
+        let cases = [
+            (
+                "[rule.when]\ndriver_version = { min = \"329,2\" }",
+                "field when.driver_version.min: \"329,2\" is not a valid driver version: a driver version is dotted numbers",
+            ),
+            (
+                "[rule.when]\nos_build = { below = \"24g84\" }",
+                "field when.os_build.below: \"24g84\" is not a valid OS build",
+            ),
+            (
+                "[rule.when]\nos_version = { min = \"26\", below = \"26.0\" }",
+                "field when.os_version: no OS version is in this range: 26 is not below 26.0",
+            ),
+            (
+                "[rule.when]\ndriver_version = { max = \"1\", below = \"2\" }",
+                "field when.driver_version: give `max` (at most) or `below` (less than), not both",
+            ),
+            (
+                "[rule.when]\ndriver_version = {}",
+                "field when.driver_version: give `equals`, or `min` and/or `max` or `below`",
+            ),
+            (
+                "[rule.when]\ndriver_version = { at_least = \"1\" }",
+                "field at_least: unknown field `at_least`",
+            ),
+            // 329.2 unquoted is a TOML float: the error says to quote it, naming the field.
+            (
+                "[rule.when]\ndriver_version = { min = 329.2 }",
+                "field when.driver_version.min: write the version as a string, in quotes (\"329.2\"): unquoted, it is a TOML float",
+            ),
+            (
+                "fixed_in = { os_version = 26 }",
+                "field fixed_in.os_version: write the version as a string, in quotes (\"26\"): unquoted, it is a TOML integer",
+            ),
+            (
+                "fixed_in = { driver_version = \"x\" }",
+                "field fixed_in.driver_version: \"x\" is not a valid driver version",
+            ),
+            (
+                "fixed_in = {}",
+                "field fixed_in: give the version that fixed the crash",
+            ),
+            (
+                "fixed_in = { driver = \"342\" }",
+                "field driver: unknown field `driver`",
+            ),
+        ];
+        for (lines, expected) in cases {
+            let e = error(&versioned(lines));
+            assert!(e.starts_with("my-rules.toml: rule 1 (v), "), "{e}");
+            assert!(e.contains(expected), "{lines}: {e}");
+        }
+    }
+
+    fn facts_with(versions: Versions<'_>) -> Facts<'_> {
+        Facts {
+            exception_type: Some("EXC_BAD_ACCESS"),
+            signal: Some("SIGSEGV"),
+            address: Some(0x98),
+            address_unknown: None,
+            process: Some("Python"),
+            messages: vec![],
+            meaningful: vec![],
+            all: vec![],
+            versions,
+        }
+    }
+
+    #[test]
+    fn version_conditions_match_only_reports_with_the_version_in_range() {
+        let rules = parse(
+            &versioned(
+                "fixed_in = { driver_version = \"342.1\" }\n[rule.when]\nexception = [\"EXC_BAD_ACCESS\"]\ndriver_version = { min = \"329.2\", below = \"400\" }\nos_build = { min = \"24G84\" }",
+            ),
+            "t.toml",
+        )
+        .unwrap();
+        let rule = &rules[0];
+        assert_eq!(
+            rule.conditions(),
+            [
+                "exception or signal is one of EXC_BAD_ACCESS",
+                "driver version >= 329.2, < 400",
+                "OS build >= 24G84",
+            ]
+        );
+        let on = |driver, build| Versions {
+            driver_version: driver,
+            os_build: build,
+            os_version: None,
+        };
+        let why = rule
+            .check(&facts_with(on(Some("329.2"), Some("24G419"))))
+            .unwrap();
+        assert_eq!(
+            why,
+            [
+                "exception EXC_BAD_ACCESS",
+                "driver version 329.2 (>= 329.2, < 400)",
+                "OS build 24G419 (>= 24G84)",
+            ]
+        );
+        assert!(
+            rule.check(&facts_with(on(Some("329.1"), Some("24G419"))))
+                .is_none()
+        );
+        assert!(
+            rule.check(&facts_with(on(Some("400"), Some("24G419"))))
+                .is_none()
+        );
+        assert!(
+            rule.check(&facts_with(on(Some("329.2"), Some("24F74"))))
+                .is_none()
+        );
+        // A report without the version does not match, and explain says why.
+        let facts = facts_with(on(None, Some("24G419")));
+        assert!(rule.check(&facts).is_none());
+        let explained = rule.explain(&facts);
+        assert_eq!(
+            explained[1].seen,
+            "the report has no driver version, and a version condition needs one"
+        );
+        assert!(!explained[1].held && explained[2].held);
+        let fixed = rule.fixed_in.as_ref().unwrap();
+        assert_eq!(fixed.describe(), "driver version 342.1");
+        assert!(fixed.regression(&on(Some("342.3.1"), None)).is_some());
+        assert!(fixed.regression(&on(Some("342.0.9"), None)).is_none());
+    }
+
+    /// `explain` and `check` agree on version conditions, for reports with and without the
+    /// version and with one that cannot be compared.
+    #[test]
+    fn explain_agrees_with_check_on_versions() {
+        for when in [
+            "driver_version = { min = \"3\", below = \"7\" }",
+            "driver_version = { equals = \"5.0\" }",
+            "driver_version = { max = \"5\" }\nos_version = { min = \"15.7\" }",
+            "os_build = { min = \"24G84\", below = \"25A1\" }",
+        ] {
+            let rules = parse(&versioned(&format!("[rule.when]\n{when}")), "t.toml").unwrap();
+            let rule = &rules[0];
+            let drivers = ["1", "3", "5", "6.9.9", "7", "1.0b3"];
+            let builds = ["24G419", "24F1", "25A1", "25A5316i"];
+            for driver in drivers.iter().map(|d| Some(*d)).chain([None]) {
+                for build in builds.iter().map(|b| Some(*b)).chain([None]) {
+                    for os in [Some("15.7.3"), Some("15.6"), None] {
+                        let facts = facts_with(Versions {
+                            driver_version: driver,
+                            os_build: build,
+                            os_version: os,
+                        });
+                        let held = rule.explain(&facts).iter().all(|c| c.held);
+                        assert_eq!(
+                            rule.check(&facts).is_some(),
+                            held,
+                            "{when}: {driver:?} {build:?} {os:?}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub struct Group {
     pub title: String,
     /// Whether the rule marks the crash as known.
     pub known: bool,
+    /// How many of its reports are regressions: on a version at or after the rule's `fixed_in`.
+    pub regressions: u64,
     /// The first meaningful frame (`symbol + offset`), when there is one.
     pub location: Option<String>,
     /// The names of the processes that crashed so, sorted.
@@ -67,6 +69,7 @@ impl Triage {
                 rule: c.rule.clone(),
                 title: c.title.clone(),
                 known: c.known,
+                regressions: 0,
                 location: c.location.clone(),
                 processes: BTreeSet::new(),
                 os_builds: BTreeSet::new(),
@@ -75,6 +78,7 @@ impl Triage {
                 last_seen: None,
             });
         g.count += 1;
+        g.regressions += u64::from(c.regression.is_some());
         if let Some(p) = &report.process.name {
             g.processes.insert(p.clone());
         }

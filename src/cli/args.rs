@@ -210,7 +210,7 @@ pub struct ClassifyArgs {
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Fail (exit 86) when a crash of this kind is found: any, agx, metal (agx + metal),
-    /// unknown (no rule marks it known), none
+    /// unknown (no rule marks it known), regression (its rule's fixed_in version reached), none
     #[arg(
         long,
         value_name = "WHAT",

@@ -194,10 +194,18 @@ pub fn human(c: &CampaignReport, style: &super::Style) -> String {
             }
         }
         for sig in &st.by_signature {
+            let regressions = match sig.regressions {
+                0 => String::new(),
+                n => format!(", {n} regression(s)"),
+            };
             s.toned(
-                if sig.known { Tone::Known } else { Tone::New },
+                if sig.known && sig.regressions == 0 {
+                    Tone::Known
+                } else {
+                    Tone::New
+                },
                 format_args!(
-                    "  {}× in {} run(s): {} ({}{}; signature {})",
+                    "  {}× in {} run(s): {} ({}{}{regressions}; signature {})",
                     sig.reports,
                     sig.runs,
                     sig.location.as_deref().unwrap_or(&sig.signature),
@@ -324,7 +332,7 @@ pub fn markdown(c: &CampaignReport) -> String {
                 markdown::inline(name),
                 markdown::cell_code(&g.signature),
                 markdown::inline(&g.rule),
-                if g.known { "yes" } else { "no" },
+                super::known_count_cell(g.known, g.regressions),
                 g.reports,
                 g.runs
             );
@@ -554,7 +562,7 @@ pub fn html_page(c: &CampaignReport, generated: &str) -> String {
                     html::escape(&g.signature),
                     html::escape(&g.signature_id),
                     html::escape(&g.rule),
-                    if g.known { "yes" } else { "no" },
+                    super::known_count_cell(g.known, g.regressions),
                     g.reports,
                     g.runs
                 );

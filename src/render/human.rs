@@ -177,7 +177,7 @@ pub fn show(outcome: &Analysis, colour: bool) -> String {
     }
 
     if let Some(c) = class {
-        classification(&mut out, c);
+        classification(&mut out, report, c);
     }
 
     out.blank();
@@ -261,23 +261,34 @@ fn frames(
     }
 }
 
-fn classification(out: &mut Lines, c: &Classification) {
+fn classification(out: &mut Lines, report: &Report, c: &Classification) {
     out.blank();
     let line = |out: &mut Lines, key: &str, value: &str| {
         out.line(format_args!("{:<15}{value}", format!("{key}:")));
     };
     line(out, "Family", c.family.as_str());
     out.toned(
-        if c.known { Tone::Known } else { Tone::New },
+        if c.known && c.regression.is_none() {
+            Tone::Known
+        } else {
+            Tone::New
+        },
         format_args!(
             "{:<15}{} ({}){}",
             "Rule:",
             c.rule,
             c.title,
-            if c.known { ", known" } else { "" }
+            super::known_suffix(c)
         ),
     );
     line(out, "Why", &c.reason);
+    match super::fix_line(report, c) {
+        Some(("Regressed", text)) => {
+            out.toned(Tone::Failed, format_args!("{:<15}{text}", "Regressed:"));
+        }
+        Some((label, text)) => line(out, label, &text),
+        None => {}
+    }
     line(
         out,
         "Location",
@@ -385,7 +396,7 @@ impl<W: std::io::Write> super::Sink for TableSink<W> {
         let file = outcome.path.clone();
         match outcome.crash() {
             Some((report, c)) => {
-                let known = if c.known { ", known" } else { "" };
+                let known = super::known_suffix(c);
                 self.table.add_row([
                     file,
                     status,
@@ -444,7 +455,7 @@ impl<W: std::io::Write> super::Sink for TableSink<W> {
                 groups.add_row([
                     g.count.to_string(),
                     format!("{} ({})", g.rule, g.family.as_str()),
-                    if g.known { "yes".into() } else { "no".into() },
+                    super::known_count_cell(g.known, g.regressions),
                     join(&g.processes),
                     join(&g.os_builds),
                     driver_labels(&g.drivers),

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::Tool;
 use crate::analyze::{Analysis, AnalysisError, Status};
-use crate::classify::{Driver, OnTop, Racing};
+use crate::classify::{Driver, FixedIn, OnTop, Racing, Regression};
 use crate::report::{
     Container, Cut, Exception, Frame, Image, NotAReport, ParseError, Process, Report, ReportKind,
     SourceFormat, SymbolSource, Thread, Warning,
@@ -252,6 +252,10 @@ struct ClassificationOut<'a> {
     links: &'a [String],
     reason: &'a str,
     why: &'a [String],
+    /// The rule's `fixed_in` versions, when it has them.
+    fixed_in: Option<&'a FixedIn>,
+    /// Set when the report is on a version at or after the fix.
+    regression: Option<&'a Regression>,
 }
 
 #[derive(Serialize)]
@@ -398,6 +402,8 @@ impl<'a> ReportOut<'a> {
                 links: &c.links,
                 reason: &c.reason,
                 why: &c.why,
+                fixed_in: c.fixed_in.as_ref(),
+                regression: c.regression.as_ref(),
             });
             out.signature = Some(&c.signature);
             out.signature_id = Some(&c.signature_id);

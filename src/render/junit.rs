@@ -111,7 +111,7 @@ impl<W: Write> Sink for JunitSink<W> {
                     "{tested}{lines}Rule: {} ({}{})\nSignature: {}\nWhy: {}",
                     c.rule,
                     c.family.as_str(),
-                    if c.known { ", known" } else { "" },
+                    super::known_suffix(c),
                     c.signature,
                     c.reason
                 );

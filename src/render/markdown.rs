@@ -172,7 +172,7 @@ impl<W: Write> Sink for MarkdownSink<W> {
                     inline(&super::exception_short(report)),
                     cell_code(&c.rule),
                     c.family.as_str(),
-                    if c.known { "yes" } else { "no" },
+                    super::known_cell(c),
                 ));
                 let mut b = String::new();
                 let _ = writeln!(
@@ -187,7 +187,7 @@ impl<W: Write> Sink for MarkdownSink<W> {
                         .map(|(label, value)| format!("{label}: {value}")),
                 ));
                 b.push('\n');
-                let known = if c.known { ", known" } else { "" };
+                let known = super::known_suffix(c);
                 let _ = writeln!(
                     b,
                     "- Rule: {} ({}{known}); {}",

@@ -198,6 +198,9 @@ pub fn crash_lines(
     if let Some(line) = read_from_line(c) {
         lines.push(("Read from", line));
     }
+    if let Some((label, line)) = fix_line(report, c) {
+        lines.push((label, line));
+    }
     for r in c.racing.iter().take(RACING_LINES) {
         lines.push(("Racing", racing_line(r, false)));
     }
@@ -228,6 +231,58 @@ pub fn handler_line(c: &crate::classify::Classification) -> Option<String> {
             h.name, h.frame, h.sigtramp_frame
         )
     })
+}
+
+/// The rule's fix, when it names one: `Regressed` with `fixed in driver version 342.1, seen on
+/// 342.3.1`, or `Fixed in` with why the report is not a regression (`driver version 342.1; not
+/// a regression: driver version 329.2 is before 342.1`).
+pub fn fix_line(
+    report: &report::Report,
+    c: &crate::classify::Classification,
+) -> Option<(&'static str, String)> {
+    match (&c.regression, &c.fixed_in) {
+        (Some(r), _) => Some(("Regressed", r.describe())),
+        (None, Some(f)) => {
+            let versions = crate::classify::versions(report, c.driver.as_ref());
+            Some((
+                "Fixed in",
+                format!("{}; {}", f.describe(), f.outcome(&versions)),
+            ))
+        }
+        (None, None) => None,
+    }
+}
+
+/// `, known`, `, regression`, `, known, regression` or nothing: what follows a rule's family or
+/// title in the writers' one-line summaries.
+pub fn known_suffix(c: &crate::classify::Classification) -> &'static str {
+    match (c.known, c.regression.is_some()) {
+        (true, true) => ", known, regression",
+        (true, false) => ", known",
+        (false, true) => ", regression",
+        (false, false) => "",
+    }
+}
+
+/// A group's `known` cell: `yes` or `no`, and how many of its crashes are regressions when any
+/// are (`yes, 2 regressions`).
+pub fn known_count_cell(known: bool, regressions: u64) -> String {
+    let known = if known { "yes" } else { "no" };
+    match regressions {
+        0 => known.to_owned(),
+        1 => format!("{known}, 1 regression"),
+        n => format!("{known}, {n} regressions"),
+    }
+}
+
+/// A `known` table cell: `yes` or `no`, with `, regression` for a regression.
+pub fn known_cell(c: &crate::classify::Classification) -> &'static str {
+    match (c.known, c.regression.is_some()) {
+        (true, true) => "yes, regression",
+        (true, false) => "yes",
+        (false, true) => "no, regression",
+        (false, false) => "no",
+    }
 }
 
 /// When the crash is read from the Last Exception Backtrace.

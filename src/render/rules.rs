@@ -22,6 +22,8 @@ struct RuleOut<'a> {
     evidence: Option<&'a str>,
     source: &'a str,
     conditions: Vec<String>,
+    /// The versions that fixed the crash (`fixed_in`).
+    fixed_in: Option<&'a crate::classify::FixedIn>,
 }
 
 /// The rules as a JSON document (`crashdelta.rules/1`: `schema`, `tool`, `rules`), in the order
@@ -39,6 +41,7 @@ pub fn write_json(out: &mut dyn Write, rules: &RuleSet) -> io::Result<()> {
             evidence: r.evidence.as_deref(),
             source: &r.source,
             conditions: r.conditions(),
+            fixed_in: r.fixed_in.as_ref(),
         })
         .collect();
     #[derive(Serialize)]
@@ -67,7 +70,10 @@ pub fn human(rules: &RuleSet, width: Option<u16>) -> String {
             r.id.clone(),
             r.family.as_str().to_owned(),
             if r.known { "yes".into() } else { "no".into() },
-            r.title.clone(),
+            match &r.fixed_in {
+                Some(f) => format!("{} (fixed in {})", r.title, f.describe()),
+                None => r.title.clone(),
+            },
             r.source.clone(),
         ]);
     }
@@ -117,6 +123,8 @@ pub fn write_explained_json(out: &mut dyn Write, e: &Explained) -> io::Result<()
                     "held": c.held,
                     "seen": c.seen,
                 })).collect::<Vec<_>>(),
+                "fixed_in": r.rule.fixed_in,
+                "fix": r.fix,
             })
         })
         .collect();
@@ -176,6 +184,14 @@ pub fn explained_human(e: &Explained, colour: bool) -> String {
                 s.line(line);
             } else {
                 s.toned(Tone::Failed, line);
+            }
+        }
+        if let (Some(fixed), Some(fix)) = (&r.rule.fixed_in, &r.fix) {
+            let line = format!("    fixed in {}: {fix}", fixed.describe());
+            if r.verdict == Verdict::Chosen && fix.starts_with("a regression") {
+                s.toned(Tone::Failed, line);
+            } else {
+                s.line(line);
             }
         }
     }

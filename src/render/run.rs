@@ -129,7 +129,7 @@ pub fn human(run: &RunReport, style: &super::Style) -> String {
                         from.to_owned(),
                         super::exception_short(report),
                         c.rule.clone(),
-                        if c.known { "yes".into() } else { "no".into() },
+                        super::known_cell(c).to_owned(),
                         c.location.clone().unwrap_or_default(),
                     ]);
                 }
@@ -151,10 +151,11 @@ pub fn human(run: &RunReport, style: &super::Style) -> String {
                 continue;
             };
             s.blank();
-            let (known, tone) = if c.known {
-                (", known", Tone::Known)
+            let known = super::known_suffix(c);
+            let tone = if c.known && c.regression.is_none() {
+                Tone::Known
             } else {
-                ("", Tone::New)
+                Tone::New
             };
             s.toned(
                 tone,

@@ -57,6 +57,10 @@ pub struct RuleExplanation<'r> {
     pub verdict: Verdict,
     /// Every condition, held or not (empty for a rule without conditions, which matches all).
     pub conditions: Vec<ConditionOutcome>,
+    /// For a rule with `fixed_in`: whether the report is on a version at or after the fix, in
+    /// words (`a regression: driver version 342.3.1 is at or after 342.1`, `not a regression:
+    /// the report has no driver version`). It counts only when the rule matches.
+    pub fix: Option<String>,
 }
 
 impl RuleSet {
@@ -77,6 +81,7 @@ impl RuleSet {
                     rule,
                     verdict,
                     conditions,
+                    fix: rule.fixed_in.as_ref().map(|f| f.outcome(&facts.versions)),
                 }
             })
             .collect()
@@ -172,7 +177,13 @@ fn implies(narrow: &Conditions, wide: &Conditions) -> bool {
             .all(|(w, n)| frame_implies(n, w) && frame_implies(w, n));
     let callers =
         wide.callers.is_empty() || (same_frames && frames(&wide.callers, &narrow.callers));
+    // Each of the earlier rule's version ranges holds the later rule's range for that version.
+    let versions = wide
+        .versions
+        .iter()
+        .all(|w| narrow.versions.iter().any(|n| w.includes(n)));
     exception
+        && versions
         && address
         && same_regex(&wide.process, &narrow.process)
         && same_regex(&wide.message, &narrow.message)
@@ -266,6 +277,12 @@ impl Rule {
                         clip(facts.messages.first().copied().unwrap_or_default(), 120)
                     ),
                 ),
+            });
+        }
+        for v in &c.versions {
+            outcomes.push(match v.check(&facts.versions) {
+                Ok(why) => (true, why),
+                Err(seen) => (false, seen),
             });
         }
         let mut deepest: Option<usize> = None;
@@ -415,6 +432,43 @@ mod tests {
             "{:?}",
             set.unreachable()
         );
+    }
+
+    /// A wider version range tried first hides a narrower one; a narrower one first, or a
+    /// version condition on the earlier rule only, hides nothing (a report without the version,
+    /// or outside the range, still reaches the later rule).
+    #[test]
+    fn version_ranges_shadow_only_narrower_ranges() {
+        let two = |first: &str, second: &str| {
+            rules(&format!(
+                "[[rule]]\nid = \"first\"\ntitle = \"t\"\nfamily = \"agx\"\n\
+                 [rule.when]\nexception = [\"EXC_BAD_ACCESS\"]\n{first}\n\n\
+                 [[rule]]\nid = \"second\"\ntitle = \"t\"\nfamily = \"agx\"\n\
+                 [rule.when]\nexception = [\"EXC_BAD_ACCESS\"]\n{second}\n"
+            ))
+        };
+        let hides = |first: &str, second: &str| {
+            two(first, second)
+                .unreachable()
+                .iter()
+                .any(|w| w.starts_with("rule first (team.toml)") && w.contains("(second)"))
+        };
+        let wide = "driver_version = { min = \"300\" }";
+        let narrow = "driver_version = { min = \"329.2\", below = \"342\" }";
+        assert!(hides(wide, narrow));
+        assert!(hides(wide, "driver_version = { equals = \"300\" }"));
+        assert!(!hides(narrow, wide));
+        assert!(!hides(wide, ""));
+        assert!(hides("", narrow), "no version condition is the widest");
+        assert!(!hides(
+            "driver_version = { below = \"342\" }",
+            "driver_version = { max = \"342\" }"
+        ));
+        assert!(hides(
+            "driver_version = { max = \"342\" }",
+            "driver_version = { below = \"342\" }"
+        ));
+        assert!(!hides(wide, "os_build = { min = \"24G84\" }"));
     }
 
     /// Callers are looked for below the deepest matched frame: a later rule with a deeper frame

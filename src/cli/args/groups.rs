@@ -113,7 +113,7 @@ fn absolute(path: PathBuf) -> PathBuf {
 #[derive(Args)]
 pub struct GateArgs {
     /// What fails the gate (exit 86): any, agx, metal (agx + metal), unknown (no rule marks it
-    /// known), none
+    /// known), regression (its rule's fixed_in version reached), none
     #[arg(
         long,
         value_name = "WHAT",
