@@ -205,11 +205,11 @@ fn a_crash_is_stored_once_in(h: &Store) {
         2
     );
     let Store::File(h) = h else {
-        assert_eq!(c.count("SELECT schema_version FROM crashdelta_meta"), 3);
+        assert_eq!(c.count("SELECT schema_version FROM crashdelta_meta"), 4);
         return;
     };
     let c = db(h);
-    assert_eq!(count(&c, "PRAGMA user_version"), 3);
+    assert_eq!(count(&c, "PRAGMA user_version"), 4);
     let mode: String = c
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();

@@ -474,3 +474,66 @@ fn odd_values_in_a_store_make_no_impossible_answer() {
     let o = ask(&h, &["--format", "human"]);
     assert!(!String::from_utf8(o.stdout).unwrap().contains("2026-11-1é"));
 }
+
+/// The race said fixed in driver 342.1: the report on driver 329.2 is the known crash, the one on
+/// 342.3.1 (macOS 26.5) a regression. The history keeps which was which, and says on which
+/// version the crash came back.
+#[test]
+fn regressions_are_kept_and_shown_by_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("team.toml");
+    std::fs::write(
+        &rules,
+        r#"[[rule]]
+id = "agx-prepare-for-enqueue-race"
+title = "AGX prepareForEnqueue race (MPS)"
+family = "agx"
+known = true
+fixed_in = { driver_version = "342.1" }
+
+[rule.when]
+exception = ["EXC_BAD_ACCESS", "SIGSEGV"]
+frames = [{ image_kind = "agx", function = "AGX::ComputeContext::prepareForEnqueue(bool)", at = 0 }]
+"#,
+    )
+    .unwrap();
+    let h = dir.path().join("h.sqlite");
+    let o = crashdelta()
+        .args(["classify", "-q", "--format", "json", "--rules"])
+        .arg(&rules)
+        .arg("--history")
+        .arg(&h)
+        .args([
+            "testdata/derived/agx-prepareForEnqueue-0x98.ips",
+            "testdata/derived/agx-prepareForEnqueue-0x98-macos26.ips",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let a = json(&h, &[]);
+    assert_eq!(a["crashes"], 2, "{a}");
+    assert_eq!(a["regressions"], 1, "{a}");
+    let race = &a["signatures"][0];
+    assert_eq!(race["regressions"], 1, "{race}");
+    assert_eq!(race["fixed_in"], "driver version 342.1", "{race}");
+    let by_driver: Vec<(String, u64)> = a["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["driver_version"].as_str().unwrap().to_owned(),
+                v["regressions"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_driver,
+        [("329.2".to_owned(), 0), ("342.3.1".to_owned(), 1)],
+        "{a}"
+    );
+    let o = ask(&h, &["--format", "markdown"]);
+    let md = String::from_utf8(o.stdout).unwrap();
+    assert!(md.contains("1 regression(s)"), "{md}");
+    assert!(md.contains("fixed in driver version 342.1"), "{md}");
+}

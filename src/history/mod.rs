@@ -65,14 +65,14 @@ pub use location::{Location, is_postgres_url};
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The schema this crashdelta writes: SQLite's `user_version` after the migrations.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The oldest schema the questions (`crashdelta history`, `stats`) read as it is: reading never
 /// migrates, and every column they use is there from version 2 on.
 pub const OLDEST_READABLE: u32 = 2;
 
 /// The migrations, in order: `MIGRATIONS[i]` takes a database from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[SCHEMA, SCHEMA_2, SCHEMA_3];
+pub const MIGRATIONS: &[&str] = &[SCHEMA, SCHEMA_2, SCHEMA_3, SCHEMA_4];
 
 /// Version 2: each run's process tree (`pids`, a JSON array), so that a report landing after
 /// a job settled is named, in the next job, as that run's late report (as `--state` does); how
@@ -91,6 +91,15 @@ CREATE INDEX runs_machine_settled ON runs (machine, settled);
 /// across a fleet's upgrade can be told from a change in the crashes.
 pub const SCHEMA_3: &str = r#"
 ALTER TABLE runs ADD COLUMN tool_version TEXT;
+"#;
+
+/// Version 4: what the crash's rule says fixed it (`fixed_in`: `driver version 342.1`) and, when
+/// the report is on a version at or after that fix, the regression (`regression`: `fixed in
+/// driver version 342.1, seen on 342.3.1`), as classified when the crash was stored; the driver
+/// version is stored as its short version (`329.2`, where a text report says `329.2 - 329.2`).
+pub const SCHEMA_4: &str = r#"
+ALTER TABLE crashes ADD COLUMN fixed_in TEXT;
+ALTER TABLE crashes ADD COLUMN regression TEXT;
 "#;
 
 /// The file's `application_id`: says a SQLite file is a crashdelta history, so that another
@@ -376,6 +385,10 @@ pub struct CrashEntry {
     /// For a late report: when the earlier run it belongs to started. When that run is of the
     /// same campaign and in the history, the crash is stored as first seen by it.
     pub belongs_to: Option<DateTime<Utc>>,
+    /// What the rule says fixed the crash (`driver version 342.1`).
+    pub fixed_in: Option<String>,
+    /// The regression, when the report is on a version at or after that fix.
+    pub regression: Option<String>,
 }
 
 impl CrashEntry {
@@ -413,7 +426,11 @@ impl CrashEntry {
             os_build: report.os.build.clone(),
             os_train: report.os.train.clone(),
             driver: c.driver.as_ref().map(|d| d.name.clone()),
-            driver_version: c.driver.as_ref().and_then(|d| d.version.clone()),
+            // The short version (`329.2 - 329.2` in a text report is `329.2`), as the rules
+            // compare it.
+            driver_version: crate::classify::versions(report, c.driver.as_ref())
+                .driver_version
+                .map(str::to_owned),
             hardware_model: report.hardware_model.clone(),
             test_id: None,
             attribution: attribution.map(|a| (json_name(&a.kind), json_name(&a.basis))),
@@ -422,6 +439,8 @@ impl CrashEntry {
             belongs_to: attribution
                 .and_then(|a| a.earlier_run.as_ref())
                 .map(|r| r.start),
+            fixed_in: c.fixed_in.as_ref().map(|f| f.describe()),
+            regression: c.regression.as_ref().map(|r| r.describe()),
         })
     }
 
@@ -663,8 +682,9 @@ impl History {
     /// What the history says over the question's window (`crashdelta history`).
     pub fn answer(&mut self, q: &query::Question) -> Result<query::Answer, HistoryError> {
         let store = self.path.display().to_string();
+        let version = self.version()?;
         self.db
-            .read(|db| query::answer(db, &store, q))
+            .read(|db| query::answer(db, &store, q, version))
             .map_err(|e| self.read_error(e))
     }
 
@@ -759,9 +779,9 @@ fn append(db: &mut Db, run: &RunEntry) -> Result<Appended, DbError> {
         let inserted = db.execute(
             "INSERT INTO crashes (key, incident_id, report_sha256, captured, signature_id, \
              signature, rule, known, family, title, location, process, pid, os_build, os_train, \
-             driver, driver_version, hardware_model, test_id, first_run) \
+             driver, driver_version, hardware_model, test_id, first_run, fixed_in, regression) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-             ?18, ?19, ?20) ON CONFLICT (key) DO NOTHING",
+             ?18, ?19, ?20, ?21, ?22) ON CONFLICT (key) DO NOTHING",
             params![
                 key.as_str(),
                 c.incident_id.as_deref(),
@@ -783,6 +803,8 @@ fn append(db: &mut Db, run: &RunEntry) -> Result<Appended, DbError> {
                 c.hardware_model.as_deref(),
                 c.test_id.as_deref(),
                 owner.unwrap_or(run_id),
+                c.fixed_in.as_deref(),
+                c.regression.as_deref(),
             ],
         )?;
         let first_here = here.insert(key.clone());
@@ -1112,6 +1134,8 @@ mod tests {
             path: "/r/Python.ips".into(),
             own: true,
             belongs_to: None,
+            fixed_in: None,
+            regression: None,
         }
     }
 

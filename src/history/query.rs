@@ -124,6 +124,10 @@ pub struct SignatureRow {
     pub first_seen: Option<String>,
     /// The last crash.
     pub last_seen: Option<String>,
+    /// Of its crashes, those on a version at or after their rule's fix.
+    pub regressions: u64,
+    /// What its rule says fixed it (`driver version 342.1`), when it says.
+    pub fixed_in: Option<String>,
 }
 
 /// A signature on one OS build and driver version: when it was first and last seen there.
@@ -146,6 +150,9 @@ pub struct VersionRow {
     pub first_seen: Option<String>,
     /// The last one.
     pub last_seen: Option<String>,
+    /// Crashes there on a version at or after their rule's fix: all or none of them, unless the
+    /// rule's fix changed between them.
+    pub regressions: u64,
 }
 
 /// A group of runs (a configuration, a machine) and its rate.
@@ -191,6 +198,8 @@ pub struct Answer {
     pub crashes: u64,
     /// Of which a rule marks as known.
     pub known: u64,
+    /// Of which are regressions: on a version at or after their rule's `fixed_in`.
+    pub regressions: u64,
     /// Crashes whose capture time is not a date.
     pub undated: u64,
     /// Each period with a run or a crash, in order; `after_gap` marks where empty ones were left
@@ -289,9 +298,18 @@ const CRASHED: &str = "CAST(SUM(CASE WHEN r.crashes > 0 OR r.unreadable > 0 OR E
      THEN 1 ELSE 0 END) AS BIGINT)";
 
 /// Answers `q` from `db`; `store` names it in the answer.
-pub fn answer(db: &mut Db, store: &str, q: &Question) -> Result<Answer, DbError> {
+pub fn answer(db: &mut Db, store: &str, q: &Question, version: u32) -> Result<Answer, DbError> {
     let runs_filter = Filter::runs(q);
     let crash_filter = Filter::crashes(q);
+    // Regressions are stored from schema 4 on; an older history, read as it is, has none.
+    let (regressed, fixed_in) = if version >= 4 {
+        (
+            "CAST(SUM(CASE WHEN c.regression IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT)",
+            "max(c.fixed_in)",
+        )
+    } else {
+        ("0", "NULL")
+    };
 
     let totals = db
         .row(
@@ -331,11 +349,11 @@ pub fn answer(db: &mut Db, store: &str, q: &Question) -> Result<Answer, DbError>
             }
         },
     )?;
-    let (mut crashes, mut known) = (0, 0);
+    let (mut crashes, mut known, mut regressions) = (0, 0, 0);
     db.for_each(
         &format!(
             "SELECT substr({CRASH_TIME}, 1, 10), c.signature_id, count(*), \
-             CAST(SUM(CASE WHEN c.known <> 0 THEN 1 ELSE 0 END) AS BIGINT) \
+             CAST(SUM(CASE WHEN c.known <> 0 THEN 1 ELSE 0 END) AS BIGINT), {regressed} \
              FROM crashes c JOIN runs r ON r.id = c.first_run \
              WHERE 1 = 1{} GROUP BY 1, 2",
             crash_filter.sql
@@ -345,6 +363,7 @@ pub fn answer(db: &mut Db, store: &str, q: &Question) -> Result<Answer, DbError>
             let n = row.count(2);
             crashes += n;
             known += row.count(3);
+            regressions += row.count(4);
             match date(&row) {
                 Some(day) => {
                     let signature = row.string(1).unwrap_or_default();
@@ -364,7 +383,7 @@ pub fn answer(db: &mut Db, store: &str, q: &Question) -> Result<Answer, DbError>
         &format!(
             "SELECT c.signature_id, min(c.rule), c.os_build, c.driver, c.driver_version, \
              count(*), min({CRASH_TIME}), max({CRASH_TIME}), min(c.signature), min(c.title), \
-             max(c.known), min(c.family), min(c.location) \
+             max(c.known), min(c.family), min(c.location), {regressed}, {fixed_in} \
              FROM crashes c JOIN runs r ON r.id = c.first_run WHERE 1 = 1{} \
              GROUP BY c.signature_id, c.os_build, c.driver, c.driver_version",
             crash_filter.sql
@@ -380,6 +399,7 @@ pub fn answer(db: &mut Db, store: &str, q: &Question) -> Result<Answer, DbError>
                 crashes: row.count(5),
                 first_seen: row.string(6),
                 last_seen: row.string(7),
+                regressions: row.count(13),
             };
             let s = by_signature
                 .entry(v.signature_id.clone())
@@ -394,8 +414,14 @@ pub fn answer(db: &mut Db, store: &str, q: &Question) -> Result<Answer, DbError>
                     crashes: 0,
                     first_seen: None,
                     last_seen: None,
+                    regressions: 0,
+                    fixed_in: None,
                 });
             s.crashes += v.crashes;
+            s.regressions += v.regressions;
+            if let Some(fix) = row.string(14) {
+                s.fixed_in = Some(fix);
+            }
             s.known |= row.flag(10).unwrap_or(false);
             // The earliest version's words (rule, title, location): the crash as first stored.
             if s.first_seen.is_none() || v.first_seen < s.first_seen {
@@ -499,6 +525,7 @@ pub fn answer(db: &mut Db, store: &str, q: &Question) -> Result<Answer, DbError>
         other_runs,
         crashes,
         known,
+        regressions,
         undated,
         periods,
         signatures,

@@ -12,7 +12,7 @@ use std::io::{self, Write};
 use super::escape::Lines;
 use super::{html, markdown};
 use crate::campaign::percent;
-use crate::history::query::{Answer, GroupRate, Period, PeriodRow, Rate};
+use crate::history::query::{Answer, GroupRate, Period, PeriodRow, Rate, SignatureRow, VersionRow};
 
 /// The JSON document's `schema`.
 pub const HISTORY_SCHEMA: &str = "crashdelta.history/1";
@@ -97,6 +97,33 @@ fn driver(driver: &Option<String>, version: &Option<String>) -> String {
     }
 }
 
+/// A signature's rule, with what its rule says fixed it: `rule (fixed in driver version 342.1)`.
+fn rule_cell(g: &SignatureRow) -> String {
+    match &g.fixed_in {
+        Some(fix) => format!("{} (fixed in {fix})", g.rule),
+        None => g.rule.clone(),
+    }
+}
+
+/// `yes`, `no`, and the regressions: `yes, 2 regressions`.
+fn known_cell(g: &SignatureRow) -> String {
+    let known = if g.known { "yes" } else { "no" };
+    match g.regressions {
+        0 => known.to_owned(),
+        1 => format!("{known}, 1 regression"),
+        n => format!("{known}, {n} regressions"),
+    }
+}
+
+/// A version row's crashes: `3`, or `3, 3 regressions` on a version at or after the fix.
+fn crashes_cell(v: &VersionRow) -> String {
+    match v.regressions {
+        0 => v.crashes.to_string(),
+        1 => format!("{}, 1 regression", v.crashes),
+        n => format!("{}, {n} regressions", v.crashes),
+    }
+}
+
 /// Top signatures of a period: "2× 25ad5093bba0f34e, 1× 9c3e…".
 fn period_signatures(p: &PeriodRow) -> String {
     let mut s: Vec<String> = p
@@ -113,13 +140,15 @@ fn period_signatures(p: &PeriodRow) -> String {
 
 /// The totals line.
 fn headline(a: &Answer) -> String {
-    let mut s = format!(
-        "{}: {} crash(es), {} known; {}",
-        window(a),
-        a.crashes,
-        a.known,
-        rate_words(&a.runs)
-    );
+    let mut s = format!("{}: {} crash(es), {} known", window(a), a.crashes, a.known);
+    if a.regressions > 0 {
+        let _ = write!(
+            s,
+            ", {} regression(s) (seen on a version at or after their fix)",
+            a.regressions
+        );
+    }
+    let _ = write!(s, "; {}", rate_words(&a.runs));
     if a.other_runs > 0 {
         let _ = write!(s, "; {} classify/diff run(s)", a.other_runs);
     }
@@ -178,8 +207,8 @@ pub fn human(a: &Answer, width: Option<u16>) -> String {
             t.add_row([
                 g.crashes.to_string(),
                 g.signature_id.clone(),
-                g.rule.clone(),
-                if g.known { "yes" } else { "no" }.to_owned(),
+                rule_cell(g),
+                known_cell(g),
                 opt(&g.location).to_owned(),
                 seen(&g.first_seen).to_owned(),
                 seen(&g.last_seen).to_owned(),
@@ -208,7 +237,7 @@ pub fn human(a: &Answer, width: Option<u16>) -> String {
                 v.rule.clone(),
                 opt(&v.os_build).to_owned(),
                 driver(&v.driver, &v.driver_version),
-                v.crashes.to_string(),
+                crashes_cell(v),
                 seen(&v.first_seen).to_owned(),
                 seen(&v.last_seen).to_owned(),
             ]);
@@ -301,8 +330,8 @@ pub fn markdown(a: &Answer) -> String {
                 "| {} | {} | {} | {} | {} | {} | {} |",
                 g.crashes,
                 markdown::cell_code(&g.signature_id),
-                markdown::inline(&g.rule),
-                if g.known { "yes" } else { "no" },
+                markdown::inline(&rule_cell(g)),
+                known_cell(g),
                 markdown::cell_code(opt(&g.location)),
                 seen(&g.first_seen),
                 seen(&g.last_seen),
@@ -325,7 +354,7 @@ pub fn markdown(a: &Answer) -> String {
                 markdown::inline(&v.rule),
                 markdown::inline(opt(&v.os_build)),
                 markdown::inline(&driver(&v.driver, &v.driver_version)),
-                v.crashes,
+                crashes_cell(v),
                 seen(&v.first_seen),
                 seen(&v.last_seen),
             );
@@ -440,8 +469,8 @@ pub fn page(a: &Answer, generated: &str) -> String {
                 g.crashes,
                 html::escape(&g.signature),
                 html::escape(&g.signature_id),
-                html::escape(&g.rule),
-                if g.known { "yes" } else { "no" },
+                html::escape(&rule_cell(g)),
+                known_cell(g),
                 html::escape(opt(&g.location)),
                 html::escape(seen(&g.first_seen)),
                 html::escape(seen(&g.last_seen)),
@@ -465,7 +494,7 @@ pub fn page(a: &Answer, generated: &str) -> String {
                 html::escape(&v.rule),
                 html::escape(opt(&v.os_build)),
                 html::escape(&driver(&v.driver, &v.driver_version)),
-                v.crashes,
+                crashes_cell(v),
                 html::escape(seen(&v.first_seen)),
                 html::escape(seen(&v.last_seen)),
             );
