@@ -10,9 +10,8 @@ mod common;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::sync::atomic::{AtomicU32, Ordering};
 
-use common::{RACE, WRITE_RACE, crashdelta, root, stderr};
+use common::{RACE, WRITE_RACE, crashdelta, fresh_database, root, stderr};
 use rusqlite::Connection;
 
 fn db(path: &Path) -> Connection {
@@ -107,47 +106,6 @@ impl Store {
             .parse()
             .unwrap()
     }
-}
-
-/// A new, empty database on the test server, its URL; `None` when there is no server (the test
-/// says its PostgreSQL half was skipped), a failure when `CRASHDELTA_REQUIRE_POSTGRES` is set.
-fn fresh_database(name: &str) -> Option<String> {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let Some(admin) = std::env::var("CRASHDELTA_TEST_POSTGRES")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        assert!(
-            std::env::var_os("CRASHDELTA_REQUIRE_POSTGRES").is_none(),
-            "CRASHDELTA_TEST_POSTGRES is not set and CRASHDELTA_REQUIRE_POSTGRES is: run `bash \
-             .ci/test`, which starts a PostgreSQL cluster"
-        );
-        eprintln!("skipped the PostgreSQL half: no CRASHDELTA_TEST_POSTGRES (bash .ci/test)");
-        return None;
-    };
-    let db = format!(
-        "cdt_{name}_{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
-    let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
-    c.batch_execute(&format!("DROP DATABASE IF EXISTS {db}"))
-        .unwrap();
-    c.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
-    Some(with_database(&admin, &db))
-}
-
-/// `url` naming the database `db` instead.
-fn with_database(url: &str, db: &str) -> String {
-    let (head, query) = url.split_once('?').unwrap_or((url, ""));
-    let start = head.find("://").unwrap() + 3;
-    let end = head[start..].find('/').map_or(head.len(), |e| e + start);
-    let q = if query.is_empty() {
-        String::new()
-    } else {
-        format!("?{query}")
-    };
-    format!("{}/{db}{q}", &head[..end])
 }
 
 /// The stores a test runs against: a new SQLite file in `dir`, and a new PostgreSQL database

@@ -7,12 +7,10 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::{WRITE_RACE, crashdelta, history_fixture, stderr, watch_sh};
 use serde_json::Value;
 
-fn ask(history: &Path, args: &[&str]) -> std::process::Output {
+fn ask(history: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> std::process::Output {
     crashdelta()
         .arg("history")
         .args(args)
@@ -21,7 +19,7 @@ fn ask(history: &Path, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-fn json(history: &Path, args: &[&str]) -> Value {
+fn json(history: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Value {
     let o = ask(history, &[&["--format", "json"], args].concat());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     serde_json::from_slice(&o.stdout).unwrap()
@@ -125,7 +123,26 @@ fn rates_are_over_the_watched_runs_and_the_window_applies() {
 fn the_answer_over_a_fixed_history() {
     let dir = tempfile::tempdir().unwrap();
     let h = history_fixture(dir.path());
-    let a = json(&h, &["--since", "2026-11-01", "--until", "2026-11-29"]);
+    the_answer_from(h.as_os_str(), &mut |sql| {
+        rusqlite::Connection::open(&h)
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap()
+    });
+    // The same answer from PostgreSQL: the questions' SQL is the one both stores share.
+    if let Some(url) = common::history_fixture_postgres("answer") {
+        the_answer_from(std::ffi::OsStr::new(&url), &mut |sql| {
+            postgres::Client::connect(&url, postgres::NoTls)
+                .unwrap()
+                .batch_execute(sql)
+                .unwrap()
+        });
+    }
+}
+
+/// The fixed history's answer from the store `h` names; `exec` runs SQL on it.
+fn the_answer_from(h: &std::ffi::OsStr, exec: &mut dyn FnMut(&str)) {
+    let a = json(h, &["--since", "2026-11-01", "--until", "2026-11-29"]);
     assert_eq!(a["runs"]["runs"], 9);
     assert_eq!(
         a["runs"]["crashed_runs"], 4,
@@ -213,21 +230,17 @@ fn the_answer_over_a_fixed_history() {
     );
     // A crash whose report has no capture time is placed by its first run's start, inside a
     // window and outside another.
-    let c = rusqlite::Connection::open(&h).unwrap();
-    c.execute(
+    exec(
         "INSERT INTO crashes (key, signature_id, signature, rule, known, family, title, \
          first_run) SELECT 'sha256:00', 'ffffffffffffffff', 'SIGABRT|abort', 'other', 0, \
          'other', 'an abort', id FROM runs WHERE started LIKE '2026-11-27%'",
-        [],
-    )
-    .unwrap();
-    drop(c);
-    let day = json(&h, &["--since", "2026-11-27", "--until", "2026-11-28"]);
+    );
+    let day = json(h, &["--since", "2026-11-27", "--until", "2026-11-28"]);
     assert_eq!(day["crashes"], 1, "{day}");
     assert_eq!(day["signatures"][0]["signature_id"], "ffffffffffffffff");
-    let after = json(&h, &["--since", "2026-11-28"]);
+    let after = json(h, &["--since", "2026-11-28"]);
     assert_eq!(after["crashes"], 0, "{after}");
-    let one = json(&h, &["--until", "2026-11-29", "--machine", "mac-mini-2"]);
+    let one = json(h, &["--until", "2026-11-29", "--machine", "mac-mini-2"]);
     assert_eq!(
         (
             one["runs"]["runs"].as_u64(),
@@ -536,4 +549,56 @@ frames = [{ image_kind = "agx", function = "AGX::ComputeContext::prepareForEnque
     let md = String::from_utf8(o.stdout).unwrap();
     assert!(md.contains("1 regression(s)"), "{md}");
     assert!(md.contains("fixed in driver version 342.1"), "{md}");
+}
+
+/// Reading never migrates: a history of an older schema the questions can read (2 on) is read as
+/// it is, and left so; one of version 1 is said to be older, and an empty file to hold no history
+/// (review finding: both were called "another program's database").
+#[test]
+fn an_older_history_is_read_as_it_is() {
+    use crashdelta::history::{APPLICATION_ID, SCHEMA, SCHEMA_2};
+    let dir = tempfile::tempdir().unwrap();
+    let make = |name: &str, schema: &str, version: i64| {
+        let path = dir.path().join(name);
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(schema).unwrap();
+        c.pragma_update(None, "user_version", version).unwrap();
+        c.pragma_update(None, "application_id", APPLICATION_ID)
+            .unwrap();
+        c.execute_batch(
+            "INSERT INTO runs (kind, machine, started, settled, crashes) VALUES \
+             ('watch', 'mac-mini-3', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:05.000Z', 0)",
+        )
+        .unwrap();
+        path
+    };
+    let v2 = make("v2.sqlite", &format!("{SCHEMA}{SCHEMA_2}"), 2);
+    let before = std::fs::read(&v2).unwrap();
+    let a = json(&v2, &[]);
+    assert_eq!(a["runs"]["runs"], 1, "{a}");
+    assert_eq!(a["regressions"], 0);
+    assert_eq!(
+        std::fs::read(&v2).unwrap(),
+        before,
+        "reading changed the file"
+    );
+
+    let v1 = make("v1.sqlite", SCHEMA, 1);
+    let o = ask(&v1, &[]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(
+        stderr(&o).contains("older than the questions need"),
+        "{}",
+        stderr(&o)
+    );
+
+    let empty = dir.path().join("empty.sqlite");
+    std::fs::write(&empty, "").unwrap();
+    let o = ask(&empty, &[]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(
+        stderr(&o).contains("holds no history yet"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -12,6 +12,7 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 /// The AGX race report every watch and campaign test writes (testdata/README.md).
@@ -238,20 +239,46 @@ exit 0
 "#;
 
 /// A history to ask questions of, the same on every day it is built: the race report classified
-/// into it by the real binary (a real crash row, captured 2026-11-20), then, written with SQL as
+/// into it by the real binary (a real crash row, captured 2025-12-24), then, written with SQL as
 /// a team's runners would have appended them, three weeks of watched runs on two machines in
 /// two configurations, and their crashes with the tests that crashed, OS builds and driver
-/// versions. Ask it with `--until 2026-11-29` (the classify run itself is dated today).
+/// versions. Ask it with `--until 2026-11-29` (the classify run itself is dated today). A SQLite
+/// file in `dir`; [`history_fixture_postgres`] makes the same in PostgreSQL.
 pub fn history_fixture(dir: &Path) -> PathBuf {
     let h = dir.join("history.sqlite");
+    fill_history(h.as_os_str(), |sql| {
+        rusqlite::Connection::open(&h)
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap_or_else(|e| panic!("{e}: {sql}"))
+    });
+    h
+}
+
+/// [`history_fixture`] in a new database on the test server, its URL; `None` (skipped) without
+/// one, as [`fresh_database`].
+pub fn history_fixture_postgres(name: &str) -> Option<String> {
+    let url = fresh_database(name)?;
+    fill_history(std::ffi::OsStr::new(&url), |sql| {
+        postgres::Client::connect(&url, postgres::NoTls)
+            .unwrap()
+            .batch_execute(sql)
+            .unwrap_or_else(|e| panic!("{e:?}: {sql}"))
+    });
+    Some(url)
+}
+
+/// Classifies the race into the history `at` names, then runs the fixture's SQL through `exec`:
+/// plain SQL both stores read (literals, each crash tied to the run just written).
+fn fill_history(at: &std::ffi::OsStr, mut exec: impl FnMut(&str)) {
     let o = crashdelta()
         .args(["classify", "--history"])
-        .arg(&h)
+        .arg(at)
         .arg(RACE)
         .output()
         .unwrap();
     assert!(o.status.code().is_some(), "{}", stderr(&o));
-    let c = rusqlite::Connection::open(&h).unwrap();
+    let text = |s: Option<&str>| s.map_or("NULL".to_owned(), |s| format!("'{s}'"));
     // (day, machine, configuration, crashes, unreadable)
     let runs: &[(&str, &str, Option<&str>, i64, i64)] = &[
         ("2026-11-09", "mac-mini-1", Some("baseline"), 1, 0),
@@ -283,61 +310,83 @@ pub fn history_fixture(dir: &Path) -> PathBuf {
         ("2026-11-27", "mac-mini-2", None, 0, 0),
     ];
     for (i, (day, machine, config, crashes, unreadable)) in runs.iter().enumerate() {
-        c.execute(
+        let mut sql = format!(
             "INSERT INTO runs (kind, machine, command, started, ended, settled, exit_code, \
-             gate_passed, configuration, crashes, unreadable, pids) \
-             VALUES (?1, ?2, '[\"pytest\",\"-x\"]', ?3, ?3, ?3, 0, ?4, ?5, ?6, ?7, '[4242]')",
-            rusqlite::params![
-                if config.is_some() {
-                    "campaign-run"
-                } else {
-                    "watch"
-                },
-                machine,
-                format!("{day}T10:{i:02}:00.000Z"),
-                crashes + unreadable == 0,
-                config,
-                crashes,
-                unreadable
-            ],
-        )
-        .unwrap();
-        if *crashes == 0 {
-            continue;
+             gate_passed, configuration, crashes, unreadable, pids) VALUES ('{kind}', \
+             '{machine}', '[\"pytest\",\"-x\"]', '{t}', '{t}', '{t}', 0, {passed}, {config}, \
+             {crashes}, {unreadable}, '[4242]');",
+            kind = if config.is_some() {
+                "campaign-run"
+            } else {
+                "watch"
+            },
+            t = format!("{day}T10:{i:02}:00.000Z"),
+            passed = i64::from(crashes + unreadable == 0),
+            config = text(*config),
+        );
+        if *crashes > 0 {
+            let (build, version, test) = match *day {
+                "2026-11-09" => ("24G84", "329.2", "tests/test_mps.py::test_gather"),
+                "2026-11-17" => ("24G90", "329.2", "tests/test_mps.py::test_gather"),
+                _ => ("25A354", "342.1", "tests/test_mps.py::test_conv_backward"),
+            };
+            sql.push_str(&format!(
+                "INSERT INTO crashes (key, incident_id, captured, signature_id, signature, rule, \
+                 known, family, title, location, process, os_build, driver, driver_version, \
+                 hardware_model, test_id, first_run) VALUES ('FIXTURE-{i}', 'FIXTURE-{i}', \
+                 '{day}T10:{i:02}:30.000Z', '25ad5093bba0f34e', \
+                 'EXC_BAD_ACCESS|AGX::ComputeContext::prepareForEnqueue(bool)', \
+                 'agx-prepare-for-enqueue-race', 1, 'agx', \
+                 'AGX prepareForEnqueue null dereference (the MPS encoding race)', \
+                 'AGX::ComputeContext::prepareForEnqueue(bool) + 1268', 'Python', '{build}', \
+                 'AGXMetalG16X', '{version}', 'Mac16,10', '{test}', \
+                 (SELECT max(id) FROM runs)); \
+                 INSERT INTO sightings (run, crash, attribution, basis, path, rule) VALUES \
+                 ((SELECT max(id) FROM runs), (SELECT max(id) FROM crashes), 'run', \
+                 'process-tree', '/r/Python.ips', 'agx-prepare-for-enqueue-race');"
+            ));
         }
-        let run = c.last_insert_rowid();
-        let (build, version, test) = match *day {
-            "2026-11-09" => ("24G84", "329.2", "tests/test_mps.py::test_gather"),
-            "2026-11-17" => ("24G90", "329.2", "tests/test_mps.py::test_gather"),
-            _ => ("25A354", "342.1", "tests/test_mps.py::test_conv_backward"),
-        };
-        c.execute(
-            "INSERT INTO crashes (key, incident_id, captured, signature_id, signature, rule, \
-             known, family, title, location, process, os_build, driver, driver_version, \
-             hardware_model, test_id, first_run) \
-             VALUES (?1, ?1, ?2, '25ad5093bba0f34e', \
-             'EXC_BAD_ACCESS|AGX::ComputeContext::prepareForEnqueue(bool)', \
-             'agx-prepare-for-enqueue-race', 1, 'agx', \
-             'AGX prepareForEnqueue null dereference (the MPS encoding race)', \
-             'AGX::ComputeContext::prepareForEnqueue(bool) + 1268', 'Python', ?3, \
-             'AGXMetalG16X', ?4, 'Mac16,10', ?5, ?6)",
-            rusqlite::params![
-                format!("FIXTURE-{i}"),
-                format!("{day}T10:{i:02}:30.000Z"),
-                build,
-                version,
-                test,
-                run
-            ],
-        )
-        .unwrap();
-        c.execute(
-            "INSERT INTO sightings (run, crash, attribution, basis, path, rule) \
-             VALUES (?1, ?2, 'run', 'process-tree', '/r/Python.ips', \
-             'agx-prepare-for-enqueue-race')",
-            rusqlite::params![run, c.last_insert_rowid()],
-        )
-        .unwrap();
+        exec(&sql);
     }
-    h
+}
+
+/// A new, empty database on the test server, its URL; `None` when there is no server (the test
+/// says its PostgreSQL half was skipped), a failure when `CRASHDELTA_REQUIRE_POSTGRES` is set.
+pub fn fresh_database(name: &str) -> Option<String> {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let Some(admin) = std::env::var("CRASHDELTA_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        assert!(
+            std::env::var_os("CRASHDELTA_REQUIRE_POSTGRES").is_none(),
+            "CRASHDELTA_TEST_POSTGRES is not set and CRASHDELTA_REQUIRE_POSTGRES is: run `bash \
+             .ci/test`, which starts a PostgreSQL cluster"
+        );
+        eprintln!("skipped the PostgreSQL half: no CRASHDELTA_TEST_POSTGRES (bash .ci/test)");
+        return None;
+    };
+    let db = format!(
+        "cdt_{name}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+    c.batch_execute(&format!("DROP DATABASE IF EXISTS {db}"))
+        .unwrap();
+    c.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
+    Some(with_database(&admin, &db))
+}
+
+/// `url` naming the database `db` instead.
+fn with_database(url: &str, db: &str) -> String {
+    let (head, query) = url.split_once('?').unwrap_or((url, ""));
+    let start = head.find("://").unwrap() + 3;
+    let end = head[start..].find('/').map_or(head.len(), |e| e + start);
+    let q = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{query}")
+    };
+    format!("{}/{db}{q}", &head[..end])
 }
