@@ -847,7 +847,7 @@ fn append(db: &mut Db, run: &RunEntry) -> Result<Appended, DbError> {
             // An earlier job's run learns of its crash now: its count grows, so that its rate
             // is a real rate (a campaign's runs were given the campaign's own count already).
             // Its gate's verdict stays the one it gave.
-            if sighted == 1 && Some(seer) == earlier_job && earlier_job != Some(run_id) {
+            if sighted == 1 && Some(seer) == earlier_job {
                 db.execute(
                     "UPDATE runs SET crashes = crashes + 1 WHERE id = ?1",
                     params![seer],
@@ -999,9 +999,12 @@ impl History {
         let mut last = None;
         self.db
             .for_each(
-                "SELECT r.id, s.crash FROM runs r LEFT JOIN sightings s \
-                 ON s.run = r.id AND s.attribution = 'run' \
-                 WHERE r.kind IN ('watch', 'campaign-run') ORDER BY r.id",
+                &format!(
+                    "SELECT r.id, s.crash FROM runs r LEFT JOIN sightings s \
+                     ON s.run = r.id AND s.attribution = 'run' \
+                     WHERE {} ORDER BY r.id",
+                    query::WATCHED
+                ),
                 &[],
                 |r| {
                     let run = r.int(0);
@@ -1035,7 +1038,7 @@ fn plain(path: &Path) -> std::borrow::Cow<'_, Path> {
 }
 
 /// RFC 3339 in UTC with milliseconds: sorts as text.
-fn time(t: DateTime<Utc>) -> String {
+pub(crate) fn time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 

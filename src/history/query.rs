@@ -18,10 +18,11 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, Days, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use serde::Serialize;
 
 use super::db::{Db, DbError, Row, Value};
+use super::time;
 use crate::statistics::wilson;
 
 /// How answers over time are bucketed.
@@ -287,8 +288,9 @@ impl Filter {
 /// Where a crash sits in time: its capture, or its first run's start.
 const CRASH_TIME: &str = "COALESCE(c.captured, r.started)";
 
-/// The watched runs.
-const WATCHED: &str = "r.kind IN ('watch', 'campaign-run')";
+/// The watched runs (`watch` and a campaign's runs: [`super::Kind`]), whose count is a rate's
+/// denominator.
+pub(crate) const WATCHED: &str = "r.kind IN ('watch', 'campaign-run')";
 
 /// A run that crashed: a crash or an unreadable new report of its own. Its count at the time it
 /// was appended, or a crash sighted as its own since: a campaign's late report can land after
@@ -323,7 +325,7 @@ pub fn answer(db: &mut Db, store: &str, q: &Question, version: u32) -> Result<An
     let other_runs = db
         .row(
             &format!(
-                "SELECT count(*) FROM runs r WHERE r.kind NOT IN ('watch', 'campaign-run'){}",
+                "SELECT count(*) FROM runs r WHERE NOT ({WATCHED}){}",
                 runs_filter.sql
             ),
             &runs_filter.params,
@@ -597,11 +599,6 @@ fn periods(
             }
         })
         .collect()
-}
-
-/// RFC 3339 in UTC with milliseconds, as the store's times are written.
-fn time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 #[cfg(test)]
