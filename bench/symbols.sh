@@ -17,6 +17,11 @@
 # - cold: the report with 24 frames in the image, with an empty cache folder: index, build the
 #   symcache (the slow step) and store it, look up the frames.
 # - warm: the same, with the cache folder filled by the cold row: what every later command pays.
+#   (A dSYM is looked up lazily in its DWARF since issue 17 part 3: nothing is cached, and cold
+#   and warm are the same command.)
+# - evicted: the cold row with the DWARF file dropped from the page cache first (posix_fadvise
+#   DONTNEED on that file only, nothing else on the machine): what the lookups read comes from
+#   the disk; compare with the disk row.
 # Then peak memory (maximum resident set size, /usr/bin/time -v) of the cold and warm rows, and
 # the ratios the goals are written in: cold / cat (goal <= 5), peak RSS / DWARF size (goal <= 1),
 # warm (goal < 50 ms). Every row also checks the frames were named right, once, untimed. The
@@ -53,6 +58,8 @@ size=$(wc -c < "$dwarf" | tr -d ' ')
 # The load average: /proc on Linux, sysctl on macOS.
 load() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || sysctl -n vm.loadavg 2>/dev/null || echo "?"; }
 echo "DWARF: $dwarf, $size bytes ($((size / 1048576)) MiB); load: $(load)"
+# Drops the DWARF file's pages from the page cache (clean pages of this file only).
+evict="python3 -c 'import os, sys; fd = os.open(sys.argv[1], os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)' $dwarf"
 commands=(-n "cat" "cat $dwarf > /dev/null"
   -n "disk" "dd if=$dwarf of=/dev/null bs=8M iflag=direct status=none")
 # hyperfine takes one --prepare per command (in their order) or one for all.
@@ -79,7 +86,9 @@ EOF
   commands+=(-n "index$tag" "$(sym "$warm" "$work/other.ips")")
   commands+=(-n "cold$tag" "$(sym "$cold" "$report")")
   commands+=(-n "warm$tag" "$(sym "$warm" "$report")")
-  prepares+=(--prepare true --prepare "rm -rf $cold && mkdir $cold" --prepare true)
+  commands+=(-n "evicted$tag" "$(sym "$cold" "$report")")
+  prepares+=(--prepare true --prepare "rm -rf $cold && mkdir $cold" --prepare true
+    --prepare "rm -rf $cold && mkdir $cold && $evict")
 done
 hyperfine --warmup 1 --runs "${RUNS:-5}" --export-json "$work/times.json" \
   --export-markdown "${OUT:-/dev/null}" "${prepares[@]}" "${commands[@]}"
@@ -103,7 +112,7 @@ print(f"disk: {disk * 1000:.0f} ms median ({size / disk / 1e9:.2f} GB/s)")
 for i in range(1, n + 1):
     tag = f" [{i}]" if n > 1 else ""
     print(f"--{tag}")
-    for row in ("index", "cold", "warm"):
+    for row in ("index", "cold", "warm", "evicted"):
         r = rows[row + tag]
         t, cpu = r["median"], r["user"] + r["system"]
         print(f"{row:5}: {t * 1000:8.1f} ms median = {t / cat:6.2f} x cat = {t / disk:5.2f} x disk"

@@ -88,13 +88,14 @@ const SECTIONS: [SectionId; 10] = [
 ];
 
 /// Read whole when the file is opened: a few kilobytes to megabytes for a dSYM of hundreds.
-const SMALL: [SectionId; 7] = [
+/// (`__debug_ranges`, DWARF 4's range lists, is read list by list: 3 MiB of the generated 202
+/// MiB dSYM, of which a unit uses a few kilobytes.)
+const SMALL: [SectionId; 6] = [
     SectionId::DebugAbbrev,
     SectionId::DebugAddr,
     SectionId::DebugAranges,
     SectionId::DebugLineStr,
     SectionId::DebugStrOffsets,
-    SectionId::DebugRanges,
     SectionId::DebugRngLists,
 ];
 
@@ -130,8 +131,11 @@ struct Meta {
     aranges: Vec<(u64, u64, usize)>,
     /// Every unit's offset, once a reference across units needed it.
     units: Option<Vec<usize>>,
-    /// Units read with their line programs and the strings they name.
+    /// Units read with their line programs and range lists.
     ensured: BTreeSet<usize>,
+    /// `__debug_str` offsets whose strings were read (a unit's own name and folder, its line
+    /// program's file names, and the names lookups asked for).
+    strings: std::collections::HashSet<usize>,
     /// For each address asked about, the nearest function symbol at or below it: its address and
     /// name (symbolic's `_`-stripped name).
     symbols: HashMap<u64, Option<(u64, String)>>,
@@ -143,11 +147,16 @@ struct Needs {
     units: BTreeSet<usize>,
     unit_table: bool,
     symbols: BTreeSet<u64>,
+    /// `__debug_str` offsets of names not read yet.
+    strings: BTreeSet<usize>,
 }
 
 impl Needs {
     fn is_empty(&self) -> bool {
-        self.units.is_empty() && !self.unit_table && self.symbols.is_empty()
+        self.units.is_empty()
+            && !self.unit_table
+            && self.symbols.is_empty()
+            && self.strings.is_empty()
     }
 }
 
@@ -170,7 +179,7 @@ impl Lazy {
             }
         }
         let mut lazy = Lazy { sparse, meta };
-        lazy.meta.aranges = aranges(&lazy.view());
+        lazy.meta.aranges = aranges(&lazy.view(&Memo::default()));
         if lazy.meta.aranges.is_empty() {
             return Ok(None);
         }
@@ -197,13 +206,20 @@ impl Lazy {
             first.units.extend(self.meta.units_at(*vm));
         }
         self.satisfy(&first)?;
+        let mut batch = vms.clone();
+        batch.sort_unstable();
+        batch.dedup();
+        // Kept across rounds: a unit's walk and line rows do not change once it is read.
+        let units = batch.iter().map(|vm| self.meta.units_at(*vm)).collect();
+        let memo = Memo {
+            batch,
+            units,
+            ..Memo::default()
+        };
         for _ in 0..MAX_ROUNDS {
             let mut needs = Needs::default();
             let frames: Vec<Option<Vec<Frame>>> = {
-                let mut view = self.view();
-                view.batch = vms.clone();
-                view.batch.sort_unstable();
-                view.batch.dedup();
+                let view = self.view(&memo);
                 vms.iter()
                     .map(|vm| view.frames_at(*vm, &mut needs))
                     .collect()
@@ -219,7 +235,7 @@ impl Lazy {
         Err("its debug information refers in circles".into())
     }
 
-    fn view(&self) -> View<'_> {
+    fn view<'v>(&'v self, memo: &'v Memo) -> View<'v> {
         let bytes = self.sparse.bytes();
         let endian = self.meta.endian;
         let section = |id: SectionId| -> Slice<'_> {
@@ -237,9 +253,7 @@ impl Lazy {
             dwarf,
             meta: &self.meta,
             units: RefCell::default(),
-            lines: RefCell::default(),
-            batch: Vec::new(),
-            walks: RefCell::default(),
+            memo,
         }
     }
 
@@ -255,6 +269,9 @@ impl Lazy {
         }
         if !needs.symbols.is_empty() {
             self.find_symbols(&needs.symbols).map_err(io)?;
+        }
+        for string in &needs.strings {
+            self.fill_string(*string).map_err(io)?;
         }
         Ok(())
     }
@@ -303,8 +320,27 @@ impl Lazy {
             return Ok(());
         };
         self.sparse.fill(at..end)?;
-        // The unit's strings and its line program's offset.
-        let (strings, line) = unit_references(&self.view(), offset);
+        // The unit's strings, range lists and its line program's offset.
+        let (strings, ranges, line) = unit_references(&self.view(&Memo::default()), offset);
+        let address_size = {
+            let memo = Memo::default();
+            let view = self.view(&memo);
+            view.dwarf
+                .debug_info
+                .header_from_offset(DebugInfoOffset(offset))
+                .map_or(8, |h| usize::from(h.address_size()))
+        };
+        // A unit's lists are together in the section (dsymutil writes them unit by unit): read
+        // from the first to the last at once, then each list to its end.
+        let section = self.section(SectionId::DebugRanges);
+        if let (Some(first), Some(last)) = (ranges.iter().min(), ranges.iter().max()) {
+            let start = section.start.saturating_add(*first).min(section.end);
+            let end = section.start.saturating_add(*last).min(section.end);
+            self.sparse.fill(start..end)?;
+        }
+        for list in ranges {
+            self.fill_range_list(list, address_size)?;
+        }
         let line_section = self.section(SectionId::DebugLine);
         let mut strings = strings;
         if let Some(line) = line
@@ -315,10 +351,41 @@ impl Lazy {
             && let Some(end) = self.unit_end(at, &line_section)?
         {
             self.sparse.fill(at..end)?;
-            strings.extend(line_strings(&self.view(), offset, line));
+            strings.extend(line_strings(&self.view(&Memo::default()), offset, line));
         }
         for string in strings {
             self.fill_string(string)?;
+        }
+        Ok(())
+    }
+
+    /// Reads the DWARF 4 range list at `offset` of `__debug_ranges` (pairs of addresses of
+    /// `address_size` bytes up to a pair of zeros), a page at a time.
+    fn fill_range_list(&mut self, offset: usize, address_size: usize) -> std::io::Result<()> {
+        const CHUNK: usize = 4096;
+        let section = self.section(SectionId::DebugRanges);
+        let Some(start) = section.start.checked_add(offset) else {
+            return Ok(());
+        };
+        let pair = address_size.saturating_mul(2).max(2);
+        let mut at = start;
+        while at < section.end {
+            let end = (at - at % CHUNK)
+                .saturating_add(CHUNK)
+                .min(section.end)
+                .max(at.saturating_add(pair).min(section.end));
+            self.sparse.fill(at..end)?;
+            // Whole pairs only; a pair cut by the chunk's end is read with the next chunk.
+            let whole = (end - at) / pair * pair;
+            let ends = self
+                .sparse
+                .bytes()
+                .get(at..at + whole)
+                .is_some_and(|b| b.chunks_exact(pair).any(|p| p.iter().all(|&c| c == 0)));
+            if ends || whole == 0 {
+                break;
+            }
+            at += whole;
         }
         Ok(())
     }
@@ -327,6 +394,9 @@ impl Lazy {
     /// [`MAX_STRING`].
     fn fill_string(&mut self, offset: usize) -> std::io::Result<()> {
         const CHUNK: usize = 4096;
+        if !self.meta.strings.insert(offset) {
+            return Ok(());
+        }
         let section = self.section(SectionId::DebugStr);
         let Some(start) = section.start.checked_add(offset) else {
             return Ok(());
@@ -378,50 +448,87 @@ impl Lazy {
         let Some(symtab) = self.meta.symtab.clone() else {
             return Ok(());
         };
-        self.sparse.fill(symtab.nlist.clone())?;
         let entry = if symtab.wide { 16 } else { 12 };
         let be = symtab.big_endian;
-        // For each wanted address, the best symbol: (address, string index).
-        let mut best: HashMap<u64, (u64, u32)> = HashMap::new();
-        {
-            let bytes = self.sparse.bytes();
-            let Some(nlist) = bytes.get(symtab.nlist.clone()) else {
-                return Ok(());
-            };
+        // The wanted addresses in order; for each, the best symbol among those between the
+        // wanted address before it (excluded) and itself: (address, string index). The best
+        // symbol of an address is then that of the nearest bucket at or below it that has one:
+        // one binary search per symbol, not a pass over the wanted addresses.
+        let wanted: Vec<u64> = wanted.iter().copied().collect();
+        let mut buckets: Vec<Option<(u64, u32)>> = vec![None; wanted.len()];
+        let load_address = self.meta.load_address;
+        // Looked through once, 64 KiB at a time, not kept: a big dSYM's table is megabytes, and
+        // a buffer of a megabyte or more comes from fresh memory (a huge page to clear, where
+        // transparent huge pages are on) on every command.
+        let chunk = entry * 4096;
+        let (first, last) = match (wanted.first(), wanted.last()) {
+            (Some(first), Some(last)) => (*first, *last),
+            _ => return Ok(()),
+        };
+        // symbolic's filter: not a debugger entry (N_STAB), defined in a section (N_SECT) that
+        // is `__TEXT,__text` or `__TEXT,__stubs`, above the image's start.
+        const N_STAB: u8 = 0xe0;
+        const N_TYPE: u8 = 0x0e;
+        const N_SECT: u8 = 0x0e;
+        let mut code = [false; 256];
+        for section in &symtab.code_sections {
+            if let Some(slot) = code.get_mut(*section) {
+                *slot = true;
+            }
+        }
+        let word = |bytes: [u8; 4]| {
+            if be {
+                u32::from_be_bytes(bytes)
+            } else {
+                u32::from_le_bytes(bytes)
+            }
+        };
+        self.sparse.scan(symtab.nlist.clone(), chunk, |nlist| {
             for symbol in nlist.chunks_exact(entry) {
-                let (Some(strx), Some(&n_type), Some(&n_sect)) =
-                    (read::u32_in(symbol, 0, be), symbol.get(4), symbol.get(5))
-                else {
+                // n_strx (4 bytes), n_type, n_sect, n_desc (2), n_value (4 or 8).
+                let Some((head, value)) = symbol.split_first_chunk::<8>() else {
                     continue;
                 };
-                let value = if symtab.wide {
-                    read::u64_in(symbol, 8, be)
-                } else {
-                    read::u32_in(symbol, 8, be).map(u64::from)
-                };
-                let Some(value) = value else { continue };
-                // symbolic's filter: not a debugger entry (N_STAB), defined in a section
-                // (N_SECT) that is `__TEXT,__text` or `__TEXT,__stubs`, above the image's start.
-                const N_STAB: u8 = 0xe0;
-                const N_TYPE: u8 = 0x0e;
-                const N_SECT: u8 = 0x0e;
+                let [s0, s1, s2, s3, n_type, n_sect, _, _] = *head;
                 if n_type & N_STAB != 0
                     || n_type & N_TYPE != N_SECT
-                    || !symtab.code_sections.contains(&usize::from(n_sect))
-                    || value < self.meta.load_address
+                    || !code.get(usize::from(n_sect)).is_some_and(|c| *c)
                 {
                     continue;
                 }
-                // The nearest wanted address at or above this symbol: the symbol is the best of
-                // every wanted address from there up to the next symbol, which the pass finds
-                // by keeping the highest address per wanted one.
-                for vm in wanted.range(value..) {
-                    let slot = best.entry(*vm).or_insert((value, strx));
+                let value = match (
+                    symtab.wide,
+                    value.first_chunk::<8>(),
+                    value.first_chunk::<4>(),
+                ) {
+                    (true, Some(v), _) if be => u64::from_be_bytes(*v),
+                    (true, Some(v), _) => u64::from_le_bytes(*v),
+                    (false, _, Some(v)) => u64::from(word(*v)),
+                    _ => continue,
+                };
+                // Below the image, or above every wanted address: no bucket.
+                if value < load_address || value > last {
+                    continue;
+                }
+                let at = if value <= first {
+                    0
+                } else {
+                    wanted.partition_point(|vm| *vm < value)
+                };
+                if let Some(slot) = buckets.get_mut(at) {
                     // Higher is better; at the same address, the first in the table's order.
-                    if value > slot.0 {
-                        *slot = (value, strx);
+                    if slot.is_none_or(|(best, _)| value > best) {
+                        *slot = Some((value, word([s0, s1, s2, s3])));
                     }
                 }
+            }
+        })?;
+        let mut best = Vec::new();
+        let mut below = None;
+        for (vm, bucket) in wanted.iter().zip(buckets) {
+            below = bucket.or(below);
+            if let Some(found) = below {
+                best.push((*vm, found));
             }
         }
         for (vm, (address, strx)) in best {
@@ -536,6 +643,7 @@ fn meta(bytes: &[u8], uuid: &str, arch: &str) -> Result<Option<Meta>, String> {
         aranges: Vec::new(),
         units: None,
         ensured: BTreeSet::new(),
+        strings: std::collections::HashSet::new(),
         symbols: HashMap::new(),
     }))
 }
@@ -558,25 +666,28 @@ fn aranges(view: &View<'_>) -> Vec<(u64, u64, usize)> {
     out
 }
 
-/// The `__debug_str` offsets a unit's entries name, and its line program's offset.
-fn unit_references(view: &View<'_>, offset: usize) -> (Vec<usize>, Option<usize>) {
+/// The `__debug_str` offsets the unit's root entry names, the `__debug_ranges` lists its
+/// subprograms and inlined calls point to, and its line program's offset.
+fn unit_references(view: &View<'_>, offset: usize) -> (Vec<usize>, Vec<usize>, Option<usize>) {
     let mut strings = Vec::new();
+    let mut ranges = Vec::new();
     let mut line = None;
     let dwarf = &view.dwarf;
     let Ok(header) = dwarf.debug_info.header_from_offset(DebugInfoOffset(offset)) else {
-        return (strings, line);
+        return (strings, ranges, line);
     };
     let Ok(abbrevs) = dwarf.abbreviations(&header) else {
-        return (strings, line);
+        return (strings, ranges, line);
     };
     let Ok(mut entries) = header.entries_raw(&abbrevs, None) else {
-        return (strings, line);
+        return (strings, ranges, line);
     };
     let mut str_offsets_base = gimli::DebugStrOffsetsBase::default_for_encoding_and_file(
         header.encoding(),
         gimli::DwarfFileType::Main,
     );
     let mut indexes = Vec::new();
+    let mut root = true;
     while !entries.is_empty() {
         let Ok(Some(abbrev)) = entries.read_abbreviation() else {
             // A null entry ends a list of children; an error ends the walk.
@@ -585,18 +696,33 @@ fn unit_references(view: &View<'_>, offset: usize) -> (Vec<usize>, Option<usize>
             }
             continue;
         };
+        // The root's attributes (its name, folder, line program, string offsets), and the
+        // range lists of subprograms and inlined calls, which the walk reads; names are read
+        // when a lookup asks for them.
+        let tag = abbrev.tag();
+        if !root
+            && tag != constants::DW_TAG_subprogram
+            && tag != constants::DW_TAG_inlined_subroutine
+        {
+            if entries.skip_attributes(abbrev.attributes()).is_err() {
+                break;
+            }
+            continue;
+        }
         for spec in abbrev.attributes() {
             let Ok(attr) = entries.read_attribute(*spec) else {
-                return (strings, line);
+                return (strings, ranges, line);
             };
             match attr.value() {
-                AttributeValue::DebugStrRef(o) => strings.push(o.0),
-                AttributeValue::DebugStrOffsetsIndex(i) => indexes.push(i),
+                AttributeValue::DebugStrRef(o) if root => strings.push(o.0),
+                AttributeValue::DebugStrOffsetsIndex(i) if root => indexes.push(i),
                 AttributeValue::DebugStrOffsetsBase(base) => str_offsets_base = base,
                 AttributeValue::DebugLineRef(o) if line.is_none() => line = Some(o.0),
+                AttributeValue::RangeListsRef(o) => ranges.push(o.0),
                 _ => {}
             }
         }
+        root = false;
     }
     for index in indexes {
         if let Ok(o) =
@@ -607,7 +733,7 @@ fn unit_references(view: &View<'_>, offset: usize) -> (Vec<usize>, Option<usize>
             strings.push(o.0);
         }
     }
-    (strings, line)
+    (strings, ranges, line)
 }
 
 /// The `__debug_str` offsets a line program's header names (DWARF 5 file tables).
@@ -648,10 +774,18 @@ struct View<'a> {
     /// Units parsed, and their line programs' sequences, by unit offset: the addresses of a
     /// batch often share units.
     units: RefCell<HashMap<usize, Option<Rc<Unit<'a>>>>>,
-    lines: RefCell<HashMap<usize, Rc<Sequences>>>,
-    /// The batch's addresses, sorted, and each unit's walk for them.
+    memo: &'a Memo,
+}
+
+/// What a batch of lookups learns that does not depend on what is read next: its addresses,
+/// sorted, and by unit offset, each unit's walk for them and its line rows.
+#[derive(Default)]
+struct Memo {
     batch: Vec<u64>,
+    /// The units `__debug_aranges` gives each address of the batch.
+    units: Vec<Vec<usize>>,
     walks: RefCell<HashMap<usize, Rc<Walk>>>,
+    lines: RefCell<HashMap<usize, Rc<Sequences>>>,
 }
 
 /// A line program's sequences: (start, end, rows), by start.
@@ -734,7 +868,7 @@ impl<'a> View<'a> {
             let Some(unit_data) = self.unit(unit) else {
                 continue;
             };
-            let walk = self.walk(&unit_data, &[*address]);
+            let walk = self.walk(&unit_data, &[*address], &[true]);
             if let Some(function) = walk.functions.first()
                 && let Some(range) = function
                     .ranges
@@ -913,13 +1047,14 @@ impl<'a> View<'a> {
     /// `get_rows` and `add_leaf_line`): rows from the range's start, in the first sequence
     /// overlapping it.
     fn row_at(&self, offset: usize, unit: &Unit<'a>, range: gimli::Range, vm: u64) -> Option<Row> {
-        let cached = self.lines.borrow().get(&offset).cloned();
+        let cached = self.memo.lines.borrow().get(&offset).cloned();
         let sequences = match cached {
             Some(sequences) => sequences,
             None => {
                 let sequences =
                     Rc::new(unit.line_program.clone().map(sequences).unwrap_or_default());
-                self.lines
+                self.memo
+                    .lines
                     .borrow_mut()
                     .insert(offset, Rc::clone(&sequences));
                 sequences
@@ -937,18 +1072,31 @@ impl<'a> View<'a> {
 
     /// The walk of the unit at `offset` for the batch's addresses, once per unit.
     fn walk_of(&self, offset: usize, unit: &Unit<'a>) -> Rc<Walk> {
-        if let Some(walk) = self.walks.borrow().get(&offset) {
+        if let Some(walk) = self.memo.walks.borrow().get(&offset) {
             return Rc::clone(walk);
         }
-        let walk = Rc::new(self.walk(unit, &self.batch));
-        self.walks.borrow_mut().insert(offset, Rc::clone(&walk));
+        let belongs: Vec<bool> = self
+            .memo
+            .units
+            .iter()
+            .map(|units| units.contains(&offset))
+            .collect();
+        let walk = Rc::new(self.walk(unit, &self.memo.batch, &belongs));
+        self.memo
+            .walks
+            .borrow_mut()
+            .insert(offset, Rc::clone(&walk));
         walk
     }
 
     /// For each address of `vms` (sorted), the subprogram of `unit` holding it, and the inlined
     /// calls under those subprograms holding any of them, as symbolic's walk finds them; one
     /// pass, no recursion.
-    fn walk(&self, unit: &Unit<'a>, vms: &[u64]) -> Walk {
+    ///
+    /// It stops once every address `__debug_aranges` puts in this unit (`belongs`) has its
+    /// function and that function's entries are passed: a later function holding one of them
+    /// would not count (the first does), and the rest of the unit is no one's.
+    fn walk(&self, unit: &Unit<'a>, vms: &[u64], belongs: &[bool]) -> Walk {
         let mut walk = Walk {
             functions: Vec::new(),
             inlinees: Vec::new(),
@@ -957,6 +1105,10 @@ impl<'a> View<'a> {
         let Ok(mut entries) = unit.entries_raw(None) else {
             return walk;
         };
+        let mut pending = belongs.iter().filter(|b| **b).count();
+        // The depth of the function that took the last pending address: its entries end the
+        // walk.
+        let mut done_at: Option<isize> = None;
         // The indexes in `vms` of the addresses `ranges` hold.
         let held = |ranges: &[gimli::Range]| -> Vec<usize> {
             let mut out = Vec::new();
@@ -970,8 +1122,11 @@ impl<'a> View<'a> {
         // (depth, mode) of the open subprograms and inlined calls.
         let mut stack: Vec<(isize, Mode)> = vec![(-1, Mode::Functions)];
         while !entries.is_empty() {
-            let offset = entries.next_offset();
+            let die = entries.next_offset();
             let depth = entries.next_depth();
+            if done_at.is_some_and(|d| depth <= d) {
+                break;
+            }
             while stack.last().is_some_and(|(d, _)| depth <= *d) {
                 stack.pop();
             }
@@ -1010,7 +1165,7 @@ impl<'a> View<'a> {
                         walk.inlinees.push((
                             function,
                             Found {
-                                die: offset,
+                                die,
                                 ranges,
                                 depth: inline_depth,
                                 call_file,
@@ -1036,12 +1191,18 @@ impl<'a> View<'a> {
                         {
                             *slot = Some(walk.functions.len());
                             first = true;
+                            if belongs.get(i).is_some_and(|b| *b) {
+                                pending = pending.saturating_sub(1);
+                                if pending == 0 {
+                                    done_at = Some(depth);
+                                }
+                            }
                         }
                     }
                     let function = first.then_some(walk.functions.len());
                     if first {
                         walk.functions.push(Found {
-                            die: offset,
+                            die,
                             ranges,
                             depth: 0,
                             call_file: None,
@@ -1063,7 +1224,7 @@ impl<'a> View<'a> {
 
     /// The function and inlined calls the walk found for `vm` (one of the batch's addresses).
     fn found_at(&self, walk: &Walk, vm: u64) -> Option<(Found, Vec<Found>)> {
-        let index = self.batch.binary_search(&vm).ok()?;
+        let index = self.memo.batch.binary_search(&vm).ok()?;
         let function = (*walk.of.get(index)?)?;
         let found = walk.functions.get(function)?.clone();
         let holds = |f: &Found| f.ranges.iter().any(|r| r.begin <= vm && vm < r.end);
@@ -1205,7 +1366,7 @@ impl<'a> View<'a> {
         for attr in entry.attrs() {
             match attr.name() {
                 constants::DW_AT_linkage_name | constants::DW_AT_MIPS_linkage_name => {
-                    return self.string(unit, attr.value());
+                    return self.string(unit, attr.value(), needs);
                 }
                 constants::DW_AT_name => fallback = Some(attr.value()),
                 constants::DW_AT_abstract_origin | constants::DW_AT_specification => {
@@ -1215,7 +1376,7 @@ impl<'a> View<'a> {
             }
         }
         if let Some(value) = fallback {
-            return self.string(unit, value);
+            return self.string(unit, value, needs);
         }
         let here = entry.offset();
         let mut inner = Needs::default();
@@ -1272,7 +1433,27 @@ impl<'a> View<'a> {
         found
     }
 
-    fn string(&self, unit: &Unit<'a>, value: AttributeValue<Slice<'a>>) -> Option<String> {
+    /// A string attribute's value; `None` when it is not a string, or (then in `needs`) not
+    /// read yet.
+    fn string(
+        &self,
+        unit: &Unit<'a>,
+        value: AttributeValue<Slice<'a>>,
+        needs: &mut Needs,
+    ) -> Option<String> {
+        let offset = match value {
+            AttributeValue::DebugStrRef(o) => Some(o.0),
+            AttributeValue::DebugStrOffsetsIndex(i) => {
+                Some(self.dwarf.string_offset(unit, i).ok()?.0)
+            }
+            _ => None,
+        };
+        if let Some(offset) = offset
+            && !self.meta.strings.contains(&offset)
+        {
+            needs.strings.insert(offset);
+            return None;
+        }
         self.dwarf
             .attr_string(unit, value)
             .ok()
@@ -1284,6 +1465,7 @@ fn merge(into: &mut Needs, from: Needs) {
     into.units.extend(from.units);
     into.unit_table |= from.unit_table;
     into.symbols.extend(from.symbols);
+    into.strings.extend(from.strings);
 }
 
 /// A line program's sequences as symbolic prepares them (`DwarfLineProgram::prepare`): rows at

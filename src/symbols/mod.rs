@@ -6,12 +6,22 @@
 //! by UUID and architecture, and a frame is named only when its image's UUID matches. A UUID
 //! mismatch names nothing and says so: a wrong symbol is worse than none.
 //!
-//! Lookups go through symcaches (symbolic-symcache), built once per UUID and architecture and
-//! kept on disk, keyed by what identifies one version of the source file (its path, size,
-//! modification and status-change times, device and inode: see `cache_key`) so that a rebuilt
-//! file is cached anew, and found without reading the symbol file at all. Building one is the
-//! slow step (seconds for a dSYM of hundreds of megabytes); the caller hears of it through
-//! [`SymbolIndex::observe`], to show progress.
+//! A file with debug information (a dSYM's DWARF) is looked up lazily (module `dwarf`): each
+//! frame's address goes through `__debug_aranges` to its compile unit, and only that unit, its
+//! line program and the strings it names are read and walked, the frames built the way the
+//! symcache path builds them. Converting the whole DWARF into a symcache instead cost seconds and
+//! three times the DWARF's size in memory for a 202 MiB dSYM, on the first command after every
+//! build, to name a few dozen frames; the lazy lookup costs tens of milliseconds on every command
+//! (docs/performance.md), so nothing is cached for it. A report's frames are looked up in one
+//! batch per file, and what was read is kept in the index for the next report.
+//!
+//! A binary without debug information (a symbol table only) goes through a symcache
+//! (symbolic-symcache), built once per UUID and architecture and kept on disk, keyed by what
+//! identifies one version of the source file (its path, size, modification and status-change
+//! times, device and inode: see `cache_key`) so that a rebuilt file is cached anew, and found
+//! without reading the symbol file at all; so does a dSYM the lazy path does not take (no
+//! `__debug_aranges`, compressed sections). Building one is the slow step; the caller hears of it
+//! through [`SymbolIndex::observe`], to show progress.
 //!
 //! The cache folder is not trusted: a symcache found there is used only when its own debug id and
 //! architecture are those of the object it stands for (else it is rebuilt, with a warning), and
