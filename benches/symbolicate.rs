@@ -1,7 +1,9 @@
 //! Symbolication cost on the Mach-O fixtures (testdata/symbols/out):
-//! - building the index and the symcache of the stand-in driver's dSYM (a cold start);
-//! - naming frames with a warm cache: a whole report (3 unnamed driver frames) and single
-//!   lookups;
+//! - a cold start: indexing the stand-in driver's dSYM and naming a frame from its DWARF (looked
+//!   up lazily: src/symbols/dwarf.rs); indexing its binary and building the symcache of the
+//!   binary's symbol table (files without debug information still get symcaches);
+//! - naming frames in an index that named them before: a whole report (3 unnamed driver frames)
+//!   and single lookups (the dSYM's frames found before are kept in the index);
 //! - indexing 64 MiB and 256 MiB symbol files (the arm64 binary padded with zeros, the size of
 //!   big dSYMs): indexing reads a file's load commands only (src/symbols/read.rs), so this costs
 //!   what indexing the fixture costs, whatever the size.
@@ -29,9 +31,16 @@ fn bench(c: &mut Criterion) {
     cold.bench_function("index the dSYM", |b| {
         b.iter(|| SymbolIndex::build(std::slice::from_ref(&dsym), None, None).unwrap())
     });
-    cold.bench_function("index + build the symcache + 1 lookup", |b| {
+    cold.bench_function("index + 1 lazy lookup in the DWARF", |b| {
         b.iter(|| {
             let idx = SymbolIndex::build(std::slice::from_ref(&dsym), None, None).unwrap();
+            idx.name_at(ARM64, 0x384).unwrap()
+        })
+    });
+    let binary_path = root.join("testdata/symbols/out/AGXMetalG16X.arm64");
+    cold.bench_function("index the binary + build its symcache + 1 lookup", |b| {
+        b.iter(|| {
+            let idx = SymbolIndex::build(std::slice::from_ref(&binary_path), None, None).unwrap();
             idx.name_at(ARM64, 0x384).unwrap()
         })
     });

@@ -1,7 +1,8 @@
 //! The big-dSYM benchmark's generator (bench/make_big_dsym.sh), run small: generated C++ sources
 //! (templates, namespaces, inlined helpers) compiled and linked into an arm64 dylib with a dSYM,
 //! and a crash report whose frames point at known functions in it. The real binary names them,
-//! cold (building the symcache) and warm (from the cache folder), and each name is the one
+//! cold and warm from the dSYM (looked up lazily, no symcache) and from the binary's symbol table
+//! (its symcache built, then reused), and each name is the one
 //! llvm-cxxfilt gives the function's symbol. Correctness, not timing: bench/symbols.sh times it
 //! at full size (docs/performance.md).
 //!
@@ -112,11 +113,11 @@ fn build() -> tempfile::TempDir {
 }
 
 /// The names `symbolicate` gives the crashed thread's frames in the big image, inlined frames
-/// left out (the expected names are the outermost functions').
-fn named(dir: &Path, cache: &Path) -> (Vec<String>, String) {
+/// left out (the expected names are the outermost functions'), given `symbols`.
+fn named(dir: &Path, symbols: &Path, cache: &Path) -> (Vec<String>, String) {
     let out = crashdelta()
         .args(["symbolicate", "--format", "json", "--symbols"])
-        .arg(dir.join("libbigdsym.dylib.dSYM"))
+        .arg(symbols)
         .arg("--cache-dir")
         .arg(cache)
         .arg(dir.join("report.ips"))
@@ -135,6 +136,13 @@ fn named(dir: &Path, cache: &Path) -> (Vec<String>, String) {
     (names, stderr(&out))
 }
 
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect()
+}
+
 #[test]
 fn the_big_dsym_names_its_frames_cold_and_warm() {
     if !toolchain() {
@@ -147,29 +155,36 @@ fn the_big_dsym_names_its_frames_cold_and_warm() {
         .map(|l| l.split_once('\t').unwrap().1.to_owned())
         .collect();
     assert!(expected.len() >= 20, "{expected:?}");
+    let dsym = dir.path().join("libbigdsym.dylib.dSYM");
     let cache = dir.path().join("cache");
     std::fs::create_dir(&cache).unwrap();
 
-    // Cold: the symcache is built (no progress: standard error is not a terminal).
-    let (cold, err) = named(dir.path(), &cache);
+    // Cold: the dSYM's compile units covering the frames are read and walked; no symcache is
+    // built (the cache folder stays empty), so no progress either.
+    let (cold, err) = named(dir.path(), &dsym, &cache);
     assert_eq!(cold, expected);
     assert!(!err.contains("building the symbol cache"), "{err}");
-    let cached: Vec<PathBuf> = std::fs::read_dir(&cache)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(cached.len(), 1, "{cached:?}");
-    let built = std::fs::metadata(&cached[0]).unwrap();
+    assert_eq!(files_in(&cache), Vec::<PathBuf>::new());
 
-    // Warm: the same names, from the same cache file, not rebuilt.
-    let (warm, _) = named(dir.path(), &cache);
+    // Warm (the page cache holds the file now): the same names.
+    let (warm, _) = named(dir.path(), &dsym, &cache);
     assert_eq!(warm, expected);
-    let again = std::fs::metadata(&cached[0]).unwrap();
+
+    // The binary alone, a symbol table without debug information: its symcache is built once
+    // and names the same functions.
+    let binary = dir.path().join("libbigdsym.dylib");
+    let (from_symbols, _) = named(dir.path(), &binary, &cache);
+    assert_eq!(from_symbols, expected);
+    let cached = files_in(&cache);
+    assert_eq!(cached.len(), 1, "{cached:?}");
+    let built = std::fs::metadata(&cached[0]).unwrap().modified().unwrap();
+    let (again, _) = named(dir.path(), &binary, &cache);
+    assert_eq!(again, expected);
     assert_eq!(
         (
-            built.modified().unwrap(),
-            std::fs::read_dir(&cache).unwrap().count()
+            std::fs::metadata(&cached[0]).unwrap().modified().unwrap(),
+            files_in(&cache).len()
         ),
-        (again.modified().unwrap(), 1)
+        (built, 1)
     );
 }

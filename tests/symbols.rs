@@ -167,17 +167,13 @@ fn the_report_is_symbolicated_then_classified() {
         r["crashed_thread"]["frames"][3]["symbolicated_by"],
         "report"
     );
-    // The symcache is on disk, keyed by UUID and arch.
+    // The dSYM (preferred to the binary for the same UUID) was looked up lazily in its
+    // DWARF: no symcache was built.
     let cached: Vec<String> = std::fs::read_dir(cache.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(
-        cached
-            .iter()
-            .any(|n| n.starts_with(&format!("{ARM64}-arm64-")) && n.ends_with(".symcache")),
-        "{cached:?}"
-    );
+    assert!(cached.is_empty(), "{cached:?}");
 }
 
 #[test]
@@ -498,7 +494,9 @@ fn a_build_removes_temporaries_left_by_killed_commands() {
 /// a warning.
 #[test]
 fn a_cached_symcache_for_another_object_is_rebuilt_with_a_warning() {
-    let dsym = out().join("AGXMetalG16X.arm64.dSYM");
+    // A binary's symbol table: symcaches are built for files without debug information (a
+    // dSYM's frames are looked up lazily in its DWARF, with no symcache: module symbols::dwarf).
+    let dsym = out().join("AGXMetalG16X.arm64");
     let (_first, name) = cache_file_for(&dsym, ARM64, 0x384);
     let (other_cache, other_name) =
         cache_file_for(&out().join("AGXMetalG16X.x86_64"), X86_64, 0x410);
@@ -614,7 +612,9 @@ fn symbolicate_changes_only_the_frames_it_names() {
 #[cfg(unix)]
 #[test]
 fn a_fifo_or_a_symlink_in_place_of_a_cached_symcache_is_not_read() {
-    let dsym = out().join("AGXMetalG16X.arm64.dSYM");
+    // A binary's symbol table: symcaches are built for files without debug information (a
+    // dSYM's frames are looked up lazily in its DWARF, with no symcache: module symbols::dwarf).
+    let dsym = out().join("AGXMetalG16X.arm64");
     let (_first, name) = cache_file_for(&dsym, ARM64, 0x384);
     let classify = |cache: &Path| -> serde_json::Value {
         let out = crashdelta()
@@ -751,7 +751,9 @@ fn building_a_symcache_is_told_to_the_observer_once() {
     use crashdelta::symbols::SymbolEvent;
     use std::sync::{Arc, Mutex};
     let cache = tempfile::tempdir().unwrap();
-    let dsym = out().join("AGXMetalG16X.arm64.dSYM");
+    // A binary's symbol table: symcaches are built for files without debug information (a
+    // dSYM's frames are looked up lazily in its DWARF, with no symcache: module symbols::dwarf).
+    let dsym = out().join("AGXMetalG16X.arm64");
     let heard = Arc::new(Mutex::new(Vec::new()));
     let observed = || {
         let mut idx = SymbolIndex::build(
@@ -778,8 +780,7 @@ fn building_a_symcache_is_told_to_the_observer_once() {
     let idx = observed();
     assert_eq!(idx.name_at(ARM64, 0x384).as_deref(), Some(PREPARE));
     assert_eq!(idx.name_at(ARM64, 0x384).as_deref(), Some(PREPARE));
-    let dwarf = dsym.join("Contents/Resources/DWARF/AGXMetalG16X.arm64");
-    let size = std::fs::metadata(&dwarf).unwrap().len();
+    let size = std::fs::metadata(&dsym).unwrap().len();
     assert_eq!(
         *heard.lock().unwrap(),
         [
@@ -793,6 +794,33 @@ fn building_a_symcache_is_told_to_the_observer_once() {
     assert_eq!(heard.lock().unwrap().len(), 2);
 }
 
+/// Issue 17: a dSYM's frames are looked up lazily in its DWARF (the compile units covering the
+/// addresses, nothing else): no symcache is built or written, no build is announced, and the
+/// frames are those a symcache gave (inlined ones and source lines included).
+#[test]
+fn a_dsym_is_looked_up_lazily_without_a_symcache() {
+    use crashdelta::symbols::SymbolEvent;
+    use std::sync::{Arc, Mutex};
+    let cache = tempfile::tempdir().unwrap();
+    let dsym = out().join("AGXMetalG16X.arm64.dSYM");
+    let mut idx = SymbolIndex::build(
+        std::slice::from_ref(&dsym),
+        None,
+        Some(cache.path().to_owned()),
+    )
+    .unwrap();
+    let heard = Arc::new(Mutex::new(0));
+    let counter = Arc::clone(&heard);
+    idx.observe(move |e| {
+        if matches!(e, SymbolEvent::Building { .. }) {
+            *counter.lock().unwrap() += 1;
+        }
+    });
+    assert_eq!(idx.name_at(ARM64, 0x384).as_deref(), Some(PREPARE));
+    assert_eq!(*heard.lock().unwrap(), 0);
+    assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 0);
+}
+
 /// Building a symcache shows progress on a terminal ("building the symbol cache of ..."),
 /// cleared when it is built; never when standard error is not a terminal, nor under `-q`.
 #[test]
@@ -800,10 +828,11 @@ fn building_a_symcache_shows_progress_on_a_terminal_only() {
     if common::no_pty() {
         return;
     }
+    // A binary's symbol table (a dSYM has no symcache to build: see the test above).
     let line = |extra: &str, cache: &Path| {
         format!(
             "cd {} && CRASHDELTA_PROGRESS_DELAY_MS=0 {} symbolicate {extra} --format json \
-             --symbols testdata/symbols/out/AGXMetalG16X.arm64.dSYM --cache-dir {} {UNNAMED} \
+             --symbols testdata/symbols/out/AGXMetalG16X.arm64 --cache-dir {} {UNNAMED} \
              > /dev/null",
             common::shell_quote(Path::new(env!("CARGO_MANIFEST_DIR")).to_str().unwrap()),
             common::shell_quote(env!("CARGO_BIN_EXE_crashdelta")),
@@ -826,7 +855,7 @@ fn building_a_symcache_shows_progress_on_a_terminal_only() {
     let piped = crashdelta()
         .env("CRASHDELTA_PROGRESS_DELAY_MS", "0")
         .args(["symbolicate", "--format", "json", "--symbols"])
-        .arg(out().join("AGXMetalG16X.arm64.dSYM"))
+        .arg(out().join("AGXMetalG16X.arm64"))
         .arg("--cache-dir")
         .arg(cache.path())
         .arg(UNNAMED)
@@ -846,7 +875,9 @@ fn building_a_symcache_shows_progress_on_a_terminal_only() {
 #[cfg(unix)]
 #[test]
 fn a_symcache_over_a_gigabyte_of_this_users_is_used() {
-    let dsym = out().join("AGXMetalG16X.arm64.dSYM");
+    // A binary's symbol table: symcaches are built for files without debug information (a
+    // dSYM's frames are looked up lazily in its DWARF, with no symcache: module symbols::dwarf).
+    let dsym = out().join("AGXMetalG16X.arm64");
     let (cache, name) = cache_file_for(&dsym, ARM64, 0x384);
     let path = cache.path().join(&name);
     std::fs::File::options()

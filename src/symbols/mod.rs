@@ -6,12 +6,22 @@
 //! by UUID and architecture, and a frame is named only when its image's UUID matches. A UUID
 //! mismatch names nothing and says so: a wrong symbol is worse than none.
 //!
-//! Lookups go through symcaches (symbolic-symcache), built once per UUID and architecture and
-//! kept on disk, keyed by what identifies one version of the source file (its path, size,
-//! modification and status-change times, device and inode: see `cache_key`) so that a rebuilt
-//! file is cached anew, and found without reading the symbol file at all. Building one is the
-//! slow step (seconds for a dSYM of hundreds of megabytes); the caller hears of it through
-//! [`SymbolIndex::observe`], to show progress.
+//! A file with debug information (a dSYM's DWARF) is looked up lazily (module `dwarf`): each
+//! frame's address goes through `__debug_aranges` to its compile unit, and only that unit, its
+//! line program and the strings it names are read and walked, the frames built the way the
+//! symcache path builds them. Converting the whole DWARF into a symcache instead cost seconds and
+//! three times the DWARF's size in memory for a 202 MiB dSYM, on the first command after every
+//! build, to name a few dozen frames; the lazy lookup costs tens of milliseconds on every command
+//! (docs/performance.md), so nothing is cached for it. A report's frames are looked up in one
+//! batch per file, and what was read is kept in the index for the next report.
+//!
+//! A binary without debug information (a symbol table only) goes through a symcache
+//! (symbolic-symcache), built once per UUID and architecture and kept on disk, keyed by what
+//! identifies one version of the source file (its path, size, modification and status-change
+//! times, device and inode: see `cache_key`) so that a rebuilt file is cached anew, and found
+//! without reading the symbol file at all; so does a dSYM the lazy path does not take (no
+//! `__debug_aranges`, compressed sections). Building one is the slow step; the caller hears of it
+//! through [`SymbolIndex::observe`], to show progress.
 //!
 //! The cache folder is not trusted: a symcache found there is used only when its own debug id and
 //! architecture are those of the object it stands for (else it is rebuilt, with a warning), and
@@ -22,6 +32,7 @@
 //! whatever the file's size.
 
 pub mod atos;
+mod dwarf;
 mod read;
 mod rewrite;
 
@@ -123,6 +134,17 @@ type Observer = Box<dyn Fn(&SymbolEvent<'_>) + Send + Sync>;
 /// give the first lookup that needed it.
 type Slot = Arc<OnceLock<(Option<ByteView<'static>>, Option<String>)>>;
 
+/// A symbol file with debug information, opened for lazy lookups (module `dwarf`), and the
+/// frames found so far by address.
+#[derive(Default)]
+struct LazySlot {
+    /// Not opened yet (`None`); opened; not for the lazy path (`Ok(None)`: the symcache path
+    /// names its frames); or it could not be read (the note, given once).
+    state: Option<Result<Option<dwarf::Lazy>, String>>,
+    /// The frames at each address looked up (image offsets), `None` when nothing names it.
+    found: HashMap<u64, Option<Vec<dwarf::Frame>>>,
+}
+
 /// Every symbol file found under the `--symbols` paths (and the system's AGX bundles).
 #[derive(Default)]
 pub struct SymbolIndex {
@@ -134,6 +156,9 @@ pub struct SymbolIndex {
     /// filled once: reports classified in parallel that need the same big dSYM wait for one
     /// build instead of each building it (twice the time and memory).
     loaded: Mutex<HashMap<String, Slot>>,
+    /// Symbol files with debug information, opened for lazy lookups, by cache key. One lock per
+    /// file: reports classified in parallel share what each read.
+    lazy: Mutex<HashMap<String, Arc<Mutex<LazySlot>>>>,
     observer: Option<Observer>,
 }
 
@@ -405,6 +430,7 @@ impl SymbolIndex {
         let images = report.images.clone();
         let mut warnings: Vec<Warning> = Vec::new();
         let mut notes = Vec::new();
+        self.look_up_all(report, &images, &mut notes);
         for thread in &mut report.threads {
             let frames = std::mem::take(&mut thread.frames);
             // The top frame of a thread holds the address it stopped at; every other frame, a
@@ -468,25 +494,21 @@ impl SymbolIndex {
                 out.push(frame);
                 continue;
             }
-            let image = frame.image_index.and_then(|i| images.get(i));
-            let (Some(image), Some(offset)) = (image, frame.image_offset) else {
-                out.push(frame);
-                continue;
-            };
-            let Some(object) = image.uuid.as_deref().and_then(|u| self.best(u)) else {
-                if let Some(i) = frame.image_index {
-                    mismatched.insert(i);
-                }
-                out.push(frame);
-                continue;
-            };
-            // The symbol table's last symbol matches every higher address: bound lookups by
-            // the image's size.
-            if image.size.is_some_and(|size| offset >= size) {
-                out.push(frame);
-                continue;
-            }
-            let return_address = position > 0 || !first_is_pc;
+            let (object, offset, return_address) =
+                match self.target(&frame, position, images, first_is_pc) {
+                    Target::Object(object, offset, return_address) => {
+                        (object, offset, return_address)
+                    }
+                    Target::Mismatch(i) => {
+                        mismatched.insert(i);
+                        out.push(frame);
+                        continue;
+                    }
+                    Target::None => {
+                        out.push(frame);
+                        continue;
+                    }
+                };
             match self.lookup(object, offset, return_address, notes) {
                 Some(resolved) => {
                     *named += 1;
@@ -510,6 +532,123 @@ impl SymbolIndex {
         out
     }
 
+    /// What a frame at `position` is looked up in: its object, image offset, and whether it
+    /// holds a return address; or the image whose UUID matched no indexed object; or nothing.
+    fn target(
+        &self,
+        frame: &Frame,
+        position: usize,
+        images: &[Image],
+        first_is_pc: bool,
+    ) -> Target<'_> {
+        if frame.symbol.is_some() {
+            return Target::None;
+        }
+        let image = frame.image_index.and_then(|i| images.get(i));
+        let (Some(image), Some(offset)) = (image, frame.image_offset) else {
+            return Target::None;
+        };
+        let Some(object) = image.uuid.as_deref().and_then(|u| self.best(u)) else {
+            return frame.image_index.map_or(Target::None, Target::Mismatch);
+        };
+        // The symbol table's last symbol matches every higher address: bound lookups by the
+        // image's size.
+        if image.size.is_some_and(|size| offset >= size) {
+            return Target::None;
+        }
+        // The top frame of a thread holds the address it stopped at; every other frame, and
+        // every frame of a Last Exception Backtrace, a return address.
+        Target::Object(object, offset, position > 0 || !first_is_pc)
+    }
+
+    /// Looks up every frame of the report at once, per symbol file with debug information: one
+    /// pass over its symbol table and each compile unit read once for all of them.
+    fn look_up_all(&self, report: &Report, images: &[Image], notes: &mut Vec<String>) {
+        let mut wanted: HashMap<&str, (&IndexedObject, Vec<u64>)> = HashMap::new();
+        let threads = report.threads.iter().map(|t| (&t.frames, true));
+        let leb = std::iter::once((&report.last_exception_backtrace, false));
+        for (frames, first_is_pc) in threads.chain(leb) {
+            for (position, frame) in frames.iter().enumerate() {
+                if let Target::Object(object, offset, return_address) =
+                    self.target(frame, position, images, first_is_pc)
+                    && object.has_debug_info
+                {
+                    wanted
+                        .entry(object.key.as_str())
+                        .or_insert_with(|| (object, Vec::new()))
+                        .1
+                        .push(probe_of(offset, return_address));
+                }
+            }
+        }
+        for (object, probes) in wanted.into_values() {
+            let _ = self.lazy_frames(object, &probes, notes);
+        }
+    }
+
+    /// The frames at each of `probes` in `object`'s debug information, looked up lazily (module
+    /// `dwarf`) and kept; `None` when the lazy path does not apply to it (the symcache path
+    /// names its frames then). A file that cannot be read names nothing, with a note once.
+    fn lazy_frames(
+        &self,
+        object: &IndexedObject,
+        probes: &[u64],
+        notes: &mut Vec<String>,
+    ) -> Option<Vec<Option<Vec<dwarf::Frame>>>> {
+        let slot = match self.lazy.lock() {
+            Ok(mut lazy) => Arc::clone(lazy.entry(object.key.clone()).or_default()),
+            // A thread that panicked while holding the lock: work without the memory.
+            Err(_) => Arc::default(),
+        };
+        let Ok(mut slot) = slot.lock() else {
+            return None;
+        };
+        let slot = &mut *slot;
+        let state = slot.state.get_or_insert_with(|| {
+            dwarf::Lazy::open(&object.path, &object.uuid, &object.arch).map_err(|why| {
+                notes.push(format!(
+                    "no symbols from {} ({} {}): {why}",
+                    object.path.display(),
+                    object.uuid,
+                    object.arch
+                ));
+                why
+            })
+        });
+        let lazy = match state {
+            Ok(Some(lazy)) => lazy,
+            Ok(None) => return None,
+            Err(_) => return Some(vec![None; probes.len()]),
+        };
+        let missing: Vec<u64> = probes
+            .iter()
+            .copied()
+            .filter(|p| !slot.found.contains_key(p))
+            .collect::<BTreeSet<u64>>()
+            .into_iter()
+            .collect();
+        if !missing.is_empty() {
+            match lazy.lookup(&missing) {
+                Ok(frames) => slot.found.extend(missing.into_iter().zip(frames)),
+                Err(why) => {
+                    notes.push(format!(
+                        "no symbols from {} ({} {}): {why}",
+                        object.path.display(),
+                        object.uuid,
+                        object.arch
+                    ));
+                    slot.found.extend(missing.into_iter().map(|p| (p, None)));
+                }
+            }
+        }
+        Some(
+            probes
+                .iter()
+                .map(|p| slot.found.get(p).cloned().flatten())
+                .collect(),
+        )
+    }
+
     /// The frames at an image offset: inlined functions first (innermost first), then the
     /// function that contains them.
     fn lookup(
@@ -519,37 +658,31 @@ impl SymbolIndex {
         return_address: bool,
         notes: &mut Vec<String>,
     ) -> Option<Vec<Resolved>> {
-        let (bytes, note) = self.symcache(object);
-        notes.extend(note);
-        let bytes = bytes?;
-        let cache = SymCache::parse(&bytes).ok()?;
-        // Frames above the crashing one hold return addresses, which point just after the call:
-        // look up the call instruction itself for the right function, line and inline context.
-        let probe = if return_address {
-            offset.saturating_sub(1)
+        let probe = probe_of(offset, return_address);
+        let frames = if object.has_debug_info {
+            self.lazy_frames(object, &[probe], notes)
         } else {
-            offset
+            None
         };
-        let locations: Vec<_> = cache.lookup(probe).collect();
-        let last = locations.len().checked_sub(1)?;
+        let frames = match frames {
+            Some(mut found) => found.pop().flatten()?,
+            None => {
+                let (bytes, note) = self.symcache(object);
+                notes.extend(note);
+                let bytes = bytes?;
+                let cache = SymCache::parse(&bytes).ok()?;
+                symcache_frames(&cache, probe)?
+            }
+        };
         Some(
-            locations
-                .iter()
-                .enumerate()
-                .map(|(i, loc)| {
-                    let function = loc.function();
-                    let outermost = i == last;
-                    // Inlined symcache frames carry no entry address (entry_pc is u32::MAX):
-                    // only the outermost function has an offset.
-                    let entry = u64::from(function.entry_pc());
-                    Resolved {
-                        name: demangle(function.name_for_demangling()),
-                        offset: (outermost && function.entry_pc() != u32::MAX)
-                            .then(|| offset.saturating_sub(entry)),
-                        inline: !outermost,
-                        file: loc.file().map(|f| f.full_path()).filter(|p| !p.is_empty()),
-                        line: (loc.line() > 0).then(|| u64::from(loc.line())),
-                    }
+            frames
+                .into_iter()
+                .map(|f| Resolved {
+                    name: f.name,
+                    offset: f.entry.map(|entry| offset.saturating_sub(entry)),
+                    inline: f.inline,
+                    file: f.file,
+                    line: f.line,
                 })
                 .collect(),
         )
@@ -561,6 +694,54 @@ impl SymbolIndex {
         self.lookup(object, offset, false, &mut Vec::new())?
             .pop()
             .map(|r| r.name)
+    }
+}
+
+/// The frames a symcache gives at `probe` (an image offset): inlined functions first (innermost
+/// first), then the function that contains them; `None` when it names nothing there.
+fn symcache_frames(cache: &SymCache<'_>, probe: u64) -> Option<Vec<dwarf::Frame>> {
+    let locations: Vec<_> = cache.lookup(probe).collect();
+    let last = locations.len().checked_sub(1)?;
+    Some(
+        locations
+            .iter()
+            .enumerate()
+            .map(|(i, loc)| {
+                let function = loc.function();
+                let outermost = i == last;
+                // Inlined symcache frames carry no entry address (entry_pc is u32::MAX): only
+                // the outermost function has one.
+                dwarf::Frame {
+                    name: demangle(function.name_for_demangling()),
+                    entry: (outermost && function.entry_pc() != u32::MAX)
+                        .then(|| u64::from(function.entry_pc())),
+                    inline: !outermost,
+                    file: loc.file().map(|f| f.full_path()).filter(|p| !p.is_empty()),
+                    line: (loc.line() > 0).then(|| u64::from(loc.line())),
+                }
+            })
+            .collect(),
+    )
+}
+
+/// What a frame at an image offset is looked up in ([`SymbolIndex::target`]).
+enum Target<'a> {
+    /// This object, at this image offset; whether it is a return address.
+    Object(&'a IndexedObject, u64, bool),
+    /// The image at this index, whose UUID matched no indexed object.
+    Mismatch(usize),
+    /// Nothing: the frame is named, or has no image or offset, or is beyond its image.
+    None,
+}
+
+/// The address looked up for a frame: frames above the crashing one hold return addresses,
+/// which point just after the call, so the call instruction itself is looked up, for the right
+/// function, line and inline context.
+fn probe_of(offset: u64, return_address: bool) -> u64 {
+    if return_address {
+        offset.saturating_sub(1)
+    } else {
+        offset
     }
 }
 

@@ -113,74 +113,145 @@ pub(crate) struct SymbolFile {
 /// wrong with it; indexing never reads more than the first page of such a file (a crafted header
 /// must not make every command read gigabytes), and the parser refuses what it got.
 pub(crate) fn read(path: &Path, want: Want) -> std::io::Result<SymbolFile> {
-    let file = std::fs::File::open(path)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    let stamp = Stamp::of(&meta);
-    let size = usize::try_from(stamp.size)
-        .map_err(|_| std::io::Error::other("too large for this machine's address space"))?;
-    if size == 0 {
-        return Err(std::io::Error::other("it is empty"));
-    }
-    let mut reader = Reader {
-        file,
-        // Anonymous memory straight from the kernel: zero pages that cost address space, not
-        // memory, until a range is read into them. (A `vec![0; size]` is the same only when the
-        // allocator takes it fresh from the kernel; one that reuses memory it freed, as mimalloc
-        // does after indexing freed the same size, zeroes it all first.) Without reserving swap:
-        // Linux refuses a reserving mapping larger than memory and swap, which a big sparse
-        // read never uses.
-        bytes: memmap2::MmapOptions::new()
-            .len(size)
-            .no_reserve_swap()
-            .map_anon()?,
-        done: Intervals::default(),
-        read: 0,
-    };
-    // The first page: the magic, a fat file's table of slices, or a thin file's header and
-    // (usually all) its load commands.
-    reader.fill(0..size.min(PAGE))?;
-    let slices = match slices(&reader.bytes, size) {
-        Some(slices) => slices,
-        None if want == Want::Symcache => std::iter::once(0..size).collect(),
-        // Nonsense: the first page is all indexing gets.
-        None => Vec::new(),
-    };
-    let mut wanted = Vec::new();
-    for slice in slices {
-        let first_page = slice.start..slice.end.min(slice.start.saturating_add(PAGE));
-        reader.fill(first_page.clone())?;
-        // The header and load commands, then what they say the step needs.
-        let commands = match load_commands_end(&reader.bytes, &slice) {
-            Some(end) => slice.start..end,
-            None if want == Want::Symcache => slice.clone(),
-            None => first_page,
-        };
-        reader.fill(commands.clone())?;
-        if want == Want::Symcache {
-            let mut skipped = Intervals::default();
-            for range in skipped_sections(&reader.bytes, &slice) {
-                skipped.insert(range);
-            }
-            wanted.extend(skipped.gaps(commands.end..slice.end));
-        }
-    }
-    for range in wanted {
-        reader.fill(range)?;
-    }
-    let after = Stamp::of(&reader.file.metadata()?);
-    if after != stamp {
-        return Err(std::io::Error::other(
-            "it changed while it was read (a build writing it?); try again once it is written",
-        ));
-    }
+    let sparse = Sparse::open(path, want)?;
+    sparse.check_unchanged()?;
     Ok(SymbolFile {
-        bytes: reader.bytes,
-        stamp,
-        read: reader.read,
+        bytes: sparse.reader.bytes,
+        stamp: sparse.stamp,
+        read: sparse.reader.read,
     })
+}
+
+/// A symbol file kept open, its buffer filled in parts as they are needed: the lazy lookups of
+/// module `dwarf` read the load commands first, then the compile units and strings that the
+/// report's addresses need, each part once.
+pub(crate) struct Sparse {
+    reader: Reader,
+    /// The file's version when it was opened.
+    pub stamp: Stamp,
+}
+
+impl Sparse {
+    /// Opens the file at `path` and reads what `want` needs of it (see [`read`]).
+    pub(crate) fn open(path: &Path, want: Want) -> std::io::Result<Sparse> {
+        let file = std::fs::File::open(path)?;
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Err(std::io::Error::other("not a regular file"));
+        }
+        let stamp = Stamp::of(&meta);
+        let size = usize::try_from(stamp.size)
+            .map_err(|_| std::io::Error::other("too large for this machine's address space"))?;
+        if size == 0 {
+            return Err(std::io::Error::other("it is empty"));
+        }
+        let mut reader = Reader {
+            file,
+            // Anonymous memory straight from the kernel: zero pages that cost address space, not
+            // memory, until a range is read into them. (A `vec![0; size]` is the same only when
+            // the allocator takes it fresh from the kernel; one that reuses memory it freed, as
+            // mimalloc does after indexing freed the same size, zeroes it all first.) Without
+            // reserving swap: Linux refuses a reserving mapping larger than memory and swap,
+            // which a big sparse read never uses.
+            bytes: memmap2::MmapOptions::new()
+                .len(size)
+                .no_reserve_swap()
+                .map_anon()?,
+            done: Intervals::default(),
+            read: 0,
+        };
+        // Small pages: with transparent huge pages on (Linux's "always"), the first byte read into
+        // a 2 MiB stretch made the kernel clear all of it, and the lazy lookups' scattered reads
+        // (a unit here, a string there) cleared tens of megabytes, 40% of a lookup's time.
+        #[cfg(target_os = "linux")]
+        let _ = reader.bytes.advise(memmap2::Advice::NoHugePage);
+        // The first page: the magic, a fat file's table of slices, or a thin file's header and
+        // (usually all) its load commands.
+        reader.fill(0..size.min(PAGE))?;
+        let slices = match slices(&reader.bytes, size) {
+            Some(slices) => slices,
+            None if want == Want::Symcache => std::iter::once(0..size).collect(),
+            // Nonsense: the first page is all indexing gets.
+            None => Vec::new(),
+        };
+        let mut wanted = Vec::new();
+        for slice in slices {
+            let first_page = slice.start..slice.end.min(slice.start.saturating_add(PAGE));
+            reader.fill(first_page.clone())?;
+            // The header and load commands, then what they say the step needs.
+            let commands = match load_commands_end(&reader.bytes, &slice) {
+                Some(end) => slice.start..end,
+                None if want == Want::Symcache => slice.clone(),
+                None => first_page,
+            };
+            reader.fill(commands.clone())?;
+            if want == Want::Symcache {
+                let mut skipped = Intervals::default();
+                for range in skipped_sections(&reader.bytes, &slice) {
+                    skipped.insert(range);
+                }
+                wanted.extend(skipped.gaps(commands.end..slice.end));
+            }
+        }
+        for range in wanted {
+            reader.fill(range)?;
+        }
+        Ok(Sparse { reader, stamp })
+    }
+
+    /// The file's bytes: those read so far, zeros elsewhere.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.reader.bytes
+    }
+
+    /// Reads `range` of the file (clipped to its size), but what was read before.
+    pub(crate) fn fill(&mut self, range: Range<usize>) -> std::io::Result<()> {
+        let end = range.end.min(self.reader.bytes.len());
+        self.reader.fill(range.start.min(end)..end)
+    }
+
+    /// Reads `range` of the file (clipped to its size) through a buffer of `chunk` bytes, not
+    /// into the file's buffer, handing each part to `scan`: for data looked through once (a
+    /// symbol table of megabytes), whose pages would otherwise stay in memory. Not counted in
+    /// [`Sparse::bytes_read`], which is what the buffer holds.
+    pub(crate) fn scan(
+        &mut self,
+        range: Range<usize>,
+        chunk: usize,
+        mut scan: impl FnMut(&[u8]),
+    ) -> std::io::Result<()> {
+        let end = range.end.min(self.reader.bytes.len());
+        let mut at = range.start.min(end);
+        let mut buffer = vec![0u8; chunk.max(1).min(end - at)];
+        while at < end {
+            let len = buffer.len().min(end - at);
+            let Some(part) = buffer.get_mut(..len) else {
+                break;
+            };
+            self.reader.file.seek(SeekFrom::Start(at as u64))?;
+            self.reader.file.read_exact(part)?;
+            scan(part);
+            at += len;
+        }
+        Ok(())
+    }
+
+    /// How many bytes were read into the buffer so far.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn bytes_read(&self) -> u64 {
+        self.reader.read
+    }
+
+    /// An error when the file is no longer the version opened: what was read may mix two
+    /// versions.
+    pub(crate) fn check_unchanged(&self) -> std::io::Result<()> {
+        if Stamp::of(&self.reader.file.metadata()?) != self.stamp {
+            return Err(std::io::Error::other(
+                "it changed while it was read (a build writing it?); try again once it is written",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Enough for a header and the load commands of most files; more is read when they are longer.
@@ -530,6 +601,92 @@ fn segment(
         }
     }
     Some(())
+}
+
+/// Where a slice's symbol table is, for the lazy lookups (module `dwarf`): the `nlist` entries
+/// and the string table (file positions), and the section numbers (`n_sect`, from 1) of the
+/// `__TEXT` sections whose symbols symbolic takes for functions (`__text`, `__stubs`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Symtab {
+    pub nlist: Range<usize>,
+    pub strings: Range<usize>,
+    /// 64-bit entries (16 bytes) or 32-bit ones (12).
+    pub wide: bool,
+    pub big_endian: bool,
+    pub code_sections: Vec<usize>,
+}
+
+/// The [`Symtab`] of the slice at `slice`; `None` when it has none or its load commands do not
+/// add up. Reads only the load commands.
+pub(crate) fn symtab(bytes: &[u8], slice: &Range<usize>) -> Option<Symtab> {
+    let (wide, be) = thin_kind(bytes, slice.start)?;
+    let ncmds = u32_at(bytes, slice.start.checked_add(16)?, be)?;
+    let end = load_commands_end(bytes, slice)?;
+    let mut at = slice.start.checked_add(if wide { 32 } else { 28 })?;
+    let mut out = None;
+    let mut code_sections = Vec::new();
+    // Numbered across every segment in load-command order, as symbolic counts them.
+    let mut number = 0usize;
+    for _ in 0..ncmds {
+        let cmd = u32_at(bytes, at, be)?;
+        let cmdsize = usize::try_from(u32_at(bytes, at.checked_add(4)?, be)?).ok()?;
+        let next = at.checked_add(cmdsize)?;
+        if cmdsize < 8 || next > end {
+            return None;
+        }
+        let command = bytes.get(at..next)?;
+        match cmd {
+            LC_SEGMENT_64 | LC_SEGMENT => {
+                let (header, section_size) = if cmd == LC_SEGMENT_64 {
+                    (72, 80)
+                } else {
+                    (56, 68)
+                };
+                let nsects = usize::try_from(u32_at(command, header - 8, be)?).ok()?;
+                let text = name_is(command.get(8..24)?, b"__TEXT");
+                for i in 0..nsects {
+                    number = number.checked_add(1)?;
+                    let s = header + i.checked_mul(section_size)?;
+                    let Some(name) = command.get(s..s + 16) else {
+                        // symbolic stops at a broken section header.
+                        break;
+                    };
+                    if text && (name_is(name, b"__text") || name_is(name, b"__stubs")) {
+                        code_sections.push(number);
+                    }
+                }
+            }
+            LC_SYMTAB => {
+                let field = |at: usize| u32_at(command, at, be).map(u64::from);
+                let (symoff, nsyms, stroff, strsize) =
+                    (field(8)?, field(12)?, field(16)?, field(20)?);
+                let entry = if wide { 16 } else { 12 };
+                out = Some(Symtab {
+                    nlist: in_slice(slice, symoff, nsyms.checked_mul(entry)?)?,
+                    strings: in_slice(slice, stroff, strsize)?,
+                    wide,
+                    big_endian: be,
+                    code_sections: Vec::new(),
+                });
+            }
+            _ => {}
+        }
+        at = next;
+    }
+    out.map(|symtab| Symtab {
+        code_sections,
+        ..symtab
+    })
+}
+
+/// A little- or big-endian `u32` at `at` of `bytes`, `None` beyond its end.
+pub(crate) fn u32_in(bytes: &[u8], at: usize, big_endian: bool) -> Option<u32> {
+    u32_at(bytes, at, big_endian)
+}
+
+/// A little- or big-endian `u64` at `at` of `bytes`, `None` beyond its end.
+pub(crate) fn u64_in(bytes: &[u8], at: usize, big_endian: bool) -> Option<u64> {
+    u64_at(bytes, at, big_endian)
 }
 
 /// Whether a fixed 16-byte, NUL-padded Mach-O name is `name`.
