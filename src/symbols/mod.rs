@@ -138,8 +138,9 @@ type Slot = Arc<OnceLock<(Option<ByteView<'static>>, Option<String>)>>;
 /// frames found so far by address.
 #[derive(Default)]
 struct LazySlot {
-    /// Not opened yet (`None`); opened; not for the lazy path (`Ok(None)`: the symcache path
-    /// names its frames); or it could not be read (the note, given once).
+    /// Not opened (`None`: not yet, or closed to keep the open files few); opened; or not for
+    /// the lazy path (`Ok(None)`: the symcache path names its frames). A file that could not
+    /// be opened is tried again by the next lookup, which gets the note too.
     state: Option<Result<Option<dwarf::Lazy>, String>>,
     /// The frames at each address looked up (image offsets), `None` when nothing names it.
     found: HashMap<u64, Option<Vec<dwarf::Frame>>>,
@@ -159,8 +160,16 @@ pub struct SymbolIndex {
     /// Symbol files with debug information, opened for lazy lookups, by cache key. One lock per
     /// file: reports classified in parallel share what each read.
     lazy: Mutex<HashMap<String, Arc<Mutex<LazySlot>>>>,
+    /// The lazy slots whose file is open, oldest first: at most [`MAX_OPEN`] (review finding:
+    /// every file stayed open for the process, and a `classify` over many dSYMs ran out of file
+    /// descriptors for the reports themselves).
+    open: Mutex<std::collections::VecDeque<Arc<Mutex<LazySlot>>>>,
     observer: Option<Observer>,
 }
+
+/// How many symbol files the lazy path keeps open at once; an older one is closed (its frames
+/// found so far kept) and opened again when needed.
+const MAX_OPEN: usize = 16;
 
 impl std::fmt::Debug for SymbolIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -595,30 +604,41 @@ impl SymbolIndex {
         probes: &[u64],
         notes: &mut Vec<String>,
     ) -> Option<Vec<Option<Vec<dwarf::Frame>>>> {
-        let slot = match self.lazy.lock() {
+        let shared = match self.lazy.lock() {
             Ok(mut lazy) => Arc::clone(lazy.entry(object.key.clone()).or_default()),
             // A thread that panicked while holding the lock: work without the memory.
             Err(_) => Arc::default(),
         };
-        let Ok(mut slot) = slot.lock() else {
+        let Ok(mut slot) = shared.lock() else {
             return None;
         };
         let slot = &mut *slot;
-        let state = slot.state.get_or_insert_with(|| {
-            dwarf::Lazy::open(&object.path, &object.uuid, &object.arch).map_err(|why| {
-                notes.push(format!(
-                    "no symbols from {} ({} {}): {why}",
-                    object.path.display(),
-                    object.uuid,
-                    object.arch
-                ));
-                why
-            })
-        });
-        let lazy = match state {
-            Ok(Some(lazy)) => lazy,
-            Ok(None) => return None,
-            Err(_) => return Some(vec![None; probes.len()]),
+        if slot.state.is_none() {
+            match dwarf::Lazy::open(&object.path, &object.uuid, &object.arch) {
+                Ok(lazy) => {
+                    let opened = lazy.is_some();
+                    slot.state = Some(Ok(lazy));
+                    if opened {
+                        self.close_the_oldest(&shared);
+                    }
+                }
+                Err(why) => {
+                    // Not kept: a file busy or short of descriptors now may open later, and
+                    // each report that needed it says why it has no names.
+                    notes.push(format!(
+                        "no symbols from {} ({} {}): {why}",
+                        object.path.display(),
+                        object.uuid,
+                        object.arch
+                    ));
+                    return Some(vec![None; probes.len()]);
+                }
+            }
+        }
+        let lazy = match &mut slot.state {
+            Some(Ok(Some(lazy))) => lazy,
+            Some(Ok(None)) => return None,
+            _ => return Some(vec![None; probes.len()]),
         };
         let missing: Vec<u64> = probes
             .iter()
@@ -647,6 +667,39 @@ impl SymbolIndex {
                 .map(|p| slot.found.get(p).cloned().flatten())
                 .collect(),
         )
+    }
+
+    /// Records `opened` as open, and closes the oldest open files past [`MAX_OPEN`] (their
+    /// frames found so far are kept). A slot busy in another thread is left open this time: it
+    /// is never waited for while `opened` is held (two threads would wait for each other).
+    fn close_the_oldest(&self, opened: &Arc<Mutex<LazySlot>>) {
+        let Ok(mut open) = self.open.lock() else {
+            return;
+        };
+        open.push_back(Arc::clone(opened));
+        let mut excess = open.len().saturating_sub(MAX_OPEN);
+        let mut kept = Vec::new();
+        while excess > 0 {
+            let Some(oldest) = open.pop_front() else {
+                break;
+            };
+            let closed = !Arc::ptr_eq(&oldest, opened)
+                && match oldest.try_lock() {
+                    Ok(mut slot) => {
+                        slot.state = None;
+                        true
+                    }
+                    Err(_) => false,
+                };
+            if closed {
+                excess -= 1;
+            } else {
+                kept.push(oldest);
+            }
+        }
+        for slot in kept.into_iter().rev() {
+            open.push_front(slot);
+        }
     }
 
     /// The frames at an image offset: inlined functions first (innermost first), then the
@@ -1163,6 +1216,47 @@ pub const SYSTEM_EXTENSIONS: &str = "/System/Library/Extensions";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// At most MAX_OPEN files stay open: opening one more closes the oldest (their frames found
+    /// so far kept), never the one just opened, and never one another thread is using (it
+    /// stays open, and the next oldest is closed instead).
+    #[test]
+    fn the_oldest_open_files_are_closed() {
+        let index = SymbolIndex::default();
+        let open = |i: usize| {
+            let mut slot = LazySlot {
+                state: Some(Err(format!("file {i}"))),
+                ..LazySlot::default()
+            };
+            slot.found.insert(i as u64, None);
+            Arc::new(Mutex::new(slot))
+        };
+        let slots: Vec<_> = (0..MAX_OPEN + 4).map(open).collect();
+        let busy = slots.get(1).map(|s| s.lock());
+        for slot in &slots {
+            index.close_the_oldest(slot);
+        }
+        drop(busy);
+        let still: Vec<bool> = slots
+            .iter()
+            .map(|s| s.lock().map(|s| s.state.is_some()).unwrap_or(false))
+            .collect();
+        let mut expected = vec![true; MAX_OPEN + 4];
+        for closed in [0, 2, 3, 4] {
+            if let Some(e) = expected.get_mut(closed) {
+                *e = false;
+            }
+        }
+        assert_eq!(still, expected);
+        assert!(
+            slots
+                .iter()
+                .all(|s| s.lock().map(|s| s.found.len() == 1).unwrap_or(false)),
+            "the frames found were kept"
+        );
+        let queued = index.open.lock().map(|q| q.len()).unwrap_or(0);
+        assert_eq!(queued, MAX_OPEN);
+    }
 
     /// A dylib's dSYM names the image with its extension, as reports do: "symbols found only for
     /// other UUIDs" compares these names, and cutting at the first dot never matched a dylib.
