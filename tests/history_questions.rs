@@ -602,3 +602,21 @@ fn an_older_history_is_read_as_it_is() {
         stderr(&o)
     );
 }
+
+/// `--help` never shows CRASHDELTA_HISTORY's value: a fleet's URL holds its password (review
+/// finding: `watch --help` printed `[env: CRASHDELTA_HISTORY=postgres://ci:PASSWORD@...]`).
+#[test]
+fn help_never_shows_the_historys_password() {
+    for command in ["watch", "compare", "diff", "classify", "history", "stats"] {
+        let o = crashdelta()
+            .args([command, "--help"])
+            .env(
+                "CRASHDELTA_HISTORY",
+                "postgres://ci:Hunter2Secret@db.example/crashes",
+            )
+            .output()
+            .unwrap();
+        let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+        assert!(!all.contains("Hunter2Secret"), "{command} --help: {all}");
+    }
+}

@@ -436,8 +436,11 @@ fn ctrl_c_during_a_campaign_stops_it_promptly() {
                 "--repeat",
                 "3",
                 "--",
+                // Runs of 2 s: the signals land in run 1 and run 2 even on a loaded machine
+                // (runs of 1 s, overlapped since issue 17, left 0.7 s before the campaign's end,
+                // and a busy CI runner finished it before the signal came).
                 "sleep",
-                "1",
+                "2",
             ])
             .stderr(Stdio::piped())
             .spawn()

@@ -69,12 +69,15 @@ pub fn connect(url: &str) -> Result<Db, DbError> {
     // sslmode's verify-ca and verify-full and sslrootcert are libpq's, which the postgres crate
     // does not read: taken out here, and done by the TLS connector.
     let mut mode = SslMode::Prefer;
+    let mut sslmode_given = false;
     let mut root_cert = None;
     let mut kept = Vec::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        match key {
+        // Keys as the postgres client reads them, percent-decoded.
+        match percent_decode(key).as_str() {
             "sslmode" => {
+                sslmode_given = true;
                 mode = match percent_decode(value).as_str() {
                     "disable" => SslMode::Disable,
                     "prefer" | "allow" => SslMode::Prefer,
@@ -97,6 +100,22 @@ pub fn connect(url: &str) -> Result<Db, DbError> {
     if mode == SslMode::Require && root_cert.as_deref().is_some_and(|r| r != "system") {
         mode = SslMode::VerifyCa;
     }
+    // libpq 16: `sslrootcert=system` means the system's roots and the server's name checked
+    // (`verify-full` by default), and a weaker sslmode with it is an error, never a silent
+    // fallback to an unchecked or plaintext connection (review finding).
+    if root_cert.as_deref() == Some("system") {
+        match (mode, sslmode_given) {
+            (_, false) => mode = SslMode::VerifyFull,
+            (SslMode::VerifyFull, true) => {}
+            _ => {
+                return Err(DbError::Setup(
+                    "sslrootcert=system needs sslmode=verify-full (or no sslmode): a weaker one \
+                     would not check the server against the system's roots"
+                        .to_owned(),
+                ));
+            }
+        }
+    }
     let cleaned = match kept.is_empty() {
         true => base.to_owned(),
         false => format!("{base}?{}", kept.join("&")),
@@ -105,8 +124,9 @@ pub fn connect(url: &str) -> Result<Db, DbError> {
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
-    // A server that stops answering mid-run must not hold the job for hours: its silence is
-    // noticed by TCP (unacknowledged data, keepalives) within a minute.
+    // A link that drops data mid-run must not hold the job for hours: on Linux, data left
+    // unacknowledged is noticed by TCP within a minute (the crate sets this on Linux only). A
+    // server that acknowledges and never answers is not bounded yet (docs/history.md).
     if config.get_tcp_user_timeout().is_none() {
         config.tcp_user_timeout(Duration::from_secs(60));
     }
@@ -310,7 +330,19 @@ pub fn found(db: &mut Db) -> Result<Found, DbError> {
         |r| tables.extend(r.string(0)),
     )?;
     if !tables.iter().any(|t| t == "crashdelta_meta") {
-        return Ok(match tables.is_empty() {
+        // Empty only when the schema holds no table at all: a database of another program
+        // (a typo in a fleet's URL) is never given crashdelta's tables (review finding: only
+        // crashdelta's own table names were looked for).
+        let any = db
+            .row(
+                "SELECT count(*) FROM pg_catalog.pg_class c \
+                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'f')",
+                &[],
+            )?
+            .and_then(|r| r.int(0))
+            .unwrap_or(0);
+        return Ok(match tables.is_empty() && any == 0 {
             true => Found::Empty,
             false => Found::Foreign,
         });
@@ -367,6 +399,50 @@ pub fn migrate(db: &mut Db) -> Result<Found, DbError> {
 mod tests {
     use super::*;
     use crate::history::{History, Location};
+
+    /// `sslrootcert=system` checks the server's name against the system's roots, as libpq 16
+    /// does: by default, and a weaker sslmode with it is refused before connecting (review
+    /// finding: it fell back to an unchecked, or plaintext, connection).
+    #[test]
+    fn sslrootcert_system_is_never_weaker_than_verify_full() {
+        for mode in ["disable", "prefer", "require", "verify-ca"] {
+            let url = format!("postgresql://ci@127.0.0.1:9/x?sslrootcert=system&sslmode={mode}");
+            match connect(&url) {
+                Err(DbError::Setup(why)) => assert!(why.contains("verify-full"), "{why}"),
+                Err(e) => panic!("{mode}: refused for another reason: {e}"),
+                Ok(_) => panic!("{mode}: connected"),
+            }
+        }
+    }
+
+    /// A database holding another program's tables is never given crashdelta's (review
+    /// finding: only crashdelta's own table names were looked for, so `orders` alone was
+    /// "empty").
+    #[test]
+    fn another_programs_database_is_left_alone() {
+        let Some(url) = testing::fresh_database("orders") else {
+            return;
+        };
+        let mut c =
+            postgres::Client::connect(&url, postgres::NoTls).unwrap_or_else(|e| panic!("{e}"));
+        c.batch_execute("CREATE TABLE orders (id int PRIMARY KEY)")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            History::open(Location::Postgres(url.clone())),
+            Err(crate::history::HistoryError::Foreign { .. })
+        ));
+        let tables: i64 = c
+            .query_one(
+                "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()",
+                &[],
+            )
+            .map(|r| r.get(0))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            tables, 1,
+            "crashdelta's tables were made in another program's database"
+        );
+    }
 
     /// `url` with a new database, and `more` parameters.
     fn fresh(url: &str, name: &str, more: &str) -> Option<String> {

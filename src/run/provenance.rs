@@ -825,7 +825,11 @@ pub fn without_url_password(value: &str) -> String {
         let pairs: Vec<String> = query
             .split('&')
             .map(|pair| match pair.split_once('=') {
-                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                // The key as the server's client reads it, percent-decoded (`pass%77ord` is
+                // `password` to it: review finding).
+                Some((key, _)) if crate::percent_decode(key).eq_ignore_ascii_case("password") => {
+                    format!("{key}=***")
+                }
                 _ => pair.to_owned(),
             })
             .collect();

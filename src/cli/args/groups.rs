@@ -27,7 +27,13 @@ pub struct HistoryArg {
     /// Append each run and its crashes to the history database: a SQLite FILE (made if
     /// missing), or a postgres:// URL a fleet of runners shares (docs/history.md); a history
     /// that cannot be written is a warning, never the verdict
-    #[arg(long, value_name = "FILE|URL", env = "CRASHDELTA_HISTORY")]
+    // The value is never shown in --help: a URL's password is in it (review finding).
+    #[arg(
+        long,
+        value_name = "FILE|URL",
+        env = "CRASHDELTA_HISTORY",
+        hide_env_values = true
+    )]
     pub history: Option<PathBuf>,
 }
 
