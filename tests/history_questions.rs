@@ -620,3 +620,54 @@ fn help_never_shows_the_historys_password() {
         assert!(!all.contains("Hunter2Secret"), "{command} --help: {all}");
     }
 }
+
+/// A PostgreSQL server (or a proxy) that lets the client in and then never answers a statement
+/// does not hold the run: after CRASHDELTA_HISTORY_WAIT the history is given up with a warning,
+/// and the command ends with its own verdict (review finding: `watch` hung for good). The server
+/// here speaks just enough of the protocol: it reads the startup message, says authentication
+/// is done and it is ready, then reads and never replies.
+#[test]
+fn a_server_that_never_answers_does_not_hold_the_run() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut len = [0u8; 4];
+                if s.read_exact(&mut len).is_err() {
+                    return;
+                }
+                let n = u32::from_be_bytes(len).saturating_sub(4) as usize;
+                let mut startup = vec![0u8; n.min(1 << 16)];
+                let _ = s.read_exact(&mut startup);
+                // AuthenticationOk, then ReadyForQuery (idle).
+                let _ = s.write_all(&[b'R', 0, 0, 0, 8, 0, 0, 0, 0, b'Z', 0, 0, 0, 5, b'I']);
+                let mut sink = [0u8; 4096];
+                while s.read(&mut sink).is_ok_and(|n| n > 0) {}
+            });
+        }
+    });
+    let url = format!("postgresql://ci@127.0.0.1:{port}/crashes?sslmode=disable");
+    let started = std::time::Instant::now();
+    let o = crashdelta()
+        .args(["classify", "--format", "json", "--history", &url])
+        .arg(common::root().join(common::RACE))
+        .env("CRASHDELTA_HISTORY_WAIT", "1")
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("did not answer within 1 s"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        doc["reports"][0]["classification"]["rule"],
+        "agx-prepare-for-enqueue-race"
+    );
+}

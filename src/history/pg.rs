@@ -126,7 +126,8 @@ pub fn connect(url: &str) -> Result<Db, DbError> {
     }
     // A link that drops data mid-run must not hold the job for hours: on Linux, data left
     // unacknowledged is noticed by TCP within a minute (the crate sets this on Linux only). A
-    // server that acknowledges and never answers is not bounded yet (docs/history.md).
+    // server that acknowledges and never answers is given up by the binary's wait for each use
+    // of the store (CRASHDELTA_HISTORY_WAIT, docs/history.md).
     if config.get_tcp_user_timeout().is_none() {
         config.tcp_user_timeout(Duration::from_secs(60));
     }
