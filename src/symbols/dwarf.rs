@@ -1577,31 +1577,7 @@ mod tests {
             .join(name)
     }
 
-    /// The generated dSYM (bench/make_big_dsym.sh at SCALE=3) in a temporary folder, or `None`
-    /// when its toolchain is missing and `CRASHDELTA_REQUIRE_TOOLCHAIN` does not ask for it.
-    fn generated() -> Option<tempfile::TempDir> {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let dir = tempfile::tempdir().unwrap();
-        let out = std::process::Command::new("bash")
-            .arg(root.join("bench/make_big_dsym.sh"))
-            .arg(dir.path())
-            .env("SCALE", "3")
-            .output()
-            .unwrap();
-        let required =
-            std::env::var("CRASHDELTA_REQUIRE_TOOLCHAIN").is_ok_and(|v| !v.is_empty() && v != "0");
-        if out.status.code() == Some(3) && !required {
-            return None;
-        }
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Some(dir)
-    }
-
-    const GENERATED: &str = "libbigdsym.dylib.dSYM/Contents/Resources/DWARF/libbigdsym.dylib";
+    use crate::symbols::testing::{GENERATED, generated};
 
     /// For every object with debug information in the file at `path`: the frames the lazy path
     /// gives at each address (every `step` bytes up to past the last symbol, and each symbol's

@@ -35,6 +35,8 @@ pub mod atos;
 mod dwarf;
 mod read;
 mod rewrite;
+#[cfg(test)]
+mod testing;
 
 pub use rewrite::{RewriteError, ips_with_symbols};
 

@@ -999,29 +999,10 @@ mod tests {
     /// `CRASHDELTA_REQUIRE_TOOLCHAIN` is set (to anything but `0`).
     #[test]
     fn the_generated_dsyms_symcache_from_the_sparse_read_is_the_whole_files() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let dir = tempfile::tempdir().unwrap();
-        let out = std::process::Command::new("bash")
-            .arg(root.join("bench/make_big_dsym.sh"))
-            .arg(dir.path())
-            .env("SCALE", "3")
-            .output()
-            .unwrap();
-        let required =
-            std::env::var("CRASHDELTA_REQUIRE_TOOLCHAIN").is_ok_and(|v| !v.is_empty() && v != "0");
-        // The generator exits 3 when a tool is missing: skipped, which tests/big_symbols.rs
-        // says (the library prints nothing, its tests included: tests/layers.rs).
-        if out.status.code() == Some(3) && !required {
+        let Some(dir) = crate::symbols::testing::generated() else {
             return;
-        }
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let path = dir
-            .path()
-            .join("libbigdsym.dylib.dSYM/Contents/Resources/DWARF/libbigdsym.dylib");
+        };
+        let path = dir.path().join(crate::symbols::testing::GENERATED);
         let whole = std::fs::read(&path).unwrap();
         assert!(whole.len() > 4 * PAGE, "{} bytes", whole.len());
         let sparse = read(&path, Want::Symcache).unwrap();
