@@ -974,17 +974,25 @@ fn is_remote_magic(magic: u64) -> bool {
     REMOTE_FILE_SYSTEMS.contains(&(magic & 0xffff_ffff))
 }
 
-/// Whether the file system of `file` is local and honours file ownership (see [`may_map`]).
-#[cfg(target_os = "linux")]
-fn local_with_owners(file: &std::fs::File) -> bool {
+/// The file system `file` is on, as `fstatfs(2)` describes it; `None` when the call fails.
+#[cfg(any(target_os = "linux", target_os = "macos"))]
+fn file_system_of(file: &std::fs::File) -> Option<libc::statfs> {
     use std::os::fd::AsRawFd;
     let mut st = std::mem::MaybeUninit::<libc::statfs>::zeroed();
     // SAFETY: the descriptor is open for the call's duration, and `st` is a statfs to fill.
     if unsafe { libc::fstatfs(file.as_raw_fd(), st.as_mut_ptr()) } != 0 {
-        return false;
+        return None;
     }
     // SAFETY: fstatfs succeeded, so it filled `st` (zeroed before, in any case).
-    let st = unsafe { st.assume_init() };
+    Some(unsafe { st.assume_init() })
+}
+
+/// Whether the file system of `file` is local and honours file ownership (see [`may_map`]).
+#[cfg(target_os = "linux")]
+fn local_with_owners(file: &std::fs::File) -> bool {
+    let Some(st) = file_system_of(file) else {
+        return false;
+    };
     // f_type is signed on some targets: its 32 bits are the magic.
     #[allow(clippy::cast_sign_loss, clippy::unnecessary_cast)]
     let magic = st.f_type as u64;
@@ -994,14 +1002,9 @@ fn local_with_owners(file: &std::fs::File) -> bool {
 /// Whether the file system of `file` is local and honours file ownership (see [`may_map`]).
 #[cfg(target_os = "macos")]
 fn local_with_owners(file: &std::fs::File) -> bool {
-    use std::os::fd::AsRawFd;
-    let mut st = std::mem::MaybeUninit::<libc::statfs>::zeroed();
-    // SAFETY: the descriptor is open for the call's duration, and `st` is a statfs to fill.
-    if unsafe { libc::fstatfs(file.as_raw_fd(), st.as_mut_ptr()) } != 0 {
+    let Some(st) = file_system_of(file) else {
         return false;
-    }
-    // SAFETY: fstatfs succeeded, so it filled `st` (zeroed before, in any case).
-    let st = unsafe { st.assume_init() };
+    };
     let flags = i64::from(st.f_flags);
     flags & i64::from(libc::MNT_LOCAL) != 0 && flags & i64::from(libc::MNT_IGNORE_OWNERSHIP) == 0
 }
