@@ -430,6 +430,73 @@ fn a_history_that_cannot_be_written_never_changes_the_verdict() {
     assert_eq!(mode, "delete", "not switched to WAL");
 }
 
+/// PostgreSQL the way CI systems give it: the password in `PGPASSWORD` (a secret of its own,
+/// read as libpq reads it) and the URL in plain configuration, its scheme in any case
+/// (`PostgreSQL://`, which the postgres crate alone refuses). A password in the URL wins.
+#[test]
+fn a_postgres_password_comes_from_pgpassword_and_the_scheme_in_any_case() {
+    let Some(admin_url) = fresh_database("pgpassword") else {
+        return;
+    };
+    let db = admin_url
+        .split('/')
+        .nth(3)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap();
+    let role = format!("cdt_pw_{}", std::process::id());
+    let mut admin = postgres::Client::connect(&admin_url, postgres::NoTls).unwrap();
+    admin
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN PASSWORD 'pg-s3cret'; \
+             ALTER DATABASE {db} OWNER TO {role}"
+        ))
+        .unwrap();
+    // The test server asks every role but its own for a password on the socket.
+    let bare = admin_url.replacen(
+        "postgresql://crashdelta@",
+        &format!("PostgreSQL://{role}@"),
+        1,
+    );
+    assert_ne!(bare, admin_url, "{admin_url}");
+    let runs = |admin: &mut postgres::Client| -> i64 {
+        admin
+            .query_opt("SELECT count(*) FROM runs", &[])
+            .ok()
+            .flatten()
+            .map_or(0, |r| r.get(0))
+    };
+    let with = |password: Option<&str>, url: &str| {
+        let mut c = crashdelta();
+        c.args(["classify", "--format", "json", "--history", url, RACE]);
+        match password {
+            Some(p) => c.env("PGPASSWORD", p),
+            None => c.env_remove("PGPASSWORD"),
+        };
+        let out = c.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stderr(&out)
+    };
+    let err = with(None, &bare);
+    assert!(
+        err.contains("the server asks for a password: set PGPASSWORD"),
+        "{err}"
+    );
+    assert_eq!(runs(&mut admin), 0);
+    let err = with(Some("wrong"), &bare);
+    assert!(err.contains("password authentication failed"), "{err}");
+    let err = with(Some("pg-s3cret"), &bare);
+    assert!(!err.contains("warning"), "{err}");
+    assert_eq!(runs(&mut admin), 1, "{err}");
+    // The URL's own password first, as libpq does.
+    let inline = bare.replacen(&format!("{role}@"), &format!("{role}:pg-s3cret@"), 1);
+    let err = with(Some("wrong"), &inline);
+    assert!(!err.contains("warning"), "{err}");
+    assert_eq!(runs(&mut admin), 2, "{err}");
+    assert!(!err.contains("pg-s3cret"), "{err}");
+}
+
 /// PostgreSQL: a server that is not there, a wrong password, a database of a newer schema, and
 /// another program's tables are each a warning, naming the database without its password: the
 /// output, the exit code and the run record are the same as without `--history`, and the

@@ -116,11 +116,24 @@ pub fn connect(url: &str) -> Result<Db, DbError> {
             }
         }
     }
+    // A URL's scheme is case-insensitive (RFC 3986, and `is_postgres_url` took it so); the
+    // postgres crate knows only the lower-case spellings.
+    let base = match base.split_once("://") {
+        Some((scheme, rest)) => format!("{}://{rest}", scheme.to_ascii_lowercase()),
+        None => base.to_owned(),
+    };
     let cleaned = match kept.is_empty() {
-        true => base.to_owned(),
+        true => base,
         false => format!("{base}?{}", kept.join("&")),
     };
     let mut config: postgres::Config = cleaned.parse()?;
+    // libpq's PGPASSWORD, for a URL without a password: CI keeps the password in a secret of its
+    // own and the URL in plain configuration. A password in the URL wins, as in libpq.
+    if config.get_password().is_none()
+        && let Some(password) = std::env::var_os("PGPASSWORD").filter(|p| !p.is_empty())
+    {
+        config.password(password.as_encoded_bytes());
+    }
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
@@ -152,6 +165,7 @@ pub fn connect(url: &str) -> Result<Db, DbError> {
     // that port) that accepts and then says nothing would hold the run forever. The whole of
     // connecting (name lookup, TCP, TLS, authentication) gets that time; a connection still
     // hanging past it is left to its thread, which ends with the process.
+    let has_password = config.get_password().is_some();
     let limit = config
         .get_connect_timeout()
         .copied()
@@ -167,6 +181,15 @@ pub fn connect(url: &str) -> Result<Db, DbError> {
         })
         .map_err(|e| DbError::Setup(format!("cannot start connecting: {e}")))?;
     let mut client = match rx.recv_timeout(limit) {
+        // The client's words ("invalid configuration: password missing") say nothing of where
+        // a password goes.
+        Ok(Err(e)) if !has_password && asks_for_password(&e) => {
+            return Err(DbError::Setup(
+                "the server asks for a password: set PGPASSWORD, or write it in the URL \
+                 (postgres://USER:PASSWORD@HOST/DATABASE)"
+                    .to_owned(),
+            ));
+        }
         Ok(connected) => connected?,
         Err(_) => {
             return Err(DbError::Setup(format!(
@@ -182,6 +205,19 @@ pub fn connect(url: &str) -> Result<Db, DbError> {
         BUSY_TIMEOUT.as_millis()
     ))?;
     Ok(Db::Postgres(Box::new(Postgres::new(client))))
+}
+
+/// Whether the client gave up for want of a password: its words, "invalid configuration:
+/// password missing", are in the error's source.
+fn asks_for_password(e: &postgres::Error) -> bool {
+    let mut at: Option<&dyn std::error::Error> = Some(e);
+    while let Some(e) = at {
+        if e.to_string().contains("password missing") {
+            return true;
+        }
+        at = e.source();
+    }
+    false
 }
 
 /// The TLS connector for `mode`.
