@@ -7,7 +7,9 @@
 //!    sampler saw end as the evidence was printed (between its last look that found the process
 //!    running, less half a second, and two seconds after the first that found it gone). This is
 //!    how an xdist worker, which no output names by pid, is told from another worker that
-//!    crashed a second later.
+//!    crashed a second later. Evidence read before the process was started (the kernel's start
+//!    time) is not its: a worker that replaced a crashed one is told from it even when the two
+//!    died within one of the sampler's looks.
 //! 3. **process and time**: the evidence names the program that crashed (`cargo test`'s test
 //!    binary, `go test`'s `pkg.test`, ctest's test command) and it is the report's process, and
 //!    the evidence arrived within two minutes of the report's capture.
@@ -161,6 +163,7 @@ fn died_as_printed(e: &Evidence, r: &Report, lives: &BTreeMap<u32, Life>) -> Opt
     let Life {
         last_alive_ms,
         gone_ms: Some(gone_ms),
+        born_ms,
     } = lives.get(&pid).copied()?
     else {
         return None;
@@ -169,6 +172,11 @@ fn died_as_printed(e: &Evidence, r: &Report, lives: &BTreeMap<u32, Life>) -> Opt
         return None;
     }
     let at = e.at.timestamp_millis();
+    // Read before the process existed: another's (the worker this one replaced). The dump is
+    // written by the living process and read after, so this holds without slack.
+    if born_ms.is_some_and(|born| at < born) {
+        return None;
+    }
     let fits = at >= last_alive_ms.saturating_sub(BEFORE_LAST_ALIVE_MS)
         && at <= gone_ms.saturating_add(AFTER_GONE_MS);
     // It died somewhere in (last_alive, gone]: no distance inside that.
@@ -185,13 +193,14 @@ fn holds(yes: bool) -> Option<i64> {
 }
 
 /// Joins each report (`None`: not a readable crash report) with `evidence`, using when each
-/// process of the run's tree was seen to end (`lives`); one result per report, in order.
+/// process of the run's tree was started and seen to end (`lives`); one result per report, in
+/// order.
 ///
 /// Each key is applied in rounds: a report with exactly one unused candidate takes it, which
-/// may leave another report with one; of several, the one clearly closer (and for which this
-/// report is clearly the closest) is taken. A report that a key leaves with several candidates
-/// keeps only those for the weaker keys; still several at the end, it is `ambiguous` and lists
-/// them.
+/// may leave another report with one; of several, the one clearly closer is taken, when this
+/// report is also clearly the closest to it, or each report as close has a closer candidate
+/// that no other report fits. A report that a key leaves with several candidates keeps only
+/// those for the weaker keys; still several at the end, it is `ambiguous` and lists them.
 pub fn join(
     reports: &[Option<&Report>],
     evidence: &[Evidence],
@@ -265,12 +274,21 @@ pub fn join(
                 // Clearly this report's: every other candidate of this report is clearly
                 // farther, and every other report open under this key is clearly farther from
                 // this evidence (a report that is first in the list must not take what fits
-                // another as well).
+                // another as well) or is no rival for it: it has evidence of its own, which no
+                // other report fits, closer than this.
                 let margin = cost.saturating_add(CLEARLY_CLOSER_MS);
+                let has_own_closer = |r: usize, than: i64| {
+                    costs.iter().any(|&(r2, j2, c2)| {
+                        r2 == r
+                            && j2 != best
+                            && c2 < than
+                            && costs.iter().all(|&(r3, j3, _)| j3 != j2 || r3 == r)
+                    })
+                };
                 let clear = mine.iter().all(|&(j, c)| j == best || c >= margin)
-                    && costs
-                        .iter()
-                        .all(|&(r, j, c)| j != best || r == i || c >= margin);
+                    && costs.iter().all(|&(r, j, c)| {
+                        j != best || r == i || c >= margin || has_own_closer(r, c)
+                    });
                 if clear && !used.get(best).copied().unwrap_or(true) {
                     let link = take(best, how, &mut used);
                     if let Some(slot) = out.get_mut(i) {
@@ -442,11 +460,108 @@ mod tests {
         e
     }
 
+    /// Two Python reports (pids 100 and 200), and xdist's evidence of `test_take` and
+    /// `test_gather` read at these times (ms since the epoch).
+    fn two_workers(take_ms: i64, gather_ms: i64) -> (Report, Report, Evidence, Evidence) {
+        let xdist = |test: &str, ms: i64| at(&evidence(Runner::PytestXdist, test, None, None), ms);
+        (
+            race(100, "Python"),
+            race(200, "Python"),
+            xdist("t.py::test_take", take_ms),
+            xdist("t.py::test_gather", gather_ms),
+        )
+    }
+
+    /// The test joined with report `i`.
+    fn test(joined: &[Option<TestLink>], i: usize) -> Option<String> {
+        joined[i]
+            .as_ref()
+            .and_then(|l| l.evidence.as_ref())
+            .and_then(|e| e.test.clone())
+    }
+
     fn died(last_alive_ms: i64, gone_ms: i64) -> Life {
         Life {
             last_alive_ms,
             gone_ms: Some(gone_ms),
+            born_ms: None,
         }
+    }
+
+    /// xdist replaces a crashed worker, and the replacement runs the next crashing test at once:
+    /// the two deaths come within one or two of the sampler's looks, and each dump fits both
+    /// (seen in the `-n 4` end-to-end test on a loaded machine, one run in seven). The
+    /// replacement was started after the first dump was read, so that dump is not its; the
+    /// first worker then has a dump no other report fits, closer than the second one, and is
+    /// no rival for it.
+    #[test]
+    fn a_replacement_worker_is_not_the_one_it_replaced() {
+        let t = 1_766_536_867_000;
+        let (a, b, take, gather) = two_workers(t + 50, t + 170);
+        let first = died(t, t + 100);
+        let replacement = died(t + 120, t + 220);
+        // Start times unknown: 70 ms each way, nothing to choose.
+        let lives = BTreeMap::from([(100, first), (200, replacement)]);
+        let joined = join(
+            &[Some(&a), Some(&b)],
+            &[take.clone(), gather.clone()],
+            &lives,
+        );
+        assert!(
+            joined
+                .iter()
+                .all(|l| l.as_ref().map(|l| l.how) == Some(JoinedBy::Ambiguous)),
+            "{joined:?}"
+        );
+        // The replacement started 10 ms after the first dump was read.
+        let lives = BTreeMap::from([
+            (100, first),
+            (
+                200,
+                Life {
+                    born_ms: Some(t + 60),
+                    ..replacement
+                },
+            ),
+        ]);
+        for (reports, evidence) in [
+            ([Some(&a), Some(&b)], [take.clone(), gather.clone()]),
+            ([Some(&a), Some(&b)], [gather.clone(), take.clone()]),
+        ] {
+            let joined = join(&reports, &evidence, &lives);
+            assert_eq!(test(&joined, 0).as_deref(), Some("t.py::test_take"));
+            assert_eq!(test(&joined, 1).as_deref(), Some("t.py::test_gather"));
+            assert!(
+                joined
+                    .iter()
+                    .all(|l| l.as_ref().map(|l| l.how) == Some(JoinedBy::PidDied))
+            );
+        }
+        let joined = join(
+            &[Some(&b), Some(&a)],
+            &[take.clone(), gather.clone()],
+            &lives,
+        );
+        assert_eq!(test(&joined, 0).as_deref(), Some("t.py::test_gather"));
+        assert_eq!(test(&joined, 1).as_deref(), Some("t.py::test_take"));
+        // Started before the first dump (two original workers): no help, still listed.
+        let lives = BTreeMap::from([
+            (100, first),
+            (
+                200,
+                Life {
+                    born_ms: Some(t - 3_000),
+                    ..replacement
+                },
+            ),
+        ]);
+        let joined = join(&[Some(&a), Some(&b)], &[take, gather], &lives);
+        assert!(
+            joined
+                .iter()
+                .all(|l| l.as_ref().map(|l| l.how) == Some(JoinedBy::Ambiguous)),
+            "{joined:?}"
+        );
     }
 
     /// Two xdist workers crash a second apart: no output names their pids, both reports are
@@ -455,28 +570,13 @@ mod tests {
     #[test]
     fn workers_are_told_apart_by_when_they_died() {
         let t = 1_766_536_867_000;
-        let a = race(100, "Python");
-        let b = race(200, "Python");
-        let gather = at(
-            &evidence(Runner::PytestXdist, "t.py::test_gather", None, None),
-            t + 30,
-        );
-        let take = at(
-            &evidence(Runner::PytestXdist, "t.py::test_take", None, None),
-            t + 1_200,
-        );
+        let (a, b, take, gather) = two_workers(t + 1_200, t + 30);
         let lives = BTreeMap::from([(100, died(t, t + 100)), (200, died(t + 1_100, t + 1_200))]);
         let joined = join(
             &[Some(&a), Some(&b)],
             &[take.clone(), gather.clone()],
             &lives,
         );
-        let test = |joined: &[Option<TestLink>], i: usize| {
-            joined[i]
-                .as_ref()
-                .and_then(|l| l.evidence.as_ref())
-                .and_then(|e| e.test.clone())
-        };
         assert_eq!(joined[0].as_ref().map(|l| l.how), Some(JoinedBy::PidDied));
         assert_eq!(test(&joined, 0).as_deref(), Some("t.py::test_gather"));
         assert_eq!(test(&joined, 1).as_deref(), Some("t.py::test_take"));

@@ -216,6 +216,11 @@ pub struct Life {
     pub last_alive_ms: i64,
     /// The first look that found it gone, if one did.
     pub gone_ms: Option<i64>,
+    /// When it started, as the kernel says (to 10 ms on Linux, to the microsecond on macOS),
+    /// rounded down; `None` when that could not be read. Nothing it printed can have been read
+    /// before: an xdist worker that replaced a crashed one is not the process whose dump came
+    /// before it was started, however close their deaths were.
+    pub born_ms: Option<i64>,
 }
 
 impl Tree {
