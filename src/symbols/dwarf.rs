@@ -1577,7 +1577,7 @@ mod tests {
             .join(name)
     }
 
-    use crate::symbols::testing::{GENERATED, generated};
+    use crate::symbols::testing::{GENERATED, generated, generated_dwarf};
 
     /// For every object with debug information in the file at `path`: the frames the lazy path
     /// gives at each address (every `step` bytes up to past the last symbol, and each symbol's
@@ -1680,6 +1680,29 @@ mod tests {
             "read {} of {whole}",
             lazy.bytes_read()
         );
+    }
+
+    /// The generated dSYM in DWARF 5, as Xcode 16 writes it for macOS 15: addresses through
+    /// `.debug_addr` (`DW_FORM_addrx`), names through `.debug_str_offsets` (`DW_FORM_strx`),
+    /// ranges in `.debug_rnglists`, line tables naming files from index 0 with their paths in
+    /// `.debug_line_str`. The lazy path names every sampled address as the symcache does.
+    #[test]
+    fn the_generated_dwarf5_dsyms_frames_are_the_symcaches() {
+        let Some(dir) = generated_dwarf(5) else {
+            return;
+        };
+        let path = dir.path().join(GENERATED);
+        let bytes = std::fs::read(&path).unwrap();
+        // It is DWARF 5: the first unit's header says so (after its 4-byte length).
+        let archive = Archive::parse(&bytes).unwrap();
+        let object = archive.objects().next().unwrap().unwrap();
+        let symbolic_debuginfo::Object::MachO(macho) = &object else {
+            panic!("not a Mach-O");
+        };
+        let info = macho.section("debug_info").unwrap().data;
+        assert_eq!(info.get(4..6), Some(&[5u8, 0][..]), "not DWARF 5");
+        let (compared, named) = compare(&path, 5);
+        assert!(named > 1000, "{named} of {compared}");
     }
 
     /// Hostile units: a unit claiming 4 GiB (and one claiming a 64-bit length of 2^63) in a
