@@ -60,7 +60,9 @@ pub fn show(args: ShowArgs) -> Result<Exit> {
     }))
 }
 
-/// The images of the crashed thread's frames that have no symbol, each once, in order.
+/// The images of the crashed thread's frames that have no symbol, each once, in order: those a
+/// symbol file could name, with an address or an offset into the image (a frame cut short
+/// after its image name has neither, and its image name may be cut too).
 fn unnamed_images(report: &crashdelta::report::Report) -> Vec<String> {
     let mut images: Vec<String> = Vec::new();
     for frame in report
@@ -69,6 +71,7 @@ fn unnamed_images(report: &crashdelta::report::Report) -> Vec<String> {
         .unwrap_or_default()
     {
         if frame.symbol.is_none()
+            && (frame.address.is_some() || frame.image_offset.is_some())
             && let Some(image) = &frame.image
             && !images.contains(image)
         {

@@ -545,6 +545,18 @@ static SAMPLED_THREAD: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::
         .unwrap_or_else(|e| panic!("built-in pattern: {e}"))
 });
 
+/// A frame of a backtrace copied from a debugger rather than written by macOS: Xcode's debug
+/// navigator (`#4\t0x0000000101193134 in GrMtlCommandBuffer::getBlitCommandEncoder() ()`, its
+/// first line `Thread 9#0\t(null) in -[IOGPUMetalCommandBuffer commandBufferResourceInfo] ()`
+/// or `CVDisplayLink (10)#0\t0x… in __pthread_kill ()`), or lldb's `bt` without its `* thread`
+/// line (`frame #0: 0x0000000189f7b5b0 libsystem_kernel.dylib`__pthread_kill + 8`).
+static DEBUGGER_FRAME: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"(?m)^(?:.*#\d+\s+(?:0x[0-9a-fA-F]+|\(null\)) in \S|\s*(?:\* )?frame #\d+: 0x[0-9a-fA-F]+ \S)",
+    )
+    .unwrap_or_else(|e| panic!("built-in pattern: {e}"))
+});
+
 /// A spindump, a stackshot or a sample report, whole or as pasted per-process sections (which
 /// have `Process:` lines of their own and must not be read as a crash of that process).
 fn is_spindump(text: &str) -> bool {
@@ -604,6 +616,20 @@ fn diagnose(text: &str) -> ParseError {
             NotAReport::LldbBacktrace,
             format!(
                 "an lldb backtrace ({}), not a report written by macOS",
+                clip(&line, 80)
+            ),
+        );
+    }
+    // Two frames at least: one line in prose is not a backtrace.
+    if DEBUGGER_FRAME.find_iter(text).nth(1).is_some()
+        && let Some(line) = first(&|l| DEBUGGER_FRAME.is_match(l))
+    {
+        return not_a_report(
+            NotAReport::LldbBacktrace,
+            format!(
+                "a debugger's backtrace (Xcode or lldb: {}), not a report written by macOS; \
+                 the crash's own report, when macOS wrote one, is in \
+                 ~/Library/Logs/DiagnosticReports",
                 clip(&line, 80)
             ),
         );

@@ -189,6 +189,8 @@ struct Parser {
     header_keys: usize,
     /// The last line that held something, and what: where a cut report ends.
     last: (usize, Last),
+    /// The line of the last frame read, and where that line stopped.
+    last_frame: Option<(usize, Ends)>,
 }
 
 /// What a line of the report was, for saying where a cut report ends.
@@ -322,8 +324,12 @@ fn read_what(frame: &mut Frame, rest: &str) {
         return;
     }
     if let Some(symbol) = rest.strip_suffix(" +") {
-        // The line was wrapped after the `+`: the offset is on the next line.
-        set_symbol(frame, symbol);
+        // The line was wrapped after the `+`: the offset is on the next line, or the text was
+        // cut there. `0x100124000 +` is the image's load address of an unnamed frame, not a
+        // symbol.
+        if !is_hex_number(symbol.trim()) {
+            set_symbol(frame, symbol);
+        }
         return;
     }
     if let Some(c) = SYMBOLICATED.captures(rest) {
@@ -356,6 +362,13 @@ fn read_what(frame: &mut Frame, rest: &str) {
         return;
     }
     set_symbol(frame, symbol);
+}
+
+/// `0x100124000`: a number, never a symbol's name.
+fn is_hex_number(token: &str) -> bool {
+    token
+        .strip_prefix("0x")
+        .is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// The symbol of `name (File.swift:76)` and atos's `name (in Image)`; the source line goes to
@@ -416,14 +429,40 @@ fn set_source(frame: &mut Frame, src: &str) {
     frame.source_line = parts.next().and_then(|l| l.trim().parse().ok());
 }
 
+/// Where a frame line stops short of the whole `image address what`: on the last line of a
+/// paste cut mid-line, what ends the line may itself be cut (`0x00007f`, `libVkLayer_khr`, `+`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ends {
+    /// After the image name: no address.
+    Image,
+    /// After the address: nothing named or placed it.
+    Address,
+    /// After a `+`: the offset is missing.
+    Plus,
+    /// With what follows the address.
+    Whole,
+}
+
 /// A frame from a frame line, or `None` when the line is not one (no frame number). Everything
 /// else is kept: a line the reader cannot fully understand becomes a frame with what is known,
 /// and `problem` says what was not.
+#[cfg(test)]
 fn frame_from_line(line: &str) -> Option<(Frame, Option<String>)> {
+    frame_and_end(line).map(|(frame, problem, _)| (frame, problem))
+}
+
+/// [`frame_from_line`], and where the line stops.
+fn frame_and_end(line: &str) -> Option<(Frame, Option<String>, Ends)> {
     let caps = FRAME_START.captures(line)?;
     let number: u64 = caps.get(1)?.as_str().parse().ok()?;
     let body = caps.get(2)?.as_str();
     let (image, address, rest) = split_frame(body);
+    let ends = match (address, rest.trim_end()) {
+        (None, _) => Ends::Image,
+        (Some(_), "") => Ends::Address,
+        (Some(_), r) if r.ends_with('+') => Ends::Plus,
+        _ => Ends::Whole,
+    };
     let mut problem = None;
     let address = match address {
         Some(token) => {
@@ -450,7 +489,7 @@ fn frame_from_line(line: &str) -> Option<(Frame, Option<String>)> {
         ..unknown_frame()
     };
     read_what(&mut frame, rest);
-    Some((frame, problem))
+    Some((frame, problem, ends))
 }
 
 fn unknown_frame() -> Frame {
@@ -577,10 +616,11 @@ impl Parser {
         }
         match self.section.unwrap_or(Section::Header) {
             Section::Thread | Section::LastException => {
-                if let Some((frame, problem)) = frame_from_line(line) {
+                if let Some((frame, problem, ends)) = frame_and_end(line) {
                     if let Some(problem) = problem {
                         self.w.push(format!("line {line_no}"), problem);
                     }
+                    self.last_frame = Some((line_no, ends));
                     self.last.0 = line_no;
                     self.last.1 = match self.section {
                         Some(Section::Thread) => Last::Frame {
@@ -696,6 +736,48 @@ impl Parser {
             self.w.push(format!("line {line_no}"), message);
         }
         frames.push(frame);
+    }
+
+    /// When the text ends on a frame line that stops short (a paste cut mid-line), what ends that
+    /// line may be cut too: an address cut short would name the wrong function, so it is not
+    /// used; an image name or an offset cut short is said.
+    fn last_line_cut_short(&mut self) {
+        let Some((line_no, ends)) = self.last_frame else {
+            return;
+        };
+        if self.last.0 != line_no || ends == Ends::Whole {
+            return;
+        }
+        let frames = match self.last.1 {
+            Last::Frame { .. } => self.threads.last_mut().map(|t| &mut t.frames),
+            Last::ExceptionBacktrace => Some(&mut self.leb),
+            _ => None,
+        };
+        let Some(frame) = frames.and_then(|f| f.last_mut()) else {
+            return;
+        };
+        let number = frame.number.unwrap_or_default();
+        let message = match ends {
+            Ends::Address => match frame.address.take() {
+                Some(address) => format!(
+                    "the text ends inside frame {number}, after its address {address:#x}, which \
+                     may be cut short too: it is not used"
+                ),
+                None => return,
+            },
+            Ends::Image => match &frame.image {
+                Some(image) => format!(
+                    "the text ends inside frame {number}, after its image name `{image}`, which \
+                     may be cut short too"
+                ),
+                None => return,
+            },
+            Ends::Plus => format!(
+                "the text ends inside frame {number}, before its offset: the offset is unknown"
+            ),
+            Ends::Whole => return,
+        };
+        self.w.push(format!("line {line_no}"), message);
     }
 
     /// Apple prints a symbol that ends in a newline as it is, so ` + 0 [inlined]` (and the rest of
@@ -880,6 +962,7 @@ impl Parser {
     }
 
     fn finish(mut self, container: Container) -> Report {
+        self.last_line_cut_short();
         // Images by name, to give text frames an image index and an image offset.
         let mut by_name: HashMap<&str, usize> = HashMap::new();
         for (i, image) in self.images.iter().enumerate() {
@@ -1196,6 +1279,29 @@ mod tests {
             (Some("foo"), Some(3))
         );
         assert!(problem.unwrap().contains("is not a number"));
+        let ends = |line: &str| frame_and_end(line).map(|(_, _, e)| e);
+        assert_eq!(ends("7   libbar.dy"), Some(Ends::Image));
+        assert_eq!(
+            ends("0   libsystem_kernel.dylib  \t0x00007f"),
+            Some(Ends::Address)
+        );
+        assert_eq!(
+            ends("2   Godot  0x10142f050 0x100124000 +"),
+            Some(Ends::Plus)
+        );
+        assert_eq!(
+            ends("1   libc.dylib  0x18d3682f8 nanosleep + 220"),
+            Some(Ends::Whole)
+        );
+        // An unnamed frame's load address before a `+` whose offset is missing: no symbol.
+        let f = frame_from_line("2   Godot  0x10142f050 0x100124000 +")
+            .unwrap()
+            .0;
+        assert_eq!((f.symbol, f.address), (None, Some(0x1_0142_f050)));
+        let f = frame_from_line("1   libc.dylib  0x18d3682f8 nanosleep +")
+            .unwrap()
+            .0;
+        assert_eq!(f.symbol.as_deref(), Some("nanosleep"));
         let (f, problem) = frame_from_line("7   libbar.dylib").unwrap();
         assert_eq!(
             (f.number, f.image.as_deref()),
