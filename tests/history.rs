@@ -116,6 +116,54 @@ fn stores(dir: &Path, name: &str) -> Vec<Store> {
     at
 }
 
+/// Each crash keeps the SHA-256 of its report's bytes, as read (hashed by the worker that read
+/// them, not by reading the file again), for files and for standard input alike.
+#[test]
+fn each_crash_keeps_the_sha256_of_its_bytes() {
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let legacy = "testdata/real/crash/electronsym__crash.txt";
+    let hex = |bytes: &[u8]| {
+        sha2::Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    for store in stores(dir.path(), "sha") {
+        let out = classify(store.arg(), &[RACE, legacy]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let mut stored: Vec<String> = store
+            .rows("SELECT report_sha256 FROM crashes ORDER BY report_sha256")
+            .into_iter()
+            .map(|r| r[0].clone().unwrap())
+            .collect();
+        let mut want = vec![
+            hex(&std::fs::read(root().join(RACE)).unwrap()),
+            hex(&std::fs::read(root().join(legacy)).unwrap()),
+        ];
+        want.sort();
+        assert_eq!(stored, want, "{store:?}");
+        // Standard input: the bytes read there (there is no file to read again).
+        let pasted =
+            std::fs::read(root().join("testdata/real/crash/sentryacrp__XCDYouTubeKit-54.txt"))
+                .unwrap();
+        let out = crashdelta()
+            .args(["classify", "--format", "json", "--history"])
+            .arg(store.arg())
+            .arg("-")
+            .write_stdin(pasted.clone())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stored = store
+            .rows("SELECT report_sha256 FROM crashes")
+            .into_iter()
+            .map(|r| r[0].clone().unwrap_or_default())
+            .collect();
+        assert!(stored.contains(&hex(&pasted)), "{stored:?}");
+    }
+}
+
 /// The same reports classified twice are one crash each, seen by two runs; each run is a row
 /// (a run is counted whether or not it found anything new).
 #[test]

@@ -11,7 +11,7 @@ use crashdelta::render::human;
 
 fn show(rel: &str) -> String {
     let input = Input::from_bytes(format!("testdata/{rel}"), read_file(&testdata().join(rel)));
-    human::show(&analyze_input(input, &analyzer()), false)
+    human::show(&analyze_input(input, &analyzer(), false), false)
 }
 
 macro_rules! snapshot {

@@ -110,6 +110,10 @@ pub struct Analysis {
     pub path: String,
     /// The report with its classification, or why the input gave none.
     pub result: Result<Analyzed, AnalysisError>,
+    /// The SHA-256 of the bytes read (lower-case hex), when the command asked for it
+    /// ([`pipeline::for_each`] with `digest`: a `--history` records each crash's): hashed by the
+    /// worker that read them, so that the file is not read again.
+    pub sha256: Option<String>,
 }
 
 /// An input that produced no report.

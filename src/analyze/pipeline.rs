@@ -4,20 +4,33 @@
 use super::{Analysis, AnalysisError, Analyzer};
 use crate::input::{Input, MAX_REPORT_BYTES, Source};
 
-/// Reads and analyses one input.
-pub fn analyze_input(input: Input, analyzer: &Analyzer) -> Analysis {
+/// Reads and analyses one input; with `digest`, hashes its bytes too (SHA-256).
+pub fn analyze_input(input: Input, analyzer: &Analyzer, digest: bool) -> Analysis {
     let path = input.name.clone();
+    let mut sha256 = None;
     let result = match input.read() {
-        Ok(bytes) => analyzer.analyze(&bytes).map_err(AnalysisError::Parse),
+        Ok(bytes) => {
+            if digest {
+                use sha2::Digest;
+                sha256 = Some(crate::sha256_hex(sha2::Sha256::new_with_prefix(&bytes)));
+            }
+            analyzer.analyze(&bytes).map_err(AnalysisError::Parse)
+        }
         Err(e) => Err(AnalysisError::Read(e.to_string())),
     };
-    Analysis { path, result }
+    Analysis {
+        path,
+        result,
+        sha256,
+    }
 }
 
-/// Analyses `inputs` on all cores and hands the analyses to `emit` in input order.
+/// Analyses `inputs` on all cores and hands the analyses to `emit` in input order; with
+/// `digest`, each with the SHA-256 of its bytes ([`Analysis::sha256`]).
 pub fn for_each<E>(
     inputs: impl Iterator<Item = Input>,
     analyzer: &Analyzer,
+    digest: bool,
     emit: impl FnMut(Analysis) -> Result<(), E>,
 ) -> Result<(), E> {
     // One report per job: reports are large; the bytes in flight are bounded by their sizes, not
@@ -27,7 +40,7 @@ pub fn for_each<E>(
         1,
         crate::parallel::BYTES_IN_FLIGHT,
         weight,
-        |input| analyze_input(input, analyzer),
+        |input| analyze_input(input, analyzer, digest),
         emit,
     )
 }

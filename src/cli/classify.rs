@@ -63,6 +63,7 @@ pub fn classify(args: ClassifyArgs) -> Result<Exit> {
     pipeline::for_each(
         input::inputs_skipping(&args.paths, skipped).inspect(|_| reading.inc()),
         &analyzer,
+        remember,
         |outcome| -> Result<()> {
             summary.add(outcome.status());
             let verdict = outcome.crash().and_then(|(report, c)| {

@@ -29,7 +29,7 @@ pub fn analyze_one(path: &Path, analyzer: &Analyzer, command: &str) -> Result<An
             path.display()
         );
     }
-    Ok(pipeline::analyze_input(first, analyzer))
+    Ok(pipeline::analyze_input(first, analyzer, false))
 }
 
 /// `show PATH`.
@@ -106,6 +106,7 @@ pub fn symbolicate(args: SymbolicateArgs) -> Result<Exit> {
     let analysis = Analysis {
         path: path.display().to_string(),
         result: Ok(analyzer.classify(report)),
+        sha256: None,
     };
     let doc = Symbolicated {
         original: &bytes,

@@ -393,7 +393,8 @@ pub struct CrashEntry {
 
 impl CrashEntry {
     /// The crash of an analysed report, or `None` when it is not one (unreadable, not a crash).
-    /// `attribution` is how a run placed it; the report's bytes are hashed from its file.
+    /// `attribution` is how a run placed it; the report's bytes are those hashed when they were
+    /// read ([`Analysis::sha256`]), else hashed from its file.
     pub fn of(analysis: &Analysis, attribution: Option<&Attribution>) -> Option<CrashEntry> {
         let (report, c) = analysis.crash()?;
         Some(CrashEntry {
@@ -406,13 +407,15 @@ impl CrashEntry {
                 .map(str::to_owned),
             // The bytes of a report read from a file are hashed from that file ("-", standard
             // input, is gone; a report of a file that changed since is hashed as it is now).
-            report_sha256: Some(analysis.path.as_str())
-                .filter(|p| *p != "-")
-                .and_then(|p| crate::input::read_file(Path::new(p)).ok())
-                .map(|b| {
-                    use sha2::Digest;
-                    crate::sha256_hex(sha2::Sha256::new_with_prefix(&b))
-                }),
+            report_sha256: analysis.sha256.clone().or_else(|| {
+                Some(analysis.path.as_str())
+                    .filter(|p| *p != "-")
+                    .and_then(|p| crate::input::read_file(Path::new(p)).ok())
+                    .map(|b| {
+                        use sha2::Digest;
+                        crate::sha256_hex(sha2::Sha256::new_with_prefix(&b))
+                    })
+            }),
             captured: report.capture_time.map(|t| t.with_timezone(&Utc)),
             signature_id: c.signature_id.clone(),
             signature: c.signature.clone(),

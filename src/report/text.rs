@@ -28,7 +28,7 @@ static THREAD_STATE: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 /// A frame line as a thread section holds it: a frame number, then the rest. What the rest holds
-/// (image, address, symbol) is read by [`frame_from_line`], which never gives up on a line: a
+/// (image, address, symbol) is read by [`frame_and_end`], which never gives up on a line: a
 /// frame that is only partly readable is kept with what is known, so frames are never lost or
 /// renumbered.
 static FRAME_START: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*(\d+)\s+(\S.*?)\s*$"));
@@ -443,15 +443,15 @@ enum Ends {
     Whole,
 }
 
-/// A frame from a frame line, or `None` when the line is not one (no frame number). Everything
-/// else is kept: a line the reader cannot fully understand becomes a frame with what is known,
-/// and `problem` says what was not.
+/// [`frame_and_end`] without where the line stops, for the tests.
 #[cfg(test)]
 fn frame_from_line(line: &str) -> Option<(Frame, Option<String>)> {
     frame_and_end(line).map(|(frame, problem, _)| (frame, problem))
 }
 
-/// [`frame_from_line`], and where the line stops.
+/// A frame from a frame line, or `None` when the line is not one (no frame number), and where
+/// the line stops. Everything else is kept: a line the reader cannot fully understand becomes a
+/// frame with what is known, and `problem` says what was not.
 fn frame_and_end(line: &str) -> Option<(Frame, Option<String>, Ends)> {
     let caps = FRAME_START.captures(line)?;
     let number: u64 = caps.get(1)?.as_str().parse().ok()?;

@@ -166,6 +166,7 @@ impl From<watch::NewCrash> for Found {
             analysis: Analysis {
                 path: c.entry.path.clone(),
                 result: c.parsed,
+                sha256: None,
             },
             attribution: c.attribution,
         }
@@ -202,6 +203,7 @@ pub fn build(
                 e.path,
                 e.error.as_deref().unwrap_or("unknown error")
             ))),
+            sha256: None,
         },
         attribution: Attribution::unknown(),
         incident: None,
@@ -454,6 +456,7 @@ pub fn diff(
                 analysis: Analysis {
                     path: entry.path.clone(),
                     result,
+                    sha256: None,
                 },
                 attribution,
             }
