@@ -63,7 +63,10 @@ pub enum NotAReport {
     /// A spindump, stackshot or sample report (`Data Source: Stackshots`, threads with sample
     /// counts): samples of a running or hung process, not a crash.
     Spindump,
-    /// An lldb backtrace (`* thread #1, ... stop reason = ...`), not a report macOS wrote.
+    /// A debugger's backtrace, not a report macOS wrote: lldb's (`* thread #1, ... stop reason =
+    /// ...`, or its `frame #0: 0x...` lines alone) or one copied from Xcode's debug navigator
+    /// (`Thread 9#0	(null) in -[...] ()`, `#4	0x... in ... ()`). Xcode's debugger is lldb,
+    /// hence the name.
     LldbBacktrace,
     /// An uncaught-exception backtrace (`First throw call stack`) without the report around it.
     ExceptionBacktrace,
