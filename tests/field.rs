@@ -371,6 +371,11 @@ fn expectations() -> Vec<(&'static str, Expect)> {
             "field/cut-pastes/24-6-moltenvk-cut-inside-address.txt",
             crash(None, 0, "other", None, None, None),
         ),
+        // The end of a report only: the crashed thread's registers and the Binary Images.
+        (
+            "field/cut-pastes/25-7-nixpkgs-godot-registers-and-images-only.txt",
+            Not(TextFragment),
+        ),
         // --- Backtraces copied from a debugger: not reports. --------------------------------
         (
             "field/debugger/01-moltenvk-2283-xcode-navigator-cvdisplaylink-abort.txt",

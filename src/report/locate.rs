@@ -679,6 +679,23 @@ fn diagnose(text: &str) -> ParseError {
             ),
         );
     }
+    // The tail of a text report: the crashed thread's registers, the Binary Images list.
+    if thread_lines == 0
+        && let Some(line) = first(&|l| {
+            let l = text::strip_debris(l);
+            (l.starts_with("Thread ") && l.contains(" crashed with ") && l.contains("Thread State"))
+                || l.starts_with("Binary Images:")
+        })
+    {
+        return not_a_report(
+            NotAReport::TextFragment,
+            format!(
+                "the end of a crash report (from \"{}\"): registers or the Binary Images list, \
+                 without the header and the thread backtraces above them",
+                clip(text::strip_debris(&line), 80)
+            ),
+        );
+    }
     if thread_lines > 0 {
         let sample = first(&|l| text::looks_like_thread_line(l))
             .map(|l| clip(&l, 80))
