@@ -65,7 +65,7 @@ pub enum NotAReport {
     Spindump,
     /// A debugger's backtrace, not a report macOS wrote: lldb's (`* thread #1, ... stop reason =
     /// ...`, or its `frame #0: 0x...` lines alone) or one copied from Xcode's debug navigator
-    /// (`Thread 9#0	(null) in -[...] ()`, `#4	0x... in ... ()`). Xcode's debugger is lldb,
+    /// (`Thread 9#0 (null) in -[...] ()`, `#4 0x... in ... ()`). Xcode's debugger is lldb,
     /// hence the name.
     LldbBacktrace,
     /// An uncaught-exception backtrace (`First throw call stack`) without the report around it.
