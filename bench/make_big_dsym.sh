@@ -45,8 +45,11 @@ done
 if [[ $dwarf == 5 ]]; then
   # "LLVM version 19.1.7": dsymutil 16 and older skip DWARF 5 objects (".debug_loclists is not
   # currently supported: file will be skipped") and write a dSYM without their functions.
-  major=$(dsymutil --version | sed -n 's/.*LLVM version \([0-9][0-9]*\).*/\1/p' | head -n 1)
-  if (( ${major:-0} < 17 )); then
+  # Xcode's dsymutil ("Apple LLVM version 16.0.0") numbers its versions its own way, and has
+  # linked DWARF 5 since before LLVM 17.
+  version=$({ dsymutil --version 2>/dev/null || true; } | head -n 3)
+  major=$(printf '%s\n' "$version" | sed -n 's/.*LLVM version \([0-9][0-9]*\).*/\1/p' | head -n 1)
+  if [[ $version != *"Apple LLVM"* ]] && (( ${major:-0} < 17 )); then
     echo "$0: DWARF=5 needs dsymutil from LLVM 17 or later, not ${major:-an unknown version} (apt-get install clang-19 lld-19 llvm-19)" >&2
     exit 3
   fi
@@ -58,6 +61,7 @@ python3 "$here/make_big_dsym.py" sources "$out" "$scale"
 find "$out/src" -name 'unit*.cpp' | sort | tail -n +$((scale + 1)) | xargs -r rm -f
 # Objects of each DWARF version apart: a unit compiled for the other is not up to date.
 obj=$out/obj-dwarf$dwarf
+rm -rf "$out/obj"  # the objects' folder before there were two DWARF versions
 mkdir -p "$obj"
 find "$obj" -name 'unit*.o' | sort | tail -n +$((scale + 1)) | xargs -r rm -f
 

@@ -1011,6 +1011,49 @@ fn a_frame_line_cut_short_is_not_read_as_whole() {
     assert_eq!(frames[0].address, Some(0x7fff_8b6a_1e2a));
     assert_eq!(frames[1].symbol, None);
     assert!(!said(&r, "may be cut short"), "{:?}", r.warnings);
+
+    // Review findings, as the last line of the text: an address zero-padded to 16 digits (the
+    // widest) cannot be a cut prefix; `dyld start + 2360` has no address but is whole; an
+    // unnamed frame wrapped before its offset takes the offset from the next line.
+    let ends = |last: &str| {
+        let text = format!(
+            "Process: x [1]\nException Type: EXC_CRASH (SIGABRT)\nCrashed Thread: 0\n\n\
+             Thread 0 Crashed:\n0   libsystem_c.dylib  0x18d3682f8 nanosleep + 220\n{last}\n"
+        );
+        report::parse(text.as_bytes()).unwrap()
+    };
+    let r = ends("1   libsystem_kernel.dylib  0x000000018d0fd0e0");
+    assert_eq!(r.threads[0].frames[1].address, Some(0x1_8d0f_d0e0));
+    assert!(!said(&r, "may be cut short"), "{:?}", r.warnings);
+    let r = ends("1   dyld  start + 2360");
+    assert!(!said(&r, "may be cut short"), "{:?}", r.warnings);
+    let r = ends("1   Godot  0x10142f050 0x100124000 +\n19034192");
+    let f = &r.threads[0].frames[1];
+    assert_eq!(
+        (f.symbol.as_deref(), f.image_offset),
+        (None, Some(19_034_192))
+    );
+    assert!(!said(&r, "offset"), "{:?}", r.warnings);
+}
+
+/// Xcode's debug navigator separates the frame number from the address with a tab; an
+/// AddressSanitizer report's frames (`    #0 0x1004f3e28 in main main.c:7`) are not a
+/// debugger's backtrace (review finding).
+#[test]
+fn a_sanitizer_report_is_not_a_debugger_backtrace() {
+    let asan = "==1==ERROR: AddressSanitizer: heap-use-after-free on address 0x602000000010\n\
+                \x20   #0 0x1004f3e28 in main main.c:7\n\
+                \x20   #1 0x18d0fd0e0 in start+0x9c (dyl:arm64e+0xfd0e0)\n";
+    match report::parse(asan.as_bytes()) {
+        Err(ParseError::NotAReport { what, .. }) => assert_ne!(what, NotAReport::LldbBacktrace),
+        other => panic!("{other:?}"),
+    }
+    let xcode = "Thread 9#0\t(null) in -[IOGPUMetalCommandBuffer commandBufferResourceInfo] ()\n\
+                 #1\t0x0000000101193134 in GrMtlCommandBuffer::getBlitCommandEncoder() ()\n";
+    match report::parse(xcode.as_bytes()) {
+        Err(ParseError::NotAReport { what, .. }) => assert_eq!(what, NotAReport::LldbBacktrace),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

@@ -537,11 +537,16 @@ fn a_postgres_password_comes_from_pgpassword_and_the_scheme_in_any_case() {
     let err = with(Some("pg-s3cret"), &bare);
     assert!(!err.contains("warning"), "{err}");
     assert_eq!(runs(&mut admin), 1, "{err}");
+    // An empty password in the URL (`user:@`) is none, as libpq reads it.
+    let empty = bare.replacen(&format!("{role}@"), &format!("{role}:@"), 1);
+    let err = with(Some("pg-s3cret"), &empty);
+    assert!(!err.contains("warning"), "{err}");
+    assert_eq!(runs(&mut admin), 2, "{err}");
     // The URL's own password first, as libpq does.
     let inline = bare.replacen(&format!("{role}@"), &format!("{role}:pg-s3cret@"), 1);
     let err = with(Some("wrong"), &inline);
     assert!(!err.contains("warning"), "{err}");
-    assert_eq!(runs(&mut admin), 2, "{err}");
+    assert_eq!(runs(&mut admin), 3, "{err}");
     assert!(!err.contains("pg-s3cret"), "{err}");
 }
 

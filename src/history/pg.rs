@@ -127,9 +127,10 @@ pub fn connect(url: &str) -> Result<Db, DbError> {
         false => format!("{base}?{}", kept.join("&")),
     };
     let mut config: postgres::Config = cleaned.parse()?;
-    // libpq's PGPASSWORD, for a URL without a password: CI keeps the password in a secret of its
-    // own and the URL in plain configuration. A password in the URL wins, as in libpq.
-    if config.get_password().is_none()
+    // libpq's PGPASSWORD, for a URL without a password (`user@` or an empty `user:@`): CI keeps
+    // the password in a secret of its own and the URL in plain configuration. A password in the
+    // URL wins, as in libpq.
+    if config.get_password().is_none_or(<[u8]>::is_empty)
         && let Some(password) = std::env::var_os("PGPASSWORD").filter(|p| !p.is_empty())
     {
         config.password(password.as_encoded_bytes());
@@ -165,7 +166,7 @@ pub fn connect(url: &str) -> Result<Db, DbError> {
     // that port) that accepts and then says nothing would hold the run forever. The whole of
     // connecting (name lookup, TCP, TLS, authentication) gets that time; a connection still
     // hanging past it is left to its thread, which ends with the process.
-    let has_password = config.get_password().is_some();
+    let has_password = config.get_password().is_some_and(|p| !p.is_empty());
     let limit = config
         .get_connect_timeout()
         .copied()

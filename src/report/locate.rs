@@ -550,9 +550,11 @@ static SAMPLED_THREAD: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::
 /// first line `Thread 9#0\t(null) in -[IOGPUMetalCommandBuffer commandBufferResourceInfo] ()`
 /// or `CVDisplayLink (10)#0\t0x… in __pthread_kill ()`), or lldb's `bt` without its `* thread`
 /// line (`frame #0: 0x0000000189f7b5b0 libsystem_kernel.dylib`__pthread_kill + 8`).
+/// Xcode separates the frame number from the address with a tab; sanitizers' reports
+/// (`    #0 0x1004f3e28 in main main.c:7`) and gdb's use spaces, and are not this.
 static DEBUGGER_FRAME: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
     regex::Regex::new(
-        r"(?m)^(?:.*#\d+\s+(?:0x[0-9a-fA-F]+|\(null\)) in \S|\s*(?:\* )?frame #\d+: 0x[0-9a-fA-F]+ \S)",
+        r"(?m)^(?:(?:\S.*)?#\d+\t(?:0x[0-9a-fA-F]+|\(null\)) in \S|\s*(?:\* )?frame #\d+: 0x[0-9a-fA-F]+ \S)",
     )
     .unwrap_or_else(|e| panic!("built-in pattern: {e}"))
 });
@@ -620,8 +622,20 @@ fn diagnose(text: &str) -> ParseError {
             ),
         );
     }
-    // Two frames at least: one line in prose is not a backtrace.
-    if DEBUGGER_FRAME.find_iter(text).nth(1).is_some()
+    let thread_lines = text
+        .lines()
+        .filter(|l| text::looks_like_thread_line(l))
+        .count();
+    if text.contains("First throw call stack") {
+        return not_a_report(
+            NotAReport::ExceptionBacktrace,
+            "an uncaught-exception backtrace (\"First throw call stack\") without the crash report around it",
+        );
+    }
+    // Two frames at least: one line in prose is not a backtrace. After the exception backtrace
+    // (an Xcode console paste holds both), and only without a report's thread lines.
+    if thread_lines == 0
+        && DEBUGGER_FRAME.find_iter(text).nth(1).is_some()
         && let Some(line) = first(&|l| DEBUGGER_FRAME.is_match(l))
     {
         return not_a_report(
@@ -632,16 +646,6 @@ fn diagnose(text: &str) -> ParseError {
                  ~/Library/Logs/DiagnosticReports",
                 clip(&line, 80)
             ),
-        );
-    }
-    let thread_lines = text
-        .lines()
-        .filter(|l| text::looks_like_thread_line(l))
-        .count();
-    if text.contains("First throw call stack") {
-        return not_a_report(
-            NotAReport::ExceptionBacktrace,
-            "an uncaught-exception backtrace (\"First throw call stack\") without the crash report around it",
         );
     }
     let json_keys = [

@@ -458,9 +458,12 @@ fn frame_and_end(line: &str) -> Option<(Frame, Option<String>, Ends)> {
     let body = caps.get(2)?.as_str();
     let (image, address, rest) = split_frame(body);
     let ends = match (address, rest.trim_end()) {
-        (None, _) => Ends::Image,
+        // `1 dyld start + 2360`: no address, but a whole line.
+        (None, "") => Ends::Image,
+        // Zero-padded to 16 digits, Apple's widest: nothing of it was cut.
+        (Some(token), "") if token.strip_prefix("0x").is_some_and(|h| h.len() == 16) => Ends::Whole,
         (Some(_), "") => Ends::Address,
-        (Some(_), r) if r.ends_with('+') => Ends::Plus,
+        (_, r) if r.ends_with('+') => Ends::Plus,
         _ => Ends::Whole,
     };
     let mut problem = None;
@@ -792,6 +795,16 @@ impl Parser {
         };
         if frame.symbol_offset.is_some() || frame.image_offset.is_some() {
             return false;
+        }
+        // `0x10142f050 0x100124000 +` wrapped before its offset: the offset into the image.
+        if frame.symbol.is_none()
+            && matches!(self.last_frame, Some((line, Ends::Plus)) if line == self.last.0)
+            && let Some(c) = WRAPPED_OFFSET.captures(trimmed)
+            && c.get(2).is_none()
+            && c.get(3).is_none()
+        {
+            frame.image_offset = c.get(1).and_then(|m| m.as_str().parse().ok());
+            return true;
         }
         // A line wrapped by a paste at a fixed width: the offset alone (after `symbol +`), or the
         // whole `symbol + offset` (after the address).

@@ -198,8 +198,9 @@ fn holds(yes: bool) -> Option<i64> {
 ///
 /// Each key is applied in rounds: a report with exactly one unused candidate takes it, which
 /// may leave another report with one; of several, the one clearly closer is taken, when this
-/// report is also clearly the closest to it, or each report as close has a closer candidate
-/// that no other report fits. A report that a key leaves with several candidates keeps only
+/// report is also clearly the closest to it, or (pid-died) each report as close is no closer and
+/// has a closer candidate that no other report fits and this report's process had not started
+/// to print. A report that a key leaves with several candidates keeps only
 /// those for the weaker keys; still several at the end, it is `ambiguous` and lists them.
 pub fn join(
     reports: &[Option<&Report>],
@@ -274,21 +275,40 @@ pub fn join(
                 // Clearly this report's: every other candidate of this report is clearly
                 // farther, and every other report open under this key is clearly farther from
                 // this evidence (a report that is first in the list must not take what fits
-                // another as well) or is no rival for it: it has evidence of its own, which no
-                // other report fits, closer than this.
+                // another as well) or is no rival for it. A rival is none when it is no closer
+                // to this evidence than this report is, and has a closer piece of its own that
+                // this report's process cannot have printed: it was read before that process
+                // started (the worker a replacement replaced; review finding: exclusivity alone
+                // is no proof, as one crash can give two pieces of evidence, and a crash none).
                 let margin = cost.saturating_add(CLEARLY_CLOSER_MS);
-                let has_own_closer = |r: usize, than: i64| {
-                    costs.iter().any(|&(r2, j2, c2)| {
-                        r2 == r
-                            && j2 != best
-                            && c2 < than
-                            && costs.iter().all(|&(r3, j3, _)| j3 != j2 || r3 == r)
-                    })
+                let not_born_for = |j: usize| {
+                    let at = evidence.get(j).map(|e| e.at.timestamp_millis());
+                    reports
+                        .get(i)
+                        .copied()
+                        .flatten()
+                        .and_then(|r| r.process.pid)
+                        .and_then(|p| u32::try_from(p).ok())
+                        .and_then(|p| lives.get(&p))
+                        .and_then(|l| l.born_ms)
+                        .zip(at)
+                        .is_some_and(|(born, at)| at < born)
+                };
+                let no_rival = |r: usize, c: i64| {
+                    how == JoinedBy::PidDied
+                        && c >= cost
+                        && costs.iter().any(|&(r2, j2, c2)| {
+                            r2 == r
+                                && j2 != best
+                                && c2 < c
+                                && not_born_for(j2)
+                                && costs.iter().all(|&(r3, j3, _)| j3 != j2 || r3 == r)
+                        })
                 };
                 let clear = mine.iter().all(|&(j, c)| j == best || c >= margin)
-                    && costs.iter().all(|&(r, j, c)| {
-                        j != best || r == i || c >= margin || has_own_closer(r, c)
-                    });
+                    && costs
+                        .iter()
+                        .all(|&(r, j, c)| j != best || r == i || c >= margin || no_rival(r, c));
                 if clear && !used.get(best).copied().unwrap_or(true) {
                     let link = take(best, how, &mut used);
                     if let Some(slot) = out.get_mut(i) {
@@ -560,6 +580,32 @@ mod tests {
             joined
                 .iter()
                 .all(|l| l.as_ref().map(|l| l.how) == Some(JoinedBy::Ambiguous)),
+            "{joined:?}"
+        );
+    }
+
+    /// Review finding: one crash can give two pieces of evidence (an xdist dump not paired with
+    /// its `node down`), and a crash none. B's dump and B's `node down` both fit B closely, and
+    /// the dump fits A too, two seconds off; B having a closer piece of its own does not make
+    /// the dump A's.
+    #[test]
+    fn a_second_piece_of_anothers_evidence_is_not_this_reports() {
+        let t = 1_766_536_867_000;
+        let (a, b, dump, down) = two_workers(t + 1_850, t + 1_950);
+        let lives = BTreeMap::from([
+            (100, died(t - 200, t - 100)),
+            (
+                200,
+                Life {
+                    born_ms: Some(t - 5_000),
+                    ..died(t + 1_900, t + 2_000)
+                },
+            ),
+        ]);
+        let joined = join(&[Some(&a), Some(&b)], &[dump, down], &lives);
+        assert_ne!(
+            joined[0].as_ref().map(|l| l.how),
+            Some(JoinedBy::PidDied),
             "{joined:?}"
         );
     }

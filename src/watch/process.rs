@@ -354,6 +354,12 @@ pub(crate) fn started_ms(pid: u32) -> Option<i64> {
         return None;
     }
     let since_boot_ms = ticks.checked_mul(1000)? / hz;
+    // The wall clock first, then the boot-time clock: the time between the two calls (however
+    // long a preemption makes it) makes the offset between them, and so the answer, smaller,
+    // never larger (review finding: the other order did). `- 1` covers the boot-time reading's
+    // milliseconds rounded down. A step of the wall clock between the process's start and the
+    // reading of its output (NTP on a fresh machine) is not accounted for.
+    let now_ms = chrono::Utc::now().timestamp_millis();
     let mut boot = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -362,13 +368,10 @@ pub(crate) fn started_ms(pid: u32) -> Option<i64> {
     if unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut boot) } != 0 {
         return None;
     }
-    let now_ms = chrono::Utc::now().timestamp_millis();
     let boot_ms = boot
         .tv_sec
         .checked_mul(1000)?
         .checked_add(boot.tv_nsec / 1_000_000)?;
-    // The boot-time clock's reading lags the wall clock's by the microseconds between the two
-    // calls: at most 1 ms earlier, which keeps the answer a lower bound.
     now_ms
         .checked_sub(boot_ms)?
         .checked_add(since_boot_ms)?
