@@ -200,8 +200,8 @@ fn holds(yes: bool) -> Option<i64> {
 /// may leave another report with one; of several, the one clearly closer is taken, when this
 /// report is also clearly the closest to it, or (pid-died) each report as close is no closer and
 /// has a closer candidate that no other report fits and this report's process had not started
-/// to print. A report that a key leaves with several candidates keeps only
-/// those for the weaker keys; still several at the end, it is `ambiguous` and lists them.
+/// to print. A report that a key leaves with several candidates keeps only those for the weaker
+/// keys; still several at the end, it is `ambiguous` and lists them.
 pub fn join(
     reports: &[Option<&Report>],
     evidence: &[Evidence],
