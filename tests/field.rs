@@ -376,6 +376,25 @@ fn expectations() -> Vec<(&'static str, Expect)> {
             "field/cut-pastes/25-7-nixpkgs-godot-registers-and-images-only.txt",
             Not(TextFragment),
         ),
+        // An .ips header line and a body cut short: incomplete, naming whose report it is; cut
+        // inside a string and followed by its line break, it is as cut as at a token's end.
+        (
+            "field/cut-pastes/26-8-drawthings-ips-body-cut-inside-a-string.txt",
+            Incomplete,
+        ),
+        (
+            "field/cut-pastes/27-8-2ship-full-report-banner-ips-body-cut.txt",
+            Incomplete,
+        ),
+        // Pieces of pretty-printed bodies, without the keys of threads and frames.
+        (
+            "field/cut-pastes/28-9-opensuperwhisper-pretty-printed-body-fragment.txt",
+            Not(JsonFragment),
+        ),
+        (
+            "field/cut-pastes/29-9-pytorch-101251-used-images-piece.txt",
+            Not(JsonFragment),
+        ),
         // --- Backtraces copied from a debugger: not reports. --------------------------------
         (
             "field/debugger/01-moltenvk-2283-xcode-navigator-cvdisplaylink-abort.txt",
@@ -1054,6 +1073,30 @@ fn a_sanitizer_report_is_not_a_debugger_backtrace() {
         Err(ParseError::NotAReport { what, .. }) => assert_eq!(what, NotAReport::LldbBacktrace),
         other => panic!("{other:?}"),
     }
+}
+
+/// An .ips body cut inside a string: serde_json stops at the line break that ends the paste (a
+/// control character in a string), not at the end of the input; it is cut, not damaged, and
+/// the message says whose report it is (hunt of .ips pastes: it read as a crash whose body was
+/// "not valid JSON").
+#[test]
+fn an_ips_body_cut_inside_a_string_is_incomplete_and_named() {
+    match report::parse(&read(
+        "field/cut-pastes/26-8-drawthings-ips-body-cut-inside-a-string.txt",
+    )) {
+        Err(ParseError::Incomplete(reason)) => assert!(
+            reason.contains("of DrawThings's report")
+                && reason.contains("macOS 26.4.1 (25E253)")
+                && reason.contains("ends at line 27"),
+            "{reason}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    // Damage in the middle is still damage: the header is read, the body is not.
+    let damaged = "{\"bug_type\":\"309\",\"name\":\"x\"}\n{\n  \"pid\" : 1,\n  \"procName\" : \"x\n\
+                   \",\n  \"threads\" : []\n}\n";
+    let r = report::parse(damaged.as_bytes()).unwrap();
+    assert!(r.damaged.is_some(), "{r:?}");
 }
 
 #[test]

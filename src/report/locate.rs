@@ -23,6 +23,18 @@ fn json_parse_budget(len: usize) -> usize {
         .max(JSON_PARSE_BUDGET_FLOOR)
 }
 
+/// Whether a parse of `text` that failed with `e` failed where the text ends: a body cut inside a
+/// string and followed by its line break fails on that control character, not at the end of
+/// the input, and is as cut as one that ends mid-token (what follows may be a paste's closing
+/// fence).
+fn cut_at_error(text: &str, e: &serde_json::Error) -> bool {
+    let rest = text.get(parsed_until(text, e)..).unwrap_or_default();
+    rest.lines().all(|l| {
+        let l = l.trim();
+        l.is_empty() || l.starts_with("```") || l.starts_with("~~~") || l.starts_with("</")
+    })
+}
+
 /// How far a parse that failed with `e` read into `text`: up to the error, or all of it when the
 /// text ended first.
 fn parsed_until(text: &str, e: &serde_json::Error) -> usize {
@@ -330,11 +342,28 @@ fn after_header(
             report.damaged = damaged;
             Ok(report)
         }
-        Some(Err(e)) if e.is_eof() => Err(ParseError::Incomplete(format!(
-            "the JSON body that starts at line {body_line} ends at line {} before it is complete \
-             (the file is truncated or still being written)",
-            body_line + e.line().saturating_sub(1)
-        ))),
+        Some(Err(e)) if e.is_eof() || cut_at_error(body, &e) => {
+            // Say whose report it is: a cut paste keeps only this message.
+            let whose = header
+                .name
+                .ok()
+                .or(header.app_name.ok())
+                .map(|n| format!(" of {n}'s report"))
+                .unwrap_or_default();
+            let os = header
+                .os_version
+                .ok()
+                .map(|v| format!(", {v}"))
+                .unwrap_or_default();
+            // The last line holding any of it (a line break that ends the cut is no line).
+            let read = body.get(..parsed_until(body, &e)).unwrap_or_default();
+            let last_line = body_line + read.trim_end().matches('\n').count();
+            Err(ParseError::Incomplete(format!(
+                "the JSON body{whose} (bug_type {bug_type}{os}) that starts at line {body_line} \
+                 ends at line {last_line} before it is complete (the file is truncated or still \
+                 being written)"
+            )))
+        }
         Some(Err(e)) => {
             // Not valid JSON, and not because it is cut short: a hand-edited or templated file.
             // The header still says what crashed.
@@ -648,14 +677,24 @@ fn diagnose(text: &str) -> ParseError {
             ),
         );
     }
+    // Keys only an .ips body has (any spacing around the colon: pretty-printed bodies write
+    // `"procName" : "Python"`), or the keys of a `usedImages` entry together.
     let json_keys = [
         "\"imageOffset\"",
         "\"threads\"",
         "\"usedImages\"",
         "\"faultingThread\"",
         "\"threadState\"",
+        "\"procName\"",
+        "\"procPath\"",
+        "\"parentProc\"",
+        "\"crashReporterKey\"",
+        "\"captureTime\"",
+        "\"legacyInfo\"",
+        "\"vmSummary\"",
     ];
-    if json_keys.iter().any(|k| text.contains(k)) {
+    let image_keys = ["\"uuid\"", "\"base\"", "\"source\"", "\"arch\""];
+    if json_keys.iter().any(|k| text.contains(k)) || image_keys.iter().all(|k| text.contains(k)) {
         return not_a_report(
             NotAReport::JsonFragment,
             "a fragment of an .ips JSON body: it has report keys but no header line and no complete JSON \
