@@ -663,6 +663,48 @@ fn expectations() -> Vec<(&'static str, Expect)> {
             "field/parser-suites/sentryacrp__spaces.txt",
             Not(TextFragment),
         ),
+        // One crash in two formats: see `one_crash_in_two_formats_is_one_signature`.
+        (
+            "field/parser-suites/mobiledev__MemoryLeakingApp-2022-08-05-132419.ips",
+            crash(
+                Some(0),
+                33,
+                "other",
+                Some("MemoryLeakingApp + 0x42d2"),
+                Some("MemoryLeakingApp + 0x5830 -> MemoryLeakingApp + 0x42d2"),
+                Some("abort"),
+            ),
+        ),
+        (
+            "field/parser-suites/mobiledev__MemoryLeakingApp-2022-08-05-132419.crash",
+            crash(
+                Some(0),
+                33,
+                "other",
+                Some("dev.mobile.MemoryLeakingApp + 0x42d2"),
+                Some(
+                    "dev.mobile.MemoryLeakingApp + 0x5830 -> dev.mobile.MemoryLeakingApp + 0x42d2",
+                ),
+                Some("abort"),
+            ),
+        ),
+        // `Highlighted Thread: 3` names the thread.
+        (
+            "field/parser-suites/icdab__wakeups.crash",
+            crash(Some(3), 11, "other", Some("mach_msg_trap + 20"), None, None),
+        ),
+        // `0x34fc288f 0x34f09000 + 759951 (__exceptionPreprocess + 163)`.
+        (
+            "field/parser-suites/kscrash__AppleSideBySideReport-nsexception.txt",
+            crash(
+                Some(0),
+                21,
+                "other",
+                Some("-[NSObject doesNotRecognizeSelector:] + 175"),
+                Some("throwException -> doesNotRecognizeSelector"),
+                Some("objc-exception"),
+            ),
+        ),
     ]
 }
 
@@ -1097,6 +1139,62 @@ fn an_ips_body_cut_inside_a_string_is_incomplete_and_named() {
                    \",\n  \"threads\" : []\n}\n";
     let r = report::parse(damaged.as_bytes()).unwrap();
     assert!(r.damaged.is_some(), "{r:?}");
+}
+
+/// Other parsers' fixtures (2026-11-30): one crash as `.ips` and as a macOS 12 text report is
+/// one signature (the text names bundles by identifier, the `.ips` by binary) with the same
+/// image sizes (the text's end addresses are exclusive there); KSCrash's `base + offset (symbol
+/// + offset)` frames; an old iOS report's `Highlighted Thread:` and lone exception code.
+#[test]
+fn other_parsers_fixtures_read_as_their_files_say() {
+    let rules = rules();
+    let ips = parse("field/parser-suites/mobiledev__MemoryLeakingApp-2022-08-05-132419.ips");
+    let text = parse("field/parser-suites/mobiledev__MemoryLeakingApp-2022-08-05-132419.crash");
+    let signature = |r: &Report| classify::classify(r, &rules).unwrap().signature_id;
+    assert_eq!(signature(&ips), signature(&text));
+    let sizes = |r: &Report| {
+        let mut s: Vec<(Option<String>, Option<u64>)> =
+            r.images.iter().map(|i| (i.uuid.clone(), i.size)).collect();
+        s.sort();
+        s
+    };
+    assert_eq!(sizes(&ips), sizes(&text));
+    assert_eq!(text.images[0].size, Some(32768));
+
+    let ks = parse("field/parser-suites/kscrash__AppleSideBySideReport-nsexception.txt");
+    let f = &ks.threads[0].frames[0];
+    assert_eq!(
+        (
+            f.symbol.as_deref(),
+            f.symbol_offset,
+            f.image_offset,
+            f.source_file.as_deref()
+        ),
+        (
+            Some("__exceptionPreprocess"),
+            Some(163),
+            Some(759_951),
+            None
+        )
+    );
+    assert_eq!(
+        ks.threads[0].frames[2].symbol.as_deref(),
+        Some("-[NSObject doesNotRecognizeSelector:]")
+    );
+    let substrate = ks
+        .images
+        .iter()
+        .find(|i| i.name.as_deref() == Some("MobileSubstrate.dylib"))
+        .expect("MobileSubstrate.dylib, without its architecture");
+    assert_eq!(substrate.arch.as_deref(), Some("armv6"));
+
+    let wakeups = parse("field/parser-suites/icdab__wakeups.crash");
+    assert_eq!(wakeups.crashed().map(|t| t.index), Some(3));
+    let e = wakeups.exception.as_ref().unwrap();
+    assert_eq!(
+        (e.codes.as_deref(), e.subtype.as_deref()),
+        (Some("0xbad22222"), None)
+    );
 }
 
 #[test]

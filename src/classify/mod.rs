@@ -159,9 +159,21 @@ fn frame_image<'a>(report: &'a Report, frame: &'a Frame) -> (Option<&'a str>, Op
     )
 }
 
-/// `image!normalised_symbol`, or `image+0xoffset` for an unnamed frame.
+/// `image!normalised_symbol`, or `image+0xoffset` for an unnamed frame. The image is named by
+/// its file when the report gives its path: older text reports (and the translated reports of
+/// macOS 12 and later) name a bundle by its identifier (`dev.mobile.MemoryLeakingApp`,
+/// `com.apple.SwiftUI`) where the `.ips` of the same crash names its binary
+/// (`MemoryLeakingApp`, `SwiftUI`), and one crash must keep one signature whichever format its
+/// report came in (a crash report parser's fixtures held both for one crash).
 fn signature_part(report: &Report, frame: &Frame) -> String {
-    let image = image_name_of(report, frame).map_or(Cow::Borrowed("???"), normalize::image_token);
+    let by_file = report
+        .image(frame)
+        .and_then(|i| i.path.as_deref())
+        .and_then(|p| p.rsplit('/').next())
+        .filter(|f| !f.is_empty() && !f.contains(['*', '?']));
+    let image = by_file
+        .or_else(|| image_name_of(report, frame))
+        .map_or(Cow::Borrowed("???"), normalize::image_token);
     match (&frame.symbol, frame.image_offset) {
         (Some(symbol), _) => format!("{image}!{}", normalize::symbol(symbol)),
         (None, Some(offset)) => format!("{image}+{offset:#x}"),

@@ -47,6 +47,11 @@ static CONTINUATION: LazyLock<Regex> =
 /// The offset of a frame wrapped after its `+`: `10`, `92 (file.c:3)`.
 static WRAPPED_OFFSET: LazyLock<Regex> =
     LazyLock::new(|| re(r"^(\d+)(?:\s+\(([^()]*)\))?(\s+\[inlined\])?$"));
+/// `0x34f09000 + 759951 (-[NSObject doesNotRecognizeSelector:] + 175)`: KSCrash writes the
+/// image base and offset, then the symbol (which may hold parentheses) and its offset.
+static BASE_THEN_SYMBOL: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"^0x[0-9a-fA-F]+\s+\+\s+(\d+|0x[0-9a-fA-F]+)\s+\((.+)\s+\+\s+(\d+|0x[0-9a-fA-F]+)\)$")
+});
 /// `(Foo.m:23)` or `(file.c:31:5)` at the end of a symbol printed without an offset.
 static SOURCE_SUFFIX: LazyLock<Regex> =
     LazyLock::new(|| re(r"^(.*?)\s+\(([^()\s]+:\d+(?::\d+)?)\)$"));
@@ -321,6 +326,14 @@ fn read_what(frame: &mut Frame, rest: &str) {
     if let Some(c) = UNSYMBOLICATED.captures(rest) {
         // `0x1fdbc0000 + 2103068`: image base + offset, no symbol.
         frame.image_offset = c.get(2).and_then(|m| parse_u64_text(m.as_str()));
+        return;
+    }
+    if let Some(c) = BASE_THEN_SYMBOL.captures(rest) {
+        // KSCrash's Apple-format reports: `0x34f09000 + 759951 (__exceptionPreprocess + 163)`,
+        // the image base and offset, then the symbol and its offset in parentheses.
+        frame.image_offset = c.get(1).and_then(|m| parse_u64_text(m.as_str()));
+        set_symbol(frame, c.get(2).map_or("", |m| m.as_str()));
+        frame.symbol_offset = c.get(3).and_then(|m| parse_u64_text(m.as_str()));
         return;
     }
     if let Some(symbol) = rest.strip_suffix(" +") {
@@ -895,7 +908,8 @@ impl Parser {
                 self.hardware_model = value.split_whitespace().next().map(str::to_owned);
             }
             "Incident Identifier" => self.incident_id = Some(value.to_owned()),
-            "Crashed Thread" | "Triggered by Thread" => {
+            // `Highlighted Thread:`: what old iOS resource reports (wakeups, CPU) named instead.
+            "Crashed Thread" | "Triggered by Thread" | "Highlighted Thread" => {
                 let digits: String = value.chars().take_while(char::is_ascii_digit).collect();
                 match digits.parse() {
                     Ok(n) => self.crashed_number = Some(n),
@@ -932,9 +946,14 @@ impl Parser {
                 self.has_exception = true;
                 // macOS writes the subtype on the first `Exception Codes:` line and the numbers
                 // on the second.
-                if value.starts_with("0x") && value.contains(',') {
-                    self.exception.raw_codes =
-                        value.split(',').filter_map(parse_u64_text).collect();
+                // The numbers: `0x0000000000000001, 0x0000000000000000`, or one alone
+                // (`0xbad22222`, a resource limit's code).
+                let numbers: Option<Vec<u64>> = value
+                    .split(',')
+                    .map(|n| parse_u64_text(n.trim()).filter(|_| n.trim().starts_with("0x")))
+                    .collect();
+                if let Some(numbers) = numbers.filter(|n| !n.is_empty()) {
+                    self.exception.raw_codes = numbers;
                     self.exception.codes = Some(value.to_owned());
                 } else if self.exception.subtype.is_none() {
                     self.exception.subtype = Some(value.to_owned());
@@ -1179,11 +1198,18 @@ fn image_from_line(c: &regex::Captures) -> Image {
     let middle = c.get(3).map_or("", |m| m.as_str()).trim();
     let mut image = Image {
         base: start,
-        // The end address is inclusive (`...fff`), so the size is one more than the difference.
-        size: start
-            .zip(end)
-            .and_then(|(s, e)| e.checked_sub(s))
-            .and_then(|d| d.checked_add(1)),
+        // Older reports print the last byte (`0x1001fffff`): the size is one more than the
+        // difference. The translated reports of macOS 12 and later print the first byte after
+        // the image (`0x10664c000`, page-aligned: images are whole pages), as their `.ips` has
+        // it (`size` 32768 for `0x106644000 - 0x10664c000`).
+        size: start.zip(end).and_then(|(s, e)| {
+            let d = e.checked_sub(s)?;
+            if e % 0x1000 == 0 && d % 0x1000 == 0 && d > 0 {
+                Some(d)
+            } else {
+                d.checked_add(1)
+            }
+        }),
         uuid: c.get(4).map(|m| normalise_uuid(m.as_str())),
         path: c
             .get(5)
@@ -1228,9 +1254,12 @@ fn is_arch(s: &str) -> bool {
             | "x86_64"
             | "x86_64h"
             | "i386"
+            | "armv6"
             | "armv7"
             | "armv7s"
             | "armv7k"
+            | "ppc"
+            | "ppc64"
     )
 }
 
