@@ -688,6 +688,18 @@ fn expectations() -> Vec<(&'static str, Expect)> {
                 Some("abort"),
             ),
         ),
+        // Ends inside its Binary Images list.
+        (
+            "field/parser-suites/icdab__jablotron_sigbus_align.crash",
+            crash(
+                Some(0),
+                36,
+                "other",
+                Some("libswiftCore.dylib + 0x1f4d64"),
+                Some("MyJablotron_dev + 0x435c18 -> libswiftCore.dylib + 0x1f4d64"),
+                None,
+            ),
+        ),
         // `Highlighted Thread: 3` names the thread.
         (
             "field/parser-suites/icdab__wakeups.crash",
@@ -1188,6 +1200,17 @@ fn other_parsers_fixtures_read_as_their_files_say() {
         .expect("MobileSubstrate.dylib, without its architecture");
     assert_eq!(substrate.arch.as_deref(), Some("armv6"));
 
+    // Cut inside its Binary Images list: said, and the report is cut.
+    let jablotron = parse("field/parser-suites/icdab__jablotron_sigbus_align.crash");
+    assert!(jablotron.cut.is_some());
+    assert!(
+        jablotron
+            .warnings
+            .iter()
+            .any(|w| w.message.contains("inside the Binary Images list")),
+        "{:?}",
+        jablotron.warnings
+    );
     let wakeups = parse("field/parser-suites/icdab__wakeups.crash");
     assert_eq!(wakeups.crashed().map(|t| t.index), Some(3));
     let e = wakeups.exception.as_ref().unwrap();

@@ -1078,6 +1078,24 @@ impl Parser {
                 "report",
                 format!("no Binary Images section: the report looks truncated ({cut_here}); image paths and UUIDs are unknown"),
             );
+            cut.get_or_insert(cut_here.clone());
+        }
+        // The text ends on an image line without the UUID and path the lines above it have: the
+        // list was cut there (and how many images followed is unknown).
+        if matches!(self.last.1, Last::Images)
+            && let [.., before, last] = self.images.as_slice()
+            && last.uuid.is_none()
+            && last.path.is_none()
+            && before.uuid.is_some()
+        {
+            self.w.push(
+                format!("line {}", self.last.0),
+                format!(
+                    "the text ends inside the Binary Images list, at an image without its UUID and \
+                     path ({}): the list is cut short",
+                    last.name.as_deref().unwrap_or("unnamed")
+                ),
+            );
             cut.get_or_insert(cut_here);
         }
         if self.threads.is_empty() && exception.is_none() {
