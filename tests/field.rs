@@ -1151,6 +1151,29 @@ fn an_ips_body_cut_inside_a_string_is_incomplete_and_named() {
                    \",\n  \"threads\" : []\n}\n";
     let r = report::parse(damaged.as_bytes()).unwrap();
     assert!(r.damaged.is_some(), "{r:?}");
+    // Review findings. A complete body whose last character is the mistake (a trailing comma
+    // left by a hand redaction) is damaged, not cut.
+    let header = "{\"bug_type\":\"309\",\"name\":\"Python\"}\n";
+    let trailing = format!("{header}{{\n  \"procName\" : \"Python\",\n  \"pid\" : 1,\n}}\n");
+    let r = report::parse(trailing.as_bytes()).unwrap();
+    assert!(r.damaged.is_some(), "{r:?}");
+    // Cut mid-token and followed by the paste's closing fence (and prose): cut.
+    let fenced = format!("{header}{{\n  \"pid\" : 1,\n  \"threads\" : [1, 2\n```\nthanks\n");
+    assert!(
+        matches!(
+            report::parse(fenced.as_bytes()),
+            Err(ParseError::Incomplete(_))
+        ),
+        "{:?}",
+        report::parse(fenced.as_bytes())
+    );
+    // A complete non-crash body without its header line (jetsam's) is no fragment of one.
+    let jetsam = "{\"crashReporterKey\":\"c0ffee\",\"kernel\":\"Darwin\",\
+                  \"processes\":[{\"uuid\":\"x\",\"pid\":123,\"name\":\"Foo\"}]}";
+    match report::parse(jetsam.as_bytes()) {
+        Err(ParseError::NotAReport { what, .. }) => assert_ne!(what, NotAReport::JsonFragment),
+        other => panic!("{other:?}"),
+    }
 }
 
 /// Other parsers' fixtures (2026-11-30): one crash as `.ips` and as a macOS 12 text report is

@@ -23,16 +23,31 @@ fn json_parse_budget(len: usize) -> usize {
         .max(JSON_PARSE_BUDGET_FLOOR)
 }
 
-/// Whether a parse of `text` that failed with `e` failed where the text ends: a body cut inside a
-/// string and followed by its line break fails on that control character, not at the end of
-/// the input, and is as cut as one that ends mid-token (what follows may be a paste's closing
-/// fence).
+/// Whether a parse of `text` that failed with `e` failed because the text ends there: a body cut
+/// inside a string fails on the line break that ends the paste (a control character in a
+/// string), and one cut anywhere and followed by a paste's closing fence (```` ``` ````,
+/// `</pre>`) fails on that fence. A complete body with a mistake in its last character (a
+/// trailing comma before the final `}`) is damaged, not cut (review finding).
 fn cut_at_error(text: &str, e: &serde_json::Error) -> bool {
-    let rest = text.get(parsed_until(text, e)..).unwrap_or_default();
-    rest.lines().all(|l| {
+    let debris = |l: &str| {
         let l = l.trim();
         l.is_empty() || l.starts_with("```") || l.starts_with("~~~") || l.starts_with("</")
-    })
+    };
+    let at = parsed_until(text, e).saturating_sub(1);
+    // The line the error is on, and what follows it.
+    let line_start = text
+        .get(..at)
+        .and_then(|t| t.rfind('\n'))
+        .map_or(0, |i| i + 1);
+    let Some(line) = text.get(line_start..).and_then(|from| from.lines().next()) else {
+        return false;
+    };
+    let in_string = e.to_string().starts_with("control character");
+    // Cut inside a string: the error is the line break, and nothing but debris follows it.
+    (in_string && text.get(parsed_until(text, e)..).is_some_and(|r| r.lines().all(debris)))
+        // Cut, then a fence: the error is on the fence's line (what follows the fence is outside
+        // the code block the report was pasted in).
+        || (!line.trim().is_empty() && debris(line))
 }
 
 /// How far a parse that failed with `e` read into `text`: up to the error, or all of it when the
@@ -694,7 +709,12 @@ fn diagnose(text: &str) -> ParseError {
         "\"vmSummary\"",
     ];
     let image_keys = ["\"uuid\"", "\"base\"", "\"source\"", "\"arch\""];
-    if json_keys.iter().any(|k| text.contains(k)) || image_keys.iter().all(|k| text.contains(k)) {
+    // A complete JSON value is no fragment of one (a non-crash body without its header line:
+    // a jetsam report's, review finding).
+    let complete = || serde_json::from_str::<serde::de::IgnoredAny>(text.trim()).is_ok();
+    if (json_keys.iter().any(|k| text.contains(k)) || image_keys.iter().all(|k| text.contains(k)))
+        && !complete()
+    {
         return not_a_report(
             NotAReport::JsonFragment,
             "a fragment of an .ips JSON body: it has report keys but no header line and no complete JSON \

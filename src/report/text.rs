@@ -332,7 +332,8 @@ fn read_what(frame: &mut Frame, rest: &str) {
         // KSCrash's Apple-format reports: `0x34f09000 + 759951 (__exceptionPreprocess + 163)`,
         // the image base and offset, then the symbol and its offset in parentheses.
         frame.image_offset = c.get(1).and_then(|m| parse_u64_text(m.as_str()));
-        set_symbol(frame, c.get(2).map_or("", |m| m.as_str()));
+        let symbol = symbol_part(frame, c.get(2).map_or("", |m| m.as_str()));
+        set_symbol(frame, symbol);
         frame.symbol_offset = c.get(3).and_then(|m| parse_u64_text(m.as_str()));
         return;
     }
