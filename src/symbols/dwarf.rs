@@ -1571,13 +1571,25 @@ mod tests {
     use super::*;
     use symbolic_symcache::{SymCache, SymCacheConverter};
 
-    fn fixture(name: &str) -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("testdata/symbols/out")
-            .join(name)
+    use crate::symbols::testing::{GENERATED, fixture, generated, generated_dwarf};
+
+    /// The arm64 fixture dSYM's DWARF file: its bytes, UUID and architecture.
+    fn arm64_fixture() -> (Vec<u8>, String, String) {
+        let name = "AGXMetalG16X.arm64.dSYM/Contents/Resources/DWARF/AGXMetalG16X.arm64";
+        let whole = std::fs::read(fixture(name)).unwrap();
+        let (uuid, arch) = uuid_and_arch(&whole);
+        (whole, uuid, arch)
     }
 
-    use crate::symbols::testing::{GENERATED, generated, generated_dwarf};
+    /// The UUID and architecture of the first object in `bytes`.
+    fn uuid_and_arch(bytes: &[u8]) -> (String, String) {
+        let archive = Archive::parse(bytes).unwrap();
+        let object = archive.objects().next().unwrap().unwrap();
+        (
+            object.debug_id().uuid().hyphenated().to_string(),
+            object.arch().to_string(),
+        )
+    }
 
     /// For every object with debug information in the file at `path`: the frames the lazy path
     /// gives at each address (every `step` bytes up to past the last symbol, and each symbol's
@@ -1660,15 +1672,7 @@ mod tests {
         let (compared, named) = compare(&path, 5);
         assert!(named > 1000, "{named} of {compared}");
         let whole = std::fs::metadata(&path).unwrap().len();
-        let uuid_arch = {
-            let bytes = std::fs::read(&path).unwrap();
-            let archive = Archive::parse(&bytes).unwrap();
-            let object = archive.objects().next().unwrap().unwrap();
-            (
-                object.debug_id().uuid().hyphenated().to_string(),
-                object.arch().to_string(),
-            )
-        };
+        let uuid_arch = uuid_and_arch(&std::fs::read(&path).unwrap());
         // One address: its unit, line program and strings, and the small sections.
         let mut lazy = Lazy::open(&path, &uuid_arch.0, &uuid_arch.1)
             .unwrap()
@@ -1709,12 +1713,9 @@ mod tests {
     /// small file is read to its section's end, never further, and names nothing wrongly.
     #[test]
     fn a_unit_claiming_a_huge_size_reads_at_most_its_section() {
-        let name = "AGXMetalG16X.arm64.dSYM/Contents/Resources/DWARF/AGXMetalG16X.arm64";
-        let whole = std::fs::read(fixture(name)).unwrap();
+        let (whole, uuid, arch) = arm64_fixture();
         let archive = Archive::parse(&whole).unwrap();
         let object = archive.objects().next().unwrap().unwrap();
-        let uuid = object.debug_id().uuid().hyphenated().to_string();
-        let arch = object.arch().to_string();
         let Object::MachO(macho) = &object else {
             panic!("not Mach-O")
         };
@@ -1742,12 +1743,9 @@ mod tests {
     /// the file.
     #[test]
     fn corrupt_dwarf_never_panics() {
-        let name = "AGXMetalG16X.arm64.dSYM/Contents/Resources/DWARF/AGXMetalG16X.arm64";
-        let whole = std::fs::read(fixture(name)).unwrap();
+        let (whole, uuid, arch) = arm64_fixture();
         let archive = Archive::parse(&whole).unwrap();
         let object = archive.objects().next().unwrap().unwrap();
-        let uuid = object.debug_id().uuid().hyphenated().to_string();
-        let arch = object.arch().to_string();
         let Object::MachO(macho) = &object else {
             panic!("not Mach-O")
         };
@@ -1794,12 +1792,7 @@ mod tests {
     /// A symbol file rewritten between two lookups is refused, not read as a mix of versions.
     #[test]
     fn a_file_that_changes_between_lookups_is_refused() {
-        let name = "AGXMetalG16X.arm64.dSYM/Contents/Resources/DWARF/AGXMetalG16X.arm64";
-        let whole = std::fs::read(fixture(name)).unwrap();
-        let archive = Archive::parse(&whole).unwrap();
-        let object = archive.objects().next().unwrap().unwrap();
-        let uuid = object.debug_id().uuid().hyphenated().to_string();
-        let arch = object.arch().to_string();
+        let (whole, uuid, arch) = arm64_fixture();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("dsym");
         std::fs::write(&path, &whole).unwrap();

@@ -104,6 +104,19 @@ pub struct IndexedObject {
     stamp: read::Stamp,
 }
 
+impl IndexedObject {
+    /// What a report that needed this file says when the file names nothing: which file, and
+    /// why.
+    fn no_symbols(&self, why: impl std::fmt::Display) -> String {
+        format!(
+            "no symbols from {} ({} {}): {why}",
+            self.path.display(),
+            self.uuid,
+            self.arch
+        )
+    }
+}
+
 /// What [`SymbolIndex`] tells its observer ([`SymbolIndex::observe`]) as it goes.
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
@@ -419,15 +432,7 @@ impl SymbolIndex {
         });
         match built {
             Ok(bytes) => (Some(bytes), note),
-            Err(why) => (
-                None,
-                Some(format!(
-                    "no symbols from {} ({} {}): {why}",
-                    o.path.display(),
-                    o.uuid,
-                    o.arch
-                )),
-            ),
+            Err(why) => (None, Some(o.no_symbols(why))),
         }
     }
 
@@ -627,12 +632,7 @@ impl SymbolIndex {
                 Err(why) => {
                     // Not kept: a file busy or short of descriptors now may open later, and
                     // each report that needed it says why it has no names.
-                    notes.push(format!(
-                        "no symbols from {} ({} {}): {why}",
-                        object.path.display(),
-                        object.uuid,
-                        object.arch
-                    ));
+                    notes.push(object.no_symbols(why));
                     return Some(vec![None; probes.len()]);
                 }
             }
@@ -653,12 +653,7 @@ impl SymbolIndex {
             match lazy.lookup(&missing) {
                 Ok(frames) => slot.found.extend(missing.into_iter().zip(frames)),
                 Err(why) => {
-                    notes.push(format!(
-                        "no symbols from {} ({} {}): {why}",
-                        object.path.display(),
-                        object.uuid,
-                        object.arch
-                    ));
+                    notes.push(object.no_symbols(why));
                     slot.found.extend(missing.into_iter().map(|p| (p, None)));
                 }
             }

@@ -699,11 +699,7 @@ fn name_is(field: &[u8], name: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    fn fixture(name: &str) -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("testdata/symbols/out")
-            .join(name)
-    }
+    use crate::symbols::testing::fixture;
 
     fn gaps(set: &[Range<usize>], range: Range<usize>) -> Vec<Range<usize>> {
         let mut intervals = Intervals::default();

@@ -1,6 +1,13 @@
-//! What the symbol modules' unit tests share: the generated dSYM.
+//! What the symbol modules' unit tests share: the fixture symbol files and the generated dSYM.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// A symbol file built by testdata/symbols/make.sh, by its path under `testdata/symbols/out`.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/symbols/out")
+        .join(name)
+}
 
 /// The generated dSYM's DWARF file, inside the folder [`generated`] returns.
 pub const GENERATED: &str = "libbigdsym.dylib.dSYM/Contents/Resources/DWARF/libbigdsym.dylib";
