@@ -33,7 +33,8 @@ fn cut_at_error(text: &str, e: &serde_json::Error) -> bool {
         let l = l.trim();
         l.is_empty() || l.starts_with("```") || l.starts_with("~~~") || l.starts_with("</")
     };
-    let at = parsed_until(text, e).saturating_sub(1);
+    let until = parsed_until(text, e);
+    let at = until.saturating_sub(1);
     // The line the error is on, and what follows it.
     let line_start = text
         .get(..at)
@@ -44,7 +45,7 @@ fn cut_at_error(text: &str, e: &serde_json::Error) -> bool {
     };
     let in_string = e.to_string().starts_with("control character");
     // Cut inside a string: the error is the line break, and nothing but debris follows it.
-    (in_string && text.get(parsed_until(text, e)..).is_some_and(|r| r.lines().all(debris)))
+    (in_string && text.get(until..).is_some_and(|r| r.lines().all(debris)))
         // Cut, then a fence: the error is on the fence's line (what follows the fence is outside
         // the code block the report was pasted in).
         || (!line.trim().is_empty() && debris(line))

@@ -270,11 +270,6 @@ fn split_frame(body: &str) -> (&str, Option<&str>, &str) {
         tokens.push((start, token));
         from = start + token.len();
     }
-    let hex_digits = |t: &str| {
-        t.strip_prefix("0x")
-            .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
-            .map(str::len)
-    };
     // Old reports print a NULL address without its `0x`: `3   ???   000000000000000000 0 + 0`.
     let bare_hex = |t: &str| t.len() >= 8 && t.bytes().all(|b| b.is_ascii_hexdigit());
     let pick = tokens
@@ -341,7 +336,7 @@ fn read_what(frame: &mut Frame, rest: &str) {
         // The line was wrapped after the `+`: the offset is on the next line, or the text was
         // cut there. `0x100124000 +` is the image's load address of an unnamed frame, not a
         // symbol.
-        if !is_hex_number(symbol.trim()) {
+        if hex_digits(symbol.trim()).is_none() {
             set_symbol(frame, symbol);
         }
         return;
@@ -378,11 +373,13 @@ fn read_what(frame: &mut Frame, rest: &str) {
     set_symbol(frame, symbol);
 }
 
-/// `0x100124000`: a number, never a symbol's name.
-fn is_hex_number(token: &str) -> bool {
+/// How many hex digits follow the `0x` of `0x100124000`; `None` when the token is not such a
+/// number (never a symbol's name, then).
+fn hex_digits(token: &str) -> Option<usize> {
     token
         .strip_prefix("0x")
-        .is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::len)
 }
 
 /// The symbol of `name (File.swift:76)` and atos's `name (in Image)`; the source line goes to
@@ -475,7 +472,7 @@ fn frame_and_end(line: &str) -> Option<(Frame, Option<String>, Ends)> {
         // `1 dyld start + 2360`: no address, but a whole line.
         (None, "") => Ends::Image,
         // Zero-padded to 16 digits, Apple's widest: nothing of it was cut.
-        (Some(token), "") if token.strip_prefix("0x").is_some_and(|h| h.len() == 16) => Ends::Whole,
+        (Some(token), "") if hex_digits(token) == Some(16) => Ends::Whole,
         (Some(_), "") => Ends::Address,
         (_, r) if r.ends_with('+') => Ends::Plus,
         _ => Ends::Whole,
