@@ -485,14 +485,18 @@ fn in_slice(slice: &Range<usize>, start: u64, len: u64) -> Option<Range<usize>> 
     Some(start.min(slice.end)..end.min(slice.end))
 }
 
-/// Walks the load commands of a slice. `None` at anything that does not add up: in doubt,
-/// nothing is skipped.
-fn layout(bytes: &[u8], slice: &Range<usize>) -> Option<Layout> {
+/// Load commands, each as its `cmd` and its bytes.
+type Commands<'a> = Vec<(u32, &'a [u8])>;
+
+/// The load commands of a slice, each as its `cmd` and its bytes, with whether the slice is
+/// 64-bit and big-endian; `None` at anything that does not add up (a size under 8, a command
+/// past the end of the commands).
+fn load_commands<'a>(bytes: &'a [u8], slice: &Range<usize>) -> Option<(bool, bool, Commands<'a>)> {
     let (wide, be) = thin_kind(bytes, slice.start)?;
     let ncmds = u32_at(bytes, slice.start.checked_add(16)?, be)?;
     let end = load_commands_end(bytes, slice)?;
-    let mut out = Layout::default();
     let mut at = slice.start.checked_add(if wide { 32 } else { 28 })?;
+    let mut commands = Vec::new();
     for _ in 0..ncmds {
         let cmd = u32_at(bytes, at, be)?;
         let cmdsize = usize::try_from(u32_at(bytes, at.checked_add(4)?, be)?).ok()?;
@@ -500,7 +504,35 @@ fn layout(bytes: &[u8], slice: &Range<usize>) -> Option<Layout> {
         if cmdsize < 8 || next > end {
             return None;
         }
-        let command = bytes.get(at..next)?;
+        commands.push((cmd, bytes.get(at..next)?));
+        at = next;
+    }
+    Some((wide, be, commands))
+}
+
+/// The symbol table's entries and its strings, from an `LC_SYMTAB` command's bytes, as ranges
+/// of the file.
+fn symtab_ranges(
+    command: &[u8],
+    wide: bool,
+    be: bool,
+    slice: &Range<usize>,
+) -> Option<(Range<usize>, Range<usize>)> {
+    let field = |at: usize| u32_at(command, at, be).map(u64::from);
+    let (symoff, nsyms, stroff, strsize) = (field(8)?, field(12)?, field(16)?, field(20)?);
+    let entry = if wide { 16 } else { 12 };
+    Some((
+        in_slice(slice, symoff, nsyms.checked_mul(entry)?)?,
+        in_slice(slice, stroff, strsize)?,
+    ))
+}
+
+/// Walks the load commands of a slice. `None` at anything that does not add up: in doubt,
+/// nothing is skipped.
+fn layout(bytes: &[u8], slice: &Range<usize>) -> Option<Layout> {
+    let (wide, be, commands) = load_commands(bytes, slice)?;
+    let mut out = Layout::default();
+    for (cmd, command) in commands {
         match cmd {
             LC_SEGMENT_64 | LC_SEGMENT => {
                 // A 32-bit segment in a 64-bit file, or the reverse: symbolic would place its
@@ -511,17 +543,12 @@ fn layout(bytes: &[u8], slice: &Range<usize>) -> Option<Layout> {
                 segment(command, wide, be, slice, &mut out)?
             }
             LC_SYMTAB => {
-                let field = |at: usize| u32_at(command, at, be).map(u64::from);
-                let (symoff, nsyms, stroff, strsize) =
-                    (field(8)?, field(12)?, field(16)?, field(20)?);
-                let entry = if wide { 16 } else { 12 };
-                out.kept
-                    .push(in_slice(slice, symoff, nsyms.checked_mul(entry)?)?);
-                out.kept.push(in_slice(slice, stroff, strsize)?);
+                let (nlist, strings) = symtab_ranges(command, wide, be, slice)?;
+                out.kept.push(nlist);
+                out.kept.push(strings);
             }
             _ => {}
         }
-        at = next;
     }
     Some(out)
 }
@@ -619,22 +646,12 @@ pub(crate) struct Symtab {
 /// The [`Symtab`] of the slice at `slice`; `None` when it has none or its load commands do not
 /// add up. Reads only the load commands.
 pub(crate) fn symtab(bytes: &[u8], slice: &Range<usize>) -> Option<Symtab> {
-    let (wide, be) = thin_kind(bytes, slice.start)?;
-    let ncmds = u32_at(bytes, slice.start.checked_add(16)?, be)?;
-    let end = load_commands_end(bytes, slice)?;
-    let mut at = slice.start.checked_add(if wide { 32 } else { 28 })?;
+    let (wide, be, commands) = load_commands(bytes, slice)?;
     let mut out = None;
     let mut code_sections = Vec::new();
     // Numbered across every segment in load-command order, as symbolic counts them.
     let mut number = 0usize;
-    for _ in 0..ncmds {
-        let cmd = u32_at(bytes, at, be)?;
-        let cmdsize = usize::try_from(u32_at(bytes, at.checked_add(4)?, be)?).ok()?;
-        let next = at.checked_add(cmdsize)?;
-        if cmdsize < 8 || next > end {
-            return None;
-        }
-        let command = bytes.get(at..next)?;
+    for (cmd, command) in commands {
         match cmd {
             LC_SEGMENT_64 | LC_SEGMENT => {
                 let (header, section_size) = if cmd == LC_SEGMENT_64 {
@@ -657,13 +674,10 @@ pub(crate) fn symtab(bytes: &[u8], slice: &Range<usize>) -> Option<Symtab> {
                 }
             }
             LC_SYMTAB => {
-                let field = |at: usize| u32_at(command, at, be).map(u64::from);
-                let (symoff, nsyms, stroff, strsize) =
-                    (field(8)?, field(12)?, field(16)?, field(20)?);
-                let entry = if wide { 16 } else { 12 };
+                let (nlist, strings) = symtab_ranges(command, wide, be, slice)?;
                 out = Some(Symtab {
-                    nlist: in_slice(slice, symoff, nsyms.checked_mul(entry)?)?,
-                    strings: in_slice(slice, stroff, strsize)?,
+                    nlist,
+                    strings,
                     wide,
                     big_endian: be,
                     code_sections: Vec::new(),
@@ -671,7 +685,6 @@ pub(crate) fn symtab(bytes: &[u8], slice: &Range<usize>) -> Option<Symtab> {
             }
             _ => {}
         }
-        at = next;
     }
     out.map(|symtab| Symtab {
         code_sections,
