@@ -1063,6 +1063,42 @@ mod tests {
     }
 
     #[test]
+    fn registers_are_the_crashed_threads_read_in_one_pass() {
+        // Older reports carry every thread's registers: only the crashed thread's are kept. The
+        // arm64 `x` array is numbered; a register that is not an object, or has no value, is left
+        // out; a `threadState` that is not an object is no state (and does not fall back to the
+        // top level's).
+        let x: Vec<String> = (0..31).map(|i| format!("{{\"value\":{i}}}")).collect();
+        let body = format!(
+            r#"{{"procName":"P","faultingThread":1,"threads":[
+                {{"frames":[],"threadState":{{"flavor":"OTHER","pc":{{"value":1}}}}}},
+                {{"frames":[],"threadState":{{"x":[{}],"flavor":"ARM_THREAD_STATE64",
+                  "far":{{"value":18446744073709551615,"description":"d"}},"lr":{{"symbol":"s"}},
+                  "sp":7,"pc":{{"value":16,"symbol":"main"}}}}}},
+                {{"frames":[],"threadState":"text"}}],
+              "threadState":{{"pc":{{"value":99}}}}}}"#,
+            x.join(",")
+        );
+        let r = parse(format!("{HEADER}\n{body}").as_bytes()).unwrap();
+        let state = r.crashed().unwrap().state.as_ref().unwrap();
+        assert_eq!(state.flavor.as_deref(), Some("ARM_THREAD_STATE64"));
+        let names: Vec<_> = state.registers.iter().map(|r| r.name.as_str()).collect();
+        let mut want: Vec<String> = (0..31).map(|i| format!("x{i}")).collect();
+        want.extend(["far".into(), "pc".into()]);
+        assert_eq!(names, want);
+        assert_eq!(state.registers[30].value, 30);
+        assert_eq!(state.registers[31].value, u64::MAX);
+        assert_eq!(state.registers[31].description.as_deref(), Some("d"));
+        assert_eq!(state.registers[32].symbol.as_deref(), Some("main"));
+        assert!(r.threads[0].state.is_none() && r.threads[2].state.is_none());
+
+        let text_state = body.replace(r#""faultingThread":1"#, r#""faultingThread":2"#);
+        let r = parse(format!("{HEADER}\n{text_state}").as_bytes()).unwrap();
+        assert_eq!(r.crashed_thread, Some(2));
+        assert!(r.crashed().unwrap().state.is_none());
+    }
+
+    #[test]
     fn faulting_thread_absent_falls_back_to_triggered() {
         // Older and third-party writers omit `faultingThread`; `triggered` marks the thread then.
         let body = BODY
