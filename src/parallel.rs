@@ -7,8 +7,9 @@
 //! `emit` in order; at most [`WINDOW`] chunks are between reading and emitting. A panicking worker
 //! is re-raised on the calling thread: a bug is never a silently missing result.
 //!
-//! Used by the analysis pipeline (one report per chunk: reports are large) and by the inventory's
-//! head reader (many small reads per chunk: the channel costs more than one read).
+//! Used by the analysis pipeline (a few reports per chunk: each hand-over wakes a thread on
+//! another core) and by the inventory's head reader (many small reads per chunk: the channel
+//! costs more than one read).
 //!
 //! A window counted in chunks does not bound memory when items are large: 64 reports of 64 MiB
 //! are 4 GiB. [`ordered_within`] also weighs each item before it is handed out (a report: its
