@@ -48,8 +48,8 @@ pub fn for_each<E>(
 /// How many reports a worker takes at a time. One at a time, every report was a hand-over to a
 /// worker and back, each waking a thread on the other core: over the 2000 bench reports ~1 150
 /// context switches and ~2 200 futex calls, and the two threads together spent 40 % more CPU
-/// than the same work on one core without them (201 ms against 143 ms, `perf stat`). Eight at
-/// a time: ~200 switches, `classify` 112–130 → 101–102 ms, 10 000 reports 494–617 → 487–495 ms,
+/// than the same work on one core without them (201 ms against 142 ms, `perf stat`). Eight at
+/// a time: ~200 switches, `classify` 112–130 → 101–102 ms, 10 000 reports 521–617 → 487–495 ms,
 /// 48 large reports 19.1 → 16.8 ms, peak memory unchanged (36 MB; docs/performance.md). A
 /// folder of fewer than nine reports is read by one worker.
 const REPORTS_PER_JOB: usize = 8;

@@ -9,8 +9,8 @@
 //!   the typed model, the rules and the output each add above tokenising.
 //!
 //! Then whether each reader accepts what real reports contain and the parser must keep reading:
-//! text after the body, a lone UTF-16 surrogate escape, an integer above `i64::MAX`, a key whose
-//! type changed.
+//! text after the body, a lone UTF-16 surrogate escape, an integer above `i64::MAX` (a key whose
+//! type changed is crashdelta's own visitors' business, whatever the reader).
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
