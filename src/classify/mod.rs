@@ -29,7 +29,7 @@ pub use version::{
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::report::{Frame, Report, image_name_of};
+use crate::report::{Frame, Image, Report, image_name_of};
 
 /// How many meaningful frames from the top of the crashed thread decide the family.
 const FAMILY_WINDOW: usize = 3;
@@ -168,9 +168,8 @@ fn frame_image<'a>(report: &'a Report, frame: &'a Frame) -> (Option<&'a str>, Op
 fn signature_part(report: &Report, frame: &Frame) -> String {
     let by_file = report
         .image(frame)
-        .and_then(|i| i.path.as_deref())
-        .and_then(|p| p.rsplit('/').next())
-        .filter(|f| !f.is_empty() && !f.contains(['*', '?']));
+        .and_then(Image::file_name)
+        .filter(|f| !f.contains(['*', '?']));
     let image = by_file
         .or_else(|| image_name_of(report, frame))
         .map_or(Cow::Borrowed("???"), normalize::image_token);

@@ -408,12 +408,7 @@ pub fn build(
             }
             if image.name.is_none() {
                 // A name from the path, as the text reports print it.
-                image.name = image
-                    .path
-                    .as_deref()
-                    .and_then(|p| p.rsplit('/').next())
-                    .filter(|n| !n.is_empty())
-                    .map(str::to_owned);
+                image.name = image.file_name().map(str::to_owned);
             }
             image
         })

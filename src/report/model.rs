@@ -459,6 +459,18 @@ pub struct Image {
     pub source: Option<String>,
 }
 
+impl Image {
+    /// The last component of the image's path (`libsystem_kernel.dylib` for
+    /// `/usr/lib/system/libsystem_kernel.dylib`); `None` without a path, or when it ends in `/`.
+    pub fn file_name(&self) -> Option<&str> {
+        self.path
+            .as_deref()?
+            .rsplit('/')
+            .next()
+            .filter(|n| !n.is_empty())
+    }
+}
+
 /// Something odd the parser met and got past; the report is still usable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Warning {
