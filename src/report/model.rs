@@ -443,7 +443,9 @@ pub struct Image {
     /// The load address (`base`, the start of the range in text): a frame's address is `base` +
     /// [`Frame::image_offset`].
     pub base: Option<u64>,
-    /// The size in bytes (`size`; in text, end − start + 1, as the printed end is inclusive).
+    /// The size in bytes (`size`; in text, end − start + 1 when the printed end is the last
+    /// byte, end − start when it is the page-aligned first byte after the image, as the
+    /// translated reports of macOS 12 and later print it).
     pub size: Option<u64>,
     /// The architecture slice (`arm64e`, `arm64`, `x86_64`): `arch` in `.ips`, a column after
     /// the name in some text reports.
