@@ -123,19 +123,127 @@ fn compact_image<'de, A: serde::de::SeqAccess<'de>>(mut seq: A) -> Result<RawIma
     Ok(image)
 }
 
-lenient_struct! {
-    pub struct RawThread {
-        "id" => id: Lenient<u64>,
-        "triggered" => triggered: Lenient<bool>,
-        "name" => name: Lenient<String>,
-        "queue" => queue: Lenient<String>,
-        "frames" => frames: LenientVec<RawFrame>,
-        // Read where it stands, in one pass: since macOS 12 only the crashed thread has one.
-        // Older reports carry the registers of every thread; the others are read and dropped.
-        // Keeping each as text to read the crashed thread's again later cost every report a
-        // second pass (2.5 of an AGX report's 26 µs; issue 17).
-        "threadState" => thread_state: Option<StateOf>,
+/// One entry of `threads`.
+#[derive(Debug, Default, Clone)]
+pub struct RawThread {
+    pub id: Lenient<u64>,
+    pub triggered: Lenient<bool>,
+    pub name: Lenient<String>,
+    pub queue: Lenient<String>,
+    pub frames: LenientVec<RawFrame>,
+    /// `None` when the thread has none, and for a thread read without its registers
+    /// ([`ThreadsSeed`]).
+    pub thread_state: Option<StateOf>,
+    /// Set when the entry was not an object: the JSON type found instead.
+    pub wrong: Option<&'static str>,
+}
+
+/// `threads`, read knowing the `faultingThread` that came before it (it does in every body
+/// macOS writes). Since macOS 12 only the crashed thread has a `threadState`; older bodies carry
+/// the registers of every thread (testdata has such reports from macOS 15.2 and iOS 18.5), and
+/// only the crashed thread's are used. Reading the others cost 2/3 of the time spent on
+/// registers over the bench's 2000 reports; they are skipped unread instead (issue 17).
+///
+/// A thread's registers are read when `faultingThread` is unknown so far, when it names this
+/// thread, or when the thread says `triggered: true` before its `threadState` (every writer
+/// seen puts `triggered` first, except lldb's tests, which sort the keys). So the only
+/// registers lost are those of a report whose `faultingThread` is wrong (it points past the
+/// threads; the crashed thread is then the triggered one) and whose thread keys are sorted.
+pub struct ThreadsSeed {
+    faulting: Option<u64>,
+}
+
+impl ThreadsSeed {
+    /// Reads `threads` after the keys of `body` read so far.
+    fn after(body: &RawBody) -> ThreadsSeed {
+        ThreadsSeed::naming(body.faulting_thread.ok().copied())
     }
+
+    /// Reads `threads` knowing the crashed thread's index, when known.
+    pub fn naming(faulting: Option<u64>) -> ThreadsSeed {
+        ThreadsSeed { faulting }
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for ThreadsSeed {
+    type Value = LenientVec<RawThread>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ThreadsSeed {
+    type Value = LenientVec<RawThread>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of threads")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(thread) = seq.next_element_seed(ThreadSeed {
+            read_state: self.faulting.is_none_or(|f| f == out.len() as u64),
+        })? {
+            out.push(thread);
+        }
+        Ok(LenientVec(Lenient::Ok(out)))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::IgnoredAny;
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(LenientVec(Lenient::Wrong("object")))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(LenientVec(Lenient::Missing))
+    }
+    super::lenient::scalars_are_wrong!(found => LenientVec(Lenient::Wrong(found)));
+}
+
+/// One thread; without `read_state`, its registers are skipped unless it says it crashed first.
+struct ThreadSeed {
+    read_state: bool,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for ThreadSeed {
+    type Value = RawThread;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<RawThread, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ThreadSeed {
+    type Value = RawThread;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object (RawThread)")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<RawThread, A::Error> {
+        let mut out = RawThread::default();
+        while let Some(key) = map.next_key::<super::lenient::Key<'de>>()? {
+            match key.as_str() {
+                "id" => out.id = map.next_value()?,
+                "triggered" => out.triggered = map.next_value()?,
+                "name" => out.name = map.next_value()?,
+                "queue" => out.queue = map.next_value()?,
+                "frames" => out.frames = map.next_value()?,
+                "threadState" if self.read_state || out.triggered == Lenient::Ok(true) => {
+                    out.thread_state = map.next_value()?;
+                }
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(out)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<RawThread, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(RawThread {
+            wrong: Some("array"),
+            ..RawThread::default()
+        })
+    }
+    fn visit_unit<E>(self) -> Result<RawThread, E> {
+        Ok(RawThread::default())
+    }
+    super::lenient::scalars_are_wrong!(found => RawThread { wrong: Some(found), ..RawThread::default() });
 }
 
 lenient_struct! {
@@ -279,7 +387,7 @@ lenient_struct! {
         "termination" => termination: Option<RawTermination>,
         "asi" => asi: LenientMap<LenientVec<Lenient<String>>>,
         "faultingThread" => faulting_thread: Lenient<u64>,
-        "threads" => threads: LenientVec<RawThread>,
+        "threads" => threads: LenientVec<RawThread> [seed ThreadsSeed::after],
         "lastExceptionBacktrace" => last_exception_backtrace: LenientVec<RawFrame>,
         "usedImages" => used_images: LenientVec<RawImage>,
         "legacyInfo" => legacy_info: RawLegacyInfo,

@@ -360,12 +360,15 @@ pub(crate) use scalars_are_wrong;
 /// Declares a struct of lenient fields and its `Deserialize` impl.
 ///
 /// Every field type must itself accept any JSON value. The struct gets a `wrong` field: the JSON
-/// type found when the value was not an object at all.
+/// type found when the value was not an object at all. A field written
+/// `"key" => field: Type [seed |out: &Struct| make_seed(out)]` is read with the
+/// `DeserializeSeed` the closure makes from the fields read so far (JSON keys come in the
+/// input's order, so only the keys before it are known).
 macro_rules! lenient_struct {
     (
         $(#[$meta:meta])*
         pub struct $name:ident {
-            $( $json:literal => $field:ident : $ty:ty ),* $(,)?
+            $( $json:literal => $field:ident : $ty:ty $([seed $seed:expr])? ),* $(,)?
         }
         $( extra => $extra:ident )?
         $( seq => $seqfn:path )?
@@ -393,7 +396,7 @@ macro_rules! lenient_struct {
                         let mut out = $name::default();
                         while let Some(key) = map.next_key::<$crate::report::lenient::Key<'de>>()? {
                             match key.as_str() {
-                                $( $json => out.$field = map.next_value()?, )*
+                                $( $json => out.$field = lenient_struct!(@value map, out $(, $seed)?), )*
                                 _other => {
                                     lenient_struct!(@unknown map, out, _other $(, $extra)?);
                                 }
@@ -414,6 +417,13 @@ macro_rules! lenient_struct {
                 d.deserialize_any(V)
             }
         }
+    };
+    (@value $map:ident, $out:ident) => {
+        $map.next_value()?
+    };
+    // A field read with a `DeserializeSeed` made from the fields read before it.
+    (@value $map:ident, $out:ident, $seed:expr) => {
+        $map.next_value_seed(($seed)(&$out))?
     };
     (@seq $name:ident, $seq:ident) => {{
         let mut seq = $seq;

@@ -1099,6 +1099,49 @@ mod tests {
     }
 
     #[test]
+    fn other_threads_registers_are_skipped_but_never_the_crashed_threads() {
+        // With `faultingThread` before `threads` (every body macOS writes), the other threads'
+        // registers are skipped unread (`ips::ThreadsSeed`). Whatever the order of the keys, the
+        // crashed thread's are still read: `faultingThread` after `threads`, absent, or pointing
+        // past the threads (the triggered thread crashed), and a thread's keys sorted
+        // (`triggered` after `threadState`, as lldb's tests write them).
+        let state = |pc: u64| format!(r#"{{"pc":{{"value":{pc}}}}}"#);
+        let pc_of = |body: &str| {
+            let r = parse(format!("{HEADER}\n{body}").as_bytes()).unwrap();
+            let state = r.crashed().and_then(|t| t.state.as_ref());
+            state.and_then(|s| s.registers.first()).map(|r| r.value)
+        };
+        let threads = |first: &str, second: &str| {
+            format!(
+                r#"[{{"threadState":{},"frames":[]}},{{{first}"threadState":{},{second}"frames":[]}}]"#,
+                state(1),
+                state(2)
+            )
+        };
+        let triggered_first = threads(r#""triggered":true,"#, "");
+        let sorted = threads("", r#""triggered":true,"#);
+        for (body, why) in [
+            (format!(r#"{{"faultingThread":1,"threads":{sorted}}}"#), "named first"),
+            (format!(r#"{{"threads":{sorted},"faultingThread":1}}"#), "named after"),
+            (format!(r#"{{"threads":{sorted}}}"#), "triggered, sorted"),
+            (format!(r#"{{"threads":{triggered_first}}}"#), "triggered"),
+            (
+                format!(r#"{{"faultingThread":9,"threads":{triggered_first}}}"#),
+                "past the threads",
+            ),
+        ] {
+            assert_eq!(pc_of(&body), Some(2), "{why}: {body}");
+        }
+
+        // The skipping itself: thread 0's registers are not read when thread 1 crashed.
+        let mut de = serde_json::Deserializer::from_str(&sorted);
+        let seed = super::super::ips::ThreadsSeed::naming(Some(1));
+        let read = serde::de::DeserializeSeed::deserialize(seed, &mut de).unwrap();
+        let read: Vec<bool> = read.items().iter().map(|t| t.thread_state.is_some()).collect();
+        assert_eq!(read, [false, true]);
+    }
+
+    #[test]
     fn faulting_thread_absent_falls_back_to_triggered() {
         // Older and third-party writers omit `faultingThread`; `triggered` marks the thread then.
         let body = BODY
