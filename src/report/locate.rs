@@ -961,6 +961,12 @@ mod tests {
         let at: Vec<&str> = r.warnings.iter().map(|w| w.at.as_str()).collect();
         assert!(at.contains(&"pid"), "{at:?}");
         assert!(at.contains(&"threads[0].frames[0].imageIndex"), "{at:?}");
+
+        // Places are formatted only for a warning, and then in full.
+        let body = BODY.replace("\"frames\":[{", "\"frames\":5,\"x\":[{");
+        let r = parse(format!("{HEADER}\n{body}").as_bytes()).unwrap();
+        let at: Vec<&str> = r.warnings.iter().map(|w| w.at.as_str()).collect();
+        assert_eq!(at, ["threads[0].frames"]);
     }
 
     #[test]
@@ -1121,8 +1127,14 @@ mod tests {
         let triggered_first = threads(r#""triggered":true,"#, "");
         let sorted = threads("", r#""triggered":true,"#);
         for (body, why) in [
-            (format!(r#"{{"faultingThread":1,"threads":{sorted}}}"#), "named first"),
-            (format!(r#"{{"threads":{sorted},"faultingThread":1}}"#), "named after"),
+            (
+                format!(r#"{{"faultingThread":1,"threads":{sorted}}}"#),
+                "named first",
+            ),
+            (
+                format!(r#"{{"threads":{sorted},"faultingThread":1}}"#),
+                "named after",
+            ),
             (format!(r#"{{"threads":{sorted}}}"#), "triggered, sorted"),
             (format!(r#"{{"threads":{triggered_first}}}"#), "triggered"),
             (
@@ -1137,7 +1149,11 @@ mod tests {
         let mut de = serde_json::Deserializer::from_str(&sorted);
         let seed = super::super::ips::ThreadsSeed::naming(Some(1));
         let read = serde::de::DeserializeSeed::deserialize(seed, &mut de).unwrap();
-        let read: Vec<bool> = read.items().iter().map(|t| t.thread_state.is_some()).collect();
+        let read: Vec<bool> = read
+            .items()
+            .iter()
+            .map(|t| t.thread_state.is_some())
+            .collect();
         assert_eq!(read, [false, true]);
     }
 

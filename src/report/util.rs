@@ -53,10 +53,10 @@ impl Warnings {
         }
     }
 
-    /// A warning when a container had the wrong type.
-    pub fn wrong<T>(&mut self, v: &Lenient<T>, at: &str) {
+    /// A warning when a container had the wrong type; `at` is formatted only then.
+    pub fn wrong<T>(&mut self, v: &Lenient<T>, at: impl std::fmt::Display) {
         if let Some(found) = v.wrong() {
-            self.push(at, format!("unexpected {found}; value ignored"));
+            self.push(at.to_string(), format!("unexpected {found}; value ignored"));
         }
     }
 
