@@ -538,3 +538,19 @@ body_26 = body("8A3F5C71-2D4E-4B6A-9C8D-7E1F2A3B4C5D", "2026-11-20 10:12:43.8120
 body_26["osVersion"] = {"train": "macOS 26.5", "build": "25F71", "releaseType": "User"}
 body_26["usedImages"] = [AGX_26 if img is AGX else img for img in IMAGES]
 write("agx-prepareForEnqueue-0x98-macos26.ips", hdr_26, body_26)
+
+# --- Pastes cut short. ------------------------------------------------------------------------
+# GitHub refuses an issue or comment over 65,536 characters, and a .ips body is often larger (its
+# images, and before macOS 12's layout every thread's registers), so a pasted report is cut, or
+# split across comments. macOS writes `threads` before `usedImages`: the first part holds the
+# crashed thread, and the reading must classify it from there (src/report/salvage.rs).
+with open(os.path.join(HERE, "agx-prepareForEnqueue-0x98.ips")) as f:
+    race_text = f.read()
+cut_at = race_text.index('"usedImages"') + 200
+with open(os.path.join(HERE, "agx-prepareForEnqueue-0x98-cut-in-used-images.md"), "w") as f:
+    f.write("The crash report (part 1, the rest is in the next comment):\n\n```\n"
+            + race_text[:cut_at] + "\n```\n")
+with open(os.path.join(HERE, "..", "real", "ips", "ips2crashlog__source.ips")) as f:
+    real_text = f.read()
+with open(os.path.join(HERE, "ips2crashlog-first-65536-characters.ips"), "w") as f:
+    f.write(real_text[:65536])

@@ -319,6 +319,31 @@ fn expectations() -> Vec<(&'static str, Expect)> {
                 "agx-prepare-for-enqueue-race",
             ),
         ),
+        // The race pasted in two comments (a .ips over GitHub's 65,536 characters): the first
+        // holds the crashed thread and is cut inside `usedImages`, before the driver's and
+        // PyTorch's images. Read as far as it goes: the driver's frames by their symbols, the
+        // MPS caller not checked rather than failed.
+        (
+            "derived/agx-prepareForEnqueue-0x98-cut-in-used-images.md",
+            crash_rule(
+                "Python",
+                Some(81920),
+                Some("EXC_BAD_ACCESS"),
+                Family::Agx,
+                "agx-prepare-for-enqueue-race",
+            ),
+        ),
+        // A real report's first 65,536 characters (GitHub's limit): cut inside the threads
+        // after the crashed one (13 of 27), so it reads as the crash it is.
+        (
+            "derived/ips2crashlog-first-65536-characters.ips",
+            crash(
+                "Transit",
+                Some(27589),
+                Some("EXC_BREAKPOINT"),
+                Family::Other,
+            ),
+        ),
         // The race on a later release (macOS 26.5, driver 342.3.1): the same rule.
         (
             "derived/agx-prepareForEnqueue-0x98-macos26.ips",

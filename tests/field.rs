@@ -1753,3 +1753,66 @@ fn idb_expectations() {
     assert_eq!(r.crashed().unwrap().frames.len(), 55);
     assert_eq!(r.images.len(), 8);
 }
+
+/// A `.ips` cut after its crashed thread (a paste over GitHub's 65,536 characters, cut or split
+/// across comments) reads as far as it goes: the crash, its place of the cut, one warning for
+/// the frames whose images the cut left out, and the reason still naming what is missing. Cut
+/// before the crashed thread's frames, it stays incomplete, with the same message as before.
+#[test]
+fn an_ips_body_cut_after_the_crashed_thread_is_read_as_far_as_it_goes() {
+    let text = String::from_utf8(read("derived/agx-prepareForEnqueue-0x98.ips")).unwrap();
+    let images = text.find("\"usedImages\"").unwrap();
+    // Cut 40 bytes before `usedImages`, inside the crashed thread's last frame: that frame is
+    // left out whole (a frame without its symbol would be made up), the 11 above it are read.
+    for (cut, inside, frames) in [
+        (images + 200, "usedImages", 12),
+        (images - 40, "threads", 11),
+    ] {
+        let r = report::parse(text.get(..cut).unwrap().as_bytes()).unwrap();
+        let at = r.cut.as_ref().unwrap_or_else(|| panic!("no cut: {r:?}"));
+        assert!(at.after.contains(&format!("`{inside}`")), "{at:?}");
+        assert_eq!(r.crashed_thread, Some(11));
+        assert_eq!(r.crashed().unwrap().frames.len(), frames);
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.at == "body" && w.message.contains("cut short")),
+            "{:?}",
+            r.warnings
+        );
+        let lost: Vec<_> = r
+            .warnings
+            .iter()
+            .filter(|w| w.at.ends_with("imageIndex"))
+            .collect();
+        assert!(lost.is_empty(), "one warning for them all: {lost:?}");
+        let c = classify::classify(&r, &rules()).unwrap();
+        assert_eq!(c.rule, "agx-prepare-for-enqueue-race", "{:?}", c.why);
+    }
+    // Cut inside the crashed thread (the last): nothing says which crash it is yet.
+    let last_thread = text.rfind("\"triggered\"").unwrap();
+    match report::parse(text.get(..last_thread + 30).unwrap().as_bytes()) {
+        Err(ParseError::Incomplete(reason)) => {
+            assert!(reason.contains("of Python's report"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A translated report whose Full Report (JSON) part is cut: the translated text is whole and
+/// is read, with a warning saying why the JSON was not.
+#[test]
+fn a_composite_with_its_json_part_cut_reads_the_translated_text() {
+    let text = String::from_utf8(read("real/crash/ips2crashlog__target.txt")).unwrap();
+    let cut = text.find("\"usedImages\"").unwrap() + 300;
+    let r = report::parse(text.get(..cut).unwrap().as_bytes()).unwrap();
+    assert_eq!(r.format, report::SourceFormat::Text);
+    assert!(r.cut.is_none(), "{:?}", r.cut);
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.at == "Full Report" && w.message.contains("cut short")),
+        "{:?}",
+        r.warnings
+    );
+}

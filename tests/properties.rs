@@ -72,13 +72,27 @@ proptest! {
     }
 
     #[test]
-    fn an_ips_cut_inside_its_body_is_incomplete(cut in 0.0f64..1.0) {
+    fn an_ips_cut_inside_its_body_is_incomplete_or_read_up_to_the_cut(cut in 0.0f64..1.0) {
+        // Cut before the crashed thread's frames: incomplete. Cut after them: read as far as
+        // it goes, saying where it is cut, and never making up a frame: the crashed thread is
+        // the whole report's, its frames the same (all of them: the thread is closed only
+        // where a frame ended, and a cut inside it leaves it out).
         let bytes = read("derived/agx-prepareForEnqueue-0x98.ips");
         let header_end = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
         let body_end = bytes.iter().rposition(|&b| b == b'}').unwrap();
         let end = header_end + ((body_end - header_end) as f64 * cut) as usize;
         match report::parse(&bytes[..end]) {
             Err(ParseError::Incomplete(_)) => {}
+            Ok(r) => {
+                prop_assert!(r.cut.is_some(), "cut at {end}, not said");
+                let whole = report::parse(&bytes).unwrap();
+                prop_assert_eq!(r.crashed_thread, whole.crashed_thread);
+                let symbols = |r: &report::Report| -> Vec<Option<String>> {
+                    r.crashed().unwrap().frames.iter().map(|f| f.symbol.clone()).collect()
+                };
+                let (read, all) = (symbols(&r), symbols(&whole));
+                prop_assert!(!read.is_empty() && all.starts_with(&read), "cut at {end}: {read:?}");
+            }
             other => prop_assert!(false, "cut at {end}: {other:?}"),
         }
     }

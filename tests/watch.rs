@@ -59,7 +59,8 @@ fn watch(f: &Folder, extra: &[&str], script: &str) -> Output {
 }
 
 /// A fake ReportCrash in the command's background: writes the race report for the shell's pid
-/// `$1` seconds after the shell exits, by `$2` (`direct`, `pieces` or `rename`).
+/// `$1` seconds after the shell exits, by `$2` (`direct`, `pieces`, `images` (in two pieces, the
+/// first ending inside `usedImages`, after the threads) or `rename`).
 const FAKE_REPORTCRASH: &str = r#"
 write_report() {
   crashed=$$
@@ -70,6 +71,10 @@ write_report() {
       pieces) head -c 4000 "$REPORTS/.report.tmp" > "$REPORTS/Python-2025-12-23-164107.ips"; sleep 1;
               tail -c +4001 "$REPORTS/.report.tmp" >> "$REPORTS/Python-2025-12-23-164107.ips" ;;
       rename) mv "$REPORTS/.report.tmp" "$REPORTS/Python-2025-12-23-164107.ips" ;;
+      images) n=$(grep -b -o '"usedImages"' "$REPORTS/.report.tmp" | head -n 1 | cut -d: -f1)
+              n=$((n + 200))
+              head -c "$n" "$REPORTS/.report.tmp" > "$REPORTS/Python-2025-12-23-164107.ips"; sleep 1;
+              tail -c +$((n + 1)) "$REPORTS/.report.tmp" >> "$REPORTS/Python-2025-12-23-164107.ips" ;;
     esac
     rm -f "$REPORTS/.report.tmp" ) &
 }
@@ -180,6 +185,47 @@ fn a_report_written_in_two_pieces_is_read_when_complete() {
     assert_eq!(
         doc["new"][0]["location"],
         "AGX::ComputeContext::prepareForEnqueue(bool) + 1268"
+    );
+}
+
+#[test]
+fn a_report_cut_after_its_threads_is_waited_for_until_whole() {
+    // A JSON body cut after the crashed thread reads as a crash (what a paste cut short needs);
+    // a file still being written reads the same, and must be waited for: the report recorded is
+    // the whole one, images and all, not the first piece.
+    let f = folder();
+    let out = watch(
+        &f,
+        &["--format", "json"],
+        &format!("{FAKE_REPORTCRASH}\nwrite_report 0.3 images; sleep 0.5; exit 0"),
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(86), "{err}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let new = &doc["new"][0];
+    assert_eq!(new["status"], "crash", "{err}");
+    // Announced once whole: the second piece lands 1.3 s after the command starts at the
+    // earliest (the first piece, at 0.3 s, would have been announced within half a second).
+    let after: f64 = err
+        .split("new crash report after ")
+        .nth(1)
+        .and_then(|r| r.split('s').next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no announcement: {err}"));
+    assert!(
+        after >= 1.3,
+        "announced after {after} s, before the report was whole: {err}"
+    );
+    assert_eq!(new["cut"], serde_json::Value::Null, "{new}");
+    assert_eq!(
+        new["classification"]["rule"], "agx-prepare-for-enqueue-race",
+        "{new}"
+    );
+    assert!(
+        new["driver"]["name"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("AGX")),
+        "{new}"
     );
 }
 

@@ -29,7 +29,7 @@ pub use version::{
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::report::{Frame, Image, Report, image_name_of};
+use crate::report::{Frame, Image, Report, SourceFormat, image_name_of};
 
 /// How many meaningful frames from the top of the crashed thread decide the family.
 const FAMILY_WINDOW: usize = 3;
@@ -150,14 +150,23 @@ impl Driver {
     }
 }
 
-/// A frame's image name and path.
+/// A frame's image name and path. A frame whose image the report does not name, but whose
+/// symbol only the AGX driver defines (a `.ips` pasted cut short, before `usedImages` reached
+/// the driver: macOS writes the threads first), is in [`AGX_UNNAMED`].
 fn frame_image<'a>(report: &'a Report, frame: &'a Frame) -> (Option<&'a str>, Option<&'a str>) {
     let image = report.image(frame);
-    (
-        image_name_of(report, frame),
-        image.and_then(|i| i.path.as_deref()),
-    )
+    let name = image_name_of(report, frame).or_else(|| {
+        frame
+            .symbol
+            .as_deref()
+            .is_some_and(normalize::is_agx_symbol)
+            .then_some(AGX_UNNAMED)
+    });
+    (name, image.and_then(|i| i.path.as_deref()))
 }
+
+/// The image name given to a frame of the AGX driver whose image the report does not name.
+const AGX_UNNAMED: &str = "AGX";
 
 /// `image!normalised_symbol`, or `image+0xoffset` for an unnamed frame. The image is named by
 /// its file when the report gives its path: older text reports (and the translated reports of
@@ -496,7 +505,12 @@ pub fn classify(report: &Report, rules: &RuleSet) -> Option<Classification> {
 
 fn view<'a>(report: &'a Report, index: usize, f: &'a Frame) -> rules::FrameView<'a> {
     let (image, path) = frame_image(report, f);
-    rules::FrameView::new(index, image, path, f.symbol.as_deref())
+    // A `.ips` frame names its image by its place in `usedImages`, which comes after the threads:
+    // in a body cut short, a frame without an image most likely named one past the cut.
+    let image_cut = report.cut.is_some()
+        && matches!(report.format, SourceFormat::Ips | SourceFormat::IpsBodyOnly)
+        && image_name_of(report, f).is_none();
+    rules::FrameView::new(index, image, path, f.symbol.as_deref()).with_image_cut(image_cut)
 }
 
 /// The nearest caller outside the driver and the system, and what it called:

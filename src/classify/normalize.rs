@@ -36,6 +36,19 @@ pub fn is_agx_image(name: Option<&str>, path: Option<&str>) -> bool {
     name.starts_with("AGX") || path.is_some_and(|p| p.starts_with("/System/Library/Extensions/AGX"))
 }
 
+/// Whether a symbol is one only Apple's GPU driver defines: its C++ namespace `AGX::` or its
+/// Objective-C classes (`-[AGXG16XFamilyComputeContext ...]`). What tells a driver frame whose
+/// image the report does not name.
+pub fn is_agx_symbol(symbol: &str) -> bool {
+    let s = symbol.trim_start();
+    s.starts_with("AGX::")
+        || ["-[AGX", "+[AGX"].iter().any(|p| {
+            s.starts_with(p)
+                && s.get(5..)
+                    .is_some_and(|r| r.starts_with(char::is_alphanumeric))
+        })
+}
+
 /// Whether an image is part of Apple's Metal stack above the driver: Metal, Metal Performance
 /// Shaders (MPS, MPSGraph and their sub-frameworks), IOGPU / IOAccelerator.
 pub fn is_metal_image(name: Option<&str>, path: Option<&str>) -> bool {
@@ -301,6 +314,26 @@ pub fn function_name(raw: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_the_drivers_own_names_are_agx_symbols() {
+        for yes in [
+            "AGX::ComputeContext<AGX::HAL200::Encoders>::prepareForEnqueue(bool)",
+            "-[AGXG16XFamilyComputeContext dispatchThreads:threadsPerThreadgroup:]",
+            "+[AGXTexture alloc]",
+        ] {
+            assert!(is_agx_symbol(yes), "{yes}");
+        }
+        for no in [
+            "MTLReportFailure",
+            "-[_MTLCommandBuffer commit]",
+            "-[AGX]",
+            "at::native::mps::gatherViewTensor(at::Tensor const&, at::Tensor&)",
+            "OBJC_CLASS_$_AGXG16XFamilyCommandBuffer",
+        ] {
+            assert!(!is_agx_symbol(no), "{no}");
+        }
+    }
+
     /// The plain pipeline that `symbol` short-cuts: the fast paths must not change a result.
     fn symbol_reference(raw: &str) -> String {
         let stripped = strip_templates(raw.trim());

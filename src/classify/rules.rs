@@ -67,6 +67,16 @@ impl ImageKind {
     }
 }
 
+/// What a `callers` condition found.
+pub enum Caller<'f> {
+    /// The frame that matches.
+    Found(&'f FrameView<'f>),
+    /// None could be checked: why, for the rule's reasons.
+    Unknown(String),
+    /// None matches.
+    None,
+}
+
 /// One frame as the rules see it.
 pub struct FrameView<'a> {
     /// Position in the crashed thread.
@@ -75,6 +85,9 @@ pub struct FrameView<'a> {
     pub path: Option<&'a str>,
     /// The symbol as the report spells it.
     pub raw_symbol: Option<&'a str>,
+    /// The frame names an image the report lost: a `.ips` cut short before its `usedImages`
+    /// listed it. A condition on such a frame's image cannot be checked.
+    pub image_cut: bool,
     /// Normalised on first use: rules look at a few frames of threads that have hundreds.
     symbol: std::cell::OnceCell<Option<String>>,
 }
@@ -91,8 +104,15 @@ impl<'a> FrameView<'a> {
             image,
             path,
             raw_symbol,
+            image_cut: false,
             symbol: std::cell::OnceCell::new(),
         }
+    }
+
+    /// The view of a frame whose image the report lost when it was cut ([`FrameView::image_cut`]).
+    pub fn with_image_cut(mut self, cut: bool) -> Self {
+        self.image_cut = cut;
+        self
     }
 
     /// The normalised symbol.
@@ -185,6 +205,29 @@ impl FrameMatcher {
             .skip(start)
             .take(self.within)
             .find(|f| self.matches(f))
+    }
+
+    /// The caller this matcher looks for, from thread frame `start` down.
+    fn caller<'f>(&self, facts: &'f Facts, start: usize) -> Caller<'f> {
+        if let Some(f) = self.find_caller(facts, start) {
+            return Caller::Found(f);
+        }
+        // The frames' images are past the cut of a report cut short: unknown, as a re-raised
+        // signal's fault address is, so not checked rather than failed (else the rule after,
+        // which says the caller is something else, would claim the crash).
+        let images_lost = facts
+            .all
+            .iter()
+            .skip(start)
+            .take(self.within)
+            .any(|f| f.image_cut);
+        if images_lost && (self.image.is_some() || self.image_kind.is_some()) {
+            return Caller::Unknown(format!(
+                "caller not checked ({}): the report is cut short before the images of the frames below",
+                self.describe()
+            ));
+        }
+        Caller::None
     }
 
     fn matches(&self, f: &FrameView) -> bool {
@@ -375,12 +418,15 @@ impl Rule {
         }
         for m in &c.callers {
             let start = deepest.map_or(0, |d| d + 1);
-            let f = m.find_caller(facts, start)?;
-            why.push(format!(
-                "called from {} (thread frame {})",
-                f.describe(),
-                f.index
-            ));
+            match m.caller(facts, start) {
+                Caller::Found(f) => why.push(format!(
+                    "called from {} (thread frame {})",
+                    f.describe(),
+                    f.index
+                )),
+                Caller::Unknown(seen) => why.push(seen),
+                Caller::None => return None,
+            }
         }
         Some(why)
     }

@@ -3,7 +3,7 @@
 use super::ips::{self, RawBody};
 use super::model::*;
 use super::util::Warnings;
-use super::{NotAReport, ParseError, bugtype, markup, text};
+use super::{NotAReport, ParseError, bugtype, markup, salvage, text};
 
 /// How many `{` lines are tried as the start of a JSON report. Real inputs have the header within
 /// the first few; the bound keeps a pasted JSON fragment with thousands of `{` lines linear.
@@ -162,12 +162,18 @@ fn find_report(text: &str) -> Result<Report, ParseError> {
     let before_json = text.get(..json_from).unwrap_or_default();
     let line_offset = before_json.matches('\n').count();
     let mut json_failure: Option<ParseError> = None;
+    let composite = full_report.is_some() || translated;
+    let mut json_cut = None;
     match find_json(json_text, line_offset, before_json) {
         Some(Ok(mut report)) => {
-            if full_report.is_some() || translated {
+            if composite {
                 report.container = Container::TranslatedComposite;
             }
-            return Ok(report);
+            // A cut JSON part after a translated text: the text may be whole.
+            if report.cut.is_none() || !composite {
+                return Ok(report);
+            }
+            json_cut = Some(report);
         }
         Some(Err(e)) => json_failure = Some(e),
         None => {}
@@ -177,6 +183,22 @@ fn find_report(text: &str) -> Result<Report, ParseError> {
     // crash of the first one.
     if is_spindump(text) {
         return Err(diagnose(text));
+    }
+    if let Some(json_cut) = json_cut {
+        return Ok(match find_text_report(text, translated) {
+            Some(Ok(mut report)) if report.crashed().is_some() && report.cut.is_none() => {
+                let cut = json_cut.cut.map(|c| format!(" ({c})")).unwrap_or_default();
+                report.warnings.insert(
+                    0,
+                    Warning {
+                        at: "Full Report".into(),
+                        message: format!("the JSON part is cut short{cut}; the translated text, which is whole, was read instead"),
+                    },
+                );
+                report
+            }
+            _ => json_cut,
+        });
     }
     if let Some(found) = find_text_report(text, translated) {
         let mut report = found?;
@@ -282,6 +304,12 @@ fn find_json_within(
                 )));
             }
             Some(Err(e)) if e.is_eof() && line.text.trim() == "{" && line.start == 0 => {
+                let last_line = number + 1 + from_here.trim_end().matches('\n').count();
+                let format = SourceFormat::IpsBodyOnly;
+                if let Some(report) = salvage(None, from_here, last_line, format, container(number))
+                {
+                    return Some(Ok(report));
+                }
                 return Some(Err(ParseError::Incomplete(format!(
                     "a JSON report body without a header line starts at line {} but ends before it is complete \
                      (the file is truncated or still being written)",
@@ -374,6 +402,11 @@ fn after_header(
             // The last line holding any of it (a line break that ends the cut is no line).
             let read = body.get(..parsed_until(body, &e)).unwrap_or_default();
             let last_line = body_line + read.trim_end().matches('\n').count();
+            if let Some(report) =
+                salvage(Some(header), read, last_line, SourceFormat::Ips, container)
+            {
+                return Ok(report);
+            }
             Err(ParseError::Incomplete(format!(
                 "the JSON body{whose} (bug_type {bug_type}{os}) that starts at line {body_line} \
                  ends at line {last_line} before it is complete (the file is truncated or still \
@@ -401,6 +434,66 @@ fn after_header(
         }
         None => Err(ParseError::Incomplete("the report body is missing".into())),
     }
+}
+
+/// A report from the part of a JSON body before a cut (`read`, which ends where the body stops
+/// short; its last line is `last_line`): what [`salvage::close`] keeps of it, read as a whole
+/// body, with [`Report::cut`] saying where it ends. `None` unless that part holds the crashed
+/// thread's frames: a cut before them leaves nothing to say which crash it is, and the report
+/// stays incomplete (a file still being written is read again by `watch`).
+fn salvage(
+    header: Option<&ips::RawHeader>,
+    read: &str,
+    last_line: usize,
+    format: SourceFormat,
+    container: Container,
+) -> Option<Report> {
+    let closed = salvage::close(read)?;
+    let (raw, _) = ips::read_body(&closed.json)?.ok()?;
+    let inside = closed
+        .cut_in
+        .as_deref()
+        .map(|key| format!("the JSON body's `{key}`"))
+        .unwrap_or_else(|| "the JSON body".to_owned());
+    let cut = Cut {
+        line: last_line as u64,
+        after: format!("part of {inside}"),
+    };
+    let mut w = Warnings::default();
+    w.push(
+        "body",
+        format!(
+            "the JSON body is cut short: {cut} (cut when it was copied, or still being written); \
+             what comes before the cut was read, the rest is missing"
+        ),
+    );
+    if header.is_none() {
+        w.push(
+            "header",
+            "no header line: the JSON body was read alone (bug_type, name and incident come from the body)",
+        );
+    }
+    let mut report = ips::build(header, raw, format, container, w);
+    if report.crashed().is_none_or(|t| t.frames.is_empty()) {
+        return None;
+    }
+    // Frames name images by their place in `usedImages`, which comes after the threads: every
+    // frame whose image was past the cut would carry its own warning. One says it for all.
+    let before = report.warnings.len();
+    report
+        .warnings
+        .retain(|w| !(w.at.ends_with(".imageIndex") && w.message.contains("does not exist")));
+    let unnamed = before - report.warnings.len();
+    if unnamed > 0 {
+        report.warnings.push(Warning {
+            at: "usedImages".into(),
+            message: format!(
+                "{unnamed} frame(s) name images the cut left out; their images are unknown"
+            ),
+        });
+    }
+    report.cut = Some(cut);
+    Some(report)
 }
 
 fn trailing(text: &str, used: usize, w: &mut Warnings) {

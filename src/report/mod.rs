@@ -13,6 +13,7 @@ mod locate;
 mod markup;
 mod model;
 mod peek;
+mod salvage;
 mod surrogate;
 mod text;
 mod util;

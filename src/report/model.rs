@@ -482,7 +482,7 @@ pub struct Warning {
     pub message: String,
 }
 
-/// Where a text report that was cut short ends (a paste that stopped, a copy of part of a file).
+/// Where a report that was cut short ends (a paste that stopped, a copy of part of a file).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Cut {
     /// The last line of the input that held part of the report (1-based).
@@ -549,7 +549,9 @@ pub struct Report {
     pub images: Vec<Image>,
     /// What the parser (and later symbolication) met and got past; empty for a clean report.
     pub warnings: Vec<Warning>,
-    /// Set when a text report stops before its end: what is missing is unknown, not absent.
+    /// Set when a report stops before its end: what is missing is unknown, not absent. A text
+    /// report is cut before its threads, or within them; a `.ips` body is read only when it is
+    /// cut after the crashed thread's frames (else the report is incomplete).
     pub cut: Option<Cut>,
     /// Set when the report's body could not be read at all (not valid JSON, though not cut
     /// short), so only its header was: what crashed, and where, is unknown. The gate treats such

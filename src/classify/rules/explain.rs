@@ -13,7 +13,7 @@
 //! finds the common mistakes (a rule with no conditions, a broad `exception = ["EXC_BAD_ACCESS"]`
 //! rule first) and never warns about a rule that some report could still reach.
 
-use super::{Conditions, Facts, FrameMatcher, FrameView, ImageKind, Rule, RuleSet, clip};
+use super::{Caller, Conditions, Facts, FrameMatcher, FrameView, ImageKind, Rule, RuleSet, clip};
 
 /// The source name of the built-in rules ([`RuleSet::builtin`]).
 const BUILTIN_SOURCE: &str = "built-in rules";
@@ -298,13 +298,13 @@ impl Rule {
         }
         for m in &c.callers {
             let start = deepest.map_or(0, |d| d + 1);
-            let found = m.find_caller(facts, start);
-            outcomes.push(match found {
-                Some(f) => (
+            outcomes.push(match m.caller(facts, start) {
+                Caller::Found(f) => (
                     true,
                     format!("called from {} (thread frame {})", f.describe(), f.index),
                 ),
-                None => (
+                Caller::Unknown(seen) => (true, seen),
+                Caller::None => (
                     false,
                     format!(
                         "none of the {} thread frame(s) from frame {start} on is",
