@@ -443,13 +443,15 @@ fn gate_verdicts_are_in_the_json() {
     assert_eq!(doc["gate"]["fail_on"], "agx");
     // Ten AGX rules' reports, the known race three more times as pytest leaves it
     // (faulthandler on top, as .ips, as translated text, through a lambda), once more on a
-    // later release (macOS 26.5), and once pasted cut short.
-    assert_eq!(doc["gate"]["failures"], 15);
+    // later release (macOS 26.5), and once pasted cut short; and, failing closed, the real
+    // report cut at 65,536 characters that reads as another crash (the cut may have taken what
+    // makes it one of the driver's).
+    assert_eq!(doc["gate"]["failures"], 16);
     assert!(
         doc["gate"]["reason"]
             .as_str()
             .unwrap()
-            .starts_with("failed: 15 crashes")
+            .starts_with("failed: 16 crashes")
     );
     let failing: Vec<&serde_json::Value> = doc["reports"]
         .as_array()
@@ -457,12 +459,11 @@ fn gate_verdicts_are_in_the_json() {
         .iter()
         .filter(|r| !r["gate_failure"].is_null())
         .collect();
-    assert_eq!(failing.len(), 15);
-    assert!(
-        failing
-            .iter()
-            .all(|r| r["classification"]["family"] == "agx")
-    );
+    assert_eq!(failing.len(), 16);
+    assert!(failing.iter().all(|r| {
+        r["classification"]["family"] == "agx"
+            || (!r["cut"].is_null() && r["gate_failure"].as_str().unwrap().contains("cut short"))
+    }));
     // Grouped by signature: the race, plain, on a later release and under faulthandler (.ips
     // and translated text), is one crash; the two Python aborts (one with the race's frames on another thread) have
     // the same crashed-thread stack; the race through a lambda and the MoltenVK caller differ

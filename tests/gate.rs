@@ -652,6 +652,55 @@ fn a_race_report_with_a_damaged_body_fails_the_agx_gate() {
     }
 }
 
+/// A `.ips` cut after its crashed thread is read as far as it goes and classified, but the cut
+/// may have taken what a gate fails on (the driver's image, the callers' images): one whose
+/// classification the gate does not fail still fails closed, as it did when it could not be
+/// read at all; one the classification fails fails as that; `--allow unreadable` accepts it.
+#[test]
+fn a_cut_report_read_as_far_as_it_goes_still_fails_closed() {
+    let gate = |file: &str, extra: &[&str]| {
+        let out = crashdelta()
+            .args(["classify", "--fail-on", "agx", "--format", "json"])
+            .args(extra)
+            .arg(format!("testdata/derived/{file}"))
+            .output()
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let reason = doc["gate"]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        (
+            out.status.code(),
+            doc["reports"][0]["status"].clone(),
+            reason,
+        )
+    };
+    // Read as "other" (a real non-GPU crash cut at 65,536 characters): fails as cut.
+    let (code, status, reason) = gate("ips2crashlog-first-65536-characters.ips", &[]);
+    assert_eq!(
+        (code, status.as_str()),
+        (Some(86), Some("crash")),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("unreadable new crash report: its JSON body is cut short"),
+        "{reason}"
+    );
+    let (code, _, reason) = gate(
+        "ips2crashlog-first-65536-characters.ips",
+        &["--allow", "unreadable"],
+    );
+    assert_eq!(code, Some(0), "{reason}");
+    // Read as the race: fails as the race.
+    let (code, _, reason) = gate("agx-prepareForEnqueue-0x98-cut-in-used-images.md", &[]);
+    assert_eq!(code, Some(86), "{reason}");
+    assert!(
+        reason.contains("an AGX driver crash (agx-prepare-for-enqueue-race"),
+        "{reason}"
+    );
+}
+
 /// A report that landed, was read and announced, then was moved out of the report folders (a
 /// harness gathering artifacts, a cleanup step) was dropped: "0 new", exit 0 (review finding).
 /// It is kept, with a warning, and gated.
