@@ -11,7 +11,7 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use super::{Classification, Family};
-use crate::report::{Report, SourceFormat};
+use crate::report::Report;
 
 /// What fails the gate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -143,16 +143,14 @@ impl GatePolicy {
 
     /// Whether this crash report fails the gate, and why in words: [`GatePolicy::verdict`] of its
     /// classification, or, for a report whose body could not be read ([`Report::damaged`]: what
-    /// crashed is unknown) or a `.ips` body cut short ([`Report::cut`]), the rule for unreadable
+    /// crashed is unknown) or a `.ips` body cut short ([`Report::body_cut`]), the rule for unreadable
     /// reports. A cut body is read as far as it goes and classified, but what the cut took (the
     /// driver's image, the callers' images) may be what this gate fails on: one the
     /// classification does not fail still fails closed, as it did before it could be read.
     pub fn verdict_for(&self, report: &Report, c: &Classification) -> Option<String> {
         self.verdict(c).or_else(|| {
             let cut = report
-                .cut
-                .as_ref()
-                .filter(|_| matches!(report.format, SourceFormat::Ips | SourceFormat::IpsBodyOnly))
+                .body_cut()
                 .map(|cut| format!("its JSON body is cut short ({cut}), and read as {}", c.rule));
             let why = report.damaged.clone().or(cut)?;
             self.judge(Judged::Unreadable(&why), true)

@@ -29,7 +29,7 @@ pub use version::{
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::report::{Frame, Image, Report, SourceFormat, image_name_of};
+use crate::report::{Frame, Image, Report, image_name_of};
 
 /// How many meaningful frames from the top of the crashed thread decide the family.
 const FAMILY_WINDOW: usize = 3;
@@ -507,9 +507,7 @@ fn view<'a>(report: &'a Report, index: usize, f: &'a Frame) -> rules::FrameView<
     let (image, path) = frame_image(report, f);
     // A `.ips` frame names its image by its place in `usedImages`, which comes after the threads:
     // in a body cut short, a frame without an image most likely named one past the cut.
-    let image_cut = report.cut.is_some()
-        && matches!(report.format, SourceFormat::Ips | SourceFormat::IpsBodyOnly)
-        && image_name_of(report, f).is_none();
+    let image_cut = report.body_cut().is_some() && image_name_of(report, f).is_none();
     rules::FrameView::new(index, image, path, f.symbol.as_deref()).with_image_cut(image_cut)
 }
 

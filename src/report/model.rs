@@ -568,6 +568,15 @@ pub struct Report {
 }
 
 impl Report {
+    /// Where a `.ips` body that was cut short, and read as far as it goes, ends: the cut that
+    /// may have taken the images of the frames read (`usedImages` comes after the threads) and
+    /// that a file still being written shows too. `None` for a whole report and for text.
+    pub fn body_cut(&self) -> Option<&Cut> {
+        self.cut
+            .as_ref()
+            .filter(|_| matches!(self.format, SourceFormat::Ips | SourceFormat::IpsBodyOnly))
+    }
+
     /// The thread that crashed; `None` when the report names none or lacks it (a cut paste).
     pub fn crashed(&self) -> Option<&Thread> {
         self.threads.get(self.crashed_thread?)

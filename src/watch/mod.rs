@@ -43,7 +43,7 @@ pub use supervise::{Leftover, Notice, Session, makes_crash_report, signal_name};
 use crate::analyze::{AnalysisError, Analyzed, Analyzer};
 use crate::input::{self, InputError};
 use crate::inventory::{self, Delta, Entry, Inventory, InventoryError};
-use crate::report::{ParseError, SourceFormat};
+use crate::report::ParseError;
 
 /// Why a `watch` could not be carried out. No run record is made: the binary exits 125, or 126 or
 /// 127 for a command that cannot be started (as `env(1)`).
@@ -379,13 +379,7 @@ impl<'a> Tracker<'a> {
                 // A JSON body cut after the crashed thread reads as far as it goes (what a paste
                 // cut short needs), but a file that is still being written looks just the same:
                 // it waits like an incomplete one, and the end of the wait records it as it is.
-                Ok(a)
-                    if a.report.cut.is_some()
-                        && matches!(
-                            a.report.format,
-                            SourceFormat::Ips | SourceFormat::IpsBodyOnly
-                        ) =>
-                {
+                Ok(a) if a.report.body_cut().is_some() => {
                     self.pending.insert(path.to_owned());
                     None
                 }
