@@ -2,7 +2,7 @@
 //! rest (real files carry trailing text: a `System Profile:` section, a Markdown fence).
 
 use super::bugtype;
-use super::lenient::{Lenient, LenientMap, LenientVec, lenient_struct};
+use super::lenient::{Lenient, LenientMap, LenientVec, SeededVec, lenient_struct};
 use super::model::*;
 use super::util::{Warnings, parse_os_version, parse_time, subtype_address};
 
@@ -132,7 +132,7 @@ pub struct RawThread {
     pub queue: Lenient<String>,
     pub frames: LenientVec<RawFrame>,
     /// `None` when the thread has none, and for a thread read without its registers
-    /// ([`ThreadsSeed`]).
+    /// ([`threads_after`]).
     pub thread_state: Option<StateOf>,
     /// Set when the entry was not an object: the JSON type found instead.
     pub wrong: Option<&'static str>,
@@ -149,56 +149,19 @@ pub struct RawThread {
 /// seen puts `triggered` first, except lldb's tests, which sort the keys). So the only
 /// registers lost are those of a report whose `faultingThread` is wrong (it points past the
 /// threads; the crashed thread is then the triggered one) and whose thread keys are sorted.
-pub struct ThreadsSeed {
-    faulting: Option<u64>,
+fn threads_after(body: &RawBody) -> SeededVec<impl FnMut(usize) -> ThreadSeed> {
+    threads_naming(body.faulting_thread.ok().copied())
 }
 
-impl ThreadsSeed {
-    /// Reads `threads` after the keys of `body` read so far.
-    fn after(body: &RawBody) -> ThreadsSeed {
-        ThreadsSeed::naming(body.faulting_thread.ok().copied())
-    }
-
-    /// Reads `threads` knowing the crashed thread's index, when known.
-    pub fn naming(faulting: Option<u64>) -> ThreadsSeed {
-        ThreadsSeed { faulting }
-    }
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for ThreadsSeed {
-    type Value = LenientVec<RawThread>;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for ThreadsSeed {
-    type Value = LenientVec<RawThread>;
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("an array of threads")
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::new();
-        while let Some(thread) = seq.next_element_seed(ThreadSeed {
-            read_state: self.faulting.is_none_or(|f| f == out.len() as u64),
-        })? {
-            out.push(thread);
-        }
-        Ok(LenientVec(Lenient::Ok(out)))
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        use serde::de::IgnoredAny;
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(LenientVec(Lenient::Wrong("object")))
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(LenientVec(Lenient::Missing))
-    }
-    super::lenient::scalars_are_wrong!(found => LenientVec(Lenient::Wrong(found)));
+/// `threads`, knowing the crashed thread's index when it is known ([`threads_after`]).
+pub(super) fn threads_naming(faulting: Option<u64>) -> SeededVec<impl FnMut(usize) -> ThreadSeed> {
+    SeededVec(move |i| ThreadSeed {
+        read_state: faulting.is_none_or(|f| f == i as u64),
+    })
 }
 
 /// One thread; without `read_state`, its registers are skipped unless it says it crashed first.
-struct ThreadSeed {
+pub(super) struct ThreadSeed {
     read_state: bool,
 }
 
@@ -387,7 +350,7 @@ lenient_struct! {
         "termination" => termination: Option<RawTermination>,
         "asi" => asi: LenientMap<LenientVec<Lenient<String>>>,
         "faultingThread" => faulting_thread: Lenient<u64>,
-        "threads" => threads: LenientVec<RawThread> [seed ThreadsSeed::after],
+        "threads" => threads: LenientVec<RawThread> [seed threads_after],
         "lastExceptionBacktrace" => last_exception_backtrace: LenientVec<RawFrame>,
         "usedImages" => used_images: LenientVec<RawImage>,
         "legacyInfo" => legacy_info: RawLegacyInfo,

@@ -16,7 +16,9 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 
 /// A value that may be missing, present with the expected type, or present with another type.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -210,18 +212,25 @@ impl<T> LenientVec<T> {
     }
 }
 
-struct VecVisitor<T>(PhantomData<T>);
+/// Reads a [`LenientVec`] whose element `i` is read with the seed `self.0(i)`: what an element
+/// needs to know of its place (a thread, whether it is the crashed one). [`LenientVec`]'s own
+/// `Deserialize` is this with no seed but the element type's.
+pub struct SeededVec<F>(pub F);
 
-impl<'de, T: Deserialize<'de>> Visitor<'de> for VecVisitor<T> {
-    type Value = LenientVec<T>;
+impl<'de, F, S> Visitor<'de> for SeededVec<F>
+where
+    F: FnMut(usize) -> S,
+    S: DeserializeSeed<'de>,
+{
+    type Value = LenientVec<S::Value>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an array")
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<Self::Value, A::Error> {
         // The size hint comes from the input: cap it so a lying header cannot allocate gigabytes.
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-        while let Some(item) = seq.next_element::<T>()? {
+        while let Some(item) = seq.next_element_seed((self.0)(out.len()))? {
             out.push(item);
         }
         Ok(LenientVec(Lenient::Ok(out)))
@@ -236,9 +245,20 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for VecVisitor<T> {
     scalars_are_wrong!(found => LenientVec(Lenient::Wrong(found)));
 }
 
+impl<'de, F, S> DeserializeSeed<'de> for SeededVec<F>
+where
+    F: FnMut(usize) -> S,
+    S: DeserializeSeed<'de>,
+{
+    type Value = LenientVec<S::Value>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for LenientVec<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(VecVisitor(PhantomData))
+        SeededVec(|_| PhantomData::<T>).deserialize(d)
     }
 }
 

@@ -1200,7 +1200,7 @@ mod tests {
     #[test]
     fn other_threads_registers_are_skipped_but_never_the_crashed_threads() {
         // With `faultingThread` before `threads` (every body macOS writes), the other threads'
-        // registers are skipped unread (`ips::ThreadsSeed`). Whatever the order of the keys, the
+        // registers are skipped unread (`ips::threads_after`). Whatever the order of the keys, the
         // crashed thread's are still read: `faultingThread` after `threads`, absent, or pointing
         // past the threads (the triggered thread crashed), and a thread's keys sorted
         // (`triggered` after `threadState`, as lldb's tests write them).
@@ -1240,7 +1240,7 @@ mod tests {
 
         // The skipping itself: thread 0's registers are not read when thread 1 crashed.
         let mut de = serde_json::Deserializer::from_str(&sorted);
-        let seed = super::super::ips::ThreadsSeed::naming(Some(1));
+        let seed = super::super::ips::threads_naming(Some(1));
         let read = serde::de::DeserializeSeed::deserialize(seed, &mut de).unwrap();
         let read: Vec<bool> = read
             .items()
