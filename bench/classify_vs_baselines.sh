@@ -55,17 +55,28 @@ hyperfine --warmup 1 --runs "${RUNS:-10}" --export-markdown "$work/classify.md" 
 
 mk "$work/r10000" 10000
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+# `snapshot` three ways: reading every head (the head cache off, as before it existed), with the
+# heads of an earlier run in the cache (every run after the first: what a `watch` or a CI step
+# meets), and the first run, which reads every head and writes the cache. The cache folder is
+# the bench's own; the warm-up run fills it.
+heads=$work/heads
+rm -rf "$heads" "$heads-first"
 before=()
 if [[ -n "${BEFORE:-}" ]]; then
-  before=(-n 'crashdelta snapshot (before)' "$BEFORE snapshot --reports-dir $work/r10000 --output /dev/null")
+  before=(-n 'crashdelta snapshot (before)' "CRASHDELTA_HEAD_CACHE=off $BEFORE snapshot --reports-dir $work/r10000 --output /dev/null")
 fi
 hyperfine --warmup 1 --runs "${RUNS:-10}" --export-markdown "$work/snapshot.md" \
   -n 'find -printf (size, mtime)' "find $work/r10000 -type f -printf '%s %T@\n' > /dev/null" \
   "${before[@]}" \
-  -n 'crashdelta snapshot' "$bin snapshot --reports-dir $work/r10000 --output /dev/null"
+  -n 'crashdelta snapshot, head cache off' "CRASHDELTA_HEAD_CACHE=off $bin snapshot --reports-dir $work/r10000 --output /dev/null" \
+  -n 'crashdelta snapshot, heads cached' "CRASHDELTA_HEAD_CACHE=$heads $bin snapshot --reports-dir $work/r10000 --output /dev/null"
+hyperfine --warmup 1 --runs "${RUNS:-10}" --export-markdown "$work/snapshot-first.md" \
+  -n 'find -printf (size, mtime)' "find $work/r10000 -type f -printf '%s %T@\n' > /dev/null" \
+  -n 'crashdelta snapshot, first run (writes the head cache)' --prepare "rm -rf $heads-first" \
+  "CRASHDELTA_HEAD_CACHE=$heads-first $bin snapshot --reports-dir $work/r10000 --output /dev/null"
 
 # The tables last: hyperfine's own export to /dev/stdout would truncate a redirected output file.
-cat "$work/classify.md" "$work/snapshot.md"
+cat "$work/classify.md" "$work/snapshot.md" "$work/snapshot-first.md"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # Peak memory over the 2000- and 10 000-report folders.

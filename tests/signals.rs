@@ -615,6 +615,7 @@ fn child_raises_sigint_between_two_runs() {
             test_results: Vec::new(),
             record_env: Vec::new(),
             sequential: false,
+            head_cache: crashdelta::inventory::HeadCache::off(),
         },
         crashdelta::classify::GatePolicy {
             fail_on: crashdelta::classify::FailOn::Any,
@@ -663,6 +664,7 @@ fn child_watches_then_raises_sigint() {
         earlier: Vec::new(),
         before: None,
         overlap: None,
+        head_cache: crashdelta::inventory::HeadCache::off(),
     };
     crashdelta::watch::run(&opts, &common::analyzer(), &mut |_| {}).unwrap();
     // SAFETY: raise(3) on this (child) process.

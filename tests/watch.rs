@@ -792,6 +792,48 @@ fn junit_of_a_clean_run_has_one_passing_case() {
     assert!(xml.contains("name=\"no new crash report\"/>"), "{xml}");
 }
 
+/// `CRASHDELTA_HEAD_CACHE` says where `snapshot` keeps the heads of a big report folder (here
+/// a folder of its own), and `off` keeps none; the inventory is the same either way. The heads
+/// themselves are recorded once their files have settled (3 s after their last change), which
+/// the library's tests (`inventory::tests`) cover with no wait.
+#[test]
+fn the_head_cache_goes_where_its_variable_says_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("DiagnosticReports");
+    std::fs::create_dir(&reports).unwrap();
+    for n in 0..300 {
+        std::fs::write(
+            reports.join(format!("Python-{n:03}.ips")),
+            format!(
+                "{{\"bug_type\":\"309\",\"name\":\"Python\",\"incident_id\":\"ID-{n}\"}}\n{{}}\n"
+            ),
+        )
+        .unwrap();
+    }
+    let caches = dir.path().join("caches");
+    let snapshot = |cache: &std::path::Path| {
+        let out = common::crashdelta()
+            .env("CRASHDELTA_HEAD_CACHE", cache)
+            .args(["snapshot", "--reports-dir", reports.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let mut doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        doc["taken_at"] = serde_json::Value::Null;
+        doc
+    };
+    let uncached = snapshot(std::path::Path::new("off"));
+    assert!(!caches.exists());
+    assert_eq!(uncached["entries"].as_array().map(Vec::len), Some(300));
+    assert_eq!(snapshot(&caches), uncached);
+    let files: Vec<_> = std::fs::read_dir(&caches).unwrap().collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let file = files[0].as_ref().unwrap().path();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.starts_with("crashdelta.heads/1\t"), "{text}");
+    assert_eq!(snapshot(&caches), uncached);
+}
+
 /// `snapshot` records absolute folder paths: the inventory of one CI step is read by `diff` in
 /// another, perhaps run from another folder.
 #[test]

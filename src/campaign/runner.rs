@@ -83,6 +83,8 @@ pub struct Watching {
     /// Each run waits its settle before the next starts (`--sequential`); otherwise the next
     /// run starts as soon as the command exits, and the waits overlap ([`Overlap`]).
     pub sequential: bool,
+    /// Where the inventories keep the heads of big report folders between runs.
+    pub head_cache: crate::inventory::HeadCache,
 }
 
 /// What a campaign runs.
@@ -484,6 +486,7 @@ pub fn run(
         opts.earlier = earlier.clone();
         opts.test_results = plan.watching.test_results.clone();
         opts.record_env = plan.watching.record_env.clone();
+        opts.head_cache = plan.watching.head_cache.clone();
         // Kept: a run that cannot be made leaves the wait for the others to count from it.
         opts.before = before.clone();
         if overlapped {
@@ -663,6 +666,7 @@ fn wait_for_the_rest(
             .timing
             .options(plan.watching.folders.clone(), plan.argv.clone(), Vec::new());
     opts.earlier = earlier.to_vec();
+    opts.head_cache = plan.watching.head_cache.clone();
     opts.before = Some(before);
     opts.overlap = Some(overlap);
     let stop = || session.interrupted().is_some();
@@ -757,6 +761,7 @@ mod tests {
                 sequential: false,
                 test_results: Vec::new(),
                 record_env: Vec::new(),
+                head_cache: crate::inventory::HeadCache::off(),
             }
         }
 

@@ -17,7 +17,7 @@ use super::watch::report_run;
 
 /// `snapshot`: the inventory as JSON.
 pub fn snapshot(args: SnapshotArgs) -> Result<Exit> {
-    let listing = inventory::list(&args.folders.folders())?;
+    let listing = inventory::list_with(&args.folders.folders(), &super::setup::head_cache())?;
     let folders = listing
         .folders()
         .iter()
@@ -76,7 +76,10 @@ pub fn diff(args: DiffArgs) -> Result<Exit> {
         None => {
             let folders = named.unwrap_or_else(|| listed(&before));
             // A fresh scan lists only files under the folders, links not followed.
-            (inventory::scan(&folders)?, folders)
+            (
+                inventory::scan_with(&folders, &super::setup::head_cache())?,
+                folders,
+            )
         }
     };
     let (mut run, mut to_collect) =

@@ -36,6 +36,7 @@ fn watching(
         test_results: timing_args.test_results.clone(),
         record_env: provenance.record_env.clone(),
         sequential,
+        head_cache: super::setup::head_cache(),
     }
 }
 

@@ -1,5 +1,6 @@
 //! What several commands load before they run: the rules (built-in, and `--rules FILE`) and the
-//! symbol index (`--symbols`), made into one analyzer; and the check that `--allow` names a rule.
+//! symbol index (`--symbols`), made into one analyzer; the check that `--allow` names a rule;
+//! and where inventories keep the heads of big report folders.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,6 +12,7 @@ use anyhow::{Context, Result, bail};
 use crashdelta::analyze::Analyzer;
 use crashdelta::classify::{RuleSet, UNREADABLE};
 use crashdelta::input;
+use crashdelta::inventory;
 use crashdelta::run::provenance;
 use crashdelta::symbols;
 
@@ -148,6 +150,20 @@ impl Builds {
                 self.progress = Some(progress::Progress::start(message, false, false));
             }
         }
+    }
+}
+
+/// The variable that says where inventories keep the heads of big report folders: unset for the
+/// platform's cache folder, `off` to read every head every time, or a folder.
+pub const HEAD_CACHE_VAR: &str = "CRASHDELTA_HEAD_CACHE";
+
+/// Where inventories keep the heads of big report folders ([`inventory::HeadCache`]), as
+/// [`HEAD_CACHE_VAR`] says.
+pub fn head_cache() -> inventory::HeadCache {
+    match std::env::var_os(HEAD_CACHE_VAR) {
+        Some(v) if v == "off" => inventory::HeadCache::off(),
+        Some(v) if !v.is_empty() => inventory::HeadCache::at(PathBuf::from(v)),
+        _ => inventory::HeadCache::default_location(),
     }
 }
 

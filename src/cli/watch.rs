@@ -38,6 +38,7 @@ pub fn watch(args: WatchArgs) -> Result<Exit> {
     opts.earlier = earlier_runs(&args.record);
     opts.test_results = args.timing.test_results.clone();
     opts.record_env = args.provenance.record_env.clone();
+    opts.head_cache = super::setup::head_cache();
     let mut ran = match run::watch(&opts, &analyzer, &(&args.gate).into(), &mut print_live)? {
         Watched::Ran(ran) => ran,
         Watched::CannotRun(e) => {

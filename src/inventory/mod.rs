@@ -25,6 +25,10 @@ use thiserror::Error;
 use crate::report::ReportKind;
 use crate::report::{PEEK_BYTES, Peek, peek};
 
+mod cache;
+pub use cache::HeadCache;
+use cache::{FolderCache, Source, Stamp, Update};
+
 /// The `schema` an inventory file carries; [`Inventory::read`] refuses any other but
 /// [`SCHEMA_V1`].
 pub const SCHEMA: &str = "crashdelta.inventory/2";
@@ -401,14 +405,24 @@ pub fn unescape_path(text: &str) -> Option<PathBuf> {
 /// first line does not decide.
 const FIRST_HEAD_READ: usize = 1024;
 
+/// What `path.display()` writes, without going through the formatter: for a UTF-8 path (all
+/// but a few) a copy; `display().to_string()` was 5 % of `snapshot`'s user CPU.
+fn display(path: &Path) -> String {
+    path.to_str()
+        .map_or_else(|| path.to_string_lossy().into_owned(), str::to_owned)
+}
+
 /// Reads one file's entry: its metadata and the head of its contents.
 pub fn entry_for(path: &Path) -> Entry {
+    read_entry(path).0
+}
+
+/// [`entry_for`], and the stamp of the file read, for the [`HeadCache`] (`None` when it could
+/// not be opened).
+fn read_entry(path: &Path) -> (Entry, Option<Stamp>) {
+    let mut stamp = None;
     let mut entry = Entry {
-        // What `display()` writes, without going through the formatter: for a UTF-8 path (all
-        // but a few) a copy; `display().to_string()` was 5 % of `snapshot`'s user CPU.
-        path: path
-            .to_str()
-            .map_or_else(|| path.to_string_lossy().into_owned(), str::to_owned),
+        path: display(path),
         size: 0,
         mtime_ns: 0,
         peek: None,
@@ -420,6 +434,7 @@ pub fn entry_for(path: &Path) -> Entry {
         let meta = file.metadata()?;
         entry.size = meta.len();
         entry.mtime_ns = mtime_ns(&meta);
+        stamp = Some(Stamp::of(&meta));
         // On the stack: an inventory reads thousands of heads, and each is dropped at once.
         let mut head = [0u8; PEEK_BYTES];
         let mut filled = 0;
@@ -451,13 +466,14 @@ pub fn entry_for(path: &Path) -> Entry {
     if let Err(e) = read {
         entry.error = Some(e.to_string());
     }
-    entry
+    (entry, stamp)
 }
 
 /// A listed file, or an entry already settled by a listing error.
 #[derive(Clone)]
 enum Pending {
-    File(PathBuf),
+    /// A file, and the index of its folder's cache in [`Listing`]'s when it has one.
+    File(PathBuf, Option<u32>),
     /// The path the listing error names (the folder's when it names none), and the entry. Boxed:
     /// an entry is ~20 times the size of a path, and inline it made every listed file as big
     /// (10 000 reports: a 6 MB listing grown by doubling, a fifth of `snapshot`'s time in
@@ -467,16 +483,66 @@ enum Pending {
 
 /// Reads the heads of the listed files on all cores, handing each entry to `emit` in the
 /// listing's order: many small reads go to a worker at a time, so the queue costs less than the
-/// reads.
-fn read_heads<E>(files: Vec<Pending>, emit: impl FnMut(Entry) -> Result<(), E>) -> Result<(), E> {
-    crate::parallel::ordered(files.into_iter(), 64, resolve, emit)
+/// reads. A file whose folder has a cache is looked up there first, and each cache is written
+/// back with what was read (when every entry was emitted).
+fn read_heads<E>(
+    files: Vec<Pending>,
+    caches: &[FolderCache],
+    listed: SystemTime,
+    mut emit: impl FnMut(Entry) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut updates: Vec<Update<'_>> = caches.iter().map(Update::new).collect();
+    crate::parallel::ordered(
+        files.into_iter(),
+        64,
+        |pending| resolve(pending, caches),
+        |resolved| {
+            let Resolved { entry, cached } = resolved;
+            if let Some((path, index, source)) = cached
+                && let Some(update) = updates.get_mut(index as usize)
+            {
+                update.record(&path, &entry, source, listed);
+            }
+            emit(entry)
+        },
+    )?;
+    updates.into_iter().for_each(Update::save);
+    Ok(())
 }
 
-/// Reads one listed file's entry (a listing error's is already settled).
-fn resolve(pending: Pending) -> Entry {
+/// A listed file's entry, and for a file of a cached folder, its path, the cache's index and
+/// where the head came from.
+struct Resolved {
+    entry: Entry,
+    cached: Option<(PathBuf, u32, Source)>,
+}
+
+/// Reads one listed file's entry (a listing error's is already settled), from its folder's cache
+/// when the file is as recorded there.
+fn resolve(pending: Pending, caches: &[FolderCache]) -> Resolved {
     match pending {
-        Pending::File(path) => entry_for(&path),
-        Pending::Done(_, entry) => *entry,
+        Pending::File(path, None) => Resolved {
+            entry: entry_for(&path),
+            cached: None,
+        },
+        Pending::File(path, Some(index)) => {
+            let found = caches.get(index as usize).and_then(|c| c.find(&path));
+            let (entry, source) = match found {
+                Some((entry, line)) => (entry, Source::Cache(line)),
+                None => {
+                    let (entry, stamp) = read_entry(&path);
+                    (entry, Source::Read(stamp))
+                }
+            };
+            Resolved {
+                entry,
+                cached: Some((path, index, source)),
+            }
+        }
+        Pending::Done(_, entry) => Resolved {
+            entry: *entry,
+            cached: None,
+        },
     }
 }
 
@@ -487,6 +553,8 @@ pub struct Listing {
     taken_at: DateTime<Utc>,
     folders: Vec<Folder>,
     files: Vec<Pending>,
+    /// The caches of the walked folders that have one ([`HeadCache`]), which `files` index.
+    caches: Vec<FolderCache>,
 }
 
 /// How many entries [`Listing::write_json`] wrote, and how many of them were crash reports.
@@ -510,12 +578,14 @@ impl Listing {
             taken_at,
             folders,
             files,
+            caches,
         } = self;
         let mut entries = Vec::with_capacity(files.len());
-        let done: Result<(), std::convert::Infallible> = read_heads(files, |e| {
-            entries.push(e);
-            Ok(())
-        });
+        let done: Result<(), std::convert::Infallible> =
+            read_heads(files, &caches, taken_at.into(), |e| {
+                entries.push(e);
+                Ok(())
+            });
         match done {
             Ok(()) => {}
             Err(never) => match never {},
@@ -545,6 +615,8 @@ impl Listing {
         doc.serialize_field("folders", &self.folders)?;
         let entries = StreamedEntries {
             files: std::cell::Cell::new(Some(self.files)),
+            caches: &self.caches,
+            listed: self.taken_at.into(),
             written: &written,
         };
         doc.serialize_field("entries", &entries)?;
@@ -557,6 +629,8 @@ impl Listing {
 struct StreamedEntries<'a> {
     /// Taken by the one call of `serialize`.
     files: std::cell::Cell<Option<Vec<Pending>>>,
+    caches: &'a [FolderCache],
+    listed: SystemTime,
     written: &'a std::cell::Cell<Written>,
 }
 
@@ -565,7 +639,7 @@ impl Serialize for StreamedEntries<'_> {
         use serde::ser::SerializeSeq;
         let mut seq = serializer.serialize_seq(None)?;
         if let Some(files) = self.files.take() {
-            read_heads(files, |entry| {
+            read_heads(files, self.caches, self.listed, |entry| {
                 let mut w = self.written.get();
                 w.entries += 1;
                 w.crashes += usize::from(entry.is_crash());
@@ -582,7 +656,7 @@ impl Pending {
     fn listed_path(&self) -> &[u8] {
         use std::os::unix::ffi::OsStrExt;
         match self {
-            Pending::File(path) | Pending::Done(path, _) => path.as_os_str().as_bytes(),
+            Pending::File(path, _) | Pending::Done(path, _) => path.as_os_str().as_bytes(),
         }
     }
 }
@@ -601,16 +675,29 @@ fn sort_as_walked(listed: &mut [Pending]) {
     });
 }
 
-/// Takes the inventory of `folders`. A folder that does not exist is recorded as such; it is an
-/// error when none exists, or when one that exists cannot be read (never an empty pass).
+/// Takes the inventory of `folders`, reading every head. A folder that does not exist is
+/// recorded as such; it is an error when none exists, or when one that exists cannot be read
+/// (never an empty pass).
 pub fn scan(folders: &[PathBuf]) -> Result<Inventory, InventoryError> {
-    Ok(list(folders)?.read())
+    scan_with(folders, &HeadCache::off())
+}
+
+/// [`scan`], with the heads of unchanged files taken from `cache` (the same inventory, faster;
+/// [`HeadCache`]).
+pub fn scan_with(folders: &[PathBuf], cache: &HeadCache) -> Result<Inventory, InventoryError> {
+    Ok(list_with(folders, cache)?.read())
 }
 
 /// Lists the files of `folders`, the first half of [`scan`]: the heads are read afterwards, by
 /// [`Listing::read`] or [`Listing::write_json`]. The same errors as [`scan`].
 pub fn list(folders: &[PathBuf]) -> Result<Listing, InventoryError> {
+    list_with(folders, &HeadCache::off())
+}
+
+/// [`list`], with the heads of unchanged files to be taken from `cache` ([`HeadCache`]).
+pub fn list_with(folders: &[PathBuf], cache: &HeadCache) -> Result<Listing, InventoryError> {
     let taken_at = Utc::now();
+    let mut caches = Vec::new();
     // The walk lists; the heads are read afterwards, on all cores (thousands of small reads).
     let mut out: Vec<Pending> = Vec::new();
     let mut listed = Vec::new();
@@ -639,7 +726,7 @@ pub fn list(folders: &[PathBuf]) -> Result<Listing, InventoryError> {
                     if e.file_name().to_string_lossy().starts_with('.') {
                         continue;
                     }
-                    out.push(Pending::File(e.into_path()));
+                    out.push(Pending::File(e.into_path(), None));
                 }
                 Ok(_) => {}
                 Err(err) => {
@@ -680,6 +767,16 @@ pub fn list(folders: &[PathBuf]) -> Result<Listing, InventoryError> {
         }
         if let Some(walked) = out.get_mut(from..) {
             sort_as_walked(walked);
+            if let Some(opened) = cache.open(folder, walked.len())
+                && let Ok(index) = u32::try_from(caches.len())
+            {
+                caches.push(opened);
+                for pending in walked {
+                    if let Pending::File(_, at) = pending {
+                        *at = Some(index);
+                    }
+                }
+            }
         }
     }
     if !listed.iter().any(|f| f.exists) {
@@ -689,6 +786,7 @@ pub fn list(folders: &[PathBuf]) -> Result<Listing, InventoryError> {
         taken_at,
         folders: listed,
         files: out,
+        caches,
     })
 }
 
@@ -1053,6 +1151,195 @@ mod tests {
         let not_report = write(reports.path(), "notes.txt", "hello");
         let e = check_report_file(&not_report, &[reports.path().to_path_buf()]).unwrap_err();
         assert!(e.contains("not a crash report"), "{e}");
+    }
+
+    /// A head cache in `dir` that caches every folder and records files just written.
+    fn eager_cache(dir: &Path) -> HeadCache {
+        HeadCache {
+            min_files: 0,
+            settled: std::time::Duration::ZERO,
+            ..HeadCache::at(dir)
+        }
+    }
+
+    /// The one cache file in `dir`, and its lines after the header.
+    fn cache_file(dir: &Path) -> (PathBuf, String, Vec<String>) {
+        let files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        let file = files[0].clone();
+        let text = String::from_utf8(std::fs::read(&file).unwrap()).unwrap();
+        let lines = text.lines().skip(1).map(str::to_owned).collect();
+        (file, text, lines)
+    }
+
+    /// A folder of reports and other files: crashes, a legacy report, a file that is no report,
+    /// an empty `.ips`, nested `Retired/` and a name that is not UTF-8.
+    fn mixed_folder(dir: &Path) {
+        use std::os::unix::ffi::OsStrExt;
+        write(dir, "a.ips", &header("A"));
+        write(dir, "Retired/b.ips", &header("B"));
+        write(
+            dir,
+            "c.crash",
+            "Process:         Python [4242]\nIncident Identifier: C\n",
+        );
+        write(dir, "notes.txt", "not a report");
+        write(dir, "empty.ips", "");
+        std::fs::write(
+            dir.join(std::ffi::OsStr::from_bytes(b"d\xff.ips")),
+            header("D"),
+        )
+        .unwrap();
+    }
+
+    /// The cache changes how fast an inventory is taken, never what it says: cold (no cache
+    /// file), warm (every head from the cache) and without a cache, the same entries.
+    #[test]
+    fn the_cached_inventory_is_the_inventory() {
+        let dir = tempfile::tempdir().unwrap();
+        let caches = tempfile::tempdir().unwrap();
+        mixed_folder(dir.path());
+        let folders = [dir.path().to_path_buf()];
+        let cache = eager_cache(caches.path());
+        let plain = scan(&folders).unwrap();
+        let cold = scan_with(&folders, &cache).unwrap();
+        let (file, text, lines) = cache_file(caches.path());
+        // Every head read without error is recorded, the empty file's too (no peek).
+        assert_eq!(lines.len(), 6, "{text}");
+        let written = std::fs::metadata(&file).unwrap().modified().unwrap();
+        let warm = scan_with(&folders, &cache).unwrap();
+        assert_eq!(plain.entries, cold.entries);
+        assert_eq!(plain.entries, warm.entries);
+        assert_eq!(plain.folders, warm.folders);
+        // Nothing changed: the cache file is not written again.
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().modified().unwrap(),
+            written
+        );
+        // The streamed inventory reads the cache too.
+        let mut streamed = Vec::new();
+        list_with(&folders, &cache)
+            .unwrap()
+            .write_json(&mut streamed)
+            .unwrap();
+        let back: Inventory = serde_json::from_slice(&streamed).unwrap();
+        assert_eq!(back.entries, plain.entries);
+    }
+
+    /// What proves the cache is read, and that a change is never hidden by it: a recorded head
+    /// altered in the cache file shows in the next inventory while its file is unchanged, and
+    /// no longer once the file is rewritten (same size), touched, or replaced.
+    #[test]
+    fn a_changed_file_is_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let caches = tempfile::tempdir().unwrap();
+        let folders = [dir.path().to_path_buf()];
+        let cache = eager_cache(caches.path());
+        let incident = |inv: &Inventory, name: &str| {
+            inv.entries
+                .iter()
+                .find(|e| e.path.ends_with(name))
+                .and_then(|e| e.peek.as_ref())
+                .and_then(|p| p.incident_id.clone())
+        };
+        let tamper = || {
+            let (file, text, _) = cache_file(caches.path());
+            let mut tampered = String::new();
+            for (i, line) in text.lines().enumerate() {
+                let mut fields: Vec<&str> = line.split('\t').collect();
+                if i > 0 {
+                    fields[8] = "+FROM-THE-CACHE";
+                }
+                tampered += &(fields.join("\t") + "\n");
+            }
+            std::fs::write(file, tampered).unwrap();
+        };
+        let pause = || std::thread::sleep(std::time::Duration::from_millis(30));
+        write(dir.path(), "a.ips", &header("AAAA"));
+        write(dir.path(), "b.ips", &header("BBBB"));
+        write(dir.path(), "c.ips", &header("CCCC"));
+        scan_with(&folders, &cache).unwrap();
+        tamper();
+        let warm = scan_with(&folders, &cache).unwrap();
+        assert_eq!(incident(&warm, "a.ips").as_deref(), Some("FROM-THE-CACHE"));
+
+        pause();
+        // Rewritten in place with a head of the same size.
+        write(dir.path(), "a.ips", &header("AAAB"));
+        // Touched: its modification time set back to what it was.
+        let b = dir.path().join("b.ips");
+        let mtime = std::fs::metadata(&b).unwrap().modified().unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&b)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+        // Replaced by another file of the same size renamed over it.
+        write(dir.path(), ".c.tmp", &header("CCCD"));
+        std::fs::rename(dir.path().join(".c.tmp"), dir.path().join("c.ips")).unwrap();
+        let now = scan_with(&folders, &cache).unwrap();
+        assert_eq!(incident(&now, "a.ips").as_deref(), Some("AAAB"));
+        assert_eq!(incident(&now, "b.ips").as_deref(), Some("BBBB"));
+        assert_eq!(incident(&now, "c.ips").as_deref(), Some("CCCD"));
+        assert_eq!(now.entries, scan(&folders).unwrap().entries);
+    }
+
+    /// A file removed leaves the cache; a cache file that is damaged, of another schema or of
+    /// another folder is ignored (the inventory read from the files) and replaced.
+    #[test]
+    fn a_bad_cache_file_is_ignored_and_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let caches = tempfile::tempdir().unwrap();
+        let folders = [dir.path().to_path_buf()];
+        let cache = eager_cache(caches.path());
+        mixed_folder(dir.path());
+        scan_with(&folders, &cache).unwrap();
+        std::fs::remove_file(dir.path().join("a.ips")).unwrap();
+        let plain = scan(&folders).unwrap();
+        assert_eq!(scan_with(&folders, &cache).unwrap().entries, plain.entries);
+        let (file, text, lines) = cache_file(caches.path());
+        assert_eq!(lines.len(), 5, "{text}");
+        let other = text.replacen(&dir.path().display().to_string(), "/elsewhere", 1);
+        let schema = text.replacen("crashdelta.heads/1", "crashdelta.heads/0", 1);
+        let cut = text[..text.len() - 20].to_owned();
+        let broken_escape = text.replacen("a.ips", "a\\x.ips", 1);
+        for bad in [
+            other,
+            schema,
+            cut,
+            broken_escape,
+            "\u{0}garbage".into(),
+            String::new(),
+        ] {
+            std::fs::write(&file, &bad).unwrap();
+            assert_eq!(scan_with(&folders, &cache).unwrap().entries, plain.entries);
+            let (_, again, _) = cache_file(caches.path());
+            assert_eq!(again, text, "replaced after {bad:?}");
+        }
+    }
+
+    /// A folder below the threshold gets no cache file, nor does a file still settling get a
+    /// record.
+    #[test]
+    fn small_folders_and_fresh_files_are_not_cached() {
+        let dir = tempfile::tempdir().unwrap();
+        let caches = tempfile::tempdir().unwrap();
+        let folders = [dir.path().to_path_buf()];
+        mixed_folder(dir.path());
+        scan_with(&folders, &HeadCache::at(caches.path())).unwrap();
+        assert_eq!(std::fs::read_dir(caches.path()).unwrap().count(), 0);
+        let settling = HeadCache {
+            min_files: 0,
+            ..HeadCache::at(caches.path())
+        };
+        let inv = scan_with(&folders, &settling).unwrap();
+        assert_eq!(inv.entries, scan(&folders).unwrap().entries);
+        let (_, text, lines) = cache_file(caches.path());
+        assert_eq!(lines.len(), 0, "{text}");
     }
 
     fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {

@@ -55,6 +55,8 @@ impl Timing {
             record_env: Vec::new(),
             before: None,
             overlap: None,
+            // Set by the caller that knows where caches go (the command line).
+            head_cache: crate::inventory::HeadCache::off(),
         }
     }
 }

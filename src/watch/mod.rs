@@ -122,6 +122,8 @@ pub struct Options {
     /// A campaign run whose wait for late reports overlaps the next runs ([`Overlap`]); `None`
     /// for a lone watch or a sequential campaign (`--sequential`): the run waits its settle.
     pub overlap: Option<Overlap>,
+    /// Where the inventories keep the heads of big report folders between runs.
+    pub head_cache: inventory::HeadCache,
 }
 
 /// A new crash report, read and classified.
@@ -635,7 +637,7 @@ pub fn run(
 ) -> Result<Outcome, WatchError> {
     let before = match &opts.before {
         Some(before) => before.clone(),
-        None => inventory::scan(&opts.folders)?,
+        None => inventory::scan_with(&opts.folders, &opts.head_cache)?,
     };
     let folder_ids: Vec<Option<(u64, u64)>> = opts
         .folders
@@ -824,7 +826,7 @@ pub fn run(
             // crash of the campaign found here makes this run the last under `--until-crash`:
             // the next run counts from this run's final inventory, and would never see either.
             let known = (tracker.crashes.len(), tracker.pending.len());
-            if let Ok(inv) = inventory::scan(&opts.folders) {
+            if let Ok(inv) = inventory::scan_with(&opts.folders, &opts.head_cache) {
                 let fresh: Vec<PathBuf> = inventory::diff(&before, &inv)
                     .new_crashes()
                     .map(Entry::file)
@@ -869,7 +871,7 @@ pub fn run(
             return Err(WatchError::FolderReplaced(folder.clone()));
         }
     }
-    let after = inventory::scan(&opts.folders)?;
+    let after = inventory::scan_with(&opts.folders, &opts.head_cache)?;
     let delta = inventory::diff(&before, &after);
     let mut evidence = capture.evidence();
     warnings.extend(start_warnings);
@@ -982,7 +984,7 @@ pub fn settle(
 ) -> Result<Settled, WatchError> {
     let before = match &opts.before {
         Some(before) => before.clone(),
-        None => inventory::scan(&opts.folders)?,
+        None => inventory::scan_with(&opts.folders, &opts.head_cache)?,
     };
     let settling: Vec<Settling> = opts
         .overlap
@@ -1011,7 +1013,7 @@ pub fn settle(
         ..Tree::default()
     };
     // What landed before the wait began (between the last run and now) is read first.
-    let landed: Vec<PathBuf> = inventory::scan(&opts.folders)
+    let landed: Vec<PathBuf> = inventory::scan_with(&opts.folders, &opts.head_cache)
         .map(|now| {
             inventory::diff(&before, &now)
                 .new_crashes()
@@ -1057,7 +1059,7 @@ pub fn settle(
         }
     }
     drop(watcher);
-    let after = inventory::scan(&opts.folders)?;
+    let after = inventory::scan_with(&opts.folders, &opts.head_cache)?;
     let delta = inventory::diff(&before, &after);
     let settled_at = Utc::now();
     let crashes = reconcile(
@@ -1203,6 +1205,7 @@ mod tests {
             stdout_to_stderr: false,
             test_results: Vec::new(),
             record_env: Vec::new(),
+            head_cache: inventory::HeadCache::off(),
             before: None,
             overlap: None,
         };
@@ -1247,6 +1250,7 @@ mod tests {
             stdout_to_stderr: false,
             test_results: Vec::new(),
             record_env: Vec::new(),
+            head_cache: inventory::HeadCache::off(),
             before: None,
             overlap: None,
         };
