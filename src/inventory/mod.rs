@@ -1322,6 +1322,50 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+        /// Whatever happens to the files between two listings (written, rewritten at the same
+        /// size with their modification time kept, renamed over each other, moved into
+        /// `Retired/`, removed), the inventory with the cache is the inventory without it.
+        #[test]
+        fn the_cache_never_changes_an_inventory(
+            ops in proptest::collection::vec((0u8..6, 0usize..4, 0usize..4, 0u8..10), 1..8)
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let caches = tempfile::tempdir().unwrap();
+            let folders = [dir.path().to_path_buf()];
+            let cache = eager_cache(caches.path());
+            let names = ["a.ips", "b.ips", "Retired/a.ips", "c.crash"];
+            let path = |i: usize| dir.path().join(names[i % names.len()]);
+            for (op, x, y, id) in ops {
+                let (from, to) = (path(x), path(y));
+                std::fs::create_dir_all(dir.path().join("Retired")).unwrap();
+                match op {
+                    // Written, or rewritten at the same size (ids of one digit).
+                    0 => std::fs::write(&from, header(&format!("ID{id}"))).unwrap(),
+                    // Rewritten at the same size keeping its modification time (`cp -p`).
+                    1 | 2 => {
+                        let mtime = std::fs::metadata(&from).and_then(|m| m.modified());
+                        std::fs::write(&from, header(&format!("ID{id}"))).unwrap();
+                        if let Ok(mtime) = mtime {
+                            let file = std::fs::File::options().write(true).open(&from).unwrap();
+                            file.set_modified(mtime).unwrap();
+                        }
+                    }
+                    3 => { let _ = std::fs::rename(&from, &to); }
+                    4 => { let _ = std::fs::remove_file(&from); }
+                    // Another kind of file at the same size.
+                    _ => std::fs::write(&from, format!("not a report {id}")).unwrap(),
+                }
+                // Past a tick of the file system's clock: what `SETTLED` stands for here.
+                std::thread::sleep(std::time::Duration::from_millis(12));
+                let cached = scan_with(&folders, &cache).unwrap();
+                proptest::prop_assert_eq!(&cached.entries, &scan(&folders).unwrap().entries);
+            }
+        }
+    }
+
     /// A folder below the threshold gets no cache file, nor does a file still settling get a
     /// record.
     #[test]
