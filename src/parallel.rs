@@ -3,9 +3,10 @@
 //!
 //! Reports are independent, so a folder of thousands is read and analysed in parallel; writers
 //! need them in the order the inputs were named, and memory must not grow with the folder. Workers
-//! take chunks of items from a bounded queue while the calling thread hands finished chunks to
-//! `emit` in order; at most [`WINDOW`] chunks are between reading and emitting. A panicking worker
-//! is re-raised on the calling thread: a bug is never a silently missing result.
+//! (one per core but one) take chunks of items from a bounded queue; the calling thread hands
+//! finished chunks to `emit` in order, and works on the oldest queued chunk itself whenever the
+//! next one to emit is not finished. At most [`WINDOW`] chunks are between reading and emitting. A
+//! panicking worker is re-raised on the calling thread: a bug is never a silently missing result.
 //!
 //! Used by the analysis pipeline (a few reports per chunk: each hand-over wakes a thread on
 //! another core) and by the inventory's head reader (many small reads per chunk: the channel
@@ -75,7 +76,9 @@ where
     let job_rx = Mutex::new(job_rx);
     let work = &work;
     std::thread::scope(|scope| {
-        for _ in 0..threads {
+        // One thread fewer than the cores: the calling thread works too, when it has nothing to
+        // emit (it used to only wait and emit, a third thread on two cores).
+        for _ in 1..threads {
             let (job_rx, done_tx) = (&job_rx, done_tx.clone());
             scope.spawn(move || {
                 loop {
@@ -129,13 +132,35 @@ where
             if next == sent {
                 break Ok(());
             }
-            let Ok((seq, result)) = done_rx.recv() else {
-                break Ok(());
-            };
-            match result {
-                Ok(done) => ready.insert(seq, done),
-                Err(panic) => resume_unwind(panic),
-            };
+            // What the workers have finished, without waiting.
+            while let Ok((seq, result)) = done_rx.try_recv() {
+                match result {
+                    Ok(done) => ready.insert(seq, done),
+                    Err(panic) => resume_unwind(panic),
+                };
+            }
+            if !ready.contains_key(&next) {
+                // Nothing to emit yet: work on the oldest job still queued rather than wait for
+                // a worker, and wait only when every job is being worked on. Only tried: a
+                // worker waiting for a job holds the lock while the queue is empty (waiting for
+                // it would be waiting for the jobs this thread sends), and one taking a job
+                // holds it for an instant. The lock is released before the work.
+                let job = job_rx.try_lock().ok().and_then(|rx| rx.try_recv().ok());
+                match job {
+                    Some((seq, batch)) => {
+                        ready.insert(seq, batch.into_iter().map(work).collect());
+                    }
+                    None => {
+                        let Ok((seq, result)) = done_rx.recv() else {
+                            break Ok(());
+                        };
+                        match result {
+                            Ok(done) => ready.insert(seq, done),
+                            Err(panic) => resume_unwind(panic),
+                        };
+                    }
+                }
+            }
             let mut failed = None;
             'emit: while let Some(done) = ready.remove(&next) {
                 in_flight = in_flight.saturating_sub(weights.remove(&next).unwrap_or(0));
@@ -225,6 +250,33 @@ mod tests {
         assert!(peak <= 64, "{peak} in flight, over the budget of 64");
         // The oversize item (100) went, alone.
         assert_eq!(peak_oversize, 100);
+    }
+
+    /// The calling thread works too while the next result is not ready, instead of waiting: on
+    /// two cores it used to be a third thread that woke for every chunk.
+    #[test]
+    fn the_calling_thread_works_too() {
+        let me = std::thread::current().id();
+        let by_me = std::sync::atomic::AtomicUsize::new(0);
+        let mut out = Vec::new();
+        ordered(
+            0..64u32,
+            1,
+            |i| {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+                if std::thread::current().id() == me {
+                    by_me.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+                i
+            },
+            |i| {
+                out.push(i);
+                Ok::<(), ()>(())
+            },
+        )
+        .unwrap();
+        assert_eq!(out, (0..64).collect::<Vec<_>>());
+        assert!(by_me.into_inner() > 0);
     }
 
     #[test]
