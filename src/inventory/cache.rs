@@ -588,6 +588,19 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any bytes escape into a field with no tab, newline or backslash of its own that
+        /// reads back as those bytes; and no line, however broken, panics its reader.
+        #[test]
+        fn any_bytes_escape_and_read_back(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
+            let mut out = Vec::new();
+            escape(&bytes, &mut out);
+            proptest::prop_assert!(!out.iter().any(|&b| b == b'\t' || b == b'\n'));
+            proptest::prop_assert_eq!(unescape(&out), Some(bytes.clone()));
+            let _ = parse_line(&bytes);
+        }
+    }
+
     /// A head that says more of its process than its name has no line: the line would lose it.
     #[test]
     fn a_head_a_line_cannot_hold_is_not_recorded() {
