@@ -581,6 +581,84 @@ fn child_test(name: &str) -> ExitStatus {
     out.status
 }
 
+/// How the campaigns of the signal tests watch: `f`'s folder, no settle, polled.
+fn campaign_watching(f: &Folder) -> crashdelta::campaign::runner::Watching {
+    crashdelta::campaign::runner::Watching {
+        folders: vec![f.reports.clone()],
+        timing: crashdelta::run::Timing {
+            settle: Duration::ZERO,
+            settle_max: Duration::ZERO,
+            poll: true,
+            kill_after: Duration::from_secs(5),
+            kill_leftovers: false,
+            capture: false,
+            stdout_to_stderr: false,
+        },
+        collect: None,
+        earlier: Vec::new(),
+        test_results: Vec::new(),
+        record_env: Vec::new(),
+        sequential: false,
+        head_cache: crashdelta::inventory::HeadCache::off(),
+    }
+}
+
+/// A gate that fails on any crash of the run.
+fn gate_on_any() -> crashdelta::classify::GatePolicy {
+    crashdelta::classify::GatePolicy {
+        fail_on: crashdelta::classify::FailOn::Any,
+        allow: Vec::new(),
+        scope: crashdelta::classify::Scope::Run,
+    }
+}
+
+/// A SIGINT that arrives while a campaign sets up a run (after its check for an interrupt,
+/// before the run's command exists) reaches that command as soon as it starts: the campaign
+/// stops within seconds, not when `sleep 30` ends.
+#[test]
+fn sigint_while_a_campaign_sets_up_a_run_reaches_its_command() {
+    let status = child_test("child_raises_sigint_while_a_run_is_set_up");
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+#[ignore = "run by sigint_while_a_campaign_sets_up_a_run_reaches_its_command, in a child"]
+fn child_raises_sigint_while_a_run_is_set_up() {
+    use crashdelta::campaign::runner::{self, Ended, Event, Plan};
+    if std::env::var_os(CHILD).is_none() {
+        return;
+    }
+    let f = folder();
+    let plan = Plan::repeat(
+        vec!["sleep".into(), "30".into()],
+        2,
+        false,
+        campaign_watching(&f),
+        gate_on_any(),
+    );
+    let started = std::time::Instant::now();
+    let ended = runner::run(&plan, &common::analyzer(), &mut |e| {
+        // Told as run 1 is being set up, after the campaign looked for an interrupt.
+        if let Event::Starting { index: 1, .. } = e {
+            // SAFETY: raise(3) on this (child) process.
+            unsafe {
+                libc::raise(libc::SIGINT);
+            }
+        }
+    })
+    .unwrap();
+    let Ended::Ran(ran) = ended else {
+        panic!("the command could not run");
+    };
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "run 1's command did not hear the interrupt: {:?}",
+        started.elapsed()
+    );
+    assert!(ran.interrupted);
+    assert_eq!(ran.runs.len(), 1, "{:?}", ran.stopped);
+}
+
 #[test]
 fn sigint_between_two_runs_of_a_campaign_stops_it_before_the_next() {
     let status = child_test("child_raises_sigint_between_two_runs");
@@ -590,7 +668,7 @@ fn sigint_between_two_runs_of_a_campaign_stops_it_before_the_next() {
 #[test]
 #[ignore = "run by sigint_between_two_runs_of_a_campaign_stops_it_before_the_next, in a child"]
 fn child_raises_sigint_between_two_runs() {
-    use crashdelta::campaign::runner::{self, Ended, Event, Plan, Watching};
+    use crashdelta::campaign::runner::{self, Ended, Event, Plan};
     if std::env::var_os(CHILD).is_none() {
         return;
     }
@@ -599,29 +677,8 @@ fn child_raises_sigint_between_two_runs() {
         vec!["true".into()],
         3,
         false,
-        Watching {
-            folders: vec![f.reports.clone()],
-            timing: crashdelta::run::Timing {
-                settle: Duration::ZERO,
-                settle_max: Duration::ZERO,
-                poll: true,
-                kill_after: Duration::from_secs(5),
-                kill_leftovers: false,
-                capture: false,
-                stdout_to_stderr: false,
-            },
-            collect: None,
-            earlier: Vec::new(),
-            test_results: Vec::new(),
-            record_env: Vec::new(),
-            sequential: false,
-            head_cache: crashdelta::inventory::HeadCache::off(),
-        },
-        crashdelta::classify::GatePolicy {
-            fail_on: crashdelta::classify::FailOn::Any,
-            allow: Vec::new(),
-            scope: crashdelta::classify::Scope::Run,
-        },
+        campaign_watching(&f),
+        gate_on_any(),
     );
     let ended = runner::run(&plan, &common::analyzer(), &mut |e| {
         // After run 1's record is made, before run 2 starts: no watch is running.

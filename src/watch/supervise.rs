@@ -72,6 +72,8 @@ static GROUP: AtomicI32 = AtomicI32::new(0);
 static RECEIVED: AtomicUsize = AtomicUsize::new(0);
 /// The last of them.
 static LAST: AtomicI32 = AtomicI32::new(0);
+/// `RECEIVED` when the outermost open session began.
+static OUTER_BASE: AtomicUsize = AtomicUsize::new(0);
 
 /// Installs the handlers once per process; the result is remembered (an error too).
 fn install() -> Result<(), String> {
@@ -135,11 +137,21 @@ impl Session {
     ///
     /// # Errors
     /// The handlers cannot be installed.
+    ///
+    /// A session opened inside another counts from when the outermost began: a signal that
+    /// arrived while a campaign was setting up a run (its inventory, its provenance), before the
+    /// run's command existed to be forwarded to, is the run's too, and is forwarded to its
+    /// command as soon as it starts ([`Supervisor::start`]). Counted from the inner session's
+    /// own start, it was lost: the command of that run ran to its end (seen as
+    /// `tests/campaign.rs::an_interrupted_campaign_stops_and_reports_the_runs_so_far` failing
+    /// under load; `tests/signals.rs::sigint_while_a_campaign_sets_up_a_run_reaches_its_command`).
     pub fn begin() -> io::Result<Session> {
         install().map_err(io::Error::other)?;
-        SESSIONS.fetch_add(1, Ordering::SeqCst);
+        if SESSIONS.fetch_add(1, Ordering::SeqCst) == 0 {
+            OUTER_BASE.store(RECEIVED.load(Ordering::SeqCst), Ordering::SeqCst);
+        }
         Ok(Session {
-            base: RECEIVED.load(Ordering::SeqCst),
+            base: OUTER_BASE.load(Ordering::SeqCst),
         })
     }
 
