@@ -141,7 +141,7 @@ impl Session {
     /// A session opened inside another counts from when the outermost began: a signal that
     /// arrived while a campaign was setting up a run (its inventory, its provenance), before the
     /// run's command existed to be forwarded to, is the run's too, and is forwarded to its
-    /// command as soon as it starts ([`Supervisor::start`]). Counted from the inner session's
+    /// command as soon as it starts (`Supervisor::start`). Counted from the inner session's
     /// own start, it was lost: the command of that run ran to its end (seen as
     /// `tests/campaign.rs::an_interrupted_campaign_stops_and_reports_the_runs_so_far` failing
     /// under load; `tests/signals.rs::sigint_while_a_campaign_sets_up_a_run_reaches_its_command`).
