@@ -76,7 +76,7 @@ fn watch_args<'a>(f: &'a Folder, extra: &[&'a str]) -> Vec<&'a str> {
 
 fn spawn_watch(f: &Folder, extra: &[&str], output: Option<&Path>) -> Child {
     let mut cmd = Command::new(bin());
-    cmd.args(watch_args(f, &[]));
+    common::hearing_interrupts(&mut cmd).args(watch_args(f, &[]));
     if let Some(o) = output {
         cmd.args(["--format", "json", "--output", o.to_str().unwrap()]);
     }
@@ -397,7 +397,7 @@ fn sigquit_is_forwarded_and_exits_130() {
 fn ctrl_c_during_the_settle_stops_settling_and_writes_the_record() {
     let f = folder();
     let out = f.dir.path().join("record.json");
-    let mut child = Command::new(bin())
+    let mut child = common::hearing_interrupts(&mut Command::new(bin()))
         .args([
             "watch",
             "--reports-dir",
@@ -426,7 +426,7 @@ fn ctrl_c_during_the_settle_stops_settling_and_writes_the_record() {
 fn ctrl_c_during_a_campaign_stops_it_promptly() {
     for when in [Duration::from_millis(1600), Duration::from_millis(2300)] {
         let f = folder();
-        let mut child = Command::new(bin())
+        let mut child = common::hearing_interrupts(&mut Command::new(bin()))
             .args([
                 "watch",
                 "--reports-dir",
@@ -566,7 +566,7 @@ const CHILD: &str = "CRASHDELTA_SIGNALS_CHILD";
 /// Runs one `#[ignore]`d test of this binary in a child process, where a signal may kill it; its
 /// output is shown only when it did not succeed.
 fn child_test(name: &str) -> ExitStatus {
-    let out = Command::new(std::env::current_exe().unwrap())
+    let out = common::hearing_interrupts(&mut Command::new(std::env::current_exe().unwrap()))
         .args(["--exact", name, "--ignored", "--nocapture"])
         .env(CHILD, "1")
         .output()

@@ -409,20 +409,22 @@ fn tool_errors_follow_env() {
 #[test]
 fn ctrl_c_is_forwarded_and_exits_130() {
     let f = folder();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_crashdelta"))
-        .args([
-            "watch",
-            "--reports-dir",
-            f.reports.to_str().unwrap(),
-            "--settle",
-            "0.2s",
-            "--",
-            "sleep",
-            "30",
-        ])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = common::hearing_interrupts(&mut std::process::Command::new(env!(
+        "CARGO_BIN_EXE_crashdelta"
+    )))
+    .args([
+        "watch",
+        "--reports-dir",
+        f.reports.to_str().unwrap(),
+        "--settle",
+        "0.2s",
+        "--",
+        "sleep",
+        "30",
+    ])
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
     std::thread::sleep(Duration::from_millis(800));
     // SAFETY: kill(2) on our own child.
     unsafe {

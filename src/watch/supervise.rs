@@ -135,16 +135,15 @@ pub struct Session {
 impl Session {
     /// Opens a session; the handlers are installed on the first.
     ///
-    /// # Errors
-    /// The handlers cannot be installed.
-    ///
     /// A session opened inside another counts from when the outermost began: a signal that
     /// arrived while a campaign was setting up a run (its inventory, its provenance), before the
     /// run's command existed to be forwarded to, is the run's too, and is forwarded to its
     /// command as soon as it starts (`Supervisor::start`). Counted from the inner session's
-    /// own start, it was lost: the command of that run ran to its end (seen as
-    /// `tests/campaign.rs::an_interrupted_campaign_stops_and_reports_the_runs_so_far` failing
-    /// under load; `tests/signals.rs::sigint_while_a_campaign_sets_up_a_run_reaches_its_command`).
+    /// own start, it was lost: the command of that run ran to its end
+    /// (`tests/signals.rs::sigint_while_a_campaign_sets_up_a_run_reaches_its_command`).
+    ///
+    /// # Errors
+    /// The handlers cannot be installed.
     pub fn begin() -> io::Result<Session> {
         install().map_err(io::Error::other)?;
         if SESSIONS.fetch_add(1, Ordering::SeqCst) == 0 {

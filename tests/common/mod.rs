@@ -112,6 +112,23 @@ pub const CRASHDELTA_ENV: [&str; 6] = [
     "CRASHDELTA_HISTORY",
 ];
 
+/// `cmd` with SIGINT and SIGQUIT at their default disposition in the process it starts: a shell
+/// starts background jobs (`.ci/run &`, a CI step run in the background) with both ignored, an
+/// ignored signal is inherited, and crashdelta leaves a signal ignored at its start ignored, as
+/// shells do (`watch::supervise`). The tests that interrupt crashdelta test the interrupt, not
+/// how they were launched.
+pub fn hearing_interrupts(cmd: &mut std::process::Command) -> &mut std::process::Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: between fork and exec, signal(2) only, which is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            libc::signal(libc::SIGQUIT, libc::SIG_DFL);
+            Ok(())
+        })
+    }
+}
+
 /// A finished command's standard error, as text.
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -161,7 +178,7 @@ pub fn on_terminal_line(
     input: &[(Duration, &[u8])],
     limit: Duration,
 ) -> (Option<ExitStatus>, String, Duration) {
-    let mut child = Command::new("script")
+    let mut child = hearing_interrupts(&mut Command::new("script"))
         .args(["-qec", line, "/dev/null"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
