@@ -71,6 +71,15 @@ where
         return Ok(());
     }
     type Done<T> = (usize, std::thread::Result<Vec<T>>);
+    /// A worker's finished chunk, put with those ready to emit; its panic, raised again here.
+    fn take<T>(ready: &mut BTreeMap<usize, Vec<T>>, (seq, result): Done<T>) {
+        match result {
+            Ok(done) => {
+                ready.insert(seq, done);
+            }
+            Err(panic) => resume_unwind(panic),
+        }
+    }
     let (job_tx, job_rx) = mpsc::sync_channel::<(usize, Vec<I>)>(WINDOW);
     let (done_tx, done_rx) = mpsc::channel::<Done<T>>();
     let job_rx = Mutex::new(job_rx);
@@ -133,11 +142,8 @@ where
                 break Ok(());
             }
             // What the workers have finished, without waiting.
-            while let Ok((seq, result)) = done_rx.try_recv() {
-                match result {
-                    Ok(done) => ready.insert(seq, done),
-                    Err(panic) => resume_unwind(panic),
-                };
+            while let Ok(done) = done_rx.try_recv() {
+                take(&mut ready, done);
             }
             if !ready.contains_key(&next) {
                 // Nothing to emit yet: work on the oldest job still queued rather than wait for
@@ -151,13 +157,10 @@ where
                         ready.insert(seq, batch.into_iter().map(work).collect());
                     }
                     None => {
-                        let Ok((seq, result)) = done_rx.recv() else {
+                        let Ok(done) = done_rx.recv() else {
                             break Ok(());
                         };
-                        match result {
-                            Ok(done) => ready.insert(seq, done),
-                            Err(panic) => resume_unwind(panic),
-                        };
+                        take(&mut ready, done);
                     }
                 }
             }

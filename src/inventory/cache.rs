@@ -86,11 +86,6 @@ impl HeadCache {
         })
     }
 
-    /// The folder cache files go to; `None` when off.
-    pub fn dir(&self) -> Option<&Path> {
-        self.dir.as_deref()
-    }
-
     /// The cache of one walked folder holding `files` files, loaded; `None` when off or the
     /// folder is small.
     pub(super) fn open(&self, folder: &Path, files: usize) -> Option<FolderCache> {
@@ -170,7 +165,8 @@ impl Stamp {
 // (docs/performance.md).
 
 /// `bytes` with `\`, the control characters and every byte of a name that is not UTF-8 as
-/// `\xHH`; the rest (UTF-8 text) as is.
+/// `\xHH`; the rest (UTF-8 text) as is. Read back by `unescape_bytes`, which reads
+/// [`super::escape_path`]'s escapes.
 fn escape(bytes: &[u8], out: &mut Vec<u8>) {
     let utf8 = std::str::from_utf8(bytes).is_ok();
     for &b in bytes {
@@ -183,24 +179,6 @@ fn escape(bytes: &[u8], out: &mut Vec<u8>) {
             out.push(b);
         }
     }
-}
-
-/// The bytes [`escape`] escaped; `None` for a broken escape.
-fn unescape(text: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len());
-    let mut bytes = text.iter();
-    while let Some(&b) = bytes.next() {
-        if b != b'\\' {
-            out.push(b);
-            continue;
-        }
-        let (Some(b'x'), Some(&hi), Some(&lo)) = (bytes.next(), bytes.next(), bytes.next()) else {
-            return None;
-        };
-        let hex = |c: u8| char::from(c).to_digit(16);
-        out.push(u8::try_from(hex(hi)? * 16 + hex(lo)?).ok()?);
-    }
-    Some(out)
 }
 
 /// The path under the folder as a cache line starts with it: borrowed when nothing needs
@@ -291,7 +269,7 @@ fn parse_line(line: &[u8]) -> Option<(&[u8], Stamp, Option<Peek>)> {
     let mut text = || -> Option<Option<String>> {
         match fields.next()? {
             [] => Some(None),
-            [b'+', rest @ ..] => Some(Some(String::from_utf8(unescape(rest)?).ok()?)),
+            [b'+', rest @ ..] => Some(Some(String::from_utf8(super::unescape_bytes(rest)?).ok()?)),
             _ => None,
         }
     };
@@ -596,7 +574,7 @@ mod tests {
             let mut out = Vec::new();
             escape(&bytes, &mut out);
             proptest::prop_assert!(!out.iter().any(|&b| b == b'\t' || b == b'\n'));
-            proptest::prop_assert_eq!(unescape(&out), Some(bytes.clone()));
+            proptest::prop_assert_eq!(super::super::unescape_bytes(&out), Some(bytes.clone()));
             let _ = parse_line(&bytes);
         }
     }

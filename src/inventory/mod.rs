@@ -381,8 +381,14 @@ pub fn escape_path(path: &Path) -> Option<String> {
 /// The path [`escape_path`] escaped; `None` when `text` is not such an escape.
 pub fn unescape_path(text: &str) -> Option<PathBuf> {
     use std::os::unix::ffi::OsStringExt;
-    let mut out = Vec::new();
-    let mut bytes = text.bytes();
+    unescape_bytes(text.as_bytes()).map(|out| PathBuf::from(std::ffi::OsString::from_vec(out)))
+}
+
+/// The bytes of text escaped as [`escape_path`] escapes (`\\`, `\xHH`); `None` for a broken
+/// escape. The head cache's fields are read back with it too.
+fn unescape_bytes(text: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut bytes = text.iter().copied();
     while let Some(b) = bytes.next() {
         if b != b'\\' {
             out.push(b);
@@ -398,7 +404,7 @@ pub fn unescape_path(text: &str) -> Option<PathBuf> {
             _ => return None,
         }
     }
-    Some(PathBuf::from(std::ffi::OsString::from_vec(out)))
+    Some(out)
 }
 
 /// How much of a head [`entry_for`] asks for first; the rest of [`PEEK_BYTES`] only when the
