@@ -504,36 +504,26 @@ fn stats_groups_reports_and_run_records_by_os_build() {
 fn an_interrupted_campaign_stops_and_reports_the_runs_so_far() {
     let lab = lab();
     let out = out_path(&lab);
-    let child = common::hearing_interrupts(&mut std::process::Command::new(env!(
-        "CARGO_BIN_EXE_crashdelta"
-    )))
-    .args([
-        "watch",
-        "--repeat",
-        "5",
-        "--reports-dir",
-        lab.reports.to_str().unwrap(),
-        "--settle",
-        "0.2s",
-        "--format",
-        "json",
-        "--output",
-        &out,
-        "--",
-        "sleep",
-        "30",
-    ])
-    .stderr(std::process::Stdio::piped())
-    .spawn()
-    .unwrap();
-    std::thread::sleep(Duration::from_millis(800));
-    // SAFETY: kill(2) on our own child.
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
-    }
-    let start = std::time::Instant::now();
-    let result = child.wait_with_output().unwrap();
-    assert!(start.elapsed() < Duration::from_secs(10), "not interrupted");
+    let (result, took) = common::interrupted_after(
+        std::process::Command::new(env!("CARGO_BIN_EXE_crashdelta")).args([
+            "watch",
+            "--repeat",
+            "5",
+            "--reports-dir",
+            lab.reports.to_str().unwrap(),
+            "--settle",
+            "0.2s",
+            "--format",
+            "json",
+            "--output",
+            &out,
+            "--",
+            "sleep",
+            "30",
+        ]),
+        Duration::from_millis(800),
+    );
+    assert!(took < Duration::from_secs(10), "not interrupted");
     assert_eq!(result.status.code(), Some(130), "{}", stderr(&result));
     let doc = json(&lab, &result);
     assert_eq!(doc["summary"]["runs"], 1, "only the interrupted run");

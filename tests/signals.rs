@@ -8,6 +8,7 @@ mod common;
 
 use common::{no_pty, on_terminal_line, shell_quote, wait_for};
 
+use crashdelta::campaign::runner::Event;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -624,22 +625,41 @@ fn sigint_while_a_campaign_sets_up_a_run_reaches_its_command() {
 #[test]
 #[ignore = "run by sigint_while_a_campaign_sets_up_a_run_reaches_its_command, in a child"]
 fn child_raises_sigint_while_a_run_is_set_up() {
-    use crashdelta::campaign::runner::{self, Ended, Event, Plan};
     if std::env::var_os(CHILD).is_none() {
         return;
     }
+    let started = std::time::Instant::now();
+    // Told as run 1 is being set up, after the campaign looked for an interrupt.
+    let ran = campaign_raising_sigint(&["sleep", "30"], 2, |e| {
+        matches!(e, Event::Starting { index: 1, .. })
+    });
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "run 1's command did not hear the interrupt: {:?}",
+        started.elapsed()
+    );
+    assert!(ran.interrupted);
+    assert_eq!(ran.runs.len(), 1, "{:?}", ran.stopped);
+}
+
+/// A campaign of `runs` runs of `argv` over a folder of its own, raising SIGINT in this process
+/// at the first event `at` picks; what it ran.
+fn campaign_raising_sigint(
+    argv: &[&str],
+    runs: usize,
+    at: impl Fn(&Event) -> bool,
+) -> crashdelta::campaign::runner::Ran {
+    use crashdelta::campaign::runner::{self, Ended, Plan};
     let f = folder();
     let plan = Plan::repeat(
-        vec!["sleep".into(), "30".into()],
-        2,
+        argv.iter().map(Into::into).collect(),
+        runs,
         false,
         campaign_watching(&f),
         gate_on_any(),
     );
-    let started = std::time::Instant::now();
     let ended = runner::run(&plan, &common::analyzer(), &mut |e| {
-        // Told as run 1 is being set up, after the campaign looked for an interrupt.
-        if let Event::Starting { index: 1, .. } = e {
+        if at(&e) {
             // SAFETY: raise(3) on this (child) process.
             unsafe {
                 libc::raise(libc::SIGINT);
@@ -650,13 +670,7 @@ fn child_raises_sigint_while_a_run_is_set_up() {
     let Ended::Ran(ran) = ended else {
         panic!("the command could not run");
     };
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "run 1's command did not hear the interrupt: {:?}",
-        started.elapsed()
-    );
-    assert!(ran.interrupted);
-    assert_eq!(ran.runs.len(), 1, "{:?}", ran.stopped);
+    ran
 }
 
 #[test]
@@ -668,31 +682,13 @@ fn sigint_between_two_runs_of_a_campaign_stops_it_before_the_next() {
 #[test]
 #[ignore = "run by sigint_between_two_runs_of_a_campaign_stops_it_before_the_next, in a child"]
 fn child_raises_sigint_between_two_runs() {
-    use crashdelta::campaign::runner::{self, Ended, Event, Plan};
     if std::env::var_os(CHILD).is_none() {
         return;
     }
-    let f = folder();
-    let plan = Plan::repeat(
-        vec!["true".into()],
-        3,
-        false,
-        campaign_watching(&f),
-        gate_on_any(),
-    );
-    let ended = runner::run(&plan, &common::analyzer(), &mut |e| {
-        // After run 1's record is made, before run 2 starts: no watch is running.
-        if let Event::Finished { index: 1, .. } = e {
-            // SAFETY: raise(3) on this (child) process.
-            unsafe {
-                libc::raise(libc::SIGINT);
-            }
-        }
-    })
-    .unwrap();
-    let Ended::Ran(ran) = ended else {
-        panic!("the command could not run");
-    };
+    // After run 1's record is made, before run 2 starts: no watch is running.
+    let ran = campaign_raising_sigint(&["true"], 3, |e| {
+        matches!(e, Event::Finished { index: 1, .. })
+    });
     assert_eq!(ran.runs.len(), 1, "{:?}", ran.stopped);
     assert!(ran.interrupted);
     assert_eq!(ran.stopped.as_deref(), Some("interrupted before run 2"));

@@ -409,31 +409,21 @@ fn tool_errors_follow_env() {
 #[test]
 fn ctrl_c_is_forwarded_and_exits_130() {
     let f = folder();
-    let child = common::hearing_interrupts(&mut std::process::Command::new(env!(
-        "CARGO_BIN_EXE_crashdelta"
-    )))
-    .args([
-        "watch",
-        "--reports-dir",
-        f.reports.to_str().unwrap(),
-        "--settle",
-        "0.2s",
-        "--",
-        "sleep",
-        "30",
-    ])
-    .stderr(std::process::Stdio::piped())
-    .spawn()
-    .unwrap();
-    std::thread::sleep(Duration::from_millis(800));
-    // SAFETY: kill(2) on our own child.
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
-    }
-    let start = std::time::Instant::now();
-    let out = child.wait_with_output().unwrap();
+    let (out, took) = common::interrupted_after(
+        std::process::Command::new(env!("CARGO_BIN_EXE_crashdelta")).args([
+            "watch",
+            "--reports-dir",
+            f.reports.to_str().unwrap(),
+            "--settle",
+            "0.2s",
+            "--",
+            "sleep",
+            "30",
+        ]),
+        Duration::from_millis(800),
+    );
     assert!(
-        start.elapsed() < Duration::from_secs(10),
+        took < Duration::from_secs(10),
         "the command was not interrupted"
     );
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));

@@ -129,6 +129,23 @@ pub fn hearing_interrupts(cmd: &mut std::process::Command) -> &mut std::process:
     }
 }
 
+/// Starts `cmd` (hearing interrupts, its standard error piped), sends it SIGINT `after` that,
+/// and waits for it: its output, and how long it took to end once interrupted.
+pub fn interrupted_after(cmd: &mut std::process::Command, after: Duration) -> (Output, Duration) {
+    let child = hearing_interrupts(cmd)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(after);
+    // SAFETY: kill(2) on our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let start = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    (out, start.elapsed())
+}
+
 /// A finished command's standard error, as text.
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
