@@ -33,6 +33,20 @@ pub fn for_each<E>(
     digest: bool,
     emit: impl FnMut(Analysis) -> Result<(), E>,
 ) -> Result<(), E> {
+    for_each_then(inputs, analyzer, digest, |a| a, emit)
+}
+
+/// [`for_each`], with `then` applied to each analysis on the worker that made it, and what it
+/// returns handed to `emit`: so that an analysis can be rendered, counted and dropped on the
+/// thread whose core made it, and the emitting thread gets only the little it needs in input
+/// order (`classify`).
+pub fn for_each_then<T: Send, E>(
+    inputs: impl Iterator<Item = Input>,
+    analyzer: &Analyzer,
+    digest: bool,
+    then: impl Fn(Analysis) -> T + Sync,
+    emit: impl FnMut(T) -> Result<(), E>,
+) -> Result<(), E> {
     // The bytes in flight are bounded by the reports' sizes, not only their count (64 jobs of
     // 64 MiB reports would be 4 GiB), so several reports can go to a worker at a time.
     crate::parallel::ordered_within(
@@ -40,7 +54,7 @@ pub fn for_each<E>(
         REPORTS_PER_JOB,
         crate::parallel::BYTES_IN_FLIGHT,
         weight,
-        |input| analyze_input(input, analyzer, digest),
+        |input| then(analyze_input(input, analyzer, digest)),
         emit,
     )
 }

@@ -94,6 +94,29 @@ impl Triage {
         }
     }
 
+    /// Adds `other`'s crashes, as if each had been added here after those already here: a group
+    /// already here keeps its rule, title and location.
+    pub fn merge(&mut self, other: Triage) {
+        use std::collections::btree_map::Entry;
+        for (key, g) in other.groups {
+            match self.groups.entry(key) {
+                Entry::Vacant(v) => {
+                    v.insert(g);
+                }
+                Entry::Occupied(o) => {
+                    let m = o.into_mut();
+                    m.count += g.count;
+                    m.regressions += g.regressions;
+                    m.processes.extend(g.processes);
+                    m.os_builds.extend(g.os_builds);
+                    m.drivers.extend(g.drivers);
+                    m.first_seen = m.first_seen.into_iter().chain(g.first_seen).min();
+                    m.last_seen = m.last_seen.into_iter().chain(g.last_seen).max();
+                }
+            }
+        }
+    }
+
     /// The groups, most frequent first (ties by signature id, for stable output).
     pub fn groups(&self) -> Vec<&Group> {
         let mut groups: Vec<&Group> = self.groups.values().collect();
@@ -136,5 +159,50 @@ mod tests {
             (race.rule.as_str(), 2)
         );
         assert_eq!((groups[1].rule.as_str(), groups[1].count), ("team-rule", 1));
+    }
+
+    /// `classify` counts each report into a triage of its own on the thread that read it and
+    /// merges them in input order: the groups are those of one triage that had every report
+    /// added to it, in that order (counts, first rule, processes, OS builds, drivers, times).
+    #[test]
+    fn merged_triages_are_the_triage_of_all() {
+        let rules = RuleSet::builtin().unwrap_or_else(|e| panic!("{e}"));
+        let mut crashes = Vec::new();
+        for dir in ["testdata/derived", "testdata/real/ips"] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+            let mut paths: Vec<_> = std::fs::read_dir(&dir)
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .collect();
+            paths.sort();
+            for path in paths {
+                let bytes = std::fs::read(&path).unwrap_or_default();
+                if let Ok(report) = crate::report::parse(&bytes)
+                    && let Some(c) = classify(&report, &rules)
+                {
+                    crashes.push((report, c));
+                }
+            }
+        }
+        // Twice over, so that groups meet themselves again after others.
+        let crashes: Vec<_> = crashes.iter().chain(&crashes).collect();
+        assert!(crashes.len() > 40, "only {} crashes", crashes.len());
+        let mut whole = Triage::default();
+        let mut merged = Triage::default();
+        for (report, c) in &crashes {
+            whole.add(report, c);
+            let mut one = Triage::default();
+            one.add(report, c);
+            merged.merge(one);
+        }
+        let json = |t: &Triage| serde_json::to_string_pretty(&t.groups()).unwrap_or_default();
+        assert!(whole.groups().len() > 5);
+        assert!(
+            whole
+                .groups()
+                .iter()
+                .any(|g| g.processes.len() > 1 || g.os_builds.len() > 1)
+        );
+        assert_eq!(json(&merged), json(&whole));
     }
 }

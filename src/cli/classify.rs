@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 
-use crashdelta::analyze::{Summary, pipeline};
+use crashdelta::analyze::{Analysis, Status, Summary, pipeline};
 use crashdelta::classify::Triage;
 use crashdelta::classify::{GatePolicy, Scope, Tally};
 use crashdelta::history::{CrashEntry, Kind, RunEntry};
@@ -60,27 +60,38 @@ pub fn classify(args: ClassifyArgs) -> Result<Exit> {
         true,
         output.path().is_none() && args.format != Format::Human,
     );
-    pipeline::for_each(
+    // Each report is judged, counted into a triage of its own, and (when the format can) rendered
+    // on the worker that read it, and its analysis dropped there: the thread that writes gets a
+    // few small values and the bytes to write (see `Done`).
+    let prerender = sink.prerender();
+    let gate = &gate;
+    pipeline::for_each_then(
         input::inputs_skipping(&args.paths, skipped).inspect(|_| reading.inc()),
         &analyzer,
         remember,
-        |outcome| -> Result<()> {
-            summary.add(outcome.status());
-            let verdict = outcome.crash().and_then(|(report, c)| {
-                triage.add(report, c);
-                gate.verdict_for(report, c)
-            });
-            tally.add(&outcome.path, verdict.as_deref());
-            if remember && let Some(c) = CrashEntry::of(&outcome, None) {
+        |outcome| Done::of(outcome, gate, remember, prerender),
+        |done| -> Result<()> {
+            summary.add(done.status);
+            triage.merge(done.triage);
+            if let Some(c) = done.crash {
                 crashes.push(c);
             }
-            sink.entry(&Item {
-                outcome: &outcome,
-                gate_failure: verdict.as_deref(),
-                attribution: None,
-                test: None,
-            })
-            .context("cannot write the output")
+            let written = match done.entry {
+                Entry::Rendered { path, bytes } => {
+                    tally.add(&path, done.verdict.as_deref());
+                    bytes.and_then(|b| sink.entry_rendered(&b))
+                }
+                Entry::Whole(outcome) => {
+                    tally.add(&outcome.path, done.verdict.as_deref());
+                    sink.entry(&Item {
+                        outcome: &outcome,
+                        gate_failure: done.verdict.as_deref(),
+                        attribution: None,
+                        test: None,
+                    })
+                }
+            };
+            written.context("cannot write the output")
         },
     )?;
     drop(reading);
@@ -137,4 +148,73 @@ pub fn classify(args: ClassifyArgs) -> Result<Exit> {
         unreadable: summary.errors > 0,
         ..Ending::default()
     }))
+}
+
+/// What the writing thread needs of one input, made on the worker that analysed it.
+struct Done {
+    status: Status,
+    /// Why it fails the gate, when it does.
+    verdict: Option<String>,
+    /// Its crash, counted alone.
+    triage: Triage,
+    /// Its row for `--history`.
+    crash: Option<CrashEntry>,
+    entry: Entry,
+}
+
+enum Entry {
+    /// Rendered by the sink's [`Sink::prerender`](render::Sink::prerender).
+    Rendered {
+        path: String,
+        bytes: std::io::Result<Vec<u8>>,
+    },
+    /// For a sink that needs the item itself.
+    Whole(Box<Analysis>),
+}
+
+impl Done {
+    fn of(
+        outcome: Analysis,
+        gate: &GatePolicy,
+        remember: bool,
+        prerender: Option<render::Prerender>,
+    ) -> Done {
+        let status = outcome.status();
+        let mut triage = Triage::default();
+        let verdict = outcome.crash().and_then(|(report, c)| {
+            triage.add(report, c);
+            gate.verdict_for(report, c)
+        });
+        let crash = if remember {
+            CrashEntry::of(&outcome, None)
+        } else {
+            None
+        };
+        let entry = match prerender {
+            Some(render) => {
+                let mut bytes = Vec::new();
+                let rendered = render(
+                    &Item {
+                        outcome: &outcome,
+                        gate_failure: verdict.as_deref(),
+                        attribution: None,
+                        test: None,
+                    },
+                    &mut bytes,
+                );
+                Entry::Rendered {
+                    bytes: rendered.map(|()| bytes),
+                    path: outcome.path,
+                }
+            }
+            None => Entry::Whole(Box::new(outcome)),
+        };
+        Done {
+            status,
+            verdict,
+            triage,
+            crash,
+            entry,
+        }
+    }
 }

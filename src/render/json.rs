@@ -498,7 +498,8 @@ pub struct JsonSink<W: Write> {
     /// One report's JSON, written to `out` in one call. `out` is a `Box<dyn Write>`: serde_json
     /// writing each key and value through it was a call through the vtable for every few bytes
     /// (4 % of `classify`'s CPU over 2000 reports); into a `Vec` it is a copy. Kept between
-    /// reports so it is allocated once.
+    /// reports so it is allocated once. (`classify` renders on its workers instead, through
+    /// [`Sink::prerender`](super::Sink::prerender).)
     buf: Vec<u8>,
 }
 
@@ -517,21 +518,37 @@ impl<W: Write> JsonSink<W> {
     }
 }
 
+/// One report of the `classify` stream (an element of `reports`), without the separator before
+/// it: what [`JsonSink`]'s [`Sink::prerender`](super::Sink::prerender) gives, so that a
+/// report is rendered on the thread that read it.
+pub fn entry_bytes(entry: &super::Item, buf: &mut Vec<u8>) -> io::Result<()> {
+    let mut out = ReportOut::new(entry.outcome);
+    out.gate_failure = entry.gate_failure;
+    serde_json::to_writer(buf, &out).map_err(io::Error::other)
+}
+
 impl<W: Write> super::Sink for JsonSink<W> {
     fn entry(&mut self, entry: &super::Item) -> io::Result<()> {
-        self.buf.clear();
-        self.buf
-            .extend_from_slice(if self.first { b"\n" } else { b",\n" });
-        self.first = false;
-        let mut out = ReportOut::new(entry.outcome);
-        out.gate_failure = entry.gate_failure;
-        serde_json::to_writer(&mut self.buf, &out).map_err(io::Error::other)?;
-        let written = self.out.write_all(&self.buf);
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        entry_bytes(entry, &mut buf)?;
+        let written = self.entry_rendered(&buf);
         // A report far larger than usual does not keep its buffer for the rest of the run.
-        if self.buf.capacity() > 1 << 20 {
-            self.buf = Vec::new();
+        if buf.capacity() <= 1 << 20 {
+            self.buf = buf;
         }
         written
+    }
+
+    fn prerender(&self) -> Option<super::Prerender> {
+        Some(entry_bytes)
+    }
+
+    fn entry_rendered(&mut self, rendered: &[u8]) -> io::Result<()> {
+        self.out
+            .write_all(if self.first { b"\n" } else { b",\n" })?;
+        self.first = false;
+        self.out.write_all(rendered)
     }
 
     fn finish(&mut self, totals: &super::Totals) -> io::Result<()> {

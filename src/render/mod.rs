@@ -119,13 +119,36 @@ pub struct Totals<'a> {
 /// A writer of the `classify` stream, and of a run record's new reports (through
 /// [`run::write_to`]): handed one input at a time, then the totals, so that it never needs every
 /// report in memory.
+///
+/// A writer whose entries do not depend on one another (JSON) also says how to render one
+/// ([`Sink::prerender`]): `classify` then renders each report on the worker that read it and
+/// drops its analysis there, and this writer only places the bytes ([`Sink::entry_rendered`]).
+/// The analysis is hundreds of small allocations made on one core; read and freed on the other
+/// it cost more than the rendering itself (docs/performance.md).
 pub trait Sink {
     /// Writes one input, or keeps the little it needs of it until [`Sink::finish`].
     fn entry(&mut self, item: &Item) -> io::Result<()>;
     /// Writes what comes after the inputs (the totals, the groups, the gate, and whatever the
     /// writer kept back) and flushes the output.
     fn finish(&mut self, totals: &Totals) -> io::Result<()>;
+
+    /// How this writer renders one input by itself, on any thread, for
+    /// [`Sink::entry_rendered`]; `None` (the default) when it needs each [`Item`] in turn.
+    fn prerender(&self) -> Option<Prerender> {
+        None
+    }
+
+    /// Writes one input that its [`Sink::prerender`] rendered.
+    fn entry_rendered(&mut self, _rendered: &[u8]) -> io::Result<()> {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "this writer does not take rendered entries",
+        ))
+    }
 }
+
+/// Renders one input into bytes, without what separates it from the others.
+pub type Prerender = fn(&Item, &mut Vec<u8>) -> io::Result<()>;
 
 /// `EXC_BAD_ACCESS (SIGSEGV)`, or what there is of it.
 pub fn exception_short(report: &report::Report) -> String {
