@@ -8,7 +8,9 @@
 //! planted in a folder, would hang a CI job or fill its memory. [`read_capped`] checks the kind
 //! before opening, opens without blocking (`O_NONBLOCK`: opening a FIFO otherwise waits for a
 //! writer), and checks the opened file again (`fstat`), so that a file swapped for a FIFO between
-//! the two is refused too. Standard input (`-`) is the one stream crashdelta reads, and it is
+//! the two is refused too. A file found in a folder has had its look already (the listing says
+//! what each entry is), so it is only opened, without following a link, and checked on the open
+//! file ([`Source::Listed`]). Standard input (`-`) is the one stream crashdelta reads, and it is
 //! capped like a file. The same capped reader serves every file crashdelta reads whole: reports,
 //! rules files ([`MAX_RULES_BYTES`]) and inventories ([`MAX_INVENTORY_BYTES`]).
 
@@ -136,8 +138,13 @@ pub struct Input {
 /// A file is read when [`Input::read`] is called, so that the reading happens in whichever
 /// thread analyses it; standard input and listing errors are already settled.
 pub enum Source {
-    /// A file, not yet read.
+    /// A file named on the command line, not yet read.
     File(PathBuf),
+    /// A file found in a folder, not yet read: its entry in the listing said it is a regular
+    /// file, not a link, so it is opened without the look before the open that a named path
+    /// gets (one system call fewer per report of a folder), and without following a link
+    /// (`O_NOFOLLOW`): a file swapped for a link or a FIFO since the listing is refused.
+    Listed(PathBuf),
     /// Bytes already at hand (standard input, [`Input::from_bytes`]), or the error that settled
     /// the input (a folder that could not be listed).
     Read(Result<Vec<u8>, InputError>),
@@ -157,7 +164,16 @@ impl Input {
     pub fn read(self) -> Result<Vec<u8>, InputError> {
         match self.source {
             Source::File(path) => read_file(&path),
+            Source::Listed(path) => read_listed(&path),
             Source::Read(bytes) => bytes,
+        }
+    }
+
+    /// The file it will be read from; `None` for bytes already at hand.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.source {
+            Source::File(path) | Source::Listed(path) => Some(path),
+            Source::Read(_) => None,
         }
     }
 }
@@ -204,6 +220,22 @@ pub fn open_regular_no_link(path: &Path) -> Result<(File, Metadata), InputError>
 }
 
 fn open_regular_with(path: &Path, flags: libc::c_int) -> Result<(File, Metadata), InputError> {
+    if let Some(kind) =
+        special_kind(&std::fs::metadata(path).map_err(|source| InputError::Read {
+            path: path.to_owned(),
+            source,
+        })?)
+    {
+        return Err(InputError::NotRegular {
+            path: path.to_owned(),
+            kind,
+        });
+    }
+    open_checked(path, flags)
+}
+
+/// Opens `path` without blocking and refuses it unless the open file is a regular one.
+fn open_checked(path: &Path, flags: libc::c_int) -> Result<(File, Metadata), InputError> {
     let err = |source| InputError::Read {
         path: path.to_owned(),
         source,
@@ -212,15 +244,18 @@ fn open_regular_with(path: &Path, flags: libc::c_int) -> Result<(File, Metadata)
         path: path.to_owned(),
         kind,
     };
-    if let Some(kind) = special_kind(&std::fs::metadata(path).map_err(err)?) {
-        return Err(refuse(kind));
-    }
     // O_NONBLOCK has no effect on reads from a regular file, which is all this file can be.
     let file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | flags)
         .open(path)
-        .map_err(err)?;
+        .map_err(|e| {
+            if flags & libc::O_NOFOLLOW != 0 && e.raw_os_error() == Some(libc::ELOOP) {
+                refuse("a symbolic link")
+            } else {
+                err(e)
+            }
+        })?;
     let meta = file.metadata().map_err(err)?;
     if let Some(kind) = special_kind(&meta) {
         return Err(refuse(kind));
@@ -246,7 +281,17 @@ pub fn read_capped(path: &Path, cap: Cap) -> Result<Vec<u8>, InputError> {
 /// Reads one report file, refusing what is not a regular file and files over
 /// [`MAX_REPORT_BYTES`] before allocating for them.
 pub fn read_file(path: &Path) -> Result<Vec<u8>, InputError> {
-    let (file, meta) = open_regular(path)?;
+    read_report(path, open_regular(path)?)
+}
+
+/// Reads a report file found in a folder ([`Source::Listed`]): as [`read_file`], but opened at
+/// once, without following a link.
+fn read_listed(path: &Path) -> Result<Vec<u8>, InputError> {
+    read_report(path, open_checked(path, libc::O_NOFOLLOW)?)
+}
+
+/// Reads an opened report file, refusing it over [`MAX_REPORT_BYTES`] before allocating for it.
+fn read_report(path: &Path, (file, meta): (File, Metadata)) -> Result<Vec<u8>, InputError> {
     if meta.len() > MAX_REPORT_BYTES {
         return Err(InputError::TooLarge {
             path: path.to_owned(),
@@ -336,7 +381,7 @@ pub fn inputs_skipping(
                     .filter_map(move |entry| match entry {
                         Ok(e) if e.file_type().is_file() && !is_skipped(&e, &skip) => Some(Input {
                             name: e.path().display().to_string(),
-                            source: Source::File(e.path().to_owned()),
+                            source: Source::Listed(e.path().to_owned()),
                         }),
                         Ok(_) => None,
                         Err(source) => {
@@ -413,6 +458,46 @@ mod tests {
             );
             assert!(read_capped(path, RULES).is_err());
         }
+    }
+
+    /// A file found in a folder is opened without a look first (its listing was the look), so a
+    /// file swapped after the listing is refused on the open file: by kind, without blocking on
+    /// a FIFO, and without following a link to whatever it points at.
+    #[test]
+    fn a_listed_file_swapped_after_the_listing_is_refused_by_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["a.ips", "b.ips", "c.ips", "d.ips", "e.ips"] {
+            std::fs::write(dir.path().join(name), b"{}").unwrap();
+        }
+        let listed: Vec<Input> = inputs(&[dir.path().to_owned()]).collect();
+        assert_eq!(listed.len(), 5);
+        assert!(listed.iter().all(|i| matches!(i.source, Source::Listed(_))));
+        let at = |name: &str| dir.path().join(name);
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, b"key").unwrap();
+        std::fs::remove_file(at("a.ips")).unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(at("a.ips"))
+            .status();
+        assert!(made.unwrap().success());
+        std::fs::remove_file(at("b.ips")).unwrap();
+        std::os::unix::fs::symlink(&secret, at("b.ips")).unwrap();
+        std::fs::remove_file(at("c.ips")).unwrap();
+        std::fs::create_dir(at("c.ips")).unwrap();
+        std::fs::remove_file(at("d.ips")).unwrap();
+        let mut read = listed.into_iter().map(Input::read);
+        for kind in ["a named pipe (FIFO)", "a symbolic link", "a folder"] {
+            let e = read.next().unwrap().unwrap_err();
+            assert!(
+                matches!(e, InputError::NotRegular { kind: k, .. } if k == kind),
+                "{kind}: {e}"
+            );
+        }
+        assert!(matches!(
+            read.next().unwrap().unwrap_err(),
+            InputError::Read { .. }
+        ));
+        assert_eq!(read.next().unwrap().unwrap(), b"{}");
     }
 
     #[test]

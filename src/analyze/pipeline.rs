@@ -72,7 +72,9 @@ const REPORTS_PER_JOB: usize = 8;
 /// read only up to the limit for a report).
 fn weight(input: &Input) -> u64 {
     match &input.source {
-        Source::File(path) => std::fs::metadata(path).map_or(0, |m| m.len().min(MAX_REPORT_BYTES)),
+        Source::File(path) | Source::Listed(path) => {
+            std::fs::metadata(path).map_or(0, |m| m.len().min(MAX_REPORT_BYTES))
+        }
         Source::Read(Ok(bytes)) => bytes.len() as u64,
         Source::Read(Err(_)) => 0,
     }

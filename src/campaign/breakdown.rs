@@ -247,7 +247,7 @@ pub fn read(
         count += 1;
         // A history (`--history`): every crash once, and its watched runs for the tests. A
         // PostgreSQL URL given as an input is read as one too.
-        if let crate::input::Source::File(path) = &item.source
+        if let Some(path) = item.path()
             && (path.to_str().is_some_and(crate::history::is_postgres_url)
                 || crate::history::looks_like_sqlite(path))
         {
