@@ -1786,6 +1786,25 @@ fn an_ips_body_cut_after_the_crashed_thread_is_read_as_far_as_it_goes() {
             .filter(|w| w.at.ends_with("imageIndex"))
             .collect();
         assert!(lost.is_empty(), "one warning for them all: {lost:?}");
+        if inside == "usedImages" {
+            // Every frame of an image past the cut, counted.
+            let whole = report::parse(text.as_bytes()).unwrap();
+            let past = whole
+                .threads
+                .iter()
+                .flat_map(|t| &t.frames)
+                .filter(|f| f.image_index.is_some_and(|i| i >= r.images.len()))
+                .count();
+            let said = format!("{past} frame(s) name images the cut left out");
+            assert!(past > 20, "{past}");
+            assert!(
+                r.warnings
+                    .iter()
+                    .any(|w| w.at == "usedImages" && w.message.starts_with(&said)),
+                "{said}: {:?}",
+                r.warnings
+            );
+        }
         let c = classify::classify(&r, &rules()).unwrap();
         assert_eq!(c.rule, "agx-prepare-for-enqueue-race", "{:?}", c.why);
     }

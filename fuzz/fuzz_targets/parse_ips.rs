@@ -16,7 +16,22 @@ const HEADER: &[u8] = br#"{"app_name":"Python","bug_type":"309","name":"Python",
 fuzz_target!(|data: &[u8]| {
     let mut input = HEADER.to_vec();
     input.extend_from_slice(data);
-    if let Ok(report) = crashdelta::report::parse(&input) {
-        let _ = crashdelta::classify::classify(&report, rules());
+    let whole = crashdelta::report::parse(&input);
+    if let Ok(report) = &whole {
+        let _ = crashdelta::classify::classify(report, rules());
+    }
+    // `classify` skims (the other threads' frames are read only when they may be in the GPU
+    // stack): whatever the body, it classifies it as the whole parse does (tests/skim.rs).
+    let skim = crashdelta::report::parse_with(
+        &input,
+        crashdelta::report::Frames::Skim(crashdelta::classify::SKIM),
+    );
+    match (&whole, &skim) {
+        (Ok(w), Ok(s)) => assert_eq!(
+            crashdelta::classify::classify(w, rules()),
+            crashdelta::classify::classify(s, rules())
+        ),
+        (Err(w), Err(s)) => assert_eq!(w, s),
+        _ => panic!("whole {whole:?}, skimmed {skim:?}"),
     }
 });

@@ -27,6 +27,9 @@ pub struct Analyzer {
     pub symbols: Option<SymbolIndex>,
     /// `atos` and the running OS build, when both are there (macOS).
     pub atos: Option<(PathBuf, String)>,
+    /// The frames read of each report: all of them ([`Analyzer::new`]), or what classification
+    /// reads ([`Analyzer::skimming`]).
+    pub frames: report::Frames,
 }
 
 /// A report and its classification (none for reports that are not crashes).
@@ -48,12 +51,25 @@ impl Analyzer {
             rules,
             symbols,
             atos,
+            frames: report::Frames::All,
+        }
+    }
+
+    /// This analyzer, reading of each report's threads only what classification reads: the
+    /// crashed thread's frames and those of the threads in the GPU stack
+    /// ([`classify::SKIM`]). For commands that show the classification and not the
+    /// report (`classify`): the analyses are those of [`Analyzer::new`] but for the other
+    /// threads' frames, and the warnings about them.
+    pub fn skimming(self) -> Analyzer {
+        Analyzer {
+            frames: report::Frames::Skim(classify::SKIM),
+            ..self
         }
     }
 
     /// Parses `bytes` and returns the report with its classification.
     pub fn analyze(&self, bytes: &[u8]) -> Result<Analyzed, ParseError> {
-        let mut report = report::parse(bytes)?;
+        let mut report = report::parse_with(bytes, self.frames)?;
         self.symbolicate(&mut report);
         Ok(self.classify(report))
     }

@@ -14,7 +14,7 @@ mod triage;
 mod version;
 
 pub use gate::{FailOn, GatePolicy, GateResult, Judged, Scope, Tally, UNREADABLE};
-pub use racing::Racing;
+pub use racing::{Racing, SKIM};
 pub use rules::{
     BUILTIN as BUILTIN_RULES, ConditionOutcome, Rule, RuleExplanation, RuleSet, RulesError,
     Verdict, parse as parse_rules,

@@ -12,7 +12,7 @@
 use serde::Serialize;
 
 use super::normalize;
-use crate::report::{Frame, Report, image_name_of};
+use crate::report::{Frame, Report, Skim, image_name_of};
 
 /// Another thread inside the GPU stack when the crash happened.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -66,8 +66,21 @@ const WAITS: &[&str] = &[
 
 fn is_gpu(report: &Report, frame: &Frame) -> bool {
     let (name, path) = super::frame_image(report, frame);
+    is_gpu_image(name, path)
+}
+
+fn is_gpu_image(name: Option<&str>, path: Option<&str>) -> bool {
     normalize::is_agx_image(name, path) || normalize::is_metal_image(name, path)
 }
+
+/// What `racing` reads of the threads that did not crash: frames in a GPU image, and frames
+/// whose image is unknown but whose symbol is the driver's (`AGX::`, `-[AGX...`; `frame_image`
+/// names their image `AGX`). A parse that skims with this gives `racing` every thread it
+/// would list (tests/skim.rs).
+pub const SKIM: Skim = Skim {
+    image: |image| is_gpu_image(image.name.as_deref(), image.path.as_deref()),
+    needles: &["AGX"],
+};
 
 /// The other threads of `report` that were inside the GPU stack: working ones first, then
 /// waiting ones, each in thread order.

@@ -1,10 +1,10 @@
 //! The JSON `.ips` format: a one-line JSON header, then the body as the *first* JSON value of the
 //! rest (real files carry trailing text: a `System Profile:` section, a Markdown fence).
 
-use super::bugtype;
 use super::lenient::{Lenient, LenientMap, LenientVec, SeededVec, lenient_struct};
 use super::model::*;
 use super::util::{Warnings, parse_os_version, parse_time, subtype_address};
+use super::{Frames, bugtype};
 
 lenient_struct! {
     /// The metadata line. Apple documents `name`, `bug_type`, `bundleID`, `build_version`,
@@ -131,6 +131,9 @@ pub struct RawThread {
     pub name: Lenient<String>,
     pub queue: Lenient<String>,
     pub frames: LenientVec<RawFrame>,
+    /// The text of `frames`, kept unread for a thread `faultingThread` does not name: whether
+    /// they are read is decided once the images are known ([`build`], [`Frames::Skim`]).
+    pub frames_text: Option<Box<serde_json::value::RawValue>>,
     /// `None` when the thread has none, and for a thread read without its registers
     /// ([`threads_after`]).
     pub thread_state: Option<StateOf>,
@@ -156,13 +159,14 @@ fn threads_after(body: &RawBody) -> SeededVec<impl FnMut(usize) -> ThreadSeed> {
 /// `threads`, knowing the crashed thread's index when it is known ([`threads_after`]).
 pub(super) fn threads_naming(faulting: Option<u64>) -> SeededVec<impl FnMut(usize) -> ThreadSeed> {
     SeededVec(move |i| ThreadSeed {
-        read_state: faulting.is_none_or(|f| f == i as u64),
+        crashed: faulting.is_none_or(|f| f == i as u64),
     })
 }
 
-/// One thread; without `read_state`, its registers are skipped unless it says it crashed first.
+/// One thread; unless it may be the `crashed` one, its registers are skipped (unless it says it
+/// crashed first), and its frames are kept as text for [`build`] to read or not.
 pub(super) struct ThreadSeed {
-    read_state: bool,
+    crashed: bool,
 }
 
 impl<'de> serde::de::DeserializeSeed<'de> for ThreadSeed {
@@ -185,8 +189,9 @@ impl<'de> serde::de::Visitor<'de> for ThreadSeed {
                 "triggered" => out.triggered = map.next_value()?,
                 "name" => out.name = map.next_value()?,
                 "queue" => out.queue = map.next_value()?,
-                "frames" => out.frames = map.next_value()?,
-                "threadState" if self.read_state || out.triggered == Lenient::Ok(true) => {
+                "frames" if self.crashed => out.frames = map.next_value()?,
+                "frames" => out.frames_text = Some(map.next_value()?),
+                "threadState" if self.crashed || out.triggered == Lenient::Ok(true) => {
                     out.thread_state = map.next_value()?;
                 }
                 _ => {
@@ -402,6 +407,7 @@ pub fn build(
     format: SourceFormat,
     container: Container,
     mut warnings: Warnings,
+    read: Frames,
 ) -> Report {
     let w = &mut warnings;
     let bug_type = w
@@ -487,14 +493,38 @@ pub fn build(
 
     w.wrong(&body.threads.0, "threads");
     let raw_threads = std::mem::take(&mut body.threads).into_items();
+    let crashed_thread = crashed_index(&body, &raw_threads);
+    let wanted = match read {
+        Frames::All => None,
+        Frames::Skim(skim) => Some((skim, images.iter().map(skim.image).collect::<Vec<_>>())),
+    };
     let mut threads: Vec<Thread> = Vec::with_capacity(raw_threads.len());
     let mut states = Vec::with_capacity(raw_threads.len());
-    for (i, raw) in raw_threads.into_iter().enumerate() {
+    for (i, mut raw) in raw_threads.into_iter().enumerate() {
         let at = At(&"threads", i);
         if let Some(found) = raw.wrong {
             w.push(at.to_string(), format!("expected an object, found {found}"));
         }
         let frames_at = Field(&at, "frames");
+        let mut frames_skipped = false;
+        if let Some(text) = raw.frames_text.take() {
+            let skip = crashed_thread != Some(i)
+                && wanted
+                    .as_ref()
+                    .is_some_and(|(skim, images)| !may_hold(text.get(), images, skim.needles));
+            if skip {
+                frames_skipped = true;
+            } else {
+                raw.frames = serde_json::from_str(text.get()).unwrap_or_else(|e| {
+                    // Not seen: the text was read as JSON once already, within the same depth.
+                    w.push(
+                        frames_at.to_string(),
+                        format!("could not be read again: {e}"),
+                    );
+                    LenientVec::default()
+                });
+            }
+        }
         w.wrong(&raw.frames.0, frames_at);
         let frames = frames(raw.frames.into_items(), &images, &frames_at, w);
         threads.push(Thread {
@@ -504,24 +534,22 @@ pub fn build(
             queue: w.own_at(raw.queue, || format!("{at}.queue")),
             triggered: w.own_at(raw.triggered, || format!("{at}.triggered")) == Some(true),
             frames,
+            frames_skipped,
             state: None,
         });
         states.push(raw.thread_state);
     }
-
-    // `faultingThread` is an index into `threads`, not a thread id. Older and some third-party
-    // writers omit it; the thread with `triggered: true` is the crashed one then.
-    let crashed_thread = match w.take(&body.faulting_thread, "faultingThread") {
-        Some(i) if (i as usize) < threads.len() && i <= usize::MAX as u64 => Some(i as usize),
-        Some(i) => {
-            w.push(
-                "faultingThread",
-                format!("points at thread {i}, but the report has {} threads; using the triggered thread", threads.len()),
-            );
-            threads.iter().position(|t| t.triggered)
-        }
-        None => threads.iter().position(|t| t.triggered),
-    };
+    match w.take(&body.faulting_thread, "faultingThread") {
+        Some(i) if (i as usize) < threads.len() && i <= usize::MAX as u64 => {}
+        Some(i) => w.push(
+            "faultingThread",
+            format!(
+                "points at thread {i}, but the report has {} threads; using the triggered thread",
+                threads.len()
+            ),
+        ),
+        None => {}
+    }
     if let Some(i) = crashed_thread
         && let Some(t) = threads.get_mut(i)
     {
@@ -681,7 +709,8 @@ pub fn build(
             }),
     };
 
-    Report {
+    let unknown_images = w.unknown_images().filter(|&n| n > 0);
+    let mut report = Report {
         format,
         container,
         kind,
@@ -715,7 +744,77 @@ pub fn build(
             .into_iter()
             .map(|(k, v)| (k, Box::<str>::from(v)))
             .collect(),
+    };
+    // Frames name images by their place in `usedImages`, which comes after the threads: in a
+    // body cut before its images end, one warning says it for all the frames of images past it.
+    if let Some(n) = unknown_images {
+        report.warnings.push(Warning {
+            at: "usedImages".into(),
+            message: format!("{n} frame(s) name images the cut left out; their images are unknown"),
+        });
     }
+    report
+}
+
+/// The crashed thread: `faultingThread`, an index into `threads`, not a thread id. Older and
+/// some third-party writers omit it; the thread with `triggered: true` is the crashed one then,
+/// and when it points past the threads.
+fn crashed_index(body: &RawBody, threads: &[RawThread]) -> Option<usize> {
+    let triggered = || {
+        threads
+            .iter()
+            .position(|t| t.triggered == Lenient::Ok(true))
+    };
+    match body.faulting_thread.ok().copied() {
+        Some(i) if (i as usize) < threads.len() && i <= usize::MAX as u64 => Some(i as usize),
+        _ => triggered(),
+    }
+}
+
+/// Whether the JSON text of a thread's `frames` may hold a frame in an image `wanted` says yes
+/// to (by its place in `usedImages`), or any of `needles` ([`Frames::Skim`]). `false` only when
+/// sure: every `"imageIndex"` in the text is a plain number of an image not wanted, the frames
+/// are an array of objects, and no escape (`\u0041`, `\"`) can hide a key or a needle.
+fn may_hold(text: &str, wanted: &[bool], needles: &[&str]) -> bool {
+    let bytes = text.as_bytes();
+    if !text.starts_with('[')
+        || memchr::memchr(b'\\', bytes).is_some()
+        || needles
+            .iter()
+            .any(|n| memchr::memmem::find(bytes, n.as_bytes()).is_some())
+    {
+        return true;
+    }
+    // A frame in the compact spelling, `[image, offset]`, is an array in the array: a `[` after
+    // the opening one or after a comma. Objective-C symbols hold brackets too (`-[NSObject
+    // init]`), after a quote or a sign; one after a comma inside a string only costs a read.
+    for at in memchr::memchr_iter(b'[', bytes).skip(1) {
+        let before = bytes.get(..at).unwrap_or_default().trim_ascii_end();
+        if matches!(before.last(), Some(b',' | b'[')) {
+            return true;
+        }
+    }
+    const KEY: &[u8] = b"\"imageIndex\"";
+    for at in memchr::memmem::find_iter(bytes, KEY) {
+        let rest = bytes.get(at + KEY.len()..).unwrap_or_default();
+        let rest = rest.trim_ascii_start();
+        let Some(rest) = rest.strip_prefix(b":") else {
+            return true;
+        };
+        let rest = rest.trim_ascii_start();
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        let after = rest.get(digits).copied();
+        let number = rest
+            .get(..digits)
+            .and_then(|d| std::str::from_utf8(d).ok())
+            .and_then(|d| d.parse::<usize>().ok());
+        match (number, after) {
+            (Some(n), Some(b',' | b'}' | b' ' | b'\t' | b'\n' | b'\r'))
+                if wanted.get(n) == Some(&false) => {}
+            _ => return true,
+        }
+    }
+    false
 }
 
 fn strings(items: &[Lenient<String>]) -> Vec<String> {
@@ -795,6 +894,7 @@ fn frames(
                 Some(idx) if (idx as usize) < images.len() && idx <= usize::MAX as u64 => {
                     Some(idx as usize)
                 }
+                Some(_) if w.counted_unknown_image() => None,
                 Some(idx) => {
                     w.push(
                         format!("{at}.imageIndex"),

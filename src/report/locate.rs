@@ -3,7 +3,7 @@
 use super::ips::{self, RawBody};
 use super::model::*;
 use super::util::Warnings;
-use super::{NotAReport, ParseError, bugtype, markup, salvage, text};
+use super::{Frames, NotAReport, ParseError, bugtype, markup, salvage, text};
 
 /// How many `{` lines are tried as the start of a JSON report. Real inputs have the header within
 /// the first few; the bound keeps a pasted JSON fragment with thousands of `{` lines linear.
@@ -93,14 +93,14 @@ fn lines(text: &str) -> impl Iterator<Item = Line<'_>> {
         })
 }
 
-pub fn parse_text(text: &str, bytes: &[u8]) -> Result<Report, ParseError> {
+pub fn parse_text(text: &str, bytes: &[u8], frames: Frames) -> Result<Report, ParseError> {
     if text.trim().is_empty() {
         return Err(not_a_report(NotAReport::Empty, "the input is empty"));
     }
     if let Some(reason) = binary_reason(bytes) {
         return Err(not_a_report(NotAReport::Binary, reason));
     }
-    let raw = find_report(text);
+    let raw = find_report(text, frames);
     // What macOS writes starts with its JSON header line and is never cleaned. A paste may carry
     // HTML or have lost its line breaks: when it does, the cleaned text is read too, and kept
     // unless it reads worse than the text as it was.
@@ -112,7 +112,7 @@ pub fn parse_text(text: &str, bytes: &[u8]) -> Result<Report, ParseError> {
     };
     // Undoing damage that is there reads at least as well; a cleaning that reads worse undid
     // something that was not damage.
-    let again = find_report(&cleaned);
+    let again = find_report(&cleaned, frames);
     if readability(&again) < readability(&raw) {
         return raw;
     }
@@ -140,7 +140,7 @@ fn readability(result: &Result<Report, ParseError>) -> u8 {
     }
 }
 
-fn find_report(text: &str) -> Result<Report, ParseError> {
+fn find_report(text: &str, frames: Frames) -> Result<Report, ParseError> {
     // A substring search first: the line-by-line look is only needed when the words are there.
     // memchr's search, and the longer words only looked for when the shorter ones they hold are
     // there: `str::contains` over the whole text, twice, was 3 % of `classify`'s CPU.
@@ -164,7 +164,7 @@ fn find_report(text: &str) -> Result<Report, ParseError> {
     let mut json_failure: Option<ParseError> = None;
     let composite = full_report.is_some() || translated;
     let mut json_cut = None;
-    match find_json(json_text, line_offset, before_json) {
+    match find_json(json_text, line_offset, before_json, frames) {
         Some(Ok(mut report)) => {
             if composite {
                 report.container = Container::TranslatedComposite;
@@ -241,8 +241,13 @@ fn is_candidate(line: &str) -> bool {
 }
 
 /// Looks for a JSON `.ips` report: a header line (then a JSON or text body), or a body alone.
-fn find_json(text: &str, line_offset: usize, before: &str) -> Option<Result<Report, ParseError>> {
-    find_json_within(text, line_offset, before, &mut 0)
+fn find_json(
+    text: &str,
+    line_offset: usize,
+    before: &str,
+    frames: Frames,
+) -> Option<Result<Report, ParseError>> {
+    find_json_within(text, line_offset, before, frames, &mut 0)
 }
 
 /// [`find_json`], adding the bytes its candidates parse to `spent`: it gives up when they reach
@@ -252,6 +257,7 @@ fn find_json_within(
     text: &str,
     line_offset: usize,
     before: &str,
+    frames: Frames,
     spent: &mut usize,
 ) -> Option<Result<Report, ParseError>> {
     let budget = json_parse_budget(text.len());
@@ -278,7 +284,13 @@ fn find_json_within(
         };
         if let Some(header) = ips::read_header(line.text) {
             let rest = text.get(line.end..).unwrap_or_default();
-            return Some(after_header(&header, rest, number, container(number)));
+            return Some(after_header(
+                &header,
+                rest,
+                number,
+                container(number),
+                frames,
+            ));
         }
         let from_here = text.get(line.start..).unwrap_or_default();
         let read = ips::read_body(from_here);
@@ -301,12 +313,14 @@ fn find_json_within(
                     SourceFormat::IpsBodyOnly,
                     container(number),
                     w,
+                    frames,
                 )));
             }
             Some(Err(e)) if e.is_eof() && line.text.trim() == "{" && line.start == 0 => {
                 let last_line = number + 1 + from_here.trim_end().matches('\n').count();
                 let format = SourceFormat::IpsBodyOnly;
-                if let Some(report) = salvage(None, from_here, last_line, format, container(number))
+                let container = container(number);
+                if let Some(report) = salvage(None, from_here, last_line, format, container, frames)
                 {
                     return Some(Ok(report));
                 }
@@ -328,6 +342,7 @@ fn after_header(
     rest: &str,
     header_line: usize,
     container: Container,
+    frames: Frames,
 ) -> Result<Report, ParseError> {
     let body_start = rest.len() - rest.trim_start().len();
     let body = rest.get(body_start..).unwrap_or_default();
@@ -382,7 +397,7 @@ fn after_header(
             if let Some(why) = &damaged {
                 w.push("body", why.clone());
             }
-            let mut report = ips::build(Some(header), raw, SourceFormat::Ips, container, w);
+            let mut report = ips::build(Some(header), raw, SourceFormat::Ips, container, w, frames);
             report.damaged = damaged;
             Ok(report)
         }
@@ -402,9 +417,14 @@ fn after_header(
             // The last line holding any of it (a line break that ends the cut is no line).
             let read = body.get(..parsed_until(body, &e)).unwrap_or_default();
             let last_line = body_line + read.trim_end().matches('\n').count();
-            if let Some(report) =
-                salvage(Some(header), read, last_line, SourceFormat::Ips, container)
-            {
+            if let Some(report) = salvage(
+                Some(header),
+                read,
+                last_line,
+                SourceFormat::Ips,
+                container,
+                frames,
+            ) {
                 return Ok(report);
             }
             Err(ParseError::Incomplete(format!(
@@ -428,6 +448,7 @@ fn after_header(
                 SourceFormat::Ips,
                 container,
                 w,
+                frames,
             );
             report.damaged = Some(why);
             Ok(report)
@@ -447,6 +468,7 @@ fn salvage(
     last_line: usize,
     format: SourceFormat,
     container: Container,
+    frames: Frames,
 ) -> Option<Report> {
     let closed = salvage::close(read)?;
     let (raw, _) = ips::read_body(&closed.json)?.ok()?;
@@ -460,6 +482,7 @@ fn salvage(
         after: format!("part of {inside}"),
     };
     let mut w = Warnings::default();
+    w.count_unknown_images();
     w.push(
         "body",
         format!(
@@ -473,24 +496,9 @@ fn salvage(
             "no header line: the JSON body was read alone (bug_type, name and incident come from the body)",
         );
     }
-    let mut report = ips::build(header, raw, format, container, w);
+    let mut report = ips::build(header, raw, format, container, w, frames);
     if report.crashed().is_none_or(|t| t.frames.is_empty()) {
         return None;
-    }
-    // Frames name images by their place in `usedImages`, which comes after the threads: every
-    // frame whose image was past the cut would carry its own warning. One says it for all.
-    let before = report.warnings.len();
-    report
-        .warnings
-        .retain(|w| !(w.at.ends_with(".imageIndex") && w.message.contains("does not exist")));
-    let unnamed = before - report.warnings.len();
-    if unnamed > 0 {
-        report.warnings.push(Warning {
-            at: "usedImages".into(),
-            message: format!(
-                "{unnamed} frame(s) name images the cut left out; their images are unknown"
-            ),
-        });
     }
     report.cut = Some(cut);
     Some(report)
@@ -931,7 +939,7 @@ mod tests {
         let text = unclosed_candidates(64, 1 << 20);
         assert_eq!(text.lines().filter(|l| is_candidate(l)).count(), 64);
         let mut spent = 0;
-        assert!(find_json_within(&text, 0, "", &mut spent).is_none());
+        assert!(find_json_within(&text, 0, "", Frames::All, &mut spent).is_none());
         assert!(
             spent <= json_parse_budget(text.len()) + text.len(),
             "parsed {spent} bytes of a {}-byte input",
@@ -940,7 +948,13 @@ mod tests {
         // A report after a few fragments is still found: the budget is for pathological inputs.
         let mut spent = 0;
         let fragments = "{\"not\": \"a report\"}\n".repeat(10);
-        let found = find_json_within(&format!("{fragments}{HEADER}\n{BODY}\n"), 0, "", &mut spent);
+        let found = find_json_within(
+            &format!("{fragments}{HEADER}\n{BODY}\n"),
+            0,
+            "",
+            Frames::All,
+            &mut spent,
+        );
         assert!(matches!(found, Some(Ok(_))));
     }
 

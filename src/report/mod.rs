@@ -96,8 +96,46 @@ impl NotAReport {
     }
 }
 
+/// Which threads' frames a parse reads.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum Frames {
+    /// Every thread's.
+    #[default]
+    All,
+    /// The crashed thread's, and those of the other threads that may have a frame the [`Skim`]
+    /// asks for; the others are left unread ([`Thread::frames_skipped`]).
+    Skim(Skim),
+}
+
+/// The frames a skimming parse reads besides the crashed thread's ([`Frames::Skim`]).
+///
+/// A `.ips` body gives every thread's frames, and reading them is most of the cost of reading a
+/// report: 20 to 70 threads, most of them parked in the kernel, against the one that crashed.
+/// Classification reads the crashed thread, and of the other threads only those in the GPU
+/// stack (`crate::classify::racing`). A skimming parse still reads every thread's name,
+/// queue and `triggered`, and keeps the text of each other thread's frames until the images are
+/// known; it then reads the frames of a thread only when the text may hold a frame in an image
+/// [`image`](Self::image) accepts, or one of [`needles`](Self::needles). "May" is decided
+/// conservatively: a frame whose image number is not a plain in-range number, an escape
+/// (`\u0041`) anywhere, or the compact `[image, offset]` spelling, reads the thread. So a
+/// skimming parse gives the same report as a whole one but for the unread frames and their
+/// warnings, and only `.ips` bodies are skimmed (a text report is read line by line anyway).
+#[derive(Debug, Clone, Copy)]
+pub struct Skim {
+    /// Whether a frame in this image is wanted.
+    pub image: fn(&Image) -> bool,
+    /// Text whose presence in a thread's frames reads them anyway: a symbol that says where a
+    /// frame is when its image does not (`AGX::`).
+    pub needles: &'static [&'static str],
+}
+
 /// Parses one input. See the module documentation for what is accepted.
 pub fn parse(bytes: &[u8]) -> Result<Report, ParseError> {
+    parse_with(bytes, Frames::All)
+}
+
+/// [`parse`], reading the frames `frames` says.
+pub fn parse_with(bytes: &[u8], frames: Frames) -> Result<Report, ParseError> {
     // `from_utf8` checks valid text several times faster than the lossy conversion does.
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => std::borrow::Cow::Borrowed(t),
@@ -107,7 +145,7 @@ pub fn parse(bytes: &[u8]) -> Result<Report, ParseError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let repaired = surrogate::repair(text);
     let text = repaired.as_ref().map_or(text, |(fixed, _)| fixed.as_str());
-    let mut report = locate::parse_text(text, bytes)?;
+    let mut report = locate::parse_text(text, bytes, frames)?;
     if let Some((_, count)) = repaired {
         report.warnings.insert(
             0,

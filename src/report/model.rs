@@ -417,9 +417,13 @@ pub struct Thread {
     /// `.ips`, `Thread N Crashed:` in text (where the thread named by `Crashed Thread:` is also
     /// marked). [`Report::crashed_thread`] is the authority.
     pub triggered: bool,
-    /// The backtrace, innermost frame first. Empty in some real reports (dyld launch failures)
-    /// and in pastes cut short.
+    /// The backtrace, innermost frame first. Empty in some real reports (dyld launch failures),
+    /// in pastes cut short, and when [`frames_skipped`](Self::frames_skipped).
     pub frames: Vec<Frame>,
+    /// The thread's frames were left unread: the report was read with [`Frames::Skim`](super::Frames::Skim) and
+    /// the thread did not crash and had no frame the skim asked for.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub frames_skipped: bool,
     /// The registers, for the crashed thread only. Text reports print only the crashed thread's;
     /// some `.ips` bodies carry every thread's (testdata has such reports from macOS 15.2 and
     /// iOS 18.5), and the others are not read: nothing uses them, and they cost as much to read

@@ -49,25 +49,35 @@ pub fn close(text: &str) -> Option<Closed> {
     // since is itself such a point), so the first `depth` of `open` are what to close.
     let mut safe = (0usize, 0usize);
     let mut in_string = false;
-    let mut escaped = false;
     // Whether the string that is open is an object key, and where it started.
     let mut key_from = None;
     let mut expect_key = false;
     // The top-level key whose value is being read (until the comma after it).
     let mut top_key: Option<(usize, usize)> = None;
-    for (i, &b) in bytes.iter().enumerate() {
+    let mut at = 0;
+    while let Some(&b) = bytes.get(at) {
+        let i = at;
+        at += 1;
         if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-                if let Some(from) = key_from.take()
-                    && open.len() == 1
-                {
-                    top_key = Some((from, i));
-                }
+            // Strings are most of a body (symbols, paths): jumped over to the next quote or
+            // backslash rather than looked at byte by byte (a byte at a time, closing the cut
+            // pastes was 4.7 % of `classify`'s time over the bench's reports).
+            let Some(skip) = memchr::memchr2(b'"', b'\\', bytes.get(i..).unwrap_or_default())
+            else {
+                break;
+            };
+            let i = i + skip;
+            if bytes.get(i) == Some(&b'\\') {
+                // The escaped byte is skipped with it, whatever it is.
+                at = i + 2;
+                continue;
+            }
+            at = i + 1;
+            in_string = false;
+            if let Some(from) = key_from.take()
+                && open.len() == 1
+            {
+                top_key = Some((from, i));
             }
             continue;
         }
@@ -153,6 +163,12 @@ mod tests {
             r#"[{"f":[{"s":"a"}]}]"#
         );
         assert_eq!(closed(r#"{"a":"]},\"{","#), r#"{"a":"]},\"{"}"#);
+        // An escaped backslash ends before the quote; a cut just after a backslash is a string
+        // still open.
+        assert_eq!(closed(r#"{"a":"x\\","b":"y"#), r#"{"a":"x\\"}"#);
+        assert_eq!(closed(r#"{"a":"x","b":"y\"#), r#"{"a":"x"}"#);
+        assert_eq!(closed(r#"{"a":"x","b":"\""#), r#"{"a":"x"}"#);
+        assert_eq!(closed(r#"{"a\"b":1,"c":"#), r#"{"a\"b":1}"#);
         assert_eq!(closed("{"), "{}");
         assert_eq!(closed("[[1,[2"), "[[1,[]]]");
     }

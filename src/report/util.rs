@@ -7,20 +7,25 @@ use super::model::{OsVersion, Warning};
 
 /// Collects parse warnings; converts lenient values and records the wrong-typed ones.
 #[derive(Debug, Default)]
-pub struct Warnings(Vec<Warning>);
+pub struct Warnings {
+    list: Vec<Warning>,
+    /// Frames naming an image past the end of `usedImages`, counted rather than warned of one
+    /// by one ([`Warnings::count_unknown_images`]).
+    unknown_images: Option<u64>,
+}
 
 impl Warnings {
     /// A report with thousands of odd values would otherwise carry thousands of warnings.
     const MAX: usize = 200;
 
     pub fn push(&mut self, at: impl Into<String>, message: impl Into<String>) {
-        if self.0.len() < Self::MAX {
-            self.0.push(Warning {
+        if self.list.len() < Self::MAX {
+            self.list.push(Warning {
                 at: at.into(),
                 message: message.into(),
             });
-        } else if self.0.len() == Self::MAX {
-            self.0.push(Warning {
+        } else if self.list.len() == Self::MAX {
+            self.list.push(Warning {
                 at: "report".into(),
                 message: "more warnings were dropped".into(),
             });
@@ -60,8 +65,32 @@ impl Warnings {
         }
     }
 
+    /// For a body cut before its `usedImages` ended: every frame of an image after the cut would
+    /// carry its own warning (hundreds, each formatted: most of the time spent reading such a
+    /// body); they are counted instead, and [`Warnings::unknown_images`] says how many.
+    pub fn count_unknown_images(&mut self) {
+        self.unknown_images = Some(0);
+    }
+
+    /// Counts one frame naming an image that is not listed; `false` when they are not counted
+    /// (the frame gets its own warning).
+    pub fn counted_unknown_image(&mut self) -> bool {
+        match &mut self.unknown_images {
+            Some(n) => {
+                *n += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// How many frames named an image that is not listed, when they are counted.
+    pub fn unknown_images(&self) -> Option<u64> {
+        self.unknown_images
+    }
+
     pub fn into_vec(self) -> Vec<Warning> {
-        self.0
+        self.list
     }
 }
 
