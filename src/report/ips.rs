@@ -4,7 +4,7 @@
 use super::lenient::{Lenient, LenientMap, LenientVec, SeededVec, lenient_struct};
 use super::model::*;
 use super::util::{Warnings, parse_os_version, parse_time, subtype_address};
-use super::{Frames, bugtype};
+use super::{Frames, Skim, bugtype};
 
 lenient_struct! {
     /// The metadata line. Apple documents `name`, `bug_type`, `bundleID`, `build_version`,
@@ -494,9 +494,9 @@ pub fn build(
     w.wrong(&body.threads.0, "threads");
     let raw_threads = std::mem::take(&mut body.threads).into_items();
     let crashed_thread = crashed_index(&body, &raw_threads);
-    let wanted = match read {
+    let skimmer = match read {
         Frames::All => None,
-        Frames::Skim(skim) => Some((skim, images.iter().map(skim.image).collect::<Vec<_>>())),
+        Frames::Skim(skim) => Some(Skimmer::new(skim, &images)),
     };
     let mut threads: Vec<Thread> = Vec::with_capacity(raw_threads.len());
     let mut states = Vec::with_capacity(raw_threads.len());
@@ -509,9 +509,9 @@ pub fn build(
         let mut frames_skipped = false;
         if let Some(text) = raw.frames_text.take() {
             let skip = crashed_thread != Some(i)
-                && wanted
+                && skimmer
                     .as_ref()
-                    .is_some_and(|(skim, images)| !may_hold(text.get(), images, skim.needles));
+                    .is_some_and(|skimmer| !skimmer.may_hold(text.get()));
             if skip {
                 frames_skipped = true;
             } else {
@@ -771,50 +771,71 @@ fn crashed_index(body: &RawBody, threads: &[RawThread]) -> Option<usize> {
     }
 }
 
-/// Whether the JSON text of a thread's `frames` may hold a frame in an image `wanted` says yes
-/// to (by its place in `usedImages`), or any of `needles` ([`Frames::Skim`]). `false` only when
-/// sure: every `"imageIndex"` in the text is a plain number of an image not wanted, the frames
-/// are an array of objects, and no escape (`\u0041`, `\"`) can hide a key or a needle.
-fn may_hold(text: &str, wanted: &[bool], needles: &[&str]) -> bool {
-    let bytes = text.as_bytes();
-    if !text.starts_with('[')
-        || memchr::memchr(b'\\', bytes).is_some()
-        || needles
-            .iter()
-            .any(|n| memchr::memmem::find(bytes, n.as_bytes()).is_some())
-    {
-        return true;
-    }
-    // A frame in the compact spelling, `[image, offset]`, is an array in the array: a `[` after
-    // the opening one or after a comma. Objective-C symbols hold brackets too (`-[NSObject
-    // init]`), after a quote or a sign; one after a comma inside a string only costs a read.
-    for at in memchr::memchr_iter(b'[', bytes).skip(1) {
-        let before = bytes.get(..at).unwrap_or_default().trim_ascii_end();
-        if matches!(before.last(), Some(b',' | b'[')) {
-            return true;
+/// What a skimming read looks for in the text of a thread's `frames` ([`Frames::Skim`]), made
+/// once per report: the searchers cost more to make than to run over one thread.
+struct Skimmer {
+    /// Whether a frame in image `i` is wanted.
+    wanted: Vec<bool>,
+    needles: Vec<memchr::memmem::Finder<'static>>,
+    key: memchr::memmem::Finder<'static>,
+}
+
+impl Skimmer {
+    fn new(skim: Skim, images: &[Image]) -> Skimmer {
+        Skimmer {
+            wanted: images.iter().map(skim.image).collect(),
+            needles: skim
+                .needles
+                .iter()
+                .map(|n| memchr::memmem::Finder::new(n.as_bytes()))
+                .collect(),
+            key: memchr::memmem::Finder::new(b"\"imageIndex\""),
         }
     }
-    const KEY: &[u8] = b"\"imageIndex\"";
-    for at in memchr::memmem::find_iter(bytes, KEY) {
-        let rest = bytes.get(at + KEY.len()..).unwrap_or_default();
-        let rest = rest.trim_ascii_start();
-        let Some(rest) = rest.strip_prefix(b":") else {
+
+    /// Whether `text` may hold a frame in a wanted image (by its place in `usedImages`), or any
+    /// of the needles. `false` only when sure: every `"imageIndex"` in the text is a plain
+    /// number of an image not wanted, the frames are an array of objects, and no escape
+    /// (`\u0041`, `\"`) can hide a key or a needle.
+    fn may_hold(&self, text: &str) -> bool {
+        let bytes = text.as_bytes();
+        if !text.starts_with('[')
+            || memchr::memchr(b'\\', bytes).is_some()
+            || self.needles.iter().any(|n| n.find(bytes).is_some())
+        {
             return true;
-        };
-        let rest = rest.trim_ascii_start();
-        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-        let after = rest.get(digits).copied();
-        let number = rest
-            .get(..digits)
-            .and_then(|d| std::str::from_utf8(d).ok())
-            .and_then(|d| d.parse::<usize>().ok());
-        match (number, after) {
-            (Some(n), Some(b',' | b'}' | b' ' | b'\t' | b'\n' | b'\r'))
-                if wanted.get(n) == Some(&false) => {}
-            _ => return true,
         }
+        // A frame in the compact spelling, `[image, offset]`, is an array in the array: a `[`
+        // after the opening one or after a comma. Objective-C symbols hold brackets too
+        // (`-[NSObject init]`), after a quote or a sign; one after a comma inside a string only
+        // costs a read.
+        for at in memchr::memchr_iter(b'[', bytes).skip(1) {
+            let before = bytes.get(..at).unwrap_or_default().trim_ascii_end();
+            if matches!(before.last(), Some(b',' | b'[')) {
+                return true;
+            }
+        }
+        let key = self.key.needle().len();
+        for at in self.key.find_iter(bytes) {
+            let rest = bytes.get(at + key..).unwrap_or_default().trim_ascii_start();
+            let Some(rest) = rest.strip_prefix(b":") else {
+                return true;
+            };
+            let rest = rest.trim_ascii_start();
+            let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+            let after = rest.get(digits).copied();
+            let number = rest
+                .get(..digits)
+                .and_then(|d| std::str::from_utf8(d).ok())
+                .and_then(|d| d.parse::<usize>().ok());
+            match (number, after) {
+                (Some(n), Some(b',' | b'}' | b' ' | b'\t' | b'\n' | b'\r'))
+                    if self.wanted.get(n) == Some(&false) => {}
+                _ => return true,
+            }
+        }
+        false
     }
-    false
 }
 
 fn strings(items: &[Lenient<String>]) -> Vec<String> {
