@@ -62,8 +62,14 @@ fn differs(bytes: &[u8], rules: &RuleSet) -> Option<String> {
             .iter()
             .any(|i| at.starts_with(&format!("threads[{i}].frames")))
     };
-    let kept: Vec<_> = whole.warnings.iter().filter(|w| !unread(&w.at)).collect();
-    if kept != skim.warnings.iter().collect::<Vec<_>>() {
+    let kept: Vec<_> = whole
+        .warnings
+        .iter()
+        .filter(|w| !unread(&w.at))
+        .map(syntax_neutral)
+        .collect();
+    let said: Vec<_> = skim.warnings.iter().map(syntax_neutral).collect();
+    if kept != said {
         return Some(format!(
             "warnings\nwhole: {:#?}\nskim: {:#?}",
             whole.warnings, skim.warnings
@@ -73,9 +79,22 @@ fn differs(bytes: &[u8], rules: &RuleSet) -> Option<String> {
         let mut r = r.clone();
         r.threads.clear();
         r.warnings.clear();
+        r.damaged = r.damaged.as_ref().map(|_| String::new());
         r
     };
     (rest(&whole) != rest(&skim)).then(|| "the rest of the report".into())
+}
+
+/// A warning without serde_json's account of a syntax error, which depends on the reader that
+/// met it: in a thread's frames, serde_json reading them says `trailing comma` where stepping
+/// over them (as a skim does) says `key must be a string`, and a control character in a string
+/// is placed at the start of the next line by one and at the end of its own by the other. Both
+/// read the header alone then; the test asks that both say so.
+fn syntax_neutral(w: &report::Warning) -> (String, String) {
+    match w.message.find("not valid JSON (") {
+        Some(at) => ("line".into(), w.message[..at].to_owned()),
+        None => (w.at.clone(), w.message.clone()),
+    }
 }
 
 /// Also over the folders in `CRASHDELTA_SKIM_CORPUS` (`:`-separated), when it is set: the shared

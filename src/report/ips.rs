@@ -131,8 +131,9 @@ pub struct RawThread {
     pub name: Lenient<String>,
     pub queue: Lenient<String>,
     pub frames: LenientVec<RawFrame>,
-    /// The text of `frames`, kept unread for a thread `faultingThread` does not name: whether
-    /// they are read is decided once the images are known ([`build`], [`Frames::Skim`]).
+    /// The text of `frames`, kept unread for a thread `faultingThread` does not name when the
+    /// body is skimmed: whether they are read is decided once the images are known ([`build`],
+    /// [`Frames::Skim`]).
     pub frames_text: Option<Box<serde_json::value::RawValue>>,
     /// `None` when the thread has none, and for a thread read without its registers
     /// ([`threads_after`]).
@@ -158,15 +159,21 @@ fn threads_after(body: &RawBody) -> SeededVec<impl FnMut(usize) -> ThreadSeed> {
 
 /// `threads`, knowing the crashed thread's index when it is known ([`threads_after`]).
 pub(super) fn threads_naming(faulting: Option<u64>) -> SeededVec<impl FnMut(usize) -> ThreadSeed> {
-    SeededVec(move |i| ThreadSeed {
-        crashed: faulting.is_none_or(|f| f == i as u64),
+    let skimming = SKIMMING.with(std::cell::Cell::get);
+    SeededVec(move |i| {
+        let crashed = faulting.is_none_or(|f| f == i as u64);
+        ThreadSeed {
+            crashed,
+            frames_as_text: skimming && !crashed,
+        }
     })
 }
 
 /// One thread; unless it may be the `crashed` one, its registers are skipped (unless it says it
-/// crashed first), and its frames are kept as text for [`build`] to read or not.
+/// crashed first), and when skimming, its frames are kept as text for [`build`] to read or not.
 pub(super) struct ThreadSeed {
     crashed: bool,
+    frames_as_text: bool,
 }
 
 impl<'de> serde::de::DeserializeSeed<'de> for ThreadSeed {
@@ -189,8 +196,8 @@ impl<'de> serde::de::Visitor<'de> for ThreadSeed {
                 "triggered" => out.triggered = map.next_value()?,
                 "name" => out.name = map.next_value()?,
                 "queue" => out.queue = map.next_value()?,
-                "frames" if self.crashed => out.frames = map.next_value()?,
-                "frames" => out.frames_text = Some(map.next_value()?),
+                "frames" if self.frames_as_text => out.frames_text = Some(map.next_value()?),
+                "frames" => out.frames = map.next_value()?,
                 "threadState" if self.crashed || out.triggered == Lenient::Ok(true) => {
                     out.thread_state = map.next_value()?;
                 }
@@ -388,10 +395,39 @@ impl RawBody {
 /// Reads the first JSON value of `text` as a report body. Returns the body and how many bytes it
 /// took (so the caller can tell whether text follows it).
 /// `None` when `text` holds nothing but whitespace.
-pub fn read_body(text: &str) -> Option<Result<(RawBody, usize), serde_json::Error>> {
+/// With [`Frames::Skim`], the frames of each thread `faultingThread` does not name are kept as
+/// text for [`build`] to read or not.
+pub fn read_body(
+    text: &str,
+    frames: Frames,
+) -> Option<Result<(RawBody, usize), serde_json::Error>> {
+    let _skimming = Skimming::start(matches!(frames, Frames::Skim(_)));
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<RawBody>();
     let first = stream.next()?;
     Some(first.map(|body| (body, stream.byte_offset())))
+}
+
+thread_local! {
+    /// Whether the body being read on this thread is skimmed ([`read_body`]). The threads'
+    /// seed needs to know, and serde_json gives the offset where a body ends ([`read_body`]'s
+    /// second value) only through its stream reader, which reads a type, not a seed: so the
+    /// mode reaches the seed this way, set for the read and reset after it, also on a panic.
+    static SKIMMING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Sets [`SKIMMING`] for as long as it lives.
+struct Skimming(bool);
+
+impl Skimming {
+    fn start(on: bool) -> Skimming {
+        Skimming(SKIMMING.with(|s| s.replace(on)))
+    }
+}
+
+impl Drop for Skimming {
+    fn drop(&mut self) {
+        SKIMMING.with(|s| s.set(self.0));
+    }
 }
 
 /// Reads a header line. `None` when the line is not a JSON object with a `bug_type`.

@@ -293,7 +293,7 @@ fn find_json_within(
             ));
         }
         let from_here = text.get(line.start..).unwrap_or_default();
-        let read = ips::read_body(from_here);
+        let read = ips::read_body(from_here, frames);
         *spent += match &read {
             Some(Ok((_, used))) => *used,
             Some(Err(e)) => parsed_until(from_here, e),
@@ -386,7 +386,7 @@ fn after_header(
         return complete_text(report);
     }
     let mut w = Warnings::default();
-    match ips::read_body(body) {
+    match ips::read_body(body, frames) {
         Some(Ok((raw, used))) => {
             if container == Container::Plain {
                 trailing(body, used, &mut w);
@@ -471,7 +471,7 @@ fn salvage(
     frames: Frames,
 ) -> Option<Report> {
     let closed = salvage::close(read)?;
-    let (raw, _) = ips::read_body(&closed.json)?.ok()?;
+    let (raw, _) = ips::read_body(&closed.json, frames)?.ok()?;
     let inside = closed
         .cut_in
         .as_deref()
