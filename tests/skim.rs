@@ -251,3 +251,22 @@ fn frames_spelled_any_way_read_the_same_skimmed() {
         }
     }
 }
+
+/// A frame in an image the report names neither by name nor by path is read: symbols found
+/// later (`--symbols`, `atos`) may show it is the driver's.
+#[test]
+fn frames_in_an_image_without_a_name_are_read() {
+    let text = String::from_utf8(read("derived/agx-prepareForEnqueue-0x98.ips")).unwrap();
+    let (header, body) = text.split_once('\n').unwrap();
+    let mut body: serde_json::Value = serde_json::from_str(body).unwrap();
+    let image = body["usedImages"][8].as_object_mut().unwrap();
+    image.remove("name");
+    image.remove("path");
+    body["threads"][3]["frames"] = serde_json::json!([{"imageIndex": 8, "imageOffset": 9}]);
+    body["threads"][4]["frames"] = serde_json::json!([{"imageIndex": 6, "imageOffset": 9}]);
+    let report = format!("{header}\n{body}");
+    assert!(differs(report.as_bytes(), &rules()).is_none());
+    let skim = report::parse_with(report.as_bytes(), Frames::Skim(classify::SKIM)).unwrap();
+    assert!(!skim.threads[3].frames_skipped);
+    assert!(skim.threads[4].frames_skipped);
+}

@@ -75,10 +75,14 @@ fn is_gpu_image(name: Option<&str>, path: Option<&str>) -> bool {
 
 /// What `racing` reads of the threads that did not crash: frames in a GPU image, and frames
 /// whose image is unknown but whose symbol is the driver's (`AGX::`, `-[AGX...`; `frame_image`
-/// names their image `AGX`). A parse that skims with this gives `racing` every thread it
-/// would list (tests/skim.rs).
+/// names their image `AGX`). Frames in an image the report names neither by name nor by path
+/// are read too: symbols found later (`--symbols`, `atos`) may name them the driver's. A parse
+/// that skims with this gives `racing` every thread it would list (tests/skim.rs).
 pub const SKIM: Skim = Skim {
-    image: |image| is_gpu_image(image.name.as_deref(), image.path.as_deref()),
+    image: |image| {
+        let (name, path) = (image.name.as_deref(), image.path.as_deref());
+        (name.is_none() && path.is_none()) || is_gpu_image(name, path)
+    },
     needles: &["AGX"],
 };
 
