@@ -47,7 +47,7 @@ before=()
 if [[ -n "${BEFORE:-}" ]]; then
   before=(-n 'crashdelta classify --format json (before)' "$BEFORE classify --format json $work/r2000 > /dev/null")
 fi
-hyperfine --warmup 1 --runs "${RUNS:-10}" --export-markdown "$work/classify.md" \
+hyperfine --warmup 1 --runs "${RUNS:-10}" --export-markdown "$work/classify.md" --export-json "$work/classify.json" \
   -n 'python3 baseline (json.loads, top frame)' "python3 bench/baseline_classify.py $work/r2000 > /dev/null" \
   "${before[@]}" \
   -n 'crashdelta classify --format json' "$bin classify --format json $work/r2000 > /dev/null" \
@@ -65,12 +65,12 @@ before=()
 if [[ -n "${BEFORE:-}" ]]; then
   before=(-n 'crashdelta snapshot (before)' "CRASHDELTA_HEAD_CACHE=off $BEFORE snapshot --reports-dir $work/r10000 --output /dev/null")
 fi
-hyperfine --warmup 1 --runs "${RUNS:-10}" --export-markdown "$work/snapshot.md" \
+hyperfine --warmup 1 --runs "${RUNS:-10}" --export-markdown "$work/snapshot.md" --export-json "$work/snapshot.json" \
   -n 'find -printf (size, mtime)' "find $work/r10000 -type f -printf '%s %T@\n' > /dev/null" \
   "${before[@]}" \
   -n 'crashdelta snapshot, head cache off' "CRASHDELTA_HEAD_CACHE=off $bin snapshot --reports-dir $work/r10000 --output /dev/null" \
   -n 'crashdelta snapshot, heads cached' "CRASHDELTA_HEAD_CACHE=$heads $bin snapshot --reports-dir $work/r10000 --output /dev/null"
-hyperfine --warmup 1 --runs "${RUNS:-10}" --export-markdown "$work/snapshot-first.md" \
+hyperfine --warmup 1 --runs "${RUNS:-10}" --export-markdown "$work/snapshot-first.md" --export-json "$work/snapshot-first.json" \
   -n 'find -printf (size, mtime)' "find $work/r10000 -type f -printf '%s %T@\n' > /dev/null" \
   -n 'crashdelta snapshot, first run (writes the head cache)' --prepare "rm -rf $heads-first" \
   "CRASHDELTA_HEAD_CACHE=$heads-first $bin snapshot --reports-dir $work/r10000 --output /dev/null"
@@ -78,6 +78,20 @@ hyperfine --warmup 1 --runs "${RUNS:-10}" --export-markdown "$work/snapshot-firs
 # The tables last: hyperfine's own export to /dev/stdout would truncate a redirected output file.
 cat "$work/classify.md" "$work/snapshot.md" "$work/snapshot-first.md"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# Medians too: on a shared two-core machine one slow run moves a mean (and its ratio) by 10 %;
+# the goals are read against the median of the same run's baseline (`cat`, `find`).
+for f in classify snapshot snapshot-first; do
+  python3 - "$work/$f.json" <<'PY'
+import json, statistics, sys
+results = json.load(open(sys.argv[1]))["results"]
+base = next(r for r in results if r["command"] in ("cat", "find -printf (size, mtime)"))
+b = statistics.median(base["times"])
+for r in results:
+    m = statistics.median(r["times"])
+    print(f"median {m * 1000:7.1f} ms  {m / b:5.2f}x {base['command']!r:12}  {r['command']}")
+PY
+done
 
 # Peak memory over the 2000- and 10 000-report folders.
 for b in ${BEFORE:+"$BEFORE"} "$bin"; do
