@@ -78,21 +78,16 @@ pub fn classify(args: ClassifyArgs) -> Result<Exit> {
             if let Some(c) = done.crash {
                 crashes.push(c);
             }
-            let written = match done.entry {
+            let (path, written) = match done.entry {
                 Entry::Rendered { path, bytes } => {
-                    tally.add(&path, done.verdict.as_deref());
-                    bytes.and_then(|b| sink.entry_rendered(&b))
+                    (path, bytes.and_then(|b| sink.entry_rendered(&b)))
                 }
                 Entry::Whole(outcome) => {
-                    tally.add(&outcome.path, done.verdict.as_deref());
-                    sink.entry(&Item {
-                        outcome: &outcome,
-                        gate_failure: done.verdict.as_deref(),
-                        attribution: None,
-                        test: None,
-                    })
+                    let written = sink.entry(&item(&outcome, done.verdict.as_deref()));
+                    (outcome.path, written)
                 }
             };
+            tally.add(&path, done.verdict.as_deref());
             written.context("cannot write the output")
         },
     )?;
@@ -195,15 +190,7 @@ impl Done {
         let entry = match prerender {
             Some(render) => {
                 let mut bytes = Vec::new();
-                let rendered = render(
-                    &Item {
-                        outcome: &outcome,
-                        gate_failure: verdict.as_deref(),
-                        attribution: None,
-                        test: None,
-                    },
-                    &mut bytes,
-                );
+                let rendered = render(&item(&outcome, verdict.as_deref()), &mut bytes);
                 Entry::Rendered {
                     bytes: rendered.map(|()| bytes),
                     path: outcome.path,
@@ -218,5 +205,15 @@ impl Done {
             crash,
             entry,
         }
+    }
+}
+
+/// `outcome` as the classify stream writes it: no run to attribute it to, no test.
+fn item<'a>(outcome: &'a Analysis, gate_failure: Option<&'a str>) -> Item<'a> {
+    Item {
+        outcome,
+        gate_failure,
+        attribution: None,
+        test: None,
     }
 }

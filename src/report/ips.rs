@@ -575,16 +575,15 @@ pub fn build(
         });
         states.push(raw.thread_state);
     }
-    match w.take(&body.faulting_thread, "faultingThread") {
-        Some(i) if (i as usize) < threads.len() && i <= usize::MAX as u64 => {}
-        Some(i) => w.push(
+    w.wrong(&body.faulting_thread, "faultingThread");
+    if let Err(i) = faulting_index(&body, threads.len()) {
+        w.push(
             "faultingThread",
             format!(
                 "points at thread {i}, but the report has {} threads; using the triggered thread",
                 threads.len()
             ),
-        ),
-        None => {}
+        );
     }
     if let Some(i) = crashed_thread
         && let Some(t) = threads.get_mut(i)
@@ -792,18 +791,25 @@ pub fn build(
     report
 }
 
-/// The crashed thread: `faultingThread`, an index into `threads`, not a thread id. Older and
-/// some third-party writers omit it; the thread with `triggered: true` is the crashed one then,
-/// and when it points past the threads.
-fn crashed_index(body: &RawBody, threads: &[RawThread]) -> Option<usize> {
-    let triggered = || {
-        threads
-            .iter()
-            .position(|t| t.triggered == Lenient::Ok(true))
-    };
+/// `faultingThread`, an index into the `count` threads (not a thread id): `Ok(None)` when the
+/// body has none, `Err` with its value when it points past them.
+fn faulting_index(body: &RawBody, count: usize) -> Result<Option<usize>, u64> {
     match body.faulting_thread.ok().copied() {
-        Some(i) if (i as usize) < threads.len() && i <= usize::MAX as u64 => Some(i as usize),
-        _ => triggered(),
+        Some(i) if (i as usize) < count && i <= usize::MAX as u64 => Ok(Some(i as usize)),
+        Some(i) => Err(i),
+        None => Ok(None),
+    }
+}
+
+/// The crashed thread: the one `faultingThread` names. Older and some third-party writers omit
+/// it; the thread with `triggered: true` is the crashed one then, and when it points past the
+/// threads.
+fn crashed_index(body: &RawBody, threads: &[RawThread]) -> Option<usize> {
+    match faulting_index(body, threads.len()) {
+        Ok(Some(i)) => Some(i),
+        _ => threads
+            .iter()
+            .position(|t| t.triggered == Lenient::Ok(true)),
     }
 }
 
