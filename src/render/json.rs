@@ -524,7 +524,7 @@ impl<W: Write> JsonSink<W> {
 pub fn entry_bytes(entry: &super::Item, buf: &mut Vec<u8>) -> io::Result<()> {
     let mut out = ReportOut::new(entry.outcome);
     out.gate_failure = entry.gate_failure;
-    serde_json::to_writer(buf, &out).map_err(io::Error::other)
+    super::compact::to_vec(&out, buf).map_err(io::Error::other)
 }
 
 impl<W: Write> super::Sink for JsonSink<W> {

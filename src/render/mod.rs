@@ -13,6 +13,7 @@
 //! [`markdown::code`] and [`markdown::fenced`]; JSON, JUnit and HTML escape in their own syntax.
 
 pub mod campaign;
+mod compact;
 mod document;
 pub mod escape;
 pub mod history;
