@@ -398,7 +398,12 @@ pub fn inputs_skipping(
                 let skip = skip.clone();
                 let walk = walkdir::WalkDir::new(path)
                     .follow_links(false)
-                    .sort_by_file_name()
+                    // Siblings are compared by their whole paths, which are their folder's path
+                    // and their names: the same order as `sort_by_file_name`, which finds each
+                    // name again with `Path::file_name` at every comparison (~2.5 % of
+                    // `classify`'s instructions over 2000 reports, all of it on the main thread
+                    // before the first report is handed out).
+                    .sort_by(|a, b| a.path().as_os_str().cmp(b.path().as_os_str()))
                     .into_iter()
                     .filter_entry(|e| {
                         e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.')
@@ -437,9 +442,80 @@ fn is_skipped(e: &walkdir::DirEntry, skip: &[(u64, u64)]) -> bool {
             .is_ok_and(|m| skip.contains(&(m.dev(), m.ino())))
 }
 
+/// A folder whose names sort around `/` (`-`, `.`, digits, a name that is a prefix of another),
+/// with folders between files, nested folders, upper case, a name that is not UTF-8 and hidden
+/// files; and the files of a walk of it sorted by file name. Listings that sort their own way
+/// (`inputs`, the inventory) are checked against it.
+#[cfg(test)]
+pub(crate) mod name_order {
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::{Path, PathBuf};
+
+    pub fn make(dir: &Path) {
+        for rel in [
+            "a-b",
+            "a.b",
+            "a0",
+            "ab",
+            "a/x.ips",
+            "a/y/z.ips",
+            "a/y-1.ips",
+            "a/y.ips",
+            "a.b.ips",
+            "A.ips",
+            "b/.hidden",
+            "b/c/d/e.ips",
+            "b/c.ips",
+            "b/c-d.ips",
+            "b/c0/f.ips",
+            "Retired/r.ips",
+            "Retired/r/s.ips",
+            // Two levels of the same shape, so that `a` above is a folder while `a-b` is a file.
+            "a-c/a/1.ips",
+            "a-c/a-1.ips",
+        ] {
+            let path = dir.join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, "x").unwrap();
+        }
+        std::fs::write(dir.join(std::ffi::OsStr::from_bytes(b"a\xffb.ips")), "x").unwrap();
+    }
+
+    pub fn walked(dir: &Path) -> Vec<PathBuf> {
+        walkdir::WalkDir::new(dir)
+            .sort_by_file_name()
+            .into_iter()
+            .map(|e| e.unwrap())
+            .filter(|e| e.file_type().is_file())
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            .map(walkdir::DirEntry::into_path)
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A folder's reports come in the order of a walk sorted by file name
+    /// ([`name_order`]), the folder named with a trailing separator too, as a shell completes
+    /// it.
+    #[test]
+    fn a_folder_is_walked_in_file_name_order() {
+        let dir = tempfile::tempdir().unwrap();
+        name_order::make(dir.path());
+        // The folder named with a trailing separator, as a shell completes it.
+        let named = PathBuf::from(format!("{}/", dir.path().display()));
+        let expected: Vec<String> = name_order::walked(&named)
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        let got: Vec<String> = inputs(std::slice::from_ref(&named))
+            .map(|i| i.name)
+            .collect();
+        assert_eq!(got, expected);
+        assert!(got.len() > 15, "{got:?}");
+    }
 
     /// `--collect` opens the report it copies without following a link at its name: a swap for
     /// a link to a secret between the look and the copy copies nothing.

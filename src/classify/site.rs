@@ -619,9 +619,13 @@ fn is_cold_half(frame: &Frame, next: Option<&Frame>) -> bool {
     ) else {
         return false;
     };
+    // `next` then `.cold.` then digits, where that `.cold.` is the symbol's first: the cheap
+    // test first, as this is asked of every frame and almost never holds.
     symbol
-        .split_once(".cold.")
-        .is_some_and(|(base, n)| base == next && n.bytes().all(|b| b.is_ascii_digit()))
+        .strip_prefix(next)
+        .and_then(|rest| rest.strip_prefix(".cold."))
+        .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        && symbol.find(".cold.") == Some(next.len())
 }
 
 /// The run of machinery at the top of `frames`: how many frames, their kinds, and what a Swift
@@ -720,6 +724,54 @@ pub fn is_plumbing(report: &Report, frame: &Frame) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn named(symbol: &str) -> Frame {
+        Frame {
+            symbol: Some(symbol.to_owned()),
+            symbolicated_by: crate::report::SymbolSource::Report,
+            ..Frame::unknown()
+        }
+    }
+
+    #[test]
+    fn a_cold_half_is_the_next_frames_function_then_cold_and_a_number() {
+        for (symbol, next, cold) in [
+            ("f.cold.1", "f", true),
+            ("f.cold.", "f", true),
+            (
+                "-[__NSArrayI objectAtIndex:].cold.1",
+                "-[__NSArrayI objectAtIndex:]",
+                true,
+            ),
+            ("f.cold.x", "f", false),
+            ("g.cold.1", "f", false),
+            ("f.cold.1", "f.cold.1", false),
+            // The first `.cold.` decides: inside the next frame's name, or across its end.
+            ("a.cold.1.cold.2", "a.cold.1", false),
+            ("f.cold.cold.1", "f.cold", false),
+        ] {
+            assert_eq!(
+                is_cold_half(&named(symbol), Some(&named(next))),
+                cold,
+                "{symbol} above {next}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        /// The `.cold` test reads as the first `.cold.` splitting the symbol into the next
+        /// frame's symbol and a number, as it was written before it was made cheap.
+        #[test]
+        fn a_cold_half_is_what_the_first_cold_split_says(
+            symbol in "(f|\\.|cold|\\.cold|\\.cold\\.|1|2){0,8}",
+            next in "(f|\\.|cold|\\.cold|\\.cold\\.|1){0,5}",
+        ) {
+            let expected = symbol
+                .split_once(".cold.")
+                .is_some_and(|(base, n)| base == next && n.bytes().all(|b| b.is_ascii_digit()));
+            proptest::prop_assert_eq!(is_cold_half(&named(&symbol), Some(&named(&next))), expected);
+        }
+    }
 
     #[test]
     fn machinery_prefixes() {

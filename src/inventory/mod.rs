@@ -1010,49 +1010,9 @@ mod tests {
     /// case, a name that is not UTF-8, hidden files left out.
     #[test]
     fn entries_are_in_the_order_of_a_walk_sorted_by_file_name() {
-        use std::os::unix::ffi::OsStrExt;
         let dir = tempfile::tempdir().unwrap();
-        for rel in [
-            "a-b",
-            "a.b",
-            "a0",
-            "a/x.ips",
-            "a/y/z.ips",
-            "a/y-1.ips",
-            "a/y.ips",
-            "a.b.ips",
-            "A.ips",
-            "b/.hidden",
-            "b/c/d/e.ips",
-            "b/c.ips",
-            "b/c-d.ips",
-            "Retired/r.ips",
-            "Retired/r/s.ips",
-        ] {
-            let path = dir.path().join(rel);
-            if path.exists() {
-                continue;
-            }
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, "x").unwrap();
-        }
-        std::fs::write(
-            dir.path().join(std::ffi::OsStr::from_bytes(b"a\xffb.ips")),
-            "x",
-        )
-        .unwrap();
-        // Two levels of the same shape, so that `a` above is a folder while `a-b` is a file.
-        std::fs::create_dir_all(dir.path().join("a-c/a")).unwrap();
-        std::fs::write(dir.path().join("a-c/a/1.ips"), "x").unwrap();
-        std::fs::write(dir.path().join("a-c/a-1.ips"), "x").unwrap();
-        let expected: Vec<PathBuf> = walkdir::WalkDir::new(dir.path())
-            .sort_by_file_name()
-            .into_iter()
-            .map(|e| e.unwrap())
-            .filter(|e| e.file_type().is_file())
-            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-            .map(walkdir::DirEntry::into_path)
-            .collect();
+        crate::input::name_order::make(dir.path());
+        let expected = crate::input::name_order::walked(dir.path());
         let inv = scan(&[dir.path().to_path_buf()]).unwrap();
         let got: Vec<PathBuf> = inv.entries.iter().map(Entry::file).collect();
         assert_eq!(got, expected);

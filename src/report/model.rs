@@ -364,6 +364,24 @@ pub struct Frame {
 }
 
 impl Frame {
+    /// A frame of which nothing is known yet: no image, symbol or address, named by nobody.
+    pub fn unknown() -> Frame {
+        Frame {
+            number: None,
+            image_index: None,
+            image: None,
+            symbol: None,
+            symbol_offset: None,
+            image_offset: None,
+            address: None,
+            inline: false,
+            source_file: None,
+            source_line: None,
+            symbolicated_by: SymbolSource::None,
+            symbol_file: None,
+        }
+    }
+
     /// The frame's number as the report printed it, or `position` (its place in its list) when
     /// the report numbers none.
     pub fn number_or(&self, position: usize) -> usize {

@@ -500,27 +500,10 @@ fn frame_and_end(line: &str) -> Option<(Frame, Option<String>, Ends)> {
         number: Some(number),
         image: (!image.is_empty() && image != "???").then(|| image.to_owned()),
         address,
-        ..unknown_frame()
+        ..Frame::unknown()
     };
     read_what(&mut frame, rest);
     Some((frame, problem, ends))
-}
-
-fn unknown_frame() -> Frame {
-    Frame {
-        number: None,
-        image_index: None,
-        image: None,
-        symbol: None,
-        symbol_offset: None,
-        image_offset: None,
-        address: None,
-        inline: false,
-        source_file: None,
-        source_line: None,
-        symbolicated_by: SymbolSource::None,
-        symbol_file: None,
-    }
 }
 
 /// The old `Last Exception Backtrace:` spelling: one parenthesised line of return addresses,
@@ -658,7 +641,7 @@ impl Parser {
                         .extend(addresses.into_iter().enumerate().map(|(i, a)| Frame {
                             number: Some(i as u64),
                             address: Some(a),
-                            ..unknown_frame()
+                            ..Frame::unknown()
                         }));
                     return;
                 }
