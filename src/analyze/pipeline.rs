@@ -8,16 +8,16 @@ use crate::input::{Input, MAX_REPORT_BYTES, Source};
 pub fn analyze_input(input: Input, analyzer: &Analyzer, digest: bool) -> Analysis {
     let path = input.name.clone();
     let mut sha256 = None;
-    let result = match input.read() {
+    let result = input.with_bytes(|read| match read {
         Ok(bytes) => {
             if digest {
                 use sha2::Digest;
-                sha256 = Some(crate::sha256_hex(sha2::Sha256::new_with_prefix(&bytes)));
+                sha256 = Some(crate::sha256_hex(sha2::Sha256::new_with_prefix(bytes)));
             }
-            analyzer.analyze(&bytes).map_err(AnalysisError::Parse)
+            analyzer.analyze(bytes).map_err(AnalysisError::Parse)
         }
         Err(e) => Err(AnalysisError::Read(e.to_string())),
-    };
+    });
     Analysis {
         path,
         result,
