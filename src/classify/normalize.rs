@@ -233,8 +233,9 @@ pub fn strip_templates(s: &str) -> String {
             }
             // `->` inside a template argument is part of the argument.
             _ if i > 0 && bytes.get(i - 1) == Some(&b'-') => {}
+            // A `>` is only looked for inside a group.
             _ => {
-                depth -= 1;
+                depth = depth.saturating_sub(1);
                 if depth == 0 {
                     run = at;
                 }
