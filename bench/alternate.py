@@ -9,7 +9,8 @@ moves less with it than wall time does. Used for docs/performance.md (issue 17).
     bench/alternate.py 30 "before=/tmp/cd-before classify --format json DIR" \\
                           "now=target/release/crashdelta classify --format json DIR"
 
-Each command is NAME=ARGV, split on spaces (no shell); its output is discarded.
+Each command is NAME=ARGV, split on spaces (no shell); its output is discarded. The last column
+is each wall median over the first command's.
 """
 import resource
 import statistics
@@ -34,6 +35,8 @@ def main():
             user = (after.ru_utime - before.ru_utime) * 1000
             system = (after.ru_stime - before.ru_stime) * 1000
             runs[name].append((wall, user, system))
+    # Each wall median against the first command's (the baseline: `cat`, or the build before).
+    base = statistics.median(s[0] for s in runs[commands[0][0]])
     for name, samples in runs.items():
         wall = [s[0] for s in samples]
         user = [s[1] for s in samples]
@@ -42,7 +45,7 @@ def main():
         print(
             f"{name:12s} wall median {statistics.median(wall):7.1f} ms (min {min(wall):7.1f})"
             f"  user {statistics.median(user):6.1f}  system {statistics.median(system):6.1f}"
-            f"  CPU {statistics.median(cpu):6.1f} ms"
+            f"  CPU {statistics.median(cpu):6.1f} ms  {statistics.median(wall) / base:5.2f}x"
         )
 
 

@@ -8,6 +8,7 @@
 #   BIN=/tmp/crashdelta-after bench/classify_vs_baselines.sh  # skip the build (another binary)
 #   BEFORE=/tmp/crashdelta-before bench/...                  # and another build, alongside
 #   WORK=/tmp/cdbench bench/...                              # keep (and reuse) the report folders
+#   ALTERNATE=40 bench/...                                   # rounds of the alternating check
 #
 # Ratios to `cat` and to `find` of the same hyperfine run are what to read: the machine is
 # shared, and absolute times move with its load (the script prints the load average).
@@ -92,6 +93,17 @@ for r in results:
     print(f"median {m * 1000:7.1f} ms  {m / b:5.2f}x {base['command']!r:12}  {r['command']}")
 PY
 done
+
+# The same commands alternating, round after round (bench/alternate.py): hyperfine runs each
+# command's runs in one stretch, so a minute of other load on this shared machine lands on one
+# command; alternating spreads it over all of them alike. `cat` is given the file names, as the
+# shell's glob gives them above.
+alternate=("cat=cat $(echo "$work"/r2000/*)")
+if [[ -n "${BEFORE:-}" ]]; then
+  alternate+=("before=$BEFORE classify --format json $work/r2000")
+fi
+alternate+=("classify=$bin classify --format json $work/r2000")
+python3 bench/alternate.py "${ALTERNATE:-20}" "${alternate[@]}"
 
 # Peak memory over the 2000- and 10 000-report folders.
 for b in ${BEFORE:+"$BEFORE"} "$bin"; do
