@@ -608,7 +608,9 @@ mod tests {
     }
 
     /// The size given is the file's when it was looked at: a file that grew or shrank since is
-    /// read as it is now, whole, and one that grew past the cap is refused.
+    /// read as it is now, whole, and one that grew past the cap is refused. Read into a buffer
+    /// that held something before (a kept read buffer), it is the same bytes and count, whatever
+    /// the buffer held and however long it was, and the buffer is never shrunk.
     #[test]
     fn a_file_is_read_whole_whatever_size_it_had_when_looked_at() {
         let dir = tempfile::tempdir().unwrap();
@@ -617,39 +619,16 @@ mod tests {
             limit: 100_000,
             what: "a report",
         };
+        let open = || File::open(&path).unwrap();
         for len in [0usize, 1, 8191, 8192, 8193, 30_000, 100_000] {
             let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
             std::fs::write(&path, &data).unwrap();
             for said in [0, 1, len as u64 / 2, len as u64, len as u64 + 7, 1 << 40] {
-                let read = read_opened(&path, File::open(&path).unwrap(), said, cap).unwrap();
+                let read = read_opened(&path, open(), said, cap).unwrap();
                 assert!(read == data, "{len} bytes, looked at as {said}");
-            }
-        }
-        std::fs::write(&path, vec![b'x'; 100_001]).unwrap();
-        for said in [0, 100_000, 100_001] {
-            let e = read_opened(&path, File::open(&path).unwrap(), said, cap).unwrap_err();
-            assert!(matches!(e, InputError::OverLimit { size: None, .. }), "{e}");
-        }
-    }
-
-    /// Into a buffer that held something before (a kept read buffer): the file's bytes and their
-    /// count, whatever the buffer held and however long it was, and the cap still holds.
-    #[test]
-    fn a_file_read_into_a_used_buffer_is_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("r.ips");
-        let cap = Cap {
-            limit: 100_000,
-            what: "a report",
-        };
-        for len in [0usize, 1, 8191, 8193, 30_000, 100_000] {
-            let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
-            std::fs::write(&path, &data).unwrap();
-            for held in [0usize, 1, len / 2, len, len + 1, 200_000] {
-                for said in [0, len as u64, len as u64 + 7] {
+                for held in [1usize, len / 2, len, len + 1, 200_000] {
                     let mut buf = vec![0xee; held];
-                    let file = File::open(&path).unwrap();
-                    let n = read_opened_into(&path, file, said, cap, &mut buf).unwrap();
+                    let n = read_opened_into(&path, open(), said, cap, &mut buf).unwrap();
                     assert!(
                         buf.get(..n) == Some(&data[..]),
                         "{len} bytes into {held}, looked at as {said}"
@@ -659,10 +638,12 @@ mod tests {
             }
         }
         std::fs::write(&path, vec![b'x'; 100_001]).unwrap();
-        let mut buf = vec![0; 300_000];
-        let file = File::open(&path).unwrap();
-        let e = read_opened_into(&path, file, 0, cap, &mut buf).unwrap_err();
-        assert!(matches!(e, InputError::OverLimit { size: None, .. }), "{e}");
+        for said in [0, 100_000, 100_001] {
+            let e = read_opened(&path, open(), said, cap).unwrap_err();
+            assert!(matches!(e, InputError::OverLimit { size: None, .. }), "{e}");
+            let e = read_opened_into(&path, open(), said, cap, &mut vec![0; 300_000]).unwrap_err();
+            assert!(matches!(e, InputError::OverLimit { size: None, .. }), "{e}");
+        }
     }
 
     /// Lent bytes are what `read` gives, for every kind of input, one after another on one
