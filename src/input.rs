@@ -386,12 +386,9 @@ fn read_opened_into(
     if buf.len() < first.max(1) {
         buf.resize(first.max(1), 0);
     }
-    // The room this file may use: what `buf` had, or its size and one byte, whichever is more,
-    // and never past the cap.
-    let mut room = buf
-        .len()
-        .max(first)
-        .min(usize::try_from(stop).unwrap_or(usize::MAX));
+    // The room this file may use: all of `buf` (at least its size and one byte now), but never
+    // past the cap.
+    let mut room = buf.len().min(usize::try_from(stop).unwrap_or(usize::MAX));
     let mut filled = 0;
     loop {
         if filled == room {
