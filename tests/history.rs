@@ -11,6 +11,7 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use common::pg_server::{TestDatabase, TestRole};
 use common::{RACE, WRITE_RACE, crashdelta, fresh_database, root, stderr};
 use rusqlite::Connection;
 
@@ -35,7 +36,7 @@ fn classify(history: impl AsRef<OsStr>, inputs: &[&str]) -> Output {
 #[derive(Debug)]
 enum Store {
     File(PathBuf),
-    Postgres(String),
+    Postgres(TestDatabase),
 }
 
 impl Store {
@@ -43,7 +44,7 @@ impl Store {
     fn arg(&self) -> &OsStr {
         match self {
             Store::File(p) => p.as_os_str(),
-            Store::Postgres(url) => OsStr::new(url),
+            Store::Postgres(db) => OsStr::new(&db.url),
         }
     }
 
@@ -78,7 +79,7 @@ impl Store {
                 out
             }
             // The text protocol: every cell as PostgreSQL writes it.
-            Store::Postgres(url) => postgres::Client::connect(url, postgres::NoTls)
+            Store::Postgres(db) => postgres::Client::connect(&db.url, postgres::NoTls)
                 .unwrap()
                 .simple_query(sql)
                 .unwrap_or_else(|e| panic!("{e:?}: {sql}"))
@@ -483,23 +484,15 @@ fn a_history_that_cannot_be_written_never_changes_the_verdict() {
 /// (`PostgreSQL://`, which the postgres crate alone refuses). A password in the URL wins.
 #[test]
 fn a_postgres_password_comes_from_pgpassword_and_the_scheme_in_any_case() {
-    let Some(admin_url) = fresh_database("pgpassword") else {
+    let Some(made) = fresh_database("pgpassword") else {
         return;
     };
-    let db = admin_url
-        .split('/')
-        .nth(3)
-        .unwrap()
-        .split('?')
-        .next()
-        .unwrap();
-    let role = format!("cdt_pw_{}", std::process::id());
+    let admin_url = made.url.clone();
+    let pw = TestRole::new(&admin_url, "pw", "pg-s3cret");
+    let role = &pw.name;
     let mut admin = postgres::Client::connect(&admin_url, postgres::NoTls).unwrap();
     admin
-        .batch_execute(&format!(
-            "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN PASSWORD 'pg-s3cret'; \
-             ALTER DATABASE {db} OWNER TO {role}"
-        ))
+        .batch_execute(&format!("ALTER DATABASE {} OWNER TO {role}", made.name()))
         .unwrap();
     // The test server asks every role but its own for a password on the socket.
     let bare = admin_url.replacen(
@@ -556,9 +549,10 @@ fn a_postgres_password_comes_from_pgpassword_and_the_scheme_in_any_case() {
 /// password is nowhere in what the run wrote.
 #[test]
 fn a_postgres_history_that_cannot_be_written_never_changes_the_verdict() {
-    let Some(url) = fresh_database("verdict") else {
+    let Some(made) = fresh_database("verdict") else {
         return;
     };
+    let url = made.url.clone();
     let dir = tempfile::tempdir().unwrap();
     let run = |history: Option<&str>, record: &Path| {
         let mut c = crashdelta();
@@ -581,34 +575,32 @@ fn a_postgres_history_that_cannot_be_written_never_changes_the_verdict() {
     let unreachable =
         format!("postgres://ci:n0t-th3re-s3cret@127.0.0.1:{port}/crashes?connect_timeout=3");
     // A role of the test server that has a password, given the wrong one.
-    let role = format!("cdt_role_{}", std::process::id());
-    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-    admin
-        .batch_execute(&format!(
-            "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN PASSWORD 'right-one'"
-        ))
-        .unwrap();
-    let wrong = url.replacen("://crashdelta@", &format!("://{role}:wr%40ng-s3cret@"), 1);
+    let role = TestRole::new(&url, "role", "right-one");
+    let wrong = url.replacen(
+        "://crashdelta@",
+        &format!("://{}:wr%40ng-s3cret@", role.name),
+        1,
+    );
     assert_ne!(
         wrong, url,
         "the test server's URL names the crashdelta role: {url}"
     );
     let newer = fresh_database("newer").unwrap();
     classify(&newer, &[RACE]);
-    postgres::Client::connect(&newer, postgres::NoTls)
+    postgres::Client::connect(&newer.url, postgres::NoTls)
         .unwrap()
         .batch_execute("UPDATE crashdelta_meta SET schema_version = 99")
         .unwrap();
     let theirs = fresh_database("theirs").unwrap();
-    postgres::Client::connect(&theirs, postgres::NoTls)
+    postgres::Client::connect(&theirs.url, postgres::NoTls)
         .unwrap()
         .batch_execute("CREATE TABLE crashes (id serial PRIMARY KEY, body text)")
         .unwrap();
     for (i, (history, says)) in [
         (unreachable.as_str(), "Connection refused"),
         (wrong.as_str(), "password authentication failed"),
-        (newer.as_str(), "schema version 99, newer than"),
-        (theirs.as_str(), "is not a crashdelta history"),
+        (newer.url.as_str(), "schema version 99, newer than"),
+        (theirs.url.as_str(), "is not a crashdelta history"),
     ]
     .into_iter()
     .enumerate()
@@ -667,9 +659,6 @@ fn a_postgres_history_that_cannot_be_written_never_changes_the_verdict() {
         theirs.count("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
         1
     );
-    admin
-        .batch_execute(&format!("DROP ROLE IF EXISTS {role}"))
-        .unwrap();
 }
 
 /// Another program's SQLite database named by mistake is refused and left as it was, never
@@ -785,9 +774,10 @@ fn the_history_is_named_by_the_environment() {
         1
     );
     // A URL, from either, is the database's: not a path in the file's folder.
-    let Some(url) = fresh_database("named") else {
+    let Some(made) = fresh_database("named") else {
         return;
     };
+    let url = made.url.clone();
     let o = crashdelta()
         .args(["classify", "--format", "json", RACE])
         .env("CRASHDELTA_HISTORY", &url)
@@ -806,7 +796,7 @@ fn the_history_is_named_by_the_environment() {
         .output()
         .unwrap();
     assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
-    assert_eq!(Store::Postgres(url).count("SELECT count(*) FROM runs"), 2);
+    assert_eq!(Store::Postgres(made).count("SELECT count(*) FROM runs"), 2);
 }
 
 /// Every SQL query docs/history.md shows runs against a history the binary wrote.
@@ -829,17 +819,17 @@ fn the_documented_queries_run() {
         while rows.next().unwrap_or_else(|e| panic!("{e}: {q}")).is_some() {}
     }
     // The PostgreSQL ones (```sql postgresql), against a database the binary wrote.
-    let Some(url) = fresh_database("documented") else {
+    let Some(made) = fresh_database("documented") else {
         return;
     };
-    classify(&url, &["testdata/derived", "testdata/real/ips"]);
+    classify(&made, &["testdata/derived", "testdata/real/ips"]);
     let queries: Vec<&str> = doc
         .split("```sql postgresql\n")
         .skip(1)
         .filter_map(|block| block.split("```").next())
         .collect();
     assert!(queries.len() >= 4, "{queries:?}");
-    let h = Store::Postgres(url);
+    let h = Store::Postgres(made);
     for q in &queries {
         h.rows(q);
     }

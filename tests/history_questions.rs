@@ -130,9 +130,9 @@ fn the_answer_over_a_fixed_history() {
             .unwrap()
     });
     // The same answer from PostgreSQL: the questions' SQL is the one both stores share.
-    if let Some(url) = common::history_fixture_postgres("answer") {
-        the_answer_from(std::ffi::OsStr::new(&url), &mut |sql| {
-            postgres::Client::connect(&url, postgres::NoTls)
+    if let Some(db) = common::history_fixture_postgres("answer") {
+        the_answer_from(std::ffi::OsStr::new(&db.url), &mut |sql| {
+            postgres::Client::connect(&db.url, postgres::NoTls)
                 .unwrap()
                 .batch_execute(sql)
                 .unwrap()

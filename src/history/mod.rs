@@ -1146,11 +1146,12 @@ mod tests {
     }
 
     /// The stores a test runs against: a new SQLite file in `dir`, and a new PostgreSQL
-    /// database when the test server is there.
-    fn stores(dir: &Path, name: &str) -> Vec<Location> {
+    /// database when the test server is there (dropped with the second value).
+    fn stores(dir: &Path, name: &str) -> (Vec<Location>, Option<pg::testing::TestDatabase>) {
+        let db = pg::testing::new_database(name);
         let mut at = vec![Location::File(dir.join(format!("{name}.sqlite")))];
-        at.extend(pg::testing::fresh_database(name).map(Location::Postgres));
-        at
+        at.extend(db.as_ref().map(|d| Location::Postgres(d.url.clone())));
+        (at, db)
     }
 
     /// A client of the PostgreSQL database at `url`, for a test to look at or set up.
@@ -1186,7 +1187,8 @@ mod tests {
     #[test]
     fn crashes_are_keyed_by_incident_then_digest() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        for at in stores(dir.path(), "keyed") {
+        let (stores, _db) = stores(dir.path(), "keyed");
+        for at in stores {
             crashes_are_keyed_in(at);
         }
     }
@@ -1288,9 +1290,10 @@ mod tests {
     /// refused and left as it was; the columns are SQLite's.
     #[test]
     fn postgres_tables_are_made_once_by_runners_meeting_at_once() {
-        let Some(url) = pg::testing::fresh_database("made_once") else {
+        let Some(url_db) = pg::testing::new_database("made_once") else {
             return;
         };
+        let url = url_db.url.clone();
         let openers: Vec<_> = (0..6)
             .map(|_| {
                 let url = url.clone();
@@ -1349,9 +1352,10 @@ mod tests {
     /// history changes nothing.
     #[test]
     fn postgres_migrates_version_1_and_leaves_other_programs_alone() {
-        let Some(url) = pg::testing::fresh_database("v1") else {
+        let Some(url_db) = pg::testing::new_database("v1") else {
             return;
         };
+        let url = url_db.url.clone();
         let mut c = client(&url);
         c.batch_execute(&format!(
             "{}{}INSERT INTO crashdelta_meta VALUES ('{}', 1); \
@@ -1383,9 +1387,10 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((stored.crashes.len(), stored.runs.len()), (1, 2));
 
-        let Some(theirs) = pg::testing::fresh_database("theirs") else {
+        let Some(theirs_db) = pg::testing::new_database("theirs") else {
             return;
         };
+        let theirs = theirs_db.url.clone();
         let mut c = client(&theirs);
         c.batch_execute("CREATE TABLE runs (id serial PRIMARY KEY, body text)")
             .unwrap_or_else(|e| panic!("{e}"));
@@ -1394,9 +1399,10 @@ mod tests {
             History::open(&at),
             Err(HistoryError::Foreign { .. })
         ));
-        let Some(empty) = pg::testing::fresh_database("empty") else {
+        let Some(empty_db) = pg::testing::new_database("empty") else {
             return;
         };
+        let empty = empty_db.url.clone();
         assert!(matches!(
             History::open_to_read(Location::Postgres(empty.clone())),
             Err(HistoryError::Empty { .. })

@@ -453,16 +453,48 @@ mod tests {
         }
     }
 
+    /// A test's database is dropped when the test is done with it, even with a connection
+    /// still open: a run against a server of one's own leaves no database behind.
+    #[test]
+    fn a_tests_database_is_dropped_after_it() {
+        let Some(db) = testing::new_database("dropped") else {
+            return;
+        };
+        let name = db.url.split('/').nth(3).and_then(|d| d.split('?').next());
+        let name = name
+            .unwrap_or_else(|| panic!("no database in {}", db.url))
+            .to_owned();
+        let admin = std::env::var("CRASHDELTA_TEST_POSTGRES").unwrap_or_else(|e| panic!("{e}"));
+        let exists = || -> bool {
+            postgres::Client::connect(&admin, postgres::NoTls)
+                .and_then(|mut c| {
+                    c.query_one(
+                        "SELECT count(*) FROM pg_database WHERE datname = $1",
+                        &[&name],
+                    )
+                })
+                .map(|r| r.get::<_, i64>(0) == 1)
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        assert!(exists(), "{name} was not made");
+        let open =
+            postgres::Client::connect(&db.url, postgres::NoTls).unwrap_or_else(|e| panic!("{e}"));
+        drop(db);
+        assert!(!exists(), "{name} is still there");
+        drop(open);
+    }
+
     /// A database holding another program's tables is never given crashdelta's (review
     /// finding: only crashdelta's own table names were looked for, so `orders` alone was
     /// "empty").
     #[test]
     fn another_programs_database_is_left_alone() {
-        let Some(url) = testing::fresh_database("orders") else {
+        let Some(db) = testing::new_database("orders") else {
             return;
         };
+        let url = &db.url;
         let mut c =
-            postgres::Client::connect(&url, postgres::NoTls).unwrap_or_else(|e| panic!("{e}"));
+            postgres::Client::connect(url, postgres::NoTls).unwrap_or_else(|e| panic!("{e}"));
         c.batch_execute("CREATE TABLE orders (id int PRIMARY KEY)")
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(matches!(
@@ -482,13 +514,13 @@ mod tests {
         );
     }
 
-    /// `url` with a new database, and `more` parameters.
-    fn fresh(url: &str, name: &str, more: &str) -> Option<String> {
-        let admin = testing::fresh_database(name)?;
-        let db = admin.split('/').nth(3)?.split('?').next()?.to_owned();
+    /// A new database, and `url` naming it with `more` parameters.
+    fn fresh(url: &str, name: &str, more: &str) -> Option<(testing::TestDatabase, String)> {
+        let made = testing::new_database(name)?;
+        let db = made.url.split('/').nth(3)?.split('?').next()?.to_owned();
         let url = testing::with_database(url, &db);
         let joint = if url.contains('?') { '&' } else { '?' };
-        Some(format!("{url}{joint}{more}"))
+        Some((made, format!("{url}{joint}{more}")))
     }
 
     /// The TLS port of the test server (`CRASHDELTA_TEST_POSTGRES_TLS`: localhost, a test CA's
@@ -530,8 +562,8 @@ mod tests {
         };
         let (base, query) = url.split_once('?').unwrap_or((&url, ""));
         let by_ip = base.replacen("@localhost:", "@127.0.0.1:", 1);
-        let ok = |url: Option<String>| {
-            let url = url.unwrap_or_else(|| panic!("no test server"));
+        let ok = |fresh: Option<(testing::TestDatabase, String)>| {
+            let (_db, url) = fresh.unwrap_or_else(|| panic!("no test server"));
             let mut h = History::open(Location::Postgres(url.clone()))
                 .unwrap_or_else(|e| panic!("{url}: {e}"));
             assert!(encrypted(&mut h), "{url}");
@@ -552,8 +584,8 @@ mod tests {
             "require_root",
             "sslmode=require",
         ));
-        let refused = |url: Option<String>, says: &str| {
-            let url = url.unwrap_or_else(|| panic!("no test server"));
+        let refused = |fresh: Option<(testing::TestDatabase, String)>, says: &str| {
+            let (_db, url) = fresh.unwrap_or_else(|| panic!("no test server"));
             match History::open(Location::Postgres(url.clone())) {
                 Ok(_) => panic!("{url} was opened"),
                 Err(e) => assert!(e.to_string().contains(says), "{url}: {e}"),
@@ -611,67 +643,8 @@ mod tests {
     }
 }
 
-/// The test server (`CRASHDELTA_TEST_POSTGRES`, started by `.ci/test`), for the tests of both
-/// stores.
+/// The test server (`CRASHDELTA_TEST_POSTGRES`, started by `.ci/test`): databases and roles made
+/// for one test, dropped after it. One file with the integration tests' (`tests/common`).
 #[cfg(test)]
-pub mod testing {
-    use std::sync::atomic::{AtomicU32, Ordering};
-
-    /// A new, empty database on the test server, its URL; `None` (the test skips its
-    /// PostgreSQL half) when there is no server, a failure when `CRASHDELTA_REQUIRE_POSTGRES` is
-    /// set. Each test has its own, so that they run in parallel.
-    pub fn fresh_database(name: &str) -> Option<String> {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let Some(admin) = std::env::var("CRASHDELTA_TEST_POSTGRES")
-            .ok()
-            .filter(|u| !u.is_empty())
-        else {
-            assert!(
-                std::env::var_os("CRASHDELTA_REQUIRE_POSTGRES").is_none(),
-                "CRASHDELTA_TEST_POSTGRES is not set and CRASHDELTA_REQUIRE_POSTGRES is: run \
-                 `bash .ci/test`, which starts a PostgreSQL cluster"
-            );
-            // Said by tests/history.rs, once: the library's tests never print (tests/layers.rs).
-            return None;
-        };
-        let db = format!(
-            "cd_{}_{}_{}",
-            name.chars().take(30).collect::<String>(),
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut client = postgres::Client::connect(&admin, postgres::NoTls)
-            .unwrap_or_else(|e| panic!("the test server {admin}: {e}"));
-        // Two statements: CREATE DATABASE cannot be in the implicit transaction of a batch.
-        for sql in [
-            format!("DROP DATABASE IF EXISTS {db}"),
-            format!("CREATE DATABASE {db}"),
-        ] {
-            client
-                .batch_execute(&sql)
-                .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
-        }
-        Some(with_database(&admin, &db))
-    }
-
-    /// `url` naming the database `db` instead.
-    pub fn with_database(url: &str, db: &str) -> String {
-        let (head, query) = url
-            .split_once('?')
-            .map_or((url, None), |(h, q)| (h, Some(q)));
-        let authority_end = head
-            .find("://")
-            .map(|i| i + 3)
-            .and_then(|start| {
-                head.get(start..)
-                    .and_then(|r| r.find('/'))
-                    .map(|e| e + start)
-            })
-            .unwrap_or(head.len());
-        let base = head.get(..authority_end).unwrap_or(head);
-        match query {
-            Some(q) => format!("{base}/{db}?{q}"),
-            None => format!("{base}/{db}"),
-        }
-    }
-}
+#[path = "../../tests/common/pg_server.rs"]
+pub mod testing;

@@ -12,8 +12,19 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
+
+pub mod pg_server;
+use pg_server::TestDatabase;
+
+/// [`pg_server::new_database`], saying when the test's PostgreSQL half is skipped.
+pub fn fresh_database(name: &str) -> Option<TestDatabase> {
+    let made = pg_server::new_database(name);
+    if made.is_none() {
+        eprintln!("skipped the PostgreSQL half: no CRASHDELTA_TEST_POSTGRES (bash .ci/test)");
+    }
+    made
+}
 
 /// The AGX race report every watch and campaign test writes (testdata/README.md).
 pub const RACE: &str = "testdata/derived/agx-prepareForEnqueue-0x98.ips";
@@ -291,15 +302,15 @@ pub fn history_fixture(dir: &Path) -> PathBuf {
 
 /// [`history_fixture`] in a new database on the test server, its URL; `None` (skipped) without
 /// one, as [`fresh_database`].
-pub fn history_fixture_postgres(name: &str) -> Option<String> {
-    let url = fresh_database(name)?;
-    fill_history(std::ffi::OsStr::new(&url), |sql| {
-        postgres::Client::connect(&url, postgres::NoTls)
+pub fn history_fixture_postgres(name: &str) -> Option<TestDatabase> {
+    let db = fresh_database(name)?;
+    fill_history(std::ffi::OsStr::new(&db.url), |sql| {
+        postgres::Client::connect(&db.url, postgres::NoTls)
             .unwrap()
             .batch_execute(sql)
             .unwrap_or_else(|e| panic!("{e:?}: {sql}"))
     });
-    Some(url)
+    Some(db)
 }
 
 /// Classifies the race into the history `at` names, then runs the fixture's SQL through `exec`:
@@ -382,45 +393,4 @@ fn fill_history(at: &std::ffi::OsStr, mut exec: impl FnMut(&str)) {
         }
         exec(&sql);
     }
-}
-
-/// A new, empty database on the test server, its URL; `None` when there is no server (the test
-/// says its PostgreSQL half was skipped), a failure when `CRASHDELTA_REQUIRE_POSTGRES` is set.
-pub fn fresh_database(name: &str) -> Option<String> {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let Some(admin) = std::env::var("CRASHDELTA_TEST_POSTGRES")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        assert!(
-            std::env::var_os("CRASHDELTA_REQUIRE_POSTGRES").is_none(),
-            "CRASHDELTA_TEST_POSTGRES is not set and CRASHDELTA_REQUIRE_POSTGRES is: run `bash \
-             .ci/test`, which starts a PostgreSQL cluster"
-        );
-        eprintln!("skipped the PostgreSQL half: no CRASHDELTA_TEST_POSTGRES (bash .ci/test)");
-        return None;
-    };
-    let db = format!(
-        "cdt_{name}_{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
-    let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
-    c.batch_execute(&format!("DROP DATABASE IF EXISTS {db}"))
-        .unwrap();
-    c.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
-    Some(with_database(&admin, &db))
-}
-
-/// `url` naming the database `db` instead.
-fn with_database(url: &str, db: &str) -> String {
-    let (head, query) = url.split_once('?').unwrap_or((url, ""));
-    let start = head.find("://").unwrap() + 3;
-    let end = head[start..].find('/').map_or(head.len(), |e| e + start);
-    let q = if query.is_empty() {
-        String::new()
-    } else {
-        format!("?{query}")
-    };
-    format!("{}/{db}{q}", &head[..end])
 }
