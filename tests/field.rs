@@ -395,6 +395,43 @@ fn expectations() -> Vec<(&'static str, Expect)> {
             "field/cut-pastes/29-9-pytorch-101251-used-images-piece.txt",
             Not(JsonFragment),
         ),
+        // A blank line after every line (the paste kept its lines outside a code fence): all
+        // ten frames, not frame 0 and a "truncated" report.
+        (
+            "field/cut-pastes/30-4-gcanvas-double-spaced-crashed-in-metal.txt",
+            crash(
+                Some(0),
+                10,
+                "metal-other",
+                Some("_newFunctionWithGLIR + 60"),
+                Some("_gleDoDrawDispatchCoreES2 -> gldUpdateDispatch"),
+                None,
+            ),
+        ),
+        // `[trace] ` before every line: the report under it (cut before its crashed thread 18).
+        (
+            "field/cut-pastes/31-4-air-trace-prefix-on-every-line.txt",
+            crash(None, 0, "other", None, None, None),
+        ),
+        // Cut inside the last frame's symbol, and inside the last frame's load address (`0x`):
+        // the symbol is kept and said, the number is not used.
+        (
+            "field/cut-pastes/32-6-retroarch-cut-inside-symbol.txt",
+            crash(
+                Some(0),
+                3,
+                "other",
+                Some(
+                    "amdBronzeMtlTextureStdWriteTileVecDisp1(void*, void*, unsigned int, unsigned int) + 20",
+                ),
+                None,
+                None,
+            ),
+        ),
+        (
+            "field/cut-pastes/33-6-bluepicker-cut-inside-load-address.txt",
+            crash(Some(0), 1, "other", None, None, Some("abort")),
+        ),
         // --- Backtraces copied from a debugger: not reports. --------------------------------
         (
             "field/debugger/01-moltenvk-2283-xcode-navigator-cvdisplaylink-abort.txt",
@@ -1107,6 +1144,54 @@ fn a_frame_line_cut_short_is_not_read_as_whole() {
         (None, Some(19_034_192))
     );
     assert!(!said(&r, "offset"), "{:?}", r.warnings);
+
+    // Cut inside the symbol (RetroArch's AMD driver frame): kept, and said.
+    let (r, frames) = thread0("field/cut-pastes/32-6-retroarch-cut-inside-symbol.txt");
+    assert_eq!(
+        frames.last().unwrap().symbol.as_deref(),
+        Some("amdMtlBronzeTextureStdRe")
+    );
+    assert!(
+        said(
+            &r,
+            "after `amdMtlBronzeTextureStdRe` with no offset: the symbol may be cut short"
+        ),
+        "{:?}",
+        r.warnings
+    );
+    // Cut two characters into the load address (an iOS 7 report inside its plist): not a
+    // symbol `0x` (it was the location and the signature: `libsystem_kernel.dylib!0x`).
+    let (r, frames) = thread0("field/cut-pastes/33-6-bluepicker-cut-inside-load-address.txt");
+    let last = frames.last().unwrap();
+    assert_eq!(
+        (last.symbol.as_deref(), last.address),
+        (None, Some(0x38eb_d1fc))
+    );
+    assert!(
+        said(&r, "after `0x`, the start of a number cut short"),
+        "{:?}",
+        r.warnings
+    );
+    // Whole lines without an offset are not said to be cut: a placeholder, a file and line.
+    for whole in [
+        "1   libfoo.dylib  0x18d0fd0e0 ???",
+        "1   MyApp  0x10000a0c0 main (main.c:7)",
+        "1   MyApp  0x10000a0c0 main + 20",
+    ] {
+        let r = ends(whole);
+        assert!(!said(&r, "may be cut short"), "{whole}: {:?}", r.warnings);
+        assert!(
+            !said(&r, "cut short: it is not used"),
+            "{whole}: {:?}",
+            r.warnings
+        );
+    }
+    // The same words in the middle of a thread are whole.
+    let r = ends(
+        "1   libsystem_kernel.dylib  0x18d0fd0e0 0x\n2   libdyld.dylib  0x7fff5fc01028 start + 1",
+    );
+    assert_eq!(r.threads[0].frames[1].symbol.as_deref(), Some("0x"));
+    assert!(!said(&r, "cut short"), "{:?}", r.warnings);
 }
 
 /// Xcode's debug navigator separates the frame number from the address with a tab; an

@@ -8,7 +8,14 @@
 //!   (C++ template arguments come out as `ComputeContext&lt;AGX::G16::Encoders...&gt;`);
 //! - line breaks replaced by runs of spaces, so `Exception Codes:` sits at the end of the
 //!   `Exception Subtype:` line and frame 0 at the end of the `Thread 0 Crashed::` line (seen in
-//!   2ship2harkinian/2ship2harkinian#1778, `testdata/field/cut-pastes/17-*`).
+//!   2ship2harkinian/2ship2harkinian#1778, `testdata/field/cut-pastes/17-*`);
+//! - a blank line after every line: Markdown joins the lines of a paragraph, so a report pasted
+//!   outside a code fence is often double-spaced by hand or by the tool it was copied from to keep
+//!   its lines. A thread's frames end at a blank line, so such a paste read as frame 0 and a
+//!   "truncated" report (alibaba/GCanvas#34, `testdata/field/cut-pastes/30-*`);
+//! - the same prefix on every line, put there by the log the report was printed to (`[trace] `
+//!   in airsdk/Adobe-Runtime-Support#2993, `testdata/field/cut-pastes/31-*`), a comment marker
+//!   (`# `, `// `) or a table (`| `).
 //!
 //! Markdown's own marks (a stray backtick, a fence glued to the first line, a block quote's `>`,
 //! `__` turned into `**`) are taken off line by line where the text is read
@@ -52,17 +59,26 @@ pub fn clean(text: &str) -> Option<(String, Vec<&'static str>)> {
     let (text, json) = text.split_at(json_at);
     let html = has_html(text);
     let glued = text.lines().any(|l| glue_point(l).is_some());
-    if !html && !glued {
+    if !html && !glued && line_prefix(text).is_none() && !double_spaced(text) {
         return None;
     }
     let mut undone = Vec::new();
     let mut out = String::with_capacity(text.len());
-    let text: Cow<str> = if html {
+    let mut text: Cow<str> = if html {
         undone.push("HTML markup around the report was removed");
         Cow::Owned(strip_html(text))
     } else {
         Cow::Borrowed(text)
     };
+    // Looked for again after the HTML is gone: `<br>` may have been what ended the lines.
+    if let Some(prefix) = line_prefix(&text) {
+        undone.push("a prefix every line began with was taken off");
+        text = Cow::Owned(strip_prefix(&text, prefix));
+    }
+    if double_spaced(&text) {
+        undone.push("the blank line after every line was taken out");
+        text = Cow::Owned(single_spaced(&text));
+    }
     for line in text.lines() {
         let mut rest = line;
         while let Some(at) = glue_point(rest) {
@@ -182,6 +198,93 @@ fn glue_point(line: &str) -> Option<usize> {
     None
 }
 
+/// The prefix (nearly) every line of `text` starts with, when it is one a log, a comment or a
+/// table put there: ending in whitespace and holding a character that is neither whitespace, a
+/// letter nor a digit (`[trace] `, `# `, `| `). Indentation alone is not one (the reader takes
+/// it off), nor a run of words lines happen to begin with (`Exception `), nor a JSON fragment's
+/// `  "`, which ends in no whitespace. Blank lines and Markdown fences are not counted, and one
+/// line in ten may lack it (a line of prose above the paste).
+fn line_prefix(text: &str) -> Option<&str> {
+    let is_fence = |l: &str| {
+        let t = l.trim_start();
+        t.starts_with("```") || t.starts_with("~~~")
+    };
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !is_fence(l))
+        .collect();
+    // Three lines at least: two lines may share anything.
+    if lines.len() < 3 {
+        return None;
+    }
+    // The candidate is what the two middle lines share: inside the paste, whatever is around it.
+    let middle = lines.len() / 2;
+    let (a, b) = (lines.get(middle - 1)?, lines.get(middle)?);
+    let common = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+    let shared = a.get(..common)?;
+    let end = shared.rfind(char::is_whitespace)?;
+    // The whitespace character itself: a tab or a space is one byte.
+    let prefix = shared.get(..=end)?;
+    if !prefix
+        .chars()
+        .any(|c| !c.is_whitespace() && !c.is_alphanumeric())
+    {
+        return None;
+    }
+    let with = lines.iter().filter(|l| l.starts_with(prefix)).count();
+    (with * 10 >= lines.len() * 9).then_some(prefix)
+}
+
+/// `text` with `prefix` taken off every line that has it.
+fn strip_prefix(text: &str, prefix: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        out.push_str(line.strip_prefix(prefix).unwrap_or(line));
+        out.push('\n');
+    }
+    out
+}
+
+/// Whether `text` has a blank line after (nearly) every line: at least six lines that are not
+/// blank, and at most one in twenty of them followed directly by another. A report's own blank
+/// lines only separate its sections; a paste double-spaced has them between all its lines.
+fn double_spaced(text: &str) -> bool {
+    let mut lines = 0usize;
+    let mut adjacent = 0usize;
+    let mut previous_blank = true;
+    for line in text.lines() {
+        let blank = line.trim().is_empty();
+        if !blank {
+            lines += 1;
+            if !previous_blank {
+                adjacent += 1;
+            }
+        }
+        previous_blank = blank;
+    }
+    lines >= 6 && adjacent * 20 <= lines
+}
+
+/// `text` with the blank lines a double-spacing added taken out: a run of `n` blank lines
+/// becomes `n / 2`, so the one between two lines goes and a section break (three) stays one.
+fn single_spaced(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blanks = 0usize;
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            blanks += 1;
+            continue;
+        }
+        for _ in 0..blanks / 2 {
+            out.push('\n');
+        }
+        blanks = 0;
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
 /// A header line crashdelta reads (`Exception Codes: ...`), a thread line (`Thread 3 Crashed:`)
 /// or a frame (`2   QuartzCore   0x1a4a73e84 ...`): not a column of a table (`__CTF   824   1`).
 fn starts_report_line(s: &str) -> bool {
@@ -244,6 +347,75 @@ mod tests {
                 "Thread 0 Crashed::  Dispatch queue: com.apple.main-thread",
                 "0   libobjc.A.dylib   0x19a851820 objc_msgSend + 32",
             ]
+        );
+    }
+
+    /// A double-spaced paste loses the blank line after each line; a run of three (a section
+    /// break, doubled) keeps one. A report's own blank lines between sections, a short text and
+    /// a text with lines next to each other are not double-spaced.
+    #[test]
+    fn a_blank_line_after_every_line_is_taken_out() {
+        let paste = "Exception Type: SIGSEGV\n\nCrashed Thread: 0\n\n\n\nThread 0 Crashed:\n\n\
+                     0  Metal  0x1 a + 1\n\n1  Metal  0x2 b + 2\n\n2  Metal  0x3 c + 3\n\n";
+        let (text, undone) = clean(paste).unwrap();
+        assert_eq!(
+            text,
+            "Exception Type: SIGSEGV\nCrashed Thread: 0\n\nThread 0 Crashed:\n\
+             0  Metal  0x1 a + 1\n1  Metal  0x2 b + 2\n2  Metal  0x3 c + 3\n"
+        );
+        assert_eq!(undone, ["the blank line after every line was taken out"]);
+        let report = "Process: a [1]\nPath: /a\n\nException Type: EXC_CRASH (SIGABRT)\n\
+                      Crashed Thread: 0\n\nThread 0 Crashed:\n0  a  0x1 b + 1\n\n\
+                      Thread 1:\n0  a  0x1 b + 1\n";
+        assert!(!double_spaced(report));
+        assert!(!double_spaced("a\n\nb\n\nc\n\nd\n\ne\n"), "five lines");
+        // One pair of lines next to each other in twenty is allowed, two in twenty is not.
+        let spaced = |lines: usize, pairs: usize| {
+            let mut t = String::new();
+            for i in 0..lines {
+                t.push_str(&format!("line {i}\n"));
+                if i >= pairs * 2 || i % 2 == 1 {
+                    t.push('\n');
+                }
+            }
+            t
+        };
+        assert!(double_spaced(&spaced(20, 1)));
+        assert!(!double_spaced(&spaced(20, 2)));
+    }
+
+    /// A prefix on (nearly) every line, from a log or a comment, is taken off; fences and one
+    /// line of prose in ten need not have it. What is not a prefix is left alone.
+    #[test]
+    fn a_prefix_on_every_line_is_taken_off() {
+        let paste = "Here is the log:\n```\n[trace] Process:  a [1]\n[trace] Exception Type:  SIGSEGV\n\
+                     [trace] Crashed Thread:  0\n[trace] \n[trace] Thread 0 Crashed:\n\
+                     [trace] 0  a  0x1 b + 1\n[trace] 1  a  0x2 c + 2\n[trace] 2  a  0x3 d + 3\n\
+                     [trace] 3  a  0x4 e + 4\n```\n";
+        assert_eq!(line_prefix(paste), Some("[trace] "));
+        let (text, undone) = clean(paste).unwrap();
+        assert!(
+            text.contains("\nProcess:  a [1]\n") && text.contains("\n0  a  0x1 b + 1\n"),
+            "{text}"
+        );
+        assert_eq!(undone, ["a prefix every line began with was taken off"]);
+        assert_eq!(line_prefix("# a\n# b\n# c\n"), Some("# "));
+        assert_eq!(line_prefix("// a\n// b\n\n// c\n"), Some("// "));
+        for not in [
+            // Words lines begin with, indentation, a JSON fragment's keys, frames 10 to 19.
+            "Exception Type: a\nException Codes: b\nException Note: c\n",
+            "    a\n    b\n    c\n",
+            "  \"name\" : \"a\",\n  \"path\" : \"b\",\n  \"uuid\" : \"c\"\n",
+            "10  a  0x1 b + 1\n11  a  0x2 c + 2\n12  a  0x3 d + 3\n",
+            // Two lines may share anything; two lines in ten without it are not a prefix.
+            "[x] a\n[x] b\n",
+            "p\nq\n[x] a\n[x] b\n[x] c\n[x] d\n[x] e\n[x] f\n[x] g\n[x] h\n",
+        ] {
+            assert_eq!(line_prefix(not), None, "{not}");
+        }
+        assert_eq!(
+            line_prefix("p\n[x] a\n[x] b\n[x] c\n[x] d\n[x] e\n[x] f\n[x] g\n[x] h\n[x] i\n"),
+            Some("[x] ")
         );
     }
 }

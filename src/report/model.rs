@@ -268,7 +268,7 @@ pub struct Termination {
     pub code: Option<u64>,
     /// The code in words: `Segmentation fault: 11`, `Abort trap: 6`, `Library missing`. In text,
     /// what follows the namespace and code on the `Termination Reason:` line (the whole line
-    /// when it has neither).
+    /// when it has neither), or the older reports' `Termination Signal:` line.
     pub indicator: Option<String>,
     /// The process that ended it (`byProc`, the name of `Terminating Process:`): `exc handler`
     /// for a hardware fault.

@@ -450,8 +450,37 @@ enum Ends {
     Address,
     /// After a `+`: the offset is missing.
     Plus,
+    /// After the address and a word with no `+ offset` after it: a symbol, or the image's load
+    /// address, that may be cut short itself (`amdMtlBronzeTextureStdRe`, `0x`).
+    Word,
     /// With what follows the address.
     Whole,
+}
+
+/// Whether what follows a frame's address (`rest`, trimmed) may be cut short: it has no `+
+/// offset`, does not end in a closing bracket (`name (file.c:7)`, whole without one), and is
+/// not a placeholder written without an offset (`???`).
+fn word_may_be_cut(rest: &str) -> bool {
+    !rest.is_empty()
+        && !rest.contains('+')
+        && !rest.ends_with([')', ']'])
+        && !matches!(rest, "???" | "<unknown>" | "<redacted>")
+}
+
+/// `0x`, `0x1fdb`, `0`, `573`: the start of a hexadecimal or decimal number.
+fn is_number_start(word: &str) -> bool {
+    let digits = word
+        .strip_prefix("0x")
+        .or_else(|| word.strip_prefix("0X"))
+        .unwrap_or(word);
+    let hex = digits.len() < word.len();
+    digits.bytes().all(|b| {
+        if hex {
+            b.is_ascii_hexdigit()
+        } else {
+            b.is_ascii_digit()
+        }
+    }) && (hex || !digits.is_empty())
 }
 
 /// [`frame_and_end`] without where the line stops, for the tests.
@@ -475,6 +504,7 @@ fn frame_and_end(line: &str) -> Option<(Frame, Option<String>, Ends)> {
         (Some(token), "") if hex_digits(token) == Some(16) => Ends::Whole,
         (Some(_), "") => Ends::Address,
         (_, r) if r.ends_with('+') => Ends::Plus,
+        (Some(_), r) if word_may_be_cut(r) => Ends::Word,
         _ => Ends::Whole,
     };
     let mut problem = None;
@@ -772,6 +802,24 @@ impl Parser {
             Ends::Plus => format!(
                 "the text ends inside frame {number}, before its offset: the offset is unknown"
             ),
+            // A number cut short (`0x`, `0`) is the start of a load address or an offset, never
+            // a symbol; a name is kept, as an image name is, and said.
+            Ends::Word => match frame.symbol.as_deref() {
+                Some(word) if is_number_start(word) => {
+                    let message = format!(
+                        "the text ends inside frame {number}, after `{word}`, the start of a \
+                         number cut short: it is not used"
+                    );
+                    frame.symbol = None;
+                    frame.symbol_offset = None;
+                    message
+                }
+                Some(word) => format!(
+                    "the text ends inside frame {number}, after `{word}` with no offset: the \
+                     symbol may be cut short"
+                ),
+                None => return,
+            },
             Ends::Whole => return,
         };
         self.w.push(format!("line {line_no}"), message);
@@ -947,6 +995,12 @@ impl Parser {
             "Termination Reason" => {
                 let t = self.termination.get_or_insert_with(Termination::default);
                 parse_termination_reason(t, value);
+            }
+            // macOS 10.11 to 10.15 give the signal in words on a line of its own, beside
+            // `Termination Reason: Namespace SIGNAL, Code 0xb`, which then has none.
+            "Termination Signal" if !value.is_empty() => {
+                let t = self.termination.get_or_insert_with(Termination::default);
+                t.indicator.get_or_insert_with(|| value.to_owned());
             }
             "Terminating Process" => {
                 let (name, pid) = name_and_pid(value);
@@ -1334,6 +1388,36 @@ mod tests {
             ends("1   libc.dylib  0x18d3682f8 nanosleep + 220"),
             Some(Ends::Whole)
         );
+        // A word with no offset after the address may be cut short; a placeholder, a file and
+        // line, an offset are whole.
+        assert_eq!(
+            ends("2   com.apple.AMDMTLBronzeDriver  0x104e15099 amdMtlBronzeTextureStdRe"),
+            Some(Ends::Word)
+        );
+        assert_eq!(
+            ends("0   libsystem_kernel.dylib  0x38ebd1fc 0x"),
+            Some(Ends::Word)
+        );
+        for whole in [
+            "1   libfoo.dylib  0x18d0fd0e0 ???",
+            "1   libfoo.dylib  0x18d0fd0e0 <redacted>",
+            "1   MyApp  0x10000a0c0 main (main.c:7)",
+            "1   MyApp  0x10000a0c0 -[A b:]",
+        ] {
+            assert_eq!(ends(whole), Some(Ends::Whole), "{whole}");
+        }
+        for (word, number) in [
+            ("0x", true),
+            ("0x1fdb", true),
+            ("0", true),
+            ("573", true),
+            ("0xg", false),
+            ("mac", false),
+            ("", false),
+            ("12a", false),
+        ] {
+            assert_eq!(is_number_start(word), number, "{word}");
+        }
         // An unnamed frame's load address before a `+` whose offset is missing: no symbol.
         let f = frame_from_line("2   Godot  0x10142f050 0x100124000 +")
             .unwrap()
@@ -1622,6 +1706,29 @@ mod tests {
             t.indicator.as_deref(),
             Some("<RBSTerminateContext| domain:10>")
         );
+    }
+
+    /// macOS 10.11 to 10.15: the signal in words on `Termination Signal:`, the namespace and
+    /// code on `Termination Reason:`, in that order or the other.
+    #[test]
+    fn termination_signal_lines() {
+        for lines in [
+            "Termination Signal:    Segmentation fault: 11\nTermination Reason:    Namespace SIGNAL, Code 0xb\n",
+            "Termination Reason:    Namespace SIGNAL, Code 0xb\nTermination Signal:    Segmentation fault: 11\n",
+        ] {
+            let text = format!(
+                "Process: quad [29202]\nException Type: EXC_BAD_ACCESS (SIGSEGV)\n{lines}\
+                 Crashed Thread: 0\n\nThread 0 Crashed:\n0   quad  0x10f0c2d1f main + 15\n"
+            );
+            let t = parse(&text, 0, Container::Plain)
+                .termination
+                .unwrap_or_default();
+            assert_eq!(
+                (t.namespace.as_deref(), t.code, t.indicator.as_deref()),
+                (Some("SIGNAL"), Some(11), Some("Segmentation fault: 11")),
+                "{lines}"
+            );
+        }
     }
 
     #[test]
