@@ -865,11 +865,22 @@ fn diagnose(text: &str) -> ParseError {
         let sample = first(&|l| text::looks_like_thread_line(l))
             .map(|l| clip(&l, 80))
             .unwrap_or_default();
+        // A `Process:` line alone is not a header (one in prose is not a report): say it was
+        // seen, rather than that there was none (a tweak's own log format, Cr4shed's, has one
+        // above lower-case keys macOS never writes).
+        let header = match first(&|l| key_text(l).starts_with("Process:")) {
+            Some(line) => format!(
+                "no report header around its `{}` line (no other key of Apple's header, such as \
+                 `Exception Type:` or `Crashed Thread:`, and no .ips header line)",
+                clip(key_text(&line).trim_end(), 60)
+            ),
+            None => "no report header (no `Process:` line and no .ips header line)".to_owned(),
+        };
         return not_a_report(
             NotAReport::TextFragment,
             format!(
                 "a fragment of a crash report: {thread_lines} backtrace line(s) (first: \"{sample}\") \
-                 but no report header (no `Process:` line and no .ips header line)"
+                 but {header}"
             ),
         );
     }
@@ -1272,5 +1283,40 @@ mod tests {
             .replacen("\"threads\":[{\"triggered\"", "{\"triggered\"", 1);
         let r = parse(format!("{HEADER}\n{body}").as_bytes()).unwrap();
         assert_eq!(r.crashed_thread, Some(1));
+    }
+
+    /// Frames under a `Process:` line but no other key of Apple's header: a fragment, and the
+    /// reason says the `Process:` line was seen (it said there was none). The shape of Cr4shed's
+    /// logs (Muirey03/Cr4shed#68: lower-case `Exception type:`, `Triggered by thread:`,
+    /// `Call stack:`).
+    #[test]
+    fn a_process_line_without_a_header_is_named_in_the_reason() {
+        let log = "Date: 9/27/21, 8:30 AM\nProcess: ReportMemoryException\n\
+                   Exception type: EXC_SOFTWARE (SIGABRT)\nTriggered by thread: 1\nCall stack:\n\
+                   0   libsystem_kernel.dylib  0x1ceb28414 0x1ceb00000 + 164884  // __pthread_kill\n\
+                   1   libsystem_pthread.dylib  0x1ec582b40 0x1ec580000 + 11072  // pthread_kill\n";
+        match parse(log.as_bytes()) {
+            Err(ParseError::NotAReport { what, reason }) => {
+                assert_eq!(what, NotAReport::TextFragment);
+                assert!(
+                    reason.contains(
+                        "no report header around its `Process: ReportMemoryException` line"
+                    ),
+                    "{reason}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let frames = "0   libsystem_kernel.dylib  0x1ceb28414 __pthread_kill + 8\n\
+                      1   libsystem_pthread.dylib  0x1ec582b40 pthread_kill + 268\n";
+        match parse(frames.as_bytes()) {
+            Err(ParseError::NotAReport { reason, .. }) => {
+                assert!(
+                    reason.contains("(no `Process:` line and no .ips header line)"),
+                    "{reason}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }
