@@ -300,3 +300,77 @@ fn the_reports_folder_swapped_for_a_link_during_watch() {
         "{err}"
     );
 }
+
+/// The same report through what the trip from a Mac to a paste can do to its characters reads
+/// as the same crash, with a warning naming what was undone: a web page's non-breaking spaces
+/// (U+00A0 for `&nbsp;`, which JSON allows nowhere between tokens), zero-width characters a chat
+/// tool put in, classic Mac line endings (a bare CR), and UTF-16, as Windows' Notepad and
+/// PowerShell's `>` save a text (every other byte a NUL: it read as "binary data").
+#[test]
+fn a_report_through_other_characters_reads_the_same() {
+    type Damage = fn(&str) -> Vec<u8>;
+    let damages: [(&str, Damage, &str); 6] = [
+        (
+            "nbsp",
+            |t| t.replace(' ', "\u{a0}").into_bytes(),
+            "non-breaking spaces were read as spaces",
+        ),
+        (
+            "zwsp",
+            |t| t.replace('\n', "\u{200b}\n").into_bytes(),
+            "zero-width characters were taken out",
+        ),
+        (
+            "cr",
+            |t| t.replace('\n', "\r").into_bytes(),
+            "bare carriage return",
+        ),
+        (
+            "utf16le",
+            |t| {
+                [0xFF, 0xFE]
+                    .into_iter()
+                    .chain(t.encode_utf16().flat_map(u16::to_le_bytes))
+                    .collect()
+            },
+            "the input is UTF-16",
+        ),
+        (
+            "utf16be",
+            |t| {
+                [0xFE, 0xFF]
+                    .into_iter()
+                    .chain(t.encode_utf16().flat_map(u16::to_be_bytes))
+                    .collect()
+            },
+            "the input is UTF-16",
+        ),
+        // Not damage: CRLF was always read; the row shows the comparison can pass unwarned.
+        ("crlf", |t| t.replace('\n', "\r\n").into_bytes(), ""),
+    ];
+    for original in [GOOD, "testdata/real/crash/electronsym__crash.txt"] {
+        let text = std::fs::read_to_string(root().join(original)).unwrap();
+        let read = |bytes: &[u8]| {
+            classify_beside_good("damaged.txt", |p| std::fs::write(p, bytes).unwrap())
+        };
+        let whole = read(text.as_bytes());
+        assert_eq!(whole["status"], "crash", "{original}");
+        for (name, damage, said) in damages {
+            let r = read(&damage(&text));
+            for key in ["status", "signature_id", "location"] {
+                assert_eq!(r[key], whole[key], "{original} {name}: {key}: {r}");
+            }
+            assert_eq!(
+                r["classification"]["rule"], whole["classification"]["rule"],
+                "{original} {name}"
+            );
+            assert_eq!(
+                r["crashed_thread"]["frames"].as_array().map(Vec::len),
+                whole["crashed_thread"]["frames"].as_array().map(Vec::len),
+                "{original} {name}"
+            );
+            let warnings = r["warnings"].to_string();
+            assert!(warnings.contains(said), "{original} {name}: {warnings}");
+        }
+    }
+}

@@ -4,6 +4,7 @@ use super::ips::{self, RawBody};
 use super::model::*;
 use super::util::Warnings;
 use super::{Frames, NotAReport, ParseError, bugtype, markup, salvage, text};
+use std::borrow::Cow;
 
 /// How many `{` lines are tried as the start of a JSON report. Real inputs have the header within
 /// the first few; the bound keeps a pasted JSON fragment with thousands of `{` lines linear.
@@ -101,22 +102,42 @@ pub fn parse_text(text: &str, bytes: &[u8], frames: Frames) -> Result<Report, Pa
         return Err(not_a_report(NotAReport::Binary, reason));
     }
     let raw = find_report(text, frames);
-    // What macOS writes starts with its JSON header line and is never cleaned. A paste may carry
-    // HTML or have lost its line breaks: when it does, the cleaned text is read too, and kept
-    // unless it reads worse than the text as it was.
-    if text.trim_start().starts_with('{') {
+    // What macOS writes starts with its JSON header line and is never cleaned: only when it
+    // cannot be read whole are its characters normalised (a pasted `.ips` with non-breaking
+    // spaces between its tokens), and that reading kept only when it is better.
+    let json = text.trim_start().starts_with('{');
+    if json && readability(&raw) == FULL {
         return raw;
     }
-    let Some((cleaned, undone)) = markup::clean(text) else {
-        return raw;
+    let (text, raw, mut undone) = match markup::normalize_characters(text) {
+        Some((normal, undone)) => {
+            let again = find_report(&normal, frames);
+            let better = readability(&again) > readability(&raw);
+            if better || (!json && readability(&again) == readability(&raw)) {
+                (Cow::Owned(normal), again, undone)
+            } else {
+                (Cow::Borrowed(text), raw, Vec::new())
+            }
+        }
+        None => (Cow::Borrowed(text), raw, Vec::new()),
     };
-    // Undoing damage that is there reads at least as well; a cleaning that reads worse undid
-    // something that was not damage.
-    let again = find_report(&cleaned, frames);
-    if readability(&again) < readability(&raw) {
-        return raw;
-    }
-    let mut report = again?;
+    // A paste may carry HTML or have lost its line breaks: when it does, the cleaned text is
+    // read too, and kept unless it reads worse than the text as it was.
+    let cleaned = if json { None } else { markup::clean(&text) };
+    let mut report = match cleaned {
+        // Undoing damage that is there reads at least as well; a cleaning that reads worse
+        // undid something that was not damage.
+        Some((cleaned, more)) => {
+            let again = find_report(&cleaned, frames);
+            if readability(&again) < readability(&raw) {
+                raw?
+            } else {
+                undone.extend(more);
+                again?
+            }
+        }
+        None => raw?,
+    };
     for (i, what) in undone.into_iter().enumerate() {
         report.warnings.insert(
             i,
@@ -128,6 +149,9 @@ pub fn parse_text(text: &str, bytes: &[u8], frames: Frames) -> Result<Report, Pa
     }
     Ok(report)
 }
+
+/// [`readability`] of a report whose crashed thread was read.
+const FULL: u8 = 3;
 
 /// How much of a crash a reading gives: nothing, a cut report, a report without its crashed
 /// thread, a crashed thread.

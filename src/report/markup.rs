@@ -50,6 +50,60 @@ const WRAPPER_TAGS: &[&str] = &[
 /// frame number.
 const GLUE_RUN: usize = 20;
 
+/// Spaces that are not U+0020: a web page's `&nbsp;` copied as the character (U+00A0), figure
+/// and narrow no-break spaces. Read as spaces. Not the ideographic space (U+3000): Japanese text
+/// around a paste uses it as a space of its own (`#　作者` in a README above a report).
+const ODD_SPACES: &[char] = &['\u{a0}', '\u{2007}', '\u{202f}'];
+
+/// Characters that take no room: zero-width spaces and joiners, the word joiner, a byte-order
+/// mark inside the text. Chat tools and editors put them in; they are taken out.
+const ZERO_WIDTH: &[char] = &['\u{200b}', '\u{200c}', '\u{200d}', '\u{2060}', '\u{feff}'];
+
+/// The text with odd spaces read as spaces, zero-width characters taken out and classic Mac
+/// line endings (a bare CR) turned into line breaks; `None` when it has none of them. Unlike
+/// [`clean`] this may touch a JSON report: JSON allows none of them between its tokens, so a
+/// pasted `.ips` holding them does not parse (its caller keeps the result only when it reads
+/// better).
+pub fn normalize_characters(text: &str) -> Option<(String, Vec<&'static str>)> {
+    // Every character looked for but the CR is outside ASCII: a word-at-a-time check first.
+    let ascii = text.is_ascii();
+    if ascii && memchr::memchr(b'\r', text.as_bytes()).is_none() {
+        return None;
+    }
+    let odd = !ascii && text.contains(ODD_SPACES);
+    let zero = !ascii && text.contains(ZERO_WIDTH);
+    // Only a text with no line feed at all: one with both is read line by line already.
+    let lone_cr = text.contains('\r') && !text.contains('\n');
+    if !odd && !zero && !lone_cr {
+        return None;
+    }
+    let mut undone = Vec::new();
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if ODD_SPACES.contains(&c) {
+            out.push(' ');
+        } else if ZERO_WIDTH.contains(&c) {
+            continue;
+        } else if c == '\r' && lone_cr {
+            out.push('\n');
+        } else {
+            out.push(c);
+        }
+    }
+    if odd {
+        undone.push("non-breaking spaces were read as spaces");
+    }
+    if zero {
+        undone.push("zero-width characters were taken out");
+    }
+    if lone_cr {
+        undone.push(
+            "line breaks written as a bare carriage return (classic Mac) were read as line breaks",
+        );
+    }
+    Some((out, undone))
+}
+
 /// The text with HTML wrappers removed, `<br>` turned back into line breaks, entities decoded
 /// and glued lines split; `None` when there is nothing to undo.
 pub fn clean(text: &str) -> Option<(String, Vec<&'static str>)> {
@@ -417,5 +471,20 @@ mod tests {
             line_prefix("p\n[x] a\n[x] b\n[x] c\n[x] d\n[x] e\n[x] f\n[x] g\n[x] h\n[x] i\n"),
             Some("[x] ")
         );
+    }
+
+    /// Odd spaces become spaces, zero-width characters go, a text of bare CRs gets line feeds;
+    /// plain ASCII, CRLF and a CR inside a text with line feeds are left alone.
+    #[test]
+    fn odd_characters_are_normalised() {
+        let (text, undone) =
+            normalize_characters("a\u{a0}b\u{202f}c\u{200b}d\u{feff}e\rf\r").unwrap();
+        assert_eq!(text, "a b cde\nf\n");
+        assert_eq!(undone.len(), 3, "{undone:?}");
+        assert!(normalize_characters("Process: a [1]\nThread 0:\n").is_none());
+        assert!(normalize_characters("Process: a [1]\r\nThread 0:\r\n").is_none());
+        assert!(normalize_characters("Process: a\r [1]\nThread 0:\n").is_none());
+        // Other characters outside ASCII are kept.
+        assert!(normalize_characters("Process: Safari — Ünïcode [1]\n").is_none());
     }
 }

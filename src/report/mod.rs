@@ -134,8 +134,34 @@ pub fn parse(bytes: &[u8]) -> Result<Report, ParseError> {
     parse_with(bytes, Frames::All)
 }
 
+/// The text of a report saved as UTF-16, which its byte-order mark announces (`FF FE`, little
+/// endian, or `FE FF`); `None` for anything else. macOS never writes one, but a report passed
+/// through Windows does: Notepad's "Unicode", Windows PowerShell's `>` and `Out-File`. Read as
+/// bytes, every other byte is a NUL and it was "binary data". A unit without its pair, or an odd
+/// last byte, is U+FFFD.
+fn utf16(bytes: &[u8]) -> Option<String> {
+    let (little, rest) = match bytes {
+        [0xFF, 0xFE, rest @ ..] => (true, rest),
+        [0xFE, 0xFF, rest @ ..] => (false, rest),
+        _ => return None,
+    };
+    let units = rest.chunks(2).map(|pair| match *pair {
+        [a, b] if little => u16::from_le_bytes([a, b]),
+        [a, b] => u16::from_be_bytes([a, b]),
+        // An odd last byte: a unit cut in half, made a lone surrogate so that it reads as U+FFFD.
+        _ => 0xDC00,
+    });
+    Some(
+        char::decode_utf16(units)
+            .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+            .collect(),
+    )
+}
+
 /// [`parse`], reading the frames `frames` says.
 pub fn parse_with(bytes: &[u8], frames: Frames) -> Result<Report, ParseError> {
+    let decoded = utf16(bytes);
+    let bytes = decoded.as_deref().map_or(bytes, str::as_bytes);
     // `from_utf8` checks valid text several times faster than the lossy conversion does.
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => std::borrow::Cow::Borrowed(t),
@@ -158,6 +184,17 @@ pub fn parse_with(bytes: &[u8], frames: Frames) -> Result<Report, ParseError> {
             },
         );
     }
+    if decoded.is_some() {
+        report.warnings.insert(
+            0,
+            Warning {
+                at: "input".into(),
+                message: "the input is UTF-16 (its byte-order mark says so), as a report saved \
+                          by Windows' Notepad or PowerShell's `>` is; its text was read"
+                    .into(),
+            },
+        );
+    }
     if lossy {
         report.warnings.insert(
             0,
@@ -169,4 +206,33 @@ pub fn parse_with(bytes: &[u8], frames: Frames) -> Result<Report, ParseError> {
         );
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both byte orders by their mark; a pair split by the end, and a lone surrogate, are
+    /// U+FFFD; no mark, no decoding.
+    #[test]
+    fn utf16_by_its_byte_order_mark() {
+        assert_eq!(
+            utf16(&[0xFF, 0xFE, b'P', 0, b'r', 0]).as_deref(),
+            Some("Pr")
+        );
+        assert_eq!(
+            utf16(&[0xFE, 0xFF, 0, b'P', 0, b'r']).as_deref(),
+            Some("Pr")
+        );
+        assert_eq!(
+            utf16(&[0xFF, 0xFE, b'P', 0, b'r']).as_deref(),
+            Some("P\u{fffd}")
+        );
+        assert_eq!(
+            utf16(&[0xFF, 0xFE, 0x3D, 0xD8, b'a', 0]).as_deref(),
+            Some("\u{fffd}a")
+        );
+        assert_eq!(utf16(b"Process: a [1]\n"), None);
+        assert_eq!(utf16(&[0xEF, 0xBB, 0xBF, b'P']), None);
+    }
 }
