@@ -374,3 +374,82 @@ fn a_report_through_other_characters_reads_the_same() {
         }
     }
 }
+
+/// A report zipped (GitHub takes a `.ips` only zipped; Finder's Compress adds an AppleDouble
+/// twin under `__MACOSX/`) or gzipped reads as the report, saying so; an archive of several
+/// reports is named with its count, and a tar archive or a screenshot by what it is.
+#[test]
+fn a_packed_report_is_read_and_other_files_are_named() {
+    use std::io::Write;
+    let race = std::fs::read(root().join(GOOD)).unwrap();
+    let zip_of = |files: &[(&str, &[u8])]| {
+        let mut out = std::io::Cursor::new(Vec::new());
+        let mut w = zip::ZipWriter::new(&mut out);
+        for (name, bytes) in files {
+            w.start_file(*name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            w.write_all(bytes).unwrap();
+        }
+        w.finish().unwrap();
+        out.into_inner()
+    };
+    let finder = zip_of(&[
+        ("Python-2025-12-23-164107.ips", &race),
+        (
+            "__MACOSX/._Python-2025-12-23-164107.ips",
+            b"\0\x05\x16\x07\0\x02\0\0",
+        ),
+    ]);
+    let r = classify_beside_good("Python.ips.zip", |p| std::fs::write(p, &finder).unwrap());
+    assert_eq!(
+        r["classification"]["rule"], "agx-prepare-for-enqueue-race",
+        "{r}"
+    );
+    assert_eq!(
+        r["warnings"][0]["message"],
+        "the report was unpacked from the one file in the ZIP archive, \
+         `Python-2025-12-23-164107.ips`"
+    );
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&race).unwrap();
+    let gz = gz.finish().unwrap();
+    let r = classify_beside_good("Python.ips.gz", |p| std::fs::write(p, &gz).unwrap());
+    assert_eq!(
+        r["classification"]["rule"], "agx-prepare-for-enqueue-race",
+        "{r}"
+    );
+
+    let two = zip_of(&[("a.ips", &race), ("b.ips", &race)]);
+    let r = classify_beside_good("two.zip", |p| std::fs::write(p, &two).unwrap());
+    assert_eq!(
+        r["reason"],
+        "not a crash report: a ZIP archive of 2 files (a.ips, b.ips): unzip it and classify the \
+         folder"
+    );
+    let mut tar = vec![0u8; 1024];
+    tar[257..262].copy_from_slice(b"ustar");
+    let r = classify_beside_good("r.tar", |p| std::fs::write(p, &tar).unwrap());
+    assert!(
+        r["reason"].as_str().unwrap().contains("a tar archive"),
+        "{r}"
+    );
+    let r = classify_beside_good("crash.png", |p| {
+        std::fs::copy(root().join("docs/campaign.png"), p).unwrap();
+    });
+    assert!(
+        r["reason"]
+            .as_str()
+            .unwrap()
+            .contains("an image (a screenshot?)"),
+        "{r}"
+    );
+}
+
+/// A packed report unpacks to no more than a report file may hold.
+#[test]
+fn the_unpacked_limit_is_the_files() {
+    assert_eq!(
+        crashdelta::report::archive::MAX_UNPACKED_BYTES,
+        crashdelta::input::MAX_REPORT_BYTES
+    );
+}

@@ -679,12 +679,77 @@ fn not_a_report(what: NotAReport, reason: impl Into<String>) -> ParseError {
 }
 
 fn binary_reason(bytes: &[u8]) -> Option<String> {
+    if let Some(what) = known_file(bytes) {
+        return Some(what.to_owned());
+    }
     let head = bytes.get(..8192).unwrap_or(bytes);
     let control = control_bytes(head);
     // Text reports have none; allow a few stray bytes before calling it binary.
     (control * 100 > head.len().max(1) * 2).then(|| {
         format!("binary data ({control} control bytes in the first {} bytes), not a text or JSON report", head.len())
     })
+}
+
+/// What a file that is not a report is, by its first bytes, and what to do instead: what people
+/// hand a crash-report reader in its place, a screenshot of the crash dialog, a dSYM or a binary,
+/// a PDF, an archive of a kind crashdelta does not unpack (ZIP and gzip are unpacked before
+/// this: `archive`).
+fn known_file(bytes: &[u8]) -> Option<&'static str> {
+    let what = match bytes {
+        [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => {
+            "an xz-compressed file: unxz it and classify what it holds"
+        }
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => {
+            "a zstd-compressed file: unzstd it and classify what it holds"
+        }
+        [b'7', b'z', 0xbc, 0xaf, 0x27, 0x1c, ..] => {
+            "a 7-Zip archive: extract it and classify the files it holds"
+        }
+        [0xcf, 0xfa, 0xed, 0xfe, ..]
+        | [0xce, 0xfa, 0xed, 0xfe, ..]
+        | [0xfe, 0xed, 0xfa, 0xcf, ..]
+        | [0xfe, 0xed, 0xfa, 0xce, ..]
+        | [0xca, 0xfe, 0xba, 0xbe, ..] => {
+            "a Mach-O binary, not a report: a binary or a dSYM names a report's frames when given \
+             to --symbols"
+        }
+        [0x89, b'P', b'N', b'G', ..] | [0xff, 0xd8, 0xff, ..] | [b'G', b'I', b'F', b'8', ..] => {
+            "an image (a screenshot?): crashdelta reads a report's text; the report itself is in \
+             ~/Library/Logs/DiagnosticReports (a .ips file)"
+        }
+        [
+            _,
+            _,
+            _,
+            _,
+            b'f',
+            b't',
+            b'y',
+            b'p',
+            b'h',
+            b'e',
+            b'i',
+            b'c',
+            ..,
+        ] => {
+            "an image (HEIC; a screenshot?): crashdelta reads a report's text; the report itself \
+             is in ~/Library/Logs/DiagnosticReports (a .ips file)"
+        }
+        [b'%', b'P', b'D', b'F', b'-', ..] => {
+            "a PDF document: copy the report's text out of it, or classify the report itself, in \
+             ~/Library/Logs/DiagnosticReports (a .ips file)"
+        }
+        [b'b', b'p', b'l', b'i', b's', b't', b'0', ..] => {
+            "a binary property list, not a report: `plutil -convert xml1` turns it into text if it \
+             holds one"
+        }
+        _ if bytes.get(257..262) == Some(b"ustar") => {
+            "a tar archive: extract it and classify the files it holds: crashdelta reads reports, \
+             not archives"
+        }
+        _ => return None,
+    };
+    Some(what)
 }
 
 /// Whether `b` is a control byte that text does not hold (tab, line feed, form feed and carriage

@@ -6,6 +6,7 @@
 //! inside, and either returns it or says specifically why there is none. It never panics on
 //! input.
 
+pub mod archive;
 mod bugtype;
 mod ips;
 mod lenient;
@@ -160,6 +161,17 @@ fn utf16(bytes: &[u8]) -> Option<String> {
 
 /// [`parse`], reading the frames `frames` says.
 pub fn parse_with(bytes: &[u8], frames: Frames) -> Result<Report, ParseError> {
+    let unpacked = archive::unpack(bytes);
+    let (bytes, packed) = match &unpacked {
+        Some(archive::Unpacked::Report(inside, from)) => (inside.as_slice(), Some(from)),
+        Some(archive::Unpacked::Refused(why)) => {
+            return Err(ParseError::NotAReport {
+                what: NotAReport::Binary,
+                reason: why.clone(),
+            });
+        }
+        None => (bytes, None),
+    };
     let decoded = utf16(bytes);
     let bytes = decoded.as_deref().map_or(bytes, str::as_bytes);
     // `from_utf8` checks valid text several times faster than the lossy conversion does.
@@ -181,6 +193,15 @@ pub fn parse_with(bytes: &[u8], frames: Frames) -> Result<Report, ParseError> {
                     "{count} lone UTF-16 surrogate escape(s) (\\ud800) replaced with U+FFFD; \
                      strict JSON readers refuse the report"
                 ),
+            },
+        );
+    }
+    if let Some(from) = packed {
+        report.warnings.insert(
+            0,
+            Warning {
+                at: "input".into(),
+                message: format!("the report was unpacked from {from}"),
             },
         );
     }
