@@ -436,6 +436,22 @@ pub fn read_header(line: &str) -> Option<RawHeader> {
     header.is_header().then_some(header)
 }
 
+/// [`read_header`], or a header the body follows on the same line (`{"app_name":...}{`: the line
+/// break between them lost, as when a paste's lines are run together or the file is flattened to
+/// one line): the header and how many bytes of `line` it took, the body starting there.
+pub fn read_header_then_body(line: &str) -> Option<(RawHeader, usize)> {
+    if let Some(header) = read_header(line) {
+        return Some((header, line.len()));
+    }
+    let start = line.len() - line.trim_start().len();
+    let rest = line.get(start..)?;
+    let mut values = serde_json::Deserializer::from_str(rest).into_iter::<RawHeader>();
+    let header = values.next()?.ok()?;
+    let used = start + values.byte_offset();
+    let after = line.get(used..)?.trim_start();
+    (header.is_header() && after.starts_with('{')).then_some((header, used))
+}
+
 /// Builds the report from a header (absent for body-only files) and a body.
 pub fn build(
     header: Option<&RawHeader>,
@@ -1104,5 +1120,30 @@ pub fn fill_address(e: &mut Exception, crashed: Option<&Thread>) {
     e.address = register.or_else(|| subtype_address(subtype));
     if e.address.is_none() && e.raw_codes.len() >= 2 {
         e.address = e.raw_codes.get(1).copied();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A header line whole, or with the body run on after it; not when something else follows.
+    #[test]
+    fn a_header_with_the_body_on_its_line() {
+        let header = r#"{"app_name":"Python","bug_type":"309","name":"Python","incident_id":"X"}"#;
+        let whole = read_header_then_body(header).map(|(_, used)| used);
+        assert_eq!(whole, Some(header.len()));
+        for (line, body_at) in [
+            (format!("{header}{{"), header.len()),
+            (format!("  {header} {{\"uptime\":1}}"), header.len() + 2),
+        ] {
+            assert_eq!(
+                read_header_then_body(&line).map(|(_, used)| used),
+                Some(body_at),
+                "{line}"
+            );
+        }
+        assert!(read_header_then_body(&format!("{header} trailing")).is_none());
+        assert!(read_header_then_body(r#"{"uptime":1}{"#).is_none());
     }
 }

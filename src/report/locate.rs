@@ -306,8 +306,14 @@ fn find_json_within(
                 }
             }
         };
-        if let Some(header) = ips::read_header(line.text) {
-            let rest = text.get(line.end..).unwrap_or_default();
+        if let Some((header, used)) = ips::read_header_then_body(line.text) {
+            // The body starts on the next line, or on this one after the header.
+            let rest = if used == line.text.len() {
+                text.get(line.end..)
+            } else {
+                text.get(line.start + used..)
+            }
+            .unwrap_or_default();
             return Some(after_header(
                 &header,
                 rest,

@@ -275,18 +275,30 @@ fn line_prefix(text: &str) -> Option<&str> {
     let middle = lines.len() / 2;
     let (a, b) = (lines.get(middle - 1)?, lines.get(middle)?);
     let common = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
-    let shared = a.get(..common)?;
-    let end = shared.rfind(char::is_whitespace)?;
-    // The whitespace character itself: a tab or a space is one byte.
-    let prefix = shared.get(..=end)?;
-    if !prefix
-        .chars()
-        .any(|c| !c.is_whitespace() && !c.is_alphanumeric())
-    {
-        return None;
+    let mut shared = a.get(..common)?;
+    // From the longest candidate to the shortest: each ends after a mark and one whitespace
+    // character. Lines indented alike below the mark (a quoted JSON body's `>     {`) or two
+    // middle lines of the same kind (`[trace] Thread 0:`, `[trace] Thread 1:`) share more than
+    // the prefix.
+    loop {
+        let marks = shared.trim_end();
+        if let Some(space) = shared.get(marks.len()..).and_then(|s| s.chars().next()) {
+            let prefix = shared.get(..marks.len() + space.len_utf8())?;
+            if !prefix
+                .chars()
+                .any(|c| !c.is_whitespace() && !c.is_alphanumeric())
+            {
+                return None;
+            }
+            let with = lines.iter().filter(|l| l.starts_with(prefix)).count();
+            if with * 10 >= lines.len() * 9 {
+                return Some(prefix);
+            }
+        }
+        // The next candidate ends before the last word.
+        let word = marks.rfind(char::is_whitespace)?;
+        shared = marks.get(..word + 1)?;
     }
-    let with = lines.iter().filter(|l| l.starts_with(prefix)).count();
-    (with * 10 >= lines.len() * 9).then_some(prefix)
 }
 
 /// `text` with `prefix` taken off every line that has it.
@@ -454,6 +466,18 @@ mod tests {
         );
         assert_eq!(undone, ["a prefix every line began with was taken off"]);
         assert_eq!(line_prefix("# a\n# b\n# c\n"), Some("# "));
+        // The middle lines share more than the prefix: a quoted JSON body's indentation, two
+        // thread lines.
+        assert_eq!(
+            line_prefix("> {\"a\": 1}\n> {\n>   \"b\" : [\n>     {\n>     }\n>   ]\n> }\n"),
+            Some("> ")
+        );
+        assert_eq!(
+            line_prefix(
+                "[t] Process: a\n[t] Path: b\n[t] Thread 0:\n[t] Thread 1:\n[t] 0  a  0x1 b + 1\n"
+            ),
+            Some("[t] ")
+        );
         assert_eq!(line_prefix("// a\n// b\n\n// c\n"), Some("// "));
         for not in [
             // Words lines begin with, indentation, a JSON fragment's keys, frames 10 to 19.
