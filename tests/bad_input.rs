@@ -386,7 +386,11 @@ fn a_report_through_other_characters_reads_the_same() {
             );
             // A `.ips` of bare CRs needs no normalising: after its header (the body on its line,
             // as `joined`) a CR is whitespace to JSON.
-            let said = if name == "cr" && original == GOOD { "" } else { said };
+            let said = if name == "cr" && original == GOOD {
+                ""
+            } else {
+                said
+            };
             let warnings = r["warnings"].to_string();
             assert!(warnings.contains(said), "{original} {name}: {warnings}");
         }

@@ -532,6 +532,19 @@ fn expectations() -> Vec<(&'static str, Expect)> {
             "field/gpu-threads/23-obs-7578-graphics-thread-in-agxg13x.txt",
             Not(TextFragment),
         ),
+        // macOS's `<deduplicated_symbol>` (identical-code folding) is no name: frame 0 unnamed,
+        // not ` + 112` (its brackets were taken off as template arguments, leaving nothing).
+        (
+            "field/gpu-threads/24-osaurus-mlx-deduplicated-symbol-first-32000.ips",
+            crash(
+                Some(2),
+                19,
+                "other",
+                Some("osaurus + 0x1260d18"),
+                Some("find[abi:ne200100] -> osaurus + 0x1260d18"),
+                None,
+            ),
+        ),
         // --- Other projects' parser fixtures (their assertions: tests below). ---------------
         (
             "field/parser-suites/idb__assetsd_custom_set.crash",

@@ -3,7 +3,7 @@
 
 use super::lenient::{Lenient, LenientMap, LenientVec, SeededVec, lenient_struct};
 use super::model::*;
-use super::util::{Warnings, parse_os_version, parse_time, subtype_address};
+use super::util::{Warnings, is_placeholder_symbol, parse_os_version, parse_time, subtype_address};
 use super::{Frames, Skim, bugtype};
 
 lenient_struct! {
@@ -988,7 +988,13 @@ fn frames(
             };
             let image = image_index.and_then(|i| images.get(i));
             let image_offset = w.own_at(f.image_offset, || format!("{at}.imageOffset"));
-            let symbol = w.own_at(f.symbol, || format!("{at}.symbol"));
+            let symbol = w
+                .own_at(f.symbol, || format!("{at}.symbol"))
+                .filter(|s: &String| !is_placeholder_symbol(s));
+            // The offset into a placeholder is an offset into no known function.
+            let symbol_offset = w
+                .own_at(f.symbol_location, || format!("{at}.symbolLocation"))
+                .filter(|_| symbol.is_some());
             Frame {
                 number: None,
                 image_index,
@@ -1000,7 +1006,7 @@ fn frames(
                 },
                 symbol_file: None,
                 symbol,
-                symbol_offset: w.own_at(f.symbol_location, || format!("{at}.symbolLocation")),
+                symbol_offset,
                 address: image
                     .and_then(|i| i.base)
                     .zip(image_offset)

@@ -12,7 +12,10 @@ use regex::Regex;
 
 use super::lenient::parse_u64_text;
 use super::model::*;
-use super::util::{Warnings, find_assertion, find_exception_reason, parse_os_version, parse_time};
+use super::util::{
+    Warnings, find_assertion, find_exception_reason, is_placeholder_symbol, parse_os_version,
+    parse_time,
+};
 
 static THREAD_HEADER: LazyLock<Regex> = LazyLock::new(|| {
     // `Thread 0::  Dispatch queue: com.apple.main-thread` (macOS 12+, double colon),
@@ -315,7 +318,7 @@ fn read_what(frame: &mut Frame, rest: &str) {
         None => rest,
     };
     // Placeholders for a symbol nobody has: `???`, Sentry's `<unknown>`, iOS's `<redacted>`.
-    if rest.is_empty() || matches!(rest, "???" | "<unknown>" | "<redacted>") {
+    if rest.is_empty() || is_placeholder_symbol(rest) {
         return;
     }
     if let Some(c) = UNSYMBOLICATED.captures(rest) {
@@ -367,7 +370,7 @@ fn read_what(frame: &mut Frame, rest: &str) {
         symbol = s.trim_end();
     }
     let symbol = symbol_part(frame, symbol);
-    if matches!(symbol, "<unknown>" | "<redacted>") {
+    if is_placeholder_symbol(symbol) {
         return;
     }
     set_symbol(frame, symbol);
@@ -464,7 +467,7 @@ fn word_may_be_cut(rest: &str) -> bool {
     !rest.is_empty()
         && !rest.contains('+')
         && !rest.ends_with([')', ']'])
-        && !matches!(rest, "???" | "<unknown>" | "<redacted>")
+        && !is_placeholder_symbol(rest)
 }
 
 /// `0x`, `0x1fdb`, `0`, `573`: the start of a hexadecimal or decimal number.
