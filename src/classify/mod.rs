@@ -130,8 +130,9 @@ pub struct OnTop {
 /// rendering for people as its [`Driver::label`].
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Driver {
-    /// The image name without a `com.apple.` prefix (`AGXMetalG16X`, `AGXMetal13_3`); `AGX` when
-    /// the report gives the image no name.
+    /// The driver binary's file name (`AGXMetalG16X`, `AGXMetal13_3`, `AGXMetalG15X_M1`), as a
+    /// `.ips` names it; a text report's bundle identifier (`com.apple.AGXMetalG15X-M1`) gives the
+    /// same name; `AGX` when the report gives the image no name.
     pub name: String,
     /// The driver's version: the image's `CFBundleShortVersionString` (`327.5`), the
     /// parenthesised version of a text report's `Binary Images` line.
@@ -332,14 +333,28 @@ fn driver(report: &Report) -> Option<Driver> {
         .iter()
         .find(|i| normalize::is_agx_image(i.name.as_deref(), i.path.as_deref()))
         .map(|i| Driver {
-            // Text reports name bundles by their identifier (`com.apple.AGXMetalG16X`).
-            name: i.name.as_deref().map_or_else(
-                || "AGX".into(),
-                |n| n.strip_prefix("com.apple.").unwrap_or(n).to_owned(),
-            ),
+            name: driver_name(i),
             version: i.bundle_version.clone(),
             uuid: i.uuid.clone(),
         })
+}
+
+/// The driver's name as the `.ips` `usedImages` gives it: its binary's file name
+/// (`AGXMetalG15X_M1`). Text reports name a bundle by its identifier, and an identifier may not
+/// hold `_`: `com.apple.AGXMetalG15X-M1`, `com.apple.AGXMetal13-3`. Without the path, the
+/// identifier's last part with `-` read as `_`, so that one driver has one name whichever
+/// format its report came in (grouping by driver split it in two).
+fn driver_name(image: &Image) -> String {
+    if let Some(file) = image.file_name().filter(|f| !f.contains(['*', '?'])) {
+        return file.to_owned();
+    }
+    match image.name.as_deref() {
+        Some(name) => match name.strip_prefix("com.apple.") {
+            Some(id) => id.replace('-', "_"),
+            None => name.to_owned(),
+        },
+        None => "AGX".into(),
+    }
 }
 
 /// Every rule, in order, with the outcome of each of its conditions for `report` (`rules
@@ -566,4 +581,41 @@ fn trigger(report: &Report, frames: &[Frame], location: Option<usize>) -> Option
 fn signature_id(signature: &str) -> String {
     let digest = Sha256::digest(signature.as_bytes());
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One driver, one name, whichever format named it: the binary's file name; without a path,
+    /// a bundle identifier's last part with `-` read as `_`.
+    #[test]
+    fn a_driver_has_one_name_in_every_format() {
+        let image = |name: Option<&str>, path: Option<&str>| Image {
+            name: name.map(str::to_owned),
+            path: path.map(str::to_owned),
+            ..Image::default()
+        };
+        let path =
+            "/System/Library/Extensions/AGXMetalG15X_M1.bundle/Contents/MacOS/AGXMetalG15X_M1";
+        for (name, path, want) in [
+            (
+                Some("com.apple.AGXMetalG15X-M1"),
+                Some(path),
+                "AGXMetalG15X_M1",
+            ),
+            (Some("AGXMetalG15X_M1"), Some(path), "AGXMetalG15X_M1"),
+            (Some("com.apple.AGXMetalG15X-M1"), None, "AGXMetalG15X_M1"),
+            (Some("com.apple.AGXMetal13-3"), None, "AGXMetal13_3"),
+            (Some("AGXMetalG16X"), None, "AGXMetalG16X"),
+            (
+                Some("com.apple.AGXMetalG16X"),
+                Some("/System/Library/Extensions/*/AGXMetalG16X"),
+                "AGXMetalG16X",
+            ),
+            (None, None, "AGX"),
+        ] {
+            assert_eq!(driver_name(&image(name, path)), want, "{name:?} {path:?}");
+        }
+    }
 }
