@@ -294,13 +294,7 @@ fn classification(out: &mut Lines, report: &Report, c: &Classification) {
         "Location",
         c.location.as_deref().unwrap_or("(unknown)"),
     );
-    line(
-        out,
-        "Trigger",
-        c.trigger
-            .as_deref()
-            .unwrap_or("(no caller outside the system libraries)"),
-    );
+    line(out, "Trigger", super::trigger_text(report, c));
     if let Some(h) = super::handler_line(c) {
         line(out, "Handler", &h);
     }

@@ -192,6 +192,19 @@ pub fn exception_line(report: &report::Report) -> String {
     line
 }
 
+/// The trigger, or why there is none: no crashed thread was read (a report cut before it), so
+/// nothing is known of its callers; or none of its callers is outside the system libraries.
+pub fn trigger_text<'a>(
+    report: &report::Report,
+    c: &'a crate::classify::Classification,
+) -> &'a str {
+    match &c.trigger {
+        Some(t) => t,
+        None if report.crashed().is_none() => "(unknown: the crashed thread is not in the report)",
+        None => "(no caller outside the system libraries)",
+    }
+}
+
 /// The lines of the hand-written crash analyses, with the words every writer uses when a value
 /// is missing: Exception, Location, Trigger; then, when they apply, what sat on top of the crash
 /// (a signal handler, an exception thrown elsewhere) and the threads it raced with.
@@ -209,12 +222,7 @@ pub fn crash_lines(
             "Location",
             c.location.clone().unwrap_or_else(|| "(unknown)".into()),
         ),
-        (
-            "Trigger",
-            c.trigger
-                .clone()
-                .unwrap_or_else(|| "(no caller outside the system libraries)".into()),
-        ),
+        ("Trigger", trigger_text(report, c).to_owned()),
     ];
     if let Some(line) = handler_line(c) {
         lines.push(("Handler", line));
