@@ -249,6 +249,18 @@ impl Last {
 /// tab is the image when an address follows the tab; else the address is the first `0x` token
 /// with at least 8 hex digits (Apple prints addresses zero-padded or at their full width), else
 /// the first `0x` token at all (`0x0` for a jump to NULL).
+/// How much of `token` is the address: all of it, or, for `0x18c9c4108_pthread_cond_wait` (the
+/// space before a C symbol lost, seen in a translated report's system frames), the hex digits
+/// before the `_`: a C symbol starts with `_`, never with a hex digit, so where the digits stop
+/// is where the symbol starts.
+fn address_length(token: &str) -> usize {
+    token
+        .strip_prefix("0x")
+        .and_then(|digits| digits.find(|c: char| !c.is_ascii_hexdigit()))
+        .filter(|&n| n > 0 && token.get(2 + n..).is_some_and(|s| s.starts_with('_')))
+        .map_or(token.len(), |n| 2 + n)
+}
+
 fn split_frame(body: &str) -> (&str, Option<&str>, &str) {
     if let Some((left, right)) = body.split_once('\t') {
         let right = right.trim_start();
@@ -259,8 +271,9 @@ fn split_frame(body: &str) -> (&str, Option<&str>, &str) {
             || token.starts_with('@')
             || (token.len() >= 8 && token.bytes().all(|b| b.is_ascii_hexdigit()));
         if address_column && !left.trim().is_empty() {
-            let rest = right.get(token.len()..).unwrap_or_default().trim();
-            return (left.trim(), Some(token), rest);
+            let glued = address_length(token);
+            let rest = right.get(glued..).unwrap_or_default().trim();
+            return (left.trim(), token.get(..glued), rest);
         }
     }
     let mut tokens = Vec::new();
@@ -284,11 +297,14 @@ fn split_frame(body: &str) -> (&str, Option<&str>, &str) {
         // An address that is not a number (`0x1f3G`, `0x`): still where the address was.
         .or_else(|| tokens.iter().skip(1).find(|(_, t)| t.starts_with("0x")));
     match pick {
-        Some(&(at, token)) => (
-            body.get(..at).unwrap_or_default().trim(),
-            Some(token),
-            body.get(at + token.len()..).unwrap_or_default().trim(),
-        ),
+        Some(&(at, token)) => {
+            let glued = address_length(token);
+            (
+                body.get(..at).unwrap_or_default().trim(),
+                token.get(..glued),
+                body.get(at + glued..).unwrap_or_default().trim(),
+            )
+        }
         None => {
             // No address at all: the image is the first word. A lone number after it is what is
             // left of an address cut off at the end of a paste (`5   libsystem_pthread.dylib  0`).
@@ -1391,6 +1407,29 @@ mod tests {
             ends("1   libc.dylib  0x18d3682f8 nanosleep + 220"),
             Some(Ends::Whole)
         );
+        // An address and a C symbol run together are split where the hex digits stop.
+        let f =
+            frame_from_line("1   libsystem_pthread.dylib   0x18c9c4108_pthread_cond_wait + 1028")
+                .unwrap();
+        assert_eq!(
+            (f.0.address, f.0.symbol.as_deref(), f.0.symbol_offset, f.1),
+            (
+                Some(0x1_8c9c_4108),
+                Some("_pthread_cond_wait"),
+                Some(1028),
+                None
+            )
+        );
+        let f =
+            frame_from_line("1   libsystem_pthread.dylib\t0x18c9c4108_pthread_cond_wait + 1028")
+                .unwrap();
+        assert_eq!(
+            (f.0.address, f.0.symbol.as_deref()),
+            (Some(0x1_8c9c_4108), Some("_pthread_cond_wait"))
+        );
+        // A symbol's own `0x…_` is not an address run together with it.
+        let f = frame_from_line("1   MyApp   0x100 0x_weird + 1").unwrap();
+        assert_eq!(f.0.address, Some(0x100));
         // A word with no offset after the address may be cut short; a placeholder, a file and
         // line, an offset are whole.
         assert_eq!(
