@@ -50,12 +50,17 @@ pub fn is_agx_symbol(symbol: &str) -> bool {
 }
 
 /// Whether an image is part of Apple's Metal stack above the driver: Metal, Metal Performance
-/// Shaders (MPS, MPSGraph and their sub-frameworks), IOGPU / IOAccelerator.
+/// Shaders (MPS, MPSGraph and their sub-frameworks), IOGPU / IOAccelerator, and the `MTL`
+/// images: the shader compiler (`MTLCompiler`), and what Metal loads into an app for its tools,
+/// the HUD (`libMTLHud.dylib`, an iOS app's crash in it seen on Apple's forums) and frame
+/// capture (`libMTLCapture.dylib`).
 pub fn is_metal_image(name: Option<&str>, path: Option<&str>) -> bool {
     let name = name.unwrap_or_default();
     let name = name.strip_prefix("com.apple.").unwrap_or(name);
     let name = name.strip_prefix("framework.").unwrap_or(name);
     name.starts_with("MPS")
+        || name.starts_with("MTL")
+        || name.starts_with("libMTL")
         || name.starts_with("IOGPU")
         || name.starts_with("IOAccel")
         || find_any(name, b'M', &["Metal"]).is_some()
@@ -630,6 +635,9 @@ mod tests {
             "IOGPU",
             "com.apple.Metal",
             "com.apple.IOAccelerator",
+            "MTLCompiler",
+            "libMTLHud.dylib",
+            "libMTLCapture.dylib",
         ] {
             assert!(is_metal_image(Some(metal), None), "{metal}");
         }
