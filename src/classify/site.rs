@@ -331,6 +331,10 @@ const MACHINERY: &[(&str, &[&str])] = &[
             "-[NSAssertionHandler handleFailure*",
             "c10::detail::torchCheckFail",
             "c10::detail::torchInternalAssertFail",
+            // ggml's GGML_ASSERT and GGML_ABORT (llama.cpp, whisper.cpp, ollama: their Metal
+            // backend's asserts): the frame below names the check that failed.
+            "ggml_abort",
+            "ggml_print_backtrace",
         ],
     ),
     (
@@ -788,6 +792,7 @@ mod tests {
                 "rust-panic",
             ),
             ("core::option::unwrap_failed", "rust-panic"),
+            ("ggml_abort", "assertion"),
             ("__cxa_throw", "cxx-exception"),
             (
                 "std::__1::__throw_out_of_range[abi:ue170006](char const*)",
