@@ -184,6 +184,15 @@ fn signature_part(report: &Report, frame: &Frame) -> String {
         .or_else(|| image_name_of(report, frame))
         .map_or(Cow::Borrowed("???"), normalize::image_token);
     match (&frame.symbol, frame.image_offset) {
+        // Far past its symbol, the frame is not in that function: a stripped binary's frames
+        // are named by the nearest exported symbol (`ChromeMain + 17348292`), and the name alone
+        // would make every crash of the program one signature. The offset keeps them apart, and
+        // is the same in every run of one build.
+        (Some(symbol), _) if frame.symbol_offset.is_some_and(|o| o > FAR_FROM_SYMBOL) => format!(
+            "{image}!{}+{:#x}",
+            normalize::symbol(symbol),
+            frame.symbol_offset.unwrap_or_default()
+        ),
         (Some(symbol), _) => format!("{image}!{}", normalize::symbol(symbol)),
         (None, Some(offset)) => format!("{image}+{offset:#x}"),
         (None, None) => format!("{image}!???"),
@@ -191,6 +200,11 @@ fn signature_part(report: &Report, frame: &Frame) -> String {
 }
 
 use std::borrow::Cow;
+
+/// How far past its symbol a frame may be and still be in that function: 1 MiB. The largest
+/// functions of real programs (generated parsers, unrolled kernels) are a few hundred KB; a
+/// stripped binary's frames are megabytes past the nearest exported symbol.
+const FAR_FROM_SYMBOL: u64 = 1 << 20;
 
 /// A frame without a symbol: `image + 0xoffset`, or the image alone.
 fn unnamed(report: &Report, frame: &Frame) -> String {
@@ -617,5 +631,38 @@ mod tests {
         ] {
             assert_eq!(driver_name(&image(name, path)), want, "{name:?} {path:?}");
         }
+    }
+
+    /// A stripped binary names its frames by the nearest exported symbol, megabytes away: the
+    /// signature keeps the offset, so two crashes of the program are two signatures; a frame
+    /// near its symbol is named alone, as before.
+    #[test]
+    fn frames_far_from_their_symbol_keep_the_offset_in_the_signature() {
+        let rules = RuleSet::builtin().unwrap_or_else(|e| panic!("{e}"));
+        let signature = |offsets: [u64; 2]| {
+            let text = format!(
+                "Process: Google Chrome [1]\nException Type: EXC_BAD_ACCESS (SIGBUS)\n\
+                 Crashed Thread: 0\n\nThread 0 Crashed:\n\
+                 0   Google Chrome Framework  0x12d8903d0 ChromeMain + {}\n\
+                 1   Google Chrome Framework  0x12d7531c8 ChromeMain + {}\n",
+                offsets[0], offsets[1]
+            );
+            let report = crate::report::parse(text.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+            classify(&report, &rules)
+                .map(|c| c.signature)
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            signature([17_348_292, 16_049_340]),
+            "Google Chrome Framework!ChromeMain+0x108b6c4 | Google Chrome Framework!ChromeMain+0xf4e4bc"
+        );
+        assert_ne!(
+            signature([17_348_292, 16_049_340]),
+            signature([20_586_204, 16_049_340])
+        );
+        assert_eq!(
+            signature([12, 1 << 20]),
+            "Google Chrome Framework!ChromeMain | Google Chrome Framework!ChromeMain"
+        );
     }
 }
