@@ -101,6 +101,10 @@ impl Warnings {
 /// location read ` + 112` and the signature `osaurus!`. A real name holds more than one
 /// bracketed word (`<T as Trait>::m`, `std::vector<int>::at`).
 pub fn is_placeholder_symbol(symbol: &str) -> bool {
+    // Asked of every frame of every report: most names start with neither mark nor space.
+    if !matches!(symbol.as_bytes().first(), Some(b'<' | b'?' | b' ' | b'\t')) {
+        return false;
+    }
     let symbol = symbol.trim();
     symbol == "???"
         || symbol
