@@ -723,21 +723,7 @@ fn known_file(bytes: &[u8]) -> Option<&'static str> {
             "an image (a screenshot?): crashdelta reads a report's text; the report itself is in \
              ~/Library/Logs/DiagnosticReports (a .ips file)"
         }
-        [
-            _,
-            _,
-            _,
-            _,
-            b'f',
-            b't',
-            b'y',
-            b'p',
-            b'h',
-            b'e',
-            b'i',
-            b'c',
-            ..,
-        ] => {
+        _ if bytes.get(4..12) == Some(b"ftypheic") => {
             "an image (HEIC; a screenshot?): crashdelta reads a report's text; the report itself \
              is in ~/Library/Logs/DiagnosticReports (a .ips file)"
         }
@@ -1413,5 +1399,26 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// Files people give a report reader in a report's place are named by their first bytes;
+    /// text is not.
+    #[test]
+    fn known_files_by_their_first_bytes() {
+        let mut heic = b"\0\0\0\x18ftypheic".to_vec();
+        heic.extend([0u8; 16]);
+        for (bytes, says) in [
+            (&[0xcf, 0xfa, 0xed, 0xfe, 7, 0, 0, 1][..], "a Mach-O binary"),
+            (&[0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 2][..], "a Mach-O binary"),
+            (&heic[..], "an image (HEIC"),
+            (b"%PDF-1.7\n", "a PDF document"),
+            (&[0xfd, b'7', b'z', b'X', b'Z', 0][..], "an xz-compressed"),
+            (b"bplist00\xd1\x01", "a binary property list"),
+        ] {
+            let why = known_file(bytes).unwrap_or_else(|| panic!("{says}: not named"));
+            assert!(why.starts_with(says), "{why}");
+        }
+        assert_eq!(known_file(b"Process: a [1]\n"), None);
+        assert_eq!(known_file(b"{\"bug_type\":\"309\"}\n"), None);
     }
 }
