@@ -13,6 +13,17 @@ for target in parse_any parse_ips parse_text; do
   find ../testdata/real ../testdata/derived ../testdata/field -type f ! -name '*.py' ! -name '*.tsv' ! -name '*.md' \
     -exec cp -n {} "corpus/$target/" \;
 done
+# Packed reports (report/archive.rs): the race zipped, with Finder's AppleDouble twin, and gzipped.
+if command -v python3 >/dev/null; then
+  python3 - <<'PY' || true
+import gzip, zipfile
+race = open("../testdata/derived/agx-prepareForEnqueue-0x98.ips", "rb").read()
+with zipfile.ZipFile("corpus/parse_any/race.ips.zip", "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("race.ips", race)
+    z.writestr("__MACOSX/._race.ips", b"\0\x05\x16\x07")
+open("corpus/parse_any/race.ips.gz", "wb").write(gzip.compress(race))
+PY
+fi
 mkdir -p corpus/rules_file corpus/inventory_json
 cp -n ../src/classify/builtin-rules.toml corpus/rules_file/ 2>/dev/null || true
 if [ ! -s corpus/inventory_json/seed.json ] && command -v cargo >/dev/null; then
