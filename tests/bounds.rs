@@ -119,3 +119,20 @@ fn an_input_with_64_unclosed_json_starts_is_read_in_linear_time() {
         "64 candidates took {crafted:?}, one candidate of the same size {baseline:?}"
     );
 }
+
+/// Two long lines sharing a long run of marks (`[ [ [ ...`): every word of it was a candidate
+/// line prefix compared with every line, quadratic in the line's length (an 800 KB input took
+/// 1.2 s in a release build, 8 MB would take minutes). A prefix is looked for in the first 64
+/// bytes only; the input reads in about the time of an honest one of its size.
+#[test]
+fn two_long_lines_of_marks_are_read_in_linear_time() {
+    let size = 4 << 20;
+    let line = "[ ".repeat(size / 4);
+    let crafted = classify_time(&format!("x\n{line}\n{line}\ny\n"));
+    let honest = classify_time(&"a line of prose, nothing more\n".repeat(size / 30));
+    eprintln!("two long lines of marks: {crafted:?}; prose of the same size: {honest:?}");
+    assert!(
+        crafted < honest * 12 + Duration::from_millis(500),
+        "two long lines of marks took {crafted:?}, prose of the same size {honest:?}"
+    );
+}

@@ -274,7 +274,17 @@ fn line_prefix(text: &str) -> Option<&str> {
     // The candidate is what the two middle lines share: inside the paste, whatever is around it.
     let middle = lines.len() / 2;
     let (a, b) = (lines.get(middle - 1)?, lines.get(middle)?);
-    let common = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+    // A log's or a comment's prefix is short; looking no further than `MAX_PREFIX` bytes keeps
+    // the candidates few (two long lines of `[ [ [ ...` were one candidate per word, each
+    // compared with every line: quadratic).
+    let common = a
+        .bytes()
+        .zip(b.bytes())
+        .take(MAX_PREFIX)
+        .take_while(|(x, y)| x == y)
+        .count();
+    // Cut at 64 bytes, the shared part may end inside a character.
+    let common = (0..=common).rev().find(|&n| a.is_char_boundary(n))?;
     let mut shared = a.get(..common)?;
     // From the longest candidate to the shortest: each ends after a mark and one whitespace
     // character. Lines indented alike below the mark (a quoted JSON body's `>     {`) or two
@@ -300,6 +310,9 @@ fn line_prefix(text: &str) -> Option<&str> {
         shared = marks.get(..word + 1)?;
     }
 }
+
+/// The longest line prefix [`line_prefix`] looks for: `[2026-12-01 10:41:07.123] [trace] ` fits.
+const MAX_PREFIX: usize = 64;
 
 /// `text` with `prefix` taken off every line that has it.
 fn strip_prefix(text: &str, prefix: &str) -> String {
