@@ -178,20 +178,13 @@ impl Input {
         thread_local! {
             static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
-        let (path, listed) = match self.source {
-            Source::File(path) => (path, false),
-            Source::Listed(path) => (path, true),
+        let (path, open): (PathBuf, Opener) = match self.source {
+            Source::File(path) => (path, open_regular),
+            Source::Listed(path) => (path, open_listed),
             Source::Read(Ok(bytes)) => return f(Ok(&bytes)),
             Source::Read(Err(e)) => return f(Err(e)),
         };
-        let read = |buf: &mut Vec<u8>| {
-            let opened = if listed {
-                open_checked(&path, libc::O_NOFOLLOW)
-            } else {
-                open_regular(&path)
-            };
-            opened.and_then(|opened| read_report_into(&path, opened, buf))
-        };
+        let read = |buf: &mut Vec<u8>| read_report_into(&path, open(&path)?, buf);
         BUFFER.with(|cell| {
             // Taken, not borrowed, so that `f` may read another input itself.
             let mut buf = cell.take();
@@ -322,7 +315,17 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, InputError> {
 /// Reads a report file found in a folder ([`Source::Listed`]): as [`read_file`], but opened at
 /// once, without following a link.
 fn read_listed(path: &Path) -> Result<Vec<u8>, InputError> {
-    read_report(path, open_checked(path, libc::O_NOFOLLOW)?)
+    read_report(path, open_listed(path)?)
+}
+
+/// How a report file is opened: [`open_regular`] for a file named, [`open_listed`] for one found
+/// in a folder.
+type Opener = fn(&Path) -> Result<(File, Metadata), InputError>;
+
+/// Opens a report file found in a folder at once, without following a link
+/// ([`Source::Listed`]).
+fn open_listed(path: &Path) -> Result<(File, Metadata), InputError> {
+    open_checked(path, libc::O_NOFOLLOW)
 }
 
 /// Reads an opened report file, refusing it over [`MAX_REPORT_BYTES`] before allocating for it.
