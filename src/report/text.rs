@@ -347,8 +347,10 @@ fn read_what(frame: &mut Frame, rest: &str) {
         // the image base and offset, then the symbol and its offset in parentheses.
         frame.image_offset = c.get(1).and_then(|m| parse_u64_text(m.as_str()));
         let symbol = symbol_part(frame, c.get(2).map_or("", |m| m.as_str()));
-        set_symbol(frame, symbol);
-        frame.symbol_offset = c.get(3).and_then(|m| parse_u64_text(m.as_str()));
+        // The offset into a placeholder is an offset into no known function.
+        if set_symbol(frame, symbol) {
+            frame.symbol_offset = c.get(3).and_then(|m| parse_u64_text(m.as_str()));
+        }
         return;
     }
     if let Some(symbol) = rest.strip_suffix(" +") {
@@ -356,7 +358,7 @@ fn read_what(frame: &mut Frame, rest: &str) {
         // cut there. `0x100124000 +` is the image's load address of an unnamed frame, not a
         // symbol.
         if hex_digits(symbol.trim()).is_none() {
-            set_symbol(frame, symbol);
+            let _ = set_symbol(frame, symbol);
         }
         return;
     }
@@ -370,8 +372,9 @@ fn read_what(frame: &mut Frame, rest: &str) {
         }
         // `name (in Image) (File.swift:76) + 1445248`: atos's spelling inside the symbol.
         symbol = symbol_part(frame, symbol);
-        set_symbol(frame, symbol);
-        frame.symbol_offset = offset;
+        if set_symbol(frame, symbol) {
+            frame.symbol_offset = offset;
+        }
         if let Some(src) = c.get(3) {
             set_source(frame, src.as_str());
         }
@@ -386,10 +389,7 @@ fn read_what(frame: &mut Frame, rest: &str) {
         symbol = s.trim_end();
     }
     let symbol = symbol_part(frame, symbol);
-    if is_placeholder_symbol(symbol) {
-        return;
-    }
-    set_symbol(frame, symbol);
+    let _ = set_symbol(frame, symbol);
 }
 
 /// How many hex digits follow the `0x` of `0x100124000`; `None` when the token is not such a
@@ -431,10 +431,11 @@ fn continue_with(
     frame.inline = inlined;
 }
 
-fn set_symbol(frame: &mut Frame, symbol: &str) {
+fn set_symbol(frame: &mut Frame, symbol: &str) -> bool {
     let symbol = symbol.trim();
-    if symbol.is_empty() || symbol == "???" {
-        return;
+    // A placeholder is no name, whichever spelling it came in (`<deduplicated_symbol> + 112`).
+    if symbol.is_empty() || is_placeholder_symbol(symbol) {
+        return false;
     }
     // Markdown turns `__pthread_kill` into bold and back into `**pthread_kill` when an issue is
     // converted; no real symbol starts with `**`.
@@ -447,6 +448,7 @@ fn set_symbol(frame: &mut Frame, symbol: &str) {
     }
     frame.symbol = Some(symbol);
     frame.symbolicated_by = SymbolSource::Report;
+    true
 }
 
 /// `file.swift:231` or `file.c:31:5`.
@@ -1406,6 +1408,12 @@ mod tests {
         assert_eq!(
             ends("1   libc.dylib  0x18d3682f8 nanosleep + 220"),
             Some(Ends::Whole)
+        );
+        // A placeholder with an offset is no name, and its offset no function's, as in a `.ips`.
+        let f = frame_from_line("0   osaurus   0x105624d18 <deduplicated_symbol> + 112").unwrap();
+        assert_eq!(
+            (f.0.address, f.0.symbol.as_deref(), f.0.symbol_offset),
+            (Some(0x1_0562_4d18), None, None)
         );
         // An address and a C symbol run together are split where the hex digits stop.
         let f =
