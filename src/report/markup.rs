@@ -113,26 +113,31 @@ pub fn clean(text: &str) -> Option<(String, Vec<&'static str>)> {
     let (text, json) = text.split_at(json_at);
     let html = has_html(text);
     let glued = text.lines().any(|l| glue_point(l).is_some());
-    if !html && !glued && line_prefix(text).is_none() && !double_spaced(text) {
-        return None;
-    }
     let mut undone = Vec::new();
-    let mut out = String::with_capacity(text.len());
     let mut text: Cow<str> = if html {
         undone.push("HTML markup around the report was removed");
         Cow::Owned(strip_html(text))
     } else {
         Cow::Borrowed(text)
     };
-    // Looked for again after the HTML is gone: `<br>` may have been what ended the lines.
-    if let Some(prefix) = line_prefix(&text) {
-        undone.push("a prefix every line began with was taken off");
-        text = Cow::Owned(strip_prefix(&text, prefix));
-    }
-    if double_spaced(&text) {
+    // Looked for after the HTML is gone: `<br>` may have been what ended the lines.
+    let prefixed = match line_prefix(&text) {
+        Some(prefix) => {
+            undone.push("a prefix every line began with was taken off");
+            text = Cow::Owned(strip_prefix(&text, prefix));
+            true
+        }
+        None => false,
+    };
+    let double = double_spaced(&text);
+    if double {
         undone.push("the blank line after every line was taken out");
         text = Cow::Owned(single_spaced(&text));
     }
+    if !html && !glued && !prefixed && !double {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
     for line in text.lines() {
         let mut rest = line;
         while let Some(at) = glue_point(rest) {
