@@ -488,20 +488,12 @@ fn word_may_be_cut(rest: &str) -> bool {
         && !is_placeholder_symbol(rest)
 }
 
-/// `0x`, `0x1fdb`, `0`, `573`: the start of a hexadecimal or decimal number.
+/// `0x`, `0x1fdb`, `0`, `573`: the start of a hexadecimal number as [`hex_digits`] reads one,
+/// or of a decimal one.
 fn is_number_start(word: &str) -> bool {
-    let digits = word
-        .strip_prefix("0x")
-        .or_else(|| word.strip_prefix("0X"))
-        .unwrap_or(word);
-    let hex = digits.len() < word.len();
-    digits.bytes().all(|b| {
-        if hex {
-            b.is_ascii_hexdigit()
-        } else {
-            b.is_ascii_digit()
-        }
-    }) && (hex || !digits.is_empty())
+    word == "0x"
+        || hex_digits(word).is_some()
+        || (!word.is_empty() && word.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// [`frame_and_end`] without where the line stops, for the tests.
