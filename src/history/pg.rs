@@ -460,10 +460,7 @@ mod tests {
         let Some(db) = testing::new_database("dropped") else {
             return;
         };
-        let name = db.url.split('/').nth(3).and_then(|d| d.split('?').next());
-        let name = name
-            .unwrap_or_else(|| panic!("no database in {}", db.url))
-            .to_owned();
+        let name = db.name().to_owned();
         let admin = std::env::var("CRASHDELTA_TEST_POSTGRES").unwrap_or_else(|e| panic!("{e}"));
         let exists = || -> bool {
             postgres::Client::connect(&admin, postgres::NoTls)
@@ -517,8 +514,7 @@ mod tests {
     /// A new database, and `url` naming it with `more` parameters.
     fn fresh(url: &str, name: &str, more: &str) -> Option<(testing::TestDatabase, String)> {
         let made = testing::new_database(name)?;
-        let db = made.url.split('/').nth(3)?.split('?').next()?.to_owned();
-        let url = testing::with_database(url, &db);
+        let url = testing::with_database(url, made.name());
         let joint = if url.contains('?') { '&' } else { '?' };
         Some((made, format!("{url}{joint}{more}")))
     }
