@@ -160,7 +160,7 @@ fn readability(result: &Result<Report, ParseError>) -> u8 {
         Err(ParseError::NotAReport { .. }) => 0,
         Err(ParseError::Incomplete(_)) => 1,
         Ok(r) if r.crashed().is_none() => 2,
-        Ok(_) => 3,
+        Ok(_) => FULL,
     }
 }
 
