@@ -440,16 +440,19 @@ pub fn read_header(line: &str) -> Option<RawHeader> {
 /// break between them lost, as when a paste's lines are run together or the file is flattened to
 /// one line): the header and how many bytes of `line` it took, the body starting there.
 pub fn read_header_then_body(line: &str) -> Option<(RawHeader, usize)> {
-    if let Some(header) = read_header(line) {
-        return Some((header, line.len()));
-    }
+    // One parse of the line's first JSON value: what follows it is nothing (a header line) or
+    // the body's `{`.
     let start = line.len() - line.trim_start().len();
-    let rest = line.get(start..)?;
-    let mut values = serde_json::Deserializer::from_str(rest).into_iter::<RawHeader>();
-    let header = values.next()?.ok()?;
+    let mut values =
+        serde_json::Deserializer::from_str(line.get(start..)?).into_iter::<RawHeader>();
+    let header = values.next()?.ok().filter(RawHeader::is_header)?;
     let used = start + values.byte_offset();
     let after = line.get(used..)?.trim_start();
-    (header.is_header() && after.starts_with('{')).then_some((header, used))
+    if after.is_empty() {
+        Some((header, line.len()))
+    } else {
+        after.starts_with('{').then_some((header, used))
+    }
 }
 
 /// Builds the report from a header (absent for body-only files) and a body.
