@@ -229,6 +229,50 @@ fn a_report_cut_after_its_threads_is_waited_for_until_whole() {
     );
 }
 
+/// A report file that stays empty long enough to be read as nothing is announced as such, then
+/// again as the crash it becomes: the live lines end by naming what crashed (a CI log shows
+/// them, not only the summary), and the run counts it once.
+#[test]
+fn a_report_file_created_empty_is_announced_again_when_it_reads_as_a_crash() {
+    let f = folder();
+    let out = watch(
+        &f,
+        &["--format", "json"],
+        // Made while the command runs: it is looked at every 20 ms then (after the exit,
+        // crashdelta first waits up to 0.5 s for the command's output to close). Empty for
+        // 1.5 s: quiet (250 ms) and retried (every 200 ms) with time to spare on a loaded CI.
+        r#"sed "s/\"pid\": 81920/\"pid\": $$/" "$RACE" > "$REPORTS/.report.tmp"
+           : > "$REPORTS/Python-2025-12-23-164107.ips"; sleep 1.5
+           cat "$REPORTS/.report.tmp" > "$REPORTS/Python-2025-12-23-164107.ips"
+           rm "$REPORTS/.report.tmp"; exit 0"#,
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(86), "{err}");
+    let empty = err
+        .find("crashdelta: new crash report file: ")
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        err[empty..].lines().next().unwrap().ends_with(
+            "/Python-2025-12-23-164107.ips (this run); not a crash report: the input is empty"
+        ),
+        "{err}"
+    );
+    let named = err
+        .find("crashdelta: new crash report after ")
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(empty < named, "{err}");
+    assert!(
+        err[named..]
+            .lines()
+            .next()
+            .unwrap()
+            .contains(" agx-prepare-for-enqueue-race at AGX::ComputeContext::prepareForEnqueue(bool) + 1268 (this run): "),
+        "{err}"
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["new"].as_array().unwrap().len(), 1, "{err}");
+}
+
 #[test]
 fn a_report_renamed_into_place_is_caught_once() {
     let f = folder();

@@ -132,13 +132,15 @@ pub struct Analysis {
     pub sha256: Option<String>,
 }
 
-/// An input that produced no report.
-#[derive(Debug)]
+/// An input that produced no report. Its message is the JSON `reason`.
+#[derive(Debug, thiserror::Error)]
 pub enum AnalysisError {
     /// The bytes were read but hold no whole report: another kind of input
     /// (`ParseError::NotAReport`, status `not-a-crash`) or an incomplete report (status `error`).
+    #[error(transparent)]
     Parse(ParseError),
     /// The input could not be read; the message names the path and the cause.
+    #[error("{0}")]
     Read(String),
 }
 
@@ -158,8 +160,7 @@ impl Analysis {
         match &self.result {
             Ok(a) if !a.report.kind.is_crash() => Some(non_crash_reason(&a.report)),
             Ok(_) => None,
-            Err(AnalysisError::Parse(e)) => Some(e.to_string()),
-            Err(AnalysisError::Read(message)) => Some(message.clone()),
+            Err(e) => Some(e.to_string()),
         }
     }
 

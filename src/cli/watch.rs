@@ -175,7 +175,14 @@ pub fn print_live(event: LiveEvent) {
                     class.location.as_deref().unwrap_or("?"),
                     c.entry.path
                 ),
-                _ => note!("crashdelta: new crash report: {} ({from})", c.entry.path),
+                // Not read (yet): said why; announced again if it becomes a classified crash.
+                None => match &c.parsed {
+                    Err(e) => note!(
+                        "crashdelta: new crash report file: {} ({from}); {e}",
+                        c.entry.path
+                    ),
+                    Ok(_) => note!("crashdelta: new crash report: {} ({from})", c.entry.path),
+                },
             }
         }
         LiveEvent::Exited(exit) => match (exit.code, exit.signal) {

@@ -147,7 +147,8 @@ pub struct NewCrash {
 /// What `watch` reports to its caller while it runs.
 pub enum LiveEvent<'a> {
     /// A new crash report landed and was read. A report still being written is announced once it
-    /// parses; one found only by the final inventory is not announced.
+    /// parses; one found only by the final inventory is not announced. A file announced when it
+    /// could not be classified (empty, not a report yet) is announced again, once, when it can.
     Crash(&'a NewCrash),
     /// The command exited, or was killed by a signal; the wait for late reports begins.
     Exited(Exit),
@@ -396,8 +397,10 @@ impl<'a> Tracker<'a> {
         }
     }
 
-    /// Looks at one path; records a new crash when it is one. Returns the new crash's index in
-    /// `crashes`, or `None` when the path is not a new crash (yet), or one already announced.
+    /// Looks at one path; records a new crash when it is one. Returns the crash's index in
+    /// `crashes` when it is to be announced: a new crash, or one announced before it could be
+    /// classified that now is; `None` when the path is not a new crash (yet), or one already
+    /// announced.
     fn check(&mut self, path: &Path, tree: &Tree, window: Window) -> Option<usize> {
         // Hidden files are temporaries (a report written under a dot-name and renamed into
         // place); the inventory skips them too.
@@ -434,16 +437,21 @@ impl<'a> Tracker<'a> {
         let parsed = self.analyze_path(path)?;
         self.pending.remove(path);
         let attribution = self.attribute(&parsed, tree, window);
-        if let Some(crash) = known.and_then(|i| self.crashes.get_mut(i)) {
+        if let Some(i) = known
+            && let Some(crash) = self.crashes.get_mut(i)
+        {
             // The file changed after it was announced (a text report written slowly): the
-            // record follows the file; the announcement is not repeated.
+            // record follows the file. The announcement is repeated only when it said nothing:
+            // a file announced as no report (created empty, and still empty once quiet, as
+            // when `cp` or a shell's `>` opens it and the writer is slow to start) is announced
+            // again once it reads as a classified crash, so the live line names what crashed.
+            let said_nothing = !classified(&crash.parsed);
+            let says_now = classified(&parsed);
             crash.entry = entry;
             crash.parsed = parsed;
             crash.attribution = attribution;
-            if let Some(i) = known {
-                self.seen.insert(identity, i);
-            }
-            return None;
+            self.seen.insert(identity, i);
+            return (said_nothing && says_now).then_some(i);
         }
         self.crashes.push(NewCrash {
             entry,
@@ -583,6 +591,11 @@ fn reconcile<'e>(
     }
     kept.extend(finals.into_iter().flatten().map(&mut read_now));
     kept
+}
+
+/// Whether a read report has a classification: what a live line needs to name the crash.
+fn classified(parsed: &Result<Analyzed, AnalysisError>) -> bool {
+    parsed.as_ref().is_ok_and(|a| a.classification.is_some())
 }
 
 /// Looks at what one file event (or a retry) names, and announces each new crash report it
@@ -1295,6 +1308,35 @@ mod tests {
         );
         assert_eq!(outcome.crashes.len(), 1);
         assert_eq!(outcome.crashes[0].entry.size, whole);
+    }
+
+    /// A report file created empty and filled only after it had gone quiet (a writer slow to
+    /// start after the shell's `>` opened the file: seen in CI on a loaded machine) was announced
+    /// as a report of nothing, and the live line never named the crash. It is announced again
+    /// once it reads as a classified crash; the record is the whole report.
+    #[test]
+    fn a_report_filled_after_its_empty_file_went_quiet_is_announced_when_classified() {
+        let source = "testdata/derived/agx-prepareForEnqueue-0x98.ips";
+        let script = r#"
+            out="$REPORTS/Python-2025-12-23-164107.ips"
+            : > "$out"; sleep 1.5; cat "$SOURCE" > "$out""#;
+        let (announced, outcome, _dir) = watch(script, source);
+        let whole = std::fs::metadata(format!("{ROOT}/{source}"))
+            .map(|m| m.len())
+            .unwrap_or_default();
+        assert_eq!(announced.len(), 2, "{announced:?}");
+        assert!(announced[0].ends_with(" 0"), "{announced:?}");
+        assert!(
+            announced[1].ends_with(&format!(" {whole}")),
+            "{announced:?}"
+        );
+        assert_eq!(outcome.crashes.len(), 1);
+        assert!(
+            outcome.crashes[0]
+                .parsed
+                .as_ref()
+                .is_ok_and(|a| a.classification.is_some())
+        );
     }
 
     /// A `.ips` written in 60 small pieces was read and parsed once per file event (each a parse
