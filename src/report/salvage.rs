@@ -14,6 +14,11 @@
 //! whose fields before the cut would make a frame without its symbol. An object that does hold
 //! one is kept: a thread cut inside its frames keeps the frames before the cut.
 
+/// How deep the containers of a body are followed. An `.ips` body nests 6 deep at most (body,
+/// `threads`, a thread, `threadState`, a register, its value); serde_json refuses more than
+/// 128.
+const MAX_DEPTH: usize = 100;
+
 /// A cut body, closed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Closed {
@@ -89,6 +94,11 @@ pub fn close(text: &str) -> Option<Closed> {
                 expect_key = false;
             }
             b'{' | b'[' => {
+                // Deeper than any report, and than serde_json reads (128): the text is cut here.
+                // Unbounded, 64 MiB of `[` kept 64 million open containers (4 GiB).
+                if open.len() >= MAX_DEPTH {
+                    break;
+                }
                 let in_list = open.last().is_some_and(|o| o.bracket == b'[');
                 if let Some(parent) = open.last_mut() {
                     parent.holds_container = true;
@@ -145,6 +155,26 @@ pub fn close(text: &str) -> Option<Closed> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Brackets past any report's depth are not followed: the memory is the depth's, not the
+    /// input's, and what is closed is what serde_json can still read.
+    #[test]
+    fn deep_brackets_are_cut_at_the_depth_bound() {
+        let text = format!(
+            "{{\"threads\":[{{\"frames\":[1,2]}},{}",
+            "[".repeat(1 << 20)
+        );
+        let json = closed(&text);
+        assert!(json.len() < 200 + 2 * MAX_DEPTH, "{} bytes", json.len());
+        assert!(
+            serde_json::from_str::<serde::de::IgnoredAny>(&json).is_ok(),
+            "{json}"
+        );
+        assert!(
+            json.starts_with("{\"threads\":[{\"frames\":[1,2]}"),
+            "{json}"
+        );
+    }
 
     fn closed(text: &str) -> String {
         close(text).unwrap().json
