@@ -432,6 +432,53 @@ fn expectations() -> Vec<(&'static str, Expect)> {
             "field/cut-pastes/33-6-bluepicker-cut-inside-load-address.txt",
             crash(Some(0), 1, "other", None, None, Some("abort")),
         ),
+        // Pieces of `.ips` bodies without their header line and start, holding the crashed
+        // thread's frames: the `"threads"` line (indented as macOS writes it), or the frames
+        // after the register that `matchesCrashFrame` marks. Read from the piece.
+        (
+            "field/cut-pastes/34-9-quicksilver-threads-line-cut-in-abort.txt",
+            crash(Some(0), 3, "other", None, None, Some("abort")),
+        ),
+        // Every frame before the cut is assertion machinery (abort, `__assert_rtn`, Metal's
+        // `MTLReportFailure`): the check that failed is past the cut.
+        (
+            "field/cut-pastes/35-9-godot-threads-line-metal-assertion.txt",
+            crash(Some(0), 6, "other", None, None, Some("assertion")),
+        ),
+        (
+            "field/cut-pastes/36-9-materialx-threads-line-glflush.txt",
+            crash(Some(0), 2, "other", Some("glFlush + 8"), None, None),
+        ),
+        (
+            "field/cut-pastes/37-9-goldendict-crashed-thread-frames-after-registers-agx.txt",
+            crash(
+                Some(0),
+                1,
+                "agx-other",
+                Some(
+                    "AGX::BlitDispatchContextGen2::dispatchCoalescedSparseTextureShaderBatch() + 136",
+                ),
+                None,
+                None,
+            ),
+        ),
+        (
+            "field/cut-pastes/38-9-runner-images-pretty-printed-crashed-thread-tail.txt",
+            crash(Some(0), 2, "other", None, None, Some("abort")),
+        ),
+        // Pieces that do not hold the crashed thread's frames: which crash it is cannot be told.
+        (
+            "field/cut-pastes/39-9-ddnet-exception-asi-agx-assertion-no-crashed-thread.txt",
+            Not(JsonFragment),
+        ),
+        (
+            "field/cut-pastes/40-9-pytorch-91878-frames-without-a-crashed-marker.txt",
+            Not(JsonFragment),
+        ),
+        (
+            "field/cut-pastes/41-9-invokeai-threads-line-cut-in-first-frame.txt",
+            Not(JsonFragment),
+        ),
         // --- Backtraces copied from a debugger: not reports. --------------------------------
         (
             "field/debugger/01-moltenvk-2283-xcode-navigator-cvdisplaylink-abort.txt",

@@ -153,21 +153,26 @@ impl Driver {
 
 /// A frame's image name and path. A frame whose image the report does not name, but whose
 /// symbol only the AGX driver defines (a `.ips` pasted cut short, before `usedImages` reached
-/// the driver: macOS writes the threads first), is in [`AGX_UNNAMED`].
+/// the driver: macOS writes the threads first; a piece of a body without `usedImages`), is in
+/// [`AGX_UNNAMED`]; one whose symbol only Metal, IOGPU or MPS defines, in [`METAL_UNNAMED`].
 fn frame_image<'a>(report: &'a Report, frame: &'a Frame) -> (Option<&'a str>, Option<&'a str>) {
     let image = report.image(frame);
     let name = image_name_of(report, frame).or_else(|| {
-        frame
-            .symbol
-            .as_deref()
-            .is_some_and(normalize::is_agx_symbol)
-            .then_some(AGX_UNNAMED)
+        let symbol = frame.symbol.as_deref()?;
+        if normalize::is_agx_symbol(symbol) {
+            Some(AGX_UNNAMED)
+        } else {
+            normalize::is_metal_symbol(symbol).then_some(METAL_UNNAMED)
+        }
     });
     (name, image.and_then(|i| i.path.as_deref()))
 }
 
 /// The image name given to a frame of the AGX driver whose image the report does not name.
 const AGX_UNNAMED: &str = "AGX";
+
+/// The image name given to a frame of Metal's stack whose image the report does not name.
+const METAL_UNNAMED: &str = "Metal";
 
 /// `image!normalised_symbol`, or `image+0xoffset` for an unnamed frame. The image is named by
 /// its file when the report gives its path: older text reports (and the translated reports of

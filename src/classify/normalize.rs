@@ -49,6 +49,44 @@ pub fn is_agx_symbol(symbol: &str) -> bool {
         })
 }
 
+/// Whether a symbol is one only Apple's Metal stack above the driver defines: Metal's C
+/// functions (`MTLReportFailure`, `_MTLMessageContextEnd`, `MTLDispatchListApply`), its
+/// private and debug-layer classes (`-[_MTLCommandBuffer …]`,
+/// `-[MTLDebugComputeCommandEncoder …]`, `-[MTLGPUDebug…]`, `-[MTLToolsObject …]`,
+/// `-[MTLIOAccel…]`), IOGPU's (`-[IOGPUMetalCommandBuffer …]`) and MPS's (`-[MPSGraph …]`, `-[MPSNDArray …]`). What tells a Metal frame whose image the report
+/// does not name. Not `-[MTL…]` alone: Mantle, a common iOS library, names its classes `MTL…`
+/// (`MTLModel`, `MTLJSONAdapter`).
+pub fn is_metal_symbol(symbol: &str) -> bool {
+    let s = symbol.trim_start();
+    let s = s.strip_prefix("__").unwrap_or(s);
+    // Metal's C functions (`MTLReportFailure`, `MTLDispatchListApply`,
+    // `MTLCreateSystemDefaultDevice`); not metal-cpp's `MTL::…`, which is compiled into the
+    // program that uses it.
+    let c_function = |name: &str| {
+        name.strip_prefix("MTL")
+            .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_uppercase()))
+    };
+    c_function(s)
+        || s.strip_prefix('_').is_some_and(c_function)
+        || [
+            "-[_MTL",
+            "+[_MTL",
+            "-[MTLDebug",
+            "-[MTLGPUDebug",
+            "-[MTLTools",
+            "-[MTLIOAccel",
+            "-[IOGPUMetal",
+            "+[IOGPUMetal",
+            "-[MPS",
+            "+[MPS",
+        ]
+        .iter()
+        .any(|p| {
+            s.strip_prefix(p)
+                .is_some_and(|r| r.starts_with(char::is_alphanumeric))
+        })
+}
+
 /// Whether an image is part of Apple's Metal stack above the driver: Metal, Metal Performance
 /// Shaders (MPS, MPSGraph and their sub-frameworks), IOGPU / IOAccelerator, and the `MTL`
 /// images: the shader compiler (`MTLCompiler`), and what Metal loads into an app for its tools,
@@ -381,6 +419,39 @@ mod tests {
             "OBJC_CLASS_$_AGXG16XFamilyCommandBuffer",
         ] {
             assert!(!is_agx_symbol(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn only_the_metal_stacks_own_names_are_metal_symbols() {
+        for yes in [
+            "MTLReportFailure",
+            "MTLReportFailure.cold.1",
+            "__MTLReportFailure",
+            "_MTLMessageContextEnd",
+            "MTLDispatchListApply",
+            "-[_MTLCommandBuffer didCompleteWithStartTime:endTime:error:]",
+            "-[MTLDebugComputeCommandEncoder dispatchThreads:threadsPerThreadgroup:]",
+            "-[MTLGPUDebugDevice newBufferWithLength:options:]",
+            "-[MTLToolsObject dealloc]",
+            "-[MTLIOAccelCommandBuffer commit]",
+            "-[IOGPUMetalCommandBuffer commandBufferResourceInfo]",
+            "-[MPSGraph runWithMTLCommandQueue:feeds:targetOperations:resultsDictionary:]",
+            "+[MPSNDArrayDescriptor descriptorWithDataType:shape:]",
+        ] {
+            assert!(is_metal_symbol(yes), "{yes}");
+        }
+        for no in [
+            "-[MTLModel initWithDictionary:error:]",
+            "+[MTLJSONAdapter modelOfClass:fromJSONDictionary:error:]",
+            "-[MPS]",
+            "AGX::ComputeContext<AGX::HAL200::Encoders>::prepareForEnqueue(bool)",
+            "mlx::core::gpu::check_error(MTL::CommandBuffer*)",
+            "MTL::CommandBuffer::addCompletedHandler(std::function const&)",
+            "MTLmodel_load",
+            "at::native::mps::MPSGraphCache::CreateCachedGraph(std::string const&)",
+        ] {
+            assert!(!is_metal_symbol(no), "{no}");
         }
     }
 

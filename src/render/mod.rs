@@ -201,6 +201,16 @@ pub fn trigger_text<'a>(
     match &c.trigger {
         Some(t) => t,
         None if report.crashed().is_none() => "(unknown: the crashed thread is not in the report)",
+        // A piece of a body, or a body cut before `usedImages`: which frames are the program's
+        // cannot be told.
+        None if report.crashed().is_some_and(|t| {
+            t.frames
+                .iter()
+                .all(|f| report::image_name_of(report, f).is_none())
+        }) =>
+        {
+            "(unknown: the report names none of the crashed thread's images)"
+        }
         None => "(no caller outside the system libraries)",
     }
 }

@@ -240,7 +240,214 @@ fn find_report(text: &str, frames: Frames) -> Result<Report, ParseError> {
     if let Some(e) = json_failure {
         return Err(e);
     }
-    Err(diagnose(text))
+    let diagnosis = diagnose(text);
+    if let ParseError::NotAReport {
+        what: NotAReport::JsonFragment | NotAReport::Unrecognised,
+        ..
+    } = diagnosis
+        && let Some(report) = body_piece(text, frames)
+    {
+        return Ok(report);
+    }
+    Err(diagnosis)
+}
+
+/// Top-level keys of an `.ips` body that nothing inside it uses (`name`, `id`, `version`,
+/// `base` are nested keys too): a line that starts with one starts a piece of the body at its
+/// top level.
+const TOP_LEVEL_KEYS: [&str; 22] = [
+    "procName",
+    "procPath",
+    "pid",
+    "parentProc",
+    "parentPid",
+    "responsibleProc",
+    "coalitionName",
+    "crashReporterKey",
+    "osVersion",
+    "modelCode",
+    "captureTime",
+    "incident",
+    "bug_type",
+    "sip",
+    "isCorpse",
+    "exception",
+    "termination",
+    "asi",
+    "extMods",
+    "faultingThread",
+    "threads",
+    "lastExceptionBacktrace",
+];
+
+/// A piece of an `.ips` body pasted without its beginning, and often without its end: from one
+/// of its top-level keys on (`"exception" : {...}`, `"threads" : [...]`, the lines people
+/// select in a report), one thread object (`{"triggered":true, ... "frames":[...]}`), or the
+/// crashed thread's frames after its registers ([`frames_piece`]). macOS
+/// writes the whole `threads` list on one line, so a piece that has that line has every frame.
+/// The piece is read as the body it was cut from (a `{` put before it; closed by
+/// [`salvage::close`] where it stops short or turns into prose), and kept only when it holds the
+/// crashed thread's frames: they say which crash it is. Without them it stays a
+/// `json-fragment`. What came before the piece (the process, the OS) is missing, and a warning
+/// says so.
+fn body_piece(text: &str, frames: Frames) -> Option<Report> {
+    piece_starts(text).find_map(|piece| read_piece(text, piece, frames))
+}
+
+/// [`body_piece`] from one place it may start.
+fn read_piece(text: &str, piece: Piece, frames: Frames) -> Option<Report> {
+    let (raw, cut) = match ips::read_body(&piece.json, frames)? {
+        Ok((raw, _)) => (raw, None),
+        Err(e) => {
+            let read = piece.json.get(..parsed_until(&piece.json, &e))?;
+            let last_line = piece.line + 1 + read.trim_end().matches('\n').count();
+            let (raw, cut) = close_cut(read, last_line, frames)?;
+            (raw, Some(cut))
+        }
+    };
+    let mut w = Warnings::default();
+    w.count_unknown_images();
+    w.push(
+        "body",
+        format!(
+            "a piece of an .ips JSON body, from {} at line {} on: no header line and no start, so \
+             the process, the OS and what else came before it are missing",
+            piece.begins,
+            piece.line + 1
+        ),
+    );
+    if let Some(cut) = &cut {
+        w.push(
+            "body",
+            format!("the piece stops short: {cut}; what comes before that was read"),
+        );
+    }
+    let container = if text.get(..piece.start).is_some_and(|b| b.trim().is_empty()) {
+        Container::Plain
+    } else {
+        Container::Embedded {
+            line: piece.line as u64 + 1,
+        }
+    };
+    let mut report = ips::build(None, raw, SourceFormat::IpsBodyOnly, container, w, frames);
+    // Frames that name no code (objects of other keys: `{"triggered":true,"frames":[{...`
+    // repeated) say nothing either.
+    let names_code =
+        |f: &Frame| f.symbol.is_some() || f.address.is_some() || f.image_offset.is_some();
+    if !report
+        .crashed()
+        .is_some_and(|t| t.frames.iter().any(names_code))
+    {
+        return None;
+    }
+    report.cut = cut;
+    Some(report)
+}
+
+/// Where a piece of a body starts ([`body_piece`]).
+struct Piece {
+    /// The piece made the start of a body: `{` and the text from the key on, or
+    /// `{"threads":[` and the text from the thread's `{` on.
+    json: String,
+    /// Its byte offset in the text, and its 0-based line.
+    start: usize,
+    line: usize,
+    /// What it starts with, for the warning.
+    begins: String,
+}
+
+/// The places a piece of a body may start, in the order they are tried: a line that starts with
+/// a top-level key; the crashed thread's object; the crashed thread's frames after its
+/// registers.
+fn piece_starts(text: &str) -> impl Iterator<Item = Piece> + '_ {
+    [
+        key_piece as fn(&str) -> Option<Piece>,
+        thread_piece,
+        frames_piece,
+    ]
+    .into_iter()
+    .filter_map(move |find| find(text))
+}
+
+/// From the first line that starts with a top-level key (indented as macOS writes them, or
+/// after a paste's debris) to the end.
+fn key_piece(text: &str) -> Option<Piece> {
+    let (from, line, key) = lines(text).find_map(|line| {
+        let t = text::strip_debris(line.text).trim_start();
+        let key = t.strip_prefix('"')?.split('"').next()?;
+        let after = t.get(key.len() + 2..)?.trim_start();
+        let from = line.start + (t.as_ptr() as usize).checked_sub(line.text.as_ptr() as usize)?;
+        (TOP_LEVEL_KEYS.contains(&key) && after.starts_with(':')).then_some((
+            from,
+            line.number,
+            key,
+        ))
+    })?;
+    Some(Piece {
+        json: format!("{{{}", text.get(from..)?),
+        start: from,
+        line,
+        begins: format!("`\"{key}\"`"),
+    })
+}
+
+/// The crashed thread's object: the `{` that opens the object whose first key is
+/// `"triggered"` (as macOS writes it), first on its line but for a paste's debris and the
+/// list's `[` (a thread quoted inside a sentence is prose about a report, not a piece of one).
+fn thread_piece(text: &str) -> Option<Piece> {
+    let triggered = memchr::memmem::find(text.as_bytes(), b"\"triggered\"")?;
+    let open = text.get(..triggered)?.rfind('{')?;
+    let line_start = text.get(..open)?.rfind('\n').map_or(0, |i| i + 1);
+    let before = text.get(line_start..open)?;
+    if !text.get(open + 1..triggered)?.trim().is_empty()
+        || !before
+            .chars()
+            .all(|c| c.is_whitespace() || matches!(c, '>' | '`' | '['))
+    {
+        return None;
+    }
+    // A whole thread is closed here; one that stops short is left to `salvage::close`.
+    let thread = text.get(open..)?;
+    let mut values =
+        serde_json::Deserializer::from_str(thread).into_iter::<serde::de::IgnoredAny>();
+    let json = match values.next() {
+        Some(Ok(_)) => format!("{{\"threads\":[{}]}}", thread.get(..values.byte_offset())?),
+        _ => format!("{{\"threads\":[{thread}"),
+    };
+    Some(Piece {
+        json,
+        start: open,
+        line: text.get(..open)?.matches('\n').count(),
+        begins: "a thread object".to_owned(),
+    })
+}
+
+/// The crashed thread's frames in a piece that starts inside its registers: macOS marks the
+/// register that holds the crashed frame's address (`"pc":{"value":…,"matchesCrashFrame":1}`)
+/// in the crashed thread's state only, and writes the thread's `frames` after its state. The
+/// frames are those of the first `"frames"` after the mark, when no other thread starts between.
+fn frames_piece(text: &str) -> Option<Piece> {
+    let mark = memchr::memmem::find(text.as_bytes(), b"\"matchesCrashFrame\"")?;
+    let after = text.get(mark..)?;
+    let frames = mark + memchr::memmem::find(after.as_bytes(), b"\"frames\"")?;
+    let between = text.get(mark..frames)?;
+    if between.contains("\"triggered\"") || between.contains("\"id\"") {
+        return None;
+    }
+    let list = frames + text.get(frames..)?.find('[')?;
+    if text.get(frames + "\"frames\"".len()..list)?.trim() != ":" {
+        return None;
+    }
+    Some(Piece {
+        json: format!(
+            "{{\"threads\":[{{\"triggered\":true,\"frames\":{}",
+            text.get(list..)?
+        ),
+        start: frames,
+        line: text.get(..frames)?.matches('\n').count(),
+        begins: "the crashed thread's frames (after the register `matchesCrashFrame` marks)"
+            .to_owned(),
+    })
 }
 
 /// The byte offset just after a `Full Report` banner (a line of dashes, `Full Report`, dashes).
@@ -352,6 +559,10 @@ fn find_json_within(
                 let container = container(number);
                 if let Some(report) = salvage(None, from_here, last_line, format, container, frames)
                 {
+                    return Some(Ok(report));
+                }
+                // Not a body cut short, but a thread object cut short (a body's piece).
+                if let Some(report) = body_piece(text, frames) {
                     return Some(Ok(report));
                 }
                 return Some(Err(ParseError::Incomplete(format!(
@@ -500,17 +711,7 @@ fn salvage(
     container: Container,
     frames: Frames,
 ) -> Option<Report> {
-    let closed = salvage::close(read)?;
-    let (raw, _) = ips::read_body(&closed.json, frames)?.ok()?;
-    let inside = closed
-        .cut_in
-        .as_deref()
-        .map(|key| format!("the JSON body's `{key}`"))
-        .unwrap_or_else(|| "the JSON body".to_owned());
-    let cut = Cut {
-        line: last_line as u64,
-        after: format!("part of {inside}"),
-    };
+    let (raw, cut) = close_cut(read, last_line, frames)?;
     let mut w = Warnings::default();
     w.count_unknown_images();
     w.push(
@@ -532,6 +733,23 @@ fn salvage(
     }
     report.cut = Some(cut);
     Some(report)
+}
+
+/// A body cut short (`read`, whose last line is `last_line`), closed by [`salvage::close`] and
+/// read, and where it was cut.
+fn close_cut(read: &str, last_line: usize, frames: Frames) -> Option<(RawBody, Cut)> {
+    let closed = salvage::close(read)?;
+    let (raw, _) = ips::read_body(&closed.json, frames)?.ok()?;
+    let inside = closed
+        .cut_in
+        .as_deref()
+        .map(|key| format!("the JSON body's `{key}`"))
+        .unwrap_or_else(|| "the JSON body".to_owned());
+    let cut = Cut {
+        line: last_line as u64,
+        after: format!("part of {inside}"),
+    };
+    Some((raw, cut))
 }
 
 fn trailing(text: &str, used: usize, w: &mut Warnings) {
@@ -1398,6 +1616,159 @@ mod tests {
                 );
             }
             other => panic!("{other:?}"),
+        }
+    }
+
+    /// The race report's body, pretty-printed as macOS writes it (a header line, then the body).
+    fn race_body() -> String {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/derived/agx-prepareForEnqueue-0x98.ips"
+        );
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{e}"));
+        text.split_once('\n')
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default()
+    }
+
+    fn crashed_symbols(r: &Report) -> Vec<Option<String>> {
+        r.crashed()
+            .map(|t| t.frames.iter().map(|f| f.symbol.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Pieces of a body people paste (from a top-level key on, one thread object, cut or
+    /// whole, quoted, after prose) are read as the body they come from when they hold the
+    /// crashed thread's frames: the same frames as the whole report, and warnings that say what
+    /// is missing.
+    #[test]
+    fn a_piece_of_a_body_with_the_crashed_thread_is_read() {
+        let body = race_body();
+        let whole = parse(body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let frames = crashed_symbols(&whole);
+        assert!(frames.len() > 5);
+        let from = |key: &str| {
+            body.get(body.find(&format!("\"{key}\"")).unwrap_or_default()..)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        // The crashed thread's object: macOS writes `"triggered"` first in it.
+        let thread = {
+            let triggered = body.find("\"triggered\"").unwrap_or_default();
+            let open = body
+                .get(..triggered)
+                .and_then(|t| t.rfind('{'))
+                .unwrap_or_default();
+            let mut values =
+                serde_json::Deserializer::from_str(body.get(open..).unwrap_or_default())
+                    .into_iter::<serde::de::IgnoredAny>();
+            assert!(matches!(values.next(), Some(Ok(_))));
+            body.get(open..open + values.byte_offset())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let images = body.find("\"usedImages\"").unwrap_or_default();
+        let threads_to_images = body
+            .get(body.find("\"threads\"").unwrap_or_default()..images)
+            .unwrap_or_default()
+            .to_owned();
+        // From inside the crashed thread's registers: after the register marked as the crash
+        // frame's (`matchesCrashFrame`), the thread's frames.
+        let in_registers = {
+            let mark = body.find("\"matchesCrashFrame\"").unwrap_or_default();
+            body.get(mark.saturating_sub(40)..)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let quoted: String = from("exception")
+            .lines()
+            .map(|l| format!("> {l}\n"))
+            .collect();
+        for (what, text, cut, starts) in [
+            (
+                "from exception",
+                from("exception"),
+                false,
+                "`\"exception\"`",
+            ),
+            ("from threads", from("threads"), false, "`\"threads\"`"),
+            (
+                "from threads, indented as macOS writes it",
+                format!("  {}", from("threads")),
+                false,
+                "`\"threads\"`",
+            ),
+            (
+                "from the crashed thread's registers",
+                in_registers,
+                false,
+                "the crashed thread's frames (after the register `matchesCrashFrame` marks)",
+            ),
+            (
+                "threads, no images",
+                threads_to_images,
+                true,
+                "`\"threads\"`",
+            ),
+            ("one thread", thread.clone(), false, "a thread object"),
+            (
+                "one thread after prose, then prose",
+                format!(
+                    "It crashed again, here is the thread:\n\n```json\n{thread}\n```\nAny idea?\n"
+                ),
+                false,
+                "a thread object",
+            ),
+            ("quoted", quoted, false, "`\"exception\"`"),
+        ] {
+            let r = parse(text.as_bytes()).unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert_eq!(crashed_symbols(&r), frames, "{what}");
+            assert_eq!(r.cut.is_some(), cut, "{what}: {:?}", r.cut);
+            assert!(
+                r.warnings.iter().any(|w| w.message.starts_with(&format!(
+                    "a piece of an .ips JSON body, from {starts} at line "
+                ))),
+                "{what}: {:?}",
+                r.warnings
+            );
+        }
+        // The exception is read when the piece has it: the race's address is there.
+        let r = parse(from("exception").as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.exception, whole.exception);
+        assert_eq!(r.process.name, None);
+        // Cut inside the crashed thread's frames: the frames before the cut.
+        let cut_at = thread.find("\"symbolLocation\"").unwrap_or_default();
+        let cut = thread.get(..cut_at + 300).unwrap_or_default();
+        let r = parse(cut.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let got = crashed_symbols(&r);
+        assert!(!got.is_empty() && got.len() < frames.len(), "{got:?}");
+        assert_eq!(got.as_slice(), frames.get(..got.len()).unwrap_or_default());
+        assert!(r.cut.is_some());
+    }
+
+    /// A piece without the crashed thread's frames says nothing of which crash it is: it stays a
+    /// fragment. So does a thread object quoted in a sentence (a document about a report).
+    #[test]
+    fn a_piece_without_the_crashed_thread_is_a_fragment() {
+        let body = race_body();
+        let threads = body.find("\"threads\"").unwrap_or_default();
+        let start = body.find("\"exception\"").unwrap_or_default();
+        for (what, text) in [
+            ("exception to threads", body.get(start..threads).unwrap_or_default().to_owned()),
+            ("images", body.get(body.find("\"usedImages\"").unwrap_or_default()..).unwrap_or_default().to_owned()),
+            (
+                "frames naming no code",
+                "{\"triggered\":true,\"frames\":[".repeat(3),
+            ),
+            (
+                "in prose",
+                "- threads `[{\"triggered\":true,\"id\":1,\"frames\":[{\"imageOffset\":1,\"imageIndex\":0,\"symbol\":\"f\"}]}]`\n".to_owned(),
+            ),
+        ] {
+            match parse(text.as_bytes()) {
+                Err(ParseError::NotAReport { .. }) => {}
+                other => panic!("{what}: {other:?}"),
+            }
         }
     }
 
