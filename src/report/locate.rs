@@ -283,13 +283,12 @@ const TOP_LEVEL_KEYS: [&str; 22] = [
 /// A piece of an `.ips` body pasted without its beginning, and often without its end: from one
 /// of its top-level keys on (`"exception" : {...}`, `"threads" : [...]`, the lines people
 /// select in a report), one thread object (`{"triggered":true, ... "frames":[...]}`), or the
-/// crashed thread's frames after its registers ([`frames_piece`]). macOS
-/// writes the whole `threads` list on one line, so a piece that has that line has every frame.
-/// The piece is read as the body it was cut from (a `{` put before it; closed by
-/// [`salvage::close`] where it stops short or turns into prose), and kept only when it holds the
-/// crashed thread's frames: they say which crash it is. Without them it stays a
-/// `json-fragment`. What came before the piece (the process, the OS) is missing, and a warning
-/// says so.
+/// crashed thread's frames after its registers ([`frames_piece`]). macOS writes the whole
+/// `threads` list on one line, so a piece that has that line has every frame. The piece is read
+/// as the body it was cut from (a `{` put before it; closed by [`salvage::close`] where it stops
+/// short or turns into prose), and kept only when it holds the crashed thread's frames: they say
+/// which crash it is. Without them it stays a `json-fragment`. What came before the piece (the
+/// process, the OS) is missing, and a warning says so.
 fn body_piece(text: &str, frames: Frames) -> Option<Report> {
     piece_starts(text).find_map(|piece| read_piece(text, piece, frames))
 }
