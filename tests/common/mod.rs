@@ -123,18 +123,21 @@ pub const CRASHDELTA_ENV: [&str; 6] = [
     "CRASHDELTA_HISTORY",
 ];
 
-/// `cmd` with SIGINT and SIGQUIT at their default disposition in the process it starts: a shell
-/// starts background jobs (`.ci/run &`, a CI step run in the background) with both ignored, an
-/// ignored signal is inherited, and crashdelta leaves a signal ignored at its start ignored, as
-/// shells do (`watch::supervise`). The tests that interrupt crashdelta test the interrupt, not
-/// how they were launched.
+/// `cmd` with the signals crashdelta forwards (SIGINT, SIGQUIT, SIGHUP, SIGTERM) at their
+/// default disposition in the process it starts: a shell starts background jobs (`.ci/run &`, a
+/// CI step run in the background) with SIGINT and SIGQUIT ignored, `nohup` starts its command
+/// with SIGHUP ignored, an ignored signal is inherited, and crashdelta leaves a signal ignored
+/// at its start ignored, as shells do (`watch::supervise`). The tests that interrupt crashdelta
+/// test the interrupt, not how they were launched: under `nohup`, the SIGHUP test ran its
+/// command to the end (`sighup_is_forwarded_and_exits_130`, a stress run of the suite).
 pub fn hearing_interrupts(cmd: &mut std::process::Command) -> &mut std::process::Command {
     use std::os::unix::process::CommandExt;
     // SAFETY: between fork and exec, signal(2) only, which is async-signal-safe.
     unsafe {
         cmd.pre_exec(|| {
-            libc::signal(libc::SIGINT, libc::SIG_DFL);
-            libc::signal(libc::SIGQUIT, libc::SIG_DFL);
+            for signal in [libc::SIGINT, libc::SIGQUIT, libc::SIGHUP, libc::SIGTERM] {
+                libc::signal(signal, libc::SIG_DFL);
+            }
             Ok(())
         })
     }
