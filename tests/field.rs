@@ -432,6 +432,19 @@ fn expectations() -> Vec<(&'static str, Expect)> {
             "field/cut-pastes/33-6-bluepicker-cut-inside-load-address.txt",
             crash(Some(0), 1, "other", None, None, Some("abort")),
         ),
+        // A post whose line breaks became spaces (a forum's rendering): split into its lines
+        // before the header keys and the frame numbers counting up from 0.
+        (
+            "field/cut-pastes/42-4-devforums-metal-hud-line-breaks-collapsed.txt",
+            crash(
+                Some(57),
+                10,
+                "metal-other",
+                Some("esfm_GenerateTriangesForString + 408"),
+                None,
+                None,
+            ),
+        ),
         // Pieces of `.ips` bodies without their header line and start, holding the crashed
         // thread's frames: the `"threads"` line (indented as macOS writes it), or the frames
         // after the register that `matchesCrashFrame` marks. Read from the piece.

@@ -134,7 +134,17 @@ pub fn clean(text: &str) -> Option<(String, Vec<&'static str>)> {
         undone.push("the blank line after every line was taken out");
         text = Cow::Owned(single_spaced(&text));
     }
-    if !html && !glued && !prefixed && !double {
+    let collapsed = text.lines().any(is_collapsed);
+    if collapsed {
+        undone.push("a report whose line breaks had become spaces was split into its lines again");
+        text = Cow::Owned(
+            text.lines()
+                .map(expand_collapsed)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+    }
+    if !html && !glued && !prefixed && !double && !collapsed {
         return None;
     }
     let mut out = String::with_capacity(text.len());
@@ -369,6 +379,121 @@ fn single_spaced(text: &str) -> String {
     out
 }
 
+/// The keys of a text report's header, thread and image lines, as they stand in a report whose
+/// line breaks became spaces (a web forum's rendering, a chat): each is split off before it.
+/// Where one key ends another (`OS Version`, `Version`; `Parent Process`, `Process`), the
+/// longer comes first, so the leftmost match is the whole key.
+static COLLAPSED_KEY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"(?:^|\s)(?:Incident Identifier|CrashReporter Key|Hardware Model|Parent Process|Responsible Process|Responsible|Process|Path|Identifier|OS Version|Report Version|Baseband Version|Version|Code Type|Role|Coalition|User ID|Date/Time|Launch Time|Release Type|Anonymous UUID|Sleep/Wake UUID|Time Awake Since Boot|Time Since Wake|System Integrity Protection|Monitor Type|Triggered by Thread|Crashed Thread|Exception Type|Exception Subtype|Exception Codes|Exception Reason|Exception Message|Exception Note|Termination Reason|Termination Signal|Termination Description|Terminating Process|Kernel Triage|Highlighted by Thread|Application Specific Information|Last Exception Backtrace|Binary Images|Thread \d+ Crashed|Thread \d+ name|Thread \d+|Thread \d+ crashed with [A-Za-z0-9 ]+ Thread State(?: \(\d+-bit\))?):",
+    )
+    .unwrap_or_else(|e| panic!("built-in pattern: {e}"))
+});
+
+/// How many header keys a line holds before it is read as a collapsed report: three keys of a
+/// report's header in one line is no sentence.
+const COLLAPSED_KEYS: usize = 4;
+
+/// Whether a line is a report whose line breaks became spaces: its header keys, one after the
+/// other, and a thread's frames.
+fn is_collapsed(line: &str) -> bool {
+    line.len() >= 200
+        && COLLAPSED_KEY
+            .find_iter(line)
+            .nth(COLLAPSED_KEYS - 1)
+            .is_some()
+        && COLLAPSED_KEY
+            .find_iter(line)
+            .any(|m| m.as_str().trim_start().starts_with("Thread "))
+}
+
+/// A collapsed report's line split into the report's lines: before each header key, and inside
+/// a thread before each frame: the frame numbers count up from 0, so the next frame starts at
+/// the next number that is followed by a word (an image), not at an offset (`+ 408 1 libMTLHud`
+/// has `408` before frame 1). Other lines are kept as they are.
+fn expand_collapsed(line: &str) -> String {
+    if !is_collapsed(line) {
+        return line.to_owned();
+    }
+    let mut cuts: Vec<usize> = COLLAPSED_KEY
+        .find_iter(line)
+        .map(|m| m.start() + (m.as_str().len() - m.as_str().trim_start().len()))
+        .collect();
+    let mut out = String::with_capacity(line.len() + 64);
+    let mut from = 0;
+    cuts.push(line.len());
+    for &to in &cuts {
+        let part = line.get(from..to).unwrap_or_default().trim();
+        if part.starts_with("Thread ") && part.contains(':') {
+            push_frames(&mut out, part);
+        } else if !part.is_empty() {
+            out.push_str(part);
+            out.push('\n');
+        }
+        from = to;
+    }
+    out.truncate(out.trim_end().len());
+    out
+}
+
+/// A thread's header and its frames, from one collapsed part: `Thread 57 Crashed: 0 image
+/// symbol + 408 1 image ...`. What stands before frame 0 (`Dispatch queue: …`) stays on the
+/// thread's line.
+fn push_frames(out: &mut String, part: &str) {
+    let mut starts = Vec::new();
+    // Frames come after the thread's own number and its colons (`Thread 2 Crashed::`).
+    let colon = part.find(':').unwrap_or_default();
+    let mut from = part.get(colon..).map_or(colon, |r| {
+        colon + (r.len() - r.trim_start_matches(':').len())
+    });
+    let mut number = 0u64;
+    while let Some(at) = part.get(from..).and_then(|r| frame_start(r, number)) {
+        starts.push(from + at);
+        from += at + number.to_string().len();
+        number += 1;
+    }
+    starts.push(part.len());
+    let mut at = 0;
+    for &to in &starts {
+        let line = part.get(at..to).unwrap_or_default().trim();
+        if !line.is_empty() {
+            out.push_str(line);
+            out.push('\n');
+        }
+        at = to;
+    }
+}
+
+/// Where frame `number` starts in a collapsed thread: the number as a word of its own, not after
+/// a `+` (that is an offset: `+ 4`), followed by a word that is not a number or a `+` (an image
+/// name), or by nothing (a paste cut after the number). Linear: a candidate is a word of its
+/// own, and each word is looked at once.
+fn frame_start(text: &str, number: u64) -> Option<usize> {
+    let word = number.to_string();
+    let mut from = 0;
+    while let Some(found) = text.get(from..)?.find(word.as_str()) {
+        let at = from + found;
+        from = at + word.len();
+        let before = text.get(..at).unwrap_or_default();
+        if !(at == 0 || before.ends_with(char::is_whitespace)) || before.trim_end().ends_with('+') {
+            continue;
+        }
+        let after = text.get(at + word.len()..).unwrap_or_default();
+        let next = after.trim_start();
+        if next.is_empty() {
+            return Some(at);
+        }
+        if !after.starts_with(char::is_whitespace) {
+            continue;
+        }
+        let next = next.get(..next.find(char::is_whitespace).unwrap_or(next.len()));
+        if next.is_some_and(|w| w != "+" && !w.bytes().all(|b| b.is_ascii_digit())) {
+            return Some(at);
+        }
+    }
+    None
+}
+
 /// A header line crashdelta reads (`Exception Codes: ...`), a thread line (`Thread 3 Crashed:`)
 /// or a frame (`2   QuartzCore   0x1a4a73e84 ...`): not a column of a table (`__CTF   824   1`).
 fn starts_report_line(s: &str) -> bool {
@@ -437,6 +562,43 @@ mod tests {
     /// A double-spaced paste loses the blank line after each line; a run of three (a section
     /// break, doubled) keeps one. A report's own blank lines between sections, a short text and
     /// a text with lines next to each other are not double-spaced.
+    /// A report whose line breaks became single spaces is split before its header keys (the
+    /// longest spelling of each: `Incident Identifier`, not `Identifier`; `OS Version`, not
+    /// `Version`) and before each frame, counting up from 0 past offsets that look like frame
+    /// numbers (`+ 1 1 libB`).
+    #[test]
+    fn a_report_whose_line_breaks_became_spaces_is_split() {
+        let lines = [
+            "Incident Identifier: 1F093635-2DB8-4B29-9DA5-488A6609277B",
+            "Process: app [16584]",
+            "Parent Process: launchd [1]",
+            "OS Version: macOS 15.7 (24G222)",
+            "Exception Type: EXC_BAD_ACCESS (SIGSEGV)",
+            "Crashed Thread: 2",
+            "Thread 2 Crashed:: Dispatch queue: q",
+            "0 libA.dylib f + 1",
+            "1 libB.dylib g(int, int) + 2",
+            "2 libB.dylib 0x0000000180a0b0c0 h + 3",
+            "3 libC.dylib 3 + 4",
+        ];
+        let one = format!("It crashed: {}", lines.join(" "));
+        let (out, undone) = clean(&one).unwrap_or_else(|| panic!("not split: {one}"));
+        let got: Vec<&str> = out.lines().collect();
+        assert_eq!(got.first(), Some(&"It crashed:"));
+        assert_eq!(got.get(1..), Some(&lines[..]), "{out}");
+        assert_eq!(
+            undone,
+            ["a report whose line breaks had become spaces was split into its lines again"]
+        );
+        // A sentence naming a few keys is no report; nor is a long line without a thread.
+        for text in [
+            "The Process: line and the Path: line and the Version: and Thread 0: are where it says what crashed, see the docs for how a report is laid out and what each of its lines means when it is read",
+            &lines.get(..6).unwrap_or_default().join(" ").repeat(3),
+        ] {
+            assert!(clean(text).is_none(), "{text}");
+        }
+    }
+
     #[test]
     fn a_blank_line_after_every_line_is_taken_out() {
         let paste = "Exception Type: SIGSEGV\n\nCrashed Thread: 0\n\n\n\nThread 0 Crashed:\n\n\
