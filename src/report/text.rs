@@ -199,6 +199,11 @@ struct Parser {
     last: (usize, Last),
     /// The line of the last frame read, and where that line stopped.
     last_frame: Option<(usize, Ends)>,
+    /// The lines of the frames without an address: a paste whose addresses were trimmed by
+    /// hand, or a tool's, lacks them all, and one warning says so (the first frame's, where it
+    /// stands in the list).
+    no_address: Vec<usize>,
+    no_address_warning: Option<usize>,
 }
 
 /// What a line of the report was, for saying where a cut report ends.
@@ -496,6 +501,9 @@ fn is_number_start(word: &str) -> bool {
         || (!word.is_empty() && word.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// What a frame line without an address is said to lack.
+const NO_ADDRESS: &str = "no address";
+
 /// [`frame_and_end`] without where the line stops, for the tests.
 #[cfg(test)]
 fn frame_from_line(line: &str) -> Option<(Frame, Option<String>)> {
@@ -530,7 +538,7 @@ fn frame_and_end(line: &str) -> Option<(Frame, Option<String>, Ends)> {
             parsed
         }
         None => {
-            problem = Some(format!("frame {number}: no address"));
+            problem = Some(format!("frame {number}: {NO_ADDRESS}"));
             None
         }
     };
@@ -657,8 +665,18 @@ impl Parser {
         match self.section.unwrap_or(Section::Header) {
             Section::Thread | Section::LastException => {
                 if let Some((frame, problem, ends)) = frame_and_end(line) {
-                    if let Some(problem) = problem {
-                        self.w.push(format!("line {line_no}"), problem);
+                    match problem {
+                        // Said once for all the frames without one: the first frame's warning
+                        // is reworded in `finish` when more follow.
+                        Some(problem) if problem.ends_with(NO_ADDRESS) => {
+                            if self.no_address.is_empty() {
+                                self.no_address_warning =
+                                    self.w.push_at(format!("line {line_no}"), problem);
+                            }
+                            self.no_address.push(line_no);
+                        }
+                        Some(problem) => self.w.push(format!("line {line_no}"), problem),
+                        None => {}
                     }
                     self.last_frame = Some((line_no, ends));
                     self.last.0 = line_no;
@@ -1043,6 +1061,16 @@ impl Parser {
 
     fn finish(mut self, container: Container) -> Report {
         self.last_line_cut_short();
+        if let ([first, .., last], Some(index)) =
+            (self.no_address.as_slice(), self.no_address_warning)
+        {
+            let message = format!(
+                "{} frames (lines {first} to {last}) have {NO_ADDRESS}: trimmed by hand, or \
+                 written by a tool that leaves addresses out; they are read by image and symbol",
+                self.no_address.len()
+            );
+            self.w.reword(index, message);
+        }
         // Images by name, to give text frames an image index and an image offset.
         let mut by_name: HashMap<&str, usize> = HashMap::new();
         for (i, image) in self.images.iter().enumerate() {
@@ -1613,6 +1641,49 @@ mod tests {
         assert_eq!(
             addresses,
             [Some(0x18d2c6e38), Some(0x18c52bf78), Some(0x18d1a4ef4)]
+        );
+    }
+
+    /// Frames whose addresses were trimmed off (a forum post, a document quoting a backtrace)
+    /// get one warning for them all, where the first stands; one such frame keeps its own, and
+    /// an address that is not a number is still said apart.
+    #[test]
+    fn frames_without_addresses_are_said_once() {
+        let head = "Process: a [1]\nException Type: EXC_BAD_ACCESS (SIGSEGV)\nCrashed Thread: 0\n\n\
+                    Thread 0 Crashed:\n";
+        let r = report(&format!(
+            "{head}0   libA.dylib   f + 1\n1   libA.dylib   0x1f3G g + 2\n2   libB.dylib   h + 3\n\
+             3   libB.dylib   i + 4\n"
+        ));
+        let said: Vec<&str> = r.warnings.iter().map(|w| w.message.as_str()).collect();
+        assert_eq!(
+            said.iter().filter(|m| m.contains("no address")).count(),
+            1,
+            "{said:?}"
+        );
+        let at = said
+            .iter()
+            .position(|m| m.contains("no address"))
+            .unwrap_or_default();
+        assert_eq!(r.warnings[at].at, "line 6");
+        assert!(
+            said[at].starts_with("3 frames (lines 6 to 9) have no address"),
+            "{said:?}"
+        );
+        assert!(
+            said.iter()
+                .any(|m| m.contains("\"0x1f3G\" is not a number")),
+            "{said:?}"
+        );
+        let one = report(&format!(
+            "{head}0   libA.dylib   f + 1\n1   libA.dylib   0x1000 g + 2\n"
+        ));
+        assert!(
+            one.warnings
+                .iter()
+                .any(|w| w.at == "line 6" && w.message == "frame 0: no address"),
+            "{:?}",
+            one.warnings
         );
     }
 

@@ -32,6 +32,21 @@ impl Warnings {
         }
     }
 
+    /// Pushes a warning and returns where it stands, so that it can be [`Warnings::reword`]ed
+    /// once more is known (`None` past [`Warnings::MAX`]).
+    pub fn push_at(&mut self, at: impl Into<String>, message: impl Into<String>) -> Option<usize> {
+        let index = self.list.len();
+        self.push(at, message);
+        (index < Self::MAX).then_some(index)
+    }
+
+    /// Replaces the message of the warning [`Warnings::push_at`] put at `index`.
+    pub fn reword(&mut self, index: usize, message: impl Into<String>) {
+        if let Some(w) = self.list.get_mut(index) {
+            w.message = message.into();
+        }
+    }
+
     /// The value if it had the expected type; a warning if it had another.
     pub fn take<T: Clone>(&mut self, v: &Lenient<T>, at: &str) -> Option<T> {
         match v {
