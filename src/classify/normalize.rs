@@ -77,13 +77,17 @@ pub fn is_metal_symbol(symbol: &str) -> bool {
             "-[MTLIOAccel",
             "-[IOGPUMetal",
             "+[IOGPUMetal",
-            "-[MPS",
-            "+[MPS",
         ]
         .iter()
         .any(|p| {
             s.strip_prefix(p)
                 .is_some_and(|r| r.starts_with(char::is_alphanumeric))
+        })
+        // MPS's classes go on in capitals (`MPSGraph`, `MPSNDArray`, `MPSCNNConvolution`);
+        // MediaPlayer's `MPSkipIntervalCommand` and MoPub's `MPStaticNativeAdRenderer` do not.
+        || ["-[MPS", "+[MPS"].iter().any(|p| {
+            s.strip_prefix(p)
+                .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_uppercase()))
         })
 }
 
@@ -445,6 +449,8 @@ mod tests {
             "-[MTLModel initWithDictionary:error:]",
             "+[MTLJSONAdapter modelOfClass:fromJSONDictionary:error:]",
             "-[MPS]",
+            "-[MPSkipIntervalCommand setPreferredIntervals:]",
+            "-[MPStaticNativeAdRenderer renderAd]",
             "AGX::ComputeContext<AGX::HAL200::Encoders>::prepareForEnqueue(bool)",
             "mlx::core::gpu::check_error(MTL::CommandBuffer*)",
             "MTL::CommandBuffer::addCompletedHandler(std::function const&)",

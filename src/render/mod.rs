@@ -204,9 +204,10 @@ pub fn trigger_text<'a>(
         // A piece of a body, or a body cut before `usedImages`: which frames are the program's
         // cannot be told.
         None if report.crashed().is_some_and(|t| {
-            t.frames
-                .iter()
-                .all(|f| report::image_name_of(report, f).is_none())
+            !t.frames.is_empty()
+                && t.frames
+                    .iter()
+                    .all(|f| report::image_name_of(report, f).is_none())
         }) =>
         {
             "(unknown: the report names none of the crashed thread's images)"

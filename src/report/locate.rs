@@ -290,19 +290,36 @@ const TOP_LEVEL_KEYS: [&str; 22] = [
 /// which crash it is. Without them it stays a `json-fragment`. What came before the piece (the
 /// process, the OS) is missing, and a warning says so.
 fn body_piece(text: &str, frames: Frames) -> Option<Report> {
-    piece_starts(text).find_map(|piece| read_piece(text, piece, frames))
+    // A text that begins with a JSON object has its start: a piece of it begins there (a thread
+    // object), or it is a whole body that could not be read (damaged), not a piece.
+    let first = text.find('{');
+    let begins_with_object = first.is_some_and(|at| {
+        text.get(..at).is_some_and(|b| {
+            b.trim()
+                .trim_start_matches('`')
+                .trim_start_matches("json")
+                .trim()
+                .is_empty()
+        })
+    });
+    piece_starts(text)
+        .filter(|piece| !begins_with_object || Some(piece.start) == first)
+        .find_map(|piece| read_piece(text, piece, frames))
 }
 
 /// [`body_piece`] from one place it may start.
 fn read_piece(text: &str, piece: Piece, frames: Frames) -> Option<Report> {
     let (raw, cut) = match ips::read_body(&piece.json, frames)? {
         Ok((raw, _)) => (raw, None),
-        Err(e) => {
+        // Cut short (the text ends, or a fence ends the paste); not damaged: a body with a
+        // mistake inside is no piece of one (its start is there, and it is read as damaged).
+        Err(e) if e.is_eof() || cut_at_error(&piece.json, &e) => {
             let read = piece.json.get(..parsed_until(&piece.json, &e))?;
             let last_line = piece.line + 1 + read.trim_end().matches('\n').count();
             let (raw, cut) = close_cut(read, last_line, frames)?;
             (raw, Some(cut))
         }
+        Err(_) => return None,
     };
     let mut w = Warnings::default();
     w.count_unknown_images();
@@ -372,6 +389,9 @@ fn piece_starts(text: &str) -> impl Iterator<Item = Piece> + '_ {
 /// after a paste's debris) to the end.
 fn key_piece(text: &str) -> Option<Piece> {
     let (from, line, key) = lines(text).find_map(|line| {
+        if inline_code(line.text) {
+            return None;
+        }
         let t = text::strip_debris(line.text).trim_start();
         let key = t.strip_prefix('"')?.split('"').next()?;
         let after = t.get(key.len() + 2..)?.trim_start();
@@ -402,15 +422,28 @@ fn thread_piece(text: &str) -> Option<Piece> {
         || !before
             .chars()
             .all(|c| c.is_whitespace() || matches!(c, '>' | '`' | '['))
+        || inline_code(text.get(line_start..)?)
     {
         return None;
     }
-    // A whole thread is closed here; one that stops short is left to `salvage::close`.
+    // A whole thread is closed here; one that stops short is left to `salvage::close`. A whole
+    // one with words after it on its line is quoted in a sentence.
     let thread = text.get(open..)?;
     let mut values =
         serde_json::Deserializer::from_str(thread).into_iter::<serde::de::IgnoredAny>();
     let json = match values.next() {
-        Some(Ok(_)) => format!("{{\"threads\":[{}]}}", thread.get(..values.byte_offset())?),
+        Some(Ok(_)) => {
+            let end = values.byte_offset();
+            let after = thread.get(end..)?;
+            let rest_of_line = after.get(..after.find('\n').unwrap_or(after.len()))?;
+            if !rest_of_line
+                .chars()
+                .all(|c| c.is_whitespace() || matches!(c, ']' | '}' | ',' | '`'))
+            {
+                return None;
+            }
+            format!("{{\"threads\":[{}]}}", thread.get(..end)?)
+        }
         _ => format!("{{\"threads\":[{thread}"),
     };
     Some(Piece {
@@ -419,6 +452,15 @@ fn thread_piece(text: &str) -> Option<Piece> {
         line: text.get(..open)?.matches('\n').count(),
         begins: "a thread object".to_owned(),
     })
+}
+
+/// Whether a line starts an inline code span (one or two backticks, after a block quote's
+/// `>`): JSON quoted inside a sentence, not a paste of a report (a fence is three).
+fn inline_code(line: &str) -> bool {
+    let t = line.trim_start();
+    let t = t.strip_prefix('>').map_or(t, str::trim_start);
+    let ticks = t.len() - t.trim_start_matches('`').len();
+    (1..3).contains(&ticks)
 }
 
 /// The crashed thread's frames in a piece that starts inside its registers: macOS marks the
@@ -1755,6 +1797,24 @@ mod tests {
         for (what, text) in [
             ("exception to threads", body.get(start..threads).unwrap_or_default().to_owned()),
             ("images", body.get(body.find("\"usedImages\"").unwrap_or_default()..).unwrap_or_default().to_owned()),
+            (
+                "a thread in inline code",
+                "`{\"triggered\":true,\"id\":1,\"frames\":[{\"imageOffset\":1,\"imageIndex\":0,\"symbol\":\"f\"}]}` is how macOS marks it\n".to_owned(),
+            ),
+            (
+                "the threads key in inline code, quoted",
+                "> `\"threads\":[{\"triggered\":true,\"id\":1,\"frames\":[{\"imageOffset\":1,\"imageIndex\":0,\"symbol\":\"f\"}]}]` is how\n".to_owned(),
+            ),
+            (
+                "a thread with words after it on its line",
+                "{\"triggered\":true,\"id\":1,\"frames\":[{\"imageOffset\":1,\"imageIndex\":0,\"symbol\":\"f\"}]} is how macOS marks it\n".to_owned(),
+            ),
+            (
+                // A whole body without its header line, damaged in its images: not a piece
+                // that lacks its start (the start is there).
+                "a damaged body",
+                body.replacen("\"usedImages\": [", "\"usedImages\": [ {,} ", 1),
+            ),
             (
                 "frames naming no code",
                 "{\"triggered\":true,\"frames\":[".repeat(3),

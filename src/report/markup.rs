@@ -390,21 +390,40 @@ static COLLAPSED_KEY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::n
     .unwrap_or_else(|e| panic!("built-in pattern: {e}"))
 });
 
-/// How many header keys a line holds before it is read as a collapsed report: three keys of a
-/// report's header in one line is no sentence.
+/// How many header keys a line holds before it is read as a collapsed report.
 const COLLAPSED_KEYS: usize = 4;
 
-/// Whether a line is a report whose line breaks became spaces: its header keys, one after the
-/// other, and a thread's frames.
+/// How many frames, counted from 0, a thread of a collapsed report shows: a sentence that names
+/// a report's keys (an issue template asking for `the Process: and Path: lines … Thread 0
+/// Crashed:`) has no `0 image … 1 image … 2 image` after its thread line.
+const COLLAPSED_FRAMES: usize = 3;
+
+/// Whether a line is a report whose line breaks became spaces: header keys, and a thread line
+/// followed by its frames, counting up from 0.
 fn is_collapsed(line: &str) -> bool {
     line.len() >= 200
         && COLLAPSED_KEY
             .find_iter(line)
             .nth(COLLAPSED_KEYS - 1)
             .is_some()
-        && COLLAPSED_KEY
-            .find_iter(line)
-            .any(|m| m.as_str().trim_start().starts_with("Thread "))
+        && collapsed_parts(line).any(|part| {
+            // The thread's own line and the end are starts too.
+            part.starts_with("Thread ") && frame_starts(part).len() >= COLLAPSED_FRAMES + 2
+        })
+}
+
+/// The parts of a collapsed line: from each header key to the next.
+fn collapsed_parts(line: &str) -> impl Iterator<Item = &str> {
+    let mut cuts: Vec<usize> = COLLAPSED_KEY
+        .find_iter(line)
+        .map(|m| m.start() + (m.as_str().len() - m.as_str().trim_start().len()))
+        .collect();
+    cuts.insert(0, 0);
+    cuts.push(line.len());
+    (0..cuts.len().saturating_sub(1)).filter_map(move |i| {
+        let part = line.get(*cuts.get(i)?..*cuts.get(i + 1)?)?.trim();
+        (!part.is_empty()).then_some(part)
+    })
 }
 
 /// A collapsed report's line split into the report's lines: before each header key, and inside
@@ -415,33 +434,34 @@ fn expand_collapsed(line: &str) -> String {
     if !is_collapsed(line) {
         return line.to_owned();
     }
-    let mut cuts: Vec<usize> = COLLAPSED_KEY
-        .find_iter(line)
-        .map(|m| m.start() + (m.as_str().len() - m.as_str().trim_start().len()))
-        .collect();
     let mut out = String::with_capacity(line.len() + 64);
-    let mut from = 0;
-    cuts.push(line.len());
-    for &to in &cuts {
-        let part = line.get(from..to).unwrap_or_default().trim();
-        if part.starts_with("Thread ") && part.contains(':') {
-            push_frames(&mut out, part);
-        } else if !part.is_empty() {
-            out.push_str(part);
-            out.push('\n');
+    for part in collapsed_parts(line) {
+        let starts = if part.starts_with("Thread ") && part.contains(':') {
+            frame_starts(part)
+        } else if part.starts_with("Binary Images") {
+            image_starts(part)
+        } else {
+            vec![0, part.len()]
+        };
+        let mut at = 0;
+        for &to in &starts {
+            let piece = part.get(at..to).unwrap_or_default().trim();
+            if !piece.is_empty() {
+                out.push_str(piece);
+                out.push('\n');
+            }
+            at = to;
         }
-        from = to;
     }
     out.truncate(out.trim_end().len());
     out
 }
 
-/// A thread's header and its frames, from one collapsed part: `Thread 57 Crashed: 0 image
-/// symbol + 408 1 image ...`. What stands before frame 0 (`Dispatch queue: …`) stays on the
-/// thread's line.
-fn push_frames(out: &mut String, part: &str) {
-    let mut starts = Vec::new();
-    // Frames come after the thread's own number and its colons (`Thread 2 Crashed::`).
+/// Where a collapsed thread's lines start: its own line at 0, then each frame, and the end. What
+/// stands before frame 0 (`Dispatch queue: …`) stays on the thread's line; frames come after
+/// the thread's own number and its colons (`Thread 2 Crashed::`).
+fn frame_starts(part: &str) -> Vec<usize> {
+    let mut starts = vec![0];
     let colon = part.find(':').unwrap_or_default();
     let mut from = part.get(colon..).map_or(colon, |r| {
         colon + (r.len() - r.trim_start_matches(':').len())
@@ -453,16 +473,26 @@ fn push_frames(out: &mut String, part: &str) {
         number += 1;
     }
     starts.push(part.len());
-    let mut at = 0;
-    for &to in &starts {
-        let line = part.get(at..to).unwrap_or_default().trim();
-        if !line.is_empty() {
-            out.push_str(line);
-            out.push('\n');
-        }
-        at = to;
-    }
+    starts
 }
+
+/// Where a collapsed `Binary Images:` part's lines start: before each `0x… - 0x…` range.
+fn image_starts(part: &str) -> Vec<usize> {
+    let mut starts = vec![0];
+    starts.extend(
+        IMAGE_RANGE
+            .find_iter(part)
+            .map(|m| m.start())
+            .filter(|&at| at > 0),
+    );
+    starts.push(part.len());
+    starts
+}
+
+static IMAGE_RANGE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"0x[0-9a-fA-F]+ ?- ?0x[0-9a-fA-F]+ ")
+        .unwrap_or_else(|e| panic!("built-in pattern: {e}"))
+});
 
 /// Where frame `number` starts in a collapsed thread: the number as a word of its own, not after
 /// a `+` (that is an offset: `+ 4`), followed by a word that is not a number or a `+` (an image
@@ -559,13 +589,10 @@ mod tests {
         );
     }
 
-    /// A double-spaced paste loses the blank line after each line; a run of three (a section
-    /// break, doubled) keeps one. A report's own blank lines between sections, a short text and
-    /// a text with lines next to each other are not double-spaced.
     /// A report whose line breaks became single spaces is split before its header keys (the
     /// longest spelling of each: `Incident Identifier`, not `Identifier`; `OS Version`, not
-    /// `Version`) and before each frame, counting up from 0 past offsets that look like frame
-    /// numbers (`+ 1 1 libB`).
+    /// `Version`), before each frame, counting up from 0 past offsets that look like frame
+    /// numbers (`+ 1 1 libB`), and before each binary image.
     #[test]
     fn a_report_whose_line_breaks_became_spaces_is_split() {
         let lines = [
@@ -580,6 +607,9 @@ mod tests {
             "1 libB.dylib g(int, int) + 2",
             "2 libB.dylib 0x0000000180a0b0c0 h + 3",
             "3 libC.dylib 3 + 4",
+            "Binary Images:",
+            "0x100000000 - 0x100003fff a arm64 <1f0936352db84b299da5488a6609277b> /a",
+            "0x180000000 - 0x180ffffff libA.dylib arm64 <2f0936352db84b299da5488a6609277b> /usr/lib/libA.dylib",
         ];
         let one = format!("It crashed: {}", lines.join(" "));
         let (out, undone) = clean(&one).unwrap_or_else(|| panic!("not split: {one}"));
@@ -590,15 +620,21 @@ mod tests {
             undone,
             ["a report whose line breaks had become spaces was split into its lines again"]
         );
-        // A sentence naming a few keys is no report; nor is a long line without a thread.
+        // Sentences naming a report's keys are no report (an issue template; a document that
+        // even names two frames), nor is a long line of keys without a thread.
         for text in [
-            "The Process: line and the Path: line and the Version: and Thread 0: are where it says what crashed, see the docs for how a report is laid out and what each of its lines means when it is read",
+            "When you file a bug, please include the top of the crash log: the Process: and Path: lines, the OS Version: line, the Exception Type: and Exception Codes: lines, and everything under Thread 0 Crashed: or whichever thread crashed, since that is what we need to tell these crashes apart.",
+            "In a crash report, the Process: line names the app, the Path: line says where it lives, the Identifier: line gives its bundle id, and the Exception Type: line says what signal killed it. Under Thread 0 Crashed: you will see the frames: 0 libsystem_kernel.dylib is the top frame and 1 libsystem_c.dylib abort is its caller.",
             &lines.get(..6).unwrap_or_default().join(" ").repeat(3),
         ] {
+            assert!(text.len() >= 200, "{text}");
             assert!(clean(text).is_none(), "{text}");
         }
     }
 
+    /// A double-spaced paste loses the blank line after each line; a run of three (a section
+    /// break, doubled) keeps one. A report's own blank lines between sections, a short text and
+    /// a text with lines next to each other are not double-spaced.
     #[test]
     fn a_blank_line_after_every_line_is_taken_out() {
         let paste = "Exception Type: SIGSEGV\n\nCrashed Thread: 0\n\n\n\nThread 0 Crashed:\n\n\
