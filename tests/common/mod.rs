@@ -274,11 +274,15 @@ pub fn watch_sh(
 }
 
 /// A shell snippet (after [`WRITE_RACE`]): Python with faulthandler dies of a real SIGSEGV in
-/// `gather()`, then the race report is written for its pid, as ReportCrash would.
+/// `gather()`, then the race report is written for its pid, as ReportCrash would. It lives
+/// 0.3 s first: the sampler looks every 100 ms, and a Python that starts and crashes in ~90 ms
+/// could end unseen, so the dump was joined by time, not by its pid (a fresh-clone CI run:
+/// `a_crash_report_is_joined_with_the_python_stack_the_run_printed`). A test runner's workers
+/// live for seconds.
 pub const PYTHON_DIES: &str = r#"
-python3 -X faulthandler -c 'import ctypes
+python3 -X faulthandler -c 'import ctypes, time
 def gather():
-    ctypes.string_at(0)
+    time.sleep(0.3); ctypes.string_at(0)
 gather()' &
 crashed=$!
 wait $crashed
