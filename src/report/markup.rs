@@ -134,16 +134,16 @@ pub fn clean(text: &str) -> Option<(String, Vec<&'static str>)> {
         undone.push("the blank line after every line was taken out");
         text = Cow::Owned(single_spaced(&text));
     }
-    let collapsed = text.lines().any(is_collapsed);
-    if collapsed {
-        undone.push("a report whose line breaks had become spaces was split into its lines again");
-        text = Cow::Owned(
-            text.lines()
-                .map(expand_collapsed)
-                .collect::<Vec<_>>()
-                .join("\n"),
-        );
-    }
+    let collapsed = match split_collapsed(&text) {
+        Some(split) => {
+            undone.push(
+                "a report whose line breaks had become spaces was split into its lines again",
+            );
+            text = Cow::Owned(split);
+            true
+        }
+        None => false,
+    };
     if !html && !glued && !prefixed && !double && !collapsed {
         return None;
     }
@@ -398,53 +398,88 @@ const COLLAPSED_KEYS: usize = 4;
 /// Crashed:`) has no `0 image … 1 image … 2 image` after its thread line.
 const COLLAPSED_FRAMES: usize = 3;
 
-/// Whether a line is a report whose line breaks became spaces: header keys, and a thread line
-/// followed by its frames, counting up from 0.
-fn is_collapsed(line: &str) -> bool {
-    line.len() >= 200
-        && COLLAPSED_KEY
-            .find_iter(line)
-            .nth(COLLAPSED_KEYS - 1)
-            .is_some()
-        && collapsed_parts(line).any(|part| {
-            // The thread's own line and the end are starts too.
-            part.starts_with("Thread ") && frame_starts(part).len() >= COLLAPSED_FRAMES + 2
-        })
+/// The text with each collapsed line ([`expand_collapsed`]) split into its lines; `None`, and
+/// no copy of the text, when no line is collapsed.
+fn split_collapsed(text: &str) -> Option<String> {
+    let mut out: Option<String> = None;
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        match (
+            expand_collapsed(line.trim_end_matches(['\n', '\r'])),
+            &mut out,
+        ) {
+            (Some(lines), out) => {
+                let out = out.get_or_insert_with(|| text.get(..at).unwrap_or_default().to_owned());
+                out.push_str(&lines);
+                out.push('\n');
+            }
+            (None, Some(out)) => out.push_str(line),
+            (None, None) => {}
+        }
+        at += line.len();
+    }
+    out
 }
 
-/// The parts of a collapsed line: from each header key to the next.
-fn collapsed_parts(line: &str) -> impl Iterator<Item = &str> {
+/// The parts of a collapsed line: from each header key to the next (and what stands before the
+/// first), with how many keys there are.
+fn collapsed_parts(line: &str) -> (Vec<&str>, usize) {
     let mut cuts: Vec<usize> = COLLAPSED_KEY
         .find_iter(line)
         .map(|m| m.start() + (m.as_str().len() - m.as_str().trim_start().len()))
         .collect();
+    let keys = cuts.len();
     cuts.insert(0, 0);
     cuts.push(line.len());
-    (0..cuts.len().saturating_sub(1)).filter_map(move |i| {
-        let part = line.get(*cuts.get(i)?..*cuts.get(i + 1)?)?.trim();
-        (!part.is_empty()).then_some(part)
-    })
+    let parts = cuts
+        .windows(2)
+        .filter_map(|w| line.get(*w.first()?..*w.get(1)?))
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .collect();
+    (parts, keys)
 }
 
-/// A collapsed report's line split into the report's lines: before each header key, and inside
-/// a thread before each frame: the frame numbers count up from 0, so the next frame starts at
-/// the next number that is followed by a word (an image), not at an offset (`+ 408 1 libMTLHud`
-/// has `408` before frame 1). Other lines are kept as they are.
-fn expand_collapsed(line: &str) -> String {
-    if !is_collapsed(line) {
-        return line.to_owned();
+/// A line of a report whose line breaks became spaces, split into the report's lines: before
+/// each header key, inside a thread before each frame (the frame numbers count up from 0, so the
+/// next frame starts at the next number that is followed by a word (an image), not at an offset:
+/// `+ 408 1 libMTLHud` has `408` before frame 1), and under `Binary Images:` before each range.
+/// `None` unless the line is one: 200 characters or more, header keys, and a thread line followed
+/// by its frames, counting up from 0.
+fn expand_collapsed(line: &str) -> Option<String> {
+    if line.len() < 200 {
+        return None;
+    }
+    let (parts, keys) = collapsed_parts(line);
+    if keys < COLLAPSED_KEYS {
+        return None;
+    }
+    let mut framed = false;
+    let split: Vec<(&str, Vec<usize>)> = parts
+        .into_iter()
+        .map(|part| {
+            let whole = || vec![0, part.len()];
+            let starts = if part.starts_with("Thread ") {
+                let frames = frame_starts(part);
+                // The thread's own line and the end are starts too.
+                framed |= frames.len() >= COLLAPSED_FRAMES + 2;
+                // Text before the first key that only begins with the word is not a thread.
+                if part.contains(':') { frames } else { whole() }
+            } else if part.starts_with("Binary Images") {
+                image_starts(part)
+            } else {
+                whole()
+            };
+            (part, starts)
+        })
+        .collect();
+    if !framed {
+        return None;
     }
     let mut out = String::with_capacity(line.len() + 64);
-    for part in collapsed_parts(line) {
-        let starts = if part.starts_with("Thread ") && part.contains(':') {
-            frame_starts(part)
-        } else if part.starts_with("Binary Images") {
-            image_starts(part)
-        } else {
-            vec![0, part.len()]
-        };
+    for (part, starts) in &split {
         let mut at = 0;
-        for &to in &starts {
+        for &to in starts {
             let piece = part.get(at..to).unwrap_or_default().trim();
             if !piece.is_empty() {
                 out.push_str(piece);
@@ -454,7 +489,7 @@ fn expand_collapsed(line: &str) -> String {
         }
     }
     out.truncate(out.trim_end().len());
-    out
+    Some(out)
 }
 
 /// Where a collapsed thread's lines start: its own line at 0, then each frame, and the end. What
